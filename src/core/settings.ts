@@ -1,0 +1,35 @@
+/**
+ * Every setting duikou reads, as data: name, default and help. The README's
+ * settings table documents exactly these; nothing else reads process.env.
+ */
+export interface SettingSpec {
+  /** Environment variable name. */
+  name: string;
+  /** Default when the variable is unset or empty. */
+  default: string;
+  /** One line for the README and `duikou --help`. */
+  help: string;
+}
+
+/** All settings, in the order the README lists them. */
+export const SETTINGS = [
+  { name: 'DUIKOU_CORPUS', default: './corpus', help: 'Folder of papers to index; a file name without extension is the document id.' },
+  { name: 'DUIKOU_DATA', default: './data', help: 'Folder where duikou keeps its database and persisted index.' },
+  { name: 'PORT', default: '3000', help: 'HTTP port of the web app and API (0 picks a free port).' },
+  { name: 'HOST', default: '127.0.0.1', help: 'Address the server binds; only loopback unless DUIKOU_TOKEN is set.' },
+  { name: 'DUIKOU_TOKEN', default: '', help: 'Access token required on every request when the server binds a non-loopback address.' },
+] as const satisfies readonly SettingSpec[];
+
+/** Names of the known settings. */
+export type SettingName = (typeof SETTINGS)[number]['name'];
+
+/**
+ * The value of a setting: the environment's when set and non-empty, else its default.
+ * @param env - the environment to read, `process.env` unless a test passes its own
+ */
+export function setting(name: SettingName, env: NodeJS.ProcessEnv = process.env): string {
+  const spec = SETTINGS.find((s) => s.name === name);
+  if (!spec) throw new Error(`unknown setting ${name}`);
+  const value = env[name];
+  return value !== undefined && value !== '' ? value : spec.default;
+}

@@ -1,0 +1,116 @@
+/**
+ * The data model every stage of duikou shares.
+ *
+ * One definition of an offset: every offset in duikou — of a passage, a search
+ * match, an annotation — is a **UTF-16 code-unit index into the document's
+ * canonical text**, i.e. the file decoded (BOM stripped, CRLF → LF) and nothing
+ * else changed. That is what `String.prototype.slice` takes in JavaScript, so
+ * `text.slice(start, end)` is always the quoted surface form. Formats that count
+ * differently (REFI-QDA counts Unicode code points) convert at the border.
+ */
+
+/** A UTF-16 code-unit index into a document's canonical text. */
+export type Offset = number;
+
+/** A half-open range `[start, end)` of a document's canonical text, in UTF-16 code units. */
+export interface Span {
+  /** First code unit of the range (inclusive). */
+  start: Offset;
+  /** One past the last code unit of the range (exclusive). */
+  end: Offset;
+}
+
+/** The two languages duikou analyses. */
+export type Lang = 'zh' | 'en';
+
+/** What a passage is in the structure of its paper. */
+export type PassageKind =
+  | 'title'
+  | 'front-matter'
+  | 'heading'
+  | 'paragraph'
+  | 'list-item'
+  | 'table'
+  | 'reference'
+  | 'footnote';
+
+/**
+ * A passage: the unit of a search hit and of the rendered document.
+ *
+ * It covers `[start, end)` of its document. A paragraph that a page break cut
+ * in two (with a footnote or a running header sitting in the break) is one
+ * passage whose `pieces` leave the interloper out; `pieces` is the whole range
+ * for an ordinary passage. Pieces are ordered, non-overlapping, and lie inside
+ * `[start, end)`, the first starting at `start` and the last ending at `end`.
+ */
+export interface Passage extends Span {
+  /** Numeric id, unique across the corpus (FlexSearch keeps numeric ids). */
+  id: number;
+  /** The document this passage belongs to. */
+  docId: string;
+  /** Position of the passage within its document, from 0. */
+  ordinal: number;
+  kind: PassageKind;
+  lang: Lang;
+  /** Text of the nearest heading above the passage, or null before the first heading. */
+  section: string | null;
+  /** The parts of `[start, end)` that belong to the passage's own text. */
+  pieces: Span[];
+  /** Heading depth for `kind: 'heading'` (1 = top level). */
+  level?: number;
+}
+
+/** Bibliographic metadata of a document. */
+export interface DocumentMeta {
+  /** The corpus file name without its extension. */
+  id: string;
+  title: string;
+  authors: string[];
+  year: number | null;
+  venue: string | null;
+  /** Main language of the paper. */
+  lang: Lang;
+}
+
+/** A document as loaded from the corpus: its metadata and canonical text. */
+export interface LoadedDocument extends DocumentMeta {
+  /** Canonical text: the file decoded as UTF-8, BOM stripped, CRLF → LF. */
+  text: string;
+  /** SHA-256 (hex) of the canonical text; annotations remember the hash they were made on. */
+  hash: string;
+  /** Corpus file the text came from, relative to the corpus folder. */
+  file: string;
+}
+
+/** A document together with its passages. */
+export interface CorpusDocument extends LoadedDocument {
+  passages: Passage[];
+}
+
+/**
+ * A term produced by the analyzer, with where its surface form stands in the
+ * analysed text. `start`/`end` are UTF-16 offsets of that text; `position`
+ * counts tokens so that a phrase is a run of adjacent positions.
+ */
+export interface Token extends Span {
+  /** Normalised, segmented, stemmed term as stored in the index. */
+  term: string;
+  /** Token position; sub-words emitted for recall share their word's position. */
+  position: number;
+}
+
+/**
+ * A quote with its context, as in the W3C Web Annotation TextQuoteSelector:
+ * enough to find the passage again after the document text changes.
+ */
+export interface TextQuote {
+  exact: string;
+  prefix: string;
+  suffix: string;
+}
+
+/** One marked stretch of a search hit. */
+export interface MatchSpan extends Span {
+  /** The glossary term through which a cross-lingual expansion matched, if any. */
+  via?: string;
+}
