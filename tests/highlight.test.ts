@@ -22,6 +22,8 @@ function checkCover(text: string, base: number, segs: Segment[]): void {
     expect(text.slice(s.start - base, s.end - base)).toBe(s.text);
     // never a lone surrogate at either end of a segment
     expect(/^[\udc00-\udfff]|[\ud800-\udbff]$/.test(s.text)).toBe(false);
+    expect(s.marks.length > 0).toBe(s.mark !== undefined);
+    if (s.mark) expect(s.mark.marks).toBe(s.marks);
     pos = s.end;
   }
   expect(pos).toBe(base + text.length);

@@ -34,7 +34,9 @@ export interface Segment<M extends Mark = Mark> {
   start: number;
   /** Document offset one past the last code unit. */
   end: number;
-  /** The marks covering the whole segment; absent when none does. */
+  /** Every mark covering the whole segment, outermost first (empty when unmarked). */
+  marks: M[];
+  /** Summary of `marks` for views; absent when the segment is unmarked. */
   mark?: SegmentMark<M>;
 }
 
@@ -91,8 +93,8 @@ export function markSegments<M extends Mark>(text: string, base: number, marks: 
   for (let i = 0; i + 1 < points.length; i++) {
     const a = points[i]!;
     const b = points[i + 1]!;
-    const seg: Segment<M> = { text: text.slice(a, b), start: base + a, end: base + b };
     const covering = clipped.filter((c) => c.s <= a && c.e >= b).map((c) => c.m);
+    const seg: Segment<M> = { text: text.slice(a, b), start: base + a, end: base + b, marks: covering };
     if (covering.length > 0) {
       const via: string[] = [];
       const classNames: string[] = [];
