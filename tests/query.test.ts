@@ -77,6 +77,8 @@ describe('parseQuery: accepted queries', () => {
     ['a OR OR b', q([[t('a'), t('b')]])],
     ['a OR -b c', q([[t('a')], [t('c')]], [t('b')])],
     ['a OR lang:zh b', q([[t('a')], [t('b')]], [], { lang: 'zh' })],
+    ['a -b OR c', q([[t('a')], [t('c')]], [t('b')])],
+    ['a tag:x OR b', q([[t('a')], [t('b')]], [], { tags: ['x'] })],
     // Exclusion.
     ['counterpart support -Tibet', q([[t('counterpart')], [t('support')]], [t('Tibet')])],
     ['对口支援 -"西藏 自治区"', q([[t('对口支援')]], [p('西藏 自治区')])],
@@ -187,5 +189,169 @@ describe('formatQuery', () => {
 
   it.each(rows)('%j → %j', (input, expected) => {
     expect(formatQuery(parseQuery(input))).toBe(expected);
+  });
+});
+
+/** Parses, returning the UserInputError instead of throwing it; any other error fails the test. */
+function attempt(input: string): ParsedQuery | UserInputError {
+  try {
+    return parseQuery(input);
+  } catch (e) {
+    if (e instanceof UserInputError) return e;
+    throw e;
+  }
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Checks the invariants every successful parse must hold. */
+function expectWellFormed(r: ParsedQuery): void {
+  const items = [...r.clauses.flat(), ...r.exclude];
+  expect(items.length).toBeLessThanOrEqual(MAX_QUERY_ITEMS);
+  for (const clause of r.clauses) expect(clause.length).toBeGreaterThan(0);
+  const texts = [...items.map((i) => i.text), ...r.filters.docs, ...r.filters.tags, ...r.filters.notes];
+  for (const text of texts) {
+    expect(text).not.toBe('');
+    expect(text).not.toMatch(LONE_SURROGATE);
+    expect(text).not.toMatch(CONTROL);
+    expect(text).toBe(text.trim());
+  }
+  for (const item of items) if (item.kind === 'term') expect(item.text).not.toMatch(/\s/);
+  expect(r.clauses.length > 0 || r.filters.lang !== undefined || texts.length > items.length).toBe(true);
+}
+
+/** Any UTF-16 code unit, so lone surrogates and controls turn up often. */
+const codeUnits = fc.string({
+  unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+  maxLength: 120,
+});
+
+/** Pieces of the query language glued together, with or without spaces between them. */
+const PIECES = [
+  '对口支援', '西藏', '援藏', '援疆', 'counterpart', 'support', 'key node', 'inter-provincial', '2008-2011',
+  'OR', 'or', '|', '｜', '-', '－', '--', ':', '：', '"', '＂', '“', '”', '「', '」', '『', '』',
+  'lang:', 'LANG：', 'lang:zh', 'lang:en', 'zh', 'en', 'doc:', 'doc:wang-2010', 'tag:', 'tag:援藏/教育',
+  'note:', 'Note：', 'http://x', '10:30', '😀', '👩‍🔬', '\ud800', '\udc00', '\u0000', '\u0085', '\u007f',
+  '\t', '\n', '\u3000', '\u00a0',
+];
+const grammar = fc
+  .array(fc.tuple(fc.constantFrom(...PIECES), fc.constantFrom('', ' ', ' ', '\u3000')), { maxLength: 24 })
+  .map((parts) => parts.map(([piece, sep]) => piece + sep).join(''));
+
+const anyInput = fc.oneof(fc.string({ unit: 'binary', maxLength: 120 }), codeUnits, grammar, grammar);
+
+describe('parseQuery properties', () => {
+  it('only ever throws UserInputError, and what it returns is well formed and deterministic', () => {
+    fc.assert(
+      fc.property(anyInput, (input) => {
+        const r = attempt(input);
+        if (r instanceof UserInputError) {
+          expect(['empty_query', 'bad_filter', 'query_too_complex', 'query_too_long']).toContain(r.code);
+          expect(attempt(input)).toMatchObject({ code: r.code });
+        } else {
+          expectWellFormed(r);
+          expect(attempt(input)).toStrictEqual(r);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads its own formatting back: parse(format(parse(x))) equals parse(x)', () => {
+    let parsed = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(anyInput, (input) => {
+        runs++;
+        const r = attempt(input);
+        if (r instanceof UserInputError) return;
+        parsed++;
+        const text = formatQuery(r);
+        expect(parseQuery(text)).toStrictEqual(r);
+        expect(formatQuery(parseQuery(text))).toBe(text);
+      }),
+      { numRuns: 2000 },
+    );
+    // Guard against a vacuous pass: most generated queries must actually parse.
+    expect(parsed).toBeGreaterThan(runs / 4);
+  });
+
+  it('parses any query built from parts back into those parts', () => {
+    const word = fc.constantFrom('对口支援', '西藏', 'counterpart', 'inter-provincial', 'or', 'http://x', '😀', '”c', 'a」');
+    const phraseText = fc
+      .array(fc.constantFrom('key', 'node', '对口', '支援', '"', '“', '」', 'OR', '-x', 'lang:zh'), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .map((ws) => ws.join(' '));
+    const item = fc.oneof(
+      word.map((text): QueryItem => ({ kind: 'term', text })),
+      phraseText.map((text): QueryItem => ({ kind: 'phrase', text })),
+    );
+    const value = fc.oneof(word, phraseText);
+    const query = fc
+      .record({
+        clauses: fc.array(fc.array(item, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 5 }),
+        exclude: fc.array(fc.oneof(item, fc.constant<QueryItem>({ kind: 'term', text: 'OR' })), { maxLength: 3 }),
+        lang: fc.constantFrom<('zh' | 'en' | undefined)[]>(undefined, 'zh', 'en'),
+        docs: fc.uniqueArray(value, { maxLength: 2 }),
+        tags: fc.uniqueArray(value, { maxLength: 2 }),
+        notes: fc.uniqueArray(value, { maxLength: 2 }),
+      })
+      .map(({ clauses, exclude, lang, docs, tags, notes }): ParsedQuery => ({
+        clauses,
+        exclude,
+        filters: { ...(lang === undefined ? {} : { lang }), docs, tags, notes },
+      }));
+    fc.assert(
+      fc.property(query, (original) => {
+        expect(parseQuery(formatQuery(original))).toStrictEqual(original);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('rejects overlong input by its length in UTF-16 units, before anything else', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1001, maxLength: 1200 }), (input) => {
+        const r = attempt(input);
+        expect(r).toBeInstanceOf(UserInputError);
+        expect((r as UserInputError).code).toBe('query_too_long');
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  const adversarial: [string, string][] = [
+    ['500 straight quotes', '"'.repeat(500)],
+    ['1000 straight quotes', '"'.repeat(1000)],
+    ['1000 curly openers', '“'.repeat(1000)],
+    ['1000 corner openers', '「'.repeat(1000)],
+    ['1000 minus signs', '-'.repeat(1000)],
+    ['minus-quote pairs', '-"'.repeat(500)],
+    ['minus-word pairs', '-a'.repeat(500)],
+    ['OR chain', 'a OR '.repeat(200)],
+    ['nested filter keys', 'lang:'.repeat(200)],
+    ['tag: then quotes', `tag:${'"'.repeat(996)}`],
+    ['bars', '|'.repeat(1000)],
+    ['one long word', 'x'.repeat(1000)],
+  ];
+  it.each(adversarial)('returns promptly on %s', (_, input) => {
+    expect(input.length).toBeLessThanOrEqual(1000);
+    const r = attempt(input);
+    if (!(r instanceof UserInputError)) expectWellFormed(r);
+  });
+
+  it('returns promptly on random 1,000-unit inputs made of operators', () => {
+    const ops = fc.constantFrom('"', '-', '－', '“', '”', '「', '|', ' ', 'a', ':', 'tag:', 'OR');
+    fc.assert(
+      fc.property(fc.array(ops, { minLength: 300, maxLength: 500 }), (parts) => {
+        const input = parts.join('').slice(0, 1000);
+        const r = attempt(input);
+        if (!(r instanceof UserInputError)) expectWellFormed(r);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
