@@ -1,0 +1,203 @@
+/**
+ * The search engine: the pipeline stages wired together over one corpus.
+ * load → normalize → segment → analyze → index → query → rank. Storage and HTTP
+ * sit on top of this and hold no search logic of their own.
+ */
+import type { CorpusDocument, LoadedDocument, MatchSpan, Passage, PassageKind, Lang } from './core/types.js';
+import { UserInputError } from './core/errors.js';
+import { type AnalyzedToken, analyze } from './pipeline/analyze.js';
+import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
+import { PassageIndex } from './pipeline/index.js';
+import { normalizeText } from './pipeline/normalize.js';
+import { parseQuery, type ParsedQuery } from './pipeline/query.js';
+import { type RankOptions, type SearchSource, rank } from './pipeline/rank.js';
+import { joinPieces, segment } from './pipeline/segment.js';
+
+/** A search hit as the API returns it. */
+export interface SearchHit {
+  docId: string;
+  title: string;
+  passageId: number;
+  kind: PassageKind;
+  lang: Lang;
+  section: string | null;
+  /** Passage range in document offsets (UTF-16 code units). */
+  start: number;
+  end: number;
+  /** The document text from `start` to `end`. */
+  text: string;
+  score: number;
+  /** Matched ranges in document offsets, inside `[start, end)`. */
+  matches: MatchSpan[];
+}
+
+/** A page of search results. */
+export interface SearchResult {
+  query: string;
+  /** Parsed form of the query, for the UI (filters, terms). */
+  parsed: ParsedQuery;
+  total: number;
+  hits: SearchHit[];
+  /** Hit counts per document over all results (not just this page). */
+  perDocument: Record<string, number>;
+}
+
+/** Options of {@link Engine.search}. */
+export interface SearchOptions extends RankOptions {
+  lang?: Lang;
+  docs?: string[];
+  limit?: number;
+  offset?: number;
+}
+
+/** Largest page a search returns. */
+export const MAX_LIMIT = 200;
+
+/** Analyse a passage's own text (its pieces joined), with tokens in document offsets. */
+export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): AnalyzedToken[] {
+  const joined = joinPieces(text, p.pieces);
+  return analyze(joined.text, 'index').map((t) => ({
+    ...t,
+    start: joined.map(t.start),
+    end: joined.map(t.end - 1) + 1,
+  }));
+}
+
+/** The corpus, its passages and index, ready to search. */
+export class Engine implements SearchSource {
+  readonly index = new PassageIndex();
+  private readonly docs = new Map<string, CorpusDocument>();
+  private readonly byId = new Map<number, Passage>();
+  private nextId = 1;
+  /** Analysed tokens of recently touched passages: verification re-reads candidates often. */
+  private readonly tokenCache = new Map<number, AnalyzedToken[]>();
+  private static readonly TOKEN_CACHE_SIZE = 20_000;
+
+  constructor(private glossary: Glossary = emptyGlossary()) {}
+
+  /** Replace the glossary used for cross-lingual expansion. */
+  setGlossary(g: Glossary): void {
+    this.glossary = g;
+  }
+
+  /** Add or replace a document: segment, analyse and index its passages. */
+  addDocument(doc: LoadedDocument): CorpusDocument {
+    this.removeDocument(doc.id);
+    const passages: Passage[] = segment(doc.id, doc.text, doc.lang).map((p) => ({ ...p, id: this.nextId++ }));
+    const full: CorpusDocument = { ...doc, passages };
+    this.docs.set(doc.id, full);
+    for (const p of passages) {
+      this.byId.set(p.id, p);
+      const toks = analyzePassage(doc.text, p);
+      const words = toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1;
+      this.index.add(
+        p.id,
+        toks.map((t) => t.term),
+        words,
+      );
+    }
+    return full;
+  }
+
+  /** Remove a document and its passages from the index; unknown ids are ignored. */
+  removeDocument(id: string): void {
+    const old = this.docs.get(id);
+    if (!old) return;
+    for (const p of old.passages) {
+      this.index.remove(p.id);
+      this.byId.delete(p.id);
+      this.tokenCache.delete(p.id);
+    }
+    this.docs.delete(id);
+  }
+
+  /** All documents, sorted by id. */
+  documents(): CorpusDocument[] {
+    return [...this.docs.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** One document, or undefined. */
+  document(id: string): CorpusDocument | undefined {
+    return this.docs.get(id);
+  }
+
+  /** One document, or a 404 UserInputError. */
+  requireDocument(id: string): CorpusDocument {
+    const d = this.docs.get(id);
+    if (!d) throw new UserInputError('unknown_document', `No document "${id}" (未找到该文献)`, 404);
+    return d;
+  }
+
+  // --- SearchSource ---
+
+  passage(id: number): Passage | undefined {
+    return this.byId.get(id);
+  }
+
+  *passages(): Iterable<Passage> {
+    for (const d of this.documents()) yield* d.passages;
+  }
+
+  tokens(id: number): AnalyzedToken[] {
+    let toks = this.tokenCache.get(id);
+    if (!toks) {
+      const p = this.byId.get(id);
+      if (!p) return [];
+      toks = analyzePassage(this.docs.get(p.docId)!.text, p);
+      if (this.tokenCache.size >= Engine.TOKEN_CACHE_SIZE) {
+        const oldest = this.tokenCache.keys().next().value;
+        if (oldest !== undefined) this.tokenCache.delete(oldest);
+      }
+      this.tokenCache.set(id, toks);
+    }
+    return toks;
+  }
+
+  title(docId: string): string {
+    return this.docs.get(docId)?.title ?? '';
+  }
+
+  expansions(text: string): { text: string; via: string }[] {
+    // Normalised first, so 對口支援 and ＷＥＮＣＨＵＡＮ reach the glossary like the index.
+    return this.glossary.translationsOf(normalizeText(text)).map((t) => ({ text: t.term, via: t.term }));
+  }
+
+  /**
+   * Search with the query language.
+   * @throws UserInputError for a query the parser rejects or bad paging
+   */
+  search(query: string, opts: SearchOptions = {}): SearchResult {
+    const parsed = parseQuery(query);
+    if (opts.lang) parsed.filters.lang = opts.lang;
+    if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
+    for (const d of parsed.filters.docs) this.requireDocument(d);
+    const limit = opts.limit ?? 20;
+    const offset = opts.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new UserInputError('bad_limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+    }
+    if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
+
+    const ranked = rank(parsed, this, opts);
+    const perDocument: Record<string, number> = {};
+    for (const h of ranked) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+    const hits = ranked.slice(offset, offset + limit).map((h): SearchHit => {
+      const doc = this.docs.get(h.passage.docId)!;
+      const p = h.passage;
+      return {
+        docId: p.docId,
+        title: doc.title,
+        passageId: p.id,
+        kind: p.kind,
+        lang: p.lang,
+        section: p.section,
+        start: p.start,
+        end: p.end,
+        text: doc.text.slice(p.start, p.end),
+        score: Math.round(h.score * 1000) / 1000,
+        matches: h.matches,
+      };
+    });
+    return { query, parsed, total: ranked.length, hits, perDocument };
+  }
+}

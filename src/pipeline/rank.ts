@@ -1,0 +1,274 @@
+/**
+ * Query execution and ranking: a parsed query → ranked passages with the
+ * exact document ranges that matched.
+ *
+ * The index only proposes candidates (passages holding every term of an
+ * item). Each candidate is then verified on its analysed tokens, which carry
+ * document offsets: a phrase must appear as adjacent tokens, a Chinese run as
+ * touching tokens. So a hit is never a guess, and its match spans are the
+ * characters the user will see marked.
+ */
+import type { Lang, MatchSpan, Passage, Span } from '../core/types.js';
+import { type AnalyzedToken, analyze, follows } from './analyze.js';
+import type { PassageIndex } from './index.js';
+import type { ParsedQuery, QueryItem } from './query.js';
+
+/** What the ranking stage needs from the corpus. */
+export interface SearchSource {
+  index: PassageIndex;
+  /** A passage by id. */
+  passage(id: number): Passage | undefined;
+  /** Every passage, in document order. */
+  passages(): Iterable<Passage>;
+  /** The passage's analysed tokens (index mode), offsets in document coordinates. */
+  tokens(id: number): AnalyzedToken[];
+  /** Title of a document, for title boosts. */
+  title(docId: string): string;
+  /** Cross-lingual equivalents of a term or phrase as typed: text to search and the glossary term shown as `via`. */
+  expansions(text: string): { text: string; via: string }[];
+}
+
+/** Options of one search. */
+export interface RankOptions {
+  /** Use the glossary to add the other language's terms (default true). */
+  expand?: boolean;
+  /** Only passages for which this returns true (the annotation layer's tag:/note: filters). */
+  restrict?: (p: Passage) => boolean;
+}
+
+/** A passage that matched, with its score and matched ranges. */
+export interface RankedHit {
+  passage: Passage;
+  score: number;
+  /** Matched ranges in document offsets, sorted, inside the passage's pieces. */
+  matches: MatchSpan[];
+}
+
+/** One way to satisfy a query item: a token sequence, found directly or through the glossary. */
+interface Variant {
+  terms: string[];
+  /** Query tokens, for adjacency rules (script, positions). */
+  tokens: AnalyzedToken[];
+  via?: string;
+}
+
+/** A query item after analysis. */
+interface CompiledItem {
+  item: QueryItem;
+  variants: Variant[];
+}
+
+// BM25 parameters: the common defaults. Passages are short (a paragraph), so
+// length normalisation matters less than in whole-document ranking.
+const K1 = 1.2;
+const B = 0.75;
+/** Headings and titles say what a section is about: a match there counts double. */
+const HEADING_BOOST = 2;
+/** A match in the document title: the whole paper is about the term. */
+const TITLE_BOOST = 1.2;
+/** A match through the glossary is a translation, a little less certain than the user's own words. */
+const EXPANSION_WEIGHT = 0.8;
+/** All the query's words standing together, in order, beat the same words scattered. */
+const PHRASE_BONUS = 1.5;
+
+function compile(item: QueryItem, src: SearchSource, expand: boolean): CompiledItem {
+  const variants: Variant[] = [];
+  const own = analyze(item.text, 'query');
+  if (own.length > 0) variants.push({ terms: own.map((t) => t.term), tokens: own });
+  if (expand) {
+    for (const e of src.expansions(item.text)) {
+      const toks = analyze(e.text, 'query');
+      if (toks.length > 0) variants.push({ terms: toks.map((t) => t.term), tokens: toks, via: e.via });
+    }
+  }
+  return { item, variants };
+}
+
+/** Passages holding every term of the variant (before verification). */
+function candidates(v: Variant, index: PassageIndex): Set<number> {
+  const lists = [...new Set(v.terms)].map((t) => index.lookup(t)).sort((a, b) => a.length - b.length);
+  const first = lists[0];
+  if (!first) return new Set();
+  let set = new Set(first);
+  for (const list of lists.slice(1)) {
+    const other = new Set(list);
+    set = new Set([...set].filter((id) => other.has(id)));
+    if (set.size === 0) break;
+  }
+  return set;
+}
+
+/** Every place the variant's tokens stand in the passage, as [first, last] token pairs. */
+function occurrences(v: Variant, toks: AnalyzedToken[]): Array<[AnalyzedToken, AnalyzedToken]> {
+  const found: Array<[AnalyzedToken, AnalyzedToken]> = [];
+  const [head, ...rest] = v.terms;
+  for (let i = 0; i < toks.length; i++) {
+    const first = toks[i]!;
+    if (first.term !== head) continue;
+    let prev = first;
+    let at = i;
+    let ok = true;
+    for (const term of rest) {
+      // The next token of the phrase: scan forward past sub-words at the same
+      // position; stop as soon as we are past where it could be.
+      let j = at + 1;
+      for (; j < toks.length; j++) {
+        const t = toks[j]!;
+        if (t.position > prev.position + 1) j = toks.length;
+        else if (t.term === term && follows(prev, t)) break;
+      }
+      if (j >= toks.length) {
+        ok = false;
+        break;
+      }
+      prev = toks[j]!;
+      at = j;
+    }
+    if (ok) found.push([first, prev]);
+  }
+  return found;
+}
+
+/** Cut a range to the parts inside the passage's pieces, so marks never cover a footnote or running header. */
+export function clipToPieces(span: Span, pieces: Span[]): Span[] {
+  const out: Span[] = [];
+  for (const p of pieces) {
+    const start = Math.max(span.start, p.start);
+    const end = Math.min(span.end, p.end);
+    if (start < end) out.push({ start, end });
+  }
+  return out;
+}
+
+interface ItemMatch {
+  tf: number;
+  spans: MatchSpan[];
+}
+
+function matchItem(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, Set<number>>): ItemMatch | null {
+  let tf = 0;
+  const spans: MatchSpan[] = [];
+  for (const v of ci.variants) {
+    if (!pool.get(v)?.has(p.id)) continue;
+    for (const [a, b] of occurrences(v, src.tokens(p.id))) {
+      tf += v.via ? EXPANSION_WEIGHT : 1;
+      for (const s of clipToPieces({ start: a.start, end: b.end }, p.pieces)) {
+        spans.push(v.via ? { ...s, via: v.via } : s);
+      }
+    }
+  }
+  return tf > 0 ? { tf, spans } : null;
+}
+
+function idf(df: number, n: number): number {
+  // BM25's idf, floored at a small positive value so a term in most passages still counts a little.
+  return Math.max(0.01, Math.log(1 + (n - df + 0.5) / (df + 0.5)));
+}
+
+/** Merge overlapping spans; the earliest `via` wins where an expansion and a direct match overlap. */
+function mergeSpans(spans: MatchSpan[]): MatchSpan[] {
+  const sorted = [...spans].sort((x, y) => x.start - y.start || y.end - x.end || (x.via ? 1 : 0) - (y.via ? 1 : 0));
+  const out: MatchSpan[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last && s.start < last.end) {
+      last.end = Math.max(last.end, s.end);
+    } else {
+      out.push({ ...s });
+    }
+  }
+  return out;
+}
+
+/**
+ * Run a parsed query against the corpus.
+ *
+ * @returns every matching passage, best first (ties in document order)
+ */
+export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankedHit[] {
+  const expand = opts.expand ?? true;
+  const clauses = q.clauses
+    .map((c) => c.map((item) => compile(item, src, expand)).filter((ci) => ci.variants.length > 0))
+    .filter((c) => c.length > 0);
+  const excluded = q.exclude.map((item) => compile(item, src, false)).filter((ci) => ci.variants.length > 0);
+
+  // Candidates per variant, computed once and shared by every check below.
+  const pool = new Map<Variant, Set<number>>();
+  for (const ci of [...clauses.flat(), ...excluded]) {
+    for (const v of ci.variants) pool.set(v, candidates(v, src.index));
+  }
+
+  const accept = (p: Passage): boolean =>
+    (q.filters.lang === undefined || p.lang === (q.filters.lang satisfies Lang)) &&
+    (q.filters.docs.length === 0 || q.filters.docs.includes(p.docId)) &&
+    (opts.restrict === undefined || opts.restrict(p));
+
+  // Start from the smallest clause's candidates; a query without text terms
+  // (only filters, e.g. `tag:援藏`) looks at every passage.
+  let ids: Iterable<number>;
+  if (clauses.length === 0) {
+    ids = (function* () {
+      for (const p of src.passages()) yield p.id;
+    })();
+  } else {
+    const clauseSets = clauses.map((c) => {
+      const s = new Set<number>();
+      for (const ci of c) for (const v of ci.variants) for (const id of pool.get(v) ?? []) s.add(id);
+      return s;
+    });
+    clauseSets.sort((a, b) => a.size - b.size);
+    ids = clauseSets[0]!;
+  }
+
+  const n = Math.max(1, src.index.size);
+  const avg = src.index.averageLength;
+  const hits: RankedHit[] = [];
+  for (const id of ids) {
+    const p = src.passage(id);
+    if (!p || !accept(p)) continue;
+    let score = 0;
+    const spans: MatchSpan[] = [];
+    let ok = true;
+    const norm = K1 * (1 - B + (B * src.index.lengthOf(id)) / avg);
+    for (const clause of clauses) {
+      let clauseScore = 0;
+      for (const ci of clause) {
+        const m = matchItem(ci, p, src, pool);
+        if (!m) continue;
+        const df = Math.max(...ci.variants.map((v) => pool.get(v)?.size ?? 0));
+        // BM25 term weight, with the item's phrase occurrences as its frequency.
+        clauseScore += (idf(df, n) * (m.tf * (K1 + 1))) / (m.tf + norm);
+        spans.push(...m.spans);
+      }
+      if (clauseScore === 0) {
+        ok = false;
+        break;
+      }
+      score += clauseScore;
+    }
+    if (!ok) continue;
+    if (excluded.some((ci) => matchItem(ci, p, src, pool) !== null)) continue;
+
+    if (p.kind === 'heading' || p.kind === 'title') score *= HEADING_BOOST;
+    if (clauses.length > 0 && titleMentions(src.title(p.docId), clauses)) score *= TITLE_BOOST;
+    if (clauses.length > 1 && wholeQueryAdjacent(clauses, src.tokens(id))) score *= PHRASE_BONUS;
+    hits.push({ passage: p, score, matches: mergeSpans(spans) });
+  }
+  hits.sort((x, y) => y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start);
+  return hits;
+}
+
+/** Whether the title contains the first variant of every clause's first item. */
+function titleMentions(title: string, clauses: CompiledItem[][]): boolean {
+  const toks = analyze(title, 'index');
+  return clauses.every((c) => c.some((ci) => ci.variants.some((v) => occurrences(v, toks).length > 0)));
+}
+
+/** Whether the query's single-item clauses stand together, in order, as one phrase. */
+function wholeQueryAdjacent(clauses: CompiledItem[][], toks: AnalyzedToken[]): boolean {
+  if (clauses.some((c) => c.length !== 1)) return false;
+  const own = clauses.map((c) => c[0]!.variants[0]!).filter((v) => v.via === undefined);
+  if (own.length !== clauses.length) return false;
+  const joined: Variant = { terms: own.flatMap((v) => v.terms), tokens: own.flatMap((v) => v.tokens) };
+  return occurrences(joined, toks).length > 0;
+}
