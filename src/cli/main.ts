@@ -1,0 +1,80 @@
+/**
+ * `npx duikou …`: the command line. Each command is a thin wrapper over the
+ * same engine and store the web app uses.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import pc from 'picocolors';
+import { UserInputError } from '../core/errors.js';
+import { SETTINGS, setting } from '../core/settings.js';
+import { openCorpus } from '../corpus.js';
+import type { SearchHit } from '../engine.js';
+import { markSegments } from '../pipeline/highlight.js';
+
+const program = new Command();
+program
+  .name('duikou')
+  .description('Bilingual (Chinese + English) full-text search and annotation for research papers')
+  .addHelpText(
+    'after',
+    `\nSettings (environment variables):\n${SETTINGS.map((s) => `  ${s.name.padEnd(14)} ${s.help} (default: ${s.default || 'none'})`).join('\n')}`,
+  );
+
+function positiveInt(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return Number(v);
+}
+
+/** One hit for a terminal: title, section, and the passage with its matches in colour. */
+export function formatHit(h: SearchHit, rank: number, colour: boolean): string {
+  const c = colour ? pc : pc.createColors(false);
+  const body = markSegments(h.text, h.start, h.matches)
+    .map((s) => (s.mark ? c.bold(c.red(s.text)) : s.text))
+    .join('')
+    .replace(/\s*\n\s*/g, ' ');
+  const where = [h.docId, h.section ? `§ ${h.section}` : null, h.kind !== 'paragraph' ? h.kind : null].filter(Boolean).join(' · ');
+  const via = [...new Set(h.matches.map((m) => m.via).filter(Boolean))];
+  return [
+    `${c.dim(`${rank}.`)} ${c.cyan(h.title)} ${c.dim(`(${h.score})`)}`,
+    `   ${c.dim(where)}${via.length ? c.yellow(`  via ${via.join(', ')}`) : ''}`,
+    `   ${body}`,
+  ].join('\n');
+}
+
+program
+  .command('search')
+  .description('search the corpus with the query language (对口支援, "key node", a OR b, -term, lang:zh, doc:<id>)')
+  .argument('<query...>', 'the query')
+  .option('--lang <lang>', 'only passages in zh or en')
+  .option('--doc <id>', 'only this document')
+  .option('--limit <n>', 'how many hits', positiveInt, 10)
+  .option('--offset <n>', 'skip this many hits', (v) => (/^\d+$/.test(v) ? Number(v) : Number.NaN), 0)
+  .option('--no-expand', 'no cross-lingual expansion through the glossary')
+  .option('--json', 'print the API JSON instead')
+    .action(async (words: string[], o: { lang?: string; doc?: string; limit: number; offset: number; expand: boolean; json?: boolean }) => {
+    if (o.lang !== undefined && o.lang !== 'zh' && o.lang !== 'en') throw new UserInputError('bad_parameter', '--lang must be zh or en');
+    const engine = await openCorpus(setting('DUIKOU_CORPUS'));
+    const r = engine.search(words.join(' '), {
+      lang: o.lang as 'zh' | 'en' | undefined,
+      docs: o.doc ? [o.doc] : [],
+      limit: o.limit,
+      offset: o.offset,
+      expand: o.expand,
+    });
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify({ query: r.query, total: r.total, hits: r.hits, perDocument: r.perDocument }, null, 2)}\n`);
+      return;
+    }
+    const colour = pc.isColorSupported && process.stdout.isTTY === true;
+    console.log(`${r.total} passage${r.total === 1 ? '' : 's'} match ${JSON.stringify(r.query)}`);
+    r.hits.forEach((h, i) => console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof UserInputError) {
+    console.error(`duikou: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}

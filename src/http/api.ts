@@ -1,0 +1,67 @@
+/** JSON API: search and documents. */
+import { Router } from 'express';
+import { MAX_LIMIT, type Engine } from '../engine.js';
+import type { AppDeps } from './app.js';
+import { flag, int, lang, str } from './params.js';
+
+/** Options of a search request, as read from the query string (shared by the API and the search page). */
+export function searchParams(query: Record<string, unknown>) {
+  const doc = str(query, 'doc');
+  return {
+    q: str(query, 'q'),
+    lang: lang(query),
+    docs: doc ? [doc] : [],
+    expand: flag(query, 'expand', true),
+    limit: int(query, 'limit', 20, 1, MAX_LIMIT),
+    offset: int(query, 'offset', 0, 0, 1_000_000),
+  };
+}
+
+/** Summary of a document for listings. */
+export function documentSummary(engine: Engine, id: string) {
+  const d = engine.requireDocument(id);
+  return {
+    id: d.id,
+    title: d.title,
+    authors: d.authors,
+    year: d.year,
+    venue: d.venue,
+    lang: d.lang,
+    chars: d.text.length,
+    passages: d.passages.length,
+  };
+}
+
+/** The `/api` router. */
+export function apiRouter({ engine }: AppDeps): Router {
+  const r = Router();
+
+  r.get('/search', (req, res) => {
+    const p = searchParams(req.query);
+    const result = engine.search(p.q, p);
+    res.json({ query: result.query, total: result.total, hits: result.hits, perDocument: result.perDocument });
+  });
+
+  r.get('/documents', (_req, res) => {
+    res.json({ documents: engine.documents().map((d) => documentSummary(engine, d.id)) });
+  });
+
+  r.get('/documents/:id', (req, res) => {
+    const d = engine.requireDocument(req.params.id);
+    res.json({
+      ...documentSummary(engine, d.id),
+      text: d.text,
+      passages: d.passages.map((p) => ({
+        id: p.id,
+        kind: p.kind,
+        lang: p.lang,
+        section: p.section,
+        start: p.start,
+        end: p.end,
+        pieces: p.pieces,
+      })),
+    });
+  });
+
+  return r;
+}

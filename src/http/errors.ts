@@ -1,0 +1,57 @@
+/**
+ * The one place where errors become answers: a UserInputError is the user's
+ * mistake (4xx with its message), anything else is a bug (500, logged, with
+ * no internals shown). `/api` gets JSON `{error:{code,message}}`, pages get
+ * the error page.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { UserInputError } from '../core/errors.js';
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+  message?: string;
+}
+
+/** Turn body-parser and similar errors (which carry a 4xx status) into UserInputErrors. */
+function classify(err: unknown): UserInputError | null {
+  if (err instanceof UserInputError) return err;
+  const e = err as HttpishError;
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (e.type === 'entity.parse.failed') return new UserInputError('bad_json', 'The request body is not valid JSON (请求内容不是有效的 JSON)');
+    if (e.type === 'entity.too.large') return new UserInputError('too_large', 'The request body is too large (请求内容过大)', 413);
+    return new UserInputError('bad_request', e.expose && e.message ? e.message : 'Bad request', status);
+  }
+  return null;
+}
+
+function wantsJson(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
+
+/** Express error handler: the last middleware of the app. */
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const user = classify(err);
+  const status = user ? user.status : 500;
+  const code = user ? user.code : 'internal_error';
+  const message = user ? user.message : 'Something went wrong on our side; the error has been logged (服务器内部错误)';
+  if (!user) console.error(err);
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(status);
+  if (wantsJson(req.path)) {
+    res.json({ error: { code, message } });
+  } else {
+    res.render('error', { status, code, message, title: `${status}` });
+  }
+};
+
+/** 404 for any route nobody answered. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new UserInputError('not_found', `Nothing at ${req.path} (页面不存在)`, 404));
+};

@@ -1,0 +1,28 @@
+/**
+ * `npm start`: index the corpus folder, serve the app, print the URL.
+ */
+import { setting } from './core/settings.js';
+import { openCorpus } from './corpus.js';
+import { createApp } from './http/app.js';
+
+const corpusDir = setting('DUIKOU_CORPUS');
+const host = setting('HOST');
+const port = Number(setting('PORT'));
+
+const started = Date.now();
+const engine = await openCorpus(corpusDir, (done, total, id) => {
+  process.stdout.write(`\rIndexing ${corpusDir}: ${done}/${total} ${id.padEnd(40).slice(0, 40)}`);
+});
+const passages = engine.documents().reduce((n, d) => n + d.passages.length, 0);
+process.stdout.write(`\rIndexed ${engine.documents().length} papers, ${passages} passages in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+const server = createApp({ engine }).listen(port, host, () => {
+  const addr = server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  console.log(`duikou is running at http://${shownHost}:${actualPort}/`);
+});
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => server.close(() => process.exit(0)));
+}

@@ -1,0 +1,198 @@
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { UserInputError } from '../src/core/errors.js';
+import type { LoadedDocument } from '../src/core/types.js';
+import { openCorpus } from '../src/corpus.js';
+import { Engine, type SearchResult } from '../src/engine.js';
+import { analyze } from '../src/pipeline/analyze.js';
+import { createGlossary } from '../src/pipeline/glossary.js';
+
+const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await openCorpus(CORPUS);
+});
+
+/** The analysed terms of a stretch of a document. */
+const termsOf = (s: string) => new Set(analyze(s, 'index').map((t) => t.term));
+
+/** Every hit of a search, all pages. */
+const all = (q: string, opts: Parameters<Engine['search']>[1] = {}): SearchResult => engine.search(q, { limit: 200, ...opts });
+
+function doc(id: string, text: string): LoadedDocument {
+  return { id, text, hash: id, file: `${id}.txt`, title: id, authors: [], year: null, venue: null, lang: 'zh' };
+}
+
+describe('matches are exact document offsets', () => {
+  it.each(['对口支援', '"key node"', 'key node', '對口支援', 'ＷＥＮＣＨＵＡＮ', '1979', '援藏 OR 援疆', '"path dependence"', '林芝', 'Nyingchi'])(
+    'every match of %s lies in its hit and its surface form is what matched',
+    (q) => {
+      const r = all(q);
+      expect(r.total).toBeGreaterThan(0);
+      const queryTerms = termsOf(q.replace(/"|OR/g, ' '));
+      for (const h of r.hits) {
+        const text = engine.requireDocument(h.docId).text;
+        expect(h.text).toBe(text.slice(h.start, h.end));
+        expect(h.matches.length).toBeGreaterThan(0);
+        for (const m of h.matches) {
+          expect(m.start).toBeGreaterThanOrEqual(h.start);
+          expect(m.end).toBeLessThanOrEqual(h.end);
+          const surface = text.slice(m.start, m.end);
+          const found = termsOf(surface);
+          const wanted = m.via ? termsOf(m.via) : queryTerms;
+          // The marked characters analyse to the query's own terms (or the glossary term's).
+          expect([...found].some((t) => wanted.has(t)), `${JSON.stringify(surface)} for ${q}`).toBe(true);
+        }
+      }
+    },
+  );
+});
+
+describe('query operators', () => {
+  it('ANDs terms: 对口支援 西藏 hits contain both (西藏 directly or through the glossary)', () => {
+    const r = all('对口支援 西藏', { expand: false });
+    expect(r.total).toBeGreaterThan(0);
+    for (const h of r.hits) {
+      const t = termsOf(h.text);
+      expect(t.has('对口支援')).toBe(true);
+      expect(t.has('西藏')).toBe(true);
+    }
+  });
+
+  it('a quoted phrase needs adjacent words: "key node" finds "Key Nodes", not key … node apart', () => {
+    const r = all('"key node"');
+    const surfaces = r.hits.flatMap((h) => h.matches.map((m) => engine.requireDocument(h.docId).text.slice(m.start, m.end)));
+    expect(surfaces).toContain('Key Nodes');
+    for (const s of surfaces) expect(s.toLowerCase()).toMatch(/^key\W+nodes?$/);
+  });
+
+  it('a Chinese run is a contiguous phrase: 对口支援 never matches 对口 and 支援 apart', () => {
+    const e = new Engine();
+    e.addDocument(doc('apart', '他们对口的支援工作。\n\n对口，支援。'));
+    e.addDocument(doc('together', '对口支援是一种机制。'));
+    const r = e.search('对口支援');
+    expect(r.hits.map((h) => h.docId)).toEqual(['together']);
+    const t = e.requireDocument('together').text;
+    expect(r.hits[0]!.matches).toEqual([{ start: t.indexOf('对口支援'), end: t.indexOf('对口支援') + 4 }]);
+  });
+
+  it('OR: 援藏 OR 援疆 hits contain one of them', () => {
+    const r = all('援藏 OR 援疆', { expand: false });
+    expect(r.total).toBeGreaterThan(1);
+    for (const h of r.hits) {
+      const t = termsOf(h.text);
+      expect(t.has('援藏') || t.has('援疆')).toBe(true);
+    }
+  });
+
+  it('-term excludes: counterpart support -Tibet', () => {
+    const without = all('counterpart support -Tibet', { expand: false });
+    const withT = all('counterpart support', { expand: false });
+    expect(without.total).toBeGreaterThan(0);
+    expect(without.total).toBeLessThan(withT.total);
+    for (const h of without.hits) expect(termsOf(h.text).has('tibet')).toBe(false);
+  });
+
+  it('lang: and doc: filter', () => {
+    const zh = all('lang:zh 对口支援');
+    expect(zh.total).toBeGreaterThan(0);
+    expect(zh.hits.every((h) => h.lang === 'zh')).toBe(true);
+    const one = all('doc:wang-counterpart-support-policy "path dependence"');
+    expect(one.total).toBeGreaterThan(0);
+    expect(one.hits.every((h) => h.docId === 'wang-counterpart-support-policy')).toBe(true);
+    expect(() => engine.search('doc:no-such-paper 对口支援')).toThrow(UserInputError);
+  });
+
+  it('normalises before matching: traditional, full-width and case', () => {
+    const ids = (q: string) => all(q).hits.map((h) => h.passageId);
+    expect(ids('對口支援')).toEqual(ids('对口支援'));
+    expect(ids('ＷＥＮＣＨＵＡＮ')).toEqual(ids('wenchuan'));
+    expect(all('Wenchuan').total).toBeGreaterThan(0);
+  });
+
+  it('numbers and years are terms', () => {
+    for (const year of ['1979', '2008']) {
+      const r = all(year);
+      expect(r.total).toBeGreaterThan(0);
+      for (const h of r.hits) expect(h.matches.some((m) => h.text.includes(year) && m.end - m.start === 4)).toBe(true);
+    }
+  });
+
+  it('Chinese inside an English paper is searchable: 林芝地区 in zhou', () => {
+    const r = all('林芝地区', { expand: false });
+    expect(r.hits.map((h) => h.docId)).toContain('zhou-partner-assistance-overview');
+  });
+});
+
+describe('cross-lingual expansion', () => {
+  it('对口支援 also finds English passages on counterpart support, saying through which term', () => {
+    const r = all('对口支援');
+    const english = r.hits.filter((h) => h.lang === 'en');
+    expect(english.length).toBeGreaterThan(0);
+    const vias = new Set(english.flatMap((h) => h.matches.map((m) => m.via)));
+    expect(vias.has('counterpart support')).toBe(true);
+  });
+
+  it('expand=0 turns it off', () => {
+    const on = all('对口支援');
+    const off = all('对口支援', { expand: false });
+    expect(off.total).toBeLessThan(on.total);
+    expect(off.hits.every((h) => h.matches.every((m) => m.via === undefined))).toBe(true);
+  });
+
+  it('English finds Chinese: Wenchuan earthquake → 汶川地震', () => {
+    const e = new Engine(createGlossary([{ zh: '汶川地震', en: 'Wenchuan earthquake', source: 'curated' }]));
+    e.addDocument(doc('zh', '汶川地震后的对口支援。'));
+    const r = e.search('"Wenchuan earthquake"');
+    expect(r.hits[0]?.matches[0]?.via).toBe('汶川地震');
+  });
+});
+
+describe('page breaks', () => {
+  it('a phrase across a page break is found: "counterpart support has played"', () => {
+    const r = all('"counterpart support has played"', { expand: false });
+    // The hit is the paragraph that runs over the page break ("…characteristics, counterpart" | "support has played…").
+    const h = r.hits.find((x) => x.text.includes('characteristics, counterpart\n'))!;
+    expect(h).toBeDefined();
+    expect(h.docId).toBe('wang-counterpart-support-policy');
+    // The mark is split around what the page break put between the halves.
+    const text = engine.requireDocument(h.docId).text;
+    expect(h.matches.map((m) => text.slice(m.start, m.end)).join(' ')).toMatch(/^counterpart\s+support has played$/);
+  });
+});
+
+describe('bad input never breaks search', () => {
+  it.each([
+    ['unbalanced quotes', '"key node'],
+    ['only operators', 'OR - -'],
+    ['control characters', 'key\u0000\u0007node'],
+    ['a lone surrogate', 'key \ud800 node'],
+    ['emoji', '😀 对口支援'],
+  ])('%s gives results or a UserInputError', (_n, q) => {
+    try {
+      engine.search(q);
+    } catch (err) {
+      expect(err).toBeInstanceOf(UserInputError);
+    }
+  });
+
+  it('3,000 characters is a clear UserInputError', () => {
+    expect(() => engine.search('对'.repeat(3000))).toThrow(UserInputError);
+  });
+
+  it('any string gives results or a UserInputError (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: fc.constantFrom('"', '-', 'OR', ' ', '对口', '支援', 'key', 'lang:', 'doc:', '𠀀', '😀', '\ud800'), maxLength: 30 })), (q) => {
+        try {
+          const r = engine.search(q, { limit: 5 });
+          for (const h of r.hits) for (const m of h.matches) expect(m.start >= h.start && m.end <= h.end).toBe(true);
+        } catch (err) {
+          if (!(err instanceof UserInputError)) throw err;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
