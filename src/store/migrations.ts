@@ -1,0 +1,79 @@
+/**
+ * Schema migrations, in order. Migration `i` (0-based) takes a database from
+ * `PRAGMA user_version = i` to `i + 1`; {@link openDatabase} runs the missing
+ * ones, each in its own transaction. Never edit or reorder a released
+ * migration — add a new one: researchers' databases hold annotations that must
+ * survive every upgrade.
+ */
+import type { Database } from 'better-sqlite3';
+
+/** One migration: SQL to execute, or a function for changes SQL alone cannot express. */
+export interface Migration {
+  /** What the migration does, for error messages and the log. */
+  description: string;
+  up: string | ((db: Database) => void);
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: 'documents, annotations, tags and their links',
+    up: `
+      -- Documents the store has seen, with the hash of the text last anchored on.
+      CREATE TABLE documents (
+        id        TEXT PRIMARY KEY,
+        text_hash TEXT NOT NULL,
+        seen_at   TEXT NOT NULL
+      ) STRICT;
+
+      -- Offsets are UTF-16 code units of the document's canonical text.
+      -- prefix/exact/suffix are the W3C TextQuoteSelector used to re-anchor.
+      CREATE TABLE annotations (
+        id            TEXT PRIMARY KEY,
+        doc_id        TEXT NOT NULL REFERENCES documents(id) ON DELETE RESTRICT,
+        start         INTEGER NOT NULL CHECK (start >= 0),
+        "end"         INTEGER NOT NULL CHECK ("end" > start),
+        exact         TEXT NOT NULL CHECK (exact <> ''),
+        prefix        TEXT NOT NULL DEFAULT '',
+        suffix        TEXT NOT NULL DEFAULT '',
+        note          TEXT NOT NULL DEFAULT '',
+        colour        TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        text_hash     TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('anchored', 'orphaned')),
+        anchor_method TEXT NOT NULL CHECK (anchor_method IN ('created', 'exact', 'quote', 'fuzzy', 'orphaned'))
+      ) STRICT;
+
+      -- name as the researcher typed it (trimmed); name_key = NFKC + toLowerCase,
+      -- because SQLite's NOCASE only folds ASCII. '/' separates hierarchy levels.
+      CREATE TABLE tags (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        name_key    TEXT NOT NULL,
+        colour      TEXT,
+        description TEXT NOT NULL DEFAULT '',
+        created_at  TEXT NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX tags_name_key ON tags(name_key);
+
+      CREATE TABLE annotation_tags (
+        annotation_id TEXT NOT NULL REFERENCES annotations(id) ON DELETE CASCADE,
+        tag_id        INTEGER NOT NULL REFERENCES tags(id) ON DELETE RESTRICT,
+        PRIMARY KEY (annotation_id, tag_id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    description: 'indexes for listing by document and by tag; documents.removed_at',
+    up: `
+      CREATE INDEX annotations_by_doc ON annotations(doc_id, start);
+      CREATE INDEX annotations_by_status ON annotations(status);
+      CREATE INDEX annotation_tags_by_tag ON annotation_tags(tag_id);
+      -- Set when the document disappears from the corpus (its annotations are orphaned, never deleted).
+      ALTER TABLE documents ADD COLUMN removed_at TEXT;
+    `,
+  },
+];
+
+/** The schema version this code writes: the number of migrations. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
