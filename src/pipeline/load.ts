@@ -113,7 +113,9 @@ export function detectMetadata(id: string, text: string): DocumentMeta {
   let authors: string[] = [];
   const byline = front.find((f) => !AFFILIATION.test(f) && !/[:：]/u.test(f));
   if (byline) {
-    const names = clean(byline).split(/\s*(?:,|，|、|;|；|&|\band\b)\s*/u).filter((n) => n.length > 0);
+    const names = clean(byline)
+      .split(/\s*(?:,|，|、|;|；|&|\band\b)\s*/u)
+      .filter((n) => n.length > 0);
     if (names.length <= 12 && names.every((n) => n.length <= 40)) authors = names;
   }
   let year: number | null = null;

@@ -36,8 +36,17 @@ interface Block extends Span {
 /** Exactly the code units JavaScript's `\s` matches, without a regex per character. */
 function isWs(c: number): boolean {
   return (
-    c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
   );
 }
 
@@ -60,7 +69,12 @@ function blocksOf(text: string): Block[] {
     while (e > s && isWs(text.charCodeAt(e - 1))) e--;
     if (s < e) {
       // A list that starts right under a paragraph line is its own block.
-      if (lines.length > 0 && BULLET.test(text.slice(s, Math.min(e, s + 4))) && !BULLET.test(text.slice(lines[0]?.start ?? s, lines[0]?.end ?? e))) flush();
+      if (
+        lines.length > 0 &&
+        BULLET.test(text.slice(s, Math.min(e, s + 4))) &&
+        !BULLET.test(text.slice(lines[0]?.start ?? s, lines[0]?.end ?? e))
+      )
+        flush();
       lines.push({ start: s, end: e });
     } else flush();
     pos = nl + 1;
@@ -72,13 +86,17 @@ function blocksOf(text: string): Block[] {
 const MD_HEADING = /^#{1,6}[ \t]+/;
 const RULE = /^(?:-{3,}|\*{3,}|_{3,}|={3,})$/;
 const PAGE_NUMBER = /^(?:[-–—·•]\s*)?(?:page\s*)?\d{1,4}(?:\s*(?:of|\/)\s*\d{1,4})?(?:\s*[-–—·•])?$|^第\s*\d{1,4}\s*页$/i;
-const NUMBERED = /^(?:(\d{1,2}(?:\.\d{1,2}){0,4})(\.?)\s+(?=\S)|([一二三四五六七八九十]{1,3})\s*[、．]|[（(]\s*[一二三四五六七八九十]{1,3}\s*[)）]|第[一二三四五六七八九十百\d]{1,4}[章节篇部]|([IVX]{1,5})\.\s+)/u;
-const NAMED = /^(?:abstract|key\s*words?|references?|bibliography|works\s+cited|acknowledge?ments?|appendix|executive\s+summary|introduction|conclusions?|notes|endnotes|footnotes|摘\s*要|关\s*键\s*词|参\s*考\s*文\s*献|注\s*释|致\s*谢|附\s*录|引\s*言|结\s*语|结\s*论)$/i;
+const NUMBERED =
+  /^(?:(\d{1,2}(?:\.\d{1,2}){0,4})(\.?)\s+(?=\S)|([一二三四五六七八九十]{1,3})\s*[、．]|[（(]\s*[一二三四五六七八九十]{1,3}\s*[)）]|第[一二三四五六七八九十百\d]{1,4}[章节篇部]|([IVX]{1,5})\.\s+)/u;
+const NAMED =
+  /^(?:abstract|key\s*words?|references?|bibliography|works\s+cited|acknowledge?ments?|appendix|executive\s+summary|introduction|conclusions?|notes|endnotes|footnotes|摘\s*要|关\s*键\s*词|参\s*考\s*文\s*献|注\s*释|致\s*谢|附\s*录|引\s*言|结\s*语|结\s*论)$/i;
 const REFS_NAME = /^(?:references?|bibliography|works\s+cited|参\s*考\s*文\s*献)$/i;
 const KEYWORDS_NAME = /^(?:key\s*words?|关\s*键\s*词)$/i;
 const ABSTRACT_START = /^(?:#+\s*)?(?:abstract|summary|摘\s*要)/i;
-const FRONT_LINE = /^\s*(?:key\s*words?|关\s*键\s*[词字]|doi|jel(?:\s+classification)?|date\s+of\s+publication|received|accepted|published(?:\s+online)?|中图分类号|文献标识码|文章编号|corresponding\s+author)\s*[:：.]/i;
-const FOOTNOTE = /^(?:\\\*|\*(?![\s*])|<sup>[^<]{1,12}<\/sup>|[\u00B9\u00B2\u00B3\u2070-\u2079]+(?=\s*\S)|[\u2460-\u2473\u3251-\u325F\u32B1-\u32BF]|\[\^[^\]]{1,12}\]:)/u;
+const FRONT_LINE =
+  /^\s*(?:key\s*words?|关\s*键\s*[词字]|doi|jel(?:\s+classification)?|date\s+of\s+publication|received|accepted|published(?:\s+online)?|中图分类号|文献标识码|文章编号|corresponding\s+author)\s*[:：.]/i;
+const FOOTNOTE =
+  /^(?:\\\*|\*(?![\s*])|<sup>[^<]{1,12}<\/sup>|[\u00B9\u00B2\u00B3\u2070-\u2079]+(?=\s*\S)|[\u2460-\u2473\u3251-\u325F\u32B1-\u32BF]|\[\^[^\]]{1,12}\]:)/u;
 const SUPERSCRIPT_START = /^[\u00B9\u00B2\u00B3\u2070-\u2079]/u;
 const BULLET = /^[-*•·▪●◦○][ \t\u00a0]+(?=\S)/u;
 const REF_ENTRY = /^(?:[-*•·][ \t]+)?(?:\[\s*\d{1,4}\s*\]|［\s*\d{1,4}\s*］|[(（]\s*\d{1,4}\s*[)）]|\d{1,4}\.\s)/u;
@@ -86,7 +104,8 @@ const CAPTION = /^(?:fig(?:ure)?\.?|table|chart|图|表)\s*\d{1,3}\b/i;
 const SOURCE_NOTE = /^(?:sources?|notes?|资料来源|数据来源|来源|注)\s*[:：]/i;
 const EMAIL = /[\w.+-]+@[\w-]+\.[\w.-]+/;
 /** Footnote marks, citations and escapes that may trail the real last character of a line. */
-const TRAILING_MARK = /(?:\^\{[^{}]{0,20}\}|\^?[\u2460-\u2473\u3251-\u325F\u32B1-\u32BF]|[\u00B9\u00B2\u00B3\u2070-\u2079]|<sup>[^<]{0,20}<\/sup>|\[\d{1,4}(?:\s?[-–,]\s?\d{1,4}){0,6}\]|\\?\*)$/u;
+const TRAILING_MARK =
+  /(?:\^\{[^{}]{0,20}\}|\^?[\u2460-\u2473\u3251-\u325F\u32B1-\u32BF]|[\u00B9\u00B2\u00B3\u2070-\u2079]|<sup>[^<]{0,20}<\/sup>|\[\d{1,4}(?:\s?[-–,]\s?\d{1,4}){0,6}\]|\\?\*)$/u;
 const SENTENCE_END = new Set(['.', '。', '!', '！', '?', '？', '…', ';', '；', ':', '：', '．']);
 const CLOSERS = new Set(['"', '”', '’', "'", ')', '）', '」', '』', '》', ']', '】']);
 const HEADING_BAD_END = new Set(['.', '。', ',', '，', ';', '；', '、', '!', '！', '．']);
@@ -128,8 +147,7 @@ function lastChar(s: string): string {
   return s.slice(-1);
 }
 
-const isCjkSide = (ch: string): boolean =>
-  CJK.test(ch) || /^[\u3000-\u303f\uff00-\uffef\u2018-\u201d]$/u.test(ch);
+const isCjkSide = (ch: string): boolean => CJK.test(ch) || /^[\u3000-\u303f\uff00-\uffef\u2018-\u201d]$/u.test(ch);
 const isDigit = (ch: string): boolean => ch >= '0' && ch <= '9';
 const isLower = (ch: string): boolean => /^\p{Ll}$/u.test(ch);
 
@@ -184,15 +202,20 @@ function headingOf(s: string, lineCount: number): HeadingInfo | null {
   const md = MD_HEADING.exec(s);
   const skip = md ? md[0].length : 0;
   const body = s.slice(skip);
-  const name = body.replace(/\*\*/g, '').replace(/[\s:：.。]+$/u, '').trim();
+  const name = body
+    .replace(/\*\*/g, '')
+    .replace(/[\s:：.。]+$/u, '')
+    .trim();
   if (lineCount === 1 && NAMED.test(name)) return { skip, style: 'named', named: name.replace(/\s+/g, ' ').toLowerCase() };
   if (lineCount > 2 || body.length > 200 || HEADING_BAD_END.has(effectiveEnd(body).ch)) return null;
   const num = NUMBERED.exec(body);
   if (num) {
-    if (num[1] !== undefined && num[2] === '' && num[1].indexOf('.') < 0 && !/^\s*[\p{Lu}\p{Script=Han}]/u.test(body.slice(num[0].length))) return null;
+    if (num[1] !== undefined && num[2] === '' && num[1].indexOf('.') < 0 && !/^\s*[\p{Lu}\p{Script=Han}]/u.test(body.slice(num[0].length)))
+      return null;
     const cjkHeavy = detectLang(body) === 'zh';
     if (cjkHeavy && body.length > 60) return null;
-    const style = num[1] !== undefined ? `dec${num[1].split('.').length}` : num[3] ? 'cn1' : num[4] ? 'roman' : body.startsWith('第') ? 'chap' : 'cn2';
+    const style =
+      num[1] !== undefined ? `dec${num[1].split('.').length}` : num[3] ? 'cn1' : num[4] ? 'roman' : body.startsWith('第') ? 'chap' : 'cn2';
     return { skip, style };
   }
   if (lineCount > 1) return null;
@@ -254,7 +277,10 @@ function classify(text: string, blocks: Block[]): Unit[] {
     const single = b.lines.length === 1;
     const wasAfterKeywords = afterKeywords;
     afterKeywords = false;
-    if (single && RULE.test(s)) { push('rule', [whole]); continue; }
+    if (single && RULE.test(s)) {
+      push('rule', [whole]);
+      continue;
+    }
     if (single && (PAGE_NUMBER.test(s) || running.has(lineKey(s)) || (titleKey !== null && s.length <= 200 && lineKey(s) === titleKey))) {
       push('running', [whole]);
       continue;
@@ -271,7 +297,10 @@ function classify(text: string, blocks: Block[]): Unit[] {
       prev.pieces.push(whole);
       continue;
     }
-    if (isTable(text, b)) { push('table', [whole]); continue; }
+    if (isTable(text, b)) {
+      push('table', [whole]);
+      continue;
+    }
     const firstLine = text.slice(b.start, b.lines[0]?.end ?? b.end);
     if (inRefs) {
       if (refsMarked === undefined) refsMarked = REF_ENTRY.test(firstLine) || BULLET.test(firstLine);
@@ -315,8 +344,14 @@ function classify(text: string, blocks: Block[]): Unit[] {
       push(front && SUPERSCRIPT_START.test(firstLine) ? 'front-matter' : 'footnote', [whole]);
       continue;
     }
-    if (single && s.length <= 200 && CAPTION.test(s)) { push('caption', [whole]); continue; }
-    if (s.length <= 400 && SOURCE_NOTE.test(s)) { push('note', [whole]); continue; }
+    if (single && s.length <= 200 && CAPTION.test(s)) {
+      push('caption', [whole]);
+      continue;
+    }
+    if (s.length <= 400 && SOURCE_NOTE.test(s)) {
+      push('note', [whole]);
+      continue;
+    }
     if (BULLET.test(firstLine)) {
       for (const e of entries(text, b, BULLET, BULLET)) push('list-item', [e]);
       continue;
@@ -351,7 +386,9 @@ function joinAcrossBreaks(text: string, units: Unit[]): void {
       if (a.role === 'table') ok = b.role === 'table';
       else {
         const length = a.pieces.reduce((n, p) => n + p.end - p.start, 0);
-        ok = b.role === 'paragraph' && continues(text.slice(lastPiece.start, lastPiece.end), text.slice(firstPiece.start, firstPiece.end), length, !isText);
+        ok =
+          b.role === 'paragraph' &&
+          continues(text.slice(lastPiece.start, lastPiece.end), text.slice(firstPiece.start, firstPiece.end), length, !isText);
       }
       if (!ok) break;
       a.pieces.push(...b.pieces);
@@ -395,7 +432,9 @@ export function segment(docId: string, text: string, docLang: Lang): SegmentedPa
     out.push(p);
   }
   out.sort((x, y) => x.start - y.start);
-  out.forEach((p, i) => { p.ordinal = i; });
+  out.forEach((p, i) => {
+    p.ordinal = i;
+  });
   return out;
 }
 
