@@ -273,6 +273,15 @@ describe('joinPieces', () => {
     expect(j.map(j.text.length)).toBe(text.length);
   });
 
+  it('puts a space after an English curly quote', () => {
+    const text = 'he said “yes”\n\nand left';
+    const j = joinPieces(text, [
+      { start: 0, end: at(text, '\n') },
+      { start: at(text, 'and'), end: text.length },
+    ]);
+    expect(j.text).toBe('he said “yes” and left');
+  });
+
   it('keeps a hyphen that is not a word break', () => {
     const text = 'state-\n\nOwned';
     const j = joinPieces(text, [

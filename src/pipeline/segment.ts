@@ -147,7 +147,10 @@ function lastChar(s: string): string {
   return s.slice(-1);
 }
 
-const isCjkSide = (ch: string): boolean => CJK.test(ch) || /^[\u3000-\u303f\uff00-\uffef\u2018-\u201d]$/u.test(ch);
+/** CJK ideographs and CJK or full-width punctuation: text that is written without spaces. */
+const isCjkSide = (ch: string): boolean => CJK.test(ch) || /^[\u3000-\u303f\uff00-\uffef]$/u.test(ch);
+/** As {@link isCjkSide}, plus the curly quotes Chinese text opens and closes with. */
+const isCjkFlow = (ch: string): boolean => isCjkSide(ch) || /^[\u2018-\u201d]$/u.test(ch);
 const isDigit = (ch: string): boolean => ch >= '0' && ch <= '9';
 const isLower = (ch: string): boolean => /^\p{Ll}$/u.test(ch);
 
@@ -180,8 +183,8 @@ function continues(a: string, b: string, aLength: number, note: boolean): boolea
   const { ch: last, closed } = effectiveEnd(a);
   if (!last || SENTENCE_END.has(last)) return false;
   const first = String.fromCodePoint(b.codePointAt(0) ?? 32);
-  if (isCjkSide(last) || (isDigit(last) && isCjkSide(first))) {
-    return isCjkSide(first) || isDigit(first);
+  if (isCjkFlow(last) || (isDigit(last) && isCjkFlow(first))) {
+    return isCjkFlow(first) || isDigit(first);
   }
   if (/^[\p{L}\p{N},\-–]$/u.test(last)) {
     if (isLower(first)) return true;
@@ -202,6 +205,8 @@ function headingOf(s: string, lineCount: number): HeadingInfo | null {
   const md = MD_HEADING.exec(s);
   const skip = md ? md[0].length : 0;
   const body = s.slice(skip);
+  // Headings are short; bailing out first also keeps the end-anchored patterns below off long lines.
+  if (body.length > 200) return null;
   const name = body
     .replace(/\*\*/g, '')
     .replace(/[\s:：.。]+$/u, '')
