@@ -1,0 +1,221 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_LENGTH, type Selector, makeQuote, reanchor, splitsSurrogatePair, textHash } from '../src/store/anchor.js';
+
+const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '..', 'corpus');
+const read = (id: string) => readFileSync(join(CORPUS, `${id}.txt`), 'utf8').replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
+const ZH = read('wang-duikou-zhiyuan-mechanism');
+const EN = read('wang-counterpart-support-policy');
+const ZH_QUOTE = '1956年,党的八大提出,国家主要任务是集中力量发展社会生产力,实现国家工业化。';
+const EN_QUOTE = 'The counterpart support system has undergone more than 70 years of development, and has been continuously improved and enriched.';
+
+/** The selector an annotation of `quote` (its first occurrence) in `text` would store. */
+function selectorOf(text: string, quote: string, from = 0): Selector {
+  const start = text.indexOf(quote, from);
+  expect(start, `quote not in text: ${quote.slice(0, 30)}`).toBeGreaterThanOrEqual(0);
+  return { start, end: start + quote.length, ...makeQuote(text, start, start + quote.length) };
+}
+
+/** Insert `what` at offset `at`. */
+const insert = (text: string, at: number, what: string) => text.slice(0, at) + what + text.slice(at);
+
+describe.each([
+  ['Chinese', ZH, ZH_QUOTE],
+  ['English', EN, EN_QUOTE],
+])('re-anchoring a %s sentence of a real paper', (_lang, text, quote) => {
+  const sel = selectorOf(text, quote);
+
+  it('keeps the range on the unchanged text (exact)', () => {
+    expect(reanchor(text, sel)).toEqual({ status: 'anchored', method: 'exact', start: sel.start, end: sel.end, exact: quote });
+  });
+
+  it('follows the quote when a paragraph is inserted above (quote)', () => {
+    const para = '新增的一段文字 A paragraph added by the editor, with 对口支援 in it.\n\n';
+    const at = text.lastIndexOf('\n\n', sel.start - 1000) + 2;
+    const moved = insert(text, at, para);
+    const r = reanchor(moved, sel);
+    expect(r).toEqual({ status: 'anchored', method: 'quote', start: sel.start + para.length, end: sel.end + para.length, exact: quote });
+  });
+
+  it('follows the quote when text right before it changes (context edited)', () => {
+    const moved = insert(text, sel.start - 5, '（插入）');
+    const r = reanchor(moved, sel);
+    expect(r.status).toBe('anchored');
+    expect(moved.slice(r.start, r.end)).toBe(quote);
+    expect(r.start).toBe(sel.start + 4);
+  });
+
+  it('finds the corrected sentence when a typo inside the quote was fixed (fuzzy)', () => {
+    // The annotation was made on a version with a typo; the corpus text has it fixed.
+    const typo = quote.includes('undergone') ? quote.replace('undergone', 'undergnoe') : quote.replace('生产力', '生产率');
+    const old = text.replace(quote, typo);
+    const oldSel = selectorOf(old, typo);
+    const r = reanchor(text, oldSel);
+    expect(r).toEqual({ status: 'anchored', method: 'fuzzy', start: sel.start, end: sel.end, exact: quote });
+  });
+
+  it('orphans the annotation when its passage is deleted, keeping offsets and quote', () => {
+    const paraStart = text.lastIndexOf('\n', sel.start) + 1;
+    const paraEnd = text.indexOf('\n', sel.end);
+    const gone = text.slice(0, paraStart) + text.slice(paraEnd + 1);
+    expect(reanchor(gone, sel)).toEqual({ status: 'orphaned', method: 'orphaned', start: sel.start, end: sel.end, exact: quote });
+  });
+
+  it('is not stolen by a copy of the sentence quoted earlier in the paper', () => {
+    // A new paragraph quoting the sentence goes in just above it: the copy lands
+    // nearer the old offsets than the original does, so only the context can tell.
+    const paraStart = text.lastIndexOf('\n', sel.start) + 1;
+    const copy = `As quoted below (如下文所引): ${quote} ${'Filler discussing the quote at length. '.repeat(30)}\n\n`;
+    let changed = insert(text, paraStart, copy);
+    const shift = copy.length;
+    expect(Math.abs(changed.indexOf(quote) - sel.start)).toBeLessThan(shift);
+    // And another copy further down, for good measure.
+    const later = changed.indexOf('\n\n', sel.end + shift + 10) + 2;
+    changed = insert(changed, later, `Again: ${quote}\n\n`);
+    const r = reanchor(changed, sel);
+    expect(r).toEqual({ status: 'anchored', method: 'quote', start: sel.start + shift, end: sel.end + shift, exact: quote });
+  });
+
+  it('handles characters outside the BMP before and inside the quote', () => {
+    // 𠀀 (U+20000, CJK Ext. B) and an emoji are two UTF-16 code units each.
+    const astralQuote = quote.slice(0, 10) + '𠀀😀' + quote.slice(10);
+    const withAstral = text.replace(quote, astralQuote);
+    const s = selectorOf(withAstral, astralQuote);
+    const before = insert(withAstral, s.start - 3, '𠀀🇨🇳');
+    const r = reanchor(before, s);
+    expect(r).toEqual({ status: 'anchored', method: 'quote', start: s.start + 6, end: s.end + 6, exact: astralQuote });
+    // A typo fixed next to the astral characters: still found, range on code point boundaries.
+    const fixed = before.replace(astralQuote, astralQuote.replace('𠀀😀', '𠀀😃'));
+    const f = reanchor(fixed, s);
+    expect(f.status).toBe('anchored');
+    expect(f.method).toBe('fuzzy');
+    expect(f.exact).toBe(astralQuote.replace('𠀀😀', '𠀀😃'));
+    expect(splitsSurrogatePair(fixed, f.start) || splitsSurrogatePair(fixed, f.end)).toBe(false);
+  });
+});
+
+describe('re-anchoring edge cases', () => {
+  it('does not fuzzy-match a short quote onto unrelated text', () => {
+    const sel = selectorOf(EN, 'enriched');
+    const r = reanchor(EN.replaceAll('enriched', 'XXXXXXXX'), sel);
+    expect(r.status).toBe('orphaned');
+  });
+
+  it('chooses by context among many occurrences of a common term (对口支援)', () => {
+    const nth = 57;
+    let at = -1;
+    for (let i = 0; i <= nth; i++) at = ZH.indexOf('对口支援', at + 1);
+    const sel = { start: at, end: at + 4, ...makeQuote(ZH, at, at + 4) };
+    const changed = insert(ZH, 100, '对口支援对口支援\n');
+    expect(reanchor(changed, sel)).toMatchObject({ status: 'anchored', start: at + 9, end: at + 13 });
+  });
+
+  it('retries an orphan: the passage coming back re-anchors it', () => {
+    const sel = selectorOf(EN, EN_QUOTE);
+    expect(reanchor(EN.replace(EN_QUOTE, ''), sel).status).toBe('orphaned');
+    expect(reanchor(EN, sel).method).toBe('exact');
+  });
+
+  it('handles a quote at the very start and end of the text', () => {
+    const text = 'abc def ghi';
+    const s1 = { start: 0, end: 3, ...makeQuote(text, 0, 3) };
+    expect(reanchor(`xx ${text}`, s1)).toMatchObject({ method: 'quote', start: 3, end: 6 });
+    const s2 = { start: 8, end: 11, ...makeQuote(text, 8, 11) };
+    expect(reanchor(`xx ${text}`, s2)).toMatchObject({ method: 'quote', start: 11, end: 14 });
+  });
+});
+
+describe('makeQuote and textHash', () => {
+  it('takes 32 code units of context and never splits a surrogate pair', () => {
+    // 32 units before the quote falls inside the first emoji, 32 after it inside the last one.
+    const text = `😀${'a'.repeat(31)}QUOTE${'b'.repeat(31)}😀`;
+    const start = text.indexOf('QUOTE');
+    const q = makeQuote(text, start, start + 5);
+    expect(q).toEqual({ exact: 'QUOTE', prefix: 'a'.repeat(31), suffix: 'b'.repeat(31) });
+    const whole = makeQuote(text, 2, text.length - 2);
+    expect(whole).toEqual({ exact: text.slice(2, -2), prefix: '😀', suffix: '😀' });
+    const plain = makeQuote(EN, 1000, 1010);
+    expect(plain.prefix).toHaveLength(CONTEXT_LENGTH);
+    expect(plain.suffix).toHaveLength(CONTEXT_LENGTH);
+  });
+
+  it('hashes with SHA-256', () => {
+    expect(textHash('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(textHash('对口支援')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+/** A random text with astral characters, and a valid (code point aligned) range in it. */
+const textAndRange = fc
+  .array(fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), fc.constantFrom('对口支援', '𠀀', '😀', ' ', '\n')), {
+    minLength: 1,
+    maxLength: 60,
+  })
+  .map((parts) => parts.join(''))
+  .chain((text) => {
+    const cps = [...text];
+    const bounds = [0];
+    for (const c of cps) bounds.push((bounds.at(-1) as number) + c.length);
+    return fc
+      .tuple(fc.integer({ min: 0, max: cps.length - 1 }), fc.integer({ min: 1, max: cps.length }))
+      .map(([a, b]) => {
+        const i = Math.min(a, b - 1);
+        const j = Math.max(b, i + 1);
+        return { text, start: bounds[i] as number, end: bounds[j] as number };
+      });
+  });
+
+const count = (hay: string, needle: string) => {
+  let n = 0;
+  for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + 1)) n++;
+  return n;
+};
+
+describe('re-anchoring properties', () => {
+  it('keeps any valid range on the unchanged text', () => {
+    fc.assert(
+      fc.property(textAndRange, ({ text, start, end }) => {
+        const sel = { start, end, ...makeQuote(text, start, end) };
+        expect(reanchor(text, sel)).toEqual({ status: 'anchored', method: 'exact', start, end, exact: text.slice(start, end) });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('shifts the range by the inserted length when text is inserted before a unique quote', () => {
+    fc.assert(
+      fc.property(textAndRange, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), fc.nat(), ({ text, start, end }, ins, k) => {
+        const boundaries = [...text.slice(0, start)].reduce<number[]>((acc, c) => [...acc, (acc.at(-1) as number) + c.length], [0]);
+        const at = boundaries[k % boundaries.length] as number;
+        const changed = insert(text, at, ins);
+        const exact = text.slice(start, end);
+        fc.pre(count(changed, exact) === 1);
+        const r = reanchor(changed, { start, end, ...makeQuote(text, start, end) });
+        expect(r).toEqual({ status: 'anchored', method: 'quote', start: start + ins.length, end: end + ins.length, exact });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('uses the context to pick the right one of repeated quotes (two-letter texts)', () => {
+    const ab = fc.string({ unit: fc.constantFrom('a', 'b'), minLength: 1, maxLength: 80 });
+    fc.assert(
+      fc.property(ab, ab, fc.nat(), fc.nat(), fc.integer({ min: 1, max: 6 }), (text, ins, p, k, len) => {
+        const start = p % text.length;
+        const end = Math.min(text.length, start + len);
+        const q = makeQuote(text, start, end);
+        // Insert before the stored prefix, so the true position keeps its whole context…
+        const at = (start - q.prefix.length) === 0 ? 0 : k % (start - q.prefix.length + 1);
+        const changed = insert(text, at, ins);
+        // …and only when that context + quote is unique is the answer determined.
+        fc.pre(count(changed, q.prefix + q.exact + q.suffix) === 1);
+        const r = reanchor(changed, { start, end, ...q });
+        expect(r).toMatchObject({ status: 'anchored', start: start + ins.length, end: end + ins.length });
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
