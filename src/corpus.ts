@@ -2,6 +2,8 @@
  * Opening a corpus folder: load every paper and the glossary, and index them.
  */
 import { Engine } from './engine.js';
+import type { ReanchorCounts } from './store/annotations.js';
+import type { AnnotationStore } from './store/annotations.js';
 import { loadGlossary } from './pipeline/glossary.js';
 import { loadCorpus } from './pipeline/load.js';
 
@@ -20,4 +22,22 @@ export async function openCorpus(dir: string, onProgress?: Progress): Promise<En
     onProgress?.(i + 1, docs.length, doc.id);
   });
   return engine;
+}
+
+/**
+ * Bring the annotations in line with the corpus as it is now: re-anchor those
+ * made on an older text of a document, and orphan (never delete) those whose
+ * document has gone from the corpus folder.
+ * @returns the re-anchoring counts per document that needed any
+ */
+export function syncAnnotations(engine: Engine, store: AnnotationStore): Record<string, ReanchorCounts> {
+  const out: Record<string, ReanchorCounts> = {};
+  for (const d of engine.documents()) {
+    const counts = store.reanchorDocument(d.id, d.text, d.hash);
+    if (counts.checked > 0) out[d.id] = counts;
+  }
+  for (const known of store.knownDocuments()) {
+    if (!engine.document(known.id) && known.removedAt === null) store.orphanDocument(known.id);
+  }
+  return out;
 }

@@ -167,7 +167,15 @@ export class Engine implements SearchSource {
    * @throws UserInputError for a query the parser rejects or bad paging
    */
   search(query: string, opts: SearchOptions = {}): SearchResult {
-    const parsed = parseQuery(query);
+    return this.searchParsed(query, parseQuery(query), opts);
+  }
+
+  /**
+   * Search with a query already parsed (the annotation layer reads its
+   * `tag:`/`note:` filters first and passes them back as `restrict`).
+   * @param query - the query as typed, echoed in the result
+   */
+  searchParsed(query: string, parsed: ParsedQuery, opts: SearchOptions = {}): SearchResult {
     if (opts.lang) parsed.filters.lang = opts.lang;
     if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
     for (const d of parsed.filters.docs) this.requireDocument(d);

@@ -2,8 +2,11 @@
  * `npm start`: index the corpus folder, serve the app, print the URL.
  */
 import { setting } from './core/settings.js';
-import { openCorpus } from './corpus.js';
+import { join } from 'node:path';
+import { openCorpus, syncAnnotations } from './corpus.js';
 import { createApp } from './http/app.js';
+import { AnnotationStore } from './store/annotations.js';
+import { openDatabase } from './store/db.js';
 
 const corpusDir = setting('DUIKOU_CORPUS');
 const host = setting('HOST');
@@ -16,7 +19,13 @@ const engine = await openCorpus(corpusDir, (done, total, id) => {
 const passages = engine.documents().reduce((n, d) => n + d.passages.length, 0);
 process.stdout.write(`\rIndexed ${engine.documents().length} papers, ${passages} passages in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
-const server = createApp({ engine }).listen(port, host, () => {
+const dbFile = join(setting('DUIKOU_DATA'), 'duikou.db');
+const store = new AnnotationStore(openDatabase(dbFile));
+for (const [docId, c] of Object.entries(syncAnnotations(engine, store))) {
+  console.log(`Re-anchored annotations of ${docId}: ${c.exact + c.quote + c.fuzzy} kept (${c.quote} moved, ${c.fuzzy} fuzzy), ${c.orphaned} orphaned`);
+}
+
+const server = createApp({ engine, store }).listen(port, host, () => {
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
@@ -24,5 +33,10 @@ const server = createApp({ engine }).listen(port, host, () => {
 });
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => server.close(() => process.exit(0)));
+  process.on(sig, () =>
+    server.close(() => {
+      store.db.close();
+      process.exit(0);
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 /** JSON API: search and documents. */
 import { Router } from 'express';
+import { searchWithAnnotations } from '../annotated-search.js';
 import { MAX_LIMIT, type Engine } from '../engine.js';
 import type { AppDeps } from './app.js';
 import { flag, int, lang, str } from './params.js';
@@ -33,12 +34,12 @@ export function documentSummary(engine: Engine, id: string) {
 }
 
 /** The `/api` router. */
-export function apiRouter({ engine }: AppDeps): Router {
+export function apiRouter({ engine, store }: AppDeps): Router {
   const r = Router();
 
   r.get('/search', (req, res) => {
     const p = searchParams(req.query);
-    const result = engine.search(p.q, p);
+    const result = store ? searchWithAnnotations(engine, store, p.q, p) : engine.search(p.q, p);
     res.json({ query: result.query, total: result.total, hits: result.hits, perDocument: result.perDocument });
   });
 

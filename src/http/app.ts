@@ -5,6 +5,8 @@
 import express, { type Express } from 'express';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../engine.js';
+import type { AnnotationStore } from '../store/annotations.js';
+import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
@@ -12,6 +14,8 @@ import { pagesRouter } from './pages.js';
 /** What the app serves. */
 export interface AppDeps {
   engine: Engine;
+  /** The annotation store; without it the app is search-only. */
+  store?: AnnotationStore;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,7 +28,9 @@ export function createApp(deps: AppDeps): Express {
   app.set('views', `${ROOT}views`);
   app.set('query parser', 'simple');
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
-  app.use('/api', express.json({ limit: '1mb' }), apiRouter(deps));
+  app.use('/api', express.json({ limit: '1mb' }));
+  app.use('/api', apiRouter(deps));
+  if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
   app.use('/', pagesRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -1,0 +1,75 @@
+/**
+ * Search that knows about annotations: `tag:<name>` keeps passages that
+ * overlap an annotation with that tag (or a child tag), `note:<words>` those
+ * overlapping an annotation whose note contains the words, and every hit
+ * lists the annotations it overlaps.
+ */
+import type { Passage, Span } from './core/types.js';
+import type { Engine, SearchHit, SearchOptions, SearchResult } from './engine.js';
+import { parseQuery } from './pipeline/query.js';
+import { type Annotation, type AnnotationStore, foldText } from './store/annotations.js';
+
+/** An annotation as a search hit mentions it. */
+export interface HitAnnotation extends Span {
+  id: string;
+  tags: string[];
+  colour: string;
+  note: string;
+}
+
+/** A hit with the annotations it overlaps. */
+export interface AnnotatedHit extends SearchHit {
+  annotations: HitAnnotation[];
+}
+
+/** Search results whose hits list their annotations. */
+export interface AnnotatedResult extends Omit<SearchResult, 'hits'> {
+  hits: AnnotatedHit[];
+}
+
+const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.end;
+
+function byDoc(list: Annotation[]): Map<string, Annotation[]> {
+  const m = new Map<string, Annotation[]>();
+  for (const a of list) {
+    if (a.status === 'orphaned') continue;
+    const arr = m.get(a.docId);
+    if (arr) arr.push(a);
+    else m.set(a.docId, [a]);
+  }
+  return m;
+}
+
+/**
+ * Run a search with the annotation filters and hit annotations.
+ * @throws UserInputError as {@link Engine.search} does
+ */
+export function searchWithAnnotations(engine: Engine, store: AnnotationStore, query: string, opts: SearchOptions = {}): AnnotatedResult {
+  const parsed = parseQuery(query);
+  const groups: Map<string, Annotation[]>[] = [];
+  for (const tag of parsed.filters.tags) groups.push(byDoc(store.list({ tag })));
+  for (const words of parsed.filters.notes) {
+    const needle = foldText(words);
+    groups.push(byDoc(store.list({ q: words }).filter((a) => foldText(a.note).includes(needle))));
+  }
+  // Every tag:/note: filter must hold, each through some annotation overlapping the passage.
+  const restrict =
+    groups.length === 0
+      ? opts.restrict
+      : (p: Passage): boolean =>
+          groups.every((g) => (g.get(p.docId) ?? []).some((a) => p.pieces.some((piece) => overlaps(piece, a)))) &&
+          (opts.restrict === undefined || opts.restrict(p));
+  const result = engine.searchParsed(query, parsed, { ...opts, restrict });
+
+  const docsOnPage = [...new Set(result.hits.map((h) => h.docId))];
+  const onPage = new Map(docsOnPage.map((d) => [d, store.list({ docId: d, orphaned: false })]));
+  return {
+    ...result,
+    hits: result.hits.map((h) => ({
+      ...h,
+      annotations: (onPage.get(h.docId) ?? [])
+        .filter((a) => overlaps(a, h))
+        .map((a) => ({ id: a.id, start: a.start, end: a.end, tags: a.tags, colour: a.colour, note: a.note })),
+    })),
+  };
+}

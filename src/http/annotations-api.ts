@@ -1,0 +1,140 @@
+/**
+ * JSON API for annotations and tags. Bodies are checked with zod at the
+ * boundary (types, sizes, unknown fields rejected); the store checks meaning
+ * (offsets inside the text, the quote matching) and writes all or nothing.
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import { UserInputError } from '../core/errors.js';
+import type { Engine } from '../engine.js';
+import { type Annotation, type AnnotationStore, MAX_NOTE_LENGTH } from '../store/annotations.js';
+import { flag, str } from './params.js';
+
+/** Longest tag description and the most tags on one annotation accepted from a client. */
+const MAX_DESCRIPTION = 2_000;
+const MAX_TAGS = 50;
+
+const offset = z.number().int().nonnegative();
+const tagName = z.string().max(200);
+const colour = z.string().max(16);
+
+const newAnnotation = z.strictObject({
+  docId: z.string().min(1).max(200),
+  start: offset,
+  end: offset,
+  exact: z.string().max(200_000).optional(),
+  note: z.string().max(MAX_NOTE_LENGTH, `The note is longer than ${MAX_NOTE_LENGTH} characters (笔记过长)`).optional(),
+  colour: colour.optional(),
+  tags: z.array(tagName).max(MAX_TAGS).optional(),
+});
+
+const annotationPatch = z.strictObject({
+  start: offset.optional(),
+  end: offset.optional(),
+  exact: z.string().max(200_000).optional(),
+  note: z.string().max(MAX_NOTE_LENGTH, `The note is longer than ${MAX_NOTE_LENGTH} characters (笔记过长)`).optional(),
+  colour: colour.optional(),
+  tags: z.array(tagName).max(MAX_TAGS).optional(),
+});
+
+const newTag = z.strictObject({
+  name: tagName,
+  colour: colour.nullable().optional(),
+  description: z.string().max(MAX_DESCRIPTION).optional(),
+});
+
+const tagPatch = z.strictObject({
+  name: tagName.optional(),
+  colour: colour.nullable().optional(),
+  description: z.string().max(MAX_DESCRIPTION).optional(),
+  mergeInto: tagName.optional(),
+});
+
+/**
+ * Validate a request body against a schema, or throw a UserInputError that
+ * names the first offending field.
+ */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new UserInputError('bad_body', 'Send a JSON object with Content-Type: application/json (请求内容应为 JSON 对象)');
+  }
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const where = issue.path.length ? `"${issue.path.join('.')}"` : 'body';
+  const message = issue.code === 'unrecognized_keys' ? `Unknown field(s): ${issue.keys.join(', ')}` : issue.message;
+  throw new UserInputError('bad_field', `${where}: ${message}`);
+}
+
+/** The text a new or moved annotation is checked against: the document as it is now. */
+function docText(engine: Engine, docId: string): { text: string; hash: string } {
+  const d = engine.document(docId);
+  if (!d) throw new UserInputError('unknown_document', `No document "${docId}" (未找到该文献)`);
+  return { text: d.text, hash: d.hash };
+}
+
+/** An annotation with where it sits in the paper, for lists and cards. */
+export function withSection(engine: Engine, a: Annotation): Annotation & { section: string | null; title: string } {
+  const d = engine.document(a.docId);
+  const p = d?.passages.find((x) => x.start <= a.start && a.start < x.end);
+  return { ...a, section: p?.section ?? null, title: d?.title ?? a.docId };
+}
+
+/** The `/api/annotations` and `/api/tags` routes. */
+export function annotationsRouter(engine: Engine, store: AnnotationStore): Router {
+  const r = Router();
+
+  r.post('/annotations', (req, res) => {
+    const body = parseBody(newAnnotation, req.body);
+    const a = store.create(body, docText(engine, body.docId));
+    res.status(201).json(withSection(engine, a));
+  });
+
+  r.get('/annotations', (req, res) => {
+    const orphaned = str(req.query, 'orphaned') === '' ? undefined : flag(req.query, 'orphaned', false);
+    const docId = str(req.query, 'docId') || undefined;
+    const tag = str(req.query, 'tag') || undefined;
+    const q = str(req.query, 'q') || undefined;
+    const list = store.list({ docId, tag, q, orphaned });
+    res.json({ total: list.length, annotations: list.map((a) => withSection(engine, a)) });
+  });
+
+  r.get('/annotations/:id', (req, res) => {
+    const a = store.get(req.params.id);
+    if (!a) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
+    res.json(withSection(engine, a));
+  });
+
+  r.patch('/annotations/:id', (req, res) => {
+    const patch = parseBody(annotationPatch, req.body);
+    const current = store.get(req.params.id);
+    if (!current) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
+    const moving = patch.start !== undefined || patch.end !== undefined || patch.exact !== undefined;
+    const a = store.update(req.params.id, patch, moving ? docText(engine, current.docId) : undefined);
+    res.json(withSection(engine, a));
+  });
+
+  r.delete('/annotations/:id', (req, res) => {
+    const a = store.delete(req.params.id);
+    res.json({ deleted: a.id });
+  });
+
+  r.get('/tags', (_req, res) => {
+    res.json({ tags: store.listTags() });
+  });
+
+  r.post('/tags', (req, res) => {
+    res.status(201).json(store.createTag(parseBody(newTag, req.body)));
+  });
+
+  r.patch('/tags/:name', (req, res) => {
+    res.json(store.updateTag(req.params.name, parseBody(tagPatch, req.body)));
+  });
+
+  r.delete('/tags/:name', (req, res) => {
+    const detached = store.deleteTag(req.params.name, { detach: flag(req.query, 'detach', false) });
+    res.json({ deleted: req.params.name, detached });
+  });
+
+  return r;
+}
