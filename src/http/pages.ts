@@ -1,0 +1,426 @@
+/**
+ * Server-rendered pages: search (list and KWIC views), the document reader
+ * and the document list. Works without client JavaScript.
+ *
+ * The handlers turn engine results into plain view models. Marked passage
+ * text is built here as HTML from {@link markSegments} output, every piece of
+ * text and every attribute value going through {@link escapeHtml}, so that a
+ * text node holds exactly the document characters of its range (templates
+ * could add whitespace inside elements; this code cannot). Views print those
+ * strings with `<%-`, and everything else with `<%=`.
+ */
+import { Router, type Request, type RequestHandler } from 'express';
+import { UserInputError } from '../core/errors.js';
+import type { CorpusDocument, MatchSpan, Passage, Span } from '../core/types.js';
+import type { Engine, SearchHit, SearchResult } from '../engine.js';
+import { type Segment, kwic, markSegments } from '../pipeline/highlight.js';
+import { documentSummary, searchParams } from './api.js';
+import type { AppDeps } from './app.js';
+import { str } from './params.js';
+
+// --- escaping helpers: the only places HTML is put together -----------------
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escape text for HTML content and (double- or single-quoted) attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+type Attrs = Record<string, string | number | undefined | null | false>;
+
+function attrs(a: Attrs): string {
+  let out = '';
+  for (const [k, v] of Object.entries(a)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new Error(`bad attribute name ${k}`);
+    out += ` ${k}="${escapeHtml(String(v))}"`;
+  }
+  return out;
+}
+
+/** An element whose content is already-escaped HTML. */
+function el(tag: string, a: Attrs, innerHtml: string): string {
+  return `<${tag}${attrs(a)}>${innerHtml}</${tag}>`;
+}
+
+/** Options for {@link segmentsHtml}. */
+interface MarkOptions {
+  /** Give the first segment of each mark an `id` so the page can link to it. */
+  markId?: (m: MatchSpan) => string | undefined;
+}
+
+/**
+ * Segments as HTML: unmarked text escaped, marked text in `<mark>` with its
+ * document range, a `via` title and class for glossary matches.
+ */
+export function segmentsHtml(segs: Segment<MatchSpan>[], opts: MarkOptions = {}): string {
+  let out = '';
+  for (const s of segs) {
+    const text = escapeHtml(s.text);
+    if (!s.mark) {
+      out += text;
+      continue;
+    }
+    const via = s.mark.via;
+    const first = opts.markId ? s.marks.find((m) => m.start === s.start) : undefined;
+    out += el(
+      'mark',
+      {
+        id: first && opts.markId ? opts.markId(first) : undefined,
+        class: [via.length ? 'via' : '', s.marks.length > 1 ? 'overlap' : ''].filter(Boolean).join(' ') || undefined,
+        title: via.length ? `via ${via.join(', ')}` : undefined,
+        'data-via': via.length ? via.join(', ') : undefined,
+        'data-start': s.start,
+        'data-end': s.end,
+      },
+      text,
+    );
+  }
+  return out;
+}
+
+/** A range of the document as a `<span data-start data-end>` holding exactly its (marked) text. */
+function rangeSpan(text: string, r: Span, marks: MatchSpan[], cls: string, opts: MarkOptions = {}): string {
+  const inner = segmentsHtml(markSegments(text.slice(r.start, r.end), r.start, marks), opts);
+  return el('span', { class: cls, 'data-start': r.start, 'data-end': r.end }, inner);
+}
+
+/** A passage's own text, piece by piece (what sits between pieces is left out). */
+function piecesHtml(text: string, p: Pick<Passage, 'pieces'>, marks: MatchSpan[], opts: MarkOptions = {}): string {
+  return p.pieces.map((pc) => rangeSpan(text, pc, marks, 'pc', opts)).join('');
+}
+
+// --- tables -----------------------------------------------------------------
+
+interface Cell extends Span {
+  /** True for an empty cell (no span is rendered). */
+  empty: boolean;
+}
+
+/** Lines of the passage's pieces with their document ranges (line breaks excluded). */
+function linesOf(text: string, p: Pick<Passage, 'pieces'>): Span[] {
+  const lines: Span[] = [];
+  for (const pc of p.pieces) {
+    let s = pc.start;
+    while (s <= pc.end) {
+      let nl = text.indexOf('\n', s);
+      if (nl < 0 || nl > pc.end) nl = pc.end;
+      lines.push({ start: s, end: nl });
+      s = nl + 1;
+    }
+  }
+  return lines;
+}
+
+function trimRange(text: string, r: Span, ws = /\s/): Span {
+  let { start, end } = r;
+  while (start < end && ws.test(text.charAt(start))) start++;
+  while (end > start && ws.test(text.charAt(end - 1))) end--;
+  return { start, end };
+}
+
+/** Split `[start, end)` of `text` at every `sep`. */
+function splitRange(text: string, r: Span, sep: string): Span[] {
+  const out: Span[] = [];
+  let s = r.start;
+  for (let i = r.start; i < r.end; i++) {
+    if (text[i] === sep) {
+      out.push({ start: s, end: i });
+      s = i + 1;
+    }
+  }
+  out.push({ start: s, end: r.end });
+  return out;
+}
+
+const PIPE_RULE = /^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$/;
+
+/**
+ * Parse a table passage as `|`-delimited (Markdown-like) or tab-delimited rows.
+ * Returns null unless every non-blank line has the delimiter and rows have at
+ * least two columns; short rows are padded with empty cells.
+ */
+export function parseTable(text: string, p: Pick<Passage, 'pieces'>): { head: Cell[][]; body: Cell[][] } | null {
+  const lines = linesOf(text, p)
+    .map((l) => trimRange(text, l, /[ \r\u3000]/))
+    .filter((l) => l.end > l.start);
+  if (lines.length < 2) return null;
+  const src = (l: Span) => text.slice(l.start, l.end);
+  const mode = lines.every((l) => src(l).includes('|')) ? '|' : lines.every((l) => src(l).includes('\t')) ? '\t' : null;
+  if (!mode) return null;
+  const rows: Cell[][] = [];
+  let headRows = 0;
+  for (const l of lines) {
+    let cells: Span[];
+    if (mode === '|') {
+      if (PIPE_RULE.test(src(l).trim())) {
+        if (headRows === 0 && rows.length > 0) headRows = rows.length;
+        continue;
+      }
+      const t = trimRange(text, l);
+      let r = t;
+      if (text[r.start] === '|') r = { start: r.start + 1, end: r.end };
+      if (r.end > r.start && text[r.end - 1] === '|') r = { start: r.start, end: r.end - 1 };
+      cells = splitRange(text, r, '|').map((c) => trimRange(text, c));
+    } else {
+      cells = splitRange(text, l, '\t').map((c) => trimRange(text, c));
+      // A line whose leading tabs the segmenter trimmed off still starts with empty cells.
+      let k = l.start;
+      while (k > 0 && text[k - 1] === '\t') k--;
+      if (k === 0 || text[k - 1] === '\n') {
+        for (let i = k; i < l.start; i++) cells.unshift({ start: l.start, end: l.start });
+      }
+    }
+    rows.push(cells.map((c) => ({ ...c, empty: c.end <= c.start })));
+  }
+  if (rows.length === 0) return null;
+  const cols = Math.max(...rows.map((r) => r.length));
+  if (cols < 2) return null;
+  for (const r of rows) while (r.length < cols) r.push({ start: 0, end: 0, empty: true });
+  if (mode === '\t' && rows.length > 1) headRows = 1;
+  return { head: rows.slice(0, headRows), body: rows.slice(headRows) };
+}
+
+function tableHtml(text: string, t: { head: Cell[][]; body: Cell[][] }, marks: MatchSpan[], opts: MarkOptions): string {
+  const row = (cells: Cell[], tag: 'th' | 'td') =>
+    el('tr', {}, cells.map((c) => el(tag, {}, c.empty ? '' : rangeSpan(text, c, marks, 'cell', opts))).join(''));
+  const head = t.head.length ? el('thead', {}, t.head.map((r) => row(r, 'th')).join('')) : '';
+  return head + el('tbody', {}, t.body.map((r) => row(r, 'td')).join(''));
+}
+
+// --- document structure -----------------------------------------------------
+
+const htmlLang = (l: string) => (l === 'zh' ? 'zh-Hans' : 'en');
+
+/** One passage as an element with `id="p-<id>"`, `data-start`, `data-end`. */
+export function passageHtml(doc: CorpusDocument, p: Passage, marks: MatchSpan[], opts: MarkOptions = {}): string {
+  const base: Attrs = { id: `p-${p.id}`, lang: htmlLang(p.lang), 'data-start': p.start, 'data-end': p.end };
+  const body = () => piecesHtml(doc.text, p, marks, opts);
+  switch (p.kind) {
+    case 'title':
+      return el('h1', { ...base, class: 'p title' }, body());
+    case 'heading':
+      return el((p.level ?? 1) <= 1 ? 'h2' : 'h3', { ...base, class: 'p heading' }, body());
+    case 'front-matter':
+      return el('p', { ...base, class: 'p front' }, body());
+    case 'list-item':
+    case 'reference':
+      return el('li', { ...base, class: `p ${p.kind}` }, body());
+    case 'footnote':
+      return el('aside', { ...base, class: 'p footnote', role: 'note' }, body());
+    case 'table': {
+      const t = parseTable(doc.text, p);
+      if (t) return el('div', { ...base, class: 'p table' }, el('table', {}, tableHtml(doc.text, t, marks, opts)));
+      return el('pre', { ...base, class: 'p table' }, body());
+    }
+    default:
+      return el('p', { ...base, class: 'p' }, body());
+  }
+}
+
+/** The document's passages in order; consecutive list items and references grouped in lists. */
+export function documentBodyHtml(doc: CorpusDocument, marksByPassage: Map<number, MatchSpan[]>, opts: MarkOptions = {}): string {
+  const out: string[] = [];
+  let open: 'list-item' | 'reference' | null = null;
+  for (const p of doc.passages) {
+    const group = p.kind === 'list-item' || p.kind === 'reference' ? p.kind : null;
+    if (group !== open) {
+      if (open) out.push(open === 'reference' ? '</ol>' : '</ul>');
+      if (group) out.push(group === 'reference' ? '<ol class="references">' : '<ul class="items">');
+      open = group;
+    }
+    out.push(passageHtml(doc, p, marksByPassage.get(p.id) ?? [], opts));
+  }
+  if (open) out.push(open === 'reference' ? '</ol>' : '</ul>');
+  return out.join('\n');
+}
+
+// --- search page ------------------------------------------------------------
+
+type Query = Record<string, unknown>;
+
+/**
+ * Read the search form. An unticked checkbox sends nothing, and `expand`
+ * defaults to on, so the form sends `f=1` too: then a missing `expand` means off.
+ */
+function formQuery(q: Query): Query {
+  if (str(q, 'f') === '1' && q.expand === undefined) return { ...q, expand: '0' };
+  return q;
+}
+
+type View = 'list' | 'kwic';
+
+function viewParam(q: Query): View {
+  const v = str(q, 'view');
+  if (v === '' || v === 'list') return 'list';
+  if (v === 'kwic') return 'kwic';
+  throw new UserInputError('bad_parameter', '"view" must be list or kwic');
+}
+
+interface SearchState {
+  q: string;
+  lang: string;
+  doc: string;
+  expand: boolean;
+  limit: number;
+  offset: number;
+  view: View;
+}
+
+/** `/search?…` for a state, leaving defaults out. */
+export function searchUrl(s: SearchState): string {
+  const u = new URLSearchParams();
+  if (s.q) u.set('q', s.q);
+  if (s.lang) u.set('lang', s.lang);
+  if (s.doc) u.set('doc', s.doc);
+  if (!s.expand) u.set('expand', '0');
+  if (s.view !== 'list') u.set('view', s.view);
+  if (s.limit !== 20) u.set('limit', String(s.limit));
+  if (s.offset > 0) u.set('offset', String(s.offset));
+  const qs = u.toString();
+  return qs ? `/search?${qs}` : '/search';
+}
+
+/** Link to a passage in its document page, with the query so matches are marked there. */
+export function passageUrl(docId: string, passageId: number, q: string): string {
+  const qs = q ? `?${new URLSearchParams({ q }).toString()}` : '';
+  return `/documents/${encodeURIComponent(docId)}${qs}#p-${passageId}`;
+}
+
+function hitView(engine: Engine, h: SearchHit, q: string) {
+  const doc = engine.requireDocument(h.docId);
+  const passage = engine.passage(h.passageId);
+  const pieces = passage?.pieces ?? [{ start: h.start, end: h.end }];
+  const via = [...new Set(h.matches.map((m) => m.via).filter((v): v is string => !!v))];
+  return {
+    ...h,
+    url: passageUrl(h.docId, h.passageId, q),
+    htmlLang: htmlLang(h.lang),
+    via,
+    html: piecesHtml(doc.text, { pieces }, h.matches),
+    rows: h.matches.map((m) => {
+      const pc = pieces.find((x) => m.start >= x.start && m.start < x.end) ?? { start: h.start, end: h.end };
+      return { ...kwic(doc.text.slice(pc.start, pc.end), pc.start, m), via: m.via };
+    }),
+  };
+}
+
+function documentsView(engine: Engine) {
+  return engine.documents().map((d) => ({ ...documentSummary(engine, d.id), url: `/documents/${encodeURIComponent(d.id)}` }));
+}
+
+function searchPage(engine: Engine, req: Request) {
+  const query = formQuery(req.query as Query);
+  const p = searchParams(query);
+  const view = viewParam(query);
+  const state: SearchState = { q: p.q, lang: p.lang ?? '', doc: p.docs[0] ?? '', expand: p.expand, limit: p.limit, offset: p.offset, view };
+  if (state.doc) engine.requireDocument(state.doc);
+  const documents = documentsView(engine);
+  const base = { state, documents, active: 'search', htmlLang: 'en' };
+  if (p.q.trim() === '') return { ...base, title: 'duikou 对口', result: null };
+
+  const result: SearchResult = engine.search(p.q, p);
+  const hits = result.hits.map((h) => hitView(engine, h, p.q));
+  const perDocument = Object.entries(result.perDocument)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([id, count]) => ({
+      id,
+      title: engine.title(id),
+      count,
+      url: searchUrl({ ...state, doc: id, offset: 0 }),
+      current: state.doc === id,
+    }));
+  const from = result.total === 0 ? 0 : p.offset + 1;
+  const to = p.offset + hits.length;
+  return {
+    ...base,
+    title: `${p.q} · duikou`,
+    result: {
+      total: result.total,
+      from,
+      to,
+      hits,
+      perDocument,
+      allDocsUrl: state.doc ? searchUrl({ ...state, doc: '', offset: 0 }) : null,
+      prevUrl: p.offset > 0 ? searchUrl({ ...state, offset: Math.max(0, p.offset - p.limit) }) : null,
+      nextUrl: to < result.total ? searchUrl({ ...state, offset: p.offset + p.limit }) : null,
+      listUrl: searchUrl({ ...state, view: 'list' }),
+      kwicUrl: searchUrl({ ...state, view: 'kwic' }),
+      matchCount: hits.reduce((n, h) => n + h.matches.length, 0),
+    },
+  };
+}
+
+// --- document page ----------------------------------------------------------
+
+/** Most hits marked in one document. */
+const DOC_HIT_LIMIT = 200;
+
+function documentPage(engine: Engine, req: Request, id: string) {
+  const doc = engine.requireDocument(id);
+  const query = req.query as Query;
+  const q = str(query, 'q');
+  const marksByPassage = new Map<number, MatchSpan[]>();
+  let search: { q: string; total: number; truncated: boolean; matches: { id: string; n: number; label: string; via?: string }[] } | null = null;
+  let opts: MarkOptions = {};
+  if (q.trim() !== '') {
+    const r = engine.search(q, { docs: [id], limit: DOC_HIT_LIMIT });
+    const all: MatchSpan[] = [];
+    for (const h of r.hits) {
+      if (h.docId !== id) continue;
+      marksByPassage.set(h.passageId, h.matches);
+      all.push(...h.matches);
+    }
+    all.sort((a, b) => a.start - b.start || a.end - b.end);
+    const ids = new Map<MatchSpan, string>();
+    all.forEach((m, i) => ids.set(m, `m-${i + 1}`));
+    opts = { markId: (m) => ids.get(m) };
+    search = {
+      q,
+      total: all.length,
+      truncated: r.total > r.hits.length,
+      matches: all.map((m, i) => ({
+        id: `m-${i + 1}`,
+        n: i + 1,
+        label: (() => {
+          const k = kwic(doc.text, 0, m, 12);
+          return `${k.left}${k.keyword}${k.right}`;
+        })(),
+        via: m.via,
+      })),
+    };
+  }
+  return {
+    title: `${doc.title} · duikou`,
+    active: 'documents',
+    htmlLang: htmlLang(doc.lang),
+    doc: { ...documentSummary(engine, id), url: `/documents/${encodeURIComponent(id)}` },
+    search,
+    q,
+    searchAllUrl: q ? searchUrl({ q, lang: '', doc: '', expand: true, limit: 20, offset: 0, view: 'list' }) : null,
+    hasTitle: doc.passages.some((p) => p.kind === 'title'),
+    bodyHtml: documentBodyHtml(doc, marksByPassage, opts),
+  };
+}
+
+/** The pages router: `/`, `/search`, `/documents`, `/documents/:id`. */
+export function pagesRouter({ engine }: AppDeps): Router {
+  const r = Router();
+
+  const search: RequestHandler = (req, res) => {
+    res.render('search', searchPage(engine, req));
+  };
+  r.get('/', search);
+  r.get('/search', search);
+
+  r.get('/documents', (_req, res) => {
+    res.render('documents', { title: 'Documents 文献 · duikou', active: 'documents', htmlLang: 'en', documents: documentsView(engine) });
+  });
+
+  r.get('/documents/:id', (req, res) => {
+    res.render('document', documentPage(engine, req, req.params.id));
+  });
+
+  return r;
+}
