@@ -1,0 +1,172 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCorpus } from '../src/corpus.js';
+import type { Engine } from '../src/engine.js';
+import { AnnotationStore } from '../src/store/annotations.js';
+import { openDatabase } from '../src/store/db.js';
+import { type TestServer, startServer } from './helpers/server.js';
+
+let engine: Engine;
+let store: AnnotationStore;
+let server: TestServer;
+let dir: string;
+
+const ZH = 'wang-duikou-zhiyuan-mechanism';
+const EN = 'wang-counterpart-support-policy';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'duikou-api-'));
+  engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
+  store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
+  server = await startServer({ engine, store });
+});
+afterAll(async () => {
+  await server.close();
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function call(method: string, path: string, body?: unknown, raw?: string) {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {},
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** Offsets of a sentence of a corpus paper, found in its text. */
+function range(docId: string, quote: string) {
+  const text = engine.requireDocument(docId).text;
+  const start = text.indexOf(quote);
+  if (start < 0) throw new Error(`quote not in ${docId}`);
+  return { docId, start, end: start + quote.length };
+}
+
+const count = () => (store.db.prepare('SELECT count(*) AS n FROM annotations').get() as { n: number }).n;
+
+describe('annotations API', () => {
+  it('creates, reads, updates and deletes an annotation on a Chinese sentence', async () => {
+    const r = range(ZH, '对口支援是中国特色国家治理的重要方式和机制');
+    const created = await call('POST', '/api/annotations', { ...r, exact: '对口支援是中国特色国家治理的重要方式和机制', tags: ['援藏', '援藏/教育'], note: '定义' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ ...r, exact: '对口支援是中国特色国家治理的重要方式和机制', note: '定义', tags: ['援藏', '援藏/教育'] });
+    expect(created.body.prefix).toBe(engine.requireDocument(ZH).text.slice(r.start - created.body.prefix.length, r.start));
+    const id = created.body.id;
+
+    expect((await call('GET', `/api/annotations/${id}`)).body.note).toBe('定义');
+    const patched = await call('PATCH', `/api/annotations/${id}`, { note: 'definition 定义', colour: '#88ccff' });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ note: 'definition 定义', colour: '#88ccff' });
+
+    // tag: includes children
+    const byParent = await call('GET', `/api/annotations?tag=${encodeURIComponent('援藏')}`);
+    expect(byParent.body.annotations.map((a: any) => a.id)).toContain(id);
+
+    // search learns tag: and lists overlapping annotations
+    const s = await call('GET', `/api/search?q=${encodeURIComponent('tag:援藏 对口支援')}`);
+    expect(s.status).toBe(200);
+    expect(s.body.total).toBeGreaterThan(0);
+    expect(s.body.hits.every((h: any) => h.annotations.some((a: any) => a.id === id))).toBe(true);
+    const n = await call('GET', `/api/search?q=${encodeURIComponent('note:definition')}`);
+    expect(n.body.hits.map((h: any) => h.docId)).toContain(ZH);
+
+    expect((await call('DELETE', `/api/annotations/${id}`)).status).toBe(200);
+    expect((await call('GET', `/api/annotations/${id}`)).status).toBe(404);
+  });
+
+  it('annotates an English sentence across a page break', async () => {
+    const text = engine.requireDocument(EN).text;
+    const start = text.indexOf('with Chinese characteristics, counterpart');
+    const end = text.indexOf('support has played a key role') + 'support has played a key role'.length;
+    const r = await call('POST', '/api/annotations', { docId: EN, start, end, tags: ['path dependence'] });
+    expect(r.status).toBe(201);
+    expect(r.body.exact).toBe(text.slice(start, end));
+  });
+
+  it.each([
+    ['an unknown document', () => ({ docId: 'nope', start: 0, end: 1 }), 400, 'unknown_document'],
+    ['start ≥ end', () => ({ ...range(EN, 'counterpart'), end: range(EN, 'counterpart').start }), 400, 'bad_range'],
+    ['an offset past the end', () => ({ docId: EN, start: 0, end: 10_000_000 }), 400, 'bad_range'],
+    ['a negative offset', () => ({ docId: EN, start: -1, end: 5 }), 400, 'bad_field'],
+    ['a fractional offset', () => ({ docId: EN, start: 1.5, end: 5 }), 400, 'bad_field'],
+    ['an offset as a string', () => ({ docId: EN, start: '1', end: 5 }), 400, 'bad_field'],
+    ['a quote that does not match', () => ({ ...range(EN, 'counterpart'), exact: 'something else' }), 409, 'quote_mismatch'],
+    ['an empty tag', () => ({ ...range(EN, 'counterpart'), tags: ['  '] }), 400, 'bad_tag'],
+    ['a 65-character tag', () => ({ ...range(EN, 'counterpart'), tags: ['援'.repeat(65)] }), 400, 'bad_tag'],
+    ['a tag that is not a string', () => ({ ...range(EN, 'counterpart'), tags: [42] }), 400, 'bad_field'],
+    ['a note over 10,000 characters', () => ({ ...range(EN, 'counterpart'), note: 'n'.repeat(10_001) }), 400, 'bad_field'],
+    ['a bad colour', () => ({ ...range(EN, 'counterpart'), colour: 'url(x)' }), 400, 'bad_colour'],
+    ['an unknown field', () => ({ ...range(EN, 'counterpart'), owner: 'me' }), 400, 'bad_field'],
+  ])('rejects %s without writing anything', async (_name, body, status, code) => {
+    const before = count();
+    const r = await call('POST', '/api/annotations', body());
+    expect(r.status).toBe(status);
+    expect(r.body.error.code).toBe(code);
+    expect(r.body.error.message).toMatch(/\S/);
+    expect(count()).toBe(before);
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"docId": '],
+    ['a JSON array', '[1,2]'],
+    ['a JSON string', '"hello"'],
+  ])('rejects %s with 400', async (_name, raw) => {
+    const before = count();
+    const r = await call('POST', '/api/annotations', undefined, raw);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toMatch(/bad_/);
+    expect(count()).toBe(before);
+  });
+
+  it('rejects a body over 1 MB with 413', async () => {
+    const r = await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), note: 'x'.repeat(1_100_000) });
+    expect(r.status).toBe(413);
+  });
+
+  it('404s an unknown annotation on PATCH and DELETE', async () => {
+    expect((await call('PATCH', '/api/annotations/nope', { note: 'x' })).status).toBe(404);
+    expect((await call('DELETE', '/api/annotations/nope')).status).toBe(404);
+  });
+});
+
+describe('tags API', () => {
+  it('lists with counts, renames, merges and refuses to delete a tag in use', async () => {
+    const a = await call('POST', '/api/annotations', { ...range(EN, 'historical institutionalism'), tags: ['干部', 'Cadres'] });
+    expect(a.status).toBe(201);
+    // Tag names are unique ignoring case: "Cadres" and "cadres" are one tag.
+    const b = await call('POST', '/api/annotations', { ...range(EN, 'path dependence'), tags: ['cadres'] });
+    expect(b.body.tags).toEqual(['Cadres']);
+
+    const tags = (await call('GET', '/api/tags')).body.tags;
+    expect(tags.find((t: any) => t.name === 'Cadres').count).toBe(2);
+
+    const renamed = await call('PATCH', `/api/tags/Cadres`, { name: 'cadres (官员)', description: 'officials' });
+    expect(renamed.status).toBe(200);
+    expect((await call('GET', `/api/annotations/${b.body.id}`)).body.tags).toEqual(['cadres (官员)']);
+
+    const merged = await call('PATCH', `/api/tags/${encodeURIComponent('cadres (官员)')}`, { mergeInto: '干部' });
+    expect(merged.status).toBe(200);
+    expect((await call('GET', `/api/annotations/${a.body.id}`)).body.tags).toEqual(['干部']);
+    expect((await call('GET', `/api/annotations/${b.body.id}`)).body.tags).toEqual(['干部']);
+
+    const refused = await call('DELETE', `/api/tags/${encodeURIComponent('干部')}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('tag_in_use');
+    const detached = await call('DELETE', `/api/tags/${encodeURIComponent('干部')}?detach=1`);
+    expect(detached.status).toBe(200);
+    expect((await call('GET', `/api/annotations/${a.body.id}`)).body.tags).toEqual([]);
+    expect((await call('GET', `/api/annotations/${a.body.id}`)).status).toBe(200);
+  });
+
+  it('creates a tag and rejects bad tag bodies', async () => {
+    expect((await call('POST', '/api/tags', { name: '援疆', colour: '#4caf50', description: 'aid to Xinjiang' })).status).toBe(201);
+    expect((await call('POST', '/api/tags', { name: '援疆' })).status).toBe(409);
+    expect((await call('POST', '/api/tags', { name: '' })).status).toBe(400);
+    expect((await call('POST', '/api/tags', { name: 'x', size: 3 })).status).toBe(400);
+    expect((await call('PATCH', '/api/tags/nope', { colour: '#000' })).status).toBe(404);
+  });
+});
