@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import { UserInputError, notFound } from '../core/errors.js';
 import { type AnchorMethod, type AnchorStatus, makeQuote, reanchor, splitsSurrogatePair } from './anchor.js';
-import type { Database } from './db.js';
+import { type Database, schemaVersion } from './db.js';
+import { SCHEMA_VERSION } from './migrations.js';
 
 /**
  * A stored annotation. `start`/`end` are **UTF-16 code-unit offsets into the
@@ -295,7 +296,12 @@ const SUBTREE_SQL = `(t.name_key = @tagKey OR substr(t.name_key, 1, length(@tagK
 export class AnnotationStore {
   readonly db: Database;
 
+  /** @throws Error when the database is not at the latest schema (open it with `openDatabase`). */
   constructor(db: Database) {
+    const version = schemaVersion(db);
+    if (version !== SCHEMA_VERSION) {
+      throw new Error(`AnnotationStore needs schema version ${SCHEMA_VERSION}, the database has schema version ${version}; open it with openDatabase()`);
+    }
     this.db = db;
     // SQLite's lower() folds ASCII only; search must fold Ａ/ä/Σ too.
     db.function('duikou_fold', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? foldText(s) : s));
