@@ -5,12 +5,20 @@ import { setting } from './core/settings.js';
 import { join } from 'node:path';
 import { openCorpus, syncAnnotations } from './corpus.js';
 import { createApp } from './http/app.js';
+import { isLoopback } from './http/security.js';
 import { AnnotationStore } from './store/annotations.js';
 import { openDatabase } from './store/db.js';
 
 const corpusDir = setting('DUIKOU_CORPUS');
 const host = setting('HOST');
 const port = Number(setting('PORT'));
+
+const token = setting('DUIKOU_TOKEN');
+if (!isLoopback(host) && token === '') {
+  console.error(`duikou: refusing to listen on ${host} without DUIKOU_TOKEN: anyone on the network could read and change your annotations.`);
+  console.error('Set DUIKOU_TOKEN to a long random secret, or use HOST=127.0.0.1.');
+  process.exit(1);
+}
 
 const started = Date.now();
 const engine = await openCorpus(corpusDir, (done, total, id) => {
@@ -25,7 +33,7 @@ for (const [docId, c] of Object.entries(syncAnnotations(engine, store))) {
   console.log(`Re-anchored annotations of ${docId}: ${c.exact + c.quote + c.fuzzy} kept (${c.quote} moved, ${c.fuzzy} fuzzy), ${c.orphaned} orphaned`);
 }
 
-const server = createApp({ engine, store }).listen(port, host, () => {
+const server = createApp({ engine, store, token: token || undefined }).listen(port, host, () => {
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host;

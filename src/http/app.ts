@@ -10,12 +10,15 @@ import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
+import { sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
 /** What the app serves. */
 export interface AppDeps {
   engine: Engine;
   /** The annotation store; without it the app is search-only. */
   store?: AnnotationStore;
+  /** Shared access token; when set, every request must present it. */
+  token?: string;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,7 +30,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('view engine', 'ejs');
   app.set('views', `${ROOT}views`);
   app.set('query parser', 'simple');
+  app.use(securityHeaders());
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
+  if (deps.token) app.use(tokenGate(deps.token));
+  app.use(sameOriginWrites);
   app.use('/api', express.json({ limit: '1mb' }));
   app.use('/api', apiRouter(deps));
   if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
