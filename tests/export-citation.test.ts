@@ -11,7 +11,13 @@ import {
   styleFor,
 } from '../src/export/citation.js';
 
-const zh: CitableDocument = { title: '中国特色对口支援机制：成就、经验与价值', authors: ['王禹澔'], year: 2022, venue: '管理世界', lang: 'zh' };
+const zh: CitableDocument = {
+  title: '中国特色对口支援机制：成就、经验与价值',
+  authors: ['王禹澔'],
+  year: 2022,
+  venue: '管理世界',
+  lang: 'zh',
+};
 const en: CitableDocument = {
   title: "Changes in Our Government's Counterpart Support Policy",
   authors: ['Hanjing Wang'],
@@ -35,21 +41,66 @@ describe('parseName', () => {
 describe('formatReference', () => {
   const cases: [string, CitableDocument, CitationStyleOption, string][] = [
     ['zh auto → GB/T', zh, 'auto', '王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.'],
-    ['en auto → APA', en, 'auto', "Wang, H. (2023). Changes in Our Government's Counterpart Support Policy. International Journal of Social Sciences and Public Administration."],
-    ['en GB/T', en, 'gbt7714', "WANG H. Changes in Our Government's Counterpart Support Policy[J]. International Journal of Social Sciences and Public Administration, 2023."],
+    [
+      'en auto → APA',
+      en,
+      'auto',
+      "Wang, H. (2023). Changes in Our Government's Counterpart Support Policy. International Journal of Social Sciences and Public Administration.",
+    ],
+    [
+      'en GB/T',
+      en,
+      'gbt7714',
+      "WANG H. Changes in Our Government's Counterpart Support Policy[J]. International Journal of Social Sciences and Public Administration, 2023.",
+    ],
     ['zh APA', zh, 'apa', '王禹澔. (2022). 中国特色对口支援机制：成就、经验与价值. 管理世界.'],
-    ['APA no year', d({ year: null }), 'apa', "Wang, H. (n.d.). Changes in Our Government's Counterpart Support Policy. International Journal of Social Sciences and Public Administration."],
+    [
+      'APA no year',
+      d({ year: null }),
+      'apa',
+      "Wang, H. (n.d.). Changes in Our Government's Counterpart Support Policy. International Journal of Social Sciences and Public Administration.",
+    ],
     ['GB/T no year', d({ year: null }, zh), 'auto', '王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界.'],
     ['APA no venue', d({ venue: null }), 'apa', "Wang, H. (2023). Changes in Our Government's Counterpart Support Policy."],
     ['GB/T no venue', d({ venue: null }, zh), 'auto', '王禹澔. 中国特色对口支援机制：成就、经验与价值[Z]. 2022.'],
     ['GB/T no venue no year', d({ venue: null, year: null }, zh), 'auto', '王禹澔. 中国特色对口支援机制：成就、经验与价值[Z].'],
-    ['APA two authors', d({ authors: ['Danyang Li', 'Chuyuan Zhong'], title: 'Personalized Pairing', venue: null, year: 2025 }), 'apa', 'Li, D., & Zhong, C. (2025). Personalized Pairing.'],
-    ['APA three authors', d({ authors: ['Danyang Li', 'Chuyuan Zhong', 'Xiao-Ming Chen'], title: 'T', venue: 'V', year: 2025 }), 'apa', 'Li, D., Zhong, C., & Chen, X.-M. (2025). T. V.'],
+    [
+      'APA two authors',
+      d({ authors: ['Danyang Li', 'Chuyuan Zhong'], title: 'Personalized Pairing', venue: null, year: 2025 }),
+      'apa',
+      'Li, D., & Zhong, C. (2025). Personalized Pairing.',
+    ],
+    [
+      'APA three authors',
+      d({ authors: ['Danyang Li', 'Chuyuan Zhong', 'Xiao-Ming Chen'], title: 'T', venue: 'V', year: 2025 }),
+      'apa',
+      'Li, D., Zhong, C., & Chen, X.-M. (2025). T. V.',
+    ],
     ['APA title ending in ?', d({ title: 'Does Pairing Work?', venue: null }), 'apa', 'Wang, H. (2023). Does Pairing Work?'],
-    ['APA no author', d({ authors: [] }), 'apa', "Changes in Our Government's Counterpart Support Policy. (2023). International Journal of Social Sciences and Public Administration."],
-    ['GB/T four zh authors → 等', d({ authors: ['张三', '李四', '王五', '赵六'] }, zh), 'auto', '张三, 李四, 王五, 等. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.'],
-    ['GB/T three zh authors', d({ authors: ['张三', '李四', '王五'] }, zh), 'auto', '张三, 李四, 王五. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.'],
-    ['GB/T four en authors → et al', d({ authors: ['Danyang Li', 'Chuyuan Zhong', 'Yipin Wu', 'Chunyong Zheng'], title: 'T', venue: 'V' }), 'gbt7714', 'LI D, ZHONG C, WU Y, et al. T[J]. V, 2023.'],
+    [
+      'APA no author',
+      d({ authors: [] }),
+      'apa',
+      "Changes in Our Government's Counterpart Support Policy. (2023). International Journal of Social Sciences and Public Administration.",
+    ],
+    [
+      'GB/T four zh authors → 等',
+      d({ authors: ['张三', '李四', '王五', '赵六'] }, zh),
+      'auto',
+      '张三, 李四, 王五, 等. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.',
+    ],
+    [
+      'GB/T three zh authors',
+      d({ authors: ['张三', '李四', '王五'] }, zh),
+      'auto',
+      '张三, 李四, 王五. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.',
+    ],
+    [
+      'GB/T four en authors → et al',
+      d({ authors: ['Danyang Li', 'Chuyuan Zhong', 'Yipin Wu', 'Chunyong Zheng'], title: 'T', venue: 'V' }),
+      'gbt7714',
+      'LI D, ZHONG C, WU Y, et al. T[J]. V, 2023.',
+    ],
     ['GB/T hyphenated given name', d({ authors: ['Xiao-Ming Chen'], title: 'T', venue: 'V' }), 'gbt7714', 'CHEN X M. T[J]. V, 2023.'],
   ];
   it.each(cases)('%s', (_name, doc, style, expected) => expect(formatReference(doc, style)).toBe(expected));
@@ -75,7 +126,13 @@ describe('in-text and narrative citations', () => {
     ['APA three', d({ authors: ['Danyang Li', 'Chuyuan Zhong', 'Yipin Wu'] }), 'apa', '(Li et al., 2023)', 'Li et al. (2023)'],
     ['GB/T two zh', d({ authors: ['张三', '李四'] }, zh), 'auto', '（张三 等，2022）', '张三 等（2022）'],
     ['GB/T two en', d({ authors: ['Danyang Li', 'Chuyuan Zhong'] }), 'gbt7714', '(LI et al., 2023)', 'LI et al. (2023)'],
-    ['APA no author', d({ authors: [], title: 'Partner Assistance' }), 'apa', '(“Partner Assistance”, 2023)', '“Partner Assistance” (2023)'],
+    [
+      'APA no author',
+      d({ authors: [], title: 'Partner Assistance' }),
+      'apa',
+      '(“Partner Assistance”, 2023)',
+      '“Partner Assistance” (2023)',
+    ],
   ];
   it.each(cases)('%s', (_n, doc, style, inText, narrative) => {
     expect(formatInText(doc, style)).toBe(inText);

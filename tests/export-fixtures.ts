@@ -97,7 +97,11 @@ export const annEn2 = annotate(enDoc, 'the National Conference on Border Defence
 });
 /** Orphaned: the text changed and the quote could not be found again. */
 export const annOrphan: ExportAnnotation = {
-  ...annotate(enDoc, 'are three key points', { id: 'c0ffee00-1234-4abc-8def-0123456789ab', tags: ['path dependence'], section: '3.2.2 Key Nodes' }),
+  ...annotate(enDoc, 'are three key points', {
+    id: 'c0ffee00-1234-4abc-8def-0123456789ab',
+    tags: ['path dependence'],
+    section: '3.2.2 Key Nodes',
+  }),
   exact: 'are the three key turning points',
   status: 'orphaned',
   anchorMethod: 'orphaned',

@@ -1,0 +1,138 @@
+/**
+ * Markdown export: the researcher's tagged quotes, ready to paste into a draft.
+ *
+ * Layout (CommonMark):
+ *
+ *     # Quotes / 摘录
+ *     ## 援藏                      ← one heading per tag (nested) or per paper
+ *     ### 教育
+ *     > 教育援藏坚持“组团式”支援,…  ← the quote, a blockquote, one `>` line per line
+ *
+ *     **Note / 笔记:** …
+ *
+ *     — 王禹澔（2022）, § 三、对口支援的经验 · *Tags / 标签:* 援藏/教育
+ *     ## References / 参考文献
+ *     - 王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.
+ *
+ * Escaping: quotes and notes are the researcher's text, not Markdown, so every
+ * character CommonMark could read as syntax is backslash-escaped (see
+ * {@link escapeMarkdown}); what a renderer shows is what was highlighted. A
+ * newline in a quote or note stays a line break (a CommonMark hard break, `\`
+ * at the end of the line); leading indentation of a line is dropped so it
+ * cannot become a code block.
+ */
+import { type CitationStyleOption, formatQuoteCitation, formatReference, referenceHeading } from './citation.js';
+import { buildTagTree, DocumentIndex, groupByPaper, ORPHANED_LABEL, quoteOrder, type TagNode, UNTAGGED_LABEL } from './group.js';
+import type { ExportAnnotation, ExportInput } from './types.js';
+
+export interface MarkdownOptions {
+  /** Group quotes under their tags (default) or under their paper. */
+  groupBy?: 'tag' | 'paper';
+  /** Tag headings: `nested` (default; `## 援藏` / `### 教育`) or `path` (`## 援藏/教育`). */
+  tagHeadings?: 'nested' | 'path';
+  /** Citation style; `auto` (default) cites each paper in the style of its language. */
+  style?: CitationStyleOption;
+  /** Document title (first-level heading). */
+  title?: string;
+}
+
+/** Characters escaped anywhere in a line. */
+const INLINE_SPECIAL = /[\\`*_<>|~#]/g;
+
+/**
+ * Make one line of plain text literal in Markdown: backslash-escape inline
+ * syntax characters, `&` that would start an entity, and what makes a block
+ * at the start of a line (`-`, `+`, `=`, `1.`, `1)`), and drop leading
+ * indentation.
+ */
+function escapeLine(line: string): string {
+  let s = line.replace(/^[ \t]+/, '').replace(INLINE_SPECIAL, '\\$&');
+  // Brackets only make a link when `]` is followed by `(`, `[` or `:` (there are
+  // no reference definitions in the export): escape those pairs and leave
+  // GB/T's `[J]` readable.
+  if (/\][([:]/.test(s)) s = s.replace(/[[\]]/g, '\\$&');
+  s = s.replace(/&(?=#?[0-9A-Za-z]+;)/g, '\\&');
+  s = s.replace(/^([-+=])/, '\\$1').replace(/^(\d+)([.)])/, '$1\\$2');
+  return s;
+}
+
+/** Escape text for Markdown; lines are kept (joined by `\n`). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/\r\n?/g, '\n').split('\n').map(escapeLine).join('\n');
+}
+
+/** Lines of text with hard breaks between non-empty lines; `prefix` starts every line. */
+function hardBreakLines(text: string, prefix: string): string[] {
+  const lines = escapeMarkdown(text).split('\n');
+  return lines.map((l, i) => {
+    const next = lines[i + 1];
+    const brk = l !== '' && next !== undefined && next !== '' ? '\\' : '';
+    return l === '' ? prefix.trimEnd() : `${prefix}${l}${brk}`;
+  });
+}
+
+function heading(level: number, text: string): string {
+  return `${'#'.repeat(Math.min(6, Math.max(1, level)))} ${escapeMarkdown(text).replace(/\n/g, ' ')}`;
+}
+
+/** The Markdown of one quote: orphan marker, blockquote, note, citation line. */
+function renderQuote(a: ExportAnnotation, docs: DocumentIndex, style: CitationStyleOption): string {
+  const out: string[] = [];
+  if (a.status === 'orphaned') {
+    out.push(`**⚠ ${ORPHANED_LABEL}:** this passage was not found in the current text of the paper; the quote is as it was saved.`, '');
+  }
+  out.push(...hardBreakLines(a.exact, '> '), '');
+  if (a.note.trim()) {
+    const [first, ...rest] = hardBreakLines(a.note.trim(), '');
+    out.push(`**Note / 笔记:** ${first}`, ...rest, '');
+  }
+  const citation = formatQuoteCitation(docs.get(a.docId), a.section, style);
+  const tags = a.tags.length ? ` · *Tags / 标签:* ${a.tags.map((t) => escapeMarkdown(t)).join('; ')}` : '';
+  out.push(`— ${escapeMarkdown(citation)}${tags}`, '');
+  return out.join('\n');
+}
+
+/** Render annotations and metadata as one Markdown document (ends with a newline). */
+export function exportMarkdown(input: ExportInput, options: MarkdownOptions = {}): string {
+  const style = options.style ?? 'auto';
+  const docs = new DocumentIndex(input.documents);
+  const annotations = input.annotations;
+  const papers = docs.cited(annotations, style);
+  const order = quoteOrder(papers);
+  const out: string[] = [heading(1, options.title ?? 'Quotes / 摘录'), ''];
+
+  if (annotations.length === 0) {
+    out.push('*No quotes / 无摘录*', '');
+    return out.join('\n');
+  }
+
+  if ((options.groupBy ?? 'tag') === 'paper') {
+    for (const g of groupByPaper(annotations, papers)) {
+      out.push(heading(2, g.doc.title), '', escapeMarkdown(formatReference(g.doc, style)), '');
+      for (const a of g.annotations) out.push(renderQuote(a, docs, style));
+    }
+  } else {
+    const { roots, untagged } = buildTagTree(annotations, order);
+    const nested = (options.tagHeadings ?? 'nested') === 'nested';
+    const visit = (n: TagNode): void => {
+      if (nested) {
+        // Levels 2…6; deeper tags keep level 6 and show their full path.
+        out.push(heading(n.depth + 1, n.depth + 1 > 6 ? n.path : n.label), '');
+      } else if (n.annotations.length > 0) {
+        out.push(heading(2, n.path), '');
+      }
+      for (const a of n.annotations) out.push(renderQuote(a, docs, style));
+      n.children.forEach(visit);
+    };
+    roots.forEach(visit);
+    if (untagged.length > 0) {
+      out.push(heading(2, UNTAGGED_LABEL), '');
+      for (const a of untagged) out.push(renderQuote(a, docs, style));
+    }
+  }
+
+  out.push(heading(2, referenceHeading(papers, style)), '');
+  for (const d of papers) out.push(`- ${escapeMarkdown(formatReference(d, style))}`);
+  out.push('');
+  return out.join('\n');
+}
