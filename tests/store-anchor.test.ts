@@ -6,11 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { CONTEXT_LENGTH, type Selector, makeQuote, reanchor, splitsSurrogatePair, textHash } from '../src/store/anchor.js';
 
 const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '..', 'corpus');
-const read = (id: string) => readFileSync(join(CORPUS, `${id}.txt`), 'utf8').replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
+const read = (id: string) =>
+  readFileSync(join(CORPUS, `${id}.txt`), 'utf8')
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n/g, '\n');
 const ZH = read('wang-duikou-zhiyuan-mechanism');
 const EN = read('wang-counterpart-support-policy');
 const ZH_QUOTE = '1956年,党的八大提出,国家主要任务是集中力量发展社会生产力,实现国家工业化。';
-const EN_QUOTE = 'The counterpart support system has undergone more than 70 years of development, and has been continuously improved and enriched.';
+const EN_QUOTE =
+  'The counterpart support system has undergone more than 70 years of development, and has been continuously improved and enriched.';
 
 /** The selector an annotation of `quote` (its first occurrence) in `text` would store. */
 function selectorOf(text: string, quote: string, from = 0): Selector {
@@ -81,7 +85,7 @@ describe.each([
 
   it('handles characters outside the BMP before and inside the quote', () => {
     // 𠀀 (U+20000, CJK Ext. B) and an emoji are two UTF-16 code units each.
-    const astralQuote = quote.slice(0, 10) + '𠀀😀' + quote.slice(10);
+    const astralQuote = `${quote.slice(0, 10)}𠀀😀${quote.slice(10)}`;
     const withAstral = text.replace(quote, astralQuote);
     const s = selectorOf(withAstral, astralQuote);
     const before = insert(withAstral, s.start - 3, '𠀀🇨🇳');
@@ -159,13 +163,11 @@ const textAndRange = fc
     const cps = [...text];
     const bounds = [0];
     for (const c of cps) bounds.push((bounds.at(-1) as number) + c.length);
-    return fc
-      .tuple(fc.integer({ min: 0, max: cps.length - 1 }), fc.integer({ min: 1, max: cps.length }))
-      .map(([a, b]) => {
-        const i = Math.min(a, b - 1);
-        const j = Math.max(b, i + 1);
-        return { text, start: bounds[i] as number, end: bounds[j] as number };
-      });
+    return fc.tuple(fc.integer({ min: 0, max: cps.length - 1 }), fc.integer({ min: 1, max: cps.length })).map(([a, b]) => {
+      const i = Math.min(a, b - 1);
+      const j = Math.max(b, i + 1);
+      return { text, start: bounds[i] as number, end: bounds[j] as number };
+    });
   });
 
 const count = (hay: string, needle: string) => {
@@ -188,7 +190,8 @@ describe('re-anchoring properties', () => {
   it('shifts the range by the inserted length when text is inserted before a unique quote', () => {
     fc.assert(
       fc.property(textAndRange, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), fc.nat(), ({ text, start, end }, ins, k) => {
-        const boundaries = [...text.slice(0, start)].reduce<number[]>((acc, c) => [...acc, (acc.at(-1) as number) + c.length], [0]);
+        const boundaries = [0];
+        for (const c of text.slice(0, start)) boundaries.push((boundaries.at(-1) as number) + c.length);
         const at = boundaries[k % boundaries.length] as number;
         const changed = insert(text, at, ins);
         const exact = text.slice(start, end);
@@ -208,7 +211,7 @@ describe('re-anchoring properties', () => {
         const end = Math.min(text.length, start + len);
         const q = makeQuote(text, start, end);
         // Insert before the stored prefix, so the true position keeps its whole context…
-        const at = (start - q.prefix.length) === 0 ? 0 : k % (start - q.prefix.length + 1);
+        const at = start - q.prefix.length === 0 ? 0 : k % (start - q.prefix.length + 1);
         const changed = insert(text, at, ins);
         // …and only when that context + quote is unique is the answer determined.
         fc.pre(count(changed, q.prefix + q.exact + q.suffix) === 1);

@@ -12,7 +12,9 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const readDoc = (id: string): DocText => {
-  const text = readFileSync(join(ROOT, 'corpus', `${id}.txt`), 'utf8').replace(/^\uFEFF/, '').replace(/\r\n/g, '\n');
+  const text = readFileSync(join(ROOT, 'corpus', `${id}.txt`), 'utf8')
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n/g, '\n');
   return { text, hash: textHash(text) };
 };
 const ZH_ID = 'wang-duikou-zhiyuan-mechanism';
@@ -20,7 +22,8 @@ const EN_ID = 'wang-counterpart-support-policy';
 const ZH = readDoc(ZH_ID);
 const EN = readDoc(EN_ID);
 const ZH_QUOTE = '1956年,党的八大提出,国家主要任务是集中力量发展社会生产力,实现国家工业化。';
-const EN_QUOTE = 'The counterpart support system has undergone more than 70 years of development, and has been continuously improved and enriched.';
+const EN_QUOTE =
+  'The counterpart support system has undergone more than 70 years of development, and has been continuously improved and enriched.';
 const range = (doc: DocText, quote: string) => {
   const start = doc.text.indexOf(quote);
   if (start < 0) throw new Error('quote not found');
@@ -93,10 +96,20 @@ describe('openDatabase', () => {
       expect(schemaVersion(upgraded)).toBe(SCHEMA_VERSION);
       const s = new AnnotationStore(upgraded);
       expect(s.get('a1')).toEqual({
-        id: 'a1', docId: EN_ID, ...r, exact: EN_QUOTE, prefix: EN.text.slice(r.start - 32, r.start),
-        suffix: EN.text.slice(r.end, r.end + 32), note: '旧笔记', colour: '#ffd54f', tags: ['援藏/教育'],
-        createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-02T00:00:00.000Z', textHash: EN.hash,
-        status: 'anchored', anchorMethod: 'created',
+        id: 'a1',
+        docId: EN_ID,
+        ...r,
+        exact: EN_QUOTE,
+        prefix: EN.text.slice(r.start - 32, r.start),
+        suffix: EN.text.slice(r.end, r.end + 32),
+        note: '旧笔记',
+        colour: '#ffd54f',
+        tags: ['援藏/教育'],
+        createdAt: '2024-01-01T00:00:00.000Z',
+        updatedAt: '2024-01-02T00:00:00.000Z',
+        textHash: EN.hash,
+        status: 'anchored',
+        anchorMethod: 'created',
       });
       expect(s.listTags().map((t) => t.name)).toEqual(['援藏', '援藏/教育']);
       // Migration 2's column is there and usable.
@@ -166,12 +179,22 @@ describe('annotations', () => {
 
     // A new range is validated and re-quoted.
     const shorter = store.update(a.id, { end: r.start + 5 }, ZH);
-    expect(shorter).toMatchObject({ start: r.start, end: r.start + 5, exact: ZH_QUOTE.slice(0, 5), suffix: ZH.text.slice(r.start + 5, r.start + 37) });
+    expect(shorter).toMatchObject({
+      start: r.start,
+      end: r.start + 5,
+      exact: ZH_QUOTE.slice(0, 5),
+      suffix: ZH.text.slice(r.start + 5, r.start + 37),
+    });
 
     expect(store.delete(a.id).id).toBe(a.id);
     expect(store.get(a.id)).toBeNull();
     expect(rowCounts().links).toBe(0);
-    expect(store.listTags().map((t) => t.name).sort()).toEqual(['path dependence', '干部', '援藏'].sort()); // tags outlive their annotations
+    expect(
+      store
+        .listTags()
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(['path dependence', '干部', '援藏'].sort()); // tags outlive their annotations
     expectUserError(() => store.delete(a.id), 'not_found', 404);
     expectUserError(() => store.update(a.id, { note: 'x' }), 'not_found', 404);
   });
@@ -184,11 +207,13 @@ describe('annotations', () => {
     const en = mk(EN, EN_ID, EN_QUOTE, ['援疆', 'Path Dependence'], 'Note with 100% and under_score');
     const other = mk(EN, EN_ID, 'Historical Institutionalism', ['援藏教育'], 'ÄRGER im Ämt');
 
-    expect(store.list().map((a) => a.id)).toEqual([earlier.id, later.id, en.id, other.id].sort((x, y) => {
-      const ax = store.get(x) as Annotation;
-      const ay = store.get(y) as Annotation;
-      return ax.docId === ay.docId ? ax.start - ay.start : ax.docId < ay.docId ? -1 : 1;
-    }));
+    expect(store.list().map((a) => a.id)).toEqual(
+      [earlier.id, later.id, en.id, other.id].sort((x, y) => {
+        const ax = store.get(x) as Annotation;
+        const ay = store.get(y) as Annotation;
+        return ax.docId === ay.docId ? ax.start - ay.start : ax.docId < ay.docId ? -1 : 1;
+      }),
+    );
     expect(store.list({ docId: ZH_ID }).map((a) => a.id)).toEqual([earlier.id, later.id]);
     // 援藏 includes 援藏/教育 but not the unrelated 援藏教育 (not a child: no '/').
     expect(store.list({ tag: '援藏' }).map((a) => a.id)).toEqual([earlier.id, later.id]);
@@ -310,7 +335,12 @@ describe('tags', () => {
     expect(store.get(a.id)?.tags).toEqual(['干部']);
     expect(store.get(b.id)?.tags).toEqual(['干部/village', '干部/驻村']);
     expect(store.get(c.id)?.tags).toEqual(['干部/county']);
-    expect(store.listTags().map((t) => t.name).sort()).toEqual(['干部', '干部/county', '干部/village', '干部/驻村'].sort());
+    expect(
+      store
+        .listTags()
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(['干部', '干部/county', '干部/village', '干部/驻村'].sort());
     expect(rowCounts().annotations).toBe(3);
     expectUserError(() => store.updateTag('干部', { mergeInto: '干部/驻村' }), 'bad_tag');
     expectUserError(() => store.updateTag('干部', { mergeInto: '干部' }), 'bad_tag');
@@ -354,7 +384,14 @@ describe('re-anchoring stored annotations', () => {
     expect(a2.exact).toContain('社会生产力量');
     expect(a2.updatedAt).toBe(a.updatedAt);
     const g2 = store.get(gone.id) as Annotation;
-    expect(g2).toMatchObject({ status: 'orphaned', anchorMethod: 'orphaned', start: gone.start, exact: gone.exact, note: '重要', textHash: ZH.hash });
+    expect(g2).toMatchObject({
+      status: 'orphaned',
+      anchorMethod: 'orphaned',
+      start: gone.start,
+      exact: gone.exact,
+      note: '重要',
+      textHash: ZH.hash,
+    });
     expect(store.list({ orphaned: true }).map((x) => x.id)).toEqual([gone.id]);
     expect(store.get(otherDoc.id)).toEqual(otherDoc);
 
@@ -403,7 +440,10 @@ describe('concurrent writers', () => {
       store.db.close();
     `;
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (d) => {
         err += d;
@@ -438,14 +478,22 @@ describe('concurrent writers', () => {
     await children;
     expect(overlapped).toBeGreaterThan(10);
 
-    expect(store.list({ docId: ZH_ID }).map((a) => a.id).sort()).toEqual([...ids].sort());
+    expect(
+      store
+        .list({ docId: ZH_ID })
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual([...ids].sort());
     expect(store.list({ docId: EN_ID })).toHaveLength(3 * PER_CHILD);
     expect(store.list({ tag: 'concurrent' })).toHaveLength(ids.length + 3 * PER_CHILD);
     for (const w of [1, 2, 3]) expect(store.list({ tag: `worker/${w}` })).toHaveLength(PER_CHILD);
     // Tags created concurrently were not duplicated.
-    expect(store.listTags().filter((t) => t.name.startsWith('shared')).map((t) => t.name)).toEqual([
-      'shared', 'shared/0', 'shared/1', 'shared/2', 'shared/3', 'shared/4',
-    ]);
+    expect(
+      store
+        .listTags()
+        .filter((t) => t.name.startsWith('shared'))
+        .map((t) => t.name),
+    ).toEqual(['shared', 'shared/0', 'shared/1', 'shared/2', 'shared/3', 'shared/4']);
     expect(store.getTag('shared')).toMatchObject({ count: 0, totalCount: ids.length + 3 * PER_CHILD });
     for (const c of conns) {
       expect(c.pragma('integrity_check', { simple: true })).toBe('ok');

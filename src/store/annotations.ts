@@ -145,7 +145,6 @@ const MAX_QUERY_LENGTH = 1_000;
 const MAX_DOC_ID_LENGTH = 512;
 
 const COLOUR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL_RE = /[\p{Cc}\u2028\u2029]/u;
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -198,7 +197,10 @@ function bad(code: string, message: string): UserInputError {
  */
 export function normalizeTagName(raw: unknown): { name: string; key: string; segments: string[] } {
   if (typeof raw !== 'string') throw bad('bad_tag', 'A tag must be a string (标签必须是文本)');
-  const segments = raw.replace(/／/g, '/').split('/').map((s) => s.trim());
+  const segments = raw
+    .replace(/／/g, '/')
+    .split('/')
+    .map((s) => s.trim());
   const name = segments.join('/');
   if (name === '') throw bad('bad_tag', 'A tag cannot be empty (标签不能为空)');
   if (segments.some((s) => s === '')) {
@@ -300,7 +302,9 @@ export class AnnotationStore {
   constructor(db: Database) {
     const version = schemaVersion(db);
     if (version !== SCHEMA_VERSION) {
-      throw new Error(`AnnotationStore needs schema version ${SCHEMA_VERSION}, the database has schema version ${version}; open it with openDatabase()`);
+      throw new Error(
+        `AnnotationStore needs schema version ${SCHEMA_VERSION}, the database has schema version ${version}; open it with openDatabase()`,
+      );
     }
     this.db = db;
     // SQLite's lower() folds ASCII only; search must fold Ａ/ä/Σ too.
@@ -346,7 +350,7 @@ export class AnnotationStore {
   /** The annotation with this id, or null. */
   get(id: string): Annotation | null {
     const row = this.db.prepare('SELECT * FROM annotations WHERE id = ?').get(id) as AnnotationRow | undefined;
-    return row ? this.withTags([row])[0] ?? null : null;
+    return row ? (this.withTags([row])[0] ?? null) : null;
   }
 
   private mustGet(id: string): Annotation {
@@ -544,9 +548,7 @@ export class AnnotationStore {
   orphanDocument(docId: string): number {
     return this.write(() => {
       this.db.prepare('UPDATE documents SET removed_at = ? WHERE id = ?').run(isoNow(), docId);
-      return this.db
-        .prepare(`UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE doc_id = ?`)
-        .run(docId).changes;
+      return this.db.prepare(`UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE doc_id = ?`).run(docId).changes;
     });
   }
 
@@ -618,7 +620,7 @@ export class AnnotationStore {
     const colour = patch.colour === undefined ? undefined : patch.colour === null ? null : validateColour(patch.colour);
     const description = patch.description === undefined ? undefined : validateDescription(patch.description);
     const renamed = patch.name === undefined ? undefined : normalizeTagName(patch.name);
-    if (renamed && renamed.key.startsWith(`${source.name_key}/`)) {
+    if (renamed?.key.startsWith(`${source.name_key}/`)) {
       throw bad('bad_tag', `Tag "${source.name}" cannot be renamed into its own subtree (不能重命名为自身的子标签)`);
     }
     this.write(() => {
@@ -655,10 +657,14 @@ export class AnnotationStore {
     const tag = this.mustFindTag(name);
     return this.write(() => {
       const child = this.db
-        .prepare('SELECT name FROM tags WHERE substr(name_key, 1, length(@k) + 1) = @k || \'/\' LIMIT 1')
+        .prepare("SELECT name FROM tags WHERE substr(name_key, 1, length(@k) + 1) = @k || '/' LIMIT 1")
         .get({ k: tag.name_key }) as { name: string } | undefined;
       if (child) {
-        throw new UserInputError('tag_has_children', `Tag "${tag.name}" has child tags such as "${child.name}"; delete or move them first (标签含有子标签)`, 409);
+        throw new UserInputError(
+          'tag_has_children',
+          `Tag "${tag.name}" has child tags such as "${child.name}"; delete or move them first (标签含有子标签)`,
+          409,
+        );
       }
       const used = (this.db.prepare('SELECT count(*) AS n FROM annotation_tags WHERE tag_id = ?').get(tag.id) as { n: number }).n;
       if (used > 0 && !options.detach) {
@@ -686,11 +692,9 @@ export class AnnotationStore {
   }
 
   private subtree(root: TagRow): TagRow[] {
-    return (
-      this.db
-        .prepare(`SELECT * FROM tags t WHERE ${SUBTREE_SQL}`)
-        .all({ tagKey: root.name_key }) as TagRow[]
-    ).sort((a, b) => a.name_key.split('/').length - b.name_key.split('/').length);
+    return (this.db.prepare(`SELECT * FROM tags t WHERE ${SUBTREE_SQL}`).all({ tagKey: root.name_key }) as TagRow[]).sort(
+      (a, b) => a.name_key.split('/').length - b.name_key.split('/').length,
+    );
   }
 
   /** New keys of `root`'s subtree if `root` became `newKey`. */
@@ -718,7 +722,9 @@ export class AnnotationStore {
       if (existing) {
         if (!merge) throw new Error(`moveSubtree: ${key} exists`); // checked before; a bug if reached
         this.db
-          .prepare('INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) SELECT annotation_id, ? FROM annotation_tags WHERE tag_id = ?')
+          .prepare(
+            'INSERT OR IGNORE INTO annotation_tags (annotation_id, tag_id) SELECT annotation_id, ? FROM annotation_tags WHERE tag_id = ?',
+          )
           .run(existing.id, t.id);
         this.db.prepare('DELETE FROM annotation_tags WHERE tag_id = ?').run(t.id);
         this.db.prepare('DELETE FROM tags WHERE id = ?').run(t.id);
