@@ -324,6 +324,10 @@ describe('tags', () => {
     store.updateTag('对口援藏/EDUCATION', { name: '教育/援藏' });
     expect(store.get(a.id)?.tags).toEqual(['对口援藏', '教育/援藏/小学']);
     expect(store.getTag('教育')).toMatchObject({ count: 0, totalCount: 2 });
+    // The new parent's spelling wins for its children.
+    store.updateTag('教育/援藏/小学', { name: 'PRIMARY/小学' });
+    store.createTag({ name: 'Schools' });
+    expect(store.updateTag('primary/小学', { name: 'schools/小学' }).name).toBe('Schools/小学');
   });
 
   it('merge moves annotations (deduplicated) and the subtree, then deletes the source', () => {

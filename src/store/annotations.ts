@@ -637,14 +637,20 @@ export class AnnotationStore {
               409,
             );
           }
-          if (renamed.segments.length > 1) this.ensureTag(renamed.segments.slice(0, -1));
         }
-        this.moveSubtree(source, renamed.name, renamed.key, false);
+        let newName = renamed.name;
+        if (renamed.segments.length > 1) {
+          // Create the new parent if needed, and spell the renamed tag the way its parent is spelled.
+          const parentId = this.ensureTag(renamed.segments.slice(0, -1));
+          const parent = this.db.prepare('SELECT name FROM tags WHERE id = ?').get(parentId) as { name: string };
+          newName = `${parent.name}/${renamed.segments.at(-1)}`;
+        }
+        this.moveSubtree(source, newName, renamed.key, false);
       }
       if (colour !== undefined) this.db.prepare('UPDATE tags SET colour = ? WHERE id = ?').run(colour, source.id);
       if (description !== undefined) this.db.prepare('UPDATE tags SET description = ? WHERE id = ?').run(description, source.id);
     });
-    return this.getTag(renamed?.name ?? source.name);
+    return this.getTag(renamed ? renamed.key : source.name);
   }
 
   /**
