@@ -1,0 +1,115 @@
+import { parse } from 'csv-parse/sync';
+import { parse as parseStream } from 'csv-parse';
+import { describe, expect, it } from 'vitest';
+import { CSV_COLUMNS, csvStream } from '../src/export/csv.js';
+import type { ExportAnnotation, ExportDocument } from '../src/export/types.js';
+import { annEn1, annZh1, enDoc, input, zhDoc } from './export-fixtures.js';
+
+async function collect(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+const docs = new Map<string, ExportDocument>([
+  [zhDoc.id, zhDoc],
+  [enDoc.id, enDoc],
+]);
+
+describe('csvStream', () => {
+  it('writes a BOM, the header and one row per annotation that csv-parse reads back exactly', async () => {
+    const bytes = await collect(csvStream(input.annotations, docs));
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const records: string[][] = parse(bytes, { bom: true, relax_column_count: false });
+    expect(records[0]).toEqual([...CSV_COLUMNS]);
+    expect(records).toHaveLength(input.annotations.length + 1);
+
+    const zh = records[1]!;
+    expect(zh).toEqual([
+      annZh1.id,
+      zhDoc.id,
+      '中国特色对口支援机制：成就、经验与价值',
+      '王禹澔',
+      '2022',
+      '三、对口支援的经验',
+      String(annZh1.start),
+      String(annZh1.end),
+      '教育援藏坚持“组团式”支援,选派骨干教师进藏任教',
+      annZh1.prefix,
+      annZh1.suffix,
+      annZh1.note,
+      '援藏/教育',
+      '#ffd54f',
+      '2026-11-20T08:30:00.000Z',
+      '2026-11-21T09:15:30.500Z',
+    ]);
+    const en = records[3]!;
+    expect(en[2]).toBe(enDoc.title); // contains a comma and an apostrophe
+    expect(en[11]).toBe(annEn1.note); // newline, commas and double quotes
+    expect(en[12]).toBe('path dependence; 援藏');
+    expect(records[2]![5]).toBe(''); // null section
+  });
+
+  it('neutralises formula cells with a leading apostrophe, and only those', async () => {
+    const base = input.annotations[0]!;
+    const cases: [string, string][] = [
+      ['=SUM(A1)', "'=SUM(A1)"],
+      ['+1', "'+1"],
+      ['-x', "'-x"],
+      ['@x', "'@x"],
+      ['\tled by a tab', "'\tled by a tab"],
+      ['\rled by a CR', "'\rled by a CR"],
+      ['a=b, +c', 'a=b, +c'],
+      ['对口支援=援助', '对口支援=援助'],
+      ["'already", "'already"],
+    ];
+    const anns: ExportAnnotation[] = cases.map(([text], i) => ({ ...base, id: `id-${i}`, exact: text, note: text, tags: [text] }));
+    const records: string[][] = parse(await collect(csvStream(anns, docs)), { bom: true });
+    cases.forEach(([, expected], i) => {
+      const row = records[i + 1]!;
+      expect(row[8]).toBe(expected); // quote
+      expect(row[11]).toBe(expected); // note
+      expect(row[12]).toBe(expected); // tags
+    });
+  });
+
+  it('leaves cells empty for an unknown document and takes a lookup function', async () => {
+    const orphanDoc = { ...annEn1, docId: 'gone' };
+    const records: string[][] = parse(await collect(csvStream([orphanDoc], (id) => docs.get(id))), { bom: true });
+    expect(records[1]!.slice(1, 5)).toEqual(['gone', '', '', '']);
+  });
+
+  it('streams 10,000 annotations from an async iterable', async () => {
+    const N = 10_000;
+    let produced = 0;
+    async function* many(): AsyncGenerator<ExportAnnotation> {
+      for (let i = 0; i < N; i++) {
+        produced++;
+        yield { ...annZh1, id: `ann-${i}`, note: i % 3 === 0 ? `第${i}条, "note"\nline 2` : '', start: i, end: i + 5 };
+      }
+    }
+    const stream = csvStream(many(), docs);
+    // Nothing is produced before the consumer reads much: the source is pulled lazily.
+    await new Promise((r) => setImmediate(r));
+    expect(produced).toBeLessThan(N);
+
+    const parser = stream.pipe(parseStream({ bom: true }));
+    let rows = 0;
+    let last: string[] = [];
+    for await (const record of parser as AsyncIterable<string[]>) {
+      rows++;
+      last = record;
+    }
+    expect(rows).toBe(N + 1);
+    expect(last[0]).toBe(`ann-${N - 1}`);
+    expect(last[6]).toBe(String(N - 1));
+  });
+
+  it('passes an error of the source on to the consumer', async () => {
+    async function* failing(): AsyncGenerator<ExportAnnotation> {
+      yield annZh1;
+      throw new Error('database went away');
+    }
+    await expect(collect(csvStream(failing(), docs))).rejects.toThrow('database went away');
+  });
+});
