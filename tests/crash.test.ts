@@ -3,16 +3,14 @@
  * annotation writes; after a restart every write that was answered 2xx is
  * there and the database passes its integrity check.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
+import { ROOT, startServerProcess, stopProcess } from './helpers/process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'duikou-crash-'));
 const corpus = join(dir, 'corpus');
 const data = join(dir, 'data');
@@ -21,30 +19,7 @@ copyFileSync(join(ROOT, 'corpus', 'zhou-partner-assistance-overview.txt'), join(
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Start the real server (from source) and resolve with its URL once it listens. */
-function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, DUIKOU_CORPUS: corpus, DUIKOU_DATA: data, PORT: '0', HOST: '127.0.0.1', DUIKOU_TOKEN: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = out.match(/running at (http:\/\/[^/\s]+)\//);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.stderr!.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
+const startServer = () => startServerProcess({ DUIKOU_CORPUS: corpus, DUIKOU_DATA: data });
 
 describe('crash safety', () => {
   it('keeps every acknowledged write through a SIGKILL', async () => {
@@ -68,10 +43,9 @@ describe('crash safety', () => {
     const workers = [0, 1, 2, 3].map(worker);
     // Let a stream of writes get going, then pull the plug without warning.
     while (acknowledged.length < 150) await new Promise((r) => setTimeout(r, 10));
-    child.kill('SIGKILL');
+    await stopProcess(child, 'SIGKILL');
     stop = true;
     await Promise.all(workers);
-    await new Promise((r) => child.once('exit', r));
     expect(acknowledged.length).toBeGreaterThanOrEqual(150);
 
     // Restart: the server opens the database (recovering the WAL) and serves every acknowledged write.
@@ -82,8 +56,7 @@ describe('crash safety', () => {
       const missing = acknowledged.filter((id) => !ids.has(id));
       expect(missing).toEqual([]);
     } finally {
-      again.child.kill('SIGTERM');
-      await new Promise((r) => again.child.once('exit', r));
+      await stopProcess(again.child);
     }
     const db = openDatabase(join(data, 'duikou.db'));
     try {

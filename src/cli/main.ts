@@ -2,6 +2,9 @@
  * `npx duikou …`: the command line. Each command is a thin wrapper over the
  * same engine and store the web app uses.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
 import { UserInputError } from '../core/errors.js';
@@ -9,6 +12,7 @@ import { SETTINGS, setting } from '../core/settings.js';
 import { openCorpus } from '../corpus.js';
 import type { SearchHit } from '../engine.js';
 import { markSegments } from '../pipeline/highlight.js';
+import { openDatabase } from '../store/db.js';
 
 const program = new Command();
 program
@@ -67,6 +71,30 @@ program
     const colour = pc.isColorSupported && process.stdout.isTTY === true;
     console.log(`${r.total} passage${r.total === 1 ? '' : 's'} match ${JSON.stringify(r.query)}`);
     r.hits.forEach((h, i) => console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`));
+  });
+
+program
+  .command('backup')
+  .description('copy the annotation database to FILE, consistently, even while the server runs (SQLite online backup)')
+  .argument('<file>', 'where to write the copy')
+  .option('--force', 'overwrite FILE if it exists')
+  .action(async (file: string, o: { force?: boolean }) => {
+    if (existsSync(file) && !o.force) throw new UserInputError('file_exists', `${file} exists; pass --force to overwrite it`);
+    const source = join(setting('DUIKOU_DATA'), 'duikou.db');
+    if (!existsSync(source)) throw new UserInputError('no_database', `No database at ${source} yet: nothing to back up`);
+    const db = openDatabase(source);
+    try {
+      const started = Date.now();
+      await db.backup(file);
+      const copy = new Database(file, { readonly: true });
+      const check = copy.pragma('integrity_check', { simple: true });
+      const n = (copy.prepare('SELECT count(*) AS n FROM annotations').get() as { n: number }).n;
+      copy.close();
+      if (check !== 'ok') throw new Error(`backup ${file} failed its integrity check: ${String(check)}`);
+      console.log(`Backed up ${n} annotations to ${file} in ${Date.now() - started} ms (integrity check ok)`);
+    } finally {
+      db.close();
+    }
   });
 
 try {
