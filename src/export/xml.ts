@@ -1,0 +1,21 @@
+/**
+ * XML escaping for the REFI-QDA writer. No XML builder is installed, so these
+ * two small functions are the whole of it (tested in tests/export-refiqda.test.ts).
+ *
+ * Characters XML 1.0 cannot carry at all (C0 controls other than tab, LF, CR;
+ * U+FFFE/U+FFFF; lone surrogates) are replaced with U+FFFD: a form feed from a
+ * PDF in a note must not make the whole project unreadable.
+ */
+
+/** Everything outside XML 1.0's `Char` production. */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Escape text content: `&`, `<`, `>`; CR as `&#13;` so parsers do not turn it into LF. */
+export function xmlText(s: string): string {
+  return s.replace(NOT_XML_CHAR, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+}
+
+/** Escape an attribute value (for `"…"`): also `"`, and tab/LF/CR as references so attribute normalisation keeps them. */
+export function xmlAttr(s: string): string {
+  return xmlText(s).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
+}
