@@ -19,3 +19,8 @@ export function xmlText(s: string): string {
 export function xmlAttr(s: string): string {
   return xmlText(s).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
 }
+
+/** Replace characters XML 1.0 cannot carry with U+FFFD (for libraries that escape but do not sanitise). */
+export function xmlSafe(s: string): string {
+  return s.replace(NOT_XML_CHAR, '\uFFFD');
+}

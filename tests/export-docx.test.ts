@@ -1,0 +1,63 @@
+import { strFromU8, unzipSync } from 'fflate';
+import { describe, expect, it } from 'vitest';
+import { exportDocx } from '../src/export/docx.js';
+import { annEn1, annEn2, annOrphan, annZh1, annZh2, input } from './export-fixtures.js';
+
+const unescapeXml = (s: string) =>
+  s.replace(/&(lt|gt|amp|quot|apos);/g, (_m, e: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[e]!);
+
+/** Each paragraph of word/document.xml: its style and its text (line breaks as \n). */
+async function paragraphs(buf: Buffer): Promise<{ style: string; text: string; xml: string }[]> {
+  const files = unzipSync(new Uint8Array(buf));
+  expect(Object.keys(files)).toContain('word/document.xml');
+  const xml = strFromU8(files['word/document.xml']!);
+  return [...xml.matchAll(/<w:p>([\s\S]*?)<\/w:p>|<w:p [^>]*>([\s\S]*?)<\/w:p>/g)].map((m) => {
+    const p = m[1] ?? m[2] ?? '';
+    const style = p.match(/<w:pStyle w:val="([^"]+)"/)?.[1] ?? '';
+    const text = [...p.matchAll(/<w:br\/>|<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)]
+      .map((t) => (t[0] === '<w:br/>' ? '\n' : unescapeXml(t[1] ?? '')))
+      .join('');
+    return { style, text, xml: p };
+  });
+}
+
+describe('exportDocx', () => {
+  it('writes headings per tag, the quotes in italics, notes, citations and references', async () => {
+    const ps = await paragraphs(await exportDocx(input));
+    const headings = ps.filter((p) => /^Heading\d|^Title/.test(p.style)).map((p) => `${p.style}:${p.text}`);
+    expect(headings).toEqual([
+      'Title:Quotes / 摘录',
+      'Heading2:援藏',
+      'Heading3:教育',
+      'Heading2:path dependence',
+      'Heading2:Untagged / 未标记',
+      'Heading2:References / 参考文献',
+    ]);
+    const texts = ps.map((p) => p.text);
+    for (const a of [annZh1, annZh2, annEn1, annEn2, annOrphan]) expect(texts).toContain(a.exact);
+    const quote = ps.find((p) => p.text === annZh1.exact)!;
+    expect(quote.xml).toContain('<w:i/>');
+    expect(texts).toContain(`Note / 笔记: ${annZh1.note}`);
+    expect(texts).toContain(`Note / 笔记: ${annEn1.note}`); // its newline survives as a break
+    expect(texts).toContain('— 王禹澔（2022）, § 三、对口支援的经验 · Tags / 标签: 援藏/教育');
+    expect(texts).toContain('— Wang (2023), § 3.2.2 Key Nodes · Tags / 标签: path dependence; 援藏');
+    expect(texts.some((t) => t.startsWith('⚠ Orphaned / 未定位'))).toBe(true);
+    expect(texts).toContain('王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.');
+    expect(texts.some((t) => t.startsWith("Wang, H. (2023). Changes in Our Government's Counterpart Support Policy"))).toBe(true);
+  });
+
+  it('groups by paper and survives characters XML cannot hold', async () => {
+    const nasty = { ...annZh2, note: 'form\ffeed & <b>', exact: '对口支援\u0001是' };
+    const ps = await paragraphs(await exportDocx({ ...input, annotations: [nasty, annEn2] }, { groupBy: 'paper', style: 'gbt7714' }));
+    const texts = ps.map((p) => p.text);
+    expect(texts).toContain('中国特色对口支援机制：成就、经验与价值');
+    expect(texts).toContain('对口支援\uFFFD是');
+    expect(texts).toContain('Note / 笔记: form\uFFFDfeed & <b>');
+    expect(texts).toContain('— WANG (2023), § 3.2.2 Key Nodes');
+  });
+
+  it('makes a document for an empty export', async () => {
+    const ps = await paragraphs(await exportDocx({ annotations: [], documents: [] }));
+    expect(ps.map((p) => p.text)).toContain('No quotes / 无摘录');
+  });
+});
