@@ -62,7 +62,11 @@ export interface ExportDocument {
 /** What the whole-collection exporters (Markdown, Word, REFI-QDA, backup) take. */
 export interface ExportInput {
   annotations: readonly ExportAnnotation[];
-  /** Every document an annotation refers to (others are ignored). */
+  /**
+   * The documents the annotations refer to. Markdown, Word and the backup use
+   * only those cited; REFI-QDA makes every document given (with its `text`)
+   * a source, so pass the ones the researcher wants in their QDA project.
+   */
   documents: readonly ExportDocument[];
   /** Tag definitions (colour, description); tags used but not defined here still export. */
   tags?: readonly ExportTag[];
