@@ -72,6 +72,7 @@ export class Engine implements SearchSource {
   /** Analysed tokens of recently touched passages: verification re-reads candidates often. */
   private readonly tokenCache = new Map<number, AnalyzedToken[]>();
   private static readonly TOKEN_CACHE_SIZE = 20_000;
+  private readonly titleCache = new Map<string, AnalyzedToken[]>();
 
   constructor(private glossary: Glossary = emptyGlossary()) {}
 
@@ -109,6 +110,7 @@ export class Engine implements SearchSource {
       this.tokenCache.delete(p.id);
     }
     this.docs.delete(id);
+    this.titleCache.delete(id);
   }
 
   /** All documents, sorted by id. */
@@ -153,8 +155,18 @@ export class Engine implements SearchSource {
     return toks;
   }
 
+  /** Title of a document ('' if unknown). */
   title(docId: string): string {
     return this.docs.get(docId)?.title ?? '';
+  }
+
+  titleTokens(docId: string): AnalyzedToken[] {
+    let toks = this.titleCache.get(docId);
+    if (!toks) {
+      toks = analyze(this.docs.get(docId)?.title ?? '', 'index');
+      this.titleCache.set(docId, toks);
+    }
+    return toks;
   }
 
   expansions(text: string): { text: string; via: string }[] {

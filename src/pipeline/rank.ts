@@ -22,8 +22,8 @@ export interface SearchSource {
   passages(): Iterable<Passage>;
   /** The passage's analysed tokens (index mode), offsets in document coordinates. */
   tokens(id: number): AnalyzedToken[];
-  /** Title of a document, for title boosts. */
-  title(docId: string): string;
+  /** Analysed tokens (index mode) of a document's title, for title boosts. */
+  titleTokens(docId: string): AnalyzedToken[];
   /** Cross-lingual equivalents of a term or phrase as typed: text to search and the glossary term shown as `via`. */
   expansions(text: string): { text: string; via: string }[];
 }
@@ -56,6 +56,8 @@ interface Variant {
 interface CompiledItem {
   item: QueryItem;
   variants: Variant[];
+  /** Passages the item's variants may match (unverified); the item's document frequency for BM25. */
+  df: number;
 }
 
 // BM25 parameters: the common defaults. Passages are short (a paragraph), so
@@ -81,7 +83,7 @@ function compile(item: QueryItem, src: SearchSource, expand: boolean): CompiledI
       if (toks.length > 0) variants.push({ terms: toks.map((t) => t.term), tokens: toks, via: e.via });
     }
   }
-  return { item, variants };
+  return { item, variants, df: 0 };
 }
 
 /** Passages holding every term of the variant (before verification). */
@@ -196,6 +198,7 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   const pool = new Map<Variant, Set<number>>();
   for (const ci of [...clauses.flat(), ...excluded]) {
     for (const v of ci.variants) pool.set(v, candidates(v, src.index));
+    ci.df = Math.max(...ci.variants.map((v) => pool.get(v)?.size ?? 0));
   }
 
   const accept = (p: Passage): boolean =>
@@ -235,9 +238,8 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
       for (const ci of clause) {
         const m = matchItem(ci, p, src, pool);
         if (!m) continue;
-        const df = Math.max(...ci.variants.map((v) => pool.get(v)?.size ?? 0));
         // BM25 term weight, with the item's phrase occurrences as its frequency.
-        clauseScore += (idf(df, n) * (m.tf * (K1 + 1))) / (m.tf + norm);
+        clauseScore += (idf(ci.df, n) * (m.tf * (K1 + 1))) / (m.tf + norm);
         spans.push(...m.spans);
       }
       if (clauseScore === 0) {
@@ -250,7 +252,7 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
     if (excluded.some((ci) => matchItem(ci, p, src, pool) !== null)) continue;
 
     if (p.kind === 'heading' || p.kind === 'title') score *= HEADING_BOOST;
-    if (clauses.length > 0 && titleMentions(src.title(p.docId), clauses)) score *= TITLE_BOOST;
+    if (clauses.length > 0 && titleMentions(src.titleTokens(p.docId), clauses)) score *= TITLE_BOOST;
     if (clauses.length > 1 && wholeQueryAdjacent(clauses, src.tokens(id))) score *= PHRASE_BONUS;
     hits.push({ passage: p, score, matches: mergeSpans(spans) });
   }
@@ -258,9 +260,8 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   return hits;
 }
 
-/** Whether the title contains the first variant of every clause's first item. */
-function titleMentions(title: string, clauses: CompiledItem[][]): boolean {
-  const toks = analyze(title, 'index');
+/** Whether the title matches every clause. */
+function titleMentions(toks: AnalyzedToken[], clauses: CompiledItem[][]): boolean {
   return clauses.every((c) => c.some((ci) => ci.variants.some((v) => occurrences(v, toks).length > 0)));
 }
 
