@@ -16,6 +16,8 @@ import type { Engine, SearchHit, SearchResult } from '../engine.js';
 import { type Segment, kwic, markSegments } from '../pipeline/highlight.js';
 import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './app.js';
+import type { AnnotationStore } from '../store/annotations.js';
+import { PALETTE, annotationPagesRouter, colourClass } from './annotation-pages.js';
 import { str } from './params.js';
 
 // --- escaping helpers: the only places HTML is put together -----------------
@@ -48,46 +50,100 @@ function el(tag: string, a: Attrs, innerHtml: string): string {
 interface MarkOptions {
   /** Give the first segment of each mark an `id` so the page can link to it. */
   markId?: (m: MatchSpan) => string | undefined;
+  /** Annotation ids that already have their `a-<id>` anchor (shared across a page so each id is given once). */
+  anchored?: Set<string>;
+}
+
+/** A stored annotation drawn over the text as a highlight. */
+export interface AnnotationMark extends Span {
+  annotation: { id: string; colour: string; tags: string[] };
+}
+
+/** What a document range can be marked with: a search match or an annotation. */
+export type DocMark = MatchSpan | AnnotationMark;
+
+const isAnnotationMark = (m: DocMark): m is AnnotationMark => 'annotation' in m;
+
+/** A search match as a `<mark>` around already-escaped HTML. */
+function searchMarkHtml(s: Segment<DocMark>, search: MatchSpan[], inner: string, opts: MarkOptions): string {
+  const via = [...new Set(search.map((m) => m.via).filter((v): v is string => !!v))];
+  const first = opts.markId ? search.find((m) => m.start === s.start) : undefined;
+  return el(
+    'mark',
+    {
+      id: first && opts.markId ? opts.markId(first) : undefined,
+      class: [via.length ? 'via' : '', search.length > 1 ? 'overlap' : ''].filter(Boolean).join(' ') || undefined,
+      title: via.length ? `via ${via.join(', ')}` : undefined,
+      'data-via': via.length ? via.join(', ') : undefined,
+      'data-start': s.start,
+      'data-end': s.end,
+    },
+    inner,
+  );
 }
 
 /**
- * Segments as HTML: unmarked text escaped, marked text in `<mark>` with its
- * document range, a `via` title and class for glossary matches.
+ * Annotations as one `<mark class="hl">` around already-escaped HTML: every
+ * covering annotation's id in `data-ids` (outermost first), drawn in the
+ * innermost one's colour. The first segment of each annotation carries its
+ * `a-<id>` anchor (further anchors as empty spans, which add no text).
  */
-export function segmentsHtml(segs: Segment<MatchSpan>[], opts: MarkOptions = {}): string {
+function annotationMarkHtml(s: Segment<DocMark>, anns: AnnotationMark[], inner: string, opts: MarkOptions): string {
+  const anchored = opts.anchored ?? new Set<string>();
+  const fresh = anns.map((a) => a.annotation.id).filter((id) => !anchored.has(id));
+  for (const id of fresh) anchored.add(id);
+  const extra = fresh
+    .slice(1)
+    .map((id) => el('span', { class: 'hl-anchor', id: `a-${id}` }, ''))
+    .join('');
+  const top = anns[anns.length - 1]!.annotation;
+  const tags = [...new Set(anns.flatMap((a) => a.annotation.tags))];
+  return el(
+    'mark',
+    {
+      id: fresh.length ? `a-${fresh[0]}` : undefined,
+      class: ['hl', colourClass(top.colour), anns.length > 1 ? 'hl-overlap' : ''].filter(Boolean).join(' '),
+      'data-ids': anns.map((a) => a.annotation.id).join(' '),
+      'data-colour': top.colour,
+      'data-start': s.start,
+      'data-end': s.end,
+      title: tags.length ? tags.join(', ') : 'Annotation 标注',
+      tabindex: 0,
+    },
+    extra + inner,
+  );
+}
+
+/**
+ * Segments as HTML: unmarked text escaped, search matches in `<mark>` with
+ * their document range (a `via` title and class for glossary matches), and
+ * annotations in an enclosing `<mark class="hl">`.
+ */
+export function segmentsHtml(segs: Segment<DocMark>[], opts: MarkOptions = {}): string {
   let out = '';
   for (const s of segs) {
-    const text = escapeHtml(s.text);
+    let html = escapeHtml(s.text);
     if (!s.mark) {
-      out += text;
+      out += html;
       continue;
     }
-    const via = s.mark.via;
-    const first = opts.markId ? s.marks.find((m) => m.start === s.start) : undefined;
-    out += el(
-      'mark',
-      {
-        id: first && opts.markId ? opts.markId(first) : undefined,
-        class: [via.length ? 'via' : '', s.marks.length > 1 ? 'overlap' : ''].filter(Boolean).join(' ') || undefined,
-        title: via.length ? `via ${via.join(', ')}` : undefined,
-        'data-via': via.length ? via.join(', ') : undefined,
-        'data-start': s.start,
-        'data-end': s.end,
-      },
-      text,
-    );
+    const search = s.marks.filter((m): m is MatchSpan => !isAnnotationMark(m));
+    const anns = s.marks.filter(isAnnotationMark);
+    if (search.length) html = searchMarkHtml(s, search, html, opts);
+    if (anns.length) html = annotationMarkHtml(s, anns, html, opts);
+    out += html;
   }
   return out;
 }
 
 /** A range of the document as a `<span data-start data-end>` holding exactly its (marked) text. */
-function rangeSpan(text: string, r: Span, marks: MatchSpan[], cls: string, opts: MarkOptions = {}): string {
+function rangeSpan(text: string, r: Span, marks: DocMark[], cls: string, opts: MarkOptions = {}): string {
   const inner = segmentsHtml(markSegments(text.slice(r.start, r.end), r.start, marks), opts);
   return el('span', { class: cls, 'data-start': r.start, 'data-end': r.end }, inner);
 }
 
 /** A passage's own text, piece by piece (what sits between pieces is left out). */
-function piecesHtml(text: string, p: Pick<Passage, 'pieces'>, marks: MatchSpan[], opts: MarkOptions = {}): string {
+function piecesHtml(text: string, p: Pick<Passage, 'pieces'>, marks: DocMark[], opts: MarkOptions = {}): string {
   return p.pieces.map((pc) => rangeSpan(text, pc, marks, 'pc', opts)).join('');
 }
 
@@ -182,7 +238,7 @@ export function parseTable(text: string, p: Pick<Passage, 'pieces'>): { head: Ce
   return { head: rows.slice(0, headRows), body: rows.slice(headRows) };
 }
 
-function tableHtml(text: string, t: { head: Cell[][]; body: Cell[][] }, marks: MatchSpan[], opts: MarkOptions): string {
+function tableHtml(text: string, t: { head: Cell[][]; body: Cell[][] }, marks: DocMark[], opts: MarkOptions): string {
   const row = (cells: Cell[], tag: 'th' | 'td') =>
     el('tr', {}, cells.map((c) => el(tag, {}, c.empty ? '' : rangeSpan(text, c, marks, 'cell', opts))).join(''));
   const head = t.head.length ? el('thead', {}, t.head.map((r) => row(r, 'th')).join('')) : '';
@@ -194,7 +250,7 @@ function tableHtml(text: string, t: { head: Cell[][]; body: Cell[][] }, marks: M
 const htmlLang = (l: string) => (l === 'zh' ? 'zh-Hans' : 'en');
 
 /** One passage as an element with `id="p-<id>"`, `data-start`, `data-end`. */
-export function passageHtml(doc: CorpusDocument, p: Passage, marks: MatchSpan[], opts: MarkOptions = {}): string {
+export function passageHtml(doc: CorpusDocument, p: Passage, marks: DocMark[], opts: MarkOptions = {}): string {
   const base: Attrs = { id: `p-${p.id}`, lang: htmlLang(p.lang), 'data-start': p.start, 'data-end': p.end };
   const body = () => piecesHtml(doc.text, p, marks, opts);
   switch (p.kind) {
@@ -220,7 +276,7 @@ export function passageHtml(doc: CorpusDocument, p: Passage, marks: MatchSpan[],
 }
 
 /** The document's passages in order; consecutive list items and references grouped in lists. */
-export function documentBodyHtml(doc: CorpusDocument, marksByPassage: Map<number, MatchSpan[]>, opts: MarkOptions = {}): string {
+export function documentBodyHtml(doc: CorpusDocument, marksByPassage: Map<number, DocMark[]>, opts: MarkOptions = {}): string {
   const out: string[] = [];
   let open: 'list-item' | 'reference' | null = null;
   for (const p of doc.passages) {
@@ -357,24 +413,47 @@ function searchPage(engine: Engine, req: Request) {
 /** Most hits marked in one document. */
 const DOC_HIT_LIMIT = 200;
 
-function documentPage(engine: Engine, req: Request, id: string) {
+/** The annotations of a document drawn as highlights, by passage: those still anchored whose quote is where they say. */
+function annotationMarks(doc: CorpusDocument, store: AnnotationStore): Map<number, AnnotationMark[]> {
+  const out = new Map<number, AnnotationMark[]>();
+  for (const a of store.list({ docId: doc.id, orphaned: false })) {
+    if (doc.text.slice(a.start, a.end) !== a.exact) continue;
+    const mark: AnnotationMark = { start: a.start, end: a.end, annotation: { id: a.id, colour: a.colour, tags: a.tags } };
+    for (const p of doc.passages) {
+      if (p.start < a.end && a.start < p.end) out.set(p.id, [...(out.get(p.id) ?? []), mark]);
+    }
+  }
+  return out;
+}
+
+/** What the document page's annotation script needs: the paper, and the annotation a selection re-attaches, if any. */
+function annotateState(store: AnnotationStore, docId: string, query: Query) {
+  const id = str(query, 'reattach');
+  const a = id ? store.get(id) : null;
+  if (id && (!a || a.docId !== docId))
+    throw new UserInputError('not_found', `No annotation "${id}" in this paper (本文中未找到该标注)`, 404);
+  return { docId, palette: PALETTE, reattach: a ? { id: a.id, exact: a.exact } : null };
+}
+
+function documentPage(engine: Engine, req: Request, id: string, store?: AnnotationStore) {
   const doc = engine.requireDocument(id);
   const query = req.query as Query;
   const q = str(query, 'q');
-  const marksByPassage = new Map<number, MatchSpan[]>();
-  let search: { q: string; total: number; truncated: boolean; matches: { id: string; n: number; label: string; via?: string }[] } | null = null;
+  const marksByPassage = new Map<number, DocMark[]>(store ? annotationMarks(doc, store) : []);
+  let search: { q: string; total: number; truncated: boolean; matches: { id: string; n: number; label: string; via?: string }[] } | null =
+    null;
   let opts: MarkOptions = {};
   if (q.trim() !== '') {
     const r = engine.search(q, { docs: [id], limit: DOC_HIT_LIMIT });
     const all: MatchSpan[] = [];
     for (const h of r.hits) {
       if (h.docId !== id) continue;
-      marksByPassage.set(h.passageId, h.matches);
+      marksByPassage.set(h.passageId, [...(marksByPassage.get(h.passageId) ?? []), ...h.matches]);
       all.push(...h.matches);
     }
     all.sort((a, b) => a.start - b.start || a.end - b.end);
     const ids = new Map<MatchSpan, string>();
-    all.forEach((m, i) => ids.set(m, `m-${i + 1}`));
+    for (const [i, m] of all.entries()) ids.set(m, `m-${i + 1}`);
     opts = { markId: (m) => ids.get(m) };
     search = {
       q,
@@ -400,13 +479,18 @@ function documentPage(engine: Engine, req: Request, id: string) {
     q,
     searchAllUrl: q ? searchUrl({ q, lang: '', doc: '', expand: true, limit: 20, offset: 0, view: 'list' }) : null,
     hasTitle: doc.passages.some((p) => p.kind === 'title'),
-    bodyHtml: documentBodyHtml(doc, marksByPassage, opts),
+    annotate: store ? annotateState(store, id, query) : null,
+    bodyHtml: documentBodyHtml(doc, marksByPassage, { ...opts, anchored: new Set() }),
   };
 }
 
 /** The pages router: `/`, `/search`, `/documents`, `/documents/:id`. */
-export function pagesRouter({ engine }: AppDeps): Router {
+export function pagesRouter({ engine, store }: AppDeps): Router {
   const r = Router();
+  r.use((_req, res, next) => {
+    res.locals.annotations = !!store;
+    next();
+  });
 
   const search: RequestHandler = (req, res) => {
     res.render('search', searchPage(engine, req));
@@ -419,8 +503,9 @@ export function pagesRouter({ engine }: AppDeps): Router {
   });
 
   r.get('/documents/:id', (req, res) => {
-    res.render('document', documentPage(engine, req, req.params.id));
+    res.render('document', documentPage(engine, req, req.params.id, store));
   });
 
+  if (store) r.use(annotationPagesRouter(engine, store));
   return r;
 }
