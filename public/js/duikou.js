@@ -1,0 +1,86 @@
+// Helpers shared by duikou's page scripts: JSON API calls and colours.
+// Plain browser ES module, no build step. Never puts user data into innerHTML.
+
+/**
+ * @typedef {{ id: string, docId: string, start: number, end: number, exact: string, note: string,
+ *   colour: string, tags: string[], status: string, createdAt: string, updatedAt: string }} Annotation
+ * @typedef {{ name: string, colour: string | null, description: string, count: number, totalCount: number }} Tag
+ */
+
+/** An API error with the server's code and message. */
+export class ApiError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} message
+   * @param {number} status
+   */
+  constructor(code, message, status) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/**
+ * Call the JSON API; resolves to the parsed body, rejects with an ApiError carrying the server's message.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+export async function api(method, path, body) {
+  /** @type {RequestInit} */
+  const init = { method, headers: { accept: 'application/json' }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.headers = { accept: 'application/json', 'content-type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError('network', 'The server cannot be reached; nothing was saved. 无法连接服务器，未保存。', 0);
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const e = data && typeof data === 'object' && data.error ? data.error : null;
+    throw new ApiError(e?.code ?? 'http_error', e?.message ?? `The server answered ${res.status}. 服务器返回 ${res.status}。`, res.status);
+  }
+  return data;
+}
+
+const HEX = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+
+/**
+ * Give every `[data-colour]` element under `root` its colour as the `--hl`
+ * custom property (CSSOM, which the CSP allows; `style=` attributes it forbids).
+ * @param {ParentNode} root
+ */
+export function applyColours(root) {
+  for (const el of root.querySelectorAll('[data-colour]')) {
+    const c = el.getAttribute('data-colour') ?? '';
+    if (HEX.test(c) && el instanceof HTMLElement) el.style.setProperty('--hl', c);
+  }
+}
+
+/**
+ * Split what was typed in a tag field into tag names (commas, full-width commas or 、 separate).
+ * @param {string} value
+ * @returns {string[]}
+ */
+export function parseTags(value) {
+  const out = [];
+  const seen = new Set();
+  for (const raw of value.split(/[,，、;；]/)) {
+    const t = raw.trim();
+    if (t === '' || seen.has(t.toLowerCase())) continue;
+    seen.add(t.toLowerCase());
+    out.push(t);
+  }
+  return out;
+}
