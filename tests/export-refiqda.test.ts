@@ -176,9 +176,22 @@ describe('exportRefiQda', () => {
     const stale = { ...annZh1, id: 'not-a-uuid', start: annZh1.start + 1, end: annZh1.end + 1 };
     const lost = { ...annEn1, id: '11111111-2222-4333-8444-555555555555', docId: 'missing', note: 'form\ffeed & <tag> "q"' };
     const plain = { ...annZh1, id: '22222222-2222-4333-8444-555555555555', tags: [], note: 'a\u0001b' };
-    const { xml: x } = buildRefiQdaProject({ annotations: [stale, lost, plain], documents: [zhDoc], tags: [] }, { now });
+    const { xml: x } = buildRefiQdaProject(
+      {
+        annotations: [stale, lost, plain],
+        documents: [zhDoc],
+        tags: [
+          { name: '援疆', colour: null, description: '' },
+          { name: '援藏', colour: '#fc0', description: '' },
+        ],
+      },
+      { now },
+    );
     await validate(x);
     expect(elements(x, 'Note')).toHaveLength(2);
+    const codes = elements(x, 'Code');
+    expect(codes.find((c) => c.name === '援疆')).toEqual({ guid: guidFrom('code:援疆'), name: '援疆', isCodable: 'true' });
+    expect(codes.find((c) => c.name === '援藏')).toEqual({ guid: guidFrom('code:援藏'), name: '援藏', isCodable: 'true', color: '#fc0' });
     expect(elements(x, 'PlainTextSelection')).toHaveLength(1);
     // the project-level NoteRef for the annotation whose document is missing
     expect(x).toMatch(/<\/Notes>\n {2}<NoteRef targetGUID="[^"]+"\/>\n<\/Project>/);

@@ -73,6 +73,13 @@ describe('exportWebAnnotations', () => {
     expect(a.tags).toEqual(['援藏/𠀀']);
   });
 
+  it('keeps short colours and tags without a colour', () => {
+    const short = { ...annotations[0]!, colour: '#fc0' };
+    const plainTag = { name: '援疆', colour: null, description: '' };
+    const back = parseWebAnnotationBackup(stringifyWebAnnotations({ annotations: [short], tags: [plainTag] }));
+    expect(back).toEqual({ annotations: [short], tags: [plainTag] });
+  });
+
   it('keeps a non-UUID id and an empty collection', () => {
     const odd = { ...annotations[0]!, id: 'legacy id#1' };
     expect(parseWebAnnotationBackup(exportWebAnnotations({ annotations: [odd] })).annotations[0]!.id).toBe('legacy id#1');
@@ -104,7 +111,7 @@ describe('parseWebAnnotationBackup rejects bad input clearly', () => {
         item(j)['duikou:colour'] = 'red';
         return j;
       },
-      /colour must be #rrggbb/,
+      /colour must be #rgb or #rrggbb/,
     ],
     [
       'bad date',

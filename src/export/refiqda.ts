@@ -151,7 +151,7 @@ function buildCodeTree(
 }
 
 function codeXml(n: CodeNode, indent: string): string {
-  const colour = n.def && /^#[0-9a-fA-F]{6}$/.test(n.def.colour) ? n.def.colour : undefined;
+  const colour = n.def?.colour && /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(n.def.colour) ? n.def.colour : undefined;
   const inner: string[] = [];
   if (n.def?.description) inner.push(`${indent}  <Description>${xmlText(n.def.description)}</Description>`);
   for (const c of n.children) inner.push(codeXml(c, `${indent}  `));

@@ -23,7 +23,7 @@ export interface ExportAnnotation {
   prefix: string;
   suffix: string;
   note: string;
-  /** `#rrggbb`. */
+  /** CSS hex colour, `#rgb` or `#rrggbb`. */
   colour: string;
   /** Tag names; hierarchical tags use `/` (`援藏/教育`). */
   tags: string[];
@@ -42,8 +42,8 @@ export interface ExportAnnotation {
 /** A tag definition. */
 export interface ExportTag {
   name: string;
-  /** `#rrggbb`. */
-  colour: string;
+  /** CSS hex colour (`#rgb` or `#rrggbb`), or null when the tag has none. */
+  colour: string | null;
   description: string;
 }
 

@@ -66,7 +66,8 @@ export interface WebAnnotationBackup {
 }
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const COLOUR = /^#[0-9a-fA-F]{6}$/;
+/** CSS hex colour as the store keeps it: `#rgb` or `#rrggbb`. */
+const COLOUR = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 
 /** The JSON of one annotation. */
 export interface WebAnnotation {
@@ -210,7 +211,7 @@ const annotationSchema = z
       source: z.string().startsWith(DUIKOU_DOC_PREFIX, { error: `target.source must start with ${DUIKOU_DOC_PREFIX}` }),
       selector: oneOrMany(selector),
     }),
-    'duikou:colour': z.string().regex(COLOUR, { error: 'colour must be #rrggbb' }),
+    'duikou:colour': z.string().regex(COLOUR, { error: 'colour must be #rgb or #rrggbb' }),
     'duikou:textHash': z.string(),
     'duikou:status': z.enum(['anchored', 'orphaned']),
     'duikou:anchorMethod': z.string(),
@@ -265,7 +266,7 @@ const annotationSchema = z
 
 const tagSchema = z.object({
   name: z.string().refine((s) => s.trim() !== '', { error: 'a tag needs a name' }),
-  colour: z.string().regex(COLOUR, { error: 'colour must be #rrggbb' }),
+  colour: z.string().regex(COLOUR, { error: 'colour must be #rgb or #rrggbb' }).nullable(),
   description: z.string().default(''),
 });
 
