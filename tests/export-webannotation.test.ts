@@ -211,6 +211,14 @@ describe('parseWebAnnotationBackup rejects bad input clearly', () => {
       /defined twice/,
     ],
     [
+      'unknown anchor method',
+      (j) => {
+        item(j)['duikou:anchorMethod'] = 'guessed';
+        return j;
+      },
+      /anchorMethod/,
+    ],
+    [
       'bad id',
       (j) => {
         item(j).id = 'urn:uuid:nope';

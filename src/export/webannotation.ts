@@ -56,12 +56,18 @@ export const BACKUP_VERSION = 1;
 /** IANA media type of Web Annotation JSON-LD (Web Annotation Protocol §4). */
 export const WEB_ANNOTATION_CONTENT_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"';
 
+/** The store's anchoring methods (`AnchorMethod` in src/store/anchor.ts); a backup holds nothing else. */
+export const ANCHOR_METHODS = ['created', 'exact', 'quote', 'fuzzy', 'orphaned'] as const;
+
 /** An annotation as a backup holds it: everything but the derived `section`. */
 export type BackupAnnotation = Omit<ExportAnnotation, 'section'>;
 
+/** What {@link parseWebAnnotationBackup} returns: `anchorMethod` narrowed to the store's methods. */
+export type RestoredAnnotation = BackupAnnotation & { anchorMethod: (typeof ANCHOR_METHODS)[number] };
+
 /** What a backup restores. */
 export interface WebAnnotationBackup {
-  annotations: BackupAnnotation[];
+  annotations: RestoredAnnotation[];
   tags: ExportTag[];
 }
 
@@ -214,9 +220,9 @@ const annotationSchema = z
     'duikou:colour': z.string().regex(COLOUR, { error: 'colour must be #rgb or #rrggbb' }),
     'duikou:textHash': z.string(),
     'duikou:status': z.enum(['anchored', 'orphaned']),
-    'duikou:anchorMethod': z.string(),
+    'duikou:anchorMethod': z.enum(ANCHOR_METHODS),
   })
-  .transform((a, ctx): BackupAnnotation => {
+  .transform((a, ctx): RestoredAnnotation => {
     const quotes = a.target.selector.filter((s) => s.type === 'TextQuoteSelector');
     const positions = a.target.selector.filter((s) => s.type === 'TextPositionSelector');
     const q = quotes.length === 1 ? quoteSelector.safeParse(quotes[0]) : undefined;
