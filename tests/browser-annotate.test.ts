@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Annotating in a real browser: select a Chinese and an English sentence,
  * tag them in the popover, and check that the offsets the page computed are

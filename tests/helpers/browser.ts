@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * A real browser for tests: Debian's Chromium driven by playwright-core, with
  * a fresh profile in a temp folder. Where /usr/bin/chromium is missing the
