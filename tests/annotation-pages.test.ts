@@ -1,0 +1,283 @@
+/**
+ * The server-rendered annotation pages over a real store: highlights on the
+ * document page cover exactly their annotation's characters (overlapping ones
+ * and ones spanning paragraphs too), the annotations page filters by tag
+ * (children included), paper and text and lists orphans apart, the tags page
+ * shows the tree with counts, and user data is escaped everywhere.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCorpus } from '../src/corpus.js';
+import type { Engine } from '../src/engine.js';
+import { tagTree } from '../src/http/annotation-pages.js';
+import { type Annotation, AnnotationStore } from '../src/store/annotations.js';
+import { openDatabase } from '../src/store/db.js';
+import { type TestServer, startServer } from './helpers/server.js';
+
+const ZH = 'wang-duikou-zhiyuan-mechanism';
+const EN = 'wang-counterpart-support-policy';
+const XSS_DOC = 'xss-paper';
+const XSS_QUOTE = 'Payload <script>alert("quote")</script> & <img src=x onerror=alert(2)> in the text.';
+const XSS_NOTE = '<script>alert("note")</script>';
+const XSS_TAG = '<img src=x onerror=alert(1)>';
+
+let engine: Engine;
+let store: AnnotationStore;
+let server: TestServer;
+let dir: string;
+const made: Record<string, Annotation> = {};
+
+function create(
+  key: string,
+  docId: string,
+  from: string,
+  to: string = from,
+  extra: { tags?: string[]; note?: string; colour?: string } = {},
+) {
+  const d = engine.requireDocument(docId);
+  const start = d.text.indexOf(from);
+  if (start < 0) throw new Error(`${from} not in ${docId}`);
+  const end = d.text.indexOf(to, start) + to.length;
+  made[key] = store.create({ docId, start, end, ...extra }, d);
+  return made[key]!;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'duikou-pages-'));
+  const corpus = join(dir, 'corpus');
+  cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), corpus, { recursive: true });
+  writeFileSync(join(corpus, `${XSS_DOC}.txt`), `A <b>bold</b> title\n\nFirst paragraph of the test paper.\n\n${XSS_QUOTE}\n`);
+  engine = await openCorpus(corpus);
+  store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
+  server = await startServer({ engine, store });
+
+  create('def', ZH, '对口支援是中国特色国家治理的重要方式和机制', undefined, { tags: ['援藏/教育'], note: '定义' });
+  // overlaps the end of 'def' and runs on
+  create('over', ZH, '国家治理的重要方式和机制。在实践中', undefined, { tags: ['干部'], colour: '#90caf9' });
+  // from the end of one paragraph into the next
+  create('span', EN, 'continuously improved and enriched.', 'At present, the research', { tags: ['援藏'], note: 'two paragraphs' });
+  create('xss', XSS_DOC, XSS_QUOTE, undefined, { tags: [XSS_TAG, 'path dependence'], note: XSS_NOTE });
+  create('gone', EN, 'Historical institutionalism, as the main theoretical school', undefined, { tags: ['援藏/干部'], note: 'orphan' });
+  store.db.prepare("UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE id = ?").run(made.gone!.id);
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  store?.db.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function page(path: string): Promise<{ status: number; html: string }> {
+  const res = await fetch(server.url + path);
+  return { status: res.status, html: await res.text() };
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#34': '"' };
+const unescape = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#34);/g, (_, e: string) => ENTITIES[e]!);
+const textContent = (html: string) => unescape(html.replace(/<[^>]*>/g, ''));
+
+/** Highlight marks (`<mark … class="hl…" data-ids …>`, which never nest in each other) with their ids and text. */
+function highlights(html: string) {
+  return [...html.matchAll(/<mark\b[^>]*\bclass="hl\b[^"]*"[^>]*>(.*?)<\/mark>(?:<\/mark>)?/gs)].map((m) => {
+    const tag = m[0].slice(0, m[0].indexOf('>') + 1);
+    // an inner search mark closes first: take everything up to this highlight's own end
+    const inner = m[1]!;
+    return {
+      ids: (/data-ids="([^"]*)"/.exec(tag)?.[1] ?? '').split(' '),
+      start: Number(/data-start="(\d+)"/.exec(tag)?.[1]),
+      end: Number(/data-end="(\d+)"/.exec(tag)?.[1]),
+      id: /\bid="([^"]*)"/.exec(tag)?.[1],
+      text: textContent(inner),
+    };
+  });
+}
+
+/** The concatenated highlighted text of one annotation on a page. */
+const markedText = (html: string, id: string) =>
+  highlights(html)
+    .filter((h) => h.ids.includes(id))
+    .map((h) => h.text)
+    .join('');
+
+describe('document page highlights', () => {
+  it('covers exactly each annotation, overlapping ones included', async () => {
+    const { status, html } = await page(`/documents/${ZH}`);
+    expect(status).toBe(200);
+    const text = engine.requireDocument(ZH).text;
+    for (const key of ['def', 'over']) {
+      const a = made[key]!;
+      expect(markedText(html, a.id)).toBe(text.slice(a.start, a.end));
+      // every segment's range is inside the annotation and its text is the document's
+      for (const h of highlights(html).filter((x) => x.ids.includes(a.id))) {
+        expect(h.start).toBeGreaterThanOrEqual(a.start);
+        expect(h.end).toBeLessThanOrEqual(a.end);
+        expect(h.text).toBe(text.slice(h.start, h.end));
+      }
+    }
+    // the shared stretch is one mark carrying both ids, outermost first, with the overlap class
+    const shared = highlights(html).filter((h) => h.ids.length === 2);
+    expect(shared).toHaveLength(1);
+    expect(shared[0]!.ids).toEqual([made.def!.id, made.over!.id]);
+    expect(html).toMatch(/class="hl hl-c2 hl-overlap"/);
+    // each annotation has one anchor to link to
+    for (const key of ['def', 'over']) expect(html.split(`id="a-${made[key]!.id}"`)).toHaveLength(2);
+  });
+
+  it('covers an annotation spanning two paragraphs, leaving out what is between them', async () => {
+    const { html } = await page(`/documents/${EN}`);
+    const a = made.span!;
+    const text = engine.requireDocument(EN).text;
+    const marks = highlights(html).filter((h) => h.ids.includes(a.id));
+    expect(marks.length).toBeGreaterThanOrEqual(2);
+    for (const h of marks) expect(h.text).toBe(text.slice(h.start, h.end));
+    // together they are the annotation's text without the blank line between the paragraphs
+    expect(markedText(html, a.id)).toBe(text.slice(a.start, a.end).replace(/\s*\n\s*/g, ''));
+    expect(marks[0]!.start).toBe(a.start);
+    expect(marks.at(-1)!.end).toBe(a.end);
+  });
+
+  it('keeps search matches distinguishable inside highlights', async () => {
+    const { html } = await page(`/documents/${ZH}?q=${encodeURIComponent('国家治理')}`);
+    const a = made.def!;
+    expect(markedText(html, a.id)).toBe(a.exact);
+    // a search mark (no hl class, with its m-N id) sits inside the highlight
+    expect(html).toMatch(/<mark\b[^>]*class="hl[^"]*"[^>]*><mark id="m-\d+"[^>]*>国家治理<\/mark>/);
+  });
+
+  it('does not draw orphaned annotations and includes the annotation script', async () => {
+    const { html } = await page(`/documents/${EN}`);
+    expect(html).not.toContain(made.gone!.id);
+    expect(html).toContain('<script type="module" src="/static/js/annotate.js"></script>');
+    expect(html).toContain(`data-doc-id="${EN}"`);
+  });
+
+  it('prepares re-attaching, and refuses an unknown annotation', async () => {
+    const ok = await page(`/documents/${EN}?reattach=${made.gone!.id}`);
+    expect(ok.status).toBe(200);
+    expect(ok.html).toContain(`data-reattach="${made.gone!.id}"`);
+    expect((await page(`/documents/${EN}?reattach=nope`)).status).toBe(404);
+    expect((await page(`/documents/${ZH}?reattach=${made.gone!.id}`)).status).toBe(404);
+  });
+});
+
+describe('annotations page', () => {
+  it('lists quote cards with paper, section, tag chips, note and a link to the highlight', async () => {
+    const { status, html } = await page('/annotations');
+    expect(status).toBe(200);
+    const def = made.def!;
+    expect(html).toContain(`href="/documents/${ZH}#a-${def.id}"`);
+    expect(html).toContain('对口支援是中国特色国家治理的重要方式和机制');
+    expect(html).toContain(engine.requireDocument(ZH).title);
+    expect(html).toContain(`href="/annotations?tag=${encodeURIComponent('援藏/教育')}"`);
+    expect(html).toContain('<p class="card-note">定义</p>');
+    expect(html).toContain(`<time datetime="${def.createdAt.slice(0, 10)}">`);
+    expect(html).toContain('href="/annotations" aria-current="page"');
+  });
+
+  const cardIds = (html: string) => [...html.matchAll(/<li class="card" id="card-([^"]+)"/g)].map((m) => m[1]);
+  const section = (html: string, id: string) => {
+    const i = html.indexOf(`aria-labelledby="${id}"`);
+    return i < 0 ? '' : html.slice(i, html.indexOf('</section>', i));
+  };
+
+  it('filters by tag, children included', async () => {
+    const { html } = await page(`/annotations?tag=${encodeURIComponent('援藏')}`);
+    const anchored = cardIds(section(html, 'anchored-h'));
+    expect(anchored.sort()).toEqual([made.def!.id, made.span!.id].sort());
+    expect(cardIds(section(html, 'orphaned-h'))).toEqual([made.gone!.id]);
+    const child = await page(`/annotations?tag=${encodeURIComponent('援藏/教育')}`);
+    expect(cardIds(child.html)).toEqual([made.def!.id]);
+  });
+
+  it('filters by paper and by text', async () => {
+    expect(cardIds((await page(`/annotations?docId=${ZH}`)).html).sort()).toEqual([made.def!.id, made.over!.id].sort());
+    expect(cardIds((await page(`/annotations?q=${encodeURIComponent('two paragraphs')}`)).html)).toEqual([made.span!.id]);
+    const none = await page(`/annotations?q=${encodeURIComponent('nothing like this')}`);
+    expect(cardIds(none.html)).toEqual([]);
+    expect(none.html).toContain('No annotation matches these filters');
+  });
+
+  it('shows orphans in their own section with a re-attach link and their id', async () => {
+    const { html } = await page('/annotations');
+    expect(cardIds(section(html, 'anchored-h'))).not.toContain(made.gone!.id);
+    const orphans = section(html, 'orphaned-h');
+    expect(html).toContain('Orphaned <span lang="zh-Hans">失去锚点</span>');
+    expect(orphans).toContain('Historical institutionalism, as the main theoretical school');
+    expect(orphans).toContain(`href="/documents/${EN}?reattach=${made.gone!.id}"`);
+    expect(orphans).toContain(`<code>${made.gone!.id}</code>`);
+    expect(orphans).toContain(`data-id="${made.gone!.id}"`);
+  });
+});
+
+describe('tags page', () => {
+  it('shows the tag tree with own and total counts, each linked to its annotations', async () => {
+    const { status, html } = await page('/tags');
+    expect(status).toBe(200);
+    const node = (name: string) => {
+      const i = html.indexOf(`<li class="tagnode" data-tag="${name}">`);
+      expect(i, name).toBeGreaterThanOrEqual(0);
+      return html.slice(i, html.indexOf('</div>', i));
+    };
+    // 援藏: own 1 (span), total 3 (span, def via 援藏/教育, gone via 援藏/干部)
+    expect(node('援藏')).toMatch(/title="own 本标签">1<\/span> <span class="n total"[^>]*>Σ 3</);
+    expect(node('援藏/教育')).toMatch(/>教育<\/a>/);
+    expect(node('援藏/教育')).toMatch(/title="own 本标签">1</);
+    expect(node('干部')).toContain(`href="/annotations?tag=${encodeURIComponent('干部')}"`);
+    // children are nested inside their parent's item
+    const parent = html.indexOf('data-tag="援藏"');
+    const child = html.indexOf('data-tag="援藏/教育"');
+    expect(parent).toBeLessThan(child);
+    expect(html.slice(parent, child)).toContain('<ul class="tagtree">');
+    expect(html).toContain('<script type="module" src="/static/js/tags.js"></script>');
+  });
+
+  it('builds the hierarchy from names', () => {
+    const t = (name: string) => ({ id: 0, name, colour: null, description: '', count: 0, totalCount: 0 });
+    const tree = tagTree([t('a'), t('a/b'), t('a/b/c'), t('x/y')]);
+    expect(tree.map((n) => n.name)).toEqual(['a', 'x/y']);
+    expect(tree[0]!.children[0]!.children[0]!.label).toBe('c');
+  });
+});
+
+describe('escaping', () => {
+  const payloads = [XSS_NOTE, XSS_TAG, '<script>alert("quote")</script>', '<b>bold</b>'];
+  const clean = (html: string) => {
+    for (const p of payloads) expect(html).not.toContain(p);
+    expect(html).not.toMatch(/<img\b/);
+    expect(html).not.toMatch(/<script>alert/);
+    expect(html).not.toMatch(/<b>/);
+  };
+
+  it('escapes notes, tags, quotes and titles on the document page', async () => {
+    const { status, html } = await page(`/documents/${XSS_DOC}`);
+    expect(status).toBe(200);
+    clean(html);
+    expect(html).toContain('&lt;script&gt;alert(&quot;quote&quot;)&lt;/script&gt;');
+    expect(markedText(html, made.xss!.id)).toBe(XSS_QUOTE);
+  });
+
+  it('escapes them on the annotations page', async () => {
+    const { html } = await page('/annotations');
+    clean(html);
+    expect(html).toMatch(/&lt;script&gt;alert\((&quot;|&#34;)note(&quot;|&#34;)\)&lt;\/script&gt;/);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('A &lt;b&gt;bold&lt;/b&gt; title');
+    // orphaned cards show their quote escaped too
+    store.db.prepare("UPDATE annotations SET status = 'orphaned' WHERE id = ?").run(made.xss!.id);
+    try {
+      const orphaned = await page('/annotations');
+      clean(orphaned.html);
+      expect(orphaned.html).toContain('Payload &lt;script&gt;');
+    } finally {
+      store.db.prepare("UPDATE annotations SET status = 'anchored' WHERE id = ?").run(made.xss!.id);
+    }
+  });
+
+  it('escapes them on the tags page', async () => {
+    const { html } = await page('/tags');
+    clean(html);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+});
