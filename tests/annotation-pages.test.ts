@@ -75,8 +75,8 @@ async function page(path: string): Promise<{ status: number; html: string }> {
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#34': '"' };
-const unescape = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#34);/g, (_, e: string) => ENTITIES[e]!);
-const textContent = (html: string) => unescape(html.replace(/<[^>]*>/g, ''));
+const decodeEntities = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#34);/g, (_, e: string) => ENTITIES[e]!);
+const textContent = (html: string) => decodeEntities(html.replace(/<[^>]*>/g, ''));
 
 /** Highlight marks (`<mark … class="hl…" data-ids …>`, which never nest in each other) with their ids and text. */
 function highlights(html: string) {
