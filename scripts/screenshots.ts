@@ -1,0 +1,107 @@
+/// <reference lib="dom" />
+/**
+ * Regenerate the README screenshots in docs/screenshots/: the document page
+ * with highlights and the annotation popover open, and the annotations page.
+ * Uses the real corpus, a throw-away database and Debian's Chromium.
+ *
+ *   npx tsx scripts/screenshots.ts
+ *
+ * Chinese needs a CJK font (fonts-noto-cjk); the script warns without one.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openCorpus } from '../src/corpus.js';
+import { AnnotationStore } from '../src/store/annotations.js';
+import { openDatabase } from '../src/store/db.js';
+import { launchBrowser } from '../tests/helpers/browser.js';
+import { startServer } from '../tests/helpers/server.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const OUT = join(ROOT, 'docs/screenshots');
+const ZH = 'wang-duikou-zhiyuan-mechanism';
+
+function hasCjkFont(): boolean {
+  try {
+    return /cjk/i.test(execFileSync('fc-list', { encoding: 'utf8' }));
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  if (!hasCjkFont()) console.warn('No CJK font found (apt-get install fonts-noto-cjk): Chinese will show as boxes.');
+  mkdirSync(OUT, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'duikou-shots-'));
+  const engine = await openCorpus(join(ROOT, 'corpus'));
+  const store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
+  const server = await startServer({ engine, store });
+  const browser = await launchBrowser({ width: 1100, height: 760 });
+  try {
+    const doc = engine.requireDocument(ZH);
+    const at = (quote: string) => {
+      const start = doc.text.indexOf(quote);
+      if (start < 0) throw new Error(`not in ${ZH}: ${quote}`);
+      return { docId: ZH, start, end: start + quote.length };
+    };
+    store.create({ ...at('对口支援是中国特色国家治理的重要方式和机制'), tags: ['对口支援/定义'], note: '定义：治理方式与机制' }, doc);
+    store.create({ ...at('区域均衡发展、基础设施建设、灾后重建'), tags: ['援藏/教育', 'path dependence'], colour: '#a5d6a7' }, doc);
+    const wen = engine.requireDocument('wang-counterpart-support-policy');
+    const q = 'The counterpart support system has undergone more than 70 years of development';
+    const s = wen.text.indexOf(q);
+    store.create(
+      {
+        docId: wen.id,
+        start: s,
+        end: s + q.length,
+        tags: ['path dependence'],
+        note: 'Seventy years: a long institutional history.',
+        colour: '#90caf9',
+      },
+      wen,
+    );
+
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/documents/${ZH}`);
+    await page.locator('mark.hl').first().waitFor();
+    // select a phrase after the highlights, as a reader would, so the popover opens below it
+    const phrase = '尤其是党的十八大以来';
+    await page.evaluate((text) => {
+      const article = document.querySelector('article.paper')!;
+      const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const i = (n as Text).data.indexOf(text);
+        if (i < 0) continue;
+        const range = document.createRange();
+        range.setStart(n, i);
+        range.setEnd(n, i + text.length);
+        const para = n.parentElement!.closest('.p')!;
+        window.scrollTo(0, para.getBoundingClientRect().top + window.scrollY - 90);
+        getSelection()!.removeAllRanges();
+        getSelection()!.addRange(range);
+        n.parentElement!.dispatchEvent(new MouseEvent('mouseup', { bubbles: true, button: 0 }));
+        return;
+      }
+      throw new Error(`${text} is not on the page`);
+    }, phrase);
+    await page.locator('#ann-pop').waitFor({ state: 'visible' });
+    await page.locator('#ann-tags').fill('干部, ');
+    await page.locator('#ann-note').fill('十八大以后：机制化');
+    const pop = await page.locator('#ann-pop').boundingBox();
+    const height = Math.min(760, Math.ceil((pop ? pop.y + pop.height : 700) + 16));
+    await page.screenshot({ path: join(OUT, 'document-annotate.png'), clip: { x: 0, y: 0, width: 1100, height } });
+
+    await page.goto(`${server.url}/annotations`);
+    await page.screenshot({ path: join(OUT, 'annotations.png'), clip: { x: 0, y: 0, width: 1100, height: 760 } });
+    for (const f of ['document-annotate.png', 'annotations.png']) console.log(`${f}: ${Math.round(statSync(join(OUT, f)).size / 1024)} KB`);
+  } finally {
+    await browser.close();
+    await server.close();
+    store.db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
