@@ -2,7 +2,10 @@
  * `npx duikou …`: the command line. Each command is a thin wrapper over the
  * same engine and store the web app uses.
  */
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError } from 'commander';
@@ -12,6 +15,9 @@ import { SETTINGS, setting } from '../core/settings.js';
 import { openCorpus } from '../corpus.js';
 import type { SearchHit } from '../engine.js';
 import { markSegments } from '../pipeline/highlight.js';
+import { FORMAT_NAMES, buildExport } from '../export-service.js';
+import { parseWebAnnotationBackup } from '../export/index.js';
+import { AnnotationStore } from '../store/annotations.js';
 import { openDatabase } from '../store/db.js';
 
 const program = new Command();
@@ -71,6 +77,54 @@ program
     const colour = pc.isColorSupported && process.stdout.isTTY === true;
     console.log(`${r.total} passage${r.total === 1 ? '' : 's'} match ${JSON.stringify(r.query)}`);
     r.hits.forEach((h, i) => console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`));
+  });
+
+/** The engine and annotation store, as the server opens them. */
+async function openAll() {
+  const engine = await openCorpus(setting('DUIKOU_CORPUS'));
+  const store = new AnnotationStore(openDatabase(join(setting('DUIKOU_DATA'), 'duikou.db')));
+  return { engine, store };
+}
+
+program
+  .command('export')
+  .description('export annotated quotes: md (with citations), csv, json (W3C Web Annotation; the backup format), docx, qdpx (REFI-QDA)')
+  .option('--format <format>', `one of ${Object.keys(FORMAT_NAMES).join(', ')}`, 'md')
+  .option('--tag <tag>', 'only annotations with this tag or a child tag')
+  .option('--doc <id>', 'only annotations of this paper')
+  .option('--q <text>', 'only annotations whose quote or note contains the text')
+  .option('--style <style>', 'citation style: apa, gbt7714, or auto (each paper in its language\'s style)', 'auto')
+  .option('--group-by <what>', 'group Markdown and Word exports by tag or paper', 'tag')
+  .option('-o, --output <file>', 'write to FILE instead of standard output')
+  .action(async (o: { format: string; tag?: string; doc?: string; q?: string; style: string; groupBy: string; output?: string }) => {
+    const { engine, store } = await openAll();
+    try {
+      const out = await buildExport(engine, store, { format: o.format, tag: o.tag, docId: o.doc, q: o.q, style: o.style, groupBy: o.groupBy });
+      const binary = out.format === 'docx' || out.format === 'refiqda';
+      if (binary && !o.output && process.stdout.isTTY) {
+        throw new UserInputError('binary_to_terminal', `A ${o.format} file is binary; use --output FILE or redirect with > FILE`);
+      }
+      const sink = o.output ? createWriteStream(o.output) : process.stdout;
+      await pipeline(typeof out.body === 'string' || Buffer.isBuffer(out.body) ? Readable.from([out.body]) : out.body, sink, { end: !!o.output });
+      if (o.output) console.error(`Exported ${out.count} annotations to ${o.output}`);
+    } finally {
+      store.db.close();
+    }
+  });
+
+program
+  .command('import')
+  .description('restore annotations and tags from a W3C Web Annotation JSON backup (duikou export --format json); importing twice adds nothing')
+  .argument('<file>', 'the backup file')
+  .action(async (file: string) => {
+    const backup = parseWebAnnotationBackup(await readFile(file, 'utf8'));
+    const store = new AnnotationStore(openDatabase(join(setting('DUIKOU_DATA'), 'duikou.db')));
+    try {
+      const { added, skipped } = store.restore(backup);
+      console.log(`Imported ${added} annotations and ${backup.tags.length} tag definitions from ${file}; ${skipped} were already there`);
+    } finally {
+      store.db.close();
+    }
   });
 
 program

@@ -3,10 +3,12 @@
  * boundary (types, sizes, unknown fields rejected); the store checks meaning
  * (offsets inside the text, the quote matching) and writes all or nothing.
  */
+import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import type { Engine } from '../engine.js';
+import { buildExport } from '../export-service.js';
 import { type Annotation, type AnnotationStore, MAX_NOTE_LENGTH } from '../store/annotations.js';
 import { flag, str } from './params.js';
 
@@ -134,6 +136,26 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
   r.delete('/tags/:name', (req, res) => {
     const detached = store.deleteTag(req.params.name, { detach: flag(req.query, 'detach', false) });
     res.json({ deleted: req.params.name, detached });
+  });
+
+  r.get('/export', async (req, res) => {
+    const out = await buildExport(engine, store, {
+      format: str(req.query, 'format') || 'md',
+      tag: str(req.query, 'tag') || undefined,
+      docId: str(req.query, 'docId') || undefined,
+      q: str(req.query, 'q') || undefined,
+      style: str(req.query, 'style') || undefined,
+      groupBy: str(req.query, 'groupBy') || undefined,
+    });
+    res.set('Content-Type', out.contentType);
+    res.set('Content-Disposition', out.name.contentDisposition);
+    res.set('X-Duikou-Count', String(out.count));
+    if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
+      res.send(out.body);
+      return;
+    }
+    // CSV streams: 10,000 annotations never become one string in memory.
+    await pipeline(out.body, res);
   });
 
   return r;

@@ -137,6 +137,16 @@ export interface KnownDocument {
   removedAt: string | null;
 }
 
+/** An annotation as a backup carries it, for {@link AnnotationStore.restore}. */
+export type RestorableAnnotation = Omit<Annotation, 'tags'> & { tags: readonly string[] };
+
+/** A tag definition as a backup carries it. */
+export interface RestorableTag {
+  name: string;
+  colour: string | null;
+  description: string;
+}
+
 export const DEFAULT_COLOUR = '#ffd54f';
 export const MAX_TAG_LENGTH = 64;
 export const MAX_NOTE_LENGTH = 10_000;
@@ -491,6 +501,77 @@ export class AnnotationStore {
          ON CONFLICT(id) DO UPDATE SET text_hash = excluded.text_hash, seen_at = excluded.seen_at, removed_at = NULL`,
       )
       .run(docId, hash, now);
+  }
+
+  /**
+   * Restore annotations and tag definitions from a backup, exactly as they
+   * were (ids, offsets, quotes, timestamps, status). Annotations whose id is
+   * already stored are left alone, so restoring the same backup twice adds
+   * nothing. All or nothing: one bad entry and nothing is written.
+   * @returns how many annotations were added and how many were already there
+   */
+  restore(backup: { annotations: readonly RestorableAnnotation[]; tags: readonly RestorableTag[] }): { added: number; skipped: number } {
+    const tags = backup.tags.map((t) => ({
+      ...normalizeTagName(t.name),
+      colour: t.colour === null ? null : validateColour(t.colour, 'tag colour'),
+      description: validateDescription(t.description),
+    }));
+    const annotations = backup.annotations.map((a) => {
+      if (!(Number.isInteger(a.start) && Number.isInteger(a.end) && a.start >= 0 && a.end > a.start && a.exact !== '')) {
+        throw bad('bad_range', `Annotation ${a.id}: start/end must be whole numbers with 0 ≤ start < end and a quote (范围无效)`);
+      }
+      return {
+        ...a,
+        docId: validateDocId(a.docId),
+        note: validateNote(a.note),
+        colour: validateColour(a.colour),
+        tagNames: validateTags(a.tags),
+      };
+    });
+    let added = 0;
+    let skipped = 0;
+    this.write(() => {
+      for (const t of tags) {
+        const id = this.ensureTag(t.segments);
+        this.db.prepare('UPDATE tags SET colour = ?, description = ? WHERE id = ?').run(t.colour, t.description, id);
+      }
+      const exists = this.db.prepare('SELECT 1 FROM annotations WHERE id = ?');
+      const knownDoc = this.db.prepare('SELECT 1 FROM documents WHERE id = ?');
+      const insert = this.db.prepare(
+        `INSERT INTO annotations (id, doc_id, start, "end", exact, prefix, suffix, note, colour,
+           created_at, updated_at, text_hash, status, anchor_method)
+         VALUES (@id, @docId, @start, @end, @exact, @prefix, @suffix, @note, @colour,
+           @createdAt, @updatedAt, @textHash, @status, @anchorMethod)`,
+      );
+      for (const a of annotations) {
+        if (exists.get(a.id)) {
+          skipped++;
+          continue;
+        }
+        // The document row only records that duikou has seen the paper; the next
+        // start re-anchors against the paper's current text if its hash differs.
+        if (!knownDoc.get(a.docId)) this.touchDocument(a.docId, a.textHash, isoNow());
+        insert.run({
+          id: a.id,
+          docId: a.docId,
+          start: a.start,
+          end: a.end,
+          exact: a.exact,
+          prefix: a.prefix,
+          suffix: a.suffix,
+          note: a.note,
+          colour: a.colour,
+          createdAt: a.createdAt,
+          updatedAt: a.updatedAt,
+          textHash: a.textHash,
+          status: a.status,
+          anchorMethod: a.anchorMethod,
+        });
+        this.setTags(a.id, a.tagNames);
+        added++;
+      }
+    });
+    return { added, skipped };
   }
 
   // ---------------------------------------------------------------- documents

@@ -16,6 +16,11 @@ export async function startServer(deps: AppDeps): Promise<TestServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+    close: () =>
+      new Promise((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // A test that stopped reading a response must not keep the server open.
+        server.closeAllConnections();
+      }),
   };
 }

@@ -1,0 +1,124 @@
+/**
+ * Exports as the user asks for them (a format, a filter, a citation style):
+ * the store's annotations with their sections and papers, handed to the
+ * format modules. Shared by `GET /api/export`, the annotations page and
+ * `duikou export`.
+ */
+import type { Readable } from 'node:stream';
+import { UserInputError } from './core/errors.js';
+import type { Engine } from './engine.js';
+import {
+  type CitationStyleOption,
+  type ExportAnnotation,
+  type ExportDocument,
+  type ExportFileName,
+  type ExportFormat,
+  csvStream,
+  exportDocx,
+  exportFileName,
+  exportFormats,
+  exportMarkdown,
+  exportRefiQda,
+  stringifyWebAnnotations,
+} from './export/index.js';
+import type { AnnotationStore } from './store/annotations.js';
+
+/** The names a user types for each format (`format=md`), mapped to the format. */
+export const FORMAT_NAMES: Readonly<Record<string, ExportFormat>> = {
+  md: 'markdown',
+  markdown: 'markdown',
+  csv: 'csv',
+  json: 'webannotation',
+  docx: 'docx',
+  qdpx: 'refiqda',
+};
+
+/** What to export. */
+export interface ExportRequest {
+  /** A name from {@link FORMAT_NAMES}. */
+  format: string;
+  tag?: string;
+  docId?: string;
+  /** Text to find in quotes and notes. */
+  q?: string;
+  /** Citation style; `auto` cites each paper in the style of its language. */
+  style?: string;
+  /** Group Markdown and Word exports by tag (default) or by paper. */
+  groupBy?: string;
+}
+
+/** An export ready to send: its body, content type and file name. */
+export interface ExportResult {
+  format: ExportFormat;
+  contentType: string;
+  name: ExportFileName;
+  /** A stream for CSV (which may be large), else the whole file. */
+  body: Readable | Buffer | string;
+  count: number;
+}
+
+function parseStyle(s: string | undefined): CitationStyleOption {
+  if (s === undefined || s === '' || s === 'auto') return 'auto';
+  if (s === 'apa' || s === 'gbt7714') return s;
+  throw new UserInputError('bad_parameter', '"style" must be apa, gbt7714 or auto');
+}
+
+function parseGroupBy(s: string | undefined): 'tag' | 'paper' {
+  if (s === undefined || s === '' || s === 'tag') return 'tag';
+  if (s === 'paper') return 'paper';
+  throw new UserInputError('bad_parameter', '"groupBy" must be tag or paper');
+}
+
+/** Metadata (and text, for REFI-QDA sources) of every paper, for citations. */
+function documents(engine: Engine): Map<string, ExportDocument> {
+  return new Map(
+    engine.documents().map((d) => [d.id, { id: d.id, title: d.title, authors: d.authors, year: d.year, venue: d.venue, lang: d.lang, text: d.text }]),
+  );
+}
+
+/**
+ * Build an export.
+ * @throws UserInputError for an unknown format, style or grouping
+ */
+export async function buildExport(engine: Engine, store: AnnotationStore, req: ExportRequest): Promise<ExportResult> {
+  const format = FORMAT_NAMES[req.format];
+  if (!format) throw new UserInputError('bad_parameter', `"format" must be one of ${Object.keys(FORMAT_NAMES).join(', ')}`);
+  const style = parseStyle(req.style);
+  const groupBy = parseGroupBy(req.groupBy);
+  if (req.docId) engine.requireDocument(req.docId);
+
+  const annotations: ExportAnnotation[] = store.list({ tag: req.tag, docId: req.docId, q: req.q }).map((a) => {
+    const p = engine.document(a.docId)?.passages.find((x) => x.start <= a.start && a.start < x.end);
+    return { ...a, section: p?.section ?? null };
+  });
+  const docs = documents(engine);
+  // A paper no longer in the corpus still gets cited by its id, so its orphans export too.
+  for (const a of annotations) {
+    if (!docs.has(a.docId)) docs.set(a.docId, { id: a.docId, title: a.docId, authors: [], year: null, venue: null, lang: 'en' });
+  }
+  const used = [...new Set(annotations.map((a) => a.docId))].map((id) => docs.get(id)!);
+  const tags = store.listTags().map((t) => ({ name: t.name, colour: t.colour, description: t.description }));
+  const input = { annotations, documents: used, tags };
+
+  const info = exportFormats[format];
+  const name = exportFileName({ format, filter: { tag: req.tag, doc: req.docId, query: req.q } });
+  let body: ExportResult['body'];
+  switch (format) {
+    case 'markdown':
+      body = exportMarkdown(input, { groupBy, style });
+      break;
+    case 'csv':
+      body = csvStream(annotations, docs);
+      break;
+    case 'webannotation':
+      body = stringifyWebAnnotations({ annotations, tags });
+      break;
+    case 'docx':
+      body = await exportDocx(input, { groupBy, style });
+      break;
+    case 'refiqda':
+      body = exportRefiQda(input, { style });
+      break;
+  }
+  return { format, contentType: info.contentType, name, body, count: annotations.length };
+}

@@ -1,0 +1,186 @@
+/**
+ * Exports end to end: over HTTP and from the CLI, read back with real
+ * parsers, and the JSON backup round-tripped through an empty database.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { parse as parseStream } from 'csv-parse';
+import { parse } from 'csv-parse/sync';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCorpus } from '../src/corpus.js';
+import type { Engine } from '../src/engine.js';
+import { AnnotationStore } from '../src/store/annotations.js';
+import { openDatabase } from '../src/store/db.js';
+import { runCli } from './helpers/process.js';
+import { type TestServer, startServer } from './helpers/server.js';
+
+const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const ZH = 'wang-duikou-zhiyuan-mechanism';
+const EN = 'wang-counterpart-support-policy';
+
+let dir: string;
+let engine: Engine;
+let store: AnnotationStore;
+let server: TestServer;
+
+function annotate(docId: string, quote: string, tags: string[], note = '') {
+  const d = engine.requireDocument(docId);
+  const start = d.text.indexOf(quote);
+  return store.create({ docId, start, end: start + quote.length, tags, note }, d);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'duikou-export-'));
+  engine = await openCorpus(CORPUS);
+  store = new AnnotationStore(openDatabase(join(dir, 'data', 'duikou.db')));
+  annotate(ZH, '对口支援是中国特色国家治理的重要方式和机制', ['援藏', '援藏/教育'], '定义, with "quotes"\nand a second line');
+  annotate(EN, 'The key nodes of historical institutionalism', ['path dependence'], '=SUM(A1) looks like a formula');
+  annotate(EN, 'counterpart support', ['援藏'], '-starts with a minus');
+  server = await startServer({ engine, store });
+});
+afterAll(async () => {
+  await server.close();
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function download(query: string) {
+  const res = await fetch(`${server.url}/api/export?${query}`);
+  return { res, buf: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe('GET /api/export', () => {
+  it('Markdown: quotes by tag with citations, named with the date and filter', async () => {
+    const { res, buf } = await download(`format=md&tag=${encodeURIComponent('援藏')}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/markdown');
+    const today = new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+    const disposition = res.headers.get('content-disposition') ?? '';
+    expect(decodeURIComponent(disposition.split("UTF-8''")[1]!)).toBe(`duikou-quotes-${today}-tag-援藏.md`);
+    const md = buf.toString('utf8');
+    expect(md).toContain('对口支援是中国特色国家治理的重要方式和机制');
+    expect(md).toContain('王禹澔'); // GB/T 7714 for the Chinese paper
+    expect(md).not.toContain('The key nodes'); // filtered out: tagged path dependence only
+  });
+
+  it('CSV: BOM, one row per annotation, formula cells neutralised, read back by csv-parse', async () => {
+    const { res, buf } = await download('format=csv');
+    expect(res.headers.get('content-type')).toContain('text/csv');
+    expect(buf.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const rows = parse(buf.toString('utf8').slice(1), { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(3);
+    const zh = rows.find((r) => r['document id'] === ZH)!;
+    expect(zh.quote).toBe('对口支援是中国特色国家治理的重要方式和机制');
+    expect(zh.note).toBe('定义, with "quotes"\nand a second line');
+    expect(zh.tags).toBe('援藏; 援藏/教育');
+    expect(rows.find((r) => r.note?.includes('SUM'))!.note).toBe("'=SUM(A1) looks like a formula");
+    expect(rows.find((r) => r.note?.includes('minus'))!.note).toBe("'-starts with a minus");
+  });
+
+  it('DOCX and REFI-QDA are zips with the quotes inside', async () => {
+    const docx = await download('format=docx');
+    expect(docx.res.headers.get('content-type')).toContain('wordprocessingml');
+    expect(strFromZip(docx.buf, 'word/document.xml')).toContain('对口支援是中国特色国家治理的重要方式和机制');
+    const qdpx = await download('format=qdpx');
+    const qde = strFromZip(qdpx.buf, 'project.qde');
+    expect(qde).toContain('urn:QDA-XML:project:1.0');
+    expect(qde).toContain('援藏');
+  });
+
+  it.each([
+    ['an unknown format', 'format=pdf'],
+    ['an unknown style', 'format=md&style=mla'],
+    ['an unknown document', 'format=md&docId=nope'],
+  ])('answers %s with a 4xx JSON error', async (_n, q) => {
+    const { res, buf } = await download(q);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(JSON.parse(buf.toString()).error.code).toBeTruthy();
+  });
+});
+
+function strFromZip(buf: Buffer, name: string): string {
+  const files = unzipSync(new Uint8Array(buf));
+  const f = files[name];
+  if (!f) throw new Error(`${name} not in zip: ${Object.keys(files).join(', ')}`);
+  return Buffer.from(f).toString('utf8');
+}
+
+describe('JSON backup round trip', () => {
+  it('restores every annotation and tag exactly into an empty database, and twice adds nothing', async () => {
+    await store.updateTag('援藏', { colour: '#c62828', description: 'aid to Tibet 援藏' });
+    const { buf } = await download('format=json');
+    const file = join(dir, 'annotations.json');
+    writeFileSync(file, buf);
+
+    const empty = join(dir, 'restored');
+    const first = runCli(['import', file], { DUIKOU_DATA: empty });
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/Imported 3 annotations/);
+    const second = runCli(['import', file], { DUIKOU_DATA: empty });
+    expect(second.stdout).toMatch(/Imported 0 annotations .* 3 were already there/);
+
+    const restored = new AnnotationStore(openDatabase(join(empty, 'duikou.db')));
+    try {
+      expect(restored.list()).toEqual(store.list());
+      const strip = (t: { name: string; colour: string | null; description: string; count: number }) => ({ ...t, id: 0 });
+      expect(restored.listTags().map(strip)).toEqual(store.listTags().map(strip));
+    } finally {
+      restored.db.close();
+    }
+  });
+
+  it('a broken backup file is a clear error and writes nothing', () => {
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, JSON.stringify({ type: 'AnnotationCollection', items: [{ id: 'x' }] }));
+    const r = runCli(['import', file], { DUIKOU_DATA: join(dir, 'broken') });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^duikou: /);
+  });
+});
+
+describe('duikou export', () => {
+  it('writes Markdown for a tag to standard output', () => {
+    const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { DUIKOU_DATA: join(dir, 'data') });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('对口支援是中国特色国家治理的重要方式和机制');
+  });
+
+  it('writes a REFI-QDA project to a file', () => {
+    const out = join(dir, 'project.qdpx');
+    const r = runCli(['export', '--format', 'qdpx', '--output', out], { DUIKOU_DATA: join(dir, 'data') });
+    expect(r.status).toBe(0);
+    expect(strFromZip(readFileSync(out), 'project.qde')).toContain('<Project');
+  });
+});
+
+describe('a large export', () => {
+  it('streams 10,000 annotations as CSV', async () => {
+    const d = engine.requireDocument(EN);
+    const many = new AnnotationStore(openDatabase(join(dir, 'many', 'duikou.db')));
+    const insert = many.db.transaction(() => {
+      for (let i = 0; i < 10_000; i++) {
+        const start = (i * 13) % (d.text.length - 40);
+        many.create({ docId: EN, start, end: start + 30, tags: [`t${i % 20}`], note: `note ${i}` }, d);
+      }
+    });
+    insert();
+    const s = await startServer({ engine, store: many });
+    try {
+      const res = await fetch(`${s.url}/api/export?format=csv`);
+      // Read it as a stream, record by record, as a spreadsheet import would.
+      const notes = new Set<string>();
+      const parser = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream).pipe(parseStream({ columns: true, bom: true }));
+      for await (const row of parser) notes.add((row as Record<string, string>).note!);
+      expect(notes.size).toBe(10_000);
+      expect(notes.has('note 9999')).toBe(true);
+    } finally {
+      await s.close();
+      many.db.close();
+    }
+  }, 120_000);
+});
