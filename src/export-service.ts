@@ -72,7 +72,9 @@ function parseGroupBy(s: string | undefined): 'tag' | 'paper' {
 /** Metadata (and text, for REFI-QDA sources) of every paper, for citations. */
 function documents(engine: Engine): Map<string, ExportDocument> {
   return new Map(
-    engine.documents().map((d) => [d.id, { id: d.id, title: d.title, authors: d.authors, year: d.year, venue: d.venue, lang: d.lang, text: d.text }]),
+    engine
+      .documents()
+      .map((d) => [d.id, { id: d.id, title: d.title, authors: d.authors, year: d.year, venue: d.venue, lang: d.lang, text: d.text }]),
   );
 }
 

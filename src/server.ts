@@ -15,7 +15,9 @@ const port = Number(setting('PORT'));
 
 const token = setting('DUIKOU_TOKEN');
 if (!isLoopback(host) && token === '') {
-  console.error(`duikou: refusing to listen on ${host} without DUIKOU_TOKEN: anyone on the network could read and change your annotations.`);
+  console.error(
+    `duikou: refusing to listen on ${host} without DUIKOU_TOKEN: anyone on the network could read and change your annotations.`,
+  );
   console.error('Set DUIKOU_TOKEN to a long random secret, or use HOST=127.0.0.1.');
   process.exit(1);
 }
@@ -25,12 +27,16 @@ const engine = await openCorpus(corpusDir, (done, total, id) => {
   process.stdout.write(`\rIndexing ${corpusDir}: ${done}/${total} ${id.padEnd(40).slice(0, 40)}`);
 });
 const passages = engine.documents().reduce((n, d) => n + d.passages.length, 0);
-process.stdout.write(`\rIndexed ${engine.documents().length} papers, ${passages} passages in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.stdout.write(
+  `\rIndexed ${engine.documents().length} papers, ${passages} passages in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+);
 
 const dbFile = join(setting('DUIKOU_DATA'), 'duikou.db');
 const store = new AnnotationStore(openDatabase(dbFile));
 for (const [docId, c] of Object.entries(syncAnnotations(engine, store))) {
-  console.log(`Re-anchored annotations of ${docId}: ${c.exact + c.quote + c.fuzzy} kept (${c.quote} moved, ${c.fuzzy} fuzzy), ${c.orphaned} orphaned`);
+  console.log(
+    `Re-anchored annotations of ${docId}: ${c.exact + c.quote + c.fuzzy} kept (${c.quote} moved, ${c.fuzzy} fuzzy), ${c.orphaned} orphaned`,
+  );
 }
 
 const server = createApp({ engine, store, token: token || undefined }).listen(port, host, () => {

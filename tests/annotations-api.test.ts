@@ -51,9 +51,19 @@ const count = () => (store.db.prepare('SELECT count(*) AS n FROM annotations').g
 describe('annotations API', () => {
   it('creates, reads, updates and deletes an annotation on a Chinese sentence', async () => {
     const r = range(ZH, '对口支援是中国特色国家治理的重要方式和机制');
-    const created = await call('POST', '/api/annotations', { ...r, exact: '对口支援是中国特色国家治理的重要方式和机制', tags: ['援藏', '援藏/教育'], note: '定义' });
+    const created = await call('POST', '/api/annotations', {
+      ...r,
+      exact: '对口支援是中国特色国家治理的重要方式和机制',
+      tags: ['援藏', '援藏/教育'],
+      note: '定义',
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ ...r, exact: '对口支援是中国特色国家治理的重要方式和机制', note: '定义', tags: ['援藏', '援藏/教育'] });
+    expect(created.body).toMatchObject({
+      ...r,
+      exact: '对口支援是中国特色国家治理的重要方式和机制',
+      note: '定义',
+      tags: ['援藏', '援藏/教育'],
+    });
     expect(created.body.prefix).toBe(engine.requireDocument(ZH).text.slice(r.start - created.body.prefix.length, r.start));
     const id = created.body.id;
 

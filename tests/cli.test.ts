@@ -21,7 +21,9 @@ describe('duikou search', () => {
     const r = runCli(['search', '"key node"', '--json']);
     expect(r.status).toBe(0);
     const body = JSON.parse(r.stdout);
-    expect(body.hits[0].text.slice(body.hits[0].matches[0].start - body.hits[0].start, body.hits[0].matches[0].end - body.hits[0].start)).toBe('Key Nodes');
+    expect(
+      body.hits[0].text.slice(body.hits[0].matches[0].start - body.hits[0].start, body.hits[0].matches[0].end - body.hits[0].start),
+    ).toBe('Key Nodes');
   });
 
   it('a bad query is a clear message and exit code 2', () => {

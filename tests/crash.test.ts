@@ -32,7 +32,13 @@ describe('crash safety', () => {
           const res = await fetch(`${url}/api/annotations`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ docId: 'zhou-partner-assistance-overview', start: i % 500, end: (i % 500) + 20, note: `w${w}-${i}`, tags: [`t${i % 7}`] }),
+            body: JSON.stringify({
+              docId: 'zhou-partner-assistance-overview',
+              start: i % 500,
+              end: (i % 500) + 20,
+              note: `w${w}-${i}`,
+              tags: [`t${i % 7}`],
+            }),
           });
           if (res.status === 201) acknowledged.push(((await res.json()) as { id: string }).id);
         } catch {

@@ -23,7 +23,17 @@ let server: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'duikou-fuzz-'));
   const engine = new Engine();
-  engine.addDocument({ id: 'mixed', text: TEXT, hash: 'h1', file: 'mixed.txt', title: 'Mixed 混合', authors: [], year: null, venue: null, lang: 'zh' });
+  engine.addDocument({
+    id: 'mixed',
+    text: TEXT,
+    hash: 'h1',
+    file: 'mixed.txt',
+    title: 'Mixed 混合',
+    authors: [],
+    year: null,
+    venue: null,
+    lang: 'zh',
+  });
   store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
   server = await startServer({ engine, store });
 });
@@ -89,7 +99,11 @@ describe('annotation API under random input', () => {
   it('random raw bodies never answer 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 80 }), async (raw) => {
-        const res = await fetch(`${server.url}/api/annotations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+        const res = await fetch(`${server.url}/api/annotations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: raw,
+        });
         expect(res.status).toBeLessThan(500);
       }),
       { numRuns: 200 },

@@ -53,8 +53,20 @@ const nonBmp = '援𠀀藏😀支援𠀀';
 
 const cases: Case[] = [
   { name: 'no marks', text: zh, base: 0, marks: () => [], expected: zh },
-  { name: 'Chinese match', text: zh, base: 100, marks: (t, b) => [at(t, '对口支援', b)], expected: '[对口支援]是中国特色国家治理的重要方式和机制。' },
-  { name: 'English phrase', text: en, base: 7, marks: (t, b) => [at(t, 'key node', b)], expected: 'Counterpart support is a [key node] of governance.' },
+  {
+    name: 'Chinese match',
+    text: zh,
+    base: 100,
+    marks: (t, b) => [at(t, '对口支援', b)],
+    expected: '[对口支援]是中国特色国家治理的重要方式和机制。',
+  },
+  {
+    name: 'English phrase',
+    text: en,
+    base: 7,
+    marks: (t, b) => [at(t, 'key node', b)],
+    expected: 'Counterpart support is a [key node] of governance.',
+  },
   {
     name: 'mixed, two languages with via',
     text: mixed,

@@ -25,8 +25,8 @@ const search = (params: Record<string, string>) => `/search?${new URLSearchParam
 // --- a minimal reading of our own HTML ------------------------------------------
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#34': '"' };
-const unescape = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#34);/g, (_, e: string) => ENTITIES[e]!);
-const textContent = (html: string) => unescape(html.replace(/<[^>]*>/g, ''));
+const unescapeHtml = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|#34);/g, (_, e: string) => ENTITIES[e]!);
+const textContent = (html: string) => unescapeHtml(html.replace(/<[^>]*>/g, ''));
 
 interface Ranged extends Span {
   /** Decoded text content. */
@@ -121,7 +121,7 @@ describe('GET / and /search', () => {
     if (q === '"key node"') expect(own.every((m) => /^key nodes?$/i.test(m.text))).toBe(true);
     const hitVia = new Set(result.hits.flatMap((h) => h.matches.map((m) => m.via)).filter(Boolean));
     for (const m of marks(html).filter((x) => x.via)) {
-      expect(hitVia.has(unescape(m.via!))).toBe(true);
+      expect(hitVia.has(unescapeHtml(m.via!))).toBe(true);
       expect(html).toContain(`title="via ${m.via}"`);
     }
   });
@@ -153,7 +153,11 @@ describe('GET / and /search', () => {
     const { status, html } = await page(search({ q, view: 'kwic', limit: '10' }));
     expect(status).toBe(200);
     const result = engine.search(q, { limit: 10 });
-    const rows = [...html.matchAll(/<tr lang="[^"]*">\s*<td class="left"><span>(.*?)<\/span><\/td>\s*<td class="kw"><a href="([^"]*)"><mark[^>]*>(.*?)<\/mark><\/a><\/td>\s*<td class="right">(.*?)<\/td>/gs)];
+    const rows = [
+      ...html.matchAll(
+        /<tr lang="[^"]*">\s*<td class="left"><span>(.*?)<\/span><\/td>\s*<td class="kw"><a href="([^"]*)"><mark[^>]*>(.*?)<\/mark><\/a><\/td>\s*<td class="right">(.*?)<\/td>/gs,
+      ),
+    ];
     expect(rows).toHaveLength(result.hits.reduce((n, h) => n + h.matches.length, 0));
     for (const r of rows) {
       expect(textContent(r[3]!)).toBe('对口支援');
@@ -211,7 +215,7 @@ describe('GET / and /search', () => {
     expect(status).toBe(qs.includes('no-such-paper') ? 404 : 400);
     expect(type).toMatch(/text\/html/);
     expect(html).toContain('class="error-page"');
-    expect(html).toContain(unescape(message).replace(/"/g, '&#34;'));
+    expect(html).toContain(unescapeHtml(message).replace(/"/g, '&#34;'));
   });
 });
 
@@ -252,7 +256,9 @@ describe('GET /documents/:id', () => {
     for (const p of d.passages) {
       const el = passageElement(html, p.id)!;
       const tag = /^<([a-z0-9]+)/.exec(el)![1];
-      const expected = { title: 'h1', heading: (p.level ?? 1) <= 1 ? 'h2' : 'h3', reference: 'li', 'list-item': 'li', footnote: 'aside' }[p.kind as string];
+      const expected = { title: 'h1', heading: (p.level ?? 1) <= 1 ? 'h2' : 'h3', reference: 'li', 'list-item': 'li', footnote: 'aside' }[
+        p.kind as string
+      ];
       if (expected) expect(tag, `${p.kind} ${p.id}`).toBe(expected);
     }
     expect(html).toContain('<ol class="references">');
@@ -323,7 +329,13 @@ describe('other pages', () => {
   });
 
   it('has no inline scripts, event handlers or style attributes', async () => {
-    for (const path of ['/', search({ q: '对口支援' }), search({ q: '对口支援', view: 'kwic' }), '/documents/zheng-wu-task-oriented-network?q=Tibet', '/nowhere']) {
+    for (const path of [
+      '/',
+      search({ q: '对口支援' }),
+      search({ q: '对口支援', view: 'kwic' }),
+      '/documents/zheng-wu-task-oriented-network?q=Tibet',
+      '/nowhere',
+    ]) {
       const { html } = await page(path);
       expect(html).not.toMatch(/<script/i);
       expect(html).not.toMatch(/\son[a-z]+=/i);

@@ -1,24 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
-import {
-  formatQuery,
-  MAX_QUERY_ITEMS,
-  MAX_QUERY_LENGTH,
-  type ParsedQuery,
-  parseQuery,
-  type QueryItem,
-} from '../src/pipeline/query.js';
+import { formatQuery, MAX_QUERY_ITEMS, MAX_QUERY_LENGTH, type ParsedQuery, parseQuery, type QueryItem } from '../src/pipeline/query.js';
 
 const t = (text: string): QueryItem => ({ kind: 'term', text });
 const p = (text: string): QueryItem => ({ kind: 'phrase', text });
 
 /** A parsed query with empty filters unless given. */
-function q(
-  clauses: QueryItem[][],
-  exclude: QueryItem[] = [],
-  filters: Partial<ParsedQuery['filters']> = {},
-): ParsedQuery {
+function q(clauses: QueryItem[][], exclude: QueryItem[] = [], filters: Partial<ParsedQuery['filters']> = {}): ParsedQuery {
   return { clauses, exclude, filters: { docs: [], tags: [], notes: [], ...filters } };
 }
 
@@ -229,11 +218,57 @@ const codeUnits = fc.string({
 
 /** Pieces of the query language glued together, with or without spaces between them. */
 const PIECES = [
-  '对口支援', '西藏', '援藏', '援疆', 'counterpart', 'support', 'key node', 'inter-provincial', '2008-2011',
-  'OR', 'or', '|', '｜', '-', '－', '--', ':', '：', '"', '＂', '“', '”', '「', '」', '『', '』',
-  'lang:', 'LANG：', 'lang:zh', 'lang:en', 'zh', 'en', 'doc:', 'doc:wang-2010', 'tag:', 'tag:援藏/教育',
-  'note:', 'Note：', 'http://x', '10:30', '😀', '👩‍🔬', '\ud800', '\udc00', '\u0000', '\u0085', '\u007f',
-  '\t', '\n', '\u3000', '\u00a0',
+  '对口支援',
+  '西藏',
+  '援藏',
+  '援疆',
+  'counterpart',
+  'support',
+  'key node',
+  'inter-provincial',
+  '2008-2011',
+  'OR',
+  'or',
+  '|',
+  '｜',
+  '-',
+  '－',
+  '--',
+  ':',
+  '：',
+  '"',
+  '＂',
+  '“',
+  '”',
+  '「',
+  '」',
+  '『',
+  '』',
+  'lang:',
+  'LANG：',
+  'lang:zh',
+  'lang:en',
+  'zh',
+  'en',
+  'doc:',
+  'doc:wang-2010',
+  'tag:',
+  'tag:援藏/教育',
+  'note:',
+  'Note：',
+  'http://x',
+  '10:30',
+  '😀',
+  '👩‍🔬',
+  '\ud800',
+  '\udc00',
+  '\u0000',
+  '\u0085',
+  '\u007f',
+  '\t',
+  '\n',
+  '\u3000',
+  '\u00a0',
 ];
 const grammar = fc
   .array(fc.tuple(fc.constantFrom(...PIECES), fc.constantFrom('', ' ', ' ', '\u3000')), { maxLength: 24 })
@@ -299,11 +334,13 @@ describe('parseQuery properties', () => {
         tags: fc.uniqueArray(value, { maxLength: 2 }),
         notes: fc.uniqueArray(value, { maxLength: 2 }),
       })
-      .map(({ clauses, exclude, lang, docs, tags, notes }): ParsedQuery => ({
-        clauses,
-        exclude,
-        filters: { ...(lang === undefined ? {} : { lang }), docs, tags, notes },
-      }));
+      .map(
+        ({ clauses, exclude, lang, docs, tags, notes }): ParsedQuery => ({
+          clauses,
+          exclude,
+          filters: { ...(lang === undefined ? {} : { lang }), docs, tags, notes },
+        }),
+      );
     fc.assert(
       fc.property(query, (original) => {
         expect(parseQuery(formatQuery(original))).toStrictEqual(original);

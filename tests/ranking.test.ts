@@ -66,7 +66,7 @@ describe('ranking golden set', () => {
     expect(hits.slice(0, 5).every((h) => /: \d(\.\d)?\. /.test(h))).toBe(true);
   });
 
-  it('a translated match ranks below the same paper\'s own-language match', () => {
+  it("a translated match ranks below the same paper's own-language match", () => {
     // Nyingchi is found directly in zhou; 林芝 finds the same list item through 林芝地区 (a sub-word) and
     // through the glossary; a passage with the Chinese itself ranks first.
     const hits = engine.search('林芝', { limit: 5 }).hits;

@@ -26,28 +26,39 @@ function doc(id: string, text: string): LoadedDocument {
 }
 
 describe('matches are exact document offsets', () => {
-  it.each(['对口支援', '"key node"', 'key node', '對口支援', 'ＷＥＮＣＨＵＡＮ', '1979', '援藏 OR 援疆', '"path dependence"', '林芝', 'Nyingchi'])(
-    'every match of %s lies in its hit and its surface form is what matched',
-    (q) => {
-      const r = all(q);
-      expect(r.total).toBeGreaterThan(0);
-      const queryTerms = termsOf(q.replace(/"|OR/g, ' '));
-      for (const h of r.hits) {
-        const text = engine.requireDocument(h.docId).text;
-        expect(h.text).toBe(text.slice(h.start, h.end));
-        expect(h.matches.length).toBeGreaterThan(0);
-        for (const m of h.matches) {
-          expect(m.start).toBeGreaterThanOrEqual(h.start);
-          expect(m.end).toBeLessThanOrEqual(h.end);
-          const surface = text.slice(m.start, m.end);
-          const found = termsOf(surface);
-          const wanted = m.via ? termsOf(m.via) : queryTerms;
-          // The marked characters analyse to the query's own terms (or the glossary term's).
-          expect([...found].some((t) => wanted.has(t)), `${JSON.stringify(surface)} for ${q}`).toBe(true);
-        }
+  it.each([
+    '对口支援',
+    '"key node"',
+    'key node',
+    '對口支援',
+    'ＷＥＮＣＨＵＡＮ',
+    '1979',
+    '援藏 OR 援疆',
+    '"path dependence"',
+    '林芝',
+    'Nyingchi',
+  ])('every match of %s lies in its hit and its surface form is what matched', (q) => {
+    const r = all(q);
+    expect(r.total).toBeGreaterThan(0);
+    const queryTerms = termsOf(q.replace(/"|OR/g, ' '));
+    for (const h of r.hits) {
+      const text = engine.requireDocument(h.docId).text;
+      expect(h.text).toBe(text.slice(h.start, h.end));
+      expect(h.matches.length).toBeGreaterThan(0);
+      for (const m of h.matches) {
+        expect(m.start).toBeGreaterThanOrEqual(h.start);
+        expect(m.end).toBeLessThanOrEqual(h.end);
+        const surface = text.slice(m.start, m.end);
+        const found = termsOf(surface);
+        const wanted = m.via ? termsOf(m.via) : queryTerms;
+        // The marked characters analyse to the query's own terms (or the glossary term's).
+        expect(
+          [...found].some((t) => wanted.has(t)),
+          `${JSON.stringify(surface)} for ${q}`,
+        ).toBe(true);
       }
-    },
-  );
+    }
+  });
 });
 
 describe('query operators', () => {
@@ -184,14 +195,23 @@ describe('bad input never breaks search', () => {
 
   it('any string gives results or a UserInputError (fast-check)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: fc.constantFrom('"', '-', 'OR', ' ', '对口', '支援', 'key', 'lang:', 'doc:', '𠀀', '😀', '\ud800'), maxLength: 30 })), (q) => {
-        try {
-          const r = engine.search(q, { limit: 5 });
-          for (const h of r.hits) for (const m of h.matches) expect(m.start >= h.start && m.end <= h.end).toBe(true);
-        } catch (err) {
-          if (!(err instanceof UserInputError)) throw err;
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 80 }),
+          fc.string({
+            unit: fc.constantFrom('"', '-', 'OR', ' ', '对口', '支援', 'key', 'lang:', 'doc:', '𠀀', '😀', '\ud800'),
+            maxLength: 30,
+          }),
+        ),
+        (q) => {
+          try {
+            const r = engine.search(q, { limit: 5 });
+            for (const h of r.hits) for (const m of h.matches) expect(m.start >= h.start && m.end <= h.end).toBe(true);
+          } catch (err) {
+            if (!(err instanceof UserInputError)) throw err;
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

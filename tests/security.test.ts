@@ -21,7 +21,17 @@ let locked: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'duikou-sec-'));
   const engine = new Engine();
-  engine.addDocument({ id: 'd', text: '对口支援 counterpart support', hash: 'h', file: 'd.txt', title: 'd', authors: [], year: null, venue: null, lang: 'zh' });
+  engine.addDocument({
+    id: 'd',
+    text: '对口支援 counterpart support',
+    hash: 'h',
+    file: 'd.txt',
+    title: 'd',
+    authors: [],
+    year: null,
+    venue: null,
+    lang: 'zh',
+  });
   store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
   open = await startServer({ engine, store });
   locked = await startServer({ engine, store, token: TOKEN });
@@ -96,7 +106,11 @@ describe('token access', () => {
   it('logs in with a form that sets an HttpOnly, SameSite cookie', async () => {
     const wrong = await fetch(`${locked.url}/login`, { method: 'POST', body: new URLSearchParams({ token: 'nope' }), redirect: 'manual' });
     expect(wrong.status).toBe(401);
-    const right = await fetch(`${locked.url}/login`, { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '/documents' }), redirect: 'manual' });
+    const right = await fetch(`${locked.url}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN, next: '/documents' }),
+      redirect: 'manual',
+    });
     expect(right.status).toBe(303);
     expect(right.headers.get('location')).toBe('/documents');
     const cookie = right.headers.get('set-cookie') ?? '';
@@ -107,7 +121,11 @@ describe('token access', () => {
   });
 
   it('never redirects off-site after login', async () => {
-    const r = await fetch(`${locked.url}/login`, { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '//evil.example/' }), redirect: 'manual' });
+    const r = await fetch(`${locked.url}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN, next: '//evil.example/' }),
+      redirect: 'manual',
+    });
     expect(r.headers.get('location')).toBe('/');
   });
 

@@ -60,7 +60,7 @@ program
   .option('--offset <n>', 'skip this many hits', (v) => (/^\d+$/.test(v) ? Number(v) : Number.NaN), 0)
   .option('--no-expand', 'no cross-lingual expansion through the glossary')
   .option('--json', 'print the API JSON instead')
-    .action(async (words: string[], o: { lang?: string; doc?: string; limit: number; offset: number; expand: boolean; json?: boolean }) => {
+  .action(async (words: string[], o: { lang?: string; doc?: string; limit: number; offset: number; expand: boolean; json?: boolean }) => {
     if (o.lang !== undefined && o.lang !== 'zh' && o.lang !== 'en') throw new UserInputError('bad_parameter', '--lang must be zh or en');
     const engine = await openCorpus(setting('DUIKOU_CORPUS'));
     const r = engine.search(words.join(' '), {
@@ -76,7 +76,7 @@ program
     }
     const colour = pc.isColorSupported && process.stdout.isTTY === true;
     console.log(`${r.total} passage${r.total === 1 ? '' : 's'} match ${JSON.stringify(r.query)}`);
-    r.hits.forEach((h, i) => console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`));
+    for (const [i, h] of r.hits.entries()) console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`);
   });
 
 /** The engine and annotation store, as the server opens them. */
@@ -93,19 +93,28 @@ program
   .option('--tag <tag>', 'only annotations with this tag or a child tag')
   .option('--doc <id>', 'only annotations of this paper')
   .option('--q <text>', 'only annotations whose quote or note contains the text')
-  .option('--style <style>', 'citation style: apa, gbt7714, or auto (each paper in its language\'s style)', 'auto')
+  .option('--style <style>', "citation style: apa, gbt7714, or auto (each paper in its language's style)", 'auto')
   .option('--group-by <what>', 'group Markdown and Word exports by tag or paper', 'tag')
   .option('-o, --output <file>', 'write to FILE instead of standard output')
   .action(async (o: { format: string; tag?: string; doc?: string; q?: string; style: string; groupBy: string; output?: string }) => {
     const { engine, store } = await openAll();
     try {
-      const out = await buildExport(engine, store, { format: o.format, tag: o.tag, docId: o.doc, q: o.q, style: o.style, groupBy: o.groupBy });
+      const out = await buildExport(engine, store, {
+        format: o.format,
+        tag: o.tag,
+        docId: o.doc,
+        q: o.q,
+        style: o.style,
+        groupBy: o.groupBy,
+      });
       const binary = out.format === 'docx' || out.format === 'refiqda';
       if (binary && !o.output && process.stdout.isTTY) {
         throw new UserInputError('binary_to_terminal', `A ${o.format} file is binary; use --output FILE or redirect with > FILE`);
       }
       const sink = o.output ? createWriteStream(o.output) : process.stdout;
-      await pipeline(typeof out.body === 'string' || Buffer.isBuffer(out.body) ? Readable.from([out.body]) : out.body, sink, { end: !!o.output });
+      await pipeline(typeof out.body === 'string' || Buffer.isBuffer(out.body) ? Readable.from([out.body]) : out.body, sink, {
+        end: !!o.output,
+      });
       if (o.output) console.error(`Exported ${out.count} annotations to ${o.output}`);
     } finally {
       store.db.close();
@@ -114,7 +123,9 @@ program
 
 program
   .command('import')
-  .description('restore annotations and tags from a W3C Web Annotation JSON backup (duikou export --format json); importing twice adds nothing')
+  .description(
+    'restore annotations and tags from a W3C Web Annotation JSON backup (duikou export --format json); importing twice adds nothing',
+  )
   .argument('<file>', 'the backup file')
   .action(async (file: string) => {
     const backup = parseWebAnnotationBackup(await readFile(file, 'utf8'));

@@ -24,15 +24,7 @@ export interface Span {
 export type Lang = 'zh' | 'en';
 
 /** What a passage is in the structure of its paper. */
-export type PassageKind =
-  | 'title'
-  | 'front-matter'
-  | 'heading'
-  | 'paragraph'
-  | 'list-item'
-  | 'table'
-  | 'reference'
-  | 'footnote';
+export type PassageKind = 'title' | 'front-matter' | 'heading' | 'paragraph' | 'list-item' | 'table' | 'reference' | 'footnote';
 
 /**
  * A passage: the unit of a search hit and of the rendered document.

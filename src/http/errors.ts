@@ -21,7 +21,8 @@ function classify(err: unknown): UserInputError | null {
   const e = err as HttpishError;
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    if (e.type === 'entity.parse.failed') return new UserInputError('bad_json', 'The request body is not valid JSON (请求内容不是有效的 JSON)');
+    if (e.type === 'entity.parse.failed')
+      return new UserInputError('bad_json', 'The request body is not valid JSON (请求内容不是有效的 JSON)');
     if (e.type === 'entity.too.large') return new UserInputError('too_large', 'The request body is too large (请求内容过大)', 413);
     return new UserInputError('bad_request', e.expose && e.message ? e.message : 'Bad request', status);
   }

@@ -104,7 +104,8 @@ export function tokenGate(token: string): Router {
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     skipSuccessfulRequests: true,
-    handler: (_req, _res, next) => next(new UserInputError('too_many_attempts', 'Too many wrong tokens; try again later (尝试次数过多，请稍后再试)', 429)),
+    handler: (_req, _res, next) =>
+      next(new UserInputError('too_many_attempts', 'Too many wrong tokens; try again later (尝试次数过多，请稍后再试)', 429)),
   });
   r.use(cookieParser());
 

@@ -57,7 +57,8 @@ function jieba(): typeof nodejieba {
  * The pieces of normalised text the analyzer looks at: a Han run (with the
  * punctuation inside it, which jieba handles) or a word of letters and digits.
  */
-const CHUNK = /(\p{Script=Han}(?:[\p{Script=Han}\p{P}\p{Zs}]*\p{Script=Han})?)|([\p{L}\p{N}\p{M}]+(?:(?:['’]|(?<=\p{Nd})(?:\.|,(?=\p{Nd}{3}(?!\p{Nd})))(?=\p{Nd}))[\p{L}\p{N}\p{M}]+)*)/gu;
+const CHUNK =
+  /(\p{Script=Han}(?:[\p{Script=Han}\p{P}\p{Zs}]*\p{Script=Han})?)|([\p{L}\p{N}\p{M}]+(?:(?:['’]|(?<=\p{Nd})(?:\.|,(?=\p{Nd}{3}(?!\p{Nd})))(?=\p{Nd}))[\p{L}\p{N}\p{M}]+)*)/gu;
 const HAN = /\p{Script=Han}/u;
 const DIGITS = /^\p{Nd}+(?:[.,]\p{Nd}+)*$/u;
 /** Thousands separators inside a number ("1,348.11" is the term 1348.11). */

@@ -27,7 +27,8 @@ let toSimplified: ((s: string) => string) | undefined;
 
 /** Traditional → simplified with OpenCC's generic `t2s` table, created on first use. */
 function t2s(s: string): string {
-  const convert = (toSimplified ??= OpenCC.Converter({ from: 't', to: 'cn' }));
+  const convert = toSimplified ?? OpenCC.Converter({ from: 't', to: 'cn' });
+  toSimplified = convert;
   return convert(s);
 }
 

@@ -96,10 +96,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-type Token =
-  | { t: 'item'; neg: boolean; item: QueryItem }
-  | { t: 'or' }
-  | { t: 'filter'; key: FilterKey; value: string };
+type Token = { t: 'item'; neg: boolean; item: QueryItem } | { t: 'or' } | { t: 'filter'; key: FilterKey; value: string };
 
 /**
  * Parses a raw query string.
@@ -114,10 +111,7 @@ type Token =
  */
 export function parseQuery(input: string): ParsedQuery {
   if (input.length > MAX_QUERY_LENGTH) {
-    throw new UserInputError(
-      'query_too_long',
-      `Query is too long (max ${MAX_QUERY_LENGTH} characters) / 查询过长`,
-    );
+    throw new UserInputError('query_too_long', `Query is too long (max ${MAX_QUERY_LENGTH} characters) / 查询过长`);
   }
   // Cleaning first means no term can carry invalid UTF-16 or a control
   // character downstream, and the scanner needs no special cases for them.
@@ -240,9 +234,7 @@ function assemble(tokens: Token[]): ParsedQuery {
       `Query has too many terms (max ${MAX_QUERY_ITEMS}) / 检索词过多（最多 ${MAX_QUERY_ITEMS} 个）`,
     );
   }
-  const hasFilter =
-    filters.lang !== undefined ||
-    filters.docs.length + filters.tags.length + filters.notes.length > 0;
+  const hasFilter = filters.lang !== undefined || filters.docs.length + filters.tags.length + filters.notes.length > 0;
   if (clauses.length === 0 && !hasFilter) {
     throw new UserInputError('empty_query', 'Add at least one search term / 请输入检索词');
   }
@@ -257,16 +249,10 @@ function addFilter(filters: QueryFilters, key: FilterKey, value: string): void {
       // Cut by code point so the message never holds half a surrogate pair.
       const points = Array.from(value);
       const shown = points.length > 40 ? `${points.slice(0, 40).join('')}…` : value;
-      throw new UserInputError(
-        'bad_filter',
-        `Unknown language "${shown}" in lang: (allowed: lang:zh, lang:en) / 语言只能是 zh 或 en`,
-      );
+      throw new UserInputError('bad_filter', `Unknown language "${shown}" in lang: (allowed: lang:zh, lang:en) / 语言只能是 zh 或 en`);
     }
     if (filters.lang !== undefined && filters.lang !== lang) {
-      throw new UserInputError(
-        'bad_filter',
-        'Use only one language filter: lang:zh or lang:en / 只能指定一种语言',
-      );
+      throw new UserInputError('bad_filter', 'Use only one language filter: lang:zh or lang:en / 只能指定一种语言');
     }
     filters.lang = lang;
     return;
