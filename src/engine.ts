@@ -11,7 +11,7 @@ import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
 import { parseQuery, type ParsedQuery } from './pipeline/query.js';
 import { type RankOptions, type SearchSource, rank } from './pipeline/rank.js';
-import { joinPieces, segment } from './pipeline/segment.js';
+import { joinPieces, type SegmentedPassage, segment } from './pipeline/segment.js';
 
 /** A search hit as the API returns it. */
 export interface SearchHit {
@@ -53,6 +53,26 @@ export interface SearchOptions extends RankOptions {
 /** Largest page a search returns. */
 export const MAX_LIMIT = 200;
 
+/**
+ * A document segmented and analysed, ready for {@link Engine.addPrepared}:
+ * the expensive, pure part of indexing, which can run in a worker thread.
+ */
+export interface PreparedDocument {
+  doc: LoadedDocument;
+  passages: Array<{ passage: SegmentedPassage; terms: string[]; words: number }>;
+}
+
+/** Segment a document and analyse every passage (pure; no engine state). */
+export function prepareDocument(doc: LoadedDocument): PreparedDocument {
+  return {
+    doc,
+    passages: segment(doc.id, doc.text, doc.lang).map((passage) => {
+      const toks = analyzePassage(doc.text, passage);
+      return { passage, terms: [...new Set(toks.map((t) => t.term))], words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1 };
+    }),
+  };
+}
+
 /** Analyse a passage's own text (its pieces joined), with tokens in document offsets. */
 export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): AnalyzedToken[] {
   const joined = joinPieces(text, p.pieces);
@@ -83,20 +103,24 @@ export class Engine implements SearchSource {
 
   /** Add or replace a document: segment, analyse and index its passages. */
   addDocument(doc: LoadedDocument): CorpusDocument {
+    return this.addPrepared(prepareDocument(doc));
+  }
+
+  /**
+   * Add or replace a document that was already segmented and analysed
+   * (possibly in a worker thread): only ids are assigned and the index updated.
+   */
+  addPrepared(prep: PreparedDocument): CorpusDocument {
+    const { doc } = prep;
     this.removeDocument(doc.id);
-    const passages: Passage[] = segment(doc.id, doc.text, doc.lang).map((p) => ({ ...p, id: this.nextId++ }));
+    const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
-    for (const p of passages) {
+    passages.forEach((p, i) => {
       this.byId.set(p.id, p);
-      const toks = analyzePassage(doc.text, p);
-      const words = toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1;
-      this.index.add(
-        p.id,
-        toks.map((t) => t.term),
-        words,
-      );
-    }
+      const { terms, words } = prep.passages[i]!;
+      this.index.add(p.id, terms, words);
+    });
     return full;
   }
 
