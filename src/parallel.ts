@@ -1,0 +1,199 @@
+/**
+ * Preparing documents in worker threads: segmentation and analysis
+ * ({@link prepareDocument}) are pure and CPU-bound, so a corpus is prepared on
+ * every core while the main thread only adds the results to the engine
+ * ({@link Engine.addPrepared}), which is cheap.
+ *
+ * Each worker loads jieba's dictionary once (1–2 s, ~250 MB) and then prepares
+ * document after document. Results come back in input order, so passage ids
+ * are assigned exactly as a sequential `addDocument` loop would assign them.
+ *
+ * The worker file sits next to this module: `.js` in `dist/` (production) and
+ * `.ts` in `src/` when run through tsx (tests, bench), where the worker
+ * registers tsx's loader before importing it.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { LoadedDocument } from './core/types.js';
+import type { PreparedDocument } from './engine.js';
+import type { MetadataOverrides } from './pipeline/load.js';
+
+/** A paper file to load in the worker: `file` inside the corpus folder `dir`. */
+export interface CorpusFile {
+  dir: string;
+  file: string;
+}
+
+/** What a worker is asked to prepare: a document already loaded, or a file to load first. */
+export type PrepareInput = LoadedDocument | CorpusFile;
+
+/** Options of {@link prepareInWorkers}. */
+export interface PrepareOptions {
+  /** Worker threads (default: the machine's available parallelism, at least 1). */
+  threads?: number;
+  /** `duikou.metadata.json` overrides applied when files are loaded in the workers. */
+  overrides?: MetadataOverrides;
+}
+
+/**
+ * The URL of a worker script next to `base` (pass `import.meta.url`), and the
+ * `execArgv` to start it with: under tsx the sources are `.ts`, and the worker
+ * needs tsx's loader too.
+ * @param name - the worker's file name without extension, relative to `base`
+ */
+export function workerScript(name: string, base: string): WorkerScript {
+  const ts = base.endsWith('.ts') || base.endsWith('.mts');
+  return { url: new URL(`${name}${ts ? '.ts' : '.js'}`, base), ts };
+}
+
+/** A worker script: its URL, and whether it is TypeScript to be loaded through tsx. */
+export interface WorkerScript {
+  url: URL;
+  ts: boolean;
+}
+
+/**
+ * Start a worker on a script. A `.ts` script is imported from a tiny bootstrap
+ * that registers tsx's loader first (tsx's `register()` API): on Node 20 neither
+ * `execArgv: ['--import', 'tsx']` nor importing `tsx/esm` reaches the worker's
+ * entry point, which then fails on the `.ts` extension.
+ */
+function startWorker(script: WorkerScript): Worker {
+  if (!script.ts) return new Worker(script.url);
+  const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const boot = `import(${api}).then(({ register }) => { register(); return import(${JSON.stringify(script.url.href)}); })`;
+  return new Worker(boot, { eval: true });
+}
+
+/** A request to a pool worker and its answer. */
+interface Request<I> {
+  id: number;
+  input: I;
+}
+type Reply<O> = { id: number; ok: true; output: O } | { id: number; ok: false; error: string };
+
+/**
+ * A fixed set of worker threads running one script; each task is posted to
+ * the least busy worker and answered by `{id, ok, output | error}`. Used by
+ * {@link prepareInWorkers}; the bench reuses it for its own workers.
+ */
+export class WorkerPool<I, O> {
+  private readonly workers: Array<{ w: Worker; busy: number }> = [];
+  private readonly pending = new Map<number, { resolve: (o: O) => void; reject: (e: Error) => void; slot: number }>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(script: WorkerScript, threads: number) {
+    for (let i = 0; i < Math.max(1, threads); i++) {
+      const w = startWorker(script);
+      const slot = i;
+      w.on('message', (msg: Reply<O>) => {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        this.workers[slot]!.busy--;
+        if (msg.ok) p.resolve(msg.output);
+        else p.reject(new Error(msg.error));
+      });
+      w.on('error', (err: unknown) => this.failAll(slot, err instanceof Error ? err : new Error(String(err))));
+      w.on('exit', (code) => {
+        if (!this.closed) this.failAll(slot, new Error(`worker exited with code ${code}`));
+      });
+      this.workers.push({ w, busy: 0 });
+    }
+  }
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Run one task on the least busy worker. */
+  run(input: I): Promise<O> {
+    if (this.closed) return Promise.reject(new Error('worker pool is closed'));
+    let slot = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.workers[i]!.busy < this.workers[slot]!.busy) slot = i;
+    const id = this.nextId++;
+    return new Promise<O>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, slot });
+      this.workers[slot]!.busy++;
+      this.workers[slot]!.w.postMessage({ id, input } satisfies Request<I>);
+    });
+  }
+
+  /** Stop every worker; pending tasks are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((x) => x.w.terminate()));
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new Error('worker pool closed'));
+    }
+  }
+
+  private failAll(slot: number, err: Error): void {
+    for (const [id, p] of this.pending) {
+      if (p.slot !== slot) continue;
+      this.pending.delete(id);
+      p.reject(err);
+    }
+  }
+}
+
+/**
+ * Serve a pool's tasks in a worker thread: call this from the worker script.
+ * @param handle - turns a task's input into its output (may be async)
+ */
+export async function serveWorker<I, O>(handle: (input: I) => O | Promise<O>): Promise<void> {
+  const { parentPort } = await import('node:worker_threads');
+  if (!parentPort) throw new Error('serveWorker must run in a worker thread');
+  const port = parentPort;
+  port.on('message', async (msg: Request<I>) => {
+    let reply: Reply<O>;
+    try {
+      reply = { id: msg.id, ok: true, output: await handle(msg.input) };
+    } catch (err) {
+      reply = { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+    }
+    port.postMessage(reply);
+  });
+}
+
+/** A task for the prepare worker. */
+export type PrepareTask = { doc: LoadedDocument } | { dir: string; file: string; overrides: MetadataOverrides };
+
+/**
+ * Prepare documents (or load and prepare files) in worker threads.
+ *
+ * Results are yielded in input order; at most two tasks per thread are in
+ * flight, so memory stays bounded however large the corpus. The workers are
+ * stopped when the iteration ends (also on `break` or an error).
+ */
+export async function* prepareInWorkers(inputs: Iterable<PrepareInput>, opts: PrepareOptions = {}): AsyncGenerator<PreparedDocument> {
+  const threads = Math.max(1, opts.threads ?? availableParallelism());
+  const pool = new WorkerPool<PrepareTask, PreparedDocument>(workerScript('./pipeline/prepare-worker', import.meta.url), threads);
+  const overrides = opts.overrides ?? {};
+  const window: Array<Promise<PreparedDocument>> = [];
+  try {
+    const it = inputs[Symbol.iterator]();
+    const refill = (): void => {
+      while (window.length < threads * 2) {
+        const next = it.next();
+        if (next.done) return;
+        const x = next.value;
+        const task: PrepareTask = 'text' in x ? { doc: x } : { dir: x.dir, file: x.file, overrides };
+        const p = pool.run(task);
+        p.catch(() => {}); // awaited below in order; avoid an unhandled rejection meanwhile
+        window.push(p);
+      }
+    };
+    refill();
+    while (window.length > 0) {
+      const prep = await window.shift()!;
+      refill();
+      yield prep;
+    }
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Preparing in worker threads must give exactly what preparing in the main
+ * thread gives, document for document and in order, for the real corpus —
+ * whether the workers load the files or are handed the loaded documents.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { prepareDocument } from '../src/engine.js';
+import { prepareInWorkers } from '../src/parallel.js';
+import { listCorpusFiles, loadCorpus, readMetadataOverrides } from '../src/pipeline/load.js';
+
+const CORPUS = join(fileURLToPath(new URL('../', import.meta.url)), 'corpus');
+
+describe('prepareInWorkers', () => {
+  it('prepares the real corpus exactly like prepareDocument, in input order', async () => {
+    const docs = await loadCorpus(CORPUS);
+    const expected = docs.map(prepareDocument);
+
+    const fromDocs = [];
+    for await (const p of prepareInWorkers(docs, { threads: 2 })) fromDocs.push(p);
+    expect(fromDocs).toEqual(expected);
+
+    const overrides = await readMetadataOverrides(CORPUS);
+    const files = (await listCorpusFiles(CORPUS)).map((file) => ({ dir: CORPUS, file }));
+    const fromFiles = [];
+    for await (const p of prepareInWorkers(files, { threads: 2, overrides })) fromFiles.push(p);
+    expect(fromFiles).toEqual(expected);
+  });
+
+  it('reports a worker failure as an error of the iteration', async () => {
+    const run = async () => {
+      for await (const _ of prepareInWorkers([{ dir: CORPUS, file: 'no-such-paper.txt' }], { threads: 1 })) {
+        // nothing
+      }
+    };
+    await expect(run()).rejects.toThrow(/ENOENT|no-such-paper/);
+  });
+});
