@@ -66,12 +66,25 @@ export interface DocumentMeta {
 
 /** A document as loaded from the corpus: its metadata and canonical text. */
 export interface LoadedDocument extends DocumentMeta {
-  /** Canonical text: the file decoded as UTF-8, BOM stripped, CRLF → LF. */
+  /**
+   * Canonical text: a .txt/.md file decoded (UTF-8, UTF-16 or GB18030), BOM
+   * stripped, CRLF → LF; a PDF, DOCX or HTML file converted once into plain
+   * text in the layout conventions the segmenter reads (blank-line paragraphs,
+   * `#` headings, `- ` list items, `|` table rows). Conversion is deterministic,
+   * so the same file always gives the same text and the same offsets.
+   */
   text: string;
   /** SHA-256 (hex) of the canonical text; annotations remember the hash they were made on. */
   hash: string;
   /** Corpus file the text came from, relative to the corpus folder. */
   file: string;
+  /**
+   * Where each page starts in `text`, for paged formats (PDF): `[offset, page]`
+   * pairs sorted by offset, pages numbered from 1. The page of an offset is the
+   * last pair at or before it (`pageAt` in `pipeline/import`). Absent for
+   * formats without pages.
+   */
+  pages?: Array<[number, number]>;
 }
 
 /** A document together with its passages. */

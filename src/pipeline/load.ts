@@ -7,19 +7,21 @@
  * rely on detection alone).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta, LoadedDocument } from '../core/types.js';
+import { IMPORT_EXTENSIONS, MAX_FILE_BYTES, importFile } from './import/index.js';
+import { decodeBytes } from './import/encoding.js';
 import { detectLang } from './lang.js';
 import { joinPieces, segment } from './segment.js';
 
 /** Name of the metadata override file inside the corpus folder. */
 export const METADATA_FILE = 'duikou.metadata.json';
 
-/** Extensions of paper files, lower case. */
-const PAPER_EXTENSIONS = new Set(['.txt', '.md']);
+/** How many files are read and converted at once (PDFs are large and slow). */
+const LOAD_CONCURRENCY = 4;
 
 const metaEntry = z
   .object({
@@ -40,25 +42,26 @@ export type MetadataOverride = z.infer<typeof metaEntry>;
 export type MetadataOverrides = Record<string, MetadataOverride>;
 
 /**
- * Canonical text of a file: UTF-8 with a byte-order mark stripped and CRLF
- * turned into LF, nothing else. Invalid bytes become U+FFFD rather than
- * failing, so one damaged file does not stop a corpus from loading.
+ * Canonical text of a text file: decoded from UTF-8 (with or without a BOM),
+ * UTF-16 LE/BE with a BOM, or GB18030/GBK (tried when the bytes are not valid
+ * UTF-8), the byte-order mark stripped and CRLF turned into LF, nothing else.
+ * Bytes no encoding accepts become U+FFFD rather than failing.
  */
-export function decodeText(buf: Buffer): string {
-  // TextDecoder drops a leading BOM unless told otherwise.
-  return new TextDecoder('utf-8').decode(buf).replace(/\r\n/g, '\n');
+export function decodeText(buf: Uint8Array): string {
+  return decodeBytes(buf).text;
 }
 
 /**
- * The paper files of a corpus folder, sorted: `.txt` and `.md`, without hidden
- * files and without duikou's own `duikou.*` data files kept alongside.
+ * The paper files of a corpus folder, sorted: `.txt`, `.md`, `.markdown`,
+ * `.html`, `.htm`, `.docx` and `.pdf`, without hidden files, Office lock files
+ * (`~$…`) and duikou's own `duikou.*` data files kept alongside.
  */
 export async function listCorpusFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.startsWith('duikou.'))
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.startsWith('~$') && !e.name.startsWith('duikou.'))
     .map((e) => e.name)
-    .filter((name) => PAPER_EXTENSIONS.has(extname(name).toLowerCase()))
+    .filter((name) => IMPORT_EXTENSIONS.has(extname(name).toLowerCase()))
     .sort();
 }
 
@@ -144,20 +147,111 @@ function applyOverride(meta: DocumentMeta, o: MetadataOverride | undefined): Doc
 }
 
 /**
- * Loads one paper: canonical text, its SHA-256, and metadata (detected, then overridden).
+ * Loads one paper: converts it to canonical text (see `import/`), hashes that,
+ * and reads its metadata (detected, then overridden). PDFs also get their page
+ * map.
  * @param file - file name inside `dir`; the id is the name without its extension
+ * @throws UserInputError naming the file when it is too large, damaged, encrypted,
+ *   a PDF without a text layer, or otherwise unreadable
  */
 export async function loadDocument(dir: string, file: string, overrides: MetadataOverrides): Promise<LoadedDocument> {
-  const text = decodeText(await readFile(join(dir, file)));
+  const path = join(dir, file);
+  let bytes: Buffer;
+  try {
+    const { size } = await stat(path);
+    if (size > MAX_FILE_BYTES) {
+      throw new UserInputError(
+        'file_too_large',
+        `${file} is ${Math.round(size / 1024 / 1024)} MB; duikou imports files up to ${MAX_FILE_BYTES / 1024 / 1024} MB (文件过大)`,
+      );
+    }
+    bytes = await readFile(path);
+  } catch (err) {
+    if (err instanceof UserInputError) throw err;
+    throw new UserInputError('unreadable_file', `${file} cannot be read: ${(err as Error).message} (无法读取该文件)`);
+  }
+  const { text, pages } = await importFile(bytes, file);
   const id = file.slice(0, file.length - extname(file).length);
   const hash = createHash('sha256').update(text, 'utf8').digest('hex');
   const meta = applyOverride(detectMetadata(id, text), overrides[id]);
-  return { ...meta, text, hash, file };
+  return pages ? { ...meta, text, hash, file, pages } : { ...meta, text, hash, file };
 }
 
-/** Loads every paper of a corpus folder, in file-name order. */
-export async function loadCorpus(dir: string): Promise<LoadedDocument[]> {
+/** A file of the corpus that could not be loaded, and why. */
+export interface LoadError {
+  /** File name inside the corpus folder. */
+  file: string;
+  /** What went wrong, naming the file (English, with Chinese). */
+  message: string;
+  /** The UserInputError's code (`unreadable_file`, `no_text_layer`, `duplicate_id` …), or `internal` for a bug. */
+  code: string;
+}
+
+/** What loading a corpus folder gave: the papers that loaded, and an entry per file that did not. */
+export interface CorpusReport {
+  documents: LoadedDocument[];
+  errors: LoadError[];
+}
+
+/**
+ * Loads every paper of a corpus folder, in file-name order, collecting a
+ * per-file error for each file that cannot be loaded instead of failing the
+ * whole corpus. Two files with the same id (`paper.pdf`, `paper.docx`) keep
+ * the first in file-name order; the other is reported.
+ * @throws UserInputError `bad_metadata` when `duikou.metadata.json` is invalid (that concerns every paper)
+ */
+export async function loadCorpusReport(dir: string): Promise<CorpusReport> {
   const overrides = await readMetadataOverrides(dir);
   const files = await listCorpusFiles(dir);
-  return Promise.all(files.map((f) => loadDocument(dir, f, overrides)));
+  const results: Array<LoadedDocument | LoadError> = new Array(files.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      const file = files[i] as string;
+      try {
+        results[i] = await loadDocument(dir, file, overrides);
+      } catch (err) {
+        const e = err as Error;
+        results[i] =
+          err instanceof UserInputError
+            ? { file, message: e.message, code: err.code }
+            : { file, message: `${file} could not be imported: ${e?.message ?? String(err)} (导入失败)`, code: 'internal' };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, files.length) }, worker));
+  const documents: LoadedDocument[] = [];
+  const errors: LoadError[] = [];
+  const seen = new Map<string, string>();
+  for (const r of results) {
+    if ('message' in r) {
+      errors.push(r);
+      continue;
+    }
+    const first = seen.get(r.id);
+    if (first !== undefined) {
+      errors.push({
+        file: r.file,
+        message: `${r.file} has the same id "${r.id}" as ${first}; rename one of them (文件名重复)`,
+        code: 'duplicate_id',
+      });
+      continue;
+    }
+    seen.set(r.id, r.file);
+    documents.push(r);
+  }
+  return { documents, errors };
+}
+
+/**
+ * Loads every paper of a corpus folder, in file-name order. A file that cannot
+ * be loaded is skipped with its error written to stderr; use
+ * {@link loadCorpusReport} to get the errors.
+ * @throws UserInputError `bad_metadata` when `duikou.metadata.json` is invalid
+ */
+export async function loadCorpus(dir: string): Promise<LoadedDocument[]> {
+  const { documents, errors } = await loadCorpusReport(dir);
+  for (const e of errors) process.stderr.write(`duikou: skipped ${e.message}\n`);
+  return documents;
 }

@@ -1,0 +1,237 @@
+/**
+ * HTML → canonical text (htmlparser2): headings become `#` lines, list items
+ * `- ` lines, table rows `| … |` lines, and paragraphs, divisions and line
+ * breaks separate paragraphs. Scripts, styles, navigation, forms' controls and
+ * hidden elements are dropped; entities are decoded by the parser.
+ */
+import type { ChildNode, Element } from 'domhandler';
+import { parseDocument } from 'htmlparser2';
+import { CanonicalWriter } from './canonical.js';
+import { decodeBytes } from './encoding.js';
+import type { ImportResult } from './types.js';
+
+/** Elements dropped with everything inside them. */
+const DROP = new Set([
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'nav',
+  'head',
+  'svg',
+  'math',
+  'iframe',
+  'object',
+  'embed',
+  'canvas',
+  'audio',
+  'video',
+  'select',
+  'button',
+  'textarea',
+  'input',
+  'map',
+]);
+
+/** Elements that start and end a paragraph. */
+const BLOCK = new Set([
+  'address',
+  'article',
+  'aside',
+  'blockquote',
+  'body',
+  'caption',
+  'center',
+  'dd',
+  'details',
+  'dialog',
+  'div',
+  'dl',
+  'dt',
+  'fieldset',
+  'figcaption',
+  'figure',
+  'footer',
+  'form',
+  'header',
+  'hgroup',
+  'hr',
+  'html',
+  'legend',
+  'main',
+  'p',
+  'section',
+  'summary',
+]);
+
+const HEADING = /^h([1-6])$/;
+
+function isElement(n: ChildNode): n is Element {
+  return n.type === 'tag' || n.type === 'script' || n.type === 'style';
+}
+
+/** Hidden by the author: `hidden`, `aria-hidden="true"`, `display:none`, or a navigation landmark. */
+function dropped(el: Element): boolean {
+  if (DROP.has(el.name)) return true;
+  const a = el.attribs;
+  if (a.hidden !== undefined || a['aria-hidden'] === 'true' || a.role === 'navigation') return true;
+  return a.style !== undefined && /display\s*:\s*none/i.test(a.style);
+}
+
+/** The text inside a node as one run: blocks and line breaks become spaces; lists and tables are skipped when asked. */
+function textOf(n: ChildNode, skipNested: boolean): string {
+  if (n.type === 'text') return n.data;
+  if (!isElement(n) || dropped(n)) return '';
+  if (n.name === 'br') return ' ';
+  if (skipNested && (n.name === 'ul' || n.name === 'ol' || n.name === 'table')) return '';
+  const inner = n.children.map((c) => textOf(c, skipNested)).join('');
+  return BLOCK.has(n.name) || HEADING.test(n.name) || n.name === 'li' || n.name === 'td' || n.name === 'th' ? ` ${inner} ` : inner;
+}
+
+function childElements(el: Element): Element[] {
+  return el.children.filter(isElement);
+}
+
+/** Writes the DOM under `root` as canonical text. */
+class HtmlWalker {
+  private inline = '';
+
+  constructor(private readonly w: CanonicalWriter) {}
+
+  /** Writes the pending inline text as a paragraph. */
+  flush(): void {
+    if (this.inline.trim()) this.w.paragraph(this.inline);
+    this.inline = '';
+  }
+
+  walk(nodes: ChildNode[]): void {
+    for (const n of nodes) {
+      if (n.type === 'text') {
+        this.inline += n.data;
+        continue;
+      }
+      if (!isElement(n) || dropped(n)) continue;
+      const name = n.name;
+      const h = HEADING.exec(name);
+      if (h) {
+        this.flush();
+        this.w.heading(Number(h[1]), textOf(n, false));
+      } else if (name === 'ul' || name === 'ol') {
+        this.flush();
+        this.list(n, 0);
+        this.w.endGroup();
+      } else if (name === 'table') {
+        this.flush();
+        this.table(n);
+        this.w.endGroup();
+      } else if (name === 'pre') {
+        this.flush();
+        this.w.preformatted(textOf(n, false).replace(/^ | $/g, ''));
+      } else if (name === 'br' || name === 'hr') {
+        this.flush();
+      } else if (name === 'li') {
+        // A list item outside a list.
+        this.flush();
+        this.listItem(n, 0);
+      } else if (BLOCK.has(name)) {
+        this.flush();
+        this.walk(n.children);
+        this.flush();
+      } else this.walk(n.children);
+    }
+  }
+
+  private list(el: Element, depth: number): void {
+    for (const c of el.children) {
+      if (!isElement(c) || dropped(c)) continue;
+      if (c.name === 'li') this.listItem(c, depth);
+      else if (c.name === 'ul' || c.name === 'ol') this.list(c, depth + 1);
+      else this.w.listItem(textOf(c, false), depth);
+    }
+  }
+
+  private listItem(li: Element, depth: number): void {
+    this.w.listItem(textOf(li, true), depth);
+    const nested = (n: ChildNode): void => {
+      if (!isElement(n) || dropped(n)) return;
+      if (n.name === 'ul' || n.name === 'ol') this.list(n, depth + 1);
+      else if (n.name === 'table') {
+        this.w.endGroup();
+        this.table(n);
+        this.w.endGroup();
+      } else n.children.forEach(nested);
+    };
+    li.children.forEach(nested);
+  }
+
+  private table(el: Element): void {
+    const rows = (n: Element): void => {
+      for (const c of childElements(n)) {
+        if (dropped(c)) continue;
+        if (c.name === 'tr')
+          this.w.tableRow(
+            childElements(c)
+              .filter((td) => td.name === 'td' || td.name === 'th')
+              .map((td) => textOf(td, false)),
+          );
+        else if (c.name === 'thead' || c.name === 'tbody' || c.name === 'tfoot') rows(c);
+        else if (c.name === 'caption') {
+          this.w.endGroup();
+          this.w.paragraph(textOf(c, false));
+        }
+      }
+    };
+    rows(el);
+  }
+}
+
+/** The charset a `<meta>` declares in the first 2 KB, if any. */
+function declaredCharset(bytes: Uint8Array): string | null {
+  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 2048));
+  const m = /<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)/i.exec(head);
+  return m?.[1]?.toLowerCase() ?? null;
+}
+
+/** Decodes HTML bytes: a BOM or valid UTF-8 wins; otherwise the declared `<meta charset>`, then GB18030. */
+export function decodeHtml(bytes: Uint8Array): string {
+  const d = decodeBytes(bytes);
+  if (d.encoding === 'utf-8' && d.clean) return d.text;
+  if (bytes[0] === 0xff || bytes[0] === 0xfe || bytes[0] === 0xef) return d.text;
+  const label = declaredCharset(bytes);
+  if (label) {
+    try {
+      return new TextDecoder(label).decode(bytes).replace(/\r\n/g, '\n');
+    } catch {
+      // An unknown label: keep the detected encoding.
+    }
+  }
+  return d.text;
+}
+
+/**
+ * Converts an HTML string to canonical text. Without an `<h1>` in the body the
+ * page's `<title>` becomes the first heading, so the paper gets its title.
+ */
+export function htmlToCanonical(html: string): string {
+  const dom = parseDocument(html, { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true });
+  const w = new CanonicalWriter();
+  const all: Element[] = [];
+  const collect = (n: ChildNode): void => {
+    if (!isElement(n)) return;
+    all.push(n);
+    n.children.forEach(collect);
+  };
+  dom.children.forEach(collect);
+  const title = all.find((e) => e.name === 'title');
+  const hasH1 = all.some((e) => e.name === 'h1');
+  if (title && !hasH1) w.heading(1, textOf(title, false));
+  const walker = new HtmlWalker(w);
+  walker.walk(dom.children);
+  walker.flush();
+  return w.finish().text;
+}
+
+/** The `.html`/`.htm` importer. */
+export async function importHtml(bytes: Uint8Array): Promise<ImportResult> {
+  return { text: htmlToCanonical(decodeHtml(bytes)) };
+}
