@@ -1,15 +1,20 @@
 /**
- * `npm start`: index the corpus folder, serve the app, print the URL.
+ * `npm start`: serve the app at once, index the corpus folder (only what
+ * changed since the last start), watch it for changes, and print the URL.
  */
-import { setting } from './core/settings.js';
 import { join } from 'node:path';
-import { openCorpus, syncAnnotations } from './corpus.js';
+import { setting } from './core/settings.js';
+import { Engine } from './engine.js';
 import { createApp } from './http/app.js';
 import { isLoopback } from './http/security.js';
+import { type SyncProgress, openIndexDatabase } from './persist.js';
+import { loadGlossary } from './pipeline/glossary.js';
 import { AnnotationStore } from './store/annotations.js';
 import { openDatabase } from './store/db.js';
+import { CorpusSync } from './watch.js';
 
 const corpusDir = setting('DUIKOU_CORPUS');
+const dataDir = setting('DUIKOU_DATA');
 const host = setting('HOST');
 const port = Number(setting('PORT'));
 
@@ -22,35 +27,54 @@ if (!isLoopback(host) && token === '') {
   process.exit(1);
 }
 
-const started = Date.now();
-const engine = await openCorpus(corpusDir, (done, total, id) => {
-  process.stdout.write(`\rIndexing ${corpusDir}: ${done}/${total} ${id.padEnd(40).slice(0, 40)}`);
-});
-const passages = engine.documents().reduce((n, d) => n + d.passages.length, 0);
-process.stdout.write(
-  `\rIndexed ${engine.documents().length} papers, ${passages} passages in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
-);
+const store = new AnnotationStore(openDatabase(join(dataDir, 'duikou.db')));
+const indexDb = openIndexDatabase(join(dataDir, 'index.db'));
+const engine = new Engine(loadGlossary(corpusDir));
 
-const dbFile = join(setting('DUIKOU_DATA'), 'duikou.db');
-const store = new AnnotationStore(openDatabase(dbFile));
-for (const [docId, c] of Object.entries(syncAnnotations(engine, store))) {
-  console.log(
-    `Re-anchored annotations of ${docId}: ${c.exact + c.quote + c.fuzzy} kept (${c.quote} moved, ${c.fuzzy} fuzzy), ${c.orphaned} orphaned`,
-  );
+/** A one-line progress bar: files, MB, time left. */
+function bar(p: SyncProgress): string {
+  const width = 24;
+  const frac = p.totalBytes > 0 ? p.bytes / p.totalBytes : p.done / Math.max(1, p.total);
+  const filled = Math.round(frac * width);
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const eta = p.etaMs === null ? '' : ` · ${Math.ceil(p.etaMs / 1000)} s left`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} files · ${mb(p.bytes)}/${mb(p.totalBytes)} MB${eta}`;
 }
+const tty = process.stdout.isTTY === true;
+const sync = new CorpusSync(engine, indexDb, corpusDir, store, (p) => {
+  if (tty) process.stdout.write(`\r${bar(p)} `);
+});
 
-const server = createApp({ engine, store, token: token || undefined }).listen(port, host, () => {
+const server = createApp({ engine, store, token: token || undefined, status: sync.status }).listen(port, host, () => {
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   console.log(`duikou is running at http://${shownHost}:${actualPort}/`);
 });
 
+const stats = await sync.request();
+if (stats) {
+  const passages = engine.documents().reduce((n, d) => n + d.passages.length, 0);
+  if (tty) process.stdout.write('\r\x1b[K');
+  console.log(
+    `Indexed ${engine.documents().length} papers, ${passages} passages in ${(stats.ms / 1000).toFixed(1)} s ` +
+      `(${stats.indexed} read and segmented, ${stats.reused} unchanged, ${stats.removed} removed)`,
+  );
+  for (const e of stats.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
+}
+const watcher = sync.watch((s) => {
+  if (s.indexed + s.removed > 0) console.log(`Corpus changed: ${s.indexed} papers re-indexed, ${s.removed} removed`);
+  for (const e of s.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
+});
+
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () =>
+  process.on(sig, () => {
+    void watcher.close();
     server.close(() => {
       store.db.close();
+      indexDb.close();
       process.exit(0);
-    }),
-  );
+    });
+    server.closeAllConnections();
+  });
 }

@@ -34,13 +34,24 @@ export function documentSummary(engine: Engine, id: string) {
 }
 
 /** The `/api` router. */
-export function apiRouter({ engine, store }: AppDeps): Router {
+export function apiRouter(deps: AppDeps): Router {
+  const { engine, store } = deps;
   const r = Router();
 
   r.get('/search', (req, res) => {
     const p = searchParams(req.query);
     const result = store ? searchWithAnnotations(engine, store, p.q, p) : engine.search(p.q, p);
     res.json({ query: result.query, total: result.total, hits: result.hits, perDocument: result.perDocument });
+  });
+
+  r.get('/status', (_req, res) => {
+    const s = deps.status;
+    res.json({
+      indexing: s?.indexing ?? false,
+      progress: s?.progress ?? null,
+      last: s?.last ?? null,
+      documents: engine.documents().length,
+    });
   });
 
   r.get('/documents', (_req, res) => {

@@ -5,6 +5,7 @@
 import express, { type Express } from 'express';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../engine.js';
+import type { IndexStatus } from '../watch.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
@@ -19,6 +20,8 @@ export interface AppDeps {
   store?: AnnotationStore;
   /** Shared access token; when set, every request must present it. */
   token?: string;
+  /** Indexing state, shown on every page and at /api/status while the corpus is being indexed. */
+  status?: IndexStatus;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,6 +37,10 @@ export function createApp(deps: AppDeps): Express {
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
   if (deps.token) app.use(tokenGate(deps.token));
   app.use(sameOriginWrites);
+  app.use((_req, res, next) => {
+    res.locals.indexing = deps.status?.indexing ? deps.status.progress : null;
+    next();
+  });
   app.use('/api', express.json({ limit: '1mb' }));
   app.use('/api', apiRouter(deps));
   if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
