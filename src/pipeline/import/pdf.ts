@@ -191,13 +191,33 @@ function dropRunning(pages: PageText[]): void {
 }
 
 /**
+ * Whether `x`, the gutter the other pages of the document have, also divides
+ * this page (one with too little text to find it alone): no item crosses it,
+ * the empty stretch around it is at least half the body size wide, and text
+ * stands on both sides at the same heights.
+ */
+function gutterAt(items: Item[], x: number, bodySize: number): boolean {
+  const half = bodySize / 4;
+  if (items.some((i) => i.x < x + half && i.x + i.w > x - half)) return false;
+  const lefts = items.filter((i) => i.x + i.w <= x);
+  const rights = items.filter((i) => i.x >= x);
+  if (lefts.length === 0 || rights.length === 0) return false;
+  const lTop = Math.max(...lefts.map((i) => i.y));
+  const lBottom = Math.min(...lefts.map((i) => i.y));
+  const rTop = Math.max(...rights.map((i) => i.y));
+  const rBottom = Math.min(...rights.map((i) => i.y));
+  return Math.min(lTop, rTop) >= Math.max(lBottom, rBottom);
+}
+
+/**
  * The x of the gutter between two columns, or null for a one-column page:
  * the position in the middle 40% of the text's width that the fewest items
  * cross, when the text left and right of it is balanced, stands side by side,
  * and the empty stretch is at least half the body size wide.
  */
-function findGutter(rows: Row[], bodySize: number): number | null {
+function findGutter(rows: Row[], bodySize: number, hint: number | null = null): number | null {
   const items = rows.flatMap((r) => r.items).filter((i) => visible(i.str) > 0);
+  if (hint !== null) return gutterAt(items, hint, bodySize) ? hint : null;
   if (items.length < 6) return null;
   const left = Math.min(...items.map((i) => i.x));
   const right = Math.max(...items.map((i) => i.x + i.w));
@@ -253,8 +273,7 @@ function lineOf(items: Item[], row: Row, stream: string): Line | null {
 }
 
 /** A page's lines in reading order (see the module comment, step 3). */
-function readingOrder(rows: Row[], bodySize: number): Line[] {
-  const gutter = findGutter(rows, bodySize);
+function readingOrder(rows: Row[], bodySize: number, gutter: number | null): Line[] {
   const out: Line[] = [];
   if (gutter === null) {
     for (const r of rows) {
@@ -366,7 +385,12 @@ async function readPages(bytes: Uint8Array, file: string): Promise<PageText[]> {
 function writePages(pages: PageText[]): ImportResult {
   const allRows = pages.flatMap((p) => p.rows);
   const bodySize = dominantSize(allRows.flatMap((r) => r.items.map((i) => ({ size: i.size, n: visible(i.str) })))) || 10;
-  const perPage = pages.map((p) => readingOrder(p.rows, bodySize));
+  // Columns: found page by page; a page with too little text to show its
+  // columns takes the gutter most other pages have, when nothing crosses it.
+  const gutters = pages.map((p) => findGutter(p.rows, bodySize));
+  const found = gutters.filter((g): g is number => g !== null);
+  const common = found.length > 0 && found.length >= pages.length / 2 ? median(found) : null;
+  const perPage = pages.map((p, i) => readingOrder(p.rows, bodySize, gutters[i] ?? (common === null ? null : findGutter(p.rows, bodySize, common))));
   const lines = perPage.flat();
 
   // Heading levels by size: the larger, the higher.
