@@ -72,7 +72,7 @@ const SCHEMA = `
 
 /** The version key of the persisted index: the format, and the dictionary the analyzer segments with. */
 export function indexFormatKey(): string {
-  let dict = '';
+  let dict: string;
   try {
     dict = createHash('sha256').update(readFileSync(USER_DICT_PATH)).digest('hex').slice(0, 16);
   } catch {
@@ -202,7 +202,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
   const getText = db.prepare('SELECT text FROM documents WHERE id = ?');
 
   const plan = files.map((file) => {
-    let st: { size: number; mtimeMs: number } | null = null;
+    let st: { size: number; mtimeMs: number } | null;
     try {
       st = statSync(join(corpusDir, file));
     } catch {

@@ -334,13 +334,11 @@ describe('parseQuery properties', () => {
         tags: fc.uniqueArray(value, { maxLength: 2 }),
         notes: fc.uniqueArray(value, { maxLength: 2 }),
       })
-      .map(
-        ({ clauses, exclude, lang, docs, tags, notes }): ParsedQuery => ({
-          clauses,
-          exclude,
-          filters: { ...(lang === undefined ? {} : { lang }), docs, tags, notes },
-        }),
-      );
+      .map(({ clauses, exclude, lang, docs, tags, notes }): ParsedQuery => ({
+        clauses,
+        exclude,
+        filters: { ...(lang === undefined ? {} : { lang }), docs, tags, notes },
+      }));
     fc.assert(
       fc.property(query, (original) => {
         expect(parseQuery(formatQuery(original))).toStrictEqual(original);

@@ -41,7 +41,7 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError('network', 'The server cannot be reached; nothing was saved. 无法连接服务器，未保存。', 0);
   }
-  let data = null;
+  let data;
   try {
     data = await res.json();
   } catch {

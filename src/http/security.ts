@@ -63,7 +63,7 @@ export const sameOriginWrites: RequestHandler = (req, _res, next) => {
   const site = req.get('sec-fetch-site');
   if (origin !== undefined) {
     const host = req.get('host');
-    let ok = false;
+    let ok: boolean;
     try {
       ok = host !== undefined && new URL(origin).host === host;
     } catch {
