@@ -18,6 +18,7 @@ const DROP = new Set([
   'template',
   'nav',
   'head',
+  'title',
   'svg',
   'math',
   'iframe',
@@ -224,7 +225,8 @@ export function htmlToCanonical(html: string): string {
   dom.children.forEach(collect);
   const title = all.find((e) => e.name === 'title');
   const hasH1 = all.some((e) => e.name === 'h1');
-  if (title && !hasH1) w.heading(1, textOf(title, false));
+  // The title is text only; it is read here and skipped where it stands.
+  if (title && !hasH1) w.heading(1, title.children.map((c) => (c.type === 'text' ? c.data : '')).join(''));
   const walker = new HtmlWalker(w);
   walker.walk(dom.children);
   walker.flush();
