@@ -80,8 +80,18 @@ function annotationsPage(engine: Engine, store: AnnotationStore, req: Request) {
     anchored,
     orphaned,
     clearUrl: '/annotations',
+    exportFormats: EXPORT_CHOICES,
   };
 }
+
+/** The export formats offered on the annotations page, in the order a researcher reaches for them. */
+const EXPORT_CHOICES = [
+  { value: 'md', label: 'Markdown, with citations 带引文' },
+  { value: 'docx', label: 'Word (.docx)' },
+  { value: 'csv', label: 'CSV for Excel / spreadsheets 表格' },
+  { value: 'qdpx', label: 'REFI-QDA (.qdpx): NVivo, ATLAS.ti, MAXQDA, QualCoder' },
+  { value: 'json', label: 'W3C Web Annotation JSON (backup 备份)' },
+];
 
 /** A tag in the tree, with its children. */
 export interface TagNode {
