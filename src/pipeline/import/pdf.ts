@@ -111,6 +111,18 @@ function dominantSize(items: Array<{ size: number; n: number }>): number {
   return best;
 }
 
+/** Smallest and largest of many numbers without spreading them onto the stack. */
+function minOf(xs: number[]): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const x of xs) if (x < m) m = x;
+  return m;
+}
+function maxOf(xs: number[]): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const x of xs) if (x > m) m = x;
+  return m;
+}
+
 const visible = (s: string): number => s.replace(/\s+/gu, '').length;
 
 /** Groups a page's items into rows by baseline, top to bottom. */
@@ -202,10 +214,10 @@ function gutterAt(items: Item[], x: number, bodySize: number): boolean {
   const lefts = items.filter((i) => i.x + i.w <= x);
   const rights = items.filter((i) => i.x >= x);
   if (lefts.length === 0 || rights.length === 0) return false;
-  const lTop = Math.max(...lefts.map((i) => i.y));
-  const lBottom = Math.min(...lefts.map((i) => i.y));
-  const rTop = Math.max(...rights.map((i) => i.y));
-  const rBottom = Math.min(...rights.map((i) => i.y));
+  const lTop = maxOf(lefts.map((i) => i.y));
+  const lBottom = minOf(lefts.map((i) => i.y));
+  const rTop = maxOf(rights.map((i) => i.y));
+  const rBottom = minOf(rights.map((i) => i.y));
   return Math.min(lTop, rTop) >= Math.max(lBottom, rBottom);
 }
 
@@ -219,8 +231,8 @@ function findGutter(rows: Row[], bodySize: number, hint: number | null = null): 
   const items = rows.flatMap((r) => r.items).filter((i) => visible(i.str) > 0);
   if (hint !== null) return gutterAt(items, hint, bodySize) ? hint : null;
   if (items.length < 6) return null;
-  const left = Math.min(...items.map((i) => i.x));
-  const right = Math.max(...items.map((i) => i.x + i.w));
+  const left = minOf(items.map((i) => i.x));
+  const right = maxOf(items.map((i) => i.x + i.w));
   const width = right - left;
   if (width <= 0) return null;
   const total = items.reduce((n, i) => n + visible(i.str), 0);
@@ -248,10 +260,10 @@ function findGutter(rows: Row[], bodySize: number, hint: number | null = null): 
   const lRows = new Set(lefts.map((i) => Math.round(i.y)));
   const rRows = new Set(rights.map((i) => Math.round(i.y)));
   if (lRows.size < 3 || rRows.size < 3) return null;
-  const lTop = Math.max(...lefts.map((i) => i.y));
-  const lBottom = Math.min(...lefts.map((i) => i.y));
-  const rTop = Math.max(...rights.map((i) => i.y));
-  const rBottom = Math.min(...rights.map((i) => i.y));
+  const lTop = maxOf(lefts.map((i) => i.y));
+  const lBottom = minOf(lefts.map((i) => i.y));
+  const rTop = maxOf(rights.map((i) => i.y));
+  const rBottom = minOf(rights.map((i) => i.y));
   if (Math.min(lTop, rTop) < Math.max(lBottom, rBottom)) return null;
   return g;
 }
@@ -264,8 +276,8 @@ function lineOf(items: Item[], row: Row, stream: string): Line | null {
   if (!text) return null;
   return {
     text,
-    x0: Math.min(...printed.map((i) => i.x)),
-    x1: Math.max(...printed.map((i) => i.x + i.w)),
+    x0: minOf(printed.map((i) => i.x)),
+    x1: maxOf(printed.map((i) => i.x + i.w)),
     y: row.y,
     size,
     stream,
@@ -296,8 +308,8 @@ function readingOrder(rows: Row[], bodySize: number, gutter: number | null): Lin
     const crosses = printed.some((i) => i.x < gutter - 0.5 && i.x + i.w > gutter + 0.5);
     const lefts = r.items.filter((i) => i.x + i.w / 2 < gutter);
     const rights = r.items.filter((i) => i.x + i.w / 2 >= gutter);
-    const lEnd = Math.max(...lefts.filter((i) => visible(i.str) > 0).map((i) => i.x + i.w));
-    const rStart = Math.min(...rights.filter((i) => visible(i.str) > 0).map((i) => i.x));
+    const lEnd = maxOf(lefts.filter((i) => visible(i.str) > 0).map((i) => i.x + i.w));
+    const rStart = minOf(rights.filter((i) => visible(i.str) > 0).map((i) => i.x));
     // A full-width line split by a word space at the gutter is still one line.
     const narrowGap = Number.isFinite(lEnd) && Number.isFinite(rStart) && rStart - lEnd < 0.6 * r.size;
     if (crosses || narrowGap) {
@@ -357,7 +369,8 @@ async function readPages(bytes: Uint8Array, file: string): Promise<PageText[]> {
       );
     }
     const pages: PageText[] = [];
-    for (let n = 1; n <= doc.numPages; n++) {
+    try {
+      for (let n = 1; n <= doc.numPages; n++) {
       const page = await doc.getPage(n);
       const content = await page.getTextContent({ includeMarkedContent: false });
       const items: Item[] = [];
@@ -372,6 +385,12 @@ async function readPages(bytes: Uint8Array, file: string): Promise<PageText[]> {
       }
       pages.push({ rows: rowsOf(items), view: [...page.view] });
       page.cleanup();
+      }
+    } catch (err) {
+      throw new UserInputError(
+        'unreadable_file',
+        `${file}: page ${pages.length + 1} of this PDF cannot be read (damaged?): ${(err as Error).message} (无法读取该 PDF，文件可能已损坏)`,
+      );
     }
     return pages;
   } finally {
