@@ -1,0 +1,541 @@
+/**
+ * duikou's benchmark: `npm run bench -- [--sizes 1,10,100] [--queries N]`.
+ *
+ * For each corpus size: build the engine with the worker pool, measure memory,
+ * cold start, a one-document update, search latency in-process and over HTTP
+ * (autocannon, 1 and 16 connections, loopback), and the same for the SQLite
+ * FTS5 and brute-force baselines over the same passages, terms and queries;
+ * check that all three return the same passages for every query; profile the
+ * slowest duikou queries. Writes bench/results/latest.json and latest.md.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, cpus, platform, release, totalmem, type as osType } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import autocannon from 'autocannon';
+import express from 'express';
+import { Engine, prepareDocument } from '../src/engine.js';
+import { createApp } from '../src/http/app.js';
+import { WorkerPool, prepareInWorkers, workerScript } from '../src/parallel.js';
+import { loadGlossary } from '../src/pipeline/glossary.js';
+import { parseQuery } from '../src/pipeline/query.js';
+import { rank } from '../src/pipeline/rank.js';
+import { type BaselineQuery, Baselines, compileQuery, type TermsResult, type TermsTask } from './baselines.js';
+import { CACHE, ROOT, ensureCorpus } from './corpus.js';
+import { type BenchQuery, queryMix } from './queries.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1,10,100' },
+    queries: { type: 'string', default: '20' },
+    'query-seconds': { type: 'string', default: '2' },
+    'http-seconds': { type: 'string', default: '4' },
+    threads: { type: 'string', default: String(availableParallelism()) },
+  },
+});
+const SIZES = values.sizes.split(',').map(Number);
+const REPS = Number(values.queries);
+const QUERY_BUDGET_MS = Number(values['query-seconds']) * 1000;
+const HTTP_SECONDS = Number(values['http-seconds']);
+const THREADS = Number(values.threads);
+const RESULTS = join(ROOT, 'bench', 'results');
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const MB = 1024 * 1024;
+const log = (...a: unknown[]): void => console.log(...a);
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+
+// --- measurement helpers ---
+
+/** Peak RSS (whole process, workers included) and main-thread heap, sampled every 20 ms. */
+function memorySampler(): { stop(): { rss: number; heap: number } } {
+  let rss = 0;
+  let heap = 0;
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    rss = Math.max(rss, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  };
+  sample();
+  const t = setInterval(sample, 20);
+  return {
+    stop() {
+      clearInterval(t);
+      sample();
+      return { rss, heap };
+    },
+  };
+}
+
+/** Weighted percentile: each query counts equally however many samples it has. */
+function percentiles(perQuery: number[][]): { p50: number; p95: number; p99: number } {
+  const pts: Array<[number, number]> = [];
+  for (const s of perQuery) for (const v of s) pts.push([v, 1 / s.length]);
+  pts.sort((a, b) => a[0] - b[0]);
+  const total = pts.reduce((a, p) => a + p[1], 0);
+  const at = (q: number): number => {
+    let acc = 0;
+    for (const [v, w] of pts) {
+      acc += w;
+      if (acc >= q * total - 1e-9) return round(v, 3);
+    }
+    return round(pts[pts.length - 1]?.[0] ?? 0, 3);
+  };
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+/** Time `fn` up to REPS times (after one warm-up) or until the per-query budget is spent. */
+function timeQuery(fn: () => unknown): { samples: number[]; firstMs: number } {
+  let t = performance.now();
+  fn();
+  const firstMs = performance.now() - t;
+  // A query slower than the whole budget on its first run counts that run as its only sample.
+  if (firstMs > QUERY_BUDGET_MS) return { samples: [firstMs], firstMs };
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < REPS && (samples.length === 0 || performance.now() - start < QUERY_BUDGET_MS)) {
+    t = performance.now();
+    fn();
+    samples.push(performance.now() - t);
+  }
+  return { samples, firstMs };
+}
+
+/** Run autocannon over the query mix against `url` and return exact latency percentiles. */
+async function httpLoad(url: string, paths: string[], connections: number): Promise<{ p50: number; p95: number; p99: number; requests: number; errors: number }> {
+  const lat: number[] = [];
+  let i = 0;
+  let errors = 0;
+  await new Promise<void>((resolve, reject) => {
+    const inst = autocannon(
+      {
+        url,
+        connections,
+        duration: HTTP_SECONDS,
+        timeout: 60,
+        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: paths[i++ % paths.length]! }) }],
+      },
+      (err) => (err ? reject(err) : resolve()),
+    );
+    inst.on('response', (_c: unknown, status: number, _b: unknown, ms: number) => {
+      if (status >= 200 && status < 300) lat.push(ms);
+      else errors++;
+    });
+  });
+  lat.sort((a, b) => a - b);
+  const q = (p: number): number => round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0, 3);
+  return { p50: q(0.5), p95: q(0.95), p99: q(0.99), requests: lat.length, errors };
+}
+
+async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Self time by function over a CPU profile of `fn` repeated for ~1.5 s. */
+async function profile(fn: () => unknown): Promise<Array<{ fn: string; selfMs: number; pct: number }>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  const start = performance.now();
+  do fn();
+  while (performance.now() - start < 1500);
+  const { profile: prof } = await session.post('Profiler.stop');
+  session.disconnect();
+  const self = new Map<number, number>();
+  const samples = prof.samples ?? [];
+  const deltas = prof.timeDeltas ?? [];
+  samples.forEach((id, k) => self.set(id, (self.get(id) ?? 0) + (deltas[k] ?? 0)));
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const node of prof.nodes) {
+    const us = self.get(node.id) ?? 0;
+    total += us;
+    const cf = node.callFrame;
+    const file = cf.url.replace(/^file:\/\//, '').replace(ROOT, '');
+    const key = `${cf.functionName || '(anonymous)'} ${file ? `${file}:${cf.lineNumber + 1}` : ''}`.trim();
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  }
+  return [...byFn.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([f, us]) => ({ fn: f, selfMs: round(us / 1000, 1), pct: round((100 * us) / Math.max(1, total), 1) }));
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return n;
+}
+
+function coldStart(corpusDir: string, dataDir: string, query: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench', 'coldstart.ts'), corpusDir, dataDir, query],
+      { cwd: ROOT, maxBuffer: 1 << 20, timeout: 30 * 60_000 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${err.message}\n${stderr}`));
+        const line = stdout.trim().split('\n').pop() ?? '{}';
+        resolve({ ...(JSON.parse(line) as Record<string, unknown>), wallMs: round(performance.now() - t, 1) });
+      },
+    );
+  });
+}
+
+// --- one size ---
+
+interface QueryRow {
+  name: string;
+  q: string;
+  expand: boolean;
+  hits: { duikou: number; fts5: number; brute: number };
+  equal: boolean;
+  note?: string;
+  p50: { duikou: number; fts5: number; brute: number };
+  firstMs: number;
+  samples: number;
+}
+
+async function benchSize(mb: number): Promise<Record<string, unknown>> {
+  log(`\n=== ${mb} MB ===`);
+  let t = performance.now();
+  const { dir, manifest } = ensureCorpus(mb);
+  log(`corpus: ${manifest.files.length} files, ${round(manifest.bytes / MB)} MB (${round((performance.now() - t) / 1000)} s to generate or find)`);
+  const queries = queryMix(manifest);
+  const files = manifest.files.map((file) => ({ dir, file }));
+
+  // Build: read, normalise, segment, analyse in the workers; index on the main thread.
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const mem = memorySampler();
+  const engine = new Engine(loadGlossary(dir));
+  t = performance.now();
+  let addMs = 0;
+  for await (const prep of prepareInWorkers(files, { threads: THREADS })) {
+    const a = performance.now();
+    engine.addPrepared(prep);
+    addMs += performance.now() - a;
+  }
+  const buildMs = performance.now() - t;
+  const peak = mem.stop();
+  gc();
+  const heapAfter = process.memoryUsage().heapUsed - heapBefore;
+  const passages = engine.index.size;
+  log(
+    `build: ${round(buildMs / 1000)} s, ${round(manifest.bytes / MB / (buildMs / 1000))} MB/s (${passages} passages; main-thread indexing ${round(addMs / 1000)} s); heap ${round(heapAfter / MB)} MB after GC, peak RSS ${round(peak.rss / MB)} MB`,
+  );
+
+  // Baselines over the same passages and terms.
+  const ftsDir = join(CACHE, `run-${mb}MB`);
+  rmSync(ftsDir, { recursive: true, force: true });
+  mkdirSync(ftsDir, { recursive: true });
+  const base = new Baselines(join(ftsDir, 'fts5.db'));
+  const pool = new WorkerPool<TermsTask, TermsResult>(workerScript('./terms-worker', import.meta.url), THREADS);
+  t = performance.now();
+  const window: Promise<TermsResult>[] = [];
+  let next = 0;
+  const refill = (): void => {
+    while (window.length < THREADS * 2 && next < files.length) window.push(pool.run(files[next++]!));
+  };
+  refill();
+  while (window.length > 0) {
+    const r = await window.shift()!;
+    refill();
+    base.add(r);
+  }
+  await pool.close();
+  const ftsBytes = base.finish();
+  log(
+    `baselines: terms ${round((performance.now() - t) / 1000)} s (analysis in workers), FTS5 insert+optimize ${round(base.ftsBuildMs / 1000)} s, ${round(ftsBytes / MB)} MB; brute arrays ${round(base.bruteBytes / MB)} MB`,
+  );
+  if (base.count !== passages) throw new Error(`baselines have ${base.count} passages, the engine ${passages}`);
+
+  // Queries: equal answers, then latency.
+  const rows: QueryRow[] = [];
+  const lat = { duikou: [] as number[][], fts5: [] as number[][], brute: [] as number[][] };
+  const compiled = new Map<BenchQuery, BaselineQuery>();
+  for (const bq of queries) {
+    const cq = compileQuery(bq.q, bq.expand, (x) => engine.expansions(x));
+    compiled.set(bq, cq);
+    const dk = new Set(rank(parseQuery(bq.q), engine, { expand: bq.expand }).map((h) => h.passage.id));
+    const fs = base.ftsAll(cq);
+    const br = new Set(base.bruteSearch(cq).all);
+    const same = (a: Set<number>, b: Set<number>): boolean => a.size === b.size && [...a].every((x) => b.has(x));
+    const equal = same(dk, fs) && same(dk, br);
+    let note: string | undefined;
+    if (!equal) {
+      const only = (a: Set<number>, b: Set<number>): number[] => [...a].filter((x) => !b.has(x)).slice(0, 3);
+      const show = (id: number): string => {
+        const p = engine.passage(id);
+        return p ? JSON.stringify(engine.document(p.docId)!.text.slice(p.start, Math.min(p.end, p.start + 80))) : String(id);
+      };
+      note = `only duikou: ${only(dk, fs).map(show).join(' | ') || '-'}; only FTS5: ${only(fs, dk).map(show).join(' | ') || '-'}; only brute: ${only(br, dk).map(show).join(' | ') || '-'}`;
+    }
+    const d = timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20 }));
+    const f = timeQuery(() => base.ftsSearch(cq));
+    const b = timeQuery(() => base.bruteSearch(cq).top);
+    lat.duikou.push(d.samples);
+    lat.fts5.push(f.samples);
+    lat.brute.push(b.samples);
+    const row: QueryRow = {
+      name: bq.name,
+      q: bq.q,
+      expand: bq.expand,
+      hits: { duikou: dk.size, fts5: fs.size, brute: br.size },
+      equal,
+      ...(note !== undefined && { note }),
+      p50: { duikou: round(median(d.samples), 3), fts5: round(median(f.samples), 3), brute: round(median(b.samples), 3) },
+      firstMs: round(d.firstMs, 1),
+      samples: d.samples.length,
+    };
+    rows.push(row);
+    log(
+      `  ${equal ? '=' : '≠'} ${bq.name.padEnd(30)} hits ${dk.size}/${fs.size}/${br.size}  p50 duikou ${row.p50.duikou} ms (first ${row.firstMs}), FTS5 ${row.p50.fts5} ms, brute ${row.p50.brute} ms`,
+    );
+  }
+  const inproc = { duikou: percentiles(lat.duikou), fts5: percentiles(lat.fts5), brute: percentiles(lat.brute) };
+  log(`in-process p50/p95/p99: duikou ${JSON.stringify(inproc.duikou)} FTS5 ${JSON.stringify(inproc.fts5)} brute ${JSON.stringify(inproc.brute)}`);
+
+  // Where duikou's time goes: CPU profiles of its three slowest queries.
+  const slowest = [...rows].sort((a, b) => b.p50.duikou - a.p50.duikou).slice(0, 3);
+  const profiles: Array<{ query: string; top: Awaited<ReturnType<typeof profile>> }> = [];
+  for (const r of slowest) {
+    const top = await profile(() => engine.search(r.q, { expand: r.expand, limit: 20 }));
+    profiles.push({ query: `${r.name}: ${r.q}`, top });
+    log(`  profile ${r.name}: ${top.slice(0, 4).map((x) => `${x.fn} ${x.pct}%`).join('; ')}`);
+  }
+
+  // HTTP: duikou's real app, and minimal Express apps over the baselines.
+  const paths = queries.map((bq) => `/api/search?q=${encodeURIComponent(bq.q)}&expand=${bq.expand ? 1 : 0}&limit=20`);
+  const byQ = new Map(queries.map((bq) => [`${bq.q}|${bq.expand ? 1 : 0}`, compiled.get(bq)!]));
+  const baseApp = (run: (q: BaselineQuery) => unknown): express.Express => {
+    const app = express();
+    app.get('/api/search', (req, res) => {
+      const key = `${String(req.query.q)}|${String(req.query.expand)}`;
+      const cq = byQ.get(key) ?? compileQuery(String(req.query.q), req.query.expand === '1', (x) => engine.expansions(x));
+      res.json({ hits: run(cq) });
+    });
+    return app;
+  };
+  const http: Record<string, Record<string, unknown>> = {};
+  for (const [name, app] of [
+    ['duikou', createApp({ engine })],
+    ['fts5', baseApp((q) => base.ftsSearch(q))],
+    ['brute', baseApp((q) => base.bruteSearch(q).top)],
+  ] as const) {
+    const s = await serve(app);
+    http[name] = { c1: await httpLoad(s.url, paths, 1), c16: await httpLoad(s.url, paths, 16) };
+    await s.close();
+    log(`http ${name}: ${JSON.stringify(http[name])}`);
+  }
+  base.close();
+
+  // Update one document (after the queries, as it renumbers the document's passages):
+  // change a paragraph and re-add it (prepare + index on this thread).
+  const victim = engine.document(manifest.files[Math.floor(manifest.files.length / 2)]!.replace(/\.txt$/, ''))!;
+  const updates: number[] = [];
+  const prepShare: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const text = victim.text.replace(/\n\n/, `\n\nAn inserted sentence number ${k} about counterpart support.\n\n`);
+    const u = performance.now();
+    const prep = prepareDocument({ ...victim, text });
+    const mid = performance.now();
+    engine.addPrepared(prep);
+    updates.push(performance.now() - u);
+    prepShare.push(mid - u);
+  }
+  engine.addDocument(victim);
+  const updateMs = round(median(updates), 1);
+  log(`update one doc (${round(victim.text.length / 1024)} K chars): ${updateMs} ms median (prepare ${round(median(prepShare), 1)} ms)`);
+
+  // Cold start in a fresh process (persisted index when src/persist.ts exists).
+  const dataDir = join(CACHE, `data-${mb}MB`);
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  let cold = await coldStart(dir, dataDir, '对口支援');
+  let persistBuild: Record<string, unknown> | null = null;
+  if (cold.mode === 'persist') {
+    persistBuild = cold;
+    cold = await coldStart(dir, dataDir, '对口支援');
+  }
+  const indexBytes = cold.mode === 'persist' ? dirBytes(dataDir) : null;
+  log(`cold start (${cold.mode}): ${round(Number(cold.ms))} ms to first answer; index on disk ${indexBytes ?? 'n/a (no persistence yet)'}`);
+
+  return {
+    mb,
+    bytes: manifest.bytes,
+    docs: manifest.files.length,
+    passages,
+    vocabulary: manifest.vocabulary,
+    build: { s: round(buildMs / 1000, 2), mbPerS: round(manifest.bytes / MB / (buildMs / 1000), 2), mainThreadIndexS: round(addMs / 1000, 2), threads: THREADS },
+    memory: {
+      peakRss: peak.rss,
+      peakHeap: peak.heap,
+      heapAfterBuild: heapAfter,
+      heapBytesPerTextByte: round(heapAfter / manifest.bytes, 2),
+    },
+    indexBytes,
+    coldStart: { ...cold, persistBuild },
+    updateMs,
+    updatePrepareMs: round(median(prepShare), 1),
+    query: inproc,
+    http,
+    baselines: {
+      fts5: { buildS: round(base.ftsBuildMs / 1000, 2), indexBytes: ftsBytes },
+      brute: { buildS: round(base.bruteBuildMs / 1000, 2), bytes: base.bruteBytes },
+    },
+    equalAnswers: { all: rows.every((r) => r.equal), equal: rows.filter((r) => r.equal).length, of: rows.length },
+    queries: rows,
+    profiles,
+  };
+}
+
+// --- report ---
+
+type Size = Awaited<ReturnType<typeof benchSize>> & Record<string, any>;
+
+function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
+  const L: string[] = [];
+  L.push(`# duikou benchmark`, '');
+  L.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, ${machine.os}, Node ${machine.node}. Run: \`${machine.command}\` at ${machine.date}.`,
+    '',
+  );
+  for (const s of sizes) {
+    const q = s.query;
+    const h = s.http;
+    const tick = (ok: boolean | null): string => (ok === null ? '–' : ok ? '✓' : '✗');
+    const ratio = (a: number, b: number): string => (a > 0 ? `${round(b / a, 1)}×` : '–');
+    L.push(`## ${s.mb} MB — ${s.docs} papers, ${s.passages} passages, ${s.vocabulary} made-up words per script`, '');
+    L.push('| Measure | duikou | FTS5 | brute force | FTS5 ÷ duikou | Target (100 MB) | |', '| --- | ---: | ---: | ---: | ---: | --- | --- |');
+    const big = s.mb >= 100;
+    const row = (m: string, d: string | number, f: string | number, b: string | number, r: string, target: string, ok: boolean | null): void => {
+      L.push(`| ${m} | ${d} | ${f} | ${b} | ${r} | ${target} | ${big ? tick(ok) : ''} |`);
+    };
+    row(
+      'Build (s)',
+      `${s.build.s} (${s.build.mbPerS} MB/s)`,
+      `+${s.baselines.fts5.buildS}`,
+      `+${s.baselines.brute.buildS}`,
+      '',
+      '≥ 8 MB/s',
+      s.build.mbPerS >= 8,
+    );
+    row('Heap after build (bytes / text byte)', `${round(s.memory.heapAfterBuild / MB, 1)} MB (${s.memory.heapBytesPerTextByte})`, '', '', '', '≤ 1.5', s.memory.heapBytesPerTextByte <= 1.5);
+    row('Peak RSS / heap during build (MB)', `${round(s.memory.peakRss / MB)} / ${round(s.memory.peakHeap / MB)}`, '', '', '', '', null);
+    row(
+      'Index on disk (MB)',
+      s.indexBytes === null ? 'n/a (no persistence yet)' : round(s.indexBytes / MB),
+      round(s.baselines.fts5.indexBytes / MB),
+      `${round(s.baselines.brute.bytes / MB)} (memory)`,
+      '',
+      '',
+      null,
+    );
+    const c = s.coldStart;
+    row(
+      `Cold start to first answer (ms)${c.mode === 'persist' ? '' : ' — FALLBACK: openCorpus, no persisted index'}`,
+      round(Number(c.ms), 0),
+      '',
+      '',
+      '',
+      '≤ 1500',
+      Number(c.ms) <= 1500,
+    );
+    row('Update one document (ms)', `${s.updateMs} (prepare ${s.updatePrepareMs})`, '', '', '', '≤ 10', s.updateMs <= 10);
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      const target = p === 'p50' ? '≤ 0.5' : p === 'p95' ? '≤ 10, and ≥ 3× below FTS5' : '';
+      const ok = p === 'p50' ? q.duikou.p50 <= 0.5 : p === 'p95' ? q.duikou.p95 <= 10 && q.fts5.p95 >= 3 * q.duikou.p95 : null;
+      row(`Query top-20 ${p} in-process (ms)`, q.duikou[p], q.fts5[p], q.brute[p], ratio(q.duikou[p], q.fts5[p]), target, ok);
+    }
+    for (const c of ['c1', 'c16'] as const) {
+      for (const p of ['p50', 'p95', 'p99'] as const) {
+        const ok = c === 'c16' && p === 'p95' ? h.duikou.c16.p95 <= 20 : null;
+        row(
+          `HTTP ${c === 'c1' ? '1 client' : '16 clients'} ${p} (ms)`,
+          h.duikou[c][p],
+          h.fts5[c][p],
+          h.brute[c][p],
+          ratio(h.duikou[c][p], h.fts5[c][p]),
+          c === 'c16' && p === 'p95' ? '≤ 20' : '',
+          ok,
+        );
+      }
+    }
+    row(
+      'Same passages as the baselines',
+      `${s.equalAnswers.equal} of ${s.equalAnswers.of} queries`,
+      '',
+      '',
+      '',
+      'all',
+      big ? s.equalAnswers.all : null,
+    );
+    L.push('');
+    L.push('| Query | hits duikou / FTS5 / brute | same | p50 duikou | p50 FTS5 | p50 brute | first run duikou |', '| --- | --- | --- | ---: | ---: | ---: | ---: |');
+    for (const r of s.queries as QueryRow[]) {
+      L.push(
+        `| ${r.name} \`${r.q.replace(/\|/g, '\\|')}\`${r.expand ? ' (expand)' : ''} | ${r.hits.duikou} / ${r.hits.fts5} / ${r.hits.brute} | ${r.equal ? '✓' : '✗'} | ${r.p50.duikou} | ${r.p50.fts5} | ${r.p50.brute} | ${r.firstMs} |`,
+      );
+    }
+    const diffs = (s.queries as QueryRow[]).filter((r) => r.note);
+    if (diffs.length > 0) {
+      L.push('', 'Differences:', '');
+      for (const r of diffs) L.push(`- ${r.name}: ${r.note}`);
+    }
+    L.push('', 'Where duikou spends its time (self time, CPU profile of the slowest queries):', '');
+    for (const p of s.profiles as Array<{ query: string; top: Array<{ fn: string; pct: number }> }>) {
+      L.push(`- \`${p.query}\`: ${p.top.slice(0, 6).map((x) => `${x.fn} ${x.pct}%`).join(' · ')}`);
+    }
+    L.push('');
+  }
+  return `${L.join('\n')}\n`;
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGB: round(totalmem() / 1024 ** 3, 1),
+  os: `${osType()} ${release()} (${platform()})`,
+  node: process.version,
+  command: `npm run bench -- --sizes ${SIZES.join(',')} --queries ${REPS}`,
+  date: new Date().toISOString(),
+};
+const results: Size[] = [];
+for (const mb of SIZES) {
+  results.push((await benchSize(mb)) as Size);
+  gc();
+}
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ machine, sizes: results }, null, 2)}\n`);
+writeFileSync(join(RESULTS, 'latest.md'), markdown(machine, results));
+log(`\nwrote bench/results/latest.json and latest.md`);
+process.exit(0);
