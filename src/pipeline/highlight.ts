@@ -182,10 +182,18 @@ export function kwic(text: string, base: number, match: { start: number; end: nu
     range = [safe, safe];
   }
   const [s, e] = range;
+  // Only a window around the match can show: 2 units per code point is the most
+  // a window of `w` code points (plus the word slack) can need. Without it a
+  // page of matches would copy the whole paper once per match.
+  const reach = 2 * (w + WORD_SLACK + 1);
+  let from = Math.max(0, s - reach);
+  if (from > 0 && splitsPair(text, from)) from--;
+  let to = Math.min(text.length, e + reach);
+  if (to < text.length && splitsPair(text, to)) to++;
   return {
-    left: oneLine(tail(text.slice(0, s), w)),
+    left: oneLine(tail(text.slice(from, s), w)),
     keyword: oneLine(text.slice(s, e)),
-    right: oneLine(head(text.slice(e), w)),
+    right: oneLine(head(text.slice(e, to), w)),
     start: base + s,
     end: base + e,
   };
