@@ -3,7 +3,7 @@
  * load → normalize → segment → analyze → index → query → rank. Storage and HTTP
  * sit on top of this and hold no search logic of their own.
  */
-import type { CorpusDocument, LoadedDocument, MatchSpan, Passage, PassageKind, Lang } from './core/types.js';
+import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang } from './core/types.js';
 import { UserInputError } from './core/errors.js';
 import { type AnalyzedToken, analyze } from './pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
@@ -122,6 +122,19 @@ export class Engine implements SearchSource {
       this.index.add(p.id, terms, words);
     });
     return full;
+  }
+
+  /**
+   * Change a document's metadata (title, authors, year, venue, language) in
+   * place: nothing is re-segmented or re-indexed.
+   * @returns false when the document is unknown
+   */
+  setMetadata(meta: DocumentMeta): boolean {
+    const d = this.docs.get(meta.id);
+    if (!d) return false;
+    this.docs.set(meta.id, { ...d, ...meta });
+    this.titleCache.delete(meta.id);
+    return true;
   }
 
   /** Remove a document and its passages from the index; unknown ids are ignored. */

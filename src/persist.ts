@@ -224,7 +224,13 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
       opts.onProgress?.({ done: i + 1, total: plan.length, bytes, totalBytes, file: p.file, etaMs });
     };
     try {
-      if (p.unchanged && p.row) {
+      const inEngine = p.row ? engine.document(p.row.id) : undefined;
+      if (p.unchanged && p.row && inEngine?.hash === p.row.hash) {
+        // Already indexed in this process (a later sync): only metadata may have changed.
+        engine.setMetadata(applyOverrides(detectMetadata(p.row.id, inEngine.text), overrides));
+        seen.add(p.row.id);
+        stats.reused++;
+      } else if (p.unchanged && p.row) {
         const row = { ...p.row, text: (getText.get(p.row.id) as { text: string }).text };
         engine.addPrepared(fromStore(db, row, overrides));
         seen.add(p.row.id);
