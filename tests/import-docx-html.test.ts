@@ -89,7 +89,7 @@ describe('an HTML page', () => {
   it('writes headings, paragraphs, line breaks, lists and tables in the layout the segmenter reads, entities decoded', () => {
     expect(doc.title).toBe('Counterpart Support & Pairing');
     expect(doc.text).toBe(
-      [
+      `${[
         '# Counterpart Support & Pairing',
         'The policy of “pairing” assistance began in 1979 — R&D followed.',
         'A division of text',
@@ -99,7 +99,7 @@ describe('an HTML page', () => {
         '- Tibet\n- Xinjiang\n  - Kashgar',
         '| Province | Partner |\n| Beijing | Lhasa |',
         'Footer note 2024',
-      ].join('\n\n') + '\n',
+      ].join('\n\n')}\n`,
     );
   });
 

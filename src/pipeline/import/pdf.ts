@@ -371,20 +371,20 @@ async function readPages(bytes: Uint8Array, file: string): Promise<PageText[]> {
     const pages: PageText[] = [];
     try {
       for (let n = 1; n <= doc.numPages; n++) {
-      const page = await doc.getPage(n);
-      const content = await page.getTextContent({ includeMarkedContent: false });
-      const items: Item[] = [];
-      for (const raw of content.items) {
-        if (!('str' in raw) || raw.str === '') continue;
-        const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0] = raw.transform as number[];
-        // Horizontal text only: rotated margin stamps and vertical text are left out.
-        if (Math.abs(b) > 0.01 * Math.abs(a) || Math.abs(c) > 0.01 * Math.abs(d) || a <= 0) continue;
-        const size = Math.hypot(c, d) || raw.height;
-        if (!(size > 0)) continue;
-        items.push({ str: raw.str, x: e, y: f, w: raw.width, size });
-      }
-      pages.push({ rows: rowsOf(items), view: [...page.view] });
-      page.cleanup();
+        const page = await doc.getPage(n);
+        const content = await page.getTextContent({ includeMarkedContent: false });
+        const items: Item[] = [];
+        for (const raw of content.items) {
+          if (!('str' in raw) || raw.str === '') continue;
+          const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0] = raw.transform as number[];
+          // Horizontal text only: rotated margin stamps and vertical text are left out.
+          if (Math.abs(b) > 0.01 * Math.abs(a) || Math.abs(c) > 0.01 * Math.abs(d) || a <= 0) continue;
+          const size = Math.hypot(c, d) || raw.height;
+          if (!(size > 0)) continue;
+          items.push({ str: raw.str, x: e, y: f, w: raw.width, size });
+        }
+        pages.push({ rows: rowsOf(items), view: [...page.view] });
+        page.cleanup();
       }
     } catch (err) {
       throw new UserInputError(
