@@ -52,7 +52,14 @@ function wrap(text: string, font: PDFFont, size: number, width: number): string[
 }
 
 /** Draws paragraphs in a column from `y` down; returns the y below the last line. */
-function column(page: PDFPage, font: PDFFont, x: number, y: number, width: number, paras: Array<{ text: string; indent?: boolean }>): number {
+function column(
+  page: PDFPage,
+  font: PDFFont,
+  x: number,
+  y: number,
+  width: number,
+  paras: Array<{ text: string; indent?: boolean }>,
+): number {
   const size = 10;
   const leading = 12;
   for (const p of paras) {
@@ -76,7 +83,11 @@ async function twoColumn(): Promise<Uint8Array> {
   const left = 54;
   const colW = 240;
   const right = left + colW + 24;
-  const pages: Array<{ title?: boolean; l: Array<{ text: string; indent?: boolean; heading?: string }>; r: Array<{ text: string; indent?: boolean; heading?: string }> }> = [
+  const pages: Array<{
+    title?: boolean;
+    l: Array<{ text: string; indent?: boolean; heading?: string }>;
+    r: Array<{ text: string; indent?: boolean; heading?: string }>;
+  }> = [
     {
       title: true,
       l: [
@@ -110,7 +121,10 @@ async function twoColumn(): Promise<Uint8Array> {
       ],
     },
     {
-      l: [{ heading: '3. Conclusion', text: '' }, { text: 'Counterpart support remains a distinctive instrument of Chinese governance today.' }],
+      l: [
+        { heading: '3. Conclusion', text: '' },
+        { text: 'Counterpart support remains a distinctive instrument of Chinese governance today.' },
+      ],
       r: [{ text: 'Further research should compare the programmes across provinces and decades.' }],
     },
   ];
@@ -198,7 +212,8 @@ async function scanned(): Promise<Uint8Array> {
   fixed(doc, 'A scan');
   for (let n = 0; n < 2; n++) {
     const page = doc.addPage([595, 842]);
-    for (let i = 0; i < 30; i++) page.drawRectangle({ x: 72, y: 760 - i * 22, width: 300 + ((i * 37) % 150), height: 9, color: rgb(0.2, 0.2, 0.2) });
+    for (let i = 0; i < 30; i++)
+      page.drawRectangle({ x: 72, y: 760 - i * 22, width: 300 + ((i * 37) % 150), height: 9, color: rgb(0.2, 0.2, 0.2) });
   }
   return doc.save({ useObjectStreams: false });
 }

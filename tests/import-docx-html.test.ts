@@ -24,13 +24,22 @@ async function makeDocx(): Promise<Buffer> {
           new Paragraph({ heading: HeadingLevel.TITLE, children: [new TextRun('Pairing Assistance in Practice')] }),
           new Paragraph('Li Lei, Han Meimei'),
           new Paragraph({ heading: HeadingLevel.HEADING_1, children: [new TextRun('1. Introduction')] }),
-          new Paragraph({ children: [new TextRun('Counterpart support '), new TextRun({ text: 'programmes', bold: true }), new TextRun(' began in 1979.')] }),
+          new Paragraph({
+            children: [
+              new TextRun('Counterpart support '),
+              new TextRun({ text: 'programmes', bold: true }),
+              new TextRun(' began in 1979.'),
+            ],
+          }),
           new Paragraph({ heading: HeadingLevel.HEADING_2, children: [new TextRun('1.1 对口支援的起源')] }),
           new Paragraph('对口支援政策始于一九七九年，东部省市援助西部地区。'),
           new Paragraph({ text: 'Tibet and Qinghai', bullet: { level: 0 } }),
           new Paragraph({ text: 'Xinjiang', bullet: { level: 0 } }),
           new Table({
-            rows: [new TableRow({ children: [cell('Province'), cell('Partner')] }), new TableRow({ children: [cell('Beijing'), cell('Lhasa')] })],
+            rows: [
+              new TableRow({ children: [cell('Province'), cell('Partner')] }),
+              new TableRow({ children: [cell('Beijing'), cell('Lhasa')] }),
+            ],
           }),
           new Paragraph('The table above lists partners.'),
         ],
@@ -113,7 +122,10 @@ describe('an HTML page', () => {
     expect(htmlToCanonical('<title>Paper &lt;One&gt;</title><p>Body</p>')).toBe('# Paper <One>\n\nBody\n');
     const gbk = Buffer.from([
       ...Buffer.from('<meta charset="gbk"><h1>'),
-      0xb6, 0xd4, 0xbf, 0xda, // 对口
+      0xb6,
+      0xd4,
+      0xbf,
+      0xda, // 对口
       ...Buffer.from('</h1>'),
     ]);
     writeFileSync(join(dir, 'gbk.htm'), gbk);

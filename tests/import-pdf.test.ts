@@ -39,7 +39,9 @@ describe('a two-column English PDF', () => {
   it('reads the left column before the right one, each column line after line', () => {
     const left = doc.text.indexOf('Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar');
     const left2 = doc.text.indexOf('Pairing programmes shaped');
-    const right = doc.text.indexOf('Column two begins here with the right column paragraph about provincial budgets, which must come after');
+    const right = doc.text.indexOf(
+      'Column two begins here with the right column paragraph about provincial budgets, which must come after',
+    );
     expect(left).toBeGreaterThan(0);
     expect(left2).toBeGreaterThan(left);
     expect(right).toBeGreaterThan(left2);

@@ -23,7 +23,8 @@ const CJK_GAP =
   /([\p{Unified_Ideograph}\u{F900}-\u{FAFF}\u{2F800}-\u{2FA1F}\u3000-\u303f\uff00-\uffef])[\s\u00a0]+(?=[\p{Unified_Ideograph}\u{F900}-\u{FAFF}\u{2F800}-\u{2FA1F}\u3000-\u303f\uff00-\uffef])/gu;
 
 /** A space between CJK and a curly quote that opens or closes Chinese text: `称为 “一省` → `称为“一省`. */
-const QUOTE_GAP = /(?<=[\p{Unified_Ideograph}\u3000-\u303f\uff00-\uffef])[ ](?=[“‘”’])|(?<=[“‘”’])[ ](?=[\p{Unified_Ideograph}\u3000-\u303f\uff00-\uffef])/gu;
+const QUOTE_GAP =
+  /(?<=[\p{Unified_Ideograph}\u3000-\u303f\uff00-\uffef])[ ](?=[“‘”’])|(?<=[“‘”’])[ ](?=[\p{Unified_Ideograph}\u3000-\u303f\uff00-\uffef])/gu;
 
 /**
  * One line of block text: whitespace runs collapsed to a space, trimmed, and

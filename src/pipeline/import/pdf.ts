@@ -409,7 +409,9 @@ function writePages(pages: PageText[]): ImportResult {
   const gutters = pages.map((p) => findGutter(p.rows, bodySize));
   const found = gutters.filter((g): g is number => g !== null);
   const common = found.length > 0 && found.length >= pages.length / 2 ? median(found) : null;
-  const perPage = pages.map((p, i) => readingOrder(p.rows, bodySize, gutters[i] ?? (common === null ? null : findGutter(p.rows, bodySize, common))));
+  const perPage = pages.map((p, i) =>
+    readingOrder(p.rows, bodySize, gutters[i] ?? (common === null ? null : findGutter(p.rows, bodySize, common))),
+  );
   const lines = perPage.flat();
 
   // Heading levels by size: the larger, the higher.
