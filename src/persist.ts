@@ -59,7 +59,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, file TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
-    hash TEXT NOT NULL, text TEXT NOT NULL
+    hash TEXT NOT NULL, text TEXT NOT NULL, pages TEXT
   ) STRICT;
   CREATE TABLE IF NOT EXISTS passages (
     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
@@ -87,16 +87,18 @@ export function openIndexDatabase(file: string): DB {
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
   const key = indexFormatKey();
   const stored = db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined;
-  if (stored?.value !== key) {
-    // Stale or new: everything in here is derived from the corpus, so start over.
-    db.transaction(() => {
-      db.exec('DELETE FROM passages; DELETE FROM documents;');
+  db.transaction(() => {
+    if (stored?.value !== key) {
+      // Stale or new: everything in here is derived from the corpus, so start over
+      // with the current schema.
+      db.exec('DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS documents;');
       db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key);
-    })();
-  }
+    }
+    db.exec(SCHEMA);
+  })();
   return db;
 }
 
@@ -107,6 +109,7 @@ interface DocRow {
   mtime_ms: number;
   hash: string;
   text: string;
+  pages: string | null;
 }
 
 interface PassageRow {
@@ -131,6 +134,7 @@ function applyOverrides(meta: DocumentMeta, overrides: MetadataOverrides): Docum
 function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): PreparedDocument {
   const meta = applyOverrides(detectMetadata(row.id, row.text), overrides);
   const doc: LoadedDocument = { ...meta, text: row.text, hash: row.hash, file: row.file };
+  if (row.pages) doc.pages = JSON.parse(row.pages) as LoadedDocument['pages'];
   const rows = db.prepare('SELECT * FROM passages WHERE doc_id = ? ORDER BY ordinal').all(row.id) as PassageRow[];
   return {
     doc,
@@ -156,13 +160,14 @@ function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number): vo
   const { doc } = prep;
   db.transaction(() => {
     db.prepare('DELETE FROM documents WHERE id = ?').run(doc.id);
-    db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text) VALUES (?, ?, ?, ?, ?, ?)').run(
+    db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
       doc.id,
       doc.file,
       size,
       mtimeMs,
       doc.hash,
       doc.text,
+      doc.pages ? JSON.stringify(doc.pages) : null,
     );
     const ins = db.prepare(
       `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, words)
@@ -199,7 +204,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
   const files = await listCorpusFiles(corpusDir);
   const stats: SyncStats = { files: files.length, reused: 0, indexed: 0, removed: 0, errors: [], ms: 0 };
   const stored = new Map((db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all() as DocRow[]).map((r) => [r.file, r]));
-  const getText = db.prepare('SELECT text FROM documents WHERE id = ?');
+  const getText = db.prepare('SELECT text, pages FROM documents WHERE id = ?');
 
   const plan = files.map((file) => {
     let st: { size: number; mtimeMs: number } | null;
@@ -231,7 +236,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         seen.add(p.row.id);
         stats.reused++;
       } else if (p.unchanged && p.row) {
-        const row = { ...p.row, text: (getText.get(p.row.id) as { text: string }).text };
+        const row = { ...p.row, ...(getText.get(p.row.id) as { text: string; pages: string | null }) };
         engine.addPrepared(fromStore(db, row, overrides));
         seen.add(p.row.id);
         stats.reused++;
@@ -240,7 +245,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         if (p.row && p.row.hash === doc.hash && p.row.id === doc.id) {
           // Touched but not changed (copied, re-saved): only the file's stamp moves.
           db.prepare('UPDATE documents SET size = ?, mtime_ms = ? WHERE id = ?').run(p.st?.size ?? 0, p.st?.mtimeMs ?? 0, doc.id);
-          engine.addPrepared(fromStore(db, { ...p.row, text: doc.text }, overrides));
+          engine.addPrepared(fromStore(db, { ...p.row, text: doc.text, pages: doc.pages ? JSON.stringify(doc.pages) : null }, overrides));
           stats.reused++;
         } else {
           const prep = prepareDocument(doc);

@@ -63,7 +63,7 @@ describe('decodeText', () => {
 });
 
 describe('listCorpusFiles', () => {
-  it('lists .txt and .md papers sorted, without hidden files and duikou data files', async () => {
+  it('lists the papers duikou reads, sorted, without hidden files, data files and other types', async () => {
     const dir = tempCorpus({
       'b.md': 'x',
       'a.txt': 'x',
@@ -72,8 +72,10 @@ describe('listCorpusFiles', () => {
       'duikou.metadata.json': '{}',
       'duikou.notes.txt': 'x',
       'paper.pdf': 'x',
+      'notes.odt': 'x',
+      'program.exe': 'x',
     });
-    expect(await listCorpusFiles(dir)).toEqual(['C.TXT', 'a.txt', 'b.md']);
+    expect(await listCorpusFiles(dir)).toEqual(['C.TXT', 'a.txt', 'b.md', 'paper.pdf']);
   });
 });
 

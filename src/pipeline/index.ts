@@ -11,7 +11,7 @@
 import { Index } from 'flexsearch';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
-export const INDEX_FORMAT_VERSION = 1;
+export const INDEX_FORMAT_VERSION = 2;
 
 const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
 
