@@ -14,7 +14,11 @@ export interface SettingSpec {
 /** All settings, in the order the README lists them. */
 export const SETTINGS = [
   { name: 'DUIKOU_CORPUS', default: './corpus', help: 'Folder of papers to index; a file name without extension is the document id.' },
-  { name: 'DUIKOU_DATA', default: './data', help: 'Folder where duikou keeps its database and persisted index.' },
+  {
+    name: 'DUIKOU_DATA',
+    default: './data',
+    help: 'Folder where duikou keeps its database (duikou.db, your annotations) and persisted index (index.db, rebuilt from the corpus when needed).',
+  },
   { name: 'PORT', default: '3000', help: 'HTTP port of the web app and API (0 picks a free port).' },
   { name: 'HOST', default: '127.0.0.1', help: 'Address the server binds; only loopback unless DUIKOU_TOKEN is set.' },
   { name: 'DUIKOU_TOKEN', default: '', help: 'Access token required on every request when the server binds a non-loopback address.' },
