@@ -45,7 +45,9 @@ const sync = new CorpusSync(engine, indexDb, corpusDir, store, (p) => {
   if (tty) process.stdout.write(`\r${bar(p)} `);
 });
 
-const server = createApp({ engine, store, token: token || undefined, status: sync.status }).listen(port, host, () => {
+// With the corpus and data folders and the sync, papers can be added, edited and removed from the app.
+const app = createApp({ engine, store, token: token || undefined, status: sync.status, sync, corpusDir, dataDir });
+const server = app.listen(port, host, () => {
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host;

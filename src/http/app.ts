@@ -5,10 +5,11 @@
 import express, { type Express } from 'express';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../engine.js';
-import type { IndexStatus } from '../watch.js';
+import type { CorpusSync, IndexStatus } from '../watch.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
+import { type UploadLimits, documentsRouters } from './documents-api.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
 import { sameOriginWrites, securityHeaders, tokenGate } from './security.js';
@@ -22,6 +23,14 @@ export interface AppDeps {
   token?: string;
   /** Indexing state, shown on every page and at /api/status while the corpus is being indexed. */
   status?: IndexStatus;
+  /** Syncs the corpus folder into the engine; with `corpusDir` and `dataDir`, papers can be added, edited and removed from the app. */
+  sync?: CorpusSync;
+  /** The corpus folder (papers and `duikou.metadata.json`). */
+  corpusDir?: string;
+  /** The data folder; removed papers are moved to its `removed/`. */
+  dataDir?: string;
+  /** Upload limits (default 20 files of at most 200 MB per request). */
+  upload?: UploadLimits;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -43,6 +52,12 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/api', express.json({ limit: '1mb' }));
   app.use('/api', apiRouter(deps));
+  // After the token gate and the same-origin check, like every other write.
+  const documents = documentsRouters(deps);
+  if (documents) {
+    app.use('/api', documents.api);
+    app.use('/', documents.pages);
+  }
   if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
   app.use('/', pagesRouter(deps));
   app.use(notFoundHandler);

@@ -850,4 +850,13 @@ export class AnnotationStore {
     }
     return id;
   }
+
+  /**
+   * Delete every annotation of a document (the researcher confirmed it when
+   * removing the paper from the corpus). Tags stay.
+   * @returns how many annotations were deleted
+   */
+  deleteByDocument(docId: string): number {
+    return this.write(() => this.db.prepare('DELETE FROM annotations WHERE doc_id = ?').run(docId).changes);
+  }
 }

@@ -1,0 +1,222 @@
+/**
+ * Editing `duikou.metadata.json`, the researcher's own file of metadata
+ * overrides in the corpus folder (see `pipeline/load.ts`, which reads it).
+ *
+ * A change is read → merge → validate → write: the file is parsed as it is,
+ * the one entry is merged in place (other entries, and the order of keys,
+ * stay as they were), the result is checked against the same rules the
+ * loader applies, and it is written pretty-printed to a temp file in the same
+ * folder and renamed over the old one, so neither the loader nor the folder
+ * watcher ever sees half a file. Writes in this process are serialised.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserInputError } from './core/errors.js';
+import type { DocumentMeta } from './core/types.js';
+import { METADATA_FILE, type MetadataOverride } from './pipeline/load.js';
+
+/**
+ * One entry of the file, with the loader's rules (`metaEntry` in
+ * `pipeline/load.ts`): unknown fields are refused.
+ */
+export const metadataPatchSchema = z
+  .object({
+    title: z.string().trim().min(1, 'The title cannot be empty (标题不能为空)').max(1000).optional(),
+    authors: z.array(z.string().trim().min(1, 'An author cannot be empty (作者不能为空)').max(200)).max(100).optional(),
+    year: z
+      .number({ error: 'The year must be a whole number such as 2019, or empty (年份须为整数)' })
+      .int('The year must be a whole number such as 2019 (年份须为整数)')
+      .min(1000, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
+      .max(2999, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
+      .nullable()
+      .optional(),
+    venue: z.string().trim().min(1).max(1000).nullable().optional(),
+    lang: z.enum(['zh', 'en'], { error: 'The language must be zh or en (语言须为 zh 或 en)' }).optional(),
+  })
+  .strict();
+
+/** The fields a metadata edit may set; absent fields are left as they are. */
+export type MetadataPatch = z.infer<typeof metadataPatchSchema>;
+
+const FIELD_ORDER = ['title', 'authors', 'year', 'venue', 'lang'] as const;
+
+/**
+ * Validate an edit from the API or a form.
+ * @throws UserInputError `bad_metadata` (400) naming the field, for a wrong type, an unknown field, or an empty edit
+ */
+export function parseMetadataPatch(body: unknown): MetadataPatch {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new UserInputError('bad_metadata', 'Send the metadata as a JSON object (元数据须为 JSON 对象)');
+  }
+  const r = metadataPatchSchema.safeParse(body);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      throw new UserInputError(
+        'bad_metadata',
+        `Unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; the fields are ${FIELD_ORDER.join(', ')} (未知字段)`,
+      );
+    }
+    const where = issue?.path.length ? `"${issue.path.join('.')}": ` : '';
+    throw new UserInputError('bad_metadata', `${where}${issue?.message ?? 'invalid metadata'}`);
+  }
+  if (Object.keys(r.data).length === 0) {
+    throw new UserInputError('bad_metadata', `Nothing to change: give at least one of ${FIELD_ORDER.join(', ')} (没有要修改的字段)`);
+  }
+  return r.data;
+}
+
+/**
+ * Read the metadata form of the document page (urlencoded strings): authors
+ * one per line or separated by `;`, an empty year or venue means none. Only
+ * fields that differ from `current` are returned, so saving the form does not
+ * pin what duikou detected.
+ * @throws UserInputError `bad_metadata` for a year that is not a whole number, an empty title, a language other than zh/en, or an unknown field
+ */
+export function metadataFromForm(form: Record<string, unknown>, current: DocumentMeta): MetadataPatch {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(form)) {
+    if (typeof v !== 'string') throw new UserInputError('bad_metadata', `Give "${k}" once, as text`);
+    raw[k] = v;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const s = (v as string).trim();
+    switch (k) {
+      case 'title':
+        if (s !== current.title) out.title = s;
+        break;
+      case 'authors': {
+        const authors = splitAuthors(s);
+        if (authors.join('\n') !== current.authors.join('\n')) out.authors = authors;
+        break;
+      }
+      case 'year': {
+        if (s !== '' && !/^\d+$/.test(s)) {
+          throw new UserInputError(
+            'bad_metadata',
+            `"year": "${s}" is not a year; give a whole number such as 2019, or leave it empty (年份须为整数)`,
+          );
+        }
+        const year = s === '' ? null : Number(s);
+        if (year !== current.year) out.year = year;
+        break;
+      }
+      case 'venue': {
+        const venue = s === '' ? null : s;
+        if (venue !== current.venue) out.venue = venue;
+        break;
+      }
+      case 'lang':
+        if (s !== current.lang) out.lang = s;
+        break;
+      default:
+        out[k] = v; // rejected below as an unknown field
+    }
+  }
+  const r = metadataPatchSchema.safeParse(out);
+  if (!r.success) parseMetadataPatch(out); // throws with the message
+  return r.success ? r.data : {};
+}
+
+/** Authors typed one per line, or separated by `;` / `；`. */
+export function splitAuthors(s: string): string[] {
+  return s
+    .split(/\r?\n|[;；]/u)
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+}
+
+/** The metadata a document gets with the edit applied. */
+export function applyMetadataPatch(meta: DocumentMeta, patch: MetadataPatch): DocumentMeta {
+  const next: DocumentMeta = { ...meta };
+  if (patch.title !== undefined) next.title = patch.title;
+  if (patch.authors !== undefined) next.authors = patch.authors;
+  if (patch.year !== undefined) next.year = patch.year;
+  if (patch.venue !== undefined) next.venue = patch.venue;
+  if (patch.lang !== undefined) next.lang = patch.lang;
+  return next;
+}
+
+const fileSchema = z.record(z.string().min(1), metadataPatchSchema);
+
+/** Writes in progress, per metadata file, so two edits never interleave their read and write. */
+const queues = new Map<string, Promise<unknown>>();
+
+function serialise<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (queues.get(key) ?? Promise.resolve()).then(fn);
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+
+/**
+ * Write `data` to `path` atomically: a temp file in the same folder, then a
+ * rename over the target (atomic on one file system).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const dir = join(path, '..');
+  const tmp = join(dir, `.duikou-tmp-${randomBytes(8).toString('hex')}`);
+  try {
+    await writeFile(tmp, data, { flag: 'wx' });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Merge an edit of one document into the corpus folder's `duikou.metadata.json`.
+ * Other entries and the order of keys are kept; new fields follow the existing ones.
+ * @returns the document's whole override entry after the edit
+ * @throws UserInputError `bad_metadata` (409) when the existing file is not valid JSON or breaks the loader's rules: it is left untouched
+ */
+export function writeMetadataOverride(corpusDir: string, id: string, patch: MetadataPatch): Promise<MetadataOverride> {
+  const path = join(corpusDir, METADATA_FILE);
+  return serialise(path, async () => {
+    let raw: string | null;
+    try {
+      raw = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      raw = null;
+    }
+    let json: Record<string, Record<string, unknown>> = {};
+    if (raw !== null && raw.trim() !== '') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch (err) {
+        throw new UserInputError(
+          'bad_metadata',
+          `${METADATA_FILE} in the corpus folder is not valid JSON (${(err as Error).message}); fix it by hand first, duikou will not overwrite it (元数据文件格式错误)`,
+          409,
+        );
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new UserInputError('bad_metadata', `${METADATA_FILE} must hold one object keyed by document id (元数据文件格式错误)`, 409);
+      }
+      json = parsed as Record<string, Record<string, unknown>>;
+    }
+    const entry: Record<string, unknown> = { ...(json[id] ?? {}) };
+    for (const k of FIELD_ORDER) if (patch[k] !== undefined) entry[k] = patch[k];
+    const next = { ...json, [id]: entry };
+    const checked = fileSchema.safeParse(next);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new UserInputError(
+        'bad_metadata',
+        `${METADATA_FILE} would break at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}; fix that entry by hand first (元数据文件有误)`,
+        409,
+      );
+    }
+    await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`);
+    return checked.data[id] as MetadataOverride;
+  });
+}
