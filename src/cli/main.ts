@@ -3,10 +3,10 @@
  * same engine and store the web app uses.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
@@ -17,6 +17,17 @@ import type { SearchHit } from '../engine.js';
 import { markSegments } from '../pipeline/highlight.js';
 import { FORMAT_NAMES, buildExport } from '../export-service.js';
 import { parseWebAnnotationBackup } from '../export/index.js';
+import {
+  type IncomingPaper,
+  MAX_UPLOAD_FILE_BYTES,
+  PAPER_EXTENSIONS,
+  type PaperError,
+  addPapers,
+  findClashes,
+  sanitizePaperName,
+  tempPaperPath,
+} from '../http/documents-api.js';
+import { openPersistentCorpus, syncCorpus } from '../persist.js';
 import { AnnotationStore } from '../store/annotations.js';
 import { openDatabase } from '../store/db.js';
 
@@ -160,6 +171,93 @@ program
     } finally {
       db.close();
     }
+  });
+
+program
+  .command('add')
+  .description('copy papers into the corpus folder and index them (a running server picks them up too); names are checked as for uploads')
+  .argument('<files...>', `papers to add (${PAPER_EXTENSIONS.join(' ')})`)
+  .option('--replace', 'put a new version in place of a paper with the same name (the old file is kept in DUIKOU_DATA/removed/)')
+  .action(async (files: string[], o: { replace?: boolean }) => {
+    const corpusDir = setting('DUIKOU_CORPUS');
+    const dataDir = setting('DUIKOU_DATA');
+    await mkdir(corpusDir, { recursive: true });
+    const errors: PaperError[] = [];
+    const candidates: { path: string; name: string }[] = [];
+    for (const path of files) {
+      try {
+        const name = sanitizePaperName(basename(path));
+        const st = await stat(path).catch(() => null);
+        if (!st?.isFile()) throw new UserInputError('not_a_file', `${path} is not a file (找不到该文件)`);
+        if (st.size > MAX_UPLOAD_FILE_BYTES) {
+          throw new UserInputError('file_too_large', `${path} is larger than ${MAX_UPLOAD_FILE_BYTES / 1024 / 1024} MB (文件过大)`);
+        }
+        if (candidates.some((c) => c.name.toLowerCase() === name.toLowerCase())) {
+          throw new UserInputError('duplicate_name', `${path}: ${name} is already among the files to add (文件名重复)`);
+        }
+        candidates.push({ path, name });
+      } catch (err) {
+        if (!(err instanceof UserInputError)) throw err;
+        errors.push({ file: path, code: err.code, message: err.message });
+      }
+    }
+    const clashes = o.replace
+      ? new Map<string, string>()
+      : await findClashes(
+          corpusDir,
+          candidates.map((c) => c.name),
+        );
+    const incoming: IncomingPaper[] = [];
+    try {
+      for (const c of candidates) {
+        const existing = clashes.get(c.name);
+        if (existing !== undefined) {
+          errors.push({
+            file: c.path,
+            code: 'file_exists',
+            message: `${c.name} is already in the corpus${existing !== c.name ? ` (as ${existing})` : ''}; use --replace to put the new version in its place (文献已存在)`,
+          });
+          continue;
+        }
+        const tempPath = tempPaperPath(corpusDir);
+        await copyFile(c.path, tempPath);
+        incoming.push({ name: c.name, tempPath });
+      }
+      if (incoming.length > 0) {
+        let opened: Awaited<ReturnType<typeof openPersistentCorpus>> | null = null;
+        try {
+          const result = await addPapers(
+            {
+              corpusDir,
+              dataDir,
+              engine: () => opened!.engine,
+              sync: async () => {
+                if (!opened) {
+                  opened = await openPersistentCorpus(corpusDir, dataDir);
+                  return opened.stats;
+                }
+                return syncCorpus(opened.engine, opened.db, corpusDir);
+              },
+            },
+            incoming,
+            o.replace === true,
+          );
+          for (const d of result.documents) {
+            console.log(`${d.status === 'replaced' ? 'Replaced' : 'Added'} ${d.file}: ${d.title} (${d.passages} passages, id ${d.id})`);
+          }
+          errors.push(...result.errors);
+        } catch (err) {
+          if (!(err instanceof UserInputError)) throw err;
+          errors.push({ file: '', code: err.code, message: err.message });
+        } finally {
+          (opened as Awaited<ReturnType<typeof openPersistentCorpus>> | null)?.db.close();
+        }
+      }
+    } finally {
+      await Promise.all(incoming.map((p) => rm(p.tempPath, { force: true })));
+    }
+    for (const e of errors) console.error(`duikou: ${e.message}`);
+    if (errors.length > 0) process.exitCode = 2;
   });
 
 try {

@@ -1,0 +1,343 @@
+/**
+ * Adding, describing and removing papers through the app: uploads land in the
+ * corpus folder (atomically, validated, never outside it) and are searchable
+ * at once with exact offsets; metadata edits go into duikou.metadata.json and
+ * survive a restart; a removed paper's file is moved aside and its
+ * annotations are orphaned unless the researcher asks to delete them; and
+ * `duikou add` does the same from the command line.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Database as DB } from 'better-sqlite3';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine.js';
+import { openIndexDatabase, openPersistentCorpus } from '../src/persist.js';
+import { AnnotationStore } from '../src/store/annotations.js';
+import { openDatabase } from '../src/store/db.js';
+import { CorpusSync } from '../src/watch.js';
+import { runCli } from './helpers/process.js';
+import { type TestServer, startServer } from './helpers/server.js';
+
+const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const PAPERS = ['wang-counterpart-support-policy.txt', 'zhou-partner-assistance-overview.txt'];
+const root = mkdtempSync(join(tmpdir(), 'duikou-docapi-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+let corpus: string;
+let data: string;
+let engine: Engine;
+let db: DB;
+let store: AnnotationStore;
+let server: TestServer | undefined;
+
+/** A fresh corpus folder with two papers, a data folder, and the app over them. */
+async function setUp(upload?: { maxFileBytes?: number; maxFiles?: number }) {
+  const base = join(root, `w${++n}`);
+  corpus = join(base, 'corpus');
+  data = join(base, 'data');
+  mkdirSync(corpus, { recursive: true });
+  mkdirSync(data, { recursive: true });
+  for (const f of PAPERS) copyFileSync(join(CORPUS, f), join(corpus, f));
+  engine = new Engine();
+  db = openIndexDatabase(join(data, 'index.db'));
+  store = new AnnotationStore(openDatabase(join(data, 'duikou.db')));
+  const sync = new CorpusSync(engine, db, corpus, store);
+  await sync.request();
+  server = await startServer({ engine, store, status: sync.status, sync, corpusDir: corpus, dataDir: data, ...(upload && { upload }) });
+}
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  db?.close();
+  store?.db.close();
+});
+
+/** POST /api/documents with files as multipart/form-data. */
+async function upload(files: Array<[string, string]>, query = '') {
+  const form = new FormData();
+  for (const [name, body] of files) form.append('files', new Blob([body]), name);
+  const res = await fetch(`${server!.url}/api/documents${query}`, { method: 'POST', body: form });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const corpusFiles = () => readdirSync(corpus).sort();
+
+describe('POST /api/documents', () => {
+  beforeEach(() => setUp());
+
+  it('adds a .txt and a .md paper, searchable at once with exact offsets', async () => {
+    const txt = 'Quokka Governance in Practice\n\nThe quokka-governance model pairs 对口支援 provinces with counties.\n';
+    const md = '# 袋鼠治理研究\n\n本文讨论袋鼠治理与对口支援的关系。\n';
+    const r = await upload([
+      ['quokka-governance.txt', txt],
+      ['袋鼠治理.md', md],
+    ]);
+    expect(r.status).toBe(201);
+    expect(r.body.errors).toEqual([]);
+    expect(r.body.documents.map((d: any) => [d.id, d.status])).toEqual([
+      ['quokka-governance', 'added'],
+      ['袋鼠治理', 'added'],
+    ]);
+    expect(corpusFiles()).toEqual([...PAPERS, 'quokka-governance.txt', '袋鼠治理.md'].sort());
+    // no temp file is left behind
+    expect(readdirSync(corpus).filter((f) => f.startsWith('.'))).toEqual([]);
+
+    for (const [q, doc, text, word] of [
+      ['quokka', 'quokka-governance', txt, 'quokka'],
+      ['袋鼠治理', '袋鼠治理', md, '袋鼠治理'],
+    ] as const) {
+      const s = (await (await fetch(`${server!.url}/api/search?q=${encodeURIComponent(q)}&expand=0`)).json()) as any;
+      expect(s.total).toBeGreaterThan(0);
+      const hit = s.hits.find((h: any) => h.docId === doc);
+      const m = hit.matches[0];
+      expect(text.slice(m.start, m.end).toLowerCase()).toBe(word);
+    }
+    const list = (await (await fetch(`${server!.url}/api/documents`)).json()) as any;
+    expect(list.documents.map((d: any) => d.id)).toContain('袋鼠治理');
+  });
+
+  it('refuses a type duikou does not read, naming the file, and writes nothing', async () => {
+    for (const name of ['setup.exe', 'evil.js', 'noext']) {
+      const r = await upload([
+        ['fine.txt', 'A fine paper\n\nText.\n'],
+        [name, 'MZ'],
+      ]);
+      expect(r.status).toBe(415);
+      expect(r.body.error.code).toBe('unsupported_format');
+      expect(r.body.error.message).toContain(name);
+      expect(corpusFiles()).toEqual(PAPERS);
+    }
+  });
+
+  it('keeps a traversing name inside the corpus folder, and refuses hidden and duikou. names', async () => {
+    const r = await upload([['../evil.txt', 'Evil\n\nNot outside.\n']]);
+    expect(r.status).toBe(201);
+    expect(r.body.documents[0].file).toBe('evil.txt');
+    expect(existsSync(join(corpus, '..', 'evil.txt'))).toBe(false);
+    expect(existsSync(join(corpus, 'evil.txt'))).toBe(true);
+
+    const w = await upload([['..\\..\\win.txt', 'Win\n\nText.\n']]);
+    expect(w.body.documents[0].file).toBe('win.txt');
+
+    for (const name of ['.hidden.txt', 'duikou.metadata.txt']) {
+      const h = await upload([[name, 'x']]);
+      expect(h.status).toBe(400);
+      expect(h.body.error.code).toBe('bad_file_name');
+    }
+    expect(corpusFiles()).toEqual([...PAPERS, 'evil.txt', 'win.txt'].sort());
+  });
+
+  it('refuses to overwrite a paper unless replace=1, and keeps the old version', async () => {
+    const name = PAPERS[1]!;
+    const r = await upload([[name, 'Replaced Paper\n\nA wholly new text about wombats.\n']]);
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe('file_exists');
+    expect(r.body.error.message).toContain(name);
+    // another extension with the same id clashes too
+    expect((await upload([['zhou-partner-assistance-overview.md', '# x\n\ny\n']])).status).toBe(409);
+    expect(readFileSync(join(corpus, name), 'utf8')).toBe(readFileSync(join(CORPUS, name), 'utf8'));
+
+    const ok = await upload([[name, 'Replaced Paper\n\nA wholly new text about wombats.\n']], '?replace=1');
+    expect(ok.status).toBe(201);
+    expect(ok.body.documents[0]).toMatchObject({ status: 'replaced', id: 'zhou-partner-assistance-overview' });
+    expect(readdirSync(join(data, 'removed'))).toHaveLength(1);
+    expect(engine.search('wombats').total).toBe(1);
+  });
+
+  it('reports a file it cannot read by name and adds the others', async () => {
+    const r = await upload([
+      ['broken.pdf', 'this is not a PDF'],
+      ['good.txt', 'Good Paper\n\nAbout numbats.\n'],
+    ]);
+    expect(r.status).toBe(201);
+    expect(r.body.documents.map((d: any) => d.id)).toEqual(['good']);
+    expect(r.body.errors).toHaveLength(1);
+    expect(r.body.errors[0].file).toBe('broken.pdf');
+    expect(r.body.errors[0].message).toContain('broken.pdf');
+    expect(corpusFiles()).toEqual([...PAPERS, 'good.txt'].sort());
+  });
+
+  it('answers a body that is not multipart, or has no files, with a 4xx', async () => {
+    const res = await fetch(`${server!.url}/api/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(415);
+    expect((await upload([])).status).toBe(400);
+  });
+
+  it('refuses a request from another site', async () => {
+    const form = new FormData();
+    form.append('files', new Blob(['x\n\ny\n']), 'x.txt');
+    const res = await fetch(`${server!.url}/api/documents`, { method: 'POST', body: form, headers: { origin: 'http://evil.example' } });
+    expect(res.status).toBe(403);
+    expect(corpusFiles()).toEqual(PAPERS);
+  });
+});
+
+describe('upload limits', () => {
+  beforeEach(() => setUp({ maxFileBytes: 1000, maxFiles: 2 }));
+
+  it('a file over the size limit is 413 and nothing is written', async () => {
+    const r = await upload([
+      ['small.txt', 'Small\n\nfine\n'],
+      ['big.txt', 'x'.repeat(5000)],
+    ]);
+    expect(r.status).toBe(413);
+    expect(r.body.error.code).toBe('file_too_large');
+    expect(r.body.error.message).toContain('big.txt');
+    expect(readdirSync(corpus).sort()).toEqual(PAPERS);
+  });
+
+  it('too many files is a 413 naming the limit', async () => {
+    const r = await upload([
+      ['a.txt', 'A\n\na\n'],
+      ['b.txt', 'B\n\nb\n'],
+      ['c.txt', 'C\n\nc\n'],
+    ]);
+    expect(r.status).toBe(413);
+    expect(r.body.error.code).toBe('too_many_files');
+    expect(readdirSync(corpus).sort()).toEqual(PAPERS);
+  });
+});
+
+describe('PATCH /api/documents/:id', () => {
+  beforeEach(() => setUp());
+  const ID = 'zhou-partner-assistance-overview';
+  const patch = (id: string, body: unknown) =>
+    fetch(`${server!.url}/api/documents/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('writes the override into duikou.metadata.json, shows it at once, and keeps it across a restart', async () => {
+    const metaFile = join(corpus, 'duikou.metadata.json');
+    writeFileSync(metaFile, `${JSON.stringify({ 'wang-counterpart-support-policy': { venue: 'Kept Journal', year: 2023 } }, null, 2)}\n`);
+    const res = await patch(ID, {
+      title: '省际对口援助概览',
+      authors: ['Zhou Na', '周娜'],
+      year: 2019,
+      venue: 'EAI Background Brief',
+      lang: 'en',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: ID, title: '省际对口援助概览', year: 2019 });
+
+    const list = (await (await fetch(`${server!.url}/api/documents`)).json()) as any;
+    expect(list.documents.find((d: any) => d.id === ID)).toMatchObject({
+      title: '省际对口援助概览',
+      authors: ['Zhou Na', '周娜'],
+      year: 2019,
+      venue: 'EAI Background Brief',
+    });
+    const file = JSON.parse(readFileSync(metaFile, 'utf8'));
+    expect(Object.keys(file)).toEqual(['wang-counterpart-support-policy', ID]);
+    expect(file['wang-counterpart-support-policy']).toEqual({ venue: 'Kept Journal', year: 2023 });
+    expect(file[ID]).toEqual({
+      title: '省际对口援助概览',
+      authors: ['Zhou Na', '周娜'],
+      year: 2019,
+      venue: 'EAI Background Brief',
+      lang: 'en',
+    });
+    expect(readFileSync(metaFile, 'utf8')).toContain('\n  "wang-counterpart-support-policy": {\n');
+
+    // a second edit changes only its field
+    expect((await patch(ID, { year: null })).status).toBe(200);
+    expect(JSON.parse(readFileSync(metaFile, 'utf8'))[ID]).toMatchObject({ title: '省际对口援助概览', year: null });
+
+    const again = await openPersistentCorpus(corpus, data);
+    expect(again.engine.requireDocument(ID)).toMatchObject({ title: '省际对口援助概览', authors: ['Zhou Na', '周娜'], year: null });
+    again.db.close();
+  });
+
+  it('refuses bad metadata with a 400, leaving the file unchanged', async () => {
+    const metaFile = join(corpus, 'duikou.metadata.json');
+    expect((await patch(ID, { title: 'Good' })).status).toBe(200);
+    const before = readFileSync(metaFile, 'utf8');
+    for (const body of [{ year: 'abc' }, { year: 1.5 }, { colour: 'red' }, { lang: 'fr' }, { title: '' }, { authors: 'A' }, {}, [1]]) {
+      const res = await patch(ID, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(((await res.json()) as any).error.code).toBe('bad_metadata');
+    }
+    expect(readFileSync(metaFile, 'utf8')).toBe(before);
+    expect(engine.requireDocument(ID).title).toBe('Good');
+    expect((await patch('no-such-paper', { title: 'x' })).status).toBe(404);
+  });
+});
+
+describe('DELETE /api/documents/:id', () => {
+  beforeEach(() => setUp());
+  const ID = 'zhou-partner-assistance-overview';
+
+  function annotate() {
+    const doc = engine.requireDocument(ID);
+    const quote = 'Fujian is one of the provinces paired with Tibet.';
+    const start = doc.text.indexOf(quote);
+    return store.create({ docId: ID, start, end: start + quote.length, tags: ['援藏'] }, doc);
+  }
+
+  it('moves the file to removed/, drops the paper and keeps its annotations as orphans', async () => {
+    const a = annotate();
+    const res = await fetch(`${server!.url}/api/documents/${ID}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as any;
+    expect(body).toMatchObject({ removed: { id: ID, file: `${ID}.txt` }, annotations: { orphaned: 1, deleted: 0 } });
+    expect(engine.document(ID)).toBeUndefined();
+    expect(existsSync(join(corpus, `${ID}.txt`))).toBe(false);
+    const removed = readdirSync(join(data, 'removed'));
+    expect(removed).toHaveLength(1);
+    expect(removed[0]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT.*-${ID}\\.txt$`));
+    expect(readFileSync(join(data, 'removed', removed[0]!), 'utf8')).toBe(readFileSync(join(CORPUS, `${ID}.txt`), 'utf8'));
+    expect(store.get(a.id)?.status).toBe('orphaned');
+    expect((await fetch(`${server!.url}/api/documents/${ID}`)).status).toBe(404);
+    expect((await fetch(`${server!.url}/api/documents/${ID}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('deletes its annotations only with deleteAnnotations=1', async () => {
+    const a = annotate();
+    const res = await fetch(`${server!.url}/api/documents/${ID}?deleteAnnotations=1`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).annotations).toEqual({ orphaned: 0, deleted: 1 });
+    expect(store.get(a.id)).toBeNull();
+    expect(store.list({ docId: 'wang-counterpart-support-policy' })).toEqual([]);
+  });
+});
+
+describe('duikou add', () => {
+  it('copies files into the corpus folder and the persisted index; refuses clashes and bad types with exit code 2', async () => {
+    const base = join(root, 'cli');
+    const c = join(base, 'corpus');
+    const d = join(base, 'data');
+    const src = join(base, 'incoming');
+    mkdirSync(c, { recursive: true });
+    mkdirSync(src, { recursive: true });
+    copyFileSync(join(CORPUS, PAPERS[0]!), join(c, PAPERS[0]!));
+    writeFileSync(join(src, 'bilby-paper.txt'), 'The Bilby Paper\n\nBilby conservation and 对口支援.\n');
+    writeFileSync(join(src, 'tool.exe'), 'MZ');
+    copyFileSync(join(CORPUS, PAPERS[0]!), join(src, PAPERS[0]!));
+    const env = { DUIKOU_CORPUS: c, DUIKOU_DATA: d };
+
+    const r = runCli(['add', join(src, 'bilby-paper.txt'), join(src, 'tool.exe'), join(src, PAPERS[0]!)], env);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout).toContain('bilby-paper.txt');
+    expect(r.stderr).toContain('tool.exe');
+    expect(r.stderr).toContain(PAPERS[0]!);
+    expect(readdirSync(c).sort()).toEqual(['bilby-paper.txt', PAPERS[0]!]);
+
+    const { engine: e, stats, db: idx } = await openPersistentCorpus(c, d);
+    expect(stats).toMatchObject({ indexed: 0, reused: 2 });
+    expect(e.search('bilby conservation').hits.map((h) => h.docId)).toEqual(['bilby-paper']);
+    idx.close();
+
+    const again = runCli(['add', '--replace', join(src, PAPERS[0]!)], env);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain('Replaced');
+  }, 60_000);
+});
