@@ -420,6 +420,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
 
 // --- report ---
 
+// biome-ignore lint/suspicious/noExplicitAny: the report reads back the JSON shape benchSize built
 type Size = Awaited<ReturnType<typeof benchSize>> & Record<string, any>;
 
 function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
