@@ -114,7 +114,11 @@ function timeQuery(fn: () => unknown): { samples: number[]; firstMs: number } {
 }
 
 /** Run autocannon over the query mix against `url` and return exact latency percentiles. */
-async function httpLoad(url: string, paths: string[], connections: number): Promise<{ p50: number; p95: number; p99: number; requests: number; errors: number }> {
+async function httpLoad(
+  url: string,
+  paths: string[],
+  connections: number,
+): Promise<{ p50: number; p95: number; p99: number; requests: number; errors: number }> {
   const lat: number[] = [];
   let i = 0;
   let errors = 0;
@@ -228,7 +232,9 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   log(`\n=== ${mb} MB ===`);
   let t = performance.now();
   const { dir, manifest } = ensureCorpus(mb);
-  log(`corpus: ${manifest.files.length} files, ${round(manifest.bytes / MB)} MB (${round((performance.now() - t) / 1000)} s to generate or find)`);
+  log(
+    `corpus: ${manifest.files.length} files, ${round(manifest.bytes / MB)} MB (${round((performance.now() - t) / 1000)} s to generate or find)`,
+  );
   const queries = queryMix(manifest);
   const files = manifest.files.map((file) => ({ dir, file }));
 
@@ -322,7 +328,9 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
     );
   }
   const inproc = { duikou: percentiles(lat.duikou), fts5: percentiles(lat.fts5), brute: percentiles(lat.brute) };
-  log(`in-process p50/p95/p99: duikou ${JSON.stringify(inproc.duikou)} FTS5 ${JSON.stringify(inproc.fts5)} brute ${JSON.stringify(inproc.brute)}`);
+  log(
+    `in-process p50/p95/p99: duikou ${JSON.stringify(inproc.duikou)} FTS5 ${JSON.stringify(inproc.fts5)} brute ${JSON.stringify(inproc.brute)}`,
+  );
 
   // Where duikou's time goes: CPU profiles of its three slowest queries.
   const slowest = [...rows].sort((a, b) => b.p50.duikou - a.p50.duikou).slice(0, 3);
@@ -330,7 +338,12 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   for (const r of slowest) {
     const top = await profile(() => engine.search(r.q, { expand: r.expand, limit: 20 }));
     profiles.push({ query: `${r.name}: ${r.q}`, top });
-    log(`  profile ${r.name}: ${top.slice(0, 4).map((x) => `${x.fn} ${x.pct}%`).join('; ')}`);
+    log(
+      `  profile ${r.name}: ${top
+        .slice(0, 4)
+        .map((x) => `${x.fn} ${x.pct}%`)
+        .join('; ')}`,
+    );
   }
 
   // HTTP: duikou's real app, and minimal Express apps over the baselines.
@@ -395,7 +408,12 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
     docs: manifest.files.length,
     passages,
     vocabulary: manifest.vocabulary,
-    build: { s: round(buildMs / 1000, 2), mbPerS: round(manifest.bytes / MB / (buildMs / 1000), 2), mainThreadIndexS: round(addMs / 1000, 2), threads: THREADS },
+    build: {
+      s: round(buildMs / 1000, 2),
+      mbPerS: round(manifest.bytes / MB / (buildMs / 1000), 2),
+      mainThreadIndexS: round(addMs / 1000, 2),
+      threads: THREADS,
+    },
     memory: {
       peakRss: peak.rss,
       peakHeap: peak.heap,
@@ -436,9 +454,20 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     const tick = (ok: boolean | null): string => (ok === null ? '–' : ok ? '✓' : '✗');
     const ratio = (a: number, b: number): string => (a > 0 ? `${round(b / a, 1)}×` : '–');
     L.push(`## ${s.mb} MB — ${s.docs} papers, ${s.passages} passages, ${s.vocabulary} made-up words per script`, '');
-    L.push('| Measure | duikou | FTS5 | brute force | FTS5 ÷ duikou | Target (100 MB) | |', '| --- | ---: | ---: | ---: | ---: | --- | --- |');
+    L.push(
+      '| Measure | duikou | FTS5 | brute force | FTS5 ÷ duikou | Target (100 MB) | |',
+      '| --- | ---: | ---: | ---: | ---: | --- | --- |',
+    );
     const big = s.mb >= 100;
-    const row = (m: string, d: string | number, f: string | number, b: string | number, r: string, target: string, ok: boolean | null): void => {
+    const row = (
+      m: string,
+      d: string | number,
+      f: string | number,
+      b: string | number,
+      r: string,
+      target: string,
+      ok: boolean | null,
+    ): void => {
       L.push(`| ${m} | ${d} | ${f} | ${b} | ${r} | ${target} | ${big ? tick(ok) : ''} |`);
     };
     row(
@@ -450,7 +479,15 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
       '≥ 8 MB/s',
       s.build.mbPerS >= 8,
     );
-    row('Heap after build (bytes / text byte)', `${round(s.memory.heapAfterBuild / MB, 1)} MB (${s.memory.heapBytesPerTextByte})`, '', '', '', '≤ 1.5', s.memory.heapBytesPerTextByte <= 1.5);
+    row(
+      'Heap after build (bytes / text byte)',
+      `${round(s.memory.heapAfterBuild / MB, 1)} MB (${s.memory.heapBytesPerTextByte})`,
+      '',
+      '',
+      '',
+      '≤ 1.5',
+      s.memory.heapBytesPerTextByte <= 1.5,
+    );
     row('Peak RSS / heap during build (MB)', `${round(s.memory.peakRss / MB)} / ${round(s.memory.peakHeap / MB)}`, '', '', '', '', null);
     row(
       'Index on disk (MB)',
@@ -501,7 +538,10 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
       big ? s.equalAnswers.all : null,
     );
     L.push('');
-    L.push('| Query | hits duikou / FTS5 / brute | same | p50 duikou | p50 FTS5 | p50 brute | first run duikou |', '| --- | --- | --- | ---: | ---: | ---: | ---: |');
+    L.push(
+      '| Query | hits duikou / FTS5 / brute | same | p50 duikou | p50 FTS5 | p50 brute | first run duikou |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    );
     for (const r of s.queries as QueryRow[]) {
       L.push(
         `| ${r.name} \`${r.q.replace(/\|/g, '\\|')}\`${r.expand ? ' (expand)' : ''} | ${r.hits.duikou} / ${r.hits.fts5} / ${r.hits.brute} | ${r.equal ? '✓' : '✗'} | ${r.p50.duikou} | ${r.p50.fts5} | ${r.p50.brute} | ${r.firstMs} |`,
@@ -514,7 +554,12 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     }
     L.push('', 'Where duikou spends its time (self time, CPU profile of the slowest queries):', '');
     for (const p of s.profiles as Array<{ query: string; top: Array<{ fn: string; pct: number }> }>) {
-      L.push(`- \`${p.query}\`: ${p.top.slice(0, 6).map((x) => `${x.fn} ${x.pct}%`).join(' · ')}`);
+      L.push(
+        `- \`${p.query}\`: ${p.top
+          .slice(0, 6)
+          .map((x) => `${x.fn} ${x.pct}%`)
+          .join(' · ')}`,
+      );
     }
     L.push('');
   }
