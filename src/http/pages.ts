@@ -19,6 +19,7 @@ import type { AppDeps } from './app.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { PALETTE, annotationPagesRouter, colourClass } from './annotation-pages.js';
 import { str } from './params.js';
+import { MAX_UPLOAD_FILES, MAX_UPLOAD_FILE_BYTES, PAPER_EXTENSIONS } from './documents-api.js';
 
 // --- escaping helpers: the only places HTML is put together -----------------
 
@@ -484,11 +485,43 @@ function documentPage(engine: Engine, req: Request, id: string, store?: Annotati
   };
 }
 
+/** A message a form route sent back in the query string (`notice` or `error`), shown escaped. */
+function flashOf(query: Query): { kind: 'notice' | 'error'; text: string } | null {
+  for (const kind of ['error', 'notice'] as const) {
+    const v = query[kind];
+    if (typeof v === 'string' && v.trim() !== '') return { kind, text: v.slice(0, 2000) };
+  }
+  return null;
+}
+
+/** What the document page's metadata form and remove step need. */
+function manageState(doc: CorpusDocument, store?: AnnotationStore) {
+  return {
+    file: doc.file,
+    annotationCount: store ? store.list({ docId: doc.id }).length : 0,
+    title: doc.title,
+    authors: doc.authors.join('\n'),
+    year: doc.year === null ? '' : String(doc.year),
+    venue: doc.venue ?? '',
+    lang: doc.lang,
+  };
+}
+
 /** The pages router: `/`, `/search`, `/documents`, `/documents/:id`. */
-export function pagesRouter({ engine, store }: AppDeps): Router {
+export function pagesRouter(deps: AppDeps): Router {
+  const { engine, store } = deps;
+  /** Whether papers can be added, edited and removed here. */
+  const manage = !!(deps.sync && deps.corpusDir && deps.dataDir);
+  const upload = {
+    accept: PAPER_EXTENSIONS.join(','),
+    extensions: PAPER_EXTENSIONS.join(' '),
+    maxFiles: deps.upload?.maxFiles ?? MAX_UPLOAD_FILES,
+    maxMb: Math.round((deps.upload?.maxFileBytes ?? MAX_UPLOAD_FILE_BYTES) / 1024 / 1024),
+  };
   const r = Router();
-  r.use((_req, res, next) => {
+  r.use((req, res, next) => {
     res.locals.annotations = !!store;
+    res.locals.flash = flashOf(req.query as Query);
     next();
   });
 
@@ -499,11 +532,18 @@ export function pagesRouter({ engine, store }: AppDeps): Router {
   r.get('/search', search);
 
   r.get('/documents', (_req, res) => {
-    res.render('documents', { title: 'Documents 文献 · duikou', active: 'documents', htmlLang: 'en', documents: documentsView(engine) });
+    res.render('documents', {
+      title: 'Documents 文献 · duikou',
+      active: 'documents',
+      htmlLang: 'en',
+      documents: documentsView(engine),
+      upload: manage ? upload : null,
+    });
   });
 
   r.get('/documents/:id', (req, res) => {
-    res.render('document', documentPage(engine, req, req.params.id, store));
+    const page = documentPage(engine, req, req.params.id, store);
+    res.render('document', { ...page, manage: manage ? manageState(engine.requireDocument(req.params.id), store) : null });
   });
 
   if (store) r.use(annotationPagesRouter(engine, store));
