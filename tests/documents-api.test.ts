@@ -310,6 +310,71 @@ describe('DELETE /api/documents/:id', () => {
   });
 });
 
+describe('the page forms, without JavaScript', () => {
+  beforeEach(() => setUp());
+  const ID = 'zhou-partner-assistance-overview';
+  const post = (path: string, body: FormData | URLSearchParams) =>
+    fetch(`${server!.url}${path}`, { method: 'POST', body, redirect: 'manual' });
+  const messageOf = (res: Response) => new URL(res.headers.get('location')!, server!.url).searchParams;
+
+  it('POST /documents uploads and redirects back with a message shown on the page', async () => {
+    const form = new FormData();
+    form.append('files', new Blob(['Platypus Paper\n\nOn platypus governance.\n']), 'platypus.txt');
+    const res = await post('/documents', form);
+    expect(res.status).toBe(303);
+    expect(messageOf(res).get('notice')).toContain('platypus.txt');
+    const html = await (await fetch(new URL(res.headers.get('location')!, server!.url))).text();
+    expect(html).toContain('Platypus Paper');
+    expect(html).toMatch(/class="flash flash-notice"[^>]*>Added/);
+
+    const bad = new FormData();
+    bad.append('files', new Blob(['x']), "a&b'<script>.exe");
+    const refused = await post('/documents', bad);
+    expect(refused.status).toBe(303);
+    expect(messageOf(refused).get('error')).toContain('cannot read .exe');
+    const page = await (await fetch(new URL(refused.headers.get('location')!, server!.url))).text();
+    expect(page).not.toContain("a&b'");
+    expect(page).toContain('a&amp;b&#39;_script_.exe');
+  });
+
+  it('POST /documents/:id/metadata saves only what changed; a bad year comes back as a message', async () => {
+    const doc = engine.requireDocument(ID);
+    const form = new URLSearchParams({ title: 'Partner Assistance', authors: 'Zhou Na\n周娜', year: '2020', venue: '', lang: doc.lang });
+    const res = await post(`/documents/${ID}/metadata`, form);
+    expect(res.status).toBe(303);
+    expect(messageOf(res).get('notice')).toContain('saved');
+    const file = JSON.parse(readFileSync(join(corpus, 'duikou.metadata.json'), 'utf8'));
+    // the venue stays empty and the language unchanged, so neither is pinned
+    expect(file[ID]).toEqual({ title: 'Partner Assistance', authors: ['Zhou Na', '周娜'], year: 2020 });
+    expect(engine.requireDocument(ID).title).toBe('Partner Assistance');
+
+    const bad = await post(`/documents/${ID}/metadata`, new URLSearchParams({ year: 'abc' }));
+    expect(bad.status).toBe(303);
+    expect(messageOf(bad).get('error')).toContain('not a year');
+    expect(JSON.parse(readFileSync(join(corpus, 'duikou.metadata.json'), 'utf8'))[ID].year).toBe(2020);
+  });
+
+  it('POST /documents/:id/remove moves the paper aside', async () => {
+    const res = await post(`/documents/${ID}/remove`, new URLSearchParams({ deleteAnnotations: '1' }));
+    expect(res.status).toBe(303);
+    expect(messageOf(res).get('notice')).toContain(`${ID}.txt`);
+    expect(engine.document(ID)).toBeUndefined();
+    expect(readdirSync(join(data, 'removed'))).toHaveLength(1);
+  });
+
+  it('shows the forms only when the app can change the corpus', async () => {
+    expect(await (await fetch(`${server!.url}/documents`)).text()).toContain('id="upload-form"');
+    expect(await (await fetch(`${server!.url}/documents/${ID}`)).text()).toContain('id="remove-form"');
+    const plain = await startServer({ engine });
+    try {
+      expect(await (await fetch(`${plain.url}/documents`)).text()).not.toContain('upload-form');
+      expect((await fetch(`${plain.url}/api/documents`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 describe('duikou add', () => {
   it('copies files into the corpus folder and the persisted index; refuses clashes and bad types with exit code 2', async () => {
     const base = join(root, 'cli');
