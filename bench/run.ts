@@ -291,7 +291,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   for (const bq of queries) {
     const cq = compileQuery(bq.q, bq.expand, (x) => engine.expansions(x));
     compiled.set(bq, cq);
-    const dk = new Set(rank(parseQuery(bq.q), engine, { expand: bq.expand }).map((h) => h.passage.id));
+    const dk = new Set(rank(parseQuery(bq.q), engine, { expand: bq.expand }).hits.map((h) => h.passage.id));
     const fs = base.ftsAll(cq);
     const br = new Set(base.bruteSearch(cq).all);
     const same = (a: Set<number>, b: Set<number>): boolean => a.size === b.size && [...a].every((x) => b.has(x));

@@ -59,7 +59,8 @@ export const MAX_LIMIT = 200;
  */
 export interface PreparedDocument {
   doc: LoadedDocument;
-  passages: Array<{ passage: SegmentedPassage; terms: string[]; words: number }>;
+  /** Per passage: its distinct terms, how often each occurs, and its number of word positions. */
+  passages: Array<{ passage: SegmentedPassage; terms: string[]; counts: number[]; words: number }>;
 }
 
 /** Segment a document and analyse every passage (pure; no engine state). */
@@ -68,7 +69,14 @@ export function prepareDocument(doc: LoadedDocument): PreparedDocument {
     doc,
     passages: segment(doc.id, doc.text, doc.lang).map((passage) => {
       const toks = analyzePassage(doc.text, passage);
-      return { passage, terms: [...new Set(toks.map((t) => t.term))], words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1 };
+      const freq = new Map<string, number>();
+      for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
+      return {
+        passage,
+        terms: [...freq.keys()],
+        counts: [...freq.values()],
+        words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
+      };
     }),
   };
 }
@@ -118,8 +126,8 @@ export class Engine implements SearchSource {
     this.docs.set(doc.id, full);
     passages.forEach((p, i) => {
       this.byId.set(p.id, p);
-      const { terms, words } = prep.passages[i]!;
-      this.index.add(p.id, terms, words);
+      const { terms, counts, words } = prep.passages[i]!;
+      this.index.add(p.id, terms, counts, words);
     });
     return full;
   }
@@ -235,7 +243,7 @@ export class Engine implements SearchSource {
     }
     if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
 
-    const ranked = rank(parsed, this, opts);
+    const { hits: ranked, matches } = rank(parsed, this, opts);
     const perDocument: Record<string, number> = {};
     for (const h of ranked) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
     const hits = ranked.slice(offset, offset + limit).map((h): SearchHit => {
@@ -252,7 +260,7 @@ export class Engine implements SearchSource {
         end: p.end,
         text: doc.text.slice(p.start, p.end),
         score: Math.round(h.score * 1000) / 1000,
-        matches: h.matches,
+        matches: matches(p),
       };
     });
     return { query, parsed, total: ranked.length, hits, perDocument };

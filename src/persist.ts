@@ -65,7 +65,7 @@ const SCHEMA = `
     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, kind TEXT NOT NULL, lang TEXT NOT NULL, section TEXT,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, pieces TEXT NOT NULL, level INTEGER,
-    terms TEXT NOT NULL, words INTEGER NOT NULL,
+    terms TEXT NOT NULL, counts TEXT NOT NULL, words INTEGER NOT NULL,
     PRIMARY KEY (doc_id, ordinal)
   ) STRICT, WITHOUT ROWID;
 `;
@@ -122,6 +122,7 @@ interface PassageRow {
   pieces: string;
   level: number | null;
   terms: string;
+  counts: string;
   words: number;
 }
 
@@ -151,6 +152,7 @@ function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): PreparedD
         ...(p.level !== null && { level: p.level }),
       },
       terms: p.terms === '' ? [] : p.terms.split(' '),
+      counts: p.counts === '' ? [] : p.counts.split(' ').map(Number),
       words: p.words,
     })),
   };
@@ -170,10 +172,10 @@ function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number): vo
       doc.pages ? JSON.stringify(doc.pages) : null,
     );
     const ins = db.prepare(
-      `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, words)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, counts, words)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    for (const { passage: p, terms, words } of prep.passages) {
+    for (const { passage: p, terms, counts, words } of prep.passages) {
       ins.run(
         doc.id,
         p.ordinal,
@@ -185,6 +187,7 @@ function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number): vo
         JSON.stringify(p.pieces),
         p.level ?? null,
         terms.join(' '),
+        counts.join(' '),
         words,
       );
     }

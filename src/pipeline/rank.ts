@@ -36,12 +36,10 @@ export interface RankOptions {
   restrict?: (p: Passage) => boolean;
 }
 
-/** A passage that matched, with its score and matched ranges. */
+/** A passage that matched, with its score. */
 export interface RankedHit {
   passage: Passage;
   score: number;
-  /** Matched ranges in document offsets, sorted, inside the passage's pieces. */
-  matches: MatchSpan[];
 }
 
 /** One way to satisfy a query item: a token sequence, found directly or through the glossary. */
@@ -142,24 +140,34 @@ export function clipToPieces(span: Span, pieces: Span[]): Span[] {
   return out;
 }
 
-interface ItemMatch {
-  tf: number;
-  spans: MatchSpan[];
+/**
+ * How often the item occurs in the passage (glossary matches count
+ * {@link EXPANSION_WEIGHT}). A one-term variant is answered from the index
+ * (membership and stored frequency) with no need to read the passage; a
+ * phrase is verified on the passage's tokens.
+ */
+function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, Set<number>>): number {
+  let tf = 0;
+  for (const v of ci.variants) {
+    if (!pool.get(v)?.has(p.id)) continue;
+    const n = v.terms.length === 1 ? src.index.frequency(p.id, v.terms[0]!) : occurrences(v, src.tokens(p.id)).length;
+    tf += n * (v.via ? EXPANSION_WEIGHT : 1);
+  }
+  return tf;
 }
 
-function matchItem(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, Set<number>>): ItemMatch | null {
-  let tf = 0;
+/** The document ranges where the item matched in the passage. */
+function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, Set<number>>): MatchSpan[] {
   const spans: MatchSpan[] = [];
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
     for (const [a, b] of occurrences(v, src.tokens(p.id))) {
-      tf += v.via ? EXPANSION_WEIGHT : 1;
       for (const s of clipToPieces({ start: a.start, end: b.end }, p.pieces)) {
         spans.push(v.via ? { ...s, via: v.via } : s);
       }
     }
   }
-  return tf > 0 ? { tf, spans } : null;
+  return spans;
 }
 
 function idf(df: number, n: number): number {
@@ -182,12 +190,25 @@ function mergeSpans(spans: MatchSpan[]): MatchSpan[] {
   return out;
 }
 
+/** The ranked passages of a query, with a way to get the marks of any of them. */
+export interface RankResult {
+  /** Every matching passage, best first (ties in document order). */
+  hits: RankedHit[];
+  /** The matched ranges of one hit, in document offsets (computed on demand: only a page of hits needs them). */
+  matches(p: Passage): MatchSpan[];
+}
+
+/**
+ * The whole-query phrase bonus needs the passages' tokens; it is checked for
+ * every candidate of a small result and for the best ones of a large result.
+ */
+const BONUS_ALL_BELOW = 2_000;
+const BONUS_TOP = 200;
+
 /**
  * Run a parsed query against the corpus.
- *
- * @returns every matching passage, best first (ties in document order)
  */
-export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankedHit[] {
+export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankResult {
   const expand = opts.expand ?? true;
   const clauses = q.clauses
     .map((c) => c.map((item) => compile(item, src, expand)).filter((ci) => ci.variants.length > 0))
@@ -230,17 +251,14 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
     const p = src.passage(id);
     if (!p || !accept(p)) continue;
     let score = 0;
-    const spans: MatchSpan[] = [];
     let ok = true;
     const norm = K1 * (1 - B + (B * src.index.lengthOf(id)) / avg);
     for (const clause of clauses) {
       let clauseScore = 0;
       for (const ci of clause) {
-        const m = matchItem(ci, p, src, pool);
-        if (!m) continue;
-        // BM25 term weight, with the item's phrase occurrences as its frequency.
-        clauseScore += (idf(ci.df, n) * (m.tf * (K1 + 1))) / (m.tf + norm);
-        spans.push(...m.spans);
+        const tf = itemTf(ci, p, src, pool);
+        // BM25 term weight, with the item's (phrase) occurrences as its frequency.
+        if (tf > 0) clauseScore += (idf(ci.df, n) * (tf * (K1 + 1))) / (tf + norm);
       }
       if (clauseScore === 0) {
         ok = false;
@@ -249,15 +267,25 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
       score += clauseScore;
     }
     if (!ok) continue;
-    if (excluded.some((ci) => matchItem(ci, p, src, pool) !== null)) continue;
+    if (excluded.some((ci) => itemTf(ci, p, src, pool) > 0)) continue;
 
     if (p.kind === 'heading' || p.kind === 'title') score *= HEADING_BOOST;
     if (clauses.length > 0 && titleMentions(src.titleTokens(p.docId), clauses)) score *= TITLE_BOOST;
-    if (clauses.length > 1 && wholeQueryAdjacent(clauses, src.tokens(id))) score *= PHRASE_BONUS;
-    hits.push({ passage: p, score, matches: mergeSpans(spans) });
+    hits.push({ passage: p, score });
   }
-  hits.sort((x, y) => y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start);
-  return hits;
+  const order = (x: RankedHit, y: RankedHit): number =>
+    y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start;
+  hits.sort(order);
+  if (clauses.length > 1) {
+    const checked = hits.length <= BONUS_ALL_BELOW ? hits : hits.slice(0, BONUS_TOP);
+    for (const h of checked) if (wholeQueryAdjacent(clauses, src.tokens(h.passage.id))) h.score *= PHRASE_BONUS;
+    checked.sort(order);
+    if (checked !== hits) hits.splice(0, checked.length, ...checked);
+  }
+  return {
+    hits,
+    matches: (p) => mergeSpans(clauses.flatMap((c) => c.flatMap((ci) => itemSpans(ci, p, src, pool)))),
+  };
 }
 
 /** Whether the title matches every clause. */
