@@ -5,7 +5,7 @@
  */
 import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang } from './core/types.js';
 import { UserInputError } from './core/errors.js';
-import { type AnalyzedToken, analyze } from './pipeline/analyze.js';
+import { type AnalyzedToken, analyze, biwords } from './pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
 import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
@@ -71,6 +71,7 @@ export function prepareDocument(doc: LoadedDocument): PreparedDocument {
       const toks = analyzePassage(doc.text, passage);
       const freq = new Map<string, number>();
       for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
+      for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
       return {
         passage,
         terms: [...freq.keys()],

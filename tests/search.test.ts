@@ -161,6 +161,33 @@ describe('cross-lingual expansion', () => {
   });
 });
 
+describe('phrases through the biword index', () => {
+  it('every pair of adjacent words in a paper, typed as a phrase, finds its passage', () => {
+    // Every 7th adjacent pair of the English and the Chinese paper, typed the way a reader would copy it.
+    for (const docId of ['wang-counterpart-support-policy', 'wang-duikou-zhiyuan-mechanism']) {
+      const d = engine.requireDocument(docId);
+      let checked = 0;
+      for (const p of d.passages.filter((x) => x.kind === 'paragraph').slice(0, 12)) {
+        const toks = analyze(d.text.slice(p.pieces[0]!.start, p.pieces[0]!.end), 'query');
+        for (let i = 0; i + 1 < toks.length; i += 7) {
+          const a = toks[i]!;
+          const b = toks[i + 1]!;
+          const piece = d.text.slice(p.pieces[0]!.start, p.pieces[0]!.end);
+          const typed = piece.slice(a.start, b.end);
+          if (/["“”「」]/.test(typed) || typed.includes('\n')) continue;
+          const r = engine.search(`"${typed}"`, { limit: 200, expand: false, docs: [docId] });
+          expect(
+            r.hits.some((h) => h.passageId === p.id),
+            `"${typed}" in ${docId}`,
+          ).toBe(true);
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(30);
+    }
+  });
+});
+
 describe('page breaks', () => {
   it('a phrase across a page break is found: "counterpart support has played"', () => {
     const r = all('"counterpart support has played"', { expand: false });

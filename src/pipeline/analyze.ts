@@ -145,12 +145,51 @@ export function analyze(text: string, mode: AnalyzeMode = 'index'): AnalyzedToke
  * must touch (对口支援 never matches 对口，支援); otherwise the next word is
  * enough, whatever punctuation or space stands between.
  */
-export function follows(a: AnalyzedToken, b: AnalyzedToken): boolean {
-  if (a.script === 'han' && b.script === 'han') return b.start === a.end;
+export function follows(a: AnalyzedToken, b: AnalyzedToken, loose = false): boolean {
+  if (a.script === 'han' && b.script === 'han' && !loose) return b.start === a.end;
   return b.position === a.position + 1 && b.start >= a.end;
+}
+
+/**
+ * Whether two consecutive query tokens were typed apart (Chinese words with
+ * punctuation or a space between them, as in a copied "摘要:对口支援"): the
+ * passage may then have them apart too, as long as no other word stands between.
+ */
+export function typedApart(a: AnalyzedToken, b: AnalyzedToken): boolean {
+  return a.script === 'han' && b.script === 'han' && b.start > a.end;
 }
 
 /** The distinct terms of a text, for the index (order of first occurrence). */
 export function terms(text: string, mode: AnalyzeMode = 'index'): string[] {
   return [...new Set(analyze(text, mode).map((t) => t.term))];
+}
+
+/**
+ * The index term for `b` following `a` (see {@link follows}): `a|b` when they
+ * stand together, `a~b` for two Chinese words with only punctuation or space
+ * between them. The analyzer never puts `|` or `~` inside a term.
+ */
+export function biword(a: string, b: string, loose = false): string {
+  return `${a}${loose ? '~' : '|'}${b}`;
+}
+
+/**
+ * Every pair of tokens that stand together (a phrase of two), as biword
+ * terms. Indexed beside the single terms, they let a two-word phrase — and
+ * each step of a longer one — be looked up instead of verified by reading
+ * the passage again.
+ * @param toks - a passage's tokens in text order (index mode)
+ */
+export function biwords(toks: readonly AnalyzedToken[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < toks.length; i++) {
+    const a = toks[i]!;
+    for (let j = i + 1; j < toks.length; j++) {
+      const b = toks[j]!;
+      if (b.position > a.position + 1) break;
+      if (follows(a, b)) out.push(biword(a.term, b.term));
+      if (a.script === 'han' && b.script === 'han' && follows(a, b, true)) out.push(biword(a.term, b.term, true));
+    }
+  }
+  return out;
 }

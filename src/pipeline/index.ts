@@ -11,7 +11,7 @@
 import { Index } from 'flexsearch';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
-export const INDEX_FORMAT_VERSION = 3;
+export const INDEX_FORMAT_VERSION = 4;
 
 const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
 
@@ -74,6 +74,7 @@ export class PassageIndex {
   /** Ids of every passage that contains the term. */
   lookup(term: string): number[] {
     if (term === '' || term.includes(' ')) return [];
+    // FlexSearch only splits on spaces here, so biword terms (`a|b`) are looked up whole.
     return this.fx.search(term, { limit: Number.MAX_SAFE_INTEGER }) as number[];
   }
 

@@ -9,7 +9,7 @@
  * characters the user will see marked.
  */
 import type { Lang, MatchSpan, Passage, Span } from '../core/types.js';
-import { type AnalyzedToken, analyze, follows } from './analyze.js';
+import { type AnalyzedToken, analyze, biword, follows, typedApart } from './analyze.js';
 import type { PassageIndex } from './index.js';
 import type { ParsedQuery, QueryItem } from './query.js';
 
@@ -47,7 +47,16 @@ interface Variant {
   terms: string[];
   /** Query tokens, for adjacency rules (script, positions). */
   tokens: AnalyzedToken[];
+  /** For each pair of consecutive terms: whether they were typed apart (see {@link typedApart}). */
+  loose: boolean[];
   via?: string;
+}
+
+/** A variant from the query tokens of one typed term or phrase. */
+function variant(tokens: AnalyzedToken[], via?: string): Variant {
+  const v: Variant = { terms: tokens.map((t) => t.term), tokens, loose: tokens.slice(1).map((t, i) => typedApart(tokens[i]!, t)) };
+  if (via !== undefined) v.via = via;
+  return v;
 }
 
 /** A query item after analysis. */
@@ -74,19 +83,29 @@ const PHRASE_BONUS = 1.5;
 function compile(item: QueryItem, src: SearchSource, expand: boolean): CompiledItem {
   const variants: Variant[] = [];
   const own = analyze(item.text, 'query');
-  if (own.length > 0) variants.push({ terms: own.map((t) => t.term), tokens: own });
+  if (own.length > 0) variants.push(variant(own));
   if (expand) {
     for (const e of src.expansions(item.text)) {
       const toks = analyze(e.text, 'query');
-      if (toks.length > 0) variants.push({ terms: toks.map((t) => t.term), tokens: toks, via: e.via });
+      if (toks.length > 0) variants.push(variant(toks, e.via));
     }
   }
   return { item, variants, df: 0 };
 }
 
-/** Passages holding every term of the variant (before verification). */
+/**
+ * The index terms that must all be present for the variant to match: its one
+ * term, or the biwords of its adjacent pairs (which already encode the
+ * adjacency rules, so a two-word phrase needs no further check).
+ */
+function keyTerms(v: Variant): string[] {
+  if (v.terms.length === 1) return v.terms;
+  return v.terms.slice(1).map((t, i) => biword(v.terms[i]!, t, v.loose[i]));
+}
+
+/** Passages holding every key term of the variant (exact for one or two terms; candidates for longer phrases). */
 function candidates(v: Variant, index: PassageIndex): Set<number> {
-  const lists = [...new Set(v.terms)].map((t) => index.lookup(t)).sort((a, b) => a.length - b.length);
+  const lists = [...new Set(keyTerms(v))].map((t) => index.lookup(t)).sort((a, b) => a.length - b.length);
   const first = lists[0];
   if (!first) return new Set();
   let set = new Set(first);
@@ -108,14 +127,14 @@ function occurrences(v: Variant, toks: AnalyzedToken[]): Array<[AnalyzedToken, A
     let prev = first;
     let at = i;
     let ok = true;
-    for (const term of rest) {
+    for (const [k, term] of rest.entries()) {
       // The next token of the phrase: scan forward past sub-words at the same
       // position; stop as soon as we are past where it could be.
       let j = at + 1;
       for (; j < toks.length; j++) {
         const t = toks[j]!;
         if (t.position > prev.position + 1) j = toks.length;
-        else if (t.term === term && follows(prev, t)) break;
+        else if (t.term === term && follows(prev, t, v.loose[k])) break;
       }
       if (j >= toks.length) {
         ok = false;
@@ -150,7 +169,9 @@ function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Varia
   let tf = 0;
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
-    const n = v.terms.length === 1 ? src.index.frequency(p.id, v.terms[0]!) : occurrences(v, src.tokens(p.id)).length;
+    // One term or a two-term phrase: the index knows how often it occurs.
+    // A longer phrase is verified on the passage's tokens.
+    const n = v.terms.length <= 2 ? src.index.frequency(p.id, keyTerms(v)[0]!) : occurrences(v, src.tokens(p.id)).length;
     tf += n * (v.via ? EXPANSION_WEIGHT : 1);
   }
   return tf;
@@ -298,6 +319,11 @@ function wholeQueryAdjacent(clauses: CompiledItem[][], toks: AnalyzedToken[]): b
   if (clauses.some((c) => c.length !== 1)) return false;
   const own = clauses.map((c) => c[0]!.variants[0]!).filter((v) => v.via === undefined);
   if (own.length !== clauses.length) return false;
-  const joined: Variant = { terms: own.flatMap((v) => v.terms), tokens: own.flatMap((v) => v.tokens) };
+  // Words typed as separate terms may stand apart by punctuation, as if typed so.
+  const joined: Variant = {
+    terms: own.flatMap((v) => v.terms),
+    tokens: own.flatMap((v) => v.tokens),
+    loose: own.flatMap((v, i) => (i === 0 ? v.loose : [true, ...v.loose])),
+  };
   return occurrences(joined, toks).length > 0;
 }
