@@ -15,27 +15,10 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserInputError } from './core/errors.js';
 import type { DocumentMeta } from './core/types.js';
-import { METADATA_FILE, type MetadataOverride } from './pipeline/load.js';
+import { METADATA_FILE, type MetadataOverride, metadataEntrySchema } from './pipeline/load.js';
 
-/**
- * One entry of the file, with the loader's rules (`metaEntry` in
- * `pipeline/load.ts`): unknown fields are refused.
- */
-export const metadataPatchSchema = z
-  .object({
-    title: z.string().trim().min(1, 'The title cannot be empty (标题不能为空)').max(1000).optional(),
-    authors: z.array(z.string().trim().min(1, 'An author cannot be empty (作者不能为空)').max(200)).max(100).optional(),
-    year: z
-      .number({ error: 'The year must be a whole number such as 2019, or empty (年份须为整数)' })
-      .int('The year must be a whole number such as 2019 (年份须为整数)')
-      .min(1000, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
-      .max(2999, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
-      .nullable()
-      .optional(),
-    venue: z.string().trim().min(1).max(1000).nullable().optional(),
-    lang: z.enum(['zh', 'en'], { error: 'The language must be zh or en (语言须为 zh 或 en)' }).optional(),
-  })
-  .strict();
+/** One entry of the file: the loader's own schema, so what is written is what is read. */
+export const metadataPatchSchema = metadataEntrySchema;
 
 /** The fields a metadata edit may set; absent fields are left as they are. */
 export type MetadataPatch = z.infer<typeof metadataPatchSchema>;

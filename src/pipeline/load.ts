@@ -23,15 +23,26 @@ export const METADATA_FILE = 'duikou.metadata.json';
 /** How many files are read and converted at once (PDFs are large and slow). */
 const LOAD_CONCURRENCY = 4;
 
-const metaEntry = z
+/**
+ * One entry of `duikou.metadata.json`: the rules the loader reads it with and
+ * the metadata editor writes it with. Unknown fields are refused.
+ */
+export const metadataEntrySchema = z
   .object({
-    title: z.string().trim().min(1).optional(),
-    authors: z.array(z.string().trim().min(1)).optional(),
-    year: z.number().int().min(1000).max(2999).nullable().optional(),
-    venue: z.string().trim().min(1).nullable().optional(),
-    lang: z.enum(['zh', 'en']).optional(),
+    title: z.string().trim().min(1, 'The title cannot be empty (标题不能为空)').max(1000).optional(),
+    authors: z.array(z.string().trim().min(1, 'An author cannot be empty (作者不能为空)').max(200)).max(100).optional(),
+    year: z
+      .number({ error: 'The year must be a whole number such as 2019, or empty (年份须为整数)' })
+      .int('The year must be a whole number such as 2019 (年份须为整数)')
+      .min(1000, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
+      .max(2999, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
+      .nullable()
+      .optional(),
+    venue: z.string().trim().min(1).max(1000).nullable().optional(),
+    lang: z.enum(['zh', 'en'], { error: 'The language must be zh or en (语言须为 zh 或 en)' }).optional(),
   })
   .strict();
+const metaEntry = metadataEntrySchema;
 
 const metaFile = z.record(z.string().min(1), metaEntry);
 
