@@ -103,9 +103,14 @@ function keyTerms(v: Variant): string[] {
   return v.terms.slice(1).map((t, i) => biword(v.terms[i]!, t, v.loose[i]));
 }
 
-/** Passages holding every key term of the variant (exact for one or two terms; candidates for longer phrases). */
+/**
+ * Passages that hold the variant: those with all its words (from FlexSearch),
+ * then, for a phrase, those that also hold each of its biwords (from the
+ * passages' stored frequencies). Exact for one or two terms; candidates to
+ * verify for longer phrases.
+ */
 function candidates(v: Variant, index: PassageIndex): Set<number> {
-  const lists = [...new Set(keyTerms(v))].map((t) => index.lookup(t)).sort((a, b) => a.length - b.length);
+  const lists = [...new Set(v.terms)].map((t) => index.lookup(t)).sort((a, b) => a.length - b.length);
   const first = lists[0];
   if (!first) return new Set();
   let set = new Set(first);
@@ -113,6 +118,10 @@ function candidates(v: Variant, index: PassageIndex): Set<number> {
     const other = new Set(list);
     set = new Set([...set].filter((id) => other.has(id)));
     if (set.size === 0) break;
+  }
+  if (v.terms.length > 1) {
+    const pairs = keyTerms(v);
+    set = new Set([...set].filter((id) => pairs.every((b) => index.frequency(id, b) > 0)));
   }
   return set;
 }
