@@ -1,43 +1,25 @@
 /**
- * The shapes the exporters take. They are structural on purpose: the store's
- * `Annotation` and tag rows, and the corpus's `DocumentMeta`, fit them as they
- * are (plus `section`, which the engine fills in), so `src/export/` depends on
- * nothing but `src/core/`.
+ * The shapes the exporters take: the store's `Annotation` (plus `section`,
+ * which the engine fills in), tag definitions, and the corpus's
+ * `DocumentMeta` (plus the text, for REFI-QDA). Defined from those types, so
+ * a field added to an annotation reaches the exports.
  *
  * Offsets (`start`, `end`) are UTF-16 code units of the document's canonical
  * text, as everywhere in duikou (see `src/core/types.ts`).
  */
-import type { Lang } from '../core/types.js';
+import type { DocumentMeta } from '../core/types.js';
+import type { Annotation } from '../store/annotations.js';
 
-/** One annotation (highlight + tags + note) as the exporters see it. */
-export interface ExportAnnotation {
-  /** UUID. */
-  id: string;
-  docId: string;
-  /** UTF-16 code-unit offset into the document's canonical text (inclusive). */
-  start: number;
-  /** UTF-16 code-unit offset (exclusive). */
-  end: number;
-  /** The quoted text; for an anchored annotation `text.slice(start, end) === exact`. */
-  exact: string;
-  prefix: string;
-  suffix: string;
-  note: string;
-  /** CSS hex colour, `#rgb` or `#rrggbb`. */
-  colour: string;
-  /** Tag names; hierarchical tags use `/` (`援藏/教育`). */
-  tags: string[];
-  /** ISO 8601. */
-  createdAt: string;
-  /** ISO 8601. */
-  updatedAt: string;
-  /** SHA-256 of the document text the annotation was (re)anchored on. */
-  textHash: string;
-  status: 'anchored' | 'orphaned';
+/**
+ * One annotation (highlight + tags + note) as the exporters see it: the
+ * store's annotation, with the heading of the passage the quote stands in
+ * (for the citation; filled by the engine). `anchorMethod` is any string so
+ * a backup from another version still exports.
+ */
+export type ExportAnnotation = Omit<Annotation, 'anchorMethod'> & {
   anchorMethod: string;
-  /** Heading of the passage the quote stands in, for the citation; filled by the engine. */
   section?: string | null;
-}
+};
 
 /** A tag definition. */
 export interface ExportTag {
@@ -48,13 +30,7 @@ export interface ExportTag {
 }
 
 /** Bibliographic metadata of a document, and its canonical text where a format needs it (REFI-QDA). */
-export interface ExportDocument {
-  id: string;
-  title: string;
-  authors: string[];
-  year: number | null;
-  venue: string | null;
-  lang: Lang;
+export interface ExportDocument extends DocumentMeta {
   /** Canonical text (BOM stripped, CRLF → LF); required by the REFI-QDA export only. */
   text?: string;
 }
