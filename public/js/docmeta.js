@@ -111,14 +111,7 @@ if (removeForm instanceof HTMLFormElement) {
     say(msg, '');
     try {
       const r = await api('DELETE', `/api/documents/${encodeURIComponent(id)}${deleteAnnotations ? '?deleteAnnotations=1' : ''}`);
-      const a = r.annotations;
-      const what = a.deleted
-        ? `its ${a.deleted} annotations were deleted 已删除 ${a.deleted} 条标注`
-        : a.orphaned
-          ? `its ${a.orphaned} annotations are kept as orphans 保留 ${a.orphaned} 条标注为孤立标注`
-          : 'it had no annotations';
-      const notice = `Removed 已移出 ${r.removed.file}${r.removed.movedTo ? ` (moved to ${r.removed.movedTo} in the data folder)` : ''}; ${what}.`;
-      window.location.assign(`/documents?${new URLSearchParams({ notice }).toString()}`);
+      window.location.assign(`/documents?${new URLSearchParams({ notice: r.message }).toString()}`);
     } catch (e) {
       say(msg, e instanceof ApiError ? e.message : String(e));
       if (button instanceof HTMLButtonElement) button.disabled = false;

@@ -317,7 +317,14 @@ export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotatio
     if (deleteAnnotations) deleted = lib.store.deleteByDocument(id);
     orphaned = lib.store.list({ docId: id }).length;
   }
-  return { removed: { id, file: doc.file, movedTo }, annotations: { orphaned, deleted } };
+  const what = deleted
+    ? `its ${deleted} annotations were deleted 已删除 ${deleted} 条标注`
+    : orphaned
+      ? `its ${orphaned} annotations are kept as orphans 保留 ${orphaned} 条标注为孤立标注`
+      : 'it had no annotations';
+  // One sentence for the page, whether the removal came from the form or from page JS.
+  const message = `Removed 已移出 ${doc.file}${movedTo ? ` (moved to ${movedTo} in the data folder)` : ''}; ${what}.`;
+  return { removed: { id, file: doc.file, movedTo }, annotations: { orphaned, deleted }, message };
 }
 
 /** Save a metadata edit to the metadata file and show it at once. */
@@ -508,16 +515,7 @@ export function documentsRouters(deps: AppDeps): { api: Router; pages: Router } 
       (req) => docUrl(String(req.params.id)),
       async (req) => {
         const r = await removePaper(lib, String(req.params.id), wants(req, 'deleteAnnotations'));
-        const a = r.annotations;
-        const what = a.deleted
-          ? `its ${a.deleted} annotations were deleted 已删除 ${a.deleted} 条标注`
-          : a.orphaned
-            ? `its ${a.orphaned} annotations are kept as orphans 保留 ${a.orphaned} 条标注为孤立标注`
-            : 'it had no annotations';
-        return {
-          to: '/documents',
-          notice: `Removed 已移出 ${r.removed.file}${r.removed.movedTo ? ` (moved to ${r.removed.movedTo} in the data folder)` : ''}; ${what}.`,
-        };
+        return { to: '/documents', notice: r.message };
       },
     ),
   );
