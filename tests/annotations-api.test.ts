@@ -1,33 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
-import { AnnotationStore } from '../src/store/annotations.js';
-import { openDatabase } from '../src/store/db.js';
-import { type TestServer, startServer } from './helpers/server.js';
+import type { AnnotationStore } from '../src/store/annotations.js';
+import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 
 let engine: Engine;
 let store: AnnotationStore;
-let server: TestServer;
-let dir: string;
+let server: TestServerWithStore;
 
 const ZH = 'wang-duikou-zhiyuan-mechanism';
 const EN = 'wang-counterpart-support-policy';
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'duikou-api-'));
   engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
-  store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
-  server = await startServer({ engine, store });
+  server = await startServerWithStore(engine);
+  store = server.store;
 });
-afterAll(async () => {
-  await server.close();
-  store.db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 async function call(method: string, path: string, body?: unknown, raw?: string) {
   const res = await fetch(server.url + path, {

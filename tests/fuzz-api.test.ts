@@ -3,25 +3,17 @@
  * input never produce an unhandled error (a 5xx), and whatever the API
  * accepts has offsets inside the document text with the quote they name.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
-import { AnnotationStore } from '../src/store/annotations.js';
-import { openDatabase } from '../src/store/db.js';
-import { type TestServer, startServer } from './helpers/server.js';
+import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 
 /** A document mixing scripts, with text outside the BMP. */
 const TEXT = '对口支援 𠀀 counterpart support 😀 援藏/教育 — Key Nodes (林芝地区) 1979';
 
-let dir: string;
-let store: AnnotationStore;
-let server: TestServer;
+let server: TestServerWithStore;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'duikou-fuzz-'));
   const engine = new Engine();
   engine.addDocument({
     id: 'mixed',
@@ -34,14 +26,9 @@ beforeAll(async () => {
     venue: null,
     lang: 'zh',
   });
-  store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
-  server = await startServer({ engine, store });
+  server = await startServerWithStore(engine);
 });
-afterAll(async () => {
-  await server.close();
-  store.db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: 'grapheme', maxLength: 30 }));
 const anyJson = fc.oneof(anyText, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(anyText, { maxLength: 3 }));

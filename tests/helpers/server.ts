@@ -1,5 +1,11 @@
 /** Run the real app on an ephemeral loopback port for a test. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Engine } from '../../src/engine.js';
+import { AnnotationStore } from '../../src/store/annotations.js';
+import { openDatabase } from '../../src/store/db.js';
 import { type AppDeps, createApp } from '../../src/http/app.js';
 
 export interface TestServer {
@@ -22,5 +28,29 @@ export async function startServer(deps: AppDeps): Promise<TestServer> {
         // A test that stopped reading a response must not keep the server open.
         server.closeAllConnections();
       }),
+  };
+}
+
+/** A running app with a real annotation database in a fresh temp folder. */
+export interface TestServerWithStore extends TestServer {
+  store: AnnotationStore;
+  /** The temp folder; `close` removes it. */
+  dir: string;
+}
+
+/** Start the app over `engine` with an annotation store on a database file in a temp folder. */
+export async function startServerWithStore(engine: Engine): Promise<TestServerWithStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'duikou-test-'));
+  const store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
+  const server = await startServer({ engine, store });
+  return {
+    ...server,
+    store,
+    dir,
+    close: async () => {
+      await server.close();
+      store.db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
