@@ -4,7 +4,7 @@
  * format modules. Shared by `GET /api/export`, the annotations page and
  * `duikou export`.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { UserInputError } from './core/errors.js';
 import type { Engine } from './engine.js';
 import {
@@ -14,12 +14,12 @@ import {
   type ExportFileName,
   type ExportFormat,
   csvStream,
-  exportDocx,
+  docxStream,
   exportFileName,
   exportFormats,
-  exportMarkdown,
-  exportRefiQda,
-  stringifyWebAnnotations,
+  markdownChunks,
+  refiQdaStream,
+  webAnnotationChunks,
 } from './export/index.js';
 import type { AnnotationStore } from './store/annotations.js';
 
@@ -52,8 +52,11 @@ export interface ExportResult {
   format: ExportFormat;
   contentType: string;
   name: ExportFileName;
-  /** A stream for CSV (which may be large), else the whole file. */
-  body: Readable | Buffer | string;
+  /**
+   * The file as a stream: every format is written piece by piece, so a large
+   * export is sent as it is made instead of being built whole in memory.
+   */
+  body: Readable;
   count: number;
 }
 
@@ -104,23 +107,19 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
 
   const info = exportFormats[format];
   const name = exportFileName({ format, filter: { tag: req.tag, doc: req.docId, query: req.q } });
-  let body: ExportResult['body'];
-  switch (format) {
-    case 'markdown':
-      body = exportMarkdown(input, { groupBy, style });
-      break;
-    case 'csv':
-      body = csvStream(annotations, docs);
-      break;
-    case 'webannotation':
-      body = stringifyWebAnnotations({ annotations, tags });
-      break;
-    case 'docx':
-      body = await exportDocx(input, { groupBy, style });
-      break;
-    case 'refiqda':
-      body = exportRefiQda(input, { style });
-      break;
-  }
+  const body = ((): Readable => {
+    switch (format) {
+      case 'markdown':
+        return Readable.from(markdownChunks(input, { groupBy, style }));
+      case 'csv':
+        return csvStream(annotations, docs);
+      case 'webannotation':
+        return Readable.from(webAnnotationChunks({ annotations, tags }));
+      case 'docx':
+        return Readable.from(docxStream(input, { groupBy, style }));
+      case 'refiqda':
+        return Readable.from(refiQdaStream(input, { style }));
+    }
+  })();
   return { format, contentType: info.contentType, name, body, count: annotations.length };
 }

@@ -1,6 +1,8 @@
 import { strFromU8, unzipSync } from 'fflate';
+import mammoth from 'mammoth';
 import { describe, expect, it } from 'vitest';
 import { exportDocx } from '../src/export/docx.js';
+import { exportMarkdown } from '../src/export/markdown.js';
 import { annEn1, annEn2, annOrphan, annZh1, annZh2, input } from './export-fixtures.js';
 
 const unescapeXml = (s: string) =>
@@ -59,5 +61,28 @@ describe('exportDocx', () => {
   it('makes a document for an empty export', async () => {
     const ps = await paragraphs(await exportDocx({ annotations: [], documents: [] }));
     expect(ps.map((p) => p.text)).toContain('No quotes / 无摘录');
+  });
+
+  it('streams a document bigger than one batch that Word readers parse whole and in order', async () => {
+    // 1,200 quotes make some 3,600 paragraphs: several batches joined into one document.xml.
+    const many = Array.from({ length: 1200 }, (_, i) => ({
+      ...annZh1,
+      id: `a${i}`,
+      exact: `第${i}条 quote 𠀀 ${i}`,
+      note: i % 3 === 0 ? `note ${i} & <b>` : '',
+      tags: [i % 2 ? '援藏' : 'path dependence'],
+    }));
+    const buf = await exportDocx({ ...input, annotations: many });
+    const { value } = await mammoth.extractRawText({ buffer: buf });
+    const lines = value.split('\n').filter(Boolean);
+    const quotes = lines.filter((l) => l.startsWith('第'));
+    // Same quotes in the same order as the Markdown export, which is built in one piece.
+    const markdown = exportMarkdown({ ...input, annotations: many });
+    const expected = markdown.split('\n').flatMap((l) => (l.startsWith('> 第') ? [l.slice(2).trimEnd()] : []));
+    expect(expected).toHaveLength(many.length);
+    expect(quotes).toEqual(expected);
+    expect(lines.filter((l) => l === 'Note / 笔记: note 3 & <b>')).toHaveLength(1);
+    expect(lines[0]).toBe('Quotes / 摘录');
+    expect(lines.at(-1)).toBe('王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.'); // the one paper quoted
   });
 });

@@ -88,10 +88,11 @@ describe('xml escaping', () => {
   });
 });
 
+const full: ExportInput = { ...input, documents: [...input.documents, astralDoc], annotations: [...input.annotations, astralAnn] };
+const now = new Date('2026-11-22T10:00:00Z');
+const files = unzip(await exportRefiQda(full, { projectName: 'duikou 对口支援', now }));
+
 describe('exportRefiQda', () => {
-  const full: ExportInput = { ...input, documents: [...input.documents, astralDoc], annotations: [...input.annotations, astralAnn] };
-  const now = new Date('2026-11-22T10:00:00Z');
-  const files = unzip(exportRefiQda(full, { projectName: 'duikou 对口支援', now }));
   const xml = files['project.qde']!;
 
   it('holds project.qde and one UTF-8 text file per document, exactly its text', () => {

@@ -4,7 +4,6 @@
  */
 import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -123,9 +122,7 @@ program
         throw new UserInputError('binary_to_terminal', `A ${o.format} file is binary; use --output FILE or redirect with > FILE`);
       }
       const sink = o.output ? createWriteStream(o.output) : process.stdout;
-      await pipeline(typeof out.body === 'string' || Buffer.isBuffer(out.body) ? Readable.from([out.body]) : out.body, sink, {
-        end: !!o.output,
-      });
+      await pipeline(out.body, sink, { end: !!o.output });
       if (o.output) console.error(`Exported ${out.count} annotations to ${o.output}`);
     } finally {
       store.db.close();

@@ -92,47 +92,53 @@ function renderQuote(a: ExportAnnotation, docs: DocumentIndex, style: CitationSt
   return out.join('\n');
 }
 
-/** Render annotations and metadata as one Markdown document (ends with a newline). */
-export function exportMarkdown(input: ExportInput, options: MarkdownOptions = {}): string {
+/**
+ * The Markdown document in pieces (a heading, a quote…), each ending with a
+ * newline, so a large export can be streamed as it is written.
+ */
+export function* markdownChunks(input: ExportInput, options: MarkdownOptions = {}): Generator<string> {
   const style = options.style ?? 'auto';
   const docs = new DocumentIndex(input.documents);
   const annotations = input.annotations;
   const papers = docs.cited(annotations, style);
   const order = quoteOrder(papers);
-  const out: string[] = [heading(1, options.title ?? 'Quotes / 摘录'), ''];
+  const block = (...lines: string[]) => `${lines.join('\n')}\n`;
+  yield block(heading(1, options.title ?? 'Quotes / 摘录'), '');
 
   if (annotations.length === 0) {
-    out.push('*No quotes / 无摘录*', '');
-    return out.join('\n');
+    yield block('*No quotes / 无摘录*');
+    return;
   }
 
   if ((options.groupBy ?? 'tag') === 'paper') {
     for (const g of groupByPaper(annotations, papers)) {
-      out.push(heading(2, g.doc.title), '', escapeMarkdown(formatReference(g.doc, style)), '');
-      for (const a of g.annotations) out.push(renderQuote(a, docs, style));
+      yield block(heading(2, g.doc.title), '', escapeMarkdown(formatReference(g.doc, style)), '');
+      for (const a of g.annotations) yield block(renderQuote(a, docs, style));
     }
   } else {
     const { roots, untagged } = buildTagTree(annotations, order);
     const nested = (options.tagHeadings ?? 'nested') === 'nested';
-    const visit = (n: TagNode): void => {
+    const visit = function* (n: TagNode): Generator<string> {
       if (nested) {
         // Levels 2…6; deeper tags keep level 6 and show their full path.
-        out.push(heading(n.depth + 1, n.depth + 1 > 6 ? n.path : n.label), '');
+        yield block(heading(n.depth + 1, n.depth + 1 > 6 ? n.path : n.label), '');
       } else if (n.annotations.length > 0) {
-        out.push(heading(2, n.path), '');
+        yield block(heading(2, n.path), '');
       }
-      for (const a of n.annotations) out.push(renderQuote(a, docs, style));
-      n.children.forEach(visit);
+      for (const a of n.annotations) yield block(renderQuote(a, docs, style));
+      for (const c of n.children) yield* visit(c);
     };
-    roots.forEach(visit);
+    for (const r of roots) yield* visit(r);
     if (untagged.length > 0) {
-      out.push(heading(2, UNTAGGED_LABEL), '');
-      for (const a of untagged) out.push(renderQuote(a, docs, style));
+      yield block(heading(2, UNTAGGED_LABEL), '');
+      for (const a of untagged) yield block(renderQuote(a, docs, style));
     }
   }
 
-  out.push(heading(2, referenceHeading(papers, style)), '');
-  for (const d of papers) out.push(`- ${escapeMarkdown(formatReference(d, style))}`);
-  out.push('');
-  return out.join('\n');
+  yield block(heading(2, referenceHeading(papers, style)), '', ...papers.map((d) => `- ${escapeMarkdown(formatReference(d, style))}`));
+}
+
+/** Render annotations and metadata as one Markdown document (ends with a newline). */
+export function exportMarkdown(input: ExportInput, options: MarkdownOptions = {}): string {
+  return [...markdownChunks(input, options)].join('');
 }

@@ -25,7 +25,8 @@
  *   8-4-4-4-12 form the schema's pattern requires.
  */
 import { createHash } from 'node:crypto';
-import { strToU8, zipSync, type Zippable } from 'fflate';
+import { buffer } from 'node:stream/consumers';
+import { type ZipEntry, zipStream } from './zip.js';
 import { type CitationStyleOption, formatQuoteCitation, formatReference } from './citation.js';
 import { tagPath } from './group.js';
 import type { ExportAnnotation, ExportDocument, ExportInput, ExportTag } from './types.js';
@@ -173,8 +174,11 @@ export interface RefiQdaProject {
   sources: Map<string, string>;
 }
 
-/** Build `project.qde` and the source texts. */
-export function buildRefiQdaProject(input: ExportInput, options: RefiQdaOptions = {}): RefiQdaProject {
+/**
+ * `project.qde` in pieces (each ending with a newline, one per source and per
+ * selection), filling `sources` with the texts the zip must hold next to it.
+ */
+function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Map<string, string>): Generator<string> {
   const style = options.style ?? 'auto';
   const userName = options.userName ?? 'duikou';
   const user = guidFrom(`user:${userName}`);
@@ -209,7 +213,12 @@ export function buildRefiQdaProject(input: ExportInput, options: RefiQdaOptions 
     placed.set(doc.id, list);
   }
 
-  const lines: string[] = ['<?xml version="1.0" encoding="utf-8"?>'];
+  let lines: string[] = ['<?xml version="1.0" encoding="utf-8"?>'];
+  const flush = (): string => {
+    const chunk = `${lines.join('\n')}\n`;
+    lines = [];
+    return chunk;
+  };
   lines.push(
     `<Project${attrs({
       xmlns: QDE_NAMESPACE,
@@ -226,7 +235,6 @@ export function buildRefiQdaProject(input: ExportInput, options: RefiQdaOptions 
     lines.push('    </Codes>', '  </CodeBook>');
   }
 
-  const sources = new Map<string, string>();
   const sourceGuid = (docId: string) => guidFrom(`source:${docId}`);
   const textDocs = input.documents.filter((d): d is ExportDocument & { text: string } => d.text !== undefined);
   if (textDocs.length > 0) {
@@ -269,6 +277,7 @@ export function buildRefiQdaProject(input: ExportInput, options: RefiQdaOptions 
           );
         }
         lines.push('      </PlainTextSelection>');
+        yield flush();
       }
       for (const n of notes) if (n.a.docId === doc.id) lines.push(`      <NoteRef${attrs({ targetGUID: n.guid })}/>`);
       lines.push('    </TextSource>');
@@ -297,8 +306,15 @@ export function buildRefiQdaProject(input: ExportInput, options: RefiQdaOptions 
   }
   const sourceIds = new Set(textDocs.map((d) => d.id));
   for (const n of notes) if (!sourceIds.has(n.a.docId)) lines.push(`  <NoteRef${attrs({ targetGUID: n.guid })}/>`);
-  lines.push('</Project>', '');
-  return { xml: lines.join('\n'), sources };
+  lines.push('</Project>');
+  yield flush();
+}
+
+/** Build `project.qde` and the source texts. */
+export function buildRefiQdaProject(input: ExportInput, options: RefiQdaOptions = {}): RefiQdaProject {
+  const sources = new Map<string, string>();
+  const xml = [...projectChunks(input, options, sources)].join('');
+  return { xml, sources };
 }
 
 /**
@@ -306,9 +322,17 @@ export function buildRefiQdaProject(input: ExportInput, options: RefiQdaOptions 
  * document given with its `text` becomes a source (pass the documents the
  * researcher wants to keep coding in their QDA tool).
  */
-export function exportRefiQda(input: ExportInput, options: RefiQdaOptions = {}): Buffer {
-  const { xml, sources } = buildRefiQdaProject(input, options);
-  const files: Zippable = { 'project.qde': strToU8(xml) };
-  for (const [path, text] of sources) files[path] = strToU8(text);
-  return Buffer.from(zipSync(files, { level: 6 }));
+export function refiQdaStream(input: ExportInput, options: RefiQdaOptions = {}): AsyncGenerator<Uint8Array> {
+  const sources = new Map<string, string>();
+  // The sources are known once project.qde has been written, so they follow it in the zip.
+  const entries = function* (): Generator<ZipEntry> {
+    yield { name: 'project.qde', content: projectChunks(input, options, sources) };
+    for (const [name, text] of sources) yield { name, content: [text] };
+  };
+  return zipStream(entries());
+}
+
+/** The `.qdpx` file's bytes in one Buffer (small exports, tests). */
+export async function exportRefiQda(input: ExportInput, options: RefiQdaOptions = {}): Promise<Buffer> {
+  return buffer(refiQdaStream(input, options));
 }

@@ -169,12 +169,40 @@ export function exportWebAnnotations(
   };
 }
 
+/**
+ * The backup file's text (pretty-printed JSON, newline at the end) in pieces:
+ * the collection around its items, then one annotation at a time, so a large
+ * backup streams instead of becoming one string.
+ */
+export function* webAnnotationChunks(
+  input: { annotations: readonly BackupAnnotation[]; tags?: readonly ExportTag[] },
+  options: WebAnnotationOptions = {},
+): Generator<string> {
+  const collection = exportWebAnnotations({ annotations: [], tags: input.tags }, options);
+  if (input.annotations.length === 0) {
+    yield `${JSON.stringify(collection, null, 2)}\n`;
+    return;
+  }
+  // The collection with an empty page, cut where its items go: the page is the last member, items its last.
+  const page = { type: 'AnnotationPage' as const, startIndex: 0 as const, items: [] };
+  const frame = JSON.stringify({ ...collection, total: input.annotations.length, first: page }, null, 2);
+  const cut = frame.lastIndexOf('"items": []') + '"items": ['.length;
+  yield `${frame.slice(0, cut)}\n`;
+  const indent = ' '.repeat(6);
+  let i = 0;
+  for (const a of input.annotations) {
+    const item = JSON.stringify(toWebAnnotation(a), null, 2).replace(/\n/g, `\n${indent}`);
+    yield `${indent}${item}${++i < input.annotations.length ? ',' : ''}\n`;
+  }
+  yield `    ${frame.slice(cut)}\n`;
+}
+
 /** The backup file's text (pretty-printed JSON, newline at the end). */
 export function stringifyWebAnnotations(
   input: { annotations: readonly BackupAnnotation[]; tags?: readonly ExportTag[] },
   options: WebAnnotationOptions = {},
 ): string {
-  return `${JSON.stringify(exportWebAnnotations(input, options), null, 2)}\n`;
+  return [...webAnnotationChunks(input, options)].join('');
 }
 
 // ---------------------------------------------------------------- parsing

@@ -150,11 +150,7 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
     res.set('Content-Type', out.contentType);
     res.set('Content-Disposition', out.name.contentDisposition);
     res.set('X-Duikou-Count', String(out.count));
-    if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
-      res.send(out.body);
-      return;
-    }
-    // CSV streams: 10,000 annotations never become one string in memory.
+    // Streamed: 10,000 annotations never become one string or buffer in memory.
     await pipeline(out.body, res);
   });
 
