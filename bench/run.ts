@@ -6,16 +6,20 @@
  * (autocannon, 1 and 16 connections, loopback), and the same for the SQLite
  * FTS5 and brute-force baselines over the same passages, terms and queries;
  * check that all three return the same passages for every query; profile the
- * slowest duikou queries. Writes bench/results/latest.json and latest.md.
+ * slowest duikou queries. Writes bench/results/latest.json and latest.md
+ * (`--out NAME` writes NAME.json and NAME.md instead).
+ *
+ * Sizes of 300 MB and more need more heap than Node gives by default, so the
+ * run restarts itself with an old-space limit of 60% of the machine's memory.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, platform, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import autocannon from 'autocannon';
 import express from 'express';
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     'query-seconds': { type: 'string', default: '2' },
     'http-seconds': { type: 'string', default: '4' },
     threads: { type: 'string', default: String(availableParallelism()) },
+    out: { type: 'string', default: 'latest' },
   },
 });
 const SIZES = values.sizes.split(',').map(Number);
@@ -44,6 +49,19 @@ const QUERY_BUDGET_MS = Number(values['query-seconds']) * 1000;
 const HTTP_SECONDS = Number(values['http-seconds']);
 const THREADS = Number(values.threads);
 const RESULTS = join(ROOT, 'bench', 'results');
+const OUT = values.out;
+
+/** Heap limit for big corpora (MB): 60% of the machine's memory. */
+const BIG_HEAP_MB = Math.floor((totalmem() / 1024 / 1024) * 0.6);
+if (Math.max(...SIZES) >= 300 && getHeapStatistics().heap_size_limit / 1024 / 1024 < BIG_HEAP_MB * 0.9) {
+  console.log(`restarting with --max-old-space-size=${BIG_HEAP_MB} for the ${Math.max(...SIZES)} MB corpus`);
+  const child = spawnSync(process.execPath, [`--max-old-space-size=${BIG_HEAP_MB}`, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
+  process.exit(child.status ?? 1);
+}
+/** The same heap limit for the cold-start process as for this one. */
+const HEAP_FLAG = `--max-old-space-size=${Math.floor(getHeapStatistics().heap_size_limit / 1024 / 1024)}`;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -203,7 +221,7 @@ function coldStart(corpusDir: string, dataDir: string, query: string): Promise<R
     const t = performance.now();
     execFile(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'bench', 'coldstart.ts'), corpusDir, dataDir, query],
+      [HEAP_FLAG, '--import', 'tsx', join(ROOT, 'bench', 'coldstart.ts'), corpusDir, dataDir, query],
       { cwd: ROOT, maxBuffer: 1 << 20, timeout: 30 * 60_000 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${err.message}\n${stderr}`));
@@ -572,7 +590,7 @@ const machine = {
   memoryGB: round(totalmem() / 1024 ** 3, 1),
   os: `${osType()} ${release()} (${platform()})`,
   node: process.version,
-  command: `npm run bench -- --sizes ${SIZES.join(',')} --queries ${REPS}`,
+  command: `npm run bench -- --sizes ${SIZES.join(',')} --queries ${REPS}${OUT === 'latest' ? '' : ` --out ${OUT}`}`,
   date: new Date().toISOString(),
 };
 const results: Size[] = [];
@@ -581,7 +599,7 @@ for (const mb of SIZES) {
   gc();
 }
 mkdirSync(RESULTS, { recursive: true });
-writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ machine, sizes: results }, null, 2)}\n`);
-writeFileSync(join(RESULTS, 'latest.md'), markdown(machine, results));
-log(`\nwrote bench/results/latest.json and latest.md`);
+writeFileSync(join(RESULTS, `${OUT}.json`), `${JSON.stringify({ machine, sizes: results }, null, 2)}\n`);
+writeFileSync(join(RESULTS, `${OUT}.md`), markdown(machine, results));
+log(`\nwrote bench/results/${OUT}.json and ${OUT}.md`);
 process.exit(0);
