@@ -1,6 +1,6 @@
 /**
  * How much memory each export format takes for a large collection
- * (`npx tsx scripts/export-memory.ts [count]`, 10,000 annotations by default):
+ * (`npm run build && npx tsx scripts/export-memory.ts [count]`, 10,000 annotations by default):
  * for each format, three fresh processes each make the annotations in a
  * temporary database on the real corpus, build the export and consume its
  * stream; the growth of resident memory from just before the export to the
@@ -8,13 +8,20 @@
  * collection timing moves it from run to run). A measurement, not a test.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCorpus } from '../src/corpus.js';
-import { buildExport } from '../src/export-service.js';
-import { AnnotationStore } from '../src/store/annotations.js';
-import { openDatabase } from '../src/store/db.js';
+import { pathToFileURL } from 'node:url';
+
+// The built code, as `npm start` runs it: under tsx the Word export's worker
+// thread would also load tsx's compiler, which the server never does.
+const DIST = join(import.meta.dirname, '..', 'dist');
+if (!existsSync(join(DIST, 'export-service.js'))) throw new Error('run `npm run build` first');
+const load = (file: string): Promise<unknown> => import(pathToFileURL(join(DIST, file)).href);
+const { openCorpus } = (await load('corpus.js')) as typeof import('../src/corpus.js');
+const { buildExport } = (await load('export-service.js')) as typeof import('../src/export-service.js');
+const { AnnotationStore } = (await load('store/annotations.js')) as typeof import('../src/store/annotations.js');
+const { openDatabase } = (await load('store/db.js')) as typeof import('../src/store/db.js');
 
 const FORMATS = ['csv', 'md', 'json', 'docx', 'qdpx'];
 const RUNS = 3;
@@ -30,7 +37,10 @@ async function measure(format: string): Promise<void> {
   store.db.transaction(() => {
     for (let i = 0; i < count; i++) {
       const start = (i * 13) % (doc.text.length - 300);
-      store.create({ docId: doc.id, start, end: start + 200, tags: [`code ${i % 20}`, '援藏/教育'], note: `note ${i} 笔记 `.repeat(5) }, doc);
+      store.create(
+        { docId: doc.id, start, end: start + 200, tags: [`code ${i % 20}`, '援藏/教育'], note: `note ${i} 笔记 `.repeat(5) },
+        doc,
+      );
     }
   })();
   const before = process.memoryUsage().rss;

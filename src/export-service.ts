@@ -14,14 +14,14 @@ import {
   type ExportFileName,
   type ExportFormat,
   csvStream,
-  docxStream,
+  docxInWorker,
   exportFileName,
   exportFormats,
   markdownChunks,
   refiQdaStream,
   webAnnotationChunks,
 } from './export/index.js';
-import type { AnnotationStore } from './store/annotations.js';
+import { type AnnotationStore, normalizeTagName } from './store/annotations.js';
 
 /** The names a user types for each format (`format=md`), mapped to the format. */
 export const FORMAT_NAMES: Readonly<Record<string, ExportFormat>> = {
@@ -81,6 +81,17 @@ function documents(engine: Engine): Map<string, ExportDocument> {
   );
 }
 
+/** The names of `tag` and its sub-tags among `tags`, matched as the store matches them (case and width folded). */
+function tagSubtree(tag: string, tags: readonly { name: string }[]): string[] {
+  const key = normalizeTagName(tag).key;
+  return tags
+    .map((t) => t.name)
+    .filter((name) => {
+      const k = normalizeTagName(name).key;
+      return k === key || k.startsWith(`${key}/`);
+    });
+}
+
 /**
  * Build an export.
  * @throws UserInputError for an unknown format, style or grouping
@@ -104,19 +115,21 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
   const used = [...new Set(annotations.map((a) => a.docId))].map((id) => docs.get(id)!);
   const tags = store.listTags().map((t) => ({ name: t.name, colour: t.colour, description: t.description }));
   const input = { annotations, documents: used, tags };
+  // Filtered to a tag: headings for that tag and its sub-tags only, as the filter selected them.
+  const headingTags = req.tag ? tagSubtree(req.tag, tags) : undefined;
 
   const info = exportFormats[format];
   const name = exportFileName({ format, filter: { tag: req.tag, doc: req.docId, query: req.q } });
   const body = ((): Readable => {
     switch (format) {
       case 'markdown':
-        return Readable.from(markdownChunks(input, { groupBy, style }));
+        return Readable.from(markdownChunks(input, { groupBy, style, headingTags }));
       case 'csv':
         return csvStream(annotations, docs);
       case 'webannotation':
         return Readable.from(webAnnotationChunks({ annotations, tags }));
       case 'docx':
-        return Readable.from(docxStream(input, { groupBy, style }));
+        return Readable.from(docxInWorker(input, { groupBy, style, headingTags }));
       case 'refiqda':
         return Readable.from(refiQdaStream(input, { style }));
     }

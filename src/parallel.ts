@@ -13,7 +13,8 @@
  * registers tsx's loader before importing it.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { on } from 'node:events';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { LoadedDocument } from './core/types.js';
 import type { PreparedDocument } from './engine.js';
 import type { MetadataOverrides } from './pipeline/load.js';
@@ -58,11 +59,32 @@ export interface WorkerScript {
  * `execArgv: ['--import', 'tsx']` nor importing `tsx/esm` reaches the worker's
  * entry point, which then fails on the `.ts` extension.
  */
-function startWorker(script: WorkerScript): Worker {
-  if (!script.ts) return new Worker(script.url);
+export function startWorker(script: WorkerScript, options: WorkerOptions = {}): Worker {
+  if (!script.ts) return new Worker(script.url, options);
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const boot = `import(${api}).then(({ register }) => { register(); return import(${JSON.stringify(script.url.href)}); })`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/**
+ * Start a one-off worker and return the messages it posts until it exits. The
+ * worker starts (and its `workerData` is copied) at once, so the caller's data
+ * is not kept alive by the returned iterator. An error in the worker (running
+ * out of its memory limit included) is thrown from the iteration; stopping the
+ * iteration early stops the worker.
+ */
+export function workerMessages<T>(script: WorkerScript, options: WorkerOptions = {}): AsyncGenerator<T> {
+  const worker = startWorker(script, options);
+  // Listen now: messages posted before the first read are queued, not lost.
+  return messagesOf<T>(worker, on(worker, 'message', { close: ['exit'] }));
+}
+
+async function* messagesOf<T>(worker: Worker, messages: AsyncIterator<unknown[]>): AsyncGenerator<T> {
+  try {
+    for await (const [message] of { [Symbol.asyncIterator]: () => messages }) yield message as T;
+  } finally {
+    await worker.terminate();
+  }
 }
 
 /** A request to a pool worker and its answer. */

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
+import mammoth from 'mammoth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
@@ -65,6 +66,18 @@ describe('GET /api/export', () => {
     expect(md).toContain('对口支援是中国特色国家治理的重要方式和机制');
     expect(md).toContain('王禹澔'); // GB/T 7714 for the Chinese paper
     expect(md).not.toContain('The key nodes'); // filtered out: tagged path dependence only
+  });
+
+  it('Markdown and Word filtered to a sub-tag show each quote once, under that tag only', async () => {
+    const quote = '对口支援是中国特色国家治理的重要方式和机制';
+    const md = (await download(`format=md&tag=${encodeURIComponent('援藏/教育')}`)).buf.toString('utf8');
+    // The quote is also tagged 援藏, which is outside the filter: no second copy under it.
+    expect(md.split(quote).length - 1).toBe(1);
+    expect(md).toMatch(/## 援藏\n\n### 教育\n\n> 对口支援是/);
+    expect(md).toContain('*Tags / 标签:* 援藏; 援藏/教育'); // the quote still lists all its tags
+    const docx = (await download(`format=docx&tag=${encodeURIComponent('援藏/教育')}`)).buf;
+    const { value } = await mammoth.extractRawText({ buffer: docx });
+    expect(value.split(quote).length - 1).toBe(1);
   });
 
   it('CSV: BOM, one row per annotation, formula cells neutralised, read back by csv-parse', async () => {

@@ -1,7 +1,8 @@
 import { strFromU8, unzipSync } from 'fflate';
+import { buffer } from 'node:stream/consumers';
 import mammoth from 'mammoth';
 import { describe, expect, it } from 'vitest';
-import { exportDocx } from '../src/export/docx.js';
+import { docxInWorker, exportDocx } from '../src/export/docx.js';
 import { exportMarkdown } from '../src/export/markdown.js';
 import { annEn1, annEn2, annOrphan, annZh1, annZh2, input } from './export-fixtures.js';
 
@@ -84,5 +85,11 @@ describe('exportDocx', () => {
     expect(lines.filter((l) => l === 'Note / 笔记: note 3 & <b>')).toHaveLength(1);
     expect(lines[0]).toBe('Quotes / 摘录');
     expect(lines.at(-1)).toBe('王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.'); // the one paper quoted
+  });
+
+  it('makes the same document in a worker thread', async () => {
+    const documentXml = (buf: Buffer) => strFromU8(unzipSync(new Uint8Array(buf))['word/document.xml']!);
+    const inWorker = await buffer(docxInWorker(input, { style: 'apa' }));
+    expect(documentXml(inWorker)).toBe(documentXml(await exportDocx(input, { style: 'apa' })));
   });
 });

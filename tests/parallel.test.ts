@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { prepareDocument } from '../src/engine.js';
-import { prepareInWorkers } from '../src/parallel.js';
+import { prepareInWorkers, workerMessages, workerScript } from '../src/parallel.js';
 import { listCorpusFiles, loadCorpus, readMetadataOverrides } from '../src/pipeline/load.js';
 
 const CORPUS = join(fileURLToPath(new URL('../', import.meta.url)), 'corpus');
@@ -35,5 +35,19 @@ describe('prepareInWorkers', () => {
       }
     };
     await expect(run()).rejects.toThrow(/ENOENT|no-such-paper/);
+  });
+});
+
+describe('workerMessages', () => {
+  it('throws the error of a worker that fails, instead of ending quietly', async () => {
+    const run = async () => {
+      const chunks = workerMessages(workerScript('../src/export/docx-worker', import.meta.url), {
+        workerData: { input: null, options: {} },
+      });
+      for await (const _ of chunks) {
+        // nothing
+      }
+    };
+    await expect(run()).rejects.toThrow(TypeError);
   });
 });

@@ -38,11 +38,13 @@ const collator = new Intl.Collator('zh-Hans-CN-u-co-pinyin', { numeric: true });
  * Build the tag tree. An annotation with several tags appears under each of
  * them (once per tag); the parents of a deep tag exist as nodes even when no
  * quote carries them. Siblings are sorted (pinyin collation); quotes within a
- * node are in `order`.
+ * node are in `order`. With `headingTags`, only those tags make headings (a
+ * quote with none of them counts as untagged).
  */
 export function buildTagTree(
   annotations: readonly ExportAnnotation[],
   order: (a: ExportAnnotation, b: ExportAnnotation) => number,
+  headingTags?: readonly string[],
 ): { roots: TagNode[]; untagged: ExportAnnotation[] } {
   const root: TagNode = { label: '', path: '', depth: 0, annotations: [], children: [] };
   const index = new Map<string, TagNode>();
@@ -61,8 +63,14 @@ export function buildTagTree(
     }
     return parent;
   };
+  const headed = headingTags && new Set(headingTags);
   for (const a of annotations) {
-    const paths = new Set(a.tags.map((t) => tagPath(t).join('/')).filter(Boolean));
+    const paths = new Set(
+      a.tags
+        .filter((t) => !headed || headed.has(t))
+        .map((t) => tagPath(t).join('/'))
+        .filter(Boolean),
+    );
     if (paths.size === 0) untagged.push(a);
     for (const p of paths) node(p.split('/')).annotations.push(a);
   }

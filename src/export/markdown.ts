@@ -28,6 +28,12 @@ import type { ExportAnnotation, ExportInput } from './types.js';
 export interface MarkdownOptions {
   /** Group quotes under their tags (default) or under their paper. */
   groupBy?: 'tag' | 'paper';
+  /**
+   * The tags that get a heading when grouping by tag (default: all). An export
+   * filtered to one tag passes that tag and its sub-tags, so its quotes are
+   * not repeated under their other tags (which still show on each quote).
+   */
+  headingTags?: readonly string[];
   /** Tag headings: `nested` (default; `## 援藏` / `### 教育`) or `path` (`## 援藏/教育`). */
   tagHeadings?: 'nested' | 'path';
   /** Citation style; `auto` (default) cites each paper in the style of its language. */
@@ -116,7 +122,7 @@ export function* markdownChunks(input: ExportInput, options: MarkdownOptions = {
       for (const a of g.annotations) yield block(renderQuote(a, docs, style));
     }
   } else {
-    const { roots, untagged } = buildTagTree(annotations, order);
+    const { roots, untagged } = buildTagTree(annotations, order, options.headingTags);
     const nested = (options.tagHeadings ?? 'nested') === 'nested';
     const visit = function* (n: TagNode): Generator<string> {
       if (nested) {
