@@ -39,11 +39,15 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const status = user ? user.status : 500;
   const code = user ? user.code : 'internal_error';
   const message = user ? user.message : 'Something went wrong on our side; the error has been logged (服务器内部错误)';
-  if (!user) console.error(err);
   if (res.headersSent) {
-    res.end();
+    // A download that failed half-way: cut the connection, so the browser reports a failed download
+    // instead of ending the chunked body cleanly and leaving a truncated file that looks complete.
+    // A client that went away needs no log entry.
+    if (!user && (err as { code?: unknown } | null)?.code !== 'ERR_STREAM_PREMATURE_CLOSE') console.error(err);
+    res.destroy();
     return;
   }
+  if (!user) console.error(err);
   res.status(status);
   if (wantsJson(req.path)) {
     res.json({ error: { code, message } });

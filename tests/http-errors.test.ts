@@ -1,0 +1,44 @@
+/**
+ * The one error handler: user mistakes as JSON under /api, and a download that
+ * fails after it has started is cut off, never ended as if it were complete.
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserInputError } from '../src/core/errors.js';
+import { errorHandler } from '../src/http/errors.js';
+
+let server: import('node:http').Server;
+let url: string;
+
+beforeAll(async () => {
+  const app = express();
+  app.get('/api/bad', () => {
+    throw new UserInputError('bad_parameter', '"format" must be md (格式错误)');
+  });
+  app.get('/api/half', async (_req, res) => {
+    res.set('Content-Type', 'text/markdown');
+    res.write('# Quotes / 摘录\n\n> the first quote\n');
+    await new Promise((r) => setTimeout(r, 20));
+    throw new UserInputError('export_failed', 'the export stopped half-way');
+  });
+  app.use(errorHandler);
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('errorHandler', () => {
+  it('answers a user mistake under /api with its code and message', async () => {
+    const res = await fetch(`${url}/api/bad`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code: 'bad_parameter', message: '"format" must be md (格式错误)' } });
+  });
+
+  it('cuts off a download that fails after its first bytes, so it cannot pass for a whole file', async () => {
+    const res = await fetch(`${url}/api/half`);
+    expect(res.status).toBe(200); // the headers had gone out already
+    await expect(res.text()).rejects.toThrow();
+  });
+});
