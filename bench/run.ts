@@ -13,7 +13,7 @@
  * run restarts itself with an old-space limit of 60% of the machine's memory.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, platform, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     'http-seconds': { type: 'string', default: '4' },
     threads: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string', default: 'latest' },
+    render: { type: 'string' },
   },
 });
 const SIZES = values.sizes.split(',').map(Number);
@@ -474,8 +475,17 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     const tick = (ok: boolean | null): string => (ok === null ? '–' : ok ? '✓' : '✗');
     const ratio = (a: number, b: number): string => (a > 0 ? `${round(b / a, 1)}×` : '–');
     L.push(`## ${s.mb} MB — ${s.docs} papers, ${s.passages} passages, ${s.vocabulary} made-up words per script`, '');
+    // The issue's targets: one column for 100 MB, another from 1,000 MB up; smaller sizes show the 100 MB ones unjudged.
+    const gb = s.mb >= 1000;
+    const T = gb
+      ? { label: '1 GB', build: '≤ 4 min', buildOk: s.build.s <= 240, heap: 'fits in 8 GB RSS', heapOk: s.memory.peakRss <= 8 * 1024 * MB }
+      : { label: '100 MB', build: '≥ 8 MB/s', buildOk: s.build.mbPerS >= 8, heap: '≤ 1.5', heapOk: s.memory.heapBytesPerTextByte <= 1.5 };
+    const coldMs = gb ? 8000 : 1500;
+    const updateMs = gb ? 20 : 10;
+    const p95Ms = gb ? 100 : 10;
+    const http16Ms = gb ? 150 : 20;
     L.push(
-      '| Measure | duikou | FTS5 | brute force | FTS5 ÷ duikou | Target (100 MB) | |',
+      `| Measure | duikou | FTS5 | brute force | FTS5 ÷ duikou | Target (${T.label}) | |`,
       '| --- | ---: | ---: | ---: | ---: | --- | --- |',
     );
     const big = s.mb >= 100;
@@ -496,8 +506,8 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
       `+${s.baselines.fts5.buildS}`,
       `+${s.baselines.brute.buildS}`,
       '',
-      '≥ 8 MB/s',
-      s.build.mbPerS >= 8,
+      T.build,
+      T.buildOk,
     );
     row(
       'Heap after build (bytes / text byte)',
@@ -505,10 +515,18 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
       '',
       '',
       '',
-      '≤ 1.5',
-      s.memory.heapBytesPerTextByte <= 1.5,
+      gb ? '' : T.heap,
+      gb ? null : T.heapOk,
     );
-    row('Peak RSS / heap during build (MB)', `${round(s.memory.peakRss / MB)} / ${round(s.memory.peakHeap / MB)}`, '', '', '', '', null);
+    row(
+      'Peak RSS / heap during build (MB)',
+      `${round(s.memory.peakRss / MB)} / ${round(s.memory.peakHeap / MB)}`,
+      '',
+      '',
+      '',
+      gb ? T.heap : '',
+      gb ? T.heapOk : null,
+    );
     row(
       'Index on disk (MB)',
       s.indexBytes === null ? 'n/a (no persistence yet)' : round(s.indexBytes / MB),
@@ -525,25 +543,26 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
       '',
       '',
       '',
-      '≤ 1500',
-      Number(c.ms) <= 1500,
+      `≤ ${coldMs}`,
+      Number(c.ms) <= coldMs,
     );
-    row('Update one document (ms)', `${s.updateMs} (prepare ${s.updatePrepareMs})`, '', '', '', '≤ 10', s.updateMs <= 10);
+    row('Update one document (ms)', `${s.updateMs} (prepare ${s.updatePrepareMs})`, '', '', '', `≤ ${updateMs}`, s.updateMs <= updateMs);
     for (const p of ['p50', 'p95', 'p99'] as const) {
-      const target = p === 'p50' ? '≤ 0.5' : p === 'p95' ? '≤ 10, and ≥ 3× below FTS5' : '';
-      const ok = p === 'p50' ? q.duikou.p50 <= 0.5 : p === 'p95' ? q.duikou.p95 <= 10 && q.fts5.p95 >= 3 * q.duikou.p95 : null;
+      const p50Target = !gb && p === 'p50';
+      const target = p50Target ? '≤ 0.5' : p === 'p95' ? `≤ ${p95Ms}, and ≥ 3× below FTS5` : '';
+      const ok = p50Target ? q.duikou.p50 <= 0.5 : p === 'p95' ? q.duikou.p95 <= p95Ms && q.fts5.p95 >= 3 * q.duikou.p95 : null;
       row(`Query top-20 ${p} in-process (ms)`, q.duikou[p], q.fts5[p], q.brute[p], ratio(q.duikou[p], q.fts5[p]), target, ok);
     }
     for (const c of ['c1', 'c16'] as const) {
       for (const p of ['p50', 'p95', 'p99'] as const) {
-        const ok = c === 'c16' && p === 'p95' ? h.duikou.c16.p95 <= 20 : null;
+        const ok = c === 'c16' && p === 'p95' ? h.duikou.c16.p95 <= http16Ms : null;
         row(
           `HTTP ${c === 'c1' ? '1 client' : '16 clients'} ${p} (ms)`,
           h.duikou[c][p],
           h.fts5[c][p],
           h.brute[c][p],
           ratio(h.duikou[c][p], h.fts5[c][p]),
-          c === 'c16' && p === 'p95' ? '≤ 20' : '',
+          c === 'c16' && p === 'p95' ? `≤ ${http16Ms}` : '',
           ok,
         );
       }
@@ -584,6 +603,17 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     L.push('');
   }
   return `${L.join('\n')}\n`;
+}
+
+if (values.render) {
+  // Re-render NAME.md from NAME.json (after the tables' layout changes), without running anything.
+  const saved = JSON.parse(readFileSync(join(RESULTS, `${values.render}.json`), 'utf8')) as {
+    machine: Record<string, unknown>;
+    sizes: Size[];
+  };
+  writeFileSync(join(RESULTS, `${values.render}.md`), markdown(saved.machine, saved.sizes));
+  log(`wrote bench/results/${values.render}.md`);
+  process.exit(0);
 }
 
 const machine = {
