@@ -148,11 +148,16 @@ function wordDocument(children: Paragraph[], title: string): Document {
   });
 }
 
-/** `word/document.xml` of a packed document, split around the body's paragraphs. */
+/**
+ * `word/document.xml` of a packed document, split around the body's paragraphs,
+ * and the package's files: all of them for the skeleton (`allFiles`), else only
+ * document.xml, as a batch needs nothing more and inflating the rest each time is waste.
+ */
 async function documentXmlParts(
   document: Document,
+  allFiles = false,
 ): Promise<{ files: Record<string, Uint8Array>; head: string; body: string; tail: string }> {
-  const files = unzipSync(new Uint8Array(await Packer.toBuffer(document)));
+  const files = unzipSync(new Uint8Array(await Packer.toBuffer(document)), { filter: (f) => allFiles || f.name === DOCUMENT_XML });
   const xml = strFromU8(files[DOCUMENT_XML]!);
   const open = xml.indexOf('<w:body>') + '<w:body>'.length;
   const close = xml.lastIndexOf('<w:sectPr');
@@ -173,7 +178,7 @@ const BATCH = 200;
  */
 export async function* docxStream(input: ExportInput, options: DocxOptions = {}): AsyncGenerator<Uint8Array> {
   const title = xmlSafe(options.title ?? 'Quotes / 摘录');
-  const skeleton = await documentXmlParts(wordDocument([], title));
+  const skeleton = await documentXmlParts(wordDocument([], title), true);
   const paragraphs = bodyParagraphs(input, options);
   const documentXml = async function* (): AsyncGenerator<string> {
     yield skeleton.head;
