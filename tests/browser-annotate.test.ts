@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { type PageProblems, type TestBrowser, browserSkipReason, launchBrowser, watchProblems } from './helpers/browser.js';
+import { type PageProblems, type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
 const ZH = 'wang-duikou-zhiyuan-mechanism';
@@ -116,14 +116,13 @@ describe.skipIf(skip !== null)('annotating in the browser', () => {
     store?.db.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-  beforeEach(async () => {
-    page = await browser.context.newPage();
-    problems = await watchProblems(page);
-  });
-  afterEach(async () => {
-    await page.close();
-    expect(problems.errors).toEqual([]);
-  });
+  pagePerTest(
+    () => browser,
+    (p, found) => {
+      page = p;
+      problems = found;
+    },
+  );
 
   it('tags a Chinese and an English sentence, edits one and deletes the other', async () => {
     // Chinese

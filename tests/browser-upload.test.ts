@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database as DB } from 'better-sqlite3';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
 import { openIndexDatabase } from '../src/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/watch.js';
-import { type PageProblems, type TestBrowser, browserSkipReason, launchBrowser, watchProblems } from './helpers/browser.js';
+import { type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
 const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
@@ -33,7 +33,6 @@ let store: AnnotationStore;
 let server: TestServer;
 let browser: TestBrowser;
 let page: Page;
-let problems: PageProblems;
 
 const EN_TEXT = 'Echidna Policy Networks\n\nThe echidna network links 对口支援 partners across provinces.\n';
 const ZH_TEXT = '# 针鼹政策网络\n\n针鼹网络连接各省的对口支援伙伴。\n';
@@ -61,14 +60,12 @@ describe.skipIf(skip !== null)('adding papers in the browser', () => {
     store?.db.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-  beforeEach(async () => {
-    page = await browser.context.newPage();
-    problems = await watchProblems(page);
-  });
-  afterEach(async () => {
-    await page.close();
-    expect(problems.errors).toEqual([]);
-  });
+  pagePerTest(
+    () => browser,
+    (p) => {
+      page = p;
+    },
+  );
 
   it('uploads two papers with progress, lists them, and edits one title in place', async () => {
     await page.goto(`${server.url}/documents`);

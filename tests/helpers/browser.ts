@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -74,4 +75,21 @@ export async function watchProblems(page: Page): Promise<PageProblems> {
     });
   });
   return problems;
+}
+
+/**
+ * Give each test of the enclosing `describe` a fresh page of `browser()`, handed
+ * to `use` with its problems, and fail the test if the page logged an error.
+ */
+export function pagePerTest(browser: () => TestBrowser, use: (page: Page, problems: PageProblems) => void): void {
+  let current: { page: Page; problems: PageProblems } | undefined;
+  beforeEach(async () => {
+    const page = await browser().context.newPage();
+    current = { page, problems: await watchProblems(page) };
+    use(current.page, current.problems);
+  });
+  afterEach(async () => {
+    await current?.page.close();
+    expect(current?.problems.errors).toEqual([]);
+  });
 }
