@@ -217,15 +217,29 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-function coldStart(corpusDir: string, dataDir: string, query: string): Promise<Record<string, unknown>> {
+/**
+ * How long a cold-start process may take before it counts as hung: the first
+ * one at a size builds and persists the whole index (about 32 min at 1,000 MB
+ * on 2 cores), so the limit grows with the corpus — 6 s per MB, at least 30 min.
+ */
+function coldStartLimitMs(corpusBytes: number): number {
+  return Math.max(30 * 60_000, (corpusBytes / MB) * 6_000);
+}
+
+function coldStart(corpusDir: string, dataDir: string, query: string, corpusBytes: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
+    const timeout = coldStartLimitMs(corpusBytes);
     execFile(
       process.execPath,
       [HEAP_FLAG, '--import', 'tsx', join(ROOT, 'bench', 'coldstart.ts'), corpusDir, dataDir, query],
-      { cwd: ROOT, maxBuffer: 1 << 20, timeout: 30 * 60_000 },
+      { cwd: ROOT, maxBuffer: 1 << 20, timeout },
       (err, stdout, stderr) => {
-        if (err) return reject(new Error(`${err.message}\n${stderr}`));
+        if (err) {
+          // A kill by the time limit or by the kernel leaves no stderr; say which it was.
+          const why = err.killed ? `killed after the ${round(timeout / 60_000)} min limit` : err.signal ? `killed by ${err.signal}` : '';
+          return reject(new Error(`${err.message}${why ? ` (${why})` : ''}\n${stderr}`));
+        }
         const line = stdout.trim().split('\n').pop() ?? '{}';
         resolve({ ...(JSON.parse(line) as Record<string, unknown>), wallMs: round(performance.now() - t, 1) });
       },
@@ -263,11 +277,11 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   const dataDir = join(CACHE, `data-${mb}MB`);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  let cold = await coldStart(dir, dataDir, '对口支援');
+  let cold = await coldStart(dir, dataDir, '对口支援', manifest.bytes);
   let persistBuild: Record<string, unknown> | null = null;
   if (cold.mode === 'persist') {
     persistBuild = cold;
-    cold = await coldStart(dir, dataDir, '对口支援');
+    cold = await coldStart(dir, dataDir, '对口支援', manifest.bytes);
   }
   const indexBytes = cold.mode === 'persist' ? dirBytes(dataDir) : null;
   log(`cold start (${cold.mode}): ${round(Number(cold.ms))} ms to first answer; index on disk ${indexBytes ?? 'n/a (no persistence yet)'}`);
