@@ -223,7 +223,7 @@ function dirBytes(dir: string): number {
  * on 2 cores), so the limit grows with the corpus — 6 s per MB, at least 30 min.
  */
 function coldStartLimitMs(corpusBytes: number): number {
-  return Math.max(30 * 60_000, (corpusBytes / MB) * 6_000);
+  return Math.round(Math.max(30 * 60_000, (corpusBytes / MB) * 6_000));
 }
 
 function coldStart(corpusDir: string, dataDir: string, query: string, corpusBytes: number): Promise<Record<string, unknown>> {
