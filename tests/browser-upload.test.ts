@@ -118,7 +118,8 @@ describe.skipIf(skip !== null)('adding papers in the browser', () => {
     expect(await page.locator('#remove-form').textContent()).toContain('also delete its 1 annotation');
     expect(await page.locator('#remove-annotations').isChecked()).toBe(false);
     await page.locator('#remove-confirm').click();
-    await page.waitForURL(/\/documents\?notice=/);
+    await page.waitForURL(/\/documents$/);
+    await page.locator('#flash').waitFor({ state: 'visible' });
     expect(await page.locator('#flash').textContent()).toContain('kept as orphans');
     expect(await page.locator('#doclist').textContent()).not.toContain(doc.id);
     expect(store.get(a.id)?.status).toBe('orphaned');

@@ -111,7 +111,9 @@ if (removeForm instanceof HTMLFormElement) {
     say(msg, '');
     try {
       const r = await api('DELETE', `/api/documents/${encodeURIComponent(id)}${deleteAnnotations ? '?deleteAnnotations=1' : ''}`);
-      window.location.assign(`/documents?${new URLSearchParams({ notice: r.message }).toString()}`);
+      // The next page shows the message (public/js/flash.js); never in the address, where a link could forge it.
+      sessionStorage.setItem('duikou.flash', r.message);
+      window.location.assign('/documents');
     } catch (e) {
       say(msg, e instanceof ApiError ? e.message : String(e));
       if (button instanceof HTMLButtonElement) button.disabled = false;

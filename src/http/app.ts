@@ -2,6 +2,7 @@
  * The web app: routes over the engine and the store, nothing more. Built by
  * {@link createApp} without listening, so tests run it on an ephemeral port.
  */
+import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../engine.js';
@@ -11,6 +12,7 @@ import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
 import { type UploadLimits, documentsRouters } from './documents-api.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { FlashMessages } from './flash.js';
 import { pagesRouter } from './pages.js';
 import { sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
@@ -44,8 +46,11 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders());
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
+  app.use(cookieParser());
   if (deps.token) app.use(tokenGate(deps.token));
   app.use(sameOriginWrites);
+  const flash = new FlashMessages();
+  app.use(flash.take());
   app.use((_req, res, next) => {
     res.locals.indexing = deps.status?.indexing ? deps.status.progress : null;
     next();
@@ -53,7 +58,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', express.json({ limit: '1mb' }));
   app.use('/api', apiRouter(deps));
   // After the token gate and the same-origin check, like every other write.
-  const documents = documentsRouters(deps);
+  const documents = documentsRouters(deps, flash);
   if (documents) {
     app.use('/api', documents.api);
     app.use('/', documents.pages);

@@ -32,6 +32,7 @@ import { listCorpusFiles } from '../pipeline/load.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { documentSummary } from './api.js';
 import type { AppDeps } from './app.js';
+import type { FlashMessages } from './flash.js';
 import { flag } from './params.js';
 
 /** Most files in one upload request. */
@@ -433,20 +434,21 @@ function uploadNotice(r: { documents: AddedPaper[]; errors: PaperError[] }): str
   return parts.join(' ');
 }
 
-/** A page URL with a message for the page to show. */
-function withMessage(path: string, kind: 'notice' | 'error', text: string): string {
-  return `${path}?${new URLSearchParams({ [kind]: text.slice(0, 2000) }).toString()}`;
-}
-
-/** Run a form handler; a user's mistake comes back to the page as a message instead of an error page. */
-function formRoute(back: (req: Request) => string, fn: (req: Request) => Promise<{ to: string; notice: string }>) {
+/**
+ * Run a form handler and redirect to its page with a one-time message (kept on
+ * the server, never in the address); a user's mistake comes back to the page
+ * as a message instead of an error page.
+ */
+function formRoute(flash: FlashMessages, back: (req: Request) => string, fn: (req: Request) => Promise<{ to: string; notice: string }>) {
   return async (req: Request, res: Response) => {
     try {
       const { to, notice } = await fn(req);
-      res.redirect(303, withMessage(to, 'notice', notice));
+      flash.set(req, res, { kind: 'notice', text: notice });
+      res.redirect(303, to);
     } catch (err) {
       if (!(err instanceof UserInputError) || err.status === 404) throw err;
-      res.redirect(303, withMessage(back(req), 'error', err.message));
+      flash.set(req, res, { kind: 'error', text: err.message });
+      res.redirect(303, back(req));
     }
   };
 }
@@ -458,7 +460,7 @@ const docUrl = (id: string): string => `/documents/${encodeURIComponent(id)}`;
  * same-origin check, and the form routes for the pages.
  * Mounted only when the app has a corpus folder, a data folder and a sync.
  */
-export function documentsRouters(deps: AppDeps): { api: Router; pages: Router } | null {
+export function documentsRouters(deps: AppDeps, flash: FlashMessages): { api: Router; pages: Router } | null {
   const lib = libraryOf(deps);
   if (!lib) return null;
   const limits: Required<UploadLimits> = {
@@ -484,6 +486,7 @@ export function documentsRouters(deps: AppDeps): { api: Router; pages: Router } 
   pages.post(
     '/documents',
     formRoute(
+      flash,
       () => '/documents',
       async (req) => {
         const res = req.res!;
@@ -497,6 +500,7 @@ export function documentsRouters(deps: AppDeps): { api: Router; pages: Router } 
     '/documents/:id/metadata',
     form,
     formRoute(
+      flash,
       (req) => docUrl(String(req.params.id)),
       async (req) => {
         const id = String(req.params.id);
@@ -512,6 +516,7 @@ export function documentsRouters(deps: AppDeps): { api: Router; pages: Router } 
     '/documents/:id/remove',
     form,
     formRoute(
+      flash,
       (req) => docUrl(String(req.params.id)),
       async (req) => {
         const r = await removePaper(lib, String(req.params.id), wants(req, 'deleteAnnotations'));

@@ -56,7 +56,10 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   }
 };
 
-/** 404 for any route nobody answered. */
-export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new UserInputError('not_found', `Nothing at ${req.path} (页面不存在)`, 404));
+/**
+ * 404 for any route nobody answered. The path is not repeated: a link could
+ * otherwise make the page say anything its author wrote, as if duikou said it.
+ */
+export const notFoundHandler: RequestHandler = (_req, _res, next) => {
+  next(new UserInputError('not_found', 'There is nothing at this address (页面不存在)', 404));
 };

@@ -485,15 +485,6 @@ function documentPage(engine: Engine, req: Request, id: string, store?: Annotati
   };
 }
 
-/** A message a form route sent back in the query string (`notice` or `error`), shown escaped. */
-function flashOf(query: Query): { kind: 'notice' | 'error'; text: string } | null {
-  for (const kind of ['error', 'notice'] as const) {
-    const v = query[kind];
-    if (typeof v === 'string' && v.trim() !== '') return { kind, text: v.slice(0, 2000) };
-  }
-  return null;
-}
-
 /** What the document page's metadata form and remove step need. */
 function manageState(doc: CorpusDocument, store?: AnnotationStore) {
   return {
@@ -521,7 +512,6 @@ export function pagesRouter(deps: AppDeps): Router {
   const r = Router();
   r.use((req, res, next) => {
     res.locals.annotations = !!store;
-    res.locals.flash = flashOf(req.query as Query);
     next();
   });
 
