@@ -23,7 +23,9 @@ const connections = Number(values.connections);
 const duration = Number(values.duration);
 
 const data = mkdtempSync(join(tmpdir(), 'duikou-load-'));
-const { child, url } = await startServerProcess({ DUIKOU_CORPUS: join(ROOT, 'corpus'), DUIKOU_DATA: data });
+// With sign-in on, as `npm start` runs it: every request carries the token.
+const { child, url, token } = await startServerProcess({ DUIKOU_CORPUS: join(ROOT, 'corpus'), DUIKOU_DATA: data, DUIKOU_AUTH: 'token' });
+const authorization = `Bearer ${token}`;
 
 const queries = ['对口支援', '"key node"', 'counterpart support -Tibet', '援藏 OR 援疆', 'lang:zh 脱贫攻坚', 'Wenchuan', 'path dependence'];
 const docs = ['wang-duikou-zhiyuan-mechanism', 'wang-counterpart-support-policy', 'zheng-wu-task-oriented-network'];
@@ -31,7 +33,8 @@ let i = 0;
 let writesOk = 0;
 let fivexx = 0;
 
-const countAnnotations = async (): Promise<number> => ((await (await fetch(`${url}/api/annotations`)).json()) as { total: number }).total;
+const countAnnotations = async (): Promise<number> =>
+  ((await (await fetch(`${url}/api/annotations`, { headers: { authorization } })).json()) as { total: number }).total;
 
 try {
   const before = await countAnnotations();
@@ -40,6 +43,7 @@ try {
     const instance = autocannon(
       {
         url,
+        headers: { authorization },
         connections,
         duration,
         requests: [
@@ -54,7 +58,7 @@ try {
           {
             method: 'POST',
             path: '/api/annotations',
-            headers: { 'content-type': 'application/json' },
+            headers: { authorization, 'content-type': 'application/json' },
             setupRequest: (r) => {
               const n = i++;
               const start = (n * 37) % 2000;

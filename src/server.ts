@@ -3,10 +3,12 @@
  * changed since the last start), watch it for changes, and print the URL.
  */
 import { join } from 'node:path';
+import { type AccessConfig, accessFromSettings, signInUrl } from './access.js';
+import { UserInputError } from './core/errors.js';
 import { setting } from './core/settings.js';
 import { Engine } from './engine.js';
 import { createApp } from './http/app.js';
-import { isLoopback } from './http/security.js';
+import { isWildcard } from './http/security.js';
 import { type SyncProgress, openIndexDatabase } from './persist.js';
 import { loadGlossary } from './pipeline/glossary.js';
 import { AnnotationStore } from './store/annotations.js';
@@ -18,14 +20,16 @@ const dataDir = setting('DUIKOU_DATA');
 const host = setting('HOST');
 const port = Number(setting('PORT'));
 
-const token = setting('DUIKOU_TOKEN');
-if (!isLoopback(host) && token === '') {
-  console.error(
-    `duikou: refusing to listen on ${host} without DUIKOU_TOKEN: anyone on the network could read and change your annotations.`,
-  );
-  console.error('Set DUIKOU_TOKEN to a long random secret, or use HOST=127.0.0.1.');
+// Access first: a mistake in these settings stops the server before it opens anything.
+let access: AccessConfig;
+try {
+  access = accessFromSettings();
+} catch (err) {
+  if (!(err instanceof UserInputError)) throw err;
+  console.error(`duikou: ${err.message}`);
   process.exit(1);
 }
+for (const w of access.warnings) console.error(`duikou: ${w}`);
 
 const store = new AnnotationStore(openDatabase(join(dataDir, 'duikou.db')));
 const indexDb = openIndexDatabase(join(dataDir, 'index.db'));
@@ -46,12 +50,19 @@ const sync = new CorpusSync(engine, indexDb, corpusDir, store, (p) => {
 });
 
 // With the corpus and data folders and the sync, papers can be added, edited and removed from the app.
-const app = createApp({ engine, store, token: token || undefined, status: sync.status, sync, corpusDir, dataDir });
+const app = createApp({ engine, store, access: access.access, status: sync.status, sync, corpusDir, dataDir });
 const server = app.listen(port, host, () => {
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
-  console.log(`duikou is running at http://${shownHost}:${actualPort}/`);
+  // A wildcard bind is reached on every address; the loopback one works from this machine.
+  const shownHost = isWildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const base = `http://${shownHost}:${actualPort}`;
+  console.log(`duikou is running at ${base}/`);
+  if (access.source === 'setting') console.log(`Sign in at ${signInUrl(base, access)} with your DUIKOU_TOKEN (用您的令牌登录).`);
+  else if (access.source !== 'none') {
+    console.log(`Open this address to sign in (打开此地址登录): ${signInUrl(base, access)}`);
+    console.log(`(The token is kept in ${access.tokenFile}, readable only by your account; scripts send it as Authorization: Bearer.)`);
+  }
 });
 
 const stats = await sync.request();

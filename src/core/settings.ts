@@ -20,8 +20,31 @@ export const SETTINGS = [
     help: 'Folder where duikou keeps its database (duikou.db, your annotations) and persisted index (index.db, rebuilt from the corpus when needed).',
   },
   { name: 'PORT', default: '3000', help: 'HTTP port of the web app and API (0 picks a free port).' },
-  { name: 'HOST', default: '127.0.0.1', help: 'Address the server binds; only loopback unless DUIKOU_TOKEN is set.' },
-  { name: 'DUIKOU_TOKEN', default: '', help: 'Access token required on every request when the server binds a non-loopback address.' },
+  {
+    name: 'HOST',
+    default: '127.0.0.1',
+    help: 'Address the server binds. Browsers must reach it by 127.0.0.1, localhost, [::1], this address (for 0.0.0.0 or ::, any address or name of the machine) or an allowed host name (below).',
+  },
+  {
+    name: 'DUIKOU_AUTH',
+    default: 'token',
+    help: 'token: every request needs the access token (sign in once through the printed address). none: no sign-in, for a single-user machine only; refused with a non-loopback HOST.',
+  },
+  {
+    name: 'DUIKOU_TOKEN',
+    default: '',
+    help: 'Your own access token (at least 16 characters) instead of the random one duikou keeps in the data folder (access-token, readable only by your account).',
+  },
+  {
+    name: 'DUIKOU_ALLOWED_HOSTS',
+    default: '',
+    help: 'More host names the server answers to, comma-separated (name for any port, name:port for one), e.g. the name of a reverse proxy; requests for any other Host get 421.',
+  },
+  {
+    name: 'DUIKOU_TRUST_PROXY',
+    default: '',
+    help: "Express's trust proxy: which proxies' X-Forwarded-For / -Host / -Proto to believe (loopback, a hop count, addresses or subnets, comma-separated). Empty: none.",
+  },
 ] as const satisfies readonly SettingSpec[];
 
 /** Names of the known settings. */

@@ -2,9 +2,10 @@
  * The web app: routes over the engine and the store, nothing more. Built by
  * {@link createApp} without listening, so tests run it on an ephemeral port.
  */
+import { hostname, networkInterfaces } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
-import { fileURLToPath } from 'node:url';
 import type { Engine } from '../engine.js';
 import type { CorpusSync, IndexStatus } from '../watch.js';
 import type { AnnotationStore } from '../store/annotations.js';
@@ -12,17 +13,20 @@ import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
 import { type UploadLimits, documentsRouters } from './documents-api.js';
 import { errorHandler, notFoundHandler } from './errors.js';
-import { FlashMessages } from './flash.js';
 import { pagesRouter } from './pages.js';
-import { sameOriginWrites, securityHeaders, tokenGate } from './security.js';
+import { FlashMessages } from './flash.js';
+import { type Access, allowedHostsOnly, hostRules, isWildcard, sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
 /** What the app serves. */
 export interface AppDeps {
   engine: Engine;
   /** The annotation store; without it the app is search-only. */
   store?: AnnotationStore;
-  /** Shared access token; when set, every request must present it. */
-  token?: string;
+  /**
+   * Who may reach the app: the authentication (a token, or explicitly none),
+   * extra allowed host names, the bound address, trust proxy.
+   */
+  access: Access;
   /** Indexing state, shown on every page and at /api/status while the corpus is being indexed. */
   status?: IndexStatus;
   /** Syncs the corpus folder into the engine; with `corpusDir` and `dataDir`, papers can be added, edited and removed from the app. */
@@ -44,11 +48,16 @@ export function createApp(deps: AppDeps): Express {
   app.set('view engine', 'ejs');
   app.set('views', `${ROOT}views`);
   app.set('query parser', 'simple');
+  const { access } = deps;
+  if (access.trustProxy !== undefined) app.set('trust proxy', access.trustProxy);
+  const hosts = hostRules(access.allowedHosts, access.bindHost, access.bindHost && isWildcard(access.bindHost) ? machineNames() : []);
   app.use(securityHeaders());
+  // Before anything else: a request for another host name (DNS rebinding) gets nothing.
+  app.use(allowedHostsOnly(hosts));
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
   app.use(cookieParser());
-  if (deps.token) app.use(tokenGate(deps.token));
-  app.use(sameOriginWrites);
+  app.use(sameOriginWrites(hosts));
+  if (access.auth !== 'none') app.use(tokenGate(access.auth.token));
   const flash = new FlashMessages();
   app.use(flash.take());
   app.use((_req, res, next) => {
@@ -68,4 +77,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
+}
+
+/** Every address of this machine's interfaces and its host name: the names a wildcard bind is reached by. */
+function machineNames(): string[] {
+  const names = [hostname()];
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.push(a.address);
+  return names;
 }

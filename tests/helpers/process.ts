@@ -5,22 +5,42 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Start `src/server.ts` with the given settings; resolves with its URL once it listens. */
-export function startServerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+/** A server process started by {@link startServerProcess}. */
+export interface ServerProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:PORT`, without a trailing slash. */
+  url: string;
+  /** The sign-in address the server printed (with its generated token), unless auth is off or the token was given. */
+  signInUrl?: string;
+  /** The token in {@link signInUrl}. */
+  token?: string;
+}
+
+/**
+ * Start `src/server.ts` with the given settings; resolves with its URL (and
+ * printed sign-in address) once it listens. Sign-in is off (DUIKOU_AUTH=none)
+ * unless `env` says otherwise: tests of other things talk to it without a token.
+ */
+export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const settings = { ...process.env, PORT: '0', HOST: '127.0.0.1', DUIKOU_TOKEN: '', DUIKOU_AUTH: 'none', ...env };
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DUIKOU_TOKEN: '', ...env },
+    env: settings,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // With a generated token, wait for the sign-in line printed after the address.
+  const awaitSignIn = settings.DUIKOU_AUTH !== 'none' && !settings.DUIKOU_TOKEN;
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
       const m = out.match(/running at (http:\/\/[^/\s]+)\//);
-      if (m) {
+      const signIn = out.match(/to sign in[^:]*: (http:\/\/\S+)/);
+      if (m && (signIn || !awaitSignIn)) {
         clearTimeout(timer);
-        resolve({ child, url: m[1]! });
+        const token = signIn ? (new URL(signIn[1]!).searchParams.get('token') ?? undefined) : undefined;
+        resolve({ child, url: m[1]!, ...(signIn && { signInUrl: signIn[1]! }), ...(token && { token }) });
       }
     });
     child.stderr!.on('data', (b: Buffer) => {

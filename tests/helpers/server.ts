@@ -13,9 +13,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Start `createApp(deps)` on 127.0.0.1 with a port the OS picks. */
-export async function startServer(deps: AppDeps): Promise<TestServer> {
-  const app = createApp(deps);
+/** What {@link startServer} takes: the app's deps, with `access` optional. */
+export type TestDeps = Omit<AppDeps, 'access'> & Partial<Pick<AppDeps, 'access'>>;
+
+/**
+ * Start `createApp(deps)` on 127.0.0.1 with a port the OS picks. Without
+ * `access`, no sign-in (tests about something else); tests of sign-in pass their own.
+ */
+export async function startServer(deps: TestDeps): Promise<TestServer> {
+  const app = createApp({ access: { auth: 'none' }, ...deps });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
