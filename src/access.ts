@@ -92,6 +92,12 @@ export function accessFromSettings(env: NodeJS.ProcessEnv = process.env): Access
   const dataDir = setting('DUIKOU_DATA', env);
   // A new data folder is private, whatever the mode: it holds the annotations (and the token).
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const warnings: string[] = [];
+  if (process.platform !== 'win32' && (statSync(dataDir).mode & 0o077) !== 0) {
+    warnings.push(
+      `the data folder ${dataDir} can be opened by other accounts on this machine, and with it your annotations; make it private: chmod 700 ${dataDir}`,
+    );
+  }
   const mode = setting('DUIKOU_AUTH', env).trim();
   const given = setting('DUIKOU_TOKEN', env);
   const allowedHosts = setting('DUIKOU_ALLOWED_HOSTS', env)
@@ -112,6 +118,7 @@ export function accessFromSettings(env: NodeJS.ProcessEnv = process.env): Access
       access: { auth: 'none', ...common },
       source: 'none',
       warnings: [
+        ...warnings,
         'DUIKOU_AUTH=none: no sign-in. Every program and every account on this machine can read and change your library through the port; use this only on a machine nobody else uses.',
       ],
     };
@@ -127,14 +134,14 @@ export function accessFromSettings(env: NodeJS.ProcessEnv = process.env): Access
         `DUIKOU_TOKEN is ${token.length} characters long; use at least ${MIN_TOKEN_LENGTH} (a random one: node -e "console.log(crypto.randomBytes(24).toString('base64url'))"), or unset it to use the one duikou makes.`,
       );
     }
-    return { access: { auth: { token }, ...common }, source: 'setting', warnings: [] };
+    return { access: { auth: { token }, ...common }, source: 'setting', warnings };
   }
   const kept = loadOrCreateToken(dataDir);
   return {
     access: { auth: { token: kept.token }, ...common },
     source: kept.created ? 'generated' : 'file',
     tokenFile: kept.file,
-    warnings: kept.warnings,
+    warnings: [...warnings, ...kept.warnings],
   };
 }
 

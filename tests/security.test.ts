@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,21 @@ function raw(
     );
     req.on('error', reject);
     req.end(opts.body);
+  });
+}
+
+/**
+ * Start the real server with `env` and wait for it to exit (it should refuse to
+ * start). Asynchronous: a blocked event loop would starve the servers of this file.
+ */
+function refusedStart(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/server.ts'],
+      { cwd: ROOT, env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DUIKOU_TOKEN: '', DUIKOU_AUTH: '', ...env }, timeout: 30_000 },
+      (_err, _stdout, stderr) => resolve({ status: child.exitCode, stderr }),
+    );
   });
 }
 
@@ -392,6 +407,15 @@ describe('the token kept in the data folder', () => {
     expect(c.warnings.join(' ')).toMatch(/0600/);
   });
 
+  it('warns when the data folder is open to other accounts', () => {
+    if (process.platform === 'win32') return;
+    const data = mkdtempSync(join(dir, 'open-'));
+    chmodSync(data, 0o755);
+    expect(accessFromSettings({ DUIKOU_DATA: data }).warnings.join(' ')).toContain(`chmod 700 ${data}`);
+    chmodSync(data, 0o700);
+    expect(accessFromSettings({ DUIKOU_DATA: data }).warnings).toEqual([]);
+  });
+
   it('DUIKOU_TOKEN overrides it; tokens under 16 characters or only spaces are refused', () => {
     const data = join(dir, 'unused');
     expect(accessFromSettings({ DUIKOU_DATA: data, DUIKOU_TOKEN: '  sixteen-chars-ok  ' }).access.auth).toEqual({
@@ -410,13 +434,8 @@ describe('the token kept in the data folder', () => {
   it.each([
     ['a', /DUIKOU_TOKEN is 1 characters long/],
     [' ', /DUIKOU_TOKEN is only spaces/],
-  ])('the server refuses to start with DUIKOU_TOKEN=%j', (token, message) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DUIKOU_TOKEN: token, DUIKOU_AUTH: '', DUIKOU_DATA: join(dir, 'refused') },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+  ])('the server refuses to start with DUIKOU_TOKEN=%j', async (token, message) => {
+    const r = await refusedStart({ DUIKOU_TOKEN: token, DUIKOU_DATA: join(dir, 'refused') });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(message);
   });
@@ -470,13 +489,8 @@ describe('the server process', () => {
     }
   }, 120_000);
 
-  it('refuses DUIKOU_AUTH=none on a non-loopback address', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, HOST: '0.0.0.0', PORT: '0', DUIKOU_TOKEN: '', DUIKOU_AUTH: 'none', DUIKOU_DATA: join(dir, 'refused') },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+  it('refuses DUIKOU_AUTH=none on a non-loopback address', async () => {
+    const r = await refusedStart({ HOST: '0.0.0.0', DUIKOU_AUTH: 'none', DUIKOU_DATA: join(dir, 'refused') });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('DUIKOU_AUTH=none');
   });
