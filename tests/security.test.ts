@@ -355,6 +355,12 @@ describe('no lockout: only wrong tokens are counted, and never block the right o
       expect(url.status).toBe(303);
       const cookie = (url.headers.get('set-cookie') ?? '').split(';')[0]!;
       expect((await fetch(`${s.url}/api/documents`, { headers: { cookie } })).status).toBe(200);
+      // a cookie left from an old token is cleared, so it is counted once
+      const stale = await fetch(`${s.url}/documents`, {
+        headers: { cookie: `duikou_token_${portOf(s.url)}=old-token-0000000000` },
+        redirect: 'manual',
+      });
+      expect(stale.headers.get('set-cookie')).toMatch(new RegExp(`^duikou_token_${portOf(s.url)}=;`));
       // wrong tokens are still refused
       expect((await fetch(`${s.url}/login`, { method: 'POST', body: new URLSearchParams({ token: 'x' }) })).status).toBe(429);
     } finally {

@@ -242,7 +242,11 @@ function failureLimiter(): RequestHandler {
     keyGenerator: (req) => `addr:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? '')}`,
     handler: (_req, _res, next) =>
       next(
-        new UserInputError('too_many_attempts', 'Too many wrong tokens from your address; try again later (尝试次数过多，请稍后再试)', 429),
+        new UserInputError(
+          'too_many_attempts',
+          'Too many wrong tokens from your address; wrong ones are refused for a while, the right token still works (错误令牌过多，请稍后再试)',
+          429,
+        ),
       ),
   });
 }
@@ -291,6 +295,8 @@ export function tokenGate(token: string): Router {
     // No token at all (a first visit, an <img> on another site: SameSite=Strict keeps the
     // cookie off it) is not a guess and is not counted.
     if (given === undefined) return refuse();
+    // A cookie left from an old token is counted once, not on every page the browser opens.
+    if (req.get('authorization') === undefined) res.clearCookie(tokenCookieName(req), { path: '/' });
     failed(req, res, next, refuse);
   });
   return r;
