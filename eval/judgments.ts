@@ -13,6 +13,8 @@ const Judgment = z.strictObject({
   doc: z.string().min(1),
   grade: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   quote: z.string().min(4),
+  /** Judged when pooling the top 10 of duikou and FTS5, after the first judgments. */
+  pooled: z.boolean().optional(),
 });
 
 const Query = z.strictObject({
