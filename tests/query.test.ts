@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
-import { formatQuery, MAX_QUERY_ITEMS, MAX_QUERY_LENGTH, type ParsedQuery, parseQuery, type QueryItem } from '../src/pipeline/query.js';
+import {
+  formatQuery,
+  MAX_QUERY_ITEMS,
+  MAX_QUERY_LENGTH,
+  PASSAGE_KINDS,
+  type ParsedQuery,
+  parseQuery,
+  type QueryItem,
+} from '../src/pipeline/query.js';
 
 const t = (text: string): QueryItem => ({ kind: 'term', text });
 const p = (text: string): QueryItem => ({ kind: 'phrase', text });
@@ -102,6 +110,15 @@ describe('parseQuery: accepted queries', () => {
     ['tag: x', q([[t('x')]])],
     ['doc:a:b x', q([[t('x')]], [], { docs: ['a:b'] })],
     ['-foo tag:x', q([], [t('foo')], { tags: ['x'] })],
+    // kind: a passage kind; several mean any of them; case and full width folded; empty while typing.
+    ['对口支援 kind:paragraph', q([[t('对口支援')]], [], { kinds: ['paragraph'] })],
+    ['kind:reference kind:footnote 援藏', q([[t('援藏')]], [], { kinds: ['reference', 'footnote'] })],
+    ['KIND:List-Item x', q([[t('x')]], [], { kinds: ['list-item'] })],
+    ['ｋｉｎｄ：ｈｅａｄｉｎｇ x', q([[t('x')]], [], { kinds: ['heading'] })],
+    ['kind:table kind:table x', q([[t('x')]], [], { kinds: ['table'] })],
+    ['kind:"front-matter" x', q([[t('x')]], [], { kinds: ['front-matter'] })],
+    ['kind:title', q([], [], { kinds: ['title'] })],
+    ['kind: x', q([[t('x')]])],
     // Unknown keys are ordinary words.
     ['http://x 10:30', q([[t('http://x')], [t('10:30')]])],
     ['language:zh', q([[t('language:zh')]])],
@@ -139,6 +156,9 @@ describe('parseQuery: rejected queries', () => {
     ['lang:zh lang:en x', 'bad_filter'],
     ['x -tag:援藏', 'bad_filter'],
     ['x -doc:a', 'bad_filter'],
+    ['kind:paragraphs x', 'bad_filter'],
+    ['kind:list x', 'bad_filter'],
+    ['x -kind:heading', 'bad_filter'],
     ['x'.repeat(MAX_QUERY_LENGTH + 1), 'query_too_long'],
     ['a '.repeat(501), 'query_too_long'],
     [Array.from({ length: MAX_QUERY_ITEMS + 1 }, (_, i) => `w${i}`).join(' '), 'query_too_complex'],
@@ -333,11 +353,12 @@ describe('parseQuery properties', () => {
         docs: fc.uniqueArray(value, { maxLength: 2 }),
         tags: fc.uniqueArray(value, { maxLength: 2 }),
         notes: fc.uniqueArray(value, { maxLength: 2 }),
+        kinds: fc.uniqueArray(fc.constantFrom(...PASSAGE_KINDS), { maxLength: 3 }),
       })
-      .map(({ clauses, exclude, lang, docs, tags, notes }): ParsedQuery => ({
+      .map(({ clauses, exclude, lang, docs, tags, notes, kinds }): ParsedQuery => ({
         clauses,
         exclude,
-        filters: { ...(lang === undefined ? {} : { lang }), docs, tags, notes },
+        filters: { ...(lang === undefined ? {} : { lang }), docs, tags, notes, ...(kinds.length === 0 ? {} : { kinds }) },
       }));
     fc.assert(
       fc.property(query, (original) => {

@@ -20,13 +20,15 @@
  *   positive items that stand right next to it; otherwise it is ignored.
  * - A word or phrase preceded by `-` / `－` (any number of them) is excluded.
  *   A minus inside a word is part of the word.
- * - `lang:`, `doc:`, `tag:`, `note:` (key case-insensitive, ASCII or full-width
- *   colon) at the start of a word are filters; the value is the rest of the
- *   word, or a quoted phrase right after the colon.
+ * - `lang:`, `doc:`, `tag:`, `note:`, `kind:` (key case-insensitive, ASCII or
+ *   full-width colon) at the start of a word are filters; the value is the rest
+ *   of the word, or a quoted phrase right after the colon. `kind:` takes a
+ *   passage kind (`kind:paragraph`, `kind:reference`, …); several `kind:` mean
+ *   any of them.
  */
 
 import { UserInputError } from '../core/errors.js';
-import type { Lang } from '../core/types.js';
+import type { Lang, PassageKind } from '../core/types.js';
 
 /** Longest accepted query, in UTF-16 code units. */
 export const MAX_QUERY_LENGTH = 1000;
@@ -47,6 +49,8 @@ export interface QueryFilters {
   tags: string[];
   /** Words or phrases to find in annotation notes (deduplicated, in typed order). */
   notes: string[];
+  /** Only passages of any of these kinds (deduplicated, in typed order); absent when no `kind:` was typed. */
+  kinds?: PassageKind[];
 }
 
 /** A parsed query. */
@@ -59,10 +63,22 @@ export interface ParsedQuery {
 }
 
 /** Filter keys the language knows; any other `word:` is an ordinary word (`http://x`, `10:30`). */
-const FILTER_KEYS = ['lang', 'doc', 'tag', 'note'] as const;
+const FILTER_KEYS = ['lang', 'doc', 'tag', 'note', 'kind'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
 const LANGS: readonly Lang[] = ['zh', 'en'];
+
+/** Passage kinds `kind:` accepts, as in {@link PassageKind}. */
+export const PASSAGE_KINDS: readonly PassageKind[] = [
+  'paragraph',
+  'list-item',
+  'table',
+  'footnote',
+  'heading',
+  'title',
+  'front-matter',
+  'reference',
+];
 
 /**
  * Quote openers and the characters that close them. `“` also closes on a
@@ -234,7 +250,8 @@ function assemble(tokens: Token[]): ParsedQuery {
       `Query has too many terms (max ${MAX_QUERY_ITEMS}) / 检索词过多（最多 ${MAX_QUERY_ITEMS} 个）`,
     );
   }
-  const hasFilter = filters.lang !== undefined || filters.docs.length + filters.tags.length + filters.notes.length > 0;
+  const hasFilter =
+    filters.lang !== undefined || filters.docs.length + filters.tags.length + filters.notes.length + (filters.kinds?.length ?? 0) > 0;
   if (clauses.length === 0 && !hasFilter) {
     throw new UserInputError('empty_query', 'Add at least one search term / 请输入检索词');
   }
@@ -257,6 +274,20 @@ function addFilter(filters: QueryFilters, key: FilterKey, value: string): void {
     filters.lang = lang;
     return;
   }
+  if (key === 'kind') {
+    if (value === '') return; // still being typed, as below
+    const kind = PASSAGE_KINDS.find((k) => k === value.normalize('NFKC').toLowerCase());
+    if (kind === undefined) {
+      const shown = Array.from(value).slice(0, 40).join('');
+      throw new UserInputError(
+        'bad_filter',
+        `Unknown passage kind "${shown}" in kind: (allowed: ${PASSAGE_KINDS.join(', ')}) / 未知的段落类型`,
+      );
+    }
+    filters.kinds ??= [];
+    if (!filters.kinds.includes(kind)) filters.kinds.push(kind);
+    return;
+  }
   // An empty doc:/tag:/note: restricts nothing; ignoring it keeps
   // search-as-you-type from failing while the value is still being typed.
   if (value === '') return;
@@ -267,7 +298,7 @@ function addFilter(filters: QueryFilters, key: FilterKey, value: string): void {
 /**
  * Renders a parsed query as canonical query text: positive clauses (items of a
  * clause joined by ` OR `), then exclusions, then filters (lang, doc, tag,
- * note), separated by single spaces; phrases in the first quote style whose
+ * note, kind), separated by single spaces; phrases in the first quote style whose
  * closer does not occur in the text.
  *
  * For any query `parseQuery` returned, `parseQuery(formatQuery(q))` deep-equals
@@ -282,11 +313,12 @@ export function formatQuery(q: ParsedQuery): string {
   const parts: string[] = [];
   for (const clause of q.clauses) parts.push(clause.map(formatItem).join(' OR '));
   for (const item of q.exclude) parts.push(`-${formatItem(item)}`);
-  const { lang, docs, tags, notes } = q.filters;
+  const { lang, docs, tags, notes, kinds } = q.filters;
   if (lang !== undefined) parts.push(`lang:${lang}`);
   for (const d of docs) parts.push(`doc:${formatValue(d)}`);
   for (const t of tags) parts.push(`tag:${formatValue(t)}`);
   for (const n of notes) parts.push(`note:${formatValue(n)}`);
+  for (const k of kinds ?? []) parts.push(`kind:${k}`);
   return parts.join(' ');
 }
 
