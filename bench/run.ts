@@ -339,7 +339,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   for (const bq of queries) {
     const cq = compileQuery(bq.q, bq.expand, (x) => engine.expansions(x));
     compiled.set(bq, cq);
-    const dk = new Set(rank(parseQuery(bq.q), engine, { expand: bq.expand }).hits.map((h) => h.passage.id));
+    const dk = new Set(rank(parseQuery(bq.q), engine, { expand: bq.expand, match: 'strict' }).hits.map((h) => h.passage.id));
     const fs = base.ftsAll(cq);
     const br = new Set(base.bruteSearch(cq).all);
     const same = (a: Set<number>, b: Set<number>): boolean => a.size === b.size && [...a].every((x) => b.has(x));
@@ -353,7 +353,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
       };
       note = `only duikou: ${only(dk, fs).map(show).join(' | ') || '-'}; only FTS5: ${only(fs, dk).map(show).join(' | ') || '-'}; only brute: ${only(br, dk).map(show).join(' | ') || '-'}`;
     }
-    const d = timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20 }));
+    const d = timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' }));
     const f = timeQuery(() => base.ftsSearch(cq));
     const b = timeQuery(() => base.bruteSearch(cq).top);
     lat.duikou.push(d.samples);
@@ -384,7 +384,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   const slowest = [...rows].sort((a, b) => b.p50.duikou - a.p50.duikou).slice(0, 3);
   const profiles: Array<{ query: string; top: Awaited<ReturnType<typeof profile>> }> = [];
   for (const r of slowest) {
-    const top = await profile(() => engine.search(r.q, { expand: r.expand, limit: 20 }));
+    const top = await profile(() => engine.search(r.q, { expand: r.expand, limit: 20, match: 'strict' }));
     profiles.push({ query: `${r.name}: ${r.q}`, top });
     log(
       `  profile ${r.name}: ${top

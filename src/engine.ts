@@ -10,7 +10,7 @@ import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
 import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
 import { parseQuery, type ParsedQuery } from './pipeline/query.js';
-import { type RankOptions, type SearchSource, rank } from './pipeline/rank.js';
+import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, type SearchSource, rank } from './pipeline/rank.js';
 import { joinPieces, type SegmentedPassage, segment } from './pipeline/segment.js';
 
 /** A search hit as the API returns it. */
@@ -40,14 +40,58 @@ export interface SearchResult {
   hits: SearchHit[];
   /** Hit counts per document over all results (not just this page). */
   perDocument: Record<string, number>;
+  /**
+   * `strict`: every hit holds every word of the query. `best`: no (or few)
+   * passages do, or the query reads as a question, so hits are ranked by how
+   * much of the query they hold; {@link SearchResult.notice} says so.
+   */
+  mode: MatchMode;
+  /** Passages holding every word of the query, whatever the mode. */
+  strictTotal: number;
+  /** What to say above the results in best-match mode (bilingual), else absent. */
+  notice?: string;
+  /** With `group: 'paper'`: the page's papers, each with its best hits. */
+  groups?: PaperGroup[];
+}
+
+/** The best hits of one paper, for results grouped by paper. */
+export interface PaperGroup {
+  docId: string;
+  title: string;
+  /** Hits in this paper over all results. */
+  total: number;
+  /** The paper's best hits, best first (at most {@link SearchOptions.perPaper}). */
+  hits: SearchHit[];
+  /** Hits of this paper not shown in the group ("N more in this paper"). */
+  more: number;
 }
 
 /** Options of {@link Engine.search}. */
 export interface SearchOptions extends RankOptions {
   lang?: Lang;
   docs?: string[];
+  /** Hits per page, or papers per page with `group: 'paper'`. */
   limit?: number;
   offset?: number;
+  /** `paper`: group hits by paper, papers ordered by their best hit; `hits` is then the groups' hits in that order. */
+  group?: 'none' | 'paper';
+  /** Hits shown per paper when grouping (default 3). */
+  perPaper?: number;
+}
+
+/** Hits shown per paper when grouping by paper, unless asked otherwise. */
+export const PER_PAPER = 3;
+
+/**
+ * What the results say when they are a best match: that no (or only a few)
+ * passages hold every word, and that these are the closest.
+ */
+export function bestMatchNotice(strictTotal: number): string {
+  if (strictTotal === 0) return 'No passage has every word; showing the closest 最接近的结果';
+  if (strictTotal < BEST_MATCH_BELOW) {
+    return `Only ${strictTotal} passage${strictTotal === 1 ? ' has' : 's have'} every word; showing the closest 最接近的结果`;
+  }
+  return 'Ranked by how much of your question each passage holds; showing the closest 最接近的结果';
 }
 
 /** Largest page a search returns. */
@@ -244,10 +288,10 @@ export class Engine implements SearchSource {
     }
     if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
 
-    const { hits: ranked, matches } = rank(parsed, this, opts);
+    const { hits: ranked, matches, mode, strictTotal } = rank(parsed, this, opts);
     const perDocument: Record<string, number> = {};
     for (const h of ranked) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
-    const hits = ranked.slice(offset, offset + limit).map((h): SearchHit => {
+    const toHit = (h: RankedHit): SearchHit => {
       const doc = this.docs.get(h.passage.docId)!;
       const p = h.passage;
       return {
@@ -263,7 +307,32 @@ export class Engine implements SearchSource {
         score: Math.round(h.score * 1000) / 1000,
         matches: matches(p),
       };
-    });
-    return { query, parsed, total: ranked.length, hits, perDocument };
+    };
+    const result: SearchResult = { query, parsed, total: ranked.length, hits: [], perDocument, mode, strictTotal };
+    if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
+    if (opts.group === 'paper') {
+      const perPaper = opts.perPaper ?? PER_PAPER;
+      if (!Number.isInteger(perPaper) || perPaper < 1 || perPaper > MAX_LIMIT) {
+        throw new UserInputError('bad_limit', `perPaper must be a whole number from 1 to ${MAX_LIMIT}`);
+      }
+      // Papers in the order of their best hit; ranked is best first, so first seen is best.
+      const byPaper = new Map<string, RankedHit[]>();
+      for (const h of ranked) {
+        const list = byPaper.get(h.passage.docId);
+        if (list) list.push(h);
+        else byPaper.set(h.passage.docId, [h]);
+      }
+      result.groups = [...byPaper.entries()].slice(offset, offset + limit).map(([docId, list]) => ({
+        docId,
+        title: this.docs.get(docId)!.title,
+        total: list.length,
+        hits: list.slice(0, perPaper).map(toHit),
+        more: Math.max(0, list.length - perPaper),
+      }));
+      result.hits = result.groups.flatMap((g) => g.hits);
+    } else {
+      result.hits = ranked.slice(offset, offset + limit).map(toHit);
+    }
+    return result;
   }
 }

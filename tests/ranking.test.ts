@@ -27,43 +27,49 @@ function expectTop(q: string, expected: string[]): void {
 describe('ranking golden set', () => {
   it('"key node"', () => {
     expectTop('"key node"', [
-      // 1. The section heading is the phrase itself: a heading match counts double.
-      'wang-counterpart-support-policy: 3.2.2. Key Nodes',
-      // 2. The paragraph under it defines key nodes and uses the phrase twice.
+      // 1. The paragraph that defines key nodes and uses the phrase twice: it discusses the term.
       'wang-counterpart-support-policy: The key nodes of historical institutional',
-      // 3. The analytical framework names key nodes once, in a longer paragraph.
+      // 2. The analytical framework names key nodes once, in a longer paragraph.
       'wang-counterpart-support-policy: Specifically, its analytical steps includ',
+      // 3. The section heading is the phrase itself, but a heading only names the topic (kind prior 0.4).
+      'wang-counterpart-support-policy: 3.2.2. Key Nodes',
     ]);
   });
 
   it('path dependence (two words, not quoted)', () => {
+    // Only 5 passages hold both words, so best match ranks them first, then those with one of them.
+    expect(engine.search('path dependence').mode).toBe('best');
     expectTop('path dependence', [
-      // 1. Heading "Path Dependency": both stems (path, depend), adjacent, in a heading.
-      'wang-counterpart-support-policy: 3.2.1. Path Dependency',
-      // 2. The section's paragraph: "path-dependent" and "path dependence", both adjacent.
+      // 1. The section's paragraph: "path-dependent" and "path dependence", both adjacent.
       'wang-counterpart-support-policy: Historical institutionalism holds that in',
-      // 3. A short reference whose title has "Path Dependence": short passage, adjacent words.
-      'wang-counterpart-support-policy: [11] Zhang, Sun. Historical Institutional',
-      // 4. The framework paragraph mentions path dependence among other steps.
+      // 2. The framework paragraph names path dependence among its steps.
       'wang-counterpart-support-policy: Specifically, its analytical steps includ',
+      // 3. The heading "Path Dependency": both stems, but a heading (prior 0.4) in a six-word passage.
+      'wang-counterpart-support-policy: 3.2.1. Path Dependency',
+      // 4. The abstract says the system "has shown obvious path dependence" once, in a long paragraph.
+      'wang-counterpart-support-policy: Coordinated regional development is inext',
+      // 5. A reference whose title has "Path Dependence": a cited title, below the paragraphs (prior 0.3).
+      'wang-counterpart-support-policy: [11] Zhang, Sun. Historical Institutional',
     ]);
   });
 
   it('对口支援 脱贫攻坚', () => {
     expectTop('对口支援 脱贫攻坚', [
-      // 1. The heading holds both terms: 对口支援对于巩固脱贫攻坚成果….
-      'wang-duikou-zhiyuan-mechanism: (一) 对口支援对于巩固脱贫攻坚成果、接续推进乡村振兴的实践价值',
-      // 2. The first paragraph under that heading: both terms, several times.
+      // 1. The first paragraph under the heading on poverty alleviation and rural revitalisation: both terms, several times.
       'wang-duikou-zhiyuan-mechanism: 无论是脱贫攻坚还是乡村振兴,都是新时代推进全体人民共同富裕道路上的关键节点和必由之',
+      // 2. The party-and-government mechanism paragraph: 对口支援 three times, 脱贫攻坚 twice, in a short paragraph.
+      'wang-duikou-zhiyuan-mechanism: 首先,党政机制是对口支援的核心机制',
+      // 3. The abstract: both terms, in the paper's own summary.
+      'wang-duikou-zhiyuan-mechanism: 摘要:对口支援是中国特色国家治理的重要方式和机制',
     ]);
   });
 
   it('village-resident cadres', () => {
-    const hits = top('village-resident cadres', 6);
-    // 1. The heading that is about exactly this: "Village-resident cadres and the development of rural governance".
-    expect(hits[0]).toMatch(/^li-zhong-personalized-pairing: 2\. Village-resident cadres and the development/);
-    // Headings of li-zhong's sections on cadres come before any body paragraph.
-    expect(hits.slice(0, 5).every((h) => /: \d(\.\d)?\. /.test(h))).toBe(true);
+    const hits = top('village-resident cadres', 8);
+    // 1. The literature review on village-resident cadres: the phrase nine times in one paragraph.
+    expect(hits[0]).toMatch(/^li-zhong-personalized-pairing: In China's governance context/);
+    // The first results are paragraphs that discuss the cadres; the section headings that only name them come later.
+    expect(hits.every((h) => !/: \d(\.\d)?\. /.test(h))).toBe(true);
   });
 
   it("a translated match ranks below the same paper's own-language match", () => {
@@ -72,5 +78,31 @@ describe('ranking golden set', () => {
     const hits = engine.search('林芝', { limit: 5 }).hits;
     expect(hits[0]?.docId).toBe('zhou-partner-assistance-overview');
     expect(hits[0]?.matches.some((m) => m.via === undefined)).toBe(true);
+  });
+});
+
+describe('answers above headings', () => {
+  it('对口支援: the first results are passages that discuss it, not bare headings', () => {
+    const hits = engine.search('对口支援', { limit: 20 }).hits;
+    // Before the kind priors the first 19 results were headings such as 二、中国特色对口支援的理论内涵.
+    expect(hits[0]?.kind).toBe('paragraph');
+    expect(hits.filter((h) => h.kind === 'heading' || h.kind === 'title')).toEqual([]);
+    expect(hits.slice(0, 10).every((h) => ['paragraph', 'list-item', 'table', 'footnote'].includes(h.kind))).toBe(true);
+  });
+
+  it('a heading still ranks above a paragraph that only mentions the term in passing', () => {
+    // kind:heading finds the headings, and they are in the results, just not first.
+    const all = engine.search('对口支援', { limit: 200, match: 'strict' }).hits;
+    const firstHeading = all.findIndex((h) => h.kind === 'heading');
+    expect(firstHeading).toBeGreaterThan(10);
+    expect(firstHeading).toBeLessThan(all.length - 1);
+  });
+
+  it('reference entries and keyword lines come after the paragraphs that discuss the term', () => {
+    const hits = engine.search('counterpart support', { limit: 200 }).hits;
+    const lastDiscussion = hits.findLastIndex((h) => h.kind === 'paragraph' && (h.text.match(/counterpart support/gi)?.length ?? 0) >= 3);
+    const firstReference = hits.findIndex((h) => h.kind === 'reference' || h.kind === 'front-matter');
+    expect(lastDiscussion).toBeGreaterThanOrEqual(0);
+    expect(firstReference).toBeGreaterThan(lastDiscussion);
   });
 });

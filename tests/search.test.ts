@@ -63,8 +63,13 @@ describe('matches are exact document offsets', () => {
 
 describe('query operators', () => {
   it('ANDs terms: 对口支援 西藏 hits contain both (西藏 directly or through the glossary)', () => {
-    const r = all('对口支援 西藏', { expand: false });
+    // Strict matching; with fewer than 10 such passages the default adds the closest ones after them.
+    const r = all('对口支援 西藏', { expand: false, match: 'strict' });
     expect(r.total).toBeGreaterThan(0);
+    expect(r.mode).toBe('strict');
+    const auto = all('对口支援 西藏', { expand: false });
+    expect(auto.strictTotal).toBe(r.total);
+    expect(new Set(auto.hits.slice(0, r.total).map((h) => h.passageId))).toEqual(new Set(r.hits.map((h) => h.passageId)));
     for (const h of r.hits) {
       const t = termsOf(h.text);
       expect(t.has('对口支援')).toBe(true);

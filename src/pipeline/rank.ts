@@ -8,9 +8,10 @@
  * touching tokens. So a hit is never a guess, and its match spans are the
  * characters the user will see marked.
  */
-import type { Lang, MatchSpan, Passage, Span } from '../core/types.js';
+import type { Lang, MatchSpan, Passage, PassageKind, Span } from '../core/types.js';
 import { type AnalyzedToken, analyze, biword, follows, typedApart } from './analyze.js';
 import type { PassageIndex } from './index.js';
+import { loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
 
 /** What the ranking stage needs from the corpus. */
@@ -34,6 +35,12 @@ export interface RankOptions {
   expand?: boolean;
   /** Only passages for which this returns true (the annotation layer's tag:/note: filters). */
   restrict?: (p: Passage) => boolean;
+  /**
+   * `auto` (default): strict, unless strict matching is thin or the query
+   * reads as a question, then best match (see `best-match.ts`). `strict`:
+   * every word in every hit, always (what the benchmark's baselines compute).
+   */
+  match?: 'auto' | 'strict';
 }
 
 /** A passage that matched, with its score. */
@@ -71,8 +78,31 @@ interface CompiledItem {
 // length normalisation matters less than in whole-document ranking.
 const K1 = 1.2;
 const B = 0.75;
-/** Headings and titles say what a section is about: a match there counts double. */
-const HEADING_BOOST = 2;
+/**
+ * Priors by passage kind, multiplied into every score. A researcher searching
+ * a term wants the passages that say something about it: a paragraph, a list
+ * item, a table row or a footnote that discusses it. A heading, the title, a
+ * keyword or author line, or a reference entry usually only names the term,
+ * and BM25's length normalisation favours such short passages strongly (one
+ * match in six words outweighs five in a paragraph), so without a prior the
+ * first results for 对口支援 were nineteen bare headings. The priors undo
+ * that: a heading that only names the term falls below the paragraphs that
+ * discuss it, yet still ranks above passages that merely mention it in
+ * passing, and `kind:heading` finds headings when they are what is wanted.
+ */
+const KIND_PRIOR: Readonly<Record<PassageKind, number>> = {
+  paragraph: 1,
+  'list-item': 1,
+  table: 1,
+  footnote: 1,
+  // Names the section's topic: a useful pointer, not an answer.
+  heading: 0.4,
+  title: 0.4,
+  // Author, affiliation and keyword lines: they name topics, never discuss them.
+  'front-matter': 0.3,
+  // A cited title: evidence someone wrote on the term, not what they said.
+  reference: 0.3,
+};
 /** A match in the document title: the whole paper is about the term. */
 const TITLE_BOOST = 1.2;
 /** A match through the glossary is a translation, a little less certain than the user's own words. */
@@ -220,13 +250,27 @@ function mergeSpans(spans: MatchSpan[]): MatchSpan[] {
   return out;
 }
 
+/** How the hits were matched. */
+export type MatchMode = 'strict' | 'best';
+
 /** The ranked passages of a query, with a way to get the marks of any of them. */
 export interface RankResult {
   /** Every matching passage, best first (ties in document order). */
   hits: RankedHit[];
   /** The matched ranges of one hit, in document offsets (computed on demand: only a page of hits needs them). */
   matches(p: Passage): MatchSpan[];
+  /**
+   * `strict`: every hit holds every word. `best`: hits are ranked by how much
+   * of the query they hold (quotes, OR groups, exclusions and filters still
+   * hold strictly); the results should say so.
+   */
+  mode: MatchMode;
+  /** How many passages hold every word (the strict result's size), in either mode. */
+  strictTotal: number;
 }
+
+/** Below this many strict hits, best match is tried. */
+export const BEST_MATCH_BELOW = 10;
 
 /**
  * The whole-query phrase bonus needs the passages' tokens; it is checked for
@@ -235,61 +279,83 @@ export interface RankResult {
 const BONUS_ALL_BELOW = 2_000;
 const BONUS_TOP = 200;
 
-/**
- * Run a parsed query against the corpus.
- */
-export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankResult {
-  const expand = opts.expand ?? true;
-  const clauses = q.clauses
-    .map((c) => c.map((item) => compile(item, src, expand)).filter((ci) => ci.variants.length > 0))
-    .filter((c) => c.length > 0);
-  const excluded = q.exclude.map((item) => compile(item, src, false)).filter((ci) => ci.variants.length > 0);
+/** What scoring one query needs, shared by the strict and the best-match pass. */
+interface Context {
+  src: SearchSource;
+  pool: Map<Variant, Set<number>>;
+  accept: (p: Passage) => boolean;
+  excluded: CompiledItem[];
+  n: number;
+  avg: number;
+}
 
-  // Candidates per variant, computed once and shared by every check below.
-  const pool = new Map<Variant, Set<number>>();
-  for (const ci of [...clauses.flat(), ...excluded]) {
-    for (const v of ci.variants) pool.set(v, candidates(v, src.index));
-    ci.df = Math.max(...ci.variants.map((v) => pool.get(v)?.size ?? 0));
+/** Compile items and put their variants' candidates in the pool (each variant looked up once). */
+function compileAll(items: QueryItem[], ctx: Pick<Context, 'src' | 'pool'>, expand: boolean): CompiledItem[] {
+  const out = items.map((item) => compile(item, ctx.src, expand)).filter((ci) => ci.variants.length > 0);
+  for (const ci of out) {
+    for (const v of ci.variants) if (!ctx.pool.has(v)) ctx.pool.set(v, candidates(v, ctx.src.index));
+    ci.df = Math.max(...ci.variants.map((v) => ctx.pool.get(v)?.size ?? 0));
   }
+  return out;
+}
 
-  const accept = (p: Passage): boolean =>
-    (q.filters.lang === undefined || p.lang === (q.filters.lang satisfies Lang)) &&
-    (q.filters.docs.length === 0 || q.filters.docs.includes(p.docId)) &&
-    (opts.restrict === undefined || opts.restrict(p));
+/** Passages any variant of any of the items may match. */
+function union(items: CompiledItem[], pool: Map<Variant, Set<number>>): Set<number> {
+  const s = new Set<number>();
+  for (const ci of items) for (const v of ci.variants) for (const id of pool.get(v) ?? []) s.add(id);
+  return s;
+}
 
+/** BM25 weight of an item in a passage (0 when it does not occur). */
+function itemScore(ci: CompiledItem, p: Passage, ctx: Context, norm: number): number {
+  const tf = itemTf(ci, p, ctx.src, ctx.pool);
+  // BM25 term weight, with the item's (phrase) occurrences as its frequency.
+  return tf > 0 ? (idf(ci.df, ctx.n) * (tf * (K1 + 1))) / (tf + norm) : 0;
+}
+
+/**
+ * A passage is scored as if it had at least this share of the average
+ * passage length. BM25 rewards short passages steeply (its length
+ * normalisation divides by the length), and the shortest passages are the
+ * ones that only name a term: a citation footnote, a heading, a table
+ * caption. Below the floor, brevity earns nothing more.
+ */
+const MIN_LENGTH_SHARE = 0.5;
+
+/** BM25's length normalisation for a passage. */
+const lengthNorm = (id: number, ctx: Context): number =>
+  K1 * (1 - B + (B * Math.max(ctx.src.index.lengthOf(id), MIN_LENGTH_SHARE * ctx.avg)) / ctx.avg);
+
+const order = (x: RankedHit, y: RankedHit): number =>
+  y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start;
+
+/**
+ * Strict matching: every clause must match. Score: the sum of the clauses'
+ * BM25 weights, times the passage kind's prior, the title boost and the
+ * whole-query phrase bonus.
+ */
+function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
   // Start from the smallest clause's candidates; a query without text terms
   // (only filters, e.g. `tag:援藏`) looks at every passage.
   let ids: Iterable<number>;
   if (clauses.length === 0) {
     ids = (function* () {
-      for (const p of src.passages()) yield p.id;
+      for (const p of ctx.src.passages()) yield p.id;
     })();
   } else {
-    const clauseSets = clauses.map((c) => {
-      const s = new Set<number>();
-      for (const ci of c) for (const v of ci.variants) for (const id of pool.get(v) ?? []) s.add(id);
-      return s;
-    });
-    clauseSets.sort((a, b) => a.size - b.size);
-    ids = clauseSets[0]!;
+    const sets = clauses.map((c) => union(c, ctx.pool)).sort((a, b) => a.size - b.size);
+    ids = sets[0]!;
   }
-
-  const n = Math.max(1, src.index.size);
-  const avg = src.index.averageLength;
   const hits: RankedHit[] = [];
   for (const id of ids) {
-    const p = src.passage(id);
-    if (!p || !accept(p)) continue;
+    const p = ctx.src.passage(id);
+    if (!p || !ctx.accept(p)) continue;
+    const norm = lengthNorm(id, ctx);
     let score = 0;
     let ok = true;
-    const norm = K1 * (1 - B + (B * src.index.lengthOf(id)) / avg);
     for (const clause of clauses) {
       let clauseScore = 0;
-      for (const ci of clause) {
-        const tf = itemTf(ci, p, src, pool);
-        // BM25 term weight, with the item's (phrase) occurrences as its frequency.
-        if (tf > 0) clauseScore += (idf(ci.df, n) * (tf * (K1 + 1))) / (tf + norm);
-      }
+      for (const ci of clause) clauseScore += itemScore(ci, p, ctx, norm);
       if (clauseScore === 0) {
         ok = false;
         break;
@@ -297,25 +363,121 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
       score += clauseScore;
     }
     if (!ok) continue;
-    if (excluded.some((ci) => itemTf(ci, p, src, pool) > 0)) continue;
-
-    if (p.kind === 'heading' || p.kind === 'title') score *= HEADING_BOOST;
-    if (clauses.length > 0 && titleMentions(src.titleTokens(p.docId), clauses)) score *= TITLE_BOOST;
+    if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) continue;
+    score *= KIND_PRIOR[p.kind];
+    if (clauses.length > 0 && titleMentions(ctx.src.titleTokens(p.docId), clauses)) score *= TITLE_BOOST;
     hits.push({ passage: p, score });
   }
-  const order = (x: RankedHit, y: RankedHit): number =>
-    y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start;
   hits.sort(order);
   if (clauses.length > 1) {
     const checked = hits.length <= BONUS_ALL_BELOW ? hits : hits.slice(0, BONUS_TOP);
-    for (const h of checked) if (wholeQueryAdjacent(clauses, src.tokens(h.passage.id))) h.score *= PHRASE_BONUS;
+    for (const h of checked) if (wholeQueryAdjacent(clauses, ctx.src.tokens(h.passage.id))) h.score *= PHRASE_BONUS;
     checked.sort(order);
     if (checked !== hits) hits.splice(0, checked.length, ...checked);
   }
-  return {
-    hits,
-    matches: (p) => mergeSpans(clauses.flatMap((c) => c.flatMap((ci) => itemSpans(ci, p, src, pool)))),
+  return hits;
+}
+
+/**
+ * Best match: the required clauses must match as in strict mode, and
+ * passages are ranked by how much of the query they hold — the required
+ * clauses and the words, a word group (`counterpart support`, or its
+ * translation 对口支援) counting as the words it covers — then by BM25 over
+ * the words (a group's weight replacing its words' when it is larger) times
+ * the kind prior. So passages with every word come first, then those with
+ * all but one, and so on, a passage that repeats one word never outranks one
+ * with more of the query, and a translated pair counts as both its words.
+ */
+function bestHits(required: CompiledItem[][], words: CompiledItem[], groups: CompiledGroup[], ctx: Context): RankedHit[] {
+  const ids =
+    required.length > 0
+      ? required.map((c) => union(c, ctx.pool)).sort((a, b) => a.size - b.size)[0]!
+      : union([...words, ...groups.map((g) => g.ci)], ctx.pool);
+  const hits: RankedHit[] = [];
+  for (const id of ids) {
+    const p = ctx.src.passage(id);
+    if (!p || !ctx.accept(p)) continue;
+    const norm = lengthNorm(id, ctx);
+    let score = 0;
+    let ok = true;
+    for (const clause of required) {
+      let clauseScore = 0;
+      for (const ci of clause) clauseScore += itemScore(ci, p, ctx, norm);
+      if (clauseScore === 0) {
+        ok = false;
+        break;
+      }
+      score += clauseScore;
+    }
+    if (!ok) continue;
+    // Each word's share of the score: its own weight, or its share of a group's when that is more
+    // (a group is another way to hold its words, through their translation, not a bonus on top).
+    const share = words.map((ci) => itemScore(ci, p, ctx, norm));
+    const held = new Set<number>(share.flatMap((w, i) => (w > 0 ? [i] : [])));
+    for (const g of groups) {
+      const w = itemScore(g.ci, p, ctx, norm);
+      if (w <= g.covers.reduce((sum, i) => sum + share[i]!, 0)) continue;
+      for (const i of g.covers) {
+        share[i] = w / g.covers.length;
+        held.add(i);
+      }
+    }
+    score += share.reduce((sum, w) => sum + w, 0);
+    if (score === 0) continue;
+    if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) continue;
+    // How much of the query the passage holds comes first, BM25 (with the kind prior) second: the
+    // whole part of the score counts the parts held, the fraction orders passages that hold as many.
+    const weight = score * KIND_PRIOR[p.kind];
+    hits.push({ passage: p, score: required.length + held.size + weight / (weight + 1) });
+  }
+  return hits.sort(order);
+}
+
+/** A word group of a best-match query, compiled. */
+interface CompiledGroup {
+  ci: CompiledItem;
+  covers: number[];
+}
+
+/**
+ * Run a parsed query against the corpus: strictly, or by best match when
+ * strict matching finds fewer than {@link BEST_MATCH_BELOW} passages or the
+ * query reads as a question (see `best-match.ts`).
+ */
+export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankResult {
+  const expand = opts.expand ?? true;
+  const pool = new Map<Variant, Set<number>>();
+  const clauses = q.clauses.map((c) => compileAll(c, { src, pool }, expand)).filter((c) => c.length > 0);
+  const excluded = compileAll(q.exclude, { src, pool }, false);
+  const { lang, docs, kinds } = q.filters;
+  const ctx: Context = {
+    src,
+    pool,
+    excluded,
+    n: Math.max(1, src.index.size),
+    avg: src.index.averageLength,
+    accept: (p) =>
+      (lang === undefined || p.lang === (lang satisfies Lang)) &&
+      (docs.length === 0 || docs.includes(p.docId)) &&
+      (kinds === undefined || kinds.length === 0 || kinds.includes(p.kind)) &&
+      (opts.restrict === undefined || opts.restrict(p)),
   };
+  const strict = strictHits(clauses, ctx);
+  const spans = (items: CompiledItem[]) => (p: Passage) => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, pool)));
+  const result: RankResult = { hits: strict, matches: spans(clauses.flat()), mode: 'strict', strictTotal: strict.length };
+  if ((opts.match ?? 'auto') === 'strict' || (strict.length >= BEST_MATCH_BELOW && !readsAsQuestion(q))) return result;
+
+  const loose = loosen(q);
+  if (loose === null) return result;
+  const required = loose.required.map((c) => compileAll(c, ctx, expand)).filter((c) => c.length > 0);
+  // Words keep their places (groups refer to them by index); a word with no analysed term scores 0.
+  const words = loose.words.map((w) => compileAll([w], ctx, expand)[0] ?? { item: w, variants: [], df: 0 });
+  const groups = loose.groups.flatMap((g) => compileAll([g.item], ctx, expand).map((ci) => ({ ci, covers: g.covers })));
+  const best = bestHits(required, words, groups, ctx);
+  // Every strict hit holds the words too, so an empty best match means nothing matched at all.
+  if (best.length === 0) return result;
+  const all = [...required.flat(), ...words, ...groups.map((g) => g.ci)];
+  return { hits: best, matches: spans(all), mode: 'best', strictTotal: strict.length };
 }
 
 /** Whether the title matches every clause. */
