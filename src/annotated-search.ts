@@ -5,7 +5,7 @@
  * lists the annotations it overlaps.
  */
 import type { Passage, Span } from './core/types.js';
-import type { Engine, SearchHit, SearchOptions, SearchResult } from './engine.js';
+import type { Engine, PaperGroup, SearchHit, SearchOptions, SearchResult } from './engine.js';
 import { parseQuery } from './pipeline/query.js';
 import { type Annotation, type AnnotationStore, foldText } from './store/annotations.js';
 
@@ -23,8 +23,9 @@ export interface AnnotatedHit extends SearchHit {
 }
 
 /** Search results whose hits list their annotations. */
-export interface AnnotatedResult extends Omit<SearchResult, 'hits'> {
+export interface AnnotatedResult extends Omit<SearchResult, 'hits' | 'groups'> {
   hits: AnnotatedHit[];
+  groups?: Array<Omit<PaperGroup, 'hits'> & { hits: AnnotatedHit[] }>;
 }
 
 const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.end;
@@ -63,13 +64,15 @@ export function searchWithAnnotations(engine: Engine, store: AnnotationStore, qu
 
   const docsOnPage = [...new Set(result.hits.map((h) => h.docId))];
   const onPage = new Map(docsOnPage.map((d) => [d, store.list({ docId: d, orphaned: false })]));
-  return {
-    ...result,
-    hits: result.hits.map((h) => ({
-      ...h,
-      annotations: (onPage.get(h.docId) ?? [])
-        .filter((a) => overlaps(a, h))
-        .map((a) => ({ id: a.id, start: a.start, end: a.end, tags: a.tags, colour: a.colour, note: a.note })),
-    })),
-  };
+  const annotate = (h: SearchHit): AnnotatedHit => ({
+    ...h,
+    annotations: (onPage.get(h.docId) ?? [])
+      .filter((a) => overlaps(a, h))
+      .map((a) => ({ id: a.id, start: a.start, end: a.end, tags: a.tags, colour: a.colour, note: a.note })),
+  });
+  const { groups: byPaper, ...rest } = result;
+  const annotated: AnnotatedResult = { ...rest, hits: result.hits.map(annotate) };
+  // Grouped results hold the same hits, by paper: they list their annotations too.
+  if (byPaper) annotated.groups = byPaper.map((g) => ({ ...g, hits: g.hits.map(annotate) }));
+  return annotated;
 }

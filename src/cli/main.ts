@@ -81,11 +81,13 @@ program
       expand: o.expand,
     });
     if (o.json) {
-      process.stdout.write(`${JSON.stringify({ query: r.query, total: r.total, hits: r.hits, perDocument: r.perDocument }, null, 2)}\n`);
+      const { query, total, mode, strictTotal, notice, hits, perDocument } = r;
+      process.stdout.write(`${JSON.stringify({ query, total, mode, strictTotal, notice, hits, perDocument }, null, 2)}\n`);
       return;
     }
     const colour = pc.isColorSupported && process.stdout.isTTY === true;
     console.log(`${r.total} passage${r.total === 1 ? '' : 's'} match ${JSON.stringify(r.query)}`);
+    if (r.notice) console.log(r.notice);
     for (const [i, h] of r.hits.entries()) console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`);
   });
 

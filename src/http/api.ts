@@ -3,7 +3,16 @@ import { Router } from 'express';
 import { searchWithAnnotations } from '../annotated-search.js';
 import { MAX_LIMIT, type Engine } from '../engine.js';
 import type { AppDeps } from './app.js';
+import { UserInputError } from '../core/errors.js';
 import { flag, int, lang, str } from './params.js';
+
+/** `group` parameter: `paper` groups hits by paper; absent or empty, a flat list. */
+export function groupParam(query: Record<string, unknown>): 'paper' | undefined {
+  const s = str(query, 'group');
+  if (s === '' || s === 'none') return undefined;
+  if (s !== 'paper') throw new UserInputError('bad_parameter', '"group" must be paper (or left out)');
+  return s;
+}
 
 /** Options of a search request, as read from the query string (shared by the API and the search page). */
 export function searchParams(query: Record<string, unknown>) {
@@ -15,6 +24,8 @@ export function searchParams(query: Record<string, unknown>) {
     expand: flag(query, 'expand', true),
     limit: int(query, 'limit', 20, 1, MAX_LIMIT),
     offset: int(query, 'offset', 0, 0, 1_000_000),
+    group: groupParam(query),
+    perPaper: int(query, 'perPaper', 3, 1, MAX_LIMIT),
   };
 }
 
@@ -41,7 +52,16 @@ export function apiRouter(deps: AppDeps): Router {
   r.get('/search', (req, res) => {
     const p = searchParams(req.query);
     const result = store ? searchWithAnnotations(engine, store, p.q, p) : engine.search(p.q, p);
-    res.json({ query: result.query, total: result.total, hits: result.hits, perDocument: result.perDocument });
+    res.json({
+      query: result.query,
+      total: result.total,
+      mode: result.mode,
+      strictTotal: result.strictTotal,
+      ...(result.notice === undefined ? {} : { notice: result.notice }),
+      hits: result.hits,
+      ...(result.groups === undefined ? {} : { groups: result.groups }),
+      perDocument: result.perDocument,
+    });
   });
 
   r.get('/status', (_req, res) => {

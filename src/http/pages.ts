@@ -323,6 +323,8 @@ interface SearchState {
   limit: number;
   offset: number;
   view: View;
+  /** `paper`: hits grouped by paper. */
+  group?: 'paper';
 }
 
 /** `/search?…` for a state, leaving defaults out. */
@@ -335,6 +337,7 @@ export function searchUrl(s: SearchState): string {
   if (s.view !== 'list') u.set('view', s.view);
   if (s.limit !== 20) u.set('limit', String(s.limit));
   if (s.offset > 0) u.set('offset', String(s.offset));
+  if (s.group) u.set('group', s.group);
   const qs = u.toString();
   return qs ? `/search?${qs}` : '/search';
 }
@@ -372,6 +375,7 @@ function searchPage(engine: Engine, req: Request) {
   const p = searchParams(query);
   const view = viewParam(query);
   const state: SearchState = { q: p.q, lang: p.lang ?? '', doc: p.docs[0] ?? '', expand: p.expand, limit: p.limit, offset: p.offset, view };
+  if (p.group) state.group = p.group;
   if (state.doc) engine.requireDocument(state.doc);
   const documents = documentsView(engine);
   const base = { state, documents, active: 'search', htmlLang: 'en' };
@@ -388,8 +392,17 @@ function searchPage(engine: Engine, req: Request) {
       url: searchUrl({ ...state, doc: id, offset: 0 }),
       current: state.doc === id,
     }));
-  const from = result.total === 0 ? 0 : p.offset + 1;
-  const to = p.offset + hits.length;
+  const groups = result.groups?.map((g) => ({
+    ...g,
+    hits: g.hits.map((h) => hitView(engine, h, p.q)),
+    // "N more in this paper": the same search, in that paper only.
+    moreUrl: g.more > 0 ? searchUrl({ ...state, doc: g.docId, offset: 0, group: undefined }) : null,
+  }));
+  // Grouped, the page counts papers; otherwise passages.
+  const shown = groups ? groups.length : hits.length;
+  const count = groups ? Object.keys(result.perDocument).length : result.total;
+  const from = count === 0 ? 0 : p.offset + 1;
+  const to = p.offset + shown;
   return {
     ...base,
     title: `${p.q} · duikou`,
@@ -401,7 +414,12 @@ function searchPage(engine: Engine, req: Request) {
       perDocument,
       allDocsUrl: state.doc ? searchUrl({ ...state, doc: '', offset: 0 }) : null,
       prevUrl: p.offset > 0 ? searchUrl({ ...state, offset: Math.max(0, p.offset - p.limit) }) : null,
-      nextUrl: to < result.total ? searchUrl({ ...state, offset: p.offset + p.limit }) : null,
+      nextUrl: to < count ? searchUrl({ ...state, offset: p.offset + p.limit }) : null,
+      count,
+      groups: groups ?? null,
+      notice: result.notice ?? null,
+      groupUrl: searchUrl({ ...state, group: 'paper', offset: 0 }),
+      ungroupUrl: searchUrl({ ...state, group: undefined, offset: 0 }),
       listUrl: searchUrl({ ...state, view: 'list' }),
       kwicUrl: searchUrl({ ...state, view: 'kwic' }),
       matchCount: hits.reduce((n, h) => n + h.matches.length, 0),
