@@ -212,6 +212,10 @@ describe('results grouped by paper', () => {
       await fetch(`${server.url}/api/search?q=${encodeURIComponent('how are village cadres selected and evaluated')}`)
     ).json();
     expect([q.mode, q.strictTotal, q.notice]).toEqual(['best', 0, CLOSEST]);
+    const strict = await (
+      await fetch(`${server.url}/api/search?q=${encodeURIComponent('how are village cadres selected and evaluated')}&match=strict`)
+    ).json();
+    expect([strict.mode, strict.total, strict.notice]).toEqual(['strict', 0, undefined]);
     const bad = await fetch(`${server.url}/api/search?q=x&group=author`);
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.code).toBe('bad_parameter');

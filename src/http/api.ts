@@ -6,6 +6,14 @@ import type { AppDeps } from './app.js';
 import { UserInputError } from '../core/errors.js';
 import { flag, int, lang, str } from './params.js';
 
+/** `match` parameter: `strict` never falls back to best match; absent or `auto`, it does when strict matching is thin. */
+export function matchParam(query: Record<string, unknown>): 'auto' | 'strict' {
+  const s = str(query, 'match');
+  if (s === '' || s === 'auto') return 'auto';
+  if (s !== 'strict') throw new UserInputError('bad_parameter', '"match" must be strict or auto');
+  return s;
+}
+
 /** `group` parameter: `paper` groups hits by paper; absent or empty, a flat list. */
 export function groupParam(query: Record<string, unknown>): 'paper' | undefined {
   const s = str(query, 'group');
@@ -25,6 +33,7 @@ export function searchParams(query: Record<string, unknown>) {
     limit: int(query, 'limit', 20, 1, MAX_LIMIT),
     offset: int(query, 'offset', 0, 0, 1_000_000),
     group: groupParam(query),
+    match: matchParam(query),
     perPaper: int(query, 'perPaper', 3, 1, MAX_LIMIT),
   };
 }
