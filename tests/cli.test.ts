@@ -21,9 +21,11 @@ describe('duikou search', () => {
     const r = runCli(['search', '"key node"', '--json']);
     expect(r.status).toBe(0);
     const body = JSON.parse(r.stdout);
+    expect(body.mode).toBe('strict');
+    // The first hit is the paragraph defining key nodes (a paragraph ranks above the heading "3.2.2. Key Nodes").
     expect(
       body.hits[0].text.slice(body.hits[0].matches[0].start - body.hits[0].start, body.hits[0].matches[0].end - body.hits[0].start),
-    ).toBe('Key Nodes');
+    ).toBe('key nodes');
   });
 
   it('a bad query is a clear message and exit code 2', () => {
