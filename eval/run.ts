@@ -45,7 +45,7 @@ for (const q of queries) {
   const result = engine.search(q.query, { limit: DEPTH });
   const ours = result.hits.map((h) => h.passageId);
   const theirs = fts.search(q.query, DEPTH);
-  const mode = (result as { mode?: string }).mode ?? 'strict';
+  const mode = result.mode;
   const judged = q.grades.size > 0;
   lines.push({
     id: q.id,

@@ -91,7 +91,7 @@ export function bestMatchNotice(strictTotal: number): string {
   if (strictTotal < BEST_MATCH_BELOW) {
     return `Only ${strictTotal} passage${strictTotal === 1 ? ' has' : 's have'} every word; showing the closest 最接近的结果`;
   }
-  return 'Ranked by how much of your question each passage holds; showing the closest 最接近的结果';
+  return 'Ranked by how much of the query each passage holds; showing the closest 最接近的结果';
 }
 
 /** Largest page a search returns. */

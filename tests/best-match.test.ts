@@ -75,7 +75,7 @@ describe('best match when strict matching is thin', () => {
     const r = search('counterpart support?');
     expect(r.strictTotal).toBeGreaterThanOrEqual(10);
     expect(r.mode).toBe('best');
-    expect(r.notice).toBe('Ranked by how much of your question each passage holds; showing the closest 最接近的结果');
+    expect(r.notice).toBe('Ranked by how much of the query each passage holds; showing the closest 最接近的结果');
   });
 
   it('stays strict with 10 or more hits, or with one plain word', () => {
