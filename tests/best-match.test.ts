@@ -1,7 +1,10 @@
 /**
- * Best match, kind: filters and results grouped by paper, on the real corpus
- * (read-only) and through the real HTTP app.
+ * Best match, kind: filters and results grouped by paper, on a copy of the
+ * real corpus and through the real HTTP app.
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
@@ -14,11 +17,18 @@ import { type TestServer, startServer } from './helpers/server.js';
 
 let engine: Engine;
 let server: TestServer;
+let dir: string;
 beforeAll(async () => {
-  engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
+  // A copy of the corpus: tests never read the tracked folder in place.
+  dir = mkdtempSync(join(tmpdir(), 'duikou-best-match-'));
+  cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), dir, { recursive: true });
+  engine = await openCorpus(dir);
   server = await startServer({ engine });
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const search = (q: string, opts: Parameters<Engine['search']>[1] = {}): SearchResult => engine.search(q, { limit: 200, ...opts });
 const stems = (s: string) => new Set(analyze(s, 'index').map((t) => t.term));
