@@ -13,15 +13,20 @@ import {
   type ExportDocument,
   type ExportFileName,
   type ExportFormat,
+  type ExportLang,
   csvStream,
+  defaultExportLang,
   docxInWorker,
   exportFileName,
   exportFormats,
   markdownChunks,
+  parseExportLang,
   refiQdaStream,
   webAnnotationChunks,
 } from './export/index.js';
-import { type AnnotationStore, normalizeTagName } from './store/annotations.js';
+import { passagesAt, quoteOf } from './pipeline/quote.js';
+import { pagesOf } from './pipeline/pages.js';
+import { type Annotation, type AnnotationStore, normalizeTagName } from './store/annotations.js';
 
 /** The names a user types for each format (`format=md`), mapped to the format. */
 export const FORMAT_NAMES: Readonly<Record<string, ExportFormat>> = {
@@ -45,6 +50,8 @@ export interface ExportRequest {
   style?: string;
   /** Group Markdown and Word exports by tag (default) or by paper. */
   groupBy?: string;
+  /** Language of the labels: `en`, `zh`, or `auto`/empty for that of most of the quotes' papers. */
+  lang?: string;
 }
 
 /** An export ready to send: its body, content type and file name. */
@@ -70,6 +77,25 @@ function parseGroupBy(s: string | undefined): 'tag' | 'paper' {
   if (s === undefined || s === '' || s === 'tag') return 'tag';
   if (s === 'paper') return 'paper';
   throw new UserInputError('bad_parameter', '"groupBy" must be tag or paper');
+}
+
+function parseLang(s: string | undefined): ExportLang | undefined {
+  const lang = parseExportLang(s);
+  if (lang === null) throw new UserInputError('bad_parameter', '"lang" must be en, zh or auto');
+  return lang;
+}
+
+/**
+ * What the engine knows of where an annotation stands, for its citation and
+ * quote: its passage's section, its pages, and the whole quote across a
+ * page-break join. An orphan (its offsets no longer mean anything) gets none.
+ */
+export function placeAnnotation(engine: Engine, a: Annotation): Pick<ExportAnnotation, 'section' | 'page' | 'quote'> {
+  const doc = engine.document(a.docId);
+  if (!doc || a.status === 'orphaned' || a.end > doc.text.length) return { section: null, page: null };
+  const p = passagesAt(doc.passages, a.start, a.start + 1)[0];
+  const quote = quoteOf(doc, a.start, a.end);
+  return { section: p?.section ?? null, page: pagesOf(doc, a), ...(quote !== a.exact ? { quote } : {}) };
 }
 
 /** Metadata (and text, for REFI-QDA sources) of every paper, for citations. */
@@ -101,12 +127,12 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
   if (!format) throw new UserInputError('bad_parameter', `"format" must be one of ${Object.keys(FORMAT_NAMES).join(', ')}`);
   const style = parseStyle(req.style);
   const groupBy = parseGroupBy(req.groupBy);
+  const chosenLang = parseLang(req.lang);
   if (req.docId) engine.requireDocument(req.docId);
 
-  const annotations: ExportAnnotation[] = store.list({ tag: req.tag, docId: req.docId, q: req.q }).map((a) => {
-    const p = engine.document(a.docId)?.passages.find((x) => x.start <= a.start && a.start < x.end);
-    return { ...a, section: p?.section ?? null };
-  });
+  const annotations: ExportAnnotation[] = store
+    .list({ tag: req.tag, docId: req.docId, q: req.q })
+    .map((a) => ({ ...a, ...placeAnnotation(engine, a) }));
   const docs = documents(engine);
   // A paper no longer in the corpus still gets cited by its id, so its orphans export too.
   for (const a of annotations) {
@@ -115,6 +141,7 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
   const used = [...new Set(annotations.map((a) => a.docId))].map((id) => docs.get(id)!);
   const tags = store.listTags().map((t) => ({ name: t.name, colour: t.colour, description: t.description }));
   const input = { annotations, documents: used, tags };
+  const lang = chosenLang ?? defaultExportLang(annotations, (id) => docs.get(id)?.lang);
   // Filtered to a tag: headings for that tag and its sub-tags only, as the filter selected them.
   const headingTags = req.tag ? tagSubtree(req.tag, tags) : undefined;
 
@@ -123,15 +150,15 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
   const body = ((): Readable => {
     switch (format) {
       case 'markdown':
-        return Readable.from(markdownChunks(input, { groupBy, style, headingTags }));
+        return Readable.from(markdownChunks(input, { groupBy, style, headingTags, lang }));
       case 'csv':
         return csvStream(annotations, docs);
       case 'webannotation':
         return Readable.from(webAnnotationChunks({ annotations, tags }));
       case 'docx':
-        return Readable.from(docxInWorker(input, { groupBy, style, headingTags }));
+        return Readable.from(docxInWorker(input, { groupBy, style, headingTags, lang }));
       case 'refiqda':
-        return Readable.from(refiQdaStream(input, { style }));
+        return Readable.from(refiQdaStream(input, { style, lang }));
     }
   })();
   return { format, contentType: info.contentType, name, body, count: annotations.length };

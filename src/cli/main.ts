@@ -107,8 +107,9 @@ program
   .option('--q <text>', 'only annotations whose quote or note contains the text')
   .option('--style <style>', "citation style: apa, gbt7714, or auto (each paper in its language's style)", 'auto')
   .option('--group-by <what>', 'group Markdown and Word exports by tag or paper', 'tag')
+  .option('--lang <lang>', "language of the labels (Note, Tags …): en, zh, or auto (that of most of the quotes' papers)", 'auto')
   .option('-o, --output <file>', 'write to FILE instead of standard output')
-  .action(async (o: { format: string; tag?: string; doc?: string; q?: string; style: string; groupBy: string; output?: string }) => {
+  .action(async (o: { format: string; tag?: string; doc?: string; q?: string; style: string; groupBy: string; lang: string; output?: string }) => {
     const { engine, store } = await openAll();
     try {
       const out = await buildExport(engine, store, {
@@ -118,6 +119,7 @@ program
         q: o.q,
         style: o.style,
         groupBy: o.groupBy,
+        lang: o.lang,
       });
       const binary = out.format === 'docx' || out.format === 'refiqda';
       if (binary && !o.output && process.stdout.isTTY) {

@@ -20,6 +20,15 @@ export interface Span {
   end: Offset;
 }
 
+/**
+ * The pages a range of a document stands on, numbered from 1: `first` is the
+ * page of its first character, `last` of its last (equal for one page).
+ */
+export interface PageRange {
+  first: number;
+  last: number;
+}
+
 /** The two languages duikou analyses. */
 export type Lang = 'zh' | 'en';
 

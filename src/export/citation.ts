@@ -15,6 +15,11 @@
  *   `[Z]` (unspecified) when there is none. A missing year is left out. In text
  *   (the standard's author–year system): `（王禹澔，2022）`, `(WANG et al., 2023)`.
  *
+ * Pages: a quote from a paper with page information is cited with its page —
+ * APA `(Wang, 2023, p. 12)`, `(Wang, 2023, pp. 12–13)`; GB/T 7714 puts the
+ * page after a colon, as its reference entries do (`…, 2022: 12`), so
+ * `（王禹澔，2022）: 12` and `: 12-13`. Without page information nothing is said.
+ *
  * `auto` (the default) cites each paper in the style of its own language:
  * Chinese papers in GB/T 7714, English papers in APA.
  *
@@ -24,7 +29,9 @@
  * (`Zhou, Na`) — that is how metadata can say that a romanised Chinese name is
  * written family-first. A one-word name (an organisation) is kept as is.
  */
+import type { PageRange } from '../core/types.js';
 import { CJK } from '../pipeline/lang.js';
+import { pageLabel } from '../pipeline/pages.js';
 import type { ExportDocument } from './types.js';
 
 export type CitationStyle = 'apa' | 'gbt7714';
@@ -172,27 +179,47 @@ function citedAuthors(doc: CitableDocument, s: CitationStyle): string {
   return isChinese(doc) ? `${fam} 等` : `${fam} et al.`;
 }
 
-/** Parenthetical in-text citation: `(Wang, 2023)`, `（王禹澔，2022）`, `(WANG, n.d.)`→ GB/T `(WANG)`. */
-export function formatInText(doc: CitableDocument, style: CitationStyleOption = 'auto'): string {
-  const s = styleFor(doc, style);
-  const who = citedAuthors(doc, s);
-  if (s === 'apa') return `(${who}, ${doc.year ?? 'n.d.'})`;
-  if (isChinese(doc)) return doc.year != null ? `（${who}，${doc.year}）` : `（${who}）`;
-  return doc.year != null ? `(${who}, ${doc.year})` : `(${who})`;
+/** A page range in a style: APA `p. 12` / `pp. 12–13`, GB/T `12` / `12-13`. */
+export function formatPages(pages: PageRange, style: CitationStyle): string {
+  if (style === 'apa') return pages.first === pages.last ? `p. ${pages.first}` : `pp. ${pageLabel(pages, '–')}`;
+  return pageLabel(pages, '-');
 }
 
-/** Narrative citation: `Wang (2023)`, `王禹澔（2022）`, `WANG et al. (2023)`. */
-export function formatNarrative(doc: CitableDocument, style: CitationStyleOption = 'auto'): string {
+/**
+ * Parenthetical in-text citation: `(Wang, 2023)`, `(Wang, 2023, p. 12)`,
+ * `（王禹澔，2022）`, `（王禹澔，2022）: 12`, GB/T without a year `(WANG)`.
+ */
+export function formatInText(doc: CitableDocument, style: CitationStyleOption = 'auto', pages?: PageRange | null): string {
   const s = styleFor(doc, style);
   const who = citedAuthors(doc, s);
-  if (s === 'apa') return `${who} (${doc.year ?? 'n.d.'})`;
-  if (isChinese(doc)) return doc.year != null ? `${who}（${doc.year}）` : who;
-  return doc.year != null ? `${who} (${doc.year})` : who;
+  if (s === 'apa') return `(${who}, ${doc.year ?? 'n.d.'}${pages ? `, ${formatPages(pages, s)}` : ''})`;
+  const at = pages ? `: ${formatPages(pages, s)}` : '';
+  if (isChinese(doc)) return `${doc.year != null ? `（${who}，${doc.year}）` : `（${who}）`}${at}`;
+  return `${doc.year != null ? `(${who}, ${doc.year})` : `(${who})`}${at}`;
 }
 
-/** The citation line under a quote: `Wang (2023), § 3.2.2 Key Nodes`. */
-export function formatQuoteCitation(doc: CitableDocument, section?: string | null, style: CitationStyleOption = 'auto'): string {
-  const base = formatNarrative(doc, style);
+/** Narrative citation: `Wang (2023)`, `Wang (2023, p. 12)`, `王禹澔（2022）`, `王禹澔（2022）: 12`, `WANG et al. (2023)`. */
+export function formatNarrative(doc: CitableDocument, style: CitationStyleOption = 'auto', pages?: PageRange | null): string {
+  const s = styleFor(doc, style);
+  const who = citedAuthors(doc, s);
+  if (s === 'apa') return `${who} (${doc.year ?? 'n.d.'}${pages ? `, ${formatPages(pages, s)}` : ''})`;
+  const at = pages ? `: ${formatPages(pages, s)}` : '';
+  if (isChinese(doc)) return `${doc.year != null ? `${who}（${doc.year}）` : who}${at}`;
+  return `${doc.year != null ? `${who} (${doc.year})` : who}${at}`;
+}
+
+/**
+ * The citation line under a quote: the parenthetical citation with the
+ * quote's page, and its section — `(Wang, 2023, p. 12), § 3.2.2 Key Nodes`,
+ * `（王禹澔，2022）: 12, § 三、对口支援的经验`.
+ */
+export function formatQuoteCitation(
+  doc: CitableDocument,
+  section?: string | null,
+  style: CitationStyleOption = 'auto',
+  pages?: PageRange | null,
+): string {
+  const base = formatInText(doc, style, pages);
   const sec = clean(section);
   return sec ? `${base}, § ${sec}` : base;
 }
@@ -229,10 +256,3 @@ export function formatReferenceList(docs: Iterable<CitableDocument>, style: Cita
   return sortForReferences(docs, style).map((d) => formatReference(d, style));
 }
 
-/** Heading of the reference list in a style: `References / 参考文献` when mixed. */
-export function referenceHeading(docs: Iterable<CitableDocument>, style: CitationStyleOption = 'auto'): string {
-  const styles = new Set([...docs].map((d) => styleFor(d, style)));
-  if (styles.size === 1 && styles.has('apa')) return 'References';
-  if (styles.size === 1 && styles.has('gbt7714')) return '参考文献';
-  return 'References / 参考文献';
-}

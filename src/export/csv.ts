@@ -12,12 +12,16 @@
  *   really begins with "-" (a dash, a negative number written as text) shows a
  *   leading `'` in the file, and in the sheet. Numeric columns (start, end,
  *   year) are numbers and never prefixed.
+ * - `page` is the quote's page (`12`, `12–13`), empty for a paper without page
+ *   information; `quote` is the whole quote a reader sees (a page-break join
+ *   closed), while `start`/`end` stay the stored document range.
  * - Streams: {@link csvStream} pulls annotations from an (async) iterable as
  *   the consumer reads, so a 10,000-annotation export never becomes one string.
  */
 import { Readable, pipeline } from 'node:stream';
 import { stringify } from 'csv-stringify';
-import type { ExportAnnotation, ExportDocument } from './types.js';
+import { pageLabel } from '../pipeline/pages.js';
+import { type ExportAnnotation, type ExportDocument, readerQuote } from './types.js';
 
 /** The header row, in column order. */
 export const CSV_COLUMNS = [
@@ -27,6 +31,7 @@ export const CSV_COLUMNS = [
   'authors',
   'year',
   'section',
+  'page',
   'start',
   'end',
   'quote',
@@ -58,9 +63,10 @@ export function csvRow(a: ExportAnnotation, doc: ExportDocument | undefined): (s
     (doc?.authors ?? []).join(CSV_LIST_SEPARATOR),
     doc?.year ?? '',
     a.section ?? '',
+    a.page ? pageLabel(a.page) : '',
     a.start,
     a.end,
-    a.exact,
+    readerQuote(a),
     a.prefix,
     a.suffix,
     a.note,

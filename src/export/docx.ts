@@ -4,17 +4,23 @@
  * with the `docx` package.
  *
  * Layout: a heading per tag (Heading 2 for a top-level tag, one level deeper
- * per `/`, at most Heading 6), each quote an indented italic paragraph (its
- * line breaks kept), the note, a citation line with the section, and the
- * reference list with hanging indents. Fonts: Times New Roman for Latin text,
- * SimSun (宋体) for Chinese.
+ * per `/`, at most Heading 6), each quote a paragraph in the "Quote" style
+ * (its line breaks kept), the note, a citation line with the page and the
+ * section, and the reference list with hanging indents. Fonts: Times New
+ * Roman for Latin text, SimSun (宋体) for Chinese.
+ *
+ * Quotes are set off by indentation on both sides, not by italics: Chinese
+ * fonts have no italic, and Word can only slant the glyphs. Every quote, in
+ * either language, uses the same style, which a researcher can restyle in
+ * Word at once. Labels are in one language (see `labels.ts`).
  */
 import { buffer } from 'node:stream/consumers';
 import { AlignmentType, Document, HeadingLevel, Packer, Paragraph, TextRun } from 'docx';
 import { strFromU8, unzipSync } from 'fflate';
-import { type CitationStyleOption, formatQuoteCitation, formatReference, referenceHeading } from './citation.js';
-import { buildTagTree, DocumentIndex, groupByPaper, ORPHANED_LABEL, quoteOrder, type TagNode, UNTAGGED_LABEL } from './group.js';
-import type { ExportAnnotation, ExportInput } from './types.js';
+import { type CitationStyleOption, formatQuoteCitation, formatReference } from './citation.js';
+import { buildTagTree, DocumentIndex, groupByPaper, quoteOrder, type TagNode } from './group.js';
+import { type ExportLabels, type ExportLang, defaultExportLang, exportLabels } from './labels.js';
+import { type ExportAnnotation, type ExportInput, readerQuote } from './types.js';
 import { xmlSafe } from './xml.js';
 import { workerMessages, workerScript } from '../parallel.js';
 import { zipStream } from './zip.js';
@@ -32,9 +38,16 @@ export interface DocxOptions {
   headingTags?: readonly string[];
   /** Citation style; `auto` (default) cites each paper in the style of its language. */
   style?: CitationStyleOption;
-  /** Document title. */
+  /** Document title (default: the labels' title). */
   title?: string;
+  /** Language of the labels; default: that of most of the quotes' papers. */
+  lang?: ExportLang;
 }
+
+/** The id (and name) of the paragraph style quotes are set in. */
+export const QUOTE_STYLE = 'Quote';
+/** Fonts of quotes: a serif for Latin text, SimSun (宋体) for Chinese; never italic. */
+const QUOTE_FONT = { ascii: 'Times New Roman', hAnsi: 'Times New Roman', eastAsia: 'SimSun' };
 
 const HEADINGS = [
   HeadingLevel.HEADING_1,
@@ -52,39 +65,34 @@ function heading(level: number, text: string): Paragraph {
 }
 
 /** Runs for multi-line text, a line break between lines. */
-function lines(text: string, options: { italics?: boolean } = {}): TextRun[] {
+function lines(text: string, options: { bold?: boolean } = {}): TextRun[] {
   return xmlSafe(text)
     .replace(/\r\n?/g, '\n')
     .split('\n')
     .map((line, i) => new TextRun({ text: line, break: i > 0 ? 1 : undefined, ...options }));
 }
 
-function quoteParagraphs(a: ExportAnnotation, docs: DocumentIndex, style: CitationStyleOption): Paragraph[] {
+function quoteParagraphs(a: ExportAnnotation, docs: DocumentIndex, style: CitationStyleOption, l: ExportLabels): Paragraph[] {
   const out: Paragraph[] = [];
   if (a.status === 'orphaned') {
     out.push(
       new Paragraph({
         indent: { left: INDENT },
-        children: [
-          new TextRun({ text: `⚠ ${ORPHANED_LABEL}: `, bold: true }),
-          new TextRun('this passage was not found in the current text of the paper; the quote is as it was saved.'),
-        ],
+        children: [new TextRun({ text: `⚠ ${l.orphaned}${l.colon}`, bold: true }), new TextRun(l.orphanedHelp)],
       }),
     );
   }
-  out.push(
-    new Paragraph({ indent: { left: INDENT, right: INDENT }, spacing: { before: 120 }, children: lines(a.exact, { italics: true }) }),
-  );
+  out.push(new Paragraph({ style: QUOTE_STYLE, children: lines(readerQuote(a)) }));
   if (a.note.trim()) {
     out.push(
       new Paragraph({
         indent: { left: INDENT },
-        children: [new TextRun({ text: 'Note / 笔记: ', bold: true }), ...lines(a.note.trim())],
+        children: [new TextRun({ text: `${l.note}${l.colon}`, bold: true }), ...lines(a.note.trim())],
       }),
     );
   }
-  const citation = formatQuoteCitation(docs.get(a.docId), a.section, style);
-  const tagRuns = a.tags.length ? [new TextRun({ text: ` · Tags / 标签: ${xmlSafe(a.tags.join('; '))}`, color: '666666' })] : [];
+  const citation = formatQuoteCitation(docs.get(a.docId), a.section, style, a.page);
+  const tagRuns = a.tags.length ? [new TextRun({ text: ` · ${l.tags}${l.colon}${xmlSafe(a.tags.join('; '))}`, color: '666666' })] : [];
   out.push(
     new Paragraph({
       indent: { left: INDENT },
@@ -103,32 +111,33 @@ function* bodyParagraphs(input: ExportInput, options: DocxOptions): Generator<Pa
   const annotations = input.annotations;
   const papers = docs.cited(annotations, style);
   const order = quoteOrder(papers);
-  yield new Paragraph({ heading: HeadingLevel.TITLE, children: [new TextRun(xmlSafe(options.title ?? 'Quotes / 摘录'))] });
+  const l = exportLabels(options.lang ?? defaultExportLang(annotations, (id) => docs.get(id).lang));
+  yield new Paragraph({ heading: HeadingLevel.TITLE, children: [new TextRun(xmlSafe(options.title ?? l.title))] });
 
   if (annotations.length === 0) {
-    yield new Paragraph({ children: [new TextRun({ text: 'No quotes / 无摘录', italics: true })] });
+    yield new Paragraph({ children: [new TextRun({ text: l.noQuotes })] });
   } else if ((options.groupBy ?? 'tag') === 'paper') {
     for (const g of groupByPaper(annotations, papers)) {
       yield heading(2, g.doc.title);
       yield new Paragraph({ children: [new TextRun(xmlSafe(formatReference(g.doc, style)))] });
-      for (const a of g.annotations) yield* quoteParagraphs(a, docs, style);
+      for (const a of g.annotations) yield* quoteParagraphs(a, docs, style, l);
     }
   } else {
     const { roots, untagged } = buildTagTree(annotations, order, options.headingTags);
     const visit = function* (n: TagNode): Generator<Paragraph> {
       yield heading(n.depth + 1, n.depth + 1 > 6 ? n.path : n.label);
-      for (const a of n.annotations) yield* quoteParagraphs(a, docs, style);
+      for (const a of n.annotations) yield* quoteParagraphs(a, docs, style, l);
       for (const c of n.children) yield* visit(c);
     };
     for (const r of roots) yield* visit(r);
     if (untagged.length > 0) {
-      yield heading(2, UNTAGGED_LABEL);
-      for (const a of untagged) yield* quoteParagraphs(a, docs, style);
+      yield heading(2, l.untagged);
+      for (const a of untagged) yield* quoteParagraphs(a, docs, style, l);
     }
   }
 
   if (papers.length > 0) {
-    yield heading(2, referenceHeading(papers, style));
+    yield heading(2, l.references);
     for (const d of papers) {
       yield new Paragraph({ indent: { left: INDENT, hanging: INDENT }, children: [new TextRun(xmlSafe(formatReference(d, style)))] });
     }
@@ -143,6 +152,17 @@ function wordDocument(children: Paragraph[], title: string): Document {
       default: {
         document: { run: { font: { ascii: 'Times New Roman', hAnsi: 'Times New Roman', eastAsia: 'SimSun' }, size: 22 } },
       },
+      paragraphStyles: [
+        {
+          id: QUOTE_STYLE,
+          name: QUOTE_STYLE,
+          basedOn: 'Normal',
+          next: 'Normal',
+          quickFormat: true,
+          run: { font: QUOTE_FONT, italics: false },
+          paragraph: { indent: { left: INDENT, right: INDENT }, spacing: { before: 120, after: 60 } },
+        },
+      ],
     },
     sections: [{ children }],
   });
@@ -177,9 +197,11 @@ const BATCH = 200;
  * other parts (styles, properties) come from docx unchanged.
  */
 export async function* docxStream(input: ExportInput, options: DocxOptions = {}): AsyncGenerator<Uint8Array> {
-  const title = xmlSafe(options.title ?? 'Quotes / 摘录');
+  const docs = new DocumentIndex(input.documents);
+  const lang = options.lang ?? defaultExportLang(input.annotations, (id) => docs.get(id).lang);
+  const title = xmlSafe(options.title ?? exportLabels(lang).title);
   const skeleton = await documentXmlParts(wordDocument([], title), true);
-  const paragraphs = bodyParagraphs(input, options);
+  const paragraphs = bodyParagraphs(input, { ...options, lang });
   const documentXml = async function* (): AsyncGenerator<string> {
     yield skeleton.head;
     let batch: Paragraph[] = [];
@@ -210,7 +232,7 @@ export function docxInWorker(input: ExportInput, options: DocxOptions = {}): Asy
   // The papers' texts are not needed for a Word export: leave them out of the copy.
   const documents = input.documents.map(({ text: _text, ...d }) => d);
   let bytes = 0;
-  for (const a of input.annotations) bytes += 2 * (a.exact.length + a.note.length + a.prefix.length + a.suffix.length) + 600;
+  for (const a of input.annotations) bytes += 2 * (a.exact.length + (a.quote?.length ?? 0) + a.note.length + a.prefix.length + a.suffix.length) + 600;
   return workerMessages<Uint8Array>(workerScript('./docx-worker', import.meta.url), {
     workerData: { input: { ...input, documents }, options },
     resourceLimits: { maxOldGenerationSizeMb: 16 + Math.ceil((2 * bytes) / 1e6), maxYoungGenerationSizeMb: 4 },

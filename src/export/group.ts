@@ -6,11 +6,6 @@
 import { sortForReferences, type CitationStyleOption } from './citation.js';
 import type { ExportAnnotation, ExportDocument } from './types.js';
 
-/** Heading for annotations without tags. */
-export const UNTAGGED_LABEL = 'Untagged / 未标记';
-/** Marker for an annotation whose passage could not be found again. */
-export const ORPHANED_LABEL = 'Orphaned / 未定位';
-
 /** The segments of a hierarchical tag name: `援藏/教育` → `['援藏', '教育']` (empty segments dropped). */
 export function tagPath(name: string): string[] {
   return name

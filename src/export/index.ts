@@ -11,6 +11,7 @@ import { WEB_ANNOTATION_CONTENT_TYPE } from './webannotation.js';
 export * from './citation.js';
 export * from './csv.js';
 export * from './docx.js';
+export * from './labels.js';
 export * from './markdown.js';
 export * from './refiqda.js';
 export type * from './types.js';

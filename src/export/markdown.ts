@@ -3,16 +3,21 @@
  *
  * Layout (CommonMark):
  *
- *     # Quotes / 摘录
+ *     # 摘录
  *     ## 援藏                      ← one heading per tag (nested) or per paper
  *     ### 教育
  *     > 教育援藏坚持“组团式”支援,…  ← the quote, a blockquote, one `>` line per line
  *
- *     **Note / 笔记:** …
+ *     **笔记：** …
  *
- *     — 王禹澔（2022）, § 三、对口支援的经验 · *Tags / 标签:* 援藏/教育
- *     ## References / 参考文献
+ *     — （王禹澔，2022）: 12, § 三、对口支援的经验 · *标签：* 援藏/教育
+ *     ## 参考文献
  *     - 王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.
+ *
+ * Labels ("Note", "Tags", headings) are in one language (`lang`, see
+ * `labels.ts`). The quote is the whole quote (a page-break join closed, see
+ * `pipeline/quote.ts`) and the citation gives its page when the paper has
+ * page information.
  *
  * Escaping: quotes and notes are the researcher's text, not Markdown, so every
  * character CommonMark could read as syntax is backslash-escaped (see
@@ -21,9 +26,10 @@
  * at the end of the line); leading indentation of a line is dropped so it
  * cannot become a code block.
  */
-import { type CitationStyleOption, formatQuoteCitation, formatReference, referenceHeading } from './citation.js';
-import { buildTagTree, DocumentIndex, groupByPaper, ORPHANED_LABEL, quoteOrder, type TagNode, UNTAGGED_LABEL } from './group.js';
-import type { ExportAnnotation, ExportInput } from './types.js';
+import { type CitationStyleOption, formatQuoteCitation, formatReference } from './citation.js';
+import { buildTagTree, DocumentIndex, groupByPaper, quoteOrder, type TagNode } from './group.js';
+import { type ExportLabels, type ExportLang, defaultExportLang, exportLabels } from './labels.js';
+import { type ExportAnnotation, type ExportInput, readerQuote } from './types.js';
 
 export interface MarkdownOptions {
   /** Group quotes under their tags (default) or under their paper. */
@@ -38,8 +44,10 @@ export interface MarkdownOptions {
   tagHeadings?: 'nested' | 'path';
   /** Citation style; `auto` (default) cites each paper in the style of its language. */
   style?: CitationStyleOption;
-  /** Document title (first-level heading). */
+  /** Document title (first-level heading; default: the labels' title). */
   title?: string;
+  /** Language of the labels; default: that of most of the quotes' papers. */
+  lang?: ExportLang;
 }
 
 /** Characters escaped anywhere in a line. */
@@ -82,18 +90,19 @@ function heading(level: number, text: string): string {
 }
 
 /** The Markdown of one quote: orphan marker, blockquote, note, citation line. */
-function renderQuote(a: ExportAnnotation, docs: DocumentIndex, style: CitationStyleOption): string {
+function renderQuote(a: ExportAnnotation, docs: DocumentIndex, style: CitationStyleOption, l: ExportLabels): string {
   const out: string[] = [];
+  const colon = l.colon.trimEnd();
   if (a.status === 'orphaned') {
-    out.push(`**⚠ ${ORPHANED_LABEL}:** this passage was not found in the current text of the paper; the quote is as it was saved.`, '');
+    out.push(`**⚠ ${l.orphaned}${colon}** ${l.orphanedHelp}`, '');
   }
-  out.push(...hardBreakLines(a.exact, '> '), '');
+  out.push(...hardBreakLines(readerQuote(a), '> '), '');
   if (a.note.trim()) {
     const [first, ...rest] = hardBreakLines(a.note.trim(), '');
-    out.push(`**Note / 笔记:** ${first}`, ...rest, '');
+    out.push(`**${l.note}${colon}** ${first}`, ...rest, '');
   }
-  const citation = formatQuoteCitation(docs.get(a.docId), a.section, style);
-  const tags = a.tags.length ? ` · *Tags / 标签:* ${a.tags.map((t) => escapeMarkdown(t)).join('; ')}` : '';
+  const citation = formatQuoteCitation(docs.get(a.docId), a.section, style, a.page);
+  const tags = a.tags.length ? ` · *${l.tags}${colon}* ${a.tags.map((t) => escapeMarkdown(t)).join('; ')}` : '';
   out.push(`— ${escapeMarkdown(citation)}${tags}`, '');
   return out.join('\n');
 }
@@ -108,18 +117,19 @@ export function* markdownChunks(input: ExportInput, options: MarkdownOptions = {
   const annotations = input.annotations;
   const papers = docs.cited(annotations, style);
   const order = quoteOrder(papers);
+  const l = exportLabels(options.lang ?? defaultExportLang(annotations, (id) => docs.get(id).lang));
   const block = (...lines: string[]) => `${lines.join('\n')}\n`;
-  yield block(heading(1, options.title ?? 'Quotes / 摘录'), '');
+  yield block(heading(1, options.title ?? l.title), '');
 
   if (annotations.length === 0) {
-    yield block('*No quotes / 无摘录*');
+    yield block(`*${l.noQuotes}*`);
     return;
   }
 
   if ((options.groupBy ?? 'tag') === 'paper') {
     for (const g of groupByPaper(annotations, papers)) {
       yield block(heading(2, g.doc.title), '', escapeMarkdown(formatReference(g.doc, style)), '');
-      for (const a of g.annotations) yield block(renderQuote(a, docs, style));
+      for (const a of g.annotations) yield block(renderQuote(a, docs, style, l));
     }
   } else {
     const { roots, untagged } = buildTagTree(annotations, order, options.headingTags);
@@ -131,17 +141,17 @@ export function* markdownChunks(input: ExportInput, options: MarkdownOptions = {
       } else if (n.annotations.length > 0) {
         yield block(heading(2, n.path), '');
       }
-      for (const a of n.annotations) yield block(renderQuote(a, docs, style));
+      for (const a of n.annotations) yield block(renderQuote(a, docs, style, l));
       for (const c of n.children) yield* visit(c);
     };
     for (const r of roots) yield* visit(r);
     if (untagged.length > 0) {
-      yield block(heading(2, UNTAGGED_LABEL), '');
-      for (const a of untagged) yield block(renderQuote(a, docs, style));
+      yield block(heading(2, l.untagged), '');
+      for (const a of untagged) yield block(renderQuote(a, docs, style, l));
     }
   }
 
-  yield block(heading(2, referenceHeading(papers, style)), '', ...papers.map((d) => `- ${escapeMarkdown(formatReference(d, style))}`));
+  yield block(heading(2, l.references), '', ...papers.map((d) => `- ${escapeMarkdown(formatReference(d, style))}`));
 }
 
 /** Render annotations and metadata as one Markdown document (ends with a newline). */

@@ -11,7 +11,8 @@
  *   `internal://<guid>.txt`; that file is the document's canonical text,
  *   byte for byte as UTF-8 (no BOM). Its `Description` is the reference.
  * - Each anchored annotation becomes a `PlainTextSelection` with a `Coding`
- *   per tag and the note as its `Description`. **Positions are Unicode code
+ *   per tag, and the note and the page (`Page: 12`; the schema has no page
+ *   attribute) as its `Description`. **Positions are Unicode code
  *   points** (the REFI-QDA text standard counts characters as code points);
  *   duikou's UTF-16 offsets are converted with {@link codePointConverter}.
  * - An annotation that cannot be placed — orphaned, its document missing or
@@ -27,9 +28,11 @@
 import { createHash } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { type ZipEntry, zipStream } from './zip.js';
+import { pageLabel } from '../pipeline/pages.js';
 import { type CitationStyleOption, formatQuoteCitation, formatReference } from './citation.js';
-import { tagPath } from './group.js';
-import type { ExportAnnotation, ExportDocument, ExportInput, ExportTag } from './types.js';
+import { DocumentIndex, tagPath } from './group.js';
+import { type ExportLang, defaultExportLang, exportLabels } from './labels.js';
+import { type ExportAnnotation, type ExportDocument, type ExportInput, type ExportTag, readerQuote } from './types.js';
 import { xmlAttr, xmlText } from './xml.js';
 
 export const QDE_NAMESPACE = 'urn:QDA-XML:project:1.0';
@@ -95,6 +98,8 @@ export interface RefiQdaOptions {
   style?: CitationStyleOption;
   /** Creation time of the project (default: now). */
   now?: Date;
+  /** Language of the labels in descriptions and notes; default: that of most of the quotes' papers. */
+  lang?: ExportLang;
 }
 
 /** xs:dateTime of an ISO string, or undefined if it is not a date. */
@@ -186,6 +191,8 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
   const tags = input.tags ?? [];
   const { roots, byPath } = buildCodeTree(input.annotations, tags);
   const docs = new Map(input.documents.map((d) => [d.id, d]));
+  const index = new DocumentIndex(input.documents);
+  const l = exportLabels(options.lang ?? defaultExportLang(input.annotations, (id) => index.get(id).lang));
 
   // Place each annotation, or make it a note.
   const placed = new Map<string, { a: ExportAnnotation; start: number; end: number }[]>();
@@ -194,10 +201,10 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
   for (const a of input.annotations) {
     const doc = docs.get(a.docId);
     let reason: string | undefined;
-    if (a.status === 'orphaned') reason = 'orphaned: the passage was not found in the current text';
-    else if (!doc || doc.text === undefined) reason = 'the document is not in the export';
+    if (a.status === 'orphaned') reason = l.unplacedOrphaned;
+    else if (!doc || doc.text === undefined) reason = l.unplacedMissing;
     else if (a.start < 0 || a.end > doc.text.length || a.start >= a.end || doc.text.slice(a.start, a.end) !== a.exact) {
-      reason = 'the text at the stored offsets no longer matches the quote';
+      reason = l.unplacedChanged;
     }
     if (reason || !doc?.text) {
       notes.push({ a, guid: guidFrom(`note:${a.id}`), reason: reason ?? '' });
@@ -258,7 +265,7 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
         lines.push(
           `      <PlainTextSelection${attrs({
             guid: selGuid,
-            name: shorten(a.exact, 60),
+            name: shorten(readerQuote(a), 60),
             startPosition: start,
             endPosition: end,
             creatingUser: user,
@@ -267,7 +274,10 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
             modifiedDateTime: dateTime(a.updatedAt),
           })}>`,
         );
-        if (a.note) lines.push(`        <Description>${xmlText(a.note)}</Description>`);
+        // The schema gives a selection no page attribute: the page goes in its description, after the note.
+        const page = a.page ? `${l.page}${l.colon}${pageLabel(a.page)}` : '';
+        const description = [a.note, page].filter(Boolean).join('\n\n');
+        if (description) lines.push(`        <Description>${xmlText(description)}</Description>`);
         for (const path of new Set(a.tags.map((t) => tagPath(t).join('/')).filter(Boolean))) {
           const code = byPath.get(path)!;
           lines.push(
@@ -290,14 +300,14 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
     for (const { a, guid, reason } of notes) {
       const doc = docs.get(a.docId) ?? { id: a.docId, title: a.docId, authors: [], year: null, venue: null, lang: 'en' as const };
       const content = [
-        `“${a.exact}”`,
-        `— ${formatQuoteCitation(doc, a.section, style)}`,
-        a.tags.length ? `Tags / 标签: ${a.tags.join('; ')}` : '',
-        a.note ? `Note / 笔记: ${a.note}` : '',
-        `(duikou could not place this quote in the source: ${reason})`,
+        `“${readerQuote(a)}”`,
+        `— ${formatQuoteCitation(doc, a.section, style, a.page)}`,
+        a.tags.length ? `${l.tags}${l.colon}${a.tags.join('; ')}` : '',
+        a.note ? `${l.note}${l.colon}${a.note}` : '',
+        `(${l.unplacedBecause.replace('{reason}', reason)})`,
       ].filter(Boolean);
       lines.push(
-        `    <Note${attrs({ guid, name: `Unplaced quote / 未定位: ${shorten(a.exact, 40)}`, creatingUser: user, creationDateTime: dateTime(a.createdAt) })}>`,
+        `    <Note${attrs({ guid, name: `${l.unplaced}${l.colon}${shorten(readerQuote(a), 40)}`, creatingUser: user, creationDateTime: dateTime(a.createdAt) })}>`,
         `      <PlainTextContent>${xmlText(content.join('\n'))}</PlainTextContent>`,
         '    </Note>',
       );

@@ -7,19 +7,33 @@
  * Offsets (`start`, `end`) are UTF-16 code units of the document's canonical
  * text, as everywhere in duikou (see `src/core/types.ts`).
  */
-import type { DocumentMeta } from '../core/types.js';
+import type { DocumentMeta, PageRange } from '../core/types.js';
 import type { Annotation } from '../store/annotations.js';
 
 /**
  * One annotation (highlight + tags + note) as the exporters see it: the
- * store's annotation, with the heading of the passage the quote stands in
- * (for the citation; filled by the engine). `anchorMethod` is any string so
+ * store's annotation, with what the engine knows of where it stands (filled in
+ * by the export service): the heading of its passage and its pages, for the
+ * citation, and the quote as a reader sees it. `anchorMethod` is any string so
  * a backup from another version still exports.
  */
 export type ExportAnnotation = Omit<Annotation, 'anchorMethod'> & {
   anchorMethod: string;
   section?: string | null;
+  /** The pages the quote stands on; null or absent when the paper has no page information. */
+  page?: PageRange | null;
+  /**
+   * The quote as one piece of reading: `exact` with the footnote or running
+   * header of a page-break join it crosses left out (see `pipeline/quote.ts`).
+   * Absent when it is `exact`.
+   */
+  quote?: string;
 };
+
+/** The quote a reader sees: the whole quote when the engine made one, else the stored `exact`. */
+export function readerQuote(a: Pick<ExportAnnotation, 'exact' | 'quote'>): string {
+  return a.quote ?? a.exact;
+}
 
 /** A tag definition. */
 export interface ExportTag {

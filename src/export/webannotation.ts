@@ -15,6 +15,7 @@
  *           "body": [ { "type": "TextualBody", "purpose": "tagging", "value": "援藏/教育" },
  *                     { "type": "TextualBody", "purpose": "commenting", "value": "<note>", "format": "text/plain" } ],
  *           "target": { "source": "urn:duikou:doc:<percent-encoded document id>",
+ *                       "duikou:page": { "first": 12, "last": 12 },
  *                       "selector": [ { "type": "TextQuoteSelector", "exact": "…", "prefix": "…", "suffix": "…" },
  *                                     { "type": "TextPositionSelector", "start": 10, "end": 42, "duikou:unit": "utf-16" } ] },
  *           "duikou:colour": "#ffd54f", "duikou:textHash": "<sha-256>", "duikou:status": "anchored",
@@ -41,6 +42,11 @@
  * - Every selector field is written, even when empty (`prefix: ""`), and the
  *   note body only when the note is non-empty; so parse → export → parse is the
  *   identity. The passage `section` is derived data and is not backed up.
+ * - **Pages** (`"duikou:page": {"first", "last"}` on the target) and the
+ *   **whole quote** (`"duikou:quote"` on the TextQuoteSelector, only when a
+ *   page-break join makes it differ from `exact`) are written for readers of
+ *   the file and derived again on import, so they are not read back: `exact`
+ *   stays the true text slice `[start, end)` and the round trip stays exact.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -59,11 +65,11 @@ export const WEB_ANNOTATION_CONTENT_TYPE = 'application/ld+json; profile="http:/
 /** The store's anchoring methods (`AnchorMethod` in src/store/anchor.ts); a backup holds nothing else. */
 export const ANCHOR_METHODS = ['created', 'exact', 'quote', 'fuzzy', 'orphaned'] as const;
 
-/** An annotation as a backup holds it: everything but the derived `section`. */
+/** An annotation as a backup holds it: everything but the derived `section` (page and whole quote are written, not read back). */
 export type BackupAnnotation = Omit<ExportAnnotation, 'section'>;
 
-/** What {@link parseWebAnnotationBackup} returns: `anchorMethod` narrowed to the store's methods. */
-export type RestoredAnnotation = BackupAnnotation & { anchorMethod: (typeof ANCHOR_METHODS)[number] };
+/** What {@link parseWebAnnotationBackup} returns: `anchorMethod` narrowed to the store's methods, nothing derived. */
+export type RestoredAnnotation = Omit<BackupAnnotation, 'page' | 'quote'> & { anchorMethod: (typeof ANCHOR_METHODS)[number] };
 
 /** What a backup restores. */
 export interface WebAnnotationBackup {
@@ -85,8 +91,11 @@ export interface WebAnnotation {
   body?: { type: 'TextualBody'; purpose: 'tagging' | 'commenting'; value: string; format?: 'text/plain' }[];
   target: {
     source: string;
+    /** The pages the quote stands on (derived; not read back). */
+    'duikou:page'?: { first: number; last: number };
     selector: [
-      { type: 'TextQuoteSelector'; exact: string; prefix: string; suffix: string },
+      /** `duikou:quote`: the whole quote a reader sees, when a page-break join makes it differ from `exact`. */
+      { type: 'TextQuoteSelector'; exact: string; prefix: string; suffix: string; 'duikou:quote'?: string },
       { type: 'TextPositionSelector'; start: number; end: number; 'duikou:unit': 'utf-16' },
     ];
   };
@@ -137,8 +146,15 @@ export function toWebAnnotation(a: BackupAnnotation): WebAnnotation {
     ...(body.length > 0 ? { body } : {}),
     target: {
       source: documentIri(a.docId),
+      ...(a.page ? { 'duikou:page': { first: a.page.first, last: a.page.last } } : {}),
       selector: [
-        { type: 'TextQuoteSelector', exact: a.exact, prefix: a.prefix, suffix: a.suffix },
+        {
+          type: 'TextQuoteSelector',
+          exact: a.exact,
+          prefix: a.prefix,
+          suffix: a.suffix,
+          ...(a.quote !== undefined && a.quote !== a.exact ? { 'duikou:quote': a.quote } : {}),
+        },
         { type: 'TextPositionSelector', start: a.start, end: a.end, 'duikou:unit': 'utf-16' },
       ],
     },

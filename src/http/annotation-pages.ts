@@ -8,6 +8,7 @@
  */
 import { type Request, Router } from 'express';
 import type { Engine } from '../engine.js';
+import { formatPages } from '../export/citation.js';
 import type { Annotation, AnnotationStore, Tag } from '../store/annotations.js';
 import { withSection } from './annotations-api.js';
 import { str } from './params.js';
@@ -44,9 +45,10 @@ function card(engine: Engine, a: Annotation) {
   const doc = engine.document(a.docId);
   return {
     id: a.id,
-    quote: a.exact,
+    quote: s.quote,
     title: s.title,
     section: s.section,
+    page: s.page ? formatPages(s.page, 'apa') : null,
     lang: htmlLang(doc?.lang ?? 'en'),
     docId: a.docId,
     docExists: !!doc,

@@ -8,7 +8,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import type { Engine } from '../engine.js';
-import { buildExport } from '../export-service.js';
+import type { PageRange } from '../core/types.js';
+import { buildExport, placeAnnotation } from '../export-service.js';
 import { type Annotation, type AnnotationStore, MAX_NOTE_LENGTH } from '../store/annotations.js';
 import { flag, str } from './params.js';
 
@@ -75,11 +76,21 @@ function docText(engine: Engine, docId: string): { text: string; hash: string } 
   return { text: d.text, hash: d.hash };
 }
 
-/** An annotation with where it sits in the paper, for lists and cards. */
-export function withSection(engine: Engine, a: Annotation): Annotation & { section: string | null; title: string } {
+/** An annotation as the API and the cards show it. */
+export type PlacedAnnotation = Annotation & {
+  section: string | null;
+  title: string;
+  /** The pages the quote stands on; null for a paper without page information (or an orphan). */
+  page: PageRange | null;
+  /** The quote as a reader sees it: `exact` with a page-break join it crosses closed. */
+  quote: string;
+};
+
+/** An annotation with where it sits in the paper (section, pages) and its whole quote, for lists and cards. */
+export function withSection(engine: Engine, a: Annotation): PlacedAnnotation {
   const d = engine.document(a.docId);
-  const p = d?.passages.find((x) => x.start <= a.start && a.start < x.end);
-  return { ...a, section: p?.section ?? null, title: d?.title ?? a.docId };
+  const placed = placeAnnotation(engine, a);
+  return { ...a, section: placed.section ?? null, title: d?.title ?? a.docId, page: placed.page ?? null, quote: placed.quote ?? a.exact };
 }
 
 /** The `/api/annotations` and `/api/tags` routes. */
@@ -146,6 +157,7 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
       q: str(req.query, 'q') || undefined,
       style: str(req.query, 'style') || undefined,
       groupBy: str(req.query, 'groupBy') || undefined,
+      lang: str(req.query, 'lang') || undefined,
     });
     res.set('Content-Type', out.contentType);
     res.set('Content-Disposition', out.name.contentDisposition);

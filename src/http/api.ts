@@ -1,7 +1,8 @@
 /** JSON API: search and documents. */
 import { Router } from 'express';
 import { searchWithAnnotations } from '../annotated-search.js';
-import { MAX_LIMIT, type Engine } from '../engine.js';
+import { MAX_LIMIT, type Engine, type SearchHit } from '../engine.js';
+import { passagePages } from '../pipeline/pages.js';
 import type { AppDeps } from './app.js';
 import { UserInputError } from '../core/errors.js';
 import { flag, int, lang, str } from './params.js';
@@ -61,14 +62,20 @@ export function apiRouter(deps: AppDeps): Router {
   r.get('/search', (req, res) => {
     const p = searchParams(req.query);
     const result = store ? searchWithAnnotations(engine, store, p.q, p) : engine.search(p.q, p);
+    // Each hit with the pages its passage stands on (null for a paper without page information).
+    const paged = (h: SearchHit) => {
+      const d = engine.document(h.docId);
+      const p = engine.passage(h.passageId);
+      return { ...h, page: d && p ? passagePages(d, p) : null };
+    };
     res.json({
       query: result.query,
       total: result.total,
       mode: result.mode,
       strictTotal: result.strictTotal,
       ...(result.notice === undefined ? {} : { notice: result.notice }),
-      hits: result.hits,
-      ...(result.groups === undefined ? {} : { groups: result.groups }),
+      hits: result.hits.map(paged),
+      ...(result.groups === undefined ? {} : { groups: result.groups.map((g) => ({ ...g, hits: g.hits.map(paged) })) }),
       perDocument: result.perDocument,
     });
   });
@@ -100,6 +107,7 @@ export function apiRouter(deps: AppDeps): Router {
         start: p.start,
         end: p.end,
         pieces: p.pieces,
+        page: passagePages(d, p),
       })),
     });
   });

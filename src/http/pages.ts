@@ -14,6 +14,8 @@ import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, MatchSpan, Passage, Span } from '../core/types.js';
 import type { Engine, SearchHit, SearchResult } from '../engine.js';
 import { type Segment, kwic, markSegments } from '../pipeline/highlight.js';
+import { type PageMap, pageMapOf } from '../pipeline/pages.js';
+import { pieceJoins } from '../pipeline/quote.js';
 import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './app.js';
 import type { AnnotationStore } from '../store/annotations.js';
@@ -143,9 +145,44 @@ function rangeSpan(text: string, r: Span, marks: DocMark[], cls: string, opts: M
   return el('span', { class: cls, 'data-start': r.start, 'data-end': r.end }, inner);
 }
 
-/** A passage's own text, piece by piece (what sits between pieces is left out). */
-function piecesHtml(text: string, p: Pick<Passage, 'pieces'>, marks: DocMark[], opts: MarkOptions = {}): string {
-  return p.pieces.map((pc) => rangeSpan(text, pc, marks, 'pc', opts)).join('');
+/** A page marker: empty (its label is drawn by CSS, so it is never selected or copied with the text), in the margin. */
+function pageMarkHtml(page: number): string {
+  return el('span', { class: 'page-mark', 'data-page': page, title: `Page ${page} 第 ${page} 页`, role: 'note', 'aria-label': `Page ${page}` }, '');
+}
+
+/**
+ * A passage's own text, piece by piece. What sits between pieces (a footnote
+ * or running header in a page break) is left out, and the pieces join
+ * seamlessly: a piece after a join between Latin words gets the class
+ * `join-space` (a space drawn by CSS, outside the document text), one after
+ * CJK nothing. `pages` are page starts inside the passage: each gets a marker
+ * where it falls, a piece it falls inside being split there.
+ */
+function piecesHtml(
+  text: string,
+  p: Pick<Passage, 'pieces'>,
+  marks: DocMark[],
+  opts: MarkOptions = {},
+  pages: ReadonlyArray<readonly [number, number]> = [],
+): string {
+  const joins = pieceJoins(text, p.pieces);
+  let next = 0;
+  return p.pieces
+    .map((pc, k) => {
+      let out = '';
+      let at = pc.start;
+      let cls = joins[k] === 'space' ? 'pc join-space' : 'pc';
+      // Pages starting before this piece (or in the gap before it) are marked before it.
+      while (next < pages.length && pages[next]![0] <= at) out += pageMarkHtml(pages[next++]![1]);
+      while (next < pages.length && pages[next]![0] < pc.end) {
+        const [o, page] = pages[next++]!;
+        out += rangeSpan(text, { start: at, end: o }, marks, cls, opts) + pageMarkHtml(page);
+        at = o;
+        cls = 'pc';
+      }
+      return out + rangeSpan(text, { start: at, end: pc.end }, marks, cls, opts);
+    })
+    .join('');
 }
 
 // --- tables -----------------------------------------------------------------
@@ -250,10 +287,19 @@ function tableHtml(text: string, t: { head: Cell[][]; body: Cell[][] }, marks: D
 
 const htmlLang = (l: string) => (l === 'zh' ? 'zh-Hans' : 'en');
 
-/** One passage as an element with `id="p-<id>"`, `data-start`, `data-end`. */
-export function passageHtml(doc: CorpusDocument, p: Passage, marks: DocMark[], opts: MarkOptions = {}): string {
+/**
+ * One passage as an element with `id="p-<id>"`, `data-start`, `data-end`.
+ * `pages` are the page starts to mark in it (see {@link documentBodyHtml}).
+ */
+export function passageHtml(
+  doc: CorpusDocument,
+  p: Passage,
+  marks: DocMark[],
+  opts: MarkOptions = {},
+  pages: ReadonlyArray<readonly [number, number]> = [],
+): string {
   const base: Attrs = { id: `p-${p.id}`, lang: htmlLang(p.lang), 'data-start': p.start, 'data-end': p.end };
-  const body = () => piecesHtml(doc.text, p, marks, opts);
+  const body = () => piecesHtml(doc.text, p, marks, opts, pages);
   switch (p.kind) {
     case 'title':
       return el('h1', { ...base, class: 'p title' }, body());
@@ -268,7 +314,10 @@ export function passageHtml(doc: CorpusDocument, p: Passage, marks: DocMark[], o
       return el('aside', { ...base, class: 'p footnote', role: 'note' }, body());
     case 'table': {
       const t = parseTable(doc.text, p);
-      if (t) return el('div', { ...base, class: 'p table' }, el('table', {}, tableHtml(doc.text, t, marks, opts)));
+      if (t) {
+        const marksHtml = pages.map(([, n]) => pageMarkHtml(n)).join('');
+        return el('div', { ...base, class: 'p table' }, marksHtml + el('table', {}, tableHtml(doc.text, t, marks, opts)));
+      }
       return el('pre', { ...base, class: 'p table' }, body());
     }
     default:
@@ -276,18 +325,28 @@ export function passageHtml(doc: CorpusDocument, p: Passage, marks: DocMark[], o
   }
 }
 
-/** The document's passages in order; consecutive list items and references grouped in lists. */
+/**
+ * The document's passages in order; consecutive list items and references
+ * grouped in lists. For a paper with page information (a PDF's page map, or
+ * form feeds in a text), a marker in the margin shows where each page starts:
+ * inside the first passage that reaches past the page's start, at the piece
+ * where the page begins.
+ */
 export function documentBodyHtml(doc: CorpusDocument, marksByPassage: Map<number, DocMark[]>, opts: MarkOptions = {}): string {
   const out: string[] = [];
   let open: 'list-item' | 'reference' | null = null;
+  const map: PageMap = pageMapOf(doc) ?? [];
+  let nextPage = 0;
   for (const p of doc.passages) {
+    const from = nextPage;
+    while (nextPage < map.length && map[nextPage]![0] < p.end) nextPage++;
     const group = p.kind === 'list-item' || p.kind === 'reference' ? p.kind : null;
     if (group !== open) {
       if (open) out.push(open === 'reference' ? '</ol>' : '</ul>');
       if (group) out.push(group === 'reference' ? '<ol class="references">' : '<ul class="items">');
       open = group;
     }
-    out.push(passageHtml(doc, p, marksByPassage.get(p.id) ?? [], opts));
+    out.push(passageHtml(doc, p, marksByPassage.get(p.id) ?? [], opts, map.slice(from, nextPage)));
   }
   if (open) out.push(open === 'reference' ? '</ol>' : '</ul>');
   return out.join('\n');
