@@ -74,10 +74,22 @@ describe('GET /api/export', () => {
     // The quote is also tagged 援藏, which is outside the filter: no second copy under it.
     expect(md.split(quote).length - 1).toBe(1);
     expect(md).toMatch(/## 援藏\n\n### 教育\n\n> 对口支援是/);
-    expect(md).toContain('*Tags / 标签:* 援藏; 援藏/教育'); // the quote still lists all its tags
+    expect(md).toContain('*标签：* 援藏; 援藏/教育'); // the quote still lists all its tags (labels in the paper's language)
     const docx = (await download(`format=docx&tag=${encodeURIComponent('援藏/教育')}`)).buf;
     const { value } = await mammoth.extractRawText({ buffer: docx });
     expect(value.split(quote).length - 1).toBe(1);
+  });
+
+  it('writes labels in the language asked for with lang=, and refuses an unknown one', async () => {
+    const tag = encodeURIComponent('援藏/教育');
+    const en = (await download(`format=md&tag=${tag}&lang=en`)).buf.toString('utf8');
+    expect(en).toContain('*Tags:* 援藏; 援藏/教育');
+    expect(en).not.toContain('标签');
+    const zh = (await download(`format=md&tag=${tag}&lang=zh`)).buf.toString('utf8');
+    expect(zh).toContain('*标签：* 援藏; 援藏/教育');
+    const bad = await download('format=md&lang=fr');
+    expect(bad.res.status).toBe(400);
+    expect(JSON.parse(bad.buf.toString()).error.code).toBe('bad_parameter');
   });
 
   it('CSV: BOM, one row per annotation, formula cells neutralised, read back by csv-parse', async () => {

@@ -4,12 +4,14 @@ import {
   type CitationStyleOption,
   formatInText,
   formatNarrative,
+  formatPages,
   formatQuoteCitation,
   formatReference,
   formatReferenceList,
   parseName,
   styleFor,
 } from '../src/export/citation.js';
+import type { PageRange } from '../src/core/types.js';
 
 const zh: CitableDocument = {
   title: '中国特色对口支援机制：成就、经验与价值',
@@ -140,10 +142,34 @@ describe('in-text and narrative citations', () => {
   });
 
   it('adds the section to a quote citation', () => {
-    expect(formatQuoteCitation(en, '3.2.2 Key Nodes')).toBe('Wang (2023), § 3.2.2 Key Nodes');
-    expect(formatQuoteCitation(zh, '三、对口支援的经验')).toBe('王禹澔（2022）, § 三、对口支援的经验');
-    expect(formatQuoteCitation(en, null)).toBe('Wang (2023)');
-    expect(formatQuoteCitation(en, '  ')).toBe('Wang (2023)');
+    expect(formatQuoteCitation(en, '3.2.2 Key Nodes')).toBe('(Wang, 2023), § 3.2.2 Key Nodes');
+    expect(formatQuoteCitation(zh, '三、对口支援的经验')).toBe('（王禹澔，2022）, § 三、对口支援的经验');
+    expect(formatQuoteCitation(en, null)).toBe('(Wang, 2023)');
+    expect(formatQuoteCitation(en, '  ')).toBe('(Wang, 2023)');
+  });
+
+  const one = { first: 12, last: 12 };
+  const two = { first: 12, last: 13 };
+  const pageCases: Array<[string, Parameters<typeof formatInText>[0], CitationStyleOption, PageRange, string, string]> = [
+    ['APA one page', en, 'auto', one, '(Wang, 2023, p. 12)', 'Wang (2023, p. 12)'],
+    ['APA two pages', en, 'auto', two, '(Wang, 2023, pp. 12–13)', 'Wang (2023, pp. 12–13)'],
+    ['APA n.d.', d({ year: null }), 'apa', one, '(Wang, n.d., p. 12)', 'Wang (n.d., p. 12)'],
+    ['GB/T zh one page', zh, 'auto', one, '（王禹澔，2022）: 12', '王禹澔（2022）: 12'],
+    ['GB/T zh two pages', zh, 'auto', two, '（王禹澔，2022）: 12-13', '王禹澔（2022）: 12-13'],
+    ['GB/T en', en, 'gbt7714', one, '(WANG, 2023): 12', 'WANG (2023): 12'],
+    ['GB/T no year', d({ year: null }, zh), 'auto', one, '（王禹澔）: 12', '王禹澔: 12'],
+  ];
+  it.each(pageCases)('cites the page: %s', (_n, doc, style, pages, inText, narrative) => {
+    expect(formatInText(doc, style, pages)).toBe(inText);
+    expect(formatNarrative(doc, style, pages)).toBe(narrative);
+    expect(formatQuoteCitation(doc, 'S', style, pages)).toBe(`${inText}, § S`);
+  });
+
+  it('says nothing of pages without page information', () => {
+    expect(formatInText(en, 'auto', null)).toBe('(Wang, 2023)');
+    expect(formatQuoteCitation(zh, null, 'auto', undefined)).toBe('（王禹澔，2022）');
+    expect(formatPages(two, 'apa')).toBe('pp. 12–13');
+    expect(formatPages(one, 'gbt7714')).toBe('12');
   });
 
   it('picks each paper’s own style in auto', () => {

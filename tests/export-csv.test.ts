@@ -32,6 +32,7 @@ describe('csvStream', () => {
       '王禹澔',
       '2022',
       '三、对口支援的经验',
+      '', // no page information in the fixture
       String(annZh1.start),
       String(annZh1.end),
       '教育援藏坚持“组团式”支援,选派骨干教师进藏任教',
@@ -45,8 +46,8 @@ describe('csvStream', () => {
     ]);
     const en = records[3]!;
     expect(en[2]).toBe(enDoc.title); // contains a comma and an apostrophe
-    expect(en[11]).toBe(annEn1.note); // newline, commas and double quotes
-    expect(en[12]).toBe('path dependence; 援藏');
+    expect(en[12]).toBe(annEn1.note); // newline, commas and double quotes
+    expect(en[13]).toBe('path dependence; 援藏');
     expect(records[2]![5]).toBe(''); // null section
   });
 
@@ -67,9 +68,9 @@ describe('csvStream', () => {
     const records: string[][] = parse(await collect(csvStream(anns, docs)), { bom: true });
     cases.forEach(([, expected], i) => {
       const row = records[i + 1]!;
-      expect(row[8]).toBe(expected); // quote
-      expect(row[11]).toBe(expected); // note
-      expect(row[12]).toBe(expected); // tags
+      expect(row[9]).toBe(expected); // quote
+      expect(row[12]).toBe(expected); // note
+      expect(row[13]).toBe(expected); // tags
     });
   });
 
@@ -102,7 +103,17 @@ describe('csvStream', () => {
     }
     expect(rows).toBe(N + 1);
     expect(last[0]).toBe(`ann-${N - 1}`);
-    expect(last[6]).toBe(String(N - 1));
+    expect(last[7]).toBe(String(N - 1));
+  });
+
+  it('gives the page and the whole quote, and leaves the page empty without page information', async () => {
+    const joined = { ...annEn1, id: 'joined', page: { first: 12, last: 13 }, quote: `${annEn1.exact} (whole)` };
+    const single = { ...annZh1, id: 'single', page: { first: 7, last: 7 } };
+    const records: string[][] = parse(await collect(csvStream([joined, single, annZh1], docs)), { bom: true, columns: true });
+    expect(records.map((r) => r['page'])).toEqual(['12–13', '7', '']);
+    expect(records[0]!['quote']).toBe(joined.quote);
+    expect(records[0]!['start']).toBe(String(annEn1.start)); // the stored range is unchanged
+    expect(records[1]!['quote']).toBe(annZh1.exact);
   });
 
   it('passes an error of the source on to the consumer', async () => {

@@ -25,28 +25,56 @@ async function paragraphs(buf: Buffer): Promise<{ style: string; text: string; x
 }
 
 describe('exportDocx', () => {
-  it('writes headings per tag, the quotes in italics, notes, citations and references', async () => {
+  it('writes headings per tag, the quotes in the Quote style, notes, citations and references', async () => {
     const ps = await paragraphs(await exportDocx(input));
     const headings = ps.filter((p) => /^Heading\d|^Title/.test(p.style)).map((p) => `${p.style}:${p.text}`);
     expect(headings).toEqual([
-      'Title:Quotes / 摘录',
+      'Title:Quotes',
       'Heading2:援藏',
       'Heading3:教育',
       'Heading2:path dependence',
-      'Heading2:Untagged / 未标记',
-      'Heading2:References / 参考文献',
+      'Heading2:Untagged',
+      'Heading2:References',
     ]);
     const texts = ps.map((p) => p.text);
     for (const a of [annZh1, annZh2, annEn1, annEn2, annOrphan]) expect(texts).toContain(a.exact);
-    const quote = ps.find((p) => p.text === annZh1.exact)!;
-    expect(quote.xml).toContain('<w:i/>');
-    expect(texts).toContain(`Note / 笔记: ${annZh1.note}`);
-    expect(texts).toContain(`Note / 笔记: ${annEn1.note}`); // its newline survives as a break
-    expect(texts).toContain('— 王禹澔（2022）, § 三、对口支援的经验 · Tags / 标签: 援藏/教育');
-    expect(texts).toContain('— Wang (2023), § 3.2.2 Key Nodes · Tags / 标签: path dependence; 援藏');
-    expect(texts.some((t) => t.startsWith('⚠ Orphaned / 未定位'))).toBe(true);
+    expect(texts).toContain(`Note: ${annZh1.note}`);
+    expect(texts).toContain(`Note: ${annEn1.note}`); // its newline survives as a break
+    expect(texts).toContain('— （王禹澔，2022）, § 三、对口支援的经验 · Tags: 援藏/教育');
+    expect(texts).toContain('— (Wang, 2023), § 3.2.2 Key Nodes · Tags: path dependence; 援藏');
+    expect(texts.some((t) => t.startsWith('⚠ Orphaned: '))).toBe(true);
+    expect(texts.join('\n')).not.toMatch(/Note \/ 笔记|Tags \/ 标签|笔记|标签/);
     expect(texts).toContain('王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.');
     expect(texts.some((t) => t.startsWith("Wang, H. (2023). Changes in Our Government's Counterpart Support Policy"))).toBe(true);
+  });
+
+  it('sets every quote, Chinese or English, in an indented Quote style without italics, Chinese in SimSun', async () => {
+    const buf = await exportDocx(input);
+    const ps = await paragraphs(buf);
+    for (const a of [annZh1, annEn1]) {
+      const quote = ps.find((p) => p.text === a.exact)!;
+      expect(quote.style).toBe('Quote');
+      expect(quote.xml).not.toMatch(/<w:i\/>|<w:i w:val="(?:true|1)"\/>/);
+    }
+    const styles = strFromU8(unzipSync(new Uint8Array(buf))['word/styles.xml']!);
+    const quoteStyle = /<w:style [^>]*w:styleId="Quote"[^>]*>[\s\S]*?<\/w:style>/.exec(styles)?.[0] ?? '';
+    expect(quoteStyle).toContain('w:eastAsia="SimSun"');
+    expect(quoteStyle).toMatch(/<w:i w:val="(?:false|0)"\/>/);
+    expect(quoteStyle).toMatch(/<w:ind [^>]*w:left="720"/);
+  });
+
+  it('writes Chinese labels when asked, or when most quotes are from Chinese papers, and the page in the citation', async () => {
+    const zhQuotes = [
+      { ...annZh1, page: { first: 12, last: 12 } },
+      { ...annZh2, quote: `${annZh2.exact}` },
+    ];
+    const texts = (await paragraphs(await exportDocx({ ...input, annotations: zhQuotes }))).map((p) => p.text);
+    expect(texts[0]).toBe('摘录');
+    expect(texts).toContain(`笔记：${annZh1.note}`);
+    expect(texts).toContain('— （王禹澔，2022）: 12, § 三、对口支援的经验 · 标签：援藏/教育');
+    expect(texts.join('\n')).not.toMatch(/\bNote\b|\bTags\b/);
+    const asked = (await paragraphs(await exportDocx(input, { lang: 'zh' }))).map((p) => p.text);
+    expect(asked).toContain('参考文献');
   });
 
   it('groups by paper and survives characters XML cannot hold', async () => {
@@ -55,13 +83,13 @@ describe('exportDocx', () => {
     const texts = ps.map((p) => p.text);
     expect(texts).toContain('中国特色对口支援机制：成就、经验与价值');
     expect(texts).toContain('对口支援\uFFFD是');
-    expect(texts).toContain('Note / 笔记: form\uFFFDfeed & <b>');
-    expect(texts).toContain('— WANG (2023), § 3.2.2 Key Nodes');
+    expect(texts).toContain('Note: form\uFFFDfeed & <b>');
+    expect(texts).toContain('— (WANG, 2023), § 3.2.2 Key Nodes');
   });
 
   it('makes a document for an empty export', async () => {
     const ps = await paragraphs(await exportDocx({ annotations: [], documents: [] }));
-    expect(ps.map((p) => p.text)).toContain('No quotes / 无摘录');
+    expect(ps.map((p) => p.text)).toContain('No quotes');
   });
 
   it('streams a document bigger than one batch that Word readers parse whole and in order', async () => {
@@ -82,8 +110,8 @@ describe('exportDocx', () => {
     const expected = markdown.split('\n').flatMap((l) => (l.startsWith('> 第') ? [l.slice(2).trimEnd()] : []));
     expect(expected).toHaveLength(many.length);
     expect(quotes).toEqual(expected);
-    expect(lines.filter((l) => l === 'Note / 笔记: note 3 & <b>')).toHaveLength(1);
-    expect(lines[0]).toBe('Quotes / 摘录');
+    expect(lines.filter((l) => l === '笔记：note 3 & <b>')).toHaveLength(1); // all from the Chinese paper: Chinese labels
+    expect(lines[0]).toBe('摘录');
     expect(lines.at(-1)).toBe('王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.'); // the one paper quoted
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeMarkdown, exportMarkdown } from '../src/export/markdown.js';
-import { annEn1, annEn2, annotate, annOrphan, annZh1, annZh2, enDoc, input, zhDoc } from './export-fixtures.js';
+import { annEn1, annEn2, annotate, annOrphan, annZh1, annZh2, enDoc, input, zhDoc, zhText } from './export-fixtures.js';
 
 /** The text between a heading line and the next heading of level ≤ `level` (or the end). */
 function section(md: string, headingLine: string): string {
@@ -21,14 +21,7 @@ describe('exportMarkdown by tag', () => {
   const md = exportMarkdown(input);
 
   it('nests hierarchical tags, puts untagged last and the references at the end', () => {
-    expect(headings(md)).toEqual([
-      '# Quotes / 摘录',
-      '## 援藏',
-      '### 教育',
-      '## path dependence',
-      '## Untagged / 未标记',
-      '## References / 参考文献',
-    ]);
+    expect(headings(md)).toEqual(['# Quotes', '## 援藏', '### 教育', '## path dependence', '## Untagged', '## References']);
   });
 
   it('lists a quote with several tags under each of them', () => {
@@ -38,14 +31,14 @@ describe('exportMarkdown by tag', () => {
     const zang = section(md, '## 援藏');
     expect(zang).toContain(`> ${annZh2.exact}`);
     expect(section(md, '### 教育')).toContain(`> ${annZh1.exact}`);
-    expect(section(md, '## Untagged / 未标记')).toContain(`> ${annEn2.exact}`);
+    expect(section(md, '## Untagged')).toContain(`> ${annEn2.exact}`);
   });
 
   it('cites each quote with its section, each paper in its own style', () => {
-    expect(md).toContain('— 王禹澔（2022）, § 三、对口支援的经验 · *Tags / 标签:* 援藏/教育');
-    expect(md).toContain('— Wang (2023), § 3.2.2 Key Nodes · *Tags / 标签:* path dependence; 援藏');
-    expect(md).toContain('— 王禹澔（2022） · *Tags / 标签:* 援藏'); // no section
-    const refs = section(md, '## References / 参考文献').trim().split('\n');
+    expect(md).toContain('— （王禹澔，2022）, § 三、对口支援的经验 · *Tags:* 援藏/教育');
+    expect(md).toContain('— (Wang, 2023), § 3.2.2 Key Nodes · *Tags:* path dependence; 援藏');
+    expect(md).toContain('— （王禹澔，2022） · *Tags:* 援藏'); // no section
+    const refs = section(md, '## References').trim().split('\n');
     expect(refs).toEqual([
       '- 王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.',
       `- Wang, H. (2023). Changes in Our Government's Counterpart Support Policy, Logic of Evolution and Prospects for Reform: An Analysis based on Historical Institutionalism. International Journal of Social Sciences and Public Administration.`,
@@ -54,28 +47,21 @@ describe('exportMarkdown by tag', () => {
 
   it('marks orphaned quotes', () => {
     const pd = section(md, '## path dependence');
-    const marker = pd.indexOf('Orphaned / 未定位');
+    const marker = pd.indexOf('Orphaned');
     expect(marker).toBeGreaterThan(-1);
     expect(pd.indexOf(`> ${annOrphan.exact}`)).toBeGreaterThan(marker);
-    expect(count(md, 'Orphaned / 未定位')).toBe(1);
+    expect(count(md, 'Orphaned')).toBe(1);
   });
 
   it('writes notes with markdown escaped and line breaks kept', () => {
     expect(md).toContain(
-      '**Note / 笔记:** Key claim: \\*path dependence\\* — compare 1979 "factory-package" [model].\\\nSecond line, with a comma, and "quotes".',
+      '**Note:** Key claim: \\*path dependence\\* — compare 1979 "factory-package" [model].\\\nSecond line, with a comma, and "quotes".',
     );
   });
 
   it('shows full paths when asked', () => {
     const flat = exportMarkdown(input, { tagHeadings: 'path' });
-    expect(headings(flat)).toEqual([
-      '# Quotes / 摘录',
-      '## 援藏',
-      '## 援藏/教育',
-      '## path dependence',
-      '## Untagged / 未标记',
-      '## References / 参考文献',
-    ]);
+    expect(headings(flat)).toEqual(['# Quotes', '## 援藏', '## 援藏/教育', '## path dependence', '## Untagged', '## References']);
   });
 
   it('keeps empty parent tags as headings and caps nesting at level 6', () => {
@@ -96,7 +82,7 @@ describe('exportMarkdown by tag', () => {
 describe('exportMarkdown by paper', () => {
   it('groups by paper in reference order, with the reference under each title', () => {
     const md = exportMarkdown(input, { groupBy: 'paper' });
-    expect(headings(md)).toEqual(['# Quotes / 摘录', `## ${zhDoc.title}`, `## ${enDoc.title}`, '## References / 参考文献']);
+    expect(headings(md)).toEqual(['# Quotes', `## ${zhDoc.title}`, `## ${enDoc.title}`, '## References']);
     const zh = section(md, `## ${zhDoc.title}`);
     expect(zh.trim().split('\n')[0]).toBe('王禹澔. 中国特色对口支援机制：成就、经验与价值[J]. 管理世界, 2022.');
     // quotes in document order
@@ -109,16 +95,53 @@ describe('exportMarkdown by paper', () => {
 
   it('cites everything in one style when asked', () => {
     const apa = exportMarkdown(input, { groupBy: 'paper', style: 'apa' });
-    expect(apa).toContain('— 王禹澔 (2022), § 三、对口支援的经验');
+    expect(apa).toContain('— (王禹澔, 2022), § 三、对口支援的经验');
     expect(apa).toContain('## References\n');
-    const gbt = exportMarkdown(input, { style: 'gbt7714' });
-    expect(gbt).toContain('— WANG (2023), § 3.2.2 Key Nodes');
+    const gbt = exportMarkdown(input, { style: 'gbt7714', lang: 'zh' });
+    expect(gbt).toContain('— (WANG, 2023), § 3.2.2 Key Nodes');
     expect(gbt).toContain('- WANG H. Changes in Our Government');
     expect(gbt).toContain('## 参考文献\n');
   });
 
   it('says so when there is nothing to export', () => {
-    expect(exportMarkdown({ annotations: [], documents: [] })).toContain('No quotes / 无摘录');
+    expect(exportMarkdown({ annotations: [], documents: [] })).toContain('No quotes');
+  });
+});
+
+describe('exportMarkdown labels, pages and whole quotes', () => {
+  it("writes its labels in one language: the papers' by default, or the one asked for", () => {
+    const bilingual = /Note \/ 笔记|Tags \/ 标签|Quotes \/ 摘录|References \/ 参考文献/;
+    const zhOnly = exportMarkdown({ annotations: [annZh1, annZh2], documents: [zhDoc] });
+    expect(zhOnly).toMatch(/^# 摘录$/m);
+    expect(zhOnly).toContain('**笔记：**');
+    expect(zhOnly).toContain('*标签：* 援藏');
+    expect(zhOnly).toMatch(/^## 参考文献$/m);
+    expect(zhOnly).not.toMatch(/\bNote\b|\bTags\b|References/);
+    // Mixed: most quotes are from English papers here, so English labels; `lang` overrides.
+    expect(exportMarkdown(input)).toMatch(/^# Quotes$/m);
+    const asked = exportMarkdown(input, { lang: 'zh' });
+    expect(asked).toContain('**笔记：**');
+    expect(asked).not.toMatch(/\*\*Note/);
+    for (const md of [zhOnly, exportMarkdown(input), asked]) expect(md).not.toMatch(bilingual);
+  });
+
+  it('cites the page of a quote from a paper with pages, and nothing for one without', () => {
+    const en = { ...annEn1, page: { first: 12, last: 12 } };
+    const zh = { ...annZh1, page: { first: 12, last: 13 } };
+    const md = exportMarkdown({ annotations: [en, zh, annZh2], documents: [zhDoc, enDoc] }, { groupBy: 'paper' });
+    expect(md).toContain('— (Wang, 2023, p. 12), § 3.2.2 Key Nodes');
+    expect(md).toContain('— （王禹澔，2022）: 12-13, § 三、对口支援的经验');
+    expect(md).toContain('— （王禹澔，2022） · '); // annZh2: no page information, no page
+    const apa = exportMarkdown({ annotations: [zh], documents: [zhDoc] }, { style: 'apa' });
+    expect(apa).toContain('(王禹澔, 2022, pp. 12–13)');
+  });
+
+  it('quotes the whole quote across a page-break join, the stored text untouched', () => {
+    const whole = zhText.slice(annZh1.start, annZh1.end);
+    const joined = { ...annZh1, exact: `${whole.slice(0, 4)}\n\n公共管理\n\n${whole.slice(4)}`, quote: whole };
+    const md = exportMarkdown({ annotations: [joined], documents: [zhDoc] });
+    expect(md).toContain(`> ${whole}\n`);
+    expect(md).not.toContain('公共管理');
   });
 });
 

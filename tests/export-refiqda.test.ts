@@ -143,6 +143,20 @@ describe('exportRefiQda', () => {
     expect(refs).toEqual([guidFrom('code:path dependence'), guidFrom('code:援藏')]);
   });
 
+  it("gives a selection its page in the description, after the note, in the labels' language", () => {
+    const paged = { ...annEn1, page: { first: 12, last: 13 } };
+    const bare = { ...annZh1, note: '', page: { first: 3, last: 3 } };
+    const { xml: x } = buildRefiQdaProject({ ...input, annotations: [paged, bare] }, { lang: 'en' });
+    const block = (id: string) => {
+      const sel = x.slice(x.indexOf(`guid="${id}"`));
+      return sel.slice(0, sel.indexOf('</PlainTextSelection>'));
+    };
+    expect(block(paged.id)).toContain(`<Description>${xmlText(`${annEn1.note}\n\nPage: 12–13`)}</Description>`);
+    expect(block(bare.id)).toContain('<Description>Page: 3</Description>');
+    const zh = buildRefiQdaProject({ ...input, annotations: [bare] }, { lang: 'zh' }).xml;
+    expect(zh).toContain('<Description>页码：3</Description>');
+  });
+
   it('gives code-point positions that select exactly the quote, also after text outside the BMP', () => {
     const sources = elements(xml, 'TextSource');
     const sels = elements(xml, 'PlainTextSelection');

@@ -73,6 +73,27 @@ describe('exportWebAnnotations', () => {
     expect(a.tags).toEqual(['援藏/𠀀']);
   });
 
+  it('writes the page on the target and the whole quote beside exact, and reads the backup back exactly without them', () => {
+    const whole = annZh1.exact;
+    const joined: BackupAnnotation = {
+      ...strip(annZh1),
+      exact: `${whole.slice(0, 3)}\n\n脚注\n\n${whole.slice(3)}`,
+      quote: whole,
+      page: { first: 12, last: 13 },
+    };
+    const item = exportWebAnnotations({ annotations: [joined] }).first!.items[0]!;
+    expect(item.target['duikou:page']).toEqual({ first: 12, last: 13 });
+    expect(item.target.selector[0].exact).toBe(joined.exact); // the true text slice
+    expect(item.target.selector[0]['duikou:quote']).toBe(whole);
+    const plain = exportWebAnnotations({ annotations: [strip(annZh1)] }).first!.items[0]!;
+    expect(plain.target).not.toHaveProperty('duikou:page');
+    expect(plain.target.selector[0]).not.toHaveProperty('duikou:quote');
+    // Page and whole quote are derived again on import: the restored annotation is the stored one.
+    const { page: _p, quote: _q, ...stored } = joined;
+    const back = parseWebAnnotationBackup(JSON.parse(stringifyWebAnnotations({ annotations: [joined] })));
+    expect(back.annotations).toEqual([stored]);
+  });
+
   it('keeps short colours and tags without a colour', () => {
     const short = { ...annotations[0]!, colour: '#fc0' };
     const plainTag = { name: '援疆', colour: null, description: '' };

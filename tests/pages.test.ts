@@ -39,7 +39,7 @@ interface Ranged extends Span {
 
 /** Every `<span … data-start data-end>` (they never nest) with its text content. */
 function rangeSpans(html: string): Ranged[] {
-  return [...html.matchAll(/<span class="(?:pc|cell)" data-start="(\d+)" data-end="(\d+)">(.*?)<\/span>/gs)].map((m) => ({
+  return [...html.matchAll(/<span class="(?:pc(?: join-space)?|cell)" data-start="(\d+)" data-end="(\d+)">(.*?)<\/span>/gs)].map((m) => ({
     start: Number(m[1]),
     end: Number(m[2]),
     inner: m[3]!,

@@ -255,4 +255,3 @@ export function sortForReferences<T extends CitableDocument>(docs: Iterable<T>, 
 export function formatReferenceList(docs: Iterable<CitableDocument>, style: CitationStyleOption = 'auto'): string[] {
   return sortForReferences(docs, style).map((d) => formatReference(d, style));
 }
-

@@ -232,7 +232,8 @@ export function docxInWorker(input: ExportInput, options: DocxOptions = {}): Asy
   // The papers' texts are not needed for a Word export: leave them out of the copy.
   const documents = input.documents.map(({ text: _text, ...d }) => d);
   let bytes = 0;
-  for (const a of input.annotations) bytes += 2 * (a.exact.length + (a.quote?.length ?? 0) + a.note.length + a.prefix.length + a.suffix.length) + 600;
+  for (const a of input.annotations)
+    bytes += 2 * (a.exact.length + (a.quote?.length ?? 0) + a.note.length + a.prefix.length + a.suffix.length) + 600;
   return workerMessages<Uint8Array>(workerScript('./docx-worker', import.meta.url), {
     workerData: { input: { ...input, documents }, options },
     resourceLimits: { maxOldGenerationSizeMb: 16 + Math.ceil((2 * bytes) / 1e6), maxYoungGenerationSizeMb: 4 },

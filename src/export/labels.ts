@@ -98,10 +98,7 @@ export function parseExportLang(value: string | undefined): ExportLang | undefin
  * The label language of an export by default: the language of most of the
  * exported quotes' papers (English when they are as many, or there are none).
  */
-export function defaultExportLang(
-  annotations: Iterable<{ docId: string }>,
-  langOf: (docId: string) => Lang | undefined,
-): ExportLang {
+export function defaultExportLang(annotations: Iterable<{ docId: string }>, langOf: (docId: string) => Lang | undefined): ExportLang {
   let zh = 0;
   let en = 0;
   for (const a of annotations) {

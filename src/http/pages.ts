@@ -147,7 +147,11 @@ function rangeSpan(text: string, r: Span, marks: DocMark[], cls: string, opts: M
 
 /** A page marker: empty (its label is drawn by CSS, so it is never selected or copied with the text), in the margin. */
 function pageMarkHtml(page: number): string {
-  return el('span', { class: 'page-mark', 'data-page': page, title: `Page ${page} 第 ${page} 页`, role: 'note', 'aria-label': `Page ${page}` }, '');
+  return el(
+    'span',
+    { class: 'page-mark', 'data-page': page, title: `Page ${page} 第 ${page} 页`, role: 'note', 'aria-label': `Page ${page}` },
+    '',
+  );
 }
 
 /**

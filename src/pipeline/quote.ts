@@ -46,7 +46,12 @@ export function quoteSpans(passages: readonly Pick<Passage, 'pieces'>[], start: 
  * when the range crosses no join.
  * @param passages - the document's passages (those that do not overlap the range are ignored)
  */
-export function wholeQuote(text: string, passages: readonly Pick<Passage, 'pieces' | 'start' | 'end'>[], start: number, end: number): string {
+export function wholeQuote(
+  text: string,
+  passages: readonly Pick<Passage, 'pieces' | 'start' | 'end'>[],
+  start: number,
+  end: number,
+): string {
   const near = passages.filter((p) => p.pieces.length > 1 && p.start < end && p.end > start);
   const spans = quoteSpans(near, start, end);
   if (spans.length === 1 && spans[0]!.start === start && spans[0]!.end === end) return text.slice(start, end);
@@ -59,7 +64,11 @@ export function passagesAt<P extends Span>(passages: readonly P[], start: number
 }
 
 /** {@link wholeQuote} of a document's range. */
-export function quoteOf(doc: { text: string; passages: readonly Pick<Passage, 'pieces' | 'start' | 'end'>[] }, start: number, end: number): string {
+export function quoteOf(
+  doc: { text: string; passages: readonly Pick<Passage, 'pieces' | 'start' | 'end'>[] },
+  start: number,
+  end: number,
+): string {
   return wholeQuote(doc.text, doc.passages, start, end);
 }
 
