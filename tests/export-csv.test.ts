@@ -109,7 +109,7 @@ describe('csvStream', () => {
   it('gives the page and the whole quote, and leaves the page empty without page information', async () => {
     const joined = { ...annEn1, id: 'joined', page: { first: 12, last: 13 }, quote: `${annEn1.exact} (whole)` };
     const single = { ...annZh1, id: 'single', page: { first: 7, last: 7 } };
-    const records: string[][] = parse(await collect(csvStream([joined, single, annZh1], docs)), { bom: true, columns: true });
+    const records: Record<string, string>[] = parse(await collect(csvStream([joined, single, annZh1], docs)), { bom: true, columns: true });
     expect(records.map((r) => r['page'])).toEqual(['12–13', '7', '']);
     expect(records[0]!['quote']).toBe(joined.quote);
     expect(records[0]!['start']).toBe(String(annEn1.start)); // the stored range is unchanged
