@@ -213,7 +213,7 @@ function init() {
     const current = id ?? ids[ids.length - 1];
     if (!current) return;
     const a = annotations.get(current);
-    open({ kind: 'edit', id: current }, mark.getBoundingClientRect(), a ? a.exact : (mark.textContent ?? ''));
+    open({ kind: 'edit', id: current }, mark.getBoundingClientRect(), a ? (a.quote ?? a.exact) : (mark.textContent ?? ''));
     returnFocus = mark;
     const rest = ids.filter((x) => x !== current);
     if (rest.length) {
@@ -225,7 +225,7 @@ function init() {
           b.type = 'button';
           b.className = 'secondary small';
           const o = annotations.get(x);
-          b.textContent = o ? o.tags.join(', ') || `${o.exact.slice(0, 16)}…` : x.slice(0, 8);
+          b.textContent = o ? o.tags.join(', ') || `${(o.quote ?? o.exact).slice(0, 16)}…` : x.slice(0, 8);
           b.addEventListener('click', () => openEdit(mark, x));
           return b;
         }),
