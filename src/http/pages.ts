@@ -180,7 +180,10 @@ function piecesHtml(
       while (next < pages.length && pages[next]![0] <= at) out += pageMarkHtml(pages[next++]![1]);
       while (next < pages.length && pages[next]![0] < pc.end) {
         const [o, page] = pages[next++]!;
-        out += rangeSpan(text, { start: at, end: o }, marks, cls, opts) + pageMarkHtml(page);
+        // A form feed that makes the page is not drawn (it would show as a box): the marker stands for it.
+        const cut = o > at && text[o - 1] === '\f' ? o - 1 : o;
+        if (cut > at) out += rangeSpan(text, { start: at, end: cut }, marks, cls, opts);
+        out += pageMarkHtml(page);
         at = o;
         cls = 'pc';
       }
