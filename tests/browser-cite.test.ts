@@ -247,6 +247,7 @@ describe.skipIf(skip !== null)('quotes you can cite, in the browser', () => {
 
     await page.goto(`${server.url}/documents/${ZH}`);
     await selectText(head, tail);
+    expect(await page.locator('#ann-quote').textContent()).toBe(whole); // the popover shows one quote too
     await saveWithTag('page-break');
     const [a] = store.list({ docId: ZH });
     const start = left.start + from;

@@ -173,6 +173,11 @@ describe('duikou export', () => {
     const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { DUIKOU_DATA: join(dir, 'data') });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('对口支援是中国特色国家治理的重要方式和机制');
+    expect(r.stdout).toMatch(/^# Quotes$/m); // one quote from each language: English labels
+    const zh = runCli(['export', '--format', 'md', '--tag', '援藏', '--lang', 'zh'], { DUIKOU_DATA: join(dir, 'data') });
+    expect(zh.stdout).toMatch(/^# 摘录$/m);
+    expect(zh.stdout).not.toMatch(/^# Quotes/m);
+    expect(runCli(['export', '--lang', 'xx'], { DUIKOU_DATA: join(dir, 'data') }).status).toBe(2);
   });
 
   it('writes a REFI-QDA project to a file', () => {

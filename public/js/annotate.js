@@ -76,6 +76,18 @@ export function rangeOffsets(root, range) {
   return { start: s.offset, end: e.offset };
 }
 
+/**
+ * The quote a selection shows in the popover: its text as the page draws it,
+ * with the space CSS draws where a page-break join falls between Latin words.
+ * @param {Range} range
+ * @returns {string}
+ */
+export function selectionQuote(range) {
+  const copy = range.cloneContents();
+  for (const pc of copy.querySelectorAll('span.pc.join-space')) pc.prepend(' ');
+  return (copy.textContent ?? '').trim();
+}
+
 function init() {
   const first = document.querySelector('article.paper[data-doc-id]');
   const pop = document.getElementById('ann-pop');
@@ -346,7 +358,7 @@ function init() {
       const r = rangeOffsets(article, range);
       if (!r) return;
       const rect = range.getBoundingClientRect();
-      open({ kind: reattachId ? 'reattach' : 'create', ...r }, rect, sel.toString().trim());
+      open({ kind: reattachId ? 'reattach' : 'create', ...r }, rect, selectionQuote(range));
       return;
     }
     const mark = target instanceof Element ? target.closest('mark.hl') : null;
