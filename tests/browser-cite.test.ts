@@ -255,6 +255,17 @@ describe.skipIf(skip !== null)('quotes you can cite, in the browser', () => {
     // The stored range is the true document range, the gap inside it.
     expect(a).toMatchObject({ start, end, exact: text.slice(start, end) });
     expect(a!.exact).toContain(gap);
+    // The highlight covers the quote's own text: the footnote shown apart is not marked.
+    await page.goto(`${server.url}/documents/${ZH}`);
+    const marked = await page.evaluate(
+      (id) =>
+        [...document.querySelectorAll('mark.hl')]
+          .filter((m) => (m.getAttribute('data-ids') ?? '').split(' ').includes(id))
+          .map((m) => m.textContent)
+          .join(''),
+      a!.id,
+    );
+    expect(marked).toBe(whole);
 
     // The card shows one quote, the footnote left out.
     await page.goto(`${server.url}/annotations?tag=page-break`);

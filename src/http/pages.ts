@@ -15,7 +15,7 @@ import type { CorpusDocument, MatchSpan, Passage, Span } from '../core/types.js'
 import type { Engine, SearchHit, SearchResult } from '../engine.js';
 import { type Segment, kwic, markSegments } from '../pipeline/highlight.js';
 import { type PageMap, pageMapOf } from '../pipeline/pages.js';
-import { pieceJoins } from '../pipeline/quote.js';
+import { passagesAt, pieceJoins, quoteSpans } from '../pipeline/quote.js';
 import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './app.js';
 import type { AnnotationStore } from '../store/annotations.js';
@@ -503,9 +503,14 @@ function annotationMarks(doc: CorpusDocument, store: AnnotationStore): Map<numbe
   const out = new Map<number, AnnotationMark[]>();
   for (const a of store.list({ docId: doc.id, orphaned: false })) {
     if (doc.text.slice(a.start, a.end) !== a.exact) continue;
-    const mark: AnnotationMark = { start: a.start, end: a.end, annotation: { id: a.id, colour: a.colour, tags: a.tags } };
-    for (const p of doc.passages) {
-      if (p.start < a.end && a.start < p.end) out.set(p.id, [...(out.get(p.id) ?? []), mark]);
+    // A quote across a page-break join is drawn over its own text only: the
+    // footnote or running header in the break, shown apart, is not part of it.
+    const spans = quoteSpans(passagesAt(doc.passages, a.start, a.end), a.start, a.end);
+    for (const span of spans) {
+      const mark: AnnotationMark = { ...span, annotation: { id: a.id, colour: a.colour, tags: a.tags } };
+      for (const p of doc.passages) {
+        if (p.start < mark.end && mark.start < p.end) out.set(p.id, [...(out.get(p.id) ?? []), mark]);
+      }
     }
   }
   return out;
