@@ -8,6 +8,7 @@ import { EXPORT_LABELS, defaultExportLang, parseExportLang } from '../src/export
 import { formFeedPages, pageMapOf, pageOfOffset, pageRange, pagesOf, passagePages } from '../src/pipeline/pages.js';
 import { pieceJoins, quoteSpans, wholeQuote } from '../src/pipeline/quote.js';
 import { segment } from '../src/pipeline/segment.js';
+import { passageHtml } from '../src/http/pages.js';
 
 describe('form-feed pages', () => {
   const text = '# 标题 Title\n\n第一页的段落，对口支援。\n\f\nPage two 𠀀 starts here.\n\f第三页：援藏 and more.\n';
@@ -97,7 +98,7 @@ describe('whole quotes across page-break joins', () => {
     expect(wholeQuote(text, [p], text.indexOf('reciprocal'), text.indexOf('2010') + 4)).toBe(
       'reciprocal support has also been expanding into development aid 𠀀 since 2010',
     );
-    expect(pieceJoins(text, p.pieces)).toEqual(['none', 'space', 'none']);
+    expect(pieceJoins(text, p.pieces)).toEqual(['none', 'space', 'hyphen']);
   });
 
   it('is the text slice when the quote crosses no join, or only reaches into the gap', () => {
@@ -113,6 +114,44 @@ describe('whole quotes across page-break joins', () => {
     // an ordinary passage (one piece) changes nothing, even across paragraphs
     const plain = { pieces: [{ start: 0, end: text.length }], start: 0, end: text.length };
     expect(wholeQuote(text, [plain], 0, text.length)).toBe(text);
+  });
+});
+
+describe("the reader's rendering of a joined passage", () => {
+  const a = 'The policy of reciprocal';
+  const b = 'support was a long process of devel-';
+  const c = 'opment aid 𠀀 since 2010.';
+  const text = `${a}\n\nRunning Header\n\n${b}\n\n12\n\n${c}\n`;
+  const p = { ...joined(text, [a, b, c]), id: 7, docId: 'd', ordinal: 0, kind: 'paragraph' as const, lang: 'en' as const, section: null };
+  const doc = {
+    id: 'd',
+    title: 't',
+    authors: [],
+    year: null,
+    venue: null,
+    lang: 'en' as const,
+    text,
+    hash: '',
+    file: 'd.txt',
+    passages: [p],
+  };
+
+  it('joins the pieces without a mark: a CSS space between words, the hyphen of a split word hidden, page markers outside the text', () => {
+    const pageTwo = text.indexOf('opment');
+    const html = passageHtml(doc, p, [], {}, [[pageTwo, 2]]);
+    expect(html).not.toMatch(/[⋯…]|Running Header/);
+    const spans = [...html.matchAll(/<span class="([^"]+)" data-start="(\d+)" data-end="(\d+)">([^<]*)<\/span>/g)].map((m) => ({
+      cls: m[1],
+      text: m[4],
+      start: Number(m[2]),
+      end: Number(m[3]),
+    }));
+    expect(spans.map((x) => x.cls)).toEqual(['pc', 'pc join-space', 'pc join-hyphen', 'pc']);
+    for (const x of spans) expect(x.text).toBe(text.slice(x.start, x.end)); // each span holds exactly its document text
+    expect(spans[2]!.text).toBe('-');
+    // the page marker stands between the hidden hyphen and the rest of the word
+    expect(html.indexOf('data-page="2"')).toBeGreaterThan(html.indexOf('join-hyphen'));
+    expect(html.indexOf('data-page="2"')).toBeLessThan(html.indexOf('opment'));
   });
 });
 

@@ -39,12 +39,14 @@ interface Ranged extends Span {
 
 /** Every `<span … data-start data-end>` (they never nest) with its text content. */
 function rangeSpans(html: string): Ranged[] {
-  return [...html.matchAll(/<span class="(?:pc(?: join-space)?|cell)" data-start="(\d+)" data-end="(\d+)">(.*?)<\/span>/gs)].map((m) => ({
-    start: Number(m[1]),
-    end: Number(m[2]),
-    inner: m[3]!,
-    text: textContent(m[3]!),
-  }));
+  return [...html.matchAll(/<span class="(?:pc(?: join-(?:space|hyphen))?|cell)" data-start="(\d+)" data-end="(\d+)">(.*?)<\/span>/gs)].map(
+    (m) => ({
+      start: Number(m[1]),
+      end: Number(m[2]),
+      inner: m[3]!,
+      text: textContent(m[3]!),
+    }),
+  );
 }
 
 /** Every `<mark … data-start data-end>` with its text content. */

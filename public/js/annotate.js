@@ -78,13 +78,15 @@ export function rangeOffsets(root, range) {
 
 /**
  * The quote a selection shows in the popover: its text as the page draws it,
- * with the space CSS draws where a page-break join falls between Latin words.
+ * with the space CSS draws where a page-break join falls between Latin words
+ * and without the hidden hyphen of a word made whole across one.
  * @param {Range} range
  * @returns {string}
  */
 export function selectionQuote(range) {
   const copy = range.cloneContents();
   for (const pc of copy.querySelectorAll('span.pc.join-space')) pc.prepend(' ');
+  for (const pc of copy.querySelectorAll('span.pc.join-hyphen')) pc.remove();
   return (copy.textContent ?? '').trim();
 }
 

@@ -159,7 +159,8 @@ function pageMarkHtml(page: number): string {
  * or running header in a page break) is left out, and the pieces join
  * seamlessly: a piece after a join between Latin words gets the class
  * `join-space` (a space drawn by CSS, outside the document text), one after
- * CJK nothing. `pages` are page starts inside the passage: each gets a marker
+ * CJK nothing, and the hyphen of a word hyphenated at the break is a piece of
+ * its own with the class `join-hyphen` (hidden by CSS). `pages` are page starts inside the passage: each gets a marker
  * where it falls, a piece it falls inside being split there.
  */
 function piecesHtml(
@@ -175,6 +176,8 @@ function piecesHtml(
     .map((pc, k) => {
       let out = '';
       let at = pc.start;
+      // A word hyphenated at the break reads whole: its hyphen stays in the text (offsets), hidden by CSS.
+      const hyphen = joins[k + 1] === 'hyphen' ? pc.end - 1 : pc.end;
       let cls = joins[k] === 'space' ? 'pc join-space' : 'pc';
       // Pages starting before this piece (or in the gap before it) are marked before it.
       while (next < pages.length && pages[next]![0] <= at) out += pageMarkHtml(pages[next++]![1]);
@@ -186,6 +189,13 @@ function piecesHtml(
         out += pageMarkHtml(page);
         at = o;
         cls = 'pc';
+      }
+      if (hyphen < pc.end && hyphen > at) {
+        return (
+          out +
+          rangeSpan(text, { start: at, end: hyphen }, marks, cls, opts) +
+          rangeSpan(text, { start: hyphen, end: pc.end }, marks, 'pc join-hyphen', opts)
+        );
       }
       return out + rangeSpan(text, { start: at, end: pc.end }, marks, cls, opts);
     })

@@ -74,14 +74,16 @@ export function quoteOf(
 
 /**
  * How the reader joins each piece of a passage to the one before it, the way
- * {@link joinPieces} does: `space` between Latin words, `none` where either
- * side is CJK or a hyphenated word is made whole. The first piece is `none`.
+ * {@link joinPieces} does: `space` between Latin words, `hyphen` where a word
+ * hyphenated at the break is made whole (the previous piece's last `-` is not
+ * shown), `none` where either side is CJK. The first piece is `none`.
  */
-export function pieceJoins(text: string, pieces: readonly Span[]): Array<'space' | 'none'> {
+export function pieceJoins(text: string, pieces: readonly Span[]): Array<'space' | 'hyphen' | 'none'> {
   return pieces.map((pc, k) => {
     const prev = pieces[k - 1];
     if (!prev) return 'none';
     const joined = joinPieces(text, [prev, pc]).text.length;
-    return joined > prev.end - prev.start + (pc.end - pc.start) ? 'space' : 'none';
+    const apart = prev.end - prev.start + (pc.end - pc.start);
+    return joined > apart ? 'space' : joined < apart ? 'hyphen' : 'none';
   });
 }
