@@ -11,10 +11,10 @@
  */
 import { Router, type Request, type RequestHandler } from 'express';
 import { UserInputError } from '../core/errors.js';
-import type { CorpusDocument, MatchSpan, Passage, Span } from '../core/types.js';
+import type { CorpusDocument, MatchSpan, PageRange, Passage, Span } from '../core/types.js';
 import type { Engine, SearchHit, SearchResult } from '../engine.js';
 import { type Segment, kwic, markSegments } from '../pipeline/highlight.js';
-import { type PageMap, pageMapOf } from '../pipeline/pages.js';
+import { type PageMap, pageLabel, pageMapOf, passagePages } from '../pipeline/pages.js';
 import { passagesAt, pieceJoins, quoteSpans } from '../pipeline/quote.js';
 import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './app.js';
@@ -424,6 +424,12 @@ export function passageUrl(docId: string, passageId: number, q: string): string 
   return `/documents/${encodeURIComponent(docId)}${qs}#p-${passageId}`;
 }
 
+/** A page range as the pages show it: `p. 12`, `pp. 12–13`; null without page information. */
+function pageText(r: PageRange | null): string | null {
+  if (!r) return null;
+  return r.first === r.last ? `p. ${r.first}` : `pp. ${pageLabel(r)}`;
+}
+
 function hitView(engine: Engine, h: SearchHit, q: string) {
   const doc = engine.requireDocument(h.docId);
   const passage = engine.passage(h.passageId);
@@ -434,6 +440,7 @@ function hitView(engine: Engine, h: SearchHit, q: string) {
     url: passageUrl(h.docId, h.passageId, q),
     htmlLang: htmlLang(h.lang),
     via,
+    page: passage ? pageText(passagePages(doc, passage)) : null,
     html: piecesHtml(doc.text, { pieces }, h.matches),
     rows: h.matches.map((m) => {
       const pc = pieces.find((x) => m.start >= x.start && m.start < x.end) ?? { start: h.start, end: h.end };
