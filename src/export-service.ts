@@ -88,14 +88,15 @@ function parseLang(s: string | undefined): ExportLang | undefined {
 /**
  * What the engine knows of where an annotation stands, for its citation and
  * quote: its passage's section, its pages, and the whole quote across a
- * page-break join. An orphan (its offsets no longer mean anything) gets none.
+ * page-break join. An orphan's offsets no longer point at its quote: it gets
+ * no page and keeps its quote as saved.
  */
 export function placeAnnotation(engine: Engine, a: Annotation): Pick<ExportAnnotation, 'section' | 'page' | 'quote'> {
   const doc = engine.document(a.docId);
-  if (!doc || a.status === 'orphaned' || a.end > doc.text.length) return { section: null, page: null };
-  const p = passagesAt(doc.passages, a.start, a.start + 1)[0];
+  const section = doc ? (passagesAt(doc.passages, a.start, a.start + 1)[0]?.section ?? null) : null;
+  if (!doc || a.status === 'orphaned' || a.end > doc.text.length) return { section, page: null };
   const quote = quoteOf(doc, a.start, a.end);
-  return { section: p?.section ?? null, page: pagesOf(doc, a), ...(quote !== a.exact ? { quote } : {}) };
+  return { section, page: pagesOf(doc, a), ...(quote !== a.exact ? { quote } : {}) };
 }
 
 /** Metadata (and text, for REFI-QDA sources) of every paper, for citations. */

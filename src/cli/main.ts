@@ -98,6 +98,18 @@ async function openAll() {
   return { engine, store };
 }
 
+/** The options of `duikou export`, as commander parses them. */
+type ExportCliOptions = {
+  format: string;
+  tag?: string;
+  doc?: string;
+  q?: string;
+  style: string;
+  groupBy: string;
+  lang: string;
+  output?: string;
+};
+
 program
   .command('export')
   .description('export annotated quotes: md (with citations), csv, json (W3C Web Annotation; the backup format), docx, qdpx (REFI-QDA)')
@@ -109,40 +121,29 @@ program
   .option('--group-by <what>', 'group Markdown and Word exports by tag or paper', 'tag')
   .option('--lang <lang>', "language of the labels (Note, Tags …): en, zh, or auto (that of most of the quotes' papers)", 'auto')
   .option('-o, --output <file>', 'write to FILE instead of standard output')
-  .action(
-    async (o: {
-      format: string;
-      tag?: string;
-      doc?: string;
-      q?: string;
-      style: string;
-      groupBy: string;
-      lang: string;
-      output?: string;
-    }) => {
-      const { engine, store } = await openAll();
-      try {
-        const out = await buildExport(engine, store, {
-          format: o.format,
-          tag: o.tag,
-          docId: o.doc,
-          q: o.q,
-          style: o.style,
-          groupBy: o.groupBy,
-          lang: o.lang,
-        });
-        const binary = out.format === 'docx' || out.format === 'refiqda';
-        if (binary && !o.output && process.stdout.isTTY) {
-          throw new UserInputError('binary_to_terminal', `A ${o.format} file is binary; use --output FILE or redirect with > FILE`);
-        }
-        const sink = o.output ? createWriteStream(o.output) : process.stdout;
-        await pipeline(out.body, sink, { end: !!o.output });
-        if (o.output) console.error(`Exported ${out.count} annotations to ${o.output}`);
-      } finally {
-        store.db.close();
+  .action(async (o: ExportCliOptions) => {
+    const { engine, store } = await openAll();
+    try {
+      const out = await buildExport(engine, store, {
+        format: o.format,
+        tag: o.tag,
+        docId: o.doc,
+        q: o.q,
+        style: o.style,
+        groupBy: o.groupBy,
+        lang: o.lang,
+      });
+      const binary = out.format === 'docx' || out.format === 'refiqda';
+      if (binary && !o.output && process.stdout.isTTY) {
+        throw new UserInputError('binary_to_terminal', `A ${o.format} file is binary; use --output FILE or redirect with > FILE`);
       }
-    },
-  );
+      const sink = o.output ? createWriteStream(o.output) : process.stdout;
+      await pipeline(out.body, sink, { end: !!o.output });
+      if (o.output) console.error(`Exported ${out.count} annotations to ${o.output}`);
+    } finally {
+      store.db.close();
+    }
+  });
 
 program
   .command('import')
