@@ -58,9 +58,41 @@ export function wholeQuote(
   return joinPieces(text, spans).text;
 }
 
-/** The passages overlapping `[start, end)`, in document order. */
+/** For each passage (sorted by start), the largest `end` of it and every passage before it. */
+const reachCache = new WeakMap<readonly Span[], number[]>();
+
+function reachOf(passages: readonly Span[]): number[] {
+  let reach = reachCache.get(passages);
+  if (!reach) {
+    reach = [];
+    let max = -1;
+    for (const p of passages) reach.push((max = Math.max(max, p.end)));
+    reachCache.set(passages, reach);
+  }
+  return reach;
+}
+
+/**
+ * The passages overlapping `[start, end)`, in document order. `passages` must
+ * be sorted by start (a document's passages are); a binary search and a walk
+ * back over the passages that can still reach `start` find them, so placing
+ * thousands of annotations stays quick.
+ */
 export function passagesAt<P extends Span>(passages: readonly P[], start: number, end: number): P[] {
-  return passages.filter((p) => p.start < end && p.end > start);
+  const reach = reachOf(passages);
+  let lo = 0;
+  let hi = passages.length - 1;
+  let last = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (passages[mid]!.start < end) {
+      last = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const out: P[] = [];
+  for (let k = last; k >= 0 && reach[k]! > start; k--) if (passages[k]!.end > start) out.push(passages[k]!);
+  return out.reverse();
 }
 
 /** {@link wholeQuote} of a document's range. */
@@ -69,7 +101,7 @@ export function quoteOf(
   start: number,
   end: number,
 ): string {
-  return wholeQuote(doc.text, doc.passages, start, end);
+  return wholeQuote(doc.text, passagesAt(doc.passages, start, end), start, end);
 }
 
 /**
