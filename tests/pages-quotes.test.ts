@@ -2,11 +2,12 @@
  * Pages of a paper (PDF page maps and form feeds), whole quotes across
  * page-break joins, and the export label catalogue.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Passage } from '../src/core/types.js';
 import { EXPORT_LABELS, defaultExportLang, parseExportLang } from '../src/export/labels.js';
 import { formFeedPages, pageMapOf, pageOfOffset, pageRange, pagesOf, passagePages } from '../src/pipeline/pages.js';
-import { pieceJoins, quoteSpans, wholeQuote } from '../src/pipeline/quote.js';
+import { passagesAt, pieceJoins, quoteSpans, wholeQuote } from '../src/pipeline/quote.js';
 import { segment } from '../src/pipeline/segment.js';
 import { passageHtml } from '../src/http/pages.js';
 
@@ -114,6 +115,19 @@ describe('whole quotes across page-break joins', () => {
     // an ordinary passage (one piece) changes nothing, even across paragraphs
     const plain = { pieces: [{ start: 0, end: text.length }], start: 0, end: text.length };
     expect(wholeQuote(text, [plain], 0, text.length)).toBe(text);
+  });
+});
+
+describe('passagesAt', () => {
+  it('finds exactly the passages a plain filter finds, overlapping passages included', () => {
+    const passage = fc.record({ start: fc.nat(500), length: fc.integer({ min: 1, max: 200 }) });
+    fc.assert(
+      fc.property(fc.array(passage, { maxLength: 40 }), fc.nat(700), fc.integer({ min: 1, max: 300 }), (raw, start, length) => {
+        const passages = raw.map((p) => ({ start: p.start, end: p.start + p.length })).sort((x, y) => x.start - y.start);
+        const end = start + length;
+        expect(passagesAt(passages, start, end)).toEqual(passages.filter((p) => p.start < end && p.end > start));
+      }),
+    );
   });
 });
 
