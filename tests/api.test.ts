@@ -29,8 +29,9 @@ describe('GET /api/search', () => {
     const doc = engine.requireDocument(body.hits[0].docId);
     for (const h of body.hits) {
       expect(Object.keys(h).sort()).toEqual(
-        ['docId', 'title', 'passageId', 'kind', 'lang', 'section', 'start', 'end', 'text', 'score', 'matches'].sort(),
+        ['docId', 'title', 'passageId', 'kind', 'lang', 'section', 'start', 'end', 'text', 'score', 'page', 'matches'].sort(),
       );
+      expect(h.page).toBeNull(); // the seed papers are text files without page information
       expect(h.lang).toBe('zh');
       expect(h.text).toBe(engine.requireDocument(h.docId).text.slice(h.start, h.end));
       for (const m of h.matches) expect(engine.requireDocument(h.docId).text.slice(m.start, m.end)).toBe('对口支援');
