@@ -81,6 +81,9 @@ describe('pages in the API', () => {
     expect(hit('ff-paper', '第二页').page).toEqual({ first: 2, last: 2 });
     expect(hit('echidna-report', PDF_SENTENCE).page).toEqual({ first: 2, last: 2 });
     expect(hit('plain-paper', 'no page information').page).toBeNull();
+    // grouped by paper, the groups' hits carry it too
+    const grouped = await json<{ groups: Array<{ docId: string; hits: Array<{ page: unknown }> }> }>('/api/search?q=echidna&group=paper');
+    expect(grouped.groups.find((g) => g.docId === 'echidna-report')!.hits.map((h) => h.page)).toContainEqual({ first: 2, last: 2 });
     // the search page shows it beside the section
     const html = await (await fetch(`${server.url}/search?q=${encodeURIComponent('援藏干部')}`)).text();
     expect(html).toContain('<span class="page" title="Page 页码">p. 2</span>');
