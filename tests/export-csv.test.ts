@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { parse as parseStream } from 'csv-parse';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, csvStream } from '../src/export/csv.js';
 import type { ExportAnnotation, ExportDocument } from '../src/export/types.js';
@@ -72,6 +73,44 @@ describe('csvStream', () => {
       expect(row[12]).toBe(expected); // note
       expect(row[13]).toBe(expected); // tags
     });
+  });
+
+  it('keeps one row per annotation when a prefix is a lone newline (read back field by field)', async () => {
+    const base = input.annotations[0]!;
+    const anns: ExportAnnotation[] = [
+      { ...base, id: 'nl-1', prefix: '\n\n', suffix: '\n', note: 'a\nb' },
+      { ...base, id: 'nl-2', prefix: 'x\r', suffix: '\r\n', note: '\r' },
+      { ...base, id: 'nl-3' },
+    ];
+    const bytes = await collect(csvStream(anns, docs));
+    // The raw text: every cell with a line break is quoted.
+    const text = bytes.toString('utf8');
+    expect(text).toContain(',"\n\n",');
+    const records: string[][] = parse(bytes, { bom: true });
+    expect(records).toHaveLength(anns.length + 1);
+    expect(records.slice(1).map((r) => r[0])).toEqual(['nl-1', 'nl-2', 'nl-3']);
+    expect(records[1]!.slice(9, 12)).toEqual(['\n\n', '\n', 'a\nb']);
+    // A cell that begins with CR is a formula risk and gets the apostrophe; the line breaks stay inside.
+    expect(records[2]!.slice(9, 12)).toEqual(['x\r', "'\r\n", "'\r"]);
+  });
+
+  it('reads back any text in any cell exactly, one row per annotation (property)', async () => {
+    const risky = fc.constantFrom('\n', '\r', '\r\n', ',', '"', ';', ' ', '对口', '𠀋', 'a', '=');
+    const cell = fc.array(risky, { maxLength: 8 }).map((parts) => parts.join(''));
+    // The documented formula rule: a cell that begins with = + - @ TAB or CR gets a leading apostrophe.
+    const shown = (s: string): string => (/^[=+\-@\t\r]/u.test(s) ? `'${s}` : s);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(cell, cell, cell, cell), { minLength: 1, maxLength: 5 }), async (cells) => {
+        const base = input.annotations[0]!;
+        const anns = cells.map(([exact, prefix, suffix, note], i) => ({ ...base, id: `p-${i}`, exact, prefix, suffix, note }));
+        const records: string[][] = parse(await collect(csvStream(anns, docs)), { bom: true });
+        expect(records).toHaveLength(anns.length + 1);
+        anns.forEach((a, i) => {
+          expect(records[i + 1]!.slice(8, 12)).toEqual([a.exact, a.prefix, a.suffix, a.note].map(shown));
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('leaves cells empty for an unknown document and takes a lookup function', async () => {

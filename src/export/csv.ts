@@ -3,7 +3,8 @@
  *
  * - UTF-8 with a byte-order mark, so Excel reads Chinese correctly when the
  *   file is double-clicked; RFC 4180 (`,`, `"`-quoting, CRLF between records;
- *   a newline inside a quote or note stays inside its quoted cell).
+ *   any cell holding a line break — CRLF, or a lone LF or CR — is quoted, so a
+ *   newline inside a quote, prefix or note stays inside its cell).
  * - Formula injection: a cell that begins with `=`, `+`, `-`, `@`, a tab or a
  *   carriage return would be evaluated by Excel / LibreOffice / Google Sheets
  *   (`=HYPERLINK(…)` in a quote is an attack on whoever opens the file). Such a
@@ -97,6 +98,10 @@ export function csvStream(annotations: Iterable<ExportAnnotation> | AsyncIterabl
     columns: [...CSV_COLUMNS],
     record_delimiter: 'windows',
     escape_formulas: true,
+    // csv-stringify quotes a cell holding the record delimiter (CRLF), a comma or a
+    // quote, but not a lone LF or CR: unquoted, a prefix of "\n\n" splits the row in
+    // every reader. Quote any cell with a line break.
+    quoted_match: /[\r\n]/,
   });
   // pipeline destroys the stringifier with the source's error, which is what
   // the consumer sees; nothing else to do in the callback.
