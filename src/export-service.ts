@@ -110,11 +110,11 @@ function documents(engine: Engine): Map<string, ExportDocument> {
 
 /** The names of `tag` and its sub-tags among `tags`, matched as the store matches them (case and width folded). */
 function tagSubtree(tag: string, tags: readonly { name: string }[]): string[] {
-  const key = normalizeTagName(tag).key;
+  const key = normalizeTagName(tag, { existing: true }).key;
   return tags
     .map((t) => t.name)
     .filter((name) => {
-      const k = normalizeTagName(name).key;
+      const k = normalizeTagName(name, { existing: true }).key;
       return k === key || k.startsWith(`${key}/`);
     });
 }

@@ -169,4 +169,37 @@ describe('tags API', () => {
     expect((await call('POST', '/api/tags', { name: 'x', size: 3 })).status).toBe(400);
     expect((await call('PATCH', '/api/tags/nope', { colour: '#000' })).status).toBe(404);
   });
+
+  // A level "." or ".." would make a tag the Tags page cannot reach: fetch('/api/tags/..') asks for /api/.
+  const unmanageable = ['.', '..', '援藏/..', './援藏', '援藏/./教育', '．．', '‥', '/援藏', '援藏/', '援藏//教育', '℅/x', '\u200b'];
+  it.each(unmanageable)('refuses the tag %j over the API: as a tag, an annotation tag and a rename', async (name) => {
+    const before = count();
+    const tagsBefore = (await call('GET', '/api/tags')).body.tags.length;
+    const created = await call('POST', '/api/tags', { name });
+    expect(created.status).toBe(400);
+    expect(created.body.error.code).toBe('bad_tag');
+    const annotated = await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), tags: [name] });
+    expect(annotated.status).toBe(400);
+    expect(annotated.body.error.code).toBe('bad_tag');
+    expect(count()).toBe(before);
+    await call('POST', '/api/tags', { name: 'to-rename' });
+    const renamed = await call('PATCH', '/api/tags/to-rename', { name });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body.error.code).toBe('bad_tag');
+    await call('DELETE', '/api/tags/to-rename');
+    expect((await call('GET', '/api/tags')).body.tags.length).toBe(tagsBefore);
+  });
+
+  it('still accepts dots inside a level, and a tag made before the rule can be renamed away', async () => {
+    expect((await call('POST', '/api/tags', { name: '...' })).status).toBe(201);
+    expect((await call('POST', '/api/tags', { name: 'v1.2/.x' })).status).toBe(201);
+    // A tag stored by an older duikou: lookups find it, so it can be renamed (here via its key, as a script would).
+    store.db
+      .prepare(
+        "INSERT INTO tags (name, name_key, colour, description, created_at) VALUES ('..', '..', NULL, '', '2026-01-01T00:00:00.000Z')",
+      )
+      .run();
+    expect(store.listTags().some((t) => t.name === '..')).toBe(true);
+    expect(store.updateTag('..', { name: 'dots' }).name).toBe('dots');
+  });
 });

@@ -156,6 +156,8 @@ const MAX_DOC_ID_LENGTH = 512;
 
 const COLOUR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 const CONTROL_RE = /[\p{Cc}\u2028\u2029]/u;
+/** A level made only of white space and invisible format characters (zero-width space, joiners, marks). */
+const INVISIBLE_ONLY_RE = /^[\s\p{Cf}]+$/u;
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 interface AnnotationRow {
@@ -204,8 +206,17 @@ function bad(code: string, message: string): UserInputError {
  * counts as `/`) trimmed; non-empty; at most 64 characters; no control
  * characters. The key is NFKC + lowercase, so `China`, `china` and `ｃｈｉｎａ`
  * are the same tag.
+ *
+ * A new name (`existing` unset) is also refused when a level is `.` or `..`
+ * (also as `．．` or `‥`, which fold to them): the Tags page manages a tag at
+ * `/api/tags/<name>`, and every URL parser resolves such a path segment away,
+ * so the tag could be made but never renamed or deleted. Likewise a level that
+ * folds to something holding `/` (`℅` is `c/o`) would put the key at another
+ * depth than the name, and a level of only invisible characters shows as
+ * nothing. Lookups of existing tags (`existing: true`) skip these checks, so a
+ * tag stored by an older duikou can still be found, renamed and deleted.
  */
-export function normalizeTagName(raw: unknown): { name: string; key: string; segments: string[] } {
+export function normalizeTagName(raw: unknown, options: { existing?: boolean } = {}): { name: string; key: string; segments: string[] } {
   if (typeof raw !== 'string') throw bad('bad_tag', 'A tag must be a string (标签必须是文本)');
   const segments = raw
     .replace(/／/g, '/')
@@ -223,6 +234,23 @@ export function normalizeTagName(raw: unknown): { name: string; key: string; seg
     throw bad('bad_tag', 'A tag cannot contain control characters (标签含有控制字符)');
   }
   const keySegments = segments.map((s) => foldText(s).trim());
+  if (!options.existing) {
+    for (const [i, k] of keySegments.entries()) {
+      const level = segments[i] as string;
+      if (k === '.' || k === '..') {
+        throw bad('bad_tag', `Tag "${name}" has a level "${level}"; "." and ".." cannot be tag levels (标签层级不能为 . 或 ..)`);
+      }
+      if (k.includes('/')) {
+        throw bad(
+          'bad_tag',
+          `Tag "${name}": the level "${level}" reads as "${k}", which holds "/"; write levels as 援藏/教育 (标签层级含有斜杠)`,
+        );
+      }
+      if (INVISIBLE_ONLY_RE.test(k)) {
+        throw bad('bad_tag', `Tag "${name}" has a level with nothing visible in it (标签层级不能为空)`);
+      }
+    }
+  }
   return { name, key: keySegments.join('/'), segments };
 }
 
@@ -433,7 +461,7 @@ export class AnnotationStore {
       params.status = filter.orphaned ? 'orphaned' : 'anchored';
     }
     if (filter.tag !== undefined) {
-      params.tagKey = normalizeTagName(filter.tag).key;
+      params.tagKey = normalizeTagName(filter.tag, { existing: true }).key;
       where.push(`a.id IN (SELECT at.annotation_id FROM annotation_tags at JOIN tags t ON t.id = at.tag_id
                            WHERE ${SUBTREE_SQL})`);
     }
@@ -768,7 +796,7 @@ export class AnnotationStore {
   }
 
   private mustFindTag(name: string): TagRow {
-    const n = normalizeTagName(name);
+    const n = normalizeTagName(name, { existing: true });
     const row = this.findTag(n.key);
     if (!row) throw notFound('tag', n.name);
     return row;
