@@ -15,7 +15,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserInputError } from './core/errors.js';
 import type { DocumentMeta } from './core/types.js';
-import { METADATA_FILE, type MetadataOverride, metadataEntrySchema } from './pipeline/load.js';
+import {
+  METADATA_FILE,
+  type MetadataOverride,
+  checkMetadataOverrides,
+  metadataEntrySchema,
+  parseJsonFile,
+} from './pipeline/metadata-file.js';
 
 /** One entry of the file: the loader's own schema, so what is written is what is read. */
 export const metadataPatchSchema = metadataEntrySchema;
@@ -123,8 +129,6 @@ export function applyMetadataPatch(meta: DocumentMeta, patch: MetadataPatch): Do
   return next;
 }
 
-const fileSchema = z.record(z.string().min(1), metadataPatchSchema);
-
 /** Writes in progress, per metadata file, so two edits never interleave their read and write. */
 const queues = new Map<string, Promise<unknown>>();
 
@@ -170,36 +174,36 @@ export function writeMetadataOverride(corpusDir: string, id: string, patch: Meta
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       raw = null;
     }
-    let json: Record<string, Record<string, unknown>> = {};
+    // Entries keyed by document id, in file order, in an object without a prototype: an id
+    // such as "__proto__" or "constructor" is an entry like any other (see metadata-file.ts).
+    const next = Object.create(null) as Record<string, unknown>;
     if (raw !== null && raw.trim() !== '') {
       let parsed: unknown;
       try {
-        parsed = JSON.parse(raw);
+        parsed = parseJsonFile(raw, METADATA_FILE, 'bad_metadata');
       } catch (err) {
         throw new UserInputError(
           'bad_metadata',
-          `${METADATA_FILE} in the corpus folder is not valid JSON (${(err as Error).message}); fix it by hand first, duikou will not overwrite it (元数据文件格式错误)`,
+          `${(err as Error).message}; fix it by hand first, duikou will not overwrite it (元数据文件格式错误)`,
           409,
         );
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         throw new UserInputError('bad_metadata', `${METADATA_FILE} must hold one object keyed by document id (元数据文件格式错误)`, 409);
       }
-      json = parsed as Record<string, Record<string, unknown>>;
+      for (const [k, v] of Object.entries(parsed)) next[k] = v;
     }
-    const entry: Record<string, unknown> = { ...(json[id] ?? {}) };
+    const old = Object.hasOwn(next, id) ? next[id] : undefined;
+    const entry: Record<string, unknown> = typeof old === 'object' && old !== null ? { ...old } : {};
     for (const k of FIELD_ORDER) if (patch[k] !== undefined) entry[k] = patch[k];
-    const next = { ...json, [id]: entry };
-    const checked = fileSchema.safeParse(next);
-    if (!checked.success) {
-      const issue = checked.error.issues[0];
-      throw new UserInputError(
-        'bad_metadata',
-        `${METADATA_FILE} would break at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}; fix that entry by hand first (元数据文件有误)`,
-        409,
-      );
+    next[id] = entry;
+    let checked: Record<string, MetadataOverride>;
+    try {
+      checked = checkMetadataOverrides(next, METADATA_FILE);
+    } catch (err) {
+      throw new UserInputError('bad_metadata', `${(err as Error).message}; fix that entry by hand first`, 409);
     }
     await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`);
-    return checked.data[id] as MetadataOverride;
+    return checked[id] as MetadataOverride;
   });
 }

@@ -30,7 +30,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserInputError } from '../core/errors.js';
+import { FileProblemError } from '../core/errors.js';
 import type { Lang } from '../core/types.js';
 
 /** The glossary's file name inside the corpus folder (the loader skips `duikou.*`). */
@@ -137,15 +137,15 @@ export function emptyGlossary(): Glossary {
   return createGlossary([]);
 }
 
-function bad(fileName: string, line: number, what: string): UserInputError {
-  return new UserInputError('bad_glossary', `${fileName}, line ${line}: ${what} (词表格式错误)`);
+function bad(fileName: string, line: number, what: string): FileProblemError {
+  return new FileProblemError('bad_glossary', `${fileName}, line ${line}: ${what} (词表格式错误)`, { file: fileName, line });
 }
 
 /**
  * Parses the glossary TSV (see the module comment for the format).
  * @param tsv - the file's text; a BOM and CRLF line ends are accepted
  * @param fileName - named in error messages
- * @throws UserInputError (`bad_glossary`) naming the file and 1-based line number of the first bad line
+ * @throws FileProblemError (`bad_glossary`) naming the file and 1-based line number of the first bad line
  */
 export function parseGlossary(tsv: string, fileName: string): Glossary {
   const lines = tsv.replace(/^\uFEFF/, '').split(/\r?\n/);

@@ -9,48 +9,26 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta, LoadedDocument } from '../core/types.js';
 import { IMPORT_EXTENSIONS, MAX_FILE_BYTES, importFile } from './import/index.js';
 import { decodeBytes } from './import/encoding.js';
 import { detectLang } from './lang.js';
+import { type MetadataOverride, type MetadataOverrides, overrideFor, readMetadataOverrides } from './metadata-file.js';
 import { joinPieces, segment } from './segment.js';
 
-/** Name of the metadata override file inside the corpus folder. */
-export const METADATA_FILE = 'duikou.metadata.json';
+// The metadata file's rules and reader live in their own module; re-exported for the loader's users.
+export {
+  METADATA_FILE,
+  type MetadataOverride,
+  type MetadataOverrides,
+  metadataEntrySchema,
+  overrideFor,
+  readMetadataOverrides,
+} from './metadata-file.js';
 
 /** How many files are read and converted at once (PDFs are large and slow). */
 const LOAD_CONCURRENCY = 4;
-
-/**
- * One entry of `duikou.metadata.json`: the rules the loader reads it with and
- * the metadata editor writes it with. Unknown fields are refused.
- */
-export const metadataEntrySchema = z
-  .object({
-    title: z.string().trim().min(1, 'The title cannot be empty (标题不能为空)').max(1000).optional(),
-    authors: z.array(z.string().trim().min(1, 'An author cannot be empty (作者不能为空)').max(200)).max(100).optional(),
-    year: z
-      .number({ error: 'The year must be a whole number such as 2019, or empty (年份须为整数)' })
-      .int('The year must be a whole number such as 2019 (年份须为整数)')
-      .min(1000, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
-      .max(2999, 'The year must be from 1000 to 2999 (年份须在 1000–2999 之间)')
-      .nullable()
-      .optional(),
-    venue: z.string().trim().min(1).max(1000).nullable().optional(),
-    lang: z.enum(['zh', 'en'], { error: 'The language must be zh or en (语言须为 zh 或 en)' }).optional(),
-  })
-  .strict();
-const metaEntry = metadataEntrySchema;
-
-const metaFile = z.record(z.string().min(1), metaEntry);
-
-/** The fields `duikou.metadata.json` may set for one document; absent fields keep the detected value. */
-export type MetadataOverride = z.infer<typeof metaEntry>;
-
-/** The override file's content: entries keyed by document id. */
-export type MetadataOverrides = Record<string, MetadataOverride>;
 
 /**
  * Canonical text of a text file: decoded from UTF-8 (with or without a BOM),
@@ -74,34 +52,6 @@ export async function listCorpusFiles(dir: string): Promise<string[]> {
     .map((e) => e.name)
     .filter((name) => IMPORT_EXTENSIONS.has(extname(name).toLowerCase()))
     .sort();
-}
-
-/**
- * Reads and validates `duikou.metadata.json`; a corpus without one has no overrides.
- * @throws UserInputError `bad_metadata` naming the file and the faulty entry
- */
-export async function readMetadataOverrides(dir: string): Promise<MetadataOverrides> {
-  const path = join(dir, METADATA_FILE);
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw err;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    throw new UserInputError('bad_metadata', `${path} is not valid JSON: ${(err as Error).message} (元数据文件格式错误)`);
-  }
-  const parsed = metaFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : '(top level)';
-    throw new UserInputError('bad_metadata', `${path}: bad entry at ${where}: ${issue?.message ?? 'invalid'} (元数据文件有误)`);
-  }
-  return parsed.data;
 }
 
 const MARKS = /\^\{[^{}]*\}|<sup>[^<]*<\/sup>|[\u00B9\u00B2\u00B3\u2070-\u2079]|\\?\*/gu;
@@ -184,7 +134,7 @@ export async function loadDocument(dir: string, file: string, overrides: Metadat
   const { text, pages } = await importFile(bytes, file);
   const id = file.slice(0, file.length - extname(file).length);
   const hash = createHash('sha256').update(text, 'utf8').digest('hex');
-  const meta = applyOverride(detectMetadata(id, text), overrides[id]);
+  const meta = applyOverride(detectMetadata(id, text), overrideFor(overrides, id));
   return pages ? { ...meta, text, hash, file, pages } : { ...meta, text, hash, file };
 }
 
