@@ -10,8 +10,8 @@
  * their own database and are never touched here.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Lang, LoadedDocument, PassageKind, Span } from './core/types.js';
@@ -19,7 +19,16 @@ import { Engine, type PreparedDocument, prepareDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
 import { loadGlossary } from './pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
-import { type MetadataOverrides, detectMetadata, listCorpusFiles, loadDocument, readMetadataOverrides } from './pipeline/load.js';
+import { detectMetadata, listCorpusFiles, loadDocument } from './pipeline/load.js';
+import {
+  METADATA_FILE,
+  type MetadataOverrides,
+  checkMetadataOverrides,
+  noOverrides,
+  overrideFor,
+  readMetadataOverrides,
+} from './pipeline/metadata-file.js';
+import { DataFileError, describeStorageFailure, storageFailure } from './store/db.js';
 
 /** Progress of a sync, for the console and the page. */
 export interface SyncProgress {
@@ -53,6 +62,8 @@ export interface OpenOptions {
   onProgress?: (p: SyncProgress) => void;
   /** Use this engine instead of a new one (the server starts answering before indexing ends). */
   engine?: Engine;
+  /** The metadata overrides to apply, instead of reading `duikou.metadata.json` (the caller read it, or kept the last good one). */
+  overrides?: MetadataOverrides;
 }
 
 const SCHEMA = `
@@ -81,25 +92,118 @@ export function indexFormatKey(): string {
   return `${INDEX_FORMAT_VERSION}:${dict}`;
 }
 
-/** Open (or create) the index database, wiping it when its format is not the current one. */
-export function openIndexDatabase(file: string): DB {
+function openIndexFile(file: string): DB {
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
-  const key = indexFormatKey();
-  const stored = db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined;
-  db.transaction(() => {
-    if (stored?.value !== key) {
-      // Stale or new: everything in here is derived from the corpus, so start over
-      // with the current schema.
-      db.exec('DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS documents;');
-      db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT');
+    const key = indexFormatKey();
+    const stored = db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined;
+    db.transaction(() => {
+      if (stored?.value !== key) {
+        // Stale or new: everything in here is derived from the corpus, so start over
+        // with the current schema.
+        db.exec('DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS documents;');
+        db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key);
+      }
+      db.exec(SCHEMA);
+    })();
+    // A damaged page of the list of papers shows here; damage deeper in the file shows
+    // when a paper is read, and the sync then rebuilds (see isIndexDamage).
+    db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * Move a damaged index file (and its WAL and shared-memory files) aside, as
+ * `index.db.damaged-<time>`, so a fresh one can be built in its place.
+ * @returns the path it was moved to
+ */
+export function moveIndexAside(file: string): string {
+  const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(file, aside);
+  for (const suffix of ['-wal', '-shm']) {
+    if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
+  }
+  return aside;
+}
+
+/** Is this error the index database being damaged (truncated, overwritten, not a database)? */
+export function isIndexDamage(err: unknown): boolean {
+  return storageFailure(err) === 'corrupt';
+}
+
+/**
+ * Open (or create) the index database, wiping it when its format is not the
+ * current one. The index is a cache of the corpus: a damaged file is moved
+ * aside (see {@link moveIndexAside}) and rebuilt, with a line on stderr.
+ * @throws DataFileError naming the file when it cannot be written (a read-only data folder, a full disk)
+ */
+export function openIndexDatabase(file: string): DB {
+  try {
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+    return openIndexFile(file);
+  } catch (err) {
+    const failure = storageFailure(err);
+    if (failure === 'corrupt') {
+      const aside = moveIndexAside(file);
+      process.stderr.write(
+        `duikou: ${file} (the search index) was damaged (${(err as Error).message}); moved it to ${aside} and rebuilding it from the corpus.\n`,
+      );
+      try {
+        return openIndexFile(file);
+      } catch (again) {
+        const f = storageFailure(again);
+        if (f === null) throw again;
+        throw new DataFileError(describeStorageFailure(file, f, again, 'the search index'), file, f, { cause: again });
+      }
     }
-    db.exec(SCHEMA);
-  })();
-  return db;
+    if (failure === null) throw err;
+    throw new DataFileError(describeStorageFailure(file, failure, err, 'the search index'), file, failure, { cause: err });
+  }
+}
+
+/**
+ * Keep the metadata overrides last read without a mistake, so a start with a
+ * broken `duikou.metadata.json` still shows the titles the researcher set.
+ */
+export function saveGoodOverrides(db: DB, overrides: MetadataOverrides): void {
+  db.prepare("INSERT INTO meta (key, value) VALUES ('overrides', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+    JSON.stringify(overrides),
+  );
+}
+
+/** The overrides saved by {@link saveGoodOverrides}, or none. */
+export function lastGoodOverrides(db: DB): MetadataOverrides {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'overrides'").get() as { value: string } | undefined;
+  if (!row) return noOverrides();
+  try {
+    return checkMetadataOverrides(JSON.parse(row.value), METADATA_FILE);
+  } catch {
+    return noOverrides();
+  }
+}
+
+/**
+ * Serve the papers of the persisted index as they were last indexed, without
+ * the corpus folder (it is missing: moved, deleted, or a drive not mounted).
+ * Papers already in the engine are left as they are.
+ * @returns how many papers were loaded
+ */
+export function loadFromIndex(engine: Engine, db: DB, overrides: MetadataOverrides): number {
+  let n = 0;
+  for (const row of db.prepare('SELECT * FROM documents ORDER BY file').all() as DocRow[]) {
+    if (engine.document(row.id)) continue;
+    engine.addPrepared(fromStore(db, row, overrides));
+    n++;
+  }
+  return n;
 }
 
 interface DocRow {
@@ -127,7 +231,7 @@ interface PassageRow {
 }
 
 function applyOverrides(meta: DocumentMeta, overrides: MetadataOverrides): DocumentMeta {
-  const o = overrides[meta.id];
+  const o = overrideFor(overrides, meta.id);
   return o ? { ...meta, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } : meta;
 }
 
@@ -203,7 +307,7 @@ const breathe = (): Promise<void> => new Promise((r) => setImmediate(r));
  */
 export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts: OpenOptions = {}): Promise<SyncStats> {
   const started = Date.now();
-  const overrides = await readMetadataOverrides(corpusDir);
+  const overrides = opts.overrides ?? (await readMetadataOverrides(corpusDir));
   const files = await listCorpusFiles(corpusDir);
   const stats: SyncStats = { files: files.length, reused: 0, indexed: 0, removed: 0, errors: [], ms: 0 };
   const stored = new Map((db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all() as DocRow[]).map((r) => [r.file, r]));
@@ -261,6 +365,9 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         await breathe();
       }
     } catch (err) {
+      // The index database itself failing (damaged, disk full, read-only) is no paper's
+      // fault: stop, so the caller can report it or rebuild the index.
+      if (storageFailure(err) !== null) throw err;
       // One unreadable paper must not stop the others from being indexed.
       stats.errors.push({ file: p.file, message: err instanceof Error ? err.message : String(err) });
     }

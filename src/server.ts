@@ -10,9 +10,8 @@ import { Engine } from './engine.js';
 import { createApp } from './http/app.js';
 import { isWildcard } from './http/security.js';
 import { type SyncProgress, openIndexDatabase } from './persist.js';
-import { loadGlossary } from './pipeline/glossary.js';
 import { AnnotationStore } from './store/annotations.js';
-import { openDatabase } from './store/db.js';
+import { DataFileError, openDatabase } from './store/db.js';
 import { CorpusSync } from './watch.js';
 
 const corpusDir = setting('DUIKOU_CORPUS');
@@ -31,9 +30,20 @@ try {
 }
 for (const w of access.warnings) console.error(`duikou: ${w}`);
 
-const store = new AnnotationStore(openDatabase(join(dataDir, 'duikou.db')));
-const indexDb = openIndexDatabase(join(dataDir, 'index.db'));
-const engine = new Engine(loadGlossary(corpusDir));
+/** Open a database of the data folder; one duikou cannot use stops the start with a message naming it, not a stack trace. */
+function open<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof DataFileError)) throw err;
+    console.error(`duikou: ${err.message}`);
+    process.exit(1);
+  }
+}
+const store = open(() => new AnnotationStore(openDatabase(join(dataDir, 'duikou.db'))));
+const indexDb = open(() => openIndexDatabase(join(dataDir, 'index.db')));
+// The glossary is read by the first sync, which reports a broken one instead of failing the start.
+const engine = new Engine();
 
 /** A one-line progress bar: files, MB, time left. */
 function bar(p: SyncProgress): string {
@@ -85,7 +95,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     void watcher.close();
     server.close(() => {
       store.db.close();
-      indexDb.close();
+      sync.indexDb.close();
       process.exit(0);
     });
     server.closeAllConnections();

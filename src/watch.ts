@@ -2,36 +2,173 @@
  * Live indexing: a paper dropped into, changed in or removed from the corpus
  * folder is picked up while duikou runs. Syncs are incremental (by file stamp,
  * then content hash) and run one at a time.
+ *
+ * The corpus is the researcher's folder, not duikou's: whatever is in it, a
+ * sync never takes the server down. A broken `duikou.metadata.json` or
+ * `duikou.glossary.tsv` is reported (file, line, column) and the last good
+ * one stays in use; a corpus folder that is moved away or deleted leaves the
+ * papers indexed so far searchable, and is picked up again when it returns;
+ * a damaged index is moved aside and rebuilt; any other failure is logged and
+ * the last good index keeps serving. Each problem is shown on the status bar
+ * (`IndexStatus.problems`, `/api/status`) until a later sync finds it gone.
  */
+import { EventEmitter } from 'node:events';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { Database as DB } from 'better-sqlite3';
+import { FileProblemError } from './core/errors.js';
 import { syncAnnotations } from './corpus.js';
 import type { Engine } from './engine.js';
-import { type SyncProgress, type SyncStats, syncCorpus } from './persist.js';
+import {
+  type SyncProgress,
+  type SyncStats,
+  isIndexDamage,
+  lastGoodOverrides,
+  loadFromIndex,
+  moveIndexAside,
+  openIndexDatabase,
+  saveGoodOverrides,
+  syncCorpus,
+} from './persist.js';
+import { GLOSSARY_FILE, loadGlossary } from './pipeline/glossary.js';
+import { METADATA_FILE, type MetadataOverrides, readMetadataOverrides } from './pipeline/metadata-file.js';
 import type { AnnotationStore } from './store/annotations.js';
+import { storageFailure } from './store/db.js';
+
+/** Something wrong with the corpus or the index that the researcher should know about. */
+export interface SyncProblem {
+  /** `bad_metadata`, `bad_glossary`, `corpus_missing`, `disk_full`, `storage_read_only` or `sync_failed`. */
+  code: string;
+  /** One clear sentence (English, with Chinese), naming the file and what happens meanwhile. */
+  message: string;
+  /** The file concerned (inside the corpus folder, or the folder itself), with line and column when known. */
+  file?: string;
+  line?: number;
+  column?: number;
+  /** When it was first seen (ISO 8601). */
+  since: string;
+}
 
 /** Indexing state, shown on the console and the pages. */
 export interface IndexStatus {
   indexing: boolean;
   progress: SyncProgress | null;
   last: SyncStats | null;
+  /** What is wrong now (empty when all is well); each stays until a sync finds it gone. */
+  problems: SyncProblem[];
+}
+
+/** How often a missing corpus folder is looked for (ms). */
+const MISSING_POLL_MS = 1000;
+
+/** The watcher of {@link CorpusSync.watch}: emits `ready` once it watches, and survives the folder going away. */
+export class CorpusWatcher extends EventEmitter {
+  private inner: FSWatcher | null = null;
+  private poll: NodeJS.Timeout | undefined;
+  private check: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly start: () => FSWatcher,
+  ) {
+    super();
+    this.attach();
+  }
+
+  private attach(): void {
+    const w = this.start();
+    this.inner = w;
+    // A folder renamed or moved away sends no event for the files in it: look for it now and then.
+    clearInterval(this.check);
+    this.check = setInterval(() => {
+      if (!this.poll && !existsSync(this.dir)) this.emit('folder-missing');
+    }, MISSING_POLL_MS * 2);
+    this.check.unref();
+    w.on('ready', () => this.emit('ready'));
+    // A watcher error (the folder vanished under it, too many files) must not become an uncaught exception.
+    w.on('error', (err) => this.emit('watch-error', err));
+  }
+
+  /** Stop watching until the folder exists again, then watch it anew and call `onBack`. */
+  waitForFolder(onBack: () => void): void {
+    if (this.poll || this.closed) return;
+    void this.inner?.close();
+    this.inner = null;
+    this.poll = setInterval(() => {
+      if (!existsSync(this.dir)) return;
+      clearInterval(this.poll);
+      this.poll = undefined;
+      if (this.closed) return;
+      this.attach();
+      onBack();
+    }, MISSING_POLL_MS);
+    this.poll.unref();
+  }
+
+  /** Stop watching. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.poll);
+    clearInterval(this.check);
+    await this.inner?.close();
+  }
+}
+
+/** A file's stamp, to notice that the glossary changed (null: no file). */
+function stamp(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+/** A problem from an error about one of the researcher's files. */
+function fileProblem(err: FileProblemError, since: string, meanwhile: string): SyncProblem {
+  const { file, line, column } = err.where;
+  return {
+    code: err.code,
+    message: `${err.message}. ${meanwhile}`,
+    file,
+    ...(line !== undefined && { line }),
+    ...(column !== undefined && { column }),
+    since,
+  };
 }
 
 /** A serial queue of corpus syncs with the state the pages show. */
 export class CorpusSync {
-  readonly status: IndexStatus = { indexing: false, progress: null, last: null };
+  readonly status: IndexStatus = { indexing: false, progress: null, last: null, problems: [] };
   private queue: Promise<unknown> = Promise.resolve();
   private pending = false;
+  private goodOverrides: MetadataOverrides | null = null;
+  private glossaryStamp: string | null | undefined = undefined;
+  private folderWasMissing = false;
+  private watcher: CorpusWatcher | null = null;
 
   constructor(
     private readonly engine: Engine,
-    private readonly db: DB,
+    private db: DB,
     private readonly corpusDir: string,
     private readonly store?: AnnotationStore,
     private readonly onProgress?: (p: SyncProgress) => void,
+    /** Where problems are logged (the console by default). */
+    private readonly log: (line: string) => void = (line) => console.error(line),
   ) {}
 
-  /** Run a sync after the ones already queued; bursts of requests collapse into one. */
+  /** The index database in use (a new one after a damaged one was rebuilt). */
+  get indexDb(): DB {
+    return this.db;
+  }
+
+  /**
+   * Run a sync after the ones already queued; bursts of requests collapse into one.
+   * Never rejects: a sync that fails resolves to `null`, and the failure is
+   * logged and kept in `status.problems`.
+   */
   request(): Promise<SyncStats | null> {
     if (this.pending) return this.queue as Promise<null>;
     this.pending = true;
@@ -39,15 +176,7 @@ export class CorpusSync {
       this.pending = false;
       this.status.indexing = true;
       try {
-        const stats = await syncCorpus(this.engine, this.db, this.corpusDir, {
-          onProgress: (p) => {
-            this.status.progress = p;
-            this.onProgress?.(p);
-          },
-        });
-        if (this.store) syncAnnotations(this.engine, this.store);
-        this.status.last = stats;
-        return stats;
+        return await this.runOnce();
       } finally {
         this.status.indexing = false;
         this.status.progress = null;
@@ -57,23 +186,196 @@ export class CorpusSync {
     return run;
   }
 
-  /** Watch the corpus folder and sync on every change (debounced). */
-  watch(onSynced?: (s: SyncStats) => void): FSWatcher {
-    let timer: NodeJS.Timeout | undefined;
-    const watcher = watch(this.corpusDir, {
-      ignoreInitial: true,
-      depth: 0,
-      // Wait for a copy to finish before reading a half-written PDF.
-      awaitWriteFinish: { stabilityThreshold: 300, pollInterval: 50 },
-    });
-    watcher.on('all', () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        void this.request().then((s) => {
-          if (s) onSynced?.(s);
+  /** One sync, with every failure turned into a problem on the status bar. */
+  private async runOnce(): Promise<SyncStats | null> {
+    const problems: SyncProblem[] = [];
+    const since = (code: string, file?: string): string =>
+      this.status.problems.find((p) => p.code === code && p.file === file)?.since ?? new Date().toISOString();
+    try {
+      if (!existsSync(this.corpusDir)) {
+        problems.push(this.missingFolder(since('corpus_missing', this.corpusDir)));
+        return null;
+      }
+      if (this.folderWasMissing) {
+        this.folderWasMissing = false;
+        this.log(`duikou: the corpus folder ${this.corpusDir} is back; indexing it again.`);
+      }
+      this.reloadGlossary(problems, since);
+      const overrides = await this.readOverrides(problems, since);
+      const run = () =>
+        syncCorpus(this.engine, this.db, this.corpusDir, {
+          overrides,
+          onProgress: (p) => {
+            this.status.progress = p;
+            this.onProgress?.(p);
+          },
         });
-      }, 100);
-    });
+      let stats: SyncStats;
+      try {
+        stats = await run();
+      } catch (err) {
+        if (!isIndexDamage(err)) throw err;
+        // The index is a cache of the corpus: move the damaged file aside and build it again.
+        const file = this.db.name;
+        this.db.close();
+        const aside = moveIndexAside(file);
+        this.log(`duikou: ${file} (the search index) is damaged (${(err as Error).message}); moved it to ${aside} and rebuilding it.`);
+        this.db = openIndexDatabase(file);
+        saveGoodOverrides(this.db, overrides);
+        stats = await run();
+      }
+      if (this.store) syncAnnotations(this.engine, this.store);
+      this.status.last = stats;
+      return stats;
+    } catch (err) {
+      if (!existsSync(this.corpusDir)) {
+        // Moved away in the middle of the sync.
+        problems.push(this.missingFolder(since('corpus_missing', this.corpusDir)));
+        return null;
+      }
+      problems.push(this.failure(err, since));
+      return null;
+    } finally {
+      this.setProblems(problems);
+    }
+  }
+
+  private missingFolder(since: string): SyncProblem {
+    this.folderWasMissing = true;
+    // Keep answering: at start there is nothing in the engine yet, so serve the papers as last indexed.
+    let served = this.engine.documents().length;
+    if (served === 0) {
+      try {
+        served = loadFromIndex(this.engine, this.db, this.goodOverrides ?? lastGoodOverrides(this.db));
+      } catch (err) {
+        this.log(`duikou: could not read the papers indexed before from ${this.db.name}: ${(err as Error).message}`);
+      }
+    }
+    this.watcher?.waitForFolder(() => void this.request());
+    return {
+      code: 'corpus_missing',
+      message:
+        `The corpus folder ${this.corpusDir} is missing (moved, renamed or deleted?). The ${served} papers indexed before stay ` +
+        'searchable and your annotations are kept; put the folder back (or set DUIKOU_CORPUS to where it is now) and duikou ' +
+        'picks it up again (文献文件夹不存在).',
+      file: this.corpusDir,
+      since,
+    };
+  }
+
+  private failure(err: unknown, since: (code: string, file?: string) => string): SyncProblem {
+    const failure = storageFailure(err);
+    const detail = (err as Error)?.message ?? String(err);
+    if (failure === 'full') {
+      return {
+        code: 'disk_full',
+        message: `The disk is full: the search index ${this.db.name} cannot be updated (${detail}). The papers indexed before stay searchable; free some space and duikou tries again at the next change (磁盘已满).`,
+        file: this.db.name,
+        since: since('disk_full', this.db.name),
+      };
+    }
+    if (failure === 'read_only') {
+      return {
+        code: 'storage_read_only',
+        message: `The search index ${this.db.name} cannot be written (${detail}); check that the data folder is writable. The papers indexed before stay searchable (数据文件夹不可写).`,
+        file: this.db.name,
+        since: since('storage_read_only', this.db.name),
+      };
+    }
+    if (!(err instanceof Error && 'code' in err)) this.log(`duikou: the corpus sync failed: ${(err as Error)?.stack ?? String(err)}`);
+    return {
+      code: 'sync_failed',
+      message: `Indexing the corpus folder failed: ${detail}. The papers indexed before stay searchable; duikou tries again at the next change (索引更新失败).`,
+      since: since('sync_failed'),
+    };
+  }
+
+  /** Read the glossary again when its file changed; a broken one is reported and the last good one kept. */
+  private reloadGlossary(problems: SyncProblem[], since: (code: string, file?: string) => string): void {
+    const now = stamp(join(this.corpusDir, GLOSSARY_FILE));
+    const old = this.status.problems.find((p) => p.code === 'bad_glossary');
+    if (now === this.glossaryStamp) {
+      if (old) problems.push(old);
+      return;
+    }
+    try {
+      this.engine.setGlossary(loadGlossary(this.corpusDir));
+      this.glossaryStamp = now;
+    } catch (err) {
+      if (!(err instanceof FileProblemError)) throw err;
+      this.glossaryStamp = now;
+      problems.push(
+        fileProblem(
+          err,
+          since('bad_glossary', GLOSSARY_FILE),
+          'Cross-lingual expansion uses the glossary as it was before (or none at start) until the file is fixed (词表暂未更新)',
+        ),
+      );
+    }
+  }
+
+  /** Read the metadata file; a broken one is reported and the last good overrides used. */
+  private async readOverrides(problems: SyncProblem[], since: (code: string, file?: string) => string): Promise<MetadataOverrides> {
+    try {
+      const overrides = await readMetadataOverrides(this.corpusDir);
+      this.goodOverrides = overrides;
+      saveGoodOverrides(this.db, overrides);
+      return overrides;
+    } catch (err) {
+      if (!(err instanceof FileProblemError)) throw err;
+      problems.push(
+        fileProblem(
+          err,
+          since(err.code, METADATA_FILE),
+          'Titles, authors and years are shown as they were last read without a mistake until the file is fixed (元数据暂未更新)',
+        ),
+      );
+      this.goodOverrides ??= lastGoodOverrides(this.db);
+      return this.goodOverrides;
+    }
+  }
+
+  /** Replace the problems shown, logging each new one and each one that went away. */
+  private setProblems(next: SyncProblem[]): void {
+    const key = (p: SyncProblem) => `${p.code}\u0000${p.message}`;
+    const before = new Set(this.status.problems.map(key));
+    const after = new Set(next.map(key));
+    for (const p of next) if (!before.has(key(p))) this.log(`duikou: ${p.message}`);
+    for (const p of this.status.problems) {
+      if (!after.has(key(p)) && !next.some((n) => n.code === p.code && n.file === p.file)) {
+        this.log(`duikou: resolved: ${p.file ?? p.code} is fine again.`);
+      }
+    }
+    this.status.problems = next;
+  }
+
+  /** Watch the corpus folder and sync on every change (debounced). */
+  watch(onSynced?: (s: SyncStats) => void): CorpusWatcher {
+    let timer: NodeJS.Timeout | undefined;
+    const start = (): FSWatcher => {
+      const w = watch(this.corpusDir, {
+        ignoreInitial: true,
+        depth: 0,
+        // Wait for a copy to finish before reading a half-written PDF.
+        awaitWriteFinish: { stabilityThreshold: 300, pollInterval: 50 },
+      });
+      w.on('all', () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          void this.request().then((s) => {
+            if (s) onSynced?.(s);
+          });
+        }, 100);
+      });
+      return w;
+    };
+    const watcher = new CorpusWatcher(this.corpusDir, start);
+    // The folder itself going away shows as a watcher error, an unlink, or nothing (a rename):
+    // sync, which notices and reports it.
+    watcher.on('watch-error', () => void this.request());
+    watcher.on('folder-missing', () => void this.request());
+    this.watcher = watcher;
+    if (this.folderWasMissing) watcher.waitForFolder(() => void this.request());
     return watcher;
   }
 }

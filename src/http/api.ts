@@ -86,6 +86,7 @@ export function apiRouter(deps: AppDeps): Router {
       indexing: s?.indexing ?? false,
       progress: s?.progress ?? null,
       last: s?.last ?? null,
+      problems: s?.problems ?? [],
       documents: engine.documents().length,
     });
   });

@@ -62,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flash.take());
   app.use((_req, res, next) => {
     res.locals.indexing = deps.status?.indexing ? deps.status.progress : null;
+    res.locals.problems = deps.status?.problems ?? [];
     next();
   });
   app.use('/api', express.json({ limit: '1mb' }));

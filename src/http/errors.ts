@@ -6,6 +6,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { UserInputError } from '../core/errors.js';
+import { storageFailure } from '../store/db.js';
 
 interface HttpishError {
   status?: number;
@@ -15,9 +16,30 @@ interface HttpishError {
   message?: string;
 }
 
-/** Turn body-parser and similar errors (which carry a 4xx status) into UserInputErrors. */
+/**
+ * Turn body-parser and similar errors (which carry a 4xx status) into
+ * UserInputErrors, and so the storage failures a researcher can act on: a full
+ * disk (507 `disk_full`) and a data folder that cannot be written (503
+ * `storage_read_only`). Every write is one SQLite transaction or a temp file
+ * renamed into place, so such a failure leaves nothing half-written.
+ */
 function classify(err: unknown): UserInputError | null {
   if (err instanceof UserInputError) return err;
+  const failure = storageFailure(err);
+  if (failure === 'full') {
+    return new UserInputError(
+      'disk_full',
+      'The disk is full: nothing was saved, and what was there before is unchanged. Free some space and try again (磁盘已满，未保存)',
+      507,
+    );
+  }
+  if (failure === 'read_only') {
+    return new UserInputError(
+      'storage_read_only',
+      "duikou's data or corpus folder cannot be written: nothing was saved. Check that the folder is writable and try again (文件夹不可写，未保存)",
+      503,
+    );
+  }
   const e = err as HttpishError;
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -48,6 +70,9 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   if (!user) console.error(err);
+  // A full disk or a read-only folder is the researcher's to fix: say so on the console too.
+  else if (storageFailure(err) !== null)
+    console.error(`duikou: ${req.method} ${req.path} failed: ${(err as Error).message} (${user.code})`);
   res.status(status);
   if (wantsJson(req.path)) {
     res.json({ error: { code, message } });
