@@ -75,6 +75,11 @@ const server = app.listen(port, host, () => {
   }
 });
 
+// Watch from the start, so a change made while the first sync runs is synced after it.
+const watcher = sync.watch((s) => {
+  if (s.indexed + s.removed > 0) console.log(`Corpus changed: ${s.indexed} papers re-indexed, ${s.removed} removed`);
+  for (const e of s.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
+});
 const stats = await sync.request();
 if (stats) {
   const passages = engine.documents().reduce((n, d) => n + d.passages.length, 0);
@@ -85,10 +90,6 @@ if (stats) {
   );
   for (const e of stats.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
 }
-const watcher = sync.watch((s) => {
-  if (s.indexed + s.removed > 0) console.log(`Corpus changed: ${s.indexed} papers re-indexed, ${s.removed} removed`);
-  for (const e of s.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
-});
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
