@@ -21,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ROOT, startServerProcess, stopProcess } from './helpers/process.js';
+import { ROOT, runCli, startServerProcess, stopProcess } from './helpers/process.js';
 
 const CORPUS = join(ROOT, 'corpus');
 const PAPERS = ['zhou-partner-assistance-overview.txt', 'wang-counterpart-support-policy.txt'];
@@ -146,6 +146,17 @@ describe('the server process and its data folder', () => {
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stdout).not.toContain('running at');
     expect(readFileSync(file).equals(before)).toBe(true);
+  }, 90_000);
+
+  it('the command line refuses a damaged duikou.db the same way', () => {
+    const { data } = workspace();
+    const file = join(data, 'duikou.db');
+    writeFileSync(file, 'not a database at all');
+    const r = runCli(['export', '--format', 'json'], { DUIKOU_DATA: data });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toMatch(/backup/);
+    expect(r.stderr).not.toMatch(STACK);
   }, 90_000);
 
   it('refuses a data folder it cannot write, naming the file and the folder', (ctx) => {

@@ -28,7 +28,7 @@ import {
 } from '../http/documents-api.js';
 import { openPersistentCorpus, syncCorpus } from '../persist.js';
 import { AnnotationStore } from '../store/annotations.js';
-import { openDatabase } from '../store/db.js';
+import { DataFileError, openDatabase } from '../store/db.js';
 
 const program = new Command();
 program
@@ -279,6 +279,11 @@ try {
   if (err instanceof UserInputError) {
     console.error(`duikou: ${err.message}`);
     process.exit(2);
+  }
+  // A damaged or unwritable database: the message names the file and what to do; a stack trace would not help.
+  if (err instanceof DataFileError) {
+    console.error(`duikou: ${err.message}`);
+    process.exit(1);
   }
   throw err;
 }
