@@ -46,6 +46,8 @@ export interface SyncProblem {
   file?: string;
   line?: number;
   column?: number;
+  /** A few lines of the file around the mistake, with a caret under it (for the console). */
+  excerpt?: string;
   /** When it was first seen (ISO 8601). */
   since: string;
 }
@@ -128,13 +130,14 @@ function stamp(path: string): string | null {
 
 /** A problem from an error about one of the researcher's files. */
 function fileProblem(err: FileProblemError, since: string, meanwhile: string): SyncProblem {
-  const { file, line, column } = err.where;
+  const { file, line, column, excerpt } = err.where;
   return {
     code: err.code,
     message: `${err.message}. ${meanwhile}`,
     file,
     ...(line !== undefined && { line }),
     ...(column !== undefined && { column }),
+    ...(excerpt !== undefined && { excerpt }),
     since,
   };
 }
@@ -340,7 +343,7 @@ export class CorpusSync {
     const key = (p: SyncProblem) => `${p.code}\u0000${p.message}`;
     const before = new Set(this.status.problems.map(key));
     const after = new Set(next.map(key));
-    for (const p of next) if (!before.has(key(p))) this.log(`duikou: ${p.message}`);
+    for (const p of next) if (!before.has(key(p))) this.log(`duikou: ${p.message}${p.excerpt ? `\n${p.excerpt}` : ''}`);
     for (const p of this.status.problems) {
       if (!after.has(key(p)) && !next.some((n) => n.code === p.code && n.file === p.file)) {
         this.log(`duikou: resolved: ${p.file ?? p.code} is fine again.`);
