@@ -199,7 +199,7 @@ export function writeMetadataOverride(corpusDir: string, id: string, patch: Meta
     next[id] = entry;
     let checked: Record<string, MetadataOverride>;
     try {
-      checked = checkMetadataOverrides(next, METADATA_FILE);
+      checked = checkMetadataOverrides(next, METADATA_FILE, raw ?? undefined);
     } catch (err) {
       throw new UserInputError('bad_metadata', `${(err as Error).message}; fix that entry by hand first`, 409);
     }

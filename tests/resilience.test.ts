@@ -146,18 +146,22 @@ describe('a broken duikou.metadata.json', () => {
     expect((await hits(r, 'Nyingchi')).length).toBeGreaterThan(0);
   });
 
+  const WRONG_YEAR = `{"${ZHOU}": {"year": "2019"}}`;
+  const UNKNOWN_FIELD = `{\n  "${ZHOU}": {\n    "title": "T",\n    "journal": "X"\n  }\n}\n`;
   it.each([
-    ['an entry of the wrong shape', `{"${ZHOU}": {"year": "2019"}}`, /bad entry "zhou-partner-assistance-overview"\.year/],
-    ['a list', '[]', /must hold one object/],
-    ['an empty file', '', /line 1, column 1/],
-    ['a lone brace', '{', /line 1, column 2/],
-  ])('names the file for %s, and the server keeps answering', async (_what, content, message) => {
+    // [what, content, message, line, column]: the column of the faulty field's key, computed from the text.
+    ['a year that is text', WRONG_YEAR, /bad entry "zhou-partner-assistance-overview"\.year/, 1, WRONG_YEAR.indexOf('"year"') + 1],
+    ['an unknown field', UNKNOWN_FIELD, /unknown field "journal"/, 4, UNKNOWN_FIELD.split('\n')[3]!.indexOf('"journal"') + 1],
+    ['a list', '[]', /must hold one object/, 1, 1],
+    ['an empty file', '', /line 1, column 1/, 1, 1],
+    ['a lone brace', '{', /line 1, column 2/, 1, 2],
+  ])('names the file, line and column for %s, and the server keeps answering', async (_what, content, message, line, column) => {
     const { corpus, data } = workspace({ 'duikou.metadata.json': content });
     const r = await start(corpus, data);
     const [p] = (await status(r)).problems;
-    expect(p?.code).toBe('bad_metadata');
-    expect(p?.file).toBe('duikou.metadata.json');
+    expect(p).toMatchObject({ code: 'bad_metadata', file: 'duikou.metadata.json', line, column });
     expect(p?.message).toMatch(message);
+    expect(p?.message).toContain(`duikou.metadata.json, line ${line}, column ${column}`);
     expect((await hits(r, 'Nyingchi')).length).toBeGreaterThan(0);
   });
 });

@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import indexToPosition from 'index-to-position';
+import { type JSONPath, findNodeAtLocation, parseTree } from 'jsonc-parser';
 import parseJson, { JSONError } from 'parse-json';
 import { z } from 'zod';
 import { FileProblemError } from '../core/errors.js';
@@ -92,14 +93,37 @@ export function parseJsonFile(raw: string, file: string, code: string): unknown 
 }
 
 /**
+ * Line and column of the value at `path` in JSON text (of its key, for a
+ * property), or of the nearest enclosing value that exists; located with
+ * jsonc-parser's syntax tree.
+ */
+function locate(raw: string, path: JSONPath): { line: number; column: number } | undefined {
+  const root = parseTree(raw.replace(/^\uFEFF/u, ''));
+  if (!root) return undefined;
+  for (let n = path.length; n >= 0; n--) {
+    const node = findNodeAtLocation(root, path.slice(0, n));
+    if (!node) continue;
+    const offset = node.parent?.type === 'property' ? node.parent.offset : node.offset;
+    return indexToPosition(raw.replace(/^\uFEFF/u, ''), offset, { oneBased: true });
+  }
+  return undefined;
+}
+
+/**
  * Check a parsed metadata file entry by entry.
  * @param file - the name shown in messages
+ * @param raw - the file's text, to give the line and column of a faulty entry
  * @returns the overrides (no prototype; `__proto__` is an entry like any other)
- * @throws FileProblemError `bad_metadata` naming the file, the entry and the field
+ * @throws FileProblemError `bad_metadata` naming the file, the entry and the field (and its line and column, given `raw`)
  */
-export function checkMetadataOverrides(json: unknown, file: string): Record<string, MetadataOverride> {
+export function checkMetadataOverrides(json: unknown, file: string, raw?: string): Record<string, MetadataOverride> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new FileProblemError('bad_metadata', `${file}: must hold one object keyed by document id (元数据文件格式错误)`, { file });
+    const at = raw === undefined ? undefined : locate(raw, []);
+    throw new FileProblemError(
+      'bad_metadata',
+      `${file}${at ? `, line ${at.line}, column ${at.column}` : ''}: must hold one object keyed by document id (元数据文件格式错误)`,
+      { file, ...(at && { line: at.line, column: at.column }) },
+    );
   }
   const out = noOverrides();
   // Object.entries lists own properties only, including one named "__proto__" (JSON.parse makes it an own property).
@@ -111,10 +135,15 @@ export function checkMetadataOverrides(json: unknown, file: string): Record<stri
     if (!r.success) {
       const issue = r.error.issues[0];
       const field = issue?.path.length ? `.${issue.path.join('.')}` : '';
-      const what = issue?.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue?.message;
-      throw new FileProblemError('bad_metadata', `${file}: bad entry "${id}"${field}: ${what ?? 'invalid'} (元数据文件有误)`, {
+      const unknown = issue?.code === 'unrecognized_keys' ? issue.keys : null;
+      const what = unknown ? `unknown field ${unknown.map((k) => `"${k}"`).join(', ')}` : issue?.message;
+      const path: JSONPath = [id, ...((unknown ? [unknown[0]] : (issue?.path ?? [])) as (string | number)[])];
+      const at = raw === undefined ? undefined : locate(raw, path);
+      const where = at ? `, line ${at.line}, column ${at.column}` : '';
+      throw new FileProblemError('bad_metadata', `${file}${where}: bad entry "${id}"${field}: ${what ?? 'invalid'} (元数据文件有误)`, {
         file,
         entry: id,
+        ...(at && { line: at.line, column: at.column }),
       });
     }
     out[id] = r.data;
@@ -134,5 +163,5 @@ export async function readMetadataOverrides(dir: string): Promise<MetadataOverri
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return noOverrides();
     throw err;
   }
-  return checkMetadataOverrides(parseJsonFile(raw, METADATA_FILE, 'bad_metadata'), METADATA_FILE);
+  return checkMetadataOverrides(parseJsonFile(raw, METADATA_FILE, 'bad_metadata'), METADATA_FILE, raw);
 }
