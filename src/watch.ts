@@ -192,6 +192,8 @@ export class CorpusSync {
   /** One sync, with every failure turned into a problem on the status bar. */
   private async runOnce(): Promise<SyncStats | null> {
     const problems: SyncProblem[] = [];
+    // Re-anchoring writes to duikou.db, everything before it to index.db: a storage failure names the right one.
+    let annotating = false;
     const since = (code: string, file?: string): string =>
       this.status.problems.find((p) => p.code === code && p.file === file)?.since ?? new Date().toISOString();
     try {
@@ -227,7 +229,10 @@ export class CorpusSync {
         saveGoodOverrides(this.db, overrides);
         stats = await run();
       }
-      if (this.store) syncAnnotations(this.engine, this.store);
+      if (this.store) {
+        annotating = true;
+        syncAnnotations(this.engine, this.store);
+      }
       this.status.last = stats;
       return stats;
     } catch (err) {
@@ -236,7 +241,7 @@ export class CorpusSync {
         problems.push(this.missingFolder(since('corpus_missing', this.corpusDir)));
         return null;
       }
-      problems.push(this.failure(err, since));
+      problems.push(this.failure(err, since, annotating && this.store ? this.store.db.name : this.db.name, annotating));
       return null;
     } finally {
       this.setProblems(problems);
@@ -266,23 +271,24 @@ export class CorpusSync {
     };
   }
 
-  private failure(err: unknown, since: (code: string, file?: string) => string): SyncProblem {
+  private failure(err: unknown, since: (code: string, file?: string) => string, file: string, annotations: boolean): SyncProblem {
     const failure = storageFailure(err);
     const detail = (err as Error)?.message ?? String(err);
+    const what = annotations ? `your annotations' database ${file}` : `the search index ${file}`;
     if (failure === 'full') {
       return {
         code: 'disk_full',
-        message: `The disk is full: the search index ${this.db.name} cannot be updated (${detail}). The papers indexed before stay searchable; free some space and duikou tries again at the next change (磁盘已满).`,
-        file: this.db.name,
-        since: since('disk_full', this.db.name),
+        message: `The disk is full: ${what} cannot be updated (${detail}). The papers indexed before stay searchable; free some space and duikou tries again at the next change (磁盘已满).`,
+        file,
+        since: since('disk_full', file),
       };
     }
     if (failure === 'read_only') {
       return {
         code: 'storage_read_only',
-        message: `The search index ${this.db.name} cannot be written (${detail}); check that the data folder is writable. The papers indexed before stay searchable (数据文件夹不可写).`,
-        file: this.db.name,
-        since: since('storage_read_only', this.db.name),
+        message: `${what[0]!.toUpperCase()}${what.slice(1)} cannot be written (${detail}); check that the data folder is writable. The papers indexed before stay searchable (数据文件夹不可写).`,
+        file,
+        since: since('storage_read_only', file),
       };
     }
     if (!(err instanceof Error && 'code' in err)) this.log(`duikou: the corpus sync failed: ${(err as Error)?.stack ?? String(err)}`);
