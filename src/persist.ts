@@ -374,6 +374,11 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
     report();
   }
 
+  // The folder gone in the middle of the sync (moved away, a drive unplugged): its papers could not
+  // be read, but they are not removed, and their annotations are not orphaned.
+  if (!existsSync(corpusDir)) {
+    throw Object.assign(new Error(`the corpus folder ${corpusDir} went missing during the sync`), { code: 'ENOENT' });
+  }
   for (const row of stored.values()) {
     if (!seen.has(row.id)) {
       db.prepare('DELETE FROM documents WHERE id = ?').run(row.id);
