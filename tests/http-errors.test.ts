@@ -22,6 +22,17 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 20));
     throw new UserInputError('export_failed', 'the export stopped half-way');
   });
+  // Storage failures as Node and SQLite report them.
+  const failing: Record<string, [string, string]> = {
+    enospc: ['ENOSPC', 'ENOSPC: no space left on device, write'],
+    sqlitefull: ['SQLITE_FULL', 'database or disk is full'],
+    erofs: ['EROFS', 'EROFS: read-only file system, open'],
+    sqlitero: ['SQLITE_READONLY', 'attempt to write a readonly database'],
+  };
+  app.get('/api/store/:kind', (req) => {
+    const [code, message] = failing[req.params.kind]!;
+    throw Object.assign(new Error(message), { code });
+  });
   app.use(errorHandler);
   server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -34,6 +45,19 @@ describe('errorHandler', () => {
     const res = await fetch(`${url}/api/bad`);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: 'bad_parameter', message: '"format" must be md (格式错误)' } });
+  });
+
+  it.each([
+    ['enospc', 507, 'disk_full'],
+    ['sqlitefull', 507, 'disk_full'],
+    ['erofs', 503, 'storage_read_only'],
+    ['sqlitero', 503, 'storage_read_only'],
+  ])('answers the storage failure %s with %i %s and a clear message, not a 500', async (kind, status, code) => {
+    const res = await fetch(`${url}/api/store/${kind}`);
+    expect(res.status).toBe(status);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe(code);
+    expect(body.error.message).toMatch(/nothing was saved/);
   });
 
   it('cuts off a download that fails after its first bytes, so it cannot pass for a whole file', async () => {
