@@ -32,7 +32,7 @@ import {
   syncCorpus,
 } from './persist.js';
 import { GLOSSARY_FILE, loadGlossary } from './pipeline/glossary.js';
-import { METADATA_FILE, type MetadataOverrides, readMetadataOverrides } from './pipeline/metadata-file.js';
+import { METADATA_FILE, type MetadataOverrides, noOverrides, readMetadataOverrides } from './pipeline/metadata-file.js';
 import type { AnnotationStore } from './store/annotations.js';
 import { storageFailure } from './store/db.js';
 
@@ -206,15 +206,18 @@ export class CorpusSync {
         this.log(`duikou: the corpus folder ${this.corpusDir} is back; indexing it again.`);
       }
       this.reloadGlossary(problems, since);
-      const overrides = await this.readOverrides(problems, since);
-      const run = () =>
-        syncCorpus(this.engine, this.db, this.corpusDir, {
+      const { overrides, good } = await this.readOverrides(problems, since);
+      const run = () => {
+        // Kept in index.db for a start with a broken file; inside the run, so a damaged index is rebuilt first.
+        if (good) saveGoodOverrides(this.db, overrides);
+        return syncCorpus(this.engine, this.db, this.corpusDir, {
           overrides,
           onProgress: (p) => {
             this.status.progress = p;
             this.onProgress?.(p);
           },
         });
+      };
       let stats: SyncStats;
       try {
         stats = await run();
@@ -226,7 +229,6 @@ export class CorpusSync {
         const aside = moveIndexAside(file);
         this.log(`duikou: ${file} (the search index) is damaged (${(err as Error).message}); moved it to ${aside} and rebuilding it.`);
         this.db = openIndexDatabase(file);
-        saveGoodOverrides(this.db, overrides);
         stats = await run();
       }
       if (this.store) {
@@ -324,12 +326,14 @@ export class CorpusSync {
   }
 
   /** Read the metadata file; a broken one is reported and the last good overrides used. */
-  private async readOverrides(problems: SyncProblem[], since: (code: string, file?: string) => string): Promise<MetadataOverrides> {
+  private async readOverrides(
+    problems: SyncProblem[],
+    since: (code: string, file?: string) => string,
+  ): Promise<{ overrides: MetadataOverrides; good: boolean }> {
     try {
       const overrides = await readMetadataOverrides(this.corpusDir);
       this.goodOverrides = overrides;
-      saveGoodOverrides(this.db, overrides);
-      return overrides;
+      return { overrides, good: true };
     } catch (err) {
       if (!(err instanceof FileProblemError)) throw err;
       problems.push(
@@ -339,8 +343,15 @@ export class CorpusSync {
           'Titles, authors and years are shown as they were last read without a mistake until the file is fixed (元数据暂未更新)',
         ),
       );
-      this.goodOverrides ??= lastGoodOverrides(this.db);
-      return this.goodOverrides;
+      if (this.goodOverrides === null) {
+        try {
+          this.goodOverrides = lastGoodOverrides(this.db);
+        } catch {
+          // A damaged index has none to give; the sync rebuilds it.
+          this.goodOverrides = noOverrides();
+        }
+      }
+      return { overrides: this.goodOverrides, good: false };
     }
   }
 

@@ -271,6 +271,28 @@ describe('damaged databases', () => {
     expect(readdirSync(data).filter((f) => f.startsWith('duikou.db'))).toEqual(['duikou.db']);
   });
 
+  it('index.db damaged deep inside (the list of papers still readable): the sync moves it aside and rebuilds', async () => {
+    const { corpus, data } = workspace();
+    const first = await start(corpus, data);
+    const before = await hits(first, '对口支援');
+    await first.server.close();
+    first.sync.indexDb.pragma('wal_checkpoint(TRUNCATE)');
+    first.sync.indexDb.close();
+    first.store.db.close();
+    running.splice(running.indexOf(first), 1);
+
+    // Garbage over the second half of the file: the passages, not the first pages.
+    const file = join(data, 'index.db');
+    const b = readFileSync(file);
+    b.fill(0x5a, Math.floor(b.length / 2));
+    writeFileSync(file, b);
+    const r = await start(corpus, data);
+    expect(readdirSync(data).some((f) => f.startsWith('index.db.damaged-'))).toBe(true);
+    expect(r.logs.join('\n')).toMatch(/the search index\) is damaged .*rebuilding it/);
+    expect(await hits(r, '对口支援')).toEqual(before);
+    expect((await status(r)).problems).toEqual([]);
+  });
+
   it.each([
     ['overwritten with garbage', (f: string) => writeFileSync(f, Buffer.from('garbage '.repeat(2000)))],
     ['truncated to a quarter', (f: string) => truncateSync(f, Math.floor(readFileSync(f).length / 4))],
