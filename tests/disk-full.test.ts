@@ -4,7 +4,8 @@
  * fails as a full disk does), and SQLite's own "database or disk is full" is
  * reached with `max_page_count`.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,24 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     return real.writeFile(...args);
   };
   return { ...real, writeFile, default: { ...real, writeFile } };
+});
+
+// Uploads are written by multer through fs.createWriteStream (a CommonJS require of the same
+// module object): its stream writes a few bytes and then fails as a full disk does.
+const realCreateWriteStream = fs.createWriteStream;
+fs.createWriteStream = ((path: fs.PathLike, options?: Parameters<typeof fs.createWriteStream>[1]) => {
+  const out = realCreateWriteStream(path, options);
+  if (!disk.full) return out;
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      out.write(chunk.subarray(0, 5), () =>
+        out.end(() => callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 }))),
+      );
+    },
+  });
+}) as typeof fs.createWriteStream;
+afterAll(() => {
+  fs.createWriteStream = realCreateWriteStream;
 });
 
 const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
@@ -93,6 +112,19 @@ describe('a full disk', () => {
     });
     expect(page.status).not.toBe(500);
     expect(readFileSync(metaFile, 'utf8')).toBe(before);
+  });
+
+  it('an upload answers 507 disk_full and leaves nothing in the corpus folder', async () => {
+    const { corpus, engine, url } = await setUp('upload');
+    const files = readdirSync(corpus).sort();
+    disk.full = true;
+    const form = new FormData();
+    form.append('files', new Blob(['A Paper on Full Disks\n\nThe xylophonic counterpart mechanism.\n'.repeat(200)]), 'full-disk.txt');
+    const res = await fetch(`${url}/api/documents`, { method: 'POST', body: form });
+    expect(res.status).toBe(507);
+    expect(((await res.json()) as any).error.code).toBe('disk_full');
+    expect(readdirSync(corpus).sort()).toEqual(files);
+    expect(engine.document('full-disk')).toBeUndefined();
   });
 
   it('a full index database shows on the status bar and the last index keeps answering', async () => {

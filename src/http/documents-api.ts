@@ -32,6 +32,7 @@ import { listCorpusFiles } from '../pipeline/load.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { documentSummary } from './api.js';
 import type { AppDeps } from './app.js';
+import { storageUserError } from './errors.js';
 import type { FlashMessages } from './flash.js';
 import { flag } from './params.js';
 
@@ -350,6 +351,8 @@ export interface UploadLimits {
 
 function multerError(err: unknown, limits: Required<UploadLimits>): UserInputError {
   if (err instanceof UserInputError) return err;
+  const storage = storageUserError(err); // a full disk is not a bad upload
+  if (storage) return storage;
   if (err instanceof multer.MulterError) {
     const name = (err as multer.MulterError & { filename?: string }).filename;
     switch (err.code) {
@@ -382,10 +385,16 @@ function receive(req: Request, res: Response, corpusDir: string, limits: Require
       new UserInputError('bad_upload', 'Send the papers as multipart/form-data in the field "files" (请以 multipart/form-data 上传)', 415),
     );
   }
+  // Every temp file this request starts: multer leaves a half-written one behind when a write fails (a full disk).
+  const started: string[] = [];
   const upload = multer({
     storage: multer.diskStorage({
       destination: corpusDir,
-      filename: (_req, _file, cb) => cb(null, basename(tempPaperPath(corpusDir))),
+      filename: (_req, _file, cb) => {
+        const name = basename(tempPaperPath(corpusDir));
+        started.push(join(corpusDir, name));
+        cb(null, name);
+      },
     }),
     limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fields: 10, parts: limits.maxFiles + 10, fieldSize: 1024 },
     defParamCharset: 'utf8',
@@ -404,7 +413,10 @@ function receive(req: Request, res: Response, corpusDir: string, limits: Require
   }).any();
   return new Promise((resolve, reject) => {
     upload(req, res, (err?: unknown) => {
-      if (err) return reject(multerError(err, limits));
+      if (err) {
+        void Promise.all(started.map((f) => rm(f, { force: true }))).finally(() => reject(multerError(err, limits)));
+        return;
+      }
       const files = (req.files as Express.Multer.File[] | undefined) ?? [];
       resolve(files.map((f) => ({ name: sanitizePaperName(f.originalname), tempPath: f.path })));
     });

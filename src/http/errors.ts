@@ -17,14 +17,12 @@ interface HttpishError {
 }
 
 /**
- * Turn body-parser and similar errors (which carry a 4xx status) into
- * UserInputErrors, and so the storage failures a researcher can act on: a full
- * disk (507 `disk_full`) and a data folder that cannot be written (503
- * `storage_read_only`). Every write is one SQLite transaction or a temp file
- * renamed into place, so such a failure leaves nothing half-written.
+ * The storage failures a researcher can act on, as answers: a full disk (507
+ * `disk_full`) and a folder that cannot be written (503 `storage_read_only`);
+ * `null` for any other error. Every write is one SQLite transaction or a temp
+ * file renamed into place, so such a failure leaves nothing half-written.
  */
-function classify(err: unknown): UserInputError | null {
-  if (err instanceof UserInputError) return err;
+export function storageUserError(err: unknown): UserInputError | null {
   const failure = storageFailure(err);
   if (failure === 'full') {
     return new UserInputError(
@@ -40,6 +38,14 @@ function classify(err: unknown): UserInputError | null {
       503,
     );
   }
+  return null;
+}
+
+/** Turn body-parser and similar errors (which carry a 4xx status), and storage failures, into UserInputErrors. */
+function classify(err: unknown): UserInputError | null {
+  if (err instanceof UserInputError) return err;
+  const storage = storageUserError(err);
+  if (storage) return storage;
   const e = err as HttpishError;
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
