@@ -11,7 +11,7 @@ import { createApp } from './http/app.js';
 import { isWildcard } from './http/security.js';
 import { type SyncProgress, openIndexDatabase } from './persist.js';
 import { AnnotationStore } from './store/annotations.js';
-import { DataFileError, openDatabase } from './store/db.js';
+import { DataFileError, describeStorageFailure, openDatabase, storageFailure } from './store/db.js';
 import { CorpusSync } from './watch.js';
 
 const corpusDir = setting('DUIKOU_CORPUS');
@@ -24,8 +24,11 @@ let access: AccessConfig;
 try {
   access = accessFromSettings();
 } catch (err) {
-  if (!(err instanceof UserInputError)) throw err;
-  console.error(`duikou: ${err.message}`);
+  // The token file lives in the data folder: a folder duikou cannot write is named, not a stack trace.
+  const failure = storageFailure(err);
+  if (!(err instanceof UserInputError) && failure === null) throw err;
+  const file = (err as NodeJS.ErrnoException).path ?? dataDir;
+  console.error(`duikou: ${failure === null ? (err as Error).message : describeStorageFailure(file, failure, err, 'the sign-in token')}`);
   process.exit(1);
 }
 for (const w of access.warnings) console.error(`duikou: ${w}`);

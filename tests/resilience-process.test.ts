@@ -122,10 +122,19 @@ describe('the server process and its corpus', () => {
 });
 
 /** Run the server expecting it to refuse to start; returns its exit code and output. */
-function refusedStart(corpus: string, data: string) {
+function refusedStart(corpus: string, data: string, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DUIKOU_TOKEN: '', DUIKOU_CORPUS: corpus, DUIKOU_DATA: data },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DUIKOU_TOKEN: '',
+      DUIKOU_AUTH: 'none',
+      DUIKOU_CORPUS: corpus,
+      DUIKOU_DATA: data,
+      ...env,
+    },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -193,6 +202,12 @@ describe('the server process and its data folder', () => {
     expect(r.stderr).toContain(join(data, 'duikou.db'));
     expect(r.stderr).toMatch(/writable/);
     expect(r.stderr).not.toMatch(STACK);
+    // With sign-in on, the token file is the first thing written there.
+    const signIn = refusedStart(corpus, data, { DUIKOU_AUTH: '' });
+    expect(signIn.status).toBe(1);
+    expect(signIn.stderr).toContain(`data folder ${data}`);
+    expect(signIn.stderr).toMatch(/writable/);
+    expect(signIn.stderr).not.toMatch(STACK);
     chmodSync(join(base, 'read-only-data'), 0o755);
   }, 90_000);
 });
