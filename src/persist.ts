@@ -15,7 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Lang, LoadedDocument, PassageKind, Span } from './core/types.js';
-import { Engine, type PreparedDocument, prepareDocument } from './engine.js';
+import { containedImporter } from './contained.js';
+import { Engine, type PreparedDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
 import { loadGlossary } from './pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
@@ -348,14 +349,15 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         seen.add(p.row.id);
         stats.reused++;
       } else {
-        const doc = await loadDocument(corpusDir, p.file, overrides);
+        // Converted, segmented and analysed in the contained worker: a hostile file fails there, by name.
+        const prep = await containedImporter().load(corpusDir, p.file, overrides);
+        const { doc } = prep;
         if (p.row && p.row.hash === doc.hash && p.row.id === doc.id) {
           // Touched but not changed (copied, re-saved): only the file's stamp moves.
           db.prepare('UPDATE documents SET size = ?, mtime_ms = ? WHERE id = ?').run(p.st?.size ?? 0, p.st?.mtimeMs ?? 0, doc.id);
           engine.addPrepared(fromStore(db, { ...p.row, text: doc.text, pages: doc.pages ? JSON.stringify(doc.pages) : null }, overrides));
           stats.reused++;
         } else {
-          const prep = prepareDocument(doc);
           save(db, prep, p.st?.size ?? 0, p.st?.mtimeMs ?? 0);
           engine.addPrepared(prep);
           stats.indexed++;

@@ -45,6 +45,22 @@ export const SETTINGS = [
     default: '',
     help: "Express's trust proxy: which proxies' X-Forwarded-For / -Host / -Proto to believe (loopback, a hop count, addresses or subnets, comma-separated). Empty: none.",
   },
+  {
+    name: 'DUIKOU_IMPORT_MEMORY_MB',
+    default: '1536',
+    help: 'Memory (MB) one import may use in its worker thread; a file that needs more is skipped and named.',
+  },
+  {
+    name: 'DUIKOU_IMPORT_TIMEOUT_S',
+    default: '180',
+    help: 'Seconds one file may take to import; a file that takes longer is skipped and named.',
+  },
+  {
+    name: 'DUIKOU_IMPORT_MAX_UNZIPPED_MB',
+    default: '256',
+    help: 'Most MB the parts of a Word (.docx) file may unpack to; checked before the file is read.',
+  },
+  { name: 'DUIKOU_IMPORT_MAX_PDF_PAGES', default: '5000', help: 'Most pages of a PDF duikou imports.' },
 ] as const satisfies readonly SettingSpec[];
 
 /** Names of the known settings. */

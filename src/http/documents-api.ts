@@ -18,16 +18,17 @@
  * `duikou add`.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import express, { type Request, type Response, Router } from 'express';
 import multer from 'multer';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta } from '../core/types.js';
+import { containedImporter } from '../contained.js';
 import type { Engine } from '../engine.js';
 import { applyMetadataPatch, metadataFromForm, parseMetadataPatch, type MetadataPatch, writeMetadataOverride } from '../metadata.js';
 import type { SyncStats } from '../persist.js';
-import { IMPORT_EXTENSIONS, MAX_FILE_BYTES, importFile } from '../pipeline/import/index.js';
+import { IMPORT_EXTENSIONS, MAX_FILE_BYTES } from '../pipeline/import/index.js';
 import { listCorpusFiles } from '../pipeline/load.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { documentSummary } from './api.js';
@@ -244,9 +245,9 @@ export async function addPapers(
       const ok: { name: string; previous?: string }[] = [];
       for (const p of incoming) {
         try {
-          const bytes = await readFile(p.tempPath);
-          if (bytes.byteLength === 0) throw new UserInputError('empty_file', `${p.name} is empty (文件为空)`);
-          await importFile(bytes, p.name);
+          if ((await stat(p.tempPath)).size === 0) throw new UserInputError('empty_file', `${p.name} is empty (文件为空)`);
+          // Converted once, in the contained worker; the sync below indexes this very conversion.
+          await containedImporter().parseRemembered(p.tempPath, p.name);
         } catch (err) {
           const e = err as Error;
           errors.push({

@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { containedImporter } from '../contained.js';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta, LoadedDocument } from '../core/types.js';
-import { IMPORT_EXTENSIONS, MAX_FILE_BYTES, importFile } from './import/index.js';
+import { IMPORT_EXTENSIONS, type ImportLimits, type ImportResult, MAX_FILE_BYTES, importFile } from './import/index.js';
 import { decodeBytes } from './import/encoding.js';
 import { detectLang } from './lang.js';
 import { type MetadataOverride, type MetadataOverrides, overrideFor, readMetadataOverrides } from './metadata-file.js';
@@ -108,16 +109,10 @@ function applyOverride(meta: DocumentMeta, o: MetadataOverride | undefined): Doc
 }
 
 /**
- * Loads one paper: converts it to canonical text (see `import/`), hashes that,
- * and reads its metadata (detected, then overridden). PDFs also get their page
- * map.
- * @param file - file name inside `dir`; the id is the name without its extension
- * @throws UserInputError naming the file when it is too large, damaged, encrypted,
- *   a PDF without a text layer, or otherwise unreadable
+ * The bytes of a corpus file, refused when over the size limit.
+ * @throws UserInputError `file_too_large` or `unreadable_file`, naming the file
  */
-export async function loadDocument(dir: string, file: string, overrides: MetadataOverrides): Promise<LoadedDocument> {
-  const path = join(dir, file);
-  let bytes: Buffer;
+export async function readPaperBytes(path: string, file: string): Promise<Buffer> {
   try {
     const { size } = await stat(path);
     if (size > MAX_FILE_BYTES) {
@@ -126,16 +121,44 @@ export async function loadDocument(dir: string, file: string, overrides: Metadat
         `${file} is ${Math.round(size / 1024 / 1024)} MB; duikou imports files up to ${MAX_FILE_BYTES / 1024 / 1024} MB (文件过大)`,
       );
     }
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     if (err instanceof UserInputError) throw err;
     throw new UserInputError('unreadable_file', `${file} cannot be read: ${(err as Error).message} (无法读取该文件)`);
   }
-  const { text, pages } = await importFile(bytes, file);
+}
+
+/**
+ * A paper from its converted text: hashed, its metadata detected and then
+ * overridden from `duikou.metadata.json`.
+ * @param file - the corpus file name; the id is the name without its extension
+ */
+export function documentFromImport(file: string, imported: ImportResult, overrides: MetadataOverrides): LoadedDocument {
+  const { text, pages } = imported;
   const id = file.slice(0, file.length - extname(file).length);
   const hash = createHash('sha256').update(text, 'utf8').digest('hex');
   const meta = applyOverride(detectMetadata(id, text), overrideFor(overrides, id));
   return pages ? { ...meta, text, hash, file, pages } : { ...meta, text, hash, file };
+}
+
+/**
+ * Loads one paper in this thread: converts it to canonical text (see
+ * `import/`), hashes that, and reads its metadata (detected, then
+ * overridden). PDFs also get their page map. Files that may be hostile are
+ * loaded through `src/contained.ts`, which runs this in a worker with limits.
+ * @param file - file name inside `dir`; the id is the name without its extension
+ * @param limits - what the file may cost (zip size, PDF pages …); the defaults when absent
+ * @throws UserInputError naming the file when it is too large, damaged, encrypted,
+ *   a PDF without a text layer, over a limit, or otherwise unreadable
+ */
+export async function loadDocument(
+  dir: string,
+  file: string,
+  overrides: MetadataOverrides,
+  limits?: ImportLimits,
+): Promise<LoadedDocument> {
+  const bytes = await readPaperBytes(join(dir, file), file);
+  return documentFromImport(file, await importFile(bytes, file, limits), overrides);
 }
 
 /** A file of the corpus that could not be loaded, and why. */
@@ -171,7 +194,8 @@ export async function loadCorpusReport(dir: string): Promise<CorpusReport> {
       const i = next++;
       const file = files[i] as string;
       try {
-        results[i] = await loadDocument(dir, file, overrides);
+        // In the contained worker: a hostile file fails there, by name, and the others load.
+        results[i] = (await containedImporter().load(dir, file, overrides, false)).doc;
       } catch (err) {
         const e = err as Error;
         results[i] =

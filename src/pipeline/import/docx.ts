@@ -6,7 +6,9 @@
  */
 import { UserInputError } from '../../core/errors.js';
 import { htmlToCanonical } from './html.js';
+import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './limits.js';
 import type { ImportResult } from './types.js';
+import { checkZip } from './zip.js';
 
 /** Styles beyond mammoth's defaults: a document's Title and Subtitle are headings too. */
 const STYLE_MAP = [
@@ -17,8 +19,10 @@ const STYLE_MAP = [
   "p[style-name='副标题'] => h2:fresh",
 ];
 
-/** The `.docx` importer. */
-export async function importDocx(bytes: Uint8Array, file: string): Promise<ImportResult> {
+/** The `.docx` importer: the zip is checked against the limits before mammoth reads it. */
+export async function importDocx(bytes: Uint8Array, file: string, limits: ImportLimits = DEFAULT_IMPORT_LIMITS): Promise<ImportResult> {
+  // Entry count and unpacked size first: mammoth unpacks whatever the file asks for.
+  await checkZip(bytes, file, limits);
   const { default: mammoth } = await import('mammoth');
   let html: string;
   try {

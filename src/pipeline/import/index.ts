@@ -9,12 +9,14 @@ import { importDocx } from './docx.js';
 import { importHtml } from './html.js';
 import { importPdf } from './pdf.js';
 import { importText } from './text.js';
+import type { ImportLimits } from './limits.js';
 import type { ImportResult, Importer } from './types.js';
 
 export { pageAt } from './canonical.js';
 export { decodeBytes, detectEncoding } from './encoding.js';
 export { htmlToCanonical } from './html.js';
 export type { ImportResult, Importer, PageMap } from './types.js';
+export { DEFAULT_IMPORT_LIMITS, type ImportLimits, importLimitsFromSettings } from './limits.js';
 
 /** The importer of each extension (lower case, with the dot). */
 export const IMPORTERS: Readonly<Record<string, Importer>> = {
@@ -37,9 +39,11 @@ export const MAX_FILE_BYTES = 200 * 1024 * 1024;
  * Converts a file's bytes into canonical text by the file's extension.
  * The same bytes always give the same text.
  * @param file - the file's name (its extension picks the importer; it names the file in errors)
- * @throws UserInputError `unsupported_format`, `file_too_large`, `unreadable_file` or `no_text_layer`, naming the file
+ * @param limits - what the file may cost; the defaults when absent
+ * @throws UserInputError `unsupported_format`, `file_too_large`, `unreadable_file`, `import_too_large` or
+ *   `no_text_layer`, naming the file
  */
-export async function importFile(bytes: Uint8Array, file: string): Promise<ImportResult> {
+export async function importFile(bytes: Uint8Array, file: string, limits?: ImportLimits): Promise<ImportResult> {
   const ext = extname(file).toLowerCase();
   const importer = IMPORTERS[ext];
   if (!importer) {
@@ -54,5 +58,5 @@ export async function importFile(bytes: Uint8Array, file: string): Promise<Impor
       `${file} is ${Math.round(bytes.byteLength / 1024 / 1024)} MB; duikou imports files up to ${MAX_FILE_BYTES / 1024 / 1024} MB (文件过大)`,
     );
   }
-  return importer(bytes, file);
+  return importer(bytes, file, limits);
 }

@@ -26,7 +26,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UserInputError } from '../../core/errors.js';
+import type { PDFPageProxy } from 'pdfjs-dist/types/src/display/api.js';
 import { CanonicalWriter, cleanInline, isCjkSide, joinLines } from './canonical.js';
+import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './limits.js';
 import type { ImportResult } from './types.js';
 
 /** One horizontal run of text as the text layer gives it. */
@@ -334,8 +336,44 @@ interface Block {
   lines: number;
 }
 
+/** A text item as pdfjs streams it. */
+interface RawItem {
+  str: string;
+  transform: number[];
+  width: number;
+  height: number;
+}
+
+/**
+ * The text items of one page, read from pdfjs's stream chunk by chunk, so a
+ * page with millions of text operators is stopped (and pdfjs's parsing of it
+ * cancelled) once it passes the limit instead of being held whole.
+ * @throws UserInputError `import_too_large` past `maxItems`
+ */
+async function pageItems(page: PDFPageProxy, n: number, file: string, maxItems: number): Promise<RawItem[]> {
+  const reader = page.streamTextContent({ includeMarkedContent: false }).getReader() as ReadableStreamDefaultReader<{
+    items: Array<RawItem | { type: string }>;
+  }>;
+  const out: RawItem[] = [];
+  let count = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return out;
+    count += value.items.length;
+    if (count > maxItems) {
+      await reader.cancel();
+      throw new UserInputError(
+        'import_too_large',
+        `${file}: page ${n} holds more than ${maxItems} pieces of text; duikou refuses it as a possible PDF bomb (PDF 页面内容过多，已拒绝)`,
+        422,
+      );
+    }
+    for (const raw of value.items) if ('str' in raw) out.push(raw);
+  }
+}
+
 /** Reads a PDF's pages: items, rows and page boxes. */
-async function readPages(bytes: Uint8Array, file: string): Promise<PageText[]> {
+async function readPages(bytes: Uint8Array, file: string, limits: ImportLimits): Promise<PageText[]> {
   const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs');
   const root = dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
   const task = pdfjs.getDocument({
@@ -368,14 +406,21 @@ async function readPages(bytes: Uint8Array, file: string): Promise<PageText[]> {
         `${file} is not a readable PDF (damaged?): ${e.message} (无法读取该 PDF，文件可能已损坏)`,
       );
     }
+    if (doc.numPages > limits.maxPdfPages) {
+      throw new UserInputError(
+        'import_too_large',
+        `${file} has ${doc.numPages} pages; duikou imports PDFs of up to ${limits.maxPdfPages} pages (页数过多)`,
+        422,
+      );
+    }
     const pages: PageText[] = [];
     try {
       for (let n = 1; n <= doc.numPages; n++) {
         const page = await doc.getPage(n);
-        const content = await page.getTextContent({ includeMarkedContent: false });
+        const raws = await pageItems(page, n, file, limits.maxPageItems);
         const items: Item[] = [];
-        for (const raw of content.items) {
-          if (!('str' in raw) || raw.str === '') continue;
+        for (const raw of raws) {
+          if (raw.str === '') continue;
           const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0] = raw.transform as number[];
           // Horizontal text only: rotated margin stamps and vertical text are left out.
           if (Math.abs(b) > 0.01 * Math.abs(a) || Math.abs(c) > 0.01 * Math.abs(d) || a <= 0) continue;
@@ -387,6 +432,7 @@ async function readPages(bytes: Uint8Array, file: string): Promise<PageText[]> {
         page.cleanup();
       }
     } catch (err) {
+      if (err instanceof UserInputError) throw err;
       throw new UserInputError(
         'unreadable_file',
         `${file}: page ${pages.length + 1} of this PDF cannot be read (damaged?): ${(err as Error).message} (无法读取该 PDF，文件可能已损坏)`,
@@ -503,8 +549,8 @@ function writePages(pages: PageText[]): ImportResult {
 }
 
 /** The `.pdf` importer. */
-export async function importPdf(bytes: Uint8Array, file: string): Promise<ImportResult> {
-  const pages = await readPages(bytes, file);
+export async function importPdf(bytes: Uint8Array, file: string, limits: ImportLimits = DEFAULT_IMPORT_LIMITS): Promise<ImportResult> {
+  const pages = await readPages(bytes, file, limits);
   dropRunning(pages);
   const result = writePages(pages);
   const letters = [...result.text].filter((ch) => /[\p{L}\p{N}]/u.test(ch) || isCjkSide(ch)).length;

@@ -1,3 +1,5 @@
+import type { ImportLimits } from './limits.js';
+
 /**
  * What every importer returns: the document's canonical text, and for paged
  * formats where each page starts in it.
@@ -25,6 +27,7 @@ export interface ImportResult {
 /**
  * Converts one file's bytes into canonical text.
  * @param file - the file's name, for error messages
- * @throws UserInputError naming the file when it cannot be read
+ * @param limits - what the file may cost (zip size, PDF pages …); the defaults when absent
+ * @throws UserInputError naming the file when it cannot be read or is over a limit
  */
-export type Importer = (bytes: Uint8Array, file: string) => Promise<ImportResult>;
+export type Importer = (bytes: Uint8Array, file: string, limits?: ImportLimits) => Promise<ImportResult>;

@@ -1,0 +1,44 @@
+/**
+ * Worker thread of the contained importer (src/contained.ts): converts a file
+ * into canonical text and, when asked, segments and analyses it, under the
+ * limits the importer started it with. A file is anything a user dropped in
+ * or uploaded, so this thread may die of it: the heap limit and a watchdog on
+ * the array buffers (which the heap limit does not count: pdfjs inflates
+ * streams into them) end this thread, never the server.
+ */
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { UserInputError } from '../core/errors.js';
+import { prepareDocument } from '../engine.js';
+import { type ContainedReply, type ContainedRequest, MEMORY_EXIT_CODE } from '../contained.js';
+import { importFile, type ImportLimits } from './import/index.js';
+import { documentFromImport, readPaperBytes } from './load.js';
+
+const limits = (workerData as { limits: ImportLimits }).limits;
+const port = parentPort!;
+
+// The watchdog runs whenever the converters yield (pdfjs does every few ms).
+setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.heapUsed + m.arrayBuffers > limits.memoryMb * 1024 * 1024) process.exit(MEMORY_EXIT_CODE);
+}, 25).unref();
+
+port.on('message', async ({ id, task }: ContainedRequest) => {
+  let reply: ContainedReply;
+  try {
+    if (task.kind === 'parse') {
+      const bytes = await readPaperBytes(task.path, task.file);
+      reply = { id, ok: true, output: await importFile(bytes, task.file, limits) };
+    } else {
+      const imported = task.parsed ?? (await importFile(await readPaperBytes(join(task.dir, task.file), task.file), task.file, limits));
+      const doc = documentFromImport(task.file, imported, task.overrides);
+      reply = { id, ok: true, output: task.prepare ? prepareDocument(doc) : { doc, passages: [] } };
+    }
+  } catch (err) {
+    reply =
+      err instanceof UserInputError
+        ? { id, ok: false, error: { code: err.code, message: err.message, status: err.status } }
+        : { id, ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err), status: 500 } };
+  }
+  port.postMessage(reply);
+});
