@@ -31,6 +31,12 @@ export type ContainedTask =
   /** Load a corpus file (from its text when already converted) and, with `prepare`, segment and analyse it. */
   | { kind: 'load'; dir: string; file: string; overrides: MetadataOverrides; parsed?: ImportResult; prepare: boolean };
 
+/** Passages of a prepared document, sent ahead of the reply that carries the document. */
+export interface ContainedPart {
+  id: number;
+  part: PreparedDocument['passages'];
+}
+
 /** A task sent to the worker. */
 export interface ContainedRequest {
   id: number;
@@ -59,7 +65,7 @@ const fileOf = (t: ContainedTask): string => t.file;
 export class ContainedImporter {
   private worker: Worker | null = null;
   private readonly queue: Job[] = [];
-  private running: { job: Job; timer: NodeJS.Timeout } | null = null;
+  private running: { job: Job; timer: NodeJS.Timeout; parts: Array<PreparedDocument['passages']> } | null = null;
   private nextId = 0;
   private closed = false;
   private readonly script = workerScript('./pipeline/import-worker', import.meta.url);
@@ -106,11 +112,18 @@ export class ContainedImporter {
       stdout: false,
       stderr: false,
     });
-    w.on('message', (msg: ContainedReply) => {
+    w.on('message', (msg: ContainedReply | ContainedPart) => {
       const r = this.running;
       if (!r || r.job.id !== msg.id) return;
+      if ('part' in msg) {
+        r.parts.push(msg.part);
+        // Ask for the next part on a later turn of the event loop, so requests are answered in between.
+        setImmediate(() => w.postMessage('next'));
+        return;
+      }
       this.finish();
-      if (msg.ok) r.job.resolve(msg.output);
+      if (msg.ok && 'passages' in msg.output) r.job.resolve({ ...msg.output, passages: r.parts.flat() });
+      else if (msg.ok) r.job.resolve(msg.output);
       else if (msg.error.code === 'internal') {
         r.job.reject(
           new UserInputError('import_failed', `${fileOf(r.job.task)} could not be imported: ${msg.error.message} (导入失败)`, 422),
@@ -172,7 +185,7 @@ export class ContainedImporter {
         ),
       );
     }, this.limits.timeoutMs);
-    this.running = { job, timer };
+    this.running = { job, timer, parts: [] };
     w.postMessage({ id: job.id, task: job.task } satisfies ContainedRequest);
   }
 

@@ -178,6 +178,33 @@ export class Engine implements SearchSource {
   }
 
   /**
+   * {@link addPrepared} a slice of passages at a time, with `pause` (the event
+   * loop's turn) whenever a slice has taken `sliceMs`, so a server keeps
+   * answering while a large paper goes in. Meanwhile searches see the
+   * passages indexed so far. Stops if the document is removed or replaced
+   * during a pause.
+   */
+  async addPreparedGradually(prep: PreparedDocument, pause: () => Promise<void>, sliceMs = 20): Promise<CorpusDocument> {
+    const { doc } = prep;
+    this.removeDocument(doc.id);
+    const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
+    const full: CorpusDocument = { ...doc, passages };
+    this.docs.set(doc.id, full);
+    let sliceStart = Date.now();
+    for (const [i, p] of passages.entries()) {
+      this.byId.set(p.id, p);
+      const { terms, counts, words } = prep.passages[i]!;
+      this.index.add(p.id, terms, counts, words);
+      if (Date.now() - sliceStart >= sliceMs && i + 1 < passages.length) {
+        await pause();
+        if (this.docs.get(doc.id)?.passages !== passages) break;
+        sliceStart = Date.now();
+      }
+    }
+    return full;
+  }
+
+  /**
    * Change a document's metadata (title, authors, year, venue, language) in
    * place: nothing is re-segmented or re-indexed.
    * @returns false when the document is unknown

@@ -263,24 +263,33 @@ function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): PreparedD
   };
 }
 
-function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number): void {
+/** Passages written per transaction by {@link save}. */
+const SAVE_BATCH = 200;
+
+/**
+ * Store a prepared paper, a batch of passages per transaction with `pause`
+ * between them (a large paper must not hold up requests). The paper's file
+ * stamp is written last, so a paper cut short by a crash does not look
+ * unchanged at the next start and is indexed again.
+ */
+async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number, pause: () => Promise<void>): Promise<void> {
   const { doc } = prep;
   db.transaction(() => {
     db.prepare('DELETE FROM documents WHERE id = ?').run(doc.id);
-    db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, -1, -1, ?, ?, ?)').run(
       doc.id,
       doc.file,
-      size,
-      mtimeMs,
       doc.hash,
       doc.text,
       doc.pages ? JSON.stringify(doc.pages) : null,
     );
-    const ins = db.prepare(
-      `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, counts, words)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const { passage: p, terms, counts, words } of prep.passages) {
+  })();
+  const ins = db.prepare(
+    `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, counts, words)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const batch = db.transaction((items: PreparedDocument['passages']) => {
+    for (const { passage: p, terms, counts, words } of items) {
       ins.run(
         doc.id,
         p.ordinal,
@@ -296,7 +305,25 @@ function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number): vo
         words,
       );
     }
-  })();
+  });
+  for (let i = 0; i < prep.passages.length; i += SAVE_BATCH) {
+    batch(prep.passages.slice(i, i + SAVE_BATCH));
+    await pause();
+  }
+  db.prepare('UPDATE documents SET size = ?, mtime_ms = ? WHERE id = ?').run(size, mtimeMs, doc.id);
+}
+
+/** Detected metadata by document and text hash: a later sync need not segment an unchanged paper again. */
+const detected = new Map<string, DocumentMeta>();
+function detectedMetadata(id: string, text: string, hash: string): DocumentMeta {
+  const key = `${id}\u0000${hash}`;
+  let meta = detected.get(key);
+  if (!meta) {
+    if (detected.size >= 100_000) detected.clear();
+    meta = detectMetadata(id, text);
+    detected.set(key, meta);
+  }
+  return meta;
 }
 
 /** Let the event loop answer requests between papers. */
@@ -340,7 +367,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
       const inEngine = p.row ? engine.document(p.row.id) : undefined;
       if (p.unchanged && p.row && inEngine?.hash === p.row.hash) {
         // Already indexed in this process (a later sync): only metadata may have changed.
-        engine.setMetadata(applyOverrides(detectMetadata(p.row.id, inEngine.text), overrides));
+        engine.setMetadata(applyOverrides(detectedMetadata(p.row.id, inEngine.text, inEngine.hash), overrides));
         seen.add(p.row.id);
         stats.reused++;
       } else if (p.unchanged && p.row) {
@@ -355,11 +382,15 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         if (p.row && p.row.hash === doc.hash && p.row.id === doc.id) {
           // Touched but not changed (copied, re-saved): only the file's stamp moves.
           db.prepare('UPDATE documents SET size = ?, mtime_ms = ? WHERE id = ?').run(p.st?.size ?? 0, p.st?.mtimeMs ?? 0, doc.id);
-          engine.addPrepared(fromStore(db, { ...p.row, text: doc.text, pages: doc.pages ? JSON.stringify(doc.pages) : null }, overrides));
+          await engine.addPreparedGradually(
+            fromStore(db, { ...p.row, text: doc.text, pages: doc.pages ? JSON.stringify(doc.pages) : null }, overrides),
+            breathe,
+          );
           stats.reused++;
         } else {
-          save(db, prep, p.st?.size ?? 0, p.st?.mtimeMs ?? 0);
-          engine.addPrepared(prep);
+          await save(db, prep, p.st?.size ?? 0, p.st?.mtimeMs ?? 0, breathe);
+          // A slice at a time: a large paper must not hold up the requests being answered meanwhile.
+          await engine.addPreparedGradually(prep, breathe);
           stats.indexed++;
         }
         seen.add(doc.id);

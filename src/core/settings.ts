@@ -47,7 +47,7 @@ export const SETTINGS = [
   },
   {
     name: 'DUIKOU_IMPORT_MEMORY_MB',
-    default: '1536',
+    default: '1024',
     help: 'Memory (MB) one import may use in its worker thread; a file that needs more is skipped and named.',
   },
   {

@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserInputError } from '../core/errors.js';
 import { prepareDocument } from '../engine.js';
-import { type ContainedReply, type ContainedRequest, MEMORY_EXIT_CODE } from '../contained.js';
+import { type ContainedPart, type ContainedReply, type ContainedRequest, MEMORY_EXIT_CODE } from '../contained.js';
 import { importFile, type ImportLimits } from './import/index.js';
 import { documentFromImport, readPaperBytes } from './load.js';
+
+/** Passages per message back: a few milliseconds for the main thread to decode. */
+const PASSAGES_PER_MESSAGE = 200;
 
 const limits = (workerData as { limits: ImportLimits }).limits;
 const port = parentPort!;
@@ -23,7 +26,9 @@ setInterval(() => {
   if (m.heapUsed + m.arrayBuffers > limits.memoryMb * 1024 * 1024) process.exit(MEMORY_EXIT_CODE);
 }, 25).unref();
 
-port.on('message', async ({ id, task }: ContainedRequest) => {
+port.on('message', async (msg: ContainedRequest | 'next') => {
+  if (msg === 'next') return; // the main thread asking for the next part, awaited below
+  const { id, task } = msg;
   let reply: ContainedReply;
   try {
     if (task.kind === 'parse') {
@@ -32,7 +37,15 @@ port.on('message', async ({ id, task }: ContainedRequest) => {
     } else {
       const imported = task.parsed ?? (await importFile(await readPaperBytes(join(task.dir, task.file), task.file), task.file, limits));
       const doc = documentFromImport(task.file, imported, task.overrides);
-      reply = { id, ok: true, output: task.prepare ? prepareDocument(doc) : { doc, passages: [] } };
+      const passages = task.prepare ? prepareDocument(doc).passages : [];
+      // In parts: the main thread decodes each message at once, and must not stall on a large paper's.
+      // One at a time, each after the main thread asked for it: queued messages would be decoded in one go.
+      for (let i = 0; i < passages.length; i += PASSAGES_PER_MESSAGE) {
+        const asked = new Promise<void>((resolve) => port.once('message', () => resolve()));
+        port.postMessage({ id, part: passages.slice(i, i + PASSAGES_PER_MESSAGE) } satisfies ContainedPart);
+        await asked;
+      }
+      reply = { id, ok: true, output: { doc, passages: [] } };
     }
   } catch (err) {
     reply =

@@ -24,7 +24,7 @@ export interface ImportLimits {
 
 /** The defaults, as the settings table documents them. */
 export const DEFAULT_IMPORT_LIMITS: Readonly<ImportLimits> = {
-  memoryMb: 1536,
+  memoryMb: 1024,
   timeoutMs: 180_000,
   maxUnzippedBytes: 256 * 1024 * 1024,
   maxZipEntries: 5000,
