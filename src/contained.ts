@@ -69,6 +69,8 @@ export class ContainedImporter {
   private nextId = 0;
   private closed = false;
   private readonly script = workerScript('./pipeline/import-worker', import.meta.url);
+  /** Files converted (parsed) so far; a load from a remembered conversion does not count. */
+  conversions = 0;
 
   constructor(readonly limits: ImportLimits) {}
 
@@ -99,6 +101,7 @@ export class ContainedImporter {
 
   private run(task: ContainedTask): Promise<ImportResult | PreparedDocument> {
     if (this.closed) return Promise.reject(new Error('the importer is closed'));
+    if (task.kind === 'parse' || !task.parsed) this.conversions++;
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, task, resolve, reject });
       this.pump();
