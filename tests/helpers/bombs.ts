@@ -90,8 +90,9 @@ export async function pdfBomb(chunk: string, times: number): Promise<Uint8Array>
   return pdf.save({ useObjectStreams: false });
 }
 
-/** A PDF with about `n` text-showing operators on its one page, each its own line. */
-export const pdfManyOperators = (n: number): Promise<Uint8Array> => pdfBomb('(aid) Tj 0 -1 Td '.repeat(1000), n / 1000);
+/** A PDF with about `n` text-showing operators on its one page, each placed apart (so each is its own text item). */
+export const pdfManyOperators = (n: number): Promise<Uint8Array> =>
+  pdfBomb('1 0 0 1 72 700 Tm (aid) Tj 1 0 0 1 300 400 Tm (aid) Tj '.repeat(500), n / 1000);
 
 /** A PDF whose one content stream inflates to about `mb` MB of text operators. */
 export const pdfInflating = (mb: number): Promise<Uint8Array> =>

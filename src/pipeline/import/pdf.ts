@@ -346,8 +346,8 @@ interface RawItem {
 
 /**
  * The text items of one page, read from pdfjs's stream chunk by chunk, so a
- * page with millions of text operators is stopped (and pdfjs's parsing of it
- * cancelled) once it passes the limit instead of being held whole.
+ * page with millions of text operators is stopped once it passes the limit
+ * instead of being held whole.
  * @throws UserInputError `import_too_large` past `maxItems`
  */
 async function pageItems(page: PDFPageProxy, n: number, file: string, maxItems: number): Promise<RawItem[]> {
@@ -361,7 +361,8 @@ async function pageItems(page: PDFPageProxy, n: number, file: string, maxItems: 
     if (done) return out;
     count += value.items.length;
     if (count > maxItems) {
-      await reader.cancel();
+      // Not reader.cancel(): pdfjs then enqueues into the closed stream and throws; destroying
+      // the loading task (readPages's finally) stops the page's parsing.
       throw new UserInputError(
         'import_too_large',
         `${file}: page ${n} holds more than ${maxItems} pieces of text; duikou refuses it as a possible PDF bomb (PDF 页面内容过多，已拒绝)`,

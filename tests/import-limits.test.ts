@@ -1,0 +1,131 @@
+/**
+ * The import limits, one by one, with small limits and small generated files:
+ * a zip's entry count, unpacked size and a directory that lies about it; a
+ * PDF's pages and text items per page; the worker's time limit (and its
+ * replacement for the next file); and an upload converted once, not twice.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { zipSync } from 'fflate';
+import { PDFDocument } from 'pdf-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ContainedImporter, containedImporter } from '../src/contained.js';
+import { UserInputError } from '../src/core/errors.js';
+import { Engine } from '../src/engine.js';
+import { DEFAULT_IMPORT_LIMITS, importFile } from '../src/pipeline/import/index.js';
+import { openIndexDatabase } from '../src/persist.js';
+import { AnnotationStore } from '../src/store/annotations.js';
+import { openDatabase } from '../src/store/db.js';
+import { CorpusSync } from '../src/watch.js';
+import { docxBomb, docxInflating, pdfManyOperators } from './helpers/bombs.js';
+import { startServer } from './helpers/server.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/import', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'duikou-limits-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const small = { ...DEFAULT_IMPORT_LIMITS, maxUnzippedBytes: 1024 * 1024, maxZipEntries: 20, maxPdfPages: 2, maxPageItems: 1000 };
+
+/** The UserInputError an import throws (fails the test when it succeeds). */
+async function refusal(p: Promise<unknown>): Promise<UserInputError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UserInputError);
+  return err as UserInputError;
+}
+
+describe('zip containers (.docx) are checked before mammoth reads them', () => {
+  it('reads a small Word file within the limits', async () => {
+    const ok = docxBomb('<w:p><w:r><w:t>Counterpart support 对口支援𠀀</w:t></w:r></w:p>', 3);
+    const { text } = await importFile(ok, 'ok.docx', small);
+    expect(text).toBe('Counterpart support 对口支援𠀀\n\n'.repeat(3).slice(0, -1));
+  });
+
+  it('refuses a file that unpacks to more than the limit, by its declared size', async () => {
+    const err = await refusal(importFile(docxInflating(2), 'big.docx', small));
+    expect(err.code).toBe('import_too_large');
+    expect(err.message).toMatch(/^big\.docx unpacks to more than 1 MB/);
+  });
+
+  it('refuses a file whose directory understates what a part unpacks to, after the stated bytes', async () => {
+    const err = await refusal(importFile(docxInflating(2, 1000), 'liar.docx', small));
+    expect(err.code).toBe('import_too_large');
+    expect(err.message).toMatch(/^liar\.docx has a part that unpacks to more than it declares/);
+  });
+
+  it('refuses a file of too many entries', async () => {
+    const files = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`word/part${i}.xml`, new Uint8Array(1)]));
+    const err = await refusal(importFile(zipSync(files), 'many.docx', small));
+    expect(err.code).toBe('import_too_large');
+    expect(err.message).toMatch(/^many\.docx holds 30 parts \(at most 20\)/);
+  });
+});
+
+describe('PDFs are capped in pages and in text items per page', () => {
+  it('refuses a page with more text items than the limit, naming the page', async () => {
+    const err = await refusal(importFile(await pdfManyOperators(20_000), 'dense.pdf', small));
+    expect(err.code).toBe('import_too_large');
+    expect(err.message).toMatch(/^dense\.pdf: page 1 holds more than 1000 pieces of text/);
+  });
+
+  it('refuses a PDF of more pages than the limit', async () => {
+    const pdf = await PDFDocument.create();
+    for (let i = 0; i < 3; i++) pdf.addPage();
+    const err = await refusal(importFile(await pdf.save(), 'long.pdf', small));
+    expect(err.code).toBe('import_too_large');
+    expect(err.message).toMatch(/^long\.pdf has 3 pages; duikou imports PDFs of up to 2 pages/);
+  });
+});
+
+describe('the contained importer', () => {
+  it('ends a file that runs out of time, names it, and imports the next file in a new worker', async () => {
+    const dir = join(root, 'timeout');
+    mkdirSync(dir);
+    copyFileSync(join(FIXTURES, 'two-column.pdf'), join(dir, 'slow.pdf'));
+    writeFileSync(join(dir, 'next.txt'), 'Counterpart support 对口支援.\n');
+    const limits = { ...DEFAULT_IMPORT_LIMITS, timeoutMs: 1 };
+    const importer = new ContainedImporter(limits);
+    try {
+      const err = await refusal(importer.parse(join(dir, 'slow.pdf'), 'slow.pdf'));
+      expect(err.code).toBe('import_timeout');
+      expect(err.message).toMatch(/^slow\.pdf took longer than 0 s to import; it was skipped/);
+      // The same importer, its worker ended, goes on with the next file (the limit read per file).
+      limits.timeoutMs = 60_000;
+      expect((await importer.parse(join(dir, 'next.txt'), 'next.txt')).text).toBe('Counterpart support 对口支援.\n');
+    } finally {
+      await importer.close();
+    }
+  }, 60_000);
+
+  it('converts an uploaded paper once: the sync indexes the conversion the upload was checked with', async () => {
+    const corpus = join(root, 'once', 'corpus');
+    const data = join(root, 'once', 'data');
+    mkdirSync(corpus, { recursive: true });
+    mkdirSync(data, { recursive: true });
+    const engine = new Engine();
+    const db = openIndexDatabase(join(data, 'index.db'));
+    const store = new AnnotationStore(openDatabase(join(data, 'duikou.db')));
+    const sync = new CorpusSync(engine, db, corpus, store);
+    await sync.request();
+    const server = await startServer({ engine, store, status: sync.status, sync, corpusDir: corpus, dataDir: data });
+    try {
+      const before = containedImporter().conversions;
+      const form = new FormData();
+      form.append('files', new Blob([readFileSync(join(FIXTURES, 'two-column.pdf'))]), 'once.pdf');
+      const res = await fetch(`${server.url}/api/documents`, { method: 'POST', body: form });
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as any;
+      expect(body.documents.map((d: any) => d.id)).toEqual(['once']);
+      expect(containedImporter().conversions - before).toBe(1);
+      expect(engine.document('once')?.pages?.length).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+      db.close();
+      store.db.close();
+    }
+  }, 60_000);
+});
