@@ -200,13 +200,28 @@ export function decodeHtml(bytes: Uint8Array): string {
   if (bytes[0] === 0xff || bytes[0] === 0xfe || bytes[0] === 0xef) return d.text;
   const label = declaredCharset(bytes);
   if (label) {
+    let encoding: string;
     try {
-      return new TextDecoder(label).decode(bytes).replace(/\r\n/g, '\n');
+      encoding = new TextDecoder(label).encoding;
     } catch {
-      // An unknown label: keep the detected encoding.
+      return d.text; // an unknown label: keep the detected encoding
     }
+    return new TextDecoder(htmlMetaEncoding(encoding)).decode(bytes).replace(/\r\n/g, '\n');
   }
   return d.text;
+}
+
+/**
+ * The encoding a `<meta charset>` stands for, as browsers take it (WHATWG
+ * HTML, "prescan"): a page whose bytes could be read for the declaration is
+ * not UTF-16, so a UTF-16 declaration means UTF-8, and `x-user-defined`
+ * means windows-1252.
+ * @param encoding - the canonical name of the declared label (`TextDecoder#encoding`)
+ */
+export function htmlMetaEncoding(encoding: string): string {
+  if (encoding === 'utf-16le' || encoding === 'utf-16be') return 'utf-8';
+  if (encoding === 'x-user-defined') return 'windows-1252';
+  return encoding;
 }
 
 /**

@@ -8,7 +8,7 @@
  * 2. Running headers and footers are dropped: rows among the two top-most or
  *    bottom-most of a page, inside its top or bottom 15%, whose text (digits
  *    ignored) recurs at about the same height on many pages; bare page numbers
- *    there go too.
+ *    there go too. When nothing else would be left, nothing is dropped.
  * 3. Two columns are found by a vertical gutter near the middle of the page
  *    that almost no item crosses. Rows that cross it (a title, an abstract, a
  *    wide table) are full-width; they cut the page into bands, and each band is
@@ -201,6 +201,9 @@ function dropRunning(pages: PageText[]): void {
     const y = median(group.map((c) => c.row.y));
     for (const c of group) if (Math.abs(c.row.y - y) <= 6) drop.add(c.row);
   }
+  // A document whose only text is one line repeated on every page (a slide
+  // deck, a form) has no running header: that line is its text.
+  if (pages.every((p) => p.rows.every((r) => drop.has(r) || visible(rowText(r)) === 0))) return;
   for (const p of pages) p.rows = p.rows.filter((r) => !drop.has(r));
 }
 
