@@ -20,7 +20,7 @@ import { Engine, type PreparedDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
 import { loadGlossary } from './pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
-import { detectMetadata, listCorpusFiles, loadDocument } from './pipeline/load.js';
+import { detectMetadata, listCorpusFiles, loadDocument, removeStaleUploads } from './pipeline/load.js';
 import {
   METADATA_FILE,
   type MetadataOverrides,
@@ -335,6 +335,7 @@ const breathe = (): Promise<void> => new Promise((r) => setImmediate(r));
  */
 export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts: OpenOptions = {}): Promise<SyncStats> {
   const started = Date.now();
+  await removeStaleUploads(corpusDir);
   const overrides = opts.overrides ?? (await readMetadataOverrides(corpusDir));
   const files = await listCorpusFiles(corpusDir);
   const stats: SyncStats = { files: files.length, reused: 0, indexed: 0, removed: 0, errors: [], ms: 0 };

@@ -18,7 +18,7 @@
  * `duikou add`.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import express, { type Request, type Response, Router } from 'express';
 import multer from 'multer';
@@ -29,7 +29,7 @@ import type { Engine } from '../engine.js';
 import { applyMetadataPatch, metadataFromForm, parseMetadataPatch, type MetadataPatch, writeMetadataOverride } from '../metadata.js';
 import type { SyncStats } from '../persist.js';
 import { IMPORT_EXTENSIONS, MAX_FILE_BYTES } from '../pipeline/import/index.js';
-import { listCorpusFiles } from '../pipeline/load.js';
+import { UPLOAD_TEMP_PREFIX, listCorpusFiles } from '../pipeline/load.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { documentSummary } from './api.js';
 import type { AppDeps } from './app.js';
@@ -49,8 +49,12 @@ export const PAPER_EXTENSIONS: readonly string[] = [...IMPORT_EXTENSIONS];
 /** Longest file name accepted, in UTF-8 bytes (file systems allow 255). */
 const MAX_NAME_BYTES = 200;
 
-/** Prefix of the hidden temp files papers are written to before their rename. */
-const TEMP_PREFIX = '.duikou-upload-';
+/** Characters that reorder how text is shown (bidirectional controls), as in U+202E RIGHT-TO-LEFT OVERRIDE. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const BIDI_CONTROLS_ALL = new RegExp(BIDI_CONTROLS.source, 'gu');
+
+/** Names Windows keeps for devices, whatever the extension (`CON.txt`, `com1.pdf`, `LPT¹.md`). */
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/iu;
 
 const mb = (n: number): string => `${Math.round((n / 1024 / 1024) * 10) / 10} MB`;
 
@@ -59,7 +63,8 @@ const mb = (n: number): string => `${Math.round((n / 1024 / 1024) * 10) / 10} MB
  * path segment, in Unicode NFC, with control characters and characters other
  * systems forbid (`<>:"|?*`) turned into `_`.
  * @throws UserInputError `bad_file_name` (400) for a hidden name, an Office
- *   lock file, duikou's own `duikou.*` files, or an empty or overlong name;
+ *   lock file, duikou's own `duikou.*` files, an empty or overlong name, a name
+ *   with bidirectional controls (U+202E …) or one Windows keeps for devices (`CON.txt`);
  *   `unsupported_format` (415) for an extension duikou does not read
  */
 export function sanitizePaperName(raw: string): string {
@@ -70,6 +75,20 @@ export function sanitizePaperName(raw: string): string {
     .trim();
   const shown = JSON.stringify(raw);
   if (name === '' || name === '.' || name === '..') throw new UserInputError('bad_file_name', `${shown} is not a file name (文件名无效)`);
+  if (BIDI_CONTROLS.test(name)) {
+    // U+202E and its kin make "txt.exe" read as "exe.txt": a name must show what it is.
+    throw new UserInputError(
+      'bad_file_name',
+      `${JSON.stringify(name.replace(BIDI_CONTROLS_ALL, (c) => `U+${c.charCodeAt(0).toString(16).toUpperCase()}`))}: the name holds invisible text-direction characters, which can disguise a file's real name; rename it (文件名含有控制文字方向的隐藏字符)`,
+    );
+  }
+  const stem = name.split('.')[0]!.trim();
+  if (WINDOWS_RESERVED.test(stem)) {
+    throw new UserInputError(
+      'bad_file_name',
+      `${name}: ${stem.toUpperCase()} is a device name on Windows, where such a file cannot be opened or copied; rename it (该文件名在 Windows 中保留)`,
+    );
+  }
   if (name.startsWith('.')) {
     throw new UserInputError('bad_file_name', `${name}: hidden files (names starting with ".") cannot be papers (不接受隐藏文件)`);
   }
@@ -147,7 +166,7 @@ function exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
 
 /** A temp path in the corpus folder for a paper on its way in (hidden, so never read as a paper). */
 export function tempPaperPath(corpusDir: string): string {
-  return join(corpusDir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
+  return join(corpusDir, `${UPLOAD_TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
 }
 
 /** Move a file, copying across file systems where a rename cannot. */
@@ -206,7 +225,7 @@ export async function findClashes(corpusDir: string, names: readonly string[]): 
  * with its importer; one that cannot be read is reported by name and left
  * out. The others are renamed into place (a replaced version is moved to
  * `removed/` first) and the corpus is synced. Temp files are always cleaned up.
- * @throws UserInputError `duplicate_name` (400), `file_exists` (409), or
+ * @throws UserInputError `duplicate_name` (400), `file_exists` or `name_taken` (409: a folder has the name), or
  *   `unreadable_file` (422) when no paper could be read
  */
 export async function addPapers(
@@ -240,6 +259,16 @@ export async function addPapers(
           `Already in the corpus: ${list}. Tick "replace" (replace=1, --replace) to put the new version in its place; the old one is kept in the data folder's removed/ (文献已存在)`,
           409,
         );
+      }
+      for (const p of incoming) {
+        const there = await lstat(join(lib.corpusDir, p.name)).catch(() => null);
+        if (there && !there.isFile()) {
+          throw new UserInputError(
+            'name_taken',
+            `The corpus folder holds a ${there.isDirectory() ? 'folder' : 'non-file entry'} named ${p.name}; rename or move it, then add the paper (同名文件夹已存在)`,
+            409,
+          );
+        }
       }
       const errors: PaperError[] = [];
       const ok: { name: string; previous?: string }[] = [];

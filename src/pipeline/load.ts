@@ -7,7 +7,7 @@
  * rely on detection alone).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { containedImporter } from '../contained.js';
 import { UserInputError } from '../core/errors.js';
@@ -41,10 +41,42 @@ export function decodeText(buf: Uint8Array): string {
   return decodeBytes(buf).text;
 }
 
+/** Prefix of the hidden temp files uploads are written to in the corpus folder before their rename. */
+export const UPLOAD_TEMP_PREFIX = '.duikou-upload-';
+
+/** Age after which an upload's temp file is taken as left behind (an upload cut off by a kill). */
+export const STALE_UPLOAD_MS = 60 * 60_000;
+
+/**
+ * Removes upload temp files older than `olderThanMs` from a corpus folder:
+ * a server killed during an upload leaves its temp file, which nothing else
+ * would ever remove. A younger one may be an upload in progress and stays.
+ * @returns the names removed
+ */
+export async function removeStaleUploads(dir: string, olderThanMs = STALE_UPLOAD_MS): Promise<string[]> {
+  const removed: string[] = [];
+  const now = Date.now();
+  // A folder that cannot be read is reported by the listing that follows, not here.
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (!e.isFile() || !e.name.startsWith(UPLOAD_TEMP_PREFIX)) continue;
+    const path = join(dir, e.name);
+    try {
+      if (now - (await stat(path)).mtimeMs < olderThanMs) continue;
+      await rm(path, { force: true });
+      removed.push(e.name);
+    } catch {
+      // Gone already, or not ours to remove: the next sync tries again.
+    }
+  }
+  return removed;
+}
+
 /**
  * The paper files of a corpus folder, sorted: `.txt`, `.md`, `.markdown`,
  * `.html`, `.htm`, `.docx` and `.pdf`, without hidden files, Office lock files
- * (`~$…`) and duikou's own `duikou.*` data files kept alongside.
+ * (`~$…`) and duikou's own `duikou.*` data files kept alongside. Folders (even
+ * one named like a paper, `x.txt/`) and links are not papers.
  */
 export async function listCorpusFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
