@@ -29,7 +29,7 @@ const BOMBS: Record<string, () => Promise<Uint8Array> | Uint8Array> = {
   'paragraphs.docx': () => docxManyParagraphs(3_000_000),
   // ~1 MB whose document.xml inflates to 1 GB.
   'inflates.docx': () => docxInflating(1024),
-  // ~800 KB, 10 million text operators on one page.
+  // ~1.4 MB, 10 million text operators on one page.
   'operators.pdf': () => pdfManyOperators(10_000_000),
   // ~3 MB whose one content stream inflates to 1 GB of text operators.
   'inflates.pdf': () => pdfInflating(1024),
