@@ -65,7 +65,7 @@ const fileOf = (t: ContainedTask): string => t.file;
 export class ContainedImporter {
   private worker: Worker | null = null;
   private readonly queue: Job[] = [];
-  private running: { job: Job; timer: NodeJS.Timeout; parts: Array<PreparedDocument['passages']> } | null = null;
+  private running: { job: Job; timer: NodeJS.Timeout; watch: NodeJS.Timeout; parts: Array<PreparedDocument['passages']> } | null = null;
   private nextId = 0;
   private closed = false;
   private readonly script = workerScript('./pipeline/import-worker', import.meta.url);
@@ -146,6 +146,7 @@ export class ContainedImporter {
   private fail(w: Worker, why: string): void {
     if (this.worker !== w) return;
     this.worker = null;
+    void w.terminate();
     const r = this.running;
     if (!r) return;
     this.finish();
@@ -162,7 +163,10 @@ export class ContainedImporter {
   }
 
   private finish(): void {
-    if (this.running) clearTimeout(this.running.timer);
+    if (this.running) {
+      clearTimeout(this.running.timer);
+      clearInterval(this.running.watch);
+    }
     this.running = null;
     this.worker?.unref();
     queueMicrotask(() => this.pump());
@@ -188,7 +192,14 @@ export class ContainedImporter {
         ),
       );
     }, this.limits.timeoutMs);
-    this.running = { job, timer, parts: [] };
+    // A backstop for memory the worker's own limits cannot see (native buffers grown
+    // inside one long synchronous step): the whole process's growth since the task began.
+    const rss0 = process.memoryUsage.rss();
+    const watch = setInterval(() => {
+      if (process.memoryUsage.rss() - rss0 > (2 * this.limits.memoryMb + 256) * 1024 * 1024) this.fail(w, 'memory');
+    }, 100);
+    watch.unref();
+    this.running = { job, timer, watch, parts: [] };
     w.postMessage({ id: job.id, task: job.task } satisfies ContainedRequest);
   }
 
@@ -196,7 +207,10 @@ export class ContainedImporter {
   async close(): Promise<void> {
     this.closed = true;
     const r = this.running;
-    if (r) clearTimeout(r.timer);
+    if (r) {
+      clearTimeout(r.timer);
+      clearInterval(r.watch);
+    }
     this.running = null;
     const w = this.worker;
     this.worker = null;
