@@ -19,7 +19,8 @@ import { openIndexDatabase } from '../src/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/watch.js';
-import { docxBomb, docxInflating, pdfManyOperators } from './helpers/bombs.js';
+import { docxBomb, docxInflating, docxManyParagraphs, pdfManyOperators } from './helpers/bombs.js';
+import { runCli } from './helpers/process.js';
 import { startServer } from './helpers/server.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/import', import.meta.url));
@@ -127,5 +128,20 @@ describe('the contained importer', () => {
       db.close();
       store.db.close();
     }
+  }, 60_000);
+
+  it('duikou add refuses a bomb by name, with exit code 2, and adds the other paper', () => {
+    const dir = join(root, 'cli');
+    mkdirSync(join(dir, 'in'), { recursive: true });
+    writeFileSync(join(dir, 'in', 'bomb.docx'), docxManyParagraphs(3_000_000));
+    writeFileSync(join(dir, 'in', 'fine.txt'), 'Fine\n\nCounterpart support 对口支援 𠀀.\n');
+    const r = runCli(['add', join(dir, 'in', 'bomb.docx'), join(dir, 'in', 'fine.txt')], {
+      DUIKOU_CORPUS: join(dir, 'corpus'),
+      DUIKOU_DATA: join(dir, 'data'),
+      DUIKOU_IMPORT_MEMORY_MB: '128',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bomb\.docx needs more than 128 MB of memory to import/);
+    expect(r.stdout).toMatch(/^Added fine\.txt/m);
   }, 60_000);
 });

@@ -4,6 +4,7 @@
  * `contained.ts`); the memory and time limits end that worker, the others make
  * the importers refuse a file early, before the expensive part.
  */
+import { UserInputError } from '../../core/errors.js';
 import { setting } from '../../core/settings.js';
 
 /** The limits of one import. */
@@ -35,7 +36,9 @@ export const DEFAULT_IMPORT_LIMITS: Readonly<ImportLimits> = {
 function positive(name: Parameters<typeof setting>[0], env: NodeJS.ProcessEnv): number {
   const raw = setting(name, env);
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new UserInputError('bad_setting', `${name} must be a positive number, not ${JSON.stringify(raw)} (设置值无效)`);
+  }
   return n;
 }
 
