@@ -164,17 +164,8 @@ export class Engine implements SearchSource {
    * (possibly in a worker thread): only ids are assigned and the index updated.
    */
   addPrepared(prep: PreparedDocument): CorpusDocument {
-    const { doc } = prep;
-    this.removeDocument(doc.id);
-    const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
-    const full: CorpusDocument = { ...doc, passages };
-    this.docs.set(doc.id, full);
-    passages.forEach((p, i) => {
-      this.byId.set(p.id, p);
-      const { terms, counts, words } = prep.passages[i]!;
-      this.index.add(p.id, terms, counts, words);
-    });
-    return full;
+    const steps = this.adding(prep);
+    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
   }
 
   /**
@@ -185,21 +176,32 @@ export class Engine implements SearchSource {
    * during a pause.
    */
   async addPreparedGradually(prep: PreparedDocument, pause: () => Promise<void>, sliceMs = 20): Promise<CorpusDocument> {
+    const steps = this.adding(prep);
+    let step = steps.next();
+    let sliceStart = Date.now();
+    while (!step.done) {
+      if (Date.now() - sliceStart >= sliceMs) {
+        await pause();
+        if (this.docs.get(prep.doc.id)?.passages !== step.value) return { ...prep.doc, passages: step.value };
+        sliceStart = Date.now();
+      }
+      step = steps.next();
+    }
+    return step.value;
+  }
+
+  /** Adding a document, one passage per step; each step yields the document's passages. */
+  private *adding(prep: PreparedDocument): Generator<Passage[], CorpusDocument> {
     const { doc } = prep;
     this.removeDocument(doc.id);
     const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
-    let sliceStart = Date.now();
     for (const [i, p] of passages.entries()) {
       this.byId.set(p.id, p);
       const { terms, counts, words } = prep.passages[i]!;
       this.index.add(p.id, terms, counts, words);
-      if (Date.now() - sliceStart >= sliceMs && i + 1 < passages.length) {
-        await pause();
-        if (this.docs.get(doc.id)?.passages !== passages) break;
-        sliceStart = Date.now();
-      }
+      yield passages;
     }
     return full;
   }

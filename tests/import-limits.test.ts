@@ -13,7 +13,8 @@ import { PDFDocument } from 'pdf-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContainedImporter, containedImporter } from '../src/contained.js';
 import { UserInputError } from '../src/core/errors.js';
-import { Engine } from '../src/engine.js';
+import { Engine, prepareDocument } from '../src/engine.js';
+import { documentFromImport } from '../src/pipeline/load.js';
 import { DEFAULT_IMPORT_LIMITS, importFile } from '../src/pipeline/import/index.js';
 import { openIndexDatabase } from '../src/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
@@ -144,4 +145,40 @@ describe('the contained importer', () => {
     expect(r.stderr).toMatch(/bomb\.docx needs more than 128 MB of memory to import/);
     expect(r.stdout).toMatch(/^Added fine\.txt/m);
   }, 60_000);
+
+  it('a large paper enters the index a slice at a time, as addPrepared would put it, and stops if removed meanwhile', async () => {
+    const text =
+      Array.from({ length: 60 }, (_, i) => `Paragraph ${i}: counterpart support 对口支援 𠀀 in county ${i}.`).join('\n\n') + '\n';
+    const prep = prepareDocument(documentFromImport('big.txt', { text }, {}));
+    const whole = new Engine();
+    whole.addPrepared(prep);
+    const sliced = new Engine();
+    let pauses = 0;
+    const seen: number[] = [];
+    await sliced.addPreparedGradually(
+      prep,
+      async () => {
+        pauses++;
+        seen.push(sliced.search('对口支援', { limit: 200 }).total);
+      },
+      0,
+    );
+    expect(pauses).toBeGreaterThanOrEqual(prep.passages.length - 1);
+    // Searches between slices see the passages indexed so far, growing to all.
+    expect(seen[0]).toBeLessThan(seen[seen.length - 1]!);
+    const answer = (e: Engine) => e.search('对口支援 county', { limit: 200 }).hits.map((h) => [h.start, h.end, h.matches]);
+    expect(answer(sliced)).toEqual(answer(whole));
+
+    const removed = new Engine();
+    let n = 0;
+    await removed.addPreparedGradually(
+      prep,
+      async () => {
+        if (++n === 5) removed.removeDocument('big');
+      },
+      0,
+    );
+    expect(removed.document('big')).toBeUndefined();
+    expect(removed.search('对口支援').total).toBe(0);
+  });
 });
