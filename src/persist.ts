@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Lang, LoadedDocument, PassageKind, Span } from './core/types.js';
 import { containedImporter } from './contained.js';
+import { UserInputError } from './core/errors.js';
 import { Engine, type PreparedDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
 import { loadGlossary } from './pipeline/glossary.js';
@@ -326,6 +327,18 @@ function detectedMetadata(id: string, text: string, hash: string): DocumentMeta 
   return meta;
 }
 
+/**
+ * Files the importer refused, with the size and time they had then: a bomb
+ * left in the corpus folder is not parsed again at every sync (each change in
+ * the folder), only when it changes or duikou restarts.
+ */
+const refused = new Map<string, { size: number; mtimeMs: number; message: string }>();
+
+function refusedBefore(dir: string, file: string, st: { size: number; mtimeMs: number } | null): string | null {
+  const r = refused.get(join(dir, file));
+  return r && st && r.size === st.size && r.mtimeMs === st.mtimeMs ? r.message : null;
+}
+
 /** Let the event loop answer requests between papers. */
 const breathe = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -376,6 +389,9 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         engine.addPrepared(fromStore(db, row, overrides));
         seen.add(p.row.id);
         stats.reused++;
+      } else if (refusedBefore(corpusDir, p.file, p.st)) {
+        // Refused before and unchanged since: named again, not parsed again at every sync.
+        stats.errors.push({ file: p.file, message: refusedBefore(corpusDir, p.file, p.st)! });
       } else {
         // Converted, segmented and analysed in the contained worker: a hostile file fails there, by name.
         const prep = await containedImporter().load(corpusDir, p.file, overrides);
@@ -404,6 +420,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
       if (storageFailure(err) !== null) throw err;
       // One unreadable paper must not stop the others from being indexed.
       stats.errors.push({ file: p.file, message: err instanceof Error ? err.message : String(err) });
+      if (err instanceof UserInputError && p.st) refused.set(join(corpusDir, p.file), { ...p.st, message: err.message });
     }
     report();
   }

@@ -181,4 +181,29 @@ describe('the contained importer', () => {
     expect(removed.document('big')).toBeUndefined();
     expect(removed.search('对口支援').total).toBe(0);
   });
+
+  it('a refused file left in the corpus folder is named at every sync but parsed again only when it changes', async () => {
+    const corpus = join(root, 'again', 'corpus');
+    mkdirSync(corpus, { recursive: true });
+    writeFileSync(join(corpus, 'bad.pdf'), 'not a PDF at all');
+    writeFileSync(join(corpus, 'good.txt'), 'Good\n\nCounterpart support 对口支援.\n');
+    const engine = new Engine();
+    const db = openIndexDatabase(join(root, 'again', 'index.db'));
+    const sync = new CorpusSync(engine, db, corpus);
+    try {
+      const named = (s: Awaited<ReturnType<CorpusSync['request']>>) => s?.errors.map((e) => e.file);
+      expect(named(await sync.request())).toEqual(['bad.pdf']);
+      const before = containedImporter().conversions;
+      writeFileSync(join(corpus, 'new.txt'), 'New\n\nA paper about wombats.\n');
+      const second = await sync.request();
+      expect(named(second)).toEqual(['bad.pdf']);
+      expect(second?.errors[0]?.message).toMatch(/^bad\.pdf is not a readable PDF/);
+      expect(containedImporter().conversions - before).toBe(1); // new.txt only
+      writeFileSync(join(corpus, 'bad.pdf'), 'still not a PDF, but changed');
+      expect(named(await sync.request())).toEqual(['bad.pdf']);
+      expect(containedImporter().conversions - before).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
 });
