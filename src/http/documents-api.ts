@@ -76,7 +76,8 @@ export function sanitizePaperName(raw: string): string {
   const shown = JSON.stringify(raw);
   if (name === '' || name === '.' || name === '..') throw new UserInputError('bad_file_name', `${shown} is not a file name (文件名无效)`);
   if (BIDI_CONTROLS.test(name)) {
-    // U+202E and its kin make "txt.exe" read as "exe.txt": a name must show what it is.
+    // U+202E and its kin reorder what is shown: "report", U+202E, "txt.exe" shows as "reportexe.txt".
+    // A name must show what the file is.
     throw new UserInputError(
       'bad_file_name',
       `${JSON.stringify(name.replace(BIDI_CONTROLS_ALL, (c) => `U+${c.charCodeAt(0).toString(16).toUpperCase()}`))}: the name holds invisible text-direction characters, which can disguise a file's real name; rename it (文件名含有控制文字方向的隐藏字符)`,
