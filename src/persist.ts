@@ -21,7 +21,7 @@ import { Engine, type PreparedDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
 import { loadGlossary } from './pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
-import { detectMetadata, listCorpusFiles, loadDocument, removeStaleUploads } from './pipeline/load.js';
+import { detectMetadata, listCorpusFiles, removeStaleUploads } from './pipeline/load.js';
 import {
   METADATA_FILE,
   type MetadataOverrides,
