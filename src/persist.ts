@@ -17,9 +17,9 @@ import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Lang, LoadedDocument, PassageKind, Span } from './core/types.js';
 import { Engine, type PreparedDocument, prepareDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
-import { loadGlossary } from './pipeline/glossary.js';
+import { type Library, asLibrary, listPapers, loadLibraryGlossary, readLibraryOverrides } from './library.js';
 import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
-import { type MetadataOverrides, detectMetadata, listCorpusFiles, loadDocument, readMetadataOverrides } from './pipeline/load.js';
+import { type MetadataOverrides, detectMetadata, loadDocument } from './pipeline/load.js';
 
 /** Progress of a sync, for the console and the page. */
 export interface SyncProgress {
@@ -198,27 +198,37 @@ function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number): vo
 const breathe = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
- * Bring the engine and the persisted index in line with the corpus folder:
- * reuse unchanged papers, index new and changed ones, drop removed ones.
+ * Bring the engine and the persisted index in line with the corpus folder
+ * (or the library's folders): reuse unchanged papers, index new and changed
+ * ones, drop removed ones. A file whose id another file already has is
+ * reported in `errors` and not read.
  */
-export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts: OpenOptions = {}): Promise<SyncStats> {
+export async function syncCorpus(engine: Engine, db: DB, corpus: string | Library, opts: OpenOptions = {}): Promise<SyncStats> {
   const started = Date.now();
-  const overrides = await readMetadataOverrides(corpusDir);
-  const files = await listCorpusFiles(corpusDir);
-  const stats: SyncStats = { files: files.length, reused: 0, indexed: 0, removed: 0, errors: [], ms: 0 };
+  const lib = asLibrary(corpus);
+  const overrides = await readLibraryOverrides(lib);
+  const { papers: files, errors: listed } = await listPapers(lib);
+  const stats: SyncStats = {
+    files: files.length,
+    reused: 0,
+    indexed: 0,
+    removed: 0,
+    errors: listed.map(({ file, message }) => ({ file, message })),
+    ms: 0,
+  };
   const stored = new Map((db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all() as DocRow[]).map((r) => [r.file, r]));
   const getText = db.prepare('SELECT text, pages FROM documents WHERE id = ?');
 
-  const plan = files.map((file) => {
+  const plan = files.map(({ dir, file }) => {
     let st: { size: number; mtimeMs: number } | null;
     try {
-      st = statSync(join(corpusDir, file));
+      st = statSync(join(dir, file));
     } catch {
       st = null;
     }
     const row = stored.get(file);
     const unchanged = row !== undefined && st !== null && row.size === st.size && row.mtime_ms === st.mtimeMs;
-    return { file, st, row, unchanged };
+    return { dir, file, st, row, unchanged };
   });
   const totalBytes = plan.filter((p) => !p.unchanged).reduce((n, p) => n + (p.st?.size ?? 0), 0);
   let bytes = 0;
@@ -244,7 +254,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         seen.add(p.row.id);
         stats.reused++;
       } else {
-        const doc = await loadDocument(corpusDir, p.file, overrides);
+        const doc = await loadDocument(p.dir, p.file, overrides);
         if (p.row && p.row.hash === doc.hash && p.row.id === doc.id) {
           // Touched but not changed (copied, re-saved): only the file's stamp moves.
           db.prepare('UPDATE documents SET size = ?, mtime_ms = ? WHERE id = ?').run(p.st?.size ?? 0, p.st?.mtimeMs ?? 0, doc.id);
@@ -286,7 +296,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
  * what is unchanged is loaded, not re-read; what changed is re-indexed.
  */
 export async function openPersistentCorpus(
-  corpusDir: string,
+  corpus: string | Library,
   dataDir: string,
   opts: OpenOptions = {},
 ): Promise<{ engine: Engine; db: DB; stats: SyncStats }> {
@@ -294,7 +304,7 @@ export async function openPersistentCorpus(
   mkdirSync(dataDir, { recursive: true });
   const db = openIndexDatabase(join(dataDir, 'index.db'));
   const engine = opts.engine ?? new Engine();
-  engine.setGlossary(loadGlossary(corpusDir));
-  const stats = await syncCorpus(engine, db, corpusDir, opts);
+  engine.setGlossary(loadLibraryGlossary(asLibrary(corpus)));
+  const stats = await syncCorpus(engine, db, corpus, opts);
   return { engine, db, stats };
 }

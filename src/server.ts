@@ -2,6 +2,7 @@
  * `npm start`: serve the app at once, index the corpus folder (only what
  * changed since the last start), watch it for changes, and print the URL.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AccessConfig, accessFromSettings, signInUrl } from './access.js';
 import { UserInputError } from './core/errors.js';
@@ -9,13 +10,14 @@ import { setting } from './core/settings.js';
 import { Engine } from './engine.js';
 import { createApp } from './http/app.js';
 import { isWildcard } from './http/security.js';
+import { loadLibraryGlossary, resolveLibrary } from './library.js';
 import { type SyncProgress, openIndexDatabase } from './persist.js';
-import { loadGlossary } from './pipeline/glossary.js';
 import { AnnotationStore } from './store/annotations.js';
 import { openDatabase } from './store/db.js';
 import { CorpusSync } from './watch.js';
 
-const corpusDir = setting('DUIKOU_CORPUS');
+// The sample papers (read only) and the user's library, or the user's own corpus folder: see library.ts.
+const library = resolveLibrary();
 const dataDir = setting('DUIKOU_DATA');
 const host = setting('HOST');
 const port = Number(setting('PORT'));
@@ -31,9 +33,10 @@ try {
 }
 for (const w of access.warnings) console.error(`duikou: ${w}`);
 
+mkdirSync(library.dir, { recursive: true });
 const store = new AnnotationStore(openDatabase(join(dataDir, 'duikou.db')));
 const indexDb = openIndexDatabase(join(dataDir, 'index.db'));
-const engine = new Engine(loadGlossary(corpusDir));
+const engine = new Engine(loadLibraryGlossary(library));
 
 /** A one-line progress bar: files, MB, time left. */
 function bar(p: SyncProgress): string {
@@ -45,12 +48,21 @@ function bar(p: SyncProgress): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} files · ${mb(p.bytes)}/${mb(p.totalBytes)} MB${eta}`;
 }
 const tty = process.stdout.isTTY === true;
-const sync = new CorpusSync(engine, indexDb, corpusDir, store, (p) => {
+const sync = new CorpusSync(engine, indexDb, library, store, (p) => {
   if (tty) process.stdout.write(`\r${bar(p)} `);
 });
 
 // With the corpus and data folders and the sync, papers can be added, edited and removed from the app.
-const app = createApp({ engine, store, access: access.access, status: sync.status, sync, corpusDir, dataDir });
+const app = createApp({
+  engine,
+  store,
+  access: access.access,
+  status: sync.status,
+  sync,
+  corpusDir: library.dir,
+  ...(library.sample !== null && { sampleDir: library.sample }),
+  dataDir,
+});
 const server = app.listen(port, host, () => {
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;

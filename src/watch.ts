@@ -7,6 +7,7 @@ import { type FSWatcher, watch } from 'chokidar';
 import type { Database as DB } from 'better-sqlite3';
 import { syncAnnotations } from './corpus.js';
 import type { Engine } from './engine.js';
+import { type Library, asLibrary, libraryFolders } from './library.js';
 import { type SyncProgress, type SyncStats, syncCorpus } from './persist.js';
 import type { AnnotationStore } from './store/annotations.js';
 
@@ -26,7 +27,7 @@ export class CorpusSync {
   constructor(
     private readonly engine: Engine,
     private readonly db: DB,
-    private readonly corpusDir: string,
+    private readonly corpus: string | Library,
     private readonly store?: AnnotationStore,
     private readonly onProgress?: (p: SyncProgress) => void,
   ) {}
@@ -39,7 +40,7 @@ export class CorpusSync {
       this.pending = false;
       this.status.indexing = true;
       try {
-        const stats = await syncCorpus(this.engine, this.db, this.corpusDir, {
+        const stats = await syncCorpus(this.engine, this.db, this.corpus, {
           onProgress: (p) => {
             this.status.progress = p;
             this.onProgress?.(p);
@@ -57,10 +58,10 @@ export class CorpusSync {
     return run;
   }
 
-  /** Watch the corpus folder and sync on every change (debounced). */
+  /** Watch the corpus folder (the library's folders) and sync on every change (debounced). */
   watch(onSynced?: (s: SyncStats) => void): FSWatcher {
     let timer: NodeJS.Timeout | undefined;
-    const watcher = watch(this.corpusDir, {
+    const watcher = watch(libraryFolders(asLibrary(this.corpus)), {
       ignoreInitial: true,
       depth: 0,
       // Wait for a copy to finish before reading a half-written PDF.
