@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, startServerProcess, stopProcess } from './helpers/process.js';
+import { runCli, startServerProcess, stopProcess } from './helpers/process.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'duikou-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,7 +41,7 @@ describe('duikou backup', () => {
     const corpus = join(dir, 'corpus');
     const data = join(dir, 'data');
     mkdirSync(corpus);
-    copyFileSync(join(ROOT, 'corpus', 'zhou-partner-assistance-overview.txt'), join(corpus, 'zhou-partner-assistance-overview.txt'));
+    copyFileSync(join(SAMPLE, 'zhou-partner-assistance-overview.txt'), join(corpus, 'zhou-partner-assistance-overview.txt'));
     const { child, url } = await startServerProcess({ DUIKOU_CORPUS: corpus, DUIKOU_DATA: data });
     let acknowledged = 0;
     let stop = false;
