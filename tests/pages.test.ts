@@ -212,11 +212,12 @@ describe('GET / and /search', () => {
     ['q=a&view=grid', '"view"'],
     ['q=a&q=b', '"q"'],
     ['q=a&doc=no-such-paper', 'no-such-paper'],
-  ])('answers bad input %s with the 400 error page', async (qs, message) => {
+  ])('answers bad input %s with the search page and the message beside the box', async (qs, message) => {
     const { status, html, type } = await page(`/search?${qs}`);
     expect(status).toBe(qs.includes('no-such-paper') ? 404 : 400);
     expect(type).toMatch(/text\/html/);
-    expect(html).toContain('class="error-page"');
+    expect(html).not.toContain('class="error-page"');
+    expect(html).toContain('id="q-error"');
     expect(html).toContain(unescapeHtml(message).replace(/"/g, '&#34;'));
   });
 });

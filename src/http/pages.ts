@@ -510,6 +510,36 @@ function searchPage(engine: Engine, req: Request) {
   };
 }
 
+/**
+ * The search page for a query that cannot run (a stray quote, a filter behind
+ * `-`, an unknown language or paper): the search box keeps what was typed,
+ * with the message beside it, so the user corrects the query in place.
+ */
+function searchErrorPage(engine: Engine, req: Request, err: UserInputError) {
+  const q = formQuery(req.query as Query);
+  const text = (k: string): string => (typeof q[k] === 'string' ? (q[k] as string) : '');
+  const lang = text('lang');
+  const doc = text('doc');
+  const state: SearchState = {
+    q: text('q'),
+    lang: lang === 'zh' || lang === 'en' ? lang : '',
+    doc: engine.document(doc) ? doc : '',
+    expand: text('expand') !== '0',
+    limit: 20,
+    offset: 0,
+    view: text('view') === 'kwic' ? 'kwic' : 'list',
+  };
+  return {
+    state,
+    documents: documentsView(engine),
+    active: 'search',
+    htmlLang: 'en',
+    title: `${state.q || err.code} · duikou`,
+    result: null,
+    error: { code: err.code, message: err.message },
+  };
+}
+
 // --- document page ----------------------------------------------------------
 
 /** Most hits marked in one document. */
@@ -622,7 +652,15 @@ export function pagesRouter(deps: AppDeps): Router {
   });
 
   const search: RequestHandler = (req, res) => {
-    res.render('search', searchPage(engine, req));
+    let page;
+    try {
+      page = searchPage(engine, req);
+    } catch (err) {
+      if (!(err instanceof UserInputError)) throw err;
+      res.status(err.status).render('search', searchErrorPage(engine, req, err));
+      return;
+    }
+    res.render('search', page);
   };
   r.get('/', search);
   r.get('/search', search);
