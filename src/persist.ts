@@ -19,6 +19,7 @@ import { Engine, type PreparedDocument, prepareDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
 import { type Library, asLibrary, listPapers, loadLibraryGlossary, readLibraryOverrides } from './library.js';
 import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
+import { estimateRemaining } from './progress.js';
 import { type MetadataOverrides, detectMetadata, loadDocument } from './pipeline/load.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -238,7 +239,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
   for (const [i, p] of plan.entries()) {
     const report = (): void => {
       const elapsed = Date.now() - indexStart;
-      const etaMs = bytes > 0 && totalBytes > 0 ? Math.round((elapsed / bytes) * (totalBytes - bytes)) : null;
+      const etaMs = estimateRemaining(elapsed, bytes, totalBytes);
       opts.onProgress?.({ done: i + 1, total: plan.length, bytes, totalBytes, file: p.file, etaMs });
     };
     try {
