@@ -4,7 +4,6 @@
  * then; when indexing ends it is brought up to date: reloaded at once when
  * the user has nothing under way, else offered with a button.
  */
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
