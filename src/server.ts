@@ -85,11 +85,11 @@ if (stats) {
     `Indexed ${engine.documents().length} papers, ${passages} passages in ${(stats.ms / 1000).toFixed(1)} s ` +
       `(${stats.indexed} read and segmented, ${stats.reused} unchanged, ${stats.removed} removed)`,
   );
-  for (const e of stats.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
+  for (const e of stats.errors) console.error(`duikou: skipped ${e.file}: ${e.message}`);
 }
 const watcher = sync.watch((s) => {
   if (s.indexed + s.removed > 0) console.log(`Corpus changed: ${s.indexed} papers re-indexed, ${s.removed} removed`);
-  for (const e of s.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
+  for (const e of s.errors) console.error(`duikou: skipped ${e.file}: ${e.message}`);
 });
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -672,6 +672,8 @@ export function pagesRouter(deps: AppDeps): Router {
       htmlLang: 'en',
       documents: documentsView(engine),
       upload: manage ? upload : null,
+      // Files the last indexing left out (unreadable, or a second file of one id), each with its reason.
+      skipped: deps.status?.last?.errors ?? [],
     });
   });
 
