@@ -11,7 +11,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('duikou search', () => {
   it('prints ranked hits for a Chinese query with --lang and --limit', () => {
-    const r = runCli(['search', '对口支援', '--lang', 'zh', '--limit', '5']);
+    const r = runCli(['search', '对口支援', '--lang', 'zh', '--limit', '5'], { DUIKOU_CORPUS: SAMPLE });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^\d+ passages match "对口支援"/);
     expect(r.stdout.match(/^\d+\. /gm)).toHaveLength(5);
@@ -19,7 +19,7 @@ describe('duikou search', () => {
   });
 
   it('--json prints the API JSON', () => {
-    const r = runCli(['search', '"key node"', '--json']);
+    const r = runCli(['search', '"key node"', '--json'], { DUIKOU_CORPUS: SAMPLE });
     expect(r.status).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body.mode).toBe('strict');
@@ -30,7 +30,7 @@ describe('duikou search', () => {
   });
 
   it('a bad query is a clear message and exit code 2', () => {
-    const r = runCli(['search', 'lang:xx', 'x']);
+    const r = runCli(['search', 'lang:xx', 'x'], { DUIKOU_CORPUS: SAMPLE });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^duikou: /);
   });

@@ -171,7 +171,7 @@ describe('JSON backup round trip', () => {
 
 describe('duikou export', () => {
   it('writes Markdown for a tag to standard output', () => {
-    const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { DUIKOU_DATA: join(dir, 'data') });
+    const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { DUIKOU_DATA: join(dir, 'data'), DUIKOU_CORPUS: CORPUS });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('对口支援是中国特色国家治理的重要方式和机制');
     expect(r.stdout).toMatch(/^# Quotes$/m); // one quote from each language: English labels
@@ -183,7 +183,7 @@ describe('duikou export', () => {
 
   it('writes a REFI-QDA project to a file', () => {
     const out = join(dir, 'project.qdpx');
-    const r = runCli(['export', '--format', 'qdpx', '--output', out], { DUIKOU_DATA: join(dir, 'data') });
+    const r = runCli(['export', '--format', 'qdpx', '--output', out], { DUIKOU_DATA: join(dir, 'data'), DUIKOU_CORPUS: CORPUS });
     expect(r.status).toBe(0);
     expect(strFromZip(readFileSync(out), 'project.qde')).toContain('<Project');
   });
