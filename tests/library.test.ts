@@ -142,8 +142,11 @@ describe('the default configuration (the repository corpus/ as the sample, a tem
     const { child, url } = await startServerProcess({ DUIKOU_DATA: data, DUIKOU_CORPUS: '' });
     try {
       for (let i = 0; i < 600; i++) {
-        const s = (await (await fetch(`${url}/api/status`)).json()) as { indexing: boolean; last: unknown };
-        if (!s.indexing && s.last) break;
+        // A connection dropped while the server is busy indexing is asked again.
+        const s = (await fetch(`${url}/api/status`)
+          .then((r) => r.json())
+          .catch(() => null)) as { indexing: boolean; last: unknown } | null;
+        if (s && !s.indexing && s.last) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       const form = new FormData();
@@ -168,6 +171,9 @@ describe('the default configuration (the repository corpus/ as the sample, a tem
         body: JSON.stringify({ title: 'Edited title 已编辑', year: 2020 }),
       });
       expect(patch.status, await patch.clone().text()).toBe(200);
+      // The remove step says what removing does: a sample paper is hidden, a library paper moved aside.
+      expect(await (await fetch(`${url}/documents/li-zhong-personalized-pairing`)).text()).toContain('one of the sample papers');
+      expect(await (await fetch(`${url}/documents/bilby-governance`)).text()).toContain('is moved to <code>removed/</code>');
       const del = await fetch(`${url}/api/documents/li-zhong-personalized-pairing`, { method: 'DELETE' });
       expect(del.status, await del.clone().text()).toBe(200);
       expect(((await del.json()) as { message: string }).message).toContain('sample');

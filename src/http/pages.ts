@@ -9,6 +9,8 @@
  * could add whitespace inside elements; this code cannot). Views print those
  * strings with `<%-`, and everything else with `<%=`.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Router, type Request, type RequestHandler } from 'express';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, MatchSpan, PageRange, Passage, Span } from '../core/types.js';
@@ -622,9 +624,12 @@ function documentPage(engine: Engine, req: Request, id: string, store?: Annotati
 }
 
 /** What the document page's metadata form and remove step need. */
-function manageState(doc: CorpusDocument, store?: AnnotationStore) {
+function manageState(doc: CorpusDocument, deps: AppDeps) {
+  const { store } = deps;
   return {
     file: doc.file,
+    // A paper not in the library's own folder is one of the read-only sample papers: removing it hides it.
+    sample: !!deps.sampleDir && !!deps.corpusDir && !existsSync(join(deps.corpusDir, doc.file)),
     annotationCount: store ? store.list({ docId: doc.id }).length : 0,
     title: doc.title,
     authors: doc.authors.join('\n'),
@@ -679,7 +684,7 @@ export function pagesRouter(deps: AppDeps): Router {
 
   r.get('/documents/:id', (req, res) => {
     const page = documentPage(engine, req, req.params.id, store);
-    res.render('document', { ...page, manage: manage ? manageState(engine.requireDocument(req.params.id), store) : null });
+    res.render('document', { ...page, manage: manage ? manageState(engine.requireDocument(req.params.id), deps) : null });
   });
 
   if (store) r.use(annotationPagesRouter(engine, store));
