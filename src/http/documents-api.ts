@@ -28,7 +28,7 @@ import multer from 'multer';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta } from '../core/types.js';
 import type { Engine } from '../engine.js';
-import { type Library, hideSample, listPapers } from '../library.js';
+import { type Library, asLibrary, hideSample, listPapers } from '../library.js';
 import { applyMetadataPatch, metadataFromForm, parseMetadataPatch, type MetadataPatch, writeMetadataOverride } from '../metadata.js';
 import type { SyncStats } from '../persist.js';
 import { IMPORT_EXTENSIONS, MAX_FILE_BYTES, importFile } from '../pipeline/import/index.js';
@@ -201,8 +201,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function findClashes(corpus: string | Library, names: readonly string[]): Promise<Map<string, string>> {
   const existing = new Map<string, string>();
-  const lib = typeof corpus === 'string' ? { dir: corpus, sample: null } : corpus;
-  for (const p of (await listPapers(lib)).papers) existing.set(clashKey(p.id), p.file);
+  for (const p of (await listPapers(asLibrary(corpus))).papers) existing.set(clashKey(p.id), p.file);
   const out = new Map<string, string>();
   for (const n of names) {
     const e = existing.get(clashKey(idOfFile(n)));
