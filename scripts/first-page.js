@@ -38,8 +38,11 @@ for (;;) {
 const ms = performance.now() - started;
 console.log(`first-page: ${(ms / 1000).toFixed(2)} s from \`${[bin, ...args].join(' ')}\` to the first page`);
 for (;;) {
-  const s = await (await fetch(`http://127.0.0.1:${port}/api/status`)).json();
-  if (!s.indexing && s.last) break;
+  // A connection dropped while the server is busy indexing is asked again.
+  const s = await fetch(`http://127.0.0.1:${port}/api/status`)
+    .then((r) => r.json())
+    .catch(() => null);
+  if (s && !s.indexing && s.last) break;
   await new Promise((r) => setTimeout(r, 20));
 }
 console.log(`first-page: ${((performance.now() - started) / 1000).toFixed(2)} s to the end of indexing`);
