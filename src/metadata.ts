@@ -18,7 +18,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { applyEdits, modify } from 'jsonc-parser';
 import { z } from 'zod';
 import { UserInputError } from './core/errors.js';
 import type { DocumentMeta } from './core/types.js';
@@ -207,6 +206,8 @@ export function writeMetadataOverride(corpusDir: string, id: string, patch: Meta
         409,
       );
     }
+    // Loaded on the first edit, not at start: it is not needed to serve pages.
+    const { applyEdits, modify } = await import('jsonc-parser');
     const eol = raw?.includes('\r\n') ? '\r\n' : '\n';
     const options = { formattingOptions: { insertSpaces: true, tabSize: 2, eol } };
     let text = raw !== null && raw.trim() !== '' ? raw : `{}${eol}`;
