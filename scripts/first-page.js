@@ -7,15 +7,29 @@
  *
  *   node scripts/first-page.js [command …]     PORT defaults to 3917
  *
+ * With sign-in on (the default), it sends the token the server keeps in
+ * DUIKOU_DATA/access-token, as a signed-in browser would.
+ *
  * The README's set-up timings are measured with it.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const port = process.env.PORT ?? '3917';
 const cmd = process.argv.slice(2);
 const [bin, ...args] = cmd.length > 0 ? cmd : ['npm', 'start', '--silent'];
 const started = performance.now();
 const child = spawn(bin, args, { env: { ...process.env, PORT: port }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+const tokenFile = join(process.env.DUIKOU_DATA || 'data', 'access-token');
+/** The sign-in token once the server has written it (none when sign-in is off). */
+function headers() {
+  try {
+    return { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` };
+  } catch {
+    return {};
+  }
+}
 let exited = false;
 child.on('exit', () => {
   exited = true;
@@ -27,7 +41,7 @@ for (;;) {
     process.exit(1);
   }
   try {
-    const r = await fetch(`http://127.0.0.1:${port}/`);
+    const r = await fetch(`http://127.0.0.1:${port}/`, { headers: headers() });
     await r.arrayBuffer();
     if (r.status === 200) break;
   } catch {
@@ -39,7 +53,7 @@ const ms = performance.now() - started;
 console.log(`first-page: ${(ms / 1000).toFixed(2)} s from \`${[bin, ...args].join(' ')}\` to the first page`);
 for (;;) {
   // A connection dropped while the server is busy indexing is asked again.
-  const s = await fetch(`http://127.0.0.1:${port}/api/status`)
+  const s = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: headers() })
     .then((r) => r.json())
     .catch(() => null);
   if (s && !s.indexing && s.last) break;
