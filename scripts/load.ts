@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { ROOT, startServerProcess, stopProcess } from '../tests/helpers/process.js';
+import { startServerProcess, stopProcess } from '../tests/helpers/process.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +24,7 @@ const duration = Number(values.duration);
 
 const data = mkdtempSync(join(tmpdir(), 'duikou-load-'));
 // With sign-in on, as `npm start` runs it: every request carries the token.
-const { child, url, token } = await startServerProcess({ DUIKOU_CORPUS: join(ROOT, 'corpus'), DUIKOU_DATA: data, DUIKOU_AUTH: 'token' });
+const { child, url, token } = await startServerProcess({ DUIKOU_CORPUS: '', DUIKOU_DATA: data, DUIKOU_AUTH: 'token' });
 const authorization = `Bearer ${token}`;
 
 const queries = ['对口支援', '"key node"', 'counterpart support -Tibet', '援藏 OR 援疆', 'lang:zh 脱贫攻坚', 'Wenchuan', 'path dependence'];

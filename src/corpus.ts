@@ -4,19 +4,21 @@
 import { Engine } from './engine.js';
 import type { ReanchorCounts } from './store/annotations.js';
 import type { AnnotationStore } from './store/annotations.js';
-import { loadGlossary } from './pipeline/glossary.js';
-import { loadCorpus } from './pipeline/load.js';
+import { type Library, asLibrary, loadLibrary, loadLibraryGlossary } from './library.js';
 
 /** Progress of indexing, for the console. */
 export type Progress = (done: number, total: number, docId: string) => void;
 
 /**
- * Build a search engine over the papers in `dir`.
+ * Build a search engine over the papers in `dir` (or the library's folders).
+ * A file that cannot be loaded is skipped with its error written to stderr.
  * @param onProgress - called after each document is indexed
  */
-export async function openCorpus(dir: string, onProgress?: Progress): Promise<Engine> {
-  const engine = new Engine(loadGlossary(dir));
-  const docs = await loadCorpus(dir);
+export async function openCorpus(dir: string | Library, onProgress?: Progress): Promise<Engine> {
+  const lib = asLibrary(dir);
+  const engine = new Engine(loadLibraryGlossary(lib));
+  const { documents: docs, errors } = await loadLibrary(lib);
+  for (const e of errors) process.stderr.write(`duikou: skipped ${e.message}\n`);
   docs.forEach((doc, i) => {
     engine.addDocument(doc);
     onProgress?.(i + 1, docs.length, doc.id);

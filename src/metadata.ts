@@ -5,13 +5,19 @@
  * A change is read → merge → validate → write: the file is parsed as it is,
  * the one entry is merged in place (other entries, and the order of keys,
  * stay as they were), the result is checked against the same rules the
- * loader applies, and it is written pretty-printed to a temp file in the same
- * folder and renamed over the old one, so neither the loader nor the folder
- * watcher ever sees half a file. Writes in this process are serialised.
+ * loader applies, and only the changed values are rewritten in the file's
+ * text (jsonc-parser's edits), so the rest of the file keeps its formatting
+ * byte for byte and a version-controlled file shows only the user's change.
+ * New entries are written with 2-space indentation; the file ends with a
+ * newline. The text goes to a temp file in the same folder, renamed over the
+ * old one, so neither the loader nor the folder watcher ever sees half a
+ * file. An edit that changes nothing does not write. Writes in this process
+ * are serialised.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { UserInputError } from './core/errors.js';
 import type { DocumentMeta } from './core/types.js';
@@ -194,7 +200,9 @@ export function writeMetadataOverride(corpusDir: string, id: string, patch: Meta
       for (const [k, v] of Object.entries(parsed)) next[k] = v;
     }
     const old = Object.hasOwn(next, id) ? next[id] : undefined;
-    const entry: Record<string, unknown> = typeof old === 'object' && old !== null ? { ...old } : {};
+    // Only an entry that is an object can be edited field by field; anything else is replaced whole.
+    const had = typeof old === 'object' && old !== null && !Array.isArray(old);
+    const entry: Record<string, unknown> = had ? { ...(old as Record<string, unknown>) } : {};
     for (const k of FIELD_ORDER) if (patch[k] !== undefined) entry[k] = patch[k];
     next[id] = entry;
     let checked: Record<string, MetadataOverride>;
@@ -203,7 +211,22 @@ export function writeMetadataOverride(corpusDir: string, id: string, patch: Meta
     } catch (err) {
       throw new UserInputError('bad_metadata', `${(err as Error).message}; fix that entry by hand first`, 409);
     }
-    await writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`);
+    // Loaded on the first edit, not at start: it is not needed to serve pages.
+    const { applyEdits, modify } = await import('jsonc-parser');
+    const eol = raw?.includes('\r\n') ? '\r\n' : '\n';
+    const options = { formattingOptions: { insertSpaces: true, tabSize: 2, eol } };
+    let text = raw !== null && raw.trim() !== '' ? raw : `{}${eol}`;
+    if (!had) {
+      text = applyEdits(text, modify(text, [id], entry, options));
+    } else {
+      for (const k of FIELD_ORDER) {
+        const before = (old as Record<string, unknown>)[k];
+        if (patch[k] !== undefined && !isDeepStrictEqual(before, patch[k]))
+          text = applyEdits(text, modify(text, [id, k], patch[k], options));
+      }
+    }
+    if (!text.endsWith('\n')) text += eol;
+    if (text !== raw) await writeFileAtomic(path, text);
     return checked[id] as MetadataOverride;
   });
 }

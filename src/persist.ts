@@ -19,17 +19,11 @@ import { containedImporter } from './contained.js';
 import { UserInputError } from './core/errors.js';
 import { Engine, type PreparedDocument } from './engine.js';
 import { USER_DICT_PATH } from './pipeline/analyze.js';
-import { loadGlossary } from './pipeline/glossary.js';
+import { type Library, asLibrary, listPapers, loadLibraryGlossary, readLibraryOverrides } from './library.js';
 import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
-import { detectMetadata, listCorpusFiles, removeStaleUploads } from './pipeline/load.js';
-import {
-  METADATA_FILE,
-  type MetadataOverrides,
-  checkMetadataOverrides,
-  noOverrides,
-  overrideFor,
-  readMetadataOverrides,
-} from './pipeline/metadata-file.js';
+import { detectMetadata, removeStaleUploads } from './pipeline/load.js';
+import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from './pipeline/metadata-file.js';
+import { estimateRemaining } from './progress.js';
 import { DataFileError, describeStorageFailure, storageFailure } from './store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -343,28 +337,41 @@ function refusedBefore(dir: string, file: string, st: { size: number; mtimeMs: n
 const breathe = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
- * Bring the engine and the persisted index in line with the corpus folder:
- * reuse unchanged papers, index new and changed ones, drop removed ones.
+ * Bring the engine and the persisted index in line with the corpus folder
+ * (or the library's folders): reuse unchanged papers, index new and changed
+ * ones, drop removed ones. A file whose id another file already has is
+ * reported in `errors` and not read.
  */
-export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts: OpenOptions = {}): Promise<SyncStats> {
+export async function syncCorpus(engine: Engine, db: DB, corpus: string | Library, opts: OpenOptions = {}): Promise<SyncStats> {
   const started = Date.now();
-  await removeStaleUploads(corpusDir);
-  const overrides = opts.overrides ?? (await readMetadataOverrides(corpusDir));
-  const files = await listCorpusFiles(corpusDir);
-  const stats: SyncStats = { files: files.length, reused: 0, indexed: 0, removed: 0, errors: [], ms: 0 };
+  const lib = asLibrary(corpus);
+  // Uploads are written to the library folder only (never to the read-only sample).
+  await removeStaleUploads(lib.dir);
+  // Whether the library folder is there now: if it goes away during the sync, its papers are kept (see below).
+  const hadFolder = existsSync(lib.dir);
+  const overrides = opts.overrides ?? (await readLibraryOverrides(lib));
+  const { papers: files, errors: listed } = await listPapers(lib);
+  const stats: SyncStats = {
+    files: files.length,
+    reused: 0,
+    indexed: 0,
+    removed: 0,
+    errors: listed.map(({ file, message }) => ({ file, message })),
+    ms: 0,
+  };
   const stored = new Map((db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all() as DocRow[]).map((r) => [r.file, r]));
   const getText = db.prepare('SELECT text, pages FROM documents WHERE id = ?');
 
-  const plan = files.map((file) => {
+  const plan = files.map(({ dir, file }) => {
     let st: { size: number; mtimeMs: number } | null;
     try {
-      st = statSync(join(corpusDir, file));
+      st = statSync(join(dir, file));
     } catch {
       st = null;
     }
     const row = stored.get(file);
     const unchanged = row !== undefined && st !== null && row.size === st.size && row.mtime_ms === st.mtimeMs;
-    return { file, st, row, unchanged };
+    return { dir, file, st, row, unchanged };
   });
   const totalBytes = plan.filter((p) => !p.unchanged).reduce((n, p) => n + (p.st?.size ?? 0), 0);
   let bytes = 0;
@@ -374,7 +381,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
   for (const [i, p] of plan.entries()) {
     const report = (): void => {
       const elapsed = Date.now() - indexStart;
-      const etaMs = bytes > 0 && totalBytes > 0 ? Math.round((elapsed / bytes) * (totalBytes - bytes)) : null;
+      const etaMs = estimateRemaining(elapsed, bytes, totalBytes);
       opts.onProgress?.({ done: i + 1, total: plan.length, bytes, totalBytes, file: p.file, etaMs });
     };
     try {
@@ -389,12 +396,12 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
         engine.addPrepared(fromStore(db, row, overrides));
         seen.add(p.row.id);
         stats.reused++;
-      } else if (refusedBefore(corpusDir, p.file, p.st)) {
+      } else if (refusedBefore(p.dir, p.file, p.st)) {
         // Refused before and unchanged since: named again, not parsed again at every sync.
-        stats.errors.push({ file: p.file, message: refusedBefore(corpusDir, p.file, p.st)! });
+        stats.errors.push({ file: p.file, message: refusedBefore(p.dir, p.file, p.st)! });
       } else {
         // Converted, segmented and analysed in the contained worker: a hostile file fails there, by name.
-        const prep = await containedImporter().load(corpusDir, p.file, overrides);
+        const prep = await containedImporter().load(p.dir, p.file, overrides);
         const { doc } = prep;
         if (p.row && p.row.hash === doc.hash && p.row.id === doc.id) {
           // Touched but not changed (copied, re-saved): only the file's stamp moves.
@@ -420,15 +427,15 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
       if (storageFailure(err) !== null) throw err;
       // One unreadable paper must not stop the others from being indexed.
       stats.errors.push({ file: p.file, message: err instanceof Error ? err.message : String(err) });
-      if (err instanceof UserInputError && p.st) refused.set(join(corpusDir, p.file), { ...p.st, message: err.message });
+      if (err instanceof UserInputError && p.st) refused.set(join(p.dir, p.file), { ...p.st, message: err.message });
     }
     report();
   }
 
   // The folder gone in the middle of the sync (moved away, a drive unplugged): its papers could not
   // be read, but they are not removed, and their annotations are not orphaned.
-  if (!existsSync(corpusDir)) {
-    throw Object.assign(new Error(`the corpus folder ${corpusDir} went missing during the sync`), { code: 'ENOENT' });
+  if (hadFolder && !existsSync(lib.dir)) {
+    throw Object.assign(new Error(`the corpus folder ${lib.dir} went missing during the sync`), { code: 'ENOENT' });
   }
   for (const row of stored.values()) {
     if (!seen.has(row.id)) {
@@ -449,7 +456,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpusDir: string, opts
  * what is unchanged is loaded, not re-read; what changed is re-indexed.
  */
 export async function openPersistentCorpus(
-  corpusDir: string,
+  corpus: string | Library,
   dataDir: string,
   opts: OpenOptions = {},
 ): Promise<{ engine: Engine; db: DB; stats: SyncStats }> {
@@ -457,7 +464,7 @@ export async function openPersistentCorpus(
   mkdirSync(dataDir, { recursive: true });
   const db = openIndexDatabase(join(dataDir, 'index.db'));
   const engine = opts.engine ?? new Engine();
-  engine.setGlossary(loadGlossary(corpusDir));
-  const stats = await syncCorpus(engine, db, corpusDir, opts);
+  engine.setGlossary(loadLibraryGlossary(asLibrary(corpus)));
+  const stats = await syncCorpus(engine, db, corpus, opts);
   return { engine, db, stats };
 }

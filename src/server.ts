@@ -2,6 +2,7 @@
  * `npm start`: serve the app at once, index the corpus folder (only what
  * changed since the last start), watch it for changes, and print the URL.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AccessConfig, accessFromSettings, signInUrl } from './access.js';
 import { UserInputError } from './core/errors.js';
@@ -9,12 +10,14 @@ import { setting } from './core/settings.js';
 import { Engine } from './engine.js';
 import { createApp } from './http/app.js';
 import { isWildcard } from './http/security.js';
+import { resolveLibrary } from './library.js';
 import { type SyncProgress, openIndexDatabase } from './persist.js';
 import { AnnotationStore } from './store/annotations.js';
 import { DataFileError, describeStorageFailure, openDatabase, storageFailure } from './store/db.js';
 import { CorpusSync } from './watch.js';
 
-const corpusDir = setting('DUIKOU_CORPUS');
+// The sample papers (read only) and the user's library, or the user's own corpus folder: see library.ts.
+const library = resolveLibrary();
 const dataDir = setting('DUIKOU_DATA');
 const host = setting('HOST');
 const port = Number(setting('PORT'));
@@ -45,6 +48,9 @@ function open<T>(fn: () => T): T {
 }
 const store = open(() => new AnnotationStore(openDatabase(join(dataDir, 'duikou.db'))));
 const indexDb = open(() => openIndexDatabase(join(dataDir, 'index.db')));
+// duikou's own library folder (beside the sample) is made now, so it is watched from the start; a folder
+// the user chose with DUIKOU_CORPUS is never made: missing, it is reported and its papers served from the index.
+if (library.sample !== null) mkdirSync(library.dir, { recursive: true });
 // The glossary is read by the first sync, which reports a broken one instead of failing the start.
 const engine = new Engine();
 
@@ -58,12 +64,21 @@ function bar(p: SyncProgress): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} files · ${mb(p.bytes)}/${mb(p.totalBytes)} MB${eta}`;
 }
 const tty = process.stdout.isTTY === true;
-const sync = new CorpusSync(engine, indexDb, corpusDir, store, (p) => {
+const sync = new CorpusSync(engine, indexDb, library, store, (p) => {
   if (tty) process.stdout.write(`\r${bar(p)} `);
 });
 
 // With the corpus and data folders and the sync, papers can be added, edited and removed from the app.
-const app = createApp({ engine, store, access: access.access, status: sync.status, sync, corpusDir, dataDir });
+const app = createApp({
+  engine,
+  store,
+  access: access.access,
+  status: sync.status,
+  sync,
+  corpusDir: library.dir,
+  ...(library.sample !== null && { sampleDir: library.sample }),
+  dataDir,
+});
 const server = app.listen(port, host, () => {
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
@@ -81,7 +96,7 @@ const server = app.listen(port, host, () => {
 // Watch from the start, so a change made while the first sync runs is synced after it.
 const watcher = sync.watch((s) => {
   if (s.indexed + s.removed > 0) console.log(`Corpus changed: ${s.indexed} papers re-indexed, ${s.removed} removed`);
-  for (const e of s.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
+  for (const e of s.errors) console.error(`duikou: skipped ${e.file}: ${e.message}`);
 });
 const stats = await sync.request();
 if (stats) {
@@ -91,7 +106,7 @@ if (stats) {
     `Indexed ${engine.documents().length} papers, ${passages} passages in ${(stats.ms / 1000).toFixed(1)} s ` +
       `(${stats.indexed} read and segmented, ${stats.reused} unchanged, ${stats.removed} removed)`,
   );
-  for (const e of stats.errors) console.error(`duikou: could not read ${e.file}: ${e.message}`);
+  for (const e of stats.errors) console.error(`duikou: skipped ${e.file}: ${e.message}`);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,25 +1,27 @@
 /**
  * Live indexing: a paper dropped into, changed in or removed from the corpus
- * folder is picked up while duikou runs. Syncs are incremental (by file stamp,
+ * folder (the library's folders, see library.ts) is picked up while duikou runs. Syncs are incremental (by file stamp,
  * then content hash) and run one at a time.
  *
  * The corpus is the researcher's folder, not duikou's: whatever is in it, a
  * sync never takes the server down. A broken `duikou.metadata.json` or
- * `duikou.glossary.tsv` is reported (file, line, column) and the last good
- * one stays in use; a corpus folder that is moved away or deleted leaves the
+ * `duikou.glossary.tsv` (the library's, which the user edits, or the
+ * sample's) is reported (file, line, column) and the last good one stays in
+ * use; a corpus folder (the library folder) that is moved away or deleted leaves the
  * papers indexed so far searchable, and is picked up again when it returns;
  * a damaged index is moved aside and rebuilt; any other failure is logged and
  * the last good index keeps serving. Each problem is shown on the status bar
  * (`IndexStatus.problems`, `/api/status`) until a later sync finds it gone.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { Database as DB } from 'better-sqlite3';
 import { FileProblemError } from './core/errors.js';
 import { syncAnnotations } from './corpus.js';
 import type { Engine } from './engine.js';
+import { type Library, asLibrary, libraryFolders, loadLibraryGlossary, readLibraryOverrides } from './library.js';
 import {
   type SyncProgress,
   type SyncStats,
@@ -31,8 +33,8 @@ import {
   saveGoodOverrides,
   syncCorpus,
 } from './persist.js';
-import { GLOSSARY_FILE, loadGlossary } from './pipeline/glossary.js';
-import { METADATA_FILE, type MetadataOverrides, noOverrides, readMetadataOverrides } from './pipeline/metadata-file.js';
+import { GLOSSARY_FILE } from './pipeline/glossary.js';
+import { type MetadataOverrides, noOverrides } from './pipeline/metadata-file.js';
 import type { AnnotationStore } from './store/annotations.js';
 import { storageFailure } from './store/db.js';
 
@@ -151,16 +153,26 @@ export class CorpusSync {
   private glossaryStamp: string | null | undefined = undefined;
   private folderWasMissing = false;
   private watcher: CorpusWatcher | null = null;
+  /** The folders read: the library folder (written to, watched for going missing) and the sample, if any. */
+  private readonly lib: Library;
+  private libraryMade = false;
 
   constructor(
     private readonly engine: Engine,
     private db: DB,
-    private readonly corpusDir: string,
+    corpus: string | Library,
     private readonly store?: AnnotationStore,
     private readonly onProgress?: (p: SyncProgress) => void,
     /** Where problems are logged (the console by default). */
     private readonly log: (line: string) => void = (line) => console.error(line),
-  ) {}
+  ) {
+    this.lib = asLibrary(corpus);
+  }
+
+  /** The library folder: the corpus folder the user chose, or duikou's own library beside the sample. */
+  private get corpusDir(): string {
+    return this.lib.dir;
+  }
 
   /** The index database in use (a new one after a damaged one was rebuilt). */
   get indexDb(): DB {
@@ -197,6 +209,11 @@ export class CorpusSync {
     const since = (code: string, file?: string): string =>
       this.status.problems.find((p) => p.code === code && p.file === file)?.since ?? new Date().toISOString();
     try {
+      if (this.lib.sample !== null && !this.libraryMade) {
+        // duikou's own library folder is made at the first sync; gone later, it is missing like a corpus folder.
+        this.libraryMade = true;
+        mkdirSync(this.corpusDir, { recursive: true });
+      }
       if (!existsSync(this.corpusDir)) {
         problems.push(this.missingFolder(since('corpus_missing', this.corpusDir)));
         return null;
@@ -210,7 +227,7 @@ export class CorpusSync {
       const run = () => {
         // Kept in index.db for a start with a broken file; inside the run, so a damaged index is rebuilt first.
         if (good) saveGoodOverrides(this.db, overrides);
-        return syncCorpus(this.engine, this.db, this.corpusDir, {
+        return syncCorpus(this.engine, this.db, this.lib, {
           overrides,
           onProgress: (p) => {
             this.status.progress = p;
@@ -262,11 +279,12 @@ export class CorpusSync {
       }
     }
     this.watcher?.waitForFolder(() => void this.request());
+    const where = this.lib.sample === null ? 'or set DUIKOU_CORPUS to where it is now' : 'it is your library, inside DUIKOU_DATA';
     return {
       code: 'corpus_missing',
       message:
         `The corpus folder ${this.corpusDir} is missing (moved, renamed or deleted?). The ${served} papers indexed before stay ` +
-        'searchable and your annotations are kept; put the folder back (or set DUIKOU_CORPUS to where it is now) and duikou ' +
+        `searchable and your annotations are kept; put the folder back (${where}) and duikou ` +
         'picks it up again (文献文件夹不存在).',
       file: this.corpusDir,
       since,
@@ -301,16 +319,20 @@ export class CorpusSync {
     };
   }
 
-  /** Read the glossary again when its file changed; a broken one is reported and the last good one kept. */
+  /**
+   * Read the glossary again when one of its files changed (the library's or the sample's);
+   * a broken one is reported and the last good glossary kept.
+   */
   private reloadGlossary(problems: SyncProblem[], since: (code: string, file?: string) => string): void {
-    const now = stamp(join(this.corpusDir, GLOSSARY_FILE));
-    const old = this.status.problems.find((p) => p.code === 'bad_glossary');
+    const now = libraryFolders(this.lib)
+      .map((dir) => stamp(join(dir, GLOSSARY_FILE)) ?? '-')
+      .join('|');
     if (now === this.glossaryStamp) {
-      if (old) problems.push(old);
+      problems.push(...this.status.problems.filter((p) => p.code === 'bad_glossary'));
       return;
     }
     try {
-      this.engine.setGlossary(loadGlossary(this.corpusDir));
+      this.engine.setGlossary(loadLibraryGlossary(this.lib));
       this.glossaryStamp = now;
     } catch (err) {
       if (!(err instanceof FileProblemError)) throw err;
@@ -318,20 +340,20 @@ export class CorpusSync {
       problems.push(
         fileProblem(
           err,
-          since('bad_glossary', GLOSSARY_FILE),
+          since('bad_glossary', err.where.file),
           'Cross-lingual expansion uses the glossary as it was before (or none at start) until the file is fixed (词表暂未更新)',
         ),
       );
     }
   }
 
-  /** Read the metadata file; a broken one is reported and the last good overrides used. */
+  /** Read the metadata files (the library's over the sample's); a broken one is reported and the last good overrides used. */
   private async readOverrides(
     problems: SyncProblem[],
     since: (code: string, file?: string) => string,
   ): Promise<{ overrides: MetadataOverrides; good: boolean }> {
     try {
-      const overrides = await readMetadataOverrides(this.corpusDir);
+      const overrides = await readLibraryOverrides(this.lib);
       this.goodOverrides = overrides;
       return { overrides, good: true };
     } catch (err) {
@@ -339,7 +361,7 @@ export class CorpusSync {
       problems.push(
         fileProblem(
           err,
-          since(err.code, METADATA_FILE),
+          since(err.code, err.where.file),
           'Titles, authors and years are shown as they were last read without a mistake until the file is fixed (元数据暂未更新)',
         ),
       );
@@ -369,11 +391,11 @@ export class CorpusSync {
     this.status.problems = next;
   }
 
-  /** Watch the corpus folder and sync on every change (debounced). */
+  /** Watch the corpus folder (the library's folders) and sync on every change (debounced). */
   watch(onSynced?: (s: SyncStats) => void): CorpusWatcher {
     let timer: NodeJS.Timeout | undefined;
     const start = (): FSWatcher => {
-      const w = watch(this.corpusDir, {
+      const w = watch(libraryFolders(this.lib), {
         ignoreInitial: true,
         depth: 0,
         // Wait for a copy to finish before reading a half-written PDF.

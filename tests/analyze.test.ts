@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyze, follows, latinTerm } from '../src/pipeline/analyze.js';
 import { normalize, toSource } from '../src/pipeline/normalize.js';
+import { sampleText } from './helpers/sample.js';
 
-const corpus = (id: string) => readFileSync(new URL(`../corpus/${id}.txt`, import.meta.url), 'utf8');
+const corpus = (id: string) => sampleText(id);
 
 /** Terms of a text, in order, without the index-mode sub-words. */
 const words = (text: string) =>

@@ -8,7 +8,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
@@ -16,6 +16,7 @@ import { tagTree } from '../src/http/annotation-pages.js';
 import { type Annotation, AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const ZH = 'wang-duikou-zhiyuan-mechanism';
 const EN = 'wang-counterpart-support-policy';
@@ -48,7 +49,7 @@ function create(
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'duikou-pages-'));
   const corpus = join(dir, 'corpus');
-  cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), corpus, { recursive: true });
+  cpSync(SAMPLE, corpus, { recursive: true });
   writeFileSync(join(corpus, `${XSS_DOC}.txt`), `A <b>bold</b> title\n\nFirst paragraph of the test paper.\n\n${XSS_QUOTE}\n`);
   engine = await openCorpus(corpus);
   store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));

@@ -1,9 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
 import type { AnnotationStore } from '../src/store/annotations.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
 let store: AnnotationStore;
@@ -13,7 +13,7 @@ const ZH = 'wang-duikou-zhiyuan-mechanism';
 const EN = 'wang-counterpart-support-policy';
 
 beforeAll(async () => {
-  engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
+  engine = await openCorpus(SAMPLE);
   server = await startServerWithStore(engine);
   store = server.store;
 });

@@ -1,14 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
 let server: TestServer;
 
 beforeAll(async () => {
-  engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
+  engine = await openCorpus(SAMPLE);
   server = await startServer({ engine });
 });
 afterAll(() => server.close());

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
@@ -18,6 +18,7 @@ import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { type PageProblems, type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const ZH = 'wang-duikou-zhiyuan-mechanism';
 const EN = 'wang-counterpart-support-policy';
@@ -105,7 +106,7 @@ const only = (docId: string) => store.list({ docId });
 describe.skipIf(skip !== null)('annotating in the browser', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'duikou-browser-'));
-    engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
+    engine = await openCorpus(SAMPLE);
     store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
     server = await startServer({ engine, store });
     browser = await launchBrowser();

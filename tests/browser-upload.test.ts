@@ -8,7 +8,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import type { Database as DB } from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +19,9 @@ import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/watch.js';
 import { type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const CORPUS = SAMPLE;
 const skip = browserSkipReason();
 if (skip) console.warn(`Skipping the browser tests: ${skip}`);
 

@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
@@ -16,9 +16,10 @@ import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { type TestBrowser, browserSkipReason, launchBrowser, watchProblems } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const skip = browserSkipReason();
-const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const CORPUS = SAMPLE;
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>';
 
 let dir: string;

@@ -3,14 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, startServerProcess, stopProcess } from './helpers/process.js';
+import { runCli, startServerProcess, stopProcess } from './helpers/process.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'duikou-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('duikou search', () => {
   it('prints ranked hits for a Chinese query with --lang and --limit', () => {
-    const r = runCli(['search', '对口支援', '--lang', 'zh', '--limit', '5']);
+    const r = runCli(['search', '对口支援', '--lang', 'zh', '--limit', '5'], { DUIKOU_CORPUS: SAMPLE });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^\d+ passages match "对口支援"/);
     expect(r.stdout.match(/^\d+\. /gm)).toHaveLength(5);
@@ -18,7 +19,7 @@ describe('duikou search', () => {
   });
 
   it('--json prints the API JSON', () => {
-    const r = runCli(['search', '"key node"', '--json']);
+    const r = runCli(['search', '"key node"', '--json'], { DUIKOU_CORPUS: SAMPLE });
     expect(r.status).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body.mode).toBe('strict');
@@ -29,7 +30,7 @@ describe('duikou search', () => {
   });
 
   it('a bad query is a clear message and exit code 2', () => {
-    const r = runCli(['search', 'lang:xx', 'x']);
+    const r = runCli(['search', 'lang:xx', 'x'], { DUIKOU_CORPUS: SAMPLE });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^duikou: /);
   });
@@ -40,7 +41,7 @@ describe('duikou backup', () => {
     const corpus = join(dir, 'corpus');
     const data = join(dir, 'data');
     mkdirSync(corpus);
-    copyFileSync(join(ROOT, 'corpus', 'zhou-partner-assistance-overview.txt'), join(corpus, 'zhou-partner-assistance-overview.txt'));
+    copyFileSync(join(SAMPLE, 'zhou-partner-assistance-overview.txt'), join(corpus, 'zhou-partner-assistance-overview.txt'));
     const { child, url } = await startServerProcess({ DUIKOU_CORPUS: corpus, DUIKOU_DATA: data });
     let acknowledged = 0;
     let stop = false;

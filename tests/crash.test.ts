@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { ROOT, startServerProcess, stopProcess } from './helpers/process.js';
+import { startServerProcess, stopProcess } from './helpers/process.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'duikou-crash-'));
 const corpus = join(dir, 'corpus');
 const data = join(dir, 'data');
 mkdirSync(corpus);
-copyFileSync(join(ROOT, 'corpus', 'zhou-partner-assistance-overview.txt'), join(corpus, 'zhou-partner-assistance-overview.txt'));
+copyFileSync(join(SAMPLE, 'zhou-partner-assistance-overview.txt'), join(corpus, 'zhou-partner-assistance-overview.txt'));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -9,7 +9,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import type { Database as DB } from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
@@ -19,8 +19,9 @@ import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/watch.js';
 import { runCli } from './helpers/process.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const CORPUS = SAMPLE;
 const PAPERS = ['wang-counterpart-support-policy.txt', 'zhou-partner-assistance-overview.txt'];
 const root = mkdtempSync(join(tmpdir(), 'duikou-docapi-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

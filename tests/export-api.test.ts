@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { Readable } from 'node:stream';
 import { parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
@@ -18,8 +18,9 @@ import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { runCli } from './helpers/process.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const CORPUS = SAMPLE;
 const ZH = 'wang-duikou-zhiyuan-mechanism';
 const EN = 'wang-counterpart-support-policy';
 
@@ -170,7 +171,7 @@ describe('JSON backup round trip', () => {
 
 describe('duikou export', () => {
   it('writes Markdown for a tag to standard output', () => {
-    const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { DUIKOU_DATA: join(dir, 'data') });
+    const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { DUIKOU_DATA: join(dir, 'data'), DUIKOU_CORPUS: CORPUS });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('对口支援是中国特色国家治理的重要方式和机制');
     expect(r.stdout).toMatch(/^# Quotes$/m); // one quote from each language: English labels
@@ -182,7 +183,7 @@ describe('duikou export', () => {
 
   it('writes a REFI-QDA project to a file', () => {
     const out = join(dir, 'project.qdpx');
-    const r = runCli(['export', '--format', 'qdpx', '--output', out], { DUIKOU_DATA: join(dir, 'data') });
+    const r = runCli(['export', '--format', 'qdpx', '--output', out], { DUIKOU_DATA: join(dir, 'data'), DUIKOU_CORPUS: CORPUS });
     expect(r.status).toBe(0);
     expect(strFromZip(readFileSync(out), 'project.qde')).toContain('<Project');
   });

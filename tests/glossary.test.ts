@@ -6,9 +6,10 @@ import nodejieba from 'nodejieba';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
 import { GLOSSARY_FILE, loadGlossary, normalizeGlossaryTerm, parseGlossary } from '../src/pipeline/glossary.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CORPUS = join(ROOT, 'corpus');
+const CORPUS = SAMPLE;
 const USERDICT = join(ROOT, 'resources', 'userdict.txt');
 const CHINESE_PAPER = 'wang-duikou-zhiyuan-mechanism';
 

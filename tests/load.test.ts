@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
 import { detectLang, isCjk } from '../src/pipeline/lang.js';
 import { decodeText, listCorpusFiles, loadCorpus, loadDocument, readMetadataOverrides } from '../src/pipeline/load.js';
 import { segment } from '../src/pipeline/segment.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = fileURLToPath(new URL('../corpus/', import.meta.url));
+const CORPUS = `${SAMPLE}/`;
 const dirs: string[] = [];
 function tempCorpus(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'duikou-load-'));

@@ -1,16 +1,16 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { CorpusDocument, Span } from '../src/core/types.js';
 import type { Engine } from '../src/engine.js';
 import { parseTable } from '../src/http/pages.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
 let server: TestServer;
 
 beforeAll(async () => {
-  engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
+  engine = await openCorpus(SAMPLE);
   server = await startServer({ engine });
 }, 120_000);
 afterAll(() => server?.close());
@@ -212,11 +212,12 @@ describe('GET / and /search', () => {
     ['q=a&view=grid', '"view"'],
     ['q=a&q=b', '"q"'],
     ['q=a&doc=no-such-paper', 'no-such-paper'],
-  ])('answers bad input %s with the 400 error page', async (qs, message) => {
+  ])('answers bad input %s with the search page and the message beside the box', async (qs, message) => {
     const { status, html, type } = await page(`/search?${qs}`);
     expect(status).toBe(qs.includes('no-such-paper') ? 404 : 400);
     expect(type).toMatch(/text\/html/);
-    expect(html).toContain('class="error-page"');
+    expect(html).not.toContain('class="error-page"');
+    expect(html).toContain('id="q-error"');
     expect(html).toContain(unescapeHtml(message).replace(/"/g, '&#34;'));
   });
 });

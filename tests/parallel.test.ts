@@ -3,14 +3,14 @@
  * thread gives, document for document and in order, for the real corpus —
  * whether the workers load the files or are handed the loaded documents.
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
 import { prepareDocument } from '../src/engine.js';
 import { prepareInWorkers, workerMessages, workerScript } from '../src/parallel.js';
 import { listCorpusFiles, loadCorpus, readMetadataOverrides } from '../src/pipeline/load.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = join(fileURLToPath(new URL('../', import.meta.url)), 'corpus');
+const CORPUS = SAMPLE;
 
 describe('prepareInWorkers', () => {
   it('prepares the real corpus exactly like prepareDocument, in input order', async () => {

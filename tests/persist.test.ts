@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
 import { openIndexDatabase, openPersistentCorpus } from '../src/persist.js';
@@ -14,8 +14,9 @@ import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/watch.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const CORPUS = SAMPLE;
 const root = mkdtempSync(join(tmpdir(), 'duikou-persist-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

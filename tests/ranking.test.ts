@@ -3,14 +3,15 @@
  * belongs there; a change to scoring that reorders these must explain itself.
  * Hits are identified by the start of their text, not by ids or offsets.
  */
-import { fileURLToPath } from 'node:url';
+
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
+import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
 beforeAll(async () => {
-  engine = await openCorpus(fileURLToPath(new URL('../corpus', import.meta.url)));
+  engine = await openCorpus(SAMPLE);
 });
 
 /** The first `n` hits as "docId: text". */

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
@@ -7,8 +6,9 @@ import { openCorpus } from '../src/corpus.js';
 import { Engine, type SearchResult } from '../src/engine.js';
 import { analyze } from '../src/pipeline/analyze.js';
 import { createGlossary } from '../src/pipeline/glossary.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
+const CORPUS = SAMPLE;
 let engine: Engine;
 
 beforeAll(async () => {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../src/core/types.js';
 import { decodeText } from '../src/pipeline/load.js';
 import { joinPieces, type SegmentedPassage, segment } from '../src/pipeline/segment.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = fileURLToPath(new URL('../corpus/', import.meta.url));
+const CORPUS = `${SAMPLE}/`;
 const IDS = [
   'li-zhong-personalized-pairing',
   'wang-counterpart-support-policy',

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_LENGTH, type Selector, makeQuote, reanchor, splitsSurrogatePair, textHash } from '../src/store/anchor.js';
+import { SAMPLE } from './helpers/sample.js';
 
-const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '..', 'corpus');
+const CORPUS = SAMPLE;
 const read = (id: string) =>
   readFileSync(join(CORPUS, `${id}.txt`), 'utf8')
     .replace(/^\uFEFF/, '')

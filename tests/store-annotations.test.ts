@@ -9,10 +9,11 @@ import { textHash } from '../src/store/anchor.js';
 import { type Annotation, AnnotationStore, type DocText } from '../src/store/annotations.js';
 import { type Database, openDatabase, schemaVersion } from '../src/store/db.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
+import { SAMPLE } from './helpers/sample.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const readDoc = (id: string): DocText => {
-  const text = readFileSync(join(ROOT, 'corpus', `${id}.txt`), 'utf8')
+  const text = readFileSync(join(SAMPLE, `${id}.txt`), 'utf8')
     .replace(/^\uFEFF/, '')
     .replace(/\r\n/g, '\n');
   return { text, hash: textHash(text) };

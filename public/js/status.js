@@ -1,7 +1,10 @@
-// While the corpus is being indexed, keep the banner's progress bar current
-// and remove it when indexing ends; while a problem is shown (a broken
-// metadata file, a missing corpus folder), keep it current and remove it once
-// a sync finds it fixed.
+// While the corpus is being indexed, keep the banner's progress bar current.
+// A page made during indexing shows what was indexed by then (a search may
+// find 1 passage where 246 exist once all papers are in), so when indexing
+// ends the banner says so and offers to reload the page; a page with nothing
+// typed or selected yet is reloaded at once. While a problem is shown (a
+// broken metadata file, a missing corpus folder), keep it current and remove
+// it once a sync finds it fixed.
 const banner = document.getElementById('indexing');
 const bar = banner?.querySelector('progress');
 const text = banner?.querySelector('.indexing-text');
@@ -37,6 +40,35 @@ function showProblems(list) {
   );
 }
 
+/** Whether the user has started something a reload would lose: typing in a field, or a text selection. */
+function busy() {
+  const active = document.activeElement;
+  if (active && (active.tagName === 'INPUT' || active.tagName === 'TEXTAREA' || active.tagName === 'SELECT')) return true;
+  const sel = window.getSelection();
+  return !!sel && !sel.isCollapsed;
+}
+
+function finished() {
+  if (!banner || !text) return;
+  if (bar) bar.value = bar.max;
+  banner.classList.add('indexing-done');
+  if (!busy()) {
+    text.textContent = 'Indexing finished 索引已完成: updating this page 正在刷新…';
+    location.reload();
+    return;
+  }
+  text.textContent = 'Indexing finished 索引已完成: this page shows what was indexed when it opened. ';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.id = 'indexing-reload';
+  button.textContent = 'Show all results 刷新结果';
+  button.addEventListener('click', () => location.reload());
+  text.append(button);
+}
+
+/** Set once indexing has ended: the banner then stays as {@link finished} left it. */
+let indexingOver = false;
+
 async function poll() {
   let again;
   try {
@@ -44,11 +76,10 @@ async function poll() {
     const s = await res.json();
     showProblems(Array.isArray(s.problems) ? s.problems : []);
     again = problems !== null;
-    if (banner && bar && text && banner.isConnected) {
+    if (banner && bar && text && !indexingOver) {
       if (!s.indexing || !s.progress) {
-        text.textContent = 'Indexing finished 索引已完成.';
-        bar.value = bar.max;
-        setTimeout(() => banner.remove(), 1500);
+        indexingOver = true;
+        finished();
       } else {
         const p = s.progress;
         bar.max = Math.max(1, p.totalBytes || p.total);
@@ -62,6 +93,7 @@ async function poll() {
     // The server may be restarting; try again shortly.
     again = true;
   }
-  if (again) setTimeout(poll, problems && !banner?.isConnected ? 5000 : 1000);
+  // Problems alone are looked at less often than a running indexing.
+  if (again) setTimeout(poll, problems && (!banner || indexingOver) ? 5000 : 1000);
 }
 if (banner || problems) setTimeout(poll, 1000);

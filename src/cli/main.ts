@@ -26,6 +26,7 @@ import {
   sanitizePaperName,
   tempPaperPath,
 } from '../http/documents-api.js';
+import { resolveLibrary } from '../library.js';
 import { openPersistentCorpus, syncCorpus } from '../persist.js';
 import { AnnotationStore } from '../store/annotations.js';
 import { DataFileError, openDatabase } from '../store/db.js';
@@ -72,7 +73,7 @@ program
   .option('--json', 'print the API JSON instead')
   .action(async (words: string[], o: { lang?: string; doc?: string; limit: number; offset: number; expand: boolean; json?: boolean }) => {
     if (o.lang !== undefined && o.lang !== 'zh' && o.lang !== 'en') throw new UserInputError('bad_parameter', '--lang must be zh or en');
-    const engine = await openCorpus(setting('DUIKOU_CORPUS'));
+    const engine = await openCorpus(resolveLibrary());
     const r = engine.search(words.join(' '), {
       lang: o.lang as 'zh' | 'en' | undefined,
       docs: o.doc ? [o.doc] : [],
@@ -93,7 +94,7 @@ program
 
 /** The engine and annotation store, as the server opens them. */
 async function openAll() {
-  const engine = await openCorpus(setting('DUIKOU_CORPUS'));
+  const engine = await openCorpus(resolveLibrary());
   const store = new AnnotationStore(openDatabase(join(setting('DUIKOU_DATA'), 'duikou.db')));
   return { engine, store };
 }
@@ -188,11 +189,14 @@ program
 
 program
   .command('add')
-  .description('copy papers into the corpus folder and index them (a running server picks them up too); names are checked as for uploads')
+  .description(
+    'copy papers into your library (DUIKOU_CORPUS, or DUIKOU_DATA/library beside the sample papers) and index them (a running server picks them up too); names are checked as for uploads',
+  )
   .argument('<files...>', `papers to add (${PAPER_EXTENSIONS.join(' ')})`)
   .option('--replace', 'put a new version in place of a paper with the same name (the old file is kept in DUIKOU_DATA/removed/)')
   .action(async (files: string[], o: { replace?: boolean }) => {
-    const corpusDir = setting('DUIKOU_CORPUS');
+    const library = resolveLibrary();
+    const corpusDir = library.dir;
     const dataDir = setting('DUIKOU_DATA');
     await mkdir(corpusDir, { recursive: true });
     const errors: PaperError[] = [];
@@ -217,7 +221,7 @@ program
     const clashes = o.replace
       ? new Map<string, string>()
       : await findClashes(
-          corpusDir,
+          library,
           candidates.map((c) => c.name),
         );
     const incoming: IncomingPaper[] = [];
@@ -242,14 +246,15 @@ program
           const result = await addPapers(
             {
               corpusDir,
+              sampleDir: library.sample,
               dataDir,
               engine: () => opened!.engine,
               sync: async () => {
                 if (!opened) {
-                  opened = await openPersistentCorpus(corpusDir, dataDir);
+                  opened = await openPersistentCorpus(library, dataDir);
                   return opened.stats;
                 }
-                return syncCorpus(opened.engine, opened.db, corpusDir);
+                return syncCorpus(opened.engine, opened.db, library);
               },
             },
             incoming,

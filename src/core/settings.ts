@@ -13,11 +13,15 @@ export interface SettingSpec {
 
 /** All settings, in the order the README lists them. */
 export const SETTINGS = [
-  { name: 'DUIKOU_CORPUS', default: './corpus', help: 'Folder of papers to index; a file name without extension is the document id.' },
+  {
+    name: 'DUIKOU_CORPUS',
+    default: '',
+    help: 'Your own folder of papers to index instead of the sample; a file name without extension is the document id. Papers you add, metadata you edit and glossary pairs go into it. Unset: the sample papers in corpus/ (read only) plus your library in DUIKOU_DATA/library/.',
+  },
   {
     name: 'DUIKOU_DATA',
     default: './data',
-    help: 'Folder where duikou keeps its database (duikou.db, your annotations) and persisted index (index.db, rebuilt from the corpus when needed).',
+    help: 'Folder where duikou keeps your library (library/: papers you add, metadata you edit, glossary pairs, hidden sample papers), its database (duikou.db, your annotations) and persisted index (index.db, rebuilt from the papers when needed).',
   },
   { name: 'PORT', default: '3000', help: 'HTTP port of the web app and API (0 picks a free port).' },
   {

@@ -31,8 +31,10 @@ export interface AppDeps {
   status?: IndexStatus;
   /** Syncs the corpus folder into the engine; with `corpusDir` and `dataDir`, papers can be added, edited and removed from the app. */
   sync?: CorpusSync;
-  /** The corpus folder (papers and `duikou.metadata.json`). */
+  /** The folder papers, metadata edits (`duikou.metadata.json`) and glossary additions are written to: the user's library. */
   corpusDir?: string;
+  /** A read-only folder of sample papers indexed beneath `corpusDir` (never written; see `library.ts`). */
+  sampleDir?: string;
   /** The data folder; removed papers are moved to its `removed/`. */
   dataDir?: string;
   /** Upload limits (default 20 files of at most 200 MB per request). */

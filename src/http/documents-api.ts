@@ -1,8 +1,11 @@
 /**
  * Adding, describing and removing papers from the app: uploads into the
- * corpus folder, metadata edits into `duikou.metadata.json`, and removal out
- * of the folder into `DUIKOU_DATA/removed/`. The researcher's files are never
- * destroyed: a replaced or removed paper is moved aside, not deleted.
+ * library folder, metadata edits into its `duikou.metadata.json`, and removal
+ * out of the folder into `DUIKOU_DATA/removed/`. The researcher's files are
+ * never destroyed: a replaced or removed paper is moved aside, not deleted.
+ * The read-only sample papers (see `library.ts`) are never written: a paper
+ * added with a sample paper's id takes its place, and a removed sample paper
+ * is hidden through the library's state file.
  *
  * - `POST /api/documents` (multipart, field `files`, `replace=1` to overwrite)
  * - `PATCH /api/documents/:id` (JSON: title, authors, year, venue, lang)
@@ -26,10 +29,11 @@ import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta } from '../core/types.js';
 import { containedImporter } from '../contained.js';
 import type { Engine } from '../engine.js';
+import { type Library, asLibrary, hideSample, listPapers } from '../library.js';
 import { applyMetadataPatch, metadataFromForm, parseMetadataPatch, type MetadataPatch, writeMetadataOverride } from '../metadata.js';
 import type { SyncStats } from '../persist.js';
 import { IMPORT_EXTENSIONS, MAX_FILE_BYTES } from '../pipeline/import/index.js';
-import { UPLOAD_TEMP_PREFIX, listCorpusFiles } from '../pipeline/load.js';
+import { UPLOAD_TEMP_PREFIX } from '../pipeline/load.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { documentSummary } from './api.js';
 import type { AppDeps } from './app.js';
@@ -130,7 +134,10 @@ export interface IncomingPaper {
 
 /** What the paper functions work on. */
 export interface PaperLibrary {
+  /** The folder papers are written to (the library's own). */
   corpusDir: string;
+  /** The read-only sample folder read beneath it, if any. */
+  sampleDir?: string | null;
   dataDir: string;
   engine(): Engine;
   /** Bring the engine in line with the corpus folder (and re-anchor/orphan annotations). */
@@ -170,6 +177,12 @@ export function tempPaperPath(corpusDir: string): string {
   return join(corpusDir, `${UPLOAD_TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
 }
 
+/** The library a {@link PaperLibrary} reads. */
+const libraryOfPapers = (lib: Pick<PaperLibrary, 'corpusDir' | 'sampleDir'>): Library => ({
+  dir: lib.corpusDir,
+  sample: lib.sampleDir ?? null,
+});
+
 /** Move a file, copying across file systems where a rename cannot. */
 async function move(from: string, to: string): Promise<void> {
   try {
@@ -205,12 +218,13 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * The existing corpus files that papers with these names would overwrite or
- * clash with (same id, whatever the extension or letter case).
+ * The existing papers (of the library, sample papers included) that papers
+ * with these names would overwrite or clash with (same id, whatever the
+ * extension or letter case).
  */
-export async function findClashes(corpusDir: string, names: readonly string[]): Promise<Map<string, string>> {
+export async function findClashes(corpus: string | Library, names: readonly string[]): Promise<Map<string, string>> {
   const existing = new Map<string, string>();
-  for (const f of await listCorpusFiles(corpusDir)) existing.set(clashKey(idOfFile(f)), f);
+  for (const p of (await listPapers(asLibrary(corpus))).papers) existing.set(clashKey(p.id), p.file);
   const out = new Map<string, string>();
   for (const n of names) {
     const e = existing.get(clashKey(idOfFile(n)));
@@ -250,7 +264,7 @@ export async function addPapers(
 
     const placed = await exclusive(lib.corpusDir, async () => {
       const clashes = await findClashes(
-        lib.corpusDir,
+        libraryOfPapers(lib),
         incoming.map((p) => p.name),
       );
       if (clashes.size > 0 && !replace) {
@@ -272,7 +286,7 @@ export async function addPapers(
         }
       }
       const errors: PaperError[] = [];
-      const ok: { name: string; previous?: string }[] = [];
+      const ok: { name: string; replaced: boolean; previous?: string }[] = [];
       for (const p of incoming) {
         try {
           if ((await stat(p.tempPath)).size === 0) throw new UserInputError('empty_file', `${p.name} is empty (文件为空)`);
@@ -289,9 +303,10 @@ export async function addPapers(
           continue;
         }
         const old = clashes.get(p.name);
-        const previous = old !== undefined ? await moveToRemoved(lib, old) : undefined;
+        // A sample paper is not moved: the new one, in the library, takes its place.
+        const previous = old !== undefined && (await exists(join(lib.corpusDir, old))) ? await moveToRemoved(lib, old) : undefined;
         await rename(p.tempPath, join(lib.corpusDir, p.name));
-        ok.push(previous !== undefined ? { name: p.name, previous } : { name: p.name });
+        ok.push({ name: p.name, replaced: old !== undefined, ...(previous !== undefined && { previous }) });
       }
       return { ok, errors };
     });
@@ -318,7 +333,7 @@ export async function addPapers(
       documents.push({
         ...documentSummary(engine, id),
         file: p.name,
-        status: p.previous ? 'replaced' : 'added',
+        status: p.replaced ? 'replaced' : 'added',
         ...(p.previous && { previous: p.previous }),
       });
     }
@@ -330,12 +345,22 @@ export async function addPapers(
 
 /**
  * Take a paper out of the corpus: its file is moved to `removed/` in the data
- * folder, the corpus is synced (the engine drops it, its annotations become
+ * folder (a sample paper is hidden instead: the sample folder is never
+ * written), the corpus is synced (the engine drops it, its annotations become
  * orphans), and only when asked its annotations are deleted too.
  */
 export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotations: boolean) {
   const doc = lib.engine().requireDocument(id);
+  const library = libraryOfPapers(lib);
+  let hidden = false;
   const movedTo = await exclusive(lib.corpusDir, async () => {
+    const own = (await listPapers({ dir: library.dir, sample: null })).papers.some((p) => p.id === id);
+    // A sample paper of this id would show again once the library's own is gone.
+    if (library.sample !== null && (await listPapers({ dir: library.sample, sample: null })).papers.some((p) => p.id === id)) {
+      await hideSample(library, id);
+      hidden = true;
+    }
+    if (!own) return null;
     try {
       return await moveToRemoved(lib, doc.file);
     } catch (err) {
@@ -356,7 +381,12 @@ export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotatio
       ? `its ${orphaned} annotations are kept as orphans 保留 ${orphaned} 条标注为孤立标注`
       : 'it had no annotations';
   // One sentence for the page, whether the removal came from the form or from page JS.
-  const message = `Removed 已移出 ${doc.file}${movedTo ? ` (moved to ${movedTo} in the data folder)` : ''}; ${what}.`;
+  const where = movedTo
+    ? ` (moved to ${movedTo} in the data folder)`
+    : hidden
+      ? ' (a sample paper: hidden in your library, the sample folder is unchanged)'
+      : '';
+  const message = `Removed 已移出 ${doc.file}${where}; ${what}.`;
   return { removed: { id, file: doc.file, movedTo }, annotations: { orphaned, deleted }, message };
 }
 
@@ -455,9 +485,9 @@ function receive(req: Request, res: Response, corpusDir: string, limits: Require
 }
 
 function libraryOf(deps: AppDeps): PaperLibrary | null {
-  const { sync, corpusDir, dataDir, engine, store } = deps;
+  const { sync, corpusDir, sampleDir, dataDir, engine, store } = deps;
   if (!sync || !corpusDir || !dataDir) return null;
-  return { corpusDir, dataDir, engine: () => engine, sync: () => sync.request(), ...(store && { store }) };
+  return { corpusDir, sampleDir: sampleDir ?? null, dataDir, engine: () => engine, sync: () => sync.request(), ...(store && { store }) };
 }
 
 /** `1`/`true` in the query string or the form. */

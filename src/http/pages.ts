@@ -9,6 +9,8 @@
  * could add whitespace inside elements; this code cannot). Views print those
  * strings with `<%-`, and everything else with `<%=`.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Router, type Request, type RequestHandler } from 'express';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, MatchSpan, PageRange, Passage, Span } from '../core/types.js';
@@ -510,6 +512,36 @@ function searchPage(engine: Engine, req: Request) {
   };
 }
 
+/**
+ * The search page for a query that cannot run (a stray quote, a filter behind
+ * `-`, an unknown language or paper): the search box keeps what was typed,
+ * with the message beside it, so the user corrects the query in place.
+ */
+function searchErrorPage(engine: Engine, req: Request, err: UserInputError) {
+  const q = formQuery(req.query as Query);
+  const text = (k: string): string => (typeof q[k] === 'string' ? (q[k] as string) : '');
+  const lang = text('lang');
+  const doc = text('doc');
+  const state: SearchState = {
+    q: text('q'),
+    lang: lang === 'zh' || lang === 'en' ? lang : '',
+    doc: engine.document(doc) ? doc : '',
+    expand: text('expand') !== '0',
+    limit: 20,
+    offset: 0,
+    view: text('view') === 'kwic' ? 'kwic' : 'list',
+  };
+  return {
+    state,
+    documents: documentsView(engine),
+    active: 'search',
+    htmlLang: 'en',
+    title: `${state.q || err.code} · duikou`,
+    result: null,
+    error: { code: err.code, message: err.message },
+  };
+}
+
 // --- document page ----------------------------------------------------------
 
 /** Most hits marked in one document. */
@@ -592,9 +624,12 @@ function documentPage(engine: Engine, req: Request, id: string, store?: Annotati
 }
 
 /** What the document page's metadata form and remove step need. */
-function manageState(doc: CorpusDocument, store?: AnnotationStore) {
+function manageState(doc: CorpusDocument, deps: AppDeps) {
+  const { store } = deps;
   return {
     file: doc.file,
+    // A paper not in the library's own folder is one of the read-only sample papers: removing it hides it.
+    sample: !!deps.sampleDir && !!deps.corpusDir && !existsSync(join(deps.corpusDir, doc.file)),
     annotationCount: store ? store.list({ docId: doc.id }).length : 0,
     title: doc.title,
     authors: doc.authors.join('\n'),
@@ -622,7 +657,15 @@ export function pagesRouter(deps: AppDeps): Router {
   });
 
   const search: RequestHandler = (req, res) => {
-    res.render('search', searchPage(engine, req));
+    let page;
+    try {
+      page = searchPage(engine, req);
+    } catch (err) {
+      if (!(err instanceof UserInputError)) throw err;
+      res.status(err.status).render('search', searchErrorPage(engine, req, err));
+      return;
+    }
+    res.render('search', page);
   };
   r.get('/', search);
   r.get('/search', search);
@@ -634,12 +677,14 @@ export function pagesRouter(deps: AppDeps): Router {
       htmlLang: 'en',
       documents: documentsView(engine),
       upload: manage ? upload : null,
+      // Files the last indexing left out (unreadable, or a second file of one id), each with its reason.
+      skipped: deps.status?.last?.errors ?? [],
     });
   });
 
   r.get('/documents/:id', (req, res) => {
     const page = documentPage(engine, req, req.params.id, store);
-    res.render('document', { ...page, manage: manage ? manageState(engine.requireDocument(req.params.id), store) : null });
+    res.render('document', { ...page, manage: manage ? manageState(engine.requireDocument(req.params.id), deps) : null });
   });
 
   if (store) r.use(annotationPagesRouter(engine, store));

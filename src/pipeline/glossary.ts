@@ -192,10 +192,11 @@ export function parseGlossary(tsv: string, fileName: string): Glossary {
 
 /**
  * Reads `duikou.glossary.tsv` from the corpus folder.
+ * @param name - the file's name in messages (the bare name by default; a path where there are several)
  * @returns the parsed glossary, or an empty one when the folder has no glossary file
  * @throws UserInputError when the file exists but is malformed
  */
-export function loadGlossary(corpusDir: string): Glossary {
+export function loadGlossary(corpusDir: string, name: string = GLOSSARY_FILE): Glossary {
   const path = join(corpusDir, GLOSSARY_FILE);
   let text: string;
   try {
@@ -204,5 +205,5 @@ export function loadGlossary(corpusDir: string): Glossary {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyGlossary();
     throw err;
   }
-  return parseGlossary(text, GLOSSARY_FILE);
+  return parseGlossary(text, name);
 }

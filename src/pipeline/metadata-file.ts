@@ -153,9 +153,10 @@ export function checkMetadataOverrides(json: unknown, file: string, raw?: string
 
 /**
  * Reads and validates `duikou.metadata.json`; a corpus without one has no overrides.
+ * @param name - the file's name in messages (the bare name by default; a path where there are several)
  * @throws FileProblemError `bad_metadata` naming the file and the line and column (broken JSON) or the faulty entry
  */
-export async function readMetadataOverrides(dir: string): Promise<MetadataOverrides> {
+export async function readMetadataOverrides(dir: string, name: string = METADATA_FILE): Promise<MetadataOverrides> {
   let raw: string;
   try {
     raw = await readFile(join(dir, METADATA_FILE), 'utf8');
@@ -163,5 +164,5 @@ export async function readMetadataOverrides(dir: string): Promise<MetadataOverri
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return noOverrides();
     throw err;
   }
-  return checkMetadataOverrides(parseJsonFile(raw, METADATA_FILE, 'bad_metadata'), METADATA_FILE, raw);
+  return checkMetadataOverrides(parseJsonFile(raw, name, 'bad_metadata'), name, raw);
 }
