@@ -31,6 +31,12 @@ export interface SearchHit {
   matches: MatchSpan[];
 }
 
+/** A matching passage with every range that matched in it (document offsets). */
+export interface PassageMatches {
+  passage: Passage;
+  matches: MatchSpan[];
+}
+
 /** A page of search results. */
 export interface SearchResult {
   query: string;
@@ -278,9 +284,7 @@ export class Engine implements SearchSource {
    * @param query - the query as typed, echoed in the result
    */
   searchParsed(query: string, parsed: ParsedQuery, opts: SearchOptions = {}): SearchResult {
-    if (opts.lang) parsed.filters.lang = opts.lang;
-    if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
-    for (const d of parsed.filters.docs) this.requireDocument(d);
+    this.applyFilters(parsed, opts);
     const limit = opts.limit ?? 20;
     const offset = opts.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -334,5 +338,29 @@ export class Engine implements SearchSource {
       result.hits = ranked.slice(offset, offset + limit).map(toHit);
     }
     return result;
+  }
+
+  /**
+   * Every match of a query in the corpus, not a page of it: each matching
+   * passage (in document order) with its matched ranges, found by the same
+   * ranking and verification as {@link searchParsed}. A concordance is built
+   * on this.
+   * @throws UserInputError for an unknown `doc:`
+   */
+  allMatchesParsed(parsed: ParsedQuery, opts: RankOptions & { lang?: Lang; docs?: string[] } = {}): PassageMatches[] {
+    this.applyFilters(parsed, opts);
+    const { hits, matches } = rank(parsed, this, opts);
+    const order = new Map(this.documents().map((d, i) => [d.id, i]));
+    return hits
+      .map((h) => h.passage)
+      .sort((a, b) => order.get(a.docId)! - order.get(b.docId)! || a.start - b.start)
+      .map((passage) => ({ passage, matches: matches(passage) }));
+  }
+
+  /** Add the options' language and documents to the query's filters, and check the documents exist. */
+  private applyFilters(parsed: ParsedQuery, opts: { lang?: Lang; docs?: string[] }): void {
+    if (opts.lang) parsed.filters.lang = opts.lang;
+    if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
+    for (const d of parsed.filters.docs) this.requireDocument(d);
   }
 }
