@@ -18,7 +18,7 @@ import type { CorpusDocument, Lang } from '../core/types.js';
 import type { Engine, PassageMatches } from '../engine.js';
 import { contentDisposition, exportFileName, formatNarrative, sortForReferences } from '../export/index.js';
 import { collocates } from '../pipeline/collocates.js';
-import { CONCORDANCE_SORTS, type ConcordanceLine, type ConcordanceSort, concordance } from '../pipeline/concordance.js';
+import { CONCORDANCE_SORTS, type ConcordanceLine, type ConcordanceSort, compareWords, concordance } from '../pipeline/concordance.js';
 import { parseQuery } from '../pipeline/query.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { cooccurrenceTable } from '../store/cooccurrence.js';
@@ -239,7 +239,11 @@ function requireQuery(p: AnalysisParams): void {
 
 /** The co-occurrence table with links to each cell's quotes. */
 export function cooccurrenceOf(store: AnnotationStore) {
-  const tags = store.listTags().map((t) => t.name);
+  // Chinese tags by pinyin, Latin ones alphabetically: as a researcher looks them up.
+  const tags = store
+    .listTags()
+    .map((t) => t.name)
+    .sort(compareWords);
   const table = cooccurrenceTable(store.list({ orphaned: false }), tags);
   return {
     unit: 'annotation' as const,
