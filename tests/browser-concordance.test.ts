@@ -55,8 +55,7 @@ async function uniqueRow(from: number): Promise<{ row: number; docId: string; st
     const text = engine.requireDocument(r.docId).text;
     const whole = r.left + r.keyword + r.right;
     const at = text.indexOf(whole);
-    if (r.left.length >= 4 && at >= 0 && text.indexOf(whole, at + 1) < 0)
-      return { row: i, docId: r.docId, start: at + r.left.length, ...r };
+    if (r.left.length >= 4 && at >= 0 && text.indexOf(whole, at + 1) < 0) return { row: i, start: at + r.left.length, ...r };
   }
   throw new Error('no row with a unique context');
 }
