@@ -239,9 +239,11 @@ function requireQuery(p: AnalysisParams): void {
 
 /** The co-occurrence table with links to each cell's quotes. */
 export function cooccurrenceOf(store: AnnotationStore) {
-  // Chinese tags by pinyin, Latin ones alphabetically: as a researcher looks them up.
+  // Tags on at least one annotation (a parent made only by a `/` name has none of its own),
+  // Chinese ones by pinyin, Latin ones alphabetically: as a researcher looks them up.
   const tags = store
     .listTags()
+    .filter((t) => t.count > 0)
     .map((t) => t.name)
     .sort(compareWords);
   const table = cooccurrenceTable(store.list({ orphaned: false }), tags);
