@@ -137,6 +137,19 @@ describe.skipIf(skip !== null)('the concordance in the browser', () => {
     expect(await page.locator('li.card').getAttribute('data-id')).toBe(coded!.id);
   });
 
+  it('fits the analysis pages on a 390 px phone without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    for (const path of [
+      `/concordance?${new URLSearchParams({ q: Q, sort: 'left' })}`,
+      `/collocates?${new URLSearchParams({ q: 'counterpart' })}`,
+      `/dispersion?${new URLSearchParams({ q: Q })}`,
+      '/cooccurrence',
+    ]) {
+      await page.goto(server.url + path);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+    }
+  });
+
   it('walks the matches in the reader with n / p and the buttons, and opens a concordance line at its match', async () => {
     const doc = engine.requireDocument(ZH);
     const mine = occurrences()
