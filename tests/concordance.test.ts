@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { Engine } from '../src/engine.js';
 import { logLikelihood } from '../src/pipeline/collocates.js';
 import { compareWords } from '../src/pipeline/concordance.js';
 import { joinPieces } from '../src/pipeline/segment.js';
@@ -268,5 +269,64 @@ describe('log-likelihood', () => {
     ];
     const want = 2 * cells.reduce((s, [o, e]) => s + o * Math.log(o / e), 0);
     expect(logLikelihood(10, 100, 50, 10_000)).toBeCloseTo(want, 9);
+  });
+});
+
+describe('analysis under random input', () => {
+  /** Mixed scripts, text outside the BMP, line breaks inside passages. */
+  const TEXT =
+    '# 混合 Mixed\n\n对口支援 𠀀𠀁 counterpart support 😀 援藏/教育 — Key Nodes (林芝地区) 1979.\n对口支援𠀀对口支援 support 😀support\n\nSupport, counterpart-support and 对口支援 again 𠀀.\n';
+  let url = '';
+  beforeAll(async () => {
+    const engine = new Engine();
+    engine.addDocument({
+      id: 'mixed',
+      text: TEXT,
+      hash: 'h',
+      file: 'mixed.txt',
+      title: 'Mixed 混合',
+      authors: [],
+      year: null,
+      venue: null,
+      lang: 'zh',
+    });
+    const server = await startServer({ engine });
+    servers.push(server);
+    url = server.url;
+  });
+
+  const splitsPair = (i: number) => /[\ud800-\udbff]/.test(TEXT[i - 1] ?? '') && /[\udc00-\udfff]/.test(TEXT[i] ?? '');
+
+  it('never answers 5xx, and every line lies in the text without cutting a character in two', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constantFrom('对口支援', 'support', '𠀀', '援藏 OR counterpart', '"key node"', 'lang:en support'),
+          fc.string({ unit: 'binary', maxLength: 20 }),
+        ),
+        fc.constantFrom('doc', 'left', 'right', 'position', 'x'),
+        fc.integer({ min: -1, max: 210 }),
+        fc.integer({ min: 0, max: 22 }),
+        async (q, sort, width, window) => {
+          const c = await fetch(`${url}/api/concordance?${qs({ q, sort, width, expand: 0 })}`);
+          expect(c.status).toBeLessThan(500);
+          const body = (await c.json()) as any;
+          if (c.status === 200) {
+            for (const l of body.lines) {
+              expect(
+                0 <= l.leftStart && l.leftStart <= l.start && l.start < l.end && l.end <= l.rightEnd && l.rightEnd <= TEXT.length,
+              ).toBe(true);
+              for (const i of [l.leftStart, l.start, l.end, l.rightEnd]) expect(splitsPair(i)).toBe(false);
+              expect(TEXT.slice(l.start, l.end).replace(/\s+/g, ' ')).toBe(l.keyword);
+            }
+          } else expect(typeof body.error.message).toBe('string');
+          for (const path of ['collocates', 'dispersion']) {
+            const r = await fetch(`${url}/api/${path}?${qs({ q, window, min: 1 })}`);
+            expect(r.status, path).toBeLessThan(500);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
