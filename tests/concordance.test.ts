@@ -179,6 +179,10 @@ describe('the concordance of the real corpus', () => {
     // drawn on the server: one tick per occurrence, without style attributes or scripts
     expect((page.body as string).match(/class="plot-tick"/g)).toHaveLength(lines.length);
     expect(page.body).not.toMatch(/\sstyle=/);
+    // the same drawing as a file, coloured without the page's stylesheet
+    const svg = await get(`/api/dispersion?${qs({ q: 'counterpart', expand: 0, format: 'svg' })}`);
+    expect(svg.res.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect((svg.body as string).match(/<rect class="plot-tick"[^>]* fill="#[0-9a-f]{6}"/g)).toHaveLength(lines.length);
   });
 
   it('lists collocates of a Chinese and an English query, scored by log-likelihood, without stop words', async () => {

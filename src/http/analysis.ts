@@ -291,6 +291,14 @@ export function analysisApiRouter(deps: AppDeps): Router {
     const p = analysisParams(req.query as Query);
     requireQuery(p);
     const d = dispersionOf(engine, store, p);
+    const format = str(req.query as Query, 'format') || 'json';
+    if (format === 'svg') {
+      // The plot as a file for a paper or slides: the same drawing the page shows.
+      res.set('Content-Type', 'image/svg+xml; charset=utf-8');
+      res.set('Content-Disposition', 'inline; filename="duikou-dispersion.svg"');
+      return res.send(`<?xml version="1.0" encoding="UTF-8"?>\n${dispersionSvg(d.rows, `Dispersion of ${p.q}: ${d.total} occurrences`)}`);
+    }
+    if (format !== 'json') throw new UserInputError('bad_parameter', '"format" must be json or svg');
     res.json({
       query: p.q,
       total: d.total,
@@ -383,6 +391,7 @@ export function analysisPagesRouter(deps: AppDeps): Router {
         ...d,
         svg: dispersionSvg(d.rows, `Dispersion of ${b.p.q}: ${d.total} occurrences 分布图`),
         yearsSvg: d.years.length ? yearsSvg(d.years, `Occurrences of ${b.p.q} per year 按年份`) : null,
+        svgUrl: `/api${analysisUrl('/dispersion', { ...b.p, sort: 'doc', offset: 0 })}&format=svg`,
       },
     });
   });

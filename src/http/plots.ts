@@ -8,6 +8,10 @@
  * - Dispersion: each paper as a bar, a tick per occurrence at its position
  *   in the paper (offset / paper length), as AntConc's concordance plot.
  * - Occurrences per year, for papers whose year is known.
+ *
+ * Colours are presentation attributes (`fill`, `stroke`) that the page's CSS
+ * classes override (for dark mode); a downloaded SVG file, outside the page,
+ * keeps the attributes' light-mode colours.
  */
 import { escapeHtml } from './pages.js';
 
@@ -53,26 +57,26 @@ export function dispersionSvg(rows: readonly DispersionRow[], title: string): st
   const height = rows.length * rowH + 28;
   const parts: string[] = [];
   parts.push(
-    `<svg class="plot dispersion" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="disp-title">`,
+    `<svg class="plot dispersion" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="13" role="img" aria-labelledby="disp-title">`,
     `<title id="disp-title">${escapeHtml(title)}</title>`,
   );
   rows.forEach((r, i) => {
     const y = i * rowH + 6;
     parts.push(
-      `<a href="${escapeHtml(r.url)}"><text class="plot-label" x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(cut(r.label, 24))}<title>${escapeHtml(r.label)}</title></text></a>`,
-      `<rect class="plot-bar" x="${labelW}" y="${y}" width="${barW}" height="20" rx="2"/>`,
+      `<a href="${escapeHtml(r.url)}"><text class="plot-label" fill="#1d2125" x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(cut(r.label, 24))}<title>${escapeHtml(r.label)}</title></text></a>`,
+      `<rect class="plot-bar" x="${labelW}" y="${y}" width="${barW}" height="20" rx="2" fill="#f4f5f6" stroke="#5b636b" stroke-width="0.5"/>`,
     );
     for (const o of r.offsets) {
       const x = labelW + (r.length > 0 ? (o / r.length) * barW : 0);
-      parts.push(`<rect class="plot-tick" x="${fmt(Math.min(labelW + barW - 1.5, x))}" y="${y}" width="1.5" height="20"/>`);
+      parts.push(`<rect class="plot-tick" x="${fmt(Math.min(labelW + barW - 1.5, x))}" y="${y}" width="1.5" height="20" fill="#8a2a14"/>`);
     }
-    parts.push(`<text class="plot-count" x="${labelW + barW + 8}" y="${y + 15}">${r.offsets.length}</text>`);
+    parts.push(`<text class="plot-count" fill="#1d2125" x="${labelW + barW + 8}" y="${y + 15}">${r.offsets.length}</text>`);
   });
   const axisY = rows.length * rowH + 20;
   parts.push(
-    `<text class="plot-axis" x="${labelW}" y="${axisY}">0%</text>`,
-    `<text class="plot-axis" x="${labelW + barW / 2}" y="${axisY}" text-anchor="middle">50%</text>`,
-    `<text class="plot-axis" x="${labelW + barW}" y="${axisY}" text-anchor="end">100%</text>`,
+    `<text class="plot-axis" fill="#5b636b" x="${labelW}" y="${axisY}">0%</text>`,
+    `<text class="plot-axis" fill="#5b636b" x="${labelW + barW / 2}" y="${axisY}" text-anchor="middle">50%</text>`,
+    `<text class="plot-axis" fill="#5b636b" x="${labelW + barW}" y="${axisY}" text-anchor="end">100%</text>`,
     '</svg>',
   );
   return parts.join('');
@@ -87,17 +91,17 @@ export function yearsSvg(years: readonly YearCount[], title: string): string {
   const height = plotH + 44;
   const max = Math.max(1, ...years.map((y) => y.occurrences));
   const parts: string[] = [
-    `<svg class="plot years" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="years-title">`,
+    `<svg class="plot years" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="13" role="img" aria-labelledby="years-title">`,
     `<title id="years-title">${escapeHtml(title)}</title>`,
-    `<line class="plot-baseline" x1="0" y1="${plotH + 16}" x2="${width}" y2="${plotH + 16}"/>`,
+    `<line class="plot-baseline" stroke="#5b636b" x1="0" y1="${plotH + 16}" x2="${width}" y2="${plotH + 16}"/>`,
   ];
   years.forEach((y, i) => {
     const h = (y.occurrences / max) * plotH;
     const x = gap + i * (barW + gap);
     parts.push(
-      `<rect class="plot-year" x="${x}" y="${fmt(plotH + 16 - h)}" width="${barW}" height="${fmt(h)}"><title>${y.year}: ${y.occurrences} (${y.papers} paper${y.papers === 1 ? '' : 's'})</title></rect>`,
-      `<text class="plot-count" x="${x + barW / 2}" y="${fmt(plotH + 12 - h)}" text-anchor="middle">${y.occurrences}</text>`,
-      `<text class="plot-axis" x="${x + barW / 2}" y="${plotH + 34}" text-anchor="middle">${y.year}</text>`,
+      `<rect class="plot-year" fill="#8a2a14" x="${x}" y="${fmt(plotH + 16 - h)}" width="${barW}" height="${fmt(h)}"><title>${y.year}: ${y.occurrences} (${y.papers} paper${y.papers === 1 ? '' : 's'})</title></rect>`,
+      `<text class="plot-count" fill="#1d2125" x="${x + barW / 2}" y="${fmt(plotH + 12 - h)}" text-anchor="middle">${y.occurrences}</text>`,
+      `<text class="plot-axis" fill="#5b636b" x="${x + barW / 2}" y="${plotH + 34}" text-anchor="middle">${y.year}</text>`,
     );
   });
   parts.push('</svg>');
