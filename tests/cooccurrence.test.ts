@@ -11,7 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
-import { cooccurrenceTable, cooccurringAnnotations } from '../src/store/cooccurrence.js';
+import { cooccurrenceTable, cooccurringAnnotations, passageCooccurrenceTable, passagesIn } from '../src/store/cooccurrence.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 
 const ZH = 'wang-duikou-zhiyuan-mechanism';
@@ -100,5 +100,22 @@ describe('code co-occurrence', () => {
     expect(rows[1]).toEqual(['定义', '2', '1', '2']);
     const json = await (await fetch(`${server.url}/api/cooccurrence`)).json();
     expect(json).toMatchObject({ unit: 'annotation', tags: ['定义', '历史', '治理'] });
+  });
+
+  it('counts passages coded with both tags when the unit is the passage', async () => {
+    // the Chinese sentence's passage has 定义, 治理 and 历史 (on three annotations); the English one 定义 and 历史 (on one)
+    const t = passageCooccurrenceTable(server.store.list(), passagesIn(engine), ['定义', '历史', '治理']);
+    expect(t.counts).toEqual([
+      [2, 2, 1],
+      [2, 2, 1],
+      [1, 1, 1],
+    ]);
+    const html = await (await fetch(`${server.url}/cooccurrence?unit=passage`)).text();
+    const link = /<a href="([^"]+)" aria-label="历史 × 治理: 1">1<\/a>/.exec(html);
+    expect(link, html).not.toBeNull();
+    const cards = await (await fetch(server.url + link![1]!.replace(/&amp;/g, '&'))).text();
+    const ids = [...cards.matchAll(/<li class="card" id="card-([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.sort()).toEqual([b1, touching].sort());
+    expect((await fetch(`${server.url}/api/cooccurrence?unit=sentence`)).status).toBe(400);
   });
 });

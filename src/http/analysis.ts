@@ -21,7 +21,7 @@ import { collocates } from '../pipeline/collocates.js';
 import { CONCORDANCE_SORTS, type ConcordanceLine, type ConcordanceSort, compareWords, concordance } from '../pipeline/concordance.js';
 import { parseQuery } from '../pipeline/query.js';
 import type { AnnotationStore } from '../store/annotations.js';
-import { cooccurrenceTable } from '../store/cooccurrence.js';
+import { type CooccurrenceUnit, cooccurrence, passagesIn } from '../store/cooccurrence.js';
 import { PALETTE, annotationsUrl } from './annotation-pages.js';
 import type { AppDeps } from './app.js';
 import { flag, int, lang, str } from './params.js';
@@ -238,7 +238,7 @@ function requireQuery(p: AnalysisParams): void {
 }
 
 /** The co-occurrence table with links to each cell's quotes. */
-export function cooccurrenceOf(store: AnnotationStore) {
+export function cooccurrenceOf(engine: Engine, store: AnnotationStore, unit: CooccurrenceUnit) {
   // Tags on at least one annotation (a parent made only by a `/` name has none of its own),
   // Chinese ones by pinyin, Latin ones alphabetically: as a researcher looks them up.
   const tags = store
@@ -246,16 +246,23 @@ export function cooccurrenceOf(store: AnnotationStore) {
     .filter((t) => t.count > 0)
     .map((t) => t.name)
     .sort(compareWords);
-  const table = cooccurrenceTable(store.list({ orphaned: false }), tags);
+  const table = cooccurrence(store.list({ orphaned: false }), tags, unit, passagesIn(engine));
   return {
-    unit: 'annotation' as const,
+    unit,
     tags: table.tags,
     counts: table.counts,
     url: (i: number, j: number) =>
       i === j
         ? annotationsUrl({ tag: table.tags[i]! })
-        : `${annotationsUrl({ tag: table.tags[i]! })}&with=${encodeURIComponent(table.tags[j]!)}`,
+        : `${annotationsUrl({ tag: table.tags[i]! })}&with=${encodeURIComponent(table.tags[j]!)}${unit === 'passage' ? '&unit=passage' : ''}`,
   };
+}
+
+/** The `unit` parameter of the co-occurrence table. */
+function unitParam(query: Query): CooccurrenceUnit {
+  const u = str(query, 'unit') || 'annotation';
+  if (u !== 'annotation' && u !== 'passage') throw new UserInputError('bad_parameter', '"unit" must be annotation or passage');
+  return u;
 }
 
 /** The API routes: `/concordance`, `/collocates`, `/dispersion`, `/cooccurrence`. */
@@ -309,7 +316,7 @@ export function analysisApiRouter(deps: AppDeps): Router {
   });
   if (store) {
     r.get('/cooccurrence', (req, res) => {
-      const c = cooccurrenceOf(store);
+      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query));
       const format = str(req.query as Query, 'format') || 'json';
       if (format === 'csv') {
         const csv = stringify([['tag', ...c.tags], ...c.tags.map((t, i) => [t, ...c.counts[i]!])], {
@@ -317,7 +324,7 @@ export function analysisApiRouter(deps: AppDeps): Router {
           record_delimiter: 'windows',
           escape_formulas: true,
         });
-        return sendCsv(res, csv, 'cooccurrence');
+        return sendCsv(res, csv, c.unit === 'passage' ? 'cooccurrence-passages' : 'cooccurrence');
       }
       if (format !== 'json') throw new UserInputError('bad_parameter', '"format" must be json or csv');
       res.json({ unit: c.unit, tags: c.tags, counts: c.counts });
@@ -397,8 +404,8 @@ export function analysisPagesRouter(deps: AppDeps): Router {
   });
 
   if (store) {
-    r.get('/cooccurrence', (_req, res) => {
-      const c = cooccurrenceOf(store);
+    r.get('/cooccurrence', (req, res) => {
+      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query));
       res.render('cooccurrence', {
         title: 'Code co-occurrence 标签共现 · duikou',
         active: 'tags',
@@ -409,7 +416,8 @@ export function analysisPagesRouter(deps: AppDeps): Router {
           url: annotationsUrl({ tag: t }),
           cells: c.counts[i]!.map((n, j) => ({ n, url: n > 0 ? c.url(i, j) : null, diagonal: i === j, other: c.tags[j]! })),
         })),
-        csvUrl: '/api/cooccurrence?format=csv',
+        unit: c.unit,
+        csvUrl: `/api/cooccurrence?format=csv${c.unit === 'passage' ? '&unit=passage' : ''}`,
       });
     });
   }

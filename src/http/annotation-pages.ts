@@ -11,7 +11,7 @@ import type { Engine } from '../engine.js';
 import { formatPages } from '../export/citation.js';
 import type { Annotation, AnnotationStore, Tag } from '../store/annotations.js';
 import { withSection } from './annotations-api.js';
-import { cooccurringAnnotations } from '../store/cooccurrence.js';
+import { cooccurringIn, passagesIn } from '../store/cooccurrence.js';
 import { str } from './params.js';
 
 type Query = Record<string, unknown>;
@@ -71,9 +71,11 @@ function annotationsPage(engine: Engine, store: AnnotationStore, req: Request) {
   const f = { tag: filter.tag || undefined, docId: filter.docId || undefined, q: filter.q || undefined };
   // `with=<tag>` (from the co-occurrence table): only the annotations where `tag` and that tag co-occur.
   const withTag = str(query, 'with').trim();
+  const unit = str(query, 'unit') === 'passage' ? 'passage' : 'annotation';
   let live = store.list({ ...f, orphaned: false });
   if (withTag && f.tag) {
-    const ids = new Set(cooccurringAnnotations(store.list({ orphaned: false }), f.tag, withTag).map((a) => a.id));
+    const all = store.list({ orphaned: false });
+    const ids = new Set(cooccurringIn(all, unit, passagesIn(engine), f.tag, withTag).map((a) => a.id));
     live = store.list({ orphaned: false, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) }).filter((a) => ids.has(a.id));
   }
   const anchored = live.map((a) => card(engine, a));
@@ -85,6 +87,7 @@ function annotationsPage(engine: Engine, store: AnnotationStore, req: Request) {
     htmlLang: 'en',
     filter,
     withTag: withTag && f.tag ? withTag : '',
+    withUnit: unit,
     filtered,
     documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
     tags: store.listTags().map((t) => t.name),

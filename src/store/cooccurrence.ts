@@ -11,7 +11,13 @@
  * behind the cell. The diagonal is the number of annotations tagged A.
  * Tags are the exact tags (a parent tag does not include its children here),
  * orphaned annotations are left out.
+ *
+ * The unit can also be the passage (paragraph, heading, …): tags A and B
+ * co-occur in a passage that annotations tagged A and B both overlap (the
+ * same annotation or two). A cell then counts passages, and its quotes are
+ * the annotations tagged A or B in those passages.
  */
+import type { Passage } from '../core/types.js';
 import type { Annotation } from './annotations.js';
 
 /** The table: tags in order, and a count for each pair. */
@@ -84,4 +90,81 @@ export function cooccurrenceTable(annotations: readonly Annotation[], tagOrder?:
     for (const i of own) for (const j of own) counts[i]![j]! += 1;
   }
   return { tags, counts };
+}
+
+/** The passages (any stable keys) an annotation overlaps. */
+export type PassagesOf = (a: Annotation) => readonly string[];
+
+/** Per passage: the annotations overlapping it. */
+function byPassage(annotations: readonly Annotation[], passagesOf: PassagesOf): Map<string, Annotation[]> {
+  const out = new Map<string, Annotation[]>();
+  for (const a of annotations) {
+    if (a.status === 'orphaned') continue;
+    for (const key of passagesOf(a)) out.set(key, [...(out.get(key) ?? []), a]);
+  }
+  return out;
+}
+
+/** The co-occurrence table with the passage as the unit: `counts[i][j]` passages where tags i and j are both coded. */
+export function passageCooccurrenceTable(
+  annotations: readonly Annotation[],
+  passagesOf: PassagesOf,
+  tagOrder: readonly string[],
+): CooccurrenceTable {
+  const tags = [...tagOrder];
+  const index = new Map(tags.map((t, i) => [t, i]));
+  const counts = tags.map(() => tags.map(() => 0));
+  for (const list of byPassage(annotations, passagesOf).values()) {
+    const present = [...new Set(list.flatMap((a) => a.tags))].map((t) => index.get(t)).filter((i): i is number => i !== undefined);
+    for (const i of present) for (const j of present) counts[i]![j]! += 1;
+  }
+  return { tags, counts };
+}
+
+/** The annotations behind a passage-unit cell: those tagged `a` or `b` in passages where both are coded. */
+export function passageCooccurringAnnotations(
+  annotations: readonly Annotation[],
+  passagesOf: PassagesOf,
+  a: string,
+  b: string,
+): Annotation[] {
+  const out = new Set<Annotation>();
+  for (const list of byPassage(annotations, passagesOf).values()) {
+    const tags = new Set(list.flatMap((x) => x.tags));
+    if (!tags.has(a) || !tags.has(b)) continue;
+    for (const x of list) if (x.tags.includes(a) || x.tags.includes(b)) out.add(x);
+  }
+  return annotations.filter((x) => out.has(x));
+}
+
+/** The units a co-occurrence table can count. */
+export type CooccurrenceUnit = 'annotation' | 'passage';
+
+/** `PassagesOf` over a corpus: the ids of the passages whose own text an annotation overlaps. */
+export function passagesIn(corpus: { document(id: string): { passages: readonly Passage[] } | undefined }): PassagesOf {
+  return (a) =>
+    (corpus.document(a.docId)?.passages ?? [])
+      .filter((p) => p.pieces.some((pc) => pc.start < a.end && a.start < pc.end))
+      .map((p) => `${a.docId}#${p.id}`);
+}
+
+/** The table in either unit. */
+export function cooccurrence(
+  annotations: readonly Annotation[],
+  tags: readonly string[],
+  unit: CooccurrenceUnit,
+  passagesOf: PassagesOf,
+): CooccurrenceTable {
+  return unit === 'passage' ? passageCooccurrenceTable(annotations, passagesOf, tags) : cooccurrenceTable(annotations, tags);
+}
+
+/** The quotes behind a cell in either unit. */
+export function cooccurringIn(
+  annotations: readonly Annotation[],
+  unit: CooccurrenceUnit,
+  passagesOf: PassagesOf,
+  a: string,
+  b: string,
+): Annotation[] {
+  return unit === 'passage' ? passageCooccurringAnnotations(annotations, passagesOf, a, b) : cooccurringAnnotations(annotations, a, b);
 }
