@@ -178,7 +178,11 @@ export function concordance(src: ConcordanceSource, matched: readonly MatchedPas
   const lines: ConcordanceLine[] = [];
   const words = new Map<ConcordanceLine, { left: string[]; right: string[] }>();
   const byDoc = new Map<string, MatchedPassage[]>();
-  for (const m of matched) byDoc.set(m.passage.docId, [...(byDoc.get(m.passage.docId) ?? []), m]);
+  for (const m of matched) {
+    const list = byDoc.get(m.passage.docId);
+    if (list) list.push(m);
+    else byDoc.set(m.passage.docId, [m]);
+  }
 
   for (const [docId, list] of byDoc) {
     const text = src.documentText(docId);

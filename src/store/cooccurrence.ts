@@ -33,7 +33,11 @@ const overlaps = (a: Annotation, b: Annotation): boolean => a.docId === b.docId 
 function neighbourTags(annotations: readonly Annotation[]): Map<Annotation, Set<string>> {
   const out = new Map<Annotation, Set<string>>();
   const byDoc = new Map<string, Annotation[]>();
-  for (const a of annotations) byDoc.set(a.docId, [...(byDoc.get(a.docId) ?? []), a]);
+  for (const a of annotations) {
+    const list = byDoc.get(a.docId);
+    if (list) list.push(a);
+    else byDoc.set(a.docId, [a]);
+  }
   for (const list of byDoc.values()) {
     const sorted = [...list].sort((x, y) => x.start - y.start);
     for (const a of sorted) out.set(a, new Set(a.tags));
@@ -100,7 +104,11 @@ function byPassage(annotations: readonly Annotation[], passagesOf: PassagesOf): 
   const out = new Map<string, Annotation[]>();
   for (const a of annotations) {
     if (a.status === 'orphaned') continue;
-    for (const key of passagesOf(a)) out.set(key, [...(out.get(key) ?? []), a]);
+    for (const key of passagesOf(a)) {
+      const list = out.get(key);
+      if (list) list.push(a);
+      else out.set(key, [a]);
+    }
   }
   return out;
 }
