@@ -153,11 +153,20 @@ export class Engine implements SearchSource {
   private static readonly TOKEN_CACHE_SIZE = 20_000;
   private readonly titleCache = new Map<string, AnalyzedToken[]>();
 
+  /** Counts every change to the corpus (documents, metadata, glossary), so results computed from it can be cached. */
+  private changes = 0;
+
   constructor(private glossary: Glossary = emptyGlossary()) {}
+
+  /** A number that changes whenever the corpus, a paper's metadata or the glossary does. */
+  get generation(): number {
+    return this.changes;
+  }
 
   /** Replace the glossary used for cross-lingual expansion. */
   setGlossary(g: Glossary): void {
     this.glossary = g;
+    this.changes++;
   }
 
   /** Add or replace a document: segment, analyse and index its passages. */
@@ -172,6 +181,7 @@ export class Engine implements SearchSource {
   addPrepared(prep: PreparedDocument): CorpusDocument {
     const { doc } = prep;
     this.removeDocument(doc.id);
+    this.changes++;
     const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
@@ -191,6 +201,7 @@ export class Engine implements SearchSource {
   setMetadata(meta: DocumentMeta): boolean {
     const d = this.docs.get(meta.id);
     if (!d) return false;
+    this.changes++;
     this.docs.set(meta.id, { ...d, ...meta });
     this.titleCache.delete(meta.id);
     return true;
@@ -200,6 +211,7 @@ export class Engine implements SearchSource {
   removeDocument(id: string): void {
     const old = this.docs.get(id);
     if (!old) return;
+    this.changes++;
     for (const p of old.passages) {
       this.index.remove(p.id);
       this.byId.delete(p.id);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import { Engine } from '../src/engine.js';
 import { logLikelihood } from '../src/pipeline/collocates.js';
-import { compareWords } from '../src/pipeline/concordance.js';
+import { compareWords, sequenceSortKey } from '../src/pipeline/concordance.js';
 import { joinPieces } from '../src/pipeline/segment.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
@@ -240,6 +240,43 @@ describe('sorting by context', () => {
     expect([...words].sort(compareWords)).toEqual(['安徽', 'apple', '北京', 'Beijing', '长沙', '重庆', '西藏', 'Zebra']);
   });
 
+  it('sorts word sequences by one key string exactly as word-by-word comparison does', () => {
+    const wordByWord = (a: string[], b: string[]): number => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) {
+        const c = compareWords(a[i]!, b[i]!);
+        if (c !== 0) return c;
+      }
+      return a.length - b.length;
+    };
+    const sign = (x: number) => Math.sign(x);
+    const word = fc.constantFrom(
+      '安徽',
+      '北京',
+      '长沙',
+      '重庆',
+      '西藏',
+      '对口',
+      '对口支援',
+      'an',
+      'Anhui',
+      'apple',
+      'Apple',
+      'dui',
+      'zebra',
+      '1979',
+      '市场',
+      '试场',
+    );
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 5 }), fc.array(word, { maxLength: 5 }), (a, b) => {
+        const ka = sequenceSortKey(a);
+        const kb = sequenceSortKey(b);
+        expect(sign(ka < kb ? -1 : ka > kb ? 1 : 0)).toBe(sign(wordByWord(a, b)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('counts collocates within the window only, and above the minimum frequency', async () => {
     const five = (await get(`/api/collocates?${qs({ q: 'target', min: 4 })}`)).body;
     const words5 = five.collocates.map((c: any) => c.word);
@@ -332,5 +369,32 @@ describe('analysis under random input', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('a concordance after the corpus changes', () => {
+  it('counts the new text, not a remembered answer', async () => {
+    const engine = new Engine();
+    const doc = (id: string, text: string) => ({
+      id,
+      text,
+      hash: id,
+      file: `${id}.txt`,
+      title: id,
+      authors: [],
+      year: null,
+      venue: null,
+      lang: 'en' as const,
+    });
+    engine.addDocument(doc('a', 'Counterpart support, and counterpart support again.'));
+    const server = await startServer({ engine });
+    servers.push(server);
+    const total = async () => ((await (await fetch(`${server.url}/api/concordance?q=counterpart&limit=1`)).json()) as any).total;
+    expect(await total()).toBe(2);
+    expect(await total()).toBe(2);
+    engine.addDocument(doc('b', 'A third counterpart.'));
+    expect(await total()).toBe(3);
+    engine.removeDocument('a');
+    expect(await total()).toBe(1);
   });
 });

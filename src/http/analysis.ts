@@ -137,8 +137,35 @@ function paperOrder(engine: Engine): string[] {
   return sortForReferences(engine.documents()).map((d) => d.id);
 }
 
-/** All concordance lines of a request, sorted. */
+/** Recent concordances, so paging through thousands of lines sorts them once. */
+const recent = new Map<string, ConcordanceLine[]>();
+const RECENT_SIZE = 8;
+/** Each engine gets its own number, so two servers in one process never share entries. */
+const engineIds = new WeakMap<Engine, number>();
+let nextEngineId = 1;
+
+/** All concordance lines of a request, sorted (cached while the corpus is unchanged). */
 export function concordanceLines(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams): ConcordanceLine[] {
+  // tag:/note: filters depend on the annotations, which change without the corpus: never cached.
+  const parsed = parseQuery(p.q);
+  const cacheable = parsed.filters.tags.length + parsed.filters.notes.length === 0;
+  if (!engineIds.has(engine)) engineIds.set(engine, nextEngineId++);
+  const key = JSON.stringify([engineIds.get(engine), engine.generation, p.q, p.lang, p.doc, p.expand, p.sort, p.width]);
+  const hit = cacheable ? recent.get(key) : undefined;
+  if (hit) {
+    recent.delete(key);
+    recent.set(key, hit);
+    return hit;
+  }
+  const lines = computeLines(engine, store, p);
+  if (cacheable) {
+    recent.set(key, lines);
+    if (recent.size > RECENT_SIZE) recent.delete(recent.keys().next().value!);
+  }
+  return lines;
+}
+
+function computeLines(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams): ConcordanceLine[] {
   return concordance(
     { documentText: (id) => engine.document(id)?.text ?? '', tokens: (id) => engine.tokens(id) },
     matchesOf(engine, store, p),

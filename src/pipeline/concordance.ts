@@ -137,14 +137,17 @@ export function compareWords(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Compare two word sequences word by word; a shorter one (less context) first. */
-function compareSeq(a: readonly string[], b: readonly string[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const c = compareWords(a[i]!, b[i]!);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
+/**
+ * One string that sorts a word sequence as comparing it word by word with
+ * {@link compareWords} would, a shorter sequence (less context) first: each
+ * word as its sort key, U+0001, the word, and U+0000 between words. Sorting
+ * thousands of lines then compares plain strings.
+ */
+export function sequenceSortKey(words: readonly string[]): string {
+  return words.map((w) => `${wordSortKey(w)}\u0001${w}`).join('\u0000');
 }
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The words (surface forms of whole tokens) left of the keyword, nearest first, and right of it. */
 export function contextWords(
@@ -176,7 +179,8 @@ export function concordance(src: ConcordanceSource, matched: readonly MatchedPas
   const width = Math.max(0, Math.floor(opts.width ?? 40));
   const sort = opts.sort ?? 'doc';
   const lines: ConcordanceLine[] = [];
-  const words = new Map<ConcordanceLine, { left: string[]; right: string[] }>();
+  /** Each line's sort key for `left` / `right` (see {@link sequenceSortKey}). */
+  const keys = new Map<ConcordanceLine, string>();
   const byDoc = new Map<string, MatchedPassage[]>();
   for (const m of matched) {
     const list = byDoc.get(m.passage.docId);
@@ -213,7 +217,13 @@ export function concordance(src: ConcordanceSource, matched: readonly MatchedPas
       };
       if (span.via !== undefined) line.via = span.via;
       lines.push(line);
-      if (sort === 'left' || sort === 'right') words.set(line, contextWords(text, src.tokens(p.id), line));
+      if (sort === 'left' || sort === 'right') {
+        const w = contextWords(text, src.tokens(p.id), line);
+        keys.set(
+          line,
+          `${sequenceSortKey(sort === 'left' ? w.left : w.right)}\u0000\u0000${wordSortKey(line.keyword)}\u0001${line.keyword}`,
+        );
+      }
     });
   }
 
@@ -221,13 +231,12 @@ export function concordance(src: ConcordanceSource, matched: readonly MatchedPas
   const paperRank = (id: string) => papers.get(id) ?? papers.size;
   const inText = (a: ConcordanceLine, b: ConcordanceLine) =>
     paperRank(a.docId) - paperRank(b.docId) || (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0) || a.start - b.start;
-  const byKeyword = (a: ConcordanceLine, b: ConcordanceLine) => compareWords(a.keyword, b.keyword);
   switch (sort) {
     case 'left':
-      lines.sort((a, b) => compareSeq(words.get(a)!.left, words.get(b)!.left) || byKeyword(a, b) || inText(a, b));
+      lines.sort((a, b) => byString(keys.get(a)!, keys.get(b)!) || inText(a, b));
       break;
     case 'right':
-      lines.sort((a, b) => compareSeq(words.get(a)!.right, words.get(b)!.right) || byKeyword(a, b) || inText(a, b));
+      lines.sort((a, b) => byString(keys.get(a)!, keys.get(b)!) || inText(a, b));
       break;
     case 'position':
       lines.sort((a, b) => a.position - b.position || inText(a, b));
