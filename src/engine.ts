@@ -355,13 +355,14 @@ export class Engine implements SearchSource {
   /**
    * Every match of a query in the corpus, not a page of it: each matching
    * passage (in document order) with its matched ranges, found by the same
-   * ranking and verification as {@link searchParsed}. A concordance is built
-   * on this.
+   * ranking and verification as {@link searchParsed}, always strictly (an
+   * occurrence is the whole query, never the part of it best match settles
+   * for). A concordance is built on this.
    * @throws UserInputError for an unknown `doc:`
    */
-  allMatchesParsed(parsed: ParsedQuery, opts: RankOptions & { lang?: Lang; docs?: string[] } = {}): PassageMatches[] {
+  allMatchesParsed(parsed: ParsedQuery, opts: Omit<RankOptions, 'match'> & { lang?: Lang; docs?: string[] } = {}): PassageMatches[] {
     this.applyFilters(parsed, opts);
-    const { hits, matches } = rank(parsed, this, opts);
+    const { hits, matches } = rank(parsed, this, { ...opts, match: 'strict' });
     const order = new Map(this.documents().map((d, i) => [d.id, i]));
     return hits
       .map((h) => h.passage)

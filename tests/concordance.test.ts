@@ -152,6 +152,13 @@ describe('the concordance of the real corpus', () => {
     expect(rows.slice(1).map((r) => `${r[1]}:${r[5]}`)).toEqual(json.map((l) => `${l.docId}:${l.start}`));
   });
 
+  it('lists only occurrences of the whole query, never the part of it a best-match search settles for', async () => {
+    const q = 'counterpart zyxwvutsrq';
+    expect(engine.search(q, { expand: false }).total).toBeGreaterThan(0);
+    const { body } = await get(`/api/concordance?${qs({ q, expand: 0 })}`);
+    expect(body.total).toBe(0);
+  });
+
   it('refuses bad parameters with a clear 400', async () => {
     for (const bad of ['q=x&sort=middle', 'q=x&width=0', 'q=x&limit=5000', 'q=x&format=xml', 'q=', 'q=lang:xx']) {
       const { status, body } = await get(`/api/concordance?${bad}`);
