@@ -1,7 +1,9 @@
 /// <reference lib="dom" />
 /**
  * Regenerate the README screenshots in docs/screenshots/: the document page
- * with highlights and the annotation popover open, and the annotations page.
+ * with highlights and the annotation popover open, the annotations page, the
+ * concordance with a line being coded, collocates, the dispersion plot and
+ * the code co-occurrence table.
  * Uses the real corpus, a throw-away database and Debian's Chromium.
  *
  *   npx tsx scripts/screenshots.ts
@@ -95,7 +97,22 @@ async function main(): Promise<void> {
 
     await page.goto(`${server.url}/annotations`);
     await page.screenshot({ path: join(OUT, 'annotations.png'), clip: { x: 0, y: 0, width: 1100, height: 760 } });
-    for (const f of ['document-annotate.png', 'annotations.png']) console.log(`${f}: ${Math.round(statSync(join(OUT, f)).size / 1024)} KB`);
+
+    // The analysis views: the concordance with a line being coded, collocates, the dispersion plot, co-occurrence.
+    store.create({ ...at('中国特色国家治理'), tags: ['治理'], colour: '#f48fb1' }, doc);
+    await page.goto(`${server.url}/concordance?${new URLSearchParams({ q: '对口支援', sort: 'right', expand: '0' })}`);
+    await page.locator('tr.conc-line').nth(5).locator('button.code-line').click();
+    await page.locator('#ann-pop').waitFor({ state: 'visible' });
+    await page.locator('#ann-tags').fill('对口支援/来源');
+    await page.screenshot({ path: join(OUT, 'concordance.png'), clip: { x: 0, y: 0, width: 1100, height: 760 } });
+    await page.goto(`${server.url}/collocates?${new URLSearchParams({ q: 'counterpart', expand: '0' })}`);
+    await page.screenshot({ path: join(OUT, 'collocates.png'), clip: { x: 0, y: 0, width: 1100, height: 760 } });
+    await page.goto(`${server.url}/dispersion?${new URLSearchParams({ q: '对口支援' })}`);
+    await page.screenshot({ path: join(OUT, 'dispersion.png'), clip: { x: 0, y: 0, width: 1100, height: 640 } });
+    await page.goto(`${server.url}/cooccurrence`);
+    await page.screenshot({ path: join(OUT, 'cooccurrence.png'), clip: { x: 0, y: 0, width: 1100, height: 520 } });
+    const shots = ['document-annotate.png', 'annotations.png', 'concordance.png', 'collocates.png', 'dispersion.png', 'cooccurrence.png'];
+    for (const f of shots) console.log(`${f}: ${Math.round(statSync(join(OUT, f)).size / 1024)} KB`);
   } finally {
     await browser.close();
     await server.close();

@@ -6,7 +6,7 @@
  */
 import type { Passage, Span } from './core/types.js';
 import type { Engine, PaperGroup, SearchHit, SearchOptions, SearchResult } from './engine.js';
-import { parseQuery } from './pipeline/query.js';
+import { type ParsedQuery, parseQuery } from './pipeline/query.js';
 import { type Annotation, type AnnotationStore, foldText } from './store/annotations.js';
 
 /** An annotation as a search hit mentions it. */
@@ -42,24 +42,34 @@ function byDoc(list: Annotation[]): Map<string, Annotation[]> {
 }
 
 /**
- * Run a search with the annotation filters and hit annotations.
- * @throws UserInputError as {@link Engine.search} does
+ * The passage test for a query's `tag:`/`note:` filters (every one must hold,
+ * each through some annotation overlapping the passage), combined with
+ * `restrict`; `restrict` itself when the query has neither.
  */
-export function searchWithAnnotations(engine: Engine, store: AnnotationStore, query: string, opts: SearchOptions = {}): AnnotatedResult {
-  const parsed = parseQuery(query);
+export function annotationRestrict(
+  store: AnnotationStore,
+  parsed: ParsedQuery,
+  restrict?: (p: Passage) => boolean,
+): ((p: Passage) => boolean) | undefined {
   const groups: Map<string, Annotation[]>[] = [];
   for (const tag of parsed.filters.tags) groups.push(byDoc(store.list({ tag })));
   for (const words of parsed.filters.notes) {
     const needle = foldText(words);
     groups.push(byDoc(store.list({ q: words }).filter((a) => foldText(a.note).includes(needle))));
   }
-  // Every tag:/note: filter must hold, each through some annotation overlapping the passage.
-  const restrict =
-    groups.length === 0
-      ? opts.restrict
-      : (p: Passage): boolean =>
-          groups.every((g) => (g.get(p.docId) ?? []).some((a) => p.pieces.some((piece) => overlaps(piece, a)))) &&
-          (opts.restrict === undefined || opts.restrict(p));
+  if (groups.length === 0) return restrict;
+  return (p: Passage): boolean =>
+    groups.every((g) => (g.get(p.docId) ?? []).some((a) => p.pieces.some((piece) => overlaps(piece, a)))) &&
+    (restrict === undefined || restrict(p));
+}
+
+/**
+ * Run a search with the annotation filters and hit annotations.
+ * @throws UserInputError as {@link Engine.search} does
+ */
+export function searchWithAnnotations(engine: Engine, store: AnnotationStore, query: string, opts: SearchOptions = {}): AnnotatedResult {
+  const parsed = parseQuery(query);
+  const restrict = annotationRestrict(store, parsed, opts.restrict);
   const result = engine.searchParsed(query, parsed, { ...opts, restrict });
 
   const docsOnPage = [...new Set(result.hits.map((h) => h.docId))];

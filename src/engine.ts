@@ -31,6 +31,12 @@ export interface SearchHit {
   matches: MatchSpan[];
 }
 
+/** A matching passage with every range that matched in it (document offsets). */
+export interface PassageMatches {
+  passage: Passage;
+  matches: MatchSpan[];
+}
+
 /** A page of search results. */
 export interface SearchResult {
   query: string;
@@ -147,11 +153,20 @@ export class Engine implements SearchSource {
   private static readonly TOKEN_CACHE_SIZE = 20_000;
   private readonly titleCache = new Map<string, AnalyzedToken[]>();
 
+  /** Counts every change to the corpus (documents, metadata, glossary), so results computed from it can be cached. */
+  private changes = 0;
+
   constructor(private glossary: Glossary = emptyGlossary()) {}
+
+  /** A number that changes whenever the corpus, a paper's metadata or the glossary does. */
+  get generation(): number {
+    return this.changes;
+  }
 
   /** Replace the glossary used for cross-lingual expansion. */
   setGlossary(g: Glossary): void {
     this.glossary = g;
+    this.changes++;
   }
 
   /** Add or replace a document: segment, analyse and index its passages. */
@@ -194,6 +209,7 @@ export class Engine implements SearchSource {
   private *adding(prep: PreparedDocument): Generator<Passage[], CorpusDocument> {
     const { doc } = prep;
     this.removeDocument(doc.id);
+    this.changes++;
     const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
@@ -214,6 +230,7 @@ export class Engine implements SearchSource {
   setMetadata(meta: DocumentMeta): boolean {
     const d = this.docs.get(meta.id);
     if (!d) return false;
+    this.changes++;
     this.docs.set(meta.id, { ...d, ...meta });
     this.titleCache.delete(meta.id);
     return true;
@@ -223,6 +240,7 @@ export class Engine implements SearchSource {
   removeDocument(id: string): void {
     const old = this.docs.get(id);
     if (!old) return;
+    this.changes++;
     for (const p of old.passages) {
       this.index.remove(p.id);
       this.byId.delete(p.id);
@@ -307,9 +325,7 @@ export class Engine implements SearchSource {
    * @param query - the query as typed, echoed in the result
    */
   searchParsed(query: string, parsed: ParsedQuery, opts: SearchOptions = {}): SearchResult {
-    if (opts.lang) parsed.filters.lang = opts.lang;
-    if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
-    for (const d of parsed.filters.docs) this.requireDocument(d);
+    this.applyFilters(parsed, opts);
     const limit = opts.limit ?? 20;
     const offset = opts.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -363,5 +379,30 @@ export class Engine implements SearchSource {
       result.hits = ranked.slice(offset, offset + limit).map(toHit);
     }
     return result;
+  }
+
+  /**
+   * Every match of a query in the corpus, not a page of it: each matching
+   * passage (in document order) with its matched ranges, found by the same
+   * ranking and verification as {@link searchParsed}, always strictly (an
+   * occurrence is the whole query, never the part of it best match settles
+   * for). A concordance is built on this.
+   * @throws UserInputError for an unknown `doc:`
+   */
+  allMatchesParsed(parsed: ParsedQuery, opts: Omit<RankOptions, 'match'> & { lang?: Lang; docs?: string[] } = {}): PassageMatches[] {
+    this.applyFilters(parsed, opts);
+    const { hits, matches } = rank(parsed, this, { ...opts, match: 'strict' });
+    const order = new Map(this.documents().map((d, i) => [d.id, i]));
+    return hits
+      .map((h) => h.passage)
+      .sort((a, b) => order.get(a.docId)! - order.get(b.docId)! || a.start - b.start)
+      .map((passage) => ({ passage, matches: matches(passage) }));
+  }
+
+  /** Add the options' language and documents to the query's filters, and check the documents exist. */
+  private applyFilters(parsed: ParsedQuery, opts: { lang?: Lang; docs?: string[] }): void {
+    if (opts.lang) parsed.filters.lang = opts.lang;
+    if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
+    for (const d of parsed.filters.docs) this.requireDocument(d);
   }
 }

@@ -20,6 +20,9 @@ async function page(path: string): Promise<{ status: number; html: string; type:
   return { status: res.status, html: await res.text(), type: res.headers.get('content-type') };
 }
 
+/** A script element that is not one of duikou's own module files. */
+const INLINE_SCRIPT = /<script(?![^>]*\ssrc="\/static\/js\/[a-z-]+\.js"><\/script>)/i;
+
 const search = (params: Record<string, string>) => `/search?${new URLSearchParams(params).toString()}`;
 
 // --- a minimal reading of our own HTML ------------------------------------------
@@ -203,7 +206,8 @@ describe('GET / and /search', () => {
     const attr = await page(search({ q: '"><img src=x onerror=alert(1)>' }));
     expect(attr.html).not.toContain('<img');
     const docPage = await page(`/documents/wang-duikou-zhiyuan-mechanism?q=${encodeURIComponent(q)}`);
-    expect(docPage.html).not.toMatch(/<script/i);
+    expect(docPage.html).not.toMatch(INLINE_SCRIPT);
+    expect(docPage.html).not.toContain('<script>alert(1)');
   });
 
   it.each([
@@ -278,8 +282,13 @@ describe('GET /documents/:id', () => {
       expect(status).toBe(200);
       checkDocument(d, html);
       const r = engine.search(q, { docs: [docId], limit: 200 });
+      expect(r.total).toBeLessThanOrEqual(200);
       const n = r.hits.reduce((k, h) => k + h.matches.length, 0);
       expect(html).toMatch(new RegExp(`<strong>${n}</strong> match`));
+      // a counter and previous/next, not a link per match
+      expect(html).toContain(`/ ${n}</span>`);
+      expect(html).toContain('id="match-next" href="#m-1"');
+      expect(html).toContain(`id="match-prev" href="#m-${n}"`);
       for (const h of r.hits) {
         const el = passageElement(html, h.passageId)!;
         const ms = marks(el);
@@ -290,10 +299,8 @@ describe('GET /documents/:id', () => {
         for (const i of got) expect(want.has(i)).toBe(true);
         if (h.kind !== 'table') expect(got.size).toBe(want.size);
       }
-      for (let i = 1; i <= n; i++) {
-        expect(html).toContain(`href="#m-${i}"`);
-        expect(html).toContain(`id="m-${i}"`);
-      }
+      for (let i = 1; i <= n; i++) expect(html).toContain(`id="m-${i}"`);
+      expect(html).not.toContain(`id="m-${n + 1}"`);
     }
   });
 
@@ -337,10 +344,13 @@ describe('other pages', () => {
       search({ q: '对口支援' }),
       search({ q: '对口支援', view: 'kwic' }),
       '/documents/zheng-wu-task-oriented-network?q=Tibet',
+      '/concordance?q=Tibet',
+      '/collocates?q=Tibet',
+      '/dispersion?q=Tibet',
       '/nowhere',
     ]) {
       const { html } = await page(path);
-      expect(html).not.toMatch(/<script/i);
+      expect(html).not.toMatch(INLINE_SCRIPT);
       expect(html).not.toMatch(/\son[a-z]+=/i);
       expect(html).not.toMatch(/\sstyle=/i);
     }

@@ -1,6 +1,10 @@
 // The document page's annotation layer: select text → popover → POST
 // /api/annotations; click a highlight → edit (PATCH) or delete (DELETE);
 // `?reattach=<id>` → the next selection moves that annotation (PATCH start/end).
+// On the concordance page the same popover codes a line: each line
+// (`tr.conc-line[data-doc-id]`) holds its contexts and keyword as pieces, so a
+// selection inside a line maps to offsets in that line's paper, and a line's
+// Code button opens the popover on exactly the keyword's range.
 //
 // Offsets. The server renders each piece of a passage as
 // `<span class="pc|cell" data-start data-end>` whose text nodes hold exactly
@@ -91,13 +95,17 @@ export function selectionQuote(range) {
 }
 
 function init() {
-  const first = document.querySelector('article.paper[data-doc-id]');
+  const first = document.querySelector('article.paper[data-doc-id]') ?? document.querySelector('table.conc');
   const pop = document.getElementById('ann-pop');
   const form = document.getElementById('ann-form');
   if (!(first instanceof HTMLElement) || !pop || !(form instanceof HTMLFormElement)) return;
   /** @type {HTMLElement} */
   let article = first;
-  const docId = article.dataset.docId ?? '';
+  /** The concordance: many papers, one per line; no highlights to edit. */
+  const concordance = article.matches('table.conc');
+  let docId = article.dataset.docId ?? '';
+  /** @type {HTMLElement | null} the concordance line being coded */
+  let line = null;
   let reattachId = article.dataset.reattach ?? null;
 
   const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -129,7 +137,10 @@ function init() {
 
   async function loadData() {
     try {
-      const [a, t] = await Promise.all([api('GET', `/api/annotations?docId=${encodeURIComponent(docId)}`), api('GET', '/api/tags')]);
+      const [a, t] = await Promise.all([
+        concordance ? { annotations: [] } : api('GET', `/api/annotations?docId=${encodeURIComponent(docId)}`),
+        api('GET', '/api/tags'),
+      ]);
       annotations = new Map(a.annotations.map((/** @type {import('./duikou.js').Annotation} */ x) => [x.id, x]));
       tagNames = t.tags.map((/** @type {import('./duikou.js').Tag} */ x) => x.name);
     } catch (e) {
@@ -253,6 +264,16 @@ function init() {
    * @param {string} [focusId] - annotation whose highlight gets the focus when the popover closes
    */
   async function refresh(focusId) {
+    if (concordance) {
+      // Nothing to re-draw: say on the line that it was coded.
+      if (line) {
+        line.classList.add('coded');
+        const b = line.querySelector('button.code-line');
+        if (b) b.textContent = 'Coded ✓ 已编码';
+      }
+      await loadData();
+      return;
+    }
     const url = new URL(window.location.href);
     url.hash = '';
     url.searchParams.delete('reattach');
@@ -357,7 +378,17 @@ function init() {
     if (sel && sel.rangeCount > 0 && !sel.isCollapsed) {
       const range = sel.getRangeAt(0);
       if (!range.intersectsNode(article) || pop.contains(range.commonAncestorContainer)) return;
-      const r = rangeOffsets(article, range);
+      let root = article;
+      if (concordance) {
+        // A selection codes one line, in that line's paper.
+        const node = range.commonAncestorContainer;
+        const tr = (node.nodeType === Node.ELEMENT_NODE ? /** @type {Element} */ (node) : node.parentElement)?.closest('tr.conc-line');
+        if (!(tr instanceof HTMLElement) || !article.contains(tr)) return;
+        root = tr;
+        line = tr;
+        docId = tr.dataset.docId ?? '';
+      }
+      const r = rangeOffsets(root, range);
       if (!r) return;
       const rect = range.getBoundingClientRect();
       open({ kind: reattachId ? 'reattach' : 'create', ...r }, rect, selectionQuote(range));
@@ -368,8 +399,27 @@ function init() {
     else close();
   }
 
+  if (concordance) {
+    for (const b of article.querySelectorAll('button.code-line')) {
+      b.removeAttribute('hidden');
+      b.addEventListener('click', () => {
+        const tr = b.closest('tr.conc-line');
+        if (!(tr instanceof HTMLElement)) return;
+        line = tr;
+        docId = tr.dataset.docId ?? '';
+        const keyword = tr.querySelector('td.kw .pc')?.textContent ?? '';
+        const start = Number(tr.dataset.start);
+        const end = Number(tr.dataset.end);
+        open({ kind: 'create', start, end, exact: keyword }, b.getBoundingClientRect(), keyword);
+        returnFocus = b;
+      });
+    }
+  }
+
   document.addEventListener('mouseup', (ev) => {
     if (ev.button !== 0 || (ev.target instanceof Node && pop.contains(ev.target))) return;
+    // A line's Code button opens the popover itself (on click, after this mouseup).
+    if (ev.target instanceof Element && ev.target.closest('button.code-line')) return;
     const target = ev.target;
     setTimeout(() => selectionDone(target), 0);
   });

@@ -11,6 +11,7 @@ import type { Engine } from '../engine.js';
 import { formatPages } from '../export/citation.js';
 import type { Annotation, AnnotationStore, Tag } from '../store/annotations.js';
 import { withSection } from './annotations-api.js';
+import { cooccurringIn, passagesIn } from '../store/cooccurrence.js';
 import { str } from './params.js';
 
 type Query = Record<string, unknown>;
@@ -68,7 +69,16 @@ function annotationsPage(engine: Engine, store: AnnotationStore, req: Request) {
   const query = req.query as Query;
   const filter = { tag: str(query, 'tag').trim(), docId: str(query, 'docId').trim(), q: str(query, 'q').trim() };
   const f = { tag: filter.tag || undefined, docId: filter.docId || undefined, q: filter.q || undefined };
-  const anchored = store.list({ ...f, orphaned: false }).map((a) => card(engine, a));
+  // `with=<tag>` (from the co-occurrence table): only the annotations where `tag` and that tag co-occur.
+  const withTag = str(query, 'with').trim();
+  const unit = str(query, 'unit') === 'passage' ? 'passage' : 'annotation';
+  let live = store.list({ ...f, orphaned: false });
+  if (withTag && f.tag) {
+    const all = store.list({ orphaned: false });
+    const ids = new Set(cooccurringIn(all, unit, passagesIn(engine), f.tag, withTag).map((a) => a.id));
+    live = store.list({ orphaned: false, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) }).filter((a) => ids.has(a.id));
+  }
+  const anchored = live.map((a) => card(engine, a));
   const orphaned = store.list({ ...f, orphaned: true }).map((a) => card(engine, a));
   const filtered = !!(f.tag || f.docId || f.q);
   return {
@@ -76,6 +86,8 @@ function annotationsPage(engine: Engine, store: AnnotationStore, req: Request) {
     active: 'annotations',
     htmlLang: 'en',
     filter,
+    withTag: withTag && f.tag ? withTag : '',
+    withUnit: unit,
     filtered,
     documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
     tags: store.listTags().map((t) => t.name),

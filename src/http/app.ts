@@ -9,6 +9,7 @@ import express, { type Express } from 'express';
 import type { Engine } from '../engine.js';
 import type { CorpusSync, IndexStatus } from '../watch.js';
 import type { AnnotationStore } from '../store/annotations.js';
+import { analysisApiRouter, analysisPagesRouter } from './analysis.js';
 import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
 import { type UploadLimits, documentsRouters } from './documents-api.js';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/api', express.json({ limit: '1mb' }));
   app.use('/api', apiRouter(deps));
+  app.use('/api', analysisApiRouter(deps));
   // After the token gate and the same-origin check, like every other write.
   const documents = documentsRouters(deps, flash);
   if (documents) {
@@ -77,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
   }
   if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
   app.use('/', pagesRouter(deps));
+  app.use('/', analysisPagesRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -22,7 +22,9 @@ import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './app.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { PALETTE, annotationPagesRouter, colourClass } from './annotation-pages.js';
-import { str } from './params.js';
+import { flag, lang, str } from './params.js';
+import { parseQuery } from '../pipeline/query.js';
+import { annotationRestrict } from '../annotated-search.js';
 import { MAX_UPLOAD_FILES, MAX_UPLOAD_FILE_BYTES, PAPER_EXTENSIONS } from './documents-api.js';
 
 // --- escaping helpers: the only places HTML is put together -----------------
@@ -451,6 +453,16 @@ function hitView(engine: Engine, h: SearchHit, q: string) {
   };
 }
 
+/** Links from a search to the concordance, collocates and dispersion plot of the same query. */
+function analysisLinks(s: SearchState) {
+  const u = new URLSearchParams({ q: s.q });
+  if (s.lang) u.set('lang', s.lang);
+  if (s.doc) u.set('doc', s.doc);
+  if (!s.expand) u.set('expand', '0');
+  const qs = u.toString();
+  return { concordanceUrl: `/concordance?${qs}`, collocatesUrl: `/collocates?${qs}`, dispersionUrl: `/dispersion?${qs}` };
+}
+
 function documentsView(engine: Engine) {
   return engine.documents().map((d) => ({ ...documentSummary(engine, d.id), url: `/documents/${encodeURIComponent(d.id)}` }));
 }
@@ -507,6 +519,7 @@ function searchPage(engine: Engine, req: Request) {
       ungroupUrl: searchUrl({ ...state, group: undefined, offset: 0 }),
       listUrl: searchUrl({ ...state, view: 'list' }),
       kwicUrl: searchUrl({ ...state, view: 'kwic' }),
+      ...analysisLinks(state),
       matchCount: hits.reduce((n, h) => n + h.matches.length, 0),
     },
   };
@@ -544,9 +557,6 @@ function searchErrorPage(engine: Engine, req: Request, err: UserInputError) {
 
 // --- document page ----------------------------------------------------------
 
-/** Most hits marked in one document. */
-const DOC_HIT_LIMIT = 200;
-
 /** The annotations of a document drawn as highlights, by passage: those still anchored whose quote is where they say. */
 function annotationMarks(doc: CorpusDocument, store: AnnotationStore): Map<number, AnnotationMark[]> {
   const out = new Map<number, AnnotationMark[]>();
@@ -579,35 +589,33 @@ function documentPage(engine: Engine, req: Request, id: string, store?: Annotati
   const query = req.query as Query;
   const q = str(query, 'q');
   const marksByPassage = new Map<number, DocMark[]>(store ? annotationMarks(doc, store) : []);
-  let search: { q: string; total: number; truncated: boolean; matches: { id: string; n: number; label: string; via?: string }[] } | null =
-    null;
+  let search: { q: string; total: number; concordanceUrl: string } | null = null;
   let opts: MarkOptions = {};
   if (q.trim() !== '') {
-    const r = engine.search(q, { docs: [id], limit: DOC_HIT_LIMIT });
+    // Every match in the paper, found as the concordance finds them (same
+    // query, language and expansion), so a concordance line's `#m-<n>` is this page's n-th match.
+    const parsed = parseQuery(q);
+    const language = lang(query);
+    const expand = flag(query, 'expand', true);
+    const restrict = store ? annotationRestrict(store, parsed) : undefined;
     const all: MatchSpan[] = [];
-    for (const h of r.hits) {
-      if (h.docId !== id) continue;
-      marksByPassage.set(h.passageId, [...(marksByPassage.get(h.passageId) ?? []), ...h.matches]);
-      all.push(...h.matches);
+    for (const m of engine.allMatchesParsed(parsed, {
+      docs: [id],
+      expand,
+      ...(language ? { lang: language } : {}),
+      ...(restrict ? { restrict } : {}),
+    })) {
+      marksByPassage.set(m.passage.id, [...(marksByPassage.get(m.passage.id) ?? []), ...m.matches]);
+      all.push(...m.matches);
     }
     all.sort((a, b) => a.start - b.start || a.end - b.end);
     const ids = new Map<MatchSpan, string>();
     for (const [i, m] of all.entries()) ids.set(m, `m-${i + 1}`);
     opts = { markId: (m) => ids.get(m) };
-    search = {
-      q,
-      total: all.length,
-      truncated: r.total > r.hits.length,
-      matches: all.map((m, i) => ({
-        id: `m-${i + 1}`,
-        n: i + 1,
-        label: (() => {
-          const k = kwic(doc.text, 0, m, 12);
-          return `${k.left}${k.keyword}${k.right}`;
-        })(),
-        via: m.via,
-      })),
-    };
+    const u = new URLSearchParams({ q, doc: id });
+    if (language) u.set('lang', language);
+    if (!expand) u.set('expand', '0');
+    search = { q, total: all.length, concordanceUrl: `/concordance?${u.toString()}` };
   }
   return {
     title: `${doc.title} · duikou`,
