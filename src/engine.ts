@@ -3,9 +3,9 @@
  * load → normalize → segment → analyze → index → query → rank. Storage and HTTP
  * sit on top of this and hold no search logic of their own.
  */
-import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang } from './core/types.js';
+import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang, Span } from './core/types.js';
 import { UserInputError } from './core/errors.js';
-import { type AnalyzedToken, analyze, biwords } from './pipeline/analyze.js';
+import { type AnalyzedToken, analyze, biwords, findRun, hanBigrams } from './pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
 import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
@@ -109,8 +109,11 @@ export const MAX_LIMIT = 200;
  */
 export interface PreparedDocument {
   doc: LoadedDocument;
-  /** Per passage: its distinct terms, how often each occurs, and its number of word positions. */
-  passages: Array<{ passage: SegmentedPassage; terms: string[]; counts: number[]; words: number }>;
+  /**
+   * Per passage: its distinct terms, how often each occurs, its number of word
+   * positions, and its distinct Han bigrams (the recall layer).
+   */
+  passages: Array<{ passage: SegmentedPassage; terms: string[]; counts: number[]; words: number; bigrams: string[] }>;
 }
 
 /** Segment a document and analyse every passage (pure; no engine state). */
@@ -118,6 +121,7 @@ export function prepareDocument(doc: LoadedDocument): PreparedDocument {
   return {
     doc,
     passages: segment(doc.id, doc.text, doc.lang).map((passage) => {
+      const joined = joinPieces(doc.text, passage.pieces).text;
       const toks = analyzePassage(doc.text, passage);
       const freq = new Map<string, number>();
       for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
@@ -127,6 +131,7 @@ export function prepareDocument(doc: LoadedDocument): PreparedDocument {
         terms: [...freq.keys()],
         counts: [...freq.values()],
         words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
+        bigrams: hanBigrams(joined),
       };
     }),
   };
@@ -215,8 +220,8 @@ export class Engine implements SearchSource {
     this.docs.set(doc.id, full);
     for (const [i, p] of passages.entries()) {
       this.byId.set(p.id, p);
-      const { terms, counts, words } = prep.passages[i]!;
-      this.index.add(p.id, terms, counts, words);
+      const { terms, counts, words, bigrams } = prep.passages[i]!;
+      this.index.add(p.id, terms, counts, words, bigrams);
       yield passages;
     }
     return full;
@@ -290,6 +295,13 @@ export class Engine implements SearchSource {
       this.tokenCache.set(id, toks);
     }
     return toks;
+  }
+
+  runs(id: number, run: string): Span[] {
+    const p = this.byId.get(id);
+    if (!p) return [];
+    const joined = joinPieces(this.docs.get(p.docId)!.text, p.pieces);
+    return findRun(joined.text, run).map((r) => ({ start: joined.map(r.start), end: joined.map(r.end - 1) + 1 }));
   }
 
   /** Title of a document ('' if unknown). */
