@@ -194,26 +194,46 @@ export function runBigrams(run: string): string[] {
 }
 
 /**
- * The recall layer's terms of a text: every pair of adjacent Han characters
- * after normalisation (punctuation, a space, a digit, a letter or a footnote
- * mark between two characters breaks the pair), each distinct pair once.
+ * The recall layer of a text: every pair of adjacent Han characters after
+ * normalisation (punctuation, a space, a digit, a letter or a footnote mark
+ * between two characters breaks the pair), each distinct pair once; and
+ * whether normalisation leaves the text's Han runs as they are (no
+ * traditional or compatibility characters), so {@link findRun} may search
+ * the text itself.
  */
-export function hanBigrams(text: string): string[] {
+export function hanLayer(text: string): { bigrams: string[]; stable: boolean } {
+  const read = analysisText(text).text;
   const out = new Set<string>();
-  for (const m of analysisText(text).text.matchAll(HAN_RUN)) for (const b of runBigrams(m[0])) out.add(b);
-  return [...out];
+  const runs: string[] = [];
+  for (const m of read.matchAll(HAN_RUN)) {
+    runs.push(m[0]);
+    for (const b of runBigrams(m[0])) out.add(b);
+  }
+  const raw = text.match(HAN_RUN) ?? [];
+  return { bigrams: [...out], stable: raw.length === runs.length && raw.every((r, i) => r === runs[i]) };
+}
+
+/** The distinct Han bigrams of a text (see {@link hanLayer}). */
+export function hanBigrams(text: string): string[] {
+  return hanLayer(text).bigrams;
 }
 
 /**
- * Every place a Han run stands in a text — grep over the normalised text — as
- * source ranges. Occurrences do not overlap (the search goes on from the end
- * of each one found).
+ * Every place a Han run stands in a text — grep over the text as the analyzer
+ * reads it (normalised, footnote marks as boundaries) — as source ranges.
+ * Occurrences do not overlap (the search goes on from the end of each one).
+ * @param stable - the text's Han runs are known to be unchanged by
+ *   normalisation ({@link hanLayer}): search the text itself, which is faster
  */
-export function findRun(text: string, run: string): Array<{ start: number; end: number }> {
+export function findRun(text: string, run: string, stable = false): Array<{ start: number; end: number }> {
   const out: Array<{ start: number; end: number }> = [];
   if (run === '') return out;
-  const norm = normalize(text);
-  for (let i = norm.text.indexOf(run); i >= 0; i = norm.text.indexOf(run, i + run.length)) {
+  if (stable) {
+    for (let i = text.indexOf(run); i >= 0; i = text.indexOf(run, i + run.length)) out.push({ start: i, end: i + run.length });
+    return out;
+  }
+  const { norm, text: read } = analysisText(text);
+  for (let i = read.indexOf(run); i >= 0; i = read.indexOf(run, i + run.length)) {
     out.push({ start: norm.srcStart[i]!, end: norm.srcEnd[i + run.length - 1]! });
   }
   return out;
