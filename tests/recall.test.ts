@@ -163,6 +163,31 @@ describe('the examples researchers ran into', () => {
   });
 });
 
+describe('multi-word glossary entries typed without quotes', () => {
+  it.each([
+    ['Xi Jinping', '习近平'],
+    ['regional development', '区域发展'],
+    ['Communist Party of China', '中国共产党'],
+  ])('%s reaches every passage holding %s', (q, zh) => {
+    const r = rank(parseQuery(q), engine, {});
+    const want = grep(zh);
+    expect(want.size).toBeGreaterThan(0);
+    const got = new Set(r.hits.map((h) => h.passage.id));
+    expect(missing(want, got)).toEqual([]);
+    // …and says through which term.
+    const h = r.hits.find((x) => want.has(x.passage.id) && x.passage.lang === 'zh')!;
+    expect(r.matches(h.passage).some((m) => m.via === zh)).toBe(true);
+  });
+
+  it('keeps the words of such an entry ANDed in English: regional development still finds both words apart', () => {
+    const apart = passages.find(
+      (x) => /\bregional\b/i.test(x.text) && /\bdevelopment\b/i.test(x.text) && !/regional development/i.test(x.text),
+    );
+    expect(apart).toBeDefined();
+    expect(hitIds('regional development', true).has(apart!.p.id)).toBe(true);
+  });
+});
+
 describe('English recall equals a stem oracle', () => {
   /** Plain words (letters only, not touching digits or apostrophes) of a passage, lower-cased. */
   const words = (text: string): string[] =>
