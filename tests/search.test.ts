@@ -133,6 +133,27 @@ describe('query operators', () => {
     }
   });
 
+  it('a hyphenated compound is found by its parts and by the whole, with or without the hyphen', () => {
+    const e = new Engine();
+    e.addDocument({ ...doc('hyphen', 'Villages are self-governing units.'), lang: 'en' });
+    e.addDocument({ ...doc('space', 'Villages are self governing units.'), lang: 'en' });
+    e.addDocument({ ...doc('joined', 'Villages are selfgoverning units.'), lang: 'en' });
+    const ids = (q: string) =>
+      e
+        .search(q, { limit: 10 })
+        .hits.map((h) => h.docId)
+        .sort();
+    expect(ids('self-governing')).toEqual(['hyphen', 'joined', 'space']);
+    expect(ids('selfgoverning')).toEqual(['hyphen', 'joined']);
+    expect(ids('"self governing"')).toEqual(['hyphen', 'space']);
+    expect(ids('self governing')).toEqual(['hyphen', 'space']);
+    expect(ids('governing')).toEqual(['hyphen', 'space']);
+    // The mark covers the compound as written.
+    const h = e.search('selfgoverning').hits.find((x) => x.docId === 'hyphen')!;
+    const text = e.requireDocument('hyphen').text;
+    expect(h.matches.map((m) => text.slice(m.start, m.end))).toEqual(['self-governing']);
+  });
+
   it('Chinese inside an English paper is searchable: 林芝地区 in zhou', () => {
     const r = all('林芝地区', { expand: false });
     expect(r.hits.map((h) => h.docId)).toContain('zhou-partner-assistance-overview');
