@@ -211,10 +211,19 @@ function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Varia
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
     let n = wordTf(v, p.id, src);
-    if (n === 0 && v.run !== undefined) n = MID_WORD_WEIGHT * src.runs(p.id, v.run).length;
+    if (n === 0 && v.run !== undefined) {
+      // A two-character run's bigram list is exact: the passage holds it, and one
+      // mid-word occurrence is enough to rank it low without reading the text.
+      n = MID_WORD_WEIGHT * (isPair(v.run) ? 1 : src.runs(p.id, v.run).length);
+    }
     tf += n * (v.via ? EXPANSION_WEIGHT : 1) * (v.share ?? 1);
   }
   return tf;
+}
+
+/** Whether a run is exactly two characters (code points), so its one bigram list answers it. */
+function isPair(run: string): boolean {
+  return Array.from(run).length === 2;
 }
 
 /** The document ranges where the item matched in the passage. */
