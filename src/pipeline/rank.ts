@@ -308,11 +308,26 @@ function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: Gr
   return { item, variants: compileItem(item, expand ? (text) => src.expansions(text) : null, extra), df: 0 };
 }
 
+/**
+ * Candidate sets by what a variant is, per query (keyed by its pool): a
+ * multi-word glossary entry's translation stands in each of its words'
+ * clauses, and is looked up once.
+ */
+const byContent = new WeakMap<Map<Variant, Set<number>>, Map<string, Set<number>>>();
+
 /** Compile items and put their variants' candidates in the pool (each variant looked up once). */
 function compileAll(items: QueryItem[], ctx: Pick<Context, 'src' | 'pool'>, expand: boolean, extra?: GroupExpansions): CompiledItem[] {
   const out = items.map((item) => compile(item, ctx.src, expand, extra)).filter((ci) => ci.variants.length > 0);
+  let cache = byContent.get(ctx.pool);
+  if (!cache) byContent.set(ctx.pool, (cache = new Map()));
   for (const ci of out) {
-    for (const v of ci.variants) if (!ctx.pool.has(v)) ctx.pool.set(v, candidates(v, ctx.src.index));
+    for (const v of ci.variants) {
+      if (ctx.pool.has(v)) continue;
+      const key = `${v.run ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}`;
+      let set = cache.get(key);
+      if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
+      ctx.pool.set(v, set);
+    }
     ci.df = Math.max(...ci.variants.map((v) => ctx.pool.get(v)?.size ?? 0));
   }
   return out;
