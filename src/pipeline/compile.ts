@@ -35,6 +35,8 @@ export interface Variant {
   via?: string;
   /** The normalised Chinese run, when the variant is one: matched wherever it stands. */
   run?: string;
+  /** The run's length in characters (code points). */
+  chars?: number;
   /** Share of the item's weight (below 1 for a multi-word glossary entry spread over its words). */
   share?: number;
 }
@@ -55,7 +57,10 @@ export function variantOf(text: string, via?: string, share?: number): Variant |
   if (tokens.length === 0) return null;
   const v: Variant = { terms: tokens.map((t) => t.term), tokens, loose: tokens.slice(1).map((t, i) => typedApart(tokens[i]!, t)) };
   const run = hanRun(text);
-  if (run !== null) v.run = run;
+  if (run !== null) {
+    v.run = run;
+    v.chars = Array.from(run).length;
+  }
   if (via !== undefined) v.via = via;
   if (share !== undefined && share !== 1) v.share = share;
   return v;

@@ -119,13 +119,11 @@ export class PassageIndex {
   /** Ids of the passages listed under every one of `terms` (single terms or bigrams; none for an empty list). */
   lookupAll(terms: readonly string[]): number[] {
     const lists = [...new Set(terms)].map((t) => this.lookup(t)).sort((a, b) => a.length - b.length);
-    const first = lists[0];
-    if (!first) return [];
-    let out = first;
+    let out = lists[0];
+    if (!out) return [];
     for (const list of lists.slice(1)) {
       if (out.length === 0) break;
-      const other = new Set(list);
-      out = out.filter((id) => other.has(id));
+      out = intersect(out, list);
     }
     return out;
   }
@@ -174,6 +172,32 @@ export class PassageIndex {
   lengthOf(id: number): number {
     return this.lengths.get(id) ?? 0;
   }
+}
+
+/**
+ * The ids in both lists. FlexSearch keeps each list in the order passages
+ * were added, which is ascending id order, so a merge does it without a hash
+ * set; a list found out of order falls back to one.
+ */
+function intersect(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if ((i > 0 && a[i - 1]! >= x) || (j > 0 && b[j - 1]! >= y)) {
+      const other = new Set(b);
+      return a.filter((id) => other.has(id));
+    }
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return out;
 }
 
 /** Whether an index term is a biword (see `biword` in analyze.ts). */

@@ -128,15 +128,7 @@ function candidates(v: Variant, index: PassageIndex): Set<number> {
     const grams = runBigrams(v.run);
     return new Set(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
   }
-  const lists = [...new Set(v.terms)].map((t) => index.lookup(t)).sort((a, b) => a.length - b.length);
-  const first = lists[0];
-  if (!first) return new Set();
-  let set = new Set(first);
-  for (const list of lists.slice(1)) {
-    const other = new Set(list);
-    set = new Set([...set].filter((id) => other.has(id)));
-    if (set.size === 0) break;
-  }
+  let set = new Set(index.lookupAll(v.terms));
   if (v.terms.length > 1) {
     const pairs = keyTerms(v);
     set = new Set([...set].filter((id) => pairs.every((b) => index.frequency(id, b) > 0)));
@@ -214,16 +206,11 @@ function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Varia
     if (n === 0 && v.run !== undefined) {
       // A two-character run's bigram list is exact: the passage holds it, and one
       // mid-word occurrence is enough to rank it low without reading the text.
-      n = MID_WORD_WEIGHT * (isPair(v.run) ? 1 : src.runs(p.id, v.run).length);
+      n = MID_WORD_WEIGHT * (v.chars === 2 ? 1 : src.runs(p.id, v.run).length);
     }
     tf += n * (v.via ? EXPANSION_WEIGHT : 1) * (v.share ?? 1);
   }
   return tf;
-}
-
-/** Whether a run is exactly two characters (code points), so its one bigram list answers it. */
-function isPair(run: string): boolean {
-  return Array.from(run).length === 2;
 }
 
 /** The document ranges where the item matched in the passage. */
