@@ -45,8 +45,9 @@ export class PassageIndex {
   private readonly termIds = new Map<string, number>();
   /** Per passage: [key1, key2, count, …] triples sorted by (key1, key2). */
   private readonly freqs = new Map<number, Uint32Array>();
-  /** Every bigram ever indexed, by its characters, for single-character lookups. */
-  private readonly bigramsByChar = new Map<string, Set<string>>();
+  /** Every bigram ever indexed, and the same by each of its characters, for single-character lookups. */
+  private readonly bigramsSeen = new Set<string>();
+  private readonly bigramsByChar = new Map<string, string[]>();
 
   /**
    * Index a passage under its terms.
@@ -61,10 +62,12 @@ export class PassageIndex {
     const listed = new Set(terms.filter((t) => !isBiword(t)));
     for (const b of bigrams) {
       listed.add(b);
-      for (const c of b) {
-        let set = this.bigramsByChar.get(c);
-        if (!set) this.bigramsByChar.set(c, (set = new Set()));
-        set.add(b);
+      if (this.bigramsSeen.has(b)) continue;
+      this.bigramsSeen.add(b);
+      for (const c of new Set(b)) {
+        const list = this.bigramsByChar.get(c);
+        if (list) list.push(b);
+        else this.bigramsByChar.set(c, [b]);
       }
     }
     this.fx.add(id, [...listed].join(' '));
