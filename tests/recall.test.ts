@@ -36,7 +36,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Ids of every passage a query returns, without cross-lingual expansion unless asked. */
-const hitIds = (q: string, expand = false): Set<number> => new Set(rank(parseQuery(q), engine, { expand }).hits.map((h) => h.passage.id));
+const hitIds = (q: string, expand = false): Set<number> =>
+  new Set(rank(parseQuery(q), engine, { expand, match: 'strict' }).hits.map((h) => h.passage.id));
 /** Ids of the passages whose normalised text holds `s`: grep. */
 const grep = (s: string): Set<number> => new Set(passages.filter((x) => x.norm.includes(s)).map((x) => x.p.id));
 /** The passage whose text holds `needle` (exactly one). */
@@ -84,7 +85,7 @@ describe('Chinese recall equals grep', () => {
 
   it('marks exactly the characters of the run, wherever it stands', () => {
     for (const q of ['扶贫协作', '中国', '援藏', '县']) {
-      const r = engine.search(q, { limit: 200, expand: false });
+      const r = engine.search(q, { limit: 200, expand: false, match: 'strict' });
       for (const h of r.hits) {
         const text = engine.requireDocument(h.docId).text;
         expect(h.matches.length).toBeGreaterThan(0);
@@ -99,7 +100,7 @@ describe('Chinese recall equals grep', () => {
   });
 
   it('ranks a match on word boundaries above a match inside a longer word: 中国 in 发展中国家', () => {
-    const hits = engine.search('中国', { limit: 200, expand: false }).hits.filter((h) => h.kind === 'paragraph');
+    const hits = engine.search('中国', { limit: 200, expand: false, match: 'strict' }).hits.filter((h) => h.kind === 'paragraph');
     // Paragraphs where jieba never cut 中国 as a word of its own (it stands inside 发展中国家 …).
     const inside = hits.map((h, i) => ({ h, i })).filter(({ h }) => !engine.tokens(h.passageId).some((t) => t.term === '中国'));
     const own = hits.map((h, i) => ({ h, i })).filter(({ h }) => engine.tokens(h.passageId).some((t) => t.term === '中国'));
@@ -147,14 +148,14 @@ describe('the examples researchers ran into', () => {
   });
 
   it('扶贫协作 marks all its 27 occurrences, 22 of them inside 东西部扶贫协作', () => {
-    const r = engine.search('扶贫协作', { limit: 200, expand: false });
+    const r = engine.search('扶贫协作', { limit: 200, expand: false, match: 'strict' });
     const marks = r.hits.flatMap((h) => h.matches.map((m) => engine.requireDocument(h.docId).text.slice(m.start, m.end)));
     const inCorpus = passages.reduce((n, x) => n + x.norm.split('扶贫协作').length - 1, 0);
     expect(marks.filter((m) => m === '扶贫协作').length).toBe(inCorpus);
   });
 
   it('poverty alleviation collaboration, unquoted, reaches 扶贫协作 through the glossary', () => {
-    const r = engine.search('poverty alleviation collaboration', { limit: 200 });
+    const r = engine.search('poverty alleviation collaboration', { limit: 200, match: 'strict' });
     const zh = r.hits.filter((h) => h.text.includes('扶贫协作'));
     expect(zh.length).toBe(grep('扶贫协作').size);
     expect(zh.every((h) => h.matches.some((m) => m.via === '扶贫协作'))).toBe(true);
@@ -169,7 +170,7 @@ describe('multi-word glossary entries typed without quotes', () => {
     ['regional development', '区域发展'],
     ['Communist Party of China', '中国共产党'],
   ])('%s reaches every passage holding %s', (q, zh) => {
-    const r = rank(parseQuery(q), engine, {});
+    const r = rank(parseQuery(q), engine, { match: 'strict' });
     const want = grep(zh);
     expect(want.size).toBeGreaterThan(0);
     const got = new Set(r.hits.map((h) => h.passage.id));
