@@ -6,19 +6,25 @@
  *   column `seq` holding the passage's words in order (the analyzer's terms
  *   joined by spaces, a break marker where two Chinese words do not touch) and
  *   `subs` the sub-words of long Chinese words; tokenizer unicode61 (with `.`
- *   and `'` as token characters, which analysed terms may contain). A query is
- *   translated clause by clause: a one-word item is `"term"` (any column), a
- *   multi-word item (a phrase, or a Chinese run cut into several words) is the
- *   FTS5 phrase `seq : "a b"`; OR within a clause, AND between clauses, NOT for
- *   exclusions; lang:/doc: are WHERE conditions; ranked by bm25(), top 20.
- * - Brute force: every passage's term ids in flat typed arrays, scanned in
- *   full for every query (same matching rules), ranked by BM25.
+ *   and `'` as token characters, which analysed terms may contain), and `bi`
+ *   the passage's Han bigrams in text order (Lucene's CJK bigrams; each run
+ *   ends with its last character as a one-character token). A query is
+ *   compiled by the engine's own compiler (src/pipeline/compile.ts) and
+ *   translated clause by clause: a Chinese run is the FTS5 phrase of its
+ *   bigrams `bi : "ab bc"` (a single character the prefix query
+ *   `bi : "a"*`), a one-word item `"term"` (any column), a multi-word item the
+ *   FTS5 phrase `seq : "a b"`; OR within a clause, AND between clauses, NOT
+ *   for exclusions; lang:/doc: are WHERE conditions; ranked by bm25(), top 20.
+ * - Brute force: every passage's term ids in flat typed arrays and its
+ *   normalised text, scanned in full for every query (a Chinese run is
+ *   grepped in the text, other items matched on the terms), ranked by BM25.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { analyze } from '../src/pipeline/analyze.js';
-import { parseQuery } from '../src/pipeline/query.js';
+import { runBigrams } from '../src/pipeline/analyze.js';
+import { type Expansions, compileItem, glossaryGroups } from '../src/pipeline/compile.js';
+import { type QueryItem, parseQuery } from '../src/pipeline/query.js';
 
 /** Between two Chinese words that do not touch (absent from the bench corpora). */
 export const BREAK = 'ǂ';
@@ -31,11 +37,14 @@ export interface TermsTask {
 export interface TermsResult {
   docId: string;
   text: string;
-  passages: Array<{ lang: string; start: number; end: number; seq: string[]; subs: string[] }>;
+  passages: Array<{ lang: string; start: number; end: number; seq: string[]; subs: string[]; bi: string[]; norm: string }>;
 }
 
-/** A query item's ways to match: each a list of terms (one term, or words that must stand together). */
-type Variant = string[];
+/** A query item's way to match: a list of terms (one term, or words that must stand together), or a Chinese run. */
+interface Variant {
+  terms: string[];
+  run?: string;
+}
 
 /** A query as the baselines run it. */
 export interface BaselineQuery {
@@ -46,26 +55,20 @@ export interface BaselineQuery {
 }
 
 /**
- * Translate a query with the engine's own parser and analyzer, expanding items
- * through the glossary when `expand` (as the engine does).
+ * Translate a query with the engine's own parser and compiler, expanding items
+ * through the glossary when `expand` (as the engine does, multi-word glossary
+ * entries typed as separate words included).
  */
-export function compileQuery(q: string, expand: boolean, expansions: (text: string) => { text: string }[]): BaselineQuery {
+export function compileQuery(q: string, expand: boolean, expansions: Expansions): BaselineQuery {
   const parsed = parseQuery(q);
-  const variants = (text: string, exp: boolean): Variant[] => {
-    const out: Variant[] = [];
-    const own = analyze(text, 'query').map((t) => t.term);
-    if (own.length > 0) out.push(own);
-    if (exp) {
-      for (const e of expansions(text)) {
-        const v = analyze(e.text, 'query').map((t) => t.term);
-        if (v.length > 0) out.push(v);
-      }
-    }
-    return out;
-  };
+  const groups = expand ? glossaryGroups(parsed.clauses, expansions) : new Map<number, { text: string; via: string; share: number }[]>();
+  const variants = (c: QueryItem[], exp: Expansions | null, i = -1): Variant[] =>
+    c
+      .flatMap((item) => compileItem(item, exp, groups.get(i)))
+      .map((v) => (v.run !== undefined ? { terms: v.terms, run: v.run } : { terms: v.terms }));
   return {
-    clauses: parsed.clauses.map((c) => c.flatMap((item) => variants(item.text, expand))).filter((c) => c.length > 0),
-    exclude: parsed.exclude.flatMap((item) => variants(item.text, false)),
+    clauses: parsed.clauses.map((c, i) => variants(c, expand ? expansions : null, i)).filter((c) => c.length > 0),
+    exclude: variants(parsed.exclude, null),
     ...(parsed.filters.lang !== undefined && { lang: parsed.filters.lang }),
     docs: parsed.filters.docs,
   };
@@ -84,6 +87,9 @@ const B = 0.75;
 export class Baselines {
   private readonly docIds: string[] = [];
   private readonly texts: string[] = [];
+  /** Each passage's normalised text (index = passage id), for the grep of Chinese runs. */
+  private readonly norms: string[] = [''];
+  private normChars = 0;
   // Per passage (index = passage id): document, language, range, and slices of the flat term arrays.
   private pDoc = new Int32Array(1024);
   private pLang = new Uint8Array(1024);
@@ -108,9 +114,9 @@ export class Baselines {
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
     this.db.exec(
-      `CREATE VIRTUAL TABLE p USING fts5(seq, subs, lang UNINDEXED, doc UNINDEXED, tokenize = "unicode61 remove_diacritics 0 tokenchars '.'''")`,
+      `CREATE VIRTUAL TABLE p USING fts5(seq, subs, bi, lang UNINDEXED, doc UNINDEXED, tokenize = "unicode61 remove_diacritics 0 tokenchars '.'''")`,
     );
-    this.insert = this.db.prepare('INSERT INTO p(rowid, seq, subs, lang, doc) VALUES (?, ?, ?, ?, ?)');
+    this.insert = this.db.prepare('INSERT INTO p(rowid, seq, subs, bi, lang, doc) VALUES (?, ?, ?, ?, ?, ?)');
     this.db.exec('BEGIN');
   }
 
@@ -163,13 +169,15 @@ export class Baselines {
       this.grow();
       const id = ++this.count;
       let t = performance.now();
-      this.insert.run(id, p.seq.join(' '), p.subs.join(' '), p.lang, r.docId);
+      this.insert.run(id, p.seq.join(' '), p.subs.join(' '), p.bi.join(' '), p.lang, r.docId);
       this.ftsBuildMs += performance.now() - t;
       t = performance.now();
       this.pDoc[id] = d;
       this.pLang[id] = p.lang === 'zh' ? 1 : 0;
       this.pStart[id] = p.start;
       this.pEnd[id] = p.end;
+      this.norms[id] = p.norm;
+      this.normChars += p.norm.length;
       this.seqAt[id] = this.nSeq;
       this.subAt[id] = this.nSub;
       this.push(
@@ -198,7 +206,7 @@ export class Baselines {
 
   /** Heap-independent size of the brute-force arrays, in bytes. */
   get bruteBytes(): number {
-    return (this.nSeq + this.nSub) * 4 + this.pDoc.length * 21;
+    return (this.nSeq + this.nSub) * 4 + this.pDoc.length * 21 + this.normChars * 2;
   }
 
   private text(id: number): string {
@@ -212,7 +220,11 @@ export class Baselines {
   }
 
   private static variant(v: Variant): string {
-    return v.length === 1 ? Baselines.quote(v[0]!) : `seq : ${Baselines.quote(v.join(' '))}`;
+    if (v.run !== undefined) {
+      const grams = runBigrams(v.run);
+      return grams.length === 0 ? `bi : ${Baselines.quote(v.run)}*` : `bi : ${Baselines.quote(grams.join(' '))}`;
+    }
+    return v.terms.length === 1 ? Baselines.quote(v.terms[0]!) : `seq : ${Baselines.quote(v.terms.join(' '))}`;
   }
 
   /** The FTS5 statement text and parameters of a query. */
@@ -260,9 +272,10 @@ export class Baselines {
 
   // --- brute force ---
 
-  private ids(v: Variant): number[] | null {
+  private ids(v: Variant): number[] | string | null {
+    if (v.run !== undefined) return v.run;
     const out: number[] = [];
-    for (const t of v) {
+    for (const t of v.terms) {
       const id = this.termIds.get(t);
       if (id === undefined) return null;
       out.push(id);
@@ -270,8 +283,14 @@ export class Baselines {
     return out;
   }
 
-  /** Occurrences of a variant in passage `id` (0 when absent). */
-  private tf(v: number[], id: number): number {
+  /** Occurrences of a variant (term ids, or a Chinese run to grep) in passage `id` (0 when absent). */
+  private tf(v: number[] | string, id: number): number {
+    if (typeof v === 'string') {
+      const text = this.norms[id]!;
+      let k = 0;
+      for (let i = text.indexOf(v); i >= 0; i = text.indexOf(v, i + v.length)) k++;
+      return k;
+    }
     const seq = this.seq;
     const from = this.seqAt[id]!;
     const to = this.seqAt[id + 1]!;
@@ -293,8 +312,8 @@ export class Baselines {
 
   /** Scan every passage; returns all matching ids and the top 20 by BM25. */
   bruteSearch(q: BaselineQuery): { all: number[]; top: BaselineHit[] } {
-    const clauses = q.clauses.map((c) => c.map((v) => this.ids(v)).filter((v): v is number[] => v !== null));
-    const exclude = q.exclude.map((v) => this.ids(v)).filter((v): v is number[] => v !== null);
+    const clauses = q.clauses.map((c) => c.map((v) => this.ids(v)).filter((v): v is number[] | string => v !== null));
+    const exclude = q.exclude.map((v) => this.ids(v)).filter((v): v is number[] | string => v !== null);
     if (q.clauses.length === 0 || clauses.some((c) => c.length === 0)) return { all: [], top: [] };
     const docSet = q.docs.length > 0 ? new Set(q.docs.map((d) => this.docIds.indexOf(d))) : null;
     const lang = q.lang === undefined ? -1 : q.lang === 'zh' ? 1 : 0;

@@ -3,13 +3,17 @@
  * analyses every passage into what the baselines index: the sequence of the
  * passage's words (the analyzer's terms, in order, with a break marker where
  * two Chinese words do not touch, so a phrase never spans punctuation — the
- * engine's contiguity rule) and the sub-words of long Chinese words.
+ * engine's contiguity rule), the joined forms of hyphenated compounds, the
+ * Han bigrams in text order (each run's bigrams, then its last character as
+ * a one-character token, which also keeps a phrase of bigrams inside one
+ * run), and the normalised text the brute-force scan greps.
  */
 import { serveWorker } from '../src/parallel.js';
 import { BREAK, type TermsResult, type TermsTask } from './baselines.js';
 import { analyzePassage } from '../src/engine.js';
+import { normalizeText } from '../src/pipeline/normalize.js';
 import { loadDocument } from '../src/pipeline/load.js';
-import { segment } from '../src/pipeline/segment.js';
+import { joinPieces, segment } from '../src/pipeline/segment.js';
 
 await serveWorker(async (task: TermsTask): Promise<TermsResult> => {
   const doc = await loadDocument(task.dir, task.file, {});
@@ -30,7 +34,14 @@ await serveWorker(async (task: TermsTask): Promise<TermsResult> => {
         seq.push(t.term);
         prev = { han, end: t.end };
       }
-      return { lang: p.lang, start: p.start, end: p.end, seq, subs };
+      const norm = normalizeText(joinPieces(doc.text, p.pieces).text);
+      const bi: string[] = [];
+      for (const m of norm.matchAll(/\p{Script=Han}+/gu)) {
+        const cs = Array.from(m[0]);
+        for (let i = 0; i + 1 < cs.length; i++) bi.push(cs[i]! + cs[i + 1]!);
+        bi.push(cs[cs.length - 1]!);
+      }
+      return { lang: p.lang, start: p.start, end: p.end, seq, subs, bi, norm };
     }),
   };
 });

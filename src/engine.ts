@@ -3,9 +3,9 @@
  * load → normalize → segment → analyze → index → query → rank. Storage and HTTP
  * sit on top of this and hold no search logic of their own.
  */
-import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang } from './core/types.js';
+import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang, Span } from './core/types.js';
 import { UserInputError } from './core/errors.js';
-import { type AnalyzedToken, analyze, biwords } from './pipeline/analyze.js';
+import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from './pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
 import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
@@ -109,8 +109,12 @@ export const MAX_LIMIT = 200;
  */
 export interface PreparedDocument {
   doc: LoadedDocument;
-  /** Per passage: its distinct terms, how often each occurs, and its number of word positions. */
-  passages: Array<{ passage: SegmentedPassage; terms: string[]; counts: number[]; words: number }>;
+  /**
+   * Per passage: its distinct terms, how often each occurs, its number of word
+   * positions, its distinct Han bigrams (the recall layer), and whether
+   * normalisation leaves its Han runs as they are (absent when not known).
+   */
+  passages: Array<{ passage: SegmentedPassage; terms: string[]; counts: number[]; words: number; bigrams: string[]; stable?: boolean }>;
 }
 
 /** Segment a document and analyse every passage (pure; no engine state). */
@@ -118,6 +122,7 @@ export function prepareDocument(doc: LoadedDocument): PreparedDocument {
   return {
     doc,
     passages: segment(doc.id, doc.text, doc.lang).map((passage) => {
+      const han = hanLayer(joinPieces(doc.text, passage.pieces).text);
       const toks = analyzePassage(doc.text, passage);
       const freq = new Map<string, number>();
       for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
@@ -127,6 +132,8 @@ export function prepareDocument(doc: LoadedDocument): PreparedDocument {
         terms: [...freq.keys()],
         counts: [...freq.values()],
         words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
+        bigrams: han.bigrams,
+        stable: han.stable,
       };
     }),
   };
@@ -152,6 +159,12 @@ export class Engine implements SearchSource {
   private readonly tokenCache = new Map<number, AnalyzedToken[]>();
   private static readonly TOKEN_CACHE_SIZE = 20_000;
   private readonly titleCache = new Map<string, AnalyzedToken[]>();
+  /**
+   * Per passage id: 1 when normalisation leaves its Han runs as they are (a
+   * Chinese run is then searched in the text itself), 2 when it does not, 0
+   * when not known yet (a passage read back from the persisted index).
+   */
+  private hanStable = new Uint8Array(1024);
 
   /** Counts every change to the corpus (documents, metadata, glossary), so results computed from it can be cached. */
   private changes = 0;
@@ -215,8 +228,9 @@ export class Engine implements SearchSource {
     this.docs.set(doc.id, full);
     for (const [i, p] of passages.entries()) {
       this.byId.set(p.id, p);
-      const { terms, counts, words } = prep.passages[i]!;
-      this.index.add(p.id, terms, counts, words);
+      const { terms, counts, words, bigrams, stable } = prep.passages[i]!;
+      this.index.add(p.id, terms, counts, words, bigrams);
+      if (stable !== undefined) this.setStable(p.id, stable);
       yield passages;
     }
     return full;
@@ -290,6 +304,30 @@ export class Engine implements SearchSource {
       this.tokenCache.set(id, toks);
     }
     return toks;
+  }
+
+  runs(id: number, run: string): Span[] {
+    const p = this.byId.get(id);
+    if (!p) return [];
+    const text = this.docs.get(p.docId)!.text;
+    // Most passages are one piece: search the document's text in place, without joining.
+    const one = p.pieces.length === 1 ? p.pieces[0]! : null;
+    const joined = one ? null : joinPieces(text, p.pieces);
+    const own = one ? text.slice(one.start, one.end) : joined!.text;
+    if ((this.hanStable[id] ?? 0) === 0) this.setStable(id, hanLayer(own).stable);
+    const found = findRun(own, run, this.hanStable[id] === 1);
+    return one
+      ? found.map((r) => ({ start: r.start + one.start, end: r.end + one.start }))
+      : found.map((r) => ({ start: joined!.map(r.start), end: joined!.map(r.end - 1) + 1 }));
+  }
+
+  private setStable(id: number, stable: boolean): void {
+    if (id >= this.hanStable.length) {
+      const grown = new Uint8Array(Math.max(id + 1, this.hanStable.length * 2));
+      grown.set(this.hanStable);
+      this.hanStable = grown;
+    }
+    this.hanStable[id] = stable ? 1 : 2;
   }
 
   /** Title of a document ('' if unknown). */

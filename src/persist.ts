@@ -72,7 +72,7 @@ const SCHEMA = `
     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, kind TEXT NOT NULL, lang TEXT NOT NULL, section TEXT,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, pieces TEXT NOT NULL, level INTEGER,
-    terms TEXT NOT NULL, counts TEXT NOT NULL, words INTEGER NOT NULL,
+    terms TEXT NOT NULL, counts TEXT NOT NULL, words INTEGER NOT NULL, bigrams TEXT NOT NULL,
     PRIMARY KEY (doc_id, ordinal)
   ) STRICT, WITHOUT ROWID;
 `;
@@ -224,6 +224,7 @@ interface PassageRow {
   terms: string;
   counts: string;
   words: number;
+  bigrams: string;
 }
 
 function applyOverrides(meta: DocumentMeta, overrides: MetadataOverrides): DocumentMeta {
@@ -254,6 +255,7 @@ function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): PreparedD
       terms: p.terms === '' ? [] : p.terms.split(' '),
       counts: p.counts === '' ? [] : p.counts.split(' ').map(Number),
       words: p.words,
+      bigrams: p.bigrams === '' ? [] : p.bigrams.split(' '),
     })),
   };
 }
@@ -280,11 +282,11 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
     );
   })();
   const ins = db.prepare(
-    `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, counts, words)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, counts, words, bigrams)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const batch = db.transaction((items: PreparedDocument['passages']) => {
-    for (const { passage: p, terms, counts, words } of items) {
+    for (const { passage: p, terms, counts, words, bigrams } of items) {
       ins.run(
         doc.id,
         p.ordinal,
@@ -298,6 +300,7 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
         terms.join(' '),
         counts.join(' '),
         words,
+        bigrams.join(' '),
       );
     }
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { analyze, follows, latinTerm } from '../src/pipeline/analyze.js';
+import { analyze, findRun, follows, hanBigrams, hanRun, latinTerm } from '../src/pipeline/analyze.js';
 import { normalize, toSource } from '../src/pipeline/normalize.js';
 import { sampleText } from './helpers/sample.js';
 
@@ -53,6 +53,18 @@ describe('analysis rules', () => {
     ['Chinese inside English is segmented', 'Nyingchi prefecture (林芝地区)', ['nyingchi', 'prefectur', '林芝地区']],
     ['characters outside the BMP are terms', '𠀀中国', ['𠀀', '中国']],
     ['emoji and punctuation are not terms', '😀 — !!', []],
+    ['a year glued to Chinese is split from it', '2008年汶川地震后', ['2008', '年', '汶川地震', '后']],
+    ['a date is numbers and characters', '1979年7月', ['1979', '年', '7', '月']],
+    ['Latin letters glued to Chinese are split', 'GDP增长', ['gdp', '增长']],
+    ['Chinese glued to a following number is split', '增长8%', ['增长', '8']],
+    [
+      'a chunk that starts with a year is segmented, not one token',
+      '1986年国家科委定点支援大别山贫困县',
+      ['1986', '年', '国家科委', '定点', '支援', '大别山', '贫困县'],
+    ],
+    ['a circled footnote number never glues to a word', '支援①的support②', ['支援', '的', 'support']],
+    ['a superscript never glues to a word', 'pairing² assistance', ['pair', 'assist']],
+    ['a parenthesised number mark is a boundary', '⑴对口支援', ['对口支援']],
   ])('%s', (_name, input, expected) => {
     expect(words(input)).toEqual(expected);
   });
@@ -61,14 +73,26 @@ describe('analysis rules', () => {
     expect(words('援藏 cadres 援疆')).toEqual(['援藏', 'cadr', '援疆']);
   });
 
-  it('adds the dictionary words inside a long Chinese word in index mode only', () => {
-    const text = '对口支援';
+  it('gives a Chinese word once: the bigram layer, not sub-words, finds what stands inside it', () => {
+    expect(analyze('对口支援', 'index').map((t) => t.term)).toEqual(['对口支援']);
+    expect(hanBigrams('对口支援')).toEqual(['对口', '口支', '支援']);
+  });
+
+  it('adds the joined form of a hyphenated compound in index mode only, at its first part', () => {
+    const text = 'the self-governing rules';
     const index = analyze(text, 'index');
-    expect(index.map((t) => t.term)).toEqual(['对口支援', '对口', '支援']);
-    expect(index.every((t) => t.position === 0)).toBe(true);
-    const sub = index.find((t) => t.term === '支援')!;
-    expect(text.slice(sub.start, sub.end)).toBe('支援');
-    expect(analyze(text, 'query').map((t) => t.term)).toEqual(['对口支援']);
+    expect(index.map((t) => [t.term, t.position, t.sub ?? false])).toEqual([
+      ['the', 0, false],
+      ['self', 1, false],
+      ['selfgovern', 1, true],
+      ['govern', 2, false],
+      ['rule', 3, false],
+    ]);
+    const joined = index.find((t) => t.sub)!;
+    expect(text.slice(joined.start, joined.end)).toBe('self-governing');
+    expect(analyze(text, 'query').map((t) => t.term)).toEqual(['the', 'self', 'govern', 'rule']);
+    // Numbers joined by a hyphen are a range, not a word.
+    expect(analyze('2008-2011', 'index').some((t) => t.sub)).toBe(false);
   });
 
   it('gives offsets of the surface form on a real mixed-script paper', () => {
@@ -79,6 +103,21 @@ describe('analysis rules', () => {
       // The surface form analyses back to the same term.
       expect(analyze(surface, 'index').map((x) => x.term)).toContain(t.term);
     }
+  });
+
+  it('hanRun: a query item that is nothing but Chinese characters, after normalisation', () => {
+    expect(hanRun('對口支援')).toBe('对口支援');
+    expect(hanRun(' 援 ')).toBe('援');
+    expect(hanRun('对口 支援')).toBeNull();
+    expect(hanRun('GDP增长')).toBeNull();
+    expect(hanRun('𠀀中国')).toBe('𠀀中国');
+  });
+
+  it('findRun finds a run like grep over the normalised text, in source offsets', () => {
+    const text = '對口支援机制；对口，支援；支援对口支援😀对口支援';
+    const found = findRun(text, '对口支援').map((r) => text.slice(r.start, r.end));
+    expect(found).toEqual(['對口支援', '对口支援', '对口支援']);
+    expect(findRun(text, '对口，支援')).toEqual([]);
   });
 
   it('latinTerm leaves nothing of a lone apostrophe-s', () => {

@@ -143,6 +143,30 @@ describe('the shipped glossary', () => {
     expect(glossary.translationsOf('西藏').map((t) => t.term)).toEqual(['Tibet']);
   });
 
+  it('pairs every Chinese term an English paper gives in parentheses, and every reference author given in both scripts', () => {
+    let checked = 0;
+    for (const [id, text] of corpusTexts) {
+      if (id === CHINESE_PAPER) continue;
+      // "Nyingchi prefecture (林芝地区)"
+      for (const m of text.matchAll(/([A-Z][A-Za-z]+(?: [a-z]+)?) [(（](\p{Script=Han}+)[)）]/gu)) {
+        expect(
+          glossary.translationsOf(m[2]!).map((t) => t.term.toLowerCase()),
+          m[0],
+        ).toContain(m[1]!.toLowerCase());
+        checked++;
+      }
+      // "[24]Zhu Qianwei 竺乾威," and "and Zheng Chunyong 郑春勇,"
+      for (const m of text.matchAll(/(?:\]|and )([A-Z][a-z]+ [A-Z][a-z]+) (\p{Script=Han}{2,3})[,，]/gu)) {
+        expect(
+          glossary.translationsOf(m[2]!).map((t) => t.term),
+          m[0],
+        ).toContain(m[1]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(25);
+  });
+
   it('names a corpus document (holding one side of the pair) or "curated" as source', () => {
     for (const { zh, en, source } of glossary.entries) {
       if (source === 'curated') continue;
@@ -260,9 +284,9 @@ describe('the jieba user dictionary', () => {
     return out;
   }
 
-  it('is in nodejieba format with 60–150 distinct entries', () => {
+  it('is in nodejieba format with 60–200 distinct entries', () => {
     expect(userdictLines.length).toBeGreaterThanOrEqual(60);
-    expect(userdictLines.length).toBeLessThanOrEqual(150);
+    expect(userdictLines.length).toBeLessThanOrEqual(200);
     expect(new Set(userWords).size).toBe(userWords.length);
     for (const line of userdictLines) {
       // `word [freq] tag`, single spaces; no comments (cppjieba would read them as words)

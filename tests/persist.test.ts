@@ -45,6 +45,11 @@ describe('persisted index', () => {
     expect(second.stats).toMatchObject({ files: 3, indexed: 0, reused: 3, removed: 0 });
     expect(ids(second.engine, '对口支援')).toEqual(before);
     expect(ids(second.engine, '"key node"')).toEqual(ids(first.engine, '"key node"'));
+    // Runs found only through the stored bigrams (inside longer words, a single character) too.
+    for (const q of ['扶贫协作', '援', '乡村']) {
+      expect(ids(first.engine, q).length, q).toBeGreaterThan(0);
+      expect(ids(second.engine, q), q).toEqual(ids(first.engine, q));
+    }
     second.db.close();
   });
 

@@ -4,26 +4,33 @@
  * what a term is.
  *
  * - Normalisation first (NFKC, traditional → simplified; see normalize.ts).
+ * - Scripts are split before anything else: a Han run never shares a chunk
+ *   with digits or Latin letters (`2008年` → 2008 + 年, `GDP增长` → gdp + 增长),
+ *   and a footnote mark (①, ², ⑴ …: `\p{No}` in the source) is a boundary,
+ *   never part of a word.
  * - Han runs are segmented by jieba (HMM on) with duikou's domain dictionary,
  *   and only the Han runs: jieba would split Latin words into letters.
  * - Latin words are case-folded, stripped of diacritics and Porter-stemmed, so
  *   "key node" finds "Key Nodes". A possessive 's is dropped (China's → china).
+ *   A hyphenated compound is its parts, and in `index` mode also the whole
+ *   word without the hyphen, at the first part's position (self-governing →
+ *   self, govern, and selfgovern), so `selfgoverning` finds it too.
  * - Numbers are terms ("1979", "2008", "1348.11").
  *
- * In `index` mode a long Chinese word also yields the dictionary words inside
- * it at the same position (对口支援 → 对口, 支援), so a search for 支援 finds
- * passages on 对口支援. Queries use `query` mode: the user's word as jieba cuts
- * it. Exactness never rests on the segmentation: the search stage verifies
- * every phrase on the token offsets.
+ * Beside the jieba words, {@link hanBigrams} gives every pair of adjacent Han
+ * characters: the index's recall layer, which finds a Chinese run wherever it
+ * stands — inside a longer word or across jieba's word boundaries. Exactness
+ * never rests on the segmentation: the search stage verifies every match on
+ * the token offsets or on the normalised text.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import nodejieba from 'nodejieba';
 import { stemmer } from 'stemmer';
 import type { Token } from '../core/types.js';
-import { normalize } from './normalize.js';
+import { type Normalized, normalize } from './normalize.js';
 
-/** `index` adds sub-words of long Chinese words for recall; `query` does not. */
+/** `index` adds the joined form of hyphenated compounds; `query` does not. */
 export type AnalyzeMode = 'index' | 'query';
 
 /** What kind of characters a token is made of; phrase adjacency depends on it. */
@@ -32,7 +39,7 @@ export type TokenScript = 'han' | 'latin' | 'number';
 /** A token with the script it came from. */
 export interface AnalyzedToken extends Token {
   script: TokenScript;
-  /** True for a sub-word emitted inside a longer Chinese word (index mode only). */
+  /** True for the joined form of a hyphenated compound, at its first part's position (index mode only). */
   sub?: boolean;
 }
 
@@ -55,30 +62,40 @@ function jieba(): typeof nodejieba {
 
 /**
  * The pieces of normalised text the analyzer looks at: a Han run (with the
- * punctuation inside it, which jieba handles) or a word of letters and digits.
+ * punctuation inside it, which jieba handles) or a word of letters and digits
+ * of any other script — so digits and Latin letters never swallow Han.
  */
 const CHUNK =
-  /(\p{Script=Han}(?:[\p{Script=Han}\p{P}\p{Zs}]*\p{Script=Han})?)|([\p{L}\p{N}\p{M}]+(?:(?:['’]|(?<=\p{Nd})(?:\.|,(?=\p{Nd}{3}(?!\p{Nd})))(?=\p{Nd}))[\p{L}\p{N}\p{M}]+)*)/gu;
+  /(\p{Script=Han}(?:[\p{Script=Han}\p{P}\p{Zs}]*\p{Script=Han})?)|((?:(?!\p{Script=Han})[\p{L}\p{N}\p{M}])+(?:(?:['’]|(?<=\p{Nd})(?:\.|,(?=\p{Nd}{3}(?!\p{Nd})))(?=\p{Nd}))(?:(?!\p{Script=Han})[\p{L}\p{N}\p{M}])+)*)/gu;
 const HAN = /\p{Script=Han}/u;
+/** A run of adjacent Han characters: where the bigram layer looks. */
+const HAN_RUN = /\p{Script=Han}+/gu;
+const ONLY_HAN = /^\p{Script=Han}+$/u;
 const DIGITS = /^\p{Nd}+(?:[.,]\p{Nd}+)*$/u;
 /** Thousands separators inside a number ("1,348.11" is the term 1348.11). */
 const THOUSANDS = /,(?=\d{3}(?!\d))/g;
 const MARKS = /\p{M}/gu;
 const POSSESSIVE = /['’]s$/;
+/** Footnote and circled numbers, superscripts (①, ², ⑴): NFKC makes them digits, which would glue to a word. */
+const FOOTNOTE_MARK = /\p{No}/u;
+/** A hyphen joining the parts of a compound (ASCII, U+2010 hyphen, U+2011 non-breaking hyphen). */
+const HYPHEN = /^[-\u2010\u2011]$/;
+/** Stands in for a footnote mark in the text the analyzer reads: neither chunk kind matches it. */
+const BOUNDARY = '\u0001';
 
-const subWordCache = new Map<string, string[]>();
-
-/** Dictionary words inside a long Chinese word, from jieba's search mode. */
-function subWords(word: string): string[] {
-  let subs = subWordCache.get(word);
-  if (subs === undefined) {
-    subs = jieba()
-      .cutForSearch(word, true)
-      .filter((w) => w !== word && w.length > 1);
-    if (subWordCache.size > 50_000) subWordCache.clear();
-    subWordCache.set(word, subs);
+/**
+ * The normalised text the analyzer reads, with each footnote mark replaced by
+ * a boundary character. Offsets map back to the source through `norm`.
+ */
+function analysisText(text: string): { norm: Normalized; text: string } {
+  const norm = normalize(text);
+  if (!FOOTNOTE_MARK.test(text)) return { norm, text: norm.text };
+  let out = '';
+  for (let i = 0; i < norm.text.length; i++) {
+    const src = String.fromCodePoint(text.codePointAt(norm.srcStart[i]!) ?? 0);
+    out += FOOTNOTE_MARK.test(src) ? BOUNDARY : norm.text[i];
   }
-  return subs;
+  return { norm, text: out };
 }
 
 /** The term of one Latin or numeric word, or null when nothing is left of it. */
@@ -97,33 +114,30 @@ export function latinTerm(word: string): { term: string; script: TokenScript } |
  *
  * @param text - any string; offsets of the result are UTF-16 code units of it
  * @param mode - `index` for passages, `query` for what the user typed
- * @returns tokens in text order; positions count words, sub-words share their word's
+ * @returns tokens in text order; positions count words, a compound's joined form shares its first part's
  */
 export function analyze(text: string, mode: AnalyzeMode = 'index'): AnalyzedToken[] {
-  const norm = normalize(text);
+  const { norm, text: read } = analysisText(text);
   const out: AnalyzedToken[] = [];
   let position = 0;
-  const push = (term: string, script: TokenScript, from: number, to: number, sub = false): void => {
-    const tok: AnalyzedToken = { term, script, start: norm.srcStart[from]!, end: norm.srcEnd[to - 1]!, position };
+  const push = (term: string, script: TokenScript, from: number, to: number, sub = false, at = position): void => {
+    const tok: AnalyzedToken = { term, script, start: norm.srcStart[from]!, end: norm.srcEnd[to - 1]!, position: at };
     if (sub) tok.sub = true;
     out.push(tok);
   };
+  /** The previous Latin word (offsets in the normalised text), for hyphenated compounds. */
+  let prev: { from: number; to: number; word: string; position: number; index: number } | null = null;
 
-  for (const m of norm.text.matchAll(CHUNK)) {
+  for (const m of read.matchAll(CHUNK)) {
     const at = m.index;
     if (m[1] !== undefined) {
+      prev = null;
       let offset = at;
       for (const word of jieba().cut(m[1], true)) {
         const from = offset;
         offset += word.length;
         if (!HAN.test(word)) continue;
         push(word, 'han', from, offset);
-        if (mode === 'index' && word.length > 2) {
-          for (const sub of subWords(word)) {
-            const i = word.indexOf(sub);
-            if (i >= 0) push(sub, 'han', from + i, from + i + sub.length, true);
-          }
-        }
         position++;
       }
       // jieba returns the input in pieces; if it ever did not, offsets would be
@@ -131,11 +145,96 @@ export function analyze(text: string, mode: AnalyzeMode = 'index'): AnalyzedToke
       if (offset !== at + m[1].length) throw new Error(`jieba lost text in ${JSON.stringify(m[1])}`);
     } else if (m[2] !== undefined) {
       const t = latinTerm(m[2]);
-      if (t) {
-        push(t.term, t.script, at, at + m[2].length);
-        position++;
+      if (!t) {
+        prev = null;
+        continue;
       }
+      const end = at + m[2].length;
+      if (mode === 'index' && prev && t.script === 'latin' && prev.to + 1 === at && HYPHEN.test(read[prev.to]!)) {
+        // self-governing: the whole word too, placed right after its first part so
+        // tokens stay in position order.
+        const joined = latinTerm(prev.word + m[2]);
+        if (joined) {
+          const tok: AnalyzedToken = {
+            term: joined.term,
+            script: joined.script,
+            start: norm.srcStart[prev.from]!,
+            end: norm.srcEnd[end - 1]!,
+            position: prev.position,
+            sub: true,
+          };
+          out.splice(prev.index + 1, 0, tok);
+        }
+      }
+      prev = t.script === 'latin' ? { from: at, to: end, word: m[2], position, index: out.length } : null;
+      push(t.term, t.script, at, end);
+      position++;
     }
+  }
+  return out;
+}
+
+/**
+ * The Chinese run a query item stands for, or null: the item's normalised
+ * text when it is nothing but Han characters. Such an item is searched like
+ * grep over the normalised text — every passage holding the run, wherever
+ * jieba cut it — with matches on jieba's word boundaries ranked first.
+ */
+export function hanRun(text: string): string | null {
+  const t = normalize(text.trim()).text;
+  return ONLY_HAN.test(t) ? t : null;
+}
+
+/** The pairs of adjacent characters (code points) of a Han run, each distinct pair once. */
+export function runBigrams(run: string): string[] {
+  const cs = Array.from(run);
+  const out = new Set<string>();
+  for (let i = 0; i + 1 < cs.length; i++) out.add(cs[i]! + cs[i + 1]!);
+  return [...out];
+}
+
+/**
+ * The recall layer of a text: every pair of adjacent Han characters after
+ * normalisation (punctuation, a space, a digit, a letter or a footnote mark
+ * between two characters breaks the pair), each distinct pair once; and
+ * whether normalisation leaves the text's Han runs as they are (no
+ * traditional or compatibility characters), so {@link findRun} may search
+ * the text itself.
+ */
+export function hanLayer(text: string): { bigrams: string[]; stable: boolean } {
+  const read = analysisText(text).text;
+  const out = new Set<string>();
+  const runs: string[] = [];
+  for (const m of read.matchAll(HAN_RUN)) {
+    runs.push(m[0]);
+    for (const b of runBigrams(m[0])) out.add(b);
+  }
+  const raw = text.match(HAN_RUN) ?? [];
+  return { bigrams: [...out], stable: raw.length === runs.length && raw.every((r, i) => r === runs[i]) };
+}
+
+/** The distinct Han bigrams of a text (see {@link hanLayer}). */
+export function hanBigrams(text: string): string[] {
+  return hanLayer(text).bigrams;
+}
+
+/**
+ * Every place a Han run stands in a text — grep over the text as the analyzer
+ * reads it (normalised, footnote marks as boundaries) — as source ranges.
+ * Occurrences do not overlap (the search goes on from the end of each one).
+ * @param stable - the text's Han runs are known to be unchanged by
+ *   normalisation ({@link hanLayer}): search the text itself, which is faster
+ */
+export function findRun(text: string, run: string, stable = false): Array<{ start: number; end: number }> {
+  const out: Array<{ start: number; end: number }> = [];
+  if (run === '') return out;
+  if (stable) {
+    for (let i = text.indexOf(run); i >= 0; i = text.indexOf(run, i + run.length)) out.push({ start: i, end: i + run.length });
+    return out;
+  }
+  const { norm, text: read } = analysisText(text);
+  for (let i = read.indexOf(run); i >= 0; i = read.indexOf(run, i + run.length)) {
+    out.push({ start: norm.srcStart[i]!, end: norm.srcEnd[i + run.length - 1]! });
   }
   return out;
 }

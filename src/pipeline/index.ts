@@ -1,6 +1,7 @@
 /**
- * Index stage: a FlexSearch inverted index from analysed terms to numeric
- * passage ids, plus the per-passage lengths BM25 needs.
+ * Index stage: a FlexSearch inverted index from analysed terms — and the
+ * pairs of adjacent Han characters (bigrams) — to numeric passage ids, plus
+ * the per-passage lengths and frequencies BM25 needs.
  *
  * FlexSearch's own encoders would undo duikou's analysis (its default encoder
  * makes a whole Chinese run one term; its CJK charset splits every character,
@@ -11,7 +12,7 @@
 import { Index } from 'flexsearch';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
-export const INDEX_FORMAT_VERSION = 5;
+export const INDEX_FORMAT_VERSION = 6;
 
 const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
 
@@ -26,6 +27,14 @@ const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
  * frequencies in one packed, sorted array, so a phrase is found by
  * intersecting its words' lists in FlexSearch and checking the passages'
  * biwords by binary search, without reading any text again.
+ *
+ * The bigram layer (Lucene's CJK bigrams) shares FlexSearch with the words:
+ * a passage is listed under each pair of adjacent Han characters it holds,
+ * so a two-character word's list also holds the passages where those two
+ * characters stand inside a longer word or across a word boundary. Bigrams
+ * get no stored frequencies (they would cost more than the text): a Chinese
+ * run is found by intersecting its bigrams' lists and, where the words do not
+ * already show it, verified on the passage's normalised text.
  */
 export class PassageIndex {
   private readonly fx = new Index({ tokenize: 'strict', encode: splitTerms, resolution: 1, fastupdate: true });
@@ -36,6 +45,9 @@ export class PassageIndex {
   private readonly termIds = new Map<string, number>();
   /** Per passage: [key1, key2, count, …] triples sorted by (key1, key2). */
   private readonly freqs = new Map<number, Uint32Array>();
+  /** Every bigram ever indexed, and the same by each of its characters, for single-character lookups. */
+  private readonly bigramsSeen = new Set<string>();
+  private readonly bigramsByChar = new Map<string, string[]>();
 
   /**
    * Index a passage under its terms.
@@ -43,10 +55,22 @@ export class PassageIndex {
    * @param terms - the passage's distinct analysed terms and biwords
    * @param counts - how often each occurs (same order as `terms`; 1 each when omitted)
    * @param length - number of word positions in the passage, for length normalisation
+   * @param bigrams - the passage's distinct Han bigrams (looked up, never counted)
    */
-  add(id: number, terms: readonly string[], counts: readonly number[] | undefined, length: number): void {
+  add(id: number, terms: readonly string[], counts: readonly number[] | undefined, length: number, bigrams: readonly string[] = []): void {
     if (this.lengths.has(id)) this.remove(id);
-    this.fx.add(id, terms.filter((t) => !isBiword(t)).join(' '));
+    const listed = new Set(terms.filter((t) => !isBiword(t)));
+    for (const b of bigrams) {
+      listed.add(b);
+      if (this.bigramsSeen.has(b)) continue;
+      this.bigramsSeen.add(b);
+      for (const c of new Set(b)) {
+        const list = this.bigramsByChar.get(c);
+        if (list) list.push(b);
+        else this.bigramsByChar.set(c, [b]);
+      }
+    }
+    this.fx.add(id, [...listed].join(' '));
     this.lengths.set(id, length);
     this.totalLength += length;
     const triples: Array<[number, number, number]> = terms.map((t, i) => {
@@ -95,6 +119,29 @@ export class PassageIndex {
     return this.fx.search(term, { limit: Number.MAX_SAFE_INTEGER }) as number[];
   }
 
+  /** Ids of the passages listed under every one of `terms` (single terms or bigrams; none for an empty list). */
+  lookupAll(terms: readonly string[]): number[] {
+    const lists = [...new Set(terms)].map((t) => this.lookup(t)).sort((a, b) => a.length - b.length);
+    let out = lists[0];
+    if (!out) return [];
+    for (const list of lists.slice(1)) {
+      if (out.length === 0) break;
+      out = intersect(out, list);
+    }
+    return out;
+  }
+
+  /**
+   * Ids of every passage holding the Han character `c` anywhere: the passages
+   * listed under `c` as a word (a character standing alone), or under any
+   * bigram containing it.
+   */
+  lookupChar(c: string): number[] {
+    const out = new Set(this.lookup(c));
+    for (const b of this.bigramsByChar.get(c) ?? []) for (const id of this.lookup(b)) out.add(id);
+    return [...out];
+  }
+
   /** How often `term` (a single term or a biword) occurs in passage `id` (0 when it does not). */
   frequency(id: number, term: string): number {
     const k = this.key(term);
@@ -128,6 +175,32 @@ export class PassageIndex {
   lengthOf(id: number): number {
     return this.lengths.get(id) ?? 0;
   }
+}
+
+/**
+ * The ids in both lists. FlexSearch keeps each list in the order passages
+ * were added, which is ascending id order, so a merge does it without a hash
+ * set; a list found out of order falls back to one.
+ */
+function intersect(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if ((i > 0 && a[i - 1]! >= x) || (j > 0 && b[j - 1]! >= y)) {
+      const other = new Set(b);
+      return a.filter((id) => other.has(id));
+    }
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return out;
 }
 
 /** Whether an index term is a biword (see `biword` in analyze.ts). */

@@ -45,8 +45,21 @@ const UNSTABLE = /[^\x00-\x7f\u4e00-\u9fff]+/g;
 /** One base character with its combining marks, or a lone code point. */
 const CLUSTER = /\P{M}\p{M}*|\p{M}+/gsu;
 
-/** A run of Han ideographs (any plane), which OpenCC converts as a phrase. */
-const HAN_RUN = /\p{Script=Han}+/gu;
+/** A Han ideograph (any plane). */
+const HAN_CHAR = /\p{Script=Han}/gu;
+
+/** Simplified form of each Han character met so far: OpenCC is slow per call, and characters repeat. */
+const simplified = new Map<string, string>();
+
+function simplifiedChar(ch: string): string {
+  let out = simplified.get(ch);
+  if (out === undefined) {
+    const c = t2s(ch);
+    out = c.length === ch.length ? c : ch;
+    simplified.set(ch, out);
+  }
+  return out;
+}
 
 /**
  * Normalise a text for matching, keeping a map back to source offsets.
@@ -92,20 +105,12 @@ export function normalize(input: string): Normalized {
   keep(input.length);
   let text = parts.join('');
 
-  // Pass 2: traditional → simplified per Han run, so OpenCC sees whole phrases.
-  // t2s keeps the length of a run in every case we know of; should a run come
-  // back longer or shorter, it falls back to converting character by character
-  // and, failing that, keeps the run as it is, so offsets never drift.
-  text = text.replace(HAN_RUN, (run) => {
-    const converted = t2s(run);
-    if (converted.length === run.length) return converted;
-    const perChar = Array.from(run, (ch) => {
-      const c = t2s(ch);
-      return c.length === ch.length ? c : ch;
-    }).join('');
-    return perChar;
-  });
-
+  // Pass 2: traditional → simplified, character by character. OpenCC would
+  // convert a whole run as phrases, and then a character's simplified form
+  // would depend on its neighbours (竺乾威 keeps 乾, 乾威 alone becomes 干威):
+  // a query would not find the text it was copied from. A character whose
+  // conversion changes its length is kept as it is, so offsets never drift.
+  text = text.replace(HAN_CHAR, simplifiedChar);
   return { text, srcStart: Uint32Array.from(starts), srcEnd: Uint32Array.from(ends) };
 }
 

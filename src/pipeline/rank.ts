@@ -5,11 +5,15 @@
  * The index only proposes candidates (passages holding every term of an
  * item). Each candidate is then verified on its analysed tokens, which carry
  * document offsets: a phrase must appear as adjacent tokens, a Chinese run as
- * touching tokens. So a hit is never a guess, and its match spans are the
+ * touching tokens. A Chinese run is also looked for wherever it stands (its
+ * bigrams' lists, then the passage's normalised text), so it is found inside
+ * a longer word or across jieba's word boundaries too, ranked below a match
+ * on word boundaries. So a hit is never a guess, and its match spans are the
  * characters the user will see marked.
  */
 import type { Lang, MatchSpan, Passage, PassageKind, Span } from '../core/types.js';
-import { type AnalyzedToken, analyze, biword, follows, typedApart } from './analyze.js';
+import { type AnalyzedToken, biword, follows, runBigrams } from './analyze.js';
+import { type Variant, compileItem, glossaryGroups } from './compile.js';
 import type { PassageIndex } from './index.js';
 import { loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
@@ -27,6 +31,8 @@ export interface SearchSource {
   titleTokens(docId: string): AnalyzedToken[];
   /** Cross-lingual equivalents of a term or phrase as typed: text to search and the glossary term shown as `via`. */
   expansions(text: string): { text: string; via: string }[];
+  /** Where a (normalised) Chinese run stands in the passage's normalised text, in document offsets. */
+  runs(id: number, run: string): Span[];
 }
 
 /** Options of one search. */
@@ -47,23 +53,6 @@ export interface RankOptions {
 export interface RankedHit {
   passage: Passage;
   score: number;
-}
-
-/** One way to satisfy a query item: a token sequence, found directly or through the glossary. */
-interface Variant {
-  terms: string[];
-  /** Query tokens, for adjacency rules (script, positions). */
-  tokens: AnalyzedToken[];
-  /** For each pair of consecutive terms: whether they were typed apart (see {@link typedApart}). */
-  loose: boolean[];
-  via?: string;
-}
-
-/** A variant from the query tokens of one typed term or phrase. */
-function variant(tokens: AnalyzedToken[], via?: string): Variant {
-  const v: Variant = { terms: tokens.map((t) => t.term), tokens, loose: tokens.slice(1).map((t, i) => typedApart(tokens[i]!, t)) };
-  if (via !== undefined) v.via = via;
-  return v;
 }
 
 /** A query item after analysis. */
@@ -109,19 +98,12 @@ const TITLE_BOOST = 1.2;
 const EXPANSION_WEIGHT = 0.8;
 /** All the query's words standing together, in order, beat the same words scattered. */
 const PHRASE_BONUS = 1.5;
-
-function compile(item: QueryItem, src: SearchSource, expand: boolean): CompiledItem {
-  const variants: Variant[] = [];
-  const own = analyze(item.text, 'query');
-  if (own.length > 0) variants.push(variant(own));
-  if (expand) {
-    for (const e of src.expansions(item.text)) {
-      const toks = analyze(e.text, 'query');
-      if (toks.length > 0) variants.push(variant(toks, e.via));
-    }
-  }
-  return { item, variants, df: 0 };
-}
+/**
+ * A Chinese run found inside a longer word or across jieba's word boundaries
+ * (中国 in 发展中国家) is a weaker match than one jieba cut as the query's own
+ * words: found, but ranked below.
+ */
+const MID_WORD_WEIGHT = 0.3;
 
 /**
  * The index terms that must all be present for the variant to match: its one
@@ -137,18 +119,16 @@ function keyTerms(v: Variant): string[] {
  * Passages that hold the variant: those with all its words (from FlexSearch),
  * then, for a phrase, those that also hold each of its biwords (from the
  * passages' stored frequencies). Exact for one or two terms; candidates to
- * verify for longer phrases.
+ * verify for longer phrases. A Chinese run's candidates are the passages
+ * holding all its bigrams (exact for two characters), a superset of its
+ * word-path candidates.
  */
 function candidates(v: Variant, index: PassageIndex): Set<number> {
-  const lists = [...new Set(v.terms)].map((t) => index.lookup(t)).sort((a, b) => a.length - b.length);
-  const first = lists[0];
-  if (!first) return new Set();
-  let set = new Set(first);
-  for (const list of lists.slice(1)) {
-    const other = new Set(list);
-    set = new Set([...set].filter((id) => other.has(id)));
-    if (set.size === 0) break;
+  if (v.run !== undefined) {
+    const grams = runBigrams(v.run);
+    return new Set(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
   }
+  let set = new Set(index.lookupAll(v.terms));
   if (v.terms.length > 1) {
     const pairs = keyTerms(v);
     set = new Set([...set].filter((id) => pairs.every((b) => index.frequency(id, b) > 0)));
@@ -199,19 +179,36 @@ export function clipToPieces(span: Span, pieces: Span[]): Span[] {
 }
 
 /**
- * How often the item occurs in the passage (glossary matches count
- * {@link EXPANSION_WEIGHT}). A one-term variant is answered from the index
- * (membership and stored frequency) with no need to read the passage; a
- * phrase is verified on the passage's tokens.
+ * How often the variant occurs in the passage as the query's own words (on
+ * jieba's word boundaries, for Chinese). One or two terms are answered from
+ * the index (stored frequencies of terms and biwords) with no need to read
+ * the passage; a longer phrase is verified on the passage's tokens, once its
+ * biwords are all there.
+ */
+function wordTf(v: Variant, id: number, src: SearchSource): number {
+  const keys = keyTerms(v);
+  if (v.terms.length <= 2) return src.index.frequency(id, keys[0]!);
+  if (!keys.every((k) => src.index.frequency(id, k) > 0)) return 0;
+  return occurrences(v, src.tokens(id)).length;
+}
+
+/**
+ * How often the item occurs in the passage: glossary matches count
+ * {@link EXPANSION_WEIGHT}, a Chinese run found only inside longer words or
+ * across word boundaries {@link MID_WORD_WEIGHT} (read from the passage's
+ * normalised text, for the few passages the words do not already answer).
  */
 function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, Set<number>>): number {
   let tf = 0;
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
-    // One term or a two-term phrase: the index knows how often it occurs.
-    // A longer phrase is verified on the passage's tokens.
-    const n = v.terms.length <= 2 ? src.index.frequency(p.id, keyTerms(v)[0]!) : occurrences(v, src.tokens(p.id)).length;
-    tf += n * (v.via ? EXPANSION_WEIGHT : 1);
+    let n = wordTf(v, p.id, src);
+    if (n === 0 && v.run !== undefined) {
+      // A two-character run's bigram list is exact: the passage holds it, and one
+      // mid-word occurrence is enough to rank it low without reading the text.
+      n = MID_WORD_WEIGHT * (v.chars === 2 ? 1 : src.runs(p.id, v.run).length);
+    }
+    tf += n * (v.via ? EXPANSION_WEIGHT : 1) * (v.share ?? 1);
   }
   return tf;
 }
@@ -221,10 +218,11 @@ function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Va
   const spans: MatchSpan[] = [];
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
-    for (const [a, b] of occurrences(v, src.tokens(p.id))) {
-      for (const s of clipToPieces({ start: a.start, end: b.end }, p.pieces)) {
-        spans.push(v.via ? { ...s, via: v.via } : s);
-      }
+    // A Chinese run marks exactly its characters wherever it stands; a phrase its tokens' range.
+    const ranges =
+      v.run !== undefined ? src.runs(p.id, v.run) : occurrences(v, src.tokens(p.id)).map(([a, b]) => ({ start: a.start, end: b.end }));
+    for (const r of ranges) {
+      for (const s of clipToPieces(r, p.pieces)) spans.push(v.via ? { ...s, via: v.via } : s);
     }
   }
   return spans;
@@ -289,11 +287,34 @@ interface Context {
   avg: number;
 }
 
+/** Extra translations of a clause's word from a multi-word glossary entry (see `glossaryGroups` in compile.ts). */
+type GroupExpansions = { text: string; via: string; share: number }[];
+
+/** An item and its variants (see compile.ts), expanded through the glossary when `expand`. */
+function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: GroupExpansions): CompiledItem {
+  return { item, variants: compileItem(item, expand ? (text) => src.expansions(text) : null, extra), df: 0 };
+}
+
+/**
+ * Candidate sets by what a variant is, per query (keyed by its pool): a
+ * multi-word glossary entry's translation stands in each of its words'
+ * clauses, and is looked up once.
+ */
+const byContent = new WeakMap<Map<Variant, Set<number>>, Map<string, Set<number>>>();
+
 /** Compile items and put their variants' candidates in the pool (each variant looked up once). */
-function compileAll(items: QueryItem[], ctx: Pick<Context, 'src' | 'pool'>, expand: boolean): CompiledItem[] {
-  const out = items.map((item) => compile(item, ctx.src, expand)).filter((ci) => ci.variants.length > 0);
+function compileAll(items: QueryItem[], ctx: Pick<Context, 'src' | 'pool'>, expand: boolean, extra?: GroupExpansions): CompiledItem[] {
+  const out = items.map((item) => compile(item, ctx.src, expand, extra)).filter((ci) => ci.variants.length > 0);
+  let cache = byContent.get(ctx.pool);
+  if (!cache) byContent.set(ctx.pool, (cache = new Map()));
   for (const ci of out) {
-    for (const v of ci.variants) if (!ctx.pool.has(v)) ctx.pool.set(v, candidates(v, ctx.src.index));
+    for (const v of ci.variants) {
+      if (ctx.pool.has(v)) continue;
+      const key = `${v.run ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}`;
+      let set = cache.get(key);
+      if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
+      ctx.pool.set(v, set);
+    }
     ci.df = Math.max(...ci.variants.map((v) => ctx.pool.get(v)?.size ?? 0));
   }
   return out;
@@ -447,7 +468,9 @@ interface CompiledGroup {
 export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankResult {
   const expand = opts.expand ?? true;
   const pool = new Map<Variant, Set<number>>();
-  const clauses = q.clauses.map((c) => compileAll(c, { src, pool }, expand)).filter((c) => c.length > 0);
+  // Words that together make a multi-word glossary entry each gain its translation.
+  const entries = expand ? glossaryGroups(q.clauses, (text) => src.expansions(text)) : new Map<number, GroupExpansions>();
+  const clauses = q.clauses.map((c, i) => compileAll(c, { src, pool }, expand, entries.get(i))).filter((c) => c.length > 0);
   const excluded = compileAll(q.exclude, { src, pool }, false);
   const { lang, docs, kinds } = q.filters;
   const ctx: Context = {

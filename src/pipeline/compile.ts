@@ -1,0 +1,132 @@
+/**
+ * Query compilation: what each item of a parsed query is searched as. The
+ * ranking stage and the benchmark's baselines both compile through here, so
+ * they agree on every query's meaning.
+ *
+ * An item becomes one or more *variants*, each a sequence of analysed terms
+ * that must stand together (one term, a phrase, or a Chinese word jieba cut in
+ * several pieces):
+ *
+ * - the item as typed;
+ * - a hyphenated compound also as the word without its hyphens
+ *   (`self-governing` finds `selfgoverning`; the index holds the joined form
+ *   of the text's compounds, so `selfgoverning` finds `self-governing`);
+ * - the glossary's other-language terms for it (`via` the glossary term);
+ * - for a run of words that together make a multi-word glossary entry, typed
+ *   without quotes (`poverty alleviation collaboration`), that entry's
+ *   translations, added to each of the run's words with an equal share of the
+ *   weight, so a passage holding only the translation matches all of them.
+ *
+ * A variant whose text is a run of Chinese characters also carries `run`: it
+ * matches every passage whose normalised text holds the run, like grep.
+ */
+import { type AnalyzedToken, analyze, hanRun, typedApart } from './analyze.js';
+import type { QueryItem } from './query.js';
+
+/** One way to satisfy a query item. */
+export interface Variant {
+  /** The analysed terms, in order. */
+  terms: string[];
+  /** Query tokens, for adjacency rules (script, positions). */
+  tokens: AnalyzedToken[];
+  /** For each pair of consecutive terms: whether they were typed apart (see {@link typedApart}). */
+  loose: boolean[];
+  /** The glossary term a cross-lingual variant came through. */
+  via?: string;
+  /** The normalised Chinese run, when the variant is one: matched wherever it stands. */
+  run?: string;
+  /** The run's length in characters (code points). */
+  chars?: number;
+  /** Share of the item's weight (below 1 for a multi-word glossary entry spread over its words). */
+  share?: number;
+}
+
+/** Cross-lingual equivalents of a term or phrase as typed: text to search and the glossary term shown as `via`. */
+export type Expansions = (text: string) => { text: string; via: string }[];
+
+/** Longest run of typed words looked up as one glossary entry. */
+const MAX_GROUP = 6;
+
+/** A hyphen between two letters: the mark of a compound word. */
+const COMPOUND_HYPHEN = /(?<=\p{L})[-\u2010\u2011](?=\p{L})/gu;
+const HAS_COMPOUND = /\p{L}[-\u2010\u2011]\p{L}/u;
+
+/** A variant from a text, or null when nothing of it is left after analysis. */
+export function variantOf(text: string, via?: string, share?: number): Variant | null {
+  const tokens = analyze(text, 'query');
+  if (tokens.length === 0) return null;
+  const v: Variant = { terms: tokens.map((t) => t.term), tokens, loose: tokens.slice(1).map((t, i) => typedApart(tokens[i]!, t)) };
+  const run = hanRun(text);
+  if (run !== null) {
+    v.run = run;
+    v.chars = Array.from(run).length;
+  }
+  if (via !== undefined) v.via = via;
+  if (share !== undefined && share !== 1) v.share = share;
+  return v;
+}
+
+/**
+ * The variants of one item.
+ * @param item - the item as parsed
+ * @param expansions - the glossary lookup, or null for no cross-lingual expansion
+ * @param extra - translations of a multi-word glossary entry the item is part of, with their share
+ */
+export function compileItem(
+  item: QueryItem,
+  expansions: Expansions | null,
+  extra: { text: string; via: string; share: number }[] = [],
+): Variant[] {
+  const out: Variant[] = [];
+  const seen = new Set<string>();
+  const add = (v: Variant | null): void => {
+    if (v === null) return;
+    const key = `${v.via ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(v);
+  };
+  add(variantOf(item.text));
+  if (HAS_COMPOUND.test(item.text)) add(variantOf(item.text.replace(COMPOUND_HYPHEN, '')));
+  if (expansions) {
+    for (const e of expansions(item.text)) add(variantOf(e.text, e.via));
+    for (const e of extra) add(variantOf(e.text, e.via, e.share));
+  }
+  return out;
+}
+
+/**
+ * Multi-word glossary entries typed as separate words: for each clause (by
+ * index), the translations it gains and their share. Only clauses of one
+ * unquoted word take part; the longest entry starting at a word wins, and
+ * entries do not overlap.
+ */
+export function glossaryGroups(
+  clauses: readonly QueryItem[][],
+  expansions: Expansions,
+): Map<number, { text: string; via: string; share: number }[]> {
+  const out = new Map<number, { text: string; via: string; share: number }[]>();
+  const single = (i: number): boolean => clauses[i]?.length === 1 && clauses[i]![0]!.kind === 'term';
+  let i = 0;
+  while (i < clauses.length) {
+    let found = 0;
+    for (let n = Math.min(MAX_GROUP, clauses.length - i); n >= 2; n--) {
+      if (![...Array(n).keys()].every((k) => single(i + k))) continue;
+      const joined = clauses
+        .slice(i, i + n)
+        .map((c) => c[0]!.text)
+        .join(' ');
+      const ex = expansions(joined);
+      if (ex.length === 0) continue;
+      for (let k = 0; k < n; k++)
+        out.set(
+          i + k,
+          ex.map((e) => ({ ...e, share: 1 / n })),
+        );
+      found = n;
+      break;
+    }
+    i += Math.max(1, found);
+  }
+  return out;
+}
