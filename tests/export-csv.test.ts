@@ -44,6 +44,7 @@ describe('csvStream', () => {
       '#ffd54f',
       '2026-11-20T08:30:00.000Z',
       '2026-11-21T09:15:30.500Z',
+      'owner', // no coder recorded: made before accounts, by the implicit owner
     ]);
     const en = records[3]!;
     expect(en[2]).toBe(enDoc.title); // contains a comma and an apostrophe

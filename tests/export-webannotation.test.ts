@@ -10,6 +10,13 @@ import {
 } from '../src/export/webannotation.js';
 import { annEn1, annotate, annZh1, input, tags, zhDoc } from './export-fixtures.js';
 
+/** An annotation without a coder (made before accounts) comes back as the implicit owner's. */
+const coded = <T extends { createdBy?: string; updatedBy?: string }>(a: T): T => ({
+  ...a,
+  createdBy: a.createdBy ?? 'owner',
+  updatedBy: a.updatedBy ?? a.createdBy ?? 'owner',
+});
+
 const strip = ({ section: _s, ...rest }: ExportAnnotation): BackupAnnotation => rest;
 const annotations = input.annotations.map(strip);
 
@@ -59,7 +66,7 @@ describe('exportWebAnnotations', () => {
   it('round-trips exactly: export → parse gives the annotations back', () => {
     const text = stringifyWebAnnotations({ annotations: [...annotations, astral], tags });
     const back = parseWebAnnotationBackup(JSON.parse(text));
-    expect(back.annotations).toEqual([...annotations, astral]);
+    expect(back.annotations).toEqual([...annotations, astral].map(coded));
     expect(back.tags).toEqual(tags);
   });
 
@@ -98,7 +105,7 @@ describe('exportWebAnnotations', () => {
     const short = { ...annotations[0]!, colour: '#fc0' };
     const plainTag = { name: '援疆', colour: null, description: '' };
     const back = parseWebAnnotationBackup(stringifyWebAnnotations({ annotations: [short], tags: [plainTag] }));
-    expect(back).toEqual({ annotations: [short], tags: [plainTag] });
+    expect(back).toEqual({ annotations: [coded(short)], tags: [plainTag] });
   });
 
   it('keeps a non-UUID id and an empty collection', () => {
@@ -111,8 +118,8 @@ describe('exportWebAnnotations', () => {
 
   it('reads a bare array of annotations and the JSON text', () => {
     const items = exportWebAnnotations({ annotations }).first!.items;
-    expect(parseWebAnnotationBackup(items).annotations).toEqual(annotations);
-    expect(parseWebAnnotationBackup(JSON.stringify(items)).annotations).toEqual(annotations);
+    expect(parseWebAnnotationBackup(items).annotations).toEqual(annotations.map(coded));
+    expect(parseWebAnnotationBackup(JSON.stringify(items)).annotations).toEqual(annotations.map(coded));
   });
 });
 

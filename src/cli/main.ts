@@ -30,6 +30,7 @@ import { resolveLibrary } from '../library.js';
 import { openPersistentCorpus, syncCorpus } from '../persist.js';
 import { AnnotationStore } from '../store/annotations.js';
 import { DataFileError, openDatabase } from '../store/db.js';
+import { ROLES, UserStore } from '../store/users.js';
 
 const program = new Command();
 program
@@ -185,6 +186,95 @@ program
     } finally {
       db.close();
     }
+  });
+
+/**
+ * A password read without echo from a terminal, or the first line of stdin
+ * when it is piped (`printf '%s\n' "$PW" | npx duikou user add li`): never from
+ * the arguments, which other accounts can see in the process list.
+ */
+async function readPassword(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    let data = '';
+    for await (const chunk of process.stdin) data += String(chunk);
+    return data.split(/\r?\n/)[0] ?? '';
+  }
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  // Echo nothing while the password is typed.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+    if (s.startsWith(prompt)) process.stdout.write(prompt);
+  };
+  try {
+    const first = await new Promise<string>((resolve) => rl.question(prompt, resolve));
+    process.stdout.write('\n');
+    const again = await new Promise<string>((resolve) => rl.question('Again 再次输入: ', resolve));
+    process.stdout.write('\n');
+    if (first !== again) throw new UserInputError('password_mismatch', 'The two passwords differ (两次输入的密码不一致)');
+    return first;
+  } finally {
+    rl.close();
+  }
+}
+
+/** Run `fn` on the accounts in the data folder's database. */
+async function withUsers<T>(fn: (users: UserStore) => Promise<T> | T): Promise<T> {
+  const db = openDatabase(join(setting('DUIKOU_DATA'), 'duikou.db'));
+  try {
+    return await fn(new UserStore(db));
+  } finally {
+    db.close();
+  }
+}
+
+const user = program
+  .command('user')
+  .description('researcher accounts: once one exists, everyone signs in with a name and password (roles: owner, coder, reader)');
+user
+  .command('add')
+  .description('add an account; the password is asked for (or read from the first line of stdin)')
+  .argument('<name>', 'the name to sign in with')
+  .option('--role <role>', `one of ${ROLES.join(', ')}`, 'coder')
+  .action(async (name: string, o: { role: string }) => {
+    await withUsers(async (users) => {
+      const first = !users.hasUsers();
+      const u = await users.add(name, o.role, await readPassword(`Password for ${name} 密码: `));
+      console.log(`Added ${u.name} (${u.role}).`);
+      if (first) console.log('From now on everyone signs in with a name and password; scripts can still send the access token.');
+      if (first && u.role !== 'owner')
+        console.log(`Nobody can manage accounts in the app yet: add an owner (npx duikou user add NAME --role owner).`);
+    });
+  });
+user
+  .command('list')
+  .description('list the accounts and their roles')
+  .action(async () => {
+    await withUsers((users) => {
+      const list = users.list();
+      if (list.length === 0) console.log('No accounts: duikou runs with one owner, signed in with the access token.');
+      for (const u of list) console.log(`${u.name}\t${u.role}\t${u.createdAt.slice(0, 10)}`);
+    });
+  });
+user
+  .command('passwd')
+  .description("set an account's password (its sessions end)")
+  .argument('<name>')
+  .action(async (name: string) => {
+    await withUsers(async (users) => {
+      if (!users.find(name)) throw new UserInputError('not_found', `No user "${name}" (未找到该用户)`);
+      await users.setPassword(name, await readPassword(`New password for ${name} 新密码: `));
+      console.log(`Password of ${name} changed; its sessions have ended.`);
+    });
+  });
+user
+  .command('remove')
+  .description('remove an account (its annotations keep its name)')
+  .argument('<name>')
+  .action(async (name: string) => {
+    await withUsers((users) => {
+      const u = users.remove(name);
+      console.log(`Removed ${u.name}.`);
+    });
   });
 
 program

@@ -43,6 +43,7 @@ export const CSV_COLUMNS = [
   'colour',
   'created',
   'updated',
+  'coder',
 ] as const;
 
 /** Separator of the several authors / tags in one cell. */
@@ -75,6 +76,7 @@ export function csvRow(a: ExportAnnotation, doc: ExportDocument | undefined): (s
     a.colour,
     a.createdAt,
     a.updatedAt,
+    a.createdBy ?? 'owner',
   ];
 }
 

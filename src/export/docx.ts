@@ -98,7 +98,11 @@ function quoteParagraphs(a: ExportAnnotation, docs: DocumentIndex, style: Citati
       indent: { left: INDENT },
       spacing: { after: 240 },
       alignment: AlignmentType.LEFT,
-      children: [new TextRun(`— ${xmlSafe(citation)}`), ...tagRuns],
+      children: [
+        new TextRun(`— ${xmlSafe(citation)}`),
+        ...tagRuns,
+        ...(a.createdBy ? [new TextRun({ text: ` · Coded by / 编码者: ${xmlSafe(a.createdBy)}`, color: '666666' })] : []),
+      ],
     }),
   );
   return out;

@@ -187,6 +187,7 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
   const style = options.style ?? 'auto';
   const userName = options.userName ?? 'duikou';
   const user = guidFrom(`user:${userName}`);
+  const coderOf = (a: ExportAnnotation) => guidFrom(`user:${a.createdBy ?? userName}`);
   const now = (options.now ?? new Date()).toISOString();
   const tags = input.tags ?? [];
   const { roots, byPath } = buildCodeTree(input.annotations, tags);
@@ -235,7 +236,11 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
       creationDateTime: now,
     })}>`,
   );
-  lines.push('  <Users>', `    <User${attrs({ guid: user, name: userName })}/>`, '  </Users>');
+  // Every coder is a User; each selection and coding names the coder who made it (and who last changed it).
+  const coderNames = [
+    ...new Set([userName, ...input.annotations.flatMap((a) => [a.createdBy ?? userName, a.updatedBy ?? a.createdBy ?? userName])]),
+  ];
+  lines.push('  <Users>', ...coderNames.map((n) => `    <User${attrs({ guid: guidFrom(`user:${n}`), name: n })}/>`), '  </Users>');
   if (roots.length > 0) {
     lines.push('  <CodeBook>', '    <Codes>');
     for (const r of roots) lines.push(codeXml(r, '      '));
@@ -268,9 +273,9 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
             name: shorten(readerQuote(a), 60),
             startPosition: start,
             endPosition: end,
-            creatingUser: user,
+            creatingUser: coderOf(a),
             creationDateTime: dateTime(a.createdAt),
-            modifyingUser: user,
+            modifyingUser: guidFrom(`user:${a.updatedBy ?? a.createdBy ?? userName}`),
             modifiedDateTime: dateTime(a.updatedAt),
           })}>`,
         );
@@ -281,7 +286,7 @@ function* projectChunks(input: ExportInput, options: RefiQdaOptions, sources: Ma
         for (const path of new Set(a.tags.map((t) => tagPath(t).join('/')).filter(Boolean))) {
           const code = byPath.get(path)!;
           lines.push(
-            `        <Coding${attrs({ guid: guidFrom(`coding:${a.id}:${path}`), creatingUser: user, creationDateTime: dateTime(a.createdAt) })}>`,
+            `        <Coding${attrs({ guid: guidFrom(`coding:${a.id}:${path}`), creatingUser: coderOf(a), creationDateTime: dateTime(a.createdAt) })}>`,
             `          <CodeRef${attrs({ targetGUID: code.guid })}/>`,
             '        </Coding>',
           );

@@ -17,7 +17,7 @@ import type { Annotation } from '../store/annotations.js';
  * citation, and the quote as a reader sees it. `anchorMethod` is any string so
  * a backup from another version still exports.
  */
-export type ExportAnnotation = Omit<Annotation, 'anchorMethod'> & {
+export type ExportAnnotation = Omit<Annotation, 'anchorMethod' | 'createdBy' | 'updatedBy'> & {
   anchorMethod: string;
   section?: string | null;
   /** The pages the quote stands on; null or absent when the paper has no page information. */
@@ -28,6 +28,10 @@ export type ExportAnnotation = Omit<Annotation, 'anchorMethod'> & {
    * Absent when it is `exact`.
    */
   quote?: string;
+  /** The coder who made it; absent means the implicit owner (annotations made before accounts). */
+  createdBy?: string;
+  /** The coder who last edited it. */
+  updatedBy?: string;
 };
 
 /** The quote a reader sees: the whole quote when the engine made one, else the stored `exact`. */

@@ -52,6 +52,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import type { ExportAnnotation, ExportTag } from './types.js';
+import { IMPLICIT_OWNER } from '../store/users.js';
 
 export const ANNO_CONTEXT = 'http://www.w3.org/ns/anno.jsonld';
 export const DUIKOU_NS = 'urn:duikou:ns:';
@@ -88,6 +89,9 @@ export interface WebAnnotation {
   motivation: 'highlighting';
   created: string;
   modified: string;
+  /** The coder (W3C `creator`, an Agent), and who last edited it. */
+  creator?: { type: 'Person'; name: string };
+  'duikou:modifiedBy'?: string;
   body?: { type: 'TextualBody'; purpose: 'tagging' | 'commenting'; value: string; format?: 'text/plain' }[];
   target: {
     source: string;
@@ -143,6 +147,8 @@ export function toWebAnnotation(a: BackupAnnotation): WebAnnotation {
     motivation: 'highlighting',
     created: a.createdAt,
     modified: a.updatedAt,
+    creator: { type: 'Person', name: a.createdBy ?? IMPLICIT_OWNER },
+    'duikou:modifiedBy': a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
     ...(body.length > 0 ? { body } : {}),
     target: {
       source: documentIri(a.docId),
@@ -256,6 +262,8 @@ const annotationSchema = z
     type: z.literal('Annotation'),
     created: isoDate,
     modified: isoDate,
+    creator: z.looseObject({ name: z.string().min(1).max(64) }).optional(),
+    'duikou:modifiedBy': z.string().min(1).max(64).optional(),
     body: oneOrMany(textualBody).optional(),
     target: z.object({
       source: z.string().startsWith(DUIKOU_DOC_PREFIX, { error: `target.source must start with ${DUIKOU_DOC_PREFIX}` }),
@@ -311,6 +319,8 @@ const annotationSchema = z
       textHash: a['duikou:textHash'],
       status: a['duikou:status'],
       anchorMethod: a['duikou:anchorMethod'],
+      createdBy: a.creator?.name ?? IMPLICIT_OWNER,
+      updatedBy: a['duikou:modifiedBy'] ?? a.creator?.name ?? IMPLICIT_OWNER,
     };
   });
 

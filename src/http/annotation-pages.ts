@@ -60,6 +60,8 @@ function card(engine: Engine, a: Annotation) {
     note: a.note,
     colour: a.colour,
     colourClass: colourClass(a.colour),
+    coder: a.createdBy,
+    editedBy: a.updatedBy !== a.createdBy ? a.updatedBy : null,
     date: a.createdAt.slice(0, 10),
     updated: a.updatedAt.slice(0, 10) !== a.createdAt.slice(0, 10) ? a.updatedAt.slice(0, 10) : null,
   };

@@ -4,7 +4,7 @@
  * (offsets inside the text, the quote matching) and writes all or nothing.
  */
 import { pipeline } from 'node:stream/promises';
-import { Router } from 'express';
+import { type Response, Router } from 'express';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import type { Engine } from '../engine.js';
@@ -12,6 +12,7 @@ import type { PageRange } from '../core/types.js';
 import { buildExport, placeAnnotation } from '../export-service.js';
 import { type Annotation, type AnnotationStore, MAX_NOTE_LENGTH } from '../store/annotations.js';
 import { flag, str } from './params.js';
+import { viewerOf } from './accounts.js';
 
 /** Longest tag description and the most tags on one annotation accepted from a client. */
 const MAX_DESCRIPTION = 2_000;
@@ -93,13 +94,25 @@ export function withSection(engine: Engine, a: Annotation): PlacedAnnotation {
   return { ...a, section: placed.section ?? null, title: d?.title ?? a.docId, page: placed.page ?? null, quote: placed.quote ?? a.exact };
 }
 
+/** A coder changes only their own annotations; the owner any (after discussion, the group's). */
+function mayChange(res: Response, a: Annotation): void {
+  const v = viewerOf(res);
+  if (v.role !== 'owner' && a.createdBy !== v.name) {
+    throw new UserInputError(
+      'forbidden',
+      `This annotation is ${a.createdBy}'s; only they or the owner can change it (只能修改自己的标注)`,
+      403,
+    );
+  }
+}
+
 /** The `/api/annotations` and `/api/tags` routes. */
 export function annotationsRouter(engine: Engine, store: AnnotationStore): Router {
   const r = Router();
 
   r.post('/annotations', (req, res) => {
     const body = parseBody(newAnnotation, req.body);
-    const a = store.create(body, docText(engine, body.docId));
+    const a = store.create(body, docText(engine, body.docId), viewerOf(res).name);
     res.status(201).json(withSection(engine, a));
   });
 
@@ -122,12 +135,16 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
     const patch = parseBody(annotationPatch, req.body);
     const current = store.get(req.params.id);
     if (!current) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
+    mayChange(res, current);
     const moving = patch.start !== undefined || patch.end !== undefined || patch.exact !== undefined;
-    const a = store.update(req.params.id, patch, moving ? docText(engine, current.docId) : undefined);
+    const a = store.update(req.params.id, patch, moving ? docText(engine, current.docId) : undefined, viewerOf(res).name);
     res.json(withSection(engine, a));
   });
 
   r.delete('/annotations/:id', (req, res) => {
+    const current = store.get(req.params.id);
+    if (!current) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
+    mayChange(res, current);
     const a = store.delete(req.params.id);
     res.json({ deleted: a.id });
   });

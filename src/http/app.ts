@@ -16,6 +16,9 @@ import { type UploadLimits, documentsRouters } from './documents-api.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
 import { FlashMessages } from './flash.js';
+import { accountGate } from './accounts.js';
+import { roleGate } from './roles.js';
+import { IMPLICIT_OWNER, UserStore } from '../store/users.js';
 import { type Access, allowedHostsOnly, hostRules, isWildcard, sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
 /** What the app serves. */
@@ -60,7 +63,17 @@ export function createApp(deps: AppDeps): Express {
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
   app.use(cookieParser());
   app.use(sameOriginWrites(hosts));
-  if (access.auth !== 'none') app.use(tokenGate(access.auth.token));
+  // With a store, accounts (and, until one exists, the token or nothing for the one owner); without, the token only.
+  const users = deps.store ? new UserStore(deps.store.db) : undefined;
+  if (users) app.use(accountGate(access.auth, users));
+  else {
+    if (access.auth !== 'none') app.use(tokenGate(access.auth.token));
+    app.use((_req, res, next) => {
+      res.locals.viewer = { name: IMPLICIT_OWNER, role: 'owner' };
+      next();
+    });
+  }
+  app.use(roleGate());
   const flash = new FlashMessages();
   app.use(flash.take());
   app.use((_req, res, next) => {

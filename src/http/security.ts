@@ -303,6 +303,6 @@ export function tokenGate(token: string): Router {
 }
 
 /** Only same-site paths are followed after login. */
-function safeNext(v: unknown): string {
+export function safeNext(v: unknown): string {
   return typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.includes('\\') ? v : '/';
 }

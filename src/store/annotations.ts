@@ -15,6 +15,7 @@ import { UserInputError, notFound } from '../core/errors.js';
 import { type AnchorMethod, type AnchorStatus, makeQuote, reanchor, splitsSurrogatePair } from './anchor.js';
 import { type Database, schemaVersion } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { IMPLICIT_OWNER } from './users.js';
 
 /**
  * A stored annotation. `start`/`end` are **UTF-16 code-unit offsets into the
@@ -49,6 +50,10 @@ export interface Annotation {
   status: AnchorStatus;
   /** How it was last anchored: 'created' (by the researcher), 'exact'/'quote'/'fuzzy' (re-anchored), 'orphaned'. */
   anchorMethod: AnchorMethod;
+  /** The coder who made it (a user name; `owner` before accounts existed). */
+  createdBy: string;
+  /** The coder who last edited it. */
+  updatedBy: string;
 }
 
 /** A document's canonical text and its SHA-256, as the corpus loader provides them. */
@@ -138,7 +143,12 @@ export interface KnownDocument {
 }
 
 /** An annotation as a backup carries it, for {@link AnnotationStore.restore}. */
-export type RestorableAnnotation = Omit<Annotation, 'tags'> & { tags: readonly string[] };
+export type RestorableAnnotation = Omit<Annotation, 'tags' | 'createdBy' | 'updatedBy'> & {
+  tags: readonly string[];
+  /** Absent in backups made before accounts: the implicit owner. */
+  createdBy?: string;
+  updatedBy?: string;
+};
 
 /** A tag definition as a backup carries it. */
 export interface RestorableTag {
@@ -175,6 +185,8 @@ interface AnnotationRow {
   text_hash: string;
   status: AnchorStatus;
   anchor_method: AnchorMethod;
+  created_by: string;
+  updated_by: string;
 }
 
 interface TagRow {
@@ -361,7 +373,7 @@ export class AnnotationStore {
    * Unknown tags are created, with their missing ancestors.
    * @throws UserInputError bad_range | quote_mismatch (409) | bad_tag | bad_note | bad_colour | bad_doc_id
    */
-  create(input: NewAnnotation, doc: DocText): Annotation {
+  create(input: NewAnnotation, doc: DocText, by: string = IMPLICIT_OWNER): Annotation {
     if (typeof input !== 'object' || input === null) throw bad('bad_input', 'Missing annotation (缺少标注)');
     const docId = validateDocId(input.docId);
     const range = validateRange(doc.text, input.start, input.end, input.exact);
@@ -375,11 +387,11 @@ export class AnnotationStore {
       this.db
         .prepare(
           `INSERT INTO annotations (id, doc_id, start, "end", exact, prefix, suffix, note, colour,
-             created_at, updated_at, text_hash, status, anchor_method)
+             created_at, updated_at, text_hash, status, anchor_method, created_by, updated_by)
            VALUES (@id, @docId, @start, @end, @exact, @prefix, @suffix, @note, @colour,
-             @now, @now, @hash, 'anchored', 'created')`,
+             @now, @now, @hash, 'anchored', 'created', @by, @by)`,
         )
-        .run({ id, docId, ...range, note, colour, now, hash: doc.hash });
+        .run({ id, docId, ...range, note, colour, now, hash: doc.hash, by });
       this.setTags(id, tags);
     });
     return this.mustGet(id);
@@ -403,7 +415,7 @@ export class AnnotationStore {
    * `updatedAt` moves forward.
    * @throws UserInputError not_found (404) and the validation errors of {@link create}
    */
-  update(id: string, patch: AnnotationPatch, doc?: DocText): Annotation {
+  update(id: string, patch: AnnotationPatch, doc?: DocText, by: string = IMPLICIT_OWNER): Annotation {
     const current = this.mustGet(id);
     if (typeof patch !== 'object' || patch === null) throw bad('bad_input', 'Missing changes (缺少修改内容)');
     const note = patch.note === undefined ? undefined : validateNote(patch.note);
@@ -419,8 +431,8 @@ export class AnnotationStore {
     this.write(() => {
       const now = isoNow(current.updatedAt);
       this.db
-        .prepare('UPDATE annotations SET note = @note, colour = @colour, updated_at = @now WHERE id = @id')
-        .run({ id, note: note ?? current.note, colour: colour ?? current.colour, now });
+        .prepare('UPDATE annotations SET note = @note, colour = @colour, updated_at = @now, updated_by = @by WHERE id = @id')
+        .run({ id, note: note ?? current.note, colour: colour ?? current.colour, now, by });
       if (range && doc) {
         this.touchDocument(current.docId, doc.hash, now);
         this.db
@@ -512,6 +524,8 @@ export class AnnotationStore {
       textHash: r.text_hash,
       status: r.status,
       anchorMethod: r.anchor_method,
+      createdBy: r.created_by,
+      updatedBy: r.updated_by,
     }));
   }
 
@@ -567,9 +581,9 @@ export class AnnotationStore {
       const knownDoc = this.db.prepare('SELECT 1 FROM documents WHERE id = ?');
       const insert = this.db.prepare(
         `INSERT INTO annotations (id, doc_id, start, "end", exact, prefix, suffix, note, colour,
-           created_at, updated_at, text_hash, status, anchor_method)
+           created_at, updated_at, text_hash, status, anchor_method, created_by, updated_by)
          VALUES (@id, @docId, @start, @end, @exact, @prefix, @suffix, @note, @colour,
-           @createdAt, @updatedAt, @textHash, @status, @anchorMethod)`,
+           @createdAt, @updatedAt, @textHash, @status, @anchorMethod, @createdBy, @updatedBy)`,
       );
       for (const a of annotations) {
         if (exists.get(a.id)) {
@@ -594,6 +608,8 @@ export class AnnotationStore {
           textHash: a.textHash,
           status: a.status,
           anchorMethod: a.anchorMethod,
+          createdBy: a.createdBy ?? IMPLICIT_OWNER,
+          updatedBy: a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
         });
         this.setTags(a.id, a.tagNames);
         added++;

@@ -73,6 +73,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE documents ADD COLUMN removed_at TEXT;
     `,
   },
+  {
+    description: "researcher accounts and sessions; each annotation's coder (existing ones: the owner)",
+    up: `
+      -- name as typed; name_key = NFKC + lowercase, so 'Li' and 'li' are one account.
+      -- password_hash: scrypt$N$r$p$salt$hash (base64url), never the password.
+      CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL,
+        name_key      TEXT NOT NULL UNIQUE,
+        role          TEXT NOT NULL CHECK (role IN ('owner', 'coder', 'reader')),
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      ) STRICT;
+
+      -- Only the SHA-256 of a session id is kept: a copy of the database signs nobody in.
+      CREATE TABLE sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX sessions_by_user ON sessions(user_id);
+
+      -- Coders by name, so an annotation keeps its coder after the account is removed.
+      -- Annotations made before accounts existed were made by the one implicit owner.
+      ALTER TABLE annotations ADD COLUMN created_by TEXT NOT NULL DEFAULT 'owner';
+      ALTER TABLE annotations ADD COLUMN updated_by TEXT NOT NULL DEFAULT 'owner';
+      CREATE INDEX annotations_by_coder ON annotations(created_by);
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */
