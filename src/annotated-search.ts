@@ -50,12 +50,13 @@ export function annotationRestrict(
   store: AnnotationStore,
   parsed: ParsedQuery,
   restrict?: (p: Passage) => boolean,
+  viewer?: string,
 ): ((p: Passage) => boolean) | undefined {
   const groups: Map<string, Annotation[]>[] = [];
-  for (const tag of parsed.filters.tags) groups.push(byDoc(store.list({ tag })));
+  for (const tag of parsed.filters.tags) groups.push(byDoc(store.list({ tag, viewer })));
   for (const words of parsed.filters.notes) {
     const needle = foldText(words);
-    groups.push(byDoc(store.list({ q: words }).filter((a) => foldText(a.note).includes(needle))));
+    groups.push(byDoc(store.list({ q: words, viewer }).filter((a) => foldText(a.note).includes(needle))));
   }
   if (groups.length === 0) return restrict;
   return (p: Passage): boolean =>
@@ -67,13 +68,19 @@ export function annotationRestrict(
  * Run a search with the annotation filters and hit annotations.
  * @throws UserInputError as {@link Engine.search} does
  */
-export function searchWithAnnotations(engine: Engine, store: AnnotationStore, query: string, opts: SearchOptions = {}): AnnotatedResult {
+export function searchWithAnnotations(
+  engine: Engine,
+  store: AnnotationStore,
+  query: string,
+  opts: SearchOptions = {},
+  viewer?: string,
+): AnnotatedResult {
   const parsed = parseQuery(query);
-  const restrict = annotationRestrict(store, parsed, opts.restrict);
+  const restrict = annotationRestrict(store, parsed, opts.restrict, viewer);
   const result = engine.searchParsed(query, parsed, { ...opts, restrict });
 
   const docsOnPage = [...new Set(result.hits.map((h) => h.docId))];
-  const onPage = new Map(docsOnPage.map((d) => [d, store.list({ docId: d, orphaned: false })]));
+  const onPage = new Map(docsOnPage.map((d) => [d, store.list({ docId: d, orphaned: false, viewer })]));
   const annotate = (h: SearchHit): AnnotatedHit => ({
     ...h,
     annotations: (onPage.get(h.docId) ?? [])

@@ -52,6 +52,8 @@ export interface ExportRequest {
   groupBy?: string;
   /** Language of the labels: `en`, `zh`, or `auto`/empty for that of most of the quotes' papers. */
   lang?: string;
+  /** Who asks: a coder in an open round gets only their own annotations in its papers. */
+  viewer?: string;
 }
 
 /** An export ready to send: its body, content type and file name. */
@@ -132,7 +134,7 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
   if (req.docId) engine.requireDocument(req.docId);
 
   const annotations: ExportAnnotation[] = store
-    .list({ tag: req.tag, docId: req.docId, q: req.q })
+    .list({ tag: req.tag, docId: req.docId, q: req.q, viewer: req.viewer })
     .map((a) => ({ ...a, ...placeAnnotation(engine, a) }));
   const docs = documents(engine);
   // A paper no longer in the corpus still gets cited by its id, so its orphans export too.
@@ -140,7 +142,7 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
     if (!docs.has(a.docId)) docs.set(a.docId, { id: a.docId, title: a.docId, authors: [], year: null, venue: null, lang: 'en' });
   }
   const used = [...new Set(annotations.map((a) => a.docId))].map((id) => docs.get(id)!);
-  const tags = store.listTags().map((t) => ({ name: t.name, colour: t.colour, description: t.description }));
+  const tags = store.listTags(req.viewer).map((t) => ({ name: t.name, colour: t.colour, description: t.description }));
   const input = { annotations, documents: used, tags };
   const lang = chosenLang ?? defaultExportLang(annotations, (id) => docs.get(id)?.lang);
   // Filtered to a tag: headings for that tag and its sub-tags only, as the filter selected them.

@@ -117,23 +117,24 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
   });
 
   r.get('/annotations', (req, res) => {
+    const viewer = viewerOf(res).name;
     const orphaned = str(req.query, 'orphaned') === '' ? undefined : flag(req.query, 'orphaned', false);
     const docId = str(req.query, 'docId') || undefined;
     const tag = str(req.query, 'tag') || undefined;
     const q = str(req.query, 'q') || undefined;
-    const list = store.list({ docId, tag, q, orphaned });
+    const list = store.list({ docId, tag, q, orphaned, viewer });
     res.json({ total: list.length, annotations: list.map((a) => withSection(engine, a)) });
   });
 
   r.get('/annotations/:id', (req, res) => {
-    const a = store.get(req.params.id);
+    const a = store.get(req.params.id, viewerOf(res).name);
     if (!a) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
     res.json(withSection(engine, a));
   });
 
   r.patch('/annotations/:id', (req, res) => {
     const patch = parseBody(annotationPatch, req.body);
-    const current = store.get(req.params.id);
+    const current = store.get(req.params.id, viewerOf(res).name);
     if (!current) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
     mayChange(res, current);
     const moving = patch.start !== undefined || patch.end !== undefined || patch.exact !== undefined;
@@ -142,7 +143,7 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
   });
 
   r.delete('/annotations/:id', (req, res) => {
-    const current = store.get(req.params.id);
+    const current = store.get(req.params.id, viewerOf(res).name);
     if (!current) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
     mayChange(res, current);
     const a = store.delete(req.params.id);
@@ -150,7 +151,7 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
   });
 
   r.get('/tags', (_req, res) => {
-    res.json({ tags: store.listTags() });
+    res.json({ tags: store.listTags(viewerOf(res).name) });
   });
 
   r.post('/tags', (req, res) => {
@@ -175,6 +176,7 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
       style: str(req.query, 'style') || undefined,
       groupBy: str(req.query, 'groupBy') || undefined,
       lang: str(req.query, 'lang') || undefined,
+      viewer: viewerOf(res).name,
     });
     res.set('Content-Type', out.contentType);
     res.set('Content-Disposition', out.name.contentDisposition);

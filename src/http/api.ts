@@ -6,6 +6,7 @@ import { passagePages } from '../pipeline/pages.js';
 import type { AppDeps } from './app.js';
 import { UserInputError } from '../core/errors.js';
 import { flag, int, lang, str } from './params.js';
+import { viewerOf } from './accounts.js';
 
 /** `match` parameter: `strict` never falls back to best match; absent or `auto`, it does when strict matching is thin. */
 export function matchParam(query: Record<string, unknown>): 'auto' | 'strict' {
@@ -61,7 +62,7 @@ export function apiRouter(deps: AppDeps): Router {
 
   r.get('/search', (req, res) => {
     const p = searchParams(req.query);
-    const result = store ? searchWithAnnotations(engine, store, p.q, p) : engine.search(p.q, p);
+    const result = store ? searchWithAnnotations(engine, store, p.q, p, viewerOf(res).name) : engine.search(p.q, p);
     // Each hit with the pages its passage stands on (null for a paper without page information).
     const paged = (h: SearchHit) => {
       const d = engine.document(h.docId);

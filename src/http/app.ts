@@ -18,6 +18,7 @@ import { pagesRouter } from './pages.js';
 import { FlashMessages } from './flash.js';
 import { accountGate } from './accounts.js';
 import { roleGate } from './roles.js';
+import { usersRouter } from './users-api.js';
 import { IMPLICIT_OWNER, UserStore } from '../store/users.js';
 import { type Access, allowedHostsOnly, hostRules, isWildcard, sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): Express {
     app.use('/', documents.pages);
   }
   if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
+  if (users) app.use('/api', usersRouter(users));
   app.use('/', pagesRouter(deps));
   app.use('/', analysisPagesRouter(deps));
   app.use(notFoundHandler);

@@ -25,6 +25,8 @@ import { PALETTE, annotationPagesRouter, colourClass } from './annotation-pages.
 import { flag, lang, str } from './params.js';
 import { parseQuery } from '../pipeline/query.js';
 import { annotationRestrict } from '../annotated-search.js';
+import { viewerOf } from './accounts.js';
+import type { Viewer } from '../store/users.js';
 import { MAX_UPLOAD_FILES, MAX_UPLOAD_FILE_BYTES, PAPER_EXTENSIONS } from './documents-api.js';
 
 // --- escaping helpers: the only places HTML is put together -----------------
@@ -558,9 +560,9 @@ function searchErrorPage(engine: Engine, req: Request, err: UserInputError) {
 // --- document page ----------------------------------------------------------
 
 /** The annotations of a document drawn as highlights, by passage: those still anchored whose quote is where they say. */
-function annotationMarks(doc: CorpusDocument, store: AnnotationStore): Map<number, AnnotationMark[]> {
+function annotationMarks(doc: CorpusDocument, store: AnnotationStore, viewer: Viewer): Map<number, AnnotationMark[]> {
   const out = new Map<number, AnnotationMark[]>();
-  for (const a of store.list({ docId: doc.id, orphaned: false })) {
+  for (const a of store.list({ docId: doc.id, orphaned: false, viewer: viewer.name })) {
     if (doc.text.slice(a.start, a.end) !== a.exact) continue;
     // A quote across a page-break join is drawn over its own text only: the
     // footnote or running header in the break, shown apart, is not part of it.
@@ -576,19 +578,21 @@ function annotationMarks(doc: CorpusDocument, store: AnnotationStore): Map<numbe
 }
 
 /** What the document page's annotation script needs: the paper, and the annotation a selection re-attaches, if any. */
-function annotateState(store: AnnotationStore, docId: string, query: Query) {
+function annotateState(store: AnnotationStore, docId: string, query: Query, viewer: Viewer) {
+  // Readers read; the annotating script is for coders and the owner.
+  if (viewer.role === 'reader') return null;
   const id = str(query, 'reattach');
-  const a = id ? store.get(id) : null;
+  const a = id ? store.get(id, viewer.name) : null;
   if (id && (!a || a.docId !== docId))
     throw new UserInputError('not_found', `No annotation "${id}" in this paper (本文中未找到该标注)`, 404);
   return { docId, palette: PALETTE, reattach: a ? { id: a.id, exact: a.exact } : null };
 }
 
-function documentPage(engine: Engine, req: Request, id: string, store?: AnnotationStore) {
+function documentPage(engine: Engine, req: Request, id: string, viewer: Viewer, store?: AnnotationStore) {
   const doc = engine.requireDocument(id);
   const query = req.query as Query;
   const q = str(query, 'q');
-  const marksByPassage = new Map<number, DocMark[]>(store ? annotationMarks(doc, store) : []);
+  const marksByPassage = new Map<number, DocMark[]>(store ? annotationMarks(doc, store, viewer) : []);
   let search: { q: string; total: number; concordanceUrl: string } | null = null;
   let opts: MarkOptions = {};
   if (q.trim() !== '') {
@@ -597,7 +601,7 @@ function documentPage(engine: Engine, req: Request, id: string, store?: Annotati
     const parsed = parseQuery(q);
     const language = lang(query);
     const expand = flag(query, 'expand', true);
-    const restrict = store ? annotationRestrict(store, parsed) : undefined;
+    const restrict = store ? annotationRestrict(store, parsed, undefined, viewer.name) : undefined;
     const all: MatchSpan[] = [];
     for (const m of engine.allMatchesParsed(parsed, {
       docs: [id],
@@ -626,7 +630,7 @@ function documentPage(engine: Engine, req: Request, id: string, store?: Annotati
     q,
     searchAllUrl: q ? searchUrl({ q, lang: '', doc: '', expand: true, limit: 20, offset: 0, view: 'list' }) : null,
     hasTitle: doc.passages.some((p) => p.kind === 'title'),
-    annotate: store ? annotateState(store, id, query) : null,
+    annotate: store ? annotateState(store, id, query, viewer) : null,
     bodyHtml: documentBodyHtml(doc, marksByPassage, { ...opts, anchored: new Set() }),
   };
 }
@@ -691,7 +695,7 @@ export function pagesRouter(deps: AppDeps): Router {
   });
 
   r.get('/documents/:id', (req, res) => {
-    const page = documentPage(engine, req, req.params.id, store);
+    const page = documentPage(engine, req, req.params.id, viewerOf(res), store);
     res.render('document', { ...page, manage: manage ? manageState(engine.requireDocument(req.params.id), deps) : null });
   });
 

@@ -94,6 +94,8 @@ export interface AnnotationFilter {
   q?: string;
   /** true: only orphaned; false: only anchored; absent: both. */
   orphaned?: boolean;
+  /** Who is looking: in the papers of an open round they code, they see only their own annotations. */
+  viewer?: string;
 }
 
 /** A tag with how much it is used. */
@@ -344,6 +346,18 @@ function isoNow(after?: string): string {
 /** SQL condition: tag `t` is the tag with key `@tagKey` or one of its descendants. */
 const SUBTREE_SQL = `(t.name_key = @tagKey OR substr(t.name_key, 1, length(@tagKey) + 1) = @tagKey || '/')`;
 
+/**
+ * SQL condition: the annotation with id `<aid>` is visible to `@viewer`. Hidden
+ * are other coders' annotations in the papers of an open round in which the
+ * viewer is a coder (blind coding); everyone else, the owner included, sees all.
+ */
+const visibleSql = (aid: string) => `NOT EXISTS (
+  SELECT 1 FROM annotations hx
+    JOIN round_documents rd ON rd.doc_id = hx.doc_id
+    JOIN rounds r ON r.id = rd.round_id AND r.status = 'open'
+    JOIN round_coders rc ON rc.round_id = r.id AND rc.coder = @viewer
+  WHERE hx.id = ${aid} AND hx.created_by <> @viewer)`;
+
 /** Annotations, tags and re-anchoring over one better-sqlite3 connection (see `openDatabase`). */
 export class AnnotationStore {
   readonly db: Database;
@@ -397,9 +411,13 @@ export class AnnotationStore {
     return this.mustGet(id);
   }
 
-  /** The annotation with this id, or null. */
-  get(id: string): Annotation | null {
-    const row = this.db.prepare('SELECT * FROM annotations WHERE id = ?').get(id) as AnnotationRow | undefined;
+  /** The annotation with this id, or null (also when it is hidden from `viewer` by a blind round). */
+  get(id: string, viewer?: string): Annotation | null {
+    const row = (
+      viewer === undefined
+        ? this.db.prepare('SELECT * FROM annotations WHERE id = ?').get(id)
+        : this.db.prepare(`SELECT * FROM annotations a WHERE a.id = @id AND ${visibleSql('a.id')}`).get({ id, viewer })
+    ) as AnnotationRow | undefined;
     return row ? (this.withTags([row])[0] ?? null) : null;
   }
 
@@ -476,6 +494,10 @@ export class AnnotationStore {
       params.tagKey = normalizeTagName(filter.tag, { existing: true }).key;
       where.push(`a.id IN (SELECT at.annotation_id FROM annotation_tags at JOIN tags t ON t.id = at.tag_id
                            WHERE ${SUBTREE_SQL})`);
+    }
+    if (filter.viewer !== undefined) {
+      where.push(visibleSql('a.id'));
+      params.viewer = filter.viewer;
     }
     if (filter.q !== undefined) {
       if (typeof filter.q !== 'string' || filter.q.length > MAX_QUERY_LENGTH) {
@@ -679,17 +701,18 @@ export class AnnotationStore {
 
   // ---------------------------------------------------------------- tags
 
-  /** All tags, ordered by name (so children follow their parent), with usage counts. */
-  listTags(): Tag[] {
+  /** All tags, ordered by name (so children follow their parent), with usage counts (of what `viewer` may see, when given). */
+  listTags(viewer?: string): Tag[] {
+    const visible = viewer === undefined ? '' : `AND ${visibleSql('at.annotation_id')}`;
     return this.db
       .prepare(
         `SELECT t.id, t.name, t.colour, t.description,
-           (SELECT count(*) FROM annotation_tags at WHERE at.tag_id = t.id) AS count,
+           (SELECT count(*) FROM annotation_tags at WHERE at.tag_id = t.id ${visible}) AS count,
            (SELECT count(DISTINCT at.annotation_id) FROM annotation_tags at JOIN tags d ON d.id = at.tag_id
-              WHERE d.name_key = t.name_key OR substr(d.name_key, 1, length(t.name_key) + 1) = t.name_key || '/') AS totalCount
+              WHERE (d.name_key = t.name_key OR substr(d.name_key, 1, length(t.name_key) + 1) = t.name_key || '/') ${visible}) AS totalCount
          FROM tags t ORDER BY t.name_key`,
       )
-      .all() as Tag[];
+      .all(viewer === undefined ? {} : { viewer }) as Tag[];
   }
 
   /**

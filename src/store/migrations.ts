@@ -103,6 +103,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX annotations_by_coder ON annotations(created_by);
     `,
   },
+  {
+    description: 'coding rounds: papers coded blind by a set of coders until the owner closes the round',
+    up: `
+      CREATE TABLE rounds (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_at  TEXT
+      ) STRICT;
+      CREATE TABLE round_documents (
+        round_id INTEGER NOT NULL REFERENCES rounds(id) ON DELETE CASCADE,
+        doc_id   TEXT NOT NULL,
+        PRIMARY KEY (round_id, doc_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX round_documents_by_doc ON round_documents(doc_id);
+      -- Coders by user name, like annotations.created_by.
+      CREATE TABLE round_coders (
+        round_id INTEGER NOT NULL REFERENCES rounds(id) ON DELETE CASCADE,
+        coder    TEXT NOT NULL,
+        PRIMARY KEY (round_id, coder)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */
