@@ -19,6 +19,8 @@ import { FlashMessages } from './flash.js';
 import { accountGate } from './accounts.js';
 import { roleGate } from './roles.js';
 import { usersRouter } from './users-api.js';
+import { roundsRouters } from './rounds.js';
+import { RoundStore } from '../store/rounds.js';
 import { IMPLICIT_OWNER, UserStore } from '../store/users.js';
 import { type Access, allowedHostsOnly, hostRules, isWildcard, sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
@@ -92,7 +94,12 @@ export function createApp(deps: AppDeps): Express {
     app.use('/', documents.pages);
   }
   if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
-  if (users) app.use('/api', usersRouter(users));
+  if (users && deps.store) {
+    app.use('/api', usersRouter(users));
+    const rounds = roundsRouters(deps.engine, deps.store, new RoundStore(deps.store.db), users, flash);
+    app.use('/api', rounds.api);
+    app.use('/', rounds.pages);
+  }
   app.use('/', pagesRouter(deps));
   app.use('/', analysisPagesRouter(deps));
   app.use(notFoundHandler);

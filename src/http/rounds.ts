@@ -1,0 +1,269 @@
+/**
+ * Coding rounds in the app: the owner opens a round on papers and coders and
+ * closes it; the agreement table (JSON, CSV, page) and the comparison view of
+ * two coders on one paper are for the owner at any time and for everyone once
+ * the round is closed (while it is open they would tell a coder what the
+ * others coded).
+ *
+ * - `GET /api/rounds`, `POST /api/rounds` {name, docIds, coders}, `POST /api/rounds/:id/close`
+ * - `GET /api/rounds/:id/agreement?unit=characters|passages[&format=csv]`
+ * - pages: `/rounds` (list, and the owner's form), `/rounds/:id` (agreement), `/rounds/:id/compare?doc=&a=&b=`
+ */
+import express, { type Request, Router } from 'express';
+import { stringify } from 'csv-stringify/sync';
+import { z } from 'zod';
+import { type AgreementTable, type CodedSpan, type Unit, agreementTable } from '../agreement.js';
+import { UserInputError } from '../core/errors.js';
+import type { Engine } from '../engine.js';
+import type { AnnotationStore } from '../store/annotations.js';
+import type { Round, RoundStore } from '../store/rounds.js';
+import type { UserStore, Viewer } from '../store/users.js';
+import { viewerOf } from './accounts.js';
+import { parseBody } from './annotations-api.js';
+import type { FlashMessages } from './flash.js';
+import { type AnnotationMark, documentBodyHtml, type DocMark } from './pages.js';
+import { str } from './params.js';
+
+/** The two colours of the comparison view (palette entries, so the page needs no inline style). */
+export const COMPARE_COLOURS = ['#90caf9', '#f48fb1'] as const;
+
+const newRound = z.strictObject({
+  name: z.string().max(200),
+  docIds: z.array(z.string().max(512)).max(1000),
+  coders: z.array(z.string().max(200)).max(100),
+});
+
+function unitParam(req: Request): Unit {
+  const u = str(req.query as Record<string, unknown>, 'unit') || 'characters';
+  if (u !== 'characters' && u !== 'passages') throw new UserInputError('bad_parameter', '"unit" must be characters or passages');
+  return u;
+}
+
+/** While a round is open only the owner sees how its coders coded. */
+function mayCompare(round: Round, viewer: Viewer): void {
+  if (round.status === 'open' && viewer.role !== 'owner') {
+    throw new UserInputError(
+      'round_open',
+      `Round "${round.name}" is still open: its coders' work is compared once the owner closes it (轮次尚未结束)`,
+      403,
+    );
+  }
+}
+
+/** The round's coders' anchored annotations in its papers, as spans. */
+function roundSpans(store: AnnotationStore, round: Round): CodedSpan[] {
+  return round.docIds.flatMap((docId) =>
+    store
+      .list({ docId, orphaned: false })
+      .filter((a) => round.coders.includes(a.createdBy))
+      .map((a) => ({ docId, start: a.start, end: a.end, coder: a.createdBy, tags: a.tags })),
+  );
+}
+
+function roundTable(engine: Engine, store: AnnotationStore, round: Round, unit: Unit): AgreementTable {
+  const papers = round.docIds.flatMap((id) => {
+    const d = engine.document(id);
+    return d ? [{ id, text: d.text, passages: d.passages }] : [];
+  });
+  return agreementTable(papers, roundSpans(store, round), round.coders, unit);
+}
+
+const fixed = (x: number | null, digits = 3) => (x === null ? '' : x.toFixed(digits));
+
+/** The agreement table as CSV: one row per tag and an overall row, the unit named in every row. */
+export function agreementCsv(round: Round, t: AgreementTable): string {
+  const header = [
+    'round',
+    'unit',
+    'tag',
+    'units',
+    ...t.coders.map((c) => `coded by ${c}`),
+    'percent agreement',
+    'cohen kappa',
+    'krippendorff alpha',
+  ];
+  const rows = t.rows.map((r) => [
+    round.name,
+    t.unit,
+    r.tag ?? '(all tags)',
+    r.units,
+    ...t.coders.map((c) => r.coded[c] ?? 0),
+    fixed(r.percent, 4),
+    fixed(r.kappa, 4),
+    fixed(r.alpha, 4),
+  ]);
+  // escape_formulas: a tag or round name typed as =… must not run in a spreadsheet.
+  return `\ufeff${stringify([header, ...rows], { escape_formulas: true, record_delimiter: 'windows' })}`;
+}
+
+/** Where two coders differ on one paper: per tag, the runs only one of them coded. */
+export function disagreements(
+  text: string,
+  spans: readonly CodedSpan[],
+  a: string,
+  b: string,
+): { tag: string; start: number; end: number; only: string; quote: string }[] {
+  const tags = [...new Set(spans.filter((s) => s.coder === a || s.coder === b).flatMap((s) => s.tags))].sort((x, y) => x.localeCompare(y));
+  const out: { tag: string; start: number; end: number; only: string; quote: string }[] = [];
+  const cover = (coder: string, tag: string) => {
+    const c = new Uint8Array(text.length);
+    for (const s of spans) if (s.coder === coder && s.tags.includes(tag)) c.fill(1, Math.max(0, s.start), Math.min(text.length, s.end));
+    return c;
+  };
+  for (const tag of tags) {
+    const ca = cover(a, tag);
+    const cb = cover(b, tag);
+    let i = 0;
+    while (i < text.length) {
+      if (ca[i] === cb[i]) {
+        i++;
+        continue;
+      }
+      const start = i;
+      const onlyA = ca[i] === 1;
+      while (i < text.length && ca[i] !== cb[i] && (ca[i] === 1) === onlyA) i++;
+      out.push({ tag, start, end: i, only: onlyA ? a : b, quote: text.slice(start, i) });
+    }
+  }
+  return out.sort((x, y) => x.start - y.start || x.tag.localeCompare(y.tag));
+}
+
+/** The rounds API and pages. */
+export function roundsRouters(
+  engine: Engine,
+  store: AnnotationStore,
+  rounds: RoundStore,
+  users: UserStore,
+  flash: FlashMessages,
+): { api: Router; pages: Router } {
+  const api = Router();
+  const pages = Router();
+
+  /** Check the papers and coders exist; coders by their account's spelling. */
+  const create = (body: unknown, viewer: Viewer) => {
+    const b = parseBody(newRound, body);
+    for (const id of b.docIds) engine.requireDocument(id);
+    const coders = b.coders.map((name) => {
+      const u = users.find(name);
+      if (!u) throw new UserInputError('bad_round', `No user "${name}" (未找到该用户)`);
+      if (u.role === 'reader') throw new UserInputError('bad_round', `${u.name} is a reader; only coders and owners code (读者不能编码)`);
+      return u.name;
+    });
+    return rounds.create({ name: b.name, docIds: b.docIds, coders }, viewer.name);
+  };
+  const roundOf = (req: Request) => rounds.mustGet(Number(req.params.id));
+
+  api.get('/rounds', (_req, res) => {
+    res.json({ rounds: rounds.list() });
+  });
+  api.post('/rounds', (req, res) => {
+    res.status(201).json(create(req.body, viewerOf(res)));
+  });
+  api.post('/rounds/:id/close', (req, res) => {
+    res.json(rounds.close(roundOf(req).id));
+  });
+  api.get('/rounds/:id/agreement', (req, res) => {
+    const round = roundOf(req);
+    mayCompare(round, viewerOf(res));
+    const t = roundTable(engine, store, round, unitParam(req));
+    if (str(req.query as Record<string, unknown>, 'format') === 'csv') {
+      res.set('Content-Type', 'text/csv; charset=utf-8');
+      res.attachment(`agreement-round-${round.id}-${t.unit}.csv`);
+      return res.send(agreementCsv(round, t));
+    }
+    res.json({ round, ...t });
+  });
+
+  const form = express.urlencoded({ extended: false, limit: '64kb' });
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
+
+  pages.get('/rounds', (_req, res) => {
+    const viewer = viewerOf(res);
+    res.render('rounds', {
+      title: 'Coding rounds 编码轮次 · duikou',
+      active: 'rounds',
+      htmlLang: 'en',
+      rounds: rounds.list(),
+      owner: viewer.role === 'owner',
+      documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
+      coders: users.list().filter((u) => u.role !== 'reader'),
+      title_: (id: string) => engine.title(id),
+    });
+  });
+  pages.post('/rounds', form, (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const r = create({ name: String(body.name ?? ''), docIds: list(body.docIds), coders: list(body.coders) }, viewerOf(res));
+      flash.set(req, res, { kind: 'notice', text: `Opened round “${r.name}”: its coders now code blind (轮次已开始)` });
+    } catch (err) {
+      if (!(err instanceof UserInputError)) throw err;
+      flash.set(req, res, { kind: 'error', text: err.message });
+    }
+    res.redirect(303, '/rounds');
+  });
+  pages.post('/rounds/:id/close', (req, res) => {
+    const r = rounds.close(roundOf(req).id);
+    flash.set(req, res, { kind: 'notice', text: `Closed round “${r.name}”: everyone sees all its annotations (轮次已结束)` });
+    res.redirect(303, `/rounds/${r.id}`);
+  });
+
+  pages.get('/rounds/:id', (req, res) => {
+    const round = roundOf(req);
+    mayCompare(round, viewerOf(res));
+    const unit = unitParam(req);
+    const t = roundTable(engine, store, round, unit);
+    res.render('round', {
+      title: `${round.name} · duikou`,
+      active: 'rounds',
+      htmlLang: 'en',
+      round,
+      table: t,
+      fixed,
+      other: unit === 'characters' ? 'passages' : 'characters',
+      papers: round.docIds.map((id) => ({ id, title: engine.title(id) })),
+    });
+  });
+
+  pages.get('/rounds/:id/compare', (req, res) => {
+    const round = roundOf(req);
+    mayCompare(round, viewerOf(res));
+    const q = req.query as Record<string, unknown>;
+    const docId = str(q, 'doc') || round.docIds[0]!;
+    if (!round.docIds.includes(docId))
+      throw new UserInputError('not_found', `Paper "${docId}" is not in this round (该文献不在本轮次中)`, 404);
+    const a = str(q, 'a') || round.coders[0]!;
+    const b = str(q, 'b') || round.coders[1]!;
+    for (const c of [a, b]) if (!round.coders.includes(c)) throw new UserInputError('bad_parameter', `"${c}" is not a coder of this round`);
+    const doc = engine.requireDocument(docId);
+    const spans = roundSpans(store, round).filter((s) => s.docId === docId && (s.coder === a || s.coder === b));
+    const marks = new Map<number, DocMark[]>();
+    for (const s of spans) {
+      const mark: AnnotationMark = {
+        start: s.start,
+        end: s.end,
+        annotation: {
+          id: `${s.coder}-${s.start}-${s.end}`,
+          colour: COMPARE_COLOURS[s.coder === a ? 0 : 1],
+          tags: [`${s.coder}: ${s.tags.join(', ')}`],
+        },
+      };
+      for (const p of doc.passages) if (p.start < s.end && s.start < p.end) marks.set(p.id, [...(marks.get(p.id) ?? []), mark]);
+    }
+    const passageOf = (at: number) => doc.passages.find((p) => p.start <= at && at < p.end);
+    res.render('compare', {
+      title: `${doc.title} · ${a} / ${b} · duikou`,
+      active: 'rounds',
+      htmlLang: 'en',
+      round,
+      doc: { id: doc.id, title: doc.title, lang: doc.lang === 'zh' ? 'zh-Hans' : 'en' },
+      a,
+      b,
+      papers: round.docIds.map((id) => ({ id, title: engine.title(id), current: id === docId })),
+      coders: round.coders,
+      bodyHtml: documentBodyHtml(doc, marks, { anchored: new Set() }),
+      disagreements: disagreements(doc.text, spans, a, b).map((d) => ({ ...d, href: `#p-${passageOf(d.start)?.id ?? ''}` })),
+    });
+  });
+
+  return { api, pages };
+}

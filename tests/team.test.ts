@@ -1,0 +1,259 @@
+/**
+ * Coding as a team over real HTTP: who may do what on every route, and blind
+ * rounds (a coder never receives another coder's annotations in an open
+ * round's papers, through any API answer, page or export).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine.js';
+import { AnnotationStore } from '../src/store/annotations.js';
+import { openDatabase } from '../src/store/db.js';
+import { UserStore } from '../src/store/users.js';
+import { type TestServer, startServer } from './helpers/server.js';
+
+const TOKEN = 'team-token-for-scripts-0123456789';
+const P1 = '对口支援是国家治理的重要方式。Counterpart support pairs provinces 𠀀援藏。\n\n第二段：援疆与教育。';
+const P2 = '另一篇文献：对口支援与援疆。';
+const PW: Record<string, string> = {
+  wang: 'wang-owner-password',
+  li: 'li-coder-password',
+  zhang: 'zhang-coder-password',
+  chen: 'chen-reader-password',
+};
+
+let dir: string;
+let store: AnnotationStore;
+let server: TestServer;
+const cookie: Record<string, string> = {};
+
+function doc(id: string, text: string) {
+  return { id, text, hash: `h-${id}`, file: `${id}.txt`, title: `Paper ${id}`, authors: [], year: 2020, venue: null, lang: 'zh' as const };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'duikou-team-'));
+  const engine = new Engine();
+  engine.addDocument(doc('p1', P1));
+  engine.addDocument(doc('p2', P2));
+  store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
+  const users = new UserStore(store.db);
+  await users.add('wang', 'owner', PW.wang);
+  await users.add('li', 'coder', PW.li);
+  await users.add('zhang', 'coder', PW.zhang);
+  await users.add('chen', 'reader', PW.chen);
+  server = await startServer({ engine, store, access: { auth: { token: TOKEN } } });
+  for (const name of Object.keys(PW)) {
+    const r = await fetch(`${server.url}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ name, password: PW[name]! }),
+      redirect: 'manual',
+    });
+    expect(r.status).toBe(303);
+    cookie[name] = (r.headers.get('set-cookie') ?? '').split(';')[0]!;
+  }
+});
+afterAll(async () => {
+  await server.close();
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Who = 'wang' | 'li' | 'zhang' | 'chen' | null;
+
+async function call(who: Who, method: string, path: string, body?: unknown) {
+  const headers: Record<string, string> = {};
+  if (who) headers.cookie = cookie[who]!;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
+}
+async function json(who: Who, method: string, path: string, body?: unknown) {
+  const r = await call(who, method, path, body);
+  return { status: r.status, body: (await r.json()) as any };
+}
+const range = (text: string, quote: string) => ({ start: text.indexOf(quote), end: text.indexOf(quote) + quote.length });
+
+describe('roles on every route', () => {
+  let own = ''; // li's annotation, for the write routes on one annotation
+
+  beforeAll(async () => {
+    const r = await json('li', 'POST', '/api/annotations', { docId: 'p2', ...range(P2, '援疆'), tags: ['援疆'] });
+    expect(r.status).toBe(201);
+    own = r.body.id;
+    expect((await json('wang', 'POST', '/api/tags', { name: '码本/unused' })).status).toBe(201);
+  });
+
+  // [method, path, least role, body]. Reads are for every role, annotating for coders, the rest for the owner.
+  const ROUTES: [string, string | (() => string), 'reader' | 'coder' | 'owner', unknown?][] = [
+    ['GET', '/', 'reader'],
+    ['GET', '/search?q=对口支援', 'reader'],
+    ['GET', '/documents', 'reader'],
+    ['GET', '/documents/p2', 'reader'],
+    ['GET', '/annotations', 'reader'],
+    ['GET', '/tags', 'reader'],
+    ['GET', '/rounds', 'reader'],
+    ['GET', '/api/search?q=对口支援', 'reader'],
+    ['GET', '/api/status', 'reader'],
+    ['GET', '/api/documents', 'reader'],
+    ['GET', '/api/documents/p2', 'reader'],
+    ['GET', '/api/annotations', 'reader'],
+    ['GET', () => `/api/annotations/${own}`, 'reader'],
+    ['GET', '/api/tags', 'reader'],
+    ['GET', '/api/export?format=csv', 'reader'],
+    ['GET', '/api/rounds', 'reader'],
+    ['POST', '/api/annotations', 'coder', { docId: 'p2', ...range(P2, '对口支援'), tags: ['新码'] }],
+    ['PATCH', () => `/api/annotations/${own}`, 'coder', { note: '改' }],
+    ['POST', '/api/tags', 'owner', { name: '码本/新' }],
+    ['PATCH', '/api/tags/码本', 'owner', { description: 'codebook' }],
+    ['DELETE', '/api/tags/码本%2Funused', 'owner'],
+    ['GET', '/api/users', 'owner'],
+    ['POST', '/api/users', 'owner', { name: 'new-coder', role: 'coder', password: 'new-coder-password' }],
+    ['PATCH', '/api/users/new-coder', 'owner', { role: 'reader' }],
+    // One coder is refused (400) for the owner too, so no round on p2 is left open for the tests below.
+    ['POST', '/api/rounds', 'owner', { name: 'r', docIds: ['p2'], coders: ['li'] }],
+    ['POST', '/api/rounds/999/close', 'owner'],
+    ['POST', '/api/documents', 'owner'],
+    ['PATCH', '/api/documents/p2', 'owner', { title: 'x' }],
+    ['DELETE', '/api/documents/p2', 'owner'],
+    ['POST', '/documents', 'owner'],
+    ['POST', '/documents/p2/metadata', 'owner'],
+    ['POST', '/documents/p2/remove', 'owner'],
+    ['POST', '/rounds', 'owner'],
+    ['POST', '/rounds/999/close', 'owner'],
+    ['DELETE', '/api/users/new-coder', 'owner'],
+    ['DELETE', () => `/api/annotations/${own}`, 'coder'],
+  ];
+  const RANK = { reader: 0, coder: 1, owner: 2 };
+  const ROLE_OF = { chen: 'reader', li: 'coder', wang: 'owner' } as const;
+
+  it.each(ROUTES)('%s %s needs %s', async (method, p, least, body) => {
+    const path = typeof p === 'function' ? p() : p;
+    const out = await call(null, method, path, body);
+    if (path.startsWith('/api/')) expect(out.status).toBe(401);
+    else {
+      expect(out.status).toBe(303);
+      expect(out.headers.get('location')).toMatch(/^\/login\?next=/);
+    }
+    // The lower roles first: a write allowed to a role must not have run for a lower one.
+    for (const who of ['chen', 'li', 'wang'] as const) {
+      const r = await call(who, method, path, body);
+      if (RANK[ROLE_OF[who]] >= RANK[least]) expect([401, 403], `${who} ${method} ${path}`).not.toContain(r.status);
+      else expect(r.status, `${who} ${method} ${path}`).toBe(403);
+    }
+  });
+
+  it('a coder changes only their own annotations; the owner any', async () => {
+    const r = await json('li', 'POST', '/api/annotations', { docId: 'p2', ...range(P2, '另一篇'), tags: ['x'] });
+    expect((await call('zhang', 'PATCH', `/api/annotations/${r.body.id}`, { note: 'mine now' })).status).toBe(403);
+    expect((await call('zhang', 'DELETE', `/api/annotations/${r.body.id}`)).status).toBe(403);
+    const edited = await json('wang', 'PATCH', `/api/annotations/${r.body.id}`, { note: 'owner note' });
+    expect(edited.status).toBe(200);
+    expect(edited.body.createdBy).toBe('li');
+    expect(edited.body.updatedBy).toBe('wang');
+  });
+});
+
+describe('a blind round', () => {
+  let round = 0;
+  let liId = '';
+  let zhangId = '';
+  let zhangOutside = '';
+  const SECRET = 'zhang-note-in-round';
+
+  beforeAll(async () => {
+    const r = await json('wang', 'POST', '/api/rounds', { name: '第一轮 round 1', docIds: ['p1'], coders: ['li', 'zhang'] });
+    expect(r.status).toBe(201);
+    round = r.body.id;
+    liId = (await json('li', 'POST', '/api/annotations', { docId: 'p1', ...range(P1, '对口支援是国家治理'), tags: ['援藏'] })).body.id;
+    zhangId = (
+      await json('zhang', 'POST', '/api/annotations', {
+        docId: 'p1',
+        ...range(P1, 'Counterpart support pairs'),
+        tags: ['援藏', '教育/盲'],
+        note: SECRET,
+      })
+    ).body.id;
+    zhangOutside = (await json('zhang', 'POST', '/api/annotations', { docId: 'p2', ...range(P2, '对口支援'), note: 'outside' })).body.id;
+  });
+
+  const leaks = (text: string) => text.includes(zhangId) || text.includes(SECRET);
+
+  it('never gives li zhang’s annotations in the round’s paper, through any API answer, page or export', async () => {
+    const paths = [
+      '/api/annotations',
+      '/api/annotations?docId=p1',
+      '/api/annotations?tag=援藏',
+      '/api/search?q=对口支援',
+      '/api/search?q=Counterpart',
+      '/api/search?q=tag:援藏',
+      '/api/tags',
+      '/annotations',
+      '/annotations?docId=p1',
+      '/documents/p1',
+      '/tags',
+      '/rounds',
+      '/api/export?format=csv',
+      '/api/export?format=json',
+      '/api/export?format=md',
+    ];
+    for (const p of paths) {
+      const r = await call('li', 'GET', p);
+      expect(r.status, p).toBe(200);
+      const text = await r.text();
+      expect(leaks(text), p).toBe(false);
+    }
+    for (const format of ['qdpx', 'docx']) {
+      const zip = unzipSync(new Uint8Array(await (await call('li', 'GET', `/api/export?format=${format}`)).arrayBuffer()));
+      const all = Object.values(zip)
+        .map((b) => strFromU8(b))
+        .join('\n');
+      expect(leaks(all), format).toBe(false);
+    }
+    // Fetching, editing or deleting it by id: as if it did not exist.
+    expect((await call('li', 'GET', `/api/annotations/${zhangId}`)).status).toBe(404);
+    expect((await call('li', 'PATCH', `/api/annotations/${zhangId}`, { note: 'x' })).status).toBe(404);
+    // Tag counts: li's own only.
+    const tags = (await json('li', 'GET', '/api/tags')).body.tags as { name: string; count: number }[];
+    expect(tags.find((t) => t.name === '援藏')!.count).toBe(1);
+    expect(tags.find((t) => t.name === '教育/盲')!.count).toBe(0);
+    // The agreement and the comparison wait for the owner to close the round.
+    expect((await call('li', 'GET', `/api/rounds/${round}/agreement`)).status).toBe(403);
+    expect((await call('li', 'GET', `/rounds/${round}/compare`)).status).toBe(403);
+  });
+
+  it('is not hiding what it should not: li’s own, zhang’s outside the round, and all of it for the owner', async () => {
+    const li = (await json('li', 'GET', '/api/annotations')).body.annotations.map((a: { id: string }) => a.id);
+    expect(li).toContain(liId);
+    expect(li).toContain(zhangOutside);
+    const doc = await (await call('li', 'GET', '/documents/p1')).text();
+    expect(doc).toContain(liId);
+    const owner = (await json('wang', 'GET', '/api/annotations?docId=p1')).body.annotations.map((a: { id: string }) => a.id);
+    expect(owner).toEqual(expect.arrayContaining([liId, zhangId]));
+    // Zhang is blind the other way round.
+    expect(await (await call('zhang', 'GET', '/documents/p1')).text()).not.toContain(liId);
+  });
+
+  it('once the owner closes it, everyone sees all, and the agreement and comparison open', async () => {
+    expect((await call('li', 'POST', `/api/rounds/${round}/close`)).status).toBe(403);
+    expect((await json('wang', 'POST', `/api/rounds/${round}/close`)).body.status).toBe('closed');
+    const li = (await json('li', 'GET', '/api/annotations?docId=p1')).body.annotations.map((a: { id: string }) => a.id);
+    expect(li).toEqual(expect.arrayContaining([liId, zhangId]));
+    const table = await json('chen', 'GET', `/api/rounds/${round}/agreement?unit=characters`);
+    expect(table.status).toBe(200);
+    expect(table.body.unit).toBe('characters');
+    const yuanzang = table.body.rows.find((r: { tag: string }) => r.tag === '援藏');
+    expect(yuanzang.coded).toEqual({ li: [...'对口支援是国家治理'].length, zhang: 'Counterpart support pairs'.length });
+    expect(yuanzang.kappa).toBeLessThan(0); // no overlap at all: worse than chance
+    const bytes = Buffer.from(await (await call('chen', 'GET', `/api/rounds/${round}/agreement?unit=passages&format=csv`)).arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // BOM: Excel reads it as UTF-8
+    const csv = bytes.subarray(3).toString('utf8');
+    expect(csv.split('\r\n')[0]).toBe('round,unit,tag,units,coded by li,coded by zhang,percent agreement,cohen kappa,krippendorff alpha');
+    expect(csv).toContain('第一轮 round 1,passages,援藏,');
+    const compare = await (await call('chen', 'GET', `/rounds/${round}/compare?doc=p1`)).text();
+    expect(compare).toContain('hl-c2');
+    expect(compare).toContain('hl-c3');
+    expect(compare).toMatch(/<ol class="disagreements"[\s\S]*Counterpart support pairs[\s\S]*only 仅 zhang/);
+  });
+});
