@@ -688,7 +688,7 @@ export function pagesRouter(deps: AppDeps): Router {
       active: 'documents',
       htmlLang: 'en',
       documents: documentsView(engine),
-      upload: manage ? upload : null,
+      upload: manage && viewerOf(res).role === 'owner' ? upload : null,
       // Files the last indexing left out (unreadable, or a second file of one id), each with its reason.
       skipped: deps.status?.last?.errors ?? [],
     });
@@ -696,7 +696,9 @@ export function pagesRouter(deps: AppDeps): Router {
 
   r.get('/documents/:id', (req, res) => {
     const page = documentPage(engine, req, req.params.id, viewerOf(res), store);
-    res.render('document', { ...page, manage: manage ? manageState(engine.requireDocument(req.params.id), deps) : null });
+    // Managing papers is the owner's (and the count of annotations would tell a blind coder about others').
+    const owner = viewerOf(res).role === 'owner';
+    res.render('document', { ...page, manage: manage && owner ? manageState(engine.requireDocument(req.params.id), deps) : null });
   });
 
   if (store) r.use(annotationPagesRouter(engine, store));

@@ -171,6 +171,10 @@ export function securityHeaders(): RequestHandler {
     },
     // The app is served over plain HTTP on loopback; HSTS would lock browsers out of it.
     strictTransportSecurity: false,
+    // same-origin, not helmet's no-referrer: under no-referrer a browser sends `Origin: null`
+    // with every form POST, and the same-origin check below refuses the app's own forms
+    // (sign-in, upload, rounds). Other sites still get no referrer.
+    referrerPolicy: { policy: 'same-origin' },
   });
 }
 
