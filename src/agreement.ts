@@ -112,6 +112,8 @@ export type Unit = 'characters' | 'passages';
 
 /** A coded stretch: who, with which tags, where (UTF-16 offsets). */
 export interface CodedSpan {
+  /** The annotation's id, when the span is one. */
+  id?: string;
   docId: string;
   start: number;
   end: number;

@@ -113,6 +113,7 @@ describe('openDatabase', () => {
         anchorMethod: 'created',
         createdBy: 'owner',
         updatedBy: 'owner',
+        mergedFrom: [],
       });
       expect(s.listTags().map((t) => t.name)).toEqual(['援藏', '援藏/教育']);
       // Migration 2's column is there and usable.

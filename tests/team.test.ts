@@ -256,4 +256,33 @@ describe('a blind round', () => {
     expect(compare).toContain('hl-c3');
     expect(compare).toMatch(/<ol class="disagreements"[\s\S]*Counterpart support pairs[\s\S]*only 仅 zhang/);
   });
+
+  it('after discussion the owner accepts one coder’s annotation or merges overlapping ones, keeping who made what', async () => {
+    const overlap = (
+      await json('zhang', 'POST', '/api/annotations', { docId: 'p1', ...range(P1, '国家治理的重要方式'), tags: ['治理'], note: 'z' })
+    ).body.id;
+    expect((await call('li', 'POST', '/api/annotations/merge', { ids: [liId, overlap] })).status).toBe(403);
+    expect((await call('li', 'POST', `/api/annotations/${liId}/accept`)).status).toBe(403);
+    const accepted = await json('wang', 'POST', `/api/annotations/${liId}/accept`);
+    expect(accepted.status).toBe(201);
+    expect(accepted.body).toMatchObject({ exact: '对口支援是国家治理', createdBy: 'wang', tags: ['援藏'] });
+    expect(accepted.body.mergedFrom).toEqual([expect.objectContaining({ id: liId, coder: 'li', exact: '对口支援是国家治理' })]);
+    const merged = await json('wang', 'POST', '/api/annotations/merge', { ids: [overlap, liId] });
+    expect(merged.status).toBe(201);
+    expect(merged.body.exact).toBe('对口支援是国家治理的重要方式');
+    expect(merged.body.tags).toEqual(['援藏', '治理']);
+    expect(merged.body.note).toBe('zhang: z');
+    expect(merged.body.mergedFrom.map((m: { coder: string }) => m.coder)).toEqual(['li', 'zhang']);
+    // The coders' own stay, and the backup keeps who made what.
+    expect((await call('wang', 'GET', `/api/annotations/${overlap}`)).status).toBe(200);
+    const backup = await (await call('wang', 'GET', '/api/export?format=json')).text();
+    expect(backup).toContain('"duikou:mergedFrom"');
+    // Annotations that do not overlap are not merged into one.
+    const apart = await json('wang', 'POST', '/api/annotations/merge', { ids: [liId, zhangId] });
+    expect(apart.status).toBe(400);
+    expect(apart.body.error.code).toBe('bad_merge');
+    // The comparison view lists the group's annotation with its coders.
+    const compare = await (await call('wang', 'GET', `/rounds/${round}/compare?doc=p1`)).text();
+    expect(compare).toMatch(/<ul class="group"[\s\S]*from 来自 li \+ zhang/);
+  });
 });

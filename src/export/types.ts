@@ -17,7 +17,9 @@ import type { Annotation } from '../store/annotations.js';
  * citation, and the quote as a reader sees it. `anchorMethod` is any string so
  * a backup from another version still exports.
  */
-export type ExportAnnotation = Omit<Annotation, 'anchorMethod' | 'createdBy' | 'updatedBy'> & {
+export type ExportAnnotation = Omit<Annotation, 'anchorMethod' | 'createdBy' | 'updatedBy' | 'mergedFrom'> & {
+  /** The coders' annotations the group's version was made from (absent or empty for a coder's own). */
+  mergedFrom?: Annotation['mergedFrom'];
   anchorMethod: string;
   section?: string | null;
   /** The pages the quote stands on; null or absent when the paper has no page information. */

@@ -92,6 +92,8 @@ export interface WebAnnotation {
   /** The coder (W3C `creator`, an Agent), and who last edited it. */
   creator?: { type: 'Person'; name: string };
   'duikou:modifiedBy'?: string;
+  /** For the group's version: the coders' annotations it was made from. */
+  'duikou:mergedFrom'?: NonNullable<ExportAnnotation['mergedFrom']>;
   body?: { type: 'TextualBody'; purpose: 'tagging' | 'commenting'; value: string; format?: 'text/plain' }[];
   target: {
     source: string;
@@ -149,6 +151,7 @@ export function toWebAnnotation(a: BackupAnnotation): WebAnnotation {
     modified: a.updatedAt,
     creator: { type: 'Person', name: a.createdBy ?? IMPLICIT_OWNER },
     'duikou:modifiedBy': a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
+    ...(a.mergedFrom?.length ? { 'duikou:mergedFrom': a.mergedFrom } : {}),
     ...(body.length > 0 ? { body } : {}),
     target: {
       source: documentIri(a.docId),
@@ -264,6 +267,19 @@ const annotationSchema = z
     modified: isoDate,
     creator: z.looseObject({ name: z.string().min(1).max(64) }).optional(),
     'duikou:modifiedBy': z.string().min(1).max(64).optional(),
+    'duikou:mergedFrom': z
+      .array(
+        z.object({
+          id: z.string(),
+          coder: z.string(),
+          start: z.number().int().nonnegative(),
+          end: z.number().int().nonnegative(),
+          exact: z.string(),
+          tags: z.array(z.string()),
+          note: z.string(),
+        }),
+      )
+      .optional(),
     body: oneOrMany(textualBody).optional(),
     target: z.object({
       source: z.string().startsWith(DUIKOU_DOC_PREFIX, { error: `target.source must start with ${DUIKOU_DOC_PREFIX}` }),
@@ -321,6 +337,7 @@ const annotationSchema = z
       anchorMethod: a['duikou:anchorMethod'],
       createdBy: a.creator?.name ?? IMPLICIT_OWNER,
       updatedBy: a['duikou:modifiedBy'] ?? a.creator?.name ?? IMPLICIT_OWNER,
+      ...(a['duikou:mergedFrom'] ? { mergedFrom: a['duikou:mergedFrom'] } : {}),
     };
   });
 

@@ -116,6 +116,17 @@ export function annotationsRouter(engine: Engine, store: AnnotationStore): Route
     res.status(201).json(withSection(engine, a));
   });
 
+  // The group's version after discussion (the owner's, by the role table): accept one coder's, or merge overlapping ones.
+  const mergeBody = z.strictObject({ ids: z.array(z.string().max(100)).min(1).max(20) });
+  const merge = (ids: readonly string[], res: Response) => {
+    const first = store.get(ids[0]!, viewerOf(res).name);
+    if (!first) throw new UserInputError('not_found', `No annotation "${ids[0]}" (未找到该标注)`, 404);
+    const a = store.merge(ids, docText(engine, first.docId), viewerOf(res).name);
+    res.status(201).json(withSection(engine, a));
+  };
+  r.post('/annotations/merge', (req, res) => merge(parseBody(mergeBody, req.body).ids, res));
+  r.post('/annotations/:id/accept', (req, res) => merge([req.params.id], res));
+
   r.get('/annotations', (req, res) => {
     const viewer = viewerOf(res).name;
     const orphaned = str(req.query, 'orphaned') === '' ? undefined : flag(req.query, 'orphaned', false);

@@ -56,7 +56,7 @@ function roundSpans(store: AnnotationStore, round: Round): CodedSpan[] {
     store
       .list({ docId, orphaned: false })
       .filter((a) => round.coders.includes(a.createdBy))
-      .map((a) => ({ docId, start: a.start, end: a.end, coder: a.createdBy, tags: a.tags })),
+      .map((a) => ({ id: a.id, docId, start: a.start, end: a.end, coder: a.createdBy, tags: a.tags })),
   );
 }
 
@@ -207,6 +207,26 @@ export function roundsRouters(
     res.redirect(303, `/rounds/${r.id}`);
   });
 
+  // The compare view's form: one annotation accepted as the group's, or several merged into one.
+  pages.post('/rounds/:id/merge', form, (req, res) => {
+    const round = roundOf(req);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const ids = list(body.ids);
+    const docId = String(body.doc ?? '');
+    try {
+      if (!round.docIds.includes(docId)) throw new UserInputError('bad_merge', 'That paper is not in this round (该文献不在本轮次中)');
+      const d = engine.requireDocument(docId);
+      if (ids.length === 0) throw new UserInputError('bad_merge', 'Tick the annotations to accept or merge (请勾选标注)');
+      const a = store.merge(ids, { text: d.text, hash: d.hash }, viewerOf(res).name);
+      const who = a.mergedFrom.map((m) => m.coder).join(' + ');
+      flash.set(req, res, { kind: 'notice', text: `The group's annotation now stands for ${who}'s (已采纳为小组标注)` });
+    } catch (err) {
+      if (!(err instanceof UserInputError)) throw err;
+      flash.set(req, res, { kind: 'error', text: err.message });
+    }
+    res.redirect(303, `/rounds/${round.id}/compare?${new URLSearchParams({ doc: docId }).toString()}`);
+  });
+
   pages.get('/rounds/:id', (req, res) => {
     const round = roundOf(req);
     mayCompare(round, viewerOf(res));
@@ -261,6 +281,18 @@ export function roundsRouters(
       papers: round.docIds.map((id) => ({ id, title: engine.title(id), current: id === docId })),
       coders: round.coders,
       bodyHtml: documentBodyHtml(doc, marks, { anchored: new Set() }),
+      owner: viewerOf(res).role === 'owner',
+      coded: spans
+        .filter((s) => s.id !== undefined)
+        .sort((x, y) => x.start - y.start)
+        .map((s) => ({
+          id: s.id!,
+          coder: s.coder,
+          tags: s.tags.join(', '),
+          quote: doc.text.slice(s.start, s.end),
+          colour: s.coder === a ? 'hl-c2' : 'hl-c3',
+        })),
+      group: store.list({ docId, orphaned: false }).filter((x) => x.mergedFrom.length > 0),
       disagreements: disagreements(doc.text, spans, a, b).map((d) => ({ ...d, href: `#p-${passageOf(d.start)?.id ?? ''}` })),
     });
   });

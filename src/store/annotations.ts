@@ -54,6 +54,19 @@ export interface Annotation {
   createdBy: string;
   /** The coder who last edited it. */
   updatedBy: string;
+  /** For the group's version after discussion: the coders' annotations it was accepted or merged from (empty otherwise). */
+  mergedFrom: MergedSource[];
+}
+
+/** One coder's annotation as the group's version records it. */
+export interface MergedSource {
+  id: string;
+  coder: string;
+  start: number;
+  end: number;
+  exact: string;
+  tags: string[];
+  note: string;
 }
 
 /** A document's canonical text and its SHA-256, as the corpus loader provides them. */
@@ -145,7 +158,8 @@ export interface KnownDocument {
 }
 
 /** An annotation as a backup carries it, for {@link AnnotationStore.restore}. */
-export type RestorableAnnotation = Omit<Annotation, 'tags' | 'createdBy' | 'updatedBy'> & {
+export type RestorableAnnotation = Omit<Annotation, 'tags' | 'createdBy' | 'updatedBy' | 'mergedFrom'> & {
+  mergedFrom?: readonly MergedSource[];
   tags: readonly string[];
   /** Absent in backups made before accounts: the implicit owner. */
   createdBy?: string;
@@ -189,6 +203,7 @@ interface AnnotationRow {
   anchor_method: AnchorMethod;
   created_by: string;
   updated_by: string;
+  merged_from: string;
 }
 
 interface TagRow {
@@ -466,6 +481,55 @@ export class AnnotationStore {
   }
 
   /**
+   * The group's version after discussion: one new annotation, by `by`, over the
+   * union of the given annotations' ranges (one annotation: accept it as it is;
+   * two or more: they must overlap or touch, in one paper), with the union of
+   * their tags and their notes, recording in `mergedFrom` who made what. The
+   * coders' own annotations stay, so the round's agreement can still be read.
+   * @throws UserInputError not_found (404), bad_merge
+   */
+  merge(ids: readonly string[], doc: DocText, by: string): Annotation {
+    const sources = [...new Set(ids)].map((id) => this.mustGet(id)).sort((a, b) => a.start - b.start || a.end - b.end);
+    if (sources.length === 0) throw bad('bad_merge', 'Choose the annotations to accept or merge (请选择标注)');
+    const first = sources[0]!;
+    if (sources.some((a) => a.docId !== first.docId))
+      throw bad('bad_merge', 'Only annotations in one paper can be merged (只能合并同一文献中的标注)');
+    if (sources.some((a) => a.status !== 'anchored'))
+      throw bad('bad_merge', 'Re-attach orphaned annotations before merging them (请先重新锚定)');
+    let end = first.end;
+    for (const a of sources.slice(1)) {
+      if (a.start > end) throw bad('bad_merge', 'Only overlapping annotations can be merged into one (只能合并相互重叠的标注)');
+      end = Math.max(end, a.end);
+    }
+    const notes = sources.filter((a) => a.note.trim() !== '').map((a) => (sources.length > 1 ? `${a.createdBy}: ${a.note}` : a.note));
+    return this.write(() => {
+      const created = this.create(
+        {
+          docId: first.docId,
+          start: first.start,
+          end,
+          note: notes.join('\n\n'),
+          colour: first.colour,
+          tags: [...new Set(sources.flatMap((a) => a.tags))],
+        },
+        doc,
+        by,
+      );
+      const mergedFrom: MergedSource[] = sources.map((a) => ({
+        id: a.id,
+        coder: a.createdBy,
+        start: a.start,
+        end: a.end,
+        exact: a.exact,
+        tags: a.tags,
+        note: a.note,
+      }));
+      this.db.prepare('UPDATE annotations SET merged_from = ? WHERE id = ?').run(JSON.stringify(mergedFrom), created.id);
+      return this.mustGet(created.id);
+    });
+  }
+
+  /**
    * Delete an annotation (its tag links go with it; the tags stay).
    * @returns the deleted annotation, for an undo
    * @throws UserInputError not_found (404)
@@ -548,6 +612,7 @@ export class AnnotationStore {
       anchorMethod: r.anchor_method,
       createdBy: r.created_by,
       updatedBy: r.updated_by,
+      mergedFrom: JSON.parse(r.merged_from) as MergedSource[],
     }));
   }
 
@@ -603,9 +668,9 @@ export class AnnotationStore {
       const knownDoc = this.db.prepare('SELECT 1 FROM documents WHERE id = ?');
       const insert = this.db.prepare(
         `INSERT INTO annotations (id, doc_id, start, "end", exact, prefix, suffix, note, colour,
-           created_at, updated_at, text_hash, status, anchor_method, created_by, updated_by)
+           created_at, updated_at, text_hash, status, anchor_method, created_by, updated_by, merged_from)
          VALUES (@id, @docId, @start, @end, @exact, @prefix, @suffix, @note, @colour,
-           @createdAt, @updatedAt, @textHash, @status, @anchorMethod, @createdBy, @updatedBy)`,
+           @createdAt, @updatedAt, @textHash, @status, @anchorMethod, @createdBy, @updatedBy, @mergedFrom)`,
       );
       for (const a of annotations) {
         if (exists.get(a.id)) {
@@ -632,6 +697,7 @@ export class AnnotationStore {
           anchorMethod: a.anchorMethod,
           createdBy: a.createdBy ?? IMPLICIT_OWNER,
           updatedBy: a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
+          mergedFrom: JSON.stringify(a.mergedFrom ?? []),
         });
         this.setTags(a.id, a.tagNames);
         added++;

@@ -128,6 +128,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    description: "the group version of annotations: which coders' annotations it was accepted or merged from",
+    up: `
+      -- JSON array of {id, coder, start, end, exact, tags, note}: who made what, kept with the group's annotation.
+      ALTER TABLE annotations ADD COLUMN merged_from TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(merged_from));
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of migrations. */
