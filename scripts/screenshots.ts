@@ -2,8 +2,9 @@
 /**
  * Regenerate the README screenshots in docs/screenshots/: the document page
  * with highlights and the annotation popover open, the annotations page, the
- * concordance with a line being coded, collocates, the dispersion plot and
- * the code co-occurrence table.
+ * concordance with a line being coded, collocates, the dispersion plot, the
+ * code co-occurrence table, and the comparison view of two coders after a
+ * blind round.
  * Uses the real corpus, a throw-away database and Debian's Chromium.
  *
  *   npx tsx scripts/screenshots.ts
@@ -18,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { openCorpus } from '../src/corpus.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
+import { RoundStore } from '../src/store/rounds.js';
+import { UserStore } from '../src/store/users.js';
 import { launchBrowser } from '../tests/helpers/browser.js';
 import { startServer } from '../tests/helpers/server.js';
 
@@ -111,13 +114,63 @@ async function main(): Promise<void> {
     await page.screenshot({ path: join(OUT, 'dispersion.png'), clip: { x: 0, y: 0, width: 1100, height: 640 } });
     await page.goto(`${server.url}/cooccurrence`);
     await page.screenshot({ path: join(OUT, 'cooccurrence.png'), clip: { x: 0, y: 0, width: 1100, height: 520 } });
-    const shots = ['document-annotate.png', 'annotations.png', 'concordance.png', 'collocates.png', 'dispersion.png', 'cooccurrence.png'];
+    await comparisonShot(engine, dir);
+    const shots = [
+      'document-annotate.png',
+      'annotations.png',
+      'concordance.png',
+      'collocates.png',
+      'dispersion.png',
+      'cooccurrence.png',
+      'compare.png',
+    ];
     for (const f of shots) console.log(`${f}: ${Math.round(statSync(join(OUT, f)).size / 1024)} KB`);
   } finally {
     await browser.close();
     await server.close();
     store.db.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The comparison view of a closed round: two coders' highlights on one paper
+ * in two colours, and the disagreements listed. A separate database, with
+ * accounts, so the first screenshots keep the single-owner look.
+ */
+async function comparisonShot(engine: Awaited<ReturnType<typeof openCorpus>>, dir: string): Promise<void> {
+  const store = new AnnotationStore(openDatabase(join(dir, 'team.db')));
+  const users = new UserStore(store.db);
+  await users.add('王芳', 'owner', 'screenshot-owner-password');
+  await users.add('li', 'coder', 'screenshot-li-password');
+  await users.add('zhang', 'coder', 'screenshot-zhang-password');
+  const doc = engine.requireDocument(ZH);
+  const at = (quote: string) => {
+    const start = doc.text.indexOf(quote);
+    if (start < 0) throw new Error(`not in ${ZH}: ${quote}`);
+    return { docId: ZH, start, end: start + quote.length };
+  };
+  const round = new RoundStore(store.db).create({ name: '试编码 pilot round', docIds: [ZH], coders: ['li', 'zhang'] }, '王芳');
+  store.create({ ...at('对口支援是中国特色国家治理的重要方式和机制'), tags: ['对口支援/定义'] }, doc, 'li');
+  store.create({ ...at('中国特色国家治理的重要方式和机制'), tags: ['对口支援/定义'] }, doc, 'zhang');
+  store.create({ ...at('区域均衡发展、基础设施建设、灾后重建'), tags: ['援藏/教育'] }, doc, 'zhang');
+  new RoundStore(store.db).close(round.id);
+  const server = await startServer({ engine, store, access: { auth: { token: 'screenshot-token-0123456789' } } });
+  const browser = await launchBrowser({ width: 1100, height: 760 });
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.locator('#name').fill('王芳');
+    await page.locator('#password').fill('screenshot-owner-password');
+    await page.locator('.login-form button[type=submit]').click();
+    await page.waitForURL((u) => u.pathname === '/');
+    await page.goto(`${server.url}/rounds/${round.id}/compare?doc=${encodeURIComponent(ZH)}`);
+    await page.locator('article mark.hl').first().waitFor();
+    await page.screenshot({ path: join(OUT, 'compare.png'), clip: { x: 0, y: 0, width: 1100, height: 760 } });
+  } finally {
+    await browser.close();
+    await server.close();
+    store.db.close();
   }
 }
 

@@ -174,6 +174,10 @@ export function roundsRouters(
     res.json({ round, ...t });
   });
 
+  pages.use((_req, res, next) => {
+    res.locals.annotations = true; // the navigation's annotation links
+    next();
+  });
   const form = express.urlencoded({ extended: false, limit: '64kb' });
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
 
