@@ -98,7 +98,7 @@ describe('exportWebAnnotations', () => {
     // Page and whole quote are derived again on import: the restored annotation is the stored one.
     const { page: _p, quote: _q, ...stored } = joined;
     const back = parseWebAnnotationBackup(JSON.parse(stringifyWebAnnotations({ annotations: [joined] })));
-    expect(back.annotations).toEqual([stored]);
+    expect(back.annotations).toEqual([coded(stored)]);
   });
 
   it('keeps short colours and tags without a colour', () => {
