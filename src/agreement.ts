@@ -190,15 +190,25 @@ function patternsByTag(papers: readonly RoundPaper[], spans: readonly CodedSpan[
         }
         return cover;
       });
-      const counts = out.get(tag)!;
+      // The pattern as a bit mask (bit c: coder c coded the unit): no string per unit.
+      const masks = new Map<number, number>();
       for (const u of units) {
-        let key = '';
-        for (const cover of covered) {
-          let hit = 0;
-          for (let i = u.start; i < u.end; i++) if (cover[i]) hit = 1;
-          key += hit;
+        let key = 0;
+        for (let c = 0; c < covered.length; c++) {
+          const cover = covered[c]!;
+          for (let i = u.start; i < u.end; i++) {
+            if (cover[i]) {
+              key |= 1 << c;
+              break;
+            }
+          }
         }
-        counts.set(key, (counts.get(key) ?? 0) + 1);
+        masks.set(key, (masks.get(key) ?? 0) + 1);
+      }
+      const counts = out.get(tag)!;
+      for (const [key, n] of masks) {
+        const pattern = coders.map((_, c) => ((key >> c) & 1 ? '1' : '0')).join('');
+        counts.set(pattern, (counts.get(pattern) ?? 0) + n);
       }
     }
   }

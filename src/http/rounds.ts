@@ -30,7 +30,8 @@ export const COMPARE_COLOURS = ['#90caf9', '#f48fb1'] as const;
 const newRound = z.strictObject({
   name: z.string().max(200),
   docIds: z.array(z.string().max(512)).max(1000),
-  coders: z.array(z.string().max(200)).max(100),
+  // At most 30: agreement patterns are bit masks of the coders.
+  coders: z.array(z.string().max(200)).max(30),
 });
 
 function unitParam(req: Request): Unit {
