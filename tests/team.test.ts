@@ -103,6 +103,12 @@ describe('roles on every route', () => {
     ['GET', '/api/tags', 'reader'],
     ['GET', '/api/export?format=csv', 'reader'],
     ['GET', '/api/rounds', 'reader'],
+    ['GET', '/concordance?q=对口支援', 'reader'],
+    ['GET', '/api/concordance?q=对口支援', 'reader'],
+    ['GET', '/api/collocates?q=对口支援', 'reader'],
+    ['GET', '/dispersion?q=对口支援', 'reader'],
+    ['GET', '/cooccurrence', 'reader'],
+    ['GET', '/api/cooccurrence', 'reader'],
     ['POST', '/api/annotations', 'coder', { docId: 'p2', ...range(P2, '对口支援'), tags: ['新码'] }],
     ['PATCH', () => `/api/annotations/${own}`, 'coder', { note: '改' }],
     ['POST', '/api/tags', 'owner', { name: '码本/新' }],
@@ -211,6 +217,12 @@ describe('a blind round', () => {
         .join('\n');
       expect(leaks(all), format).toBe(false);
     }
+    // The analysis views: a tag: filter and the co-occurrence table count only li's.
+    const concordance = (who: Who) => json(who, 'GET', `/api/concordance?${new URLSearchParams({ q: 'tag:教育/盲 Counterpart' })}`);
+    expect((await concordance('li')).body.total).toBe(0);
+    expect((await concordance('wang')).body.total).toBe(1);
+    expect((await json('li', 'GET', '/api/cooccurrence')).body.tags).not.toContain('教育/盲');
+    expect((await json('wang', 'GET', '/api/cooccurrence')).body.tags).toContain('教育/盲');
     // Fetching, editing or deleting it by id: as if it did not exist.
     expect((await call('li', 'GET', `/api/annotations/${zhangId}`)).status).toBe(404);
     expect((await call('li', 'PATCH', `/api/annotations/${zhangId}`, { note: 'x' })).status).toBe(404);

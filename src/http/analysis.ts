@@ -26,6 +26,7 @@ import { PALETTE, annotationsUrl } from './annotation-pages.js';
 import type { AppDeps } from './app.js';
 import { flag, int, lang, str } from './params.js';
 import { type DispersionRow, type YearCount, dispersionSvg, yearsSvg } from './plots.js';
+import { viewerOf } from './accounts.js';
 
 type Query = Record<string, unknown>;
 
@@ -44,6 +45,8 @@ export interface AnalysisParams {
   offset: number;
   window: number;
   min: number;
+  /** Who asks: `tag:`/`note:` filters see only the annotations a blind round shows them (set by the routes). */
+  viewer?: string;
 }
 
 /** Read and check an analysis request's parameters (shared by the API and the pages). */
@@ -89,7 +92,7 @@ export function analysisUrl(path: string, p: Partial<AnalysisParams>): string {
 export function matchesOf(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams): PassageMatches[] {
   if (p.q.trim() === '') return [];
   const parsed = parseQuery(p.q);
-  const restrict = store ? annotationRestrict(store, parsed) : undefined;
+  const restrict = store ? annotationRestrict(store, parsed, undefined, p.viewer) : undefined;
   return engine.allMatchesParsed(parsed, {
     expand: p.expand,
     ...(p.lang ? { lang: p.lang } : {}),
@@ -265,15 +268,15 @@ function requireQuery(p: AnalysisParams): void {
 }
 
 /** The co-occurrence table with links to each cell's quotes. */
-export function cooccurrenceOf(engine: Engine, store: AnnotationStore, unit: CooccurrenceUnit) {
+export function cooccurrenceOf(engine: Engine, store: AnnotationStore, unit: CooccurrenceUnit, viewer?: string) {
   // Tags on at least one annotation (a parent made only by a `/` name has none of its own),
   // Chinese ones by pinyin, Latin ones alphabetically: as a researcher looks them up.
   const tags = store
-    .listTags()
+    .listTags(viewer)
     .filter((t) => t.count > 0)
     .map((t) => t.name)
     .sort(compareWords);
-  const table = cooccurrence(store.list({ orphaned: false }), tags, unit, passagesIn(engine));
+  const table = cooccurrence(store.list({ orphaned: false, viewer }), tags, unit, passagesIn(engine));
   return {
     unit,
     tags: table.tags,
@@ -297,7 +300,7 @@ export function analysisApiRouter(deps: AppDeps): Router {
   const { engine, store } = deps;
   const r = Router();
   r.get('/concordance', (req: Request, res: Response) => {
-    const p = analysisParams(req.query as Query);
+    const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
     requireQuery(p);
     const format = str(req.query as Query, 'format') || 'json';
     if (format !== 'json' && format !== 'csv') throw new UserInputError('bad_parameter', '"format" must be json or csv');
@@ -317,12 +320,12 @@ export function analysisApiRouter(deps: AppDeps): Router {
     });
   });
   r.get('/collocates', (req, res) => {
-    const p = analysisParams(req.query as Query);
+    const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
     requireQuery(p);
     res.json({ query: p.q, ...collocatesOf(engine, store, p) });
   });
   r.get('/dispersion', (req, res) => {
-    const p = analysisParams(req.query as Query);
+    const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
     requireQuery(p);
     const d = dispersionOf(engine, store, p);
     const format = str(req.query as Query, 'format') || 'json';
@@ -343,7 +346,7 @@ export function analysisApiRouter(deps: AppDeps): Router {
   });
   if (store) {
     r.get('/cooccurrence', (req, res) => {
-      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query));
+      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
       const format = str(req.query as Query, 'format') || 'json';
       if (format === 'csv') {
         const csv = stringify([['tag', ...c.tags], ...c.tags.map((t, i) => [t, ...c.counts[i]!])], {
@@ -364,8 +367,8 @@ export function analysisApiRouter(deps: AppDeps): Router {
 export function analysisPagesRouter(deps: AppDeps): Router {
   const { engine, store } = deps;
   const r = Router();
-  const base = (req: Request, tab: 'concordance' | 'collocates' | 'dispersion') => {
-    const p = analysisParams(req.query as Query);
+  const base = (req: Request, res: Response, tab: 'concordance' | 'collocates' | 'dispersion') => {
+    const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
     if (p.doc) engine.requireDocument(p.doc);
     return {
       p,
@@ -384,7 +387,7 @@ export function analysisPagesRouter(deps: AppDeps): Router {
   };
 
   r.get('/concordance', (req, res) => {
-    const b = base(req, 'concordance');
+    const b = base(req, res, 'concordance');
     const { p } = b;
     const lines = p.q.trim() ? concordanceLines(engine, store, p) : [];
     const page = lines.slice(p.offset, p.offset + p.limit).map((l) => lineView(engine, l, p));
@@ -411,12 +414,12 @@ export function analysisPagesRouter(deps: AppDeps): Router {
   });
 
   r.get('/collocates', (req, res) => {
-    const b = base(req, 'collocates');
+    const b = base(req, res, 'collocates');
     res.render('analysis', { ...b, collocates: b.p.q.trim() ? collocatesOf(engine, store, b.p) : null });
   });
 
   r.get('/dispersion', (req, res) => {
-    const b = base(req, 'dispersion');
+    const b = base(req, res, 'dispersion');
     if (!b.p.q.trim()) return res.render('analysis', { ...b, dispersion: null });
     const d = dispersionOf(engine, store, b.p);
     res.render('analysis', {
@@ -432,7 +435,7 @@ export function analysisPagesRouter(deps: AppDeps): Router {
 
   if (store) {
     r.get('/cooccurrence', (req, res) => {
-      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query));
+      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
       res.render('cooccurrence', {
         title: 'Code co-occurrence 标签共现 · duikou',
         active: 'tags',
