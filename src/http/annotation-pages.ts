@@ -79,7 +79,9 @@ function annotationsPage(engine: Engine, store: AnnotationStore, req: Request, v
   if (withTag && f.tag) {
     const all = store.list({ orphaned: false, viewer });
     const ids = new Set(cooccurringIn(all, unit, passagesIn(engine), f.tag, withTag).map((a) => a.id));
-    live = store.list({ orphaned: false, viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) }).filter((a) => ids.has(a.id));
+    live = store
+      .list({ orphaned: false, viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) })
+      .filter((a) => ids.has(a.id));
   }
   const anchored = live.map((a) => card(engine, a));
   const orphaned = store.list({ ...f, orphaned: true, viewer }).map((a) => card(engine, a));
