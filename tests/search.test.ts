@@ -176,6 +176,24 @@ describe('cross-lingual expansion', () => {
     expect(off.hits.every((h) => h.matches.every((m) => m.via === undefined))).toBe(true);
   });
 
+  // The English papers render these terms in their own words; the shipped glossary carries those renderings.
+  it.each([
+    ['援藏', 'zheng-wu-task-oriented-network', 'history of assistance toward Tibet province'],
+    ['援藏', 'zhou-partner-assistance-overview', 'five rounds of PAPs to assist Tibet'],
+    ['對口援疆', 'zheng-wu-task-oriented-network', 'partner assistances toward Xinjiang province'],
+    ['输血', 'wang-counterpart-support-policy', 'change from "blood'],
+    ['东北', 'wang-counterpart-support-policy', 'old industrial bases in the Northeast'],
+  ])('%s reaches the English rendering in %s ("%s")', (q, docId, quote) => {
+    const d = engine.requireDocument(docId);
+    const r = all(q, { docs: [docId] });
+    const hit = r.hits.find((h) => {
+      const p = d.passages.find((x) => x.id === h.passageId)!;
+      return d.text.slice(p.start, p.end).replace(/\s+/g, ' ').includes(quote);
+    });
+    expect(hit, `${q} → ${quote}`).toBeDefined();
+    expect(hit!.matches.some((m) => m.via !== undefined)).toBe(true);
+  });
+
   it('English finds Chinese: Wenchuan earthquake → 汶川地震', () => {
     const e = new Engine(createGlossary([{ zh: '汶川地震', en: 'Wenchuan earthquake', source: 'curated' }]));
     e.addDocument(doc('zh', '汶川地震后的对口支援。'));
