@@ -70,6 +70,20 @@ describe('best match when strict matching is thin', () => {
     expect(best.total).toBeGreaterThan(strict.total);
   });
 
+  it('counts a rare word of the query for more than common ones: the distinctive word outweighs two that every passage holds', () => {
+    // Twelve paragraphs on village roads, one on how cadres are evaluated; no passage holds all three words.
+    const paras = Array.from({ length: 12 }, (_, i) => `Village road number ${i + 1} was paved with county funds.`);
+    const text = [...paras, 'The county evaluated its officials every year.', 'Nothing here.'].join('\n\n');
+    const e = new Engine();
+    e.addDocument({ id: 'd', text, hash: 'd', file: 'd.txt', title: 'd', authors: [], year: null, venue: null, lang: 'en' });
+    const r = e.search('village road evaluated', { limit: 20 });
+    expect(r.mode).toBe('best');
+    expect(r.total).toBe(13);
+    const first = r.hits[0]!;
+    const p = e.passage(first.passageId)!;
+    expect(text.slice(p.start, p.end)).toBe('The county evaluated its officials every year.');
+  });
+
   it('a question is answered by best match even when many passages hold every word', () => {
     for (const q of [
       'counterpart support?',

@@ -405,15 +405,24 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
  * clauses and the words, a word group (`counterpart support`, or its
  * translation 对口支援) counting as the words it covers — then by BM25 over
  * the words (a group's weight replacing its words' when it is larger) times
- * the kind prior. So passages with every word come first, then those with
- * all but one, and so on, a passage that repeats one word never outranks one
- * with more of the query, and a translated pair counts as both its words.
+ * the kind prior. Each word counts by its rarity (idf over the query's mean
+ * idf), so passages with every word come first, a passage missing a common
+ * word ranks above one missing a rare one, a passage that repeats one word
+ * never outranks one holding more of the query's weight, and a translated
+ * pair counts as both its words.
  */
 function bestHits(required: CompiledItem[][], words: CompiledItem[], groups: CompiledGroup[], ctx: Context): RankedHit[] {
   const ids =
     required.length > 0
       ? required.map((c) => union(c, ctx.pool)).sort((a, b) => a.size - b.size)[0]!
       : union([...words, ...groups.map((g) => g.ci)], ctx.pool);
+  // Each word counts toward "how much of the query" by its rarity: its idf over the mean idf of
+  // the query's words, so the shares still add up to the number of words. Holding the rare,
+  // specific words of a question (`selected`, `evaluated`) says more than holding its common ones
+  // (`village`, `support`), which most passages of a paper on the topic hold anyway.
+  const idfs = words.map((ci) => idf(ci.df, ctx.n));
+  const meanIdf = idfs.reduce((s, w) => s + w, 0) / Math.max(1, idfs.length);
+  const rarity = idfs.map((w) => (meanIdf > 0 ? w / meanIdf : 1));
   const hits: RankedHit[] = [];
   for (const id of ids) {
     const p = ctx.src.passage(id);
@@ -449,7 +458,9 @@ function bestHits(required: CompiledItem[][], words: CompiledItem[], groups: Com
     // How much of the query the passage holds comes first, BM25 (with the kind prior) second: the
     // whole part of the score counts the parts held, the fraction orders passages that hold as many.
     const weight = score * KIND_PRIOR[p.kind];
-    hits.push({ passage: p, score: required.length + held.size + weight / (weight + 1) });
+    let coverage = 0;
+    for (const i of held) coverage += rarity[i]!;
+    hits.push({ passage: p, score: required.length + coverage + weight / (weight + 1) });
   }
   return hits.sort(order);
 }
