@@ -11,7 +11,7 @@ import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
 import { parseQuery, type ParsedQuery } from './pipeline/query.js';
 import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, type SearchSource, rank } from './pipeline/rank.js';
-import { joinPieces, type SegmentedPassage, segment } from './pipeline/segment.js';
+import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from './pipeline/segment.js';
 
 /** A search hit as the API returns it. */
 export interface SearchHit {
@@ -157,6 +157,8 @@ export class Engine implements SearchSource {
   private nextId = 1;
   /** Analysed tokens of recently touched passages: verification re-reads candidates often. */
   private readonly tokenCache = new Map<number, AnalyzedToken[]>();
+  /** Footnotes that only cite a source, by passage id (computed on first ranking). */
+  private readonly citationCache = new Map<number, boolean>();
   private static readonly TOKEN_CACHE_SIZE = 20_000;
   private readonly titleCache = new Map<string, AnalyzedToken[]>();
   /**
@@ -304,6 +306,17 @@ export class Engine implements SearchSource {
       this.tokenCache.set(id, toks);
     }
     return toks;
+  }
+
+  citesOnly(id: number): boolean {
+    const p = this.byId.get(id);
+    if (!p || p.kind !== 'footnote') return false;
+    let v = this.citationCache.get(id);
+    if (v === undefined) {
+      v = readsAsCitation(joinPieces(this.docs.get(p.docId)!.text, p.pieces).text);
+      this.citationCache.set(id, v);
+    }
+    return v;
   }
 
   runs(id: number, run: string): Span[] {

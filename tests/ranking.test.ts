@@ -94,6 +94,20 @@ describe('answers above headings', () => {
     expect(hits.slice(0, 10).every((h) => ['paragraph', 'list-item', 'table', 'footnote'].includes(h.kind))).toBe(true);
   });
 
+  it('习近平: the paragraphs on what he did rank above the footnotes that only cite his speeches', () => {
+    const hits = engine.search('习近平', { limit: 50 }).hits;
+    const textOf = (h: (typeof hits)[number]): string => {
+      const p = engine.passage(h.passageId)!;
+      return engine.requireDocument(p.docId).text.slice(p.start, p.end);
+    };
+    const discusses = hits.findIndex((h) => textOf(h).includes('习近平总书记亲自主持召开7次中央扶贫工作座谈会'));
+    const cites = hits.findIndex((h) => textOf(h).startsWith('⑧习近平:《在全国脱贫攻坚总结表彰大会上的讲话》'));
+    expect(discusses).toBeGreaterThanOrEqual(0);
+    expect(cites).toBeGreaterThan(discusses);
+    // Before, five citation footnotes of this shape were the first five results.
+    expect(hits.slice(0, 5).filter((h) => h.kind === 'footnote' && engine.citesOnly(h.passageId))).toEqual([]);
+  });
+
   it('a heading still ranks above a paragraph that only mentions the term in passing', () => {
     // kind:heading finds the headings, and they are in the results, just not first.
     const all = engine.search('对口支援', { limit: 200, match: 'strict' }).hits;

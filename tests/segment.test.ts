@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../src/core/types.js';
 import { decodeText } from '../src/pipeline/load.js';
-import { joinPieces, type SegmentedPassage, segment } from '../src/pipeline/segment.js';
+import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from '../src/pipeline/segment.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const CORPUS = `${SAMPLE}/`;
@@ -235,6 +235,23 @@ describe('segment on the corpus', () => {
     const { text, passages } = doc('wang-duikou-zhiyuan-mechanism');
     const nurkse = owner(passages, at(text, '(35)Nurkse'));
     expect(nurkse).toMatchObject({ kind: 'reference', lang: 'en', section: '参考文献' });
+  });
+
+  it.each([
+    ['⑧习近平:《在全国脱贫攻坚总结表彰大会上的讲话》,2021年2月25日。', true],
+    ['⑬⑭⑮⑯⑰中国扶贫开发年鉴编辑部:《中国扶贫开发年鉴2020》,知识产权出版社,2020年。', true],
+    ['⑤参见《伍精华在全国经济技术协作和对口支援会议上的讲话》,来自《国家民族政策文件选编(1979-1984)》,中央民族学院出版社,1988年。', true],
+    ['<sup>2</sup> 人民日报:《各行各业都来支援农业》,1960年4月13日。', true],
+    // A footnote that says something, even one naming a document, is not a bare citation.
+    [
+      '㉖2021年起,财政专项扶贫资金调整为衔接推进乡村振兴补助资金;依据2021年中央出台的《关于坚持做好中央单位定点帮扶工作的指导意见》,中央单位继续定点帮扶。',
+      false,
+    ],
+    ['⑥这次对口支援会议对于中国对口支援实践具有里程碑意义,此后东西部对口支援与扶贫协作会议多次在银川召开。', false],
+    ['㉓习近平:《在庆祝中国共产党成立100周年大会上的讲话》', false],
+    ['<sup>1</sup> The Development and Reform Commission of the Zhejiang Province government, 2015.', false],
+  ])('readsAsCitation(%s) is %s', (text, expected) => {
+    expect(readsAsCitation(text)).toBe(expected);
   });
 
   it('marks footnotes as footnotes', () => {

@@ -33,6 +33,8 @@ export interface SearchSource {
   expansions(text: string): { text: string; via: string }[];
   /** Where a (normalised) Chinese run stands in the passage's normalised text, in document offsets. */
   runs(id: number, run: string): Span[];
+  /** Whether the passage is a footnote that only cites a source (see `readsAsCitation` in segment.ts). */
+  citesOnly(id: number): boolean;
 }
 
 /** Options of one search. */
@@ -92,6 +94,15 @@ const KIND_PRIOR: Readonly<Record<PassageKind, number>> = {
   // A cited title: evidence someone wrote on the term, not what they said.
   reference: 0.3,
 };
+/**
+ * The prior of a passage: its kind's, except that a footnote that only cites
+ * a source (author, 《title》, date) is a reference entry in all but its place
+ * on the page and weighs like one. Without this, the short citation
+ * footnotes of a Chinese paper (`⑧习近平:《…讲话》,2021年2月25日。`) outranked
+ * every paragraph on a person or a speech.
+ */
+const priorOf = (p: Passage, src: SearchSource): number =>
+  p.kind === 'footnote' && src.citesOnly(p.id) ? KIND_PRIOR.reference : KIND_PRIOR[p.kind];
 /** A match in the document title: the whole paper is about the term. */
 const TITLE_BOOST = 1.2;
 /** A match through the glossary is a translation, a little less certain than the user's own words. */
@@ -385,7 +396,7 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
     }
     if (!ok) continue;
     if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) continue;
-    score *= KIND_PRIOR[p.kind];
+    score *= priorOf(p, ctx.src);
     if (clauses.length > 0 && titleMentions(ctx.src.titleTokens(p.docId), clauses)) score *= TITLE_BOOST;
     hits.push({ passage: p, score });
   }
@@ -457,7 +468,7 @@ function bestHits(required: CompiledItem[][], words: CompiledItem[], groups: Com
     if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) continue;
     // How much of the query the passage holds comes first, BM25 (with the kind prior) second: the
     // whole part of the score counts the parts held, the fraction orders passages that hold as many.
-    const weight = score * KIND_PRIOR[p.kind];
+    const weight = score * priorOf(p, ctx.src);
     let coverage = 0;
     for (const i of held) coverage += rarity[i]!;
     hits.push({ passage: p, score: required.length + coverage + weight / (weight + 1) });

@@ -456,6 +456,25 @@ export interface JoinedText {
   map: (i: number) => number;
 }
 
+/** A footnote mark (or several) at the start of a footnote. */
+const FOOTNOTE_MARKS =
+  /^(?:\\\*|\*|<sup>[^<]{1,12}<\/sup>|[\u00B9\u00B2\u00B3\u2070-\u2079\u2460-\u2473\u3251-\u325F\u32B1-\u32BF\s]|\[\^[^\]]{1,12}\]:)+/u;
+/** A cited title in Chinese: 《…》. */
+const CITED_TITLE = /《[^《》]*》/gu;
+/**
+ * Whether a footnote only cites a source (`⑧习近平:《在全国脱贫攻坚总结表彰大会上的讲话》,2021年2月25日。`)
+ * rather than saying something: once its cited titles are taken out, what is
+ * left is a short author/publisher/date line with a year in it. Such a
+ * footnote is a reference entry in all but its place on the page, and ranks
+ * like one; a footnote that explains or adds facts keeps the footnote's weight.
+ */
+export function readsAsCitation(footnote: string): boolean {
+  const body = footnote.replace(FOOTNOTE_MARKS, '');
+  if (!body.includes('《')) return false;
+  const rest = body.replace(CITED_TITLE, '');
+  return rest.length <= 40 && /\d{4}/.test(rest);
+}
+
 /**
  * Joins the pieces of a passage into its logical text: nothing between two
  * pieces where either side is CJK, one space between Latin pieces, and a
