@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
 import { textHash } from '../src/store/anchor.js';
+import { EmbeddedAnnotationBackend } from '../src/backends/embedded/annotations.js';
+import { PgAnnotationStore } from '../src/backends/postgres/annotations.js';
+import type { AnnotationBackend } from '../src/backends/types.js';
 import { type Annotation, AnnotationStore, type DocText } from '../src/store/annotations.js';
 import { type Database, openDatabase, schemaVersion } from '../src/store/db.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
+import { createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,11 +55,11 @@ function rowCounts(d: Database = db) {
   return { documents: n('documents'), annotations: n('annotations'), tags: n('tags'), links: n('annotation_tags') };
 }
 
-/** Expect `fn` to throw a UserInputError with this code and status. */
-function expectUserError(fn: () => unknown, code: string, status = 400): void {
+/** Expect `fn` to throw (or reject with) a UserInputError with this code and status. */
+async function expectUserError(fn: () => unknown, code: string, status = 400): Promise<void> {
   let caught: unknown;
   try {
-    fn();
+    await fn();
   } catch (err) {
     caught = err;
   }
@@ -63,6 +67,58 @@ function expectUserError(fn: () => unknown, code: string, status = 400): void {
   expect((caught as UserInputError).code).toBe(code);
   expect((caught as UserInputError).status).toBe(status);
 }
+
+type Counts = ReturnType<typeof rowCounts>;
+
+/** One backend under test: its store, row counts, and a raw tag-row delete that bypasses the store's checks. */
+interface Harness {
+  store: AnnotationBackend;
+  rowCounts(): Promise<Counts>;
+  deleteTagRow(id: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const pgServer = testDatabaseUrl();
+
+/** The backends the store tests run on: SQLite always, PostgreSQL when a test server is configured. */
+const BACKENDS: { name: string; open: () => Promise<Harness> }[] = [
+  {
+    name: 'SQLite',
+    open: async () => ({
+      store: new EmbeddedAnnotationBackend(store),
+      rowCounts: async () => rowCounts(db),
+      deleteTagRow: async (id) => db.prepare('DELETE FROM tags WHERE id = ?').run(id),
+      close: async () => undefined,
+    }),
+  },
+  ...(pgServer
+    ? [
+        {
+          name: 'PostgreSQL',
+          open: async (): Promise<Harness> => {
+            const tdb = await createTestDatabase(pgServer);
+            const s = await PgAnnotationStore.open({ url: tdb.url, poolSize: 4 });
+            const n = async (t: string) => (await s.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]?.n;
+            return {
+              store: s,
+              rowCounts: async () =>
+                ({
+                  documents: await n('documents'),
+                  annotations: await n('annotations'),
+                  tags: await n('tags'),
+                  links: await n('annotation_tags'),
+                }) as Counts,
+              deleteTagRow: (id) => s.pool.query('DELETE FROM tags WHERE id = $1', [id]),
+              close: async () => {
+                await s.close();
+                await tdb.drop();
+              },
+            };
+          },
+        },
+      ]
+    : []),
+];
 
 describe('openDatabase', () => {
   it('creates the folder and the latest schema with WAL and foreign keys', () => {
@@ -155,279 +211,282 @@ describe('openDatabase', () => {
   });
 });
 
-describe('annotations', () => {
-  it('creates, gets, updates and deletes', () => {
-    const r = range(ZH, ZH_QUOTE);
-    const a = store.create({ docId: ZH_ID, ...r, exact: ZH_QUOTE, note: '路径依赖的起点', tags: ['援藏', ' 干部 ', '干部'] }, ZH);
-    expect(a).toMatchObject({
-      docId: ZH_ID,
-      ...r,
-      exact: ZH_QUOTE,
-      note: '路径依赖的起点',
-      colour: '#ffd54f',
-      tags: ['干部', '援藏'].sort((x, y) => (x < y ? -1 : 1)),
-      textHash: ZH.hash,
-      status: 'anchored',
-      anchorMethod: 'created',
+describe.each(BACKENDS)('the annotation store on $name', (backend) => {
+  // Shadows the SQLite store above: these tests see only the backend interface.
+  let store: AnnotationBackend;
+  let rowCounts: () => Promise<Counts>;
+  let deleteTagRow: (id: number) => Promise<unknown>;
+  let h: Harness;
+  beforeEach(async () => {
+    h = await backend.open();
+    ({ store, rowCounts, deleteTagRow } = h);
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  describe('annotations', () => {
+    it('creates, gets, updates and deletes', async () => {
+      const r = range(ZH, ZH_QUOTE);
+      const a = await store.create({ docId: ZH_ID, ...r, exact: ZH_QUOTE, note: '路径依赖的起点', tags: ['援藏', ' 干部 ', '干部'] }, ZH);
+      expect(a).toMatchObject({
+        docId: ZH_ID,
+        ...r,
+        exact: ZH_QUOTE,
+        note: '路径依赖的起点',
+        colour: '#ffd54f',
+        tags: ['干部', '援藏'].sort((x, y) => (x < y ? -1 : 1)),
+        textHash: ZH.hash,
+        status: 'anchored',
+        anchorMethod: 'created',
+      });
+      expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(a.prefix).toBe(ZH.text.slice(r.start - 32, r.start));
+      expect(a.suffix).toBe(ZH.text.slice(r.end, r.end + 32));
+      expect(a.createdAt).toBe(a.updatedAt);
+      expect(await store.get(a.id)).toEqual(a);
+
+      const u = await store.update(a.id, { note: 'path dependence', colour: '#ABC', tags: ['path dependence'] });
+      expect(u).toMatchObject({ note: 'path dependence', colour: '#abc', tags: ['path dependence'], start: r.start });
+      expect(u.updatedAt > a.updatedAt).toBe(true);
+      expect(u.createdAt).toBe(a.createdAt);
+
+      // A new range is validated and re-quoted.
+      const shorter = await store.update(a.id, { end: r.start + 5 }, ZH);
+      expect(shorter).toMatchObject({
+        start: r.start,
+        end: r.start + 5,
+        exact: ZH_QUOTE.slice(0, 5),
+        suffix: ZH.text.slice(r.start + 5, r.start + 37),
+      });
+
+      expect((await store.delete(a.id)).id).toBe(a.id);
+      expect(await store.get(a.id)).toBeNull();
+      expect((await rowCounts()).links).toBe(0);
+      expect((await store.listTags()).map((t) => t.name).sort()).toEqual(['path dependence', '干部', '援藏'].sort()); // tags outlive their annotations
+      await expectUserError(() => store.delete(a.id), 'not_found', 404);
+      await expectUserError(() => store.update(a.id, { note: 'x' }), 'not_found', 404);
     });
-    expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(a.prefix).toBe(ZH.text.slice(r.start - 32, r.start));
-    expect(a.suffix).toBe(ZH.text.slice(r.end, r.end + 32));
-    expect(a.createdAt).toBe(a.updatedAt);
-    expect(store.get(a.id)).toEqual(a);
 
-    const u = store.update(a.id, { note: 'path dependence', colour: '#ABC', tags: ['path dependence'] });
-    expect(u).toMatchObject({ note: 'path dependence', colour: '#abc', tags: ['path dependence'], start: r.start });
-    expect(u.updatedAt > a.updatedAt).toBe(true);
-    expect(u.createdAt).toBe(a.createdAt);
+    it('lists by document, tag subtree, text and status, ordered by document then start', async () => {
+      const mk = (doc: DocText, docId: string, quote: string, tags: string[], note = '') =>
+        store.create({ docId, ...range(doc, quote), tags, note }, doc);
+      const later = await mk(ZH, ZH_ID, '对口支援机制的发展历程', ['援藏/教育']);
+      const earlier = await mk(ZH, ZH_ID, '中国特色对口支援机制', ['援藏']);
+      const en = await mk(EN, EN_ID, EN_QUOTE, ['援疆', 'Path Dependence'], 'Note with 100% and under_score');
+      const other = await mk(EN, EN_ID, 'Historical Institutionalism', ['援藏教育'], 'ÄRGER im Ämt');
 
-    // A new range is validated and re-quoted.
-    const shorter = store.update(a.id, { end: r.start + 5 }, ZH);
-    expect(shorter).toMatchObject({
-      start: r.start,
-      end: r.start + 5,
-      exact: ZH_QUOTE.slice(0, 5),
-      suffix: ZH.text.slice(r.start + 5, r.start + 37),
+      expect((await store.list()).map((a) => a.id)).toEqual(
+        [earlier, later, en, other]
+          .sort((ax, ay) => (ax.docId === ay.docId ? ax.start - ay.start : ax.docId < ay.docId ? -1 : 1))
+          .map((a) => a.id),
+      );
+      expect((await store.list({ docId: ZH_ID })).map((a) => a.id)).toEqual([earlier.id, later.id]);
+      // 援藏 includes 援藏/教育 but not the unrelated 援藏教育 (not a child: no '/').
+      expect((await store.list({ tag: '援藏' })).map((a) => a.id)).toEqual([earlier.id, later.id]);
+      expect((await store.list({ tag: '援藏/教育' })).map((a) => a.id)).toEqual([later.id]);
+      expect((await store.list({ tag: 'path DEPENDENCE' })).map((a) => a.id)).toEqual([en.id]);
+      expect(await store.list({ tag: 'no such tag' })).toEqual([]);
+      // q: quote or note, case-insensitive (non-ASCII too), % and _ are literal.
+      expect((await store.list({ q: 'CONTINUOUSLY improved' })).map((a) => a.id)).toEqual([en.id]);
+      expect((await store.list({ q: '100%' })).map((a) => a.id)).toEqual([en.id]);
+      expect((await store.list({ q: '%' })).map((a) => a.id)).toEqual([en.id]);
+      expect(await store.list({ q: 'r%s' })).toEqual([]);
+      expect((await store.list({ q: '_' })).map((a) => a.id)).toEqual([en.id]);
+      expect((await store.list({ q: 'under_score' })).map((a) => a.id)).toEqual([en.id]);
+      expect((await store.list({ q: 'ärger IM ämt' })).map((a) => a.id)).toEqual([other.id]);
+      expect((await store.list({ q: '发展历程' })).map((a) => a.id)).toEqual([later.id]);
+      expect((await store.list({ q: '发展历程', tag: '援藏', docId: ZH_ID })).map((a) => a.id)).toEqual([later.id]);
+      expect(await store.list({ orphaned: true })).toEqual([]);
+      expect(await store.list({ orphaned: false })).toHaveLength(4);
     });
 
-    expect(store.delete(a.id).id).toBe(a.id);
-    expect(store.get(a.id)).toBeNull();
-    expect(rowCounts().links).toBe(0);
-    expect(
-      store
-        .listTags()
-        .map((t) => t.name)
-        .sort(),
-    ).toEqual(['path dependence', '干部', '援藏'].sort()); // tags outlive their annotations
-    expectUserError(() => store.delete(a.id), 'not_found', 404);
-    expectUserError(() => store.update(a.id, { note: 'x' }), 'not_found', 404);
-  });
-
-  it('lists by document, tag subtree, text and status, ordered by document then start', () => {
-    const mk = (doc: DocText, docId: string, quote: string, tags: string[], note = '') =>
-      store.create({ docId, ...range(doc, quote), tags, note }, doc);
-    const later = mk(ZH, ZH_ID, '对口支援机制的发展历程', ['援藏/教育']);
-    const earlier = mk(ZH, ZH_ID, '中国特色对口支援机制', ['援藏']);
-    const en = mk(EN, EN_ID, EN_QUOTE, ['援疆', 'Path Dependence'], 'Note with 100% and under_score');
-    const other = mk(EN, EN_ID, 'Historical Institutionalism', ['援藏教育'], 'ÄRGER im Ämt');
-
-    expect(store.list().map((a) => a.id)).toEqual(
-      [earlier.id, later.id, en.id, other.id].sort((x, y) => {
-        const ax = store.get(x) as Annotation;
-        const ay = store.get(y) as Annotation;
-        return ax.docId === ay.docId ? ax.start - ay.start : ax.docId < ay.docId ? -1 : 1;
-      }),
-    );
-    expect(store.list({ docId: ZH_ID }).map((a) => a.id)).toEqual([earlier.id, later.id]);
-    // 援藏 includes 援藏/教育 but not the unrelated 援藏教育 (not a child: no '/').
-    expect(store.list({ tag: '援藏' }).map((a) => a.id)).toEqual([earlier.id, later.id]);
-    expect(store.list({ tag: '援藏/教育' }).map((a) => a.id)).toEqual([later.id]);
-    expect(store.list({ tag: 'path DEPENDENCE' }).map((a) => a.id)).toEqual([en.id]);
-    expect(store.list({ tag: 'no such tag' })).toEqual([]);
-    // q: quote or note, case-insensitive (non-ASCII too), % and _ are literal.
-    expect(store.list({ q: 'CONTINUOUSLY improved' }).map((a) => a.id)).toEqual([en.id]);
-    expect(store.list({ q: '100%' }).map((a) => a.id)).toEqual([en.id]);
-    expect(store.list({ q: '%' }).map((a) => a.id)).toEqual([en.id]);
-    expect(store.list({ q: 'r%s' })).toEqual([]);
-    expect(store.list({ q: '_' }).map((a) => a.id)).toEqual([en.id]);
-    expect(store.list({ q: 'under_score' }).map((a) => a.id)).toEqual([en.id]);
-    expect(store.list({ q: 'ärger IM ämt' }).map((a) => a.id)).toEqual([other.id]);
-    expect(store.list({ q: '发展历程' }).map((a) => a.id)).toEqual([later.id]);
-    expect(store.list({ q: '发展历程', tag: '援藏', docId: ZH_ID }).map((a) => a.id)).toEqual([later.id]);
-    expect(store.list({ orphaned: true })).toEqual([]);
-    expect(store.list({ orphaned: false })).toHaveLength(4);
-  });
-
-  it('refuses bad input for every field and writes nothing', () => {
-    const base = { docId: EN_ID, ...range(EN, EN_QUOTE), tags: ['ok'] };
-    store.create(base, EN);
-    const before = rowCounts();
-    const astral: DocText = { text: 'ab𠀀cd😀', hash: textHash('ab𠀀cd😀') };
-    const cases: [string, () => unknown, string, number?][] = [
-      ['non-integer start', () => store.create({ ...base, start: 1.5 }, EN), 'bad_range'],
-      ['string end', () => store.create({ ...base, end: '9' as unknown as number }, EN), 'bad_range'],
-      ['NaN start', () => store.create({ ...base, start: Number.NaN }, EN), 'bad_range'],
-      ['start = end', () => store.create({ ...base, end: base.start }, EN), 'bad_range'],
-      ['start > end', () => store.create({ ...base, start: base.end, end: base.start }, EN), 'bad_range'],
-      ['negative start', () => store.create({ ...base, start: -1 }, EN), 'bad_range'],
-      ['end past the text', () => store.create({ ...base, end: EN.text.length + 1 }, EN), 'bad_range'],
-      ['start splits a surrogate pair', () => store.create({ docId: 'a', start: 3, end: 5, tags: [] }, astral), 'bad_range'],
-      ['end splits a surrogate pair', () => store.create({ docId: 'a', start: 0, end: 3, tags: [] }, astral), 'bad_range'],
-      ['exact mismatch', () => store.create({ ...base, exact: 'something else' }, EN), 'quote_mismatch', 409],
-      ['empty tag', () => store.create({ ...base, tags: ['ok', '   '] }, EN), 'bad_tag'],
-      ['65-char tag', () => store.create({ ...base, tags: ['援'.repeat(65)] }, EN), 'bad_tag'],
-      ['tag with a control char', () => store.create({ ...base, tags: ['a\u0007b'] }, EN), 'bad_tag'],
-      ['tag with an empty level', () => store.create({ ...base, tags: ['援藏//教育'] }, EN), 'bad_tag'],
-      ['tag not a string', () => store.create({ ...base, tags: [42 as unknown as string] }, EN), 'bad_tag'],
-      ['10,001-char note', () => store.create({ ...base, note: 'x'.repeat(10_001) }, EN), 'bad_note'],
-      ['note with a lone surrogate', () => store.create({ ...base, note: 'a\ud800b' }, EN), 'bad_note'],
-      ['bad colour', () => store.create({ ...base, colour: 'red' }, EN), 'bad_colour'],
-      ['4-digit colour', () => store.create({ ...base, colour: '#abcd' }, EN), 'bad_colour'],
-      ['missing document id', () => store.create({ ...base, docId: '' }, EN), 'bad_doc_id'],
-    ];
-    for (const [what, fn, code, status] of cases) {
-      expectUserError(fn, code, status ?? 400);
-      expect(rowCounts(), what).toEqual(before);
-    }
-    // The limits themselves are accepted.
-    store.create({ ...base, tags: ['援'.repeat(64)], note: 'x'.repeat(10_000), colour: '#A1B2C3' }, EN);
-    expect(rowCounts().annotations).toBe(before.annotations + 1);
-  });
-
-  it('refuses bad updates and leaves the annotation as it was', () => {
-    const a = store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: ['keep'], note: 'n' }, EN);
-    const before = rowCounts();
-    expectUserError(() => store.update(a.id, { note: 'fine', colour: '#12' }), 'bad_colour');
-    expectUserError(() => store.update(a.id, { note: 'fine', tags: ['x'.repeat(65)] }), 'bad_tag');
-    expectUserError(() => store.update(a.id, { note: 'y'.repeat(10_001) }), 'bad_note');
-    expectUserError(() => store.update(a.id, { start: a.end }, EN), 'bad_range');
-    expectUserError(() => store.update(a.id, { start: 0, end: 4, exact: 'nope' }, EN), 'quote_mismatch', 409);
-    expect(store.get(a.id)).toEqual(a);
-    expect(rowCounts()).toEqual(before);
-  });
-});
-
-describe('tags', () => {
-  const create = (quote: string, tags: string[]) => store.create({ docId: EN_ID, ...range(EN, quote), tags }, EN);
-
-  it('are unique ignoring case and width; parents are created; counts include descendants', () => {
-    const a = create(EN_QUOTE, ['援藏/教育', 'China']);
-    const b = create('Historical Institutionalism', ['援藏', 'CHINA', 'ｃｈｉｎａ', '援藏／教育']);
-    expect(b.tags).toEqual(['China', '援藏', '援藏/教育']);
-    const tags = Object.fromEntries(store.listTags().map((t) => [t.name, [t.count, t.totalCount]]));
-    expect(tags).toEqual({ China: [2, 2], 援藏: [1, 2], '援藏/教育': [2, 2] });
-    expectUserError(() => store.createTag({ name: 'china' }), 'tag_exists', 409);
-    const t = store.createTag({ name: '干部/驻村', colour: '#0af', description: '驻村干部' });
-    expect(t).toMatchObject({ name: '干部/驻村', colour: '#0af', description: '驻村干部', count: 0, totalCount: 0 });
-    expect(store.getTag('干部')).toMatchObject({ name: '干部', count: 0 });
-    expect(a.tags).toEqual(['China', '援藏/教育']);
-    expectUserError(() => store.getTag('nope'), 'not_found', 404);
-  });
-
-  it('rename keeps every annotation and carries the children along', () => {
-    const a = create(EN_QUOTE, ['援藏/教育/小学', '援藏']);
-    const b = create('Historical Institutionalism', ['援藏/教育']);
-    const renamed = store.updateTag('援藏', { name: '对口援藏', colour: '#f00' });
-    expect(renamed).toMatchObject({ name: '对口援藏', colour: '#f00', count: 1, totalCount: 2 });
-    expect(store.listTags().map((t) => t.name)).toEqual(['对口援藏', '对口援藏/教育', '对口援藏/教育/小学']);
-    expect(store.get(a.id)?.tags).toEqual(['对口援藏', '对口援藏/教育/小学']);
-    expect(store.get(b.id)?.tags).toEqual(['对口援藏/教育']);
-    expect(store.list({ tag: '对口援藏' })).toHaveLength(2);
-    // Case-only rename.
-    store.updateTag('对口援藏/教育', { name: '对口援藏/Education' });
-    store.updateTag('对口援藏/education', { name: '对口援藏/EDUCATION' });
-    expect(store.get(b.id)?.tags).toEqual(['对口援藏/EDUCATION']);
-    // Renaming onto an existing tag is refused (merge does that), nothing changes.
-    store.createTag({ name: 'other' });
-    const before = store.listTags();
-    expectUserError(() => store.updateTag('对口援藏', { name: 'OTHER' }), 'tag_exists', 409);
-    expectUserError(() => store.updateTag('对口援藏', { name: '对口援藏/sub' }), 'bad_tag');
-    expectUserError(() => store.updateTag('nope', { name: 'x' }), 'not_found', 404);
-    expect(store.listTags()).toEqual(before);
-    // Renaming into another branch creates the new parent.
-    store.updateTag('对口援藏/EDUCATION', { name: '教育/援藏' });
-    expect(store.get(a.id)?.tags).toEqual(['对口援藏', '教育/援藏/小学']);
-    expect(store.getTag('教育')).toMatchObject({ count: 0, totalCount: 2 });
-    // The new parent's spelling wins for its children.
-    store.updateTag('教育/援藏/小学', { name: 'PRIMARY/小学' });
-    store.createTag({ name: 'Schools' });
-    expect(store.updateTag('primary/小学', { name: 'schools/小学' }).name).toBe('Schools/小学');
-  });
-
-  it('merge moves annotations (deduplicated) and the subtree, then deletes the source', () => {
-    const a = create(EN_QUOTE, ['cadres', '干部']);
-    const b = create('Historical Institutionalism', ['cadres/village', '干部/驻村']);
-    const c = create('Counterpart Support', ['cadres/county']);
-    const target = store.updateTag('Cadres', { mergeInto: '干部' });
-    expect(target).toMatchObject({ name: '干部', count: 1, totalCount: 3 });
-    expect(store.get(a.id)?.tags).toEqual(['干部']);
-    expect(store.get(b.id)?.tags).toEqual(['干部/village', '干部/驻村']);
-    expect(store.get(c.id)?.tags).toEqual(['干部/county']);
-    expect(
-      store
-        .listTags()
-        .map((t) => t.name)
-        .sort(),
-    ).toEqual(['干部', '干部/county', '干部/village', '干部/驻村'].sort());
-    expect(rowCounts().annotations).toBe(3);
-    expectUserError(() => store.updateTag('干部', { mergeInto: '干部/驻村' }), 'bad_tag');
-    expectUserError(() => store.updateTag('干部', { mergeInto: '干部' }), 'bad_tag');
-    expectUserError(() => store.updateTag('干部', { mergeInto: 'missing' }), 'not_found', 404);
-    // A child merged into its parent.
-    store.updateTag('干部/驻村', { mergeInto: '干部' });
-    expect(store.get(b.id)?.tags).toEqual(['干部', '干部/village']);
-  });
-
-  it('delete is refused while in use or with children, allowed with detach', () => {
-    const a = create(EN_QUOTE, ['援藏/教育', 'temp']);
-    const before = rowCounts();
-    expectUserError(() => store.deleteTag('temp'), 'tag_in_use', 409);
-    expectUserError(() => store.deleteTag('援藏'), 'tag_has_children', 409);
-    expectUserError(() => store.deleteTag('missing'), 'not_found', 404);
-    expect(rowCounts()).toEqual(before);
-    expect(store.deleteTag('TEMP', { detach: true })).toBe(1);
-    expect(store.get(a.id)?.tags).toEqual(['援藏/教育']);
-    store.createTag({ name: 'unused' });
-    expect(store.deleteTag('unused')).toBe(0);
-    // The database refuses to drop a used tag even if the code forgot to check.
-    const tagId = store.getTag('援藏/教育').id;
-    expect(() => db.prepare('DELETE FROM tags WHERE id = ?').run(tagId)).toThrow(/FOREIGN KEY/);
-  });
-});
-
-describe('re-anchoring stored annotations', () => {
-  it('re-anchors on a changed text, orphans what vanished, and retries orphans', () => {
-    const a = store.create({ docId: ZH_ID, ...range(ZH, ZH_QUOTE), tags: ['援藏'] }, ZH);
-    const gone = store.create({ docId: ZH_ID, ...range(ZH, '一、中国特色对口支援机制的发展历程'), tags: [], note: '重要' }, ZH);
-    const otherDoc = store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: [] }, EN);
-
-    const inserted = '编者按：本文新增一段。\n\n';
-    const v2text = inserted + ZH.text.replace('一、中国特色对口支援机制的发展历程\n', '').replace('社会生产力', '社会生产力量');
-    const v2 = { text: v2text, hash: textHash(v2text) };
-    const counts = store.reanchorDocument(ZH_ID, v2.text, v2.hash);
-    expect(counts).toEqual({ checked: 2, exact: 0, quote: 0, fuzzy: 1, orphaned: 1 });
-    const a2 = store.get(a.id) as Annotation;
-    expect(a2).toMatchObject({ status: 'anchored', anchorMethod: 'fuzzy', textHash: v2.hash });
-    expect(a2.exact).toBe(v2.text.slice(a2.start, a2.end));
-    expect(a2.exact).toContain('社会生产力量');
-    expect(a2.updatedAt).toBe(a.updatedAt);
-    const g2 = store.get(gone.id) as Annotation;
-    expect(g2).toMatchObject({
-      status: 'orphaned',
-      anchorMethod: 'orphaned',
-      start: gone.start,
-      exact: gone.exact,
-      note: '重要',
-      textHash: ZH.hash,
+    it('refuses bad input for every field and writes nothing', async () => {
+      const base = { docId: EN_ID, ...range(EN, EN_QUOTE), tags: ['ok'] };
+      await store.create(base, EN);
+      const before = await rowCounts();
+      const astral: DocText = { text: 'ab𠀀cd😀', hash: textHash('ab𠀀cd😀') };
+      const cases: [string, () => unknown, string, number?][] = [
+        ['non-integer start', () => store.create({ ...base, start: 1.5 }, EN), 'bad_range'],
+        ['string end', () => store.create({ ...base, end: '9' as unknown as number }, EN), 'bad_range'],
+        ['NaN start', () => store.create({ ...base, start: Number.NaN }, EN), 'bad_range'],
+        ['start = end', () => store.create({ ...base, end: base.start }, EN), 'bad_range'],
+        ['start > end', () => store.create({ ...base, start: base.end, end: base.start }, EN), 'bad_range'],
+        ['negative start', () => store.create({ ...base, start: -1 }, EN), 'bad_range'],
+        ['end past the text', () => store.create({ ...base, end: EN.text.length + 1 }, EN), 'bad_range'],
+        ['start splits a surrogate pair', () => store.create({ docId: 'a', start: 3, end: 5, tags: [] }, astral), 'bad_range'],
+        ['end splits a surrogate pair', () => store.create({ docId: 'a', start: 0, end: 3, tags: [] }, astral), 'bad_range'],
+        ['exact mismatch', () => store.create({ ...base, exact: 'something else' }, EN), 'quote_mismatch', 409],
+        ['empty tag', () => store.create({ ...base, tags: ['ok', '   '] }, EN), 'bad_tag'],
+        ['65-char tag', () => store.create({ ...base, tags: ['援'.repeat(65)] }, EN), 'bad_tag'],
+        ['tag with a control char', () => store.create({ ...base, tags: ['a\u0007b'] }, EN), 'bad_tag'],
+        ['tag with an empty level', () => store.create({ ...base, tags: ['援藏//教育'] }, EN), 'bad_tag'],
+        ['tag not a string', () => store.create({ ...base, tags: [42 as unknown as string] }, EN), 'bad_tag'],
+        ['10,001-char note', () => store.create({ ...base, note: 'x'.repeat(10_001) }, EN), 'bad_note'],
+        ['note with a lone surrogate', () => store.create({ ...base, note: 'a\ud800b' }, EN), 'bad_note'],
+        ['bad colour', () => store.create({ ...base, colour: 'red' }, EN), 'bad_colour'],
+        ['4-digit colour', () => store.create({ ...base, colour: '#abcd' }, EN), 'bad_colour'],
+        ['missing document id', () => store.create({ ...base, docId: '' }, EN), 'bad_doc_id'],
+      ];
+      for (const [what, fn, code, status] of cases) {
+        await expectUserError(fn, code, status ?? 400);
+        expect(await rowCounts(), what).toEqual(before);
+      }
+      // The limits themselves are accepted.
+      await store.create({ ...base, tags: ['援'.repeat(64)], note: 'x'.repeat(10_000), colour: '#A1B2C3' }, EN);
+      expect((await rowCounts()).annotations).toBe(before.annotations + 1);
     });
-    expect(store.list({ orphaned: true }).map((x) => x.id)).toEqual([gone.id]);
-    expect(store.get(otherDoc.id)).toEqual(otherDoc);
 
-    // Same text again: nothing to do but retry the orphan (still missing).
-    expect(store.reanchorDocument(ZH_ID, v2.text, v2.hash)).toEqual({ checked: 1, exact: 0, quote: 0, fuzzy: 0, orphaned: 1 });
-    // The original text comes back: the orphan is found where it was.
-    expect(store.reanchorDocument(ZH_ID, ZH.text, ZH.hash)).toMatchObject({ checked: 2, exact: 1, orphaned: 0 });
-    expect(store.get(gone.id)).toMatchObject({ status: 'anchored', anchorMethod: 'exact', start: gone.start });
+    it('refuses bad updates and leaves the annotation as it was', async () => {
+      const a = await store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: ['keep'], note: 'n' }, EN);
+      const before = await rowCounts();
+      await expectUserError(() => store.update(a.id, { note: 'fine', colour: '#12' }), 'bad_colour');
+      await expectUserError(() => store.update(a.id, { note: 'fine', tags: ['x'.repeat(65)] }), 'bad_tag');
+      await expectUserError(() => store.update(a.id, { note: 'y'.repeat(10_001) }), 'bad_note');
+      await expectUserError(() => store.update(a.id, { start: a.end }, EN), 'bad_range');
+      await expectUserError(() => store.update(a.id, { start: 0, end: 4, exact: 'nope' }, EN), 'quote_mismatch', 409);
+      expect(await store.get(a.id)).toEqual(a);
+      expect(await rowCounts()).toEqual(before);
+    });
   });
 
-  it('orphanDocument keeps every annotation, and they come back with the document', () => {
-    const a = store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: ['x'], note: 'keep me' }, EN);
-    expect(store.orphanDocument(EN_ID)).toBe(1);
-    expect(store.get(a.id)).toMatchObject({ status: 'orphaned', note: 'keep me', tags: ['x'], exact: EN_QUOTE });
-    expect(store.knownDocuments()[0]).toMatchObject({ id: EN_ID, removedAt: expect.any(String) });
-    expect(store.reanchorDocument(EN_ID, EN.text, EN.hash)).toMatchObject({ checked: 1, exact: 1 });
-    expect(store.get(a.id)).toMatchObject({ status: 'anchored', start: a.start, end: a.end });
-    expect(store.knownDocuments()[0]?.removedAt).toBeNull();
+  describe('tags', () => {
+    const create = (quote: string, tags: string[]) => store.create({ docId: EN_ID, ...range(EN, quote), tags }, EN);
+
+    it('are unique ignoring case and width; parents are created; counts include descendants', async () => {
+      const a = await create(EN_QUOTE, ['援藏/教育', 'China']);
+      const b = await create('Historical Institutionalism', ['援藏', 'CHINA', 'ｃｈｉｎａ', '援藏／教育']);
+      expect(b.tags).toEqual(['China', '援藏', '援藏/教育']);
+      const tags = Object.fromEntries((await store.listTags()).map((t) => [t.name, [t.count, t.totalCount]]));
+      expect(tags).toEqual({ China: [2, 2], 援藏: [1, 2], '援藏/教育': [2, 2] });
+      await expectUserError(() => store.createTag({ name: 'china' }), 'tag_exists', 409);
+      const t = await store.createTag({ name: '干部/驻村', colour: '#0af', description: '驻村干部' });
+      expect(t).toMatchObject({ name: '干部/驻村', colour: '#0af', description: '驻村干部', count: 0, totalCount: 0 });
+      expect(await store.getTag('干部')).toMatchObject({ name: '干部', count: 0 });
+      expect(a.tags).toEqual(['China', '援藏/教育']);
+      await expectUserError(() => store.getTag('nope'), 'not_found', 404);
+    });
+
+    it('rename keeps every annotation and carries the children along', async () => {
+      const a = await create(EN_QUOTE, ['援藏/教育/小学', '援藏']);
+      const b = await create('Historical Institutionalism', ['援藏/教育']);
+      const renamed = await store.updateTag('援藏', { name: '对口援藏', colour: '#f00' });
+      expect(renamed).toMatchObject({ name: '对口援藏', colour: '#f00', count: 1, totalCount: 2 });
+      expect((await store.listTags()).map((t) => t.name)).toEqual(['对口援藏', '对口援藏/教育', '对口援藏/教育/小学']);
+      expect((await store.get(a.id))?.tags).toEqual(['对口援藏', '对口援藏/教育/小学']);
+      expect((await store.get(b.id))?.tags).toEqual(['对口援藏/教育']);
+      expect(await store.list({ tag: '对口援藏' })).toHaveLength(2);
+      // Case-only rename.
+      await store.updateTag('对口援藏/教育', { name: '对口援藏/Education' });
+      await store.updateTag('对口援藏/education', { name: '对口援藏/EDUCATION' });
+      expect((await store.get(b.id))?.tags).toEqual(['对口援藏/EDUCATION']);
+      // Renaming onto an existing tag is refused (merge does that), nothing changes.
+      await store.createTag({ name: 'other' });
+      const before = await store.listTags();
+      await expectUserError(() => store.updateTag('对口援藏', { name: 'OTHER' }), 'tag_exists', 409);
+      await expectUserError(() => store.updateTag('对口援藏', { name: '对口援藏/sub' }), 'bad_tag');
+      await expectUserError(() => store.updateTag('nope', { name: 'x' }), 'not_found', 404);
+      expect(await store.listTags()).toEqual(before);
+      // Renaming into another branch creates the new parent.
+      await store.updateTag('对口援藏/EDUCATION', { name: '教育/援藏' });
+      expect((await store.get(a.id))?.tags).toEqual(['对口援藏', '教育/援藏/小学']);
+      expect(await store.getTag('教育')).toMatchObject({ count: 0, totalCount: 2 });
+      // The new parent's spelling wins for its children.
+      await store.updateTag('教育/援藏/小学', { name: 'PRIMARY/小学' });
+      await store.createTag({ name: 'Schools' });
+      expect((await store.updateTag('primary/小学', { name: 'schools/小学' })).name).toBe('Schools/小学');
+    });
+
+    it('merge moves annotations (deduplicated) and the subtree, then deletes the source', async () => {
+      const a = await create(EN_QUOTE, ['cadres', '干部']);
+      const b = await create('Historical Institutionalism', ['cadres/village', '干部/驻村']);
+      const c = await create('Counterpart Support', ['cadres/county']);
+      const target = await store.updateTag('Cadres', { mergeInto: '干部' });
+      expect(target).toMatchObject({ name: '干部', count: 1, totalCount: 3 });
+      expect((await store.get(a.id))?.tags).toEqual(['干部']);
+      expect((await store.get(b.id))?.tags).toEqual(['干部/village', '干部/驻村']);
+      expect((await store.get(c.id))?.tags).toEqual(['干部/county']);
+      expect((await store.listTags()).map((t) => t.name).sort()).toEqual(['干部', '干部/county', '干部/village', '干部/驻村'].sort());
+      expect((await rowCounts()).annotations).toBe(3);
+      await expectUserError(() => store.updateTag('干部', { mergeInto: '干部/驻村' }), 'bad_tag');
+      await expectUserError(() => store.updateTag('干部', { mergeInto: '干部' }), 'bad_tag');
+      await expectUserError(() => store.updateTag('干部', { mergeInto: 'missing' }), 'not_found', 404);
+      // A child merged into its parent.
+      await store.updateTag('干部/驻村', { mergeInto: '干部' });
+      expect((await store.get(b.id))?.tags).toEqual(['干部', '干部/village']);
+    });
+
+    it('delete is refused while in use or with children, allowed with detach', async () => {
+      const a = await create(EN_QUOTE, ['援藏/教育', 'temp']);
+      const before = await rowCounts();
+      await expectUserError(() => store.deleteTag('temp'), 'tag_in_use', 409);
+      await expectUserError(() => store.deleteTag('援藏'), 'tag_has_children', 409);
+      await expectUserError(() => store.deleteTag('missing'), 'not_found', 404);
+      expect(await rowCounts()).toEqual(before);
+      expect(await store.deleteTag('TEMP', { detach: true })).toBe(1);
+      expect((await store.get(a.id))?.tags).toEqual(['援藏/教育']);
+      await store.createTag({ name: 'unused' });
+      expect(await store.deleteTag('unused')).toBe(0);
+      // The database refuses to drop a used tag even if the code forgot to check.
+      const tagId = (await store.getTag('援藏/教育')).id;
+      await expect(deleteTagRow(tagId)).rejects.toThrow(/FOREIGN KEY/i);
+    });
   });
 
-  it('a manual range edit re-anchors an orphan', () => {
-    const a = store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: [] }, EN);
-    store.orphanDocument(EN_ID);
-    const r = range(EN, 'Historical Institutionalism');
-    expect(store.update(a.id, { ...r, exact: 'Historical Institutionalism' }, EN)).toMatchObject({
-      status: 'anchored',
-      anchorMethod: 'created',
-      ...r,
+  describe('re-anchoring stored annotations', () => {
+    it('re-anchors on a changed text, orphans what vanished, and retries orphans', async () => {
+      const a = await store.create({ docId: ZH_ID, ...range(ZH, ZH_QUOTE), tags: ['援藏'] }, ZH);
+      const gone = await store.create({ docId: ZH_ID, ...range(ZH, '一、中国特色对口支援机制的发展历程'), tags: [], note: '重要' }, ZH);
+      const otherDoc = await store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: [] }, EN);
+
+      const inserted = '编者按：本文新增一段。\n\n';
+      const v2text = inserted + ZH.text.replace('一、中国特色对口支援机制的发展历程\n', '').replace('社会生产力', '社会生产力量');
+      const v2 = { text: v2text, hash: textHash(v2text) };
+      const counts = await store.reanchorDocument(ZH_ID, v2.text, v2.hash);
+      expect(counts).toEqual({ checked: 2, exact: 0, quote: 0, fuzzy: 1, orphaned: 1 });
+      const a2 = (await store.get(a.id)) as Annotation;
+      expect(a2).toMatchObject({ status: 'anchored', anchorMethod: 'fuzzy', textHash: v2.hash });
+      expect(a2.exact).toBe(v2.text.slice(a2.start, a2.end));
+      expect(a2.exact).toContain('社会生产力量');
+      expect(a2.updatedAt).toBe(a.updatedAt);
+      const g2 = (await store.get(gone.id)) as Annotation;
+      expect(g2).toMatchObject({
+        status: 'orphaned',
+        anchorMethod: 'orphaned',
+        start: gone.start,
+        exact: gone.exact,
+        note: '重要',
+        textHash: ZH.hash,
+      });
+      expect((await store.list({ orphaned: true })).map((x) => x.id)).toEqual([gone.id]);
+      expect(await store.get(otherDoc.id)).toEqual(otherDoc);
+
+      // Same text again: nothing to do but retry the orphan (still missing).
+      expect(await store.reanchorDocument(ZH_ID, v2.text, v2.hash)).toEqual({ checked: 1, exact: 0, quote: 0, fuzzy: 0, orphaned: 1 });
+      // The original text comes back: the orphan is found where it was.
+      expect(await store.reanchorDocument(ZH_ID, ZH.text, ZH.hash)).toMatchObject({ checked: 2, exact: 1, orphaned: 0 });
+      expect(await store.get(gone.id)).toMatchObject({ status: 'anchored', anchorMethod: 'exact', start: gone.start });
+    });
+
+    it('orphanDocument keeps every annotation, and they come back with the document', async () => {
+      const a = await store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: ['x'], note: 'keep me' }, EN);
+      expect(await store.orphanDocument(EN_ID)).toBe(1);
+      expect(await store.get(a.id)).toMatchObject({ status: 'orphaned', note: 'keep me', tags: ['x'], exact: EN_QUOTE });
+      expect((await store.knownDocuments())[0]).toMatchObject({ id: EN_ID, removedAt: expect.any(String) });
+      expect(await store.reanchorDocument(EN_ID, EN.text, EN.hash)).toMatchObject({ checked: 1, exact: 1 });
+      expect(await store.get(a.id)).toMatchObject({ status: 'anchored', start: a.start, end: a.end });
+      expect((await store.knownDocuments())[0]?.removedAt).toBeNull();
+    });
+
+    it('a manual range edit re-anchors an orphan', async () => {
+      const a = await store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: [] }, EN);
+      await store.orphanDocument(EN_ID);
+      const r = range(EN, 'Historical Institutionalism');
+      expect(await store.update(a.id, { ...r, exact: 'Historical Institutionalism' }, EN)).toMatchObject({
+        status: 'anchored',
+        anchorMethod: 'created',
+        ...r,
+      });
     });
   });
 });

@@ -65,6 +65,21 @@ export const SETTINGS = [
     help: 'Most MB the parts of a Word (.docx) file may unpack to; checked before the file is read.',
   },
   { name: 'DUIKOU_IMPORT_MAX_PDF_PAGES', default: '5000', help: 'Most pages of a PDF duikou imports.' },
+  {
+    name: 'DUIKOU_DATABASE_URL',
+    default: '',
+    help: 'Lab-server mode: a postgres://user:password@host:port/database URL puts annotations, tags and documents in that PostgreSQL database, shared by every app instance pointing at it. Empty: the embedded SQLite database in DUIKOU_DATA.',
+  },
+  {
+    name: 'DUIKOU_DATABASE_POOL_SIZE',
+    default: '10',
+    help: 'Lab-server mode: PostgreSQL connections each app instance keeps open at most.',
+  },
+  {
+    name: 'DUIKOU_STATEMENT_TIMEOUT_MS',
+    default: '30000',
+    help: 'Lab-server mode: longest a single database statement may run, in milliseconds, before PostgreSQL cancels it (0: no limit).',
+  },
 ] as const satisfies readonly SettingSpec[];
 
 /** Names of the known settings. */

@@ -993,3 +993,20 @@ export class AnnotationStore {
     return this.write(() => this.db.prepare('DELETE FROM annotations WHERE doc_id = ?').run(docId).changes);
   }
 }
+
+/**
+ * The validation and quoting rules, shared with the PostgreSQL store
+ * (src/backends/postgres/annotations.ts) so both backends accept and refuse
+ * exactly the same input.
+ */
+export const rules = {
+  bad,
+  isoNow,
+  validateColour,
+  validateNote,
+  validateDescription,
+  validateDocId,
+  validateTags,
+  validateRange,
+  MAX_QUERY_LENGTH,
+};
