@@ -1,0 +1,429 @@
+/**
+ * The search index on PostgreSQL (lab-server mode).
+ *
+ * Passages are stored with their analysed single terms as a `tsvector` whose
+ * lexemes are duikou's own terms (the same analyzer and glossary as the
+ * embedded index; PostgreSQL's parsers and dictionaries are never used) and
+ * whose positions are the analyzer's word positions, under a GIN index.
+ *
+ * A query runs in rounds: the very `rank()` of the embedded engine runs over
+ * a per-query view of the corpus that holds only what PostgreSQL returned —
+ * the posting list of each term it asked for (`tsv @@ 'term'::tsquery`,
+ * answered by the GIN index) and the candidate passages that pass the
+ * `lang:`/`doc:`/`kind:` filters (a WHERE clause). Whatever it asked for and
+ * did not have is fetched and the ranking re-run, until nothing is missing
+ * (two or three rounds). Scores are duikou's BM25 with its priors, computed
+ * in Node on the candidates, so both backends return the same passages, the
+ * same totals and the same order; match offsets come from the same code.
+ * One known difference: with `lang:`/`doc:`/`kind:` filters, a phrase's
+ * document frequency is counted over the passages that pass the filters
+ * (the others are never fetched), so its scores, and the order, may differ
+ * from the embedded engine's; the passages and totals do not.
+ *
+ * Cost: each candidate passage's document text is fetched to analyse it
+ * again for frequencies, lengths and match offsets, as the embedded engine
+ * does on a cache miss. The full query is not yet translated into a single
+ * tsquery (`&`, `|`, `!`, `<->`): the boolean logic and phrase checks run
+ * in Node over the per-term candidates.
+ *
+ * The index records {@link PG_INDEX_FORMAT}; when it differs (the analyzer
+ * or the index layout changed) the stored passages are dropped and
+ * {@link PgSearchBackend.needsReindex} tells the caller to index again.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { UserInputError } from '../../core/errors.js';
+import type { CorpusDocument, Passage } from '../../core/types.js';
+import {
+  type PreparedDocument,
+  type SearchHit,
+  type SearchOptions,
+  type SearchResult,
+  MAX_LIMIT,
+  PER_PAPER,
+  analyzePassage,
+  bestMatchNotice,
+} from '../../engine.js';
+import { type AnalyzedToken, analyze, biwords } from '../../pipeline/analyze.js';
+import type { Glossary } from '../../pipeline/glossary.js';
+import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';
+import { normalizeText } from '../../pipeline/normalize.js';
+import type { ParsedQuery } from '../../pipeline/query.js';
+import { type RankedHit, type SearchSource, rank } from '../../pipeline/rank.js';
+import type { SearchBackend } from '../types.js';
+
+/** What decides the stored index's content: the embedded index's format version and this layout. */
+export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-1`;
+
+/** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
+const MAX_LEXEME_BYTES = 2000;
+/** tsvector positions stop at 16383 and 256 per lexeme. */
+const MAX_POSITION = 16383;
+const MAX_POSITIONS = 256;
+/** Rounds of fetch-and-rank before giving up (a bug if ever reached: each round only adds). */
+const MAX_ROUNDS = 8;
+
+/** The lexeme a term is stored under. */
+export function lexeme(term: string): string {
+  return Buffer.byteLength(term) < MAX_LEXEME_BYTES ? term : `#${createHash('sha256').update(term).digest('hex')}`;
+}
+
+/** A lexeme quoted for tsvector/tsquery input (`'` doubled, `\` escaped). */
+function quoteLexeme(l: string): string {
+  return `'${l.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** The tsvector text of a passage: each single term with its word positions (1-based). */
+export function passageTsvector(toks: readonly AnalyzedToken[]): string {
+  const positions = new Map<string, number[]>();
+  for (const t of toks) {
+    const l = lexeme(t.term);
+    const list = positions.get(l) ?? [];
+    const pos = Math.min(t.position + 1, MAX_POSITION);
+    if (list.length < MAX_POSITIONS && list.at(-1) !== pos) list.push(pos);
+    positions.set(l, list);
+  }
+  return [...positions].map(([l, ps]) => `${quoteLexeme(l)}:${ps.join(',')}`).join(' ');
+}
+
+const isBiword = (term: string): boolean => term.includes('|') || term.includes('~');
+
+interface PassageRow {
+  id: number;
+  doc_id: string;
+  passage: Omit<Passage, 'id'>;
+}
+
+/** {@link SearchBackend} on PostgreSQL. Open with {@link PgSearchBackend.open}. */
+export class PgSearchBackend implements SearchBackend {
+  readonly kind = 'postgres' as const;
+
+  private constructor(
+    readonly pool: pg.Pool,
+    private glossary: Glossary,
+    /** True when the stored index was made by another analyzer and was dropped: index the corpus again. */
+    readonly needsReindex: boolean,
+  ) {}
+
+  /** Create the index tables if needed, and drop an index of another format. */
+  static async open(pool: pg.Pool, glossary: Glossary): Promise<PgSearchBackend> {
+    const c = await pool.connect();
+    let reindex = false;
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock($1)', [0x64_75_69_78]); // 'duix'
+      await c.query(`CREATE TABLE IF NOT EXISTS search_meta (key text PRIMARY KEY, value text NOT NULL)`);
+      const format = (await c.query<{ value: string }>(`SELECT value FROM search_meta WHERE key = 'format'`)).rows[0]?.value;
+      if (format !== PG_INDEX_FORMAT) {
+        reindex = format !== undefined;
+        await c.query('DROP TABLE IF EXISTS search_passages, search_documents');
+        await c.query(`
+          CREATE TABLE search_documents (
+            id   text PRIMARY KEY,
+            doc  jsonb NOT NULL,  -- the loaded document without its text
+            text text NOT NULL    -- canonical text: offsets are UTF-16 code units into it
+          );
+          CREATE TABLE search_passages (
+            id      integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            doc_id  text NOT NULL REFERENCES search_documents(id) ON DELETE CASCADE,
+            kind    text NOT NULL,
+            lang    text NOT NULL,
+            words   integer NOT NULL,
+            passage jsonb NOT NULL,
+            tsv     tsvector NOT NULL
+          );
+          CREATE INDEX search_passages_tsv ON search_passages USING gin (tsv);
+          CREATE INDEX search_passages_doc ON search_passages (doc_id);
+        `);
+        await c.query(`INSERT INTO search_meta (key, value) VALUES ('format', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
+          PG_INDEX_FORMAT,
+        ]);
+      }
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+    return new PgSearchBackend(pool, glossary, reindex);
+  }
+
+  /** Replace the glossary used for cross-lingual expansion. */
+  setGlossary(g: Glossary): void {
+    this.glossary = g;
+  }
+
+  async indexDocument(prep: PreparedDocument): Promise<CorpusDocument> {
+    const { doc } = prep;
+    const { text, ...rest } = doc;
+    const rows = prep.passages.map((p) => {
+      const toks = analyzePassage(text, p.passage);
+      return { passage: p.passage, words: p.words, tsv: passageTsvector(toks) };
+    });
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('DELETE FROM search_documents WHERE id = $1', [doc.id]);
+      await c.query('INSERT INTO search_documents (id, doc, text) VALUES ($1, $2, $3)', [doc.id, JSON.stringify(rest), text]);
+      const ids = (
+        await c.query<{ id: number }>(
+          `INSERT INTO search_passages (doc_id, kind, lang, words, passage, tsv)
+           SELECT $1, p->>'kind', p->>'lang', w, p, t::tsvector
+           FROM unnest($2::jsonb[], $3::int[], $4::text[]) WITH ORDINALITY AS x(p, w, t, n) ORDER BY n
+           RETURNING id`,
+          [doc.id, rows.map((r) => JSON.stringify(r.passage)), rows.map((r) => r.words), rows.map((r) => r.tsv)],
+        )
+      ).rows.map((r) => r.id);
+      await c.query('COMMIT');
+      // RETURNING follows the insertion order, which follows ORDER BY n.
+      const sorted = [...ids].sort((a, b) => a - b);
+      return { ...doc, passages: prep.passages.map((p, i) => ({ ...p.passage, id: sorted[i]! })) };
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  async removeDocument(id: string): Promise<void> {
+    await this.pool.query('DELETE FROM search_documents WHERE id = $1', [id]);
+  }
+
+  async search(query: string, parsed: ParsedQuery, opts: SearchOptions = {}): Promise<SearchResult> {
+    if (opts.lang) parsed.filters.lang = opts.lang;
+    if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
+    if (parsed.filters.docs.length) {
+      const known = new Set(
+        (await this.pool.query<{ id: string }>('SELECT id FROM search_documents WHERE id = ANY($1)', [parsed.filters.docs])).rows.map(
+          (r) => r.id,
+        ),
+      );
+      const missing = parsed.filters.docs.find((d) => !known.has(d));
+      if (missing !== undefined) throw new UserInputError('unknown_document', `No document "${missing}" (未找到该文献)`, 404);
+    }
+    const limit = opts.limit ?? 20;
+    const offset = opts.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new UserInputError('bad_limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+    }
+    if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
+
+    const view = await QueryView.create(this.pool, this.glossary, parsed);
+    let ranked = rank(parsed, view, opts);
+    for (let round = 1; view.missingSomething(); round++) {
+      if (round >= MAX_ROUNDS) throw new Error(`search: still missing data after ${MAX_ROUNDS} rounds`);
+      await view.fetchMissing();
+      ranked = rank(parsed, view, opts);
+    }
+    const { hits, matches, mode, strictTotal } = ranked;
+    const perDocument: Record<string, number> = {};
+    for (const h of hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+    const toHit = (h: RankedHit): SearchHit => {
+      const p = h.passage;
+      const doc = view.doc(p.docId);
+      return {
+        docId: p.docId,
+        title: doc.title,
+        passageId: p.id,
+        kind: p.kind,
+        lang: p.lang,
+        section: p.section,
+        start: p.start,
+        end: p.end,
+        text: doc.text.slice(p.start, p.end),
+        score: Math.round(h.score * 1000) / 1000,
+        matches: matches(p),
+      };
+    };
+    const result: SearchResult = { query, parsed, total: hits.length, hits: [], perDocument, mode, strictTotal };
+    if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
+    if (opts.group === 'paper') {
+      const perPaper = opts.perPaper ?? PER_PAPER;
+      if (!Number.isInteger(perPaper) || perPaper < 1 || perPaper > MAX_LIMIT) {
+        throw new UserInputError('bad_limit', `perPaper must be a whole number from 1 to ${MAX_LIMIT}`);
+      }
+      const byPaper = new Map<string, RankedHit[]>();
+      for (const h of hits) {
+        const list = byPaper.get(h.passage.docId);
+        if (list) list.push(h);
+        else byPaper.set(h.passage.docId, [h]);
+      }
+      result.groups = [...byPaper.entries()].slice(offset, offset + limit).map(([docId, list]) => ({
+        docId,
+        title: view.doc(docId).title,
+        total: list.length,
+        hits: list.slice(0, perPaper).map(toHit),
+        more: Math.max(0, list.length - perPaper),
+      }));
+      result.hits = result.groups.flatMap((g) => g.hits);
+    } else {
+      result.hits = hits.slice(offset, offset + limit).map(toHit);
+    }
+    return result;
+  }
+}
+
+/**
+ * One query's view of the stored corpus, as the ranking stage's
+ * {@link SearchSource}: it answers from what it has fetched and notes what it
+ * lacked, for the next round.
+ */
+class QueryView implements SearchSource {
+  readonly index: PassageIndex;
+  private readonly postings = new Map<string, number[]>();
+  private readonly wantedTerms = new Set<string>();
+  /** Passages fetched (those that pass the filters); `checked` also holds those that did not. */
+  private readonly loaded = new Map<number, Passage>();
+  private readonly checked = new Set<number>();
+  private readonly wantedPassages = new Set<number>();
+  private readonly docs = new Map<string, { title: string; text: string }>();
+  private readonly stats = new Map<number, { length: number; freq: Map<string, number>; toks: AnalyzedToken[] }>();
+  private allLoaded = false;
+  private wantAll = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly glossary: Glossary,
+    private readonly parsed: ParsedQuery,
+    size: number,
+    totalWords: number,
+  ) {
+    // The subset of PassageIndex that ranking reads, answered from this view.
+    const index: Pick<PassageIndex, 'lookup' | 'frequency' | 'lengthOf' | 'size' | 'averageLength'> = {
+      lookup: (term) => this.lookup(term),
+      frequency: (id, term) => this.stat(id)?.freq.get(term) ?? 0,
+      lengthOf: (id) => this.stat(id)?.length ?? 0,
+      size,
+      averageLength: size === 0 ? 1 : Math.max(1, totalWords / size),
+    };
+    this.index = index as PassageIndex;
+  }
+
+  static async create(pool: pg.Pool, glossary: Glossary, parsed: ParsedQuery): Promise<QueryView> {
+    const r = await pool.query<{ n: number; w: string | null }>('SELECT count(*)::int AS n, sum(words)::text AS w FROM search_passages');
+    return new QueryView(pool, glossary, parsed, r.rows[0]?.n ?? 0, Number(r.rows[0]?.w ?? 0));
+  }
+
+  missingSomething(): boolean {
+    return this.wantedTerms.size > 0 || this.wantedPassages.size > 0 || (this.wantAll && !this.allLoaded);
+  }
+
+  /** Fetch the posting lists and passages the last round asked for. */
+  async fetchMissing(): Promise<void> {
+    const terms = [...this.wantedTerms];
+    this.wantedTerms.clear();
+    await Promise.all(
+      terms.map(async (t) => {
+        const r = await this.pool.query<{ id: number }>('SELECT id FROM search_passages WHERE tsv @@ $1::tsquery ORDER BY id', [
+          quoteLexeme(lexeme(t)),
+        ]);
+        this.postings.set(
+          t,
+          r.rows.map((x) => x.id),
+        );
+      }),
+    );
+    // Every candidate of a term is a passage ranking will look at.
+    for (const t of terms) for (const id of this.postings.get(t) ?? []) if (!this.checked.has(id)) this.wantedPassages.add(id);
+    const ids = [...this.wantedPassages];
+    this.wantedPassages.clear();
+    if (this.wantAll && !this.allLoaded) {
+      await this.loadPassages(null);
+      this.allLoaded = true;
+    } else if (ids.length > 0) {
+      await this.loadPassages(ids);
+    }
+  }
+
+  /** Load passages (these ids, or all) that pass the query's filters, with their documents. */
+  private async loadPassages(ids: number[] | null): Promise<void> {
+    const { lang, docs, kinds } = this.parsed.filters;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (ids) add('id = ANY(?::int[])', ids);
+    if (lang) add('lang = ?', lang);
+    if (docs.length) add('doc_id = ANY(?::text[])', docs);
+    if (kinds?.length) add('kind = ANY(?::text[])', kinds);
+    const rows = (
+      await this.pool.query<PassageRow>(
+        `SELECT id, doc_id, passage FROM search_passages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY doc_id COLLATE "C", id`,
+        params,
+      )
+    ).rows;
+    for (const id of ids ?? []) this.checked.add(id);
+    for (const r of rows) {
+      this.checked.add(r.id);
+      this.loaded.set(r.id, { ...r.passage, id: r.id });
+    }
+    const needDocs = [...new Set(rows.map((r) => r.doc_id))].filter((d) => !this.docs.has(d));
+    if (needDocs.length) {
+      const d = await this.pool.query<{ id: string; title: string; text: string }>(
+        `SELECT id, doc->>'title' AS title, text FROM search_documents WHERE id = ANY($1::text[])`,
+        [needDocs],
+      );
+      for (const x of d.rows) this.docs.set(x.id, { title: x.title, text: x.text });
+    }
+  }
+
+  doc(id: string): { title: string; text: string } {
+    const d = this.docs.get(id);
+    if (!d) throw new Error(`search: document ${id} was not loaded`);
+    return d;
+  }
+
+  private lookup(term: string): number[] {
+    if (term === '' || term.includes(' ') || isBiword(term)) return [];
+    const list = this.postings.get(term);
+    if (list) return list;
+    this.wantedTerms.add(term);
+    return [];
+  }
+
+  /** Length and term/biword frequencies of a loaded passage, from its tokens (as indexing computes them). */
+  private stat(id: number) {
+    let s = this.stats.get(id);
+    if (!s) {
+      const p = this.loaded.get(id);
+      if (!p) return undefined;
+      const toks = analyzePassage(this.doc(p.docId).text, p);
+      const freq = new Map<string, number>();
+      for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
+      for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
+      s = { length: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1, freq, toks };
+      this.stats.set(id, s);
+    }
+    return s;
+  }
+
+  passage(id: number): Passage | undefined {
+    const p = this.loaded.get(id);
+    if (!p && !this.checked.has(id)) this.wantedPassages.add(id);
+    return p;
+  }
+
+  *passages(): Iterable<Passage> {
+    if (!this.allLoaded) {
+      this.wantAll = true;
+      return;
+    }
+    yield* [...this.loaded.values()].sort((a, b) => a.docId.localeCompare(b.docId) || a.start - b.start);
+  }
+
+  tokens(id: number): AnalyzedToken[] {
+    return this.stat(id)?.toks ?? [];
+  }
+
+  titleTokens(docId: string): AnalyzedToken[] {
+    return analyze(this.docs.get(docId)?.title ?? '', 'index');
+  }
+
+  expansions(text: string): { text: string; via: string }[] {
+    return this.glossary.translationsOf(normalizeText(text)).map((t) => ({ text: t.term, via: t.term }));
+  }
+}

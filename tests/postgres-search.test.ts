@@ -1,0 +1,167 @@
+/**
+ * The PostgreSQL index against the embedded engine on the five papers: the
+ * ranking golden set's queries, and the query language's operators and
+ * filters, return the same passages (as sets, over every page), the same
+ * totals and modes, and the same order, scores and match offsets on the page.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgSearchBackend, PG_INDEX_FORMAT, lexeme, passageTsvector } from '../src/backends/postgres/search.js';
+import { Engine, MAX_LIMIT, type SearchOptions, type SearchResult, prepareDocument } from '../src/engine.js';
+import { loadGlossary } from '../src/pipeline/glossary.js';
+import { loadCorpus } from '../src/pipeline/load.js';
+import { parseQuery } from '../src/pipeline/query.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+
+const server = testDatabaseUrl();
+
+/** The queries of tests/ranking.test.ts's golden set, with the options they use. */
+const GOLDEN: [string, SearchOptions][] = [
+  ['"key node"', {}],
+  ['path dependence', {}],
+  ['对口支援 脱贫攻坚', {}],
+  ['village-resident cadres', {}],
+  ['林芝', {}],
+  ['对口支援', {}],
+  ['对口支援', { match: 'strict' }],
+  ['counterpart support', {}],
+];
+/** The rest of the query language: OR, exclusion, phrases, filters, no expansion, a question, nothing found. */
+const MORE: [string, SearchOptions][] = [
+  ['援藏 OR 援疆', {}],
+  ['对口支援 -援疆', {}],
+  ['counterpart support -Tibet', {}],
+  ['“对口 支援”', {}],
+  ['lang:en counterpart', {}],
+  ['lang:zh 对口支援', {}],
+  ['doc:wang-counterpart-support-policy "path dependence"', {}],
+  ['kind:heading 对口支援', {}],
+  ['kind:reference counterpart', {}],
+  ['kind:heading', {}],
+  ['林芝', { expand: false }],
+  ['how are village cadres selected and evaluated', {}],
+  ['对口支援', { lang: 'en' }],
+  ['zzzqqq-nothing', {}],
+  ['1979', {}],
+];
+
+describe('the tsvector of a passage', () => {
+  it('holds duikou’s terms with 1-based positions, quotes them, and hashes terms PostgreSQL cannot hold', () => {
+    const toks = [
+      { term: "o'neil", position: 0 },
+      { term: 'a\\b', position: 1 },
+      { term: "o'neil", position: 2 },
+      { term: '对口支援', position: 3 },
+      { term: '对口', position: 3 },
+    ].map((t) => ({ ...t, start: 0, end: 1, script: 'latin' }) as never);
+    expect(passageTsvector(toks)).toBe(`'o''neil':1,3 'a\\\\b':2 '对口支援':4 '对口':4`);
+    const long = 'x'.repeat(3000);
+    expect(lexeme(long)).toMatch(/^#[0-9a-f]{64}$/);
+    expect(lexeme('对口支援')).toBe('对口支援');
+  });
+});
+
+describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
+  let dir: string;
+  let tdb: TestDatabase;
+  let pool: pg.Pool;
+  let engine: Engine;
+  let backend: PgSearchBackend;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'duikou-pgsearch-'));
+    cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), dir, { recursive: true });
+    tdb = await createTestDatabase(server as string);
+    pool = new pg.Pool({ connectionString: tdb.url, max: 8 });
+    const glossary = loadGlossary(dir);
+    engine = new Engine(glossary);
+    backend = await PgSearchBackend.open(pool, glossary);
+    expect(backend.needsReindex).toBe(false);
+    for (const doc of await loadCorpus(dir)) {
+      const prep = prepareDocument(doc);
+      engine.addPrepared(prep);
+      await backend.indexDocument(prep);
+    }
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await tdb?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every hit over every page, as "docId@start". */
+  async function allHits(run: (o: SearchOptions) => SearchResult | Promise<SearchResult>, opts: SearchOptions): Promise<string[]> {
+    const out: string[] = [];
+    for (let offset = 0; ; offset += MAX_LIMIT) {
+      const r = await run({ ...opts, limit: MAX_LIMIT, offset });
+      out.push(...r.hits.map((h) => `${h.docId}@${h.start}`));
+      if (r.hits.length < MAX_LIMIT) return out;
+    }
+  }
+
+  it('indexes every passage with a GIN index on its terms', async () => {
+    const n = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM search_passages')).rows[0]?.n;
+    expect(n).toBe(engine.index.size);
+    expect(n).toBeGreaterThan(400);
+    // A table this small may be scanned; with scans off the planner must be able to use the GIN index.
+    const c = await pool.connect();
+    try {
+      await c.query('SET enable_seqscan = off');
+      const plan = (await c.query(`EXPLAIN SELECT id FROM search_passages WHERE tsv @@ '对口支援'::tsquery`)).rows
+        .map((r: Record<string, string>) => r['QUERY PLAN'])
+        .join('\n');
+      expect(plan).toContain('search_passages_tsv');
+    } finally {
+      c.release();
+    }
+  });
+
+  it.each([...GOLDEN, ...MORE])('%s %o: the same passages, totals and mode as the embedded engine', async (q, opts) => {
+    const mine = await backend.search(q, parseQuery(q), { ...opts, limit: 20 });
+    const theirs = engine.search(q, { ...opts, limit: 20 });
+    expect(mine.total).toBe(theirs.total);
+    expect(mine.strictTotal).toBe(theirs.strictTotal);
+    expect(mine.mode).toBe(theirs.mode);
+    expect(mine.perDocument).toEqual(theirs.perDocument);
+    const a = await allHits((o) => backend.search(q, parseQuery(q), o), opts);
+    const b = await allHits((o) => engine.search(q, o), opts);
+    expect(new Set(a)).toEqual(new Set(b));
+    expect(a).toHaveLength(theirs.total);
+    // The same order, scores and match offsets on the page.
+    expect(mine.hits.map((h) => [h.docId, h.start, h.score, h.matches])).toEqual(
+      theirs.hits.map((h) => [h.docId, h.start, h.score, h.matches]),
+    );
+  });
+
+  it('groups by paper like the embedded engine', async () => {
+    const mine = await backend.search('对口支援', parseQuery('对口支援'), { group: 'paper', limit: 3 });
+    const theirs = engine.search('对口支援', { group: 'paper', limit: 3 });
+    expect(mine.groups?.map((g) => [g.docId, g.total, g.more, g.hits.map((h) => h.start)])).toEqual(
+      theirs.groups?.map((g) => [g.docId, g.total, g.more, g.hits.map((h) => h.start)]),
+    );
+  });
+
+  it('removes a document, refuses an unknown doc:, and re-indexes from scratch when the format changes', async () => {
+    const id = 'zhou-partner-assistance-overview';
+    await backend.removeDocument(id);
+    engine.removeDocument(id);
+    const mine = await backend.search('林芝', parseQuery('林芝'), {});
+    expect(mine.total).toBe(engine.search('林芝').total);
+    expect(mine.perDocument[id]).toBeUndefined();
+    await expect(backend.search(`doc:${id} x`, parseQuery(`doc:${id} x`), {})).rejects.toMatchObject({
+      code: 'unknown_document',
+      status: 404,
+    });
+
+    await pool.query(`UPDATE search_meta SET value = 'an older analyzer' WHERE key = 'format'`);
+    const again = await PgSearchBackend.open(pool, loadGlossary(dir));
+    expect(again.needsReindex).toBe(true);
+    expect((await pool.query('SELECT count(*)::int AS n FROM search_passages')).rows[0]).toEqual({ n: 0 });
+    expect((await pool.query(`SELECT value FROM search_meta WHERE key = 'format'`)).rows[0]).toEqual({ value: PG_INDEX_FORMAT });
+    expect((await PgSearchBackend.open(pool, loadGlossary(dir))).needsReindex).toBe(false);
+  });
+});
