@@ -28,6 +28,10 @@ import {
 } from '../http/documents-api.js';
 import { resolveLibrary } from '../library.js';
 import { openPersistentCorpus, syncCorpus } from '../persist.js';
+import { copyLibrary } from '../backends/migrate.js';
+import { openAnnotationBackend } from '../backends/open.js';
+import { PgAnnotationStore } from '../backends/postgres/annotations.js';
+import { pgOptionsFromSettings, redactUrl } from '../backends/postgres/db.js';
 import { AnnotationStore } from '../store/annotations.js';
 import { DataFileError, openDatabase } from '../store/db.js';
 import { ROLES, UserStore } from '../store/users.js';
@@ -161,6 +165,28 @@ program
       console.log(`Imported ${added} annotations and ${backup.tags.length} tag definitions from ${file}; ${skipped} were already there`);
     } finally {
       store.db.close();
+    }
+  });
+
+program
+  .command('migrate')
+  .description(
+    "copy this library's annotations and tags into an empty PostgreSQL database (--to postgres://…) or data folder (--to FOLDER), checked by counts and the W3C export's checksum",
+  )
+  .requiredOption('--to <target>', 'postgres://user:password@host/database, or a folder for an embedded library')
+  .action(async (o: { to: string }) => {
+    const from = await openAnnotationBackend();
+    const toPg = /^postgres(ql)?:\/\//.test(o.to);
+    const to = toPg
+      ? await PgAnnotationStore.open({ ...pgOptionsFromSettings({ ...process.env, DUIKOU_DATABASE_URL: o.to }), url: o.to })
+      : await openAnnotationBackend({ DUIKOU_DATA: o.to });
+    try {
+      const d = await copyLibrary(from, to);
+      console.log(
+        `Copied ${d.annotations} annotations and ${d.tags} tags to ${toPg ? redactUrl(o.to) : o.to} (W3C export sha256 ${d.sha256}, same as the source)`,
+      );
+    } finally {
+      await Promise.all([from.close(), to.close()]);
     }
   });
 
