@@ -36,6 +36,16 @@ try {
 }
 for (const w of access.warnings) console.error(`duikou: ${w}`);
 
+// The lab-server mode's store and index exist (src/backends/postgres) but the web app does not serve
+// from them yet: refuse rather than silently keep a lab's annotations in this machine's SQLite file.
+if (setting('DUIKOU_DATABASE_URL') !== '') {
+  console.error(
+    'duikou: DUIKOU_DATABASE_URL is set, but the web app cannot serve from PostgreSQL yet; unset it to serve the library in DUIKOU_DATA ' +
+      '(`npx duikou migrate --to postgres://…` copies annotations and tags into PostgreSQL)',
+  );
+  process.exit(1);
+}
+
 /** Open a database of the data folder; one duikou cannot use stops the start with a message naming it, not a stack trace. */
 function open<T>(fn: () => T): T {
   try {

@@ -3,9 +3,11 @@
  * setting, and change notifications between app instances. (Its behaviour as a
  * store runs in store-annotations.test.ts, on both backends.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAnnotationBackend } from '../src/backends/open.js';
@@ -40,6 +42,31 @@ describe('lab-server settings', () => {
       await b.create({ docId: 'd', ...at('对口支援') }, DOC);
       expect(await b.list()).toHaveLength(1);
       await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the web app refuses to start with it rather than keep a lab library in SQLite', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duikou-refuse-'));
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        env: {
+          ...process.env,
+          DUIKOU_DATA: dir,
+          DUIKOU_CORPUS: dir,
+          DUIKOU_AUTH: 'none',
+          PORT: '0',
+          DUIKOU_DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/d',
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('cannot serve from PostgreSQL yet');
+      expect(r.stderr).not.toContain('secret');
+      expect(existsSync(join(dir, 'duikou.db'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
