@@ -20,9 +20,10 @@
  * (the others are never fetched), so its scores, and the order, may differ
  * from the embedded engine's; the passages and totals do not.
  *
- * Cost: each candidate passage's document text is fetched to analyse it
- * again for frequencies, lengths and match offsets, as the embedded engine
- * does on a cache miss. The full query is not yet translated into a single
+ * Cost: a candidate passage is analysed again (for frequencies, lengths and
+ * match offsets) the first time a process sees it and then kept, like the
+ * embedded engine's token cache; its document's text is still fetched on
+ * every query that loads one of its passages. The full query is not yet translated into a single
  * tsquery (`&`, `|`, `!`, `<->`): the boolean logic and phrase checks run
  * in Node over the per-term candidates.
  *
@@ -60,6 +61,16 @@ const MAX_LEXEME_BYTES = 2000;
 /** tsvector positions stop at 16383 and 256 per lexeme. */
 const MAX_POSITION = 16383;
 const MAX_POSITIONS = 256;
+/** Analysed passages kept between queries (as the embedded engine's token cache). */
+const STATS_CACHE_SIZE = 20_000;
+
+/** A passage's analysis: its tokens, its length in word positions, and its term and biword frequencies. */
+interface PassageStats {
+  length: number;
+  freq: Map<string, number>;
+  toks: AnalyzedToken[];
+}
+
 /** Rounds of fetch-and-rank before giving up (a bug if ever reached: each round only adds). */
 const MAX_ROUNDS = 8;
 
@@ -97,6 +108,12 @@ interface PassageRow {
 /** {@link SearchBackend} on PostgreSQL. Open with {@link PgSearchBackend.open}. */
 export class PgSearchBackend implements SearchBackend {
   readonly kind = 'postgres' as const;
+
+  /**
+   * Passage id → analysis. Ids are never reused (an identity column), so an
+   * entry can only go unused, never go stale, when a document is re-indexed.
+   */
+  private readonly statsCache = new Map<number, PassageStats>();
 
   private constructor(
     readonly pool: pg.Pool,
@@ -210,7 +227,7 @@ export class PgSearchBackend implements SearchBackend {
     }
     if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
 
-    const view = await QueryView.create(this.pool, this.glossary, parsed);
+    const view = await QueryView.create(this.pool, this.glossary, parsed, this.statsCache);
     let ranked = rank(parsed, view, opts);
     for (let round = 1; view.missingSomething(); round++) {
       if (round >= MAX_ROUNDS) throw new Error(`search: still missing data after ${MAX_ROUNDS} rounds`);
@@ -279,7 +296,7 @@ class QueryView implements SearchSource {
   private readonly checked = new Set<number>();
   private readonly wantedPassages = new Set<number>();
   private readonly docs = new Map<string, { title: string; text: string }>();
-  private readonly stats = new Map<number, { length: number; freq: Map<string, number>; toks: AnalyzedToken[] }>();
+
   private allLoaded = false;
   private wantAll = false;
 
@@ -287,6 +304,7 @@ class QueryView implements SearchSource {
     private readonly pool: pg.Pool,
     private readonly glossary: Glossary,
     private readonly parsed: ParsedQuery,
+    private readonly stats: Map<number, PassageStats>,
     size: number,
     totalWords: number,
   ) {
@@ -301,9 +319,9 @@ class QueryView implements SearchSource {
     this.index = index as PassageIndex;
   }
 
-  static async create(pool: pg.Pool, glossary: Glossary, parsed: ParsedQuery): Promise<QueryView> {
+  static async create(pool: pg.Pool, glossary: Glossary, parsed: ParsedQuery, stats: Map<number, PassageStats>): Promise<QueryView> {
     const r = await pool.query<{ n: number; w: string | null }>('SELECT count(*)::int AS n, sum(words)::text AS w FROM search_passages');
-    return new QueryView(pool, glossary, parsed, r.rows[0]?.n ?? 0, Number(r.rows[0]?.w ?? 0));
+    return new QueryView(pool, glossary, parsed, stats, r.rows[0]?.n ?? 0, Number(r.rows[0]?.w ?? 0));
   }
 
   missingSomething(): boolean {
@@ -386,16 +404,20 @@ class QueryView implements SearchSource {
   }
 
   /** Length and term/biword frequencies of a loaded passage, from its tokens (as indexing computes them). */
-  private stat(id: number) {
+  private stat(id: number): PassageStats | undefined {
+    const p = this.loaded.get(id);
+    if (!p) return undefined;
     let s = this.stats.get(id);
     if (!s) {
-      const p = this.loaded.get(id);
-      if (!p) return undefined;
       const toks = analyzePassage(this.doc(p.docId).text, p);
       const freq = new Map<string, number>();
       for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
       for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
       s = { length: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1, freq, toks };
+      if (this.stats.size >= STATS_CACHE_SIZE) {
+        const oldest = this.stats.keys().next().value;
+        if (oldest !== undefined) this.stats.delete(oldest);
+      }
       this.stats.set(id, s);
     }
     return s;
