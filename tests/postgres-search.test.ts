@@ -147,7 +147,15 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
 
   it('removes a document, refuses an unknown doc:, and re-indexes from scratch when the format changes', async () => {
     const id = 'zhou-partner-assistance-overview';
+    // Other instances hear that the document went.
+    const listener = await pool.connect();
+    const heard: string[] = [];
+    listener.on('notification', (m) => heard.push(m.payload ?? ''));
+    await listener.query('LISTEN duikou_changes');
     await backend.removeDocument(id);
+    await expect.poll(() => heard, { timeout: 1000, interval: 10 }).toEqual([JSON.stringify({ what: 'documents', docId: id })]);
+    await listener.query('UNLISTEN duikou_changes');
+    listener.release();
     engine.removeDocument(id);
     const mine = await backend.search('林芝', parseQuery('林芝'), {});
     expect(mine.total).toBe(engine.search('林芝').total);

@@ -52,6 +52,7 @@ import { normalizeText } from '../../pipeline/normalize.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import { type RankedHit, type SearchSource, rank } from '../../pipeline/rank.js';
 import type { SearchBackend } from '../types.js';
+import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
 
 /** What decides the stored index's content: the embedded index's format version and this layout. */
 export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-1`;
@@ -95,6 +96,11 @@ export function passageTsvector(toks: readonly AnalyzedToken[]): string {
     positions.set(l, list);
   }
   return [...positions].map(([l, ps]) => `${quoteLexeme(l)}:${ps.join(',')}`).join(' ');
+}
+
+/** Announce a change to the other instances (delivered when the transaction commits). */
+async function notify(c: pg.PoolClient, notice: ChangeNotice): Promise<void> {
+  await c.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
 }
 
 const isBiword = (term: string): boolean => term.includes('|') || term.includes('~');
@@ -192,6 +198,7 @@ export class PgSearchBackend implements SearchBackend {
           [doc.id, rows.map((r) => JSON.stringify(r.passage)), rows.map((r) => r.words), rows.map((r) => r.tsv)],
         )
       ).rows.map((r) => r.id);
+      await notify(c, { what: 'documents', docId: doc.id });
       await c.query('COMMIT');
       // RETURNING follows the insertion order, which follows ORDER BY n.
       const sorted = [...ids].sort((a, b) => a - b);
@@ -205,7 +212,18 @@ export class PgSearchBackend implements SearchBackend {
   }
 
   async removeDocument(id: string): Promise<void> {
-    await this.pool.query('DELETE FROM search_documents WHERE id = $1', [id]);
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const gone = await c.query('DELETE FROM search_documents WHERE id = $1', [id]);
+      if (gone.rowCount) await notify(c, { what: 'documents', docId: id });
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
   }
 
   async search(query: string, parsed: ParsedQuery, opts: SearchOptions = {}): Promise<SearchResult> {
