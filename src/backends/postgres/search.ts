@@ -34,7 +34,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { UserInputError } from '../../core/errors.js';
-import type { CorpusDocument, Passage } from '../../core/types.js';
+import type { CorpusDocument, Passage, Span } from '../../core/types.js';
 import {
   type PreparedDocument,
   type SearchHit,
@@ -45,17 +45,18 @@ import {
   analyzePassage,
   bestMatchNotice,
 } from '../../engine.js';
-import { type AnalyzedToken, analyze, biwords } from '../../pipeline/analyze.js';
+import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
+import { joinPieces } from '../../pipeline/segment.js';
 import { type RankedHit, type SearchSource, rank } from '../../pipeline/rank.js';
 import type { SearchBackend } from '../types.js';
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
 
 /** What decides the stored index's content: the embedded index's format version and this layout. */
-export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-1`;
+export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-2`;
 
 /** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
 const MAX_LEXEME_BYTES = 2000;
@@ -86,8 +87,10 @@ function quoteLexeme(l: string): string {
 }
 
 /** The tsvector text of a passage: each single term with its word positions (1-based). */
-export function passageTsvector(toks: readonly AnalyzedToken[]): string {
+export function passageTsvector(toks: readonly AnalyzedToken[], bigrams: readonly string[] = []): string {
   const positions = new Map<string, number[]>();
+  // Han bigrams (the recall layer) share the terms' lexemes, as in the embedded index, without positions.
+  for (const b of bigrams) positions.set(lexeme(b), []);
   for (const t of toks) {
     const l = lexeme(t.term);
     const list = positions.get(l) ?? [];
@@ -95,7 +98,7 @@ export function passageTsvector(toks: readonly AnalyzedToken[]): string {
     if (list.length < MAX_POSITIONS && list.at(-1) !== pos) list.push(pos);
     positions.set(l, list);
   }
-  return [...positions].map(([l, ps]) => `${quoteLexeme(l)}:${ps.join(',')}`).join(' ');
+  return [...positions].map(([l, ps]) => (ps.length ? `${quoteLexeme(l)}:${ps.join(',')}` : quoteLexeme(l))).join(' ');
 }
 
 /** Announce a change to the other instances (delivered when the transaction commits). */
@@ -153,10 +156,12 @@ export class PgSearchBackend implements SearchBackend {
             lang    text NOT NULL,
             words   integer NOT NULL,
             passage jsonb NOT NULL,
-            tsv     tsvector NOT NULL
+            tsv     tsvector NOT NULL,
+            han     text[] NOT NULL  -- the Han characters of its bigrams, for single-character lookups
           );
           CREATE INDEX search_passages_tsv ON search_passages USING gin (tsv);
           CREATE INDEX search_passages_doc ON search_passages (doc_id);
+          CREATE INDEX search_passages_han ON search_passages USING gin (han);
         `);
         await c.query(`INSERT INTO search_meta (key, value) VALUES ('format', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
           PG_INDEX_FORMAT,
@@ -182,7 +187,7 @@ export class PgSearchBackend implements SearchBackend {
     const { text, ...rest } = doc;
     const rows = prep.passages.map((p) => {
       const toks = analyzePassage(text, p.passage);
-      return { passage: p.passage, words: p.words, tsv: passageTsvector(toks) };
+      return { passage: p.passage, words: p.words, tsv: passageTsvector(toks, p.bigrams), han: [...new Set(p.bigrams.join(''))] };
     });
     const c = await this.pool.connect();
     try {
@@ -191,11 +196,17 @@ export class PgSearchBackend implements SearchBackend {
       await c.query('INSERT INTO search_documents (id, doc, text) VALUES ($1, $2, $3)', [doc.id, JSON.stringify(rest), text]);
       const ids = (
         await c.query<{ id: number }>(
-          `INSERT INTO search_passages (doc_id, kind, lang, words, passage, tsv)
-           SELECT $1, p->>'kind', p->>'lang', w, p, t::tsvector
-           FROM unnest($2::jsonb[], $3::int[], $4::text[]) WITH ORDINALITY AS x(p, w, t, n) ORDER BY n
+          `INSERT INTO search_passages (doc_id, kind, lang, words, passage, tsv, han)
+           SELECT $1, p->>'kind', p->>'lang', w, p, t::tsvector, ARRAY(SELECT jsonb_array_elements_text(h))
+           FROM unnest($2::jsonb[], $3::int[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS x(p, w, t, h, n) ORDER BY n
            RETURNING id`,
-          [doc.id, rows.map((r) => JSON.stringify(r.passage)), rows.map((r) => r.words), rows.map((r) => r.tsv)],
+          [
+            doc.id,
+            rows.map((r) => JSON.stringify(r.passage)),
+            rows.map((r) => r.words),
+            rows.map((r) => r.tsv),
+            rows.map((r) => JSON.stringify(r.han)),
+          ],
         )
       ).rows.map((r) => r.id);
       await notify(c, { what: 'documents', docId: doc.id });
@@ -327,8 +338,17 @@ class QueryView implements SearchSource {
     totalWords: number,
   ) {
     // The subset of PassageIndex that ranking reads, answered from this view.
-    const index: Pick<PassageIndex, 'lookup' | 'frequency' | 'lengthOf' | 'size' | 'averageLength'> = {
+    const index: Pick<PassageIndex, 'lookup' | 'lookupAll' | 'lookupChar' | 'frequency' | 'lengthOf' | 'size' | 'averageLength'> = {
       lookup: (term) => this.lookup(term),
+      lookupAll: (terms) => {
+        const lists = [...new Set(terms)].map((t) => this.lookup(t));
+        if (lists.length === 0) return [];
+        return lists.reduce((acc, l) => {
+          const set = new Set(l);
+          return acc.filter((id) => set.has(id));
+        });
+      },
+      lookupChar: (c) => this.lookup(`\u0000char:${c}`),
       frequency: (id, term) => this.stat(id)?.freq.get(term) ?? 0,
       lengthOf: (id) => this.stat(id)?.length ?? 0,
       size,
@@ -352,9 +372,16 @@ class QueryView implements SearchSource {
     this.wantedTerms.clear();
     await Promise.all(
       terms.map(async (t) => {
-        const r = await this.pool.query<{ id: number }>('SELECT id FROM search_passages WHERE tsv @@ $1::tsquery ORDER BY id', [
-          quoteLexeme(lexeme(t)),
-        ]);
+        const char = t.startsWith('\u0000char:') ? t.slice('\u0000char:'.length) : null;
+        // A character: the passages listing it as a word, or holding a bigram with it (as the embedded lookupChar).
+        const r = char
+          ? await this.pool.query<{ id: number }>(
+              'SELECT id FROM search_passages WHERE tsv @@ $1::tsquery OR han @> ARRAY[$2] ORDER BY id',
+              [quoteLexeme(lexeme(char)), char],
+            )
+          : await this.pool.query<{ id: number }>('SELECT id FROM search_passages WHERE tsv @@ $1::tsquery ORDER BY id', [
+              quoteLexeme(lexeme(t)),
+            ]);
         this.postings.set(
           t,
           r.rows.map((x) => x.id),
@@ -414,7 +441,7 @@ class QueryView implements SearchSource {
   }
 
   private lookup(term: string): number[] {
-    if (term === '' || term.includes(' ') || isBiword(term)) return [];
+    if (term === '' || (!term.startsWith('\u0000char:') && (term.includes(' ') || isBiword(term)))) return [];
     const list = this.postings.get(term);
     if (list) return list;
     this.wantedTerms.add(term);
@@ -453,6 +480,20 @@ class QueryView implements SearchSource {
       return;
     }
     yield* [...this.loaded.values()].sort((a, b) => a.docId.localeCompare(b.docId) || a.start - b.start);
+  }
+
+  /** As the embedded engine's `runs`: where a Chinese run stands in the passage's normalised text, in document offsets. */
+  runs(id: number, run: string): Span[] {
+    const p = this.loaded.get(id);
+    if (!p) return [];
+    const text = this.doc(p.docId).text;
+    const one = p.pieces.length === 1 ? p.pieces[0]! : null;
+    const joined = one ? null : joinPieces(text, p.pieces);
+    const own = one ? text.slice(one.start, one.end) : joined!.text;
+    const found = findRun(own, run, hanLayer(own).stable);
+    return one
+      ? found.map((r) => ({ start: r.start + one.start, end: r.end + one.start }))
+      : found.map((r) => ({ start: joined!.map(r.start), end: joined!.map(r.end - 1) + 1 }));
   }
 
   tokens(id: number): AnalyzedToken[] {
