@@ -126,7 +126,7 @@ describe.skipIf(!server)('the PostgreSQL store', () => {
     const pool = new pg.Pool({ connectionString: tdb.url });
     try {
       const broken = [...PG_MIGRATIONS, { description: 'broken', up: 'CREATE TABLE half (x int); SELECT no_such_function();' }];
-      await expect(pgMigrate(pool, broken)).rejects.toThrow(/migration 3 \(broken\) failed/);
+      await expect(pgMigrate(pool, broken)).rejects.toThrow(`migration ${PG_MIGRATIONS.length + 1} (broken) failed`);
       expect(await pgSchemaVersion(pool)).toBe(PG_SCHEMA_VERSION);
       expect((await pool.query(`SELECT to_regclass('half') AS t`)).rows[0]).toEqual({ t: null });
     } finally {
@@ -152,6 +152,21 @@ describe.skipIf(!server)('the PostgreSQL store', () => {
       await stop();
       await one.close();
       await two.close();
+    }
+  });
+
+  it("keeps each annotation's coder, and a restored one's coders and merge record", async () => {
+    const s = await PgAnnotationStore.open({ url: tdb.url });
+    try {
+      const a = await s.create({ docId: 'd', ...at('对口支援') }, DOC, 'li');
+      expect(a).toMatchObject({ createdBy: 'li', updatedBy: 'li', mergedFrom: [] });
+      expect(await s.update(a.id, { note: 'n' }, undefined, 'wang')).toMatchObject({ createdBy: 'li', updatedBy: 'wang' });
+      const merged = [{ id: 'x', coder: 'li', start: 0, end: 4, exact: '对口支援', tags: [], note: '' }];
+      const { id: _id, ...rest } = a;
+      await s.restore({ annotations: [{ ...rest, id: 'restored', createdBy: 'zhao', mergedFrom: merged }], tags: [] });
+      expect(await s.get('restored')).toMatchObject({ createdBy: 'zhao', updatedBy: 'li', mergedFrom: merged });
+    } finally {
+      await s.close();
     }
   });
 

@@ -35,9 +35,10 @@ export type BackendKind = 'embedded' | 'postgres';
  */
 export interface AnnotationBackend {
   readonly kind: BackendKind;
-  create(input: NewAnnotation, doc: DocText): Promise<Annotation>;
+  /** `by`: the coder (a user name; the implicit owner when absent). */
+  create(input: NewAnnotation, doc: DocText, by?: string): Promise<Annotation>;
   get(id: string): Promise<Annotation | null>;
-  update(id: string, patch: AnnotationPatch, doc?: DocText): Promise<Annotation>;
+  update(id: string, patch: AnnotationPatch, doc?: DocText, by?: string): Promise<Annotation>;
   delete(id: string): Promise<Annotation>;
   list(filter?: AnnotationFilter): Promise<Annotation[]>;
   restore(backup: {

@@ -20,6 +20,7 @@ import {
   DEFAULT_COLOUR,
   type DocText,
   type KnownDocument,
+  type MergedSource,
   type NewAnnotation,
   type NewTag,
   type ReanchorCounts,
@@ -31,6 +32,7 @@ import {
   normalizeTagName,
   rules,
 } from '../../store/annotations.js';
+import { IMPLICIT_OWNER } from '../../store/users.js';
 import type { AnnotationBackend } from '../types.js';
 import { type PgOptions, openPgPool, pgSchemaVersion } from './db.js';
 import { PG_SCHEMA_VERSION } from './migrations.js';
@@ -65,6 +67,9 @@ interface AnnotationRow {
   text_hash: string;
   status: AnchorStatus;
   anchor_method: AnchorMethod;
+  created_by: string;
+  updated_by: string;
+  merged_from: MergedSource[];
 }
 
 interface TagRow {
@@ -146,7 +151,7 @@ export class PgAnnotationStore implements AnnotationBackend {
 
   // ---------------------------------------------------------------- annotations
 
-  async create(input: NewAnnotation, doc: DocText): Promise<Annotation> {
+  async create(input: NewAnnotation, doc: DocText, by: string = IMPLICIT_OWNER): Promise<Annotation> {
     if (typeof input !== 'object' || input === null) throw bad('bad_input', 'Missing annotation (缺少标注)');
     const docId = validateDocId(input.docId);
     const range = validateRange(doc.text, input.start, input.end, input.exact);
@@ -159,9 +164,9 @@ export class PgAnnotationStore implements AnnotationBackend {
       await this.touchDocument(c, docId, doc.hash, now);
       await c.query(
         `INSERT INTO annotations (id, doc_id, start, "end", exact, prefix, suffix, note, colour,
-           created_at, updated_at, text_hash, status, anchor_method)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, 'anchored', 'created')`,
-        [id, docId, range.start, range.end, range.exact, range.prefix, range.suffix, note, colour, now, doc.hash],
+           created_at, updated_at, text_hash, status, anchor_method, created_by, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, 'anchored', 'created', $12, $12)`,
+        [id, docId, range.start, range.end, range.exact, range.prefix, range.suffix, note, colour, now, doc.hash, by],
       );
       await this.setTags(c, id, tags);
     });
@@ -183,7 +188,7 @@ export class PgAnnotationStore implements AnnotationBackend {
     return a;
   }
 
-  async update(id: string, patch: AnnotationPatch, doc?: DocText): Promise<Annotation> {
+  async update(id: string, patch: AnnotationPatch, doc?: DocText, by: string = IMPLICIT_OWNER): Promise<Annotation> {
     const current = await this.mustGet(id);
     if (typeof patch !== 'object' || patch === null) throw bad('bad_input', 'Missing changes (缺少修改内容)');
     const note = patch.note === undefined ? undefined : validateNote(patch.note);
@@ -198,11 +203,12 @@ export class PgAnnotationStore implements AnnotationBackend {
     if (note === undefined && colour === undefined && tags === undefined && range === undefined) return current;
     await this.write({ what: 'annotations', docId: current.docId }, async (c) => {
       const now = isoNow(current.updatedAt);
-      const n = await c.query('UPDATE annotations SET note = $2, colour = $3, updated_at = $4 WHERE id = $1', [
+      const n = await c.query('UPDATE annotations SET note = $2, colour = $3, updated_at = $4, updated_by = $5 WHERE id = $1', [
         id,
         note ?? current.note,
         colour ?? current.colour,
         now,
+        by,
       ]);
       if (n.rowCount === 0) throw notFound('annotation', id); // deleted by another instance meanwhile
       if (range && doc) {
@@ -289,6 +295,9 @@ export class PgAnnotationStore implements AnnotationBackend {
       textHash: r.text_hash,
       status: r.status,
       anchorMethod: r.anchor_method,
+      createdBy: r.created_by,
+      updatedBy: r.updated_by,
+      mergedFrom: r.merged_from,
     }));
   }
 
@@ -346,8 +355,8 @@ export class PgAnnotationStore implements AnnotationBackend {
         }
         await c.query(
           `INSERT INTO annotations (id, doc_id, start, "end", exact, prefix, suffix, note, colour,
-             created_at, updated_at, text_hash, status, anchor_method)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+             created_at, updated_at, text_hash, status, anchor_method, created_by, updated_by, merged_from)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
           [
             a.id,
             a.docId,
@@ -363,6 +372,9 @@ export class PgAnnotationStore implements AnnotationBackend {
             a.textHash,
             a.status,
             a.anchorMethod,
+            a.createdBy ?? IMPLICIT_OWNER,
+            a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
+            JSON.stringify(a.mergedFrom ?? []),
           ],
         );
         await this.setTags(c, a.id, a.tagNames);
