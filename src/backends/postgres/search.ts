@@ -50,7 +50,7 @@ import type { Glossary } from '../../pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
-import { joinPieces } from '../../pipeline/segment.js';
+import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
 import { type RankedHit, type SearchSource, rank } from '../../pipeline/rank.js';
 import type { SearchBackend } from '../types.js';
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
@@ -494,6 +494,13 @@ class QueryView implements SearchSource {
     return one
       ? found.map((r) => ({ start: r.start + one.start, end: r.end + one.start }))
       : found.map((r) => ({ start: joined!.map(r.start), end: joined!.map(r.end - 1) + 1 }));
+  }
+
+  /** As the embedded engine's `citesOnly`: a footnote that only cites a source. */
+  citesOnly(id: number): boolean {
+    const p = this.loaded.get(id);
+    if (!p || p.kind !== 'footnote') return false;
+    return readsAsCitation(joinPieces(this.doc(p.docId).text, p.pieces).text);
   }
 
   tokens(id: number): AnalyzedToken[] {
