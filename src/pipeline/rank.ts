@@ -383,18 +383,9 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
     const p = ctx.src.passage(id);
     if (!p || !ctx.accept(p)) continue;
     const norm = lengthNorm(id, ctx);
-    let score = 0;
-    let ok = true;
-    for (const clause of clauses) {
-      let clauseScore = 0;
-      for (const ci of clause) clauseScore += itemScore(ci, p, ctx, norm);
-      if (clauseScore === 0) {
-        ok = false;
-        break;
-      }
-      score += clauseScore;
-    }
-    if (!ok) continue;
+    const required = clausesScore(clauses, p, ctx, norm);
+    if (required === null) continue;
+    let score = required;
     if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) continue;
     score *= priorOf(p, ctx.src);
     if (clauses.length > 0 && titleMentions(ctx.src.titleTokens(p.docId), clauses)) score *= TITLE_BOOST;
@@ -408,6 +399,21 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
     if (checked !== hits) hits.splice(0, checked.length, ...checked);
   }
   return hits;
+}
+
+/**
+ * The summed score of clauses that must all match (an AND of ORs), or null
+ * when one of them has nothing in the passage. Shared by strict and best match.
+ */
+function clausesScore(clauses: CompiledItem[][], p: Passage, ctx: Context, norm: number): number | null {
+  let score = 0;
+  for (const clause of clauses) {
+    let clauseScore = 0;
+    for (const ci of clause) clauseScore += itemScore(ci, p, ctx, norm);
+    if (clauseScore === 0) return null;
+    score += clauseScore;
+  }
+  return score;
 }
 
 /**
@@ -439,18 +445,9 @@ function bestHits(required: CompiledItem[][], words: CompiledItem[], groups: Com
     const p = ctx.src.passage(id);
     if (!p || !ctx.accept(p)) continue;
     const norm = lengthNorm(id, ctx);
-    let score = 0;
-    let ok = true;
-    for (const clause of required) {
-      let clauseScore = 0;
-      for (const ci of clause) clauseScore += itemScore(ci, p, ctx, norm);
-      if (clauseScore === 0) {
-        ok = false;
-        break;
-      }
-      score += clauseScore;
-    }
-    if (!ok) continue;
+    const requiredScore = clausesScore(required, p, ctx, norm);
+    if (requiredScore === null) continue;
+    let score = requiredScore;
     // Each word's share of the score: its own weight, or its share of a group's when that is more
     // (a group is another way to hold its words, through their translation, not a bonus on top).
     const share = words.map((ci) => itemScore(ci, p, ctx, norm));
