@@ -186,7 +186,11 @@ const CONTROL_RE = /[\p{Cc}\u2028\u2029]/u;
 const INVISIBLE_ONLY_RE = /^[\s\p{Cf}]+$/u;
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-interface AnnotationRow {
+/**
+ * An annotations row as both stores read it: `merged_from` is JSON text in
+ * SQLite and already parsed (jsonb) in PostgreSQL.
+ */
+export interface AnnotationRow {
   id: string;
   doc_id: string;
   start: number;
@@ -203,7 +207,7 @@ interface AnnotationRow {
   anchor_method: AnchorMethod;
   created_by: string;
   updated_by: string;
-  merged_from: string;
+  merged_from: string | MergedSource[];
 }
 
 interface TagRow {
@@ -588,32 +592,7 @@ export class AnnotationStore {
          WHERE at.annotation_id IN (SELECT value FROM json_each(?)) ORDER BY t.name_key`,
       )
       .all(JSON.stringify(rows.map((r) => r.id))) as { aid: string; name: string }[];
-    const byId = new Map<string, string[]>();
-    for (const l of links) {
-      const list = byId.get(l.aid);
-      if (list) list.push(l.name);
-      else byId.set(l.aid, [l.name]);
-    }
-    return rows.map((r) => ({
-      id: r.id,
-      docId: r.doc_id,
-      start: r.start,
-      end: r.end,
-      exact: r.exact,
-      prefix: r.prefix,
-      suffix: r.suffix,
-      note: r.note,
-      colour: r.colour,
-      tags: byId.get(r.id) ?? [],
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      textHash: r.text_hash,
-      status: r.status,
-      anchorMethod: r.anchor_method,
-      createdBy: r.created_by,
-      updatedBy: r.updated_by,
-      mergedFrom: JSON.parse(r.merged_from) as MergedSource[],
-    }));
+    return annotationsFromRows(rows, links);
   }
 
   /** Replace an annotation's tags (inside a transaction). */
@@ -1010,3 +989,36 @@ export const rules = {
   validateRange,
   MAX_QUERY_LENGTH,
 };
+
+/**
+ * Rows and their tag links (in tag order) → annotations; the one mapping both
+ * stores use.
+ */
+export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string; name: string }[]): Annotation[] {
+  const byId = new Map<string, string[]>();
+  for (const l of links) {
+    const list = byId.get(l.aid);
+    if (list) list.push(l.name);
+    else byId.set(l.aid, [l.name]);
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    docId: r.doc_id,
+    start: r.start,
+    end: r.end,
+    exact: r.exact,
+    prefix: r.prefix,
+    suffix: r.suffix,
+    note: r.note,
+    colour: r.colour,
+    tags: byId.get(r.id) ?? [],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    textHash: r.text_hash,
+    status: r.status,
+    anchorMethod: r.anchor_method,
+    createdBy: r.created_by,
+    updatedBy: r.updated_by,
+    mergedFrom: typeof r.merged_from === 'string' ? (JSON.parse(r.merged_from) as MergedSource[]) : r.merged_from,
+  }));
+}

@@ -12,15 +12,15 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { UserInputError, notFound } from '../../core/errors.js';
-import { type AnchorMethod, type AnchorStatus, makeQuote, reanchor } from '../../store/anchor.js';
+import { makeQuote, reanchor } from '../../store/anchor.js';
 import {
   type Annotation,
+  type AnnotationRow,
   type AnnotationFilter,
   type AnnotationPatch,
   DEFAULT_COLOUR,
   type DocText,
   type KnownDocument,
-  type MergedSource,
   type NewAnnotation,
   type NewTag,
   type ReanchorCounts,
@@ -28,6 +28,7 @@ import {
   type RestorableTag,
   type Tag,
   type TagPatch,
+  annotationsFromRows,
   foldText,
   normalizeTagName,
   rules,
@@ -51,26 +52,6 @@ export interface ChangeNotice {
 
 /** Advisory-lock key serialising writes (any number; only duikou uses it). */
 const WRITE_LOCK = 0x64_75_69_77; // 'duiw'
-
-interface AnnotationRow {
-  id: string;
-  doc_id: string;
-  start: number;
-  end: number;
-  exact: string;
-  prefix: string;
-  suffix: string;
-  note: string;
-  colour: string;
-  created_at: string;
-  updated_at: string;
-  text_hash: string;
-  status: AnchorStatus;
-  anchor_method: AnchorMethod;
-  created_by: string;
-  updated_by: string;
-  merged_from: MergedSource[];
-}
 
 interface TagRow {
   id: number;
@@ -273,32 +254,7 @@ export class PgAnnotationStore implements AnnotationBackend {
        WHERE at.annotation_id = ANY($1::text[]) ORDER BY t.name_key COLLATE "C"`,
       [rows.map((r) => r.id)],
     );
-    const byId = new Map<string, string[]>();
-    for (const l of links.rows) {
-      const list = byId.get(l.aid);
-      if (list) list.push(l.name);
-      else byId.set(l.aid, [l.name]);
-    }
-    return rows.map((r) => ({
-      id: r.id,
-      docId: r.doc_id,
-      start: r.start,
-      end: r.end,
-      exact: r.exact,
-      prefix: r.prefix,
-      suffix: r.suffix,
-      note: r.note,
-      colour: r.colour,
-      tags: byId.get(r.id) ?? [],
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      textHash: r.text_hash,
-      status: r.status,
-      anchorMethod: r.anchor_method,
-      createdBy: r.created_by,
-      updatedBy: r.updated_by,
-      mergedFrom: r.merged_from,
-    }));
+    return annotationsFromRows(rows, links.rows);
   }
 
   private async setTags(c: pg.PoolClient, annotationId: string, tags: ParsedTag[]): Promise<void> {
