@@ -3,7 +3,7 @@
  * over the normalised passage texts, an English word like a stem oracle, and
  * every example of a miss researchers ran into is a test, found by its text.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Passage } from '../src/core/types.js';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
+import { analyze } from '../src/pipeline/analyze.js';
 import { normalizeText } from '../src/pipeline/normalize.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { rank } from '../src/pipeline/rank.js';
@@ -161,6 +162,44 @@ describe('the examples researchers ran into', () => {
     expect(zh.every((h) => h.matches.some((m) => m.via === '扶贫协作'))).toBe(true);
     // Without expansion it finds only the English passages holding all three words.
     expect(hitIds('poverty alleviation collaboration').size).toBeLessThan(r.total);
+  });
+});
+
+describe('runs jieba cut apart or into a longer word, in a corpus made for them', () => {
+  let small: string;
+  let e: Engine;
+  const GROWTH = 'GDP增长率在2010年之后放缓。';
+  const APART = 'The GDP 增长 figures differ.';
+  const CUT = 'Note 制收山在度 here.';
+  beforeAll(async () => {
+    small = mkdtempSync(join(tmpdir(), 'duikou-recall-small-'));
+    writeFileSync(join(small, 'growth.txt'), `Growth\n\n${GROWTH}\n\n${APART}\n\n${CUT}\n\nGDP and 增长 apart, and gdp增 alone.\n`);
+    e = await openCorpus(small);
+  });
+  afterAll(() => rmSync(small, { recursive: true, force: true }));
+  const found = (q: string): string[] => e.search(q, { limit: 50, expand: false, match: 'strict' }).hits.map((h) => h.text.trim());
+
+  it('GDP增长 finds GDP增长率, where jieba made 增长率 one word, and marks exactly GDP增长', () => {
+    // The precondition that makes this a test: the text holds no word 增长.
+    expect(analyze(GROWTH).map((t) => t.term)).toContain('增长率');
+    expect(analyze(GROWTH).map((t) => t.term)).not.toContain('增长');
+    for (const q of ['GDP增长', 'gdp增长', 'ＧＤＰ增长']) {
+      const r = e.search(q, { limit: 50, expand: false, match: 'strict' });
+      const hit = r.hits.find((h) => h.text.includes(GROWTH));
+      expect(hit, q).toBeDefined();
+      const text = e.requireDocument(hit!.docId).text;
+      expect(hit!.matches.map((m) => text.slice(m.start, m.end))).toEqual(['GDP增长']);
+    }
+  });
+
+  it('GDP增长 still finds GDP 增长 written apart, and never GDP and 增长 standing apart in a sentence', () => {
+    expect(found('GDP增长')).toContain(APART);
+    expect(found('GDP增长').some((t) => t.startsWith('GDP and'))).toBe(false);
+  });
+
+  it('收山在 finds the passage jieba cut 制收 / 山在度, holding it verbatim', () => {
+    expect(analyze(CUT).map((t) => t.term)).toEqual(['note', '制收', '山在度', 'here']);
+    expect(found('收山在')).toEqual([CUT]);
   });
 });
 

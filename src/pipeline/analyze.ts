@@ -185,6 +185,26 @@ export function hanRun(text: string): string | null {
   return ONLY_HAN.test(t) ? t : null;
 }
 
+/** Han characters touching Latin letters or digits, nothing else: `GDP增长`, `2008年`. */
+const MIXED = /^[\p{L}\p{N}]+$/u;
+
+/**
+ * The grep form of a query item that glues Han characters to Latin letters or
+ * digits (`GDP增长`, `2008年`), or null: its normalised, lower-cased text.
+ * Such an item is found wherever its text stands, like a Chinese run — also
+ * when jieba made the Han part the start of a longer word (`GDP增长` in
+ * `GDP增长率`).
+ */
+export function mixedRun(text: string): string | null {
+  const t = normalize(text.trim()).text;
+  return MIXED.test(t) && HAN.test(t) && !ONLY_HAN.test(t) ? t.toLowerCase() : null;
+}
+
+/** The Han parts of a mixed run (see {@link mixedRun}). */
+export function hanParts(run: string): string[] {
+  return run.match(HAN_RUN) ?? [];
+}
+
 /** The pairs of adjacent characters (code points) of a Han run, each distinct pair once. */
 export function runBigrams(run: string): string[] {
   const cs = Array.from(run);
@@ -228,11 +248,16 @@ export function hanBigrams(text: string): string[] {
 export function findRun(text: string, run: string, stable = false): Array<{ start: number; end: number }> {
   const out: Array<{ start: number; end: number }> = [];
   if (run === '') return out;
-  if (stable) {
+  // A mixed run (see mixedRun) is lower-cased: its Latin letters match in any case.
+  const fold = !ONLY_HAN.test(run);
+  if (stable && !fold) {
     for (let i = text.indexOf(run); i >= 0; i = text.indexOf(run, i + run.length)) out.push({ start: i, end: i + run.length });
     return out;
   }
-  const { norm, text: read } = analysisText(text);
+  const { norm, text: seen } = analysisText(text);
+  const lower = fold ? seen.toLowerCase() : seen;
+  // Lower-casing keeps the length for every script but a few letters (İ); those texts are searched as they are.
+  const read = lower.length === seen.length ? lower : seen;
   for (let i = read.indexOf(run); i >= 0; i = read.indexOf(run, i + run.length)) {
     out.push({ start: norm.srcStart[i]!, end: norm.srcEnd[i + run.length - 1]! });
   }

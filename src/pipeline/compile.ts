@@ -20,7 +20,8 @@
  * A variant whose text is a run of Chinese characters also carries `run`: it
  * matches every passage whose normalised text holds the run, like grep.
  */
-import { type AnalyzedToken, analyze, hanRun, typedApart } from './analyze.js';
+import { type AnalyzedToken, analyze, hanParts, hanRun, mixedRun, runBigrams, typedApart } from './analyze.js';
+import type { PassageIndex } from './index.js';
 import type { QueryItem } from './query.js';
 
 /** One way to satisfy a query item. */
@@ -35,6 +36,12 @@ export interface Variant {
   via?: string;
   /** The normalised Chinese run, when the variant is one: matched wherever it stands. */
   run?: string;
+  /**
+   * The grep form of an item gluing Han characters to Latin letters or digits
+   * (`GDP增长`, see `mixedRun`): besides matching its words, it matches every
+   * passage whose normalised text holds it, in any letter case.
+   */
+  grep?: string;
   /** The run's length in characters (code points). */
   chars?: number;
   /** Share of the item's weight (below 1 for a multi-word glossary entry spread over its words). */
@@ -61,6 +68,8 @@ export function variantOf(text: string, via?: string, share?: number): Variant |
     v.run = run;
     v.chars = Array.from(run).length;
   }
+  const grep = run === null && tokens.length > 1 ? mixedRun(text) : null;
+  if (grep !== null) v.grep = grep;
   if (via !== undefined) v.via = via;
   if (share !== undefined && share !== 1) v.share = share;
   return v;
@@ -129,4 +138,21 @@ export function glossaryGroups(
     i += Math.max(1, found);
   }
   return out;
+}
+
+/**
+ * Passages that may hold a mixed variant's grep form (see {@link Variant.grep}):
+ * those listed under each of its Latin and number terms and under the
+ * bigrams (or, for one character, any bigram) of each of its Han parts — a
+ * superset of both its word matches and its grep matches, to verify on the text.
+ */
+export function grepCandidates(v: Variant, index: PassageIndex): number[] {
+  const lists = [index.lookupAll(v.tokens.filter((t) => t.script !== 'han').map((t) => t.term))];
+  for (const part of hanParts(v.grep ?? '')) {
+    const grams = runBigrams(part);
+    lists.push(grams.length === 0 ? index.lookupChar(part) : index.lookupAll(grams));
+  }
+  const [first, ...rest] = lists.sort((a, b) => a.length - b.length);
+  const sets = rest.map((l) => new Set(l));
+  return (first ?? []).filter((id) => sets.every((s) => s.has(id)));
 }

@@ -13,7 +13,7 @@
  */
 import type { Lang, MatchSpan, Passage, PassageKind, Span } from '../core/types.js';
 import { type AnalyzedToken, biword, follows, runBigrams } from './analyze.js';
-import { type Variant, compileItem, glossaryGroups } from './compile.js';
+import { type Variant, compileItem, glossaryGroups, grepCandidates } from './compile.js';
 import type { PassageIndex } from './index.js';
 import { loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
@@ -139,6 +139,7 @@ function candidates(v: Variant, index: PassageIndex): Set<number> {
     const grams = runBigrams(v.run);
     return new Set(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
   }
+  if (v.grep !== undefined) return new Set(grepCandidates(v, index));
   let set = new Set(index.lookupAll(v.terms));
   if (v.terms.length > 1) {
     const pairs = keyTerms(v);
@@ -219,6 +220,7 @@ function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Varia
       // mid-word occurrence is enough to rank it low without reading the text.
       n = MID_WORD_WEIGHT * (v.chars === 2 ? 1 : src.runs(p.id, v.run).length);
     }
+    if (n === 0 && v.grep !== undefined) n = MID_WORD_WEIGHT * src.runs(p.id, v.grep).length;
     tf += n * (v.via ? EXPANSION_WEIGHT : 1) * (v.share ?? 1);
   }
   return tf;
@@ -230,8 +232,9 @@ function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Va
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
     // A Chinese run marks exactly its characters wherever it stands; a phrase its tokens' range.
-    const ranges =
-      v.run !== undefined ? src.runs(p.id, v.run) : occurrences(v, src.tokens(p.id)).map(([a, b]) => ({ start: a.start, end: b.end }));
+    const words = (): Span[] => occurrences(v, src.tokens(p.id)).map(([a, b]) => ({ start: a.start, end: b.end }));
+    // A mixed item (GDP增长) marks its grep matches and its word matches (GDP 增长, apart).
+    const ranges = v.run !== undefined ? src.runs(p.id, v.run) : v.grep !== undefined ? [...src.runs(p.id, v.grep), ...words()] : words();
     for (const r of ranges) {
       for (const s of clipToPieces(r, p.pieces)) spans.push(v.via ? { ...s, via: v.via } : s);
     }
@@ -321,7 +324,7 @@ function compileAll(items: QueryItem[], ctx: Pick<Context, 'src' | 'pool'>, expa
   for (const ci of out) {
     for (const v of ci.variants) {
       if (ctx.pool.has(v)) continue;
-      const key = `${v.run ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}`;
+      const key = `${v.run ?? v.grep ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}`;
       let set = cache.get(key);
       if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
       ctx.pool.set(v, set);
