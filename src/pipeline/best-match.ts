@@ -92,8 +92,11 @@ export interface LooseQuery {
 /**
  * The best-match form of a query, or null when loosening would change
  * nothing (one plain word, or nothing but stop words and strict items).
+ * @param entries - runs of clauses (by index, `to` exclusive) that are a
+ *   multi-word glossary entry (`assistance to Tibet`): each becomes a group
+ *   covering its words, so its translation (援藏) counts as holding them
  */
-export function loosen(q: ParsedQuery): LooseQuery | null {
+export function loosen(q: ParsedQuery, entries: ReadonlyArray<{ from: number; to: number; text: string }> = []): LooseQuery | null {
   const required = q.clauses.filter((c) => c.length > 1 || c[0]!.kind === 'phrase');
   const words: QueryItem[] = [];
   const groups: LooseQuery['groups'] = [];
@@ -114,7 +117,10 @@ export function loosen(q: ParsedQuery): LooseQuery | null {
   let dropped = false;
   // For pairs: the word index of the previous bare term, when it was one plain word.
   let previous = -1;
+  // For glossary entries: the words each clause holds (indexes into `words`).
+  const held: number[][] = [];
   for (const clause of q.clauses) {
+    held.push([]);
     const bare = clause.length === 1 && clause[0]!.kind === 'term' ? clause[0]!.text.replace(/[?？]+$/, '') : null;
     if (bare === null) {
       previous = -1;
@@ -123,6 +129,7 @@ export function loosen(q: ParsedQuery): LooseQuery | null {
     const toks = analyze(bare, 'query');
     if (toks.length > 1) {
       const covers = toks.map((t) => word(bare.slice(t.start, t.end))).filter((i) => i >= 0);
+      held[held.length - 1] = covers;
       if (covers.length > 0) groups.push({ item: { kind: 'term', text: bare }, covers: [...new Set(covers)] });
       dropped ||= covers.length < toks.length;
       previous = -1;
@@ -134,10 +141,15 @@ export function loosen(q: ParsedQuery): LooseQuery | null {
       previous = -1;
       continue;
     }
+    held[held.length - 1] = [i];
     if (previous >= 0 && previous !== i) {
       groups.push({ item: { kind: 'phrase', text: `${words[previous]!.text} ${words[i]!.text}` }, covers: [previous, i] });
     }
     previous = i;
+  }
+  for (const e of entries) {
+    const covers = [...new Set(held.slice(e.from, e.to).flat())];
+    if (covers.length > 0) groups.push({ item: { kind: 'phrase', text: e.text }, covers });
   }
   if (words.length === 0 || (words.length === 1 && groups.length === 0 && !dropped)) return null;
   return { required, words, groups };

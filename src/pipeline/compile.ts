@@ -21,6 +21,7 @@
  * matches every passage whose normalised text holds the run, like grep.
  */
 import { type AnalyzedToken, analyze, hanParts, hanRun, mixedRun, runBigrams, typedApart } from './analyze.js';
+import { isStopWord } from './best-match.js';
 import type { PassageIndex } from './index.js';
 import type { QueryItem } from './query.js';
 
@@ -44,6 +45,15 @@ export interface Variant {
   grep?: string;
   /** The run's length in characters (code points). */
   chars?: number;
+  /**
+   * A bag of words: the content words of a multi-word English translation
+   * (`aid to Tibet` → aid, Tibet), each somewhere in the passage, in any
+   * order. Best-effort recall for a translation the papers word differently
+   * (`Fujian … has aided Nyingchi … Tibet`); weighs less than the phrase.
+   */
+  bag?: boolean;
+  /** For a bag: the translation as a phrase; where the phrase stands, the bag adds nothing. */
+  phrase?: Variant;
   /** Share of the item's weight (below 1 for a multi-word glossary entry spread over its words). */
   share?: number;
 }
@@ -76,21 +86,37 @@ export function variantOf(text: string, via?: string, share?: number): Variant |
 }
 
 /**
+ * The bag-of-words variant of an English translation (see {@link Variant.bag}),
+ * or null when it has fewer than two content words or is not English.
+ */
+export function bagOf(text: string, via: string, phrase?: Variant): Variant | null {
+  const tokens = analyze(text, 'query').filter((t) => t.script !== 'han' && !isStopWord(text.slice(t.start, t.end)));
+  if (/\p{Script=Han}/u.test(text)) return null;
+  const unique = tokens.filter((t, i) => tokens.findIndex((u) => u.term === t.term) === i);
+  if (unique.length < 2) return null;
+  const v: Variant = { terms: unique.map((t) => t.term), tokens: unique, loose: unique.slice(1).map(() => true), via, bag: true };
+  if (phrase !== undefined) v.phrase = phrase;
+  return v;
+}
+
+/**
  * The variants of one item.
  * @param item - the item as parsed
  * @param expansions - the glossary lookup, or null for no cross-lingual expansion
  * @param extra - translations of a multi-word glossary entry the item is part of, with their share
+ * @param opts - `bags`: add each multi-word English translation's bag of words too (see {@link Variant.bag})
  */
 export function compileItem(
   item: QueryItem,
   expansions: Expansions | null,
   extra: { text: string; via: string; share: number }[] = [],
+  opts: { bags?: boolean } = {},
 ): Variant[] {
   const out: Variant[] = [];
   const seen = new Set<string>();
   const add = (v: Variant | null): void => {
     if (v === null) return;
-    const key = `${v.via ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}`;
+    const key = `${v.via ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}\u0000${v.bag ? 'bag' : ''}`;
     if (seen.has(key)) return;
     seen.add(key);
     out.push(v);
@@ -98,23 +124,27 @@ export function compileItem(
   add(variantOf(item.text));
   if (HAS_COMPOUND.test(item.text)) add(variantOf(item.text.replace(COMPOUND_HYPHEN, '')));
   if (expansions) {
-    for (const e of expansions(item.text)) add(variantOf(e.text, e.via));
+    for (const e of expansions(item.text)) {
+      const phrase = variantOf(e.text, e.via);
+      add(phrase);
+      if (opts.bags && phrase !== null) add(bagOf(e.text, e.via, phrase));
+    }
     for (const e of extra) add(variantOf(e.text, e.via, e.share));
   }
   return out;
 }
 
 /**
- * Multi-word glossary entries typed as separate words: for each clause (by
- * index), the translations it gains and their share. Only clauses of one
- * unquoted word take part; the longest entry starting at a word wins, and
- * entries do not overlap.
+ * Multi-word glossary entries typed as separate words: the runs of clauses
+ * (`from` inclusive, `to` exclusive) whose words together are an entry, with
+ * the entry's translations. Only clauses of one unquoted word take part; the
+ * longest entry starting at a word wins, and entries do not overlap.
  */
-export function glossaryGroups(
+export function glossarySpans(
   clauses: readonly QueryItem[][],
   expansions: Expansions,
-): Map<number, { text: string; via: string; share: number }[]> {
-  const out = new Map<number, { text: string; via: string; share: number }[]>();
+): Array<{ from: number; to: number; text: string; translations: { text: string; via: string }[] }> {
+  const out: Array<{ from: number; to: number; text: string; translations: { text: string; via: string }[] }> = [];
   const single = (i: number): boolean => clauses[i]?.length === 1 && clauses[i]![0]!.kind === 'term';
   let i = 0;
   while (i < clauses.length) {
@@ -127,15 +157,31 @@ export function glossaryGroups(
         .join(' ');
       const ex = expansions(joined);
       if (ex.length === 0) continue;
-      for (let k = 0; k < n; k++)
-        out.set(
-          i + k,
-          ex.map((e) => ({ ...e, share: 1 / n })),
-        );
+      out.push({ from: i, to: i + n, text: joined, translations: ex });
       found = n;
       break;
     }
     i += Math.max(1, found);
+  }
+  return out;
+}
+
+/**
+ * Multi-word glossary entries typed as separate words (see {@link glossarySpans}):
+ * for each clause (by index), the translations it gains and their share.
+ */
+export function glossaryGroups(
+  clauses: readonly QueryItem[][],
+  expansions: Expansions,
+): Map<number, { text: string; via: string; share: number }[]> {
+  const out = new Map<number, { text: string; via: string; share: number }[]>();
+  for (const span of glossarySpans(clauses, expansions)) {
+    const n = span.to - span.from;
+    for (let k = span.from; k < span.to; k++)
+      out.set(
+        k,
+        span.translations.map((e) => ({ ...e, share: 1 / n })),
+      );
   }
   return out;
 }

@@ -13,9 +13,9 @@
  */
 import type { Lang, MatchSpan, Passage, PassageKind, Span } from '../core/types.js';
 import { type AnalyzedToken, biword, follows, runBigrams } from './analyze.js';
-import { type Variant, compileItem, glossaryGroups, grepCandidates } from './compile.js';
+import { type Variant, compileItem, glossaryGroups, glossarySpans, grepCandidates } from './compile.js';
 import type { PassageIndex } from './index.js';
-import { loosen, readsAsQuestion } from './best-match.js';
+import { isStopWord, loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
 
 /** What the ranking stage needs from the corpus. */
@@ -107,6 +107,11 @@ const priorOf = (p: Passage, src: SearchSource): number =>
 const TITLE_BOOST = 1.2;
 /** A match through the glossary is a translation, a little less certain than the user's own words. */
 const EXPANSION_WEIGHT = 0.8;
+/**
+ * A translation's words scattered in a passage (see `Variant.bag`) are weaker
+ * evidence than the translation as a phrase: found, ranked below.
+ */
+const BAG_WEIGHT = 0.5;
 /** All the query's words standing together, in order, beat the same words scattered. */
 const PHRASE_BONUS = 1.5;
 /**
@@ -140,6 +145,7 @@ function candidates(v: Variant, index: PassageIndex): Set<number> {
     return new Set(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
   }
   if (v.grep !== undefined) return new Set(grepCandidates(v, index));
+  if (v.bag) return new Set(index.lookupAll(v.terms));
   let set = new Set(index.lookupAll(v.terms));
   if (v.terms.length > 1) {
     const pairs = keyTerms(v);
@@ -190,6 +196,9 @@ export function clipToPieces(span: Span, pieces: Span[]): Span[] {
   return out;
 }
 
+/** A bag of words occurs as often as its rarest word in the passage (0 when one is missing). */
+const bagTf = (v: Variant, id: number, src: SearchSource): number => Math.min(...v.terms.map((t) => src.index.frequency(id, t)));
+
 /**
  * How often the variant occurs in the passage as the query's own words (on
  * jieba's word boundaries, for Chinese). One or two terms are answered from
@@ -198,6 +207,7 @@ export function clipToPieces(span: Span, pieces: Span[]): Span[] {
  * biwords are all there.
  */
 function wordTf(v: Variant, id: number, src: SearchSource): number {
+  if (v.bag) return v.phrase && wordTf(v.phrase, id, src) > 0 ? 0 : bagTf(v, id, src);
   const keys = keyTerms(v);
   if (v.terms.length <= 2) return src.index.frequency(id, keys[0]!);
   if (!keys.every((k) => src.index.frequency(id, k) > 0)) return 0;
@@ -221,7 +231,7 @@ function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Varia
       n = MID_WORD_WEIGHT * (v.chars === 2 ? 1 : src.runs(p.id, v.run).length);
     }
     if (n === 0 && v.grep !== undefined) n = MID_WORD_WEIGHT * src.runs(p.id, v.grep).length;
-    tf += n * (v.via ? EXPANSION_WEIGHT : 1) * (v.share ?? 1);
+    tf += n * (v.via ? EXPANSION_WEIGHT : 1) * (v.bag ? BAG_WEIGHT : 1) * (v.share ?? 1);
   }
   return tf;
 }
@@ -232,7 +242,10 @@ function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Va
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
     // A Chinese run marks exactly its characters wherever it stands; a phrase its tokens' range.
-    const words = (): Span[] => occurrences(v, src.tokens(p.id)).map(([a, b]) => ({ start: a.start, end: b.end }));
+    const words = (): Span[] =>
+      v.bag
+        ? src.tokens(p.id).filter((t) => v.terms.includes(t.term))
+        : occurrences(v, src.tokens(p.id)).map(([a, b]) => ({ start: a.start, end: b.end }));
     // A mixed item (GDP增长) marks its grep matches and its word matches (GDP 增长, apart).
     const ranges = v.run !== undefined ? src.runs(p.id, v.run) : v.grep !== undefined ? [...src.runs(p.id, v.grep), ...words()] : words();
     for (const r of ranges) {
@@ -299,14 +312,16 @@ interface Context {
   excluded: CompiledItem[];
   n: number;
   avg: number;
+  /** Add the bag-of-words variants of multi-word translations (not in strict mode: the baselines have none). */
+  bags?: boolean;
 }
 
 /** Extra translations of a clause's word from a multi-word glossary entry (see `glossaryGroups` in compile.ts). */
 type GroupExpansions = { text: string; via: string; share: number }[];
 
 /** An item and its variants (see compile.ts), expanded through the glossary when `expand`. */
-function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: GroupExpansions): CompiledItem {
-  return { item, variants: compileItem(item, expand ? (text) => src.expansions(text) : null, extra), df: 0 };
+function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: GroupExpansions, bags = false): CompiledItem {
+  return { item, variants: compileItem(item, expand ? (text) => src.expansions(text) : null, extra, { bags }), df: 0 };
 }
 
 /**
@@ -317,14 +332,19 @@ function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: Gr
 const byContent = new WeakMap<Map<Variant, Set<number>>, Map<string, Set<number>>>();
 
 /** Compile items and put their variants' candidates in the pool (each variant looked up once). */
-function compileAll(items: QueryItem[], ctx: Pick<Context, 'src' | 'pool'>, expand: boolean, extra?: GroupExpansions): CompiledItem[] {
-  const out = items.map((item) => compile(item, ctx.src, expand, extra)).filter((ci) => ci.variants.length > 0);
+function compileAll(
+  items: QueryItem[],
+  ctx: Pick<Context, 'src' | 'pool' | 'bags'>,
+  expand: boolean,
+  extra?: GroupExpansions,
+): CompiledItem[] {
+  const out = items.map((item) => compile(item, ctx.src, expand, extra, ctx.bags)).filter((ci) => ci.variants.length > 0);
   let cache = byContent.get(ctx.pool);
   if (!cache) byContent.set(ctx.pool, (cache = new Map()));
   for (const ci of out) {
     for (const v of ci.variants) {
       if (ctx.pool.has(v)) continue;
-      const key = `${v.run ?? v.grep ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}`;
+      const key = `${v.run ?? v.grep ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}\u0000${v.bag ? 'bag' : ''}`;
       let set = cache.get(key);
       if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
       ctx.pool.set(v, set);
@@ -378,7 +398,10 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
       for (const p of ctx.src.passages()) yield p.id;
     })();
   } else {
-    const sets = clauses.map((c) => union(c, ctx.pool)).sort((a, b) => a.size - b.size);
+    const sets = clauses
+      .filter((c) => !optional.has(c))
+      .map((c) => union(c, ctx.pool))
+      .sort((a, b) => a.size - b.size);
     ids = sets[0]!;
   }
   const hits: RankedHit[] = [];
@@ -405,6 +428,21 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
 }
 
 /**
+ * Clauses a passage need not hold: a stop word typed among other words
+ * (`to` in `assistance to Tibet`). It still counts where it stands (in a
+ * glossary entry, in the whole query as a phrase), but a passage that says
+ * "assistance toward Tibet" holds everything the query asks for.
+ */
+const optional = new WeakSet<CompiledItem[]>();
+
+/** Mark the stop-word clauses of a query as optional, unless every clause is one. */
+function markOptional(clauses: CompiledItem[][]): void {
+  const stop = (c: CompiledItem[]): boolean => c.length === 1 && c[0]!.item.kind === 'term' && isStopWord(c[0]!.item.text);
+  if (clauses.every(stop)) return;
+  for (const c of clauses) if (stop(c)) optional.add(c);
+}
+
+/**
  * The summed score of clauses that must all match (an AND of ORs), or null
  * when one of them has nothing in the passage. Shared by strict and best match.
  */
@@ -413,7 +451,10 @@ function clausesScore(clauses: CompiledItem[][], p: Passage, ctx: Context, norm:
   for (const clause of clauses) {
     let clauseScore = 0;
     for (const ci of clause) clauseScore += itemScore(ci, p, ctx, norm);
-    if (clauseScore === 0) return null;
+    if (clauseScore === 0) {
+      if (optional.has(clause)) continue;
+      return null;
+    }
     score += clauseScore;
   }
   return score;
@@ -492,13 +533,17 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   const pool = new Map<Variant, Set<number>>();
   // Words that together make a multi-word glossary entry each gain its translation.
   const entries = expand ? glossaryGroups(q.clauses, (text) => src.expansions(text)) : new Map<number, GroupExpansions>();
-  const clauses = q.clauses.map((c, i) => compileAll(c, { src, pool }, expand, entries.get(i))).filter((c) => c.length > 0);
+  const bags = (opts.match ?? 'auto') !== 'strict';
+  const clauses = q.clauses.map((c, i) => compileAll(c, { src, pool, bags }, expand, entries.get(i))).filter((c) => c.length > 0);
   const excluded = compileAll(q.exclude, { src, pool }, false);
+  // Strict mode is what the benchmark's baselines compute: every word, stop words too.
+  if (bags) markOptional(clauses);
   const { lang, docs, kinds } = q.filters;
   const ctx: Context = {
     src,
     pool,
     excluded,
+    bags,
     n: Math.max(1, src.index.size),
     avg: src.index.averageLength,
     accept: (p) =>
@@ -512,7 +557,7 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   const result: RankResult = { hits: strict, matches: spans(clauses.flat()), mode: 'strict', strictTotal: strict.length };
   if ((opts.match ?? 'auto') === 'strict' || (strict.length >= BEST_MATCH_BELOW && !readsAsQuestion(q))) return result;
 
-  const loose = loosen(q);
+  const loose = loosen(q, expand ? glossarySpans(q.clauses, (text) => src.expansions(text)) : []);
   if (loose === null) return result;
   const required = loose.required.map((c) => compileAll(c, ctx, expand)).filter((c) => c.length > 0);
   // Words keep their places (groups refer to them by index); a word with no analysed term scores 0.
