@@ -108,6 +108,16 @@ describe('answers above headings', () => {
     expect(hits.slice(0, 5).filter((h) => h.kind === 'footnote' && engine.citesOnly(h.passageId))).toEqual([]);
   });
 
+  it('汶川地震: the paragraph on the post-earthquake support ranks above the short footnotes that list it among examples', () => {
+    const hits = engine.search('汶川地震', { limit: 20 }).hits;
+    const paragraph = hits.findIndex((h) => h.text.startsWith('新时期的对口支援还逐步应用于国家重大工程建设和应急救灾'));
+    const footnotes = hits.flatMap((h, i) => (h.kind === 'footnote' && /^[⑨⑩]/.test(h.text) ? [i] : []));
+    // Before footnotes weighed less than paragraphs, both footnotes ranked first.
+    expect(footnotes).toHaveLength(2);
+    expect(paragraph).toBe(0);
+    expect(Math.min(...footnotes)).toBeGreaterThan(paragraph);
+  });
+
   it('a heading still ranks above a paragraph that only mentions the term in passing', () => {
     // kind:heading finds the headings, and they are in the results, just not first.
     const all = engine.search('对口支援', { limit: 200, match: 'strict' }).hits;

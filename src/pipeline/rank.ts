@@ -85,7 +85,9 @@ const KIND_PRIOR: Readonly<Record<PassageKind, number>> = {
   paragraph: 1,
   'list-item': 1,
   table: 1,
-  footnote: 1,
+  // A footnote is an aside: it may discuss the term, but briefly and beside the argument. A
+  // footnote as long as an average passage is a discussion and weighs as a paragraph (priorOf).
+  footnote: 0.7,
   // Names the section's topic: a useful pointer, not an answer.
   heading: 0.4,
   title: 0.4,
@@ -101,8 +103,11 @@ const KIND_PRIOR: Readonly<Record<PassageKind, number>> = {
  * footnotes of a Chinese paper (`⑧习近平:《…讲话》,2021年2月25日。`) outranked
  * every paragraph on a person or a speech.
  */
-const priorOf = (p: Passage, src: SearchSource): number =>
-  p.kind === 'footnote' && src.citesOnly(p.id) ? KIND_PRIOR.reference : KIND_PRIOR[p.kind];
+const priorOf = (p: Passage, src: SearchSource): number => {
+  if (p.kind !== 'footnote') return KIND_PRIOR[p.kind];
+  if (src.citesOnly(p.id)) return KIND_PRIOR.reference;
+  return src.index.lengthOf(p.id) >= src.index.averageLength ? KIND_PRIOR.paragraph : KIND_PRIOR.footnote;
+};
 /** A match in the document title: the whole paper is about the term. */
 const TITLE_BOOST = 1.2;
 /** A match through the glossary is a translation, a little less certain than the user's own words. */
