@@ -105,6 +105,29 @@ describe('parseGlossary', () => {
     expect(fromEn.map((t) => [t.term, t.lang])).toEqual([['对口支援', 'zh']]);
     expect(fromEn[0]?.entry.en).toBe('counterpart support');
   });
+
+  it('translates a term with no entry of its own through the few entries that contain it, marked narrower', () => {
+    const g = parseGlossary(
+      'zh\ten\tsource\n三峡工程\tThree Gorges Project\tcurated\n三峡库区\tThree Gorges Reservoir Area\tcurated\n' +
+        '对口支援\tcounterpart support\tcurated\n对口援藏\tcounterpart aid to Tibet\tcurated\n对口援疆\tcounterpart aid to Xinjiang\tcurated\n' +
+        '对口合作\tcounterpart cooperation\tcurated\n对口帮扶\tcounterpart assistance\tcurated\n对口协作\tcounterpart collaboration\tcurated\n',
+      'g.tsv',
+    );
+    const gorges = g.translationsOf('three gorges');
+    expect(gorges.map((t) => [t.term, t.narrower])).toEqual([
+      ['三峡工程', true],
+      ['三峡库区', true],
+    ]);
+    expect(g.translationsOf('三峡').map((t) => t.term)).toEqual(['Three Gorges Project', 'Three Gorges Reservoir Area']);
+    // Whole words only, two or more of them (or two or more characters).
+    expect(g.translationsOf('Three Gorge')).toEqual([]);
+    expect(g.translationsOf('Gorges')).toEqual([]);
+    expect(g.translationsOf('峡')).toEqual([]);
+    // A term in more than four entries is too general to stand for them.
+    expect(g.translationsOf('对口')).toEqual([]);
+    // A term with an entry of its own translates through that entry only.
+    expect(g.translationsOf('counterpart support').map((t) => [t.term, t.narrower])).toEqual([['对口支援', undefined]]);
+  });
 });
 
 describe('loadGlossary', () => {

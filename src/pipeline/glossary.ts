@@ -27,6 +27,13 @@
  * Chinese term; a researcher who wants them searches for 对口支援 (which expands
  * to all of them) or names them. {@link Glossary.translationsOf} implements
  * exactly this policy.
+ *
+ * A term with no entry of its own that stands inside a few entries (two or
+ * more English words as whole words, or two or more Chinese characters)
+ * translates to those entries' other sides: `Three Gorges` reaches 三峡工程
+ * and 三峡库区 through `Three Gorges Project` and `Three Gorges Reservoir
+ * Area`, since a passage on the Three Gorges Project is a passage on the
+ * Three Gorges. Such translations are marked `narrower`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +59,8 @@ export interface GlossaryTranslation {
   lang: Lang;
   /** The entry the translation came through; `via` of a match is usually `entry.zh` or `entry.en`. */
   entry: GlossaryEntry;
+  /** The entry is narrower than the term looked up: it contains it (`Three Gorges` in `Three Gorges Project`). */
+  narrower?: boolean;
 }
 
 /** A parsed glossary with lookups in both directions. */
@@ -73,6 +82,8 @@ export interface Glossary {
 }
 
 const HAN = /\p{Script=Han}/u;
+/** A term inside more entries than this is too general to stand for any of them (支援, support). */
+const MAX_NARROWER = 4;
 const LATIN = /\p{Script=Latin}/u;
 const HEADER = ['zh', 'en', 'source'] as const;
 
@@ -126,7 +137,23 @@ export function createGlossary(entries: readonly GlossaryEntry[]): Glossary {
         out.push(t);
       }
     }
+    // No entry for the term itself: entries that contain it, if only a few do (see the module comment).
+    if (out.length === 0) return narrowerOf(key);
     return out;
+  };
+
+  const narrowerOf = (key: string): GlossaryTranslation[] => {
+    const han = HAN.test(key);
+    if (han ? Array.from(key).length < 2 : !key.includes(' ')) return [];
+    const out = new Map<string, GlossaryTranslation>();
+    for (const entry of frozen) {
+      const side = normalizeGlossaryTerm(han ? entry.zh : entry.en);
+      if (side === key || !(han ? side.includes(key) : ` ${side} `.includes(` ${key} `))) continue;
+      const t: GlossaryTranslation = han ? { term: entry.en, lang: 'en', entry } : { term: entry.zh, lang: 'zh', entry };
+      const k = normalizeGlossaryTerm(t.term);
+      if (!out.has(k)) out.set(k, { ...t, narrower: true });
+    }
+    return out.size <= MAX_NARROWER ? [...out.values()] : [];
   };
 
   return { entries: frozen, expansionsOf, translationsOf };
