@@ -5,8 +5,10 @@
  */
 
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Passage } from '../src/core/types.js';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
+import { isSummary } from '../src/pipeline/summary.js';
 import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
@@ -59,12 +61,12 @@ describe('ranking golden set', () => {
 
   it('对口支援 脱贫攻坚', () => {
     expectTop('对口支援 脱贫攻坚', [
-      // 1. The first paragraph under the heading on poverty alleviation and rural revitalisation: both terms, several times.
-      'wang-duikou-zhiyuan-mechanism: 无论是脱贫攻坚还是乡村振兴,都是新时代推进全体人民共同富裕道路上的关键节点和必由之',
-      // 2. The party-and-government mechanism paragraph: 对口支援 three times, 脱贫攻坚 twice, in a short paragraph.
-      'wang-duikou-zhiyuan-mechanism: 首先,党政机制是对口支援的核心机制',
-      // 3. The abstract: both terms, in the paper's own summary.
+      // 1. The abstract: both terms, in the paper's own summary (summaries weigh a little more).
       'wang-duikou-zhiyuan-mechanism: 摘要:对口支援是中国特色国家治理的重要方式和机制',
+      // 2. The first paragraph under the heading on poverty alleviation and rural revitalisation: both terms, several times.
+      'wang-duikou-zhiyuan-mechanism: 无论是脱贫攻坚还是乡村振兴,都是新时代推进全体人民共同富裕道路上的关键节点和必由之',
+      // 3. The party-and-government mechanism paragraph: 对口支援 three times, 脱贫攻坚 twice, in a short paragraph.
+      'wang-duikou-zhiyuan-mechanism: 首先,党政机制是对口支援的核心机制',
     ]);
   });
 
@@ -118,6 +120,16 @@ describe('answers above headings', () => {
     expect(Math.min(...footnotes)).toBeGreaterThan(paragraph);
   });
 
+  it.each([
+    ['counterpart support', 'Coordinated regional development is inextricably'],
+    ['对口支援', '摘要:对口支援是中国特色国家治理的重要方式和机制'],
+    ['partner assistance', 'This paper concentrates on'],
+  ])('%s: the abstract of a paper on it is among the first three results', (q, start) => {
+    // Before summaries weighed more, these abstracts ranked 8th, 20th and 12th.
+    const hits = engine.search(q, { limit: 3 }).hits;
+    expect(hits.some((h) => h.text.startsWith(start))).toBe(true);
+  });
+
   it('a heading still ranks above a paragraph that only mentions the term in passing', () => {
     // kind:heading finds the headings, and they are in the results, just not first.
     const all = engine.search('对口支援', { limit: 200, match: 'strict' }).hits;
@@ -132,5 +144,33 @@ describe('answers above headings', () => {
     const firstReference = hits.findIndex((h) => h.kind === 'reference' || h.kind === 'front-matter');
     expect(lastDiscussion).toBeGreaterThanOrEqual(0);
     expect(firstReference).toBeGreaterThan(lastDiscussion);
+  });
+});
+
+describe('isSummary', () => {
+  const passage = (over: Partial<Passage>): Passage => ({
+    id: 1,
+    docId: 'd',
+    ordinal: 2,
+    kind: 'paragraph',
+    lang: 'en',
+    section: null,
+    pieces: [],
+    start: 0,
+    end: 1,
+    ...over,
+  });
+  it.each([
+    ['a paragraph under ABSTRACT', { section: 'ABSTRACT' }, 'coordin', true],
+    ['a paragraph under "Abstract:"', { section: 'Abstract:' }, 'thi', true],
+    ['a bullet under Executive Summary', { section: 'Executive Summary', kind: 'list-item' as const }, 'the', true],
+    ['a paragraph opening with 摘要 before any heading', {}, '摘要', true],
+    ['a paragraph opening with "Abstract." before any heading', {}, 'abstract', true],
+    ['the heading itself', { section: 'ABSTRACT', kind: 'heading' as const }, 'abstract', false],
+    ['a paragraph under Introduction', { section: '1. Introduction' }, 'abstract', false],
+    ['a section named Abstraction', { section: 'Abstraction in policy' }, 'the', false],
+    ['a paragraph deep in the paper opening with 摘要', { ordinal: 40 }, '摘要', false],
+  ])('%s', (_name, over, first, want) => {
+    expect(isSummary(passage(over), () => first)).toBe(want);
   });
 });

@@ -17,6 +17,7 @@ import { type Variant, compileItem, glossaryGroups, glossarySpans, grepCandidate
 import type { PassageIndex } from './index.js';
 import { isStopWord, loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
+import { isSummary } from './summary.js';
 
 /** What the ranking stage needs from the corpus. */
 export interface SearchSource {
@@ -108,6 +109,8 @@ const priorOf = (p: Passage, src: SearchSource): number => {
   if (src.citesOnly(p.id)) return KIND_PRIOR.reference;
   return src.index.lengthOf(p.id) >= src.index.averageLength ? KIND_PRIOR.paragraph : KIND_PRIOR.footnote;
 };
+/** A paper's summary (abstract, 摘要, executive summary) says what the whole paper says of the term. */
+const SUMMARY_BOOST = 1.2;
 /** A match in the document title: the whole paper is about the term. */
 const TITLE_BOOST = 1.2;
 /** A match through the glossary is a translation, a little less certain than the user's own words. */
@@ -560,7 +563,11 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   const strict = strictHits(clauses, ctx);
   const spans = (items: CompiledItem[]) => (p: Passage) => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, pool)));
   const result: RankResult = { hits: strict, matches: spans(clauses.flat()), mode: 'strict', strictTotal: strict.length };
-  if ((opts.match ?? 'auto') === 'strict' || (strict.length >= BEST_MATCH_BELOW && !readsAsQuestion(q))) return result;
+  if ((opts.match ?? 'auto') === 'strict') return result;
+  if (strict.length >= BEST_MATCH_BELOW && !readsAsQuestion(q)) {
+    boostSummaries(strict, src);
+    return result;
+  }
 
   const loose = loosen(q, expand ? glossarySpans(q.clauses, (text) => src.expansions(text)) : []);
   if (loose === null) return result;
@@ -573,6 +580,24 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   if (best.length === 0) return result;
   const all = [...required.flat(), ...words, ...groups.map((g) => g.ci)];
   return { hits: best, matches: spans(all), mode: 'best', strictTotal: strict.length };
+}
+
+/**
+ * A paper's summary that matches the query ranks a little above the paper's
+ * other matches (see summary.ts). Checked for the best hits only, as the
+ * phrase bonus is, and not in strict mode, which the benchmark times.
+ */
+function boostSummaries(hits: RankedHit[], src: SearchSource): void {
+  const checked = hits.slice(0, BONUS_TOP);
+  let boosted = false;
+  for (const h of checked) {
+    if (!isSummary(h.passage, () => src.tokens(h.passage.id)[0]?.term)) continue;
+    h.score *= SUMMARY_BOOST;
+    boosted = true;
+  }
+  if (!boosted) return;
+  checked.sort(order);
+  hits.splice(0, checked.length, ...checked);
 }
 
 /** Whether the title matches every clause. */
