@@ -5,7 +5,8 @@
  * lists the annotations it overlaps.
  */
 import type { Passage, Span } from './core/types.js';
-import type { Engine, PaperGroup, SearchHit, SearchOptions, SearchResult } from './engine.js';
+import type { AnnotationBackend, SearchBackend } from './backends/types.js';
+import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from './engine.js';
 import { type ParsedQuery, parseQuery } from './pipeline/query.js';
 import { type Annotation, type AnnotationStore, foldText } from './store/annotations.js';
 
@@ -41,6 +42,17 @@ function byDoc(list: Annotation[]): Map<string, Annotation[]> {
   return m;
 }
 
+/** The passage test of annotation groups (each must hold through an overlapping annotation), with `restrict`. */
+function restrictTo(
+  groups: Map<string, Annotation[]>[],
+  restrict: ((p: Passage) => boolean) | undefined,
+): ((p: Passage) => boolean) | undefined {
+  if (groups.length === 0) return restrict;
+  return (p: Passage): boolean =>
+    groups.every((g) => (g.get(p.docId) ?? []).some((a) => p.pieces.some((piece) => overlaps(piece, a)))) &&
+    (restrict === undefined || restrict(p));
+}
+
 /**
  * The passage test for a query's `tag:`/`note:` filters (every one must hold,
  * each through some annotation overlapping the passage), combined with
@@ -58,29 +70,43 @@ export function annotationRestrict(
     const needle = foldText(words);
     groups.push(byDoc(store.list({ q: words, viewer }).filter((a) => foldText(a.note).includes(needle))));
   }
-  if (groups.length === 0) return restrict;
-  return (p: Passage): boolean =>
-    groups.every((g) => (g.get(p.docId) ?? []).some((a) => p.pieces.some((piece) => overlaps(piece, a)))) &&
-    (restrict === undefined || restrict(p));
+  return restrictTo(groups, restrict);
+}
+
+/** {@link annotationRestrict} through an annotation backend (either mode). */
+export async function annotationRestrictVia(
+  store: AnnotationBackend,
+  parsed: ParsedQuery,
+  restrict?: (p: Passage) => boolean,
+  viewer?: string,
+): Promise<((p: Passage) => boolean) | undefined> {
+  const groups: Map<string, Annotation[]>[] = [];
+  for (const tag of parsed.filters.tags) groups.push(byDoc(await store.list({ tag, viewer })));
+  for (const words of parsed.filters.notes) {
+    const needle = foldText(words);
+    groups.push(byDoc((await store.list({ q: words, viewer })).filter((a) => foldText(a.note).includes(needle))));
+  }
+  return restrictTo(groups, restrict);
 }
 
 /**
  * Run a search with the annotation filters and hit annotations.
- * @throws UserInputError as {@link Engine.search} does
+ * @throws UserInputError as {@link SearchBackend.search} does
  */
-export function searchWithAnnotations(
-  engine: Engine,
-  store: AnnotationStore,
+export async function searchWithAnnotations(
+  search: SearchBackend,
+  store: AnnotationBackend,
   query: string,
   opts: SearchOptions = {},
   viewer?: string,
-): AnnotatedResult {
+): Promise<AnnotatedResult> {
   const parsed = parseQuery(query);
-  const restrict = annotationRestrict(store, parsed, opts.restrict, viewer);
-  const result = engine.searchParsed(query, parsed, { ...opts, restrict });
+  const restrict = await annotationRestrictVia(store, parsed, opts.restrict, viewer);
+  const result = await search.search(query, parsed, { ...opts, restrict });
 
   const docsOnPage = [...new Set(result.hits.map((h) => h.docId))];
-  const onPage = new Map(docsOnPage.map((d) => [d, store.list({ docId: d, orphaned: false, viewer })]));
+  const onPage = new Map<string, Annotation[]>();
+  for (const d of docsOnPage) onPage.set(d, await store.list({ docId: d, orphaned: false, viewer }));
   const annotate = (h: SearchHit): AnnotatedHit => ({
     ...h,
     annotations: (onPage.get(h.docId) ?? [])

@@ -266,6 +266,18 @@ export class Engine implements SearchSource {
     this.titleCache.delete(id);
   }
 
+  /**
+   * Keep a document indexed elsewhere (the lab server's PostgreSQL index) for
+   * lookups by id and by passage id, without indexing it here: its passages
+   * keep the ids they have there, so a hit's passage id finds its passage.
+   */
+  showDocument(doc: CorpusDocument): void {
+    this.removeDocument(doc.id);
+    this.changes++;
+    this.docs.set(doc.id, doc);
+    for (const p of doc.passages) this.byId.set(p.id, p);
+  }
+
   /** All documents, sorted by id. */
   documents(): CorpusDocument[] {
     return [...this.docs.values()].sort((a, b) => a.id.localeCompare(b.id));

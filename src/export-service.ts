@@ -7,6 +7,8 @@
 import { Readable } from 'node:stream';
 import { UserInputError } from './core/errors.js';
 import type { Engine } from './engine.js';
+import { asAnnotationBackend } from './backends/embedded/annotations.js';
+import type { AnnotationBackend } from './backends/types.js';
 import {
   type CitationStyleOption,
   type ExportAnnotation,
@@ -125,7 +127,12 @@ function tagSubtree(tag: string, tags: readonly { name: string }[]): string[] {
  * Build an export.
  * @throws UserInputError for an unknown format, style or grouping
  */
-export async function buildExport(engine: Engine, store: AnnotationStore, req: ExportRequest): Promise<ExportResult> {
+export async function buildExport(
+  engine: Engine,
+  storeOrBackend: AnnotationStore | AnnotationBackend,
+  req: ExportRequest,
+): Promise<ExportResult> {
+  const store = asAnnotationBackend(storeOrBackend);
   const format = FORMAT_NAMES[req.format];
   if (!format) throw new UserInputError('bad_parameter', `"format" must be one of ${Object.keys(FORMAT_NAMES).join(', ')}`);
   const style = parseStyle(req.style);
@@ -133,16 +140,17 @@ export async function buildExport(engine: Engine, store: AnnotationStore, req: E
   const chosenLang = parseLang(req.lang);
   if (req.docId) engine.requireDocument(req.docId);
 
-  const annotations: ExportAnnotation[] = store
-    .list({ tag: req.tag, docId: req.docId, q: req.q, viewer: req.viewer })
-    .map((a) => ({ ...a, ...placeAnnotation(engine, a) }));
+  const annotations: ExportAnnotation[] = (await store.list({ tag: req.tag, docId: req.docId, q: req.q, viewer: req.viewer })).map((a) => ({
+    ...a,
+    ...placeAnnotation(engine, a),
+  }));
   const docs = documents(engine);
   // A paper no longer in the corpus still gets cited by its id, so its orphans export too.
   for (const a of annotations) {
     if (!docs.has(a.docId)) docs.set(a.docId, { id: a.docId, title: a.docId, authors: [], year: null, venue: null, lang: 'en' });
   }
   const used = [...new Set(annotations.map((a) => a.docId))].map((id) => docs.get(id)!);
-  const tags = store.listTags(req.viewer).map((t) => ({ name: t.name, colour: t.colour, description: t.description }));
+  const tags = (await store.listTags(req.viewer)).map((t) => ({ name: t.name, colour: t.colour, description: t.description }));
   const input = { annotations, documents: used, tags };
   const lang = chosenLang ?? defaultExportLang(annotations, (id) => docs.get(id)?.lang);
   // Filtered to a tag: headings for that tag and its sub-tags only, as the filter selected them.

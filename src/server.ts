@@ -15,6 +15,8 @@ import { type SyncProgress, openIndexDatabase } from './persist.js';
 import { AnnotationStore } from './store/annotations.js';
 import { DataFileError, describeStorageFailure, openDatabase, storageFailure } from './store/db.js';
 import { CorpusSync } from './watch.js';
+import { pgOptionsFromSettings, redactUrl } from './backends/postgres/db.js';
+import { type LabServer, openLabServer } from './lab-server.js';
 
 // The sample papers (read only) and the user's library, or the user's own corpus folder: see library.ts.
 const library = resolveLibrary();
@@ -36,14 +38,50 @@ try {
 }
 for (const w of access.warnings) console.error(`duikou: ${w}`);
 
-// The lab-server mode's store and index exist (src/backends/postgres) but the web app does not serve
-// from them yet: refuse rather than silently keep a lab's annotations in this machine's SQLite file.
+// The lab-server mode: annotations and the search index in PostgreSQL, shared by every instance (see lab-server.ts).
 if (setting('DUIKOU_DATABASE_URL') !== '') {
-  console.error(
-    'duikou: DUIKOU_DATABASE_URL is set, but the web app cannot serve from PostgreSQL yet; unset it to serve the library in DUIKOU_DATA ' +
-      '(`npx duikou migrate --to postgres://…` copies annotations and tags into PostgreSQL)',
-  );
-  process.exit(1);
+  await serveLab();
+}
+
+/** Serve from PostgreSQL until a signal stops the process. */
+async function serveLab(): Promise<never> {
+  let lab: LabServer;
+  try {
+    const pgOptions = pgOptionsFromSettings();
+    if (!pgOptions) throw new Error('DUIKOU_DATABASE_URL is empty');
+    mkdirSync(dataDir, { recursive: true });
+    if (library.sample !== null) mkdirSync(library.dir, { recursive: true });
+    lab = await openLabServer({ pg: pgOptions, library, dataDir });
+  } catch (err) {
+    // Unreachable, refused, a schema from a newer duikou, a malformed setting: one line, no stack trace.
+    console.error(`duikou: cannot serve from PostgreSQL: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const app = createApp({
+    engine: lab.engine,
+    search: lab.search,
+    annotations: lab.annotations,
+    access: access.access,
+    status: lab.status,
+  });
+  const server = app.listen(port, host, () => {
+    const addr = server.address();
+    const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+    const shownHost = isWildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    const base = `http://${shownHost}:${actualPort}`;
+    console.log(`duikou is running at ${base}/ (lab server: ${redactUrl(setting('DUIKOU_DATABASE_URL'))})`);
+    if (access.source === 'setting') console.log(`Sign in at ${signInUrl(base, access)} with your DUIKOU_TOKEN (用您的令牌登录).`);
+    else if (access.source !== 'none') console.log(`Open this address to sign in (打开此地址登录): ${signInUrl(base, access)}`);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      server.close(() => {
+        void lab.close().finally(() => process.exit(0));
+      });
+      server.closeAllConnections();
+    });
+  }
+  return new Promise<never>(() => undefined);
 }
 
 /** Open a database of the data folder; one duikou cannot use stops the start with a message naming it, not a stack trace. */

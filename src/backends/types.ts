@@ -7,6 +7,7 @@
  * embedded implementations simply return settled promises around today's
  * synchronous code, so callers written against the interface work with both.
  */
+import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument } from '../core/types.js';
 import type { PreparedDocument, SearchOptions, SearchResult } from '../engine.js';
 import type { ParsedQuery } from '../pipeline/query.js';
@@ -37,8 +38,18 @@ export interface AnnotationBackend {
   readonly kind: BackendKind;
   /** `by`: the coder (a user name; the implicit owner when absent). */
   create(input: NewAnnotation, doc: DocText, by?: string): Promise<Annotation>;
-  get(id: string): Promise<Annotation | null>;
+  /**
+   * `viewer`: hide what a blind coding round hides from them (rounds exist
+   * only in the embedded mode; PostgreSQL shows everything to everyone).
+   */
+  get(id: string, viewer?: string): Promise<Annotation | null>;
   update(id: string, patch: AnnotationPatch, doc?: DocText, by?: string): Promise<Annotation>;
+  /**
+   * Merge coders' annotations into the group's version (the owner's, after
+   * discussion). Embedded mode only: PostgreSQL rejects it with
+   * {@link embeddedOnly} (it has no coding rounds yet).
+   */
+  merge(ids: readonly string[], doc: DocText, by: string): Promise<Annotation>;
   delete(id: string): Promise<Annotation>;
   list(filter?: AnnotationFilter): Promise<Annotation[]>;
   restore(backup: {
@@ -49,7 +60,8 @@ export interface AnnotationBackend {
   reanchorDocument(docId: string, newText: string, newHash: string): Promise<ReanchorCounts>;
   orphanDocument(docId: string): Promise<number>;
   deleteByDocument(docId: string): Promise<number>;
-  listTags(): Promise<Tag[]>;
+  /** Tags with usage counts (of what `viewer` may see, when given). */
+  listTags(viewer?: string): Promise<Tag[]>;
   getTag(name: string): Promise<Tag>;
   createTag(input: NewTag): Promise<Tag>;
   updateTag(name: string, patch: TagPatch): Promise<Tag>;
@@ -77,4 +89,17 @@ export interface SearchBackend {
    * @param query - the query as typed, echoed in the result
    */
   search(query: string, parsed: ParsedQuery, opts?: SearchOptions): Promise<SearchResult>;
+}
+
+/**
+ * The answer for a feature the lab-server (PostgreSQL) mode does not offer
+ * yet: a 501 that names it and says where it works, never a crash or an
+ * empty page that looks like "no results".
+ */
+export function embeddedOnly(feature: string): UserInputError {
+  return new UserInputError(
+    'embedded_only',
+    `${feature}: not available on a lab server (PostgreSQL) yet; it works in the embedded mode (without DUIKOU_DATABASE_URL) (实验室服务器模式暂不支持此功能)`,
+    501,
+  );
 }

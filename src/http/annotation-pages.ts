@@ -9,7 +9,8 @@
 import { type Request, Router } from 'express';
 import type { Engine } from '../engine.js';
 import { formatPages } from '../export/citation.js';
-import type { Annotation, AnnotationStore, Tag } from '../store/annotations.js';
+import type { AnnotationBackend } from '../backends/types.js';
+import type { Annotation, Tag } from '../store/annotations.js';
 import { withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../store/cooccurrence.js';
 import { str } from './params.js';
@@ -68,23 +69,23 @@ function card(engine: Engine, a: Annotation) {
   };
 }
 
-function annotationsPage(engine: Engine, store: AnnotationStore, req: Request, viewer: string) {
+async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Request, viewer: string) {
   const query = req.query as Query;
   const filter = { tag: str(query, 'tag').trim(), docId: str(query, 'docId').trim(), q: str(query, 'q').trim() };
   const f = { tag: filter.tag || undefined, docId: filter.docId || undefined, q: filter.q || undefined };
   // `with=<tag>` (from the co-occurrence table): only the annotations where `tag` and that tag co-occur.
   const withTag = str(query, 'with').trim();
   const unit = str(query, 'unit') === 'passage' ? 'passage' : 'annotation';
-  let live = store.list({ ...f, orphaned: false, viewer });
+  let live = await store.list({ ...f, orphaned: false, viewer });
   if (withTag && f.tag) {
-    const all = store.list({ orphaned: false, viewer });
+    const all = await store.list({ orphaned: false, viewer });
     const ids = new Set(cooccurringIn(all, unit, passagesIn(engine), f.tag, withTag).map((a) => a.id));
-    live = store
-      .list({ orphaned: false, viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) })
-      .filter((a) => ids.has(a.id));
+    live = (await store.list({ orphaned: false, viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) })).filter((a) =>
+      ids.has(a.id),
+    );
   }
   const anchored = live.map((a) => card(engine, a));
-  const orphaned = store.list({ ...f, orphaned: true, viewer }).map((a) => card(engine, a));
+  const orphaned = (await store.list({ ...f, orphaned: true, viewer })).map((a) => card(engine, a));
   const filtered = !!(f.tag || f.docId || f.q);
   return {
     title: 'Annotations 标注 · duikou',
@@ -95,7 +96,7 @@ function annotationsPage(engine: Engine, store: AnnotationStore, req: Request, v
     withUnit: unit,
     filtered,
     documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
-    tags: store.listTags(viewer).map((t) => t.name),
+    tags: (await store.listTags(viewer)).map((t) => t.name),
     anchored,
     orphaned,
     clearUrl: '/annotations',
@@ -146,8 +147,8 @@ export function tagTree(tags: Tag[]): TagNode[] {
   return roots;
 }
 
-function tagsPage(store: AnnotationStore, viewer: string) {
-  const tags = store.listTags(viewer);
+async function tagsPage(store: AnnotationBackend, viewer: string) {
+  const tags = await store.listTags(viewer);
   return {
     title: 'Tags 标签 · duikou',
     active: 'tags',
@@ -160,13 +161,13 @@ function tagsPage(store: AnnotationStore, viewer: string) {
 }
 
 /** `/annotations` and `/tags`. */
-export function annotationPagesRouter(engine: Engine, store: AnnotationStore): Router {
+export function annotationPagesRouter(engine: Engine, store: AnnotationBackend): Router {
   const r = Router();
-  r.get('/annotations', (req, res) => {
-    res.render('annotations', annotationsPage(engine, store, req, viewerOf(res).name));
+  r.get('/annotations', async (req, res) => {
+    res.render('annotations', await annotationsPage(engine, store, req, viewerOf(res).name));
   });
-  r.get('/tags', (_req, res) => {
-    res.render('tags', tagsPage(store, viewerOf(res).name));
+  r.get('/tags', async (_req, res) => {
+    res.render('tags', await tagsPage(store, viewerOf(res).name));
   });
   return r;
 }

@@ -10,7 +10,8 @@ import { UserInputError } from '../core/errors.js';
 import type { Engine } from '../engine.js';
 import type { PageRange } from '../core/types.js';
 import { buildExport, placeAnnotation } from '../export-service.js';
-import { type Annotation, type AnnotationStore, MAX_NOTE_LENGTH } from '../store/annotations.js';
+import type { AnnotationBackend } from '../backends/types.js';
+import { type Annotation, MAX_NOTE_LENGTH } from '../store/annotations.js';
 import { flag, str } from './params.js';
 import { viewerOf } from './accounts.js';
 
@@ -107,74 +108,74 @@ function mayChange(res: Response, a: Annotation): void {
 }
 
 /** The `/api/annotations` and `/api/tags` routes. */
-export function annotationsRouter(engine: Engine, store: AnnotationStore): Router {
+export function annotationsRouter(engine: Engine, store: AnnotationBackend): Router {
   const r = Router();
 
-  r.post('/annotations', (req, res) => {
+  r.post('/annotations', async (req, res) => {
     const body = parseBody(newAnnotation, req.body);
-    const a = store.create(body, docText(engine, body.docId), viewerOf(res).name);
+    const a = await store.create(body, docText(engine, body.docId), viewerOf(res).name);
     res.status(201).json(withSection(engine, a));
   });
 
   // The group's version after discussion (the owner's, by the role table): accept one coder's, or merge overlapping ones.
   const mergeBody = z.strictObject({ ids: z.array(z.string().max(100)).min(1).max(20) });
-  const merge = (ids: readonly string[], res: Response) => {
-    const first = store.get(ids[0]!, viewerOf(res).name);
+  const merge = async (ids: readonly string[], res: Response) => {
+    const first = await store.get(ids[0]!, viewerOf(res).name);
     if (!first) throw new UserInputError('not_found', `No annotation "${ids[0]}" (未找到该标注)`, 404);
-    const a = store.merge(ids, docText(engine, first.docId), viewerOf(res).name);
+    const a = await store.merge(ids, docText(engine, first.docId), viewerOf(res).name);
     res.status(201).json(withSection(engine, a));
   };
-  r.post('/annotations/merge', (req, res) => merge(parseBody(mergeBody, req.body).ids, res));
-  r.post('/annotations/:id/accept', (req, res) => merge([req.params.id], res));
+  r.post('/annotations/merge', async (req, res) => merge(parseBody(mergeBody, req.body).ids, res));
+  r.post('/annotations/:id/accept', async (req, res) => merge([req.params.id], res));
 
-  r.get('/annotations', (req, res) => {
+  r.get('/annotations', async (req, res) => {
     const viewer = viewerOf(res).name;
     const orphaned = str(req.query, 'orphaned') === '' ? undefined : flag(req.query, 'orphaned', false);
     const docId = str(req.query, 'docId') || undefined;
     const tag = str(req.query, 'tag') || undefined;
     const q = str(req.query, 'q') || undefined;
-    const list = store.list({ docId, tag, q, orphaned, viewer });
+    const list = await store.list({ docId, tag, q, orphaned, viewer });
     res.json({ total: list.length, annotations: list.map((a) => withSection(engine, a)) });
   });
 
-  r.get('/annotations/:id', (req, res) => {
-    const a = store.get(req.params.id, viewerOf(res).name);
+  r.get('/annotations/:id', async (req, res) => {
+    const a = await store.get(req.params.id, viewerOf(res).name);
     if (!a) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
     res.json(withSection(engine, a));
   });
 
-  r.patch('/annotations/:id', (req, res) => {
+  r.patch('/annotations/:id', async (req, res) => {
     const patch = parseBody(annotationPatch, req.body);
-    const current = store.get(req.params.id, viewerOf(res).name);
+    const current = await store.get(req.params.id, viewerOf(res).name);
     if (!current) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
     mayChange(res, current);
     const moving = patch.start !== undefined || patch.end !== undefined || patch.exact !== undefined;
-    const a = store.update(req.params.id, patch, moving ? docText(engine, current.docId) : undefined, viewerOf(res).name);
+    const a = await store.update(req.params.id, patch, moving ? docText(engine, current.docId) : undefined, viewerOf(res).name);
     res.json(withSection(engine, a));
   });
 
-  r.delete('/annotations/:id', (req, res) => {
-    const current = store.get(req.params.id, viewerOf(res).name);
+  r.delete('/annotations/:id', async (req, res) => {
+    const current = await store.get(req.params.id, viewerOf(res).name);
     if (!current) throw new UserInputError('not_found', `No annotation "${req.params.id}" (未找到该标注)`, 404);
     mayChange(res, current);
-    const a = store.delete(req.params.id);
+    const a = await store.delete(req.params.id);
     res.json({ deleted: a.id });
   });
 
-  r.get('/tags', (_req, res) => {
-    res.json({ tags: store.listTags(viewerOf(res).name) });
+  r.get('/tags', async (_req, res) => {
+    res.json({ tags: await store.listTags(viewerOf(res).name) });
   });
 
-  r.post('/tags', (req, res) => {
-    res.status(201).json(store.createTag(parseBody(newTag, req.body)));
+  r.post('/tags', async (req, res) => {
+    res.status(201).json(await store.createTag(parseBody(newTag, req.body)));
   });
 
-  r.patch('/tags/:name', (req, res) => {
-    res.json(store.updateTag(req.params.name, parseBody(tagPatch, req.body)));
+  r.patch('/tags/:name', async (req, res) => {
+    res.json(await store.updateTag(req.params.name, parseBody(tagPatch, req.body)));
   });
 
-  r.delete('/tags/:name', (req, res) => {
-    const detached = store.deleteTag(req.params.name, { detach: flag(req.query, 'detach', false) });
+  r.delete('/tags/:name', async (req, res) => {
+    const detached = await store.deleteTag(req.params.name, { detach: flag(req.query, 'detach', false) });
     res.json({ deleted: req.params.name, detached });
   });
 

@@ -1,6 +1,9 @@
 /** JSON API: search and documents. */
 import { Router } from 'express';
 import { searchWithAnnotations } from '../annotated-search.js';
+import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
+import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
+import { parseQuery } from '../pipeline/query.js';
 import { MAX_LIMIT, type Engine, type SearchHit } from '../engine.js';
 import { passagePages } from '../pipeline/pages.js';
 import type { AppDeps } from './app.js';
@@ -60,9 +63,13 @@ export function apiRouter(deps: AppDeps): Router {
   const { engine, store } = deps;
   const r = Router();
 
-  r.get('/search', (req, res) => {
+  const search = deps.search ?? new EmbeddedSearchBackend(engine);
+  const annotations = deps.annotations ?? (store && new EmbeddedAnnotationBackend(store));
+  r.get('/search', async (req, res) => {
     const p = searchParams(req.query);
-    const result = store ? searchWithAnnotations(engine, store, p.q, p, viewerOf(res).name) : engine.search(p.q, p);
+    const result = annotations
+      ? await searchWithAnnotations(search, annotations, p.q, p, viewerOf(res).name)
+      : await search.search(p.q, parseQuery(p.q), p);
     // Each hit with the pages its passage stands on (null for a paper without page information).
     const paged = (h: SearchHit) => {
       const d = engine.document(h.docId);

@@ -7,12 +7,16 @@ import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import type { Engine } from '../engine.js';
+import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
+import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
+import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
 import type { CorpusSync, IndexStatus } from '../watch.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { analysisApiRouter, analysisPagesRouter } from './analysis.js';
 import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
 import { type UploadLimits, documentsRouters } from './documents-api.js';
+import { embeddedOnlyRouter } from './embedded-only.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
 import { FlashMessages } from './flash.js';
@@ -27,8 +31,16 @@ import { type Access, allowedHostsOnly, hostRules, isWildcard, sameOriginWrites,
 /** What the app serves. */
 export interface AppDeps {
   engine: Engine;
-  /** The annotation store; without it the app is search-only. */
+  /** The annotation store; without it (and without `annotations`) the app is search-only. */
   store?: AnnotationStore;
+  /** The search backend the routes query; the embedded `engine`'s by default. */
+  search?: SearchBackend;
+  /**
+   * The annotation backend the routes use: `store`'s by default; PostgreSQL's
+   * in the lab-server mode, where `engine` only holds the papers for lookups
+   * and `store` (accounts, rounds) is absent.
+   */
+  annotations?: AnnotationBackend;
   /**
    * Who may reach the app: the authentication (a token, or explicitly none),
    * extra allowed host names, the bound address, trust proxy.
@@ -51,7 +63,11 @@ export interface AppDeps {
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Build the Express app (does not listen). */
-export function createApp(deps: AppDeps): Express {
+export function createApp(given: AppDeps): Express {
+  // Every route reaches annotations and search through the backends (embedded unless given).
+  const annotations = given.annotations ?? (given.store ? new EmbeddedAnnotationBackend(given.store) : undefined);
+  const deps: AppDeps = { ...given, search: given.search ?? new EmbeddedSearchBackend(given.engine), ...(annotations && { annotations }) };
+  const lab = deps.search?.kind === 'postgres';
   const app = express();
   app.disable('x-powered-by');
   app.set('view engine', 'ejs');
@@ -85,6 +101,8 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use('/api', express.json({ limit: '1mb' }));
+  // The lab-server mode answers what it does not serve yet with a 501 naming it.
+  if (lab) app.use(embeddedOnlyRouter());
   app.use('/api', apiRouter(deps));
   app.use('/api', analysisApiRouter(deps));
   // After the token gate and the same-origin check, like every other write.
@@ -93,7 +111,7 @@ export function createApp(deps: AppDeps): Express {
     app.use('/api', documents.api);
     app.use('/', documents.pages);
   }
-  if (deps.store) app.use('/api', annotationsRouter(deps.engine, deps.store));
+  if (annotations) app.use('/api', annotationsRouter(deps.engine, annotations));
   if (users && deps.store) {
     app.use('/api', usersRouter(users));
     const rounds = roundsRouters(deps.engine, deps.store, new RoundStore(deps.store.db), users, flash);

@@ -20,11 +20,14 @@ import { type PageMap, pageLabel, pageMapOf, passagePages } from '../pipeline/pa
 import { passagesAt, pieceJoins, quoteSpans } from '../pipeline/quote.js';
 import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './app.js';
-import type { AnnotationStore } from '../store/annotations.js';
+import { allMatchesVia } from '../backends/all-matches.js';
+import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
+import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
+import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
 import { PALETTE, annotationPagesRouter, colourClass } from './annotation-pages.js';
 import { flag, lang, str } from './params.js';
 import { parseQuery } from '../pipeline/query.js';
-import { annotationRestrict } from '../annotated-search.js';
+import { annotationRestrictVia } from '../annotated-search.js';
 import { viewerOf } from './accounts.js';
 import type { Viewer } from '../store/users.js';
 import { MAX_UPLOAD_FILES, MAX_UPLOAD_FILE_BYTES, PAPER_EXTENSIONS } from './documents-api.js';
@@ -469,7 +472,7 @@ function documentsView(engine: Engine) {
   return engine.documents().map((d) => ({ ...documentSummary(engine, d.id), url: `/documents/${encodeURIComponent(d.id)}` }));
 }
 
-function searchPage(engine: Engine, req: Request) {
+async function searchPage(engine: Engine, search: SearchBackend, req: Request) {
   const query = formQuery(req.query as Query);
   const p = searchParams(query);
   const view = viewParam(query);
@@ -480,7 +483,7 @@ function searchPage(engine: Engine, req: Request) {
   const base = { state, documents, active: 'search', htmlLang: 'en' };
   if (p.q.trim() === '') return { ...base, title: 'duikou 对口', result: null };
 
-  const result: SearchResult = engine.search(p.q, p);
+  const result: SearchResult = await search.search(p.q, parseQuery(p.q), p);
   const hits = result.hits.map((h) => hitView(engine, h, p.q));
   const perDocument = Object.entries(result.perDocument)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
@@ -560,9 +563,9 @@ function searchErrorPage(engine: Engine, req: Request, err: UserInputError) {
 // --- document page ----------------------------------------------------------
 
 /** The annotations of a document drawn as highlights, by passage: those still anchored whose quote is where they say. */
-function annotationMarks(doc: CorpusDocument, store: AnnotationStore, viewer: Viewer): Map<number, AnnotationMark[]> {
+async function annotationMarks(doc: CorpusDocument, store: AnnotationBackend, viewer: Viewer): Promise<Map<number, AnnotationMark[]>> {
   const out = new Map<number, AnnotationMark[]>();
-  for (const a of store.list({ docId: doc.id, orphaned: false, viewer: viewer.name })) {
+  for (const a of await store.list({ docId: doc.id, orphaned: false, viewer: viewer.name })) {
     if (doc.text.slice(a.start, a.end) !== a.exact) continue;
     // A quote across a page-break join is drawn over its own text only: the
     // footnote or running header in the break, shown apart, is not part of it.
@@ -578,21 +581,21 @@ function annotationMarks(doc: CorpusDocument, store: AnnotationStore, viewer: Vi
 }
 
 /** What the document page's annotation script needs: the paper, and the annotation a selection re-attaches, if any. */
-function annotateState(store: AnnotationStore, docId: string, query: Query, viewer: Viewer) {
+async function annotateState(store: AnnotationBackend, docId: string, query: Query, viewer: Viewer) {
   // Readers read; the annotating script is for coders and the owner.
   if (viewer.role === 'reader') return null;
   const id = str(query, 'reattach');
-  const a = id ? store.get(id, viewer.name) : null;
+  const a = id ? await store.get(id, viewer.name) : null;
   if (id && (!a || a.docId !== docId))
     throw new UserInputError('not_found', `No annotation "${id}" in this paper (本文中未找到该标注)`, 404);
   return { docId, palette: PALETTE, reattach: a ? { id: a.id, exact: a.exact } : null };
 }
 
-function documentPage(engine: Engine, req: Request, id: string, viewer: Viewer, store?: AnnotationStore) {
+async function documentPage(engine: Engine, backend: SearchBackend, req: Request, id: string, viewer: Viewer, store?: AnnotationBackend) {
   const doc = engine.requireDocument(id);
   const query = req.query as Query;
   const q = str(query, 'q');
-  const marksByPassage = new Map<number, DocMark[]>(store ? annotationMarks(doc, store, viewer) : []);
+  const marksByPassage = new Map<number, DocMark[]>(store ? await annotationMarks(doc, store, viewer) : []);
   let search: { q: string; total: number; concordanceUrl: string } | null = null;
   let opts: MarkOptions = {};
   if (q.trim() !== '') {
@@ -601,14 +604,15 @@ function documentPage(engine: Engine, req: Request, id: string, viewer: Viewer, 
     const parsed = parseQuery(q);
     const language = lang(query);
     const expand = flag(query, 'expand', true);
-    const restrict = store ? annotationRestrict(store, parsed, undefined, viewer.name) : undefined;
+    const restrict = store ? await annotationRestrictVia(store, parsed, undefined, viewer.name) : undefined;
     const all: MatchSpan[] = [];
-    for (const m of engine.allMatchesParsed(parsed, {
-      docs: [id],
-      expand,
-      ...(language ? { lang: language } : {}),
-      ...(restrict ? { restrict } : {}),
-    })) {
+    const matchOpts = { docs: [id], expand, ...(language ? { lang: language } : {}), ...(restrict ? { restrict } : {}) };
+    // The lab server's papers are indexed in the database, not here: its matches come through the search backend.
+    const found =
+      backend.kind === 'postgres'
+        ? await allMatchesVia(backend, q, parsed, matchOpts, (pid) => engine.passage(pid))
+        : engine.allMatchesParsed(parsed, matchOpts);
+    for (const m of found) {
       marksByPassage.set(m.passage.id, [...(marksByPassage.get(m.passage.id) ?? []), ...m.matches]);
       all.push(...m.matches);
     }
@@ -630,7 +634,7 @@ function documentPage(engine: Engine, req: Request, id: string, viewer: Viewer, 
     q,
     searchAllUrl: q ? searchUrl({ q, lang: '', doc: '', expand: true, limit: 20, offset: 0, view: 'list' }) : null,
     hasTitle: doc.passages.some((p) => p.kind === 'title'),
-    annotate: store ? annotateState(store, id, query, viewer) : null,
+    annotate: store ? await annotateState(store, id, query, viewer) : null,
     bodyHtml: documentBodyHtml(doc, marksByPassage, { ...opts, anchored: new Set() }),
   };
 }
@@ -654,6 +658,8 @@ function manageState(doc: CorpusDocument, deps: AppDeps) {
 /** The pages router: `/`, `/search`, `/documents`, `/documents/:id`. */
 export function pagesRouter(deps: AppDeps): Router {
   const { engine, store } = deps;
+  const searchBackend = deps.search ?? new EmbeddedSearchBackend(engine);
+  const annotations = deps.annotations ?? (store && new EmbeddedAnnotationBackend(store));
   /** Whether papers can be added, edited and removed here. */
   const manage = !!(deps.sync && deps.corpusDir && deps.dataDir);
   const upload = {
@@ -664,14 +670,14 @@ export function pagesRouter(deps: AppDeps): Router {
   };
   const r = Router();
   r.use((req, res, next) => {
-    res.locals.annotations = !!store;
+    res.locals.annotations = !!annotations;
     next();
   });
 
-  const search: RequestHandler = (req, res) => {
+  const search: RequestHandler = async (req, res) => {
     let page;
     try {
-      page = searchPage(engine, req);
+      page = await searchPage(engine, searchBackend, req);
     } catch (err) {
       if (!(err instanceof UserInputError)) throw err;
       res.status(err.status).render('search', searchErrorPage(engine, req, err));
@@ -694,13 +700,13 @@ export function pagesRouter(deps: AppDeps): Router {
     });
   });
 
-  r.get('/documents/:id', (req, res) => {
-    const page = documentPage(engine, req, req.params.id, viewerOf(res), store);
+  r.get('/documents/:id', async (req, res) => {
+    const page = await documentPage(engine, searchBackend, req, req.params.id, viewerOf(res), annotations);
     // Managing papers is the owner's (and the count of annotations would tell a blind coder about others').
     const owner = viewerOf(res).role === 'owner';
     res.render('document', { ...page, manage: manage && owner ? manageState(engine.requireDocument(req.params.id), deps) : null });
   });
 
-  if (store) r.use(annotationPagesRouter(engine, store));
+  if (annotations) r.use(annotationPagesRouter(engine, annotations));
   return r;
 }

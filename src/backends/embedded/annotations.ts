@@ -4,7 +4,7 @@
  * interface. Every method delegates unchanged; a thrown error becomes a
  * rejected promise.
  */
-import type { AnnotationStore } from '../../store/annotations.js';
+import { AnnotationStore } from '../../store/annotations.js';
 import type { AnnotationBackend } from '../types.js';
 
 type Store = AnnotationStore;
@@ -23,6 +23,9 @@ export class EmbeddedAnnotationBackend implements AnnotationBackend {
   }
   async update(...a: Parameters<Store['update']>) {
     return this.store.update(...a);
+  }
+  async merge(...a: Parameters<Store['merge']>) {
+    return this.store.merge(...a);
   }
   async delete(...a: Parameters<Store['delete']>) {
     return this.store.delete(...a);
@@ -45,8 +48,8 @@ export class EmbeddedAnnotationBackend implements AnnotationBackend {
   async deleteByDocument(...a: Parameters<Store['deleteByDocument']>) {
     return this.store.deleteByDocument(...a);
   }
-  async listTags() {
-    return this.store.listTags();
+  async listTags(...a: Parameters<Store['listTags']>) {
+    return this.store.listTags(...a);
   }
   async getTag(...a: Parameters<Store['getTag']>) {
     return this.store.getTag(...a);
@@ -63,4 +66,9 @@ export class EmbeddedAnnotationBackend implements AnnotationBackend {
   async close() {
     this.store.db.close();
   }
+}
+
+/** The backend of a store given either way: an open SQLite store is wrapped, a backend is used as it is. */
+export function asAnnotationBackend(store: AnnotationStore | AnnotationBackend): AnnotationBackend {
+  return store instanceof AnnotationStore ? new EmbeddedAnnotationBackend(store) : store;
 }

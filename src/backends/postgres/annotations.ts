@@ -34,7 +34,7 @@ import {
   rules,
 } from '../../store/annotations.js';
 import { IMPLICIT_OWNER } from '../../store/users.js';
-import type { AnnotationBackend } from '../types.js';
+import { type AnnotationBackend, embeddedOnly } from '../types.js';
 import { type PgOptions, openPgPool, pgSchemaVersion } from './db.js';
 import { PG_SCHEMA_VERSION } from './migrations.js';
 
@@ -203,6 +203,11 @@ export class PgAnnotationStore implements AnnotationBackend {
       if (tags) await this.setTags(c, id, tags);
     });
     return this.mustGet(id);
+  }
+
+  /** Merging needs coding rounds, which live only in the embedded mode yet. */
+  async merge(_ids: readonly string[], _doc: DocText, _by: string): Promise<Annotation> {
+    throw embeddedOnly("Merging coders' annotations");
   }
 
   async delete(id: string): Promise<Annotation> {

@@ -237,6 +237,35 @@ export class PgSearchBackend implements SearchBackend {
     }
   }
 
+  /**
+   * Stored documents with their passages (ids as stored): all of them, or
+   * those of `ids` that exist. An app instance keeps these for its pages
+   * (titles, text, passages by id); the index itself stays in the database.
+   */
+  async loadDocuments(ids?: readonly string[]): Promise<CorpusDocument[]> {
+    const docs = await this.pool.query<{ id: string; doc: Omit<CorpusDocument, 'passages' | 'text'>; text: string }>(
+      `SELECT id, doc, text FROM search_documents ${ids ? 'WHERE id = ANY($1::text[])' : ''}`,
+      ids ? [ids] : [],
+    );
+    const passages = await this.pool.query<PassageRow>(
+      `SELECT id, doc_id, passage FROM search_passages ${ids ? 'WHERE doc_id = ANY($1::text[])' : ''} ORDER BY id`,
+      ids ? [ids] : [],
+    );
+    const byDoc = new Map<string, Passage[]>();
+    for (const r of passages.rows) {
+      const list = byDoc.get(r.doc_id) ?? [];
+      list.push({ ...r.passage, id: r.id });
+      byDoc.set(r.doc_id, list);
+    }
+    return docs.rows.map((r) => ({ ...r.doc, text: r.text, passages: byDoc.get(r.id) ?? [] }) as CorpusDocument);
+  }
+
+  /** Each stored document's metadata (everything but text and passages), by id: what an indexing run compares against. */
+  async storedMetadata(): Promise<Map<string, Record<string, unknown>>> {
+    const r = await this.pool.query<{ id: string; doc: Record<string, unknown> }>('SELECT id, doc FROM search_documents');
+    return new Map(r.rows.map((x) => [x.id, x.doc]));
+  }
+
   async search(query: string, parsed: ParsedQuery, opts: SearchOptions = {}): Promise<SearchResult> {
     if (opts.lang) parsed.filters.lang = opts.lang;
     if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
