@@ -1,0 +1,204 @@
+/**
+ * The web app served from PostgreSQL (`npm start` with DUIKOU_DATABASE_URL):
+ * real server processes on ephemeral ports over a real database. Search,
+ * annotations, the reader and exports answer as in the embedded mode; what
+ * the lab server lacks answers 501 naming it; two instances share one
+ * library, and killing the indexing one hands the indexing to the other.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openCorpus } from '../src/corpus.js';
+import { type ServerProcess, startServerProcess, stopProcess } from './helpers/process.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+
+const pgServer = testDatabaseUrl();
+const PHRASE = '对口支援';
+
+interface Instance extends ServerProcess {
+  get(path: string): Promise<Response>;
+  json<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<T>;
+}
+
+describe.skipIf(!pgServer)('the web app on PostgreSQL', () => {
+  let root: string;
+  let corpus: string;
+  let tdb: TestDatabase;
+  const running: Instance[] = [];
+
+  /** Start an instance on the shared database and corpus folder, with its own data folder. */
+  async function instance(name: string): Promise<Instance> {
+    const p = await startServerProcess({
+      DUIKOU_DATABASE_URL: tdb.url,
+      DUIKOU_CORPUS: corpus,
+      DUIKOU_DATA: join(root, `data-${name}`),
+      DUIKOU_DATABASE_POOL_SIZE: '4',
+    });
+    const i: Instance = {
+      ...p,
+      get: (path) => fetch(`${p.url}${path}`),
+      json: async (path, init) => {
+        const r = await fetch(`${p.url}${path}`, init);
+        const body = (await r.json()) as never;
+        if (!r.ok) throw new Error(`${path}: ${r.status} ${JSON.stringify(body)}`);
+        return body;
+      },
+    };
+    running.push(i);
+    return i;
+  }
+
+  /** Wait until an instance serves `n` papers (the indexer has published them). */
+  async function papers(i: Instance, n: number, timeout = 60_000): Promise<void> {
+    await expect
+      .poll(async () => (await i.json<{ documents: number; indexing: boolean }>('/api/status')).documents, { timeout, interval: 200 })
+      .toBe(n);
+  }
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'duikou-pgapp-'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((i) => stopProcess(i.child, 'SIGKILL')));
+    await tdb?.drop();
+  });
+
+  async function freshLibrary(): Promise<void> {
+    tdb = await createTestDatabase(pgServer as string);
+    corpus = mkdtempSync(join(root, 'corpus-'));
+    cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), corpus, { recursive: true });
+  }
+
+  it('searches, annotates, reads and exports as the embedded app does, and says 501 for what it lacks', async () => {
+    await freshLibrary();
+    const a = await instance('a');
+    await papers(a, 5);
+
+    // The same passages and total as the embedded engine over the same folder.
+    const engine = await openCorpus(corpus);
+    const embedded = engine.search(PHRASE, { limit: 200 });
+    const served = await a.json<{ total: number; hits: { docId: string; start: number; matches: { start: number; end: number }[] }[] }>(
+      `/api/search?q=${encodeURIComponent(PHRASE)}&limit=200`,
+    );
+    expect(served.total).toBe(embedded.total);
+    expect(served.total).toBeGreaterThan(20);
+    expect(new Set(served.hits.map((h) => `${h.docId}@${h.start}`))).toEqual(new Set(embedded.hits.map((h) => `${h.docId}@${h.start}`)));
+
+    // Annotate the first hit's match, with offsets taken from the served text.
+    const hit = served.hits[0]!;
+    const doc = await a.json<{ text: string }>(`/api/documents/${hit.docId}`);
+    const start = doc.text.indexOf(PHRASE, hit.start);
+    const end = start + PHRASE.length;
+    const created = await a.json<{ id: string; exact: string }>('/api/annotations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ docId: hit.docId, start, end, exact: PHRASE, tags: ['援藏/教育'], note: '𠀀 outside the BMP' }),
+    });
+    expect(created.exact).toBe(PHRASE);
+    const listed = await a.json<{ total: number; annotations: { id: string; tags: string[] }[] }>(`/api/annotations?docId=${hit.docId}`);
+    expect(listed.annotations.map((x) => x.id)).toEqual([created.id]);
+    expect((await a.json<{ tags: { name: string }[] }>('/api/tags')).tags.map((t) => t.name)).toEqual(['援藏', '援藏/教育']);
+    // tag: filters through the annotations in PostgreSQL.
+    const tagged = await a.json<{ total: number }>(`/api/search?q=${encodeURIComponent(`${PHRASE} tag:援藏`)}`);
+    expect(tagged.total).toBe(1);
+
+    // The reader marks the annotation and the query's matches.
+    const page = await (await a.get(`/documents/${hit.docId}?q=${encodeURIComponent(PHRASE)}`)).text();
+    expect(page).toContain(created.id);
+    expect(page).toMatch(/id="m-1"/);
+    expect((await a.get('/annotations')).status).toBe(200);
+    expect((await a.get('/tags')).status).toBe(200);
+    expect((await a.get(`/search?q=${encodeURIComponent(PHRASE)}`)).status).toBe(200);
+
+    // Exports read the same store.
+    const md = await (await a.get('/api/export?format=md')).text();
+    expect(md).toContain(PHRASE);
+    const csv = await a.get('/api/export?format=csv');
+    expect(csv.headers.get('x-duikou-count')).toBe('1');
+
+    // What the lab server does not serve yet: a 501 that names it, never a crash.
+    for (const path of ['/api/concordance?q=x', '/concordance?q=x', '/api/rounds', '/rounds']) {
+      const r = await a.get(path);
+      expect(r.status, path).toBe(501);
+    }
+    const body = (await (await a.get('/api/concordance?q=x')).json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('embedded_only');
+    expect(body.error.message).toMatch(/lab server/);
+    const upload = await fetch(`${a.url}/api/documents`, { method: 'POST' });
+    expect(upload.status).toBe(501);
+  }, 180_000);
+
+  it('shares one library between two instances, and the survivor takes over indexing when the indexer is killed', async () => {
+    await freshLibrary();
+    const a = await instance('a');
+    // Only the indexer publishes: once a serves the papers, a holds the role (b starts after).
+    await papers(a, 5);
+    const b = await instance('b');
+    await papers(b, 5, 10_000);
+
+    // An annotation saved through one instance appears through the other within a second.
+    const docs = await a.json<{ documents: { id: string }[] }>('/api/documents');
+    const docId = docs.documents[0]!.id;
+    const text = (await a.json<{ text: string }>(`/api/documents/${docId}`)).text;
+    const start = text.search(/\S/);
+    const end = start + 4;
+    const created = await a.json<{ id: string }>('/api/annotations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ docId, start, end, exact: text.slice(start, end), tags: ['shared'] }),
+    });
+    const t0 = Date.now();
+    await expect
+      .poll(async () => (await b.json<{ annotations: { id: string }[] }>(`/api/annotations?docId=${docId}`)).annotations.map((x) => x.id), {
+        timeout: 1000,
+        interval: 50,
+      })
+      .toEqual([created.id]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // And the other way round, edits included.
+    await b.json(`/api/annotations/${created.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ note: 'edited through b' }),
+    });
+    await expect
+      .poll(async () => (await a.json<{ note: string }>(`/api/annotations/${created.id}`)).note, { timeout: 1000 })
+      .toBe('edited through b');
+
+    // A paper added while a indexes reaches b's pages too (announced by NOTIFY), and b's searches.
+    writeFileSync(join(corpus, 'first-new.txt'), 'First new paper\n\nWombatcoordination of 对口支援 𝌆 pairs.\n');
+    await papers(b, 6, 30_000);
+    expect((await b.json<{ total: number }>('/api/search?q=Wombatcoordination')).total).toBe(1);
+    expect((await b.get('/documents/first-new')).status).toBe(200);
+
+    // The indexing instance dies (no clean shutdown): b takes the role and indexes the next paper.
+    await stopProcess(a.child, 'SIGKILL');
+    const marker = 'Quokkaplanning';
+    writeFileSync(
+      join(corpus, 'new-paper.txt'),
+      `A new paper\n\n${marker} is how the pairing was planned in 2024, 对口支援 𝌆 included.\n`,
+    );
+    await papers(b, 7, 60_000);
+    const found = await b.json<{ total: number; hits: { docId: string }[] }>(`/api/search?q=${marker}`);
+    expect(found.total).toBe(1);
+    expect(found.hits[0]!.docId).toBe('new-paper');
+    // The annotations survived the handover untouched.
+    expect((await b.json<{ note: string; status: string }>(`/api/annotations/${created.id}`)).status).toBe('anchored');
+  }, 240_000);
+
+  it('refuses to start, with one clear line, when the database cannot be reached', async () => {
+    tdb = undefined as unknown as TestDatabase;
+    const err = await startServerProcess({
+      DUIKOU_DATABASE_URL: 'postgres://duikou:hunter2@127.0.0.1:1/duikou',
+      DUIKOU_DATA: join(root, 'data-unreachable'),
+    }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/exited with 1/);
+    expect((err as Error).message).toMatch(/cannot reach the PostgreSQL server at postgres:\/\/duikou:\*\*\*@127\.0\.0\.1:1/);
+    expect((err as Error).message).not.toContain('hunter2');
+    expect((err as Error).message).not.toMatch(/\n\s+at /); // no stack trace
+  }, 60_000);
+});
