@@ -68,7 +68,7 @@ export const SETTINGS = [
   {
     name: 'DUIKOU_DATABASE_URL',
     default: '',
-    help: 'Lab-server mode: a postgres://user:password@host:port/database URL for a library kept in PostgreSQL, shared by every app instance pointing at it (for now only `duikou migrate` uses it; the web app refuses to start with it). Empty: the embedded SQLite database in DUIKOU_DATA.',
+    help: 'Lab-server mode: a postgres://user:password@host:port/database URL for a library kept in PostgreSQL (annotations, tags and the search index), shared by every app instance pointing at it; see Running a lab server. Empty: the embedded SQLite database in DUIKOU_DATA.',
   },
   {
     name: 'DUIKOU_DATABASE_POOL_SIZE',
