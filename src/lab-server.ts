@@ -94,9 +94,13 @@ export async function openLabServer(opts: LabServerOptions): Promise<LabServer> 
       })
       .catch((err: Error) => log(`duikou: could not reload papers from the database (${err.message})`));
   };
-  const stopListening = await annotations.listen((notice) => {
-    if (notice.what === 'documents') refresh(notice.docId === undefined ? null : [notice.docId]);
-  });
+  const stopListening = await annotations.listen(
+    (notice) => {
+      if (notice.what === 'documents') refresh(notice.docId === undefined ? null : [notice.docId]);
+    },
+    // Back after the database was away: what changed meanwhile was not announced.
+    () => refresh(null),
+  );
 
   // The indexer role: this instance's corpus sync, published to PostgreSQL after every run.
   const idle: IndexStatus = { indexing: false, progress: null, last: null, problems: [] };

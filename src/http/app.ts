@@ -16,7 +16,7 @@ import { analysisApiRouter, analysisPagesRouter } from './analysis.js';
 import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
 import { type UploadLimits, documentsRouters } from './documents-api.js';
-import { embeddedOnlyRouter } from './embedded-only.js';
+import { databaseUnavailable, embeddedOnlyRouter } from './embedded-only.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
 import { FlashMessages } from './flash.js';
@@ -121,6 +121,8 @@ export function createApp(given: AppDeps): Express {
   app.use('/', pagesRouter(deps));
   app.use('/', analysisPagesRouter(deps));
   app.use(notFoundHandler);
+  // The lab server's database away (down, restarting): 503 and a message, not a 500; the next request reconnects.
+  if (lab) app.use(databaseUnavailable);
   app.use(errorHandler);
   return app;
 }

@@ -92,23 +92,65 @@ export class PgAnnotationStore implements AnnotationBackend {
   }
 
   /**
-   * Call `listener` for every committed change, from any instance. Resolves
-   * to a function that stops listening.
+   * Call `listener` for every committed change, from any instance. When the
+   * listening connection is lost (the server restarted, the network
+   * dropped), it connects again every second until it can, then calls
+   * `onReconnect`: changes made meanwhile were not announced, so the caller
+   * reloads what it keeps. Resolves to a function that stops listening.
    */
-  async listen(listener: (notice: ChangeNotice) => void): Promise<() => Promise<void>> {
-    const client = await this.pool.connect();
-    client.on('notification', (msg) => {
-      if (msg.channel !== CHANGES_CHANNEL || !msg.payload) return;
+  async listen(listener: (notice: ChangeNotice) => void, onReconnect?: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let current: pg.PoolClient | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const c = await this.pool.connect();
+      current = c;
+      const lost = (err?: Error) => {
+        if (current !== c) return;
+        current = null;
+        c.release(err ?? new Error('connection ended'));
+        if (!stopped) retry();
+      };
+      c.on('error', lost);
+      c.on('end', () => lost());
+      c.on('notification', (msg) => {
+        if (msg.channel !== CHANGES_CHANNEL || !msg.payload) return;
+        try {
+          listener(JSON.parse(msg.payload) as ChangeNotice);
+        } catch {
+          // A payload that is not ours: ignore it.
+        }
+      });
       try {
-        listener(JSON.parse(msg.payload) as ChangeNotice);
-      } catch {
-        // A payload that is not ours: ignore it.
+        await c.query(`LISTEN ${CHANGES_CHANNEL}`);
+      } catch (err) {
+        lost(err as Error);
+        throw err;
       }
-    });
-    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    };
+    const retry = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (stopped || current) return;
+        connect().then(
+          () => onReconnect?.(),
+          () => undefined, // lost() already scheduled the next try
+        );
+      }, 1000);
+    };
+    await connect();
     return async () => {
-      await client.query(`UNLISTEN ${CHANGES_CHANNEL}`);
-      client.release();
+      stopped = true;
+      clearTimeout(timer);
+      const c = current;
+      current = null;
+      if (!c) return;
+      try {
+        await c.query(`UNLISTEN ${CHANGES_CHANNEL}`);
+        c.release();
+      } catch (err) {
+        c.release(err as Error);
+      }
     };
   }
 

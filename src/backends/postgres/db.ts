@@ -135,3 +135,28 @@ export function pgOptionsFromSettings(env: NodeJS.ProcessEnv = process.env): PgO
   };
   return { url, poolSize: whole('DUIKOU_DATABASE_POOL_SIZE', 1), statementTimeoutMs: whole('DUIKOU_STATEMENT_TIMEOUT_MS', 0) };
 }
+
+/** Socket-level failures: the server is down, restarting or unreachable. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Whether an error means the database is away (down, restarting, unreachable,
+ * or dropped the connection) rather than a bug or a bad request: such a
+ * request is answered 503, and the pool connects again on the next one.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  // SQLSTATE class 08: connection exceptions; 57P01–57P03: shut down by an administrator, crashed, starting up.
+  if (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (
+    /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end/i.test(
+      message,
+    )
+  ) {
+    return true;
+  }
+  return e.cause !== undefined && e.cause !== err && isDatabaseUnavailable(e.cause);
+}

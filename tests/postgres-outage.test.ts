@@ -1,0 +1,134 @@
+/**
+ * The lab server while its database goes away and comes back: requests get a
+ * 503 with a message (nothing half-written), and once the database is
+ * reachable again the same process answers, listens for changes and indexes
+ * again, without a restart. The outage is a loopback TCP proxy in front of
+ * the test server that drops every connection and refuses new ones.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server, type Socket, connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LabServer, openLabServer } from '../src/lab-server.js';
+import { asLibrary } from '../src/library.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+import { type TestServer, startServer } from './helpers/server.js';
+
+const pgServer = testDatabaseUrl();
+
+/** A TCP proxy to `target` on a fixed loopback port, which can be taken down (every socket cut) and up again. */
+class Proxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
+    this.port = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
+  }
+}
+
+describe.skipIf(!pgServer)('the lab server when the database goes away', () => {
+  let tdb: TestDatabase;
+  let proxy: Proxy;
+  let lab: LabServer;
+  let app: TestServer;
+  let root: string;
+  let corpus: string;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase(pgServer as string);
+    const target = new URL(tdb.url);
+    proxy = new Proxy({ host: target.hostname, port: Number(target.port) });
+    await proxy.up();
+    const via = new URL(tdb.url);
+    via.port = String(proxy.port);
+    root = mkdtempSync(join(tmpdir(), 'duikou-pgoutage-'));
+    corpus = join(root, 'corpus');
+    cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), corpus, { recursive: true });
+    lab = await openLabServer({
+      pg: { url: via.toString(), poolSize: 4, statementTimeoutMs: 10_000 },
+      library: asLibrary(corpus),
+      dataDir: join(root, 'data'),
+      log: () => undefined,
+      indexerPollMs: 200,
+    });
+    app = await startServer({ engine: lab.engine, search: lab.search, annotations: lab.annotations, status: lab.status });
+    for (const until = Date.now() + 60_000; lab.engine.documents().length < 5 && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 90_000);
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.up().catch(() => undefined);
+    await lab?.close();
+    await tdb?.drop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('answers 503 while it is away, writes nothing half, and serves, listens and indexes again when it is back', async () => {
+    expect(lab.engine.documents()).toHaveLength(5);
+    const doc = lab.engine.documents().find((d) => d.text.includes('对口支援'))!;
+    const start = doc.text.indexOf('对口支援');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const annotation = { docId: doc.id, start, end: start + 4, exact: '对口支援', tags: ['before'] };
+    expect((await post('/api/annotations', annotation)).status).toBe(201);
+
+    await proxy.down();
+    for (const [what, r] of [
+      ['list', await fetch(`${app.url}/api/annotations`)],
+      ['search', await fetch(`${app.url}/api/search?q=${encodeURIComponent('对口支援')}`)],
+      ['create', await post('/api/annotations', { ...annotation, tags: ['during'] })],
+    ] as const) {
+      expect(r.status, what).toBe(503);
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect(body.error.code, what).toBe('database_unavailable');
+      expect(body.error.message).toMatch(/nothing was changed/);
+    }
+    const page = await fetch(`${app.url}/annotations`);
+    expect(page.status).toBe(503);
+    expect(await page.text()).toMatch(/cannot be reached/);
+
+    await proxy.up();
+    // The same process reconnects on the next request.
+    await expect.poll(async () => (await fetch(`${app.url}/api/annotations`)).status, { timeout: 10_000, interval: 100 }).toBe(200);
+    const list = (await (await fetch(`${app.url}/api/annotations`)).json()) as { annotations: { tags: string[] }[] };
+    expect(list.annotations.map((a) => a.tags)).toEqual([['before']]); // the write during the outage left nothing
+    expect(
+      (await post('/api/annotations', { ...annotation, start: start + 1, end: start + 3, exact: '口支', tags: ['after'] })).status,
+    ).toBe(201);
+
+    // Indexing and change notices work again: a new paper reaches this instance's pages and searches.
+    writeFileSync(join(corpus, 'after-outage.txt'), 'After the outage\n\nPlatypusrecovery of the 对口支援 index 𝌆.\n');
+    await expect.poll(() => lab.engine.documents().length, { timeout: 30_000, interval: 100 }).toBe(6);
+    const found = (await (await fetch(`${app.url}/api/search?q=Platypusrecovery`)).json()) as { total: number };
+    expect(found.total).toBe(1);
+  }, 90_000);
+});
