@@ -30,6 +30,7 @@ import { resolveLibrary } from '../library.js';
 import { openPersistentCorpus, syncCorpus } from '../persist.js';
 import { copyLibrary } from '../backends/migrate.js';
 import { openAnnotationBackend } from '../backends/open.js';
+import { pgBackup } from '../backends/postgres/backup.js';
 import { PgAnnotationStore } from '../backends/postgres/annotations.js';
 import { pgOptionsFromSettings, redactUrl } from '../backends/postgres/db.js';
 import { AnnotationStore } from '../store/annotations.js';
@@ -192,11 +193,22 @@ program
 
 program
   .command('backup')
-  .description('copy the annotation database to FILE, consistently, even while the server runs (SQLite online backup)')
+  .description(
+    'copy the annotation database to FILE, consistently, even while the server runs (SQLite online backup; with DUIKOU_DATABASE_URL, pg_dump of the lab server)',
+  )
   .argument('<file>', 'where to write the copy')
   .option('--force', 'overwrite FILE if it exists')
   .action(async (file: string, o: { force?: boolean }) => {
     if (existsSync(file) && !o.force) throw new UserInputError('file_exists', `${file} exists; pass --force to overwrite it`);
+    const pgOptions = pgOptionsFromSettings();
+    if (pgOptions) {
+      const r = await pgBackup(pgOptions.url, file);
+      console.log(
+        `Backed up the lab server's database (${r.annotations} annotations, ${r.tables} tables) to ${file} with pg_dump in ${r.ms} ms ` +
+          `(${(r.bytes / 1e6).toFixed(1)} MB; restore with pg_restore --dbname=… ${file})`,
+      );
+      return;
+    }
     const source = join(setting('DUIKOU_DATA'), 'duikou.db');
     if (!existsSync(source)) throw new UserInputError('no_database', `No database at ${source} yet: nothing to back up`);
     const db = openDatabase(source);
