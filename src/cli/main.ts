@@ -33,7 +33,6 @@ import { openAnnotationBackend } from '../backends/open.js';
 import { pgBackup } from '../backends/postgres/backup.js';
 import { PgAnnotationStore } from '../backends/postgres/annotations.js';
 import { pgOptionsFromSettings, redactUrl } from '../backends/postgres/db.js';
-import { AnnotationStore } from '../store/annotations.js';
 import { DataFileError, openDatabase } from '../store/db.js';
 import { ROLES, UserStore } from '../store/users.js';
 
@@ -98,10 +97,10 @@ program
     for (const [i, h] of r.hits.entries()) console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`);
   });
 
-/** The engine and annotation store, as the server opens them. */
+/** The engine and the annotation backend (PostgreSQL's with DUIKOU_DATABASE_URL), as the server opens them. */
 async function openAll() {
   const engine = await openCorpus(resolveLibrary());
-  const store = new AnnotationStore(openDatabase(join(setting('DUIKOU_DATA'), 'duikou.db')));
+  const store = await openAnnotationBackend();
   return { engine, store };
 }
 
@@ -148,7 +147,7 @@ program
       await pipeline(out.body, sink, { end: !!o.output });
       if (o.output) console.error(`Exported ${out.count} annotations to ${o.output}`);
     } finally {
-      store.db.close();
+      await store.close();
     }
   });
 
@@ -160,12 +159,12 @@ program
   .argument('<file>', 'the backup file')
   .action(async (file: string) => {
     const backup = parseWebAnnotationBackup(await readFile(file, 'utf8'));
-    const store = new AnnotationStore(openDatabase(join(setting('DUIKOU_DATA'), 'duikou.db')));
+    const store = await openAnnotationBackend();
     try {
-      const { added, skipped } = store.restore(backup);
+      const { added, skipped } = await store.restore(backup);
       console.log(`Imported ${added} annotations and ${backup.tags.length} tag definitions from ${file}; ${skipped} were already there`);
     } finally {
-      store.db.close();
+      await store.close();
     }
   });
 
