@@ -1,21 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
-import type { AnnotationStore } from '../src/store/annotations.js';
-import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
+import { type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
+import type { TestServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
-let store: AnnotationStore;
-let server: TestServerWithStore;
+let library: TestLibrary;
+let server: TestServer;
 
 const ZH = 'wang-duikou-zhiyuan-mechanism';
 const EN = 'wang-counterpart-support-policy';
 
 beforeAll(async () => {
   engine = await openCorpus(SAMPLE);
-  server = await startServerWithStore(engine);
-  store = server.store;
+  const started = await startServerOnTestBackend(engine);
+  server = started;
+  library = started.library;
 });
 afterAll(() => server.close());
 
@@ -36,7 +37,7 @@ function range(docId: string, quote: string) {
   return { docId, start, end: start + quote.length };
 }
 
-const count = () => (store.db.prepare('SELECT count(*) AS n FROM annotations').get() as { n: number }).n;
+const count = () => library.count('annotations');
 
 describe('annotations API', () => {
   it('creates, reads, updates and deletes an annotation on a Chinese sentence', async () => {
@@ -102,12 +103,12 @@ describe('annotations API', () => {
     ['a bad colour', () => ({ ...range(EN, 'counterpart'), colour: 'url(x)' }), 400, 'bad_colour'],
     ['an unknown field', () => ({ ...range(EN, 'counterpart'), owner: 'me' }), 400, 'bad_field'],
   ])('rejects %s without writing anything', async (_name, body, status, code) => {
-    const before = count();
+    const before = await count();
     const r = await call('POST', '/api/annotations', body());
     expect(r.status).toBe(status);
     expect(r.body.error.code).toBe(code);
     expect(r.body.error.message).toMatch(/\S/);
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it.each([
@@ -115,11 +116,11 @@ describe('annotations API', () => {
     ['a JSON array', '[1,2]'],
     ['a JSON string', '"hello"'],
   ])('rejects %s with 400', async (_name, raw) => {
-    const before = count();
+    const before = await count();
     const r = await call('POST', '/api/annotations', undefined, raw);
     expect(r.status).toBe(400);
     expect(r.body.error.code).toMatch(/bad_/);
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it('rejects a body over 1 MB with 413', async () => {
@@ -173,7 +174,7 @@ describe('tags API', () => {
   // A level "." or ".." would make a tag the Tags page cannot reach: fetch('/api/tags/..') asks for /api/.
   const unmanageable = ['.', '..', '援藏/..', './援藏', '援藏/./教育', '．．', '‥', '/援藏', '援藏/', '援藏//教育', '℅/x', '\u200b'];
   it.each(unmanageable)('refuses the tag %j over the API: as a tag, an annotation tag and a rename', async (name) => {
-    const before = count();
+    const before = await count();
     const tagsBefore = (await call('GET', '/api/tags')).body.tags.length;
     const created = await call('POST', '/api/tags', { name });
     expect(created.status).toBe(400);
@@ -181,7 +182,7 @@ describe('tags API', () => {
     const annotated = await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), tags: [name] });
     expect(annotated.status).toBe(400);
     expect(annotated.body.error.code).toBe('bad_tag');
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
     await call('POST', '/api/tags', { name: 'to-rename' });
     const renamed = await call('PATCH', '/api/tags/to-rename', { name });
     expect(renamed.status).toBe(400);
@@ -194,12 +195,10 @@ describe('tags API', () => {
     expect((await call('POST', '/api/tags', { name: '...' })).status).toBe(201);
     expect((await call('POST', '/api/tags', { name: 'v1.2/.x' })).status).toBe(201);
     // A tag stored by an older duikou: lookups find it, so it can be renamed (here via its key, as a script would).
-    store.db
-      .prepare(
-        "INSERT INTO tags (name, name_key, colour, description, created_at) VALUES ('..', '..', NULL, '', '2026-01-01T00:00:00.000Z')",
-      )
-      .run();
-    expect(store.listTags().some((t) => t.name === '..')).toBe(true);
-    expect(store.updateTag('..', { name: 'dots' }).name).toBe('dots');
+    await library.exec(
+      "INSERT INTO tags (name, name_key, colour, description, created_at) VALUES ('..', '..', NULL, '', '2026-01-01T00:00:00.000Z')",
+    );
+    expect((await library.backend.listTags()).some((t) => t.name === '..')).toBe(true);
+    expect((await library.backend.updateTag('..', { name: 'dots' })).name).toBe('dots');
   });
 });

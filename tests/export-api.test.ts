@@ -17,6 +17,7 @@ import type { Engine } from '../src/engine.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { runCli } from './helpers/process.js';
+import { type TestLibrary, openTestLibrary, startServerOnTestBackend } from './helpers/backends.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 
@@ -26,27 +27,27 @@ const EN = 'wang-counterpart-support-policy';
 
 let dir: string;
 let engine: Engine;
-let store: AnnotationStore;
+let library: TestLibrary;
 let server: TestServer;
 
 function annotate(docId: string, quote: string, tags: string[], note = '') {
   const d = engine.requireDocument(docId);
   const start = d.text.indexOf(quote);
-  return store.create({ docId, start, end: start + quote.length, tags, note }, d);
+  return library.backend.create({ docId, start, end: start + quote.length, tags, note }, d);
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'duikou-export-'));
   engine = await openCorpus(CORPUS);
-  store = new AnnotationStore(openDatabase(join(dir, 'data', 'duikou.db')));
-  annotate(ZH, '对口支援是中国特色国家治理的重要方式和机制', ['援藏', '援藏/教育'], '定义, with "quotes"\nand a second line');
-  annotate(EN, 'The key nodes of historical institutionalism', ['path dependence'], '=SUM(A1) looks like a formula');
-  annotate(EN, 'counterpart support', ['援藏'], '-starts with a minus');
-  server = await startServer({ engine, store });
+  const started = await startServerOnTestBackend(engine);
+  server = started;
+  library = started.library;
+  await annotate(ZH, '对口支援是中国特色国家治理的重要方式和机制', ['援藏', '援藏/教育'], '定义, with "quotes"\nand a second line');
+  await annotate(EN, 'The key nodes of historical institutionalism', ['path dependence'], '=SUM(A1) looks like a formula');
+  await annotate(EN, 'counterpart support', ['援藏'], '-starts with a minus');
 });
 afterAll(async () => {
   await server.close();
-  store.db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -138,25 +139,24 @@ function strFromZip(buf: Buffer, name: string): string {
 
 describe('JSON backup round trip', () => {
   it('restores every annotation and tag exactly into an empty database, and twice adds nothing', async () => {
-    await store.updateTag('援藏', { colour: '#c62828', description: 'aid to Tibet 援藏' });
+    await library.backend.updateTag('援藏', { colour: '#c62828', description: 'aid to Tibet 援藏' });
     const { buf } = await download('format=json');
     const file = join(dir, 'annotations.json');
     writeFileSync(file, buf);
 
-    const empty = join(dir, 'restored');
-    const first = runCli(['import', file], { DUIKOU_DATA: empty });
+    const restored = await openTestLibrary();
+    const first = runCli(['import', file], restored.cliEnv);
     expect(first.stderr).toBe('');
     expect(first.stdout).toMatch(/Imported 3 annotations/);
-    const second = runCli(['import', file], { DUIKOU_DATA: empty });
+    const second = runCli(['import', file], restored.cliEnv);
     expect(second.stdout).toMatch(/Imported 0 annotations .* 3 were already there/);
 
-    const restored = new AnnotationStore(openDatabase(join(empty, 'duikou.db')));
     try {
-      expect(restored.list()).toEqual(store.list());
+      expect(await restored.backend.list()).toEqual(await library.backend.list());
       const strip = (t: { name: string; colour: string | null; description: string; count: number }) => ({ ...t, id: 0 });
-      expect(restored.listTags().map(strip)).toEqual(store.listTags().map(strip));
+      expect((await restored.backend.listTags()).map(strip)).toEqual((await library.backend.listTags()).map(strip));
     } finally {
-      restored.db.close();
+      await restored.close();
     }
   });
 
@@ -171,19 +171,19 @@ describe('JSON backup round trip', () => {
 
 describe('duikou export', () => {
   it('writes Markdown for a tag to standard output', () => {
-    const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { DUIKOU_DATA: join(dir, 'data'), DUIKOU_CORPUS: CORPUS });
+    const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { ...library.cliEnv, DUIKOU_CORPUS: CORPUS });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('对口支援是中国特色国家治理的重要方式和机制');
     expect(r.stdout).toMatch(/^# Quotes$/m); // one quote from each language: English labels
-    const zh = runCli(['export', '--format', 'md', '--tag', '援藏', '--lang', 'zh'], { DUIKOU_DATA: join(dir, 'data') });
+    const zh = runCli(['export', '--format', 'md', '--tag', '援藏', '--lang', 'zh'], library.cliEnv);
     expect(zh.stdout).toMatch(/^# 摘录$/m);
     expect(zh.stdout).not.toMatch(/^# Quotes/m);
-    expect(runCli(['export', '--lang', 'xx'], { DUIKOU_DATA: join(dir, 'data') }).status).toBe(2);
+    expect(runCli(['export', '--lang', 'xx'], library.cliEnv).status).toBe(2);
   });
 
   it('writes a REFI-QDA project to a file', () => {
     const out = join(dir, 'project.qdpx');
-    const r = runCli(['export', '--format', 'qdpx', '--output', out], { DUIKOU_DATA: join(dir, 'data'), DUIKOU_CORPUS: CORPUS });
+    const r = runCli(['export', '--format', 'qdpx', '--output', out], { ...library.cliEnv, DUIKOU_CORPUS: CORPUS });
     expect(r.status).toBe(0);
     expect(strFromZip(readFileSync(out), 'project.qde')).toContain('<Project');
   });

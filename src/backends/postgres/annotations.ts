@@ -264,7 +264,7 @@ export class PgAnnotationStore implements AnnotationBackend {
     const where: string[] = [];
     const params: unknown[] = [];
     let tagKey: string | undefined;
-    if (filter.tag !== undefined) tagKey = normalizeTagName(filter.tag).key;
+    if (filter.tag !== undefined) tagKey = normalizeTagName(filter.tag, { existing: true }).key;
     let q = '';
     if (filter.q !== undefined) {
       if (typeof filter.q !== 'string' || filter.q.length > MAX_QUERY_LENGTH) {
@@ -547,7 +547,7 @@ export class PgAnnotationStore implements AnnotationBackend {
   }
 
   private async mustFindTag(q: Q, name: string): Promise<TagRow> {
-    const n = normalizeTagName(name);
+    const n = normalizeTagName(name, { existing: true });
     const row = await this.findTag(q, n.key);
     if (!row) throw notFound('tag', n.name);
     return row;

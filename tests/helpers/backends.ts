@@ -1,0 +1,82 @@
+/**
+ * The annotation backend a parameterised test file runs on. vitest.config.ts
+ * runs the files of `BOTH_BACKENDS` (both-backends.ts) twice: as they are (embedded
+ * SQLite), and with `DUIKOU_TEST_BACKEND=postgres`, where the same tests
+ * talk to an app whose annotations live in a fresh PostgreSQL database.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedAnnotationBackend } from '../../src/backends/embedded/annotations.js';
+import { PgAnnotationStore } from '../../src/backends/postgres/annotations.js';
+import type { AnnotationBackend } from '../../src/backends/types.js';
+import type { Engine } from '../../src/engine.js';
+import { AnnotationStore } from '../../src/store/annotations.js';
+import { openDatabase } from '../../src/store/db.js';
+import { createTestDatabase } from './postgres.js';
+import { type TestServer, startServer } from './server.js';
+
+/** Which backend this run of the file uses. */
+export const TEST_BACKEND: 'embedded' | 'postgres' = process.env.DUIKOU_TEST_BACKEND === 'postgres' ? 'postgres' : 'embedded';
+
+/** A library on the backend under test, with what tests check beneath the API. */
+export interface TestLibrary {
+  backend: AnnotationBackend;
+  /** The SQLite store, in the embedded run (the app then serves accounts as it does in use). */
+  store?: AnnotationStore;
+  /** Run one SQL statement valid in both SQLite and PostgreSQL (for rows an older duikou wrote). */
+  exec(sql: string): Promise<void>;
+  /** Rows in a table. */
+  count(table: 'annotations' | 'tags' | 'annotation_tags' | 'documents'): Promise<number>;
+  /** `DUIKOU_DATA` for the CLI in embedded mode; extra settings (`DUIKOU_DATABASE_URL`) for PostgreSQL. */
+  cliEnv: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Open an empty library on the backend under test. */
+export async function openTestLibrary(): Promise<TestLibrary> {
+  const dir = mkdtempSync(join(tmpdir(), 'duikou-lib-'));
+  if (TEST_BACKEND === 'postgres') {
+    const url = process.env.DUIKOU_TEST_DATABASE_URL;
+    if (!url) throw new Error('DUIKOU_TEST_BACKEND=postgres needs DUIKOU_TEST_DATABASE_URL (see scripts/pg-test-server.sh)');
+    const tdb = await createTestDatabase(url);
+    const store = await PgAnnotationStore.open({ url: tdb.url, poolSize: 4 });
+    return {
+      backend: store,
+      exec: async (sql) => void (await store.pool.query(sql)),
+      count: async (t) => (await store.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]!.n,
+      cliEnv: { DUIKOU_DATA: join(dir, 'data'), DUIKOU_DATABASE_URL: tdb.url },
+      close: async () => {
+        await store.close();
+        await tdb.drop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const store = new AnnotationStore(openDatabase(join(dir, 'data', 'duikou.db')));
+  return {
+    backend: new EmbeddedAnnotationBackend(store),
+    store,
+    exec: async (sql) => void store.db.prepare(sql).run(),
+    count: async (t) => (store.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n,
+    cliEnv: { DUIKOU_DATA: join(dir, 'data') },
+    close: async () => {
+      store.db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The app over `engine` with its annotations in a fresh library on the backend under test. */
+export async function startServerOnTestBackend(engine: Engine): Promise<TestServer & { library: TestLibrary }> {
+  const library = await openTestLibrary();
+  const server = await startServer(library.store ? { engine, store: library.store } : { engine, annotations: library.backend });
+  return {
+    ...server,
+    library,
+    close: async () => {
+      await server.close();
+      await library.close();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/**
+ * The test files that run on both backends: as they are (embedded SQLite),
+ * and again with `DUIKOU_TEST_BACKEND=postgres` (see vitest.config.ts and
+ * backends.ts). Kept free of imports: the test configuration reads it.
+ */
+export const BOTH_BACKENDS = ['tests/annotations-api.test.ts', 'tests/export-api.test.ts'];
