@@ -32,6 +32,7 @@ import { rank } from '../src/pipeline/rank.js';
 import { type BaselineQuery, Baselines, compileQuery, type TermsResult, type TermsTask } from './baselines.js';
 import { CACHE, ROOT, ensureCorpus } from './corpus.js';
 import { type BenchQuery, queryMix } from './queries.js';
+import { benchDatabaseUrl, benchPostgres, postgresMarkdown } from './postgres.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,8 +43,12 @@ const { values } = parseArgs({
     threads: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string', default: 'latest' },
     render: { type: 'string' },
+    backend: { type: 'string', default: 'embedded' },
   },
 });
+// `--backend postgres` adds the lab server's column (bench/postgres.ts); fail now, not after the first size, without a server.
+if (values.backend !== 'embedded' && values.backend !== 'postgres') throw new Error('--backend must be embedded or postgres');
+if (values.backend === 'postgres') benchDatabaseUrl();
 const SIZES = values.sizes.split(',').map(Number);
 const REPS = Number(values.queries);
 const QUERY_BUDGET_MS = Number(values['query-seconds']) * 1000;
@@ -419,6 +424,21 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
     log(`http ${name}: ${JSON.stringify(http[name])}`);
   }
   base.close();
+  const postgres =
+    values.backend === 'postgres'
+      ? await benchPostgres({
+          mb,
+          files,
+          glossary: loadGlossary(dir),
+          engine,
+          queries,
+          threads: THREADS,
+          reps: REPS,
+          queryBudgetMs: QUERY_BUDGET_MS,
+          httpSeconds: HTTP_SECONDS,
+          log,
+        })
+      : null;
 
   // Update one document (after the queries, as it renumbers the document's passages):
   // change a paragraph and re-add it (prepare + index on this thread).
@@ -469,6 +489,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
     equalAnswers: { all: rows.every((r) => r.equal), equal: rows.filter((r) => r.equal).length, of: rows.length },
     queries: rows,
     profiles,
+    ...(postgres && { postgres }),
   };
 }
 
@@ -615,7 +636,7 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
           .join(' · ')}`,
       );
     }
-    L.push('');
+    L.push('', ...postgresMarkdown(s));
   }
   return `${L.join('\n')}\n`;
 }
@@ -637,7 +658,7 @@ const machine = {
   memoryGB: round(totalmem() / 1024 ** 3, 1),
   os: `${osType()} ${release()} (${platform()})`,
   node: process.version,
-  command: `npm run bench -- --sizes ${SIZES.join(',')} --queries ${REPS}${OUT === 'latest' ? '' : ` --out ${OUT}`}`,
+  command: `npm run bench -- --sizes ${SIZES.join(',')} --queries ${REPS}${OUT === 'latest' ? '' : ` --out ${OUT}`}${values.backend === 'postgres' ? ' --backend postgres' : ''}`,
   date: new Date().toISOString(),
 };
 const results: Size[] = [];
