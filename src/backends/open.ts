@@ -9,7 +9,9 @@ import { AnnotationStore } from '../store/annotations.js';
 import { openDatabase } from '../store/db.js';
 import { EmbeddedAnnotationBackend } from './embedded/annotations.js';
 import { PgAnnotationStore } from './postgres/annotations.js';
-import { pgOptionsFromSettings } from './postgres/db.js';
+import { openPgPool, pgOptionsFromSettings } from './postgres/db.js';
+import { PgSearchBackend } from './postgres/search.js';
+import type { Glossary } from '../pipeline/glossary.js';
 import type { AnnotationBackend } from './types.js';
 
 /** Open the annotation backend the settings ask for. */
@@ -17,4 +19,18 @@ export async function openAnnotationBackend(env: NodeJS.ProcessEnv = process.env
   const pgOptions = pgOptionsFromSettings(env);
   if (pgOptions) return PgAnnotationStore.open(pgOptions);
   return new EmbeddedAnnotationBackend(new AnnotationStore(openDatabase(join(setting('DUIKOU_DATA', env), 'duikou.db'))));
+}
+
+/**
+ * The lab server's search index, when the settings name one (else null: the
+ * caller indexes the corpus folder itself). `close` ends its connections.
+ */
+export async function openPgSearch(
+  glossary: () => Glossary,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ search: PgSearchBackend; close(): Promise<void> } | null> {
+  const pgOptions = pgOptionsFromSettings(env);
+  if (!pgOptions) return null;
+  const pool = await openPgPool({ ...pgOptions, poolSize: 2 });
+  return { search: await PgSearchBackend.open(pool, glossary()), close: () => pool.end() };
 }

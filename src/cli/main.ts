@@ -26,10 +26,11 @@ import {
   sanitizePaperName,
   tempPaperPath,
 } from '../http/documents-api.js';
-import { resolveLibrary } from '../library.js';
+import { loadLibraryGlossary, resolveLibrary } from '../library.js';
 import { openPersistentCorpus, syncCorpus } from '../persist.js';
 import { copyLibrary } from '../backends/migrate.js';
-import { openAnnotationBackend } from '../backends/open.js';
+import { openAnnotationBackend, openPgSearch } from '../backends/open.js';
+import { parseQuery } from '../pipeline/query.js';
 import { pgBackup } from '../backends/postgres/backup.js';
 import { PgAnnotationStore } from '../backends/postgres/annotations.js';
 import { pgOptionsFromSettings, redactUrl } from '../backends/postgres/db.js';
@@ -78,14 +79,22 @@ program
   .option('--json', 'print the API JSON instead')
   .action(async (words: string[], o: { lang?: string; doc?: string; limit: number; offset: number; expand: boolean; json?: boolean }) => {
     if (o.lang !== undefined && o.lang !== 'zh' && o.lang !== 'en') throw new UserInputError('bad_parameter', '--lang must be zh or en');
-    const engine = await openCorpus(resolveLibrary());
-    const r = engine.search(words.join(' '), {
+    const query = words.join(' ');
+    const opts = {
       lang: o.lang as 'zh' | 'en' | undefined,
       docs: o.doc ? [o.doc] : [],
       limit: o.limit,
       offset: o.offset,
       expand: o.expand,
-    });
+    };
+    // On a lab server, its shared index answers; otherwise the corpus folder is indexed here.
+    const lab = await openPgSearch(() => loadLibraryGlossary(resolveLibrary()));
+    let r;
+    try {
+      r = lab ? await lab.search.search(query, parseQuery(query), opts) : (await openCorpus(resolveLibrary())).search(query, opts);
+    } finally {
+      await lab?.close();
+    }
     if (o.json) {
       const { query, total, mode, strictTotal, notice, hits, perDocument } = r;
       process.stdout.write(`${JSON.stringify({ query, total, mode, strictTotal, notice, hits, perDocument }, null, 2)}\n`);
