@@ -140,7 +140,7 @@ export async function benchPostgres(input: PgBenchInput): Promise<Record<string,
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 16 });
   try {
-    const serverVersion = (await pool.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? '?';
+    const serverVersion = (await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
     const search = await PgSearchBackend.open(pool, input.glossary);
 
     // Build: prepare in the workers (as the embedded build), insert each paper in its own transaction.
