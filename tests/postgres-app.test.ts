@@ -150,6 +150,35 @@ describe.skipIf(!pgServer)('the web app on PostgreSQL', () => {
     expect(body.error.message).toMatch(/lab server/);
     const upload = await fetch(`${a.url}/api/documents`, { method: 'POST' });
     expect(upload.status).toBe(501);
+
+    // Every page and read-only API answers: served (2xx), or a 501 naming what is missing; never a 500.
+    const q = encodeURIComponent(PHRASE);
+    const pages = [
+      '/',
+      `/search?q=${q}`,
+      `/search?q=${q}&group=paper`,
+      `/search?q=${q}&view=kwic`,
+      '/documents',
+      `/documents/${hit.docId}`,
+      `/documents/${hit.docId}?reattach=${created.id}`,
+      '/annotations',
+      `/annotations?tag=${encodeURIComponent('援藏')}`,
+      '/tags',
+      `/collocates?q=${q}`,
+      `/dispersion?q=${q}`,
+      '/cooccurrence',
+      '/rounds',
+      '/api/status',
+      '/api/documents',
+      '/api/tags',
+      `/api/annotations/${created.id}`,
+      ...['md', 'csv', 'json', 'docx', 'qdpx'].map((f) => `/api/export?format=${f}`),
+    ];
+    for (const path of pages) {
+      const r = await a.get(path);
+      await r.arrayBuffer();
+      expect([200, 501], path).toContain(r.status);
+    }
   }, 180_000);
 
   it('shares one library between two instances, and the survivor takes over indexing when the indexer is killed', async () => {
