@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
-import { type TestServer, startServer } from './helpers/server.js';
+import { asLibrary, loadLibraryGlossary } from '../src/library.js';
+import { startSearchServerOnTestBackend } from './helpers/backends.js';
+import type { TestServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
@@ -9,7 +11,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   engine = await openCorpus(SAMPLE);
-  server = await startServer({ engine });
+  server = await startSearchServerOnTestBackend(engine, loadLibraryGlossary(asLibrary(SAMPLE)));
 });
 afterAll(() => server.close());
 

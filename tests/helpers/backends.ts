@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { EmbeddedAnnotationBackend } from '../../src/backends/embedded/annotations.js';
 import { PgAnnotationStore } from '../../src/backends/postgres/annotations.js';
 import type { AnnotationBackend } from '../../src/backends/types.js';
-import type { Engine } from '../../src/engine.js';
+import pg from 'pg';
+import { PgSearchBackend } from '../../src/backends/postgres/search.js';
+import { Engine, prepareDocument } from '../../src/engine.js';
+import type { Glossary } from '../../src/pipeline/glossary.js';
 import { AnnotationStore } from '../../src/store/annotations.js';
 import { openDatabase } from '../../src/store/db.js';
 import { createTestDatabase } from './postgres.js';
@@ -77,6 +80,36 @@ export async function startServerOnTestBackend(engine: Engine): Promise<TestServ
     close: async () => {
       await server.close();
       await library.close();
+    },
+  };
+}
+
+/**
+ * The app searching `engine`'s papers on the backend under test: the engine
+ * itself (embedded), or a PostgreSQL index of the same papers, served as a
+ * lab-server instance serves it (the papers kept for lookups, searches in the
+ * database). Passage ids are the backend's own.
+ */
+export async function startSearchServerOnTestBackend(engine: Engine, glossary: Glossary): Promise<TestServer> {
+  if (TEST_BACKEND !== 'postgres') return startServer({ engine });
+  const url = process.env.DUIKOU_TEST_DATABASE_URL;
+  if (!url) throw new Error('DUIKOU_TEST_BACKEND=postgres needs DUIKOU_TEST_DATABASE_URL (see scripts/pg-test-server.sh)');
+  const tdb = await createTestDatabase(url);
+  const pool = new pg.Pool({ connectionString: tdb.url, max: 4 });
+  const search = await PgSearchBackend.open(pool, glossary);
+  for (const d of engine.documents()) {
+    const { passages: _passages, ...loaded } = d;
+    await search.indexDocument(prepareDocument(loaded));
+  }
+  const shown = new Engine(glossary);
+  for (const d of await search.loadDocuments()) shown.showDocument(d);
+  const server = await startServer({ engine: shown, search });
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      await pool.end();
+      await tdb.drop();
     },
   };
 }
