@@ -4,7 +4,7 @@
  * filters, return the same passages (as sets, over every page), the same
  * totals and modes, and the same order, scores and match offsets on the page.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ const GOLDEN: [string, SearchOptions][] = [
   ['对口支援', {}],
   ['对口支援', { match: 'strict' }],
   ['counterpart support', {}],
+  ['习近平', {}],
 ];
 /** The rest of the query language: OR, exclusion, phrases, filters, no expansion, a question, nothing found. */
 const MORE: [string, SearchOptions][] = [
@@ -48,6 +49,16 @@ const MORE: [string, SearchOptions][] = [
   ['zzzqqq-nothing', {}],
   ['1979', {}],
 ];
+
+describe('the golden set compared here', () => {
+  it('holds every query tests/ranking.test.ts ranks, so a new golden query is compared on both backends too', () => {
+    const ranking = readFileSync(fileURLToPath(new URL('./ranking.test.ts', import.meta.url)), 'utf8');
+    const queried = [...ranking.matchAll(/(?:expectTop|top|engine\.search)\('([^']+)'/g)].map((m) => m[1]!);
+    expect(queried.length).toBeGreaterThan(5);
+    const compared = new Set(GOLDEN.map(([q]) => q));
+    expect([...new Set(queried)].filter((q) => !compared.has(q))).toEqual([]);
+  });
+});
 
 describe('the tsvector of a passage', () => {
   it('holds duikou’s terms with 1-based positions, quotes them, and hashes terms PostgreSQL cannot hold', () => {
