@@ -113,6 +113,11 @@ export async function openLabServer(opts: LabServerOptions): Promise<LabServer> 
   /** Make PostgreSQL hold what the local index holds, then bring the annotations in line (as `syncAnnotations`). */
   const publish = async (local: Engine) => {
     const stored = await search.storedMetadata();
+    if (local.documents().length === 0 && stored.size > 0) {
+      // A corpus folder not mounted here, or emptied by mistake, must not wipe the lab's index and orphan its annotations.
+      log(`duikou: the corpus folder holds no papers; keeping the ${stored.size} papers in the lab server's index`);
+      return 0;
+    }
     const changed: CorpusDocument[] = [];
     for (const d of local.documents()) {
       const was = stored.get(d.id);
@@ -150,7 +155,8 @@ export async function openLabServer(opts: LabServerOptions): Promise<LabServer> 
     const s = new CorpusSync(local, openIndexDatabase(join(opts.dataDir, 'index.db')), opts.library, undefined, undefined, log);
     sync = s;
     watcher = s.watch(() => void publishAfter(local));
-    void s.request().then(() => publishAfter(local));
+    // Only a sync that ran publishes: a failed one (folder missing, disk full) leaves the shared index as it is.
+    void s.request().then((stats) => (stats ? publishAfter(local) : undefined));
     void l.lost.then(async () => {
       if (closed) return;
       log('duikou: lost the indexer role (the database connection dropped); serving only, and trying for the role again');

@@ -1,0 +1,65 @@
+/**
+ * The indexing instance of a lab server never wipes the shared index: one
+ * whose corpus folder is missing or empty (not mounted on its machine,
+ * emptied by mistake) keeps the papers other instances indexed, and their
+ * annotations anchored.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LabServer, openLabServer } from '../src/lab-server.js';
+import { asLibrary } from '../src/library.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+
+const pgServer = testDatabaseUrl();
+
+describe.skipIf(!pgServer)('the lab server’s indexer', () => {
+  let tdb: TestDatabase;
+  let root: string;
+  const open = (corpus: string, data: string): Promise<LabServer> =>
+    openLabServer({
+      pg: { url: tdb.url, poolSize: 3 },
+      library: asLibrary(corpus),
+      dataDir: join(root, data),
+      log: () => undefined,
+      indexerPollMs: 100,
+    });
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase(pgServer as string);
+    root = mkdtempSync(join(tmpdir(), 'duikou-pglab-'));
+    cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), join(root, 'corpus'), { recursive: true });
+    mkdirSync(join(root, 'empty'));
+  });
+  afterAll(async () => {
+    await tdb?.drop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('keeps the shared papers and annotations when its corpus folder is missing or empty', async () => {
+    const first = await open(join(root, 'corpus'), 'data-1');
+    await expect.poll(() => first.engine.documents().length, { timeout: 60_000, interval: 100 }).toBe(5);
+    const doc = first.engine.documents().find((d) => d.text.includes('对口支援'))!;
+    const start = doc.text.indexOf('对口支援');
+    const a = await first.annotations.create({ docId: doc.id, start, end: start + 4, exact: '对口支援', tags: ['kept'] }, doc);
+    expect(first.isIndexer()).toBe(true);
+    await first.close();
+
+    for (const corpus of [join(root, 'not-mounted'), join(root, 'empty')]) {
+      const next = await open(corpus, `data-${corpus.endsWith('empty') ? 'e' : 'm'}`);
+      try {
+        await expect.poll(() => next.isIndexer(), { timeout: 10_000, interval: 50 }).toBe(true);
+        // Give its sync time to run and (wrongly) publish an empty corpus.
+        await expect.poll(() => next.status.last !== null || next.status.problems.length > 0, { timeout: 30_000, interval: 50 }).toBe(true);
+        await new Promise((r) => setTimeout(r, 500));
+        expect((await next.search.storedMetadata()).size, corpus).toBe(5);
+        expect(next.engine.documents()).toHaveLength(5);
+        expect((await next.annotations.get(a.id))?.status).toBe('anchored');
+      } finally {
+        await next.close();
+      }
+    }
+  }, 120_000);
+});
