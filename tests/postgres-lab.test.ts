@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { PgSearchBackend } from '../src/backends/postgres/search.js';
+import { prepareDocument } from '../src/engine.js';
 import { type LabServer, openLabServer } from '../src/lab-server.js';
+import { emptyGlossary } from '../src/pipeline/glossary.js';
+import { parseQuery } from '../src/pipeline/query.js';
 import { asLibrary } from '../src/library.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
 
@@ -62,4 +67,38 @@ describe.skipIf(!pgServer)('the lab server’s indexer', () => {
       }
     }
   }, 120_000);
+});
+
+describe.skipIf(!pgServer)('the PostgreSQL search between changes', () => {
+  it('answers from a paper’s new text once it is re-indexed, not from the text it kept', async () => {
+    const tdb = await createTestDatabase(pgServer as string);
+    const pool = new pg.Pool({ connectionString: tdb.url, max: 2 });
+    try {
+      const search = await PgSearchBackend.open(pool, emptyGlossary());
+      const paper = (text: string) => ({
+        id: 'p',
+        text,
+        hash: text,
+        file: 'p.txt',
+        title: 'P',
+        authors: [],
+        year: null,
+        venue: null,
+        lang: 'zh' as const,
+      });
+      const find = async (q: string) => (await search.search(q, parseQuery(q), {})).hits;
+      await search.indexDocument(prepareDocument(paper('第一段讲对口支援。\n\n第二段讲别的事情。')));
+      expect((await find('对口支援')).map((h) => h.text)).toEqual(['第一段讲对口支援。']);
+      // The same paper with 𝌆 and a new paragraph before: every offset moves.
+      const text = '𝌆 新加的一段。\n\n第一段讲对口支援。\n\n第二段讲别的事情。';
+      await search.indexDocument(prepareDocument(paper(text)));
+      const hits = await find('对口支援');
+      expect(hits.map((h) => h.text)).toEqual(['第一段讲对口支援。']);
+      expect(hits[0]!.start).toBe(text.indexOf('第一段'));
+      expect(text.slice(hits[0]!.matches[0]!.start, hits[0]!.matches[0]!.end)).toBe('对口支援');
+    } finally {
+      await pool.end();
+      await tdb.drop();
+    }
+  });
 });

@@ -22,10 +22,11 @@
  *
  * Cost: a candidate passage is analysed again (for frequencies, lengths and
  * match offsets) the first time a process sees it and then kept, like the
- * embedded engine's token cache; its document's text is still fetched on
- * every query that loads one of its passages. The full query is not yet translated into a single
- * tsquery (`&`, `|`, `!`, `<->`): the boolean logic and phrase checks run
- * in Node over the per-term candidates.
+ * embedded engine's token cache; a document's text is fetched once and
+ * kept (up to {@link TEXT_CACHE_CHARS}) until its hash changes. The full
+ * query is not yet translated into a single tsquery (`&`, `|`, `!`, `<->`):
+ * the boolean logic and phrase checks run in Node over the per-term
+ * candidates.
  *
  * The index records {@link PG_INDEX_FORMAT}; when it differs (the analyzer
  * or the index layout changed) the stored passages are dropped and
@@ -63,6 +64,8 @@ const MAX_LEXEME_BYTES = 2000;
 /** tsvector positions stop at 16383 and 256 per lexeme. */
 const MAX_POSITION = 16383;
 const MAX_POSITIONS = 256;
+/** Document text kept between queries, in UTF-16 units (about twice as many bytes). */
+const TEXT_CACHE_CHARS = 100_000_000;
 /** Analysed passages kept between queries (as the embedded engine's token cache). */
 const STATS_CACHE_SIZE = 20_000;
 
@@ -123,6 +126,8 @@ export class PgSearchBackend implements SearchBackend {
    * entry can only go unused, never go stale, when a document is re-indexed.
    */
   private readonly statsCache = new Map<number, PassageStats>();
+  /** Documents' texts by id, with the hash they were fetched at: fetched again only when the text changed. */
+  private readonly textCache = new TextCache();
 
   private constructor(
     readonly pool: pg.Pool,
@@ -285,7 +290,7 @@ export class PgSearchBackend implements SearchBackend {
     }
     if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
 
-    const view = await QueryView.create(this.pool, this.glossary, parsed, this.statsCache);
+    const view = await QueryView.create(this.pool, this.glossary, parsed, this.statsCache, this.textCache);
     let ranked = rank(parsed, view, opts);
     for (let round = 1; view.missingSomething(); round++) {
       if (round >= MAX_ROUNDS) throw new Error(`search: still missing data after ${MAX_ROUNDS} rounds`);
@@ -340,6 +345,34 @@ export class PgSearchBackend implements SearchBackend {
   }
 }
 
+/** Texts kept between queries, at most {@link TEXT_CACHE_CHARS} UTF-16 units, the least recently used dropped first. */
+class TextCache {
+  private readonly map = new Map<string, { hash: string; text: string }>();
+  private chars = 0;
+
+  /** The text of `id` if it is kept at `hash`. */
+  get(id: string, hash: string): string | undefined {
+    const e = this.map.get(id);
+    if (!e || e.hash !== hash) return undefined;
+    this.map.delete(id);
+    this.map.set(id, e); // most recently used last
+    return e.text;
+  }
+
+  set(id: string, hash: string, text: string): void {
+    const old = this.map.get(id);
+    if (old) this.chars -= old.text.length;
+    this.map.delete(id);
+    this.map.set(id, { hash, text });
+    this.chars += text.length;
+    for (const [k, v] of this.map) {
+      if (this.chars <= TEXT_CACHE_CHARS || k === id) break;
+      this.map.delete(k);
+      this.chars -= v.text.length;
+    }
+  }
+}
+
 /**
  * One query's view of the stored corpus, as the ranking stage's
  * {@link SearchSource}: it answers from what it has fetched and notes what it
@@ -363,6 +396,7 @@ class QueryView implements SearchSource {
     private readonly glossary: Glossary,
     private readonly parsed: ParsedQuery,
     private readonly stats: Map<number, PassageStats>,
+    private readonly texts: TextCache,
     size: number,
     totalWords: number,
   ) {
@@ -386,9 +420,15 @@ class QueryView implements SearchSource {
     this.index = index as PassageIndex;
   }
 
-  static async create(pool: pg.Pool, glossary: Glossary, parsed: ParsedQuery, stats: Map<number, PassageStats>): Promise<QueryView> {
+  static async create(
+    pool: pg.Pool,
+    glossary: Glossary,
+    parsed: ParsedQuery,
+    stats: Map<number, PassageStats>,
+    texts: TextCache,
+  ): Promise<QueryView> {
     const r = await pool.query<{ n: number; w: string | null }>('SELECT count(*)::int AS n, sum(words)::text AS w FROM search_passages');
-    return new QueryView(pool, glossary, parsed, stats, r.rows[0]?.n ?? 0, Number(r.rows[0]?.w ?? 0));
+    return new QueryView(pool, glossary, parsed, stats, texts, r.rows[0]?.n ?? 0, Number(r.rows[0]?.w ?? 0));
   }
 
   missingSomething(): boolean {
@@ -455,11 +495,23 @@ class QueryView implements SearchSource {
     }
     const needDocs = [...new Set(rows.map((r) => r.doc_id))].filter((d) => !this.docs.has(d));
     if (needDocs.length) {
-      const d = await this.pool.query<{ id: string; title: string; text: string }>(
-        `SELECT id, doc->>'title' AS title, text FROM search_documents WHERE id = ANY($1::text[])`,
+      // Titles and hashes every time (metadata may change); a text only when its hash is not the one kept.
+      const d = await this.pool.query<{ id: string; title: string; hash: string }>(
+        `SELECT id, doc->>'title' AS title, doc->>'hash' AS hash FROM search_documents WHERE id = ANY($1::text[])`,
         [needDocs],
       );
-      for (const x of d.rows) this.docs.set(x.id, { title: x.title, text: x.text });
+      const stale = d.rows.filter((x) => this.texts.get(x.id, x.hash) === undefined).map((x) => x.id);
+      if (stale.length) {
+        const t = await this.pool.query<{ id: string; hash: string; text: string }>(
+          `SELECT id, doc->>'hash' AS hash, text FROM search_documents WHERE id = ANY($1::text[])`,
+          [stale],
+        );
+        for (const x of t.rows) this.texts.set(x.id, x.hash, x.text);
+      }
+      for (const x of d.rows) {
+        const text = this.texts.get(x.id, x.hash);
+        if (text !== undefined) this.docs.set(x.id, { title: x.title, text });
+      }
     }
   }
 
