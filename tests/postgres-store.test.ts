@@ -47,7 +47,7 @@ describe('lab-server settings', () => {
     }
   });
 
-  it('the web app refuses to start with it rather than keep a lab library in SQLite', () => {
+  it('the web app stops with one line when the database cannot be reached, never falling back to SQLite', () => {
     const dir = mkdtempSync(join(tmpdir(), 'duikou-refuse-'));
     try {
       const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -64,7 +64,9 @@ describe('lab-server settings', () => {
         timeout: 30_000,
       });
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain('cannot serve from PostgreSQL yet');
+      expect(r.stderr).toMatch(
+        /cannot serve from PostgreSQL: cannot reach the PostgreSQL server at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/d/,
+      );
       expect(r.stderr).not.toContain('secret');
       expect(existsSync(join(dir, 'duikou.db'))).toBe(false);
     } finally {
