@@ -19,7 +19,8 @@ import type { PgOptions } from './backends/postgres/db.js';
 import { type IndexerLease, watchForIndexerRole } from './backends/postgres/indexer-lock.js';
 import { PgSearchBackend } from './backends/postgres/search.js';
 import type { CorpusDocument } from './core/types.js';
-import { Engine, prepareDocument } from './engine.js';
+import { Engine } from './engine.js';
+import { prepareInWorkers } from './parallel.js';
 import { type Library, loadLibraryGlossary } from './library.js';
 import { openIndexDatabase } from './persist.js';
 import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
@@ -123,10 +124,10 @@ export async function openLabServer(opts: LabServerOptions): Promise<LabServer> 
       const was = stored.get(d.id);
       if (was === undefined || !isDeepStrictEqual(was, storedForm(d))) changed.push(d);
     }
-    for (const d of changed) {
-      const { passages: _passages, ...loaded } = d;
-      await search.indexDocument(prepareDocument(loaded));
-    }
+    // Segmenting and analysing in a worker thread, as the embedded sync does, so this instance keeps answering.
+    // (Each paper's tsvector is still made on this thread, in indexDocument.)
+    const loaded = changed.map(({ passages: _passages, ...doc }) => doc);
+    if (loaded.length > 0) for await (const prep of prepareInWorkers(loaded, { threads: 1 })) await search.indexDocument(prep);
     for (const id of stored.keys()) if (!local.document(id)) await search.removeDocument(id);
     for (const d of changed) await annotations.reanchorDocument(d.id, d.text, d.hash);
     for (const known of await annotations.knownDocuments()) {
