@@ -30,6 +30,7 @@ const GOLDEN: [string, SearchOptions][] = [
   ['对口支援', { match: 'strict' }],
   ['counterpart support', {}],
   ['习近平', {}],
+  ['汶川地震', {}],
 ];
 /** The rest of the query language: OR, exclusion, phrases, filters, no expansion, a question, nothing found. */
 const MORE: [string, SearchOptions][] = [
