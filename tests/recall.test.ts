@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Passage } from '../src/core/types.js';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
-import { analyze } from '../src/pipeline/analyze.js';
+import { americanSpelling, analyze } from '../src/pipeline/analyze.js';
 import { normalizeText } from '../src/pipeline/normalize.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { rank } from '../src/pipeline/rank.js';
@@ -232,6 +232,8 @@ describe('English recall equals a stem oracle', () => {
   /** Plain words (letters only, not touching digits or apostrophes) of a passage, lower-cased. */
   const words = (text: string): string[] =>
     (text.match(/(?<![\p{L}\p{N}'’])[A-Za-z]+(?![\p{L}\p{N}'’])/gu) ?? []).map((w) => w.toLowerCase());
+  /** The oracle's stem: Porter's, of the word's American spelling, as the analyzer does (see americanSpelling). */
+  const stem = (w: string): string => stemmer(americanSpelling(w));
   let byStem: Map<string, Set<number>>;
   let vocabulary: string[];
 
@@ -241,7 +243,7 @@ describe('English recall equals a stem oracle', () => {
     for (const x of passages) {
       for (const w of words(x.norm)) {
         seen.add(w);
-        const s = stemmer(w);
+        const s = stem(w);
         let set = byStem.get(s);
         if (!set) byStem.set(s, (set = new Set()));
         set.add(x.p.id);
@@ -256,7 +258,7 @@ describe('English recall equals a stem oracle', () => {
         const w = vocabulary[k % vocabulary.length]!;
         const q = upper ? w.toUpperCase() : w;
         if (q === 'OR') return; // the OR operator
-        const want = byStem.get(stemmer(w))!;
+        const want = byStem.get(stem(w))!;
         expect(missing(want, hitIds(q)), q).toEqual([]);
       }),
       { numRuns: 400 },
@@ -272,5 +274,25 @@ describe('English recall equals a stem oracle', () => {
     for (const q of ['self-sustainability', 'selfsustainability', '"self sustainability"', 'sustainability']) {
       expect(hitIds(q).has(s.id), q).toBe(true);
     }
+  });
+
+  it('finds a word in either spelling: Revitalisation by revitalization, organisations by organization, and back', () => {
+    // Both spellings stand in the papers; each is searched by the other, in the singular and plural.
+    const pairs: Array<[british: string, american: string]> = [
+      ['Revitalisation', 'revitalization'],
+      ['organisations', 'organizations'],
+      ['emphasised', 'emphasized'],
+    ];
+    for (const [gb, us] of pairs) {
+      const gbPassages = passages.filter((x) => new RegExp(`\\b${gb}\\b`).test(x.text));
+      const usPassages = passages.filter((x) => new RegExp(`\\b${us}\\b`, 'i').test(x.text));
+      expect(gbPassages.length, gb).toBeGreaterThan(0);
+      expect(usPassages.length, us).toBeGreaterThan(0);
+      expect(missing(new Set(gbPassages.map((x) => x.p.id)), hitIds(us)), us).toEqual([]);
+      expect(missing(new Set(usPassages.map((x) => x.p.id)), hitIds(gb)), gb).toEqual([]);
+    }
+    // Only words the spelling list knows are respelled: "premise" and "enterprise" keep their s.
+    expect(americanSpelling('premise')).toBe('premise');
+    expect(americanSpelling('enterprises')).toBe('enterprises');
   });
 });

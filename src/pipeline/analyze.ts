@@ -10,8 +10,10 @@
  *   never part of a word.
  * - Han runs are segmented by jieba (HMM on) with duikou's domain dictionary,
  *   and only the Han runs: jieba would split Latin words into letters.
- * - Latin words are case-folded, stripped of diacritics and Porter-stemmed, so
- *   "key node" finds "Key Nodes". A possessive 's is dropped (China's → china).
+ * - Latin words are case-folded, stripped of diacritics, given their American
+ *   spelling (see {@link americanSpelling}) and Porter-stemmed, so "key node"
+ *   finds "Key Nodes" and `revitalization` finds "Revitalisation". A
+ *   possessive 's is dropped (China's → china).
  *   A hyphenated compound is its parts, and in `index` mode also the whole
  *   word without the hyphen, at the first part's position (self-governing →
  *   self, govern, and selfgovern), so `selfgoverning` finds it too.
@@ -24,6 +26,7 @@
  * the token offsets or on the normalised text.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import nodejieba from 'nodejieba';
 import { stemmer } from 'stemmer';
@@ -98,6 +101,36 @@ function analysisText(text: string): { norm: Normalized; text: string } {
   return { norm, text: out };
 }
 
+/**
+ * British spellings and their American forms (`organisation` → `organization`,
+ * `labour` → `labor`), from the american-british-english-translator package's
+ * word list: single lower-case words on both sides.
+ */
+const BRITISH_TO_AMERICAN: Readonly<Record<string, string>> = createRequire(import.meta.url)(
+  'american-british-english-translator/data/british_spellings.json',
+);
+const american = (w: string): string | undefined => (Object.hasOwn(BRITISH_TO_AMERICAN, w) ? BRITISH_TO_AMERICAN[w] : undefined);
+/** An -isation noun, which the list often lacks when it has the -ise verb (revitalise, but not revitalisation). */
+const ISATION = /^([a-z]+)isation(s?)$/;
+
+/**
+ * The American spelling of a lower-case word, or the word itself. The papers
+ * mix both spellings (translated Chinese papers often write British English:
+ * "Rural Revitalisation", "organisations", "emphasised", beside
+ * "revitalization", "organizations" elsewhere), and Porter's stemmer gives
+ * the two spellings different stems (organis / organ), so a researcher typing
+ * either missed the other. Applied before stemming, at index and query time
+ * alike. An -isation noun missing from the list takes the -ization form when
+ * the list has its -ise verb, so only words the list knows are respelled.
+ */
+export function americanSpelling(word: string): string {
+  const direct = american(word);
+  if (direct !== undefined) return direct;
+  const m = ISATION.exec(word);
+  if (m && american(`${m[1]}ise`) === `${m[1]}ize`) return `${m[1]}ization${m[2]}`;
+  return word;
+}
+
 /** The term of one Latin or numeric word, or null when nothing is left of it. */
 export function latinTerm(word: string): { term: string; script: TokenScript } | null {
   if (DIGITS.test(word)) return { term: word.replace(THOUSANDS, ''), script: 'number' };
@@ -106,7 +139,7 @@ export function latinTerm(word: string): { term: string; script: TokenScript } |
   w = w.replace(POSSESSIVE, '').replace(/’/g, "'");
   if (w === '') return null;
   // Only pure-letter words are stemmed: "rmb1.9" or "covid19" are codes, not words.
-  return { term: /^[a-z]+$/.test(w) ? stemmer(w) : w, script: /\p{L}/u.test(w) ? 'latin' : 'number' };
+  return { term: /^[a-z]+$/.test(w) ? stemmer(americanSpelling(w)) : w, script: /\p{L}/u.test(w) ? 'latin' : 'number' };
 }
 
 /**

@@ -12,7 +12,7 @@
 import { Index } from 'flexsearch';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
-export const INDEX_FORMAT_VERSION = 6;
+export const INDEX_FORMAT_VERSION = 7;
 
 const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
 
