@@ -94,6 +94,15 @@ describe('parseGlossary', () => {
     expect(g.expansionsOf('')).toEqual([]);
   });
 
+  it('looks a term up in either spelling, British or American', () => {
+    const g = parseGlossary('zh\ten\tsource\n乡村振兴\trural revitalization\tcurated\n社会组织\tsocial organisations\tcurated\n', 'g.tsv');
+    expect(g.expansionsOf('Rural Revitalisation').map((e) => e.zh)).toEqual(['乡村振兴']);
+    expect(g.expansionsOf('social organizations').map((e) => e.zh)).toEqual(['社会组织']);
+    expect(g.translationsOf('rural revitalisation').map((t) => t.term)).toEqual(['乡村振兴']);
+    // The entry itself keeps the spelling it was written in.
+    expect(g.expansionsOf('乡村振兴').map((e) => e.en)).toEqual(['rural revitalization']);
+  });
+
   it('translates to the other language only', () => {
     const g = parseGlossary(good, 'g.tsv');
     expect(g.translationsOf('对口支援').map((t) => [t.term, t.lang])).toEqual([

@@ -39,6 +39,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileProblemError } from '../core/errors.js';
 import type { Lang } from '../core/types.js';
+import { americanSpelling } from './analyze.js';
 
 /** The glossary's file name inside the corpus folder (the loader skips `duikou.*`). */
 export const GLOSSARY_FILE = 'duikou.glossary.tsv';
@@ -91,9 +92,10 @@ const HEADER = ['zh', 'en', 'source'] as const;
  * The lookup key of a term: NFKC (full-width letters and digits become ASCII,
  * compatibility ideographs become unified ones), lower-cased, hyphens and
  * dashes read as spaces, curly apostrophes as straight ones, runs of white
- * space collapsed, trimmed. So `Village-Resident  Cadres` finds
- * `village-resident cadres`, and `ｗｅｎｃｈｕａｎ earthquake` finds
- * `Wenchuan earthquake`.
+ * space collapsed, trimmed, each word in its American spelling (see
+ * `americanSpelling` in analyze.ts). So `Village-Resident  Cadres` finds
+ * `village-resident cadres`, `ｗｅｎｃｈｕａｎ earthquake` finds `Wenchuan
+ * earthquake`, and `rural revitalisation` finds `rural revitalization`.
  */
 export function normalizeGlossaryTerm(term: string): string {
   return term
@@ -102,7 +104,8 @@ export function normalizeGlossaryTerm(term: string): string {
     .replace(/[\u2018\u2019\u02bc]/g, "'")
     .replace(/[-\u2010-\u2015\u2212]/g, ' ')
     .replace(/\s+/g, ' ')
-    .trim();
+    .trim()
+    .replace(/[a-z]+/g, americanSpelling);
 }
 
 /** Builds a {@link Glossary} over already-validated entries. */
