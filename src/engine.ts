@@ -9,6 +9,7 @@ import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from './pipel
 import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
 import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
+import { PinyinLexicon, readPinyin } from './pipeline/pinyin.js';
 import { parseQuery, type ParsedQuery } from './pipeline/query.js';
 import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, type SearchSource, rank } from './pipeline/rank.js';
 import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from './pipeline/segment.js';
@@ -167,6 +168,8 @@ export class Engine implements SearchSource {
    * when not known yet (a passage read back from the persisted index).
    */
   private hanStable = new Uint8Array(1024);
+  /** The corpus's Chinese terms by their pinyin, for queries typed in pinyin (see pinyin.ts). */
+  private readonly pinyin = new PinyinLexicon();
 
   /** Counts every change to the corpus (documents, metadata, glossary), so results computed from it can be cached. */
   private changes = 0;
@@ -232,6 +235,7 @@ export class Engine implements SearchSource {
       this.byId.set(p.id, p);
       const { terms, counts, words, bigrams, stable } = prep.passages[i]!;
       this.index.add(p.id, terms, counts, words, bigrams);
+      this.pinyin.addTerms(terms);
       if (stable !== undefined) this.setStable(p.id, stable);
       yield passages;
     }
@@ -396,7 +400,7 @@ export class Engine implements SearchSource {
     }
     if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
 
-    const { hits: ranked, matches, mode, strictTotal } = rank(parsed, this, opts);
+    const { hits: ranked, matches, mode, strictTotal } = rank(this.withPinyin(parsed), this, opts);
     const perDocument: Record<string, number> = {};
     for (const h of ranked) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
     const toHit = (h: RankedHit): SearchHit => {
@@ -454,12 +458,21 @@ export class Engine implements SearchSource {
    */
   allMatchesParsed(parsed: ParsedQuery, opts: Omit<RankOptions, 'match'> & { lang?: Lang; docs?: string[] } = {}): PassageMatches[] {
     this.applyFilters(parsed, opts);
-    const { hits, matches } = rank(parsed, this, { ...opts, match: 'strict' });
+    const { hits, matches } = rank(this.withPinyin(parsed), this, { ...opts, match: 'strict' });
     const order = new Map(this.documents().map((d, i) => [d.id, i]));
     return hits
       .map((h) => h.passage)
       .sort((a, b) => order.get(a.docId)! - order.get(b.docId)! || a.start - b.start)
       .map((passage) => ({ passage, matches: matches(passage) }));
+  }
+
+  /** The query with words typed in pinyin also searched as the corpus's Chinese terms that sound so. */
+  private withPinyin(parsed: ParsedQuery): ParsedQuery {
+    const occurs = (term: string) => this.index.lookup(term).length > 0;
+    return readPinyin(parsed, {
+      read: (letters) => this.pinyin.read(letters, occurs),
+      known: (word) => analyze(word, 'query').some((t) => occurs(t.term)),
+    });
   }
 
   /** Add the options' language and documents to the query's filters, and check the documents exist. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
-import { tagTree } from '../src/http/annotation-pages.js';
+import { CARD_SORTS, nestedName, resolveTag, sortCards, sortTagNames, tagTree } from '../src/http/annotation-pages.js';
 import { type Annotation, AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { type TestServer, startServer } from './helpers/server.js';
@@ -213,25 +213,30 @@ describe('annotations page', () => {
 });
 
 describe('tags page', () => {
-  it('shows the tag tree with own and total counts, each linked to its annotations', async () => {
+  it('shows the tag tree with own and total counts, each linked to its forms and its annotations', async () => {
     const { status, html } = await page('/tags');
     expect(status).toBe(200);
     const node = (name: string) => {
-      const i = html.indexOf(`<li class="tagnode" data-tag="${name}">`);
+      const i = html.indexOf(`<li class="tagnode" data-tag="${name}" `);
       expect(i, name).toBeGreaterThanOrEqual(0);
       return html.slice(i, html.indexOf('</div>', i));
     };
     // 援藏: own 1 (span), total 3 (span, def via 援藏/教育, gone via 援藏/干部)
-    expect(node('援藏')).toMatch(/title="own 本标签">1<\/span> <span class="n total"[^>]*>Σ 3</);
+    expect(node('援藏')).toMatch(/title="own 本标签">1<\/a> <span class="n total"[^>]*>Σ 3</);
     expect(node('援藏/教育')).toMatch(/>教育<\/a>/);
     expect(node('援藏/教育')).toMatch(/title="own 本标签">1</);
     expect(node('干部')).toContain(`href="/annotations?tag=${encodeURIComponent('干部')}"`);
+    expect(node('干部')).toContain(`href="/tags?tag=${encodeURIComponent('干部')}#tag-edit"`);
+    // each tag carries its pinyin and initials, for finding it by typing them
+    expect(node('援藏/教育')).toContain('data-pinyin="yuanzangjiaoyu" data-initials="yzjy"');
     // children are nested inside their parent's item
     const parent = html.indexOf('data-tag="援藏"');
     const child = html.indexOf('data-tag="援藏/教育"');
     expect(parent).toBeLessThan(child);
     expect(html.slice(parent, child)).toContain('<ul class="tagtree">');
     expect(html).toContain('<script type="module" src="/static/js/tags.js"></script>');
+    // no tag picked: no per-tag forms, only the one to add a tag
+    expect([...html.matchAll(/<form [^>]*action="([^"]+)"/g)].map((m) => m[1])).toEqual(['/tags/new']);
   });
 
   it('builds the hierarchy from names', () => {
@@ -280,5 +285,209 @@ describe('escaping', () => {
     const { html } = await page('/tags');
     clean(html);
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  });
+});
+
+/** POST a form as a browser without JavaScript does; the answer is not followed. */
+async function post(path: string, fields: Record<string, string>): Promise<{ status: number; location: string | null; html: string }> {
+  const res = await fetch(server.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+    body: new URLSearchParams(fields).toString(),
+    redirect: 'manual',
+  });
+  return { status: res.status, location: res.headers.get('location'), html: await res.text() };
+}
+
+describe('coding on the cards without JavaScript', () => {
+  it('retags, re-notes and recolours a card with its form, then goes back to the same view', async () => {
+    const a = create('card', ZH, '在实践中', undefined, { tags: ['卡片/旧'], note: 'old' });
+    const back = `/annotations?docId=${ZH}&sort=date`;
+    const { html } = await page(back);
+    // the card's form posts to the card, and carries the view to come back to
+    expect(html).toContain(`action="/annotations/${a.id}"`);
+    expect(html).toContain(`name="back" value="${back.replace(/&/g, '&amp;')}"`);
+    const r = await post(`/annotations/${a.id}`, { tags: '卡片/新，第二', note: '新的笔记', colour: '#a5d6a7', back });
+    expect(r.status).toBe(303);
+    expect(r.location).toBe(`${back}#card-${a.id}`);
+    expect(store.get(a.id)).toMatchObject({ tags: ['卡片/新', '第二'], note: '新的笔记', colour: '#a5d6a7' });
+    const after = await page(back);
+    expect(after.html).toContain(`value="卡片/新, 第二"`);
+  });
+
+  it('shows a refusal on the page, keeping the card as it was', async () => {
+    const a = made.card!;
+    const r = await post(`/annotations/${a.id}`, { tags: 'x', note: 'n', colour: 'not-a-colour', back: '/annotations' });
+    expect(r.status).toBe(400);
+    expect(r.html).toContain('class="flash flash-error"');
+    expect(store.get(a.id)!.note).toBe('新的笔记');
+    // a link elsewhere is not followed back
+    const elsewhere = await post(`/annotations/${a.id}`, { tags: '卡片/新', note: 'n', back: 'https://example.org/' });
+    expect(elsewhere.location).toBe(`/annotations#card-${a.id}`);
+    expect((await post('/annotations/nope', { tags: 'x' })).status).toBe(404);
+  });
+
+  it('deletes a card with its delete form', async () => {
+    const a = made.card!;
+    const r = await post(`/annotations/${a.id}/delete`, { back: `/annotations?tag=${encodeURIComponent('第二')}` });
+    expect(r.status).toBe(303);
+    expect(r.location).toBe(`/annotations?tag=${encodeURIComponent('第二')}`);
+    expect(store.get(a.id)).toBeNull();
+  });
+});
+
+describe('sorting and the tag tree beside the cards', () => {
+  const cardIds = (html: string) => [...html.matchAll(/<li class="card" id="card-([^"]+)"/g)].map((m) => m[1]);
+  const anchored = (html: string) => cardIds(html.slice(html.indexOf('aria-labelledby="anchored-h"'), html.indexOf('</section>', html.indexOf('aria-labelledby="anchored-h"'))));
+
+  it('sorts the cards by paper, position, date and tag', async () => {
+    const live = [made.def!, made.over!, made.span!, made.xss!];
+    const pos = (a: Annotation) => a.start / engine.requireDocument(a.docId).text.length;
+    for (const sort of CARD_SORTS) {
+      const { html } = await page(`/annotations?sort=${sort}`);
+      const ids = anchored(html);
+      expect(new Set(ids), sort).toEqual(new Set(live.map((a) => a.id)));
+      const shown = ids.map((id) => live.find((a) => a.id === id)!);
+      for (let i = 1; i < shown.length; i++) {
+        const [a, b] = [shown[i - 1]!, shown[i]!];
+        if (sort === 'position') expect(pos(a), sort).toBeLessThanOrEqual(pos(b));
+        if (sort === 'date') expect(a.createdAt >= b.createdAt, sort).toBe(true);
+      }
+      expect(html).toContain(`<option value="${sort}" selected>`);
+    }
+    // by paper: "A <b>bold</b> title" (a) < "Changes in Our Government's…" (c) < 中国特色… (zhong), in a paper by position
+    expect(engine.requireDocument(ZH).title).toMatch(/^中国特色/);
+    expect(engine.requireDocument(EN).title).toMatch(/^Changes/);
+    expect(anchored((await page('/annotations')).html)).toEqual([made.xss!.id, made.span!.id, made.def!.id, made.over!.id]);
+    // by tag, each quote by its first tag: <img…> (punctuation first) < 干部 (gan) < 援藏 (yuan zang) < 援藏/教育
+    const byTag = anchored((await page('/annotations?sort=tag')).html);
+    expect(byTag).toEqual([made.xss!.id, made.over!.id, made.span!.id, made.def!.id]);
+  });
+
+  it('sorts a table of cards exactly', () => {
+    const c = (id: string, title: string, start: number, position: number, createdAt: string, tags: string[]) => ({
+      id,
+      title,
+      docId: title,
+      start,
+      position,
+      createdAt,
+      tags: tags.map((name) => ({ name })),
+    });
+    const cards = [
+      c('a', '中国', 50, 0.5, '2024-01-02', ['治理']),
+      c('b', 'Beijing', 10, 0.9, '2024-01-03', []),
+      c('c', '中国', 5, 0.05, '2024-01-01', ['安徽', '治理']),
+      c('d', '安徽', 1, 0.2, '2024-01-04', ['Beijing']),
+    ];
+    const table: [(typeof CARD_SORTS)[number], string[]][] = [
+      ['paper', ['d', 'b', 'c', 'a']], // 安徽 an < Beijing < 中国 zhong; in a paper by start
+      ['position', ['c', 'd', 'a', 'b']],
+      ['date', ['d', 'b', 'a', 'c']],
+      ['tag', ['c', 'd', 'a', 'b']], // 安徽 < Beijing < 治理; untagged last
+    ];
+    for (const [sort, want] of table) expect(sortCards(cards, sort).map((x) => x.id), sort).toEqual(want);
+  });
+
+  it('shows the tag tree beside the cards with counts for the current paper, each filtering the cards', async () => {
+    const { html } = await page(`/annotations?docId=${ZH}`);
+    const side = html.slice(html.indexOf('<nav class="tagside"'), html.indexOf('</nav>', html.indexOf('<nav class="tagside"')));
+    const count = (name: string) => Number(new RegExp(`data-tag="${name}"[^>]*>\\s*<a[^>]*>.*?</a> <span class="n">(\\d+)</span>`, 's').exec(side)?.[1]);
+    // in this paper: def (援藏/教育) and over (干部); 援藏 counts its child's
+    expect(count('援藏')).toBe(1);
+    expect(count('援藏/教育')).toBe(1);
+    expect(count('干部')).toBe(1);
+    expect(count('path dependence')).toBe(0);
+    const link = `/annotations?tag=${encodeURIComponent('干部')}&amp;docId=${ZH}`;
+    expect(side).toContain(`href="${link}"`);
+    expect(anchored((await page(link.replace(/&amp;/g, '&'))).html)).toEqual([made.over!.id]);
+  });
+
+  it('finds a tag typed as its pinyin or initials', async () => {
+    const names = ['援藏', '援藏/教育', '干部', 'path dependence'];
+    const table: [string, string][] = [
+      ['yz', '援藏'],
+      ['yuanzang', '援藏'],
+      ['yzjy', '援藏/教育'],
+      ['jiaoyu', '援藏/教育'],
+      ['gb', '干部'],
+      ['ganbu', '干部'],
+      ['Path', 'path dependence'],
+      ['干部', '干部'],
+      ['nothing', 'nothing'],
+    ];
+    for (const [typed, tag] of table) expect(resolveTag(typed, names), typed).toBe(tag);
+    const { html } = await page('/annotations?tag=gb');
+    expect(anchored(html)).toEqual([made.over!.id]);
+    expect(html).toContain('<span class="chip">干部</span> <small>(gb)</small>');
+  });
+});
+
+describe('the Tags page, one form per action', () => {
+  const tagPage = async (name: string) => (await page(`/tags?tag=${encodeURIComponent(name)}`)).html;
+
+  it('shows one form for each action on the tag picked, and none of its subtree as a parent', async () => {
+    store.createTag({ name: '页面/甲' });
+    store.createTag({ name: '页面/甲/子' });
+    store.createTag({ name: '页面/乙' });
+    const html = await tagPage('页面/甲');
+    expect([...html.matchAll(/<form [^>]*action="([^"]+)"/g)].map((m) => m[1])).toEqual(['/tags/edit', '/tags/merge', '/tags/delete', '/tags/new']);
+    const parents = html.slice(html.indexOf('name="parent"'), html.indexOf('</select>', html.indexOf('name="parent"')));
+    expect(parents).toContain('<option value="页面" selected>');
+    expect(parents).toContain('<option value="页面/乙">');
+    expect(parents).not.toContain('value="页面/甲"');
+    expect(parents).not.toContain('value="页面/甲/子"');
+  });
+
+  it('nests a tag under another by picking its parent, its children following', async () => {
+    const r = await post('/tags/edit', { tag: '页面/甲', name: '甲', parent: '页面/乙', colour: '#90caf9', description: 'moved' });
+    expect(r.status).toBe(303);
+    expect(r.location).toBe(`/tags?tag=${encodeURIComponent('页面/乙/甲')}#tag-edit`);
+    const names = store.listTags().map((t) => t.name);
+    expect(names).toContain('页面/乙/甲/子');
+    expect(names).not.toContain('页面/甲');
+    expect(store.getTag('页面/乙/甲')).toMatchObject({ colour: '#90caf9', description: 'moved' });
+    // to the top level, renamed on the way
+    expect((await post('/tags/edit', { tag: '页面/乙/甲', name: '顶', parent: '' })).status).toBe(303);
+    expect(store.listTags().map((t) => t.name)).toContain('顶/子');
+  });
+
+  it('refuses a "/" in a name and an unknown tag, on the page', async () => {
+    const slash = await post('/tags/edit', { tag: '顶', name: 'a/b', parent: '' });
+    expect(slash.status).toBe(400);
+    expect(slash.html).toContain('pick the parent instead');
+    expect((await post('/tags/edit', { tag: 'no such tag', name: 'x', parent: '' })).status).toBe(404);
+    expect(() => nestedName('p', 'x/y')).toThrow();
+    expect(nestedName(' p ', ' x ')).toBe('p/x');
+  });
+
+  it('adds, merges and deletes with their own forms', async () => {
+    expect((await post('/tags/new', { name: '新', parent: '页面' })).location).toBe(`/tags?tag=${encodeURIComponent('页面/新')}#tag-edit`);
+    expect((await post('/tags/merge', { tag: '页面/新', mergeInto: '' })).status).toBe(400);
+    expect((await post('/tags/merge', { tag: '页面/新', mergeInto: '页面/乙' })).status).toBe(303);
+    expect(store.listTags().map((t) => t.name)).not.toContain('页面/新');
+    const refused = await post('/tags/delete', { tag: '顶' });
+    expect(refused.status).toBe(409); // it has a child
+    expect((await post('/tags/delete', { tag: '顶/子' })).location).toBe('/tags');
+    expect(store.listTags().map((t) => t.name)).not.toContain('顶/子');
+  });
+
+  it('lists tags in pinyin order, a parent before its children', () => {
+    const table: [string[], string[]][] = [
+      [
+        ['治理', '安徽', '北京', 'Beijing', 'apple', '重庆', '长沙'],
+        ['安徽', 'apple', '北京', 'Beijing', '长沙', '重庆', '治理'],
+      ],
+      [
+        // 援疆 yuan jiang < 援藏 yuan zang (藏 read as in 西藏, not cáng); children after their parent, by pinyin
+        ['援藏/教育', '援疆', '援藏', '援藏/干部', '对口支援'],
+        ['对口支援', '援疆', '援藏', '援藏/干部', '援藏/教育'],
+      ],
+    ];
+    for (const [given, want] of table) expect(sortTagNames(given)).toEqual(want);
+    const t = (name: string) => ({ id: 0, name, colour: null, description: '', count: 0, totalCount: 0 });
+    const tree = tagTree(['治理', '安徽', '援藏', '援藏/教育', '援藏/干部'].map(t));
+    expect(tree.map((n) => n.label)).toEqual(['安徽', '援藏', '治理']);
+    expect(tree[1]!.children.map((n) => n.label)).toEqual(['干部', '教育']);
   });
 });

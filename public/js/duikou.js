@@ -85,3 +85,40 @@ export function parseTags(value) {
   }
   return out;
 }
+
+/**
+ * Whether a tag node is found by what was typed: the name contains it, or
+ * (for letters) its pinyin or initials do (`dkzy`, `duikou` find 对口支援).
+ * The server puts each tag's toneless pinyin and initials in `data-pinyin` and
+ * `data-initials`.
+ * @param {HTMLElement} node
+ * @param {string} typed
+ */
+function tagMatches(node, typed) {
+  const t = typed.trim().toLowerCase();
+  if (t === '') return true;
+  if ((node.dataset.tag ?? '').toLowerCase().includes(t)) return true;
+  const letters = t.replace(/[\s'’-]/g, '').replace(/ü/g, 'v');
+  if (!/^[a-z]+$/.test(letters)) return false;
+  return (node.dataset.pinyin ?? '').includes(letters) || (node.dataset.initials ?? '').includes(letters);
+}
+
+/**
+ * Make the `#tagfind` box (hidden without JavaScript) filter the tag tree
+ * `root` as one types: a tag stays when it or a descendant matches.
+ * @param {ParentNode} root
+ */
+export function tagFinder(root) {
+  const input = /** @type {HTMLInputElement | null} */ (document.getElementById('tagfind'));
+  if (!input) return;
+  const label = input.closest('label');
+  if (label) label.hidden = false;
+  input.addEventListener('input', () => {
+    const nodes = /** @type {HTMLElement[]} */ ([...root.querySelectorAll('li.tagnode')]).reverse();
+    // Children come after their parent in document order, so walking backwards sees them first.
+    for (const n of nodes) {
+      const childShown = [...n.querySelectorAll(':scope > ul > li.tagnode')].some((c) => !(/** @type {HTMLElement} */ (c).hidden));
+      n.hidden = !(tagMatches(n, input.value) || childShown);
+    }
+  });
+}

@@ -1,46 +1,72 @@
-// The tags page: rename, merge, recolour, describe and delete tags through
-// PATCH/DELETE /api/tags/:name; the page reloads to show the new tree.
-import { ApiError, api, applyColours } from './duikou.js';
+// The tags page: find a tag by name, pinyin or initials, and nest a tag by
+// dragging it onto another (or onto "top level"), which renames it under its
+// new parent through PATCH /api/tags/:name. Every action also has its form,
+// which works without JavaScript.
+import { ApiError, api, applyColours, tagFinder } from './duikou.js';
 
 applyColours(document);
+const tree = document.getElementById('tagtree');
+const side = document.querySelector('nav.tagside');
+if (side) tagFinder(side);
 
-for (const form of document.querySelectorAll('form.tagform')) {
-  if (!(form instanceof HTMLFormElement)) continue;
-  form.addEventListener('submit', async (ev) => {
+const msg = document.getElementById('tag-msg');
+const droproot = document.getElementById('droproot');
+/** The name of the tag being dragged. */
+let dragged = '';
+
+/**
+ * Move a tag under a new parent ('' for the top level), keeping its own last name.
+ * @param {string} name
+ * @param {string} parent
+ */
+async function nest(name, parent) {
+  const label = name.slice(name.lastIndexOf('/') + 1);
+  const target = parent === '' ? label : `${parent}/${label}`;
+  if (target === name) return;
+  if (msg) msg.textContent = '';
+  try {
+    const t = await api('PATCH', `/api/tags/${encodeURIComponent(name)}`, { name: target });
+    window.location.assign(`/tags?${new URLSearchParams({ tag: t.name })}#tag-edit`);
+  } catch (e) {
+    if (msg) msg.textContent = e instanceof ApiError ? e.message : String(e);
+  }
+}
+
+/**
+ * Accept drops on `el`, nesting the dragged tag under `parent()`.
+ * @param {HTMLElement} el
+ * @param {() => string} parent
+ */
+function dropTarget(el, parent) {
+  el.addEventListener('dragover', (ev) => {
+    const p = parent();
+    // Not onto itself or its own subtree.
+    if (!dragged || p === dragged || p.startsWith(`${dragged}/`)) return;
     ev.preventDefault();
-    const name = form.dataset.tag ?? '';
-    const op = form.dataset.op;
-    const data = new FormData(form);
-    const msg = form.parentElement?.querySelector('.tag-msg');
-    const say = (/** @type {string} */ s) => {
-      if (msg) msg.textContent = s;
-    };
-    const path = `/api/tags/${encodeURIComponent(name)}`;
-    const button = form.querySelector('button');
-    if (button) button.disabled = true;
-    say('');
-    try {
-      let next = window.location.href;
-      if (op === 'rename') {
-        await api('PATCH', path, { name: String(data.get('name') ?? '') });
-      } else if (op === 'merge') {
-        const target = String(data.get('mergeInto') ?? '');
-        if (!target) throw new ApiError('bad_tag', 'Choose the tag to merge into. 请选择要合并到的标签。', 400);
-        await api('PATCH', path, { mergeInto: target });
-      } else if (op === 'colour') {
-        const c = String(data.get('colour') ?? '');
-        await api('PATCH', path, { colour: c === '' ? null : c });
-      } else if (op === 'describe') {
-        await api('PATCH', path, { description: String(data.get('description') ?? '') });
-      } else if (op === 'delete') {
-        const detach = data.get('detach') === '1';
-        await api('DELETE', `${path}${detach ? '?detach=1' : ''}`);
-        next = '/tags';
-      }
-      window.location.assign(next);
-    } catch (e) {
-      say(e instanceof ApiError ? e.message : String(e));
-      if (button) button.disabled = false;
-    }
+    el.classList.add('drop-over');
   });
+  el.addEventListener('dragleave', () => el.classList.remove('drop-over'));
+  el.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    el.classList.remove('drop-over');
+    if (dragged) void nest(dragged, parent());
+  });
+}
+
+if (tree) {
+  for (const row of tree.querySelectorAll('.tagrow[draggable="true"]')) {
+    const node = /** @type {HTMLElement} */ (row.closest('li.tagnode'));
+    const name = node.dataset.tag ?? '';
+    row.addEventListener('dragstart', (ev) => {
+      dragged = name;
+      /** @type {DragEvent} */ (ev).dataTransfer?.setData('text/plain', name);
+      if (droproot) droproot.hidden = false;
+    });
+    row.addEventListener('dragend', () => {
+      dragged = '';
+      if (droproot) droproot.hidden = true;
+    });
+    dropTarget(/** @type {HTMLElement} */ (row), () => name);
+  }
+  if (droproot) dropTarget(droproot, () => '');
 }

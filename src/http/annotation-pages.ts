@@ -1,17 +1,22 @@
 /**
  * Server-rendered pages over the annotation store: the list of quote cards
- * (`/annotations`, filtered by tag, paper and text, orphans in their own
- * section) and the tag tree (`/tags`). Both work without JavaScript for
- * reading and filtering; editing goes through the JSON API from page scripts
- * (public/js/annotations.js, public/js/tags.js). Views print everything with
- * `<%=`, so notes, tags, titles and quotes are escaped.
+ * (`/annotations`, filtered by tag, paper and text, sorted, orphans in their
+ * own section, a tag tree with counts beside them) and the tag tree (`/tags`).
+ * Both work without JavaScript: each card's edit and delete, and each action
+ * on the Tags page, is an ordinary form posted here, answered with a redirect
+ * back (or the page again with the refusal). The page scripts
+ * (public/js/annotations.js, public/js/tags.js) do the same through the JSON
+ * API in place. Views print everything with `<%=`, so notes, tags, titles and
+ * quotes are escaped.
  */
-import { type Request, Router } from 'express';
+import express, { type Request, type Response, Router } from 'express';
+import { UserInputError } from '../core/errors.js';
 import type { Engine } from '../engine.js';
 import { formatPages } from '../export/citation.js';
+import { compareWords, matchesTyped, pinyinKeys } from '../pipeline/pinyin.js';
 import type { AnnotationBackend } from '../backends/types.js';
 import type { Annotation, Tag } from '../store/annotations.js';
-import { withSection } from './annotations-api.js';
+import { mayChange, withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../store/cooccurrence.js';
 import { str } from './params.js';
 import { viewerOf } from './accounts.js';
@@ -20,12 +25,17 @@ type Query = Record<string, unknown>;
 
 const htmlLang = (l: string) => (l === 'zh' ? 'zh-Hans' : 'en');
 
-/** `/annotations?…` for a filter, leaving empty fields out. */
-export function annotationsUrl(f: { tag?: string; docId?: string; q?: string }): string {
+/** The orders the annotations page sorts its cards in; the first is the default. */
+export const CARD_SORTS = ['paper', 'position', 'date', 'tag'] as const;
+export type CardSort = (typeof CARD_SORTS)[number];
+
+/** `/annotations?…` for a filter, leaving empty fields (and the default sort) out. */
+export function annotationsUrl(f: { tag?: string; docId?: string; q?: string; sort?: string }): string {
   const u = new URLSearchParams();
   if (f.tag) u.set('tag', f.tag);
   if (f.docId) u.set('docId', f.docId);
   if (f.q) u.set('q', f.q);
+  if (f.sort && f.sort !== CARD_SORTS[0]) u.set('sort', f.sort);
   const qs = u.toString();
   return qs ? `/annotations?${qs}` : '/annotations';
 }
@@ -42,12 +52,19 @@ export function colourClass(colour: string | null): string {
   return i < 0 ? 'hl-cx' : `hl-c${i}`;
 }
 
-/** One quote card. */
-function card(engine: Engine, a: Annotation) {
+/** One quote card; `canEdit` when the viewer may change it (their own, or the owner any). */
+function card(engine: Engine, a: Annotation, canEdit: boolean) {
   const s = withSection(engine, a);
   const doc = engine.document(a.docId);
   return {
     id: a.id,
+    canEdit,
+    editUrl: `/annotations/${encodeURIComponent(a.id)}`,
+    deleteUrl: `/annotations/${encodeURIComponent(a.id)}/delete`,
+    tagsText: a.tags.join(', '),
+    createdAt: a.createdAt,
+    start: a.start,
+    position: doc && doc.text.length > 0 ? a.start / doc.text.length : 0,
     quote: s.quote,
     title: s.title,
     section: s.section,
@@ -69,9 +86,76 @@ function card(engine: Engine, a: Annotation) {
   };
 }
 
-async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Request, viewer: string) {
+type Card = ReturnType<typeof card>;
+
+/** Cards in one of the {@link CARD_SORTS} orders (the store lists them by paper id, then start). */
+export function sortCards<
+  C extends Pick<Card, 'title' | 'docId' | 'start' | 'position' | 'createdAt' | 'id'> & { tags: { name: string }[] },
+>(cards: readonly C[], sort: CardSort): C[] {
+  const inPaper = (a: C, b: C) =>
+    compareWords(a.title, b.title) || (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0) || a.start - b.start;
+  const firstTag = (c: C) => [...c.tags.map((t) => t.name)].sort(compareWords)[0];
+  const order: Record<CardSort, (a: C, b: C) => number> = {
+    paper: inPaper,
+    position: (a, b) => a.position - b.position || inPaper(a, b),
+    // newest first: what was just coded is what a researcher looks for
+    date: (a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0) || inPaper(a, b),
+    tag: (a, b) => {
+      const ta = firstTag(a);
+      const tb = firstTag(b);
+      // untagged last
+      if (ta === undefined || tb === undefined) return (ta === undefined ? 1 : 0) - (tb === undefined ? 1 : 0) || inPaper(a, b);
+      return compareWords(ta, tb) || inPaper(a, b);
+    },
+  };
+  return [...cards].sort(order[sort]);
+}
+
+/** The tag a typed filter means: the tag of that name, else the first (in pinyin order) whose pinyin or initials it is (`dkzy`). */
+export function resolveTag(typed: string, names: readonly string[]): string {
+  const key = (n: string) => n.normalize('NFKC').toLowerCase();
+  if (typed === '' || names.some((n) => key(n) === key(typed))) return typed;
+  return [...names].sort(compareWords).find((n) => matchesTyped(n, typed)) ?? typed;
+}
+
+/** Per tag name key: distinct annotations carrying the tag or a descendant, among `list`. */
+function countsIn(list: readonly Annotation[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const a of list) {
+    const keys = new Set<string>();
+    for (const t of a.tags) {
+      const parts = t.normalize('NFKC').toLowerCase().split('/');
+      for (let i = 1; i <= parts.length; i++) keys.add(parts.slice(0, i).join('/'));
+    }
+    for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts;
+}
+
+async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Request, res: Response) {
+  const viewer = viewerOf(res).name;
+  const may = (a: Annotation) => {
+    try {
+      mayChange(res, a);
+      return viewerOf(res).role !== 'reader';
+    } catch {
+      return false;
+    }
+  };
   const query = req.query as Query;
-  const filter = { tag: str(query, 'tag').trim(), docId: str(query, 'docId').trim(), q: str(query, 'q').trim() };
+  const allTags = await store.listTags(viewer);
+  const typedTag = str(query, 'tag').trim();
+  const sortParam = str(query, 'sort');
+  const sort: CardSort = (CARD_SORTS as readonly string[]).includes(sortParam) ? (sortParam as CardSort) : 'paper';
+  const filter = {
+    tag: resolveTag(
+      typedTag,
+      allTags.map((t) => t.name),
+    ),
+    docId: str(query, 'docId').trim(),
+    q: str(query, 'q').trim(),
+    sort,
+  };
   const f = { tag: filter.tag || undefined, docId: filter.docId || undefined, q: filter.q || undefined };
   // `with=<tag>` (from the co-occurrence table): only the annotations where `tag` and that tag co-occur.
   const withTag = str(query, 'with').trim();
@@ -84,25 +168,49 @@ async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Re
       ids.has(a.id),
     );
   }
-  const anchored = live.map((a) => card(engine, a));
-  const orphaned = (await store.list({ ...f, orphaned: true, viewer })).map((a) => card(engine, a));
+  const anchored = sortCards(
+    live.map((a) => card(engine, a, may(a))),
+    sort,
+  );
+  const orphaned = sortCards(
+    (await store.list({ ...f, orphaned: true, viewer })).map((a) => card(engine, a, may(a))),
+    sort,
+  );
   const filtered = !!(f.tag || f.docId || f.q);
+  // The tree's counts are of the cards the paper and text filters leave, whatever tag is picked.
+  const counts = countsIn(await store.list({ viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) }));
+  const tree = tagTree(allTags, (name) => annotationsUrl({ tag: name, docId: f.docId, q: f.q, sort }));
   return {
     title: 'Annotations 标注 · duikou',
     active: 'annotations',
     htmlLang: 'en',
     filter,
+    typedTag: typedTag !== filter.tag ? typedTag : '',
+    sorts: SORT_CHOICES,
+    tree,
+    counts: (name: string) => counts.get(name.normalize('NFKC').toLowerCase()) ?? 0,
+    allUrl: annotationsUrl({ docId: f.docId, q: f.q, sort }),
+    back: req.originalUrl.startsWith('/annotations') ? req.originalUrl : '/annotations',
+    palette: PALETTE,
     withTag: withTag && f.tag ? withTag : '',
     withUnit: unit,
     filtered,
     documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
-    tags: (await store.listTags(viewer)).map((t) => t.name),
+    tags: allTags.map((t) => t.name),
     anchored,
     orphaned,
     clearUrl: '/annotations',
     exportFormats: EXPORT_CHOICES,
   };
 }
+
+/** The sort orders offered on the annotations page. */
+const SORT_CHOICES: { value: CardSort; label: string }[] = [
+  { value: 'paper', label: 'Paper 文献' },
+  { value: 'position', label: 'Position in the paper 文中位置' },
+  { value: 'date', label: 'Date, newest first 日期' },
+  { value: 'tag', label: 'Tag 标签' },
+];
 
 /** The export formats offered on the annotations page, in the order a researcher reaches for them. */
 const EXPORT_CHOICES = [
@@ -120,12 +228,22 @@ export interface TagNode {
   label: string;
   tag: Tag;
   url: string;
+  /** Its annotations (the same as `url` unless the tree links elsewhere). */
+  annotationsUrl: string;
   colourClass: string;
+  /** The name's pinyin without tones and its initials (empty for a name without Chinese), for finding it by `dkzy`. */
+  pinyin: string;
+  initials: string;
   children: TagNode[];
 }
 
-/** The `/` hierarchy of tags (listTags gives parents before children; a missing parent puts the tag at the top). */
-export function tagTree(tags: Tag[]): TagNode[] {
+/**
+ * The `/` hierarchy of tags (listTags gives parents before children; a
+ * missing parent puts the tag at the top), siblings in pinyin order (Chinese
+ * by pinyin, Latin alphabetically, one letter order).
+ * @param url - the link of a tag (default: its annotations)
+ */
+export function tagTree(tags: Tag[], url: (name: string) => string = (name) => annotationsUrl({ tag: name })): TagNode[] {
   const roots: TagNode[] = [];
   const byKey = new Map<string, TagNode>();
   const key = (n: string) => n.normalize('NFKC').toLowerCase();
@@ -135,8 +253,10 @@ export function tagTree(tags: Tag[]): TagNode[] {
       name: tag.name,
       label: cut < 0 ? tag.name : tag.name.slice(cut + 1),
       tag,
-      url: annotationsUrl({ tag: tag.name }),
+      url: url(tag.name),
+      annotationsUrl: annotationsUrl({ tag: tag.name }),
       colourClass: colourClass(tag.colour),
+      ...(({ full, initials }) => ({ pinyin: full, initials }))(pinyinKeys(tag.name)),
       children: [],
     };
     byKey.set(key(tag.name), node);
@@ -144,30 +264,168 @@ export function tagTree(tags: Tag[]): TagNode[] {
     if (parent) parent.children.push(node);
     else roots.push(node);
   }
-  return roots;
+  const sortAll = (nodes: TagNode[]): TagNode[] => {
+    nodes.sort((a, b) => compareWords(a.label, b.label));
+    for (const n of nodes) sortAll(n.children);
+    return nodes;
+  };
+  return sortAll(roots);
 }
 
-async function tagsPage(store: AnnotationBackend, viewer: string) {
-  const tags = await store.listTags(viewer);
+/** Tag names in pinyin order (Chinese by pinyin, Latin alphabetically), a parent's name before its children's. */
+export function sortTagNames(names: readonly string[]): string[] {
+  const levels = (n: string) => n.split('/');
+  return [...names].sort((a, b) => {
+    const la = levels(a);
+    const lb = levels(b);
+    for (let i = 0; i < Math.min(la.length, lb.length); i++) {
+      const c = compareWords(la[i]!, lb[i]!);
+      if (c !== 0) return c;
+    }
+    return la.length - lb.length;
+  });
+}
+
+/** `/tags?tag=…#tag-edit`: the Tags page with a tag's forms open. */
+const tagEditUrl = (name: string) => `/tags?${new URLSearchParams({ tag: name }).toString()}#tag-edit`;
+
+async function tagsPage(store: AnnotationBackend, req: Request, res: Response) {
+  const tags = await store.listTags(viewerOf(res).name);
+  const names = sortTagNames(tags.map((t) => t.name));
+  const wanted = str(req.query as Query, 'tag').trim();
+  const key = (n: string) => n.normalize('NFKC').toLowerCase();
+  const selected = wanted === '' ? undefined : tags.find((t) => key(t.name) === key(wanted));
+  const inSubtree = (n: string) => !!selected && (key(n) === key(selected.name) || key(n).startsWith(`${key(selected.name)}/`));
+  const cut = selected ? selected.name.lastIndexOf('/') : -1;
   return {
     title: 'Tags 标签 · duikou',
     active: 'tags',
     htmlLang: 'en',
-    tree: tagTree(tags),
-    names: tags.map((t) => t.name),
+    tree: tagTree(tags, tagEditUrl),
+    names,
     palette: PALETTE,
     total: tags.length,
+    owner: viewerOf(res).role === 'owner',
+    selected: selected
+      ? {
+          tag: selected,
+          label: cut < 0 ? selected.name : selected.name.slice(cut + 1),
+          parent: cut < 0 ? '' : selected.name.slice(0, cut),
+          annotationsUrl: annotationsUrl({ tag: selected.name }),
+          // A tag moves under any tag outside its own subtree; it merges into any other tag but its descendants.
+          parents: names.filter((n) => !inSubtree(n)),
+          mergeTargets: names.filter((n) => !inSubtree(n)),
+          hasChildren: tags.some((t) => key(t.name).startsWith(`${key(selected.name)}/`)),
+        }
+      : null,
   };
 }
 
-/** `/annotations` and `/tags`. */
+/** A form field as a string ('' when absent or repeated oddly). */
+const field = (body: unknown, name: string): string => {
+  const v = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : '';
+};
+
+/** The full name of a tag called `label` under `parent` ('' for the top level). */
+export function nestedName(parent: string, label: string): string {
+  const l = label.trim();
+  if (l.includes('/'))
+    throw new UserInputError('bad_tag', 'A name cannot hold "/": pick the parent instead (名称不能含 "/"，请选择上级标签)');
+  return parent.trim() === '' ? l : `${parent.trim()}/${l}`;
+}
+
+/** `/annotations` and `/tags`, with the forms that change them. */
 export function annotationPagesRouter(engine: Engine, store: AnnotationBackend): Router {
   const r = Router();
+  const form = express.urlencoded({ extended: false, limit: '64kb' });
+
   r.get('/annotations', async (req, res) => {
-    res.render('annotations', await annotationsPage(engine, store, req, viewerOf(res).name));
+    res.render('annotations', await annotationsPage(engine, store, req, res));
   });
-  r.get('/tags', async (_req, res) => {
-    res.render('tags', await tagsPage(store, viewerOf(res).name));
+
+  /** Where a card form goes back to: the annotations page it was posted from. */
+  const backOf = (req: Request) => {
+    const b = field(req.body, 'back');
+    return b.startsWith('/annotations') && !b.startsWith('//') ? b : '/annotations';
+  };
+  /** Run a form's change; a refusal shows the page again with the message (no redirect, so nothing typed is lost to a 303). */
+  const orRefuse = async (req: Request, res: Response, view: 'annotations' | 'tags', change: () => Promise<string>) => {
+    let to: string;
+    try {
+      to = await change();
+    } catch (err) {
+      if (!(err instanceof UserInputError)) throw err;
+      const page = view === 'annotations' ? await annotationsPage(engine, store, req, res) : await tagsPage(store, req, res);
+      res.status(err.status).render(view, { ...page, flash: { kind: 'error', text: err.message } });
+      return;
+    }
+    res.redirect(303, to);
+  };
+  const annotationOf = async (req: Request, res: Response) => {
+    const a = await store.get(String(req.params.id), viewerOf(res).name);
+    if (!a) throw new UserInputError('not_found', `No annotation "${String(req.params.id)}" (未找到该标注)`, 404);
+    mayChange(res, a);
+    return a;
+  };
+
+  // A card's edit form: tags (comma-separated), note and colour.
+  r.post('/annotations/:id', form, async (req, res) => {
+    await orRefuse(req, res, 'annotations', async () => {
+      const a = await annotationOf(req, res);
+      const tags = field(req.body, 'tags')
+        .split(/[,，、;；]/)
+        .map((t) => t.trim())
+        .filter((t) => t !== '');
+      const colour = field(req.body, 'colour');
+      await store.update(a.id, { tags, note: field(req.body, 'note'), ...(colour ? { colour } : {}) }, undefined, viewerOf(res).name);
+      return `${backOf(req)}#card-${a.id}`;
+    });
+  });
+  r.post('/annotations/:id/delete', form, async (req, res) => {
+    await orRefuse(req, res, 'annotations', async () => {
+      await store.delete((await annotationOf(req, res)).id);
+      return backOf(req);
+    });
+  });
+
+  r.get('/tags', async (req, res) => {
+    res.render('tags', await tagsPage(store, req, res));
+  });
+  // The Tags page's forms, one per action, each on the tag picked in the tree.
+  r.post('/tags/new', form, async (req, res) => {
+    await orRefuse(req, res, 'tags', async () => {
+      const t = await store.createTag({ name: nestedName(field(req.body, 'parent'), field(req.body, 'name')) });
+      return tagEditUrl(t.name);
+    });
+  });
+  r.post('/tags/edit', form, async (req, res) => {
+    await orRefuse(req, res, 'tags', async () => {
+      const name = field(req.body, 'tag');
+      const current = await store.getTag(name);
+      const next = nestedName(field(req.body, 'parent'), field(req.body, 'name'));
+      const colour = field(req.body, 'colour');
+      const t = await store.updateTag(current.name, {
+        ...(next !== current.name ? { name: next } : {}),
+        colour: colour === '' ? null : colour,
+        description: field(req.body, 'description'),
+      });
+      return tagEditUrl(t.name);
+    });
+  });
+  r.post('/tags/merge', form, async (req, res) => {
+    await orRefuse(req, res, 'tags', async () => {
+      const into = field(req.body, 'mergeInto');
+      if (into === '') throw new UserInputError('bad_tag', 'Choose the tag to merge into (请选择要合并到的标签)');
+      const t = await store.updateTag(field(req.body, 'tag'), { mergeInto: into });
+      return tagEditUrl(t.name);
+    });
+  });
+  r.post('/tags/delete', form, async (req, res) => {
+    await orRefuse(req, res, 'tags', async () => {
+      await store.deleteTag(field(req.body, 'tag'), { detach: field(req.body, 'detach') === '1' });
+      return '/tags';
+    });
   });
   return r;
 }

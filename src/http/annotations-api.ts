@@ -96,7 +96,7 @@ export function withSection(engine: Engine, a: Annotation): PlacedAnnotation {
 }
 
 /** A coder changes only their own annotations; the owner any (after discussion, the group's). */
-function mayChange(res: Response, a: Annotation): void {
+export function mayChange(res: Response, a: Annotation): void {
   const v = viewerOf(res);
   if (v.role !== 'owner' && a.createdBy !== v.name) {
     throw new UserInputError(

@@ -29,6 +29,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { methods: ['POST'], path: /^\/api\/annotations\/merge$/, role: 'owner', why: 'the group version after discussion' },
   { methods: ['POST'], path: /^\/api\/annotations\/[^/]+\/accept$/, role: 'owner', why: 'the group version after discussion' },
   { methods: WRITES, path: /^\/api\/annotations(\/[^/]+)?$/, role: 'coder', why: 'coders annotate (and create tags by tagging)' },
+  { methods: ['POST'], path: /^\/annotations\/[^/]+(\/delete)?$/, role: 'coder', why: 'the same, from the forms on the quote cards' },
 ];
 
 const RANK: Record<Role, number> = { reader: 0, coder: 1, owner: 2 };

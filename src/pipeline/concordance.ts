@@ -10,13 +10,13 @@
  * show them as exact document text that a selection can be coded from.
  *
  * Words for sorting are the analyzer's tokens around the keyword (their
- * surface forms). Chinese words sort by pinyin (pinyin-pro, tone numbers:
+ * surface forms). Chinese words sort by pinyin (pinyin.ts, tone numbers:
  * `dui4kou3`), then by character; Latin words alphabetically, case-folded;
  * both in one Latin-letter order, as a bilingual index would.
  */
-import { pinyin } from 'pinyin-pro';
 import type { Lang, MatchSpan, Passage, Span } from '../core/types.js';
 import type { AnalyzedToken } from './analyze.js';
+import { compareWords, wordSortKey } from './pinyin.js';
 
 /** The orders a concordance can be sorted in. */
 export const CONCORDANCE_SORTS = ['doc', 'left', 'right', 'position'] as const;
@@ -114,28 +114,7 @@ export function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ');
 }
 
-/** A word's sort key: pinyin with tone numbers for Chinese, case-folded text otherwise. */
-const keyCache = new Map<string, string>();
-export function wordSortKey(surface: string): string {
-  let k = keyCache.get(surface);
-  if (k === undefined) {
-    const folded = surface.normalize('NFKC').toLowerCase();
-    k = /\p{Script=Han}/u.test(folded)
-      ? pinyin(folded, { toneType: 'num', type: 'array', nonZh: 'consecutive', v: true }).join('').toLowerCase()
-      : folded;
-    if (keyCache.size > 100_000) keyCache.clear();
-    keyCache.set(surface, k);
-  }
-  return k;
-}
-
-/** Compare two words: by sort key (pinyin / folded letters), then by the characters themselves. */
-export function compareWords(a: string, b: string): number {
-  const ka = wordSortKey(a);
-  const kb = wordSortKey(b);
-  if (ka !== kb) return ka < kb ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compareWords, wordSortKey };
 
 /**
  * One string that sorts a word sequence as comparing it word by word with
