@@ -338,7 +338,10 @@ describe('coding on the cards without JavaScript', () => {
 
 describe('sorting and the tag tree beside the cards', () => {
   const cardIds = (html: string) => [...html.matchAll(/<li class="card" id="card-([^"]+)"/g)].map((m) => m[1]);
-  const anchored = (html: string) => cardIds(html.slice(html.indexOf('aria-labelledby="anchored-h"'), html.indexOf('</section>', html.indexOf('aria-labelledby="anchored-h"'))));
+  const anchored = (html: string) =>
+    cardIds(
+      html.slice(html.indexOf('aria-labelledby="anchored-h"'), html.indexOf('</section>', html.indexOf('aria-labelledby="anchored-h"'))),
+    );
 
   it('sorts the cards by paper, position, date and tag', async () => {
     const live = [made.def!, made.over!, made.span!, made.xss!];
@@ -386,13 +389,18 @@ describe('sorting and the tag tree beside the cards', () => {
       ['date', ['d', 'b', 'a', 'c']],
       ['tag', ['c', 'd', 'a', 'b']], // 安徽 < Beijing < 治理; untagged last
     ];
-    for (const [sort, want] of table) expect(sortCards(cards, sort).map((x) => x.id), sort).toEqual(want);
+    for (const [sort, want] of table)
+      expect(
+        sortCards(cards, sort).map((x) => x.id),
+        sort,
+      ).toEqual(want);
   });
 
   it('shows the tag tree beside the cards with counts for the current paper, each filtering the cards', async () => {
     const { html } = await page(`/annotations?docId=${ZH}`);
     const side = html.slice(html.indexOf('<nav class="tagside"'), html.indexOf('</nav>', html.indexOf('<nav class="tagside"')));
-    const count = (name: string) => Number(new RegExp(`data-tag="${name}"[^>]*>\\s*<a[^>]*>.*?</a> <span class="n">(\\d+)</span>`, 's').exec(side)?.[1]);
+    const count = (name: string) =>
+      Number(new RegExp(`data-tag="${name}"[^>]*>\\s*<a[^>]*>.*?</a> <span class="n">(\\d+)</span>`, 's').exec(side)?.[1]);
     // in this paper: def (援藏/教育) and over (干部); 援藏 counts its child's
     expect(count('援藏')).toBe(1);
     expect(count('援藏/教育')).toBe(1);
@@ -431,7 +439,12 @@ describe('the Tags page, one form per action', () => {
     store.createTag({ name: '页面/甲/子' });
     store.createTag({ name: '页面/乙' });
     const html = await tagPage('页面/甲');
-    expect([...html.matchAll(/<form [^>]*action="([^"]+)"/g)].map((m) => m[1])).toEqual(['/tags/edit', '/tags/merge', '/tags/delete', '/tags/new']);
+    expect([...html.matchAll(/<form [^>]*action="([^"]+)"/g)].map((m) => m[1])).toEqual([
+      '/tags/edit',
+      '/tags/merge',
+      '/tags/delete',
+      '/tags/new',
+    ]);
     const parents = html.slice(html.indexOf('name="parent"'), html.indexOf('</select>', html.indexOf('name="parent"')));
     expect(parents).toContain('<option value="页面" selected>');
     expect(parents).toContain('<option value="页面/乙">');
