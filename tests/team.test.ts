@@ -128,8 +128,14 @@ describe('roles on every route', () => {
     ['POST', '/documents/p2/remove', 'owner'],
     ['POST', '/rounds', 'owner'],
     ['POST', '/rounds/999/close', 'owner'],
+    ['POST', '/tags/new', 'owner'],
+    ['POST', '/tags/edit', 'owner'],
+    ['POST', '/tags/merge', 'owner'],
+    ['POST', '/tags/delete', 'owner'],
     ['DELETE', '/api/users/new-coder', 'owner'],
+    ['POST', () => `/annotations/${own}`, 'coder'],
     ['DELETE', () => `/api/annotations/${own}`, 'coder'],
+    ['POST', () => `/annotations/${own}/delete`, 'coder'],
   ];
   const RANK = { reader: 0, coder: 1, owner: 2 };
   const ROLE_OF = { chen: 'reader', li: 'coder', wang: 'owner' } as const;
@@ -158,6 +164,24 @@ describe('roles on every route', () => {
     expect(edited.status).toBe(200);
     expect(edited.body.createdBy).toBe('li');
     expect(edited.body.updatedBy).toBe('wang');
+    // the same through the card's forms: no form on another coder's card, and a posted one is refused
+    const form = (who: Who, path: string) =>
+      fetch(server.url + path, {
+        method: 'POST',
+        headers: { cookie: cookie[who!]!, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ tags: 'x', note: 'via the form' }).toString(),
+        redirect: 'manual',
+      });
+    const cards = async (who: Who) => (await call(who, 'GET', '/annotations')).text();
+    expect(await cards('zhang')).not.toContain(`action="/annotations/${r.body.id}"`);
+    expect(await cards('chen')).not.toContain('class="card-form"');
+    expect(await cards('li')).toContain(`action="/annotations/${r.body.id}"`);
+    expect(await cards('wang')).toContain(`action="/annotations/${r.body.id}"`);
+    expect((await form('zhang', `/annotations/${r.body.id}`)).status).toBe(403);
+    expect((await form('zhang', `/annotations/${r.body.id}/delete`)).status).toBe(403);
+    expect(store.get(r.body.id)).toMatchObject({ note: 'owner note' });
+    expect((await form('li', `/annotations/${r.body.id}`)).status).toBe(303);
+    expect(store.get(r.body.id)).toMatchObject({ note: 'via the form', updatedBy: 'li' });
   });
 });
 
