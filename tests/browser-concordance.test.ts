@@ -14,6 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
+import { contextWords, wordSortKey } from '../src/pipeline/concordance.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
@@ -89,6 +90,19 @@ describe.skipIf(skip !== null)('the concordance in the browser', () => {
       .locator('tr.conc-line')
       .evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-doc-id')}:${tr.getAttribute('data-start')}`));
     expect(new Set(shown)).toEqual(new Set(all.map((o) => `${o.docId}:${o.start}`)));
+    // sorted by right context: the words right of each keyword (the analyzer's, read by pinyin) never go back
+    const rightWords = shown.map((key) => {
+      const [docId, start] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+      const o = all.find((x) => x.docId === docId && x.start === start)!;
+      const p = engine.requireDocument(docId).passages.find((x) => x.pieces.some((pc) => pc.start <= start && start < pc.end))!;
+      return contextWords(engine.requireDocument(docId).text, engine.tokens(p.id), o).right.map(wordSortKey);
+    });
+    for (let i = 1; i < rightWords.length; i++) {
+      const [a, b] = [rightWords[i - 1]!, rightWords[i]!];
+      const k = a.findIndex((w, j) => w !== b[j]);
+      if (k >= 0 && k < b.length) expect(a[k]! <= b[k]!, `row ${i}: ${a.join(' ')} before ${b.join(' ')}`).toBe(true);
+    }
+    expect(new Set(rightWords.map((w) => w[0])).size).toBeGreaterThan(10);
 
     // Code: the button opens the popover on the keyword
     const target = await uniqueRow(2);
