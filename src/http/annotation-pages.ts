@@ -196,7 +196,7 @@ async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Re
     withUnit: unit,
     filtered,
     documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
-    tags: allTags.map((t) => t.name),
+    tags: sortTagNames(allTags.map((t) => t.name)),
     anchored,
     orphaned,
     clearUrl: '/annotations',
