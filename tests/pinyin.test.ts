@@ -14,7 +14,7 @@ import { joinPieces } from '../src/pipeline/segment.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const lexicon = new PinyinLexicon();
-lexicon.addTerms(['对口支援', '对口', '支援', '志愿', '援藏', '援疆', '西藏', '我们', '对口|支援', '2008年', '援', 'policy']);
+lexicon.addTerms(['对口支援', '对口', '支援', '志愿', '援藏', '援疆', '西藏', '我们', '对口|支援', '2008年', '援', 'policy', '邓小平']);
 const reader = (known: string[] = []) => ({ read: (l: string) => lexicon.read(l), known: (w: string) => known.includes(w.toLowerCase()) });
 
 /** A parsed query's clauses as text: items of a clause joined by |, phrases quoted. */
@@ -39,7 +39,10 @@ describe('reading a query typed in pinyin', () => {
     // the longest run that reads wins; the rest stays as typed
     ['duikou zhiyuan policy', ['"duikou zhiyuan"|对口支援', 'policy']],
     ['policy xizang', ['policy', 'xizang|西藏']],
-    // an ordinary English word of the corpus stays English below three syllables
+    // words the papers hold as typed are searched as typed only
+    ['Deng Xiaoping', ['Deng', 'Xiaoping'], [], ['deng', 'xiaoping']],
+    ['Deng Xiaoping', ['"Deng Xiaoping"|邓小平'], [], ['deng']],
+    ['deng xiaoping', ['"deng xiaoping"|邓小平']],
     ['women', ['women'], [], ['women']],
     ['women', ['women|我们']],
     // nothing reads: unchanged

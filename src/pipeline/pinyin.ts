@@ -181,8 +181,9 @@ export interface PinyinReader {
   read(letters: string): string[];
   /**
    * Whether a typed word is itself a word of the corpus (an English `women`,
-   * a romanised `Xinjiang`): such a word is read as pinyin only when it reads
-   * as three syllables or more, so ordinary English two-syllable words stay English.
+   * a romanised `Deng Xiaoping` in an English paper): words the papers hold as
+   * typed are searched as typed, and read as pinyin only when some word of the
+   * run is not such a word.
    */
   known(word: string): boolean;
 }
@@ -191,9 +192,8 @@ export interface PinyinReader {
 function readingsOf(words: readonly string[], reader: PinyinReader): QueryItem[] {
   const letters = words.map(pinyinLetters);
   if (letters.some((l) => l === null)) return [];
+  if (words.every((w) => reader.known(w))) return [];
   const found = reader.read(letters.join(''));
-  if (found.length === 0) return [];
-  if (words.length === 1 && reader.known(words[0]!) && Math.min(...found.map((f) => Array.from(f).length)) < 3) return [];
   return found.map((text) => ({ kind: 'term', text }));
 }
 
