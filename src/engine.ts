@@ -235,7 +235,7 @@ export class Engine implements SearchSource {
       this.byId.set(p.id, p);
       const { terms, counts, words, bigrams, stable } = prep.passages[i]!;
       this.index.add(p.id, terms, counts, words, bigrams);
-      this.pinyin.addTerms(terms);
+      if (p.lang === 'zh') this.pinyin.addTerms(terms);
       if (stable !== undefined) this.setStable(p.id, stable);
       yield passages;
     }
