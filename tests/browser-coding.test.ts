@@ -125,6 +125,27 @@ describe.skipIf(skip !== null).each(VIEWS)('coding at $width px, $scheme', ({ wi
     await noOverflow();
   }, 60_000);
 
+  it('offers a tag by its initials in the tag box of the coding popover', async () => {
+    const tag = `对口支援弹窗${width}`;
+    server.store.createTag({ name: tag });
+    await page.goto(`${server.url}/concordance?${new URLSearchParams({ q: '对口支援', expand: '0', limit: '5' })}`);
+    const row = page.locator('tr.conc-line').first();
+    const docId = (await row.getAttribute('data-doc-id'))!;
+    const start = Number(await row.getAttribute('data-start'));
+    await row.locator('button.code-line').click();
+    await page.locator('#ann-pop').waitFor({ state: 'visible' });
+    await page.locator('#ann-tags').fill('来源, dkzytc');
+    const offered = page.locator('#ann-pinyin button', { hasText: tag });
+    await offered.waitFor();
+    await offered.click();
+    expect(await page.locator('#ann-tags').inputValue()).toBe(`来源, ${tag}, `);
+    await page.locator('#ann-save').click();
+    await page.locator('#ann-pop').waitFor({ state: 'hidden' });
+    const [a] = server.store.list({ tag });
+    expect(a).toMatchObject({ docId, start, exact: '对口支援' });
+    expect(a!.tags.sort()).toEqual([tag, '来源'].sort());
+  }, 60_000);
+
   it('finds 对口支援 in all five papers for a query typed in pinyin', async () => {
     for (const typed of ['duikou zhiyuan', 'duikouzhiyuan']) {
       await page.goto(`${server.url}/search`);

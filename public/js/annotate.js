@@ -128,6 +128,15 @@ function init() {
   let annotations = new Map();
   /** @type {string[]} */
   let tagNames = [];
+  /** Each tag's pinyin and initials (from /api/tags), for finding it by `dkzy`. */
+  /** @type {{ name: string, pinyin: string, initials: string }[]} */
+  let tagKeys = [];
+  // Tags whose pinyin or initials hold what is typed (a datalist only matches the names themselves).
+  const pinyinBox = document.createElement('div');
+  pinyinBox.className = 'ann-pinyin';
+  pinyinBox.id = 'ann-pinyin';
+  pinyinBox.hidden = true;
+  tagsInput.after(pinyinBox);
   /** @type {{ kind: 'create' | 'reattach', start: number, end: number, exact?: string } | { kind: 'edit', id: string } | null} */
   let mode = null;
   /** @type {Element | null} */
@@ -143,6 +152,11 @@ function init() {
       ]);
       annotations = new Map(a.annotations.map((/** @type {import('./duikou.js').Annotation} */ x) => [x.id, x]));
       tagNames = t.tags.map((/** @type {import('./duikou.js').Tag} */ x) => x.name);
+      tagKeys = t.tags.map((/** @type {import('./duikou.js').Tag} */ x) => ({
+        name: x.name,
+        pinyin: x.pinyin ?? '',
+        initials: x.initials ?? '',
+      }));
     } catch (e) {
       console.warn('duikou: could not load annotations', e);
     }
@@ -161,6 +175,30 @@ function init() {
         return o;
       }),
     );
+    const typed = v
+      .slice(cut + 1)
+      .trim()
+      .toLowerCase()
+      .replace(/[\s'’-]/g, '')
+      .replace(/ü/g, 'v');
+    const found = /^[a-z]{2,}$/.test(typed)
+      ? tagKeys.filter((k) => !chosen.has(k.name.toLowerCase()) && (k.pinyin.includes(typed) || k.initials.includes(typed))).slice(0, 8)
+      : [];
+    pinyinBox.replaceChildren(
+      ...found.map((k) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'chip';
+        b.textContent = k.name;
+        b.addEventListener('click', () => {
+          tagsInput.value = `${prefix}${k.name}, `;
+          tagsInput.focus();
+          updateSuggestions();
+        });
+        return b;
+      }),
+    );
+    pinyinBox.hidden = found.length === 0;
   }
 
   /** @param {string} message */
@@ -209,6 +247,7 @@ function init() {
     title.textContent = m.kind === 'edit' ? 'Edit annotation 编辑标注' : m.kind === 'reattach' ? 'Re-attach 重新锚定' : 'Annotate 标注';
     quote.textContent = quoteText.length > 300 ? `${quoteText.slice(0, 300)}…` : quoteText;
     tagsInput.value = a ? a.tags.join(', ') : '';
+    updateSuggestions();
     note.value = a ? a.note : '';
     setColour(a ? a.colour : lastColour);
     del.hidden = m.kind !== 'edit';

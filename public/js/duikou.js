@@ -5,7 +5,8 @@
  * @typedef {{ id: string, docId: string, start: number, end: number, exact: string, note: string,
  *   colour: string, tags: string[], status: string, createdAt: string, updatedAt: string,
  *   quote?: string, page?: { first: number, last: number } | null }} Annotation
- * @typedef {{ name: string, colour: string | null, description: string, count: number, totalCount: number }} Tag
+ * @typedef {{ name: string, colour: string | null, description: string, count: number, totalCount: number,
+ *   pinyin?: string, initials?: string }} Tag
  */
 
 /** An API error with the server's code and message. */

@@ -12,6 +12,7 @@ import type { PageRange } from '../core/types.js';
 import { buildExport, placeAnnotation } from '../export-service.js';
 import type { AnnotationBackend } from '../backends/types.js';
 import { type Annotation, MAX_NOTE_LENGTH } from '../store/annotations.js';
+import { pinyinKeys } from '../pipeline/pinyin.js';
 import { flag, str } from './params.js';
 import { viewerOf } from './accounts.js';
 
@@ -95,6 +96,12 @@ export function withSection(engine: Engine, a: Annotation): PlacedAnnotation {
   return { ...a, section: placed.section ?? null, title: d?.title ?? a.docId, page: placed.page ?? null, quote: placed.quote ?? a.exact };
 }
 
+/** A tag name's toneless pinyin and initials ('' for a name without Chinese). */
+const tagPinyin = (name: string) => {
+  const k = pinyinKeys(name);
+  return { pinyin: k.full, initials: k.initials };
+};
+
 /** A coder changes only their own annotations; the owner any (after discussion, the group's). */
 export function mayChange(res: Response, a: Annotation): void {
   const v = viewerOf(res);
@@ -162,8 +169,9 @@ export function annotationsRouter(engine: Engine, store: AnnotationBackend): Rou
     res.json({ deleted: a.id });
   });
 
+  // Each tag with its pinyin and initials, so a tag box finds 对口支援 by `dkzy`.
   r.get('/tags', async (_req, res) => {
-    res.json({ tags: await store.listTags(viewerOf(res).name) });
+    res.json({ tags: (await store.listTags(viewerOf(res).name)).map((t) => ({ ...t, ...tagPinyin(t.name) })) });
   });
 
   r.post('/tags', async (req, res) => {
