@@ -98,8 +98,15 @@ async function main(): Promise<void> {
     const height = Math.min(760, Math.ceil((pop ? pop.y + pop.height : 700) + 16));
     await page.screenshot({ path: join(OUT, 'document-annotate.png'), clip: { x: 0, y: 0, width: 1100, height } });
 
+    // the cards beside the tag tree, the first one open for recoding
     await page.goto(`${server.url}/annotations`);
-    await page.screenshot({ path: join(OUT, 'annotations.png'), clip: { x: 0, y: 0, width: 1100, height: 760 } });
+    await page.locator('li.card summary').first().click();
+    const top = await page.locator('.coding').evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
+    await page.screenshot({
+      path: join(OUT, 'annotations.png'),
+      fullPage: true,
+      clip: { x: 0, y: Math.max(0, top - 16), width: 1100, height: 640 },
+    });
 
     // The analysis views: the concordance with a line being coded, collocates, the dispersion plot, co-occurrence.
     store.create({ ...at('中国特色国家治理'), tags: ['治理'], colour: '#f48fb1' }, doc);
