@@ -5,12 +5,13 @@
  * stands (the page is never reloaded), the tag tree beside the cards counts
  * again, a tag is nested by dragging it onto another, `dkzy` finds 对口支援 in
  * the tag box, and a query typed in pinyin finds 对口支援 in all five papers.
+ * Without JavaScript the same forms post and the page comes back.
  */
-import type { Page } from 'playwright-core';
+import { type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
-import { type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';
 
@@ -157,6 +158,48 @@ describe.skipIf(skip !== null).each(VIEWS)('coding at $width px, $scheme', ({ wi
       const marks = await page.locator('ol.hits mark').allTextContents();
       expect(marks, typed).toContain('对口支援');
       await noOverflow();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(skip !== null)('coding without JavaScript', () => {
+  it('retags a card, nests a tag and deletes the card with plain forms, coming back to the same view', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+      const page = await context.newPage();
+      const doc = engine.requireDocument(ZH);
+      const start = doc.text.indexOf(SENTENCE);
+      const a = server.store.create({ docId: ZH, start, end: start + SENTENCE.length, tags: ['无脚本/旧'] }, doc);
+      const view = `/annotations?${new URLSearchParams({ docId: ZH, sort: 'date' })}`;
+      await page.goto(server.url + view);
+      const card = page.locator(`#card-${a.id}`);
+      await card.locator('summary').click();
+      await card.locator('input[name="tags"]').fill('无脚本/新');
+      await card.locator('textarea[name="note"]').fill('没有脚本');
+      await Promise.all([page.waitForURL(`**/annotations?*#card-${a.id}`), card.locator('form.card-form button[type="submit"]').click()]);
+      expect(new URL(page.url()).search).toBe(new URL(server.url + view).search);
+      expect(await card.locator('a.chip').allTextContents()).toEqual(['无脚本/新']);
+      expect(server.store.get(a.id)).toMatchObject({ tags: ['无脚本/新'], note: '没有脚本' });
+      // the tag box finds the tag by its initials on the server
+      await page.goto(`${server.url}/annotations?tag=wjbx`);
+      expect(await page.locator('section[aria-labelledby="anchored-h"] li.card').count()).toBe(1);
+
+      // nest 无脚本/新 under a new top-level tag by picking the parent
+      server.store.createTag({ name: '上级无脚本' });
+      await page.goto(`${server.url}/tags?tag=${encodeURIComponent('无脚本/新')}`);
+      await page.locator('form[action="/tags/edit"] select[name="parent"]').selectOption('上级无脚本');
+      await Promise.all([page.waitForURL(/\/tags\?tag=/), page.locator('form[action="/tags/edit"] button').click()]);
+      expect(server.store.get(a.id)!.tags).toEqual(['上级无脚本/新']);
+
+      await page.goto(server.url + view);
+      await card.locator('summary').click();
+      await Promise.all([page.waitForURL(`**${view}`), card.locator('form.card-delete button[type="submit"]').click()]);
+      expect(server.store.get(a.id)).toBeNull();
+      expect(await card.count()).toBe(0);
+      await context.close();
+    } finally {
+      await browser.close();
     }
   }, 60_000);
 });
