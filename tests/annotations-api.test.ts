@@ -163,6 +163,19 @@ describe('tags API', () => {
     expect((await call('GET', `/api/annotations/${a.body.id}`)).status).toBe(200);
   });
 
+  it('lists tags in pinyin order, each with its pinyin and initials', async () => {
+    for (const name of ['拼音/治理', '拼音/安徽', '拼音/Beijing', '拼音/北京'])
+      expect((await call('POST', '/api/tags', { name })).status).toBe(201);
+    const tags = (await call('GET', '/api/tags')).body.tags as { name: string; pinyin: string; initials: string }[];
+    const mine = tags.filter((t) => t.name.startsWith('拼音'));
+    // the parent first, then 安徽 an < 北京 bei < Beijing < 治理 zhi
+    expect(mine.map((t) => t.name)).toEqual(['拼音', '拼音/安徽', '拼音/北京', '拼音/Beijing', '拼音/治理']);
+    expect(mine[1]).toMatchObject({ pinyin: 'pinyinanhui', initials: 'pyah' });
+    expect((await call('POST', '/api/tags', { name: 'latin only' })).status).toBe(201);
+    const latin = ((await call('GET', '/api/tags')).body.tags as { name: string }[]).find((t) => t.name === 'latin only');
+    expect(latin).toMatchObject({ pinyin: '', initials: '' });
+  });
+
   it('creates a tag and rejects bad tag bodies', async () => {
     expect((await call('POST', '/api/tags', { name: '援疆', colour: '#4caf50', description: 'aid to Xinjiang' })).status).toBe(201);
     expect((await call('POST', '/api/tags', { name: '援疆' })).status).toBe(409);

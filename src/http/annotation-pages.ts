@@ -13,7 +13,7 @@ import express, { type Request, type Response, Router } from 'express';
 import { UserInputError } from '../core/errors.js';
 import type { Engine } from '../engine.js';
 import { formatPages } from '../export/citation.js';
-import { compareWords, matchesTyped, pinyinKeys } from '../pipeline/pinyin.js';
+import { compareWords, matchesTyped, pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
 import type { AnnotationBackend } from '../backends/types.js';
 import type { Annotation, Tag } from '../store/annotations.js';
 import { mayChange, withSection } from './annotations-api.js';
@@ -270,20 +270,6 @@ export function tagTree(tags: Tag[], url: (name: string) => string = (name) => a
     return nodes;
   };
   return sortAll(roots);
-}
-
-/** Tag names in pinyin order (Chinese by pinyin, Latin alphabetically), a parent's name before its children's. */
-export function sortTagNames(names: readonly string[]): string[] {
-  const levels = (n: string) => n.split('/');
-  return [...names].sort((a, b) => {
-    const la = levels(a);
-    const lb = levels(b);
-    for (let i = 0; i < Math.min(la.length, lb.length); i++) {
-      const c = compareWords(la[i]!, lb[i]!);
-      if (c !== 0) return c;
-    }
-    return la.length - lb.length;
-  });
 }
 
 /** `/tags?tag=…#tag-edit`: the Tags page with a tag's forms open. */

@@ -12,7 +12,7 @@ import type { PageRange } from '../core/types.js';
 import { buildExport, placeAnnotation } from '../export-service.js';
 import type { AnnotationBackend } from '../backends/types.js';
 import { type Annotation, MAX_NOTE_LENGTH } from '../store/annotations.js';
-import { pinyinKeys } from '../pipeline/pinyin.js';
+import { pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
 import { flag, str } from './params.js';
 import { viewerOf } from './accounts.js';
 
@@ -169,9 +169,12 @@ export function annotationsRouter(engine: Engine, store: AnnotationBackend): Rou
     res.json({ deleted: a.id });
   });
 
-  // Each tag with its pinyin and initials, so a tag box finds 对口支援 by `dkzy`.
+  // In pinyin order, each tag with its pinyin and initials, so a tag box finds 对口支援 by `dkzy`.
   r.get('/tags', async (_req, res) => {
-    res.json({ tags: (await store.listTags(viewerOf(res).name)).map((t) => ({ ...t, ...tagPinyin(t.name) })) });
+    const tags = await store.listTags(viewerOf(res).name);
+    const order = new Map(sortTagNames(tags.map((t) => t.name)).map((n, i) => [n, i]));
+    tags.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+    res.json({ tags: tags.map((t) => ({ ...t, ...tagPinyin(t.name) })) });
   });
 
   r.post('/tags', async (req, res) => {

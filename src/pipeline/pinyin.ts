@@ -48,6 +48,20 @@ export function compareWords(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Tag names in pinyin order (Chinese by pinyin, Latin alphabetically), a parent's name before its children's. */
+export function sortTagNames(names: readonly string[]): string[] {
+  const levels = (n: string) => n.split('/');
+  return [...names].sort((a, b) => {
+    const la = levels(a);
+    const lb = levels(b);
+    for (let i = 0; i < Math.min(la.length, lb.length); i++) {
+      const c = compareWords(la[i]!, lb[i]!);
+      if (c !== 0) return c;
+    }
+    return la.length - lb.length;
+  });
+}
+
 /** Letters typed as pinyin: Latin letters (ü as v), with apostrophes or hyphens between syllables allowed. */
 const PINYIN_TYPED = /^[a-zü]+(?:['’-][a-zü]+)*$/i;
 
