@@ -11,7 +11,7 @@ import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
 import { PinyinLexicon, readPinyin } from './pipeline/pinyin.js';
 import { parseQuery, type ParsedQuery } from './pipeline/query.js';
-import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, type SearchSource, rank } from './pipeline/rank.js';
+import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, type TopSource, rank, rankTop } from './pipeline/rank.js';
 import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from './pipeline/segment.js';
 
 /** A search hit as the API returns it. */
@@ -151,10 +151,11 @@ export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): Analyz
 }
 
 /** The corpus, its passages and index, ready to search. */
-export class Engine implements SearchSource {
+export class Engine implements TopSource {
   readonly index = new PassageIndex();
   private readonly docs = new Map<string, CorpusDocument>();
-  private readonly byId = new Map<number, Passage>();
+  /** Passages by id (an array: ids are small and dense, and ranking reads one per candidate). */
+  private readonly byId: Array<Passage | undefined> = [];
   private nextId = 1;
   /** Analysed tokens of recently touched passages: verification re-reads candidates often. */
   private readonly tokenCache = new Map<number, AnalyzedToken[]>();
@@ -173,6 +174,9 @@ export class Engine implements SearchSource {
 
   /** Counts every change to the corpus (documents, metadata, glossary), so results computed from it can be cached. */
   private changes = 0;
+  /** Each passage's {@link orderKey}, by id, and the generation it was computed for. */
+  private orderKeys = new Float64Array(0);
+  private orderKeysAt = -1;
 
   constructor(private glossary: Glossary = emptyGlossary()) {}
 
@@ -232,7 +236,7 @@ export class Engine implements SearchSource {
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
     for (const [i, p] of passages.entries()) {
-      this.byId.set(p.id, p);
+      this.byId[p.id] = p;
       const { terms, counts, words, bigrams, stable } = prep.passages[i]!;
       this.index.add(p.id, terms, counts, words, bigrams);
       if (p.lang === 'zh') this.pinyin.addTerms(terms);
@@ -263,7 +267,7 @@ export class Engine implements SearchSource {
     this.changes++;
     for (const p of old.passages) {
       this.index.remove(p.id);
-      this.byId.delete(p.id);
+      this.byId[p.id] = undefined;
       this.tokenCache.delete(p.id);
     }
     this.docs.delete(id);
@@ -279,7 +283,7 @@ export class Engine implements SearchSource {
     this.removeDocument(doc.id);
     this.changes++;
     this.docs.set(doc.id, doc);
-    for (const p of doc.passages) this.byId.set(p.id, p);
+    for (const p of doc.passages) this.byId[p.id] = p;
   }
 
   /** All documents, sorted by id. */
@@ -302,7 +306,7 @@ export class Engine implements SearchSource {
   // --- SearchSource ---
 
   passage(id: number): Passage | undefined {
-    return this.byId.get(id);
+    return this.byId[id];
   }
 
   *passages(): Iterable<Passage> {
@@ -312,7 +316,7 @@ export class Engine implements SearchSource {
   tokens(id: number): AnalyzedToken[] {
     let toks = this.tokenCache.get(id);
     if (!toks) {
-      const p = this.byId.get(id);
+      const p = this.byId[id];
       if (!p) return [];
       toks = analyzePassage(this.docs.get(p.docId)!.text, p);
       if (this.tokenCache.size >= Engine.TOKEN_CACHE_SIZE) {
@@ -324,8 +328,25 @@ export class Engine implements SearchSource {
     return toks;
   }
 
+  orderKey(id: number): number {
+    if (this.orderKeysAt !== this.changes) {
+      // Documents by id as the ranking compares them (localeCompare; ids it finds equal share a rank), then start.
+      const keys = new Float64Array(this.nextId);
+      let rank = 0;
+      let prev: string | undefined;
+      for (const d of this.documents()) {
+        if (prev !== undefined && prev.localeCompare(d.id) !== 0) rank++;
+        prev = d.id;
+        for (const p of d.passages) keys[p.id] = rank * 2 ** 32 + p.start;
+      }
+      this.orderKeys = keys;
+      this.orderKeysAt = this.changes;
+    }
+    return this.orderKeys[id] ?? 0;
+  }
+
   citesOnly(id: number): boolean {
-    const p = this.byId.get(id);
+    const p = this.byId[id];
     if (!p || p.kind !== 'footnote') return false;
     let v = this.citationCache.get(id);
     if (v === undefined) {
@@ -336,7 +357,7 @@ export class Engine implements SearchSource {
   }
 
   runs(id: number, run: string): Span[] {
-    const p = this.byId.get(id);
+    const p = this.byId[id];
     if (!p) return [];
     const text = this.docs.get(p.docId)!.text;
     // Most passages are one piece: search the document's text in place, without joining.
@@ -400,9 +421,26 @@ export class Engine implements SearchSource {
     }
     if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
 
-    const { hits: ranked, matches, mode, strictTotal } = rank(this.withPinyin(parsed), this, opts);
-    const perDocument: Record<string, number> = {};
-    for (const h of ranked) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+    // A page of hits needs only the first offset + limit of the ranking (see rankTop); grouping by
+    // paper orders papers by their best hit and counts each paper's hits, so it ranks them all.
+    let page: RankedHit[];
+    let total: number;
+    let perDocument: Record<string, number>;
+    let ranked: RankedHit[] = [];
+    let matches: (p: Passage) => MatchSpan[];
+    let mode: MatchMode;
+    let strictTotal: number;
+    if (opts.group === 'paper') {
+      ({ hits: ranked, matches, mode, strictTotal } = rank(this.withPinyin(parsed), this, opts));
+      total = ranked.length;
+      perDocument = {};
+      for (const h of ranked) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+      page = [];
+    } else {
+      const top = rankTop(this.withPinyin(parsed), this, opts, offset + limit);
+      ({ total, perDocument, matches, mode, strictTotal } = top);
+      page = top.hits.slice(offset, offset + limit);
+    }
     const toHit = (h: RankedHit): SearchHit => {
       const doc = this.docs.get(h.passage.docId)!;
       const p = h.passage;
@@ -420,7 +458,7 @@ export class Engine implements SearchSource {
         matches: matches(p),
       };
     };
-    const result: SearchResult = { query, parsed, total: ranked.length, hits: [], perDocument, mode, strictTotal };
+    const result: SearchResult = { query, parsed, total, hits: [], perDocument, mode, strictTotal };
     if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
     if (opts.group === 'paper') {
       const perPaper = opts.perPaper ?? PER_PAPER;
@@ -443,7 +481,7 @@ export class Engine implements SearchSource {
       }));
       result.hits = result.groups.flatMap((g) => g.hits);
     } else {
-      result.hits = ranked.slice(offset, offset + limit).map(toHit);
+      result.hits = page.map(toHit);
     }
     return result;
   }

@@ -38,13 +38,17 @@ const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
  */
 export class PassageIndex {
   private readonly fx = new Index({ tokenize: 'strict', encode: splitTerms, resolution: 1, fastupdate: true });
-  /** Token count of each indexed passage, by passage id. */
-  private readonly lengths = new Map<number, number>();
+  /** Token count of each indexed passage, by passage id (-1: not indexed). */
+  private lengths = new Int32Array(1024).fill(-1);
+  /** Number of indexed passages. */
+  private count = 0;
   private totalLength = 0;
   /** Every single term seen, numbered (below 2^31). */
   private readonly termIds = new Map<string, number>();
-  /** Per passage: [key1, key2, count, …] triples sorted by (key1, key2). */
-  private readonly freqs = new Map<number, Uint32Array>();
+  /** Per passage id: [key1, key2, count, …] triples sorted by (key1, key2). */
+  private readonly freqs: Array<Uint32Array | undefined> = [];
+  /** The keys of the terms ranking asked for last (a query asks for the same few for every candidate). */
+  private readonly keyCache = new Map<string, [number, number] | undefined>();
   /** Every bigram ever indexed, and the same by each of its characters, for single-character lookups. */
   private readonly bigramsSeen = new Set<string>();
   private readonly bigramsByChar = new Map<string, string[]>();
@@ -58,7 +62,7 @@ export class PassageIndex {
    * @param bigrams - the passage's distinct Han bigrams (looked up, never counted)
    */
   add(id: number, terms: readonly string[], counts: readonly number[] | undefined, length: number, bigrams: readonly string[] = []): void {
-    if (this.lengths.has(id)) this.remove(id);
+    if (this.has(id)) this.remove(id);
     const listed = new Set(terms.filter((t) => !isBiword(t)));
     for (const b of bigrams) {
       listed.add(b);
@@ -71,7 +75,13 @@ export class PassageIndex {
       }
     }
     this.fx.add(id, [...listed].join(' '));
-    this.lengths.set(id, length);
+    if (id >= this.lengths.length) {
+      const grown = new Int32Array(Math.max(id + 1, this.lengths.length * 2)).fill(-1);
+      grown.set(this.lengths);
+      this.lengths = grown;
+    }
+    this.lengths[id] = length;
+    this.count++;
     this.totalLength += length;
     const triples: Array<[number, number, number]> = terms.map((t, i) => {
       const [k1, k2] = this.key(t, true)!;
@@ -84,7 +94,7 @@ export class PassageIndex {
       packed[3 * i + 1] = k2;
       packed[3 * i + 2] = c;
     });
-    this.freqs.set(id, packed);
+    this.freqs[id] = packed;
   }
 
   /**
@@ -99,18 +109,35 @@ export class PassageIndex {
       if (!create) return undefined;
       n = this.termIds.size;
       this.termIds.set(term, n);
+      // A term that was unknown when a query asked for it is known now.
+      this.keyCache.delete(term);
     }
     return [n, 0];
   }
 
+  /** {@link key} for a lookup, remembered: ranking asks for the same few terms once per candidate. */
+  private lookupKey(term: string): [number, number] | undefined {
+    if (this.keyCache.has(term)) return this.keyCache.get(term);
+    if (this.keyCache.size >= 4096) this.keyCache.clear();
+    const k = this.key(term);
+    this.keyCache.set(term, k);
+    return k;
+  }
+
   /** Drop a passage from the index; unknown ids are ignored. */
   remove(id: number): void {
-    const len = this.lengths.get(id);
-    if (len === undefined) return;
+    if (!this.has(id)) return;
+    const len = this.lengths[id]!;
     this.fx.remove(id);
-    this.lengths.delete(id);
-    this.freqs.delete(id);
+    this.lengths[id] = -1;
+    this.count--;
+    this.freqs[id] = undefined;
     this.totalLength -= len;
+  }
+
+  /** Whether passage `id` is indexed. */
+  has(id: number): boolean {
+    return (this.lengths[id] ?? -1) >= 0;
   }
 
   /** Ids of every passage that contains the (single) term. */
@@ -144,8 +171,8 @@ export class PassageIndex {
 
   /** How often `term` (a single term or a biword) occurs in passage `id` (0 when it does not). */
   frequency(id: number, term: string): number {
-    const k = this.key(term);
-    const packed = this.freqs.get(id);
+    const k = this.lookupKey(term);
+    const packed = this.freqs[id];
     if (!k || !packed) return 0;
     const [k1, k2] = k;
     let lo = 0;
@@ -163,17 +190,17 @@ export class PassageIndex {
 
   /** Number of indexed passages. */
   get size(): number {
-    return this.lengths.size;
+    return this.count;
   }
 
   /** Mean passage length in word positions (1 for an empty index, so divisions stay finite). */
   get averageLength(): number {
-    return this.lengths.size === 0 ? 1 : Math.max(1, this.totalLength / this.lengths.size);
+    return this.count === 0 ? 1 : Math.max(1, this.totalLength / this.count);
   }
 
   /** Word positions of one passage (0 when not indexed). */
   lengthOf(id: number): number {
-    return this.lengths.get(id) ?? 0;
+    return Math.max(0, this.lengths[id] ?? 0);
   }
 }
 

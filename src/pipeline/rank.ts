@@ -18,6 +18,8 @@ import type { PassageIndex } from './index.js';
 import { isStopWord, loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
 import { isSummary } from './summary.js';
+import { IdSet } from './idset.js';
+import { topEntries } from './top.js';
 
 /** What the ranking stage needs from the corpus. */
 export interface SearchSource {
@@ -147,19 +149,17 @@ function keyTerms(v: Variant): string[] {
  * holding all its bigrams (exact for two characters), a superset of its
  * word-path candidates.
  */
-function candidates(v: Variant, index: PassageIndex): Set<number> {
+function candidates(v: Variant, index: PassageIndex): IdSet {
   if (v.run !== undefined) {
     const grams = runBigrams(v.run);
-    return new Set(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
+    return IdSet.of(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
   }
-  if (v.grep !== undefined) return new Set(grepCandidates(v, index));
-  if (v.bag) return new Set(index.lookupAll(v.terms));
-  let set = new Set(index.lookupAll(v.terms));
-  if (v.terms.length > 1) {
-    const pairs = keyTerms(v);
-    set = new Set([...set].filter((id) => pairs.every((b) => index.frequency(id, b) > 0)));
-  }
-  return set;
+  if (v.grep !== undefined) return IdSet.of(grepCandidates(v, index));
+  if (v.bag) return IdSet.of(index.lookupAll(v.terms));
+  const set = IdSet.of(index.lookupAll(v.terms));
+  if (v.terms.length === 1) return set;
+  const pairs = keyTerms(v);
+  return set.filter((id) => pairs.every((b) => index.frequency(id, b) > 0));
 }
 
 /** Every place the variant's tokens stand in the passage, as [first, last] token pairs. */
@@ -228,7 +228,7 @@ function wordTf(v: Variant, id: number, src: SearchSource): number {
  * across word boundaries {@link MID_WORD_WEIGHT} (read from the passage's
  * normalised text, for the few passages the words do not already answer).
  */
-function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, Set<number>>): number {
+function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, IdSet>): number {
   let tf = 0;
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
@@ -245,7 +245,7 @@ function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Varia
 }
 
 /** The document ranges where the item matched in the passage. */
-function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, Set<number>>): MatchSpan[] {
+function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, IdSet>): MatchSpan[] {
   const spans: MatchSpan[] = [];
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
@@ -315,7 +315,7 @@ const BONUS_TOP = 200;
 /** What scoring one query needs, shared by the strict and the best-match pass. */
 interface Context {
   src: SearchSource;
-  pool: Map<Variant, Set<number>>;
+  pool: Map<Variant, IdSet>;
   accept: (p: Passage) => boolean;
   excluded: CompiledItem[];
   n: number;
@@ -337,7 +337,7 @@ function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: Gr
  * multi-word glossary entry's translation stands in each of its words'
  * clauses, and is looked up once.
  */
-const byContent = new WeakMap<Map<Variant, Set<number>>, Map<string, Set<number>>>();
+const byContent = new WeakMap<Map<Variant, IdSet>, Map<string, IdSet>>();
 
 /** Compile items and put their variants' candidates in the pool (each variant looked up once). */
 function compileAll(
@@ -363,11 +363,13 @@ function compileAll(
 }
 
 /** Passages any variant of any of the items may match. */
-function union(items: CompiledItem[], pool: Map<Variant, Set<number>>): Set<number> {
-  const s = new Set<number>();
-  for (const ci of items) for (const v of ci.variants) for (const id of pool.get(v) ?? []) s.add(id);
-  return s;
+function union(items: CompiledItem[], pool: Map<Variant, IdSet>): IdSet {
+  const sets: IdSet[] = [];
+  for (const ci of items) for (const v of ci.variants) sets.push(pool.get(v) ?? EMPTY);
+  return sets.length === 0 ? EMPTY : IdSet.union(sets);
 }
+
+const EMPTY = IdSet.of([]);
 
 /** BM25 weight of an item in a passage (0 when it does not occur). */
 function itemScore(ci: CompiledItem, p: Passage, ctx: Context, norm: number): number {
@@ -392,38 +394,56 @@ const lengthNorm = (id: number, ctx: Context): number =>
 const order = (x: RankedHit, y: RankedHit): number =>
   y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start;
 
+/** Per query: whether each document's title matches every clause (one check per document, not per passage). */
+type TitleMemo = Map<string, boolean>;
+
 /**
- * Strict matching: every clause must match. Score: the sum of the clauses'
- * BM25 weights, times the passage kind's prior, the title boost and the
- * whole-query phrase bonus.
+ * A passage's strict score before the whole-query phrase bonus, or null when
+ * it is not a strict hit: the sum of the clauses' BM25 weights, times the
+ * passage kind's prior and the title boost. The one definition of a strict
+ * score, for the full ranking and the top-k path alike.
  */
-function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
-  // Start from the smallest clause's candidates; a query without text terms
-  // (only filters, e.g. `tag:援藏`) looks at every passage.
-  let ids: Iterable<number>;
+function strictScore(id: number, clauses: CompiledItem[][], ctx: Context, titles: TitleMemo): { p: Passage; score: number } | null {
+  const p = ctx.src.passage(id);
+  if (!p || !ctx.accept(p)) return null;
+  const norm = lengthNorm(id, ctx);
+  const required = clausesScore(clauses, p, ctx, norm);
+  if (required === null) return null;
+  let score = required;
+  if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) return null;
+  score *= priorOf(p, ctx.src);
+  if (clauses.length > 0) {
+    let title = titles.get(p.docId);
+    if (title === undefined) titles.set(p.docId, (title = titleMentions(ctx.src.titleTokens(p.docId), clauses)));
+    if (title) score *= TITLE_BOOST;
+  }
+  return { p, score };
+}
+
+/** The passages strict matching looks at: the smallest clause's candidates, or every passage for a query of filters only. */
+function strictCandidates(clauses: CompiledItem[][], ctx: Context): Iterable<number> {
+  // A query without text terms (only filters, e.g. `tag:援藏`) looks at every passage.
   if (clauses.length === 0) {
-    ids = (function* () {
+    return (function* () {
       for (const p of ctx.src.passages()) yield p.id;
     })();
-  } else {
-    const sets = clauses
-      .filter((c) => !optional.has(c))
-      .map((c) => union(c, ctx.pool))
-      .sort((a, b) => a.size - b.size);
-    ids = sets[0]!;
   }
+  return clauses
+    .filter((c) => !optional.has(c))
+    .map((c) => union(c, ctx.pool))
+    .sort((a, b) => a.size - b.size)[0]!;
+}
+
+/**
+ * Strict matching: every clause must match. Score: {@link strictScore},
+ * times the whole-query phrase bonus.
+ */
+function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
+  const titles: TitleMemo = new Map();
   const hits: RankedHit[] = [];
-  for (const id of ids) {
-    const p = ctx.src.passage(id);
-    if (!p || !ctx.accept(p)) continue;
-    const norm = lengthNorm(id, ctx);
-    const required = clausesScore(clauses, p, ctx, norm);
-    if (required === null) continue;
-    let score = required;
-    if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) continue;
-    score *= priorOf(p, ctx.src);
-    if (clauses.length > 0 && titleMentions(ctx.src.titleTokens(p.docId), clauses)) score *= TITLE_BOOST;
-    hits.push({ passage: p, score });
+  for (const id of strictCandidates(clauses, ctx)) {
+    const s = strictScore(id, clauses, ctx, titles);
+    if (s !== null) hits.push({ passage: s.p, score: s.score });
   }
   hits.sort(order);
   if (clauses.length > 1) {
@@ -531,14 +551,18 @@ interface CompiledGroup {
   covers: number[];
 }
 
-/**
- * Run a parsed query against the corpus: strictly, or by best match when
- * strict matching finds fewer than {@link BEST_MATCH_BELOW} passages or the
- * query reads as a question (see `best-match.ts`).
- */
-export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankResult {
+/** A query compiled for ranking: its clauses, and what scoring them needs. */
+interface CompiledQuery {
+  expand: boolean;
+  pool: Map<Variant, IdSet>;
+  clauses: CompiledItem[][];
+  ctx: Context;
+}
+
+/** Compile a query's clauses and exclusions and look up their candidates (the start of every ranking). */
+function compileQuery(q: ParsedQuery, src: SearchSource, opts: RankOptions): CompiledQuery {
   const expand = opts.expand ?? true;
-  const pool = new Map<Variant, Set<number>>();
+  const pool = new Map<Variant, IdSet>();
   // Words that together make a multi-word glossary entry each gain its translation.
   const entries = expand ? glossaryGroups(q.clauses, (text) => src.expansions(text)) : new Map<number, GroupExpansions>();
   const bags = (opts.match ?? 'auto') !== 'strict';
@@ -560,6 +584,16 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
       (kinds === undefined || kinds.length === 0 || kinds.includes(p.kind)) &&
       (opts.restrict === undefined || opts.restrict(p)),
   };
+  return { expand, pool, clauses, ctx };
+}
+
+/**
+ * Run a parsed query against the corpus: strictly, or by best match when
+ * strict matching finds fewer than {@link BEST_MATCH_BELOW} passages or the
+ * query reads as a question (see `best-match.ts`).
+ */
+export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankResult {
+  const { expand, pool, clauses, ctx } = compileQuery(q, src, opts);
   const strict = strictHits(clauses, ctx);
   const spans = (items: CompiledItem[]) => (p: Passage) => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, pool)));
   const result: RankResult = { hits: strict, matches: spans(clauses.flat()), mode: 'strict', strictTotal: strict.length };
@@ -617,4 +651,87 @@ function wholeQueryAdjacent(clauses: CompiledItem[][], toks: AnalyzedToken[]): b
     loose: own.flatMap((v, i) => (i === 0 ? v.loose : [true, ...v.loose])),
   };
   return occurrences(joined, toks).length > 0;
+}
+
+/** What the top-k ranking needs beyond a {@link SearchSource}. */
+export interface TopSource extends SearchSource {
+  /**
+   * A number ordering passages as the full ranking breaks score ties: by
+   * document id (`localeCompare`), then by start offset.
+   */
+  orderKey(id: number): number;
+}
+
+/** The first hits of a query, with the counts of all of them. */
+export interface TopResult {
+  /** The first `k` hits of {@link rank}'s ranking, in its order, with its scores. */
+  hits: RankedHit[];
+  /** How many passages match (as many as {@link rank} returns). */
+  total: number;
+  /** Hits per document over all hits (keys in no particular order). */
+  perDocument: Record<string, number>;
+  matches(p: Passage): MatchSpan[];
+  mode: MatchMode;
+  strictTotal: number;
+}
+
+/**
+ * The first `k` hits of {@link rank}'s ranking, and the counts of all hits,
+ * without ranking them all: strict hits are scored into typed arrays (the
+ * same {@link strictScore}) and only the first `k` are taken, best first,
+ * checking the whole-query phrase bonus only while it can still change them
+ * (see top.ts). Best match (a thin strict result, or a question) is the full
+ * ranking's.
+ */
+export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: number): TopResult {
+  const { pool, clauses, ctx } = compileQuery(q, src, opts);
+  const cands = strictCandidates(clauses, ctx);
+  let cap = cands instanceof IdSet ? cands.size : src.index.size;
+  let ids = new Int32Array(Math.max(16, cap));
+  let scores = new Float64Array(ids.length);
+  let keys = new Float64Array(ids.length);
+  const perDocument: Record<string, number> = {};
+  const titles: TitleMemo = new Map();
+  let n = 0;
+  for (const id of cands) {
+    const s = strictScore(id, clauses, ctx, titles);
+    if (s === null) continue;
+    if (n === ids.length) {
+      // Only a filter-only query over a growing corpus can outgrow the first guess.
+      cap = ids.length * 2;
+      ids = grow(ids, new Int32Array(cap));
+      scores = grow(scores, new Float64Array(cap));
+      keys = grow(keys, new Float64Array(cap));
+    }
+    ids[n] = id;
+    scores[n] = s.score;
+    keys[n] = src.orderKey(id);
+    perDocument[s.p.docId] = (perDocument[s.p.docId] ?? 0) + 1;
+    n++;
+  }
+  if ((opts.match ?? 'auto') !== 'strict' && (n < BEST_MATCH_BELOW || readsAsQuestion(q))) {
+    // Best match may take over: the full ranking decides, as for every caller.
+    const full = rank(q, src, opts);
+    const counts: Record<string, number> = {};
+    for (const h of full.hits) counts[h.passage.docId] = (counts[h.passage.docId] ?? 0) + 1;
+    return { ...full, hits: full.hits.slice(0, k), total: full.hits.length, perDocument: counts };
+  }
+  const bonus =
+    clauses.length > 1
+      ? {
+          holds: (i: number) => wholeQueryAdjacent(clauses, src.tokens(ids[i]!)),
+          factor: PHRASE_BONUS,
+          allBelow: BONUS_ALL_BELOW,
+          top: BONUS_TOP,
+        }
+      : undefined;
+  const top = topEntries(scores, keys, n, k, bonus);
+  const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
+  const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
+  return { hits, total: n, perDocument, matches, mode: 'strict', strictTotal: n };
+}
+
+function grow<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }

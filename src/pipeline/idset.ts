@@ -1,0 +1,89 @@
+/**
+ * A set of passage ids for one query: the ids ascending in a typed array, and
+ * a bitmap over them for membership. Ranking asks "does this candidate hold
+ * that variant?" once per candidate and variant — tens of thousands of times
+ * for a frequent term with its glossary translations — and a bit test costs a
+ * fraction of a hash-set lookup, while a bitmap of every passage id costs one
+ * bit per passage.
+ */
+export class IdSet implements Iterable<number> {
+  /** The ids, ascending. */
+  readonly ids: Int32Array;
+  private readonly bits: Uint32Array;
+
+  private constructor(ids: Int32Array, bits: Uint32Array) {
+    this.ids = ids;
+    this.bits = bits;
+  }
+
+  /** The set of the given ids (any order, duplicates allowed). */
+  static of(list: ArrayLike<number>): IdSet {
+    let max = -1;
+    for (let i = 0; i < list.length; i++) if (list[i]! > max) max = list[i]!;
+    const bits = new Uint32Array((max >> 5) + 1);
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const id = list[i]!;
+      const w = id >> 5;
+      const b = 1 << (id & 31);
+      if ((bits[w]! & b) === 0) {
+        bits[w] = bits[w]! | b;
+        n++;
+      }
+    }
+    return new IdSet(idsOf(bits, n), bits);
+  }
+
+  /** The ids in any of the sets. */
+  static union(sets: readonly IdSet[]): IdSet {
+    if (sets.length === 1) return sets[0]!;
+    let words = 0;
+    for (const s of sets) words = Math.max(words, s.bits.length);
+    const bits = new Uint32Array(words);
+    for (const s of sets) for (let w = 0; w < s.bits.length; w++) bits[w] = bits[w]! | s.bits[w]!;
+    let n = 0;
+    for (let w = 0; w < words; w++) n += popcount(bits[w]!);
+    return new IdSet(idsOf(bits, n), bits);
+  }
+
+  /** The ids of this set that `keep` accepts. */
+  filter(keep: (id: number) => boolean): IdSet {
+    const kept: number[] = [];
+    for (const id of this.ids) if (keep(id)) kept.push(id);
+    return IdSet.of(kept);
+  }
+
+  has(id: number): boolean {
+    const w = id >> 5;
+    return w < this.bits.length && (this.bits[w]! & (1 << (id & 31))) !== 0;
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  [Symbol.iterator](): Iterator<number> {
+    return this.ids[Symbol.iterator]();
+  }
+}
+
+/** The set bits' positions, ascending. */
+function idsOf(bits: Uint32Array, n: number): Int32Array {
+  const ids = new Int32Array(n);
+  let k = 0;
+  for (let w = 0; w < bits.length; w++) {
+    let x = bits[w]!;
+    while (x !== 0) {
+      const low = x & -x;
+      ids[k++] = (w << 5) | (31 - Math.clz32(low));
+      x ^= low;
+    }
+  }
+  return ids;
+}
+
+function popcount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}

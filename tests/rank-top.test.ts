@@ -1,0 +1,220 @@
+/**
+ * The top-k path (`rankTop`, what `Engine.search` pages with) against the full
+ * ranking (`rank`, every hit scored and sorted): on random queries over a real
+ * index — the sample papers plus generated papers built from their paragraphs,
+ * with repeated terms and headings — the page must be exactly the full
+ * ranking's slice (same passages, same order, same scores to the last bit),
+ * with the same total and per-paper counts.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { LoadedDocument } from '../src/core/types.js';
+import { openCorpus } from '../src/corpus.js';
+import type { Engine } from '../src/engine.js';
+import { parseQuery } from '../src/pipeline/query.js';
+import { type RankOptions, rank, rankTop } from '../src/pipeline/rank.js';
+import { type Bonus, topEntries } from '../src/pipeline/top.js';
+import { SAMPLE, SAMPLE_IDS, sampleText } from './helpers/sample.js';
+
+let engine: Engine;
+/** Words and Chinese strings to build queries from: taken from the texts, so most queries find something. */
+let latin: string[] = [];
+let han: string[] = [];
+
+/** A small seeded generator (mulberry32), so the generated papers are the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+beforeAll(async () => {
+  engine = await openCorpus(SAMPLE);
+  const paragraphs = SAMPLE_IDS.flatMap((id) =>
+    sampleText(id)
+      .split(/\n\s*\n/)
+      .map((p) => p.trim())
+      .filter((p) => p.length > 20),
+  );
+  const rand = prng(14);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  // Generated papers: paragraphs of the sample in a new order, some cut short, some with a
+  // sentence repeated (high term frequencies), some as headings, so lengths and kinds vary.
+  // Most of them also name counterpart support, together or apart, so a two-word query has more
+  // than 2,000 hits and the phrase bonus holds for some of them only.
+  const mention = ['counterpart support', 'support from the counterpart', 'counterpart support and support', '对口支援', ''];
+  for (let d = 0; d < 40; d++) {
+    const parts: string[] = [`# Generated paper ${d} 对口支援`];
+    for (let i = 0; i < 70; i++) {
+      let p = pick(paragraphs);
+      const r = rand();
+      if (r < 0.15) p = `## ${p.slice(0, 30).replace(/\n/g, ' ')}`;
+      else if (r < 0.3) p = p.slice(0, Math.max(10, Math.floor(p.length * rand())));
+      else if (r < 0.4) p = `${p} ${p.slice(0, 120)} ${p.slice(0, 60)}`;
+      parts.push(`${p} ${pick(mention)}`);
+    }
+    const text = parts.join('\n\n');
+    const doc: LoadedDocument = {
+      id: `gen-${String(d).padStart(2, '0')}`,
+      text,
+      hash: `gen-${d}`,
+      file: `gen-${d}.txt`,
+      title: d % 3 === 0 ? 'Counterpart support 对口支援 in practice' : `Generated ${d}`,
+      authors: [],
+      year: null,
+      venue: null,
+      lang: d % 2 === 0 ? 'zh' : 'en',
+    };
+    engine.addDocument(doc);
+  }
+  const all = SAMPLE_IDS.map(sampleText).join('\n');
+  latin = [...new Set(all.match(/[A-Za-z]{3,}/g) ?? [])];
+  const runs = all.match(/\p{Script=Han}{2,}/gu) ?? [];
+  han = [...new Set(runs.flatMap((r) => [r.slice(0, 2), r.slice(0, 4), r.slice(1, 4)]).filter((s) => s.length >= 2))];
+}, 120_000);
+
+/** A word, a Chinese string, a frequent word, or a quoted pair of them. */
+const frequent = ['support', 'counterpart', 'policy', 'development', '对口支援', '援藏', '治理', '机制', 'assistance', 'poverty'];
+const word = (): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.constantFrom(...frequent),
+    fc.integer({ min: 0, max: 1e9 }).map((i) => latin[i % latin.length]!),
+    fc.integer({ min: 0, max: 1e9 }).map((i) => han[i % han.length]!),
+  );
+const clause = fc.oneof(
+  { weight: 4, arbitrary: word() },
+  { weight: 1, arbitrary: fc.tuple(word(), word()).map(([a, b]) => `"${a} ${b}"`) },
+  { weight: 1, arbitrary: fc.tuple(word(), word()).map(([a, b]) => `${a} OR ${b}`) },
+);
+const query = fc
+  .record({
+    clauses: fc.array(clause, { minLength: 1, maxLength: 3 }),
+    exclude: fc.option(word(), { nil: undefined }),
+    lang: fc.option(fc.constantFrom('zh', 'en'), { nil: undefined }),
+  })
+  .map(({ clauses, exclude, lang }) => [lang ? `lang:${lang}` : '', ...clauses, exclude ? `-${exclude}` : ''].filter(Boolean).join(' '));
+
+/** rankTop's page against the full ranking's slice: ids and scores bit for bit, and the counts. */
+function expectSame(q: string, opts: RankOptions, offset: number, limit: number): void {
+  const full = rank(parseQuery(q), engine, opts);
+  const top = rankTop(parseQuery(q), engine, opts, offset + limit);
+  const want = full.hits.slice(0, offset + limit);
+  expect(
+    top.hits.map((h) => [h.passage.id, h.score]),
+    q,
+  ).toEqual(want.map((h) => [h.passage.id, h.score]));
+  expect(top.total, q).toBe(full.hits.length);
+  expect(top.mode, q).toBe(full.mode);
+  expect(top.strictTotal, q).toBe(full.strictTotal);
+  const perDocument: Record<string, number> = {};
+  for (const h of full.hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+  expect(top.perDocument, q).toEqual(perDocument);
+  for (const h of top.hits.slice(offset, offset + 3)) expect(top.matches(h.passage), q).toEqual(full.matches(h.passage));
+  // And through the engine, as the API pages it.
+  const page = engine.search(q, { ...opts, offset, limit });
+  expect(
+    page.hits.map((h) => [h.passageId, h.score]),
+    q,
+  ).toEqual(full.hits.slice(offset, offset + limit).map((h) => [h.passage.id, Math.round(h.score * 1000) / 1000]));
+  expect(page.total, q).toBe(full.hits.length);
+}
+
+describe('rankTop gives exactly the full ranking', () => {
+  it('on random queries, strict and with best match, with and without the glossary, at any page', () => {
+    fc.assert(
+      fc.property(
+        query,
+        fc.boolean(),
+        fc.constantFrom<RankOptions['match']>('strict', 'auto'),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 1, max: 40 }),
+        (q, expand, match, offset, limit) => expectSame(q, { expand, match }, offset, limit),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each([
+    'support',
+    '对口支援',
+    'counterpart support',
+    'counterpart support -Tibet',
+    'lang:zh 机制',
+    'policy development',
+    '援藏 OR 援疆',
+  ])('on %s, at the first pages and deep ones', (q) => {
+    for (const expand of [true, false]) {
+      for (const [offset, limit] of [
+        [0, 1],
+        [0, 20],
+        [15, 20],
+        [190, 200],
+      ] as const) {
+        expectSame(q, { expand, match: 'strict' }, offset, limit);
+      }
+    }
+  });
+
+  it('has queries where the phrase bonus is checked for only the first hits (more than 2,000 of them)', () => {
+    // The branch of the full ranking that checks the bonus for its first 200 hits only must be covered too.
+    const big = ['counterpart support', 'support development', 'policy support'].filter(
+      (q) => rank(parseQuery(q), engine, { expand: true, match: 'strict' }).hits.length > 2000,
+    );
+    expect(big.length).toBeGreaterThan(0);
+    for (const q of big)
+      for (const [offset, limit] of [
+        [0, 20],
+        [180, 40],
+        [0, 200],
+      ] as const)
+        expectSame(q, { expand: true, match: 'strict' }, offset, limit);
+  });
+});
+
+describe('topEntries', () => {
+  /** The full ranking's way: sort by score, apply the bonus to all (or the first `top`), sort those again. */
+  function reference(score: number[], key: number[], holds: boolean[], bonus: Omit<Bonus, 'holds'> | undefined): number[] {
+    const idx = score.map((_, i) => i);
+    const cmp = (s: number[]) => (a: number, b: number) => s[b]! - s[a]! || key[a]! - key[b]!;
+    idx.sort(cmp(score));
+    if (!bonus) return idx;
+    const final = [...score];
+    const checked = idx.length <= bonus.allBelow ? idx : idx.slice(0, bonus.top);
+    for (const i of checked) if (holds[i]) final[i] = score[i]! * bonus.factor;
+    checked.sort(cmp(final));
+    if (checked !== idx) idx.splice(0, checked.length, ...checked);
+    return idx;
+  }
+
+  it('takes the first k of the full order, with ties, bonus and the checked-first-only rule', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 8 }), fc.boolean()), { maxLength: 40 }),
+        fc.integer({ min: 0, max: 45 }),
+        fc.option(fc.record({ allBelow: fc.integer({ min: 0, max: 30 }), top: fc.integer({ min: 1, max: 10 }) }), { nil: undefined }),
+        (entries, k, b) => {
+          // Few distinct scores, so ties and bonus-made ties are common; keys are distinct, as passages are.
+          const score = entries.map(([s]) => s / 4);
+          const holds = entries.map(([, h]) => h);
+          const key = entries.map((_, i) => (i * 7919) % 101);
+          const bonus = b && { ...b, factor: 1.5 };
+          const want = reference(score, key, holds, bonus).slice(0, k);
+          const got = topEntries(
+            Float64Array.from(score),
+            Float64Array.from(key),
+            score.length,
+            k,
+            bonus && { ...bonus, holds: (i) => holds[i]! },
+          );
+          expect(got.index).toEqual(want);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
