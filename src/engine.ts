@@ -11,7 +11,8 @@ import { PassageIndex } from './pipeline/index.js';
 import { normalizeText } from './pipeline/normalize.js';
 import { PinyinLexicon, readPinyin } from './pipeline/pinyin.js';
 import { parseQuery, type ParsedQuery } from './pipeline/query.js';
-import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, type TopSource, rank, rankTop } from './pipeline/rank.js';
+import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, rank } from './pipeline/rank.js';
+import { type TopSource, rankTop } from './pipeline/rank-top.js';
 import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from './pipeline/segment.js';
 
 /** A search hit as the API returns it. */
@@ -86,6 +87,18 @@ export interface SearchOptions extends RankOptions {
   perPaper?: number;
 }
 
+/** Every passage kind, numbered for the engine's typed per-passage arrays. */
+const KINDS = Object.keys({
+  paragraph: 0,
+  'list-item': 0,
+  table: 0,
+  footnote: 0,
+  heading: 0,
+  title: 0,
+  'front-matter': 0,
+  reference: 0,
+} satisfies Record<PassageKind, 0>) as PassageKind[];
+
 /** Hits shown per paper when grouping by paper, unless asked otherwise. */
 export const PER_PAPER = 3;
 
@@ -156,6 +169,15 @@ export class Engine implements TopSource {
   private readonly docs = new Map<string, CorpusDocument>();
   /** Passages by id (an array: ids are small and dense, and ranking reads one per candidate). */
   private readonly byId: Array<Passage | undefined> = [];
+  /**
+   * Per passage id, its kind (index into {@link KINDS}, 255: none) and its
+   * document (index into {@link docIds}): what the top-k ranking reads for
+   * every candidate, in typed arrays rather than from the passage objects.
+   */
+  private kindCodes = new Uint8Array(1024).fill(255);
+  private docCodes = new Int32Array(1024).fill(-1);
+  private readonly docIds: string[] = [];
+  private readonly docCode = new Map<string, number>();
   private nextId = 1;
   /** Analysed tokens of recently touched passages: verification re-reads candidates often. */
   private readonly tokenCache = new Map<number, AnalyzedToken[]>();
@@ -235,8 +257,14 @@ export class Engine implements TopSource {
     const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
+    let code = this.docCode.get(doc.id);
+    if (code === undefined) {
+      code = this.docIds.push(doc.id) - 1;
+      this.docCode.set(doc.id, code);
+    }
     for (const [i, p] of passages.entries()) {
       this.byId[p.id] = p;
+      this.setCodes(p.id, KINDS.indexOf(p.kind), code);
       const { terms, counts, words, bigrams, stable } = prep.passages[i]!;
       this.index.add(p.id, terms, counts, words, bigrams);
       if (p.lang === 'zh') this.pinyin.addTerms(terms);
@@ -268,6 +296,7 @@ export class Engine implements TopSource {
     for (const p of old.passages) {
       this.index.remove(p.id);
       this.byId[p.id] = undefined;
+      this.setCodes(p.id, 255, -1);
       this.tokenCache.delete(p.id);
     }
     this.docs.delete(id);
@@ -326,6 +355,28 @@ export class Engine implements TopSource {
       this.tokenCache.set(id, toks);
     }
     return toks;
+  }
+
+  private setCodes(id: number, kind: number, doc: number): void {
+    if (id >= this.kindCodes.length) {
+      const size = Math.max(id + 1, this.kindCodes.length * 2);
+      const kinds = new Uint8Array(size).fill(255);
+      kinds.set(this.kindCodes);
+      this.kindCodes = kinds;
+      const docs = new Int32Array(size).fill(-1);
+      docs.set(this.docCodes);
+      this.docCodes = docs;
+    }
+    this.kindCodes[id] = kind;
+    this.docCodes[id] = doc;
+  }
+
+  kindOf(id: number): PassageKind | undefined {
+    return KINDS[this.kindCodes[id] ?? 255];
+  }
+
+  docOf(id: number): string {
+    return this.docIds[this.docCodes[id] ?? -1] ?? '';
   }
 
   orderKey(id: number): number {

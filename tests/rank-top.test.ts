@@ -12,7 +12,8 @@ import type { LoadedDocument } from '../src/core/types.js';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
 import { parseQuery } from '../src/pipeline/query.js';
-import { type RankOptions, rank, rankTop } from '../src/pipeline/rank.js';
+import { type RankOptions, rank } from '../src/pipeline/rank.js';
+import { rankTop } from '../src/pipeline/rank-top.js';
 import { type Bonus, topEntries } from '../src/pipeline/top.js';
 import { SAMPLE, SAMPLE_IDS, sampleText } from './helpers/sample.js';
 

@@ -200,5 +200,5 @@ export function grepCandidates(v: Variant, index: PassageIndex): number[] {
   }
   const [first, ...rest] = lists.sort((a, b) => a.length - b.length);
   const sets = rest.map((l) => new Set(l));
-  return (first ?? []).filter((id) => sets.every((s) => s.has(id)));
+  return Array.from(first ?? []).filter((id) => sets.every((s) => s.has(id)));
 }

@@ -9,6 +9,11 @@
 export class IdSet implements Iterable<number> {
   /** The ids, ascending. */
   readonly ids: Int32Array;
+  /**
+   * For the candidates of a one-word variant: how often the word occurs in
+   * each passage, by id (0xffff: that many or more, ask the index).
+   */
+  frequencies?: Uint16Array;
   private readonly bits: Uint32Array;
 
   private constructor(ids: Int32Array, bits: Uint32Array) {

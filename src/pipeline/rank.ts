@@ -19,7 +19,6 @@ import { isStopWord, loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
 import { isSummary } from './summary.js';
 import { IdSet } from './idset.js';
-import { topEntries } from './top.js';
 
 /** What the ranking stage needs from the corpus. */
 export interface SearchSource {
@@ -61,7 +60,7 @@ export interface RankedHit {
 }
 
 /** A query item after analysis. */
-interface CompiledItem {
+export interface CompiledItem {
   item: QueryItem;
   variants: Variant[];
   /** Passages the item's variants may match (unverified); the item's document frequency for BM25. */
@@ -70,7 +69,7 @@ interface CompiledItem {
 
 // BM25 parameters: the common defaults. Passages are short (a paragraph), so
 // length normalisation matters less than in whole-document ranking.
-const K1 = 1.2;
+export const K1 = 1.2;
 const B = 0.75;
 /**
  * Priors by passage kind, multiplied into every score. A researcher searching
@@ -84,7 +83,7 @@ const B = 0.75;
  * discuss it, yet still ranks above passages that merely mention it in
  * passing, and `kind:heading` finds headings when they are what is wanted.
  */
-const KIND_PRIOR: Readonly<Record<PassageKind, number>> = {
+export const KIND_PRIOR: Readonly<Record<PassageKind, number>> = {
   paragraph: 1,
   'list-item': 1,
   table: 1,
@@ -114,22 +113,22 @@ const priorOf = (p: Passage, src: SearchSource): number => {
 /** A paper's summary (abstract, 摘要, executive summary) says what the whole paper says of the term. */
 const SUMMARY_BOOST = 1.2;
 /** A match in the document title: the whole paper is about the term. */
-const TITLE_BOOST = 1.2;
+export const TITLE_BOOST = 1.2;
 /** A match through the glossary is a translation, a little less certain than the user's own words. */
-const EXPANSION_WEIGHT = 0.8;
+export const EXPANSION_WEIGHT = 0.8;
 /**
  * A translation's words scattered in a passage (see `Variant.bag`) are weaker
  * evidence than the translation as a phrase: found, ranked below.
  */
-const BAG_WEIGHT = 0.5;
+export const BAG_WEIGHT = 0.5;
 /** All the query's words standing together, in order, beat the same words scattered. */
-const PHRASE_BONUS = 1.5;
+export const PHRASE_BONUS = 1.5;
 /**
  * A Chinese run found inside a longer word or across jieba's word boundaries
  * (中国 in 发展中国家) is a weaker match than one jieba cut as the query's own
  * words: found, but ranked below.
  */
-const MID_WORD_WEIGHT = 0.3;
+export const MID_WORD_WEIGHT = 0.3;
 
 /**
  * The index terms that must all be present for the variant to match: its one
@@ -138,8 +137,13 @@ const MID_WORD_WEIGHT = 0.3;
  */
 function keyTerms(v: Variant): string[] {
   if (v.terms.length === 1) return v.terms;
-  return v.terms.slice(1).map((t, i) => biword(v.terms[i]!, t, v.loose[i]));
+  let keys = biwordsOf.get(v);
+  if (!keys) biwordsOf.set(v, (keys = v.terms.slice(1).map((t, i) => biword(v.terms[i]!, t, v.loose[i]))));
+  return keys;
 }
+
+/** Each phrase variant's biwords, made once per query rather than once per candidate. */
+const biwordsOf = new WeakMap<Variant, string[]>();
 
 /**
  * Passages that hold the variant: those with all its words (from FlexSearch),
@@ -150,16 +154,24 @@ function keyTerms(v: Variant): string[] {
  * word-path candidates.
  */
 function candidates(v: Variant, index: PassageIndex): IdSet {
+  let set: IdSet;
   if (v.run !== undefined) {
     const grams = runBigrams(v.run);
-    return IdSet.of(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
+    set = IdSet.of(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
+  } else if (v.grep !== undefined) {
+    return IdSet.of(grepCandidates(v, index));
+  } else if (v.bag) {
+    return IdSet.of(index.lookupAll(v.terms));
+  } else {
+    set = IdSet.of(index.lookupAll(v.terms));
+    if (v.terms.length > 1) {
+      const pairs = keyTerms(v);
+      return set.filter((id) => pairs.every((b) => index.frequency(id, b) > 0));
+    }
   }
-  if (v.grep !== undefined) return IdSet.of(grepCandidates(v, index));
-  if (v.bag) return IdSet.of(index.lookupAll(v.terms));
-  const set = IdSet.of(index.lookupAll(v.terms));
-  if (v.terms.length === 1) return set;
-  const pairs = keyTerms(v);
-  return set.filter((id) => pairs.every((b) => index.frequency(id, b) > 0));
+  // A one-word variant's frequencies come from the word's posting list, for every candidate at once.
+  if (v.terms.length === 1 && typeof index.termFrequencies === 'function') set.frequencies = index.termFrequencies(v.terms[0]!);
+  return set;
 }
 
 /** Every place the variant's tokens stand in the passage, as [first, last] token pairs. */
@@ -214,8 +226,10 @@ const bagTf = (v: Variant, id: number, src: SearchSource): number => Math.min(..
  * the passage; a longer phrase is verified on the passage's tokens, once its
  * biwords are all there.
  */
-function wordTf(v: Variant, id: number, src: SearchSource): number {
+function wordTf(v: Variant, id: number, src: SearchSource, set?: IdSet): number {
   if (v.bag) return v.phrase && wordTf(v.phrase, id, src) > 0 ? 0 : bagTf(v, id, src);
+  const tf = set?.frequencies?.[id];
+  if (tf !== undefined && tf < 0xffff) return tf;
   const keys = keyTerms(v);
   if (v.terms.length <= 2) return src.index.frequency(id, keys[0]!);
   if (!keys.every((k) => src.index.frequency(id, k) > 0)) return 0;
@@ -231,8 +245,9 @@ function wordTf(v: Variant, id: number, src: SearchSource): number {
 function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, IdSet>): number {
   let tf = 0;
   for (const v of ci.variants) {
-    if (!pool.get(v)?.has(p.id)) continue;
-    let n = wordTf(v, p.id, src);
+    const set = pool.get(v);
+    if (!set?.has(p.id)) continue;
+    let n = wordTf(v, p.id, src, set);
     if (n === 0 && v.run !== undefined) {
       // A two-character run's bigram list is exact: the passage holds it, and one
       // mid-word occurrence is enough to rank it low without reading the text.
@@ -245,7 +260,7 @@ function itemTf(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Varia
 }
 
 /** The document ranges where the item matched in the passage. */
-function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, IdSet>): MatchSpan[] {
+export function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Variant, IdSet>): MatchSpan[] {
   const spans: MatchSpan[] = [];
   for (const v of ci.variants) {
     if (!pool.get(v)?.has(p.id)) continue;
@@ -263,13 +278,13 @@ function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool: Map<Va
   return spans;
 }
 
-function idf(df: number, n: number): number {
+export function idf(df: number, n: number): number {
   // BM25's idf, floored at a small positive value so a term in most passages still counts a little.
   return Math.max(0.01, Math.log(1 + (n - df + 0.5) / (df + 0.5)));
 }
 
 /** Merge overlapping spans; the earliest `via` wins where an expansion and a direct match overlap. */
-function mergeSpans(spans: MatchSpan[]): MatchSpan[] {
+export function mergeSpans(spans: MatchSpan[]): MatchSpan[] {
   const sorted = [...spans].sort((x, y) => x.start - y.start || y.end - x.end || (x.via ? 1 : 0) - (y.via ? 1 : 0));
   const out: MatchSpan[] = [];
   for (const s of sorted) {
@@ -309,11 +324,11 @@ export const BEST_MATCH_BELOW = 10;
  * The whole-query phrase bonus needs the passages' tokens; it is checked for
  * every candidate of a small result and for the best ones of a large result.
  */
-const BONUS_ALL_BELOW = 2_000;
-const BONUS_TOP = 200;
+export const BONUS_ALL_BELOW = 2_000;
+export const BONUS_TOP = 200;
 
 /** What scoring one query needs, shared by the strict and the best-match pass. */
-interface Context {
+export interface Context {
   src: SearchSource;
   pool: Map<Variant, IdSet>;
   accept: (p: Passage) => boolean;
@@ -322,6 +337,8 @@ interface Context {
   avg: number;
   /** Add the bag-of-words variants of multi-word translations (not in strict mode: the baselines have none). */
   bags?: boolean;
+  /** Whether `accept` can refuse a passage (the query or the caller filters). */
+  filtered: boolean;
 }
 
 /** Extra translations of a clause's word from a multi-word glossary entry (see `glossaryGroups` in compile.ts). */
@@ -388,22 +405,25 @@ function itemScore(ci: CompiledItem, p: Passage, ctx: Context, norm: number): nu
 const MIN_LENGTH_SHARE = 0.5;
 
 /** BM25's length normalisation for a passage. */
-const lengthNorm = (id: number, ctx: Context): number =>
+export const lengthNorm = (id: number, ctx: Context): number =>
   K1 * (1 - B + (B * Math.max(ctx.src.index.lengthOf(id), MIN_LENGTH_SHARE * ctx.avg)) / ctx.avg);
 
 const order = (x: RankedHit, y: RankedHit): number =>
   y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start;
 
 /** Per query: whether each document's title matches every clause (one check per document, not per passage). */
-type TitleMemo = Map<string, boolean>;
+export type TitleMemo = Map<string, boolean>;
 
 /**
  * A passage's strict score before the whole-query phrase bonus, or null when
  * it is not a strict hit: the sum of the clauses' BM25 weights, times the
  * passage kind's prior and the title boost. The one definition of a strict
- * score, for the full ranking and the top-k path alike.
+ * score, for the full ranking and the top-k path alike. The top-k path
+ * bounds it from above without reading the passage (`strictBound` in
+ * rank-top.ts): a factor added here must be bounded there too, and
+ * tests/rank-top.test.ts compares the two paths on random queries.
  */
-function strictScore(id: number, clauses: CompiledItem[][], ctx: Context, titles: TitleMemo): { p: Passage; score: number } | null {
+export function strictScore(id: number, clauses: CompiledItem[][], ctx: Context, titles: TitleMemo): { p: Passage; score: number } | null {
   const p = ctx.src.passage(id);
   if (!p || !ctx.accept(p)) return null;
   const norm = lengthNorm(id, ctx);
@@ -421,7 +441,7 @@ function strictScore(id: number, clauses: CompiledItem[][], ctx: Context, titles
 }
 
 /** The passages strict matching looks at: the smallest clause's candidates, or every passage for a query of filters only. */
-function strictCandidates(clauses: CompiledItem[][], ctx: Context): Iterable<number> {
+export function strictCandidates(clauses: CompiledItem[][], ctx: Context): Iterable<number> {
   // A query without text terms (only filters, e.g. `tag:援藏`) looks at every passage.
   if (clauses.length === 0) {
     return (function* () {
@@ -552,7 +572,7 @@ interface CompiledGroup {
 }
 
 /** A query compiled for ranking: its clauses, and what scoring them needs. */
-interface CompiledQuery {
+export interface CompiledQuery {
   expand: boolean;
   pool: Map<Variant, IdSet>;
   clauses: CompiledItem[][];
@@ -560,7 +580,7 @@ interface CompiledQuery {
 }
 
 /** Compile a query's clauses and exclusions and look up their candidates (the start of every ranking). */
-function compileQuery(q: ParsedQuery, src: SearchSource, opts: RankOptions): CompiledQuery {
+export function compileQuery(q: ParsedQuery, src: SearchSource, opts: RankOptions): CompiledQuery {
   const expand = opts.expand ?? true;
   const pool = new Map<Variant, IdSet>();
   // Words that together make a multi-word glossary entry each gain its translation.
@@ -578,6 +598,7 @@ function compileQuery(q: ParsedQuery, src: SearchSource, opts: RankOptions): Com
     bags,
     n: Math.max(1, src.index.size),
     avg: src.index.averageLength,
+    filtered: lang !== undefined || docs.length > 0 || (kinds !== undefined && kinds.length > 0) || opts.restrict !== undefined,
     accept: (p) =>
       (lang === undefined || p.lang === (lang satisfies Lang)) &&
       (docs.length === 0 || docs.includes(p.docId)) &&
@@ -635,12 +656,12 @@ function boostSummaries(hits: RankedHit[], src: SearchSource): void {
 }
 
 /** Whether the title matches every clause. */
-function titleMentions(toks: AnalyzedToken[], clauses: CompiledItem[][]): boolean {
+export function titleMentions(toks: AnalyzedToken[], clauses: CompiledItem[][]): boolean {
   return clauses.every((c) => c.some((ci) => ci.variants.some((v) => occurrences(v, toks).length > 0)));
 }
 
 /** Whether the query's single-item clauses stand together, in order, as one phrase. */
-function wholeQueryAdjacent(clauses: CompiledItem[][], toks: AnalyzedToken[]): boolean {
+export function wholeQueryAdjacent(clauses: CompiledItem[][], toks: AnalyzedToken[]): boolean {
   if (clauses.some((c) => c.length !== 1)) return false;
   const own = clauses.map((c) => c[0]!.variants[0]!).filter((v) => v.via === undefined);
   if (own.length !== clauses.length) return false;
@@ -651,87 +672,4 @@ function wholeQueryAdjacent(clauses: CompiledItem[][], toks: AnalyzedToken[]): b
     loose: own.flatMap((v, i) => (i === 0 ? v.loose : [true, ...v.loose])),
   };
   return occurrences(joined, toks).length > 0;
-}
-
-/** What the top-k ranking needs beyond a {@link SearchSource}. */
-export interface TopSource extends SearchSource {
-  /**
-   * A number ordering passages as the full ranking breaks score ties: by
-   * document id (`localeCompare`), then by start offset.
-   */
-  orderKey(id: number): number;
-}
-
-/** The first hits of a query, with the counts of all of them. */
-export interface TopResult {
-  /** The first `k` hits of {@link rank}'s ranking, in its order, with its scores. */
-  hits: RankedHit[];
-  /** How many passages match (as many as {@link rank} returns). */
-  total: number;
-  /** Hits per document over all hits (keys in no particular order). */
-  perDocument: Record<string, number>;
-  matches(p: Passage): MatchSpan[];
-  mode: MatchMode;
-  strictTotal: number;
-}
-
-/**
- * The first `k` hits of {@link rank}'s ranking, and the counts of all hits,
- * without ranking them all: strict hits are scored into typed arrays (the
- * same {@link strictScore}) and only the first `k` are taken, best first,
- * checking the whole-query phrase bonus only while it can still change them
- * (see top.ts). Best match (a thin strict result, or a question) is the full
- * ranking's.
- */
-export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: number): TopResult {
-  const { pool, clauses, ctx } = compileQuery(q, src, opts);
-  const cands = strictCandidates(clauses, ctx);
-  let cap = cands instanceof IdSet ? cands.size : src.index.size;
-  let ids = new Int32Array(Math.max(16, cap));
-  let scores = new Float64Array(ids.length);
-  let keys = new Float64Array(ids.length);
-  const perDocument: Record<string, number> = {};
-  const titles: TitleMemo = new Map();
-  let n = 0;
-  for (const id of cands) {
-    const s = strictScore(id, clauses, ctx, titles);
-    if (s === null) continue;
-    if (n === ids.length) {
-      // Only a filter-only query over a growing corpus can outgrow the first guess.
-      cap = ids.length * 2;
-      ids = grow(ids, new Int32Array(cap));
-      scores = grow(scores, new Float64Array(cap));
-      keys = grow(keys, new Float64Array(cap));
-    }
-    ids[n] = id;
-    scores[n] = s.score;
-    keys[n] = src.orderKey(id);
-    perDocument[s.p.docId] = (perDocument[s.p.docId] ?? 0) + 1;
-    n++;
-  }
-  if ((opts.match ?? 'auto') !== 'strict' && (n < BEST_MATCH_BELOW || readsAsQuestion(q))) {
-    // Best match may take over: the full ranking decides, as for every caller.
-    const full = rank(q, src, opts);
-    const counts: Record<string, number> = {};
-    for (const h of full.hits) counts[h.passage.docId] = (counts[h.passage.docId] ?? 0) + 1;
-    return { ...full, hits: full.hits.slice(0, k), total: full.hits.length, perDocument: counts };
-  }
-  const bonus =
-    clauses.length > 1
-      ? {
-          holds: (i: number) => wholeQueryAdjacent(clauses, src.tokens(ids[i]!)),
-          factor: PHRASE_BONUS,
-          allBelow: BONUS_ALL_BELOW,
-          top: BONUS_TOP,
-        }
-      : undefined;
-  const top = topEntries(scores, keys, n, k, bonus);
-  const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
-  const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
-  return { hits, total: n, perDocument, matches, mode: 'strict', strictTotal: n };
-}
-
-function grow<T extends Int32Array | Float64Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }

@@ -1,0 +1,395 @@
+/**
+ * The first k hits of a query without scoring every hit: what a page of
+ * results needs. The answer is exactly {@link rank}'s first k (same passages,
+ * order and scores) with the same total and per-paper counts.
+ *
+ * 1. One cheap pass over the candidates reads only bitmaps and typed arrays:
+ *    each one-word variant's frequency comes from its posting list's slots
+ *    (see index.ts), a phrase's is at most its rarest word's, and the passage
+ *    kind's prior and the title boost are known per passage and per paper.
+ *    That settles whether most candidates are hits (counted for the total and
+ *    per paper) and bounds each one's score from above ({@link strictBound}).
+ *    A candidate the tables cannot settle (a longer phrase to verify on the
+ *    tokens, a Chinese run found only inside longer words) is scored exactly.
+ * 2. Candidates are then scored exactly ({@link strictScore}, the one
+ *    definition the full ranking uses) in descending order of their bound,
+ *    and the pass stops once the next bound is below the k-th best score:
+ *    no later candidate can enter (MaxScore's stopping rule). A frequent word
+ *    or a glossary expansion with tens of thousands of hits scores a few
+ *    hundred.
+ * 3. The whole-query phrase bonus is applied as the full ranking does (top.ts).
+ *
+ * Best match (a thin strict result, or a question) is the full ranking's.
+ */
+import type { MatchSpan, Passage, PassageKind } from '../core/types.js';
+import type { Variant } from './compile.js';
+import { IdSet } from './idset.js';
+import type { ParsedQuery } from './query.js';
+import {
+  BEST_MATCH_BELOW,
+  BONUS_ALL_BELOW,
+  BONUS_TOP,
+  type CompiledItem,
+  type Context,
+  EXPANSION_WEIGHT,
+  K1,
+  KIND_PRIOR,
+  MID_WORD_WEIGHT,
+  type MatchMode,
+  PHRASE_BONUS,
+  type RankOptions,
+  type RankedHit,
+  type SearchSource,
+  TITLE_BOOST,
+  type TitleMemo,
+  compileQuery,
+  idf,
+  itemSpans,
+  lengthNorm,
+  mergeSpans,
+  rank,
+  strictCandidates,
+  strictScore,
+  titleMentions,
+  wholeQueryAdjacent,
+} from './rank.js';
+import { readsAsQuestion } from './best-match.js';
+import { type Bonus, topEntries } from './top.js';
+
+/** What the top-k ranking needs beyond a {@link SearchSource}: per-passage facts from typed arrays. */
+export interface TopSource extends SearchSource {
+  /**
+   * A number ordering passages as the full ranking breaks score ties: by
+   * document id (`localeCompare`), then by start offset.
+   */
+  orderKey(id: number): number;
+  /** The passage's kind (undefined when unknown), without reading the passage. */
+  kindOf(id: number): PassageKind | undefined;
+  /** The passage's document id ('' when unknown), without reading the passage. */
+  docOf(id: number): string;
+}
+
+/** The first hits of a query, with the counts of all of them. */
+export interface TopResult {
+  /** The first `k` hits of {@link rank}'s ranking, in its order, with its scores. */
+  hits: RankedHit[];
+  /** How many passages match (as many as {@link rank} returns). */
+  total: number;
+  /** Hits per document over all hits (keys in no particular order). */
+  perDocument: Record<string, number>;
+  matches(p: Passage): MatchSpan[];
+  mode: MatchMode;
+  strictTotal: number;
+}
+
+/** Room for the rounding of the bound's arithmetic, so a bound is never below the score it bounds. */
+const SLACK = 1 + 1e-9;
+
+/** What the cheap pass knows of one variant. */
+interface VariantFacts {
+  set: IdSet;
+  /** Weight of an occurrence, as `itemTf` multiplies it: the expansion weight, then the share. */
+  via: number;
+  share: number;
+  /** Word frequency tables of the variant's words, by passage id. */
+  tables: Uint16Array[];
+  /** How the frequency is known: exactly (one word), bounded by its rarest word (two words), or not at all. */
+  shape: 'word' | 'pair' | 'run-word' | 'run-pair' | 'unknown';
+  chars: number;
+}
+
+/** The fields a variant may have for the cheap pass to understand it; any other kind is scored exactly. */
+const KNOWN = new Set(['terms', 'tokens', 'loose', 'via', 'run', 'chars', 'share']);
+
+function factsOf(v: Variant, set: IdSet, tableOf: (term: string) => Uint16Array): VariantFacts {
+  const known = Object.keys(v).every((k) => KNOWN.has(k));
+  const n = v.terms.length;
+  let shape: VariantFacts['shape'] = 'unknown';
+  if (known && n === 1) shape = v.run === undefined ? 'word' : 'run-word';
+  else if (known && n === 2) shape = v.run === undefined ? 'pair' : 'run-pair';
+  const tables = shape === 'unknown' ? [] : v.terms.map(tableOf);
+  return { set, via: v.via ? EXPANSION_WEIGHT : 1, share: v.share ?? 1, tables, shape, chars: v.chars ?? 0 };
+}
+
+/** Frequency from a table; 0xffff means "that many or more", which no bound can use. */
+const tableTf = (t: Uint16Array, id: number): number => {
+  const x = t[id]!;
+  return x === 0xffff ? Infinity : x;
+};
+
+/**
+ * What the tables say of a variant in a passage: an upper bound of its
+ * frequency as `itemTf` counts it (exact for one word), where above 0 means
+ * the passage certainly matches it; -1 when the tables cannot tell (score
+ * the passage exactly).
+ */
+function variantBound(f: VariantFacts, id: number): number {
+  switch (f.shape) {
+    case 'word': {
+      // Exact: the word's slot in its posting list (0 when the passage holds the string only as a bigram).
+      const tf = tableTf(f.tables[0]!, id);
+      return tf === Infinity ? -1 : tf;
+    }
+    case 'pair': {
+      // The candidates already hold the pair's biword, so it occurs at least once, at most as often as its rarer word.
+      const tf = Math.min(tableTf(f.tables[0]!, id), tableTf(f.tables[1]!, id));
+      return tf === Infinity ? -1 : tf;
+    }
+    case 'run-word': {
+      const tf = tableTf(f.tables[0]!, id);
+      if (tf === Infinity) return -1;
+      if (tf > 0) return tf;
+      // Not the word itself: a two-character run's bigram list is exact and weighs one mid-word occurrence.
+      return f.chars === 2 ? MID_WORD_WEIGHT : -1;
+    }
+    case 'run-pair': {
+      if (f.chars !== 2) return -1;
+      // The pair as words (at most as often as the rarer), or else one mid-word occurrence.
+      const tf = Math.max(Math.min(tableTf(f.tables[0]!, id), tableTf(f.tables[1]!, id)), MID_WORD_WEIGHT);
+      return tf === Infinity ? -1 : tf;
+    }
+    default:
+      return -1;
+  }
+}
+
+/** An item's variants' facts, and its idf. */
+interface ItemFacts {
+  variants: VariantFacts[];
+  idf: number;
+}
+
+/** {@link strictBound}: the candidate is certainly not a hit. */
+const NO_HIT = -1;
+
+/**
+ * Of one candidate: an upper bound of its {@link strictScore} when the tables
+ * show it is a hit; {@link NO_HIT} when they show it is not; Infinity when
+ * they cannot tell (score it exactly).
+ */
+function strictBound(
+  id: number,
+  clauses: ItemFacts[][],
+  excluded: ItemFacts[],
+  ctx: Context,
+  src: TopSource,
+  titleOf: (docId: string) => boolean,
+): number {
+  const norm = lengthNorm(id, ctx);
+  let score = 0;
+  let unsure = false;
+  for (const clause of clauses) {
+    let clauseScore = 0;
+    let sure = false;
+    for (const item of clause) {
+      let tf = 0;
+      for (const f of item.variants) {
+        if (!f.set.has(id)) continue;
+        const b = variantBound(f, id);
+        if (b < 0) {
+          unsure = true;
+          continue;
+        }
+        if (b > 0) sure = true;
+        // In the order itemTf adds it, so an exact frequency gives exactly its score.
+        tf += b * f.via * f.share;
+      }
+      if (tf > 0) clauseScore += (item.idf * (tf * (K1 + 1))) / (tf + norm);
+    }
+    if (!sure && !unsure) return NO_HIT;
+    score += clauseScore;
+  }
+  for (const item of excluded) {
+    for (const f of item.variants) {
+      if (!f.set.has(id)) continue;
+      const b = variantBound(f, id);
+      if (b < 0) unsure = true;
+      else if (b > 0) return NO_HIT;
+    }
+  }
+  const kind = src.kindOf(id);
+  if (unsure || kind === undefined) return Infinity;
+  // The kind's prior bounds the passage's (a citation-only footnote weighs less, never more).
+  score *= KIND_PRIOR[kind];
+  if (clauses.length > 0 && titleOf(src.docOf(id))) score *= TITLE_BOOST;
+  return score * SLACK;
+}
+
+/**
+ * The first `k` hits of {@link rank}'s ranking, and the counts of all hits,
+ * scoring only the candidates that can still reach the first `k`.
+ */
+export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: number): TopResult {
+  const { pool, clauses, ctx } = compileQuery(q, src, opts);
+  const titles: TitleMemo = new Map();
+  const titleOf = (docId: string): boolean => {
+    const known = titles.get(docId);
+    if (known !== undefined) return known;
+    const t = titleMentions(src.titleTokens(docId), clauses);
+    titles.set(docId, t);
+    return t;
+  };
+  const tableCache = new Map<string, Uint16Array>();
+  const tableOf = (term: string): Uint16Array => {
+    let t = tableCache.get(term);
+    if (!t) tableCache.set(term, (t = src.index.termFrequencies(term)));
+    return t;
+  };
+  const facts = (ci: CompiledItem): ItemFacts => ({
+    variants: ci.variants.map((v) => factsOf(v, pool.get(v)!, tableOf)),
+    idf: idf(ci.df, ctx.n),
+  });
+  const clauseFacts = clauses.map((c) => c.map(facts));
+  const excludedFacts = ctx.excluded.map(facts);
+
+  // 1. Every candidate: settled by the tables (a bound) or scored exactly (its score).
+  const cands = strictCandidates(clauses, ctx);
+  let ids = new Int32Array(cands instanceof IdSet ? cands.size : src.index.size);
+  let bounds = new Float64Array(ids.length);
+  /** 1 where the bound is the exact score. */
+  let exact = new Uint8Array(ids.length);
+  const perDocument: Record<string, number> = {};
+  let n = 0;
+  for (const id of cands) {
+    let bound = clauses.length === 0 ? Infinity : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOf);
+    if (bound === NO_HIT) continue;
+    if (bound !== Infinity && ctx.filtered && !ctx.accept(src.passage(id)!)) continue;
+    let isExact = 0;
+    if (bound === Infinity) {
+      const s = strictScore(id, clauses, ctx, titles);
+      if (s === null) continue;
+      bound = s.score;
+      isExact = 1;
+    }
+    if (n === ids.length) {
+      // Only a filter-only query over a growing corpus can outgrow the first guess.
+      ids = grow(ids, new Int32Array(n * 2 + 16));
+      bounds = grow(bounds, new Float64Array(ids.length));
+      exact = grow(exact, new Uint8Array(ids.length));
+    }
+    ids[n] = id;
+    bounds[n] = bound;
+    exact[n] = isExact;
+    const doc = src.docOf(id);
+    perDocument[doc] = (perDocument[doc] ?? 0) + 1;
+    n++;
+  }
+
+  if ((opts.match ?? 'auto') !== 'strict' && (n < BEST_MATCH_BELOW || readsAsQuestion(q))) {
+    // Best match may take over: the full ranking decides, as for every caller.
+    const full = rank(q, src, opts);
+    const counts: Record<string, number> = {};
+    for (const h of full.hits) counts[h.passage.docId] = (counts[h.passage.docId] ?? 0) + 1;
+    return { ...full, hits: full.hits.slice(0, k), total: full.hits.length, perDocument: counts };
+  }
+
+  const score = (i: number): number => {
+    if (exact[i] === 0) {
+      bounds[i] = strictScore(ids[i]!, clauses, ctx, titles)?.score ?? -Infinity;
+      exact[i] = 1;
+    }
+    return bounds[i]!;
+  };
+  const keyOf = (i: number): number => src.orderKey(ids[i]!);
+  let top: { index: number[]; score: number[] };
+  if (clauses.length <= 1 || n > BONUS_ALL_BELOW) {
+    // The first max(k, checked) by score before the bonus, exactly, then the bonus as the full ranking applies it.
+    const want = clauses.length <= 1 ? k : Math.max(k, BONUS_TOP);
+    const first = firstByScore(bounds, n, want, score, keyOf);
+    const pre = Float64Array.from(first, (i) => bounds[i]!);
+    const keys = Float64Array.from(first, keyOf);
+    const bonus: Bonus | undefined =
+      clauses.length <= 1
+        ? undefined
+        : { holds: (j) => wholeQueryAdjacent(clauses, src.tokens(ids[first[j]!]!)), factor: PHRASE_BONUS, allBelow: 0, top: BONUS_TOP };
+    const picked = topEntries(pre, keys, first.length, k, bonus);
+    top = { index: picked.index.map((j) => first[j]!), score: picked.score };
+  } else {
+    // A small result checks every hit for the bonus: score them all, then take the first k.
+    for (let i = 0; i < n; i++) score(i);
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = keyOf(i);
+    top = topEntries(bounds, keys, n, k, {
+      holds: (i) => wholeQueryAdjacent(clauses, src.tokens(ids[i]!)),
+      factor: PHRASE_BONUS,
+      allBelow: BONUS_ALL_BELOW,
+      top: BONUS_TOP,
+    });
+  }
+  const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
+  const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
+  return { hits, total: n, perDocument, matches, mode: 'strict', strictTotal: n };
+}
+
+/**
+ * The `want` entries with the highest exact scores (ties by key), best first,
+ * scoring entries in descending order of their bounds and stopping when the
+ * next bound is below the worst score kept.
+ * @param bounds - each entry's upper bound (replaced by its score once `score` is called)
+ */
+function firstByScore(bounds: Float64Array, n: number, want: number, score: (i: number) => number, keyOf: (i: number) => number): number[] {
+  // A max-heap of entries by bound.
+  const heap = new Int32Array(n);
+  for (let i = 0; i < n; i++) heap[i] = i;
+  let size = n;
+  const down = (at: number): void => {
+    const x = heap[at]!;
+    for (;;) {
+      const l = 2 * at + 1;
+      if (l >= size) break;
+      const r = l + 1;
+      const c = r < size && bounds[heap[r]!]! > bounds[heap[l]!]! ? r : l;
+      if (!(bounds[heap[c]!]! > bounds[x]!)) break;
+      heap[at] = heap[c]!;
+      at = c;
+    }
+    heap[at] = x;
+  };
+  for (let i = (n >> 1) - 1; i >= 0; i--) down(i);
+  // The best `want` so far, worst at the root.
+  const kept: number[] = [];
+  const worse = (a: number, b: number): boolean => bounds[a]! < bounds[b]! || (bounds[a]! === bounds[b]! && keyOf(a) > keyOf(b));
+  const siftUp = (at: number): void => {
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!worse(kept[at]!, kept[parent]!)) break;
+      [kept[at], kept[parent]] = [kept[parent]!, kept[at]!];
+      at = parent;
+    }
+  };
+  const siftDown = (at: number): void => {
+    for (;;) {
+      const l = 2 * at + 1;
+      if (l >= kept.length) return;
+      const r = l + 1;
+      const c = r < kept.length && worse(kept[r]!, kept[l]!) ? r : l;
+      if (!worse(kept[c]!, kept[at]!)) return;
+      [kept[at], kept[c]] = [kept[c]!, kept[at]!];
+      at = c;
+    }
+  };
+  while (size > 0 && want > 0) {
+    const i = heap[0]!;
+    // Bounds come highest first: once one is below the worst score kept, nothing after it can enter.
+    if (kept.length === want && bounds[i]! < bounds[kept[0]!]!) break;
+    size--;
+    if (size > 0) {
+      heap[0] = heap[size]!;
+      down(0);
+    }
+    if (score(i) === -Infinity) continue;
+    if (kept.length < want) {
+      kept.push(i);
+      siftUp(kept.length - 1);
+    } else if (worse(kept[0]!, i)) {
+      kept[0] = i;
+      siftDown(0);
+    }
+  }
+  return kept.sort((a, b) => bounds[b]! - bounds[a]! || keyOf(a) - keyOf(b));
+}
+
+function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
