@@ -200,6 +200,8 @@ async function profile(fn: () => unknown): Promise<Array<{ fn: string; selfMs: n
   const byFn = new Map<string, number>();
   let total = 0;
   for (const node of prof.nodes) {
+    // node's inspector starting and stopping the profiler (called from post@node:inspector), not query work.
+    if (node.callFrame.functionName === 'dispatch' && node.callFrame.url === '') continue;
     const us = self.get(node.id) ?? 0;
     total += us;
     const cf = node.callFrame;
@@ -514,11 +516,15 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     // The issue's targets: one column for 100 MB, another from 1,000 MB up; smaller sizes show the 100 MB ones unjudged.
     const gb = s.mb >= 1000;
     const T = gb
-      ? { label: '1 GB', build: '≤ 4 min', buildOk: s.build.s <= 240, heap: 'fits in 8 GB RSS', heapOk: s.memory.peakRss <= 8 * 1024 * MB }
-      : { label: '100 MB', build: '≥ 8 MB/s', buildOk: s.build.mbPerS >= 8, heap: '≤ 1.5', heapOk: s.memory.heapBytesPerTextByte <= 1.5 };
-    const coldMs = gb ? 8000 : 1500;
+      ? { label: '1 GB', build: '≤ 5 min', buildOk: s.build.s <= 300, heap: 'peak RSS ≤ 6 GB', heapOk: s.memory.peakRss <= 6 * 1024 * MB }
+      : { label: '100 MB', build: '≥ 4 MB/s', buildOk: s.build.mbPerS >= 4, heap: '≤ 2', heapOk: s.memory.heapBytesPerTextByte <= 2 };
+    // Cold start to the first Chinese answer, jieba's dictionary included.
+    const coldMs = gb ? 5000 : 2500;
     const updateMs = gb ? 20 : 10;
-    const p95Ms = gb ? 100 : 10;
+    const p50Ms = gb ? 5 : 0.5;
+    const p95Ms = gb ? 50 : 10;
+    /** duikou's p95 must be at least this many times below FTS5's, measured in the same run. */
+    const belowFts5 = 5;
     const http16Ms = gb ? 150 : 20;
     L.push(
       `| Measure | duikou | FTS5 | brute force | FTS5 ÷ duikou | Target (${T.label}) | |`,
@@ -584,9 +590,8 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     );
     row('Update one document (ms)', `${s.updateMs} (prepare ${s.updatePrepareMs})`, '', '', '', `≤ ${updateMs}`, s.updateMs <= updateMs);
     for (const p of ['p50', 'p95', 'p99'] as const) {
-      const p50Target = !gb && p === 'p50';
-      const target = p50Target ? '≤ 0.5' : p === 'p95' ? `≤ ${p95Ms}, and ≥ 3× below FTS5` : '';
-      const ok = p50Target ? q.duikou.p50 <= 0.5 : p === 'p95' ? q.duikou.p95 <= p95Ms && q.fts5.p95 >= 3 * q.duikou.p95 : null;
+      const target = p === 'p50' ? `≤ ${p50Ms}` : p === 'p95' ? `≤ ${p95Ms}, and ≥ ${belowFts5}× below FTS5` : '';
+      const ok = p === 'p50' ? q.duikou.p50 <= p50Ms : p === 'p95' ? q.duikou.p95 <= p95Ms && q.fts5.p95 >= belowFts5 * q.duikou.p95 : null;
       row(`Query top-20 ${p} in-process (ms)`, q.duikou[p], q.fts5[p], q.brute[p], ratio(q.duikou[p], q.fts5[p]), target, ok);
     }
     for (const c of ['c1', 'c16'] as const) {
