@@ -170,12 +170,14 @@ export class Engine implements TopSource {
   /** Passages by id (an array: ids are small and dense, and ranking reads one per candidate). */
   private readonly byId: Array<Passage | undefined> = [];
   /**
-   * Per passage id, its kind (index into {@link KINDS}, 255: none) and its
-   * document (index into {@link docIds}): what the top-k ranking reads for
+   * Per passage id, its kind (index into {@link KINDS}, 255: none), its
+   * document (index into {@link docIds}) and its language: what the top-k ranking reads for
    * every candidate, in typed arrays rather than from the passage objects.
    */
   private kindCodes = new Uint8Array(1024).fill(255);
   private docCodes = new Int32Array(1024).fill(-1);
+  /** Per passage id, its language: 0 en, 1 zh, 255 none. */
+  private langCodes = new Uint8Array(1024).fill(255);
   private readonly docIds: string[] = [];
   private readonly docCode = new Map<string, number>();
   private nextId = 1;
@@ -264,7 +266,7 @@ export class Engine implements TopSource {
     }
     for (const [i, p] of passages.entries()) {
       this.byId[p.id] = p;
-      this.setCodes(p.id, KINDS.indexOf(p.kind), code);
+      this.setCodes(p.id, KINDS.indexOf(p.kind), code, p.lang === 'zh' ? 1 : 0);
       const { terms, counts, words, bigrams, stable } = prep.passages[i]!;
       this.index.add(p.id, terms, counts, words, bigrams);
       if (p.lang === 'zh') this.pinyin.addTerms(terms);
@@ -296,7 +298,7 @@ export class Engine implements TopSource {
     for (const p of old.passages) {
       this.index.remove(p.id);
       this.byId[p.id] = undefined;
-      this.setCodes(p.id, 255, -1);
+      this.setCodes(p.id, 255, -1, 255);
       this.tokenCache.delete(p.id);
     }
     this.docs.delete(id);
@@ -357,18 +359,27 @@ export class Engine implements TopSource {
     return toks;
   }
 
-  private setCodes(id: number, kind: number, doc: number): void {
+  private setCodes(id: number, kind: number, doc: number, lang: number): void {
     if (id >= this.kindCodes.length) {
       const size = Math.max(id + 1, this.kindCodes.length * 2);
       const kinds = new Uint8Array(size).fill(255);
       kinds.set(this.kindCodes);
       this.kindCodes = kinds;
+      const langs = new Uint8Array(size).fill(255);
+      langs.set(this.langCodes);
+      this.langCodes = langs;
       const docs = new Int32Array(size).fill(-1);
       docs.set(this.docCodes);
       this.docCodes = docs;
     }
     this.kindCodes[id] = kind;
     this.docCodes[id] = doc;
+    this.langCodes[id] = lang;
+  }
+
+  langOf(id: number): Lang | undefined {
+    const c = this.langCodes[id];
+    return c === 0 ? 'en' : c === 1 ? 'zh' : undefined;
   }
 
   kindOf(id: number): PassageKind | undefined {

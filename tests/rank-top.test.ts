@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LoadedDocument } from '../src/core/types.js';
+import type { LoadedDocument, Passage } from '../src/core/types.js';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
 import { parseQuery } from '../src/pipeline/query.js';
@@ -97,8 +97,14 @@ const query = fc
     clauses: fc.array(clause, { minLength: 1, maxLength: 3 }),
     exclude: fc.option(word(), { nil: undefined }),
     lang: fc.option(fc.constantFrom('zh', 'en'), { nil: undefined }),
+    doc: fc.option(fc.constantFrom(...SAMPLE_IDS, 'gen-03', 'gen-04'), { nil: undefined }),
+    kind: fc.option(fc.constantFrom('heading', 'paragraph'), { nil: undefined }),
   })
-  .map(({ clauses, exclude, lang }) => [lang ? `lang:${lang}` : '', ...clauses, exclude ? `-${exclude}` : ''].filter(Boolean).join(' '));
+  .map(({ clauses, exclude, lang, doc, kind }) =>
+    [lang ? `lang:${lang}` : '', doc ? `doc:${doc}` : '', kind ? `kind:${kind}` : '', ...clauses, exclude ? `-${exclude}` : '']
+      .filter(Boolean)
+      .join(' '),
+  );
 
 /** rankTop's page against the full ranking's slice: ids and scores bit for bit, and the counts. */
 function expectSame(q: string, opts: RankOptions, offset: number, limit: number): void {
@@ -134,7 +140,10 @@ describe('rankTop gives exactly the full ranking', () => {
         fc.constantFrom<RankOptions['match']>('strict', 'auto'),
         fc.integer({ min: 0, max: 60 }),
         fc.integer({ min: 1, max: 40 }),
-        (q, expand, match, offset, limit) => expectSame(q, { expand, match }, offset, limit),
+        fc.boolean(),
+        (q, expand, match, offset, limit, restricted) =>
+          // `restrict` stands for the annotation layer's tag:/note: filters.
+          expectSame(q, { expand, match, ...(restricted && { restrict: (p: Passage) => p.id % 3 !== 0 }) }, offset, limit),
       ),
       { numRuns: 300 },
     );

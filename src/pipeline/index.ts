@@ -161,23 +161,27 @@ export class PassageIndex {
     return (this.lengths[id] ?? -1) >= 0;
   }
 
-  /** Ids of every passage that contains the (single) term, ascending. */
+  /**
+   * Ids of every passage that contains the (single) term, ascending within
+   * each frequency slot but not across them (callers that need order sort).
+   */
   lookup(term: string): Int32Array | number[] {
+    return this.postings(term);
+  }
+
+  /** {@link lookup}, as the typed array it is. */
+  private postings(term: string): Int32Array {
     const slots = this.slots(term);
     if (!slots) return EMPTY_IDS;
     let n = 0;
-    let filled = 0;
-    for (const s of slots) {
-      if (s && s.length > 0) {
-        n += s.length;
-        filled++;
-      }
-    }
+    for (const s of slots) if (s) n += s.length;
     const out = new Int32Array(n);
     n = 0;
-    for (const s of slots) if (s) for (const id of s) out[n++] = id;
-    // Each slot is in the order passages were added (ascending ids); several slots need a merge.
-    if (filled > 1) out.sort();
+    for (const s of slots) {
+      if (!s) continue;
+      out.set(s, n);
+      n += s.length;
+    }
     return out;
   }
 
@@ -206,9 +210,11 @@ export class PassageIndex {
 
   /** Ids of the passages listed under every one of `terms` (single terms or bigrams; none for an empty list). */
   lookupAll(terms: readonly string[]): ArrayLike<number> & Iterable<number> {
-    const lists = [...new Set(terms)].map((t) => this.lookup(t)).sort((a, b) => a.length - b.length);
-    let out = lists[0];
+    const lists = [...new Set(terms)].map((t) => this.postings(t)).sort((a, b) => a.length - b.length);
+    let out: (ArrayLike<number> & Iterable<number>) | undefined = lists[0];
     if (!out) return [];
+    // The merge needs ascending lists; a passage's slot order is not id order.
+    if (lists.length > 1) for (const l of lists) l.sort();
     for (const list of lists.slice(1)) {
       if (out.length === 0) break;
       out = intersect(out, list);

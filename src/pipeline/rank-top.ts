@@ -21,7 +21,7 @@
  *
  * Best match (a thin strict result, or a question) is the full ranking's.
  */
-import type { MatchSpan, Passage, PassageKind } from '../core/types.js';
+import type { Lang, MatchSpan, Passage, PassageKind } from '../core/types.js';
 import type { Variant } from './compile.js';
 import { IdSet } from './idset.js';
 import type { ParsedQuery } from './query.js';
@@ -67,6 +67,8 @@ export interface TopSource extends SearchSource {
   kindOf(id: number): PassageKind | undefined;
   /** The passage's document id ('' when unknown), without reading the passage. */
   docOf(id: number): string;
+  /** The passage's language (undefined when unknown), without reading the passage. */
+  langOf(id: number): Lang | undefined;
 }
 
 /** The first hits of a query, with the counts of all of them. */
@@ -250,10 +252,11 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   let exact = new Uint8Array(ids.length);
   const perDocument: Record<string, number> = {};
   let n = 0;
+  const accept = typedAccept(q, opts, src);
   for (const id of cands) {
+    if (accept !== null && !accept(id)) continue;
     let bound = clauses.length === 0 ? Infinity : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOf);
     if (bound === NO_HIT) continue;
-    if (bound !== Infinity && ctx.filtered && !ctx.accept(src.passage(id)!)) continue;
     let isExact = 0;
     if (bound === Infinity) {
       const s = strictScore(id, clauses, ctx, titles);
@@ -319,6 +322,24 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
   const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
   return { hits, total: n, perDocument, matches, mode: 'strict', strictTotal: n };
+}
+
+/**
+ * The query's filters (`lang:`, `doc:`, `kind:`, and the caller's `restrict`)
+ * as `accept` in compileQuery applies them, read from the typed arrays where
+ * they can be; null when nothing is filtered.
+ */
+function typedAccept(q: ParsedQuery, opts: RankOptions, src: TopSource): ((id: number) => boolean) | null {
+  const { lang, docs, kinds } = q.filters;
+  const restrict = opts.restrict;
+  const docSet = new Set(docs);
+  const kindSet = new Set(kinds ?? []);
+  if (lang === undefined && docSet.size === 0 && kindSet.size === 0 && restrict === undefined) return null;
+  return (id) =>
+    (lang === undefined || src.langOf(id) === lang) &&
+    (docSet.size === 0 || docSet.has(src.docOf(id))) &&
+    (kindSet.size === 0 || kindSet.has(src.kindOf(id)!)) &&
+    (restrict === undefined || restrict(src.passage(id)!));
 }
 
 /**

@@ -337,8 +337,6 @@ export interface Context {
   avg: number;
   /** Add the bag-of-words variants of multi-word translations (not in strict mode: the baselines have none). */
   bags?: boolean;
-  /** Whether `accept` can refuse a passage (the query or the caller filters). */
-  filtered: boolean;
 }
 
 /** Extra translations of a clause's word from a multi-word glossary entry (see `glossaryGroups` in compile.ts). */
@@ -598,7 +596,6 @@ export function compileQuery(q: ParsedQuery, src: SearchSource, opts: RankOption
     bags,
     n: Math.max(1, src.index.size),
     avg: src.index.averageLength,
-    filtered: lang !== undefined || docs.length > 0 || (kinds !== undefined && kinds.length > 0) || opts.restrict !== undefined,
     accept: (p) =>
       (lang === undefined || p.lang === (lang satisfies Lang)) &&
       (docs.length === 0 || docs.includes(p.docId)) &&
