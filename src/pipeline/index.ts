@@ -23,6 +23,9 @@ export const INDEX_FORMAT_VERSION = 7;
  */
 const SLOTS = 32;
 
+/** Numbers per chunk of packed frequencies (4 MB). */
+const CHUNK = 1 << 20;
+
 const EMPTY_IDS = new Int32Array(0);
 
 const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
@@ -64,8 +67,21 @@ export class PassageIndex {
   private totalLength = 0;
   /** Every single term seen, numbered (below 2^31). */
   private readonly termIds = new Map<string, number>();
-  /** Per passage id: [key1, key2, count, …] triples sorted by (key1, key2). */
-  private readonly freqs: Array<Uint32Array | undefined> = [];
+  /**
+   * Per passage: [key1, key2, count, …] triples sorted by (key1, key2), packed
+   * one passage after another in large chunks (a typed array per passage
+   * costs an object and a buffer each, and every frequency lookup then chased
+   * two pointers to reach its data). By passage id: the chunk, the offset in
+   * it, and the number of triples (0: none).
+   */
+  private readonly chunks: Uint32Array[] = [];
+  private chunkUsed = 0;
+  private freqChunk = new Int32Array(1024);
+  private freqOff = new Int32Array(1024);
+  private freqLen = new Int32Array(1024);
+  /** Triples of removed passages still taking room in the chunks. */
+  private deadTriples = 0;
+  private liveTriples = 0;
   /** The keys of the terms ranking asked for last (a query asks for the same few for every candidate). */
   private readonly keyCache = new Map<string, [number, number] | undefined>();
   /** Every bigram ever indexed, and the same by each of its characters, for single-character lookups. */
@@ -97,9 +113,16 @@ export class PassageIndex {
     for (const [i, t] of terms.entries()) if (!isBiword(t)) this.slotNow.set(t, Math.min(counts?.[i] ?? 1, SLOTS - 1));
     this.fx.add(id, [...listed].join(' '));
     if (id >= this.lengths.length) {
-      const grown = new Int32Array(Math.max(id + 1, this.lengths.length * 2)).fill(-1);
-      grown.set(this.lengths);
-      this.lengths = grown;
+      const size = Math.max(id + 1, this.lengths.length * 2);
+      const grow = (a: Int32Array, fill: number) => {
+        const g = new Int32Array(size).fill(fill);
+        g.set(a);
+        return g;
+      };
+      this.lengths = grow(this.lengths, -1);
+      this.freqChunk = grow(this.freqChunk, 0);
+      this.freqOff = grow(this.freqOff, 0);
+      this.freqLen = grow(this.freqLen, 0);
     }
     this.lengths[id] = length;
     this.count++;
@@ -109,13 +132,50 @@ export class PassageIndex {
       return [k1, k2, counts?.[i] ?? 1];
     });
     triples.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    const packed = new Uint32Array(triples.length * 3);
+    const at = this.room(triples.length * 3);
+    const packed = this.chunks[this.chunks.length - 1]!;
     triples.forEach(([k1, k2, c], i) => {
-      packed[3 * i] = k1;
-      packed[3 * i + 1] = k2;
-      packed[3 * i + 2] = c;
+      packed[at + 3 * i] = k1;
+      packed[at + 3 * i + 1] = k2;
+      packed[at + 3 * i + 2] = c;
     });
-    this.freqs[id] = packed;
+    this.freqChunk[id] = this.chunks.length - 1;
+    this.freqOff[id] = at;
+    this.freqLen[id] = triples.length;
+    this.liveTriples += triples.length;
+  }
+
+  /** Where `size` more numbers fit in the last chunk (a new chunk when they do not). */
+  private room(size: number): number {
+    const last = this.chunks[this.chunks.length - 1];
+    if (!last || this.chunkUsed + size > last.length) {
+      this.chunks.push(new Uint32Array(Math.max(CHUNK, size)));
+      this.chunkUsed = 0;
+    }
+    const at = this.chunkUsed;
+    this.chunkUsed += size;
+    return at;
+  }
+
+  /**
+   * Copy the live passages' triples into fresh chunks, dropping the room of
+   * removed ones: once that room is more than the live data (replacing
+   * papers one by one, a long-running server would otherwise grow without end).
+   */
+  private compact(): void {
+    const old = this.chunks.splice(0);
+    this.chunkUsed = 0;
+    for (let id = 0; id < this.freqLen.length; id++) {
+      const len = this.freqLen[id]!;
+      if (len === 0) continue;
+      const from = old[this.freqChunk[id]!]!;
+      const start = this.freqOff[id]!;
+      const at = this.room(len * 3);
+      this.chunks[this.chunks.length - 1]!.set(from.subarray(start, start + len * 3), at);
+      this.freqChunk[id] = this.chunks.length - 1;
+      this.freqOff[id] = at;
+    }
+    this.deadTriples = 0;
   }
 
   /**
@@ -152,7 +212,11 @@ export class PassageIndex {
     this.fx.remove(id);
     this.lengths[id] = -1;
     this.count--;
-    this.freqs[id] = undefined;
+    const dead = this.freqLen[id]!;
+    this.freqLen[id] = 0;
+    this.liveTriples -= dead;
+    this.deadTriples += dead;
+    if (this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples) this.compact();
     this.totalLength -= len;
   }
 
@@ -236,16 +300,19 @@ export class PassageIndex {
   /** How often `term` (a single term or a biword) occurs in passage `id` (0 when it does not). */
   frequency(id: number, term: string): number {
     const k = this.lookupKey(term);
-    const packed = this.freqs[id];
-    if (!k || !packed) return 0;
-    const [k1, k2] = k;
+    const len = this.freqLen[id] ?? 0;
+    if (!k || len === 0) return 0;
+    const packed = this.chunks[this.freqChunk[id]!]!;
+    const base = this.freqOff[id]!;
+    const k1 = k[0];
+    const k2 = k[1];
     let lo = 0;
-    let hi = packed.length / 3 - 1;
+    let hi = len - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const a = packed[3 * mid]!;
-      const b = packed[3 * mid + 1]!;
-      if (a === k1 && b === k2) return packed[3 * mid + 2]!;
+      const a = packed[base + 3 * mid]!;
+      const b = packed[base + 3 * mid + 1]!;
+      if (a === k1 && b === k2) return packed[base + 3 * mid + 2]!;
       if (a < k1 || (a === k1 && b < k2)) lo = mid + 1;
       else hi = mid - 1;
     }

@@ -1,0 +1,80 @@
+/**
+ * The index's per-passage frequencies and its frequency slots against a plain
+ * map of what was added: through adds, removals, re-adds and the compaction
+ * of removed passages' room.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PassageIndex } from '../src/pipeline/index.js';
+
+type Added = Map<number, Map<string, number>>;
+
+/** Every term of every live passage: frequency, slots and posting lists agree with what was added. */
+function expectAgrees(ix: PassageIndex, added: Added, vocabulary: readonly string[]): void {
+  expect(ix.size).toBe(added.size);
+  for (const [id, terms] of added) for (const [t, n] of terms) expect(ix.frequency(id, t), `${id} ${t}`).toBe(n);
+  // Biwords have no posting lists: phrases are checked on the passages' frequencies.
+  for (const t of vocabulary.filter((w) => !w.includes('|') && !w.includes('~'))) {
+    const want = [...added].filter(([, terms]) => terms.has(t)).map(([id]) => id);
+    expect(
+      [...ix.lookup(t)].sort((a, b) => a - b),
+      t,
+    ).toEqual(want.sort((a, b) => a - b));
+    const tf = ix.termFrequencies(t);
+    for (const id of want) {
+      const n = added.get(id)!.get(t)!;
+      // 0xffff: that many or more, ask the index.
+      expect(tf[id] === 0xffff ? ix.frequency(id, t) : tf[id], `${id} ${t}`).toBe(n);
+    }
+  }
+}
+
+function add(ix: PassageIndex, added: Added, id: number, terms: Map<string, number>): void {
+  ix.add(id, [...terms.keys()], [...terms.values()], 10);
+  added.set(id, terms);
+}
+
+describe('PassageIndex', () => {
+  const vocabulary = ['a', 'b', 'c', 'd', 'a|b', 'b~c', 'support', '对口支援'];
+
+  it('answers frequencies, slots and lists as added, through removals and re-adds', () => {
+    const op = fc.oneof(
+      fc.record({
+        add: fc.integer({ min: 1, max: 30 }),
+        terms: fc.dictionary(fc.constantFrom(...vocabulary), fc.integer({ min: 1, max: 70 }), { minKeys: 1 }),
+      }),
+      fc.record({ remove: fc.integer({ min: 1, max: 30 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const ix = new PassageIndex();
+        const added: Added = new Map();
+        for (const o of ops) {
+          if ('add' in o) add(ix, added, o.add, new Map(Object.entries(o.terms)));
+          else {
+            ix.remove(o.remove);
+            added.delete(o.remove);
+          }
+        }
+        expectAgrees(ix, added, vocabulary);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps every live passage intact when the room of removed ones is reclaimed', () => {
+    const ix = new PassageIndex();
+    const added: Added = new Map();
+    const words = Array.from({ length: 1500 }, (_, i) => `w${i}`);
+    const terms = (id: number): Map<string, number> => new Map(words.map((w, i) => [w, 1 + ((id * 7 + i) % 40)]));
+    // About 1.5 million numbers of triples, then most of them removed: more dead room than live data.
+    for (let id = 1; id <= 340; id++) add(ix, added, id, terms(id));
+    for (let id = 1; id <= 300; id++) {
+      ix.remove(id);
+      added.delete(id);
+    }
+    for (let id = 341; id <= 350; id++) add(ix, added, id, terms(id));
+    expectAgrees(ix, added, ['w0', 'w1', 'w777', 'w1499']);
+    for (const [id, t] of added) for (const w of ['w3', 'w900']) expect(ix.frequency(id, w)).toBe(t.get(w));
+  });
+});
