@@ -14,6 +14,14 @@ export class IdSet implements Iterable<number> {
    * each passage, by id (0xffff: that many or more, ask the index).
    */
   frequencies?: Uint16Array;
+  /**
+   * Set when the members are candidates still to be checked (a phrase's
+   * passages holding all its words, not yet known to hold its biwords): the
+   * check, per id. Scoring checks the members it looks at; the exact count is
+   * {@link verified}'s size.
+   */
+  check?: (id: number) => boolean;
+  private checked?: IdSet;
   private readonly bits: Uint32Array;
 
   private constructor(ids: Int32Array, bits: Uint32Array) {
@@ -56,6 +64,12 @@ export class IdSet implements Iterable<number> {
     const kept: number[] = [];
     for (const id of this.ids) if (keep(id)) kept.push(id);
     return IdSet.of(kept);
+  }
+
+  /** The members that pass {@link check} (this set when there is none), computed once. */
+  verified(): IdSet {
+    if (!this.check) return this;
+    return (this.checked ??= this.filter(this.check));
   }
 
   has(id: number): boolean {

@@ -95,6 +95,8 @@ interface VariantFacts {
   share: number;
   /** Word frequency tables of the variant's words, by passage id. */
   tables: Uint16Array[];
+  /** The check a candidate of a phrase still needs (see `IdSet.check`). */
+  check: ((id: number) => boolean) | undefined;
   /** How the frequency is known: exactly (one word), bounded by its rarest word (two words), or not at all. */
   shape: 'word' | 'pair' | 'run-word' | 'run-pair' | 'unknown';
   chars: number;
@@ -110,7 +112,7 @@ function factsOf(v: Variant, set: IdSet, tableOf: (term: string) => Uint16Array)
   if (known && n === 1) shape = v.run === undefined ? 'word' : 'run-word';
   else if (known && n === 2) shape = v.run === undefined ? 'pair' : 'run-pair';
   const tables = shape === 'unknown' ? [] : v.terms.map(tableOf);
-  return { set, via: v.via ? EXPANSION_WEIGHT : 1, share: v.share ?? 1, tables, shape, chars: v.chars ?? 0 };
+  return { set, check: set.check, via: v.via ? EXPANSION_WEIGHT : 1, share: v.share ?? 1, tables, shape, chars: v.chars ?? 0 };
 }
 
 /** Frequency from a table; 0xffff means "that many or more", which no bound can use. */
@@ -133,7 +135,7 @@ function variantBound(f: VariantFacts, id: number): number {
       return tf === Infinity ? -1 : tf;
     }
     case 'pair': {
-      // The candidates already hold the pair's biword, so it occurs at least once, at most as often as its rarer word.
+      // At most as often as its rarer word; at least once when the candidate passes the set's check.
       const tf = Math.min(tableTf(f.tables[0]!, id), tableTf(f.tables[1]!, id));
       return tf === Infinity ? -1 : tf;
     }
@@ -192,12 +194,14 @@ function strictBound(
           unsure = true;
           continue;
         }
-        if (b > 0) sure = true;
+        if (b > 0 && f.check === undefined) sure = true;
         // In the order itemTf adds it, so an exact frequency gives exactly its score.
         tf += b * f.via * f.share;
       }
       if (tf > 0) clauseScore += (item.idf * (tf * (K1 + 1))) / (tf + norm);
     }
+    // Phrases still to be checked make the clause certain only if one passes (checked only when needed).
+    if (!sure && !unsure) sure = clause.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id) && f.check(id)));
     if (!sure && !unsure) return NO_HIT;
     score += clauseScore;
   }
@@ -206,7 +210,7 @@ function strictBound(
       if (!f.set.has(id)) continue;
       const b = variantBound(f, id);
       if (b < 0) unsure = true;
-      else if (b > 0) return NO_HIT;
+      else if (b > 0 && (f.check === undefined || f.check(id))) return NO_HIT;
     }
   }
   const kind = src.kindOf(id);

@@ -146,12 +146,12 @@ function keyTerms(v: Variant): string[] {
 const biwordsOf = new WeakMap<Variant, string[]>();
 
 /**
- * Passages that hold the variant: those with all its words (from FlexSearch),
- * then, for a phrase, those that also hold each of its biwords (from the
- * passages' stored frequencies). Exact for one or two terms; candidates to
- * verify for longer phrases. A Chinese run's candidates are the passages
- * holding all its bigrams (exact for two characters), a superset of its
- * word-path candidates.
+ * Passages that may hold the variant: those with all its words (from
+ * FlexSearch); for a phrase, with the check that they also hold each of its
+ * biwords (from the passages' stored frequencies), which scoring makes for
+ * the passages it reads (see `IdSet.check`). A Chinese run's candidates are
+ * the passages holding all its bigrams (exact for two characters), a
+ * superset of its word-path candidates.
  */
 function candidates(v: Variant, index: PassageIndex): IdSet {
   let set: IdSet;
@@ -165,8 +165,11 @@ function candidates(v: Variant, index: PassageIndex): IdSet {
   } else {
     set = IdSet.of(index.lookupAll(v.terms));
     if (v.terms.length > 1) {
+      // Checked where it matters, not here: scoring reads the biwords' frequencies anyway, and
+      // the document frequency needs the exact count only when it could be the item's largest.
       const pairs = keyTerms(v);
-      return set.filter((id) => pairs.every((b) => index.frequency(id, b) > 0));
+      set.check = (id) => pairs.every((b) => index.frequency(id, b) > 0);
+      return set;
     }
   }
   // A one-word variant's frequencies come from the word's posting list, for every candidate at once.
@@ -372,12 +375,25 @@ function compileAll(
       if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
       ctx.pool.set(v, set);
     }
-    ci.df = Math.max(...ci.variants.map((v) => ctx.pool.get(v)?.size ?? 0));
+    ci.df = largestCount(ci.variants.map((v) => ctx.pool.get(v) ?? EMPTY));
   }
   return out;
 }
 
-/** Passages any variant of any of the items may match. */
+/**
+ * The largest of the sets' exact sizes: an item's document frequency (the
+ * passages of its most frequent variant). A set still to be checked is
+ * counted only when its candidates outnumber the largest so far, since its
+ * exact size is at most that many.
+ */
+function largestCount(sets: IdSet[]): number {
+  let df = 0;
+  for (const s of sets) if (!s.check) df = Math.max(df, s.size);
+  for (const s of sets) if (s.check && s.size > df) df = Math.max(df, s.verified().size);
+  return df;
+}
+
+/** Passages any variant of any of the items may match (candidates: scoring checks them). */
 function union(items: CompiledItem[], pool: Map<Variant, IdSet>): IdSet {
   const sets: IdSet[] = [];
   for (const ci of items) for (const v of ci.variants) sets.push(pool.get(v) ?? EMPTY);
