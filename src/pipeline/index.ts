@@ -275,10 +275,8 @@ export class PassageIndex {
   /** Ids of the passages listed under every one of `terms` (single terms or bigrams; none for an empty list). */
   lookupAll(terms: readonly string[]): ArrayLike<number> & Iterable<number> {
     const lists = [...new Set(terms)].map((t) => this.postings(t)).sort((a, b) => a.length - b.length);
-    let out: (ArrayLike<number> & Iterable<number>) | undefined = lists[0];
+    let out = lists[0];
     if (!out) return [];
-    // The merge needs ascending lists; a passage's slot order is not id order.
-    if (lists.length > 1) for (const l of lists) l.sort();
     for (const list of lists.slice(1)) {
       if (out.length === 0) break;
       out = intersect(out, list);
@@ -336,29 +334,26 @@ export class PassageIndex {
 }
 
 /**
- * The ids in both lists. FlexSearch keeps each list in the order passages
- * were added, which is ascending id order, so a merge does it without a hash
- * set; a list found out of order falls back to one.
+ * The ids in both lists (in `b`'s order): a bitmap of the smaller list, then
+ * one pass over the other. Lists come slot by slot, so they are not in id
+ * order, and sorting them cost more than this.
  */
-function intersect(a: ArrayLike<number>, b: ArrayLike<number> & Iterable<number>): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
-    if ((i > 0 && a[i - 1]! >= x) || (j > 0 && b[j - 1]! >= y)) {
-      const other = new Set(b);
-      return Array.prototype.filter.call(a, (id: number) => other.has(id)) as number[];
-    }
-    if (x === y) {
-      out.push(x);
-      i++;
-      j++;
-    } else if (x < y) i++;
-    else j++;
+function intersect(a: Int32Array, b: Int32Array): Int32Array {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) if (a[i]! > max) max = a[i]!;
+  const bits = new Uint32Array((max >> 5) + 1);
+  for (let i = 0; i < a.length; i++) {
+    const w = a[i]! >> 5;
+    bits[w] = bits[w]! | (1 << (a[i]! & 31));
   }
-  return out;
+  const out = new Int32Array(Math.min(a.length, b.length));
+  let n = 0;
+  for (let j = 0; j < b.length; j++) {
+    const id = b[j]!;
+    const w = id >> 5;
+    if (w < bits.length && (bits[w]! & (1 << (id & 31))) !== 0) out[n++] = id;
+  }
+  return out.subarray(0, n);
 }
 
 /** Whether an index term is a biword (see `biword` in analyze.ts). */
