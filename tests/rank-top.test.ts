@@ -12,7 +12,7 @@ import type { LoadedDocument, Passage } from '../src/core/types.js';
 import { openCorpus } from '../src/corpus.js';
 import type { Engine } from '../src/engine.js';
 import { parseQuery } from '../src/pipeline/query.js';
-import { type RankOptions, rank } from '../src/pipeline/rank.js';
+import { type RankOptions, rank, summaryPassage } from '../src/pipeline/rank.js';
 import { rankTop } from '../src/pipeline/rank-top.js';
 import { type Bonus, topEntries } from '../src/pipeline/top.js';
 import { SAMPLE, SAMPLE_IDS, sampleText } from './helpers/sample.js';
@@ -49,8 +49,15 @@ beforeAll(async () => {
   // Most of them also name counterpart support, together or apart, so a two-word query has more
   // than 2,000 hits and the phrase bonus holds for some of them only.
   const mention = ['counterpart support', 'support from the counterpart', 'counterpart support and support', '对口支援', ''];
+  // Some open with a summary (a section under its heading, or a paragraph led by its label), which
+  // the full ranking boosts among its first hits outside strict mode.
+  const summaries = ['## Abstract', '## 摘要', '摘要:', 'Abstract.', ''];
   for (let d = 0; d < 40; d++) {
     const parts: string[] = [`# Generated paper ${d} 对口支援`];
+    const summary = summaries[d % summaries.length]!;
+    if (summary.startsWith('#'))
+      parts.push(summary, `${pick(paragraphs)} ${pick(mention)}`, `${pick(paragraphs)} ${pick(mention)}`, '## Introduction');
+    else if (summary !== '') parts.push(`${summary} ${pick(paragraphs)} ${pick(mention)}`);
     for (let i = 0; i < 70; i++) {
       let p = pick(paragraphs);
       const r = rand();
@@ -81,6 +88,8 @@ beforeAll(async () => {
 
 /** A word, a Chinese string, a frequent word, or a quoted pair of them. */
 const frequent = ['support', 'counterpart', 'policy', 'development', '对口支援', '援藏', '治理', '机制', 'assistance', 'poverty'];
+/** Stop words, which a query of other words too need not find (optional clauses, outside strict mode). */
+const stop = ['to', 'of', 'the', 'and', 'in', '的', '和'];
 const word = (): fc.Arbitrary<string> =>
   fc.oneof(
     fc.constantFrom(...frequent),
@@ -89,6 +98,7 @@ const word = (): fc.Arbitrary<string> =>
   );
 const clause = fc.oneof(
   { weight: 4, arbitrary: word() },
+  { weight: 1, arbitrary: fc.constantFrom(...stop) },
   { weight: 1, arbitrary: fc.tuple(word(), word()).map(([a, b]) => `"${a} ${b}"`) },
   { weight: 1, arbitrary: fc.tuple(word(), word()).map(([a, b]) => `${a} OR ${b}`) },
 );
@@ -165,9 +175,33 @@ describe('rankTop gives exactly the full ranking', () => {
         [15, 20],
         [190, 200],
       ] as const) {
-        expectSame(q, { expand, match: 'strict' }, offset, limit);
+        for (const match of ['strict', 'auto'] as const) expectSame(q, { expand, match }, offset, limit);
       }
     }
+  });
+
+  it('on queries whose first hits hold summaries and whose stop words are optional', () => {
+    // The summary boost and the optional stop words must be exercised, or the comparisons above prove nothing of them.
+    const boosted = ['support', 'counterpart support', '对口支援', 'policy'].filter((q) =>
+      rank(parseQuery(q), engine, { expand: true })
+        .hits.slice(0, 200)
+        .some((h) => summaryPassage(h.passage, engine)),
+    );
+    expect(boosted.length).toBeGreaterThan(0);
+    const queries = [...boosted, 'support to Tibet', 'counterpart support of the', 'policy and development', '对口支援 的 机制'];
+    for (const q of queries) {
+      const opts = { expand: true, match: 'auto' } as const;
+      for (const [offset, limit] of [
+        [0, 1],
+        [0, 20],
+        [5, 10],
+        [180, 40],
+      ] as const)
+        expectSame(q, opts, offset, limit);
+    }
+    // A stop word typed among other words is optional: the query finds passages without it.
+    const withStop = rank(parseQuery('counterpart support of the'), engine, { expand: false }).hits.length;
+    expect(withStop).toBeGreaterThanOrEqual(rank(parseQuery('counterpart support'), engine, { expand: false }).hits.length);
   });
 
   it('has queries where the phrase bonus is checked for only the first hits (more than 2,000 of them)', () => {

@@ -33,23 +33,26 @@ import {
   type Context,
   EXPANSION_WEIGHT,
   K1,
-  KIND_PRIOR,
   MID_WORD_WEIGHT,
   type MatchMode,
   PHRASE_BONUS,
   type RankOptions,
   type RankedHit,
+  SUMMARY_BOOST,
   type SearchSource,
   TITLE_BOOST,
   type TitleMemo,
   compileQuery,
   idf,
+  isOptional,
   itemSpans,
   lengthNorm,
   mergeSpans,
+  priorBound,
   rank,
   strictCandidates,
   strictScore,
+  summaryPassage,
   titleMentions,
   wholeQueryAdjacent,
 } from './rank.js';
@@ -157,6 +160,9 @@ function variantBound(f: VariantFacts, id: number): number {
   }
 }
 
+/** A clause's items' facts, and whether a hit may lack it (see `isOptional` in rank.ts). */
+type ClauseFacts = ItemFacts[] & { optional?: boolean };
+
 /** An item's variants' facts, and its idf. */
 interface ItemFacts {
   variants: VariantFacts[];
@@ -173,7 +179,7 @@ const NO_HIT = -1;
  */
 function strictBound(
   id: number,
-  clauses: ItemFacts[][],
+  clauses: ClauseFacts[],
   excluded: ItemFacts[],
   ctx: Context,
   src: TopSource,
@@ -202,7 +208,8 @@ function strictBound(
     }
     // Phrases still to be checked make the clause certain only if one passes (checked only when needed).
     if (!sure && !unsure) sure = clause.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id) && f.check(id)));
-    if (!sure && !unsure) return NO_HIT;
+    // A clause a hit may lack (a stop word) only adds its bound where it may be there.
+    if (!sure && !unsure && clause.optional !== true) return NO_HIT;
     score += clauseScore;
   }
   for (const item of excluded) {
@@ -215,8 +222,7 @@ function strictBound(
   }
   const kind = src.kindOf(id);
   if (unsure || kind === undefined) return Infinity;
-  // The kind's prior bounds the passage's (a citation-only footnote weighs less, never more).
-  score *= KIND_PRIOR[kind];
+  score *= priorBound(kind, id, src);
   if (clauses.length > 0 && titleOf(src.docOf(id))) score *= TITLE_BOOST;
   return score * SLACK;
 }
@@ -245,7 +251,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     variants: ci.variants.map((v) => factsOf(v, pool.get(v)!, tableOf)),
     idf: idf(ci.df, ctx.n),
   });
-  const clauseFacts = clauses.map((c) => c.map(facts));
+  const clauseFacts = clauses.map((c): ClauseFacts => Object.assign(c.map(facts), { optional: isOptional(c) }));
   const excludedFacts = ctx.excluded.map(facts);
 
   // 1. Every candidate: settled by the tables (a bound) or scored exactly (its score).
@@ -298,30 +304,51 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     return bounds[i]!;
   };
   const keyOf = (i: number): number => src.orderKey(ids[i]!);
+  // Outside strict mode the full ranking then boosts the summaries among its first BONUS_TOP hits
+  // (`boostSummaries`): that needs the ranking's first max(k, BONUS_TOP) hits, or, without the
+  // phrase bonus, those that the boost could lift into the first k.
+  const summaries = (opts.match ?? 'auto') !== 'strict';
+  const upTo = summaries ? Math.max(k, BONUS_TOP) : k;
   let top: { index: number[]; score: number[] };
-  if (clauses.length <= 1 || n > BONUS_ALL_BELOW) {
+  if (clauses.length <= 1) {
+    // No phrase bonus: the ranking is the score order.
+    const first = firstByScore(bounds, n, k, score, keyOf, summaries ? SUMMARY_BOOST : 1);
+    top = { index: first, score: first.map((i) => bounds[i]!) };
+  } else if (n > BONUS_ALL_BELOW) {
     // The first max(k, checked) by score before the bonus, exactly, then the bonus as the full ranking applies it.
-    const want = clauses.length <= 1 ? k : Math.max(k, BONUS_TOP);
-    const first = firstByScore(bounds, n, want, score, keyOf);
+    const first = firstByScore(bounds, n, Math.max(k, BONUS_TOP), score, keyOf, 1);
     const pre = Float64Array.from(first, (i) => bounds[i]!);
     const keys = Float64Array.from(first, keyOf);
-    const bonus: Bonus | undefined =
-      clauses.length <= 1
-        ? undefined
-        : { holds: (j) => wholeQueryAdjacent(clauses, src.tokens(ids[first[j]!]!)), factor: PHRASE_BONUS, allBelow: 0, top: BONUS_TOP };
-    const picked = topEntries(pre, keys, first.length, k, bonus);
+    const bonus: Bonus = {
+      holds: (j) => wholeQueryAdjacent(clauses, src.tokens(ids[first[j]!]!)),
+      factor: PHRASE_BONUS,
+      allBelow: 0,
+      top: BONUS_TOP,
+    };
+    const picked = topEntries(pre, keys, first.length, upTo, bonus);
     top = { index: picked.index.map((j) => first[j]!), score: picked.score };
   } else {
     // A small result checks every hit for the bonus: score them all, then take the first k.
     for (let i = 0; i < n; i++) score(i);
     const keys = new Float64Array(n);
     for (let i = 0; i < n; i++) keys[i] = keyOf(i);
-    top = topEntries(bounds, keys, n, k, {
+    top = topEntries(bounds, keys, n, upTo, {
       holds: (i) => wholeQueryAdjacent(clauses, src.tokens(ids[i]!)),
       factor: PHRASE_BONUS,
       allBelow: BONUS_ALL_BELOW,
       top: BONUS_TOP,
     });
+  }
+  if (summaries) {
+    // `top` is the ranking's beginning, in its order: boost the summaries among its first BONUS_TOP.
+    const at = top.index;
+    const picked = topEntries(Float64Array.from(top.score), Float64Array.from(at, keyOf), at.length, k, {
+      holds: (j) => summaryPassage(src.passage(ids[at[j]!]!)!, src),
+      factor: SUMMARY_BOOST,
+      allBelow: 0,
+      top: BONUS_TOP,
+    });
+    top = { index: picked.index.map((j) => at[j]!), score: picked.score };
   }
   const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
   const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
@@ -350,9 +377,20 @@ function typedAccept(q: ParsedQuery, opts: RankOptions, src: TopSource): ((id: n
  * The `want` entries with the highest exact scores (ties by key), best first,
  * scoring entries in descending order of their bounds and stopping when the
  * next bound is below the worst score kept.
+ * With `reach` above 1, also every entry whose score times `reach` is at
+ * least the want-th best score: the entries a boost by at most `reach` could
+ * lift into the first `want` (so the result is the ranking's beginning up to
+ * the last entry that could).
  * @param bounds - each entry's upper bound (replaced by its score once `score` is called)
  */
-function firstByScore(bounds: Float64Array, n: number, want: number, score: (i: number) => number, keyOf: (i: number) => number): number[] {
+function firstByScore(
+  bounds: Float64Array,
+  n: number,
+  want: number,
+  score: (i: number) => number,
+  keyOf: (i: number) => number,
+  reach: number,
+): number[] {
   // A max-heap of entries by bound.
   const heap = new Int32Array(n);
   for (let i = 0; i < n; i++) heap[i] = i;
@@ -393,16 +431,19 @@ function firstByScore(bounds: Float64Array, n: number, want: number, score: (i: 
       at = c;
     }
   };
+  /** Every entry scored (for `reach`). */
+  const scored: number[] = [];
   while (size > 0 && want > 0) {
     const i = heap[0]!;
-    // Bounds come highest first: once one is below the worst score kept, nothing after it can enter.
-    if (kept.length === want && bounds[i]! < bounds[kept[0]!]!) break;
+    // Bounds come highest first: once one (times the reach) is below the worst score kept, nothing after it can enter.
+    if (kept.length === want && bounds[i]! * reach < bounds[kept[0]!]!) break;
     size--;
     if (size > 0) {
       heap[0] = heap[size]!;
       down(0);
     }
     if (score(i) === -Infinity) continue;
+    if (reach > 1) scored.push(i);
     if (kept.length < want) {
       kept.push(i);
       siftUp(kept.length - 1);
@@ -411,7 +452,10 @@ function firstByScore(bounds: Float64Array, n: number, want: number, score: (i: 
       siftDown(0);
     }
   }
-  return kept.sort((a, b) => bounds[b]! - bounds[a]! || keyOf(a) - keyOf(b));
+  const byScore = (a: number, b: number): number => bounds[b]! - bounds[a]! || keyOf(a) - keyOf(b);
+  if (reach === 1 || kept.length < want) return kept.sort(byScore);
+  const worst = bounds[kept[0]!]!;
+  return scored.filter((i) => bounds[i]! * reach >= worst).sort(byScore);
 }
 
 function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T): T {

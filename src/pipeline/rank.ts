@@ -110,8 +110,18 @@ const priorOf = (p: Passage, src: SearchSource): number => {
   if (src.citesOnly(p.id)) return KIND_PRIOR.reference;
   return src.index.lengthOf(p.id) >= src.index.averageLength ? KIND_PRIOR.paragraph : KIND_PRIOR.footnote;
 };
+/**
+ * An upper bound of {@link priorOf} from the passage's kind and length alone,
+ * without reading the passage (the top-k path's bound, rank-top.ts): a
+ * footnote may turn out to cite only, which weighs less, never more.
+ */
+export const priorBound = (kind: PassageKind, id: number, src: SearchSource): number => {
+  if (kind !== 'footnote') return KIND_PRIOR[kind];
+  const own = src.index.lengthOf(id) >= src.index.averageLength ? KIND_PRIOR.paragraph : KIND_PRIOR.footnote;
+  return Math.max(own, KIND_PRIOR.reference);
+};
 /** A paper's summary (abstract, 摘要, executive summary) says what the whole paper says of the term. */
-const SUMMARY_BOOST = 1.2;
+export const SUMMARY_BOOST = 1.2;
 /** A match in the document title: the whole paper is about the term. */
 export const TITLE_BOOST = 1.2;
 /** A match through the glossary is a translation, a little less certain than the user's own words. */
@@ -497,6 +507,9 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
  */
 const optional = new WeakSet<CompiledItem[]>();
 
+/** Whether a passage may lack the clause (a stop word among other words, see `markOptional`). */
+export const isOptional = (clause: CompiledItem[]): boolean => optional.has(clause);
+
 /** Mark the stop-word clauses of a query as optional, unless every clause is one. */
 function markOptional(clauses: CompiledItem[][]): void {
   const stop = (c: CompiledItem[]): boolean => c.length === 1 && c[0]!.item.kind === 'term' && isStopWord(c[0]!.item.text);
@@ -653,13 +666,15 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
 /**
  * A paper's summary that matches the query ranks a little above the paper's
  * other matches (see summary.ts). Checked for the best hits only, as the
- * phrase bonus is, and not in strict mode, which the benchmark times.
+ * phrase bonus is, and not in strict mode, which the benchmark times. The
+ * top-k path (rank-top.ts) applies the same rule to the same first hits: a
+ * change here must be made there too, and tests/rank-top.test.ts compares them.
  */
 function boostSummaries(hits: RankedHit[], src: SearchSource): void {
   const checked = hits.slice(0, BONUS_TOP);
   let boosted = false;
   for (const h of checked) {
-    if (!isSummary(h.passage, () => src.tokens(h.passage.id)[0]?.term)) continue;
+    if (!summaryPassage(h.passage, src)) continue;
     h.score *= SUMMARY_BOOST;
     boosted = true;
   }
@@ -667,6 +682,13 @@ function boostSummaries(hits: RankedHit[], src: SearchSource): void {
   checked.sort(order);
   hits.splice(0, checked.length, ...checked);
 }
+
+/**
+ * Whether the passage gets {@link SUMMARY_BOOST}: the one test for the full
+ * ranking and the top-k path, which applies the boost as `boostSummaries`
+ * does, to the first {@link BONUS_TOP} hits of the ranking after the phrase bonus.
+ */
+export const summaryPassage = (p: Passage, src: SearchSource): boolean => isSummary(p, () => src.tokens(p.id)[0]?.term);
 
 /** Whether the title matches every clause. */
 export function titleMentions(toks: AnalyzedToken[], clauses: CompiledItem[][]): boolean {
