@@ -17,7 +17,9 @@
  *    no later candidate can enter (MaxScore's stopping rule). A frequent word
  *    or a glossary expansion with tens of thousands of hits scores a few
  *    hundred.
- * 3. The whole-query phrase bonus is applied as the full ranking does (top.ts).
+ * 3. The whole-query phrase bonus is applied as the full ranking does (top.ts),
+ *    and then, outside strict mode, the summary boost to the first
+ *    `BONUS_TOP` hits of that order, as `boostSummaries` in rank.ts does.
  *
  * Best match (a thin strict result, or a question) is the full ranking's.
  */
