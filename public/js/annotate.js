@@ -18,6 +18,7 @@
 // it never shifts an offset.
 
 import { ApiError, api, applyColours, parseTags } from './duikou.js';
+import { t } from './i18n.js';
 
 const PIECE = 'span.pc[data-start], span.cell[data-start]';
 
@@ -244,14 +245,14 @@ function init() {
     resetConfirm();
     showError('');
     const a = m.kind === 'edit' ? annotations.get(m.id) : reattachId ? annotations.get(reattachId) : undefined;
-    title.textContent = m.kind === 'edit' ? 'Edit annotation 编辑标注' : m.kind === 'reattach' ? 'Re-attach 重新锚定' : 'Annotate 标注';
+    title.textContent = m.kind === 'edit' ? t('editAnnotation') : m.kind === 'reattach' ? t('reattach') : t('annotate');
     quote.textContent = quoteText.length > 300 ? `${quoteText.slice(0, 300)}…` : quoteText;
     tagsInput.value = a ? a.tags.join(', ') : '';
     updateSuggestions();
     note.value = a ? a.note : '';
     setColour(a ? a.colour : lastColour);
     del.hidden = m.kind !== 'edit';
-    save.textContent = m.kind === 'reattach' ? 'Move here 移到此处' : 'Save 保存';
+    save.textContent = m.kind === 'reattach' ? t('moveHere') : t('save');
     save.disabled = false;
     others.hidden = true;
     updateSuggestions();
@@ -308,7 +309,7 @@ function init() {
       if (line) {
         line.classList.add('coded');
         const b = line.querySelector('button.code-line');
-        if (b) b.textContent = 'Coded ✓ 已编码';
+        if (b) b.textContent = t('coded');
       }
       await loadData();
       return;
@@ -468,6 +469,21 @@ function init() {
       const sel = window.getSelection();
       if (sel && !sel.isCollapsed) selectionDone(null);
     }
+  });
+  // Touch (and pen): a selection is made with a long press and adjusted with handles, and no mouseup
+  // follows, so the popover opens once the selection has stayed put for a moment.
+  let pointer = 'mouse';
+  document.addEventListener('pointerdown', (ev) => (pointer = ev.pointerType || 'mouse'), true);
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let settle;
+  document.addEventListener('selectionchange', () => {
+    if (pointer === 'mouse') return; // mouseup and Shift's keyup finish those selections
+    clearTimeout(settle);
+    settle = setTimeout(() => {
+      const sel = window.getSelection();
+      if (!sel || sel.isCollapsed || (!pop.hidden && pop.contains(document.activeElement))) return;
+      selectionDone(null);
+    }, 350);
   });
   document.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && !pop.hidden) {

@@ -2,6 +2,7 @@
 // DELETE /api/documents/:id instead of the forms' page posts, updating the
 // heading in place after an edit. Never puts user data into innerHTML.
 import { ApiError, api } from './duikou.js';
+import { t } from './i18n.js';
 
 const metaForm = document.getElementById('meta-form');
 const removeForm = document.getElementById('remove-form');
@@ -56,7 +57,7 @@ if (metaForm instanceof HTMLFormElement) {
       if (el.name === 'authors') patch.authors = splitAuthors(v);
       else if (el.name === 'year') {
         if (v !== '' && !/^\d+$/.test(v)) {
-          say(msg, `"${v}" is not a year; give a whole number such as 2019, or leave it empty. 年份须为整数。`);
+          say(msg, t('notYear', { v }));
           return;
         }
         patch.year = v === '' ? null : Number(v);
@@ -64,7 +65,7 @@ if (metaForm instanceof HTMLFormElement) {
       else if (el.name === 'title' || el.name === 'lang') patch[el.name] = v;
     }
     if (Object.keys(patch).length === 0) {
-      say(msg, 'Nothing changed. 未作修改。');
+      say(msg, t('nothingChanged'));
       return;
     }
     if (button instanceof HTMLButtonElement) button.disabled = true;
@@ -73,7 +74,7 @@ if (metaForm instanceof HTMLFormElement) {
       const d = await api('PATCH', `/api/documents/${encodeURIComponent(id)}`, patch);
       setText('doc-title', d.title);
       setText('meta-title', d.title);
-      setText('meta-authors', d.authors.length ? d.authors.join(', ') : 'Unknown author');
+      setText('meta-authors', d.authors.length ? d.authors.join(', ') : t('unknownAuthor'));
       setText('meta-year', d.year === null ? '' : String(d.year), 'meta-year-part');
       setText('meta-venue', d.venue ?? '', 'meta-venue-part');
       document.title = `${d.title} · duikou`;
@@ -82,7 +83,7 @@ if (metaForm instanceof HTMLFormElement) {
         if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) el.defaultValue = el.value;
         if (el instanceof HTMLSelectElement) for (const o of el.options) o.defaultSelected = o.selected;
       }
-      say(msg, 'Saved to duikou.metadata.json. 已保存。');
+      say(msg, t('savedMeta'));
     } catch (e) {
       say(msg, e instanceof ApiError ? e.message : String(e));
     } finally {

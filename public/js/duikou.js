@@ -1,5 +1,6 @@
 // Helpers shared by duikou's page scripts: JSON API calls and colours.
 // Plain browser ES module, no build step. Never puts user data into innerHTML.
+import { localMessage, t } from './i18n.js';
 
 /**
  * @typedef {{ id: string, docId: string, start: number, end: number, exact: string, note: string,
@@ -41,7 +42,7 @@ export async function api(method, path, body) {
   try {
     res = await fetch(path, init);
   } catch {
-    throw new ApiError('network', 'The server cannot be reached; nothing was saved. 无法连接服务器，未保存。', 0);
+    throw new ApiError('network', t('network'), 0);
   }
   let data;
   try {
@@ -51,7 +52,7 @@ export async function api(method, path, body) {
   }
   if (!res.ok) {
     const e = data && typeof data === 'object' && data.error ? data.error : null;
-    throw new ApiError(e?.code ?? 'http_error', e?.message ?? `The server answered ${res.status}. 服务器返回 ${res.status}。`, res.status);
+    throw new ApiError(e?.code ?? 'http_error', e?.message ? localMessage(e.message) : t('httpError', { status: res.status }), res.status);
   }
   return data;
 }

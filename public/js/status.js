@@ -5,6 +5,7 @@
 // typed or selected yet is reloaded at once. While a problem is shown (a
 // broken metadata file, a missing corpus folder), keep it current and remove
 // it once a sync finds it fixed.
+import { localMessage, t } from './i18n.js';
 const banner = document.getElementById('indexing');
 const bar = banner?.querySelector('progress');
 const text = banner?.querySelector('.indexing-text');
@@ -33,8 +34,8 @@ function showProblems(list) {
       line.className = 'problem';
       line.dataset.code = p.code;
       const label = document.createElement('strong');
-      label.textContent = 'Problem 问题:';
-      line.append(label, ` ${p.message}`);
+      label.textContent = t('problem');
+      line.append(label, ` ${localMessage(p.message)}`);
       return line;
     }),
   );
@@ -53,15 +54,15 @@ function finished() {
   if (bar) bar.value = bar.max;
   banner.classList.add('indexing-done');
   if (!busy()) {
-    text.textContent = 'Indexing finished 索引已完成: updating this page 正在刷新…';
+    text.textContent = t('indexedUpdating');
     location.reload();
     return;
   }
-  text.textContent = 'Indexing finished 索引已完成: this page shows what was indexed when it opened. ';
+  text.textContent = t('indexedStale');
   const button = document.createElement('button');
   button.type = 'button';
   button.id = 'indexing-reload';
-  button.textContent = 'Show all results 刷新结果';
+  button.textContent = t('showAll');
   button.addEventListener('click', () => location.reload());
   text.append(button);
 }
@@ -84,8 +85,8 @@ async function poll() {
         const p = s.progress;
         bar.max = Math.max(1, p.totalBytes || p.total);
         bar.value = p.totalBytes ? p.bytes : p.done;
-        const eta = p.etaMs === null ? '' : ` · about ${Math.ceil(p.etaMs / 1000)} s left`;
-        text.textContent = `Indexing 正在建立索引: ${p.done}/${p.total} files · ${mb(p.bytes)}/${mb(p.totalBytes)} MB${eta}. Results so far are searchable.`;
+        const eta = p.etaMs === null ? '' : t('eta', { s: Math.ceil(p.etaMs / 1000) });
+        text.textContent = t('indexing', { done: p.done, total: p.total, mb: `${mb(p.bytes)}/${mb(p.totalBytes)}`, eta });
         again = true;
       }
     }

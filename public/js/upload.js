@@ -3,6 +3,7 @@
 // progress (/api/status) while the server indexes, and refresh the list.
 // Without JavaScript the form posts to /documents and the page reloads.
 // Never puts user data into innerHTML.
+import { localMessage, t } from './i18n.js';
 
 const form = document.getElementById('upload-form');
 const input = document.getElementById('upload-files');
@@ -43,7 +44,7 @@ async function refreshList() {
 function watchIndexing() {
   let stopped = false;
   if (indexing) indexing.hidden = false;
-  if (indexText) indexText.textContent = 'Waiting for the server 等待服务器…';
+  if (indexText) indexText.textContent = t('waiting');
   const poll = async () => {
     if (stopped) return;
     try {
@@ -52,8 +53,8 @@ function watchIndexing() {
         const p = s.progress;
         indexBar.max = Math.max(1, p.totalBytes || p.total);
         indexBar.value = p.totalBytes ? p.bytes : p.done;
-        const eta = p.etaMs === null ? '' : ` · about ${Math.ceil(p.etaMs / 1000)} s left`;
-        indexText.textContent = `${p.done}/${p.total} files · ${mb(p.bytes)}/${mb(p.totalBytes)} MB${eta} · ${p.file}`;
+        const eta = p.etaMs === null ? '' : t('eta', { s: Math.ceil(p.etaMs / 1000) });
+        indexText.textContent = `${t('files', { done: p.done, total: p.total })} · ${mb(p.bytes)}/${mb(p.totalBytes)} MB${eta} · ${p.file}`;
       }
     } catch {
       // try again shortly
@@ -67,7 +68,7 @@ function watchIndexing() {
       indexBar.max = 1;
       indexBar.value = 1;
     }
-    if (indexText) indexText.textContent = 'Done 完成';
+    if (indexText) indexText.textContent = t('done');
   };
 }
 
@@ -79,9 +80,9 @@ function describe(body) {
   const parts = [];
   const added = body.documents.filter((/** @type {any} */ d) => d.status === 'added');
   const replaced = body.documents.filter((/** @type {any} */ d) => d.status === 'replaced');
-  if (added.length) parts.push(`Added 已添加 ${added.length}: ${added.map((/** @type {any} */ d) => d.file).join(', ')}.`);
-  if (replaced.length) parts.push(`Replaced 已替换 ${replaced.length}: ${replaced.map((/** @type {any} */ d) => d.file).join(', ')}.`);
-  for (const e of body.errors) parts.push(`Not added 未添加: ${e.message}`);
+  if (added.length) parts.push(t('added', { n: added.length, files: added.map((/** @type {any} */ d) => d.file).join(', ') }));
+  if (replaced.length) parts.push(t('replaced', { n: replaced.length, files: replaced.map((/** @type {any} */ d) => d.file).join(', ') }));
+  for (const e of body.errors) parts.push(t('notAdded', { message: localMessage(e.message) }));
   return parts.join(' ');
 }
 
@@ -93,10 +94,10 @@ if (form instanceof HTMLFormElement && input instanceof HTMLInputElement && list
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const files = [...(input.files ?? [])];
-    if (files.length === 0) return show('Choose at least one paper. 请选择文献。', true);
-    if (files.length > maxFiles) return show(`At most ${maxFiles} files at once. 一次最多 ${maxFiles} 个文件。`, true);
+    if (files.length === 0) return show(t('choosePaper'), true);
+    if (files.length > maxFiles) return show(t('tooMany', { n: maxFiles }), true);
     const big = files.find((f) => f.size > maxBytes);
-    if (big) return show(`${big.name} is larger than ${mb(maxBytes)} MB. 文件过大。`, true);
+    if (big) return show(t('tooBig', { name: big.name, mb: mb(maxBytes) }), true);
 
     show('');
     list.replaceChildren();
@@ -151,17 +152,17 @@ if (form instanceof HTMLFormElement && input instanceof HTMLInputElement && list
         try {
           await refreshList();
         } catch {
-          show(`${describe(body)} Reload the page to see them. 请刷新页面。`);
+          show(`${describe(body)} ${t('reload')}`);
         }
       } else {
-        const message = body?.error?.message ?? `The server answered ${xhr.status}. 服务器返回 ${xhr.status}。`;
+        const message = body?.error?.message ? localMessage(body.error.message) : t('httpError', { status: xhr.status });
         show(message, true);
       }
       if (button instanceof HTMLButtonElement) button.disabled = false;
     });
     xhr.addEventListener('error', () => {
       stopIndexing();
-      show('The upload failed: the server cannot be reached. 上传失败，无法连接服务器。', true);
+      show(t('uploadFailed'), true);
       if (button instanceof HTMLButtonElement) button.disabled = false;
     });
     xhr.send(new FormData(form));

@@ -27,6 +27,7 @@ import type { AppDeps } from './app.js';
 import { flag, int, lang, str } from './params.js';
 import { type DispersionRow, type YearCount, dispersionSvg, yearsSvg } from './plots.js';
 import { viewerOf } from './accounts.js';
+import { tr } from './i18n.js';
 
 type Query = Record<string, unknown>;
 
@@ -373,7 +374,7 @@ export function analysisPagesRouter(deps: AppDeps): Router {
     return {
       p,
       tab,
-      title: p.q ? `${p.q} · ${tab} · duikou` : `${tab} · duikou`,
+      title: p.q ? `${p.q} · ${tr(res)(`tab.${tab}`)} · duikou` : `${tr(res)(`tab.${tab}`)} · duikou`,
       active: 'search',
       htmlLang: 'en',
       documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
@@ -426,8 +427,8 @@ export function analysisPagesRouter(deps: AppDeps): Router {
       ...b,
       dispersion: {
         ...d,
-        svg: dispersionSvg(d.rows, `Dispersion of ${b.p.q}: ${d.total} occurrences 分布图`),
-        yearsSvg: d.years.length ? yearsSvg(d.years, `Occurrences of ${b.p.q} per year 按年份`) : null,
+        svg: dispersionSvg(d.rows, tr(res)('disp.plotTitle', { q: b.p.q })),
+        yearsSvg: d.years.length ? yearsSvg(d.years, tr(res)('disp.yearsTitle', { q: b.p.q })) : null,
         svgUrl: `/api${analysisUrl('/dispersion', { ...b.p, sort: 'doc', offset: 0 })}&format=svg`,
       },
     });
@@ -437,7 +438,7 @@ export function analysisPagesRouter(deps: AppDeps): Router {
     r.get('/cooccurrence', (req, res) => {
       const c = cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
       res.render('cooccurrence', {
-        title: 'Code co-occurrence 标签共现 · duikou',
+        title: `${tr(res)('title.cooc')} · duikou`,
         active: 'tags',
         htmlLang: 'en',
         tags: c.tags,

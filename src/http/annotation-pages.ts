@@ -20,6 +20,7 @@ import { mayChange, withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../store/cooccurrence.js';
 import { str } from './params.js';
 import { viewerOf } from './accounts.js';
+import { tr } from './i18n.js';
 
 type Query = Record<string, unknown>;
 
@@ -181,7 +182,7 @@ async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Re
   const counts = countsIn(await store.list({ viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) }));
   const tree = tagTree(allTags, (name) => annotationsUrl({ tag: name, docId: f.docId, q: f.q, sort }));
   return {
-    title: 'Annotations 标注 · duikou',
+    title: `${tr(res)('title.annotations')} · duikou`,
     active: 'annotations',
     htmlLang: 'en',
     filter,
@@ -284,7 +285,7 @@ async function tagsPage(store: AnnotationBackend, req: Request, res: Response) {
   const inSubtree = (n: string) => !!selected && (key(n) === key(selected.name) || key(n).startsWith(`${key(selected.name)}/`));
   const cut = selected ? selected.name.lastIndexOf('/') : -1;
   return {
-    title: 'Tags 标签 · duikou',
+    title: `${tr(res)('title.tags')} · duikou`,
     active: 'tags',
     htmlLang: 'en',
     tree: tagTree(tags, tagEditUrl),

@@ -20,6 +20,7 @@ import { databaseUnavailable, embeddedOnlyRouter } from './embedded-only.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
 import { FlashMessages } from './flash.js';
+import { languageRouter, uiLanguage } from './i18n.js';
 import { accountGate } from './accounts.js';
 import { roleGate } from './roles.js';
 import { usersRouter } from './users-api.js';
@@ -82,6 +83,9 @@ export function createApp(given: AppDeps): Express {
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
   app.use(cookieParser());
   app.use(sameOriginWrites(hosts));
+  // Before sign-in, so the login page speaks the reader's language and can switch it.
+  app.use(uiLanguage());
+  app.use(languageRouter());
   // With a store, accounts (and, until one exists, the token or nothing for the one owner); without, the token only.
   const users = deps.store ? new UserStore(deps.store.db) : undefined;
   if (users) app.use(accountGate(access.auth, users));

@@ -40,6 +40,7 @@ import type { AppDeps } from './app.js';
 import { storageUserError } from './errors.js';
 import type { FlashMessages } from './flash.js';
 import { flag } from './params.js';
+import { type Translator, localMessage, tr, translator } from './i18n.js';
 
 /** Most files in one upload request. */
 export const MAX_UPLOAD_FILES = 20;
@@ -349,7 +350,7 @@ export async function addPapers(
  * written), the corpus is synced (the engine drops it, its annotations become
  * orphans), and only when asked its annotations are deleted too.
  */
-export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotations: boolean) {
+export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotations: boolean, t: Translator = translator('en')) {
   const doc = lib.engine().requireDocument(id);
   const library = libraryOfPapers(lib);
   let hidden = false;
@@ -376,17 +377,13 @@ export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotatio
     orphaned = lib.store.list({ docId: id }).length;
   }
   const what = deleted
-    ? `its ${deleted} annotations were deleted 已删除 ${deleted} 条标注`
+    ? t('flash.removedDeleted', { n: deleted })
     : orphaned
-      ? `its ${orphaned} annotations are kept as orphans 保留 ${orphaned} 条标注为孤立标注`
-      : 'it had no annotations';
+      ? t('flash.removedOrphaned', { n: orphaned })
+      : t('flash.removedNone');
   // One sentence for the page, whether the removal came from the form or from page JS.
-  const where = movedTo
-    ? ` (moved to ${movedTo} in the data folder)`
-    : hidden
-      ? ' (a sample paper: hidden in your library, the sample folder is unchanged)'
-      : '';
-  const message = `Removed 已移出 ${doc.file}${where}; ${what}.`;
+  const where = movedTo ? t('flash.removedMoved', { to: movedTo }) : hidden ? t('flash.removedHidden') : '';
+  const message = t('flash.removed', { file: doc.file, where, what });
   return { removed: { id, file: doc.file, movedTo }, annotations: { orphaned, deleted }, message };
 }
 
@@ -497,13 +494,13 @@ function wants(req: Request, name: string): boolean {
 }
 
 /** A message of an upload's outcome, for the page. */
-function uploadNotice(r: { documents: AddedPaper[]; errors: PaperError[] }): string {
+function uploadNotice(r: { documents: AddedPaper[]; errors: PaperError[] }, t: Translator): string {
   const parts: string[] = [];
   const added = r.documents.filter((d) => d.status === 'added');
   const replaced = r.documents.filter((d) => d.status === 'replaced');
-  if (added.length) parts.push(`Added 已添加 ${added.length}: ${added.map((d) => d.file).join(', ')}.`);
-  if (replaced.length) parts.push(`Replaced 已替换 ${replaced.length}: ${replaced.map((d) => d.file).join(', ')}.`);
-  for (const e of r.errors) parts.push(`Not added 未添加: ${e.message}`);
+  if (added.length) parts.push(t('flash.added', { n: added.length, files: added.map((d) => d.file).join(', ') }));
+  if (replaced.length) parts.push(t('flash.replaced', { n: replaced.length, files: replaced.map((d) => d.file).join(', ') }));
+  for (const e of r.errors) parts.push(t('flash.notAdded', { message: localMessage(e.message, t.lang) }));
   return parts.join(' ');
 }
 
@@ -520,7 +517,7 @@ function formRoute(flash: FlashMessages, back: (req: Request) => string, fn: (re
       res.redirect(303, to);
     } catch (err) {
       if (!(err instanceof UserInputError) || err.status === 404) throw err;
-      flash.set(req, res, { kind: 'error', text: err.message });
+      flash.set(req, res, { kind: 'error', text: localMessage(err.message, tr(res).lang) });
       res.redirect(303, back(req));
     }
   };
@@ -551,7 +548,7 @@ export function documentsRouters(deps: AppDeps, flash: FlashMessages): { api: Ro
     res.json(await editMetadata(lib, req.params.id, parseMetadataPatch(req.body)));
   });
   api.delete('/documents/:id', async (req, res) => {
-    res.json(await removePaper(lib, req.params.id, flag(req.query as Record<string, unknown>, 'deleteAnnotations', false)));
+    res.json(await removePaper(lib, req.params.id, flag(req.query as Record<string, unknown>, 'deleteAnnotations', false), tr(res)));
   });
 
   const pages = Router();
@@ -565,7 +562,7 @@ export function documentsRouters(deps: AppDeps, flash: FlashMessages): { api: Ro
         const res = req.res!;
         const incoming = await receive(req, res, lib.corpusDir, limits);
         const r = await addPapers(lib, incoming, wants(req, 'replace'));
-        return { to: '/documents', notice: uploadNotice(r) };
+        return { to: '/documents', notice: uploadNotice(r, tr(res)) };
       },
     ),
   );
@@ -579,9 +576,10 @@ export function documentsRouters(deps: AppDeps, flash: FlashMessages): { api: Ro
         const id = String(req.params.id);
         const doc = lib.engine().requireDocument(id);
         const patch = metadataFromForm((req.body ?? {}) as Record<string, unknown>, doc);
-        if (Object.keys(patch).length === 0) return { to: docUrl(id), notice: 'Nothing changed. 未作修改。' };
+        const t = tr(req.res!);
+        if (Object.keys(patch).length === 0) return { to: docUrl(id), notice: t('js.nothingChanged') };
         await editMetadata(lib, id, patch);
-        return { to: docUrl(id), notice: 'Details saved to duikou.metadata.json. 文献信息已保存。' };
+        return { to: docUrl(id), notice: t('flash.metaSaved') };
       },
     ),
   );
@@ -592,7 +590,7 @@ export function documentsRouters(deps: AppDeps, flash: FlashMessages): { api: Ro
       flash,
       (req) => docUrl(String(req.params.id)),
       async (req) => {
-        const r = await removePaper(lib, String(req.params.id), wants(req, 'deleteAnnotations'));
+        const r = await removePaper(lib, String(req.params.id), wants(req, 'deleteAnnotations'), tr(req.res!));
         return { to: '/documents', notice: r.message };
       },
     ),

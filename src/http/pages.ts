@@ -31,6 +31,7 @@ import { annotationRestrictVia } from '../annotated-search.js';
 import { viewerOf } from './accounts.js';
 import type { Viewer } from '../store/users.js';
 import { MAX_UPLOAD_FILES, MAX_UPLOAD_FILE_BYTES, PAPER_EXTENSIONS } from './documents-api.js';
+import { tr } from './i18n.js';
 
 // --- escaping helpers: the only places HTML is put together -----------------
 
@@ -481,7 +482,7 @@ async function searchPage(engine: Engine, search: SearchBackend, req: Request) {
   if (state.doc) engine.requireDocument(state.doc);
   const documents = documentsView(engine);
   const base = { state, documents, active: 'search', htmlLang: 'en' };
-  if (p.q.trim() === '') return { ...base, title: 'duikou 对口', result: null };
+  if (p.q.trim() === '') return { ...base, title: 'duikou', result: null };
 
   const result: SearchResult = await search.search(p.q, parseQuery(p.q), p);
   const hits = result.hits.map((h) => hitView(engine, h, p.q));
@@ -690,7 +691,7 @@ export function pagesRouter(deps: AppDeps): Router {
 
   r.get('/documents', (_req, res) => {
     res.render('documents', {
-      title: 'Documents 文献 · duikou',
+      title: `${tr(res)('title.documents')} · duikou`,
       active: 'documents',
       htmlLang: 'en',
       documents: documentsView(engine),

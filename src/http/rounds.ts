@@ -23,6 +23,7 @@ import { parseBody } from './annotations-api.js';
 import type { FlashMessages } from './flash.js';
 import { type AnnotationMark, documentBodyHtml, type DocMark } from './pages.js';
 import { str } from './params.js';
+import { tr } from './i18n.js';
 
 /** The two colours of the comparison view (palette entries, so the page needs no inline style). */
 export const COMPARE_COLOURS = ['#90caf9', '#f48fb1'] as const;
@@ -185,7 +186,7 @@ export function roundsRouters(
   pages.get('/rounds', (_req, res) => {
     const viewer = viewerOf(res);
     res.render('rounds', {
-      title: 'Coding rounds 编码轮次 · duikou',
+      title: `${tr(res)('title.rounds')} · duikou`,
       active: 'rounds',
       htmlLang: 'en',
       rounds: rounds.list(),
@@ -199,7 +200,7 @@ export function roundsRouters(
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
       const r = create({ name: String(body.name ?? ''), docIds: list(body.docIds), coders: list(body.coders) }, viewerOf(res));
-      flash.set(req, res, { kind: 'notice', text: `Opened round “${r.name}”: its coders now code blind (轮次已开始)` });
+      flash.set(req, res, { kind: 'notice', text: tr(res)('flash.roundOpened', { name: r.name }) });
     } catch (err) {
       if (!(err instanceof UserInputError)) throw err;
       flash.set(req, res, { kind: 'error', text: err.message });
@@ -208,7 +209,7 @@ export function roundsRouters(
   });
   pages.post('/rounds/:id/close', (req, res) => {
     const r = rounds.close(roundOf(req).id);
-    flash.set(req, res, { kind: 'notice', text: `Closed round “${r.name}”: everyone sees all its annotations (轮次已结束)` });
+    flash.set(req, res, { kind: 'notice', text: tr(res)('flash.roundClosed', { name: r.name }) });
     res.redirect(303, `/rounds/${r.id}`);
   });
 
@@ -224,7 +225,7 @@ export function roundsRouters(
       if (ids.length === 0) throw new UserInputError('bad_merge', 'Tick the annotations to accept or merge (请勾选标注)');
       const a = store.merge(ids, { text: d.text, hash: d.hash }, viewerOf(res).name);
       const who = a.mergedFrom.map((m) => m.coder).join(' + ');
-      flash.set(req, res, { kind: 'notice', text: `The group's annotation now stands for ${who}'s (已采纳为小组标注)` });
+      flash.set(req, res, { kind: 'notice', text: tr(res)('flash.merged', { who }) });
     } catch (err) {
       if (!(err instanceof UserInputError)) throw err;
       flash.set(req, res, { kind: 'error', text: err.message });

@@ -33,8 +33,10 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launch Chromium with a fresh temp profile; `close` removes the profile. */
-export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<TestBrowser> {
+/** Launch Chromium with a fresh temp profile (interface in `lang`, English by default); `close` removes the profile. */
+export async function launchBrowser(
+  options: { width?: number; height?: number; lang?: 'en' | 'zh'; hasTouch?: boolean; colorScheme?: 'light' | 'dark' } = {},
+): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; the browser tests need Debian's chromium`);
   const profile = mkdtempSync(join(tmpdir(), 'duikou-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -42,7 +44,10 @@ export async function launchBrowser(options: { width?: number; height?: number }
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: options.width ?? 1200, height: options.height ?? 900 },
-    locale: 'zh-CN',
+    // The browser's language picks the interface language (Accept-Language); English unless a test asks for Chinese.
+    locale: options.lang === 'zh' ? 'zh-CN' : 'en-GB',
+    ...(options.hasTouch ? { hasTouch: true, isMobile: true } : {}),
+    ...(options.colorScheme ? { colorScheme: options.colorScheme } : {}),
   });
   return {
     context,

@@ -1,0 +1,154 @@
+/**
+ * The interface language: English or Chinese, one at a time. The language
+ * comes from the `duikou_lang` cookie the header's switch sets, else from the
+ * browser's `Accept-Language`; every label, message and heading a page shows
+ * comes from {@link CATALOGUES} (see `messages.ts`). Papers, quotes and tags
+ * keep their own language: views mark them with their own `lang`.
+ */
+import express, { type Request, type RequestHandler, type Response, Router } from 'express';
+import { type MessageKey, type Messages, en, zh } from './messages.js';
+
+/** An interface language. */
+export type UiLang = 'en' | 'zh';
+
+/** The message catalogue of each interface language. */
+export const CATALOGUES: Readonly<Record<UiLang, Messages>> = { en, zh };
+
+/** The cookie that remembers the language picked with the header's switch. */
+export const LANG_COOKIE = 'duikou_lang';
+
+/** The value of `<html lang>` for an interface language. */
+export const htmlLangOf = (l: UiLang): string => (l === 'zh' ? 'zh-Hans' : 'en');
+
+/** Parameters filled into a message's `{name}` placeholders. */
+export type Params = Readonly<Record<string, string | number>>;
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+
+/** Look a key up; an unknown key is a bug (a typo in a view), so it throws rather than showing the key. */
+function lookup(lang: UiLang, key: string): string {
+  const m = (CATALOGUES[lang] as Record<string, string>)[key];
+  if (typeof m !== 'string') throw new Error(`No message "${key}" in the ${lang} catalogue`);
+  return m;
+}
+
+/** Fill `{name}` placeholders; `esc` escapes each value (for messages that carry markup). */
+function fill(template: string, params: Params | undefined, esc: (s: string) => string): string {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? esc(String(params[name])) : whole));
+}
+
+/** A message as plain text (escape it when writing HTML: `<%= t(...) %>`). */
+export function translate(lang: UiLang, key: MessageKey, params?: Params): string {
+  return fill(lookup(lang, key), params, (s) => s);
+}
+
+/**
+ * The translator a view gets: `t(key, params)` for text, `t.n(key, n, params)`
+ * for a count (`key.one` when `n` is 1 and that key exists), `t.html(key, params)`
+ * for a message whose own markup (`<q>`, `<strong>`) is kept while every
+ * parameter is escaped (`<%- t.html(...) %>`).
+ */
+export interface Translator {
+  (key: MessageKey, params?: Params): string;
+  n(key: MessageKey, n: number, params?: Params): string;
+  html(key: MessageKey, params?: Params): string;
+  /** The interface language. */
+  lang: UiLang;
+}
+
+/** Build the translator of one language. */
+export function translator(lang: UiLang): Translator {
+  const plural = (key: string, n: number): string => {
+    const one = `${key}.one`;
+    return n === 1 && one in CATALOGUES[lang] ? one : key;
+  };
+  const t = ((key: MessageKey, params?: Params) => translate(lang, key, params)) as Translator;
+  t.n = (key, n, params) => fill(lookup(lang, plural(key, n)), { n, ...params }, (s) => s);
+  t.html = (key, params) => fill(lookup(lang, key), params, escapeHtml);
+  t.lang = lang;
+  return t;
+}
+
+/** The language a request asks for: the switch's cookie, else the browser's preference, else English. */
+export function requestLang(req: Request): UiLang {
+  const cookie = (req.cookies as Record<string, unknown> | undefined)?.[LANG_COOKIE];
+  if (cookie === 'en' || cookie === 'zh') return cookie;
+  return req.acceptsLanguages('en', 'zh') === 'zh' ? 'zh' : 'en';
+}
+
+/** The interface language a response is being written in (set by {@link uiLanguage}). */
+export function uiLangOf(res: Response): UiLang {
+  return (res.locals.lang as UiLang | undefined) ?? 'en';
+}
+
+/** The translator of a response's interface language. */
+export function tr(res: Response): Translator {
+  return (res.locals.t as Translator | undefined) ?? translator(uiLangOf(res));
+}
+
+const HAN = /\p{Script=Han}/u;
+
+/** The `lang` of a piece of user content (a title, a tag, a query): Chinese if it holds Han characters. */
+export const textLang = (s: string | null | undefined): string => (s && HAN.test(s) ? 'zh-Hans' : 'en');
+
+/**
+ * A message from the code (an error, a notice) in one language. Such messages
+ * are written "English detail (中文摘要)" or "English / 中文"; the English
+ * interface shows the English part, the Chinese one the Chinese part when
+ * there is one, else the whole message.
+ */
+export function localMessage(message: string, lang: UiLang): string {
+  const m = /^([^]*?)\s*(?:[(（]([^()（）]*\p{Script=Han}[^()（）]*)[)）]|\s\/\s([^/]*\p{Script=Han}[^/]*))\s*([.。]?)$/u.exec(message);
+  if (!m) return message;
+  const english = `${m[1] ?? ''}${m[4] ?? ''}`.trim();
+  const chinese = (m[2] ?? m[3] ?? '').trim();
+  if (lang === 'en') return english || message;
+  return chinese || message;
+}
+
+/** Paths the switch may send the browser back to: this site's own pages only. */
+function safeBack(raw: unknown): string {
+  return typeof raw === 'string' && /^\/(?![/\\])/.test(raw) && !/[\r\n]/.test(raw) ? raw : '/';
+}
+
+/** Client-side messages (the `js.` keys) for the page scripts, as the JSON a view puts into the page. */
+export function clientMessages(lang: UiLang): string {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(CATALOGUES[lang])) if (k.startsWith('js.')) out[k.slice(3)] = v;
+  // `<` cannot end a JSON string, but `</script>` inside one would end the block: escape it.
+  return JSON.stringify(out).replace(/</g, '\\u003c');
+}
+
+/**
+ * Middleware: pick the interface language and offer it to the views as
+ * `lang`, `uiHtmlLang`, `t` (the translator), `textLang`, `localMessage` and
+ * `clientMessages`.
+ */
+export function uiLanguage(): RequestHandler {
+  return (req, res, next) => {
+    const lang = requestLang(req);
+    res.locals.lang = lang;
+    res.locals.uiHtmlLang = htmlLangOf(lang);
+    res.locals.t = translator(lang);
+    res.locals.textLang = textLang;
+    res.locals.clientMessages = () => clientMessages(lang);
+    res.locals.localMessage = (m: string) => localMessage(m, lang);
+    res.locals.currentUrl = req.originalUrl;
+    res.vary('Accept-Language');
+    next();
+  };
+}
+
+/** `POST /lang` (the header's switch): remember the language for a year and go back to the page. */
+export function languageRouter(): Router {
+  const r = Router();
+  r.post('/lang', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const lang = body.lang === 'zh' ? 'zh' : 'en';
+    res.cookie(LANG_COOKIE, lang, { sameSite: 'lax', secure: req.secure, path: '/', maxAge: 365 * 24 * 3600 * 1000 });
+    res.redirect(303, safeBack(body.back));
+  });
+  return r;
+}
