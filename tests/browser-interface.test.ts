@@ -145,7 +145,8 @@ function report(page: Page): Promise<PageReport> {
       if (text && !other(n.parentElement)) labels.push(text);
     }
     for (const el of document.body.querySelectorAll('[aria-label], [placeholder], [title]')) {
-      if (other(el)) continue;
+      // A co-occurrence cell's name is its two tags and its count: content, not a label.
+      if (other(el) || el.matches('table.cooc a')) continue;
       for (const a of ['aria-label', 'placeholder', 'title']) {
         const v = el.getAttribute(a);
         if (v && !(a === 'placeholder' && el.matches('input[type="search"]'))) labels.push(`@${a}: ${v}`);
@@ -219,7 +220,8 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
           expect(r.landmarks.nav, path).toBeGreaterThanOrEqual(1);
           expect(r.unlabelled, path).toEqual([]);
         }
-        expect(problems.errors.filter((e) => !e.includes('404'))).toEqual([]);
+        // The error pages walked answer 400 and 404 on purpose.
+        expect(problems.errors.filter((e) => !/status of 40[04]/.test(e))).toEqual([]);
       } finally {
         await browser.close();
       }
@@ -281,15 +283,16 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
       const problems = await watchProblems(page);
       const text = engine.requireDocument(ZH).text;
       await page.goto(`${server.url}/documents/${ZH}`);
-      const passage = page.locator(`article.paper [data-start]`).filter({ hasText: Q }).first();
-      await passage.scrollIntoViewIfNeeded();
       // A tap (a touch pointer), then the selection a long press and its handles make.
-      await passage.tap();
+      await page.locator('.doc-meta').tap();
+      // Let the tap's compatibility mouse events pass: after them, only the selection can open the popover.
+      await page.waitForTimeout(800);
+      expect(await page.locator('#ann-pop').isHidden()).toBe(true);
       await page.evaluate((q) => {
         const walker = document.createTreeWalker(document.querySelector('article.paper')!, NodeFilter.SHOW_TEXT);
         for (let n = walker.nextNode(); n; n = walker.nextNode()) {
           const i = n.textContent!.indexOf(q);
-          if (i >= 0) return window.getSelection()!.setBaseAndExtent(n, i, n, i + q.length);
+          if (i >= 0 && !n.parentElement!.closest('mark.hl')) return window.getSelection()!.setBaseAndExtent(n, i, n, i + q.length);
         }
         throw new Error(`${q} not in the page`);
       }, Q);
