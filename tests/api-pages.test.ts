@@ -86,7 +86,7 @@ describe('pages in the API', () => {
     expect(grouped.groups.find((g) => g.docId === 'echidna-report')!.hits.map((h) => h.page)).toContainEqual({ first: 2, last: 2 });
     // the search page shows it beside the section
     const html = await (await fetch(`${server.url}/search?q=${encodeURIComponent('援藏干部')}`)).text();
-    expect(html).toContain('<span class="page" title="Page 页码">p. 2</span>');
+    expect(html).toContain('<span class="page" title="Page">p. 2</span>');
   });
 
   it('gives an annotation the pages of its range, from its offsets and the page map', async () => {

@@ -38,7 +38,8 @@ describe('search error pages', () => {
     expect(input![1]).toBe(escaped(q));
     expect(input![0]).toContain('aria-describedby="q-error"');
     // the message, right after the box, inside the search form
-    const form = html.slice(html.indexOf('<form class="searchform"'), html.indexOf('</form>'));
+    const start = html.indexOf('<form class="searchform"');
+    const form = html.slice(start, html.indexOf('</form>', start));
     const msg = /<p class="search-error" id="q-error" role="alert">([\s\S]*?)<\/p>/.exec(form);
     expect(msg, 'the message beside the box').not.toBeNull();
     expect(msg![1]!.length).toBeGreaterThan(10);

@@ -1,10 +1,10 @@
 // The interface language's messages for the page scripts: the `js.` keys of the
-// server's catalogue (src/http/messages.ts), which _head.ejs puts into the page as JSON.
+// server's catalogue (src/http/messages.ts), which _head.ejs puts into <body data-messages> as JSON.
 
 /** @type {Record<string, string>} */
 let messages = {};
 try {
-  messages = JSON.parse(document.getElementById('duikou-messages')?.textContent ?? '{}');
+  messages = JSON.parse(document.body.dataset.messages ?? '{}');
 } catch {
   messages = {};
 }

@@ -83,6 +83,8 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (wantsJson(req.path)) {
     res.json({ error: { code, message } });
   } else {
+    // The language switch goes back home from an error page: the address is not repeated into the page.
+    res.locals.currentUrl = '/';
     res.render('error', { status, code, message, title: `${status}` });
   }
 };

@@ -113,12 +113,15 @@ function safeBack(raw: unknown): string {
   return typeof raw === 'string' && /^\/(?![/\\])/.test(raw) && !/[\r\n]/.test(raw) ? raw : '/';
 }
 
-/** Client-side messages (the `js.` keys) for the page scripts, as the JSON a view puts into the page. */
+/**
+ * Client-side messages (the `js.` keys, without the prefix) for the page
+ * scripts, as JSON; `_head.ejs` puts it (escaped) into `<body data-messages>`,
+ * as no inline script is allowed.
+ */
 export function clientMessages(lang: UiLang): string {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(CATALOGUES[lang])) if (k.startsWith('js.')) out[k.slice(3)] = v;
-  // `<` cannot end a JSON string, but `</script>` inside one would end the block: escape it.
-  return JSON.stringify(out).replace(/</g, '\\u003c');
+  return JSON.stringify(out);
 }
 
 /**
