@@ -17,7 +17,7 @@ const css = readFileSync(new URL('../public/css/duikou.css', import.meta.url), '
 function rootVars(from: number): Record<string, string> {
   const at = css.indexOf(':root {', from);
   const block = css.slice(at, css.indexOf('}', at));
-  return Object.fromEntries([...block.matchAll(/--([a-z-]+):\s*(#[0-9a-f]{3,6});/gi)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries([...block.matchAll(/--([a-z-]+):\s*(#[0-9a-f]{3,6}|\d+%);/gi)].map((m) => [m[1]!, m[2]!]));
 }
 
 const light = rootVars(0);
@@ -38,9 +38,22 @@ describe.each([
     expect(wcagContrast(v['mark-line']!, v.bg!)).toBeGreaterThanOrEqual(3);
   });
 
+  /** How an annotation colour is drawn behind text: `--hl-mix` of it over the page. */
+  const annotated = (colour: string) => interpolate([v.bg!, colour])(parseFloat(v['hl-mix']!) / 100);
+
+  it('keeps annotated text readable in every annotation colour, alone, overlapping and hovered', () => {
+    expect(v['hl-mix']).toMatch(/%$/);
+    for (const colour of PALETTE) {
+      expect(wcagContrast(v.fg!, annotated(colour)), colour).toBeGreaterThanOrEqual(4.5);
+      // Overlapping and hovered highlights are drawn nearly full strength, with dark text in both modes.
+      expect(wcagContrast('#1d2125', interpolate([colour, '#000'])(0.1)), colour).toBeGreaterThanOrEqual(4.5);
+      expect(wcagContrast('#1d2125', colour), colour).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+
   it('fills a match in a colour clearly unlike every annotation colour', () => {
     for (const colour of PALETTE) {
-      const drawn = interpolate([v.bg!, colour])(0.55);
+      const drawn = annotated(colour);
       expect(deltaE(v.mark!, drawn), colour).toBeGreaterThanOrEqual(12);
     }
   });
