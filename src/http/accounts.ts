@@ -80,7 +80,7 @@ export function accountGate(auth: Auth, users: UserStore): Router {
   );
 
   const loginPage = (res: Response, status: number, next: unknown, failed = false) =>
-    res.status(status).render('login', { title: 'Log in 登录', accounts: true, failed, next: safeNext(next) });
+    res.status(status).render('login', { accounts: true, failed, next: safeNext(next) });
 
   r.get('/login', (req, res, next) => {
     if (!users.hasUsers()) return token ? token(req, res, next) : res.redirect(303, safeNext(req.query.next));

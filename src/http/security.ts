@@ -271,7 +271,7 @@ export function tokenGate(token: string): Router {
     res.redirect(303, safeNext(next));
   };
   const loginPage = (res: Response, failedLogin: boolean, next: unknown) =>
-    res.status(failedLogin ? 401 : 200).render('login', { title: 'Log in 登录', failed: failedLogin, next: safeNext(next) });
+    res.status(failedLogin ? 401 : 200).render('login', { failed: failedLogin, next: safeNext(next) });
 
   // The sign-in address printed at start: /login?token=…
   r.get('/login', (req, res, next) => {
