@@ -276,6 +276,47 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
     }, 120_000);
   }
 
+  it('the reader keeps the paper and the section being read at the top, and focus is visible', async () => {
+    const browser = await launchBrowser({ width: 1280, height: 800, lang: 'en' });
+    try {
+      const page = await browser.context.newPage();
+      const doc = engine.requireDocument(ZH);
+      const headings = doc.passages.filter((p) => p.kind === 'heading');
+      expect(headings.length).toBeGreaterThan(3);
+      const h = headings[2]!;
+      await page.goto(`${server.url}/documents/${ZH}?q=${encodeURIComponent(Q)}`);
+      // Scroll until the heading has just passed under the bar.
+      const headingText = await page.evaluate((id) => {
+        const el = document.getElementById(id)!;
+        el.scrollIntoView();
+        // Now the bar is stuck at the top: put the heading just under it.
+        const bar = document.getElementById('reader-head')!.getBoundingClientRect();
+        window.scrollBy(0, el.getBoundingClientRect().top - bar.bottom + 2);
+        return el.textContent!.trim();
+      }, `p-${h.id}`);
+      expect(headingText.replace(/\s/g, '')).toBe(doc.text.slice(h.start, h.end).replace(/\s/g, ''));
+      await expect.poll(() => page.locator('#reader-section').textContent()).toBe(headingText);
+      const bar = await page.locator('#reader-head').boundingBox();
+      expect(bar?.y).toBe(0);
+      expect(await page.locator('#reader-head .reader-paper').textContent()).toBe(doc.title);
+      // Keyboard focus draws a ring.
+      await page.goto(`${server.url}/search`);
+      for (const expected of ['skip', 'brand']) {
+        await page.keyboard.press('Tab');
+        const focus = await page.evaluate(() => {
+          const el = document.activeElement as HTMLElement;
+          const st = getComputedStyle(el);
+          return { cls: el.className, style: st.outlineStyle, width: parseFloat(st.outlineWidth) };
+        });
+        expect(focus.cls).toContain(expected);
+        expect(focus.style).toBe('solid');
+        expect(focus.width).toBeGreaterThanOrEqual(2);
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it('a touch selection in a paper opens the annotate popover', async () => {
     const browser = await launchBrowser({ width: 390, height: 844, lang: 'en', hasTouch: true });
     try {
