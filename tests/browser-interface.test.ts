@@ -106,6 +106,7 @@ const PAGES = [
   `/search?q=${encodeURIComponent(Q)}&group=paper`,
   `/search?q=${encodeURIComponent('zzqqxx')}`,
   `/search?q=${encodeURIComponent('lang:xx')}`,
+  `/search?q=${encodeURIComponent(Q)}&view=nope`,
   '/documents',
   `/documents/${ZH}?q=${encodeURIComponent(Q)}`,
   `/documents/${EN}`,
@@ -210,7 +211,7 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
         const problems = await watchProblems(page);
         for (const path of PAGES) {
           const res = await page.goto(`${server.url}${path}`);
-          expect(res?.status(), path).toBeLessThan(path === '/nothing-here' || path.includes('lang%3Axx') ? 500 : 400);
+          expect(res?.status(), path).toBeLessThan(/nothing-here|lang%3Axx|view=nope/.test(path) ? 500 : 400);
           const r = await report(page);
           expect(r.lang, path).toBe(lang === 'zh' ? 'zh-Hans' : 'en');
           const wrong = r.labels.filter((l) => (lang === 'en' ? HAN_RE.test(l) : ENGLISH_RE.test(l)));

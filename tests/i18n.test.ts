@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import { copySample } from './helpers/sample.js';
 import { type TestServer, startServer } from './helpers/server.js';
-import { CATALOGUES, localMessage, translator } from '../src/http/i18n.js';
+import { CATALOGUES, errorText, localMessage, translator } from '../src/http/i18n.js';
 import { en, zh } from '../src/http/messages.js';
 import { PASSAGE_KINDS } from '../src/pipeline/query.js';
 
@@ -109,6 +109,18 @@ describe('the translator', () => {
   ])('shows %j in one language', (message, english, chinese) => {
     expect(localMessage(message, 'en')).toBe(english);
     expect(localMessage(message, 'zh')).toBe(chinese);
+  });
+});
+
+describe('error messages on pages', () => {
+  it.each([
+    ['bad_tag', 'A tag cannot be empty (标签不能为空)', 'en', 'A tag cannot be empty', null],
+    ['bad_tag', 'A tag cannot be empty (标签不能为空)', 'zh', '标签不能为空', null],
+    ['bad_parameter', '"view" must be list or kwic', 'en', '"view" must be list or kwic', null],
+    ['bad_parameter', '"view" must be list or kwic', 'zh', '地址中的参数无效。', '"view" must be list or kwic'],
+    ['no_such_code', 'Only English here', 'zh', 'Only English here', null],
+  ] as const)('%s %j in %s', (code, message, lang, text, detail) => {
+    expect(errorText(code, message, lang)).toEqual({ text, detail });
   });
 });
 

@@ -108,6 +108,19 @@ export function localMessage(message: string, lang: UiLang): string {
   return chinese || message;
 }
 
+/**
+ * An error's message for a page: {@link localMessage}, and where the Chinese
+ * interface would be left with English only, the catalogue's sentence for the
+ * error's code (`errcode.<code>`), with the English as `detail`.
+ */
+export function errorText(code: string, message: string, lang: UiLang): { text: string; detail: string | null } {
+  const text = localMessage(message, lang);
+  if (lang === 'en' || HAN.test(text)) return { text, detail: null };
+  const key = `errcode.${code}`;
+  const own = (CATALOGUES.zh as Record<string, string>)[key];
+  return own ? { text: own, detail: text } : { text, detail: null };
+}
+
 /** Paths the switch may send the browser back to: this site's own pages only. */
 function safeBack(raw: unknown): string {
   return typeof raw === 'string' && /^\/(?![/\\])/.test(raw) && !/[\r\n]/.test(raw) ? raw : '/';
@@ -138,6 +151,7 @@ export function uiLanguage(): RequestHandler {
     res.locals.textLang = textLang;
     res.locals.clientMessages = () => clientMessages(lang);
     res.locals.localMessage = (m: string) => localMessage(m, lang);
+    res.locals.errorText = (code: string, m: string) => errorText(code, m, lang);
     res.locals.currentUrl = req.originalUrl;
     res.vary('Accept-Language');
     next();

@@ -11,6 +11,12 @@
 
 /** English, the reference catalogue. */
 export const en = {
+  'errcode.bad_parameter': 'A value in the address is not valid.',
+  'errcode.bad_request': 'The request is not valid.',
+  'errcode.not_found': 'There is nothing at this address.',
+  'errcode.internal_error': 'Something went wrong on our side; the error has been logged.',
+  'errcode.unauthorized': 'Sign in first.',
+  'errcode.forbidden': 'Your role does not allow this.',
   'head.skip': 'Skip to content',
   'head.nav': 'Main',
   'head.signOut': 'Sign out',
@@ -373,6 +379,12 @@ export type Messages = Readonly<Record<MessageKey, string>>;
 
 /** 简体中文. */
 export const zh: Messages = {
+  'errcode.bad_parameter': '地址中的参数无效。',
+  'errcode.bad_request': '请求无效。',
+  'errcode.not_found': '页面不存在。',
+  'errcode.internal_error': '服务器内部错误，已记录。',
+  'errcode.unauthorized': '请先登录。',
+  'errcode.forbidden': '您的角色无权执行此操作。',
   'head.skip': '跳到正文',
   'head.nav': '主导航',
   'head.signOut': '退出',
