@@ -21,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
+import { RoundStore } from '../src/store/rounds.js';
+import { UserStore } from '../src/store/users.js';
 import type { Engine } from '../src/engine.js';
 import { browserSkipReason, launchBrowser, watchProblems } from './helpers/browser.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
@@ -197,6 +199,17 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
     const e = engine.requireDocument(EN);
     const word = e.text.indexOf('counterpart');
     server.store.create({ docId: EN, start: word, end: word + 'counterpart'.length, tags: ['policy'] }, e);
+    // A closed coding round with two coders who disagree, for the agreement and comparison pages.
+    const users = new UserStore(server.store.db);
+    await users.add('li', 'coder', 'a long enough password 1');
+    await users.add('zhang', 'coder', 'a long enough password 2');
+    const rounds = new RoundStore(server.store.db);
+    const round = rounds.create({ name: 'pilot', docIds: [ZH], coders: ['li', 'zhang'] }, 'owner');
+    const second = zh.text.indexOf(Q, at + 1);
+    server.store.create({ docId: ZH, start: second, end: second + Q.length, tags: ['援藏'] }, zh, 'li');
+    server.store.create({ docId: ZH, start: second, end: second + Q.length, tags: ['policy'] }, zh, 'zhang');
+    rounds.close(round.id);
+    PAGES.push(`/rounds/${round.id}`, `/rounds/${round.id}/compare?doc=${ZH}&a=li&b=zhang`);
   }, 120_000);
   afterAll(async () => {
     await server?.close();

@@ -148,6 +148,24 @@ describe('the interface language of a request', () => {
     expect(await htmlLang(headers)).toBe(lang);
   });
 
+  it('the sign-in page speaks the browser’s language before anyone is signed in', async () => {
+    const gated = await startServer({
+      engine: await openCorpus(copySample(['wang-counterpart-support-policy.txt'])),
+      access: { auth: { token: 'a-secret-token' } },
+    });
+    try {
+      const zh = await (await fetch(`${gated.url}/login`, { headers: { 'accept-language': 'zh-CN' } })).text();
+      expect(zh).toContain('<html lang="zh-Hans">');
+      expect(zh).toContain('访问令牌');
+      expect(zh).not.toContain('Access token');
+      const en = await (await fetch(`${gated.url}/login`, { headers: { 'accept-language': 'en' } })).text();
+      expect(en).toContain('Access token');
+      expect(en).not.toContain('访问令牌');
+    } finally {
+      await gated.close();
+    }
+  });
+
   it('the switch sets a cookie for a year and goes back to the page, never to another site', async () => {
     const post = (body: string) =>
       fetch(`${server.url}/lang`, {
