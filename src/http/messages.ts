@@ -11,6 +11,26 @@
 
 /** English, the reference catalogue. */
 export const en = {
+  'action.edit': 'Edit',
+  'asort.label': 'Sort',
+  'asort.paper': 'Paper',
+  'asort.position': 'Position in the paper',
+  'asort.date': 'Date, newest first',
+  'asort.tag': 'Tag',
+  'tags.tree': 'Tag tree',
+  'tags.find': 'Find a tag',
+  'tags.all': 'All',
+  'tags.pickHelp':
+    'Pick a tag to rename it, move it under another, recolour, describe, merge or delete it. Counts: own · Σ including children.',
+  'tags.pickHelpOwner':
+    'Pick a tag to rename it, move it under another, recolour, describe, merge or delete it; or drag a tag onto another to nest it. Counts: own · Σ including children.',
+  'tags.dropRoot': 'Drop here for the top level',
+  'tag.name': 'Name',
+  'tag.parent': 'Parent',
+  'tag.topLevel': 'top level',
+  'tag.childrenFirst': 'Move or delete its child tags first',
+  'tag.new': 'New tag',
+  'tag.add': 'Add',
   'errcode.bad_parameter': 'A value in the address is not valid.',
   'errcode.bad_request': 'The request is not valid.',
   'errcode.not_found': 'There is nothing at this address.',
@@ -379,6 +399,25 @@ export type Messages = Readonly<Record<MessageKey, string>>;
 
 /** 简体中文. */
 export const zh: Messages = {
+  'action.edit': '编辑',
+  'asort.label': '排序',
+  'asort.paper': '文献',
+  'asort.position': '文中位置',
+  'asort.date': '日期（最新在前）',
+  'asort.tag': '标签',
+  'tags.tree': '标签树',
+  'tags.find': '查找标签',
+  'tags.all': '全部',
+  'tags.pickHelp': '选择标签以重命名、移到其他标签下、改色、说明、合并或删除。数字为本标签数 · Σ 含子标签。',
+  'tags.pickHelpOwner':
+    '选择标签以重命名、移到其他标签下、改色、说明、合并或删除；拖动标签到另一标签上即可嵌套。数字为本标签数 · Σ 含子标签。',
+  'tags.dropRoot': '拖到此处设为顶级',
+  'tag.name': '名称',
+  'tag.parent': '上级标签',
+  'tag.topLevel': '顶级',
+  'tag.childrenFirst': '请先移动或删除子标签',
+  'tag.new': '新标签',
+  'tag.add': '添加',
   'errcode.bad_parameter': '地址中的参数无效。',
   'errcode.bad_request': '请求无效。',
   'errcode.not_found': '页面不存在。',
