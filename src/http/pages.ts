@@ -65,6 +65,8 @@ interface MarkOptions {
   markId?: (m: MatchSpan) => string | undefined;
   /** Annotation ids that already have their `a-<id>` anchor (shared across a page so each id is given once). */
   anchored?: Set<string>;
+  /** The interface's words for a page marker and an untagged highlight (English by default). */
+  labels?: { page: (n: number) => string; annotation: string };
 }
 
 /** A stored annotation drawn over the text as a highlight. */
@@ -120,7 +122,7 @@ function annotationMarkHtml(s: Segment<DocMark>, anns: AnnotationMark[], inner: 
       'data-colour': top.colour,
       'data-start': s.start,
       'data-end': s.end,
-      title: tags.length ? tags.join(', ') : 'Annotation 标注',
+      title: tags.length ? tags.join(', ') : (opts.labels?.annotation ?? 'Annotation'),
       tabindex: 0,
     },
     extra + inner,
@@ -156,12 +158,9 @@ function rangeSpan(text: string, r: Span, marks: DocMark[], cls: string, opts: M
 }
 
 /** A page marker: empty (its label is drawn by CSS, so it is never selected or copied with the text), in the margin. */
-function pageMarkHtml(page: number): string {
-  return el(
-    'span',
-    { class: 'page-mark', 'data-page': page, title: `Page ${page} 第 ${page} 页`, role: 'note', 'aria-label': `Page ${page}` },
-    '',
-  );
+function pageMarkHtml(page: number, opts: MarkOptions = {}): string {
+  const label = opts.labels?.page(page) ?? `Page ${page}`;
+  return el('span', { class: 'page-mark', 'data-page': page, title: label, role: 'note', 'aria-label': label }, '');
 }
 
 /**
@@ -190,13 +189,13 @@ function piecesHtml(
       const hyphen = joins[k + 1] === 'hyphen' ? pc.end - 1 : pc.end;
       let cls = joins[k] === 'space' ? 'pc join-space' : 'pc';
       // Pages starting before this piece (or in the gap before it) are marked before it.
-      while (next < pages.length && pages[next]![0] <= at) out += pageMarkHtml(pages[next++]![1]);
+      while (next < pages.length && pages[next]![0] <= at) out += pageMarkHtml(pages[next++]![1], opts);
       while (next < pages.length && pages[next]![0] < pc.end) {
         const [o, page] = pages[next++]!;
         // A form feed that makes the page is not drawn (it would show as a box): the marker stands for it.
         const cut = o > at && text[o - 1] === '\f' ? o - 1 : o;
         if (cut > at) out += rangeSpan(text, { start: at, end: cut }, marks, cls, opts);
-        out += pageMarkHtml(page);
+        out += pageMarkHtml(page, opts);
         at = o;
         cls = 'pc';
       }
@@ -342,7 +341,7 @@ export function passageHtml(
     case 'table': {
       const t = parseTable(doc.text, p);
       if (t) {
-        const marksHtml = pages.map(([, n]) => pageMarkHtml(n)).join('');
+        const marksHtml = pages.map(([, n]) => pageMarkHtml(n, opts)).join('');
         return el('div', { ...base, class: 'p table' }, marksHtml + el('table', {}, tableHtml(doc.text, t, marks, opts)));
       }
       return el('pre', { ...base, class: 'p table' }, body());
@@ -636,8 +635,14 @@ async function documentPage(engine: Engine, backend: SearchBackend, req: Request
     searchAllUrl: q ? searchUrl({ q, lang: '', doc: '', expand: true, limit: 20, offset: 0, view: 'list' }) : null,
     hasTitle: doc.passages.some((p) => p.kind === 'title'),
     annotate: store ? await annotateState(store, id, query, viewer) : null,
-    bodyHtml: documentBodyHtml(doc, marksByPassage, { ...opts, anchored: new Set() }),
+    bodyHtml: documentBodyHtml(doc, marksByPassage, { ...opts, anchored: new Set(), labels: markLabels(req) }),
   };
+}
+
+/** The interface's words inside a paper's text: page markers and untagged highlights. */
+function markLabels(req: Request): MarkOptions['labels'] {
+  const t = tr(req.res!);
+  return { page: (n) => t('page.n', { n }), annotation: t('ann.title') };
 }
 
 /** What the document page's metadata form and remove step need. */
