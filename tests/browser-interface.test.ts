@@ -22,7 +22,6 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/corpus.js';
 import { RoundStore } from '../src/store/rounds.js';
-import { UserStore } from '../src/store/users.js';
 import type { Engine } from '../src/engine.js';
 import { browserSkipReason, launchBrowser, watchProblems } from './helpers/browser.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
@@ -200,9 +199,7 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
     const word = e.text.indexOf('counterpart');
     server.store.create({ docId: EN, start: word, end: word + 'counterpart'.length, tags: ['policy'] }, e);
     // A closed coding round with two coders who disagree, for the agreement and comparison pages.
-    const users = new UserStore(server.store.db);
-    await users.add('li', 'coder', 'a long enough password 1');
-    await users.add('zhang', 'coder', 'a long enough password 2');
+    // (The round's coders need no accounts here: with none, the app keeps its one implicit owner and no sign-in.)
     const rounds = new RoundStore(server.store.db);
     const round = rounds.create({ name: 'pilot', docIds: [ZH], coders: ['li', 'zhang'] }, 'owner');
     const second = zh.text.indexOf(Q, at + 1);
@@ -225,6 +222,7 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
         for (const path of PAGES) {
           const res = await page.goto(`${server.url}${path}`);
           expect(res?.status(), path).toBeLessThan(/nothing-here|lang%3Axx|view=nope/.test(path) ? 500 : 400);
+          expect(new URL(page.url()).pathname, 'no redirect').toBe(new URL(path, server.url).pathname);
           const r = await report(page);
           expect(r.lang, path).toBe(lang === 'zh' ? 'zh-Hans' : 'en');
           const wrong = r.labels.filter((l) => (lang === 'en' ? HAN_RE.test(l) : ENGLISH_RE.test(l)));

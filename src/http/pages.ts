@@ -65,6 +65,8 @@ interface MarkOptions {
   markId?: (m: MatchSpan) => string | undefined;
   /** Annotation ids that already have their `a-<id>` anchor (shared across a page so each id is given once). */
   anchored?: Set<string>;
+  /** Draw the paper's title as an `h2` (on a page whose own `h1` is something else), not the page's `h1`. */
+  titleAsH2?: boolean;
   /** The interface's words for a page marker and an untagged highlight (English by default). */
   labels?: { page: (n: number) => string; annotation: string };
 }
@@ -328,7 +330,7 @@ export function passageHtml(
   const body = () => piecesHtml(doc.text, p, marks, opts, pages);
   switch (p.kind) {
     case 'title':
-      return el('h1', { ...base, class: 'p title' }, body());
+      return el(opts.titleAsH2 ? 'h2' : 'h1', { ...base, class: 'p title' }, body());
     case 'heading':
       return el((p.level ?? 1) <= 1 ? 'h2' : 'h3', { ...base, class: 'p heading' }, body());
     case 'front-matter':

@@ -286,7 +286,8 @@ export function roundsRouters(
       b,
       papers: round.docIds.map((id) => ({ id, title: engine.title(id), current: id === docId })),
       coders: round.coders,
-      bodyHtml: documentBodyHtml(doc, marks, { anchored: new Set() }),
+      // The page's h1 names the paper already: its title in the text is an h2 here.
+      bodyHtml: documentBodyHtml(doc, marks, { anchored: new Set(), titleAsH2: true }),
       owner: viewerOf(res).role === 'owner',
       coded: spans
         .filter((s) => s.id !== undefined)
