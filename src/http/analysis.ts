@@ -428,7 +428,7 @@ export function analysisPagesRouter(deps: AppDeps): Router {
       dispersion: {
         ...d,
         svg: dispersionSvg(d.rows, tr(res)('disp.plotTitle', { q: b.p.q })),
-        yearsSvg: d.years.length ? yearsSvg(d.years, tr(res)('disp.yearsTitle', { q: b.p.q })) : null,
+        yearsSvg: d.years.length ? yearsSvg(d.years, tr(res)('disp.yearsTitle', { q: b.p.q }), (n) => tr(res).n('disp.nPapers', n)) : null,
         svgUrl: `/api${analysisUrl('/dispersion', { ...b.p, sort: 'doc', offset: 0 })}&format=svg`,
       },
     });

@@ -82,8 +82,12 @@ export function dispersionSvg(rows: readonly DispersionRow[], title: string): st
   return parts.join('');
 }
 
-/** A bar chart of occurrences per year. */
-export function yearsSvg(years: readonly YearCount[], title: string): string {
+/** A bar chart of occurrences per year; `papers` words a count of papers for the bars' tooltips. */
+export function yearsSvg(
+  years: readonly YearCount[],
+  title: string,
+  papers: (n: number) => string = (n) => `${n} paper${n === 1 ? '' : 's'}`,
+): string {
   const barW = 44;
   const gap = 16;
   const plotH = 160;
@@ -99,7 +103,7 @@ export function yearsSvg(years: readonly YearCount[], title: string): string {
     const h = (y.occurrences / max) * plotH;
     const x = gap + i * (barW + gap);
     parts.push(
-      `<rect class="plot-year" fill="#8a2a14" x="${x}" y="${fmt(plotH + 16 - h)}" width="${barW}" height="${fmt(h)}"><title>${y.year}: ${y.occurrences} (${y.papers} paper${y.papers === 1 ? '' : 's'})</title></rect>`,
+      `<rect class="plot-year" fill="#8a2a14" x="${x}" y="${fmt(plotH + 16 - h)}" width="${barW}" height="${fmt(h)}"><title>${y.year}: ${y.occurrences} (${escapeHtml(papers(y.papers))})</title></rect>`,
       `<text class="plot-count" fill="#1d2125" x="${x + barW / 2}" y="${fmt(plotH + 12 - h)}" text-anchor="middle">${y.occurrences}</text>`,
       `<text class="plot-axis" fill="#5b636b" x="${x + barW / 2}" y="${plotH + 34}" text-anchor="middle">${y.year}</text>`,
     );
