@@ -295,6 +295,13 @@ describe('results grouped by paper', () => {
     const page = await (
       await fetch(`${server.url}/search?q=${encodeURIComponent('how are village cadres selected and evaluated')}`)
     ).text();
-    expect(page).toContain('No passage has every word; showing the closest 最接近的结果');
+    // The page says it in the interface language only (English without Accept-Language).
+    expect(page).toContain('No passage has every word; showing the closest</p>');
+    const zh = await (
+      await fetch(`${server.url}/search?q=${encodeURIComponent('how are village cadres selected and evaluated')}`, {
+        headers: { 'accept-language': 'zh-CN' },
+      })
+    ).text();
+    expect(zh).toContain('没有段落包含全部检索词；显示最接近的结果</p>');
   });
 });

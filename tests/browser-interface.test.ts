@@ -106,6 +106,7 @@ const PAGES = [
   `/search?q=${encodeURIComponent(Q)}&view=kwic`,
   `/search?q=${encodeURIComponent(Q)}&group=paper`,
   `/search?q=${encodeURIComponent('zzqqxx')}`,
+  `/search?q=${encodeURIComponent(`${Q} zzqqxx`)}`,
   `/search?q=${encodeURIComponent('lang:xx')}`,
   `/search?q=${encodeURIComponent(Q)}&view=nope`,
   '/documents',

@@ -32,6 +32,7 @@ import { viewerOf } from './accounts.js';
 import type { Viewer } from '../store/users.js';
 import { MAX_UPLOAD_FILES, MAX_UPLOAD_FILE_BYTES, PAPER_EXTENSIONS } from './documents-api.js';
 import { tr } from './i18n.js';
+import { BEST_MATCH_BELOW } from '../pipeline/rank.js';
 
 // --- escaping helpers: the only places HTML is put together -----------------
 
@@ -521,7 +522,15 @@ async function searchPage(engine: Engine, search: SearchBackend, req: Request) {
       nextUrl: to < count ? searchUrl({ ...state, offset: p.offset + p.limit }) : null,
       count,
       groups: groups ?? null,
-      notice: result.notice ?? null,
+      // Said in the interface language: which best-match case this is (engine.ts bestMatchNotice words it bilingually for the API).
+      notice:
+        result.mode !== 'best'
+          ? null
+          : result.strictTotal === 0
+            ? { key: 'best.none', n: 0 }
+            : result.strictTotal < BEST_MATCH_BELOW
+              ? { key: 'best.few', n: result.strictTotal }
+              : { key: 'best.ranked', n: result.strictTotal },
       groupUrl: searchUrl({ ...state, group: 'paper', offset: 0 }),
       ungroupUrl: searchUrl({ ...state, group: undefined, offset: 0 }),
       listUrl: searchUrl({ ...state, view: 'list' }),
