@@ -115,7 +115,8 @@ describe('the translator', () => {
 describe('error messages on pages', () => {
   it.each([
     ['bad_tag', 'A tag cannot be empty (标签不能为空)', 'en', 'A tag cannot be empty', null],
-    ['bad_tag', 'A tag cannot be empty (标签不能为空)', 'zh', '标签不能为空', null],
+    ['bad_tag', 'A tag cannot be empty (标签不能为空)', 'zh', '标签不能为空', 'A tag cannot be empty'],
+    ['empty_query', '请输入检索词 only', 'zh', '请输入检索词 only', null],
     ['bad_parameter', '"view" must be list or kwic', 'en', '"view" must be list or kwic', null],
     ['bad_parameter', '"view" must be list or kwic', 'zh', '地址中的参数无效。', '"view" must be list or kwic'],
     ['no_such_code', 'Only English here', 'zh', 'Only English here', null],

@@ -100,25 +100,30 @@ export const textLang = (s: string | null | undefined): string => (s && HAN.test
  * there is one, else the whole message.
  */
 export function localMessage(message: string, lang: UiLang): string {
+  const parts = splitMessage(message);
+  if (!parts) return message;
+  return (lang === 'en' ? parts.english : parts.chinese) || message;
+}
+
+/** A message's English and Chinese parts, or null when it is not written in both. */
+function splitMessage(message: string): { english: string; chinese: string } | null {
   const m = /^([^]*?)\s*(?:[(（]([^()（）]*\p{Script=Han}[^()（）]*)[)）]|\s\/\s([^/]*\p{Script=Han}[^/]*))\s*([.。]?)$/u.exec(message);
-  if (!m) return message;
-  const english = `${m[1] ?? ''}${m[4] ?? ''}`.trim();
-  const chinese = (m[2] ?? m[3] ?? '').trim();
-  if (lang === 'en') return english || message;
-  return chinese || message;
+  if (!m) return null;
+  return { english: `${m[1] ?? ''}${m[4] ?? ''}`.trim(), chinese: (m[2] ?? m[3] ?? '').trim() };
 }
 
 /**
- * An error's message for a page: {@link localMessage}, and where the Chinese
- * interface would be left with English only, the catalogue's sentence for the
- * error's code (`errcode.<code>`), with the English as `detail`.
+ * A problem or error message for a page, in the interface language. In
+ * Chinese the short Chinese summary comes with the English part as `detail`
+ * (the file, line or value it names), and a message written in English only
+ * gets the catalogue's sentence for its code (`errcode.<code>`) when there is one.
  */
 export function errorText(code: string, message: string, lang: UiLang): { text: string; detail: string | null } {
-  const text = localMessage(message, lang);
-  if (lang === 'en' || HAN.test(text)) return { text, detail: null };
-  const key = `errcode.${code}`;
-  const own = (CATALOGUES.zh as Record<string, string>)[key];
-  return own ? { text: own, detail: text } : { text, detail: null };
+  const parts = splitMessage(message);
+  if (lang === 'en') return { text: parts?.english || message, detail: null };
+  if (parts?.chinese) return { text: parts.chinese, detail: parts.english || null };
+  const own = (CATALOGUES.zh as Record<string, string>)[`errcode.${code}`];
+  return own && !HAN.test(message) ? { text: own, detail: message } : { text: message, detail: null };
 }
 
 /** Paths the switch may send the browser back to: this site's own pages only. */
