@@ -1,6 +1,6 @@
 /**
  * Cold start, in a fresh process: from process start until the first query is
- * answered. With the persisted index (src/persist.ts) when it exists;
+ * answered. With the persisted index (src/backends/embedded/persist.ts) when it exists;
  * otherwise the FALLBACK: openCorpus (read and index everything, one thread).
  * Prints one JSON line.
  *
@@ -8,10 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Engine } from '../src/engine.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 
 const [corpusDir, dataDir, query] = process.argv.slice(2) as [string, string, string];
-const persistPath = fileURLToPath(new URL('../src/persist.ts', import.meta.url));
+const persistPath = fileURLToPath(new URL('../src/backends/embedded/persist.ts', import.meta.url));
 
 interface PersistModule {
   openPersistentCorpus(
@@ -30,7 +30,7 @@ if (existsSync(persistPath)) {
   stats = r.stats;
   mode = 'persist';
 } else {
-  const { openCorpus } = await import('../src/corpus.js');
+  const { openCorpus } = await import('../src/backends/embedded/corpus.js');
   engine = await openCorpus(corpusDir);
   mode = 'fallback-openCorpus';
 }

@@ -23,9 +23,9 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import autocannon from 'autocannon';
 import express from 'express';
-import { Engine, prepareDocument } from '../src/engine.js';
+import { Engine, prepareDocument } from '../src/backends/embedded/engine.js';
 import { createApp } from '../src/http/app.js';
-import { WorkerPool, prepareInWorkers, workerScript } from '../src/parallel.js';
+import { WorkerPool, prepareInWorkers, workerScript } from '../src/workers/prepare.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { rank } from '../src/pipeline/rank.js';
@@ -278,7 +278,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   const queries = queryMix(manifest);
   const files = manifest.files.map((file) => ({ dir, file }));
 
-  // Cold start in a fresh process (persisted index when src/persist.ts exists), first:
+  // Cold start in a fresh process (persisted index when src/backends/embedded/persist.ts exists), first:
   // that process builds and loads an index of its own, and must not share the machine's
   // memory with this process's engine (at 1,000 MB each holds over 10 GB).
   const dataDir = join(CACHE, `data-${mb}MB`);

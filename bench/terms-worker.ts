@@ -8,9 +8,9 @@
  * a one-character token, which also keeps a phrase of bigrams inside one
  * run), and the normalised text the brute-force scan greps.
  */
-import { serveWorker } from '../src/parallel.js';
+import { serveWorker } from '../src/workers/prepare.js';
 import { BREAK, type TermsResult, type TermsTask } from './baselines.js';
-import { analyzePassage } from '../src/engine.js';
+import { analyzePassage } from '../src/backends/embedded/engine.js';
 import { normalizeText } from '../src/pipeline/normalize.js';
 import { loadDocument } from '../src/pipeline/load.js';
 import { joinPieces, segment } from '../src/pipeline/segment.js';

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openCorpus } from '../src/corpus.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { Fts5Baseline } from './fts5.js';
 import { loadRelevanceSet, resolveJudgments } from './judgments.js';
 import { mean, RELEVANT, score, type Scores } from './metrics.js';

@@ -16,10 +16,10 @@ import { pathToFileURL } from 'node:url';
 // The built code, as `npm start` runs it: under tsx the Word export's worker
 // thread would also load tsx's compiler, which the server never does.
 const DIST = join(import.meta.dirname, '..', 'dist');
-if (!existsSync(join(DIST, 'export-service.js'))) throw new Error('run `npm run build` first');
+if (!existsSync(join(DIST, 'services', 'export-service.js'))) throw new Error('run `npm run build` first');
 const load = (file: string): Promise<unknown> => import(pathToFileURL(join(DIST, file)).href);
-const { openCorpus } = (await load('corpus.js')) as typeof import('../src/corpus.js');
-const { buildExport } = (await load('export-service.js')) as typeof import('../src/export-service.js');
+const { openCorpus } = (await load('backends/embedded/corpus.js')) as typeof import('../src/backends/embedded/corpus.js');
+const { buildExport } = (await load('services/export-service.js')) as typeof import('../src/services/export-service.js');
 const { AnnotationStore } = (await load('store/annotations.js')) as typeof import('../src/store/annotations.js');
 const { openDatabase } = (await load('store/db.js')) as typeof import('../src/store/db.js');
 

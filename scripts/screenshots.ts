@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openCorpus } from '../src/corpus.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { RoundStore } from '../src/store/rounds.js';

@@ -4,19 +4,19 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AccessConfig, accessFromSettings, signInUrl } from './access.js';
+import { type AccessConfig, accessFromSettings, signInUrl } from './http/access.js';
 import { UserInputError } from './core/errors.js';
 import { setting } from './core/settings.js';
-import { Engine } from './engine.js';
+import { Engine } from './backends/embedded/engine.js';
 import { createApp } from './http/app.js';
 import { isWildcard } from './http/security.js';
-import { resolveLibrary } from './library.js';
-import { type SyncProgress, openIndexDatabase } from './persist.js';
+import { resolveLibrary } from './library/library.js';
+import { type SyncProgress, openIndexDatabase } from './backends/embedded/persist.js';
 import { AnnotationStore } from './store/annotations.js';
 import { DataFileError, describeStorageFailure, openDatabase, storageFailure } from './store/db.js';
-import { CorpusSync } from './watch.js';
+import { CorpusSync } from './library/watch.js';
 import { pgOptionsFromSettings, redactUrl } from './backends/postgres/db.js';
-import { type LabServer, openLabServer } from './lab-server.js';
+import { type LabServer, openLabServer } from './backends/postgres/lab-server.js';
 
 // The sample papers (read only) and the user's library, or the user's own corpus folder: see library.ts.
 const library = resolveLibrary();

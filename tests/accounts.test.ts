@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
 import { ACCOUNT_FAILURE_LIMIT } from '../src/http/accounts.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase, schemaVersion } from '../src/store/db.js';

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type Pattern, type Value, agreementTable, cohenKappa, krippendorffAlphaNominal, percentAgreement } from '../src/agreement.js';
+import {
+  type Pattern,
+  type Value,
+  agreementTable,
+  cohenKappa,
+  krippendorffAlphaNominal,
+  percentAgreement,
+} from '../src/services/agreement.js';
 
 /** Coders × units (rows are coders) → one pattern per unit. */
 const byUnit = (matrix: Value[][]): Pattern[] => matrix[0]!.map((_, u) => ({ values: matrix.map((row) => row[u]!), count: 1 }));

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { CARD_SORTS, nestedName, resolveTag, sortCards, tagTree } from '../src/http/annotation-pages.js';
 import { sortTagNames } from '../src/pipeline/pinyin.js';
 import { type Annotation, AnnotationStore } from '../src/store/annotations.js';

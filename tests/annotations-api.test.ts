@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
 import type { TestServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 
 const FF_TEXT =

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
-import { asLibrary, loadLibraryGlossary } from '../src/library.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
+import { asLibrary, loadLibraryGlossary } from '../src/library/library.js';
 import { startSearchServerOnTestBackend } from './helpers/backends.js';
 import type { TestServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';

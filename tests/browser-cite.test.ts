@@ -20,11 +20,11 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Passage } from '../src/core/types.js';
-import { Engine } from '../src/engine.js';
-import { openIndexDatabase } from '../src/persist.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { openIndexDatabase } from '../src/backends/embedded/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { CorpusSync } from '../src/watch.js';
+import { CorpusSync } from '../src/library/watch.js';
 import { type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
 

@@ -9,8 +9,8 @@
  */
 import { type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { CHROMIUM, CHROMIUM_ARGS, type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';

@@ -6,9 +6,9 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
 import { loadDocument } from '../src/pipeline/load.js';
-import type { IndexStatus } from '../src/watch.js';
+import type { IndexStatus } from '../src/library/watch.js';
 import { type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';

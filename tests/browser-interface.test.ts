@@ -20,9 +20,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { RoundStore } from '../src/store/rounds.js';
-import type { Engine } from '../src/engine.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { browserSkipReason, launchBrowser, watchProblems } from './helpers/browser.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { cooccurrenceTable, cooccurringAnnotations, passageCooccurrenceTable, passagesIn } from '../src/store/cooccurrence.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { Engine } from '../src/engine.js';
-import { openIndexDatabase } from '../src/persist.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { openIndexDatabase } from '../src/backends/embedded/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { CorpusSync } from '../src/watch.js';
+import { CorpusSync } from '../src/library/watch.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
 const disk = vi.hoisted(() => ({ full: false }));

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 
 import type { Database as DB } from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
-import { openIndexDatabase, openPersistentCorpus } from '../src/persist.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { openIndexDatabase, openPersistentCorpus } from '../src/backends/embedded/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { CorpusSync } from '../src/watch.js';
+import { CorpusSync } from '../src/library/watch.js';
 import { runCli } from './helpers/process.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 
 /** A document mixing scripts, with text outside the BMP. */

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { copySample } from './helpers/sample.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { CATALOGUES, errorText, localMessage, translator } from '../src/http/i18n.js';

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import type { Database as DB } from 'better-sqlite3';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
 import { sanitizePaperName } from '../src/http/documents-api.js';
 import { importFile } from '../src/pipeline/import/index.js';
-import { openIndexDatabase } from '../src/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { CorpusSync } from '../src/watch.js';
+import { CorpusSync } from '../src/library/watch.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
 const root = mkdtempSync(join(tmpdir(), 'duikou-edge-'));

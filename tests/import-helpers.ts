@@ -3,7 +3,7 @@
  * and return the surface text of every match, taken from the document's
  * canonical text by the match's offsets.
  */
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
 import type { LoadedDocument } from '../src/core/types.js';
 
 /** The canonical text under each match of `query` in `doc`. */

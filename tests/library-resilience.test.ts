@@ -10,15 +10,15 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { containedImporter } from '../src/contained.js';
-import { Engine } from '../src/engine.js';
-import type { Library } from '../src/library.js';
-import { openIndexDatabase } from '../src/persist.js';
+import { containedImporter } from '../src/workers/contained.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import type { Library } from '../src/library/library.js';
+import { openIndexDatabase } from '../src/backends/embedded/persist.js';
 import { GLOSSARY_FILE } from '../src/pipeline/glossary.js';
 import { METADATA_FILE } from '../src/pipeline/metadata-file.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { CorpusSync, type CorpusWatcher, type SyncProblem } from '../src/watch.js';
+import { CorpusSync, type CorpusWatcher, type SyncProblem } from '../src/library/watch.js';
 import { SAMPLE_IDS, copySample } from './helpers/sample.js';
 import { type TestServer, startServer } from './helpers/server.js';
 

@@ -10,8 +10,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Library, listPapers, loadLibraryGlossary, readLibraryOverrides, resolveLibrary } from '../src/library.js';
-import { writeMetadataOverride } from '../src/metadata.js';
+import { type Library, listPapers, loadLibraryGlossary, readLibraryOverrides, resolveLibrary } from '../src/library/library.js';
+import { writeMetadataOverride } from '../src/library/metadata.js';
 import { ROOT, startServerProcess, stopProcess } from './helpers/process.js';
 import { SAMPLE_IDS, copySample } from './helpers/sample.js';
 

@@ -5,8 +5,8 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { prepareDocument } from '../src/engine.js';
-import { prepareInWorkers, workerMessages, workerScript } from '../src/parallel.js';
+import { prepareDocument } from '../src/backends/embedded/engine.js';
+import { prepareInWorkers, workerMessages, workerScript } from '../src/workers/prepare.js';
 import { listCorpusFiles, loadCorpus, readMetadataOverrides } from '../src/pipeline/load.js';
 import { SAMPLE } from './helpers/sample.js';
 

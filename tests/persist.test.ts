@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
-import { openIndexDatabase, openPersistentCorpus } from '../src/persist.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { openIndexDatabase, openPersistentCorpus } from '../src/backends/embedded/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
-import { CorpusSync } from '../src/watch.js';
+import { CorpusSync } from '../src/library/watch.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { openCorpus } from '../src/corpus.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { PinyinLexicon, compareWords, matchesTyped, pinyinKeys, pinyinLetters, readPinyin } from '../src/pipeline/pinyin.js';
 import { type ParsedQuery, parseQuery } from '../src/pipeline/query.js';
 import { joinPieces } from '../src/pipeline/segment.js';

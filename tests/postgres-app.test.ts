@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openCorpus } from '../src/corpus.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { type ServerProcess, runCli, startServerProcess, stopProcess } from './helpers/process.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
 

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
-import { prepareDocument } from '../src/engine.js';
-import { type LabServer, openLabServer } from '../src/lab-server.js';
+import { prepareDocument } from '../src/backends/embedded/engine.js';
+import { type LabServer, openLabServer } from '../src/backends/postgres/lab-server.js';
 import { emptyGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
-import { asLibrary } from '../src/library.js';
+import { asLibrary } from '../src/library/library.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
 
 const pgServer = testDatabaseUrl();

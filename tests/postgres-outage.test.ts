@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabServer, openLabServer } from '../src/lab-server.js';
-import { asLibrary } from '../src/library.js';
+import { type LabServer, openLabServer } from '../src/backends/postgres/lab-server.js';
+import { asLibrary } from '../src/library/library.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
 import { type TestServer, startServer } from './helpers/server.js';
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgSearchBackend, PG_INDEX_FORMAT, lexeme, passageTsvector } from '../src/backends/postgres/search.js';
-import { Engine, MAX_LIMIT, type SearchOptions, type SearchResult, prepareDocument } from '../src/engine.js';
+import { Engine, MAX_LIMIT, type SearchOptions, type SearchResult, prepareDocument } from '../src/backends/embedded/engine.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { loadCorpus } from '../src/pipeline/load.js';
 import { parseQuery } from '../src/pipeline/query.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MIN_ELAPSED_MS, MIN_FRACTION_DONE, estimateRemaining } from '../src/progress.js';
+import { MIN_ELAPSED_MS, MIN_FRACTION_DONE, estimateRemaining } from '../src/library/progress.js';
 
 describe('estimateRemaining', () => {
   it.each([

@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedDocument, Passage } from '../src/core/types.js';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type RankOptions, rank, summaryPassage } from '../src/pipeline/rank.js';
 import { rankTop } from '../src/pipeline/rank-top.js';

@@ -6,8 +6,8 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Passage } from '../src/core/types.js';
-import { openCorpus } from '../src/corpus.js';
-import type { Engine } from '../src/engine.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import type { Engine } from '../src/backends/embedded/engine.js';
 import { isSummary } from '../src/pipeline/summary.js';
 import { SAMPLE } from './helpers/sample.js';
 

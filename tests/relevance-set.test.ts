@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRelevanceSet, passagesHolding, resolveJudgments } from '../eval/judgments.js';
 import { score } from '../eval/metrics.js';
-import { openCorpus } from '../src/corpus.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
 import type { CorpusDocument } from '../src/core/types.js';
 
 const SET = fileURLToPath(new URL('../eval/relevance.json', import.meta.url));

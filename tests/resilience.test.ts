@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
-import { openIndexDatabase } from '../src/persist.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { openIndexDatabase } from '../src/backends/embedded/persist.js';
 import { overrideFor, readMetadataOverrides } from '../src/pipeline/metadata-file.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { DataFileError, openDatabase } from '../src/store/db.js';
-import { CorpusSync, type CorpusWatcher, type SyncProblem } from '../src/watch.js';
+import { CorpusSync, type CorpusWatcher, type SyncProblem } from '../src/library/watch.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
 const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));

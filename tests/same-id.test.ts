@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Document, Packer, Paragraph } from 'docx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
-import { openIndexDatabase } from '../src/persist.js';
-import { CorpusSync } from '../src/watch.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { CorpusSync } from '../src/library/watch.js';
 import { startServerProcess, stopProcess } from './helpers/process.js';
 import { type TestServer, startServer } from './helpers/server.js';
 

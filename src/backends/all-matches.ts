@@ -4,7 +4,7 @@
  * server's reader marks a query's matches in a paper this way.
  */
 import type { Passage } from '../core/types.js';
-import { MAX_LIMIT, type PassageMatches, type SearchOptions } from '../engine.js';
+import { MAX_LIMIT, type PassageMatches, type SearchOptions } from './embedded/engine.js';
 import type { ParsedQuery } from '../pipeline/query.js';
 import type { SearchBackend } from './types.js';
 

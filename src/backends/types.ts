@@ -9,7 +9,7 @@
  */
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument } from '../core/types.js';
-import type { PreparedDocument, SearchOptions, SearchResult } from '../engine.js';
+import type { PreparedDocument, SearchOptions, SearchResult } from './embedded/engine.js';
 import type { ParsedQuery } from '../pipeline/query.js';
 import type {
   Annotation,

@@ -11,10 +11,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
 import { UserInputError } from '../core/errors.js';
 import { SETTINGS, setting } from '../core/settings.js';
-import { openCorpus } from '../corpus.js';
-import type { SearchHit } from '../engine.js';
+import { openCorpus } from '../backends/embedded/corpus.js';
+import type { SearchHit } from '../backends/embedded/engine.js';
 import { markSegments } from '../pipeline/highlight.js';
-import { FORMAT_NAMES, buildExport } from '../export-service.js';
+import { FORMAT_NAMES, buildExport } from '../services/export-service.js';
 import { parseWebAnnotationBackup } from '../export/index.js';
 import {
   type IncomingPaper,
@@ -26,8 +26,8 @@ import {
   sanitizePaperName,
   tempPaperPath,
 } from '../http/documents-api.js';
-import { loadLibraryGlossary, resolveLibrary } from '../library.js';
-import { openPersistentCorpus, syncCorpus } from '../persist.js';
+import { loadLibraryGlossary, resolveLibrary } from '../library/library.js';
+import { openPersistentCorpus, syncCorpus } from '../backends/embedded/persist.js';
 import { copyLibrary } from '../backends/migrate.js';
 import { openAnnotationBackend, openPgSearch } from '../backends/open.js';
 import { parseQuery } from '../pipeline/query.js';

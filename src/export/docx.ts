@@ -22,7 +22,7 @@ import { buildTagTree, DocumentIndex, groupByPaper, quoteOrder, type TagNode } f
 import { type ExportLabels, type ExportLang, defaultExportLang, exportLabels } from './labels.js';
 import { type ExportAnnotation, type ExportInput, readerQuote } from './types.js';
 import { xmlSafe } from './xml.js';
-import { workerMessages, workerScript } from '../parallel.js';
+import { workerMessages, workerScript } from '../workers/prepare.js';
 import { zipStream } from './zip.js';
 
 export const DOCX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';

@@ -12,10 +12,10 @@
  */
 import { type Request, type Response, Router } from 'express';
 import { stringify } from 'csv-stringify/sync';
-import { annotationRestrict } from '../annotated-search.js';
+import { annotationRestrict } from '../services/annotated-search.js';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, Lang } from '../core/types.js';
-import type { Engine, PassageMatches } from '../engine.js';
+import type { Engine, PassageMatches } from '../backends/embedded/engine.js';
 import { contentDisposition, exportFileName, formatNarrative, sortForReferences } from '../export/index.js';
 import { collocates } from '../pipeline/collocates.js';
 import { CONCORDANCE_SORTS, type ConcordanceLine, type ConcordanceSort, compareWords, concordance } from '../pipeline/concordance.js';

@@ -11,7 +11,7 @@
  */
 import express, { type Request, type Response, Router } from 'express';
 import { UserInputError } from '../core/errors.js';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../backends/embedded/engine.js';
 import { formatPages } from '../export/citation.js';
 import { compareWords, matchesTyped, pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
 import type { AnnotationBackend } from '../backends/types.js';

@@ -1,10 +1,10 @@
 /** JSON API: search and documents. */
 import { Router } from 'express';
-import { searchWithAnnotations } from '../annotated-search.js';
+import { searchWithAnnotations } from '../services/annotated-search.js';
 import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import { parseQuery } from '../pipeline/query.js';
-import { MAX_LIMIT, type Engine, type SearchHit } from '../engine.js';
+import { MAX_LIMIT, type Engine, type SearchHit } from '../backends/embedded/engine.js';
 import { passagePages } from '../pipeline/pages.js';
 import type { AppDeps } from './app.js';
 import { UserInputError } from '../core/errors.js';

@@ -27,11 +27,17 @@ import express, { type Request, type Response, Router } from 'express';
 import multer from 'multer';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta } from '../core/types.js';
-import { containedImporter } from '../contained.js';
-import type { Engine } from '../engine.js';
-import { type Library, asLibrary, hideSample, listPapers } from '../library.js';
-import { applyMetadataPatch, metadataFromForm, parseMetadataPatch, type MetadataPatch, writeMetadataOverride } from '../metadata.js';
-import type { SyncStats } from '../persist.js';
+import { containedImporter } from '../workers/contained.js';
+import type { Engine } from '../backends/embedded/engine.js';
+import { type Library, asLibrary, hideSample, listPapers } from '../library/library.js';
+import {
+  applyMetadataPatch,
+  metadataFromForm,
+  parseMetadataPatch,
+  type MetadataPatch,
+  writeMetadataOverride,
+} from '../library/metadata.js';
+import type { SyncStats } from '../backends/embedded/persist.js';
 import { IMPORT_EXTENSIONS, MAX_FILE_BYTES } from '../pipeline/import/index.js';
 import { UPLOAD_TEMP_PREFIX } from '../pipeline/load.js';
 import type { AnnotationStore } from '../store/annotations.js';

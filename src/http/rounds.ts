@@ -12,9 +12,9 @@
 import express, { type Request, Router } from 'express';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import { type AgreementTable, type CodedSpan, type Unit, agreementTable } from '../agreement.js';
+import { type AgreementTable, type CodedSpan, type Unit, agreementTable } from '../services/agreement.js';
 import { UserInputError } from '../core/errors.js';
-import type { Engine } from '../engine.js';
+import type { Engine } from '../backends/embedded/engine.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import type { Round, RoundStore } from '../store/rounds.js';
 import type { UserStore, Viewer } from '../store/users.js';

@@ -9,8 +9,8 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserInputError } from '../core/errors.js';
-import { prepareDocument } from '../engine.js';
-import { type ContainedPart, type ContainedReply, type ContainedRequest, MEMORY_EXIT_CODE } from '../contained.js';
+import { prepareDocument } from '../backends/embedded/engine.js';
+import { type ContainedPart, type ContainedReply, type ContainedRequest, MEMORY_EXIT_CODE } from '../workers/contained.js';
 import { importFile, type ImportLimits } from './import/index.js';
 import { documentFromImport, readPaperBytes } from './load.js';
 

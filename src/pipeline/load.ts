@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { containedImporter } from '../contained.js';
+import { containedImporter } from '../workers/contained.js';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta, LoadedDocument } from '../core/types.js';
 import { IMPORT_EXTENSIONS, type ImportLimits, type ImportResult, MAX_FILE_BYTES, importFile } from './import/index.js';
@@ -177,7 +177,7 @@ export function documentFromImport(file: string, imported: ImportResult, overrid
  * Loads one paper in this thread: converts it to canonical text (see
  * `import/`), hashes that, and reads its metadata (detected, then
  * overridden). PDFs also get their page map. Files that may be hostile are
- * loaded through `src/contained.ts`, which runs this in a worker with limits.
+ * loaded through `src/workers/contained.ts`, which runs this in a worker with limits.
  * @param file - file name inside `dir`; the id is the name without its extension
  * @param limits - what the file may cost (zip size, PDF pages …); the defaults when absent
  * @throws UserInputError naming the file when it is too large, damaged, encrypted,

@@ -1,11 +1,11 @@
 /**
- * Worker thread of {@link prepareInWorkers} (src/parallel.ts): loads a paper
+ * Worker thread of {@link prepareInWorkers} (src/workers/prepare.ts): loads a paper
  * when given a file, then segments and analyses it with {@link prepareDocument}
  * and posts the PreparedDocument back. jieba's dictionary loads on the first
  * Chinese text, once per worker.
  */
-import { prepareDocument } from '../engine.js';
-import { type PrepareTask, serveWorker } from '../parallel.js';
+import { prepareDocument } from '../backends/embedded/engine.js';
+import { type PrepareTask, serveWorker } from '../workers/prepare.js';
 import { loadDocument } from './load.js';
 
 await serveWorker(async (task: PrepareTask) => {

@@ -12,7 +12,7 @@ import { PgAnnotationStore } from '../../src/backends/postgres/annotations.js';
 import type { AnnotationBackend } from '../../src/backends/types.js';
 import pg from 'pg';
 import { PgSearchBackend } from '../../src/backends/postgres/search.js';
-import { Engine, prepareDocument } from '../../src/engine.js';
+import { Engine, prepareDocument } from '../../src/backends/embedded/engine.js';
 import type { Glossary } from '../../src/pipeline/glossary.js';
 import { AnnotationStore } from '../../src/store/annotations.js';
 import { openDatabase } from '../../src/store/db.js';

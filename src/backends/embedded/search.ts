@@ -2,7 +2,7 @@
  * The embedded search backend: today's in-memory {@link Engine} behind the
  * asynchronous {@link SearchBackend} interface, unchanged in behaviour.
  */
-import type { Engine, PreparedDocument, SearchOptions } from '../../engine.js';
+import type { Engine, PreparedDocument, SearchOptions } from './engine.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import type { SearchBackend } from '../types.js';
 

@@ -45,7 +45,7 @@ import {
   PER_PAPER,
   analyzePassage,
   bestMatchNotice,
-} from '../../engine.js';
+} from '../embedded/engine.js';
 import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';

@@ -18,9 +18,9 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { Database as DB } from 'better-sqlite3';
-import { FileProblemError } from './core/errors.js';
-import { syncAnnotations } from './corpus.js';
-import type { Engine } from './engine.js';
+import { FileProblemError } from '../core/errors.js';
+import { syncAnnotations } from '../backends/embedded/corpus.js';
+import type { Engine } from '../backends/embedded/engine.js';
 import { type Library, asLibrary, libraryFolders, loadLibraryGlossary, readLibraryOverrides } from './library.js';
 import {
   type SyncProgress,
@@ -32,11 +32,11 @@ import {
   openIndexDatabase,
   saveGoodOverrides,
   syncCorpus,
-} from './persist.js';
-import { GLOSSARY_FILE } from './pipeline/glossary.js';
-import { type MetadataOverrides, noOverrides } from './pipeline/metadata-file.js';
-import type { AnnotationStore } from './store/annotations.js';
-import { storageFailure } from './store/db.js';
+} from '../backends/embedded/persist.js';
+import { GLOSSARY_FILE } from '../pipeline/glossary.js';
+import { type MetadataOverrides, noOverrides } from '../pipeline/metadata-file.js';
+import type { AnnotationStore } from '../store/annotations.js';
+import { storageFailure } from '../store/db.js';
 
 /** Something wrong with the corpus or the index that the researcher should know about. */
 export interface SyncProblem {

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import express from 'express';
-import { UserInputError } from './core/errors.js';
-import { setting } from './core/settings.js';
-import { type Access, type TrustProxy, hostRules, isLoopback } from './http/security.js';
+import { UserInputError } from '../core/errors.js';
+import { setting } from '../core/settings.js';
+import { type Access, type TrustProxy, hostRules, isLoopback } from './security.js';
 
 /** The file in the data folder that holds the generated token. */
 export const TOKEN_FILE = 'access-token';

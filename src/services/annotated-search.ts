@@ -4,11 +4,11 @@
  * overlapping an annotation whose note contains the words, and every hit
  * lists the annotations it overlaps.
  */
-import type { Passage, Span } from './core/types.js';
-import type { AnnotationBackend, SearchBackend } from './backends/types.js';
-import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from './engine.js';
-import { type ParsedQuery, parseQuery } from './pipeline/query.js';
-import { type Annotation, type AnnotationStore, foldText } from './store/annotations.js';
+import type { Passage, Span } from '../core/types.js';
+import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
+import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from '../backends/embedded/engine.js';
+import { type ParsedQuery, parseQuery } from '../pipeline/query.js';
+import { type Annotation, type AnnotationStore, foldText } from '../store/annotations.js';
 
 /** An annotation as a search hit mentions it. */
 export interface HitAnnotation extends Span {

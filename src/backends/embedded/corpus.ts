@@ -2,9 +2,9 @@
  * Opening a corpus folder: load every paper and the glossary, and index them.
  */
 import { Engine } from './engine.js';
-import type { ReanchorCounts } from './store/annotations.js';
-import type { AnnotationStore } from './store/annotations.js';
-import { type Library, asLibrary, loadLibrary, loadLibraryGlossary } from './library.js';
+import type { ReanchorCounts } from '../../store/annotations.js';
+import type { AnnotationStore } from '../../store/annotations.js';
+import { type Library, asLibrary, loadLibrary, loadLibraryGlossary } from '../../library/library.js';
 
 /** Progress of indexing, for the console. */
 export type Progress = (done: number, total: number, docId: string) => void;

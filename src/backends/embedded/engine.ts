@@ -3,17 +3,17 @@
  * load → normalize → segment → analyze → index → query → rank. Storage and HTTP
  * sit on top of this and hold no search logic of their own.
  */
-import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang, Span } from './core/types.js';
-import { UserInputError } from './core/errors.js';
-import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from './pipeline/analyze.js';
-import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
-import { PassageIndex } from './pipeline/index.js';
-import { normalizeText } from './pipeline/normalize.js';
-import { PinyinLexicon, readPinyin } from './pipeline/pinyin.js';
-import { parseQuery, type ParsedQuery } from './pipeline/query.js';
-import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, rank } from './pipeline/rank.js';
-import { type TopSource, rankTop } from './pipeline/rank-top.js';
-import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from './pipeline/segment.js';
+import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang, Span } from '../../core/types.js';
+import { UserInputError } from '../../core/errors.js';
+import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
+import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
+import { PassageIndex } from '../../pipeline/index.js';
+import { normalizeText } from '../../pipeline/normalize.js';
+import { PinyinLexicon, readPinyin } from '../../pipeline/pinyin.js';
+import { parseQuery, type ParsedQuery } from '../../pipeline/query.js';
+import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, rank } from '../../pipeline/rank.js';
+import { type TopSource, rankTop } from '../../pipeline/rank-top.js';
+import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from '../../pipeline/segment.js';
 
 /** A search hit as the API returns it. */
 export interface SearchHit {

@@ -19,15 +19,15 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { UserInputError } from './core/errors.js';
-import type { DocumentMeta } from './core/types.js';
+import { UserInputError } from '../core/errors.js';
+import type { DocumentMeta } from '../core/types.js';
 import {
   METADATA_FILE,
   type MetadataOverride,
   checkMetadataOverrides,
   metadataEntrySchema,
   parseJsonFile,
-} from './pipeline/metadata-file.js';
+} from '../pipeline/metadata-file.js';
 
 /** One entry of the file: the loader's own schema, so what is written is what is read. */
 export const metadataPatchSchema = metadataEntrySchema;

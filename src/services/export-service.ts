@@ -5,10 +5,10 @@
  * `duikou export`.
  */
 import { Readable } from 'node:stream';
-import { UserInputError } from './core/errors.js';
-import type { Engine } from './engine.js';
-import { asAnnotationBackend } from './backends/embedded/annotations.js';
-import type { AnnotationBackend } from './backends/types.js';
+import { UserInputError } from '../core/errors.js';
+import type { Engine } from '../backends/embedded/engine.js';
+import { asAnnotationBackend } from '../backends/embedded/annotations.js';
+import type { AnnotationBackend } from '../backends/types.js';
 import {
   type CitationStyleOption,
   type ExportAnnotation,
@@ -25,10 +25,10 @@ import {
   parseExportLang,
   refiQdaStream,
   webAnnotationChunks,
-} from './export/index.js';
-import { passagesAt, quoteOf } from './pipeline/quote.js';
-import { pagesOf } from './pipeline/pages.js';
-import { type Annotation, type AnnotationStore, normalizeTagName } from './store/annotations.js';
+} from '../export/index.js';
+import { passagesAt, quoteOf } from '../pipeline/quote.js';
+import { pagesOf } from '../pipeline/pages.js';
+import { type Annotation, type AnnotationStore, normalizeTagName } from '../store/annotations.js';
 
 /** The names a user types for each format (`format=md`), mapped to the format. */
 export const FORMAT_NAMES: Readonly<Record<string, ExportFormat>> = {

@@ -18,17 +18,17 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { UserInputError } from './core/errors.js';
-import { setting } from './core/settings.js';
-import type { LoadedDocument } from './core/types.js';
+import { UserInputError } from '../core/errors.js';
+import { setting } from '../core/settings.js';
+import type { LoadedDocument } from '../core/types.js';
 import { writeFileAtomic } from './metadata.js';
-import { containedImporter } from './contained.js';
-import { GLOSSARY_FILE, type Glossary, createGlossary, loadGlossary, normalizeGlossaryTerm } from './pipeline/glossary.js';
-import { type LoadError, listCorpusFiles } from './pipeline/load.js';
-import { METADATA_FILE, type MetadataOverrides, noOverrides, readMetadataOverrides } from './pipeline/metadata-file.js';
+import { containedImporter } from '../workers/contained.js';
+import { GLOSSARY_FILE, type Glossary, createGlossary, loadGlossary, normalizeGlossaryTerm } from '../pipeline/glossary.js';
+import { type LoadError, listCorpusFiles } from '../pipeline/load.js';
+import { METADATA_FILE, type MetadataOverrides, noOverrides, readMetadataOverrides } from '../pipeline/metadata-file.js';
 
 /** The sample papers shipped with duikou (the package's `corpus/`), read only. */
-export const SAMPLE_DIR = fileURLToPath(new URL('../corpus', import.meta.url));
+export const SAMPLE_DIR = fileURLToPath(new URL('../../corpus', import.meta.url));
 
 /** The library's own state (hidden sample papers), beside its papers. */
 export const LIBRARY_STATE_FILE = 'duikou.library.json';

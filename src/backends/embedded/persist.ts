@@ -14,17 +14,17 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
-import type { DocumentMeta, Lang, LoadedDocument, PassageKind, Span } from './core/types.js';
-import { containedImporter } from './contained.js';
-import { UserInputError } from './core/errors.js';
+import type { DocumentMeta, Lang, LoadedDocument, PassageKind, Span } from '../../core/types.js';
+import { containedImporter } from '../../workers/contained.js';
+import { UserInputError } from '../../core/errors.js';
 import { Engine, type PreparedDocument } from './engine.js';
-import { USER_DICT_PATH } from './pipeline/analyze.js';
-import { type Library, asLibrary, listPapers, loadLibraryGlossary, readLibraryOverrides } from './library.js';
-import { INDEX_FORMAT_VERSION } from './pipeline/index.js';
-import { detectMetadata, removeStaleUploads } from './pipeline/load.js';
-import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from './pipeline/metadata-file.js';
-import { estimateRemaining } from './progress.js';
-import { DataFileError, describeStorageFailure, storageFailure } from './store/db.js';
+import { USER_DICT_PATH } from '../../pipeline/analyze.js';
+import { type Library, asLibrary, listPapers, loadLibraryGlossary, readLibraryOverrides } from '../../library/library.js';
+import { INDEX_FORMAT_VERSION } from '../../pipeline/index.js';
+import { detectMetadata, removeStaleUploads } from '../../pipeline/load.js';
+import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
+import { estimateRemaining } from '../../library/progress.js';
+import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
 export interface SyncProgress {

@@ -14,17 +14,17 @@
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { PgAnnotationStore } from './backends/postgres/annotations.js';
-import type { PgOptions } from './backends/postgres/db.js';
-import { type IndexerLease, watchForIndexerRole } from './backends/postgres/indexer-lock.js';
-import { PgSearchBackend } from './backends/postgres/search.js';
-import type { CorpusDocument } from './core/types.js';
-import { Engine } from './engine.js';
-import { prepareInWorkers } from './parallel.js';
-import { type Library, loadLibraryGlossary } from './library.js';
-import { openIndexDatabase } from './persist.js';
-import { type Glossary, emptyGlossary } from './pipeline/glossary.js';
-import { CorpusSync, type CorpusWatcher, type IndexStatus } from './watch.js';
+import { PgAnnotationStore } from './annotations.js';
+import type { PgOptions } from './db.js';
+import { type IndexerLease, watchForIndexerRole } from './indexer-lock.js';
+import { PgSearchBackend } from './search.js';
+import type { CorpusDocument } from '../../core/types.js';
+import { Engine } from '../embedded/engine.js';
+import { prepareInWorkers } from '../../workers/prepare.js';
+import { type Library, loadLibraryGlossary } from '../../library/library.js';
+import { openIndexDatabase } from '../embedded/persist.js';
+import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
+import { CorpusSync, type CorpusWatcher, type IndexStatus } from '../../library/watch.js';
 
 /** What a lab-server instance serves, and how to stop it. */
 export interface LabServer {
