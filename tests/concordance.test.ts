@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { en, zh } from '../src/http/messages.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { logLikelihood } from '../src/pipeline/collocates.js';
@@ -27,14 +28,17 @@ afterAll(async () => {
 
 async function serve(
   dir: string,
-): Promise<{ engine: Engine; get: (path: string) => Promise<{ status: number; body: any; res: Response }> }> {
+): Promise<{
+  engine: Engine;
+  get: (path: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; res: Response }>;
+}> {
   const engine = await openCorpus(dir);
   const server = await startServer({ engine });
   servers.push(server);
   return {
     engine,
-    get: async (path) => {
-      const res = await fetch(server.url + path);
+    get: async (path, headers) => {
+      const res = await fetch(server.url + path, { headers });
       const type = res.headers.get('content-type') ?? '';
       // Bytes decoded by hand, so a byte-order mark is kept, not swallowed.
       const body = type.includes('json') ? await res.json() : new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer());
@@ -148,6 +152,24 @@ describe('the concordance of the real corpus', () => {
       'link',
     ]);
     expect(rows.slice(1).map((r) => `${r[1]}:${r[5]}`)).toEqual(json.map((l) => `${l.docId}:${l.start}`));
+  });
+
+  it('heads the concordance CSV in the interface language, from the message catalogue', async () => {
+    const path = `/api/concordance?${qs({ q: '对口支援', expand: 0, sort: 'right', format: 'csv' })}`;
+    const heads = async (headers: Record<string, string>) => {
+      const { status, body } = await get(path, headers);
+      expect(status).toBe(200);
+      return parse(body.slice(1)) as string[][];
+    };
+    const keys = ['paper', 'docId', 'title', 'year', 'section', 'start', 'end', 'left', 'keyword', 'right', 'via', 'link'] as const;
+    const zhRows = await heads({ 'Accept-Language': 'zh-CN,zh;q=0.9' });
+    expect(zhRows[0]).toEqual(keys.map((k) => zh[`csv.${k}`]));
+    // The switch's cookie wins over the browser's preference, as on every page.
+    const enRows = await heads({ 'Accept-Language': 'zh-CN', Cookie: 'duikou_lang=en' });
+    expect(enRows[0]).toEqual(keys.map((k) => en[`csv.${k}`]));
+    // Only the heading changes: the same rows, cell for cell.
+    expect(zhRows.slice(1)).toEqual(enRows.slice(1));
+    expect(zhRows.length).toBeGreaterThan(1);
   });
 
   it('lists only occurrences of the whole query, never the part of it a best-match search settles for', async () => {

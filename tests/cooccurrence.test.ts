@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { en, zh } from '../src/http/messages.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import type { Engine } from '../src/backends/embedded/engine.js';
 import { cooccurrenceTable, cooccurringAnnotations, passageCooccurrenceTable, passagesIn } from '../src/store/cooccurrence.js';
@@ -100,6 +101,18 @@ describe('code co-occurrence', () => {
     expect(rows[1]).toEqual(['定义', '2', '1', '2']);
     const json = await (await fetch(`${server.url}/api/cooccurrence`)).json();
     expect(json).toMatchObject({ unit: 'annotation', tags: ['定义', '历史', '治理'] });
+  });
+
+  it('heads the co-occurrence CSV in the interface language', async () => {
+    const rowsIn = async (headers: Record<string, string>) => {
+      const res = await fetch(`${server.url}/api/cooccurrence?format=csv`, { headers });
+      return parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(await res.arrayBuffer()).slice(1)) as string[][];
+    };
+    const zhRows = await rowsIn({ 'Accept-Language': 'zh-CN,zh;q=0.9' });
+    expect(zhRows[0]).toEqual([zh['csv.tag'], '定义', '历史', '治理']);
+    const enRows = await rowsIn({ 'Accept-Language': 'zh-CN', Cookie: 'duikou_lang=en' });
+    expect(enRows[0]).toEqual([en['csv.tag'], '定义', '历史', '治理']);
+    expect(zhRows.slice(1)).toEqual(enRows.slice(1));
   });
 
   it('counts passages coded with both tags when the unit is the passage', async () => {

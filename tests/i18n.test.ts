@@ -62,6 +62,7 @@ describe('the catalogues', () => {
       'sort.': ['doc', 'left', 'right', 'position'],
       'tab.': ['concordance', 'collocates', 'dispersion'],
       'format.': ['md', 'docx', 'csv', 'qdpx', 'json'],
+      'asort.': ['paper', 'position', 'date', 'tag'],
     };
     for (const [prefix, values] of Object.entries(built)) for (const v of values) expect(`${prefix}${v}` in en, `${prefix}${v}`).toBe(true);
   });

@@ -27,7 +27,7 @@ import type { AppDeps } from './app.js';
 import { flag, int, lang, str } from './params.js';
 import { type DispersionRow, type YearCount, dispersionSvg, yearsSvg } from './plots.js';
 import { viewerOf } from './accounts.js';
-import { tr } from './i18n.js';
+import { type Translator, tr } from './i18n.js';
 
 type Query = Record<string, unknown>;
 
@@ -232,21 +232,24 @@ export function dispersionOf(engine: Engine, store: AnnotationStore | undefined,
   };
 }
 
-/** The CSV of a concordance (UTF-8 with BOM, formulas escaped, as the annotation export). */
-export function concordanceCsv(engine: Engine, lines: ConcordanceLine[], p: AnalysisParams): string {
+/**
+ * The CSV of a concordance (UTF-8 with BOM, formulas escaped, as the annotation
+ * export), its column headings in the interface language `t` speaks.
+ */
+export function concordanceCsv(engine: Engine, lines: ConcordanceLine[], p: AnalysisParams, t: Translator): string {
   const header = [
-    'paper',
-    'document id',
-    'title',
-    'year',
-    'section',
-    'start',
-    'end',
-    'left context',
-    'keyword',
-    'right context',
-    'via',
-    'link',
+    t('csv.paper'),
+    t('csv.docId'),
+    t('csv.title'),
+    t('csv.year'),
+    t('csv.section'),
+    t('csv.start'),
+    t('csv.end'),
+    t('csv.left'),
+    t('csv.keyword'),
+    t('csv.right'),
+    t('csv.via'),
+    t('csv.link'),
   ];
   const rows = lines.map((l) => {
     const v = lineView(engine, l, p);
@@ -306,7 +309,7 @@ export function analysisApiRouter(deps: AppDeps): Router {
     const format = str(req.query as Query, 'format') || 'json';
     if (format !== 'json' && format !== 'csv') throw new UserInputError('bad_parameter', '"format" must be json or csv');
     const lines = concordanceLines(engine, store, p);
-    if (format === 'csv') return sendCsv(res, concordanceCsv(engine, lines, p), 'concordance', p.q);
+    if (format === 'csv') return sendCsv(res, concordanceCsv(engine, lines, p, tr(res)), 'concordance', p.q);
     res.json({
       query: p.q,
       sort: p.sort,
@@ -334,7 +337,7 @@ export function analysisApiRouter(deps: AppDeps): Router {
       // The plot as a file for a paper or slides: the same drawing the page shows.
       res.set('Content-Type', 'image/svg+xml; charset=utf-8');
       res.set('Content-Disposition', 'inline; filename="duikou-dispersion.svg"');
-      return res.send(`<?xml version="1.0" encoding="UTF-8"?>\n${dispersionSvg(d.rows, `Dispersion of ${p.q}: ${d.total} occurrences`)}`);
+      return res.send(`<?xml version="1.0" encoding="UTF-8"?>\n${dispersionSvg(d.rows, tr(res)('disp.plotTitle', { q: p.q }))}`);
     }
     if (format !== 'json') throw new UserInputError('bad_parameter', '"format" must be json or svg');
     res.json({
@@ -350,7 +353,7 @@ export function analysisApiRouter(deps: AppDeps): Router {
       const c = cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
       const format = str(req.query as Query, 'format') || 'json';
       if (format === 'csv') {
-        const csv = stringify([['tag', ...c.tags], ...c.tags.map((t, i) => [t, ...c.counts[i]!])], {
+        const csv = stringify([[tr(res)('csv.tag'), ...c.tags], ...c.tags.map((t, i) => [t, ...c.counts[i]!])], {
           bom: true,
           record_delimiter: 'windows',
           escape_formulas: true,

@@ -205,21 +205,19 @@ async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Re
   };
 }
 
-/** The sort orders offered on the annotations page. */
-const SORT_CHOICES: { value: CardSort; label: string }[] = [
-  { value: 'paper', label: 'Paper 文献' },
-  { value: 'position', label: 'Position in the paper 文中位置' },
-  { value: 'date', label: 'Date, newest first 日期' },
-  { value: 'tag', label: 'Tag 标签' },
-];
+/** The sort orders offered on the annotations page (their labels are the catalogue's `asort.<value>`). */
+const SORT_CHOICES: readonly { value: CardSort }[] = [{ value: 'paper' }, { value: 'position' }, { value: 'date' }, { value: 'tag' }];
 
-/** The export formats offered on the annotations page, in the order a researcher reaches for them. */
-const EXPORT_CHOICES = [
-  { value: 'md', label: 'Markdown, with citations 带引文' },
-  { value: 'docx', label: 'Word (.docx)' },
-  { value: 'csv', label: 'CSV for Excel / spreadsheets 表格' },
-  { value: 'qdpx', label: 'REFI-QDA (.qdpx): NVivo, ATLAS.ti, MAXQDA, QualCoder' },
-  { value: 'json', label: 'W3C Web Annotation JSON (backup 备份)' },
+/**
+ * The export formats offered on the annotations page, in the order a researcher
+ * reaches for them (their labels are the catalogue's `format.<value>`).
+ */
+const EXPORT_CHOICES: readonly { value: string }[] = [
+  { value: 'md' },
+  { value: 'docx' },
+  { value: 'csv' },
+  { value: 'qdpx' },
+  { value: 'json' },
 ];
 
 /** A tag in the tree, with its children. */
