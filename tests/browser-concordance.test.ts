@@ -4,7 +4,8 @@
  * right context, coding a line with its Code button and by selecting words
  * in it (the stored offsets are those of the occurrence, found in the text
  * with indexOf), the co-occurrence table counting the pair just coded, and
- * walking the reader's matches with the keys and buttons.
+ * walking the reader's matches with the keys and buttons; on a desktop in
+ * light mode and on a 390 px phone in dark mode.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,150 +62,159 @@ async function uniqueRow(from: number): Promise<{ row: number; docId: string; st
   throw new Error('no row with a unique context');
 }
 
-describe.skipIf(skip !== null)('the concordance in the browser', () => {
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'duikou-browser-conc-'));
-    cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), join(dir, 'corpus'), { recursive: true });
-    engine = await openCorpus(join(dir, 'corpus'));
-    server = await startServerWithStore(engine);
-    browser = await launchBrowser({ width: 1280, height: 900 });
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  pagePerTest(
-    () => browser,
-    (p) => {
-      page = p;
-    },
-  );
+// A desktop in light mode and a phone in dark mode, each with its own server and store (the test codes lines).
+const SCREENS = [
+  { width: 1280, height: 900, colorScheme: 'light' as const },
+  { width: 390, height: 844, colorScheme: 'dark' as const },
+];
 
-  it('lists every occurrence sorted by right context and codes a line at exactly its characters', async () => {
-    const all = occurrences();
-    await page.goto(`${server.url}/concordance?${new URLSearchParams({ q: Q, sort: 'right', expand: '0', limit: '1000' })}`);
-    expect(await page.locator('#conc-total').textContent()).toBe(String(all.length));
-    expect(await page.locator('tr.conc-line').count()).toBe(all.length);
-    const shown = await page
-      .locator('tr.conc-line')
-      .evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-doc-id')}:${tr.getAttribute('data-start')}`));
-    expect(new Set(shown)).toEqual(new Set(all.map((o) => `${o.docId}:${o.start}`)));
-    // sorted by right context: the words right of each keyword (the analyzer's, read by pinyin) never go back
-    const rightWords = shown.map((key) => {
-      const [docId, start] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
-      const o = all.find((x) => x.docId === docId && x.start === start)!;
-      const p = engine.requireDocument(docId).passages.find((x) => x.pieces.some((pc) => pc.start <= start && start < pc.end))!;
-      return contextWords(engine.requireDocument(docId).text, engine.tokens(p.id), o).right.map(wordSortKey);
+describe.skipIf(skip !== null).each(SCREENS)(
+  'the concordance in the browser, $width px, $colorScheme',
+  ({ width, height, colorScheme }) => {
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'duikou-browser-conc-'));
+      cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), join(dir, 'corpus'), { recursive: true });
+      engine = await openCorpus(join(dir, 'corpus'));
+      server = await startServerWithStore(engine);
+      browser = await launchBrowser({ width, height, colorScheme });
+    }, 120_000);
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
-    for (let i = 1; i < rightWords.length; i++) {
-      const [a, b] = [rightWords[i - 1]!, rightWords[i]!];
-      const k = a.findIndex((w, j) => w !== b[j]);
-      if (k >= 0 && k < b.length) expect(a[k]! <= b[k]!, `row ${i}: ${a.join(' ')} before ${b.join(' ')}`).toBe(true);
-    }
-    expect(new Set(rightWords.map((w) => w[0])).size).toBeGreaterThan(10);
+    pagePerTest(
+      () => browser,
+      (p) => {
+        page = p;
+      },
+    );
 
-    // Code: the button opens the popover on the keyword
-    const target = await uniqueRow(2);
-    await page.locator('tr.conc-line').nth(target.row).locator('button.code-line').click();
-    await page.locator('#ann-pop').waitFor({ state: 'visible' });
-    expect(await page.locator('#ann-quote').textContent()).toBe(Q);
-    await page.locator('#ann-tags').fill('来源, 对口支援/右');
-    await page.locator('#ann-save').click();
-    await page.locator('#ann-pop').waitFor({ state: 'hidden' });
-    await expect.poll(() => page.locator('tr.conc-line').nth(target.row).getAttribute('class')).toContain('coded');
-    const [coded] = server.store.list({ tag: '来源' });
-    expect(coded).toMatchObject({ docId: target.docId, start: target.start, end: target.start + Q.length, exact: Q });
-    expect(coded!.tags.sort()).toEqual(['对口支援/右', '来源'].sort());
-
-    // a selection from the last two characters of the left context to the end of the keyword
-    const other = await uniqueRow(target.row + 1);
-    await page
-      .locator('tr.conc-line')
-      .nth(other.row)
-      .evaluate((tr: Element) => {
-        const left = tr.querySelector('td.left .pc')!.firstChild as Text;
-        const kw = tr.querySelector('td.kw mark')!.firstChild as Text;
-        const range = document.createRange();
-        range.setStart(left, left.data.length - 2);
-        range.setEnd(kw, kw.data.length);
-        getSelection()!.removeAllRanges();
-        getSelection()!.addRange(range);
-        kw.parentElement!.dispatchEvent(new MouseEvent('mouseup', { bubbles: true, button: 0 }));
+    it('lists every occurrence sorted by right context and codes a line at exactly its characters', async () => {
+      const all = occurrences();
+      await page.goto(`${server.url}/concordance?${new URLSearchParams({ q: Q, sort: 'right', expand: '0', limit: '1000' })}`);
+      expect(await page.locator('#conc-total').textContent()).toBe(String(all.length));
+      expect(await page.locator('tr.conc-line').count()).toBe(all.length);
+      const shown = await page
+        .locator('tr.conc-line')
+        .evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-doc-id')}:${tr.getAttribute('data-start')}`));
+      expect(new Set(shown)).toEqual(new Set(all.map((o) => `${o.docId}:${o.start}`)));
+      // sorted by right context: the words right of each keyword (the analyzer's, read by pinyin) never go back
+      const rightWords = shown.map((key) => {
+        const [docId, start] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+        const o = all.find((x) => x.docId === docId && x.start === start)!;
+        const p = engine.requireDocument(docId).passages.find((x) => x.pieces.some((pc) => pc.start <= start && start < pc.end))!;
+        return contextWords(engine.requireDocument(docId).text, engine.tokens(p.id), o).right.map(wordSortKey);
       });
-    await page.locator('#ann-pop').waitFor({ state: 'visible' });
-    await page.locator('#ann-tags').fill('选段');
-    await page.locator('#ann-save').click();
-    await page.locator('#ann-pop').waitFor({ state: 'hidden' });
-    const [selected] = server.store.list({ tag: '选段' });
-    const text = engine.requireDocument(other.docId).text;
-    expect(selected).toMatchObject({ docId: other.docId, start: other.start - 2, end: other.start + Q.length });
-    expect(selected!.exact).toBe(text.slice(other.start - 2, other.start) + Q);
+      for (let i = 1; i < rightWords.length; i++) {
+        const [a, b] = [rightWords[i - 1]!, rightWords[i]!];
+        const k = a.findIndex((w, j) => w !== b[j]);
+        if (k >= 0 && k < b.length) expect(a[k]! <= b[k]!, `row ${i}: ${a.join(' ')} before ${b.join(' ')}`).toBe(true);
+      }
+      expect(new Set(rightWords.map((w) => w[0])).size).toBeGreaterThan(10);
 
-    // the co-occurrence table counts the pair just coded, and links to that quote
-    await page.goto(`${server.url}/cooccurrence`);
-    const cell = page.locator('a[aria-label="来源 × 对口支援/右: 1"]');
-    expect(await cell.textContent()).toBe('1');
-    await cell.click();
-    await page.waitForURL(/\/annotations\?/);
-    expect(await page.locator('li.card').count()).toBe(1);
-    expect(await page.locator('li.card').getAttribute('data-id')).toBe(coded!.id);
-  });
+      // Code: the button opens the popover on the keyword
+      const target = await uniqueRow(2);
+      await page.locator('tr.conc-line').nth(target.row).locator('button.code-line').click();
+      await page.locator('#ann-pop').waitFor({ state: 'visible' });
+      expect(await page.locator('#ann-quote').textContent()).toBe(Q);
+      await page.locator('#ann-tags').fill('来源, 对口支援/右');
+      await page.locator('#ann-save').click();
+      await page.locator('#ann-pop').waitFor({ state: 'hidden' });
+      await expect.poll(() => page.locator('tr.conc-line').nth(target.row).getAttribute('class')).toContain('coded');
+      const [coded] = server.store.list({ tag: '来源' });
+      expect(coded).toMatchObject({ docId: target.docId, start: target.start, end: target.start + Q.length, exact: Q });
+      expect(coded!.tags.sort()).toEqual(['对口支援/右', '来源'].sort());
 
-  it('fits the analysis pages on a 390 px phone without sideways scrolling', async () => {
-    await page.setViewportSize({ width: 390, height: 800 });
-    for (const path of [
-      `/concordance?${new URLSearchParams({ q: Q, sort: 'left' })}`,
-      `/collocates?${new URLSearchParams({ q: 'counterpart' })}`,
-      `/dispersion?${new URLSearchParams({ q: Q })}`,
-      '/cooccurrence',
-    ]) {
-      await page.goto(server.url + path);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
-    }
-  });
+      // a selection from the last two characters of the left context to the end of the keyword
+      const other = await uniqueRow(target.row + 1);
+      await page
+        .locator('tr.conc-line')
+        .nth(other.row)
+        .evaluate((tr: Element) => {
+          const left = tr.querySelector('td.left .pc')!.firstChild as Text;
+          const kw = tr.querySelector('td.kw mark')!.firstChild as Text;
+          const range = document.createRange();
+          range.setStart(left, left.data.length - 2);
+          range.setEnd(kw, kw.data.length);
+          getSelection()!.removeAllRanges();
+          getSelection()!.addRange(range);
+          kw.parentElement!.dispatchEvent(new MouseEvent('mouseup', { bubbles: true, button: 0 }));
+        });
+      await page.locator('#ann-pop').waitFor({ state: 'visible' });
+      await page.locator('#ann-tags').fill('选段');
+      await page.locator('#ann-save').click();
+      await page.locator('#ann-pop').waitFor({ state: 'hidden' });
+      const [selected] = server.store.list({ tag: '选段' });
+      const text = engine.requireDocument(other.docId).text;
+      expect(selected).toMatchObject({ docId: other.docId, start: other.start - 2, end: other.start + Q.length });
+      expect(selected!.exact).toBe(text.slice(other.start - 2, other.start) + Q);
 
-  it('walks the matches in the reader with n / p and the buttons, and opens a concordance line at its match', async () => {
-    const doc = engine.requireDocument(ZH);
-    const mine = occurrences()
-      .filter((o) => o.docId === ZH)
-      .sort((a, b) => a.start - b.start);
-    // the first occurrences of the word in the paper's text, by indexOf
-    const first: number[] = [];
-    for (let at = doc.text.indexOf(Q); first.length < 3; at = doc.text.indexOf(Q, at + 1)) first.push(at);
+      // the co-occurrence table counts the pair just coded, and links to that quote
+      await page.goto(`${server.url}/cooccurrence`);
+      const cell = page.locator('a[aria-label="来源 × 对口支援/右: 1"]');
+      expect(await cell.textContent()).toBe('1');
+      await cell.click();
+      await page.waitForURL(/\/annotations\?/);
+      expect(await page.locator('li.card').count()).toBe(1);
+      expect(await page.locator('li.card').getAttribute('data-id')).toBe(coded!.id);
+    });
 
-    await page.goto(`${server.url}/documents/${ZH}?${new URLSearchParams({ q: Q, expand: '0' })}`);
-    expect(await page.locator('#match-pos').textContent()).toBe(`– / ${mine.length}`);
-    const current = async () => Number(await page.locator('.paper mark.current').getAttribute('data-start'));
-    await page.locator('body').press('n');
-    await page.locator('body').press('n');
-    await page.locator('body').press('n');
-    expect(await page.locator('#match-current').textContent()).toBe('3');
-    expect(await current()).toBe(first[2]);
-    await page.locator('body').press('p');
-    expect(await page.locator('#match-current').textContent()).toBe('2');
-    expect(await current()).toBe(first[1]);
-    await page.locator('#match-next').click();
-    expect(await page.locator('#match-current').textContent()).toBe('3');
-    await page.locator('#match-prev').click();
-    await page.locator('#match-prev').click();
-    await page.locator('#match-prev').click();
-    // before the first comes the last
-    expect(await page.locator('#match-current').textContent()).toBe(String(mine.length));
-    expect(await current()).toBe(mine[mine.length - 1]!.start);
-    // typing in the search box is not a key command
-    await page.locator('#dq').press('n');
-    expect(await page.locator('#match-current').textContent()).toBe(String(mine.length));
+    it('fits the analysis pages on a 390 px phone without sideways scrolling', async () => {
+      await page.setViewportSize({ width: 390, height: 800 });
+      for (const path of [
+        `/concordance?${new URLSearchParams({ q: Q, sort: 'left' })}`,
+        `/collocates?${new URLSearchParams({ q: 'counterpart' })}`,
+        `/dispersion?${new URLSearchParams({ q: Q })}`,
+        '/cooccurrence',
+      ]) {
+        await page.goto(server.url + path);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+      }
+    });
 
-    // a concordance line's paper link opens the reader at that occurrence
-    await page.goto(`${server.url}/concordance?${new URLSearchParams({ q: Q, sort: 'right', expand: '0', doc: ZH })}`);
-    const line = page.locator('tr.conc-line').nth(4);
-    const start = Number(await line.getAttribute('data-start'));
-    await line.locator('td.src a').click();
-    await page.waitForURL(/#m-\d+$/);
-    const n = Number(/#m-(\d+)$/.exec(page.url())![1]);
-    expect(await page.locator('#match-current').textContent()).toBe(String(n));
-    expect(await current()).toBe(start);
-    expect(mine[n - 1]!.start).toBe(start);
-  });
-});
+    it('walks the matches in the reader with n / p and the buttons, and opens a concordance line at its match', async () => {
+      const doc = engine.requireDocument(ZH);
+      const mine = occurrences()
+        .filter((o) => o.docId === ZH)
+        .sort((a, b) => a.start - b.start);
+      // the first occurrences of the word in the paper's text, by indexOf
+      const first: number[] = [];
+      for (let at = doc.text.indexOf(Q); first.length < 3; at = doc.text.indexOf(Q, at + 1)) first.push(at);
+
+      await page.goto(`${server.url}/documents/${ZH}?${new URLSearchParams({ q: Q, expand: '0' })}`);
+      expect(await page.locator('#match-pos').textContent()).toBe(`– / ${mine.length}`);
+      const current = async () => Number(await page.locator('.paper mark.current').getAttribute('data-start'));
+      await page.locator('body').press('n');
+      await page.locator('body').press('n');
+      await page.locator('body').press('n');
+      expect(await page.locator('#match-current').textContent()).toBe('3');
+      expect(await current()).toBe(first[2]);
+      await page.locator('body').press('p');
+      expect(await page.locator('#match-current').textContent()).toBe('2');
+      expect(await current()).toBe(first[1]);
+      await page.locator('#match-next').click();
+      expect(await page.locator('#match-current').textContent()).toBe('3');
+      await page.locator('#match-prev').click();
+      await page.locator('#match-prev').click();
+      await page.locator('#match-prev').click();
+      // before the first comes the last
+      expect(await page.locator('#match-current').textContent()).toBe(String(mine.length));
+      expect(await current()).toBe(mine[mine.length - 1]!.start);
+      // typing in the search box is not a key command
+      await page.locator('#dq').press('n');
+      expect(await page.locator('#match-current').textContent()).toBe(String(mine.length));
+
+      // a concordance line's paper link opens the reader at that occurrence
+      await page.goto(`${server.url}/concordance?${new URLSearchParams({ q: Q, sort: 'right', expand: '0', doc: ZH })}`);
+      const line = page.locator('tr.conc-line').nth(4);
+      const start = Number(await line.getAttribute('data-start'));
+      await line.locator('td.src a').click();
+      await page.waitForURL(/#m-\d+$/);
+      const n = Number(/#m-(\d+)$/.exec(page.url())![1]);
+      expect(await page.locator('#match-current').textContent()).toBe(String(n));
+      expect(await current()).toBe(start);
+      expect(mine[n - 1]!.start).toBe(start);
+    });
+  },
+);
