@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { copySample } from './helpers/sample.js';
-import { type TestServer, startServer } from './helpers/server.js';
+import { type TestServer, startServer, startServerWithStore } from './helpers/server.js';
 import { CATALOGUES, errorText, localMessage, translator } from '../src/http/i18n.js';
 import { en, zh } from '../src/http/messages.js';
 import { PASSAGE_KINDS } from '../src/pipeline/query.js';
@@ -148,6 +148,25 @@ describe('the interface language of a request', () => {
     [{ 'accept-language': 'en', cookie: 'duikou_lang=xx' }, 'en'],
   ])('%j gives lang=%s', async (headers, lang) => {
     expect(await htmlLang(headers)).toBe(lang);
+  });
+
+  it('a paper’s page says how to select text by keyboard for annotating, in the interface language only', async () => {
+    const coding = await startServerWithStore(await openCorpus(copySample()));
+    try {
+      const list = await (await fetch(`${coding.url}/documents`)).text();
+      const href = /href="(\/documents\/[^"?#/]+)"/.exec(list)?.[1];
+      expect(href, 'a paper on the list').toBeDefined();
+      const note = async (lang: string) => {
+        const html = await (await fetch(coding.url + href!, { headers: { 'accept-language': lang } })).text();
+        return /<details class="keyboard-help"><summary>([^<]*)<\/summary><p>([^]*?)<\/p><\/details>/.exec(html)?.slice(1);
+      };
+      expect(await note('en')).toEqual([en['kbd.summary'], en['kbd.help']]);
+      expect(await note('zh-CN')).toEqual([zh['kbd.summary'], zh['kbd.help']]);
+      // The note names the key a researcher holds to select.
+      expect(en['kbd.help']).toMatch(/<kbd>Shift<\/kbd>/);
+    } finally {
+      await coding.close();
+    }
   });
 
   it('the sign-in page speaks the browser’s language before anyone is signed in', async () => {
