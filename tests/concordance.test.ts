@@ -26,9 +26,7 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function serve(
-  dir: string,
-): Promise<{
+async function serve(dir: string): Promise<{
   engine: Engine;
   get: (path: string, headers?: Record<string, string>) => Promise<{ status: number; body: any; res: Response }>;
 }> {
@@ -47,6 +45,7 @@ async function serve(
   };
 }
 
+const Q_ZH = '对口支援';
 const qs = (p: Record<string, string | number>) => new URLSearchParams(Object.entries(p).map(([k, v]) => [k, String(v)])).toString();
 
 describe('the concordance of the real corpus', () => {
@@ -170,6 +169,15 @@ describe('the concordance of the real corpus', () => {
     // Only the heading changes: the same rows, cell for cell.
     expect(zhRows.slice(1)).toEqual(enRows.slice(1));
     expect(zhRows.length).toBeGreaterThan(1);
+  });
+
+  it('titles the downloaded dispersion plot in the interface language', async () => {
+    const title = async (lang: string) => {
+      const { body } = await get(`/api/dispersion?${qs({ q: Q_ZH, expand: 0, format: 'svg' })}`, { 'Accept-Language': lang });
+      return /<title id="disp-title">([^<]*)<\/title>/.exec(body as string)?.[1];
+    };
+    expect(await title('zh-CN')).toBe(zh['disp.plotTitle'].replace('{q}', Q_ZH));
+    expect(await title('en')).toBe(en['disp.plotTitle'].replace('{q}', Q_ZH));
   });
 
   it('lists only occurrences of the whole query, never the part of it a best-match search settles for', async () => {
