@@ -5,6 +5,11 @@
  * survive a restart; a removed paper's file is moved aside and its
  * annotations are orphaned unless the researcher asks to delete them; and
  * `duikou add` does the same from the command line.
+ *
+ * Runs on both backends (tests/helpers/both-backends.ts). On a lab server
+ * (PostgreSQL) papers come from the indexing instance's corpus folder, so the
+ * app's upload, edit and removal routes must answer 501 naming that, changing
+ * nothing; the embedded-only tests say so when they skip there.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,11 +22,21 @@ import { openIndexDatabase, openPersistentCorpus } from '../src/backends/embedde
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/library/watch.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import { loadGlossary } from '../src/pipeline/glossary.js';
+import { TEST_BACKEND, startSearchServerOnTestBackend } from './helpers/backends.js';
 import { runCli } from './helpers/process.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const CORPUS = SAMPLE;
+/** On a lab server the app does not change the corpus: those tests run on the embedded backend only. */
+const LAB = TEST_BACKEND === 'postgres';
+if (LAB) {
+  console.warn(
+    'documents-api on PostgreSQL: the upload, metadata, removal and `duikou add` tests are embedded-only (a lab server reads papers from its indexing instance’s corpus folder); checking that the app answers 501 instead',
+  );
+}
 const PAPERS = ['wang-counterpart-support-policy.txt', 'zhou-partner-assistance-overview.txt'];
 const root = mkdtempSync(join(tmpdir(), 'duikou-docapi-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -67,7 +82,7 @@ async function upload(files: Array<[string, string]>, query = '') {
 
 const corpusFiles = () => readdirSync(corpus).sort();
 
-describe('POST /api/documents', () => {
+describe.skipIf(LAB)('POST /api/documents', () => {
   beforeEach(() => setUp());
 
   it('adds a .txt and a .md paper, searchable at once with exact offsets', async () => {
@@ -181,7 +196,7 @@ describe('POST /api/documents', () => {
   });
 });
 
-describe('upload limits', () => {
+describe.skipIf(LAB)('upload limits', () => {
   beforeEach(() => setUp({ maxFileBytes: 1000, maxFiles: 2 }));
 
   it('a file over the size limit is 413 and nothing is written', async () => {
@@ -207,7 +222,7 @@ describe('upload limits', () => {
   });
 });
 
-describe('PATCH /api/documents/:id', () => {
+describe.skipIf(LAB)('PATCH /api/documents/:id', () => {
   beforeEach(() => setUp());
   const ID = 'zhou-partner-assistance-overview';
   const patch = (id: string, body: unknown) =>
@@ -273,7 +288,7 @@ describe('PATCH /api/documents/:id', () => {
   });
 });
 
-describe('DELETE /api/documents/:id', () => {
+describe.skipIf(LAB)('DELETE /api/documents/:id', () => {
   beforeEach(() => setUp());
   const ID = 'zhou-partner-assistance-overview';
 
@@ -311,7 +326,7 @@ describe('DELETE /api/documents/:id', () => {
   });
 });
 
-describe('the page forms, without JavaScript', () => {
+describe.skipIf(LAB)('the page forms, without JavaScript', () => {
   beforeEach(() => setUp());
   const ID = 'zhou-partner-assistance-overview';
   const post = (path: string, body: FormData | URLSearchParams) =>
@@ -384,7 +399,7 @@ describe('the page forms, without JavaScript', () => {
   });
 });
 
-describe('duikou add', () => {
+describe.skipIf(LAB)('duikou add', () => {
   it('copies files into the corpus folder and the persisted index; refuses clashes and bad types with exit code 2', async () => {
     const base = join(root, 'cli');
     const c = join(base, 'corpus');
@@ -415,4 +430,55 @@ describe('duikou add', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('Replaced');
   }, 60_000);
+});
+
+describe.runIf(LAB)('on a lab server', () => {
+  const ID = 'zhou-partner-assistance-overview';
+  it('answers 501 naming the corpus folder for every upload, edit and removal, and changes nothing', async () => {
+    const base = join(root, `lab${++n}`);
+    corpus = join(base, 'corpus');
+    mkdirSync(corpus, { recursive: true });
+    for (const f of PAPERS) copyFileSync(join(CORPUS, f), join(corpus, f));
+    const lab = await startSearchServerOnTestBackend(await openCorpus(corpus), loadGlossary(corpus));
+    server = lab;
+    const total = async (q: string) =>
+      ((await (await fetch(`${lab.url}/api/search?q=${encodeURIComponent(q)}&expand=0`)).json()) as any).total as number;
+    const before = { files: corpusFiles(), wombats: await total('wombats'), papers: await total('Nyingchi') };
+    expect(before.papers).toBeGreaterThan(0);
+
+    const form = () => {
+      const f = new FormData();
+      f.append('files', new Blob(['Wombat Paper\n\nA text about wombats.\n']), 'wombat-paper.txt');
+      return f;
+    };
+    const calls: [string, string, RequestInit][] = [
+      ['POST', '/api/documents', { body: form() }],
+      ['PATCH', `/api/documents/${ID}`, { body: JSON.stringify({ year: 1999 }), headers: { 'content-type': 'application/json' } }],
+      ['DELETE', `/api/documents/${ID}`, {}],
+    ];
+    for (const [method, path, init] of calls) {
+      const res = await fetch(`${lab.url}${path}`, { method, ...init });
+      expect(res.status, `${method} ${path}`).toBe(501);
+      const body = (await res.json()) as any;
+      expect(body.error.code).toBe('embedded_only');
+      expect(body.error.message).toContain('corpus folder');
+    }
+    // The page forms, without JavaScript: the error page, not a redirect that reads as done.
+    const pages: [string, FormData | URLSearchParams][] = [
+      ['/documents', form()],
+      [`/documents/${ID}/metadata`, new URLSearchParams({ year: '1999' })],
+      [`/documents/${ID}/remove`, new URLSearchParams()],
+    ];
+    for (const [path, body] of pages) {
+      const res = await fetch(`${lab.url}${path}`, { method: 'POST', body, redirect: 'manual' });
+      expect(res.status, path).toBe(501);
+      expect(await res.text()).toContain('corpus folder');
+    }
+    // Nothing was written, added or removed.
+    expect(corpusFiles()).toEqual(before.files);
+    expect(await total('wombats')).toBe(before.wombats);
+    expect(await total('Nyingchi')).toBe(before.papers);
+    const list = (await (await fetch(`${lab.url}/api/documents`)).json()) as any;
+    expect(JSON.stringify(list)).toContain(ID);
+  });
 });

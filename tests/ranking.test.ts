@@ -2,34 +2,85 @@
  * Ranking golden set on the real corpus. Each expected position says why it
  * belongs there; a change to scoring that reorders these must explain itself.
  * Hits are identified by the start of their text, not by ids or offsets.
+ *
+ * Runs on both backends (tests/helpers/both-backends.ts): on PostgreSQL every
+ * query goes to an index of the same papers in a fresh database, which must
+ * answer with the embedded engine's totals, mode and page (the same passages
+ * in the same order, with the same scores and match offsets), and the golden
+ * expectations are then checked on PostgreSQL's own answer.
  */
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import type { Passage } from '../src/core/types.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
-import type { Engine } from '../src/backends/embedded/engine.js';
+import { type Engine, type SearchHit, type SearchOptions, type SearchResult, prepareDocument } from '../src/backends/embedded/engine.js';
+import { PgSearchBackend } from '../src/backends/postgres/search.js';
+import { loadGlossary } from '../src/pipeline/glossary.js';
+import { parseQuery } from '../src/pipeline/query.js';
 import { isSummary } from '../src/pipeline/summary.js';
+import { TEST_BACKEND } from './helpers/backends.js';
+import { type TestDatabase, createTestDatabase } from './helpers/postgres.js';
 import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
+let tdb: TestDatabase | undefined;
+let pool: pg.Pool | undefined;
+let pgSearch: PgSearchBackend | undefined;
 beforeAll(async () => {
   engine = await openCorpus(SAMPLE);
+  if (TEST_BACKEND !== 'postgres') return;
+  const url = process.env.DUIKOU_TEST_DATABASE_URL;
+  if (!url) throw new Error('DUIKOU_TEST_BACKEND=postgres needs DUIKOU_TEST_DATABASE_URL (see scripts/pg-test-server.sh)');
+  tdb = await createTestDatabase(url);
+  pool = new pg.Pool({ connectionString: tdb.url, max: 4 });
+  pgSearch = await PgSearchBackend.open(pool, loadGlossary(SAMPLE));
+  for (const d of engine.documents()) {
+    const { passages: _passages, ...loaded } = d;
+    await pgSearch.indexDocument(prepareDocument(loaded));
+  }
+});
+afterAll(async () => {
+  await pool?.end();
+  await tdb?.drop();
 });
 
+/** What hits should be compared by on both backends (passage ids are each backend's own). */
+const shape = (r: SearchResult) => r.hits.map((h) => [h.docId, h.start, h.end, h.kind, h.score, h.matches]);
+
+/**
+ * A search on the backend under test. On PostgreSQL the answer must be the
+ * embedded engine's: the same totals and mode, the same page in the same order.
+ */
+async function search(q: string, opts: SearchOptions = {}): Promise<SearchResult> {
+  const theirs = engine.search(q, opts);
+  if (!pgSearch) return theirs;
+  const mine = await pgSearch.search(q, parseQuery(q), opts);
+  expect(mine.total, `total of ${q}`).toBe(theirs.total);
+  expect(mine.strictTotal, `strict total of ${q}`).toBe(theirs.strictTotal);
+  expect(mine.mode, `mode of ${q}`).toBe(theirs.mode);
+  expect(mine.perDocument, `per paper of ${q}`).toEqual(theirs.perDocument);
+  expect(shape(mine), `page of ${q}`).toEqual(shape(theirs));
+  return mine;
+}
+
+/** Whether a footnote hit only cites a source, asked of the backend that found it. */
+const citesOnly = (h: SearchHit): boolean => (pgSearch ?? engine).citesOnly(h.passageId);
+
 /** The first `n` hits as "docId: text". */
-function top(q: string, n: number, expand = true): string[] {
-  return engine.search(q, { limit: n, expand }).hits.map((h) => `${h.docId}: ${h.text}`);
+async function top(q: string, n: number, expand = true): Promise<string[]> {
+  return (await search(q, { limit: n, expand })).hits.map((h) => `${h.docId}: ${h.text}`);
 }
 
 /** The top hits begin, in order, with the expected "docId: text start" strings. */
-function expectTop(q: string, expected: string[]): void {
-  const got = top(q, expected.length);
+async function expectTop(q: string, expected: string[]): Promise<void> {
+  const got = await top(q, expected.length);
   expect(got.map((g, i) => (g.startsWith(expected[i]!) ? expected[i] : g.slice(0, 80)))).toEqual(expected);
 }
 
 describe('ranking golden set', () => {
-  it('"key node"', () => {
-    expectTop('"key node"', [
+  it('"key node"', async () => {
+    await expectTop('"key node"', [
       // 1. The paragraph that defines key nodes and uses the phrase twice: it discusses the term.
       'wang-counterpart-support-policy: The key nodes of historical institutional',
       // 2. The analytical framework names key nodes once, in a longer paragraph.
@@ -39,10 +90,10 @@ describe('ranking golden set', () => {
     ]);
   });
 
-  it('path dependence (two words, not quoted)', () => {
+  it('path dependence (two words, not quoted)', async () => {
     // Only 5 passages hold both words, so best match ranks them first, then those with one of them.
-    expect(engine.search('path dependence').mode).toBe('best');
-    expectTop('path dependence', [
+    expect((await search('path dependence')).mode).toBe('best');
+    await expectTop('path dependence', [
       // 1. The section's paragraph: "path-dependent" and "path dependence", both adjacent.
       'wang-counterpart-support-policy: Historical institutionalism holds that in',
       // 2. The framework paragraph names path dependence among its steps.
@@ -59,8 +110,8 @@ describe('ranking golden set', () => {
     ]);
   });
 
-  it('对口支援 脱贫攻坚', () => {
-    expectTop('对口支援 脱贫攻坚', [
+  it('对口支援 脱贫攻坚', async () => {
+    await expectTop('对口支援 脱贫攻坚', [
       // 1. The abstract: both terms, in the paper's own summary (summaries weigh a little more).
       'wang-duikou-zhiyuan-mechanism: 摘要:对口支援是中国特色国家治理的重要方式和机制',
       // 2. The first paragraph under the heading on poverty alleviation and rural revitalisation: both terms, several times.
@@ -70,48 +121,45 @@ describe('ranking golden set', () => {
     ]);
   });
 
-  it('village-resident cadres', () => {
-    const hits = top('village-resident cadres', 8);
+  it('village-resident cadres', async () => {
+    const hits = await top('village-resident cadres', 8);
     // 1. The literature review on village-resident cadres: the phrase nine times in one paragraph.
     expect(hits[0]).toMatch(/^li-zhong-personalized-pairing: In China's governance context/);
     // The first results are paragraphs that discuss the cadres; the section headings that only name them come later.
     expect(hits.every((h) => !/: \d(\.\d)?\. /.test(h))).toBe(true);
   });
 
-  it("a translated match ranks below the same paper's own-language match", () => {
+  it("a translated match ranks below the same paper's own-language match", async () => {
     // Nyingchi is found directly in zhou; 林芝 finds the same list item through 林芝地区 (a sub-word) and
     // through the glossary; a passage with the Chinese itself ranks first.
-    const hits = engine.search('林芝', { limit: 5 }).hits;
+    const hits = (await search('林芝', { limit: 5 })).hits;
     expect(hits[0]?.docId).toBe('zhou-partner-assistance-overview');
     expect(hits[0]?.matches.some((m) => m.via === undefined)).toBe(true);
   });
 });
 
 describe('answers above headings', () => {
-  it('对口支援: the first results are passages that discuss it, not bare headings', () => {
-    const hits = engine.search('对口支援', { limit: 20 }).hits;
+  it('对口支援: the first results are passages that discuss it, not bare headings', async () => {
+    const hits = (await search('对口支援', { limit: 20 })).hits;
     // Before the kind priors the first 19 results were headings such as 二、中国特色对口支援的理论内涵.
     expect(hits[0]?.kind).toBe('paragraph');
     expect(hits.filter((h) => h.kind === 'heading' || h.kind === 'title')).toEqual([]);
     expect(hits.slice(0, 10).every((h) => ['paragraph', 'list-item', 'table', 'footnote'].includes(h.kind))).toBe(true);
   });
 
-  it('习近平: the paragraphs on what he did rank above the footnotes that only cite his speeches', () => {
-    const hits = engine.search('习近平', { limit: 50 }).hits;
-    const textOf = (h: (typeof hits)[number]): string => {
-      const p = engine.passage(h.passageId)!;
-      return engine.requireDocument(p.docId).text.slice(p.start, p.end);
-    };
+  it('习近平: the paragraphs on what he did rank above the footnotes that only cite his speeches', async () => {
+    const hits = (await search('习近平', { limit: 50 })).hits;
+    const textOf = (h: (typeof hits)[number]): string => engine.requireDocument(h.docId).text.slice(h.start, h.end);
     const discusses = hits.findIndex((h) => textOf(h).includes('习近平总书记亲自主持召开7次中央扶贫工作座谈会'));
     const cites = hits.findIndex((h) => textOf(h).startsWith('⑧习近平:《在全国脱贫攻坚总结表彰大会上的讲话》'));
     expect(discusses).toBeGreaterThanOrEqual(0);
     expect(cites).toBeGreaterThan(discusses);
     // Before, five citation footnotes of this shape were the first five results.
-    expect(hits.slice(0, 5).filter((h) => h.kind === 'footnote' && engine.citesOnly(h.passageId))).toEqual([]);
+    expect(hits.slice(0, 5).filter((h) => h.kind === 'footnote' && citesOnly(h))).toEqual([]);
   });
 
-  it('汶川地震: the paragraph on the post-earthquake support ranks above the short footnotes that list it among examples', () => {
-    const hits = engine.search('汶川地震', { limit: 20 }).hits;
+  it('汶川地震: the paragraph on the post-earthquake support ranks above the short footnotes that list it among examples', async () => {
+    const hits = (await search('汶川地震', { limit: 20 })).hits;
     const paragraph = hits.findIndex((h) => h.text.startsWith('新时期的对口支援还逐步应用于国家重大工程建设和应急救灾'));
     const footnotes = hits.flatMap((h, i) => (h.kind === 'footnote' && /^[⑨⑩]/.test(h.text) ? [i] : []));
     // Before footnotes weighed less than paragraphs, both footnotes ranked first.
@@ -124,22 +172,22 @@ describe('answers above headings', () => {
     ['counterpart support', 'Coordinated regional development is inextricably'],
     ['对口支援', '摘要:对口支援是中国特色国家治理的重要方式和机制'],
     ['partner assistance', 'This paper concentrates on'],
-  ])('%s: the abstract of a paper on it is among the first three results', (q, start) => {
+  ])('%s: the abstract of a paper on it is among the first three results', async (q, start) => {
     // Before summaries weighed more, these abstracts ranked 8th, 20th and 12th.
-    const hits = engine.search(q, { limit: 3 }).hits;
+    const hits = (await search(q, { limit: 3 })).hits;
     expect(hits.some((h) => h.text.startsWith(start))).toBe(true);
   });
 
-  it('a heading still ranks above a paragraph that only mentions the term in passing', () => {
+  it('a heading still ranks above a paragraph that only mentions the term in passing', async () => {
     // kind:heading finds the headings, and they are in the results, just not first.
-    const all = engine.search('对口支援', { limit: 200, match: 'strict' }).hits;
+    const all = (await search('对口支援', { limit: 200, match: 'strict' })).hits;
     const firstHeading = all.findIndex((h) => h.kind === 'heading');
     expect(firstHeading).toBeGreaterThan(10);
     expect(firstHeading).toBeLessThan(all.length - 1);
   });
 
-  it('reference entries and keyword lines come after the paragraphs that discuss the term', () => {
-    const hits = engine.search('counterpart support', { limit: 200 }).hits;
+  it('reference entries and keyword lines come after the paragraphs that discuss the term', async () => {
+    const hits = (await search('counterpart support', { limit: 200 })).hits;
     const lastDiscussion = hits.findLastIndex((h) => h.kind === 'paragraph' && (h.text.match(/counterpart support/gi)?.length ?? 0) >= 3);
     const firstReference = hits.findIndex((h) => h.kind === 'reference' || h.kind === 'front-matter');
     expect(lastDiscussion).toBeGreaterThanOrEqual(0);

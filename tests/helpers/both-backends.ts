@@ -3,4 +3,10 @@
  * and again with `DUIKOU_TEST_BACKEND=postgres` (see vitest.config.ts and
  * backends.ts). Kept free of imports: the test configuration reads it.
  */
-export const BOTH_BACKENDS = ['tests/annotations-api.test.ts', 'tests/export-api.test.ts', 'tests/api.test.ts'];
+export const BOTH_BACKENDS = [
+  'tests/annotations-api.test.ts',
+  'tests/export-api.test.ts',
+  'tests/api.test.ts',
+  'tests/ranking.test.ts',
+  'tests/documents-api.test.ts',
+];
