@@ -9,7 +9,8 @@
  * Runs on both backends (tests/helpers/both-backends.ts). On a lab server
  * (PostgreSQL) papers come from the indexing instance's corpus folder, so the
  * app's upload, edit and removal routes must answer 501 naming that, changing
- * nothing; the embedded-only tests say so when they skip there.
+ * nothing, while `duikou add` puts papers in that folder and the indexing
+ * instance publishes them; the embedded-only tests say so when they skip there.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,10 @@ import { CorpusSync } from '../src/library/watch.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { TEST_BACKEND, startSearchServerOnTestBackend } from './helpers/backends.js';
+import { openLabServer } from '../src/backends/postgres/lab-server.js';
+import { asLibrary } from '../src/library/library.js';
+import { parseQuery } from '../src/pipeline/query.js';
+import { createTestDatabase } from './helpers/postgres.js';
 import { runCli } from './helpers/process.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
@@ -34,7 +39,7 @@ const CORPUS = SAMPLE;
 const LAB = TEST_BACKEND === 'postgres';
 if (LAB) {
   console.warn(
-    'documents-api on PostgreSQL: the upload, metadata, removal and `duikou add` tests are embedded-only (a lab server reads papers from its indexing instance’s corpus folder); checking that the app answers 501 instead',
+    'documents-api on PostgreSQL: the app’s upload, metadata and removal tests and the embedded `duikou add` test are embedded-only (a lab server reads papers from its indexing instance’s corpus folder); checking that the app answers 501 instead, and that `duikou add` reaches the lab’s index through that folder',
   );
 }
 const PAPERS = ['wang-counterpart-support-policy.txt', 'zhou-partner-assistance-overview.txt'];
@@ -481,4 +486,44 @@ describe.runIf(LAB)('on a lab server', () => {
     const list = (await (await fetch(`${lab.url}/api/documents`)).json()) as any;
     expect(JSON.stringify(list)).toContain(ID);
   });
+
+  it('`duikou add` puts papers in the corpus folder, and the indexing instance publishes them to the lab server', async () => {
+    const base = join(root, `labcli${++n}`);
+    const c = join(base, 'corpus');
+    const src = join(base, 'incoming');
+    mkdirSync(c, { recursive: true });
+    mkdirSync(src, { recursive: true });
+    copyFileSync(join(CORPUS, PAPERS[0]!), join(c, PAPERS[0]!));
+    writeFileSync(join(src, 'bilby-paper.txt'), 'The Bilby Paper\n\nBilby conservation and 对口支援.\n');
+    writeFileSync(join(src, 'tool.exe'), 'MZ');
+    const tdb = await createTestDatabase(process.env.DUIKOU_TEST_DATABASE_URL!);
+    const lab = await openLabServer({
+      pg: { url: tdb.url, poolSize: 3 },
+      library: asLibrary(c),
+      dataDir: join(base, 'lab-data'),
+      log: () => undefined,
+      indexerPollMs: 100,
+    });
+    try {
+      const strict = async (q: string) => (await lab.search.search(q, parseQuery(q), { match: 'strict' })).hits.map((h) => h.docId);
+      await expect.poll(() => lab.engine.documents().length, { timeout: 20_000, interval: 100 }).toBe(1);
+      expect(await strict('bilby conservation')).toEqual([]);
+
+      const r = runCli(['add', join(src, 'bilby-paper.txt'), join(src, 'tool.exe')], {
+        DUIKOU_CORPUS: c,
+        DUIKOU_DATA: join(base, 'cli-data'),
+        DUIKOU_DATABASE_URL: tdb.url,
+      });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stdout).toContain('bilby-paper.txt');
+      expect(r.stderr).toContain('tool.exe');
+      expect(readdirSync(c).sort()).toEqual(['bilby-paper.txt', PAPERS[0]!]);
+      // The indexing instance watches the folder and publishes the paper; every instance then shows it.
+      await expect.poll(() => strict('bilby conservation'), { timeout: 20_000, interval: 100 }).toEqual(['bilby-paper']);
+      await expect.poll(() => lab.engine.document('bilby-paper')?.title, { timeout: 5_000, interval: 50 }).toBe('The Bilby Paper');
+    } finally {
+      await lab.close();
+      await tdb.drop();
+    }
+  }, 60_000);
 });

@@ -64,8 +64,16 @@ async function search(q: string, opts: SearchOptions = {}): Promise<SearchResult
   return mine;
 }
 
-/** Whether a footnote hit only cites a source, asked of the backend that found it. */
-const citesOnly = (h: SearchHit): boolean => (pgSearch ?? engine).citesOnly(h.passageId);
+/**
+ * Whether a footnote hit only cites a source, judged on the embedded engine's
+ * passage at the same place (passage ids are each backend's own; the page was
+ * checked to be the same passages).
+ */
+const citesOnly = (h: SearchHit): boolean => {
+  const p = engine.requireDocument(h.docId).passages.find((q) => q.start === h.start && q.end === h.end);
+  if (!p) throw new Error(`no passage at ${h.docId}@${h.start}`);
+  return engine.citesOnly(p.id);
+};
 
 /** The first `n` hits as "docId: text". */
 async function top(q: string, n: number, expand = true): Promise<string[]> {
