@@ -314,7 +314,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   let top: { index: number[]; score: number[] };
   if (clauses.length <= 1) {
     // No phrase bonus: the ranking is the score order.
-    const first = firstByScore(bounds, n, k, score, keyOf, summaries ? SUMMARY_BOOST : 1);
+    const first = firstByScore(bounds, n, k, score, keyOf, summaries ? SUMMARY_BOOST : 1, BONUS_TOP);
     top = { index: first, score: first.map((i) => bounds[i]!) };
   } else if (n > BONUS_ALL_BELOW) {
     // The first max(k, checked) by score before the bonus, exactly, then the bonus as the full ranking applies it.
@@ -382,7 +382,9 @@ function typedAccept(q: ParsedQuery, opts: RankOptions, src: TopSource): ((id: n
  * With `reach` above 1, also every entry whose score times `reach` is at
  * least the want-th best score: the entries a boost by at most `reach` could
  * lift into the first `want` (so the result is the ranking's beginning up to
- * the last entry that could).
+ * the last entry that could), cut at max(`want`, `cap`) entries: a boost that reaches only
+ * the ranking's first `cap` cannot lift an entry from beyond them, so once the
+ * first `cap` are settled the rest need no exact score.
  * @param bounds - each entry's upper bound (replaced by its score once `score` is called)
  */
 function firstByScore(
@@ -392,6 +394,7 @@ function firstByScore(
   score: (i: number) => number,
   keyOf: (i: number) => number,
   reach: number,
+  cap = Infinity,
 ): number[] {
   // A max-heap of entries by bound.
   const heap = new Int32Array(n);
@@ -435,17 +438,48 @@ function firstByScore(
   };
   /** Every entry scored (for `reach`). */
   const scored: number[] = [];
+  /** With `reach`, the best `cap` scores so far, lowest at the root (a plain min-heap of scores). */
+  const capped = reach > 1 && cap > want && Number.isFinite(cap) ? new Float64Array(cap) : null;
+  let cappedSize = 0;
+  const pushCapped = (v: number): void => {
+    if (capped === null) return;
+    if (cappedSize < capped.length) {
+      let at = cappedSize++;
+      while (at > 0 && capped[(at - 1) >> 1]! > v) {
+        capped[at] = capped[(at - 1) >> 1]!;
+        at = (at - 1) >> 1;
+      }
+      capped[at] = v;
+      return;
+    }
+    if (v <= capped[0]!) return;
+    let at = 0;
+    for (;;) {
+      const l = 2 * at + 1;
+      if (l >= cappedSize) break;
+      const c = l + 1 < cappedSize && capped[l + 1]! < capped[l]! ? l + 1 : l;
+      if (!(capped[c]! < v)) break;
+      capped[at] = capped[c]!;
+      at = c;
+    }
+    capped[at] = v;
+  };
   while (size > 0 && want > 0) {
     const i = heap[0]!;
     // Bounds come highest first: once one (times the reach) is below the worst score kept, nothing after it can enter.
     if (kept.length === want && bounds[i]! * reach < bounds[kept[0]!]!) break;
+    // Nor, once the ranking's first `cap` are settled (no later bound reaches the cap-th score), can anything after them.
+    if (capped !== null && cappedSize === capped.length && bounds[i]! < capped[0]!) break;
     size--;
     if (size > 0) {
       heap[0] = heap[size]!;
       down(0);
     }
     if (score(i) === -Infinity) continue;
-    if (reach > 1) scored.push(i);
+    if (reach > 1) {
+      scored.push(i);
+      pushCapped(bounds[i]!);
+    }
     if (kept.length < want) {
       kept.push(i);
       siftUp(kept.length - 1);
@@ -457,7 +491,10 @@ function firstByScore(
   const byScore = (a: number, b: number): number => bounds[b]! - bounds[a]! || keyOf(a) - keyOf(b);
   if (reach === 1 || kept.length < want) return kept.sort(byScore);
   const worst = bounds[kept[0]!]!;
-  return scored.filter((i) => bounds[i]! * reach >= worst).sort(byScore);
+  return scored
+    .sort(byScore)
+    .slice(0, Math.max(want, cap))
+    .filter((i) => bounds[i]! * reach >= worst);
 }
 
 function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T): T {
