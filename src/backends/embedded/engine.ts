@@ -503,49 +503,9 @@ export class Engine implements TopSource {
       ({ total, perDocument, matches, mode, strictTotal } = top);
       page = top.hits.slice(offset, offset + limit);
     }
-    const toHit = (h: RankedHit): SearchHit => {
-      const doc = this.docs.get(h.passage.docId)!;
-      const p = h.passage;
-      return {
-        docId: p.docId,
-        title: doc.title,
-        passageId: p.id,
-        kind: p.kind,
-        lang: p.lang,
-        section: p.section,
-        start: p.start,
-        end: p.end,
-        text: doc.text.slice(p.start, p.end),
-        score: Math.round(h.score * 1000) / 1000,
-        matches: matches(p),
-      };
-    };
-    const result: SearchResult = { query, parsed, total, hits: [], perDocument, mode, strictTotal };
-    if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
-    if (opts.group === 'paper') {
-      const perPaper = opts.perPaper ?? PER_PAPER;
-      if (!Number.isInteger(perPaper) || perPaper < 1 || perPaper > MAX_LIMIT) {
-        throw new UserInputError('bad_limit', `perPaper must be a whole number from 1 to ${MAX_LIMIT}`);
-      }
-      // Papers in the order of their best hit; ranked is best first, so first seen is best.
-      const byPaper = new Map<string, RankedHit[]>();
-      for (const h of ranked) {
-        const list = byPaper.get(h.passage.docId);
-        if (list) list.push(h);
-        else byPaper.set(h.passage.docId, [h]);
-      }
-      result.groups = [...byPaper.entries()].slice(offset, offset + limit).map(([docId, list]) => ({
-        docId,
-        title: this.docs.get(docId)!.title,
-        total: list.length,
-        hits: list.slice(0, perPaper).map(toHit),
-        more: Math.max(0, list.length - perPaper),
-      }));
-      result.hits = result.groups.flatMap((g) => g.hits);
-    } else {
-      result.hits = page.map(toHit);
-    }
-    return result;
+    return pageOfHits({ query, parsed, opts, offset, limit, total, perDocument, mode, strictTotal, ranked, page, matches }, (id) =>
+      this.docs.get(id)!,
+    );
   }
 
   /**
@@ -581,4 +541,75 @@ export class Engine implements TopSource {
     if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
     for (const d of parsed.filters.docs) this.requireDocument(d);
   }
+}
+
+/** What {@link pageOfHits} needs: the ranking's outcome and the page asked for. */
+export interface RankedPage {
+  query: string;
+  parsed: ParsedQuery;
+  opts: SearchOptions;
+  offset: number;
+  limit: number;
+  total: number;
+  perDocument: Record<string, number>;
+  mode: MatchMode;
+  strictTotal: number;
+  /** Every hit, best first: read only when grouping by paper. */
+  ranked: readonly RankedHit[];
+  /** The hits of the page (offset .. offset + limit), when not grouping. */
+  page: readonly RankedHit[];
+  matches: (p: Passage) => MatchSpan[];
+}
+
+/**
+ * The search result of a ranking, as every backend answers it: hits with
+ * their text and matches, or (`group=paper`) papers in the order of their best
+ * hit with their first hits. One definition, so the backends cannot drift.
+ * @throws UserInputError for a bad `perPaper`
+ */
+export function pageOfHits(r: RankedPage, docOf: (docId: string) => { title: string; text: string }): SearchResult {
+  const { query, parsed, opts, offset, limit, total, perDocument, mode, strictTotal, matches } = r;
+  const toHit = (h: RankedHit): SearchHit => {
+    const doc = docOf(h.passage.docId);
+    const p = h.passage;
+    return {
+      docId: p.docId,
+      title: doc.title,
+      passageId: p.id,
+      kind: p.kind,
+      lang: p.lang,
+      section: p.section,
+      start: p.start,
+      end: p.end,
+      text: doc.text.slice(p.start, p.end),
+      score: Math.round(h.score * 1000) / 1000,
+      matches: matches(p),
+    };
+  };
+  const result: SearchResult = { query, parsed, total, hits: [], perDocument, mode, strictTotal };
+  if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
+  if (opts.group === 'paper') {
+    const perPaper = opts.perPaper ?? PER_PAPER;
+    if (!Number.isInteger(perPaper) || perPaper < 1 || perPaper > MAX_LIMIT) {
+      throw new UserInputError('bad_limit', `perPaper must be a whole number from 1 to ${MAX_LIMIT}`);
+    }
+    // Papers in the order of their best hit; ranked is best first, so first seen is best.
+    const byPaper = new Map<string, RankedHit[]>();
+    for (const h of r.ranked) {
+      const list = byPaper.get(h.passage.docId);
+      if (list) list.push(h);
+      else byPaper.set(h.passage.docId, [h]);
+    }
+    result.groups = [...byPaper.entries()].slice(offset, offset + limit).map(([docId, list]) => ({
+      docId,
+      title: docOf(docId).title,
+      total: list.length,
+      hits: list.slice(0, perPaper).map(toHit),
+      more: Math.max(0, list.length - perPaper),
+    }));
+    result.hits = result.groups.flatMap((g) => g.hits);
+  } else {
+    result.hits = r.page.map(toHit);
+  }
+  return result;
 }

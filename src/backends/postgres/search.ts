@@ -36,23 +36,14 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { UserInputError } from '../../core/errors.js';
 import type { CorpusDocument, Passage, Span } from '../../core/types.js';
-import {
-  type PreparedDocument,
-  type SearchHit,
-  type SearchOptions,
-  type SearchResult,
-  MAX_LIMIT,
-  PER_PAPER,
-  analyzePassage,
-  bestMatchNotice,
-} from '../embedded/engine.js';
+import { type PreparedDocument, type SearchOptions, type SearchResult, MAX_LIMIT, analyzePassage, pageOfHits } from '../embedded/engine.js';
 import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
-import { type RankedHit, type SearchSource, rank } from '../../pipeline/rank.js';
+import { type SearchSource, rank } from '../../pipeline/rank.js';
 import type { SearchBackend } from '../types.js';
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
 
@@ -300,48 +291,11 @@ export class PgSearchBackend implements SearchBackend {
     const { hits, matches, mode, strictTotal } = ranked;
     const perDocument: Record<string, number> = {};
     for (const h of hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
-    const toHit = (h: RankedHit): SearchHit => {
-      const p = h.passage;
-      const doc = view.doc(p.docId);
-      return {
-        docId: p.docId,
-        title: doc.title,
-        passageId: p.id,
-        kind: p.kind,
-        lang: p.lang,
-        section: p.section,
-        start: p.start,
-        end: p.end,
-        text: doc.text.slice(p.start, p.end),
-        score: Math.round(h.score * 1000) / 1000,
-        matches: matches(p),
-      };
-    };
-    const result: SearchResult = { query, parsed, total: hits.length, hits: [], perDocument, mode, strictTotal };
-    if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
-    if (opts.group === 'paper') {
-      const perPaper = opts.perPaper ?? PER_PAPER;
-      if (!Number.isInteger(perPaper) || perPaper < 1 || perPaper > MAX_LIMIT) {
-        throw new UserInputError('bad_limit', `perPaper must be a whole number from 1 to ${MAX_LIMIT}`);
-      }
-      const byPaper = new Map<string, RankedHit[]>();
-      for (const h of hits) {
-        const list = byPaper.get(h.passage.docId);
-        if (list) list.push(h);
-        else byPaper.set(h.passage.docId, [h]);
-      }
-      result.groups = [...byPaper.entries()].slice(offset, offset + limit).map(([docId, list]) => ({
-        docId,
-        title: view.doc(docId).title,
-        total: list.length,
-        hits: list.slice(0, perPaper).map(toHit),
-        more: Math.max(0, list.length - perPaper),
-      }));
-      result.hits = result.groups.flatMap((g) => g.hits);
-    } else {
-      result.hits = hits.slice(offset, offset + limit).map(toHit);
-    }
-    return result;
+    const page = hits.slice(offset, offset + limit);
+    return pageOfHits(
+      { query, parsed, opts, offset, limit, total: hits.length, perDocument, mode, strictTotal, ranked: hits, page, matches },
+      (id) => view.doc(id),
+    );
   }
 }
 
