@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPgPool } from '../src/backends/postgres/db.js';
 import { type LabServer, openLabServer } from '../src/backends/postgres/lab-server.js';
 import { asLibrary } from '../src/library/library.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
@@ -131,4 +132,38 @@ describe.skipIf(!pgServer)('the lab server when the database goes away', () => {
     const found = (await (await fetch(`${app.url}/api/search?q=Platypusrecovery`)).json()) as { total: number };
     expect(found.total).toBe(1);
   }, 90_000);
+});
+
+describe.skipIf(!pgServer)('a pool client that loses its server while checked out', () => {
+  it('does not take the process down, and the pool hands out a working client once the server is back', async () => {
+    const tdb = await createTestDatabase(pgServer as string);
+    const target = new URL(tdb.url);
+    const proxy = new Proxy({ host: target.hostname, port: Number(target.port) });
+    await proxy.up();
+    const via = new URL(tdb.url);
+    via.port = String(proxy.port);
+    const pool = await openPgPool({ url: via.toString(), poolSize: 2 });
+    const uncaught: Error[] = [];
+    const onUncaught = (err: Error) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const client = await pool.connect();
+      await client.query('SELECT 1');
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      // Between two queries of the caller, the connection is cut.
+      await proxy.down();
+      await ended;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(uncaught).toEqual([]);
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+      client.release();
+      await proxy.up();
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one).toBe(1);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await pool.end();
+      await proxy.up().catch(() => undefined);
+      await tdb.drop();
+    }
+  }, 30_000);
 });

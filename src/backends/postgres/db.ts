@@ -46,6 +46,13 @@ export async function openPgPool(options: PgOptions): Promise<pg.Pool> {
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', (err) => console.error(`duikou: PostgreSQL connection lost (${err.message}); reconnecting on the next request`));
+  // The pool stops listening for errors on a client while it is checked out,
+  // so a server that goes away between two queries of a transaction (or while
+  // a client waits for LISTEN notices) would be an uncaught 'error' event and
+  // take the process down. The query in flight already gets the error, and the
+  // pool discards the dead client when it is released, so this only keeps the
+  // event from being unhandled.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     await pgMigrate(pool, options.migrations ?? PG_MIGRATIONS);
     return pool;
