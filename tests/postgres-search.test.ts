@@ -115,9 +115,21 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     }
   }
 
+  /** The corpus size kept in `search_totals`, beside a count of the stored rows: they must agree after every write. */
+  async function totals(): Promise<{ kept: [number, number]; counted: [number, number] }> {
+    const k = (await pool.query<{ n: string; w: string }>('SELECT passages::text AS n, words::text AS w FROM search_totals')).rows[0]!;
+    const c = (
+      await pool.query<{ n: string; w: string }>('SELECT count(*)::text AS n, coalesce(sum(words), 0)::text AS w FROM search_passages')
+    ).rows[0]!;
+    return { kept: [Number(k.n), Number(k.w)], counted: [Number(c.n), Number(c.w)] };
+  }
+
   it('indexes every passage with a GIN index on its terms', async () => {
     const n = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM search_passages')).rows[0]?.n;
     expect(n).toBe(engine.index.size);
+    const t = await totals();
+    expect(t.kept).toEqual(t.counted);
+    expect(t.kept[0]).toBe(engine.index.size);
     expect(n).toBeGreaterThan(400);
     // A table this small may be scanned; with scans off the planner must be able to use the GIN index.
     const c = await pool.connect();
@@ -159,6 +171,10 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
 
   it('removes a document, refuses an unknown doc:, and re-indexes from scratch when the format changes', async () => {
     const id = 'zhou-partner-assistance-overview';
+    // Indexing a paper again replaces its passages in the kept corpus size, never adds them twice.
+    const before = await totals();
+    await backend.indexDocument(prepareDocument((await loadCorpus(dir)).find((d) => d.id === id)!));
+    expect(await totals()).toEqual(before);
     // Other instances hear that the document went.
     const listener = await pool.connect();
     const heard: string[] = [];
@@ -169,6 +185,10 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     await listener.query('UNLISTEN duikou_changes');
     listener.release();
     engine.removeDocument(id);
+    const after = await totals();
+    expect(after.kept).toEqual(after.counted);
+    expect(after.kept[0]).toBe(engine.index.size);
+    expect(after.kept[0]).toBeLessThan(before.kept[0]);
     const mine = await backend.search('林芝', parseQuery('林芝'), {});
     expect(mine.total).toBe(engine.search('林芝').total);
     expect(mine.perDocument[id]).toBeUndefined();

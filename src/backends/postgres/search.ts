@@ -48,7 +48,7 @@ import type { SearchBackend } from '../types.js';
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
 
 /** What decides the stored index's content: the embedded index's format version and this layout. */
-export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-2`;
+export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-3`;
 
 /** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
 const MAX_LEXEME_BYTES = 2000;
@@ -95,6 +95,20 @@ export function passageTsvector(toks: readonly AnalyzedToken[], bigrams: readonl
   return [...positions].map(([l, ps]) => (ps.length ? `${quoteLexeme(l)}:${ps.join(',')}` : quoteLexeme(l))).join(' ');
 }
 
+/** Delete a document and its passages, taking them off `search_totals`; true when it was there. */
+async function removeRows(c: pg.PoolClient, docId: string): Promise<boolean> {
+  const gone = await c.query<{ n: number; w: string }>(
+    `WITH gone AS (DELETE FROM search_passages WHERE doc_id = $1 RETURNING words)
+     SELECT count(*)::int AS n, coalesce(sum(words), 0)::text AS w FROM gone`,
+    [docId],
+  );
+  const { n, w } = gone.rows[0] ?? { n: 0, w: '0' };
+  if (n > 0) await c.query('UPDATE search_totals SET passages = passages - $1, words = words - $2', [n, w]);
+  return ((await c.query('DELETE FROM search_documents WHERE id = $1', [docId])).rowCount ?? 0) > 0;
+}
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
 /** Announce a change to the other instances (delivered when the transaction commits). */
 async function notify(c: pg.PoolClient, notice: ChangeNotice): Promise<void> {
   await c.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
@@ -138,7 +152,7 @@ export class PgSearchBackend implements SearchBackend {
       const format = (await c.query<{ value: string }>(`SELECT value FROM search_meta WHERE key = 'format'`)).rows[0]?.value;
       if (format !== PG_INDEX_FORMAT) {
         reindex = format !== undefined;
-        await c.query('DROP TABLE IF EXISTS search_passages, search_documents');
+        await c.query('DROP TABLE IF EXISTS search_passages, search_documents, search_totals');
         await c.query(`
           CREATE TABLE search_documents (
             id   text PRIMARY KEY,
@@ -158,6 +172,14 @@ export class PgSearchBackend implements SearchBackend {
           CREATE INDEX search_passages_tsv ON search_passages USING gin (tsv);
           CREATE INDEX search_passages_doc ON search_passages (doc_id);
           CREATE INDEX search_passages_han ON search_passages USING gin (han);
+          -- The corpus size BM25 needs on every query, kept by each write in its
+          -- transaction: counting it would read every passage row each time.
+          CREATE TABLE search_totals (
+            one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+            passages bigint NOT NULL,
+            words    bigint NOT NULL
+          );
+          INSERT INTO search_totals (passages, words) VALUES (0, 0);
         `);
         await c.query(`INSERT INTO search_meta (key, value) VALUES ('format', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
           PG_INDEX_FORMAT,
@@ -188,7 +210,7 @@ export class PgSearchBackend implements SearchBackend {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
-      await c.query('DELETE FROM search_documents WHERE id = $1', [doc.id]);
+      await removeRows(c, doc.id);
       await c.query('INSERT INTO search_documents (id, doc, text) VALUES ($1, $2, $3)', [doc.id, JSON.stringify(rest), text]);
       const ids = (
         await c.query<{ id: number }>(
@@ -205,6 +227,7 @@ export class PgSearchBackend implements SearchBackend {
           ],
         )
       ).rows.map((r) => r.id);
+      await c.query('UPDATE search_totals SET passages = passages + $1, words = words + $2', [rows.length, sum(rows.map((r) => r.words))]);
       await notify(c, { what: 'documents', docId: doc.id });
       await c.query('COMMIT');
       // RETURNING follows the insertion order, which follows ORDER BY n.
@@ -222,8 +245,7 @@ export class PgSearchBackend implements SearchBackend {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
-      const gone = await c.query('DELETE FROM search_documents WHERE id = $1', [id]);
-      if (gone.rowCount) await notify(c, { what: 'documents', docId: id });
+      if (await removeRows(c, id)) await notify(c, { what: 'documents', docId: id });
       await c.query('COMMIT');
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
@@ -381,7 +403,7 @@ class QueryView implements SearchSource {
     stats: Map<number, PassageStats>,
     texts: TextCache,
   ): Promise<QueryView> {
-    const r = await pool.query<{ n: number; w: string | null }>('SELECT count(*)::int AS n, sum(words)::text AS w FROM search_passages');
+    const r = await pool.query<{ n: number; w: string | null }>('SELECT passages::int AS n, words::text AS w FROM search_totals');
     return new QueryView(pool, glossary, parsed, stats, texts, r.rows[0]?.n ?? 0, Number(r.rows[0]?.w ?? 0));
   }
 
