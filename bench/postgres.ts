@@ -9,8 +9,6 @@
  * `DUIKOU_TEST_DATABASE_URL`, as `scripts/pg-test-server.sh` sets it); a
  * database is created for each size and dropped afterwards.
  */
-import autocannon from 'autocannon';
-import express from 'express';
 import pg from 'pg';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
 import { MAX_LIMIT, Engine } from '../src/backends/embedded/engine.js';
@@ -19,10 +17,10 @@ import { prepareInWorkers } from '../src/workers/prepare.js';
 import type { Glossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { rank } from '../src/pipeline/rank.js';
+import { httpLoad, percentiles, round, serve } from './measure.js';
 import type { BenchQuery } from './queries.js';
 
 const MB = 1024 * 1024;
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Above this many hits a query's passages are compared by total only (each page of the PostgreSQL search re-runs the query). */
 const FULL_COMPARE_MAX = 2000;
@@ -54,12 +52,6 @@ export function benchDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return url;
 }
 
-function percentiles(perQuery: number[][]): { p50: number; p95: number; p99: number } {
-  const all = perQuery.flat().sort((a, b) => a - b);
-  const q = (p: number): number => round(all[Math.min(all.length - 1, Math.floor(p * all.length))] ?? 0, 3);
-  return { p50: q(0.5), p95: q(0.95), p99: q(0.99) };
-}
-
 async function timeQuery(fn: () => Promise<unknown>, reps: number, budgetMs: number): Promise<{ samples: number[]; firstMs: number }> {
   let t = performance.now();
   await fn();
@@ -73,46 +65,6 @@ async function timeQuery(fn: () => Promise<unknown>, reps: number, budgetMs: num
     samples.push(performance.now() - t);
   }
   return { samples, firstMs };
-}
-
-/** autocannon over the query mix, as the embedded column measures it. */
-async function httpLoad(url: string, paths: string[], connections: number, seconds: number) {
-  const lat: number[] = [];
-  let i = 0;
-  let errors = 0;
-  await new Promise<void>((resolve, reject) => {
-    const inst = autocannon(
-      {
-        url,
-        connections,
-        duration: seconds,
-        timeout: 60,
-        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: paths[i++ % paths.length]! }) }],
-      },
-      (err) => (err ? reject(err) : resolve()),
-    );
-    inst.on('response', (_c: unknown, status: number, _b: unknown, ms: number) => {
-      if (status >= 200 && status < 300) lat.push(ms);
-      else errors++;
-    });
-  });
-  lat.sort((a, b) => a - b);
-  const q = (p: number): number => round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0, 3);
-  return { p50: q(0.5), p95: q(0.95), p99: q(0.99), requests: lat.length, errors };
-}
-
-async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 /** Every strict hit of a query from the PostgreSQL index, as "docId@start". */

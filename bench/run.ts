@@ -14,14 +14,12 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, platform, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import autocannon from 'autocannon';
 import express from 'express';
 import { Engine, prepareDocument } from '../src/backends/embedded/engine.js';
 import { createApp } from '../src/http/app.js';
@@ -31,6 +29,7 @@ import { parseQuery } from '../src/pipeline/query.js';
 import { rank } from '../src/pipeline/rank.js';
 import { type BaselineQuery, Baselines, compileQuery, type TermsResult, type TermsTask } from './baselines.js';
 import { CACHE, ROOT, ensureCorpus } from './corpus.js';
+import { httpLoad, percentiles, round, serve } from './measure.js';
 import { type BenchQuery, queryMix } from './queries.js';
 import { benchDatabaseUrl, benchPostgres, postgresMarkdown } from './postgres.js';
 
@@ -74,7 +73,6 @@ const gc = runInNewContext('gc') as () => void;
 
 const MB = 1024 * 1024;
 const log = (...a: unknown[]): void => console.log(...a);
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 // --- measurement helpers ---
 
@@ -98,23 +96,6 @@ function memorySampler(): { stop(): { rss: number; heap: number } } {
   };
 }
 
-/** Weighted percentile: each query counts equally however many samples it has. */
-function percentiles(perQuery: number[][]): { p50: number; p95: number; p99: number } {
-  const pts: Array<[number, number]> = [];
-  for (const s of perQuery) for (const v of s) pts.push([v, 1 / s.length]);
-  pts.sort((a, b) => a[0] - b[0]);
-  const total = pts.reduce((a, p) => a + p[1], 0);
-  const at = (q: number): number => {
-    let acc = 0;
-    for (const [v, w] of pts) {
-      acc += w;
-      if (acc >= q * total - 1e-9) return round(v, 3);
-    }
-    return round(pts[pts.length - 1]?.[0] ?? 0, 3);
-  };
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? 0;
@@ -135,50 +116,6 @@ function timeQuery(fn: () => unknown): { samples: number[]; firstMs: number } {
     samples.push(performance.now() - t);
   }
   return { samples, firstMs };
-}
-
-/** Run autocannon over the query mix against `url` and return exact latency percentiles. */
-async function httpLoad(
-  url: string,
-  paths: string[],
-  connections: number,
-): Promise<{ p50: number; p95: number; p99: number; requests: number; errors: number }> {
-  const lat: number[] = [];
-  let i = 0;
-  let errors = 0;
-  await new Promise<void>((resolve, reject) => {
-    const inst = autocannon(
-      {
-        url,
-        connections,
-        duration: HTTP_SECONDS,
-        timeout: 60,
-        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: paths[i++ % paths.length]! }) }],
-      },
-      (err) => (err ? reject(err) : resolve()),
-    );
-    inst.on('response', (_c: unknown, status: number, _b: unknown, ms: number) => {
-      if (status >= 200 && status < 300) lat.push(ms);
-      else errors++;
-    });
-  });
-  lat.sort((a, b) => a - b);
-  const q = (p: number): number => round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0, 3);
-  return { p50: q(0.5), p95: q(0.95), p99: q(0.99), requests: lat.length, errors };
-}
-
-async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
 }
 
 /** Self time by function over a CPU profile of `fn` repeated for ~1.5 s. */
@@ -421,7 +358,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
     ['brute', baseApp((q) => base.bruteSearch(q).top)],
   ] as const) {
     const s = await serve(app);
-    http[name] = { c1: await httpLoad(s.url, paths, 1), c16: await httpLoad(s.url, paths, 16) };
+    http[name] = { c1: await httpLoad(s.url, paths, 1, HTTP_SECONDS), c16: await httpLoad(s.url, paths, 16, HTTP_SECONDS) };
     await s.close();
     log(`http ${name}: ${JSON.stringify(http[name])}`);
   }

@@ -1,0 +1,82 @@
+/**
+ * What every benchmark column measures the same way: rounding, latency
+ * percentiles over the query mix, and the HTTP load (autocannon on loopback)
+ * against an app served on an ephemeral port. One definition, so the
+ * embedded, FTS5, brute-force and PostgreSQL columns compare like with like.
+ */
+import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
+import type express from 'express';
+
+/** `x` rounded to `d` decimals. */
+export const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Latency percentiles (ms). */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** Weighted percentile over the query mix: each query counts equally however many samples it has. */
+export function percentiles(perQuery: number[][]): Percentiles {
+  const pts: Array<[number, number]> = [];
+  for (const s of perQuery) for (const v of s) pts.push([v, 1 / s.length]);
+  pts.sort((a, b) => a[0] - b[0]);
+  const total = pts.reduce((a, p) => a + p[1], 0);
+  const at = (q: number): number => {
+    let acc = 0;
+    for (const [v, w] of pts) {
+      acc += w;
+      if (acc >= q * total - 1e-9) return round(v, 3);
+    }
+    return round(pts[pts.length - 1]?.[0] ?? 0, 3);
+  };
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** Run autocannon over the query paths (in turn) for `seconds` and return exact latency percentiles of the 2xx answers. */
+export async function httpLoad(
+  url: string,
+  paths: string[],
+  connections: number,
+  seconds: number,
+): Promise<Percentiles & { requests: number; errors: number }> {
+  const lat: number[] = [];
+  let i = 0;
+  let errors = 0;
+  await new Promise<void>((resolve, reject) => {
+    const inst = autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        timeout: 60,
+        requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: paths[i++ % paths.length]! }) }],
+      },
+      (err) => (err ? reject(err) : resolve()),
+    );
+    inst.on('response', (_c: unknown, status: number, _b: unknown, ms: number) => {
+      if (status >= 200 && status < 300) lat.push(ms);
+      else errors++;
+    });
+  });
+  lat.sort((a, b) => a - b);
+  const q = (p: number): number => round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0, 3);
+  return { p50: q(0.5), p95: q(0.95), p99: q(0.99), requests: lat.length, errors };
+}
+
+/** Serve `app` on an ephemeral loopback port. */
+export async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
