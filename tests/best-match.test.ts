@@ -157,6 +157,22 @@ describe('question words and translations worded differently', () => {
   });
 });
 
+describe('a verb in a question reaches its nominalisations', () => {
+  it('compete finds the passages on competition and competitive bidding, below those with the words as typed', () => {
+    const q = 'why do provinces compete instead of cooperating when giving aid';
+    const r = search(q);
+    expect(r.mode).toBe('best');
+    // This passage says "competition tournament", never "compete".
+    const needle = 'Counterpart support has a dual dynamic mechanism';
+    const hit = r.hits.find((h) => h.text.includes(needle));
+    expect(hit).toBeDefined();
+    expect(hit!.text).not.toMatch(/\bcompete\b/i);
+    expect(hit!.matches.some((m) => /^competition$/i.test(hit!.text.slice(m.start - hit!.start, m.end - hit!.start)))).toBe(true);
+    // A plain search stays what the stem oracle says: compete is not competition.
+    expect(search('compete', { match: 'strict' }).hits.some((h) => h.text.includes(needle))).toBe(false);
+  });
+});
+
 describe('a term inside glossary entries', () => {
   it('Three Gorges reaches the Chinese passages on 三峡工程 through "Three Gorges Project"', () => {
     const r = search('Three Gorges');

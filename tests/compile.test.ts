@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileItem, glossaryGroups } from '../src/pipeline/compile.js';
+import { compileItem, derivedForms, glossaryGroups } from '../src/pipeline/compile.js';
+import { analyze } from '../src/pipeline/analyze.js';
 import { createGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
 
@@ -57,5 +58,27 @@ describe('compileItem', () => {
       ['区域发展', '区域发展', '区域发展'],
     ]);
     expect(compileItem(item, null)).toHaveLength(1);
+  });
+});
+
+describe('derived forms of a best-match word', () => {
+  const stemsOf = (w: string) => new Set(derivedForms(w).map((f) => analyze(f, 'query')[0]!.term));
+  it('a verb reaches the nouns and adjectives Porter keeps apart from it, from any inflection', () => {
+    const competition = analyze('competition competitive', 'query').map((t) => t.term);
+    for (const w of ['compete', 'competing', 'competes']) for (const t of competition) expect(stemsOf(w).has(t)).toBe(true);
+    expect(stemsOf('produce').has(analyze('production', 'query')[0]!.term)).toBe(true);
+  });
+  it('never the word itself, never from a noun back to its verb, nothing for short words or codes', () => {
+    expect(stemsOf('compete').has(analyze('compete', 'query')[0]!.term)).toBe(false);
+    expect(stemsOf('reduction').has(analyze('reduce', 'query')[0]!.term)).toBe(false);
+    expect(derivedForms('aid')).toEqual([]);
+    expect(derivedForms('covid19')).toEqual([]);
+  });
+  it('are added as derived variants only when asked, at a lower share', () => {
+    const item = { kind: 'term' as const, text: 'compete' };
+    expect(compileItem(item, null).some((v) => v.derived)).toBe(false);
+    const derived = compileItem(item, null, [], { derive: true }).filter((v) => v.derived);
+    expect(derived.length).toBeGreaterThan(0);
+    expect(derived.every((v) => (v.share ?? 1) < 1)).toBe(true);
   });
 });

@@ -20,7 +20,8 @@
  * A variant whose text is a run of Chinese characters also carries `run`: it
  * matches every passage whose normalised text holds the run, like grep.
  */
-import { type AnalyzedToken, analyze, hanParts, hanRun, mixedRun, runBigrams, typedApart } from './analyze.js';
+import { stemmer } from 'stemmer';
+import { type AnalyzedToken, americanSpelling, analyze, hanParts, hanRun, mixedRun, runBigrams, typedApart } from './analyze.js';
 import { isStopWord } from './best-match.js';
 import type { PassageIndex } from './index.js';
 import type { QueryItem } from './query.js';
@@ -54,8 +55,10 @@ export interface Variant {
   bag?: boolean;
   /** For a bag: the translation as a phrase; where the phrase stands, the bag adds nothing. */
   phrase?: Variant;
-  /** Share of the item's weight (below 1 for a multi-word glossary entry spread over its words). */
+  /** Share of the item's weight (below 1 for a multi-word glossary entry spread over its words, or a derived form). */
   share?: number;
+  /** A derived form of the typed word (see {@link derivedForms}): it matches, but does not make the word commoner. */
+  derived?: boolean;
 }
 
 /** Cross-lingual equivalents of a term or phrase as typed: text to search and the glossary term shown as `via`. */
@@ -67,6 +70,41 @@ const MAX_GROUP = 6;
 /** A hyphen between two letters: the mark of a compound word. */
 const COMPOUND_HYPHEN = /(?<=\p{L})[-\u2010\u2011](?=\p{L})/gu;
 const HAS_COMPOUND = /\p{L}[-\u2010\u2011]\p{L}/u;
+
+/**
+ * How much a derived form of a best-match word (see {@link derivedForms})
+ * counts, against 1 for the word itself: a passage on *competition* answers a
+ * question about how provinces *compete*, but less surely than one using the word.
+ */
+export const DERIVED_SHARE = 0.5;
+
+/** Derivational endings that make a noun or adjective of an English verb's stem (Porter's stemmer keeps them apart). */
+const DERIVING = ['ition', 'itive', 'ation', 'ative', 'tion', 'tive', 'ion', 'ive'];
+
+/**
+ * The nouns and adjectives derived from an English word that Porter's stemmer
+ * leaves apart from it: *compete*, *competing* → *competition*, *competitive*;
+ * *produce* → *production*. Porter conflates inflections and most derivations
+ * (*cooperate*, *cooperation* are both `cooper`), but not these, so a question
+ * about how provinces *compete* missed the passages on their *competition*;
+ * no stemmer or lemmatiser in npm conflates them (Lancaster and Snowball keep
+ * compet / competit apart too). Built from the word's stem, so inflected forms
+ * reach them as well; only forms the index holds will match.
+ *
+ * Only this way, from a verb to its nominalisations: academic prose names an
+ * activity by its noun, so a passage on the *competition* among providers
+ * answers how they *compete*; the other way a concept typed as a noun
+ * (*poverty reduction*) would reach every passage that uses the common verb
+ * (*reduce the imbalance*), which in the relevance set lowered a question's
+ * ranking. Stems shorter than five letters are left alone: too short to tell.
+ */
+export function derivedForms(word: string): string[] {
+  const w = word.toLowerCase();
+  if (!/^[a-z]+$/.test(w)) return [];
+  const stem = stemmer(americanSpelling(w));
+  if (stem.length < 5) return [];
+  return DERIVING.map((end) => stem + end).filter((form) => stemmer(form) !== stem);
+}
 
 /** A variant from a text, or null when nothing of it is left after analysis. */
 export function variantOf(text: string, via?: string, share?: number): Variant | null {
@@ -104,13 +142,14 @@ export function bagOf(text: string, via: string, phrase?: Variant): Variant | nu
  * @param item - the item as parsed
  * @param expansions - the glossary lookup, or null for no cross-lingual expansion
  * @param extra - translations of a multi-word glossary entry the item is part of, with their share
- * @param opts - `bags`: add each multi-word English translation's bag of words too (see {@link Variant.bag})
+ * @param opts - `bags`: add each multi-word English translation's bag of words too (see {@link Variant.bag});
+ *   `derive`: add a single English word's derived forms (see {@link derivedForms}) at {@link DERIVED_SHARE}
  */
 export function compileItem(
   item: QueryItem,
   expansions: Expansions | null,
   extra: { text: string; via: string; share: number }[] = [],
-  opts: { bags?: boolean } = {},
+  opts: { bags?: boolean; derive?: boolean } = {},
 ): Variant[] {
   const out: Variant[] = [];
   const seen = new Set<string>();
@@ -123,6 +162,13 @@ export function compileItem(
   };
   add(variantOf(item.text));
   if (HAS_COMPOUND.test(item.text)) add(variantOf(item.text.replace(COMPOUND_HYPHEN, '')));
+  if (opts.derive && item.kind === 'term') {
+    const own = new Set(out.flatMap((v) => v.terms));
+    for (const form of derivedForms(item.text)) {
+      const v = variantOf(form, undefined, DERIVED_SHARE);
+      if (v !== null && !own.has(v.terms.join(' '))) add({ ...v, derived: true });
+    }
+  }
   if (expansions) {
     for (const e of expansions(item.text)) {
       const phrase = variantOf(e.text, e.via);

@@ -350,14 +350,16 @@ export interface Context {
   avg: number;
   /** Add the bag-of-words variants of multi-word translations (not in strict mode: the baselines have none). */
   bags?: boolean;
+  /** Add a word's derived forms (best match's optional words only; see `derivedForms` in compile.ts). */
+  derive?: boolean;
 }
 
 /** Extra translations of a clause's word from a multi-word glossary entry (see `glossaryGroups` in compile.ts). */
 type GroupExpansions = { text: string; via: string; share: number }[];
 
 /** An item and its variants (see compile.ts), expanded through the glossary when `expand`. */
-function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: GroupExpansions, bags = false): CompiledItem {
-  return { item, variants: compileItem(item, expand ? (text) => src.expansions(text) : null, extra, { bags }), df: 0 };
+function compile(item: QueryItem, src: SearchSource, expand: boolean, extra?: GroupExpansions, bags = false, derive = false): CompiledItem {
+  return { item, variants: compileItem(item, expand ? (text) => src.expansions(text) : null, extra, { bags, derive }), df: 0 };
 }
 
 /**
@@ -370,11 +372,11 @@ const byContent = new WeakMap<Map<Variant, IdSet>, Map<string, IdSet>>();
 /** Compile items and put their variants' candidates in the pool (each variant looked up once). */
 function compileAll(
   items: QueryItem[],
-  ctx: Pick<Context, 'src' | 'pool' | 'bags'>,
+  ctx: Pick<Context, 'src' | 'pool' | 'bags' | 'derive'>,
   expand: boolean,
   extra?: GroupExpansions,
 ): CompiledItem[] {
-  const out = items.map((item) => compile(item, ctx.src, expand, extra, ctx.bags)).filter((ci) => ci.variants.length > 0);
+  const out = items.map((item) => compile(item, ctx.src, expand, extra, ctx.bags, ctx.derive)).filter((ci) => ci.variants.length > 0);
   let cache = byContent.get(ctx.pool);
   if (!cache) byContent.set(ctx.pool, (cache = new Map()));
   for (const ci of out) {
@@ -385,7 +387,11 @@ function compileAll(
       if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
       ctx.pool.set(v, set);
     }
-    ci.df = largestCount(ci.variants.map((v) => ctx.pool.get(v) ?? EMPTY));
+    // A derived form (competition for compete) does not make the typed word commoner.
+    // A derived form (competition for compete) does not make the typed word commoner,
+    // unless the word itself is nowhere (then the form is all there is to weigh).
+    const sets = (vs: Variant[]) => vs.map((v) => ctx.pool.get(v) ?? EMPTY);
+    ci.df = largestCount(sets(ci.variants.filter((v) => !v.derived))) || largestCount(sets(ci.variants));
   }
   return out;
 }
@@ -654,7 +660,7 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   if (loose === null) return result;
   const required = loose.required.map((c) => compileAll(c, ctx, expand)).filter((c) => c.length > 0);
   // Words keep their places (groups refer to them by index); a word with no analysed term scores 0.
-  const words = loose.words.map((w) => compileAll([w], ctx, expand)[0] ?? { item: w, variants: [], df: 0 });
+  const words = loose.words.map((w) => compileAll([w], { ...ctx, derive: true }, expand)[0] ?? { item: w, variants: [], df: 0 });
   const groups = loose.groups.flatMap((g) => compileAll([g.item], ctx, expand).map((ci) => ({ ci, covers: g.covers })));
   const best = bestHits(required, words, groups, ctx);
   // Every strict hit holds the words too, so an empty best match means nothing matched at all.
