@@ -8,8 +8,10 @@
  * an OR group, an excluded item and every filter must still hold. Only bare
  * words become optional; stop words of both languages are dropped, and a
  * Chinese run typed without spaces is also offered word by word, so
- * 对口支援取得了哪些成就 can find passages with 对口支援 and 成就 apart. The
- * ranking stage then scores passages by how much of the query they hold.
+ * 对口支援取得了哪些成就 can find passages with 对口支援 and 成就 apart; an
+ * English word also matches its derived nouns and adjectives (`compete` →
+ * `competition`, see `derivedForms` in compile.ts). The ranking stage then
+ * scores passages by how much of the query they hold.
  */
 import { eng, zho } from 'stopword';
 import { analyze } from './analyze.js';

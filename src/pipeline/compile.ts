@@ -16,6 +16,9 @@
  *   without quotes (`poverty alleviation collaboration`), that entry's
  *   translations, added to each of the run's words with an equal share of the
  *   weight, so a passage holding only the translation matches all of them.
+ * - in best match only, an English word's derived nouns and adjectives that
+ *   Porter's stemmer keeps apart (`compete` → `competition`), at half weight
+ *   (see {@link derivedForms}); strict matching stays what the stem oracle says.
  *
  * A variant whose text is a run of Chinese characters also carries `run`: it
  * matches every passage whose normalised text holds the run, like grep.
