@@ -61,6 +61,7 @@ async function serveLab(): Promise<never> {
     engine: lab.engine,
     search: lab.search,
     annotations: lab.annotations,
+    accounts: lab.accounts,
     access: access.access,
     status: lab.status,
   });

@@ -25,6 +25,8 @@ import type {
   Tag,
   TagPatch,
 } from '../store/annotations.js';
+import type { NewRound, Round } from '../store/rounds.js';
+import type { User } from '../store/users.js';
 
 /** Which implementation serves a library. */
 export type BackendKind = 'embedded' | 'postgres';
@@ -38,17 +40,10 @@ export interface AnnotationBackend {
   readonly kind: BackendKind;
   /** `by`: the coder (a user name; the implicit owner when absent). */
   create(input: NewAnnotation, doc: DocText, by?: string): Promise<Annotation>;
-  /**
-   * `viewer`: hide what a blind coding round hides from them (rounds exist
-   * only in the embedded mode; PostgreSQL shows everything to everyone).
-   */
+  /** `viewer`: hide what a blind coding round hides from them. */
   get(id: string, viewer?: string): Promise<Annotation | null>;
   update(id: string, patch: AnnotationPatch, doc?: DocText, by?: string): Promise<Annotation>;
-  /**
-   * Merge coders' annotations into the group's version (the owner's, after
-   * discussion). Embedded mode only: PostgreSQL rejects it with
-   * {@link embeddedOnly} (it has no coding rounds yet).
-   */
+  /** Merge coders' annotations into the group's version (the owner's, after discussion). */
   merge(ids: readonly string[], doc: DocText, by: string): Promise<Annotation>;
   delete(id: string): Promise<Annotation>;
   list(filter?: AnnotationFilter): Promise<Annotation[]>;
@@ -68,6 +63,50 @@ export interface AnnotationBackend {
   deleteTag(name: string, options?: { detach?: boolean }): Promise<number>;
   /** Release the connection(s). */
   close(): Promise<void>;
+}
+
+/**
+ * Researcher accounts and their sign-in sessions. Behaviour (validation,
+ * errors, scrypt hashing, sessions stored only as SHA-256) is that of
+ * `UserStore`'s methods of the same names; every write is one transaction.
+ */
+export interface AccountBackend {
+  /** Whether any account exists: then everyone signs in with a name and password. */
+  hasUsers(): Promise<boolean>;
+  /** Every account, ordered by name key. */
+  list(): Promise<User[]>;
+  /** The account of this name (any case), or null. */
+  find(name: string): Promise<User | null>;
+  /** @throws UserInputError bad_user | bad_role | bad_password | user_exists (409) */
+  add(name: unknown, role: unknown, password: unknown): Promise<User>;
+  /** Set a new password; every session of the account ends. */
+  setPassword(name: string, password: unknown): Promise<void>;
+  setRole(name: string, role: unknown): Promise<User>;
+  /** Remove an account and its sessions; its annotations keep its name. */
+  remove(name: string): Promise<User>;
+  /** The account if `password` is its password, else null (the same time either way). */
+  authenticate(name: string, password: string): Promise<User | null>;
+  /** Start a session: returns the id for the cookie (only its hash is stored). */
+  startSession(userId: number, now?: number): Promise<{ id: string; expires: Date }>;
+  /** The signed-in account of a session id, or null when unknown or expired. */
+  sessionUser(id: string, now?: number): Promise<User | null>;
+  endSession(id: string): Promise<void>;
+}
+
+/**
+ * Coding rounds (papers coded blind by a set of coders until the owner
+ * closes the round). Behaviour is that of `RoundStore`'s methods.
+ */
+export interface RoundBackend {
+  /** @throws UserInputError bad_round */
+  create(input: NewRound, by: string): Promise<Round>;
+  /** @throws UserInputError not_found (404), round_closed (409) */
+  close(id: number): Promise<Round>;
+  /** Newest first. */
+  list(): Promise<Round[]>;
+  get(id: number): Promise<Round | null>;
+  /** @throws UserInputError not_found (404) */
+  mustGet(id: number): Promise<Round>;
 }
 
 /**

@@ -33,9 +33,13 @@ import { openAnnotationBackend, openPgSearch } from '../backends/open.js';
 import { parseQuery } from '../pipeline/query.js';
 import { pgBackup } from '../backends/postgres/backup.js';
 import { PgAnnotationStore } from '../backends/postgres/annotations.js';
-import { pgOptionsFromSettings, redactUrl } from '../backends/postgres/db.js';
+import { openPgPool, pgOptionsFromSettings, redactUrl } from '../backends/postgres/db.js';
 import { DataFileError, openDatabase } from '../store/db.js';
-import { ROLES, UserStore } from '../store/users.js';
+import { ROLES } from '../store/users.js';
+import { EmbeddedAccountBackend } from '../backends/embedded/accounts.js';
+import { PgAccountStore } from '../backends/postgres/accounts.js';
+import type { AccountBackend } from '../backends/types.js';
+import { UserStore } from '../store/users.js';
 
 const program = new Command();
 program
@@ -263,11 +267,20 @@ async function readPassword(prompt: string): Promise<string> {
   }
 }
 
-/** Run `fn` on the accounts in the data folder's database. */
-async function withUsers<T>(fn: (users: UserStore) => Promise<T> | T): Promise<T> {
+/** Run `fn` on the accounts of the library: the lab server's (DUIKOU_DATABASE_URL), else the data folder's database. */
+async function withUsers<T>(fn: (users: AccountBackend) => Promise<T>): Promise<T> {
+  const pgOptions = pgOptionsFromSettings();
+  if (pgOptions) {
+    const pool = await openPgPool({ ...pgOptions, poolSize: 2 });
+    try {
+      return await fn(new PgAccountStore(pool));
+    } finally {
+      await pool.end();
+    }
+  }
   const db = openDatabase(join(setting('DUIKOU_DATA'), 'duikou.db'));
   try {
-    return await fn(new UserStore(db));
+    return await fn(new EmbeddedAccountBackend(new UserStore(db)));
   } finally {
     db.close();
   }
@@ -283,7 +296,7 @@ user
   .option('--role <role>', `one of ${ROLES.join(', ')}`, 'coder')
   .action(async (name: string, o: { role: string }) => {
     await withUsers(async (users) => {
-      const first = !users.hasUsers();
+      const first = !(await users.hasUsers());
       const u = await users.add(name, o.role, await readPassword(`Password for ${name} 密码: `));
       console.log(`Added ${u.name} (${u.role}).`);
       if (first) console.log('From now on everyone signs in with a name and password; scripts can still send the access token.');
@@ -295,8 +308,8 @@ user
   .command('list')
   .description('list the accounts and their roles')
   .action(async () => {
-    await withUsers((users) => {
-      const list = users.list();
+    await withUsers(async (users) => {
+      const list = await users.list();
       if (list.length === 0) console.log('No accounts: duikou runs with one owner, signed in with the access token.');
       for (const u of list) console.log(`${u.name}\t${u.role}\t${u.createdAt.slice(0, 10)}`);
     });
@@ -307,7 +320,7 @@ user
   .argument('<name>')
   .action(async (name: string) => {
     await withUsers(async (users) => {
-      if (!users.find(name)) throw new UserInputError('not_found', `No user "${name}" (未找到该用户)`);
+      if (!(await users.find(name))) throw new UserInputError('not_found', `No user "${name}" (未找到该用户)`);
       await users.setPassword(name, await readPassword(`New password for ${name} 新密码: `));
       console.log(`Password of ${name} changed; its sessions have ended.`);
     });
@@ -317,8 +330,8 @@ user
   .description('remove an account (its annotations keep its name)')
   .argument('<name>')
   .action(async (name: string) => {
-    await withUsers((users) => {
-      const u = users.remove(name);
+    await withUsers(async (users) => {
+      const u = await users.remove(name);
       console.log(`Removed ${u.name}.`);
     });
   });

@@ -16,7 +16,8 @@
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { UserInputError } from '../core/errors.js';
-import { IMPLICIT_OWNER, type User, type UserStore, type Viewer } from '../store/users.js';
+import type { AccountBackend } from '../backends/types.js';
+import { IMPLICIT_OWNER, type User, type Viewer } from '../store/users.js';
 import { type Auth, safeNext, tokenGate, tokenMatches } from './security.js';
 
 /** Failed sign-ins to one account within {@link SIGNIN_WINDOW_MS} before the account's sign-in waits. */
@@ -69,7 +70,7 @@ const nameKey = (v: unknown) => (typeof v === 'string' ? v.trim().normalize('NFK
  * The sign-in routes (`/login`, `/logout`) and the gate in front of everything else.
  * @param auth - the token settings, used while no account exists and for Bearer scripts
  */
-export function accountGate(auth: Auth, users: UserStore): Router {
+export function accountGate(auth: Auth, users: AccountBackend): Router {
   const r = Router();
   const token = auth === 'none' ? null : tokenGate(auth.token);
   const perAccount = limiter(ACCOUNT_FAILURE_LIMIT, (req) => `acct:${nameKey(bodyOf(req).name)}`, tooMany('for this account'));
@@ -82,13 +83,13 @@ export function accountGate(auth: Auth, users: UserStore): Router {
   const loginPage = (res: Response, status: number, next: unknown, failed = false) =>
     res.status(status).render('login', { accounts: true, failed, next: safeNext(next) });
 
-  r.get('/login', (req, res, next) => {
-    if (!users.hasUsers()) return token ? token(req, res, next) : res.redirect(303, safeNext(req.query.next));
+  r.get('/login', async (req, res, next) => {
+    if (!(await users.hasUsers())) return token ? token(req, res, next) : res.redirect(303, safeNext(req.query.next));
     loginPage(res, 200, req.query.next);
   });
 
-  r.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (req, res, next) => {
-    if (!users.hasUsers()) return token ? token(req, res, next) : res.redirect(303, '/');
+  r.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res, next) => {
+    if (!(await users.hasUsers())) return token ? token(req, res, next) : res.redirect(303, '/');
     next();
   });
   r.post('/login', perAddress, perAccount, async (req, res) => {
@@ -97,25 +98,25 @@ export function accountGate(auth: Auth, users: UserStore): Router {
     const password = typeof body.password === 'string' ? body.password : '';
     const user: User | null = name && password ? await users.authenticate(name, password) : null;
     if (!user) return loginPage(res, 401, body.next, true);
-    const s = users.startSession(user.id);
+    const s = await users.startSession(user.id);
     res.cookie(sessionCookieName(req), s.id, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/', expires: s.expires });
     res.redirect(303, safeNext(body.next));
   });
 
-  r.post('/logout', (req, res) => {
+  r.post('/logout', async (req, res) => {
     const id = (req.cookies as Record<string, unknown> | undefined)?.[sessionCookieName(req)];
-    if (typeof id === 'string') users.endSession(id);
+    if (typeof id === 'string') await users.endSession(id);
     res.clearCookie(sessionCookieName(req), { path: '/' });
     res.redirect(303, '/login');
   });
 
-  r.use((req, res, next) => {
+  r.use(async (req, res, next) => {
     const bearer = req.get('authorization');
     if (auth !== 'none' && bearer !== undefined && /^bearer /i.test(bearer) && tokenMatches(bearer.slice(7).trim(), auth.token)) {
       res.locals.viewer = OWNER;
       return next();
     }
-    if (!users.hasUsers()) {
+    if (!(await users.hasUsers())) {
       // As before accounts: the token (or nothing) signs in the one owner.
       const asOwner = (err?: unknown) => {
         if (err) return next(err);
@@ -125,7 +126,7 @@ export function accountGate(auth: Auth, users: UserStore): Router {
       return token ? token(req, res, asOwner) : asOwner();
     }
     const id = (req.cookies as Record<string, unknown> | undefined)?.[sessionCookieName(req)];
-    const user = typeof id === 'string' ? users.sessionUser(id) : null;
+    const user = typeof id === 'string' ? await users.sessionUser(id) : null;
     if (user) {
       res.locals.viewer = { name: user.name, role: user.role } satisfies Viewer;
       res.locals.signedIn = true;

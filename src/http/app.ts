@@ -9,7 +9,8 @@ import express, { type Express } from 'express';
 import type { Engine } from '../backends/embedded/engine.js';
 import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
-import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
+import { embeddedAccounts } from '../backends/embedded/accounts.js';
+import type { AccountBackend, AnnotationBackend, RoundBackend, SearchBackend } from '../backends/types.js';
 import type { CorpusSync, IndexStatus } from '../library/watch.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { analysisApiRouter, analysisPagesRouter } from './analysis.js';
@@ -25,8 +26,7 @@ import { accountGate } from './accounts.js';
 import { roleGate } from './roles.js';
 import { usersRouter } from './users-api.js';
 import { roundsRouters } from './rounds.js';
-import { RoundStore } from '../store/rounds.js';
-import { IMPLICIT_OWNER, UserStore } from '../store/users.js';
+import { IMPLICIT_OWNER } from '../store/users.js';
 import { type Access, allowedHostsOnly, hostRules, isWildcard, sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
 /** What the app serves. */
@@ -39,9 +39,15 @@ export interface AppDeps {
   /**
    * The annotation backend the routes use: `store`'s by default; PostgreSQL's
    * in the lab-server mode, where `engine` only holds the papers for lookups
-   * and `store` (accounts, rounds) is absent.
+   * and `store` is absent.
    */
   annotations?: AnnotationBackend;
+  /**
+   * Researcher accounts and coding rounds: `store`'s database's by default;
+   * PostgreSQL's in the lab-server mode. Without them (and without `store`)
+   * the token alone signs in the one owner.
+   */
+  accounts?: { users: AccountBackend; rounds: RoundBackend };
   /**
    * Who may reach the app: the authentication (a token, or explicitly none),
    * extra allowed host names, the bound address, trust proxy.
@@ -87,7 +93,8 @@ export function createApp(given: AppDeps): Express {
   app.use(uiLanguage());
   app.use(languageRouter());
   // With a store, accounts (and, until one exists, the token or nothing for the one owner); without, the token only.
-  const users = deps.store ? new UserStore(deps.store.db) : undefined;
+  const accounts = deps.accounts ?? (deps.store ? embeddedAccounts(deps.store.db) : undefined);
+  const users = accounts?.users;
   if (users) app.use(accountGate(access.auth, users));
   else {
     if (access.auth !== 'none') app.use(tokenGate(access.auth.token));
@@ -116,9 +123,9 @@ export function createApp(given: AppDeps): Express {
     app.use('/', documents.pages);
   }
   if (annotations) app.use('/api', annotationsRouter(deps.engine, annotations));
-  if (users && deps.store) {
-    app.use('/api', usersRouter(users));
-    const rounds = roundsRouters(deps.engine, deps.store, new RoundStore(deps.store.db), users, flash);
+  if (accounts && annotations) {
+    app.use('/api', usersRouter(accounts.users));
+    const rounds = roundsRouters(deps.engine, annotations, accounts.rounds, accounts.users, flash);
     app.use('/api', rounds.api);
     app.use('/', rounds.pages);
   }

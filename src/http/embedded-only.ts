@@ -29,13 +29,6 @@ const FEATURES: { feature: string; routes: { method: 'all' | 'post' | 'patch' | 
       { method: 'post', path: '/documents/:id/remove' },
     ],
   },
-  {
-    feature: 'Accounts, coding rounds and agreement',
-    routes: ['/api/users', '/api/users/:name', '/api/rounds', '/api/rounds/*rest', '/rounds', '/rounds/*rest'].map((path) => ({
-      method: 'all' as const,
-      path,
-    })),
-  },
 ];
 
 /** Routes answering 501 for every feature the lab-server mode lacks. */

@@ -15,9 +15,9 @@ import { z } from 'zod';
 import { type AgreementTable, type CodedSpan, type Unit, agreementTable } from '../services/agreement.js';
 import { UserInputError } from '../core/errors.js';
 import type { Engine } from '../backends/embedded/engine.js';
-import type { AnnotationStore } from '../store/annotations.js';
-import type { Round, RoundStore } from '../store/rounds.js';
-import type { UserStore, Viewer } from '../store/users.js';
+import type { AccountBackend, AnnotationBackend, RoundBackend } from '../backends/types.js';
+import type { Round } from '../store/rounds.js';
+import type { Viewer } from '../store/users.js';
 import { viewerOf } from './accounts.js';
 import { parseBody } from './annotations-api.js';
 import type { FlashMessages } from './flash.js';
@@ -53,21 +53,22 @@ function mayCompare(round: Round, viewer: Viewer): void {
 }
 
 /** The round's coders' anchored annotations in its papers, as spans. */
-function roundSpans(store: AnnotationStore, round: Round): CodedSpan[] {
-  return round.docIds.flatMap((docId) =>
-    store
-      .list({ docId, orphaned: false })
-      .filter((a) => round.coders.includes(a.createdBy))
-      .map((a) => ({ id: a.id, docId, start: a.start, end: a.end, coder: a.createdBy, tags: a.tags })),
-  );
+async function roundSpans(store: AnnotationBackend, round: Round): Promise<CodedSpan[]> {
+  const spans: CodedSpan[] = [];
+  for (const docId of round.docIds) {
+    for (const a of await store.list({ docId, orphaned: false })) {
+      if (round.coders.includes(a.createdBy)) spans.push({ id: a.id, docId, start: a.start, end: a.end, coder: a.createdBy, tags: a.tags });
+    }
+  }
+  return spans;
 }
 
-function roundTable(engine: Engine, store: AnnotationStore, round: Round, unit: Unit): AgreementTable {
+async function roundTable(engine: Engine, store: AnnotationBackend, round: Round, unit: Unit): Promise<AgreementTable> {
   const papers = round.docIds.flatMap((id) => {
     const d = engine.document(id);
     return d ? [{ id, text: d.text, passages: d.passages }] : [];
   });
-  return agreementTable(papers, roundSpans(store, round), round.coders, unit);
+  return agreementTable(papers, await roundSpans(store, round), round.coders, unit);
 }
 
 const fixed = (x: number | null, digits = 3) => (x === null ? '' : x.toFixed(digits));
@@ -133,41 +134,42 @@ export function disagreements(
 /** The rounds API and pages. */
 export function roundsRouters(
   engine: Engine,
-  store: AnnotationStore,
-  rounds: RoundStore,
-  users: UserStore,
+  store: AnnotationBackend,
+  rounds: RoundBackend,
+  users: AccountBackend,
   flash: FlashMessages,
 ): { api: Router; pages: Router } {
   const api = Router();
   const pages = Router();
 
   /** Check the papers and coders exist; coders by their account's spelling. */
-  const create = (body: unknown, viewer: Viewer) => {
+  const create = async (body: unknown, viewer: Viewer) => {
     const b = parseBody(newRound, body);
     for (const id of b.docIds) engine.requireDocument(id);
-    const coders = b.coders.map((name) => {
-      const u = users.find(name);
+    const coders: string[] = [];
+    for (const name of b.coders) {
+      const u = await users.find(name);
       if (!u) throw new UserInputError('bad_round', `No user "${name}" (未找到该用户)`);
       if (u.role === 'reader') throw new UserInputError('bad_round', `${u.name} is a reader; only coders and owners code (读者不能编码)`);
-      return u.name;
-    });
+      coders.push(u.name);
+    }
     return rounds.create({ name: b.name, docIds: b.docIds, coders }, viewer.name);
   };
   const roundOf = (req: Request) => rounds.mustGet(Number(req.params.id));
 
-  api.get('/rounds', (_req, res) => {
-    res.json({ rounds: rounds.list() });
+  api.get('/rounds', async (_req, res) => {
+    res.json({ rounds: await rounds.list() });
   });
-  api.post('/rounds', (req, res) => {
-    res.status(201).json(create(req.body, viewerOf(res)));
+  api.post('/rounds', async (req, res) => {
+    res.status(201).json(await create(req.body, viewerOf(res)));
   });
-  api.post('/rounds/:id/close', (req, res) => {
-    res.json(rounds.close(roundOf(req).id));
+  api.post('/rounds/:id/close', async (req, res) => {
+    res.json(await rounds.close((await roundOf(req)).id));
   });
-  api.get('/rounds/:id/agreement', (req, res) => {
-    const round = roundOf(req);
+  api.get('/rounds/:id/agreement', async (req, res) => {
+    const round = await roundOf(req);
     mayCompare(round, viewerOf(res));
-    const t = roundTable(engine, store, round, unitParam(req));
+    const t = await roundTable(engine, store, round, unitParam(req));
     if (str(req.query as Record<string, unknown>, 'format') === 'csv') {
       res.set('Content-Type', 'text/csv; charset=utf-8');
       res.attachment(`agreement-round-${round.id}-${t.unit}.csv`);
@@ -183,23 +185,23 @@ export function roundsRouters(
   const form = express.urlencoded({ extended: false, limit: '64kb' });
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? [v] : []);
 
-  pages.get('/rounds', (_req, res) => {
+  pages.get('/rounds', async (_req, res) => {
     const viewer = viewerOf(res);
     res.render('rounds', {
       title: `${tr(res)('title.rounds')} · duikou`,
       active: 'rounds',
       htmlLang: 'en',
-      rounds: rounds.list(),
+      rounds: await rounds.list(),
       owner: viewer.role === 'owner',
       documents: engine.documents().map((d) => ({ id: d.id, title: d.title })),
-      coders: users.list().filter((u) => u.role !== 'reader'),
+      coders: (await users.list()).filter((u) => u.role !== 'reader'),
       title_: (id: string) => engine.title(id),
     });
   });
-  pages.post('/rounds', form, (req, res) => {
+  pages.post('/rounds', form, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
-      const r = create({ name: String(body.name ?? ''), docIds: list(body.docIds), coders: list(body.coders) }, viewerOf(res));
+      const r = await create({ name: String(body.name ?? ''), docIds: list(body.docIds), coders: list(body.coders) }, viewerOf(res));
       flash.set(req, res, { kind: 'notice', text: tr(res)('flash.roundOpened', { name: r.name }) });
     } catch (err) {
       if (!(err instanceof UserInputError)) throw err;
@@ -207,15 +209,15 @@ export function roundsRouters(
     }
     res.redirect(303, '/rounds');
   });
-  pages.post('/rounds/:id/close', (req, res) => {
-    const r = rounds.close(roundOf(req).id);
+  pages.post('/rounds/:id/close', async (req, res) => {
+    const r = await rounds.close((await roundOf(req)).id);
     flash.set(req, res, { kind: 'notice', text: tr(res)('flash.roundClosed', { name: r.name }) });
     res.redirect(303, `/rounds/${r.id}`);
   });
 
   // The compare view's form: one annotation accepted as the group's, or several merged into one.
-  pages.post('/rounds/:id/merge', form, (req, res) => {
-    const round = roundOf(req);
+  pages.post('/rounds/:id/merge', form, async (req, res) => {
+    const round = await roundOf(req);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const ids = list(body.ids);
     const docId = String(body.doc ?? '');
@@ -223,7 +225,7 @@ export function roundsRouters(
       if (!round.docIds.includes(docId)) throw new UserInputError('bad_merge', 'That paper is not in this round (该文献不在本轮次中)');
       const d = engine.requireDocument(docId);
       if (ids.length === 0) throw new UserInputError('bad_merge', 'Tick the annotations to accept or merge (请勾选标注)');
-      const a = store.merge(ids, { text: d.text, hash: d.hash }, viewerOf(res).name);
+      const a = await store.merge(ids, { text: d.text, hash: d.hash }, viewerOf(res).name);
       const who = a.mergedFrom.map((m) => m.coder).join(' + ');
       flash.set(req, res, { kind: 'notice', text: tr(res)('flash.merged', { who }) });
     } catch (err) {
@@ -233,11 +235,11 @@ export function roundsRouters(
     res.redirect(303, `/rounds/${round.id}/compare?${new URLSearchParams({ doc: docId }).toString()}`);
   });
 
-  pages.get('/rounds/:id', (req, res) => {
-    const round = roundOf(req);
+  pages.get('/rounds/:id', async (req, res) => {
+    const round = await roundOf(req);
     mayCompare(round, viewerOf(res));
     const unit = unitParam(req);
-    const t = roundTable(engine, store, round, unit);
+    const t = await roundTable(engine, store, round, unit);
     res.render('round', {
       title: `${round.name} · duikou`,
       active: 'rounds',
@@ -250,8 +252,8 @@ export function roundsRouters(
     });
   });
 
-  pages.get('/rounds/:id/compare', (req, res) => {
-    const round = roundOf(req);
+  pages.get('/rounds/:id/compare', async (req, res) => {
+    const round = await roundOf(req);
     mayCompare(round, viewerOf(res));
     const q = req.query as Record<string, unknown>;
     const docId = str(q, 'doc') || round.docIds[0]!;
@@ -261,7 +263,7 @@ export function roundsRouters(
     const b = str(q, 'b') || round.coders[1]!;
     for (const c of [a, b]) if (!round.coders.includes(c)) throw new UserInputError('bad_parameter', `"${c}" is not a coder of this round`);
     const doc = engine.requireDocument(docId);
-    const spans = roundSpans(store, round).filter((s) => s.docId === docId && (s.coder === a || s.coder === b));
+    const spans = (await roundSpans(store, round)).filter((s) => s.docId === docId && (s.coder === a || s.coder === b));
     const marks = new Map<number, DocMark[]>();
     for (const s of spans) {
       const mark: AnnotationMark = {
@@ -299,7 +301,7 @@ export function roundsRouters(
           quote: doc.text.slice(s.start, s.end),
           colour: s.coder === a ? 'hl-c2' : 'hl-c3',
         })),
-      group: store.list({ docId, orphaned: false }).filter((x) => x.mergedFrom.length > 0),
+      group: (await store.list({ docId, orphaned: false })).filter((x) => x.mergedFrom.length > 0),
       disagreements: disagreements(doc.text, spans, a, b).map((d) => ({ ...d, href: `#p-${passageOf(d.start)?.id ?? ''}` })),
     });
   });

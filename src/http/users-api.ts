@@ -5,7 +5,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
-import { ROLES, type UserStore } from '../store/users.js';
+import type { AccountBackend } from '../backends/types.js';
+import { ROLES } from '../store/users.js';
 import { parseBody } from './annotations-api.js';
 import { viewerOf } from './accounts.js';
 
@@ -14,10 +15,10 @@ const newUser = z.strictObject({ name: z.string().max(200), role, password: z.st
 const userPatch = z.strictObject({ role: role.optional(), password: z.string().max(1024).optional() });
 
 /** The `/api/users` routes. */
-export function usersRouter(users: UserStore): Router {
+export function usersRouter(users: AccountBackend): Router {
   const r = Router();
-  r.get('/users', (_req, res) => {
-    res.json({ users: users.list() });
+  r.get('/users', async (_req, res) => {
+    res.json({ users: await users.list() });
   });
   r.post('/users', async (req, res) => {
     const b = parseBody(newUser, req.body);
@@ -25,15 +26,15 @@ export function usersRouter(users: UserStore): Router {
   });
   r.patch('/users/:name', async (req, res) => {
     const b = parseBody(userPatch, req.body);
-    if (!users.find(req.params.name)) throw new UserInputError('not_found', `No user "${req.params.name}" (未找到该用户)`, 404);
+    if (!(await users.find(req.params.name))) throw new UserInputError('not_found', `No user "${req.params.name}" (未找到该用户)`, 404);
     if (b.password !== undefined) await users.setPassword(req.params.name, b.password);
-    res.json(b.role !== undefined ? users.setRole(req.params.name, b.role) : users.find(req.params.name));
+    res.json(b.role !== undefined ? await users.setRole(req.params.name, b.role) : await users.find(req.params.name));
   });
-  r.delete('/users/:name', (req, res) => {
-    if (users.find(req.params.name)?.name === viewerOf(res).name) {
+  r.delete('/users/:name', async (req, res) => {
+    if ((await users.find(req.params.name))?.name === viewerOf(res).name) {
       throw new UserInputError('own_account', 'You cannot remove your own account while signed in with it (不能删除自己的账户)', 409);
     }
-    res.json({ deleted: users.remove(req.params.name).name });
+    res.json({ deleted: (await users.remove(req.params.name)).name });
   });
   return r;
 }

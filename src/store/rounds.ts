@@ -28,7 +28,8 @@ export interface NewRound {
   coders: readonly string[];
 }
 
-interface RoundRow {
+/** A round row as both stores read it. */
+export interface RoundRow {
   id: number;
   name: string;
   status: 'open' | 'closed';
@@ -39,6 +40,40 @@ interface RoundRow {
 
 const bad = (message: string) => new UserInputError('bad_round', message, 400);
 
+/**
+ * A new round's name, papers and coders, checked and without repeats (shared by every round store).
+ * @throws UserInputError bad_round
+ */
+export function validateNewRound(input: NewRound): NewRound {
+  const name = typeof input.name === 'string' ? input.name.trim() : '';
+  if (name === '' || name.length > 200) throw bad('A round needs a name of at most 200 characters (轮次需要名称)');
+  const docIds = [...new Set(input.docIds)];
+  const coders = [...new Set(input.coders)];
+  if (docIds.length === 0) throw bad('Choose at least one paper for the round (请至少选择一篇文献)');
+  if (coders.length < 2) throw bad('Choose at least two coders for the round (请至少选择两位编码者)');
+  return { name, docIds, coders };
+}
+
+/** The error for a round closed twice (also when two owners close it at once). */
+export const roundClosed = (name: string) => new UserInputError('round_closed', `Round "${name}" is already closed (该轮次已结束)`, 409);
+
+/** The error for an unknown round id. */
+export const noRound = (id: number) => new UserInputError('not_found', `No coding round ${String(id)} (未找到该编码轮次)`, 404);
+
+/** A round from its row and its members. */
+export function toRound(r: RoundRow, docIds: string[], coders: string[]): Round {
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    docIds,
+    coders,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    closedAt: r.closed_at,
+  };
+}
+
 /** Rounds over one better-sqlite3 connection (see `openDatabase`). */
 export class RoundStore {
   constructor(readonly db: Database) {}
@@ -48,12 +83,7 @@ export class RoundStore {
    * @throws UserInputError bad_round
    */
   create(input: NewRound, by: string): Round {
-    const name = typeof input.name === 'string' ? input.name.trim() : '';
-    if (name === '' || name.length > 200) throw bad('A round needs a name of at most 200 characters (轮次需要名称)');
-    const docIds = [...new Set(input.docIds)];
-    const coders = [...new Set(input.coders)];
-    if (docIds.length === 0) throw bad('Choose at least one paper for the round (请至少选择一篇文献)');
-    if (coders.length < 2) throw bad('Choose at least two coders for the round (请至少选择两位编码者)');
+    const { name, docIds, coders } = validateNewRound(input);
     const id = this.db.transaction(() => {
       const rid = Number(
         this.db
@@ -72,7 +102,7 @@ export class RoundStore {
   /** Close a round: everyone sees all its annotations again. */
   close(id: number): Round {
     const r = this.mustGet(id);
-    if (r.status === 'closed') throw new UserInputError('round_closed', `Round "${r.name}" is already closed (该轮次已结束)`, 409);
+    if (r.status === 'closed') throw roundClosed(r.name);
     this.db.prepare("UPDATE rounds SET status = 'closed', closed_at = ? WHERE id = ?").run(new Date().toISOString(), id);
     return this.mustGet(id);
   }
@@ -89,7 +119,7 @@ export class RoundStore {
   /** @throws UserInputError not_found (404) */
   mustGet(id: number): Round {
     const r = Number.isSafeInteger(id) ? this.get(id) : null;
-    if (!r) throw new UserInputError('not_found', `No coding round ${String(id)} (未找到该编码轮次)`, 404);
+    if (!r) throw noRound(id);
     return r;
   }
 
@@ -100,15 +130,6 @@ export class RoundStore {
     const coders = (
       this.db.prepare('SELECT coder FROM round_coders WHERE round_id = ? ORDER BY coder').all(r.id) as { coder: string }[]
     ).map((x) => x.coder);
-    return {
-      id: r.id,
-      name: r.name,
-      status: r.status,
-      docIds,
-      coders,
-      createdBy: r.created_by,
-      createdAt: r.created_at,
-      closedAt: r.closed_at,
-    };
+    return toRound(r, docIds, coders);
   }
 }

@@ -76,6 +76,12 @@ let dummyHash: Promise<string> | undefined;
 
 const nameKey = (name: string) => name.normalize('NFKC').toLowerCase();
 
+/** The same timing for an unknown name as for a wrong password: verify against a hash no password matches. */
+async function verifyNobody(password: string): Promise<void> {
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  await verifyPassword(password, await dummyHash);
+}
+
 /** A user name: 1–64 characters, no spaces at the ends, no control characters, no `/`. */
 export function validateUserName(raw: unknown): string {
   if (typeof raw !== 'string') throw new UserInputError('bad_user', 'A user name must be text (用户名必须是文本)');
@@ -108,7 +114,14 @@ function validatePassword(raw: unknown): string {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-interface UserRow {
+/**
+ * What every account store shares, so the embedded and the PostgreSQL ones
+ * validate, key, hash and time alike.
+ */
+export const userRules = { nameKey, validateRole, validatePassword, sha256, verifyNobody };
+
+/** An account row as both stores read it. */
+export interface UserRow {
   id: number;
   name: string;
   role: Role;
@@ -116,7 +129,8 @@ interface UserRow {
   created_at: string;
 }
 
-const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at });
+/** The account of a row (never with its hash). */
+export const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at });
 
 /** Accounts and sessions over one better-sqlite3 connection (see `openDatabase`). */
 export class UserStore {
@@ -190,8 +204,7 @@ export class UserStore {
   async authenticate(name: string, password: string): Promise<User | null> {
     const row = typeof name === 'string' ? this.row(name) : undefined;
     if (!row) {
-      dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
-      await verifyPassword(password, await dummyHash);
+      await verifyNobody(password);
       return null;
     }
     return (await verifyPassword(password, row.password_hash)) ? toUser(row) : null;

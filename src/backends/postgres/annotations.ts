@@ -21,6 +21,7 @@ import {
   DEFAULT_COLOUR,
   type DocText,
   type KnownDocument,
+  type MergedSource,
   type NewAnnotation,
   type NewTag,
   type ReanchorCounts,
@@ -34,7 +35,7 @@ import {
   rules,
 } from '../../store/annotations.js';
 import { IMPLICIT_OWNER } from '../../store/users.js';
-import { type AnnotationBackend, embeddedOnly } from '../types.js';
+import type { AnnotationBackend } from '../types.js';
 import { type PgOptions, openPgPool, pgSchemaVersion } from './db.js';
 import { PG_SCHEMA_VERSION } from './migrations.js';
 
@@ -63,6 +64,19 @@ interface TagRow {
 
 type Q = pg.Pool | pg.PoolClient;
 type ParsedTag = ReturnType<typeof validateTags>[number];
+
+/**
+ * SQL condition: the annotation with id `<aid>` is visible to the viewer in
+ * parameter `<viewer>` (`$n`). Hidden are other coders' annotations in the
+ * papers of an open round in which the viewer is a coder (blind coding);
+ * everyone else, the owner included, sees all. As the embedded store's.
+ */
+const visibleSql = (aid: string, viewer: string) => `NOT EXISTS (
+  SELECT 1 FROM annotations hx
+    JOIN round_documents rd ON rd.doc_id = hx.doc_id
+    JOIN rounds r ON r.id = rd.round_id AND r.status = 'open'
+    JOIN round_coders rc ON rc.round_id = r.id AND rc.coder = ${viewer}
+  WHERE hx.id = ${aid} AND hx.created_by <> ${viewer})`;
 
 /** SQL condition: tag `t` is the tag with key `$1` or one of its descendants. */
 const SUBTREE_SQL = `(t.name_key = $1 OR left(t.name_key, length($1) + 1) = $1 || '/')`;
@@ -196,13 +210,13 @@ export class PgAnnotationStore implements AnnotationBackend {
     return this.mustGet(id);
   }
 
-  async get(id: string): Promise<Annotation | null> {
-    return this.getWith(this.pool, id);
-  }
-
-  private async getWith(q: Q, id: string): Promise<Annotation | null> {
-    const r = await q.query<AnnotationRow>('SELECT * FROM annotations WHERE id = $1', [id]);
-    return r.rows.length ? ((await this.withTags(q, r.rows))[0] ?? null) : null;
+  /** The annotation with this id, or null (also when it is hidden from `viewer` by a blind round). */
+  async get(id: string, viewer?: string): Promise<Annotation | null> {
+    const r =
+      viewer === undefined
+        ? await this.pool.query<AnnotationRow>('SELECT * FROM annotations WHERE id = $1', [id])
+        : await this.pool.query<AnnotationRow>(`SELECT * FROM annotations a WHERE a.id = $1 AND ${visibleSql('a.id', '$2')}`, [id, viewer]);
+    return r.rows.length ? ((await this.withTags(this.pool, r.rows))[0] ?? null) : null;
   }
 
   private async mustGet(id: string): Promise<Annotation> {
@@ -247,9 +261,75 @@ export class PgAnnotationStore implements AnnotationBackend {
     return this.mustGet(id);
   }
 
-  /** Merging needs coding rounds, which live only in the embedded mode yet. */
-  async merge(_ids: readonly string[], _doc: DocText, _by: string): Promise<Annotation> {
-    throw embeddedOnly("Merging coders' annotations");
+  /**
+   * The group's version after discussion, as the embedded store makes it: one
+   * new annotation by `by` over the union of the given (overlapping, one
+   * paper) annotations, their tags and notes, recording who made what in
+   * `mergedFrom`. The sources are read again inside the write, so one
+   * deleted or moved meanwhile by another instance is not merged stale.
+   * @throws UserInputError not_found (404), bad_merge
+   */
+  async merge(ids: readonly string[], doc: DocText, by: string): Promise<Annotation> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) throw bad('bad_merge', 'Choose the annotations to accept or merge (请选择标注)');
+    const id = randomUUID();
+    await this.write({ what: 'annotations' }, async (c) => {
+      const sources: Annotation[] = [];
+      for (const sid of unique) {
+        const r = await c.query<AnnotationRow>('SELECT * FROM annotations WHERE id = $1', [sid]);
+        const a = r.rows.length ? (await this.withTags(c, r.rows))[0] : undefined;
+        if (!a) throw notFound('annotation', sid);
+        sources.push(a);
+      }
+      sources.sort((a, b) => a.start - b.start || a.end - b.end);
+      const first = sources[0]!;
+      if (sources.some((a) => a.docId !== first.docId))
+        throw bad('bad_merge', 'Only annotations in one paper can be merged (只能合并同一文献中的标注)');
+      if (sources.some((a) => a.status !== 'anchored'))
+        throw bad('bad_merge', 'Re-attach orphaned annotations before merging them (请先重新锚定)');
+      let end = first.end;
+      for (const a of sources.slice(1)) {
+        if (a.start > end) throw bad('bad_merge', 'Only overlapping annotations can be merged into one (只能合并相互重叠的标注)');
+        end = Math.max(end, a.end);
+      }
+      const range = validateRange(doc.text, first.start, end, undefined);
+      const notes = sources.filter((a) => a.note.trim() !== '').map((a) => (sources.length > 1 ? `${a.createdBy}: ${a.note}` : a.note));
+      const note = validateNote(notes.join('\n\n'));
+      const tags = validateTags([...new Set(sources.flatMap((a) => a.tags))]);
+      const mergedFrom: MergedSource[] = sources.map((a) => ({
+        id: a.id,
+        coder: a.createdBy,
+        start: a.start,
+        end: a.end,
+        exact: a.exact,
+        tags: a.tags,
+        note: a.note,
+      }));
+      const now = isoNow();
+      await this.touchDocument(c, first.docId, doc.hash, now);
+      await c.query(
+        `INSERT INTO annotations (id, doc_id, start, "end", exact, prefix, suffix, note, colour,
+           created_at, updated_at, text_hash, status, anchor_method, created_by, updated_by, merged_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, 'anchored', 'created', $12, $12, $13)`,
+        [
+          id,
+          first.docId,
+          range.start,
+          range.end,
+          range.exact,
+          range.prefix,
+          range.suffix,
+          note,
+          first.colour,
+          now,
+          doc.hash,
+          by,
+          JSON.stringify(mergedFrom),
+        ],
+      );
+      await this.setTags(c, id, tags);
+    });
+    return this.mustGet(id);
   }
 
   async delete(id: string): Promise<Annotation> {
@@ -283,6 +363,10 @@ export class PgAnnotationStore implements AnnotationBackend {
     if (filter.orphaned !== undefined) {
       params.push(filter.orphaned ? 'orphaned' : 'anchored');
       where.push(`a.status = $${params.length}`);
+    }
+    if (filter.viewer !== undefined) {
+      params.push(filter.viewer);
+      where.push(visibleSql('a.id', `$${params.length}`));
     }
     const sql = `SELECT a.* FROM annotations a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY a.doc_id COLLATE "C", a.start, a.created_at COLLATE "C", a.id COLLATE "C"`;
@@ -442,13 +526,16 @@ export class PgAnnotationStore implements AnnotationBackend {
 
   // ---------------------------------------------------------------- tags
 
-  async listTags(): Promise<Tag[]> {
+  /** All tags, ordered by name (so children follow their parent), with usage counts (of what `viewer` may see, when given). */
+  async listTags(viewer?: string): Promise<Tag[]> {
+    const visible = viewer === undefined ? '' : `AND ${visibleSql('at.annotation_id', '$1')}`;
     const r = await this.pool.query<Tag>(
       `SELECT t.id, t.name, t.colour, t.description,
-         (SELECT count(*) FROM annotation_tags at WHERE at.tag_id = t.id)::int AS count,
+         (SELECT count(*) FROM annotation_tags at WHERE at.tag_id = t.id ${visible})::int AS count,
          (SELECT count(DISTINCT at.annotation_id) FROM annotation_tags at JOIN tags d ON d.id = at.tag_id
-            WHERE d.name_key = t.name_key OR left(d.name_key, length(t.name_key) + 1) = t.name_key || '/')::int AS "totalCount"
+            WHERE (d.name_key = t.name_key OR left(d.name_key, length(t.name_key) + 1) = t.name_key || '/') ${visible})::int AS "totalCount"
        FROM tags t ORDER BY t.name_key COLLATE "C"`,
+      viewer === undefined ? [] : [viewer],
     );
     return r.rows;
   }

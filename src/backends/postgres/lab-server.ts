@@ -14,6 +14,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { PgAccountStore, PgRoundStore } from './accounts.js';
 import { PgAnnotationStore } from './annotations.js';
 import type { PgOptions } from './db.js';
 import { type IndexerLease, watchForIndexerRole } from './indexer-lock.js';
@@ -32,6 +33,8 @@ export interface LabServer {
   engine: Engine;
   search: PgSearchBackend;
   annotations: PgAnnotationStore;
+  /** Researcher accounts, sessions and coding rounds, read from the database at each request (so every instance agrees at once). */
+  accounts: { users: PgAccountStore; rounds: PgRoundStore };
   /** Indexing state: the indexer's while this instance is the indexer, idle otherwise. */
   status: IndexStatus;
   /** Whether this instance holds the indexer role now. */
@@ -197,6 +200,7 @@ export async function openLabServer(opts: LabServerOptions): Promise<LabServer> 
     engine,
     search,
     annotations,
+    accounts: { users: new PgAccountStore(pool), rounds: new PgRoundStore(pool) },
     status,
     isIndexer: () => lease !== null,
     close: async () => {
