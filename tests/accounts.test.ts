@@ -3,21 +3,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
+import { PgAccountStore } from '../src/backends/postgres/accounts.js';
+import { PgAnnotationStore } from '../src/backends/postgres/annotations.js';
+import { openPgPool, pgSchemaVersion } from '../src/backends/postgres/db.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../src/backends/postgres/migrations.js';
+import type { AccountBackend } from '../src/backends/types.js';
 import { ACCOUNT_FAILURE_LIMIT } from '../src/http/accounts.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase, schemaVersion } from '../src/store/db.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
 import { UserStore, hashPassword, verifyPassword } from '../src/store/users.js';
+import { TEST_BACKEND, type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
+import { createTestDatabase } from './helpers/postgres.js';
 import { runCli } from './helpers/process.js';
-import { type TestServer, startServer } from './helpers/server.js';
+import type { TestServer } from './helpers/server.js';
 
 const TOKEN = 'correct-horse-battery-staple-9f3a';
 const TEXT = '对口支援 counterpart support 𠀀援藏';
 const PW = 'li-wei-password-对口';
 
 let dir: string;
-let store: AnnotationStore;
-let users: UserStore;
+let library: TestLibrary;
+let users: AccountBackend;
 let engine: Engine;
 let server: TestServer;
 
@@ -25,19 +32,21 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'duikou-accounts-'));
   engine = new Engine();
   engine.addDocument({ id: 'd', text: TEXT, hash: 'h', file: 'd.txt', title: 'd', authors: [], year: null, venue: null, lang: 'zh' });
-  store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
-  users = new UserStore(store.db);
-  server = await startServer({ engine, store, access: { auth: { token: TOKEN } } });
+  const started = await startServerOnTestBackend(engine, { access: { auth: { token: TOKEN } } });
+  server = started;
+  library = started.library;
+  users = library.accounts.users;
 });
 afterAll(async () => {
   await server.close();
-  store.db.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 async function signIn(name: string, password: string, next = '/documents') {
   return fetch(`${server.url}/login`, { method: 'POST', body: new URLSearchParams({ name, password, next }), redirect: 'manual' });
 }
+const OLD_ANNOTATION = `INSERT INTO annotations (id, doc_id, start, "end", exact, colour, created_at, updated_at, text_hash, status, anchor_method)
+  VALUES ('a1', 'd', 0, 4, '对口支援', '#ffd54f', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', 'h', 'anchored', 'created')`;
 const cookieOf = (r: Response) => (r.headers.get('set-cookie') ?? '').split(';')[0]!;
 
 describe('passwords', () => {
@@ -81,7 +90,7 @@ describe('with accounts', () => {
     expect(set).toMatch(/SameSite=Strict/i);
     expect(set).toMatch(/Expires=/i);
     const id = decodeURIComponent(cookieOf(r).split('=')[1]!);
-    const stored = store.db.prepare('SELECT id_hash FROM sessions').all() as { id_hash: string }[];
+    const stored = await library.query<{ id_hash: string }>('SELECT id_hash FROM sessions');
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.some((s) => s.id_hash === id)).toBe(false);
     const me = await fetch(`${server.url}/documents`, { headers: { cookie: cookieOf(r) } });
@@ -113,10 +122,30 @@ describe('with accounts', () => {
     expect((await fetch(`${server.url}/api/documents`, { headers: { cookie: c } })).status).toBe(401);
   });
 
-  it('an expired session signs nobody in', () => {
-    const u = users.find('zhang')!;
-    const s = users.startSession(u.id, Date.now() - 15 * 24 * 3600 * 1000);
-    expect(users.sessionUser(s.id)).toBeNull();
+  it('an expired session signs nobody in', async () => {
+    const u = (await users.find('zhang'))!;
+    const s = await users.startSession(u.id, Date.now() - 15 * 24 * 3600 * 1000);
+    expect(await users.sessionUser(s.id)).toBeNull();
+    const fresh = await users.startSession(u.id);
+    expect((await users.sessionUser(fresh.id))?.name).toBe('zhang');
+  });
+
+  it('a new password ends every session of the account; a removed account signs nobody in', async () => {
+    await users.add('zhao', 'coder', 'zhao-password-0001');
+    const c = cookieOf(await signIn('zhao', 'zhao-password-0001'));
+    expect((await fetch(`${server.url}/api/documents`, { headers: { cookie: c } })).status).toBe(200);
+    await users.setPassword('ZHAO', 'zhao-password-0002');
+    expect((await fetch(`${server.url}/api/documents`, { headers: { cookie: c } })).status).toBe(401);
+    expect((await signIn('zhao', 'zhao-password-0001')).status).toBe(401);
+    const again = cookieOf(await signIn('zhao', 'zhao-password-0002'));
+    expect((await users.setRole('zhao', 'reader')).role).toBe('reader');
+    expect(await (await fetch(`${server.url}/documents`, { headers: { cookie: again } })).text()).toContain('zhao · reader');
+    expect((await users.remove('zhao')).name).toBe('zhao');
+    expect((await fetch(`${server.url}/api/documents`, { headers: { cookie: again } })).status).toBe(401);
+    await expect(users.remove('zhao')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(users.add('Li Wei', 'coder', PW)).rejects.toMatchObject({ code: 'user_exists' });
+    await expect(users.add('x', 'admin', PW)).rejects.toMatchObject({ code: 'bad_role' });
+    await expect(users.add('x', 'coder', 'short')).rejects.toMatchObject({ code: 'bad_password' });
   });
 
   it('limits failed sign-ins per account (acct:) without touching other accounts, and a success is not counted', async () => {
@@ -133,16 +162,11 @@ describe('with accounts', () => {
 });
 
 describe('migration', () => {
-  it('gives annotations made before accounts to the implicit owner, keeping them', () => {
+  it.runIf(TEST_BACKEND === 'embedded')('gives annotations made before accounts to the implicit owner, keeping them', () => {
     const file = join(dir, 'old.db');
     const old = openDatabase(file, { migrations: MIGRATIONS.slice(0, 2) });
     old.prepare("INSERT INTO documents (id, text_hash, seen_at) VALUES ('d', 'h', 'now')").run();
-    old
-      .prepare(
-        `INSERT INTO annotations (id, doc_id, start, "end", exact, colour, created_at, updated_at, text_hash, status, anchor_method)
-         VALUES ('a1', 'd', 0, 4, '对口支援', '#ffd54f', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z', 'h', 'anchored', 'created')`,
-      )
-      .run();
+    old.prepare(OLD_ANNOTATION).run();
     old.close();
     const db = openDatabase(file);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
@@ -152,13 +176,37 @@ describe('migration', () => {
     expect(a.updatedBy).toBe('owner');
     db.close();
   });
+
+  it.runIf(TEST_BACKEND === 'postgres')(
+    'gives annotations made before accounts to the implicit owner, keeping them (PostgreSQL)',
+    async () => {
+      const tdb = await createTestDatabase(process.env.DUIKOU_TEST_DATABASE_URL!);
+      try {
+        const old = await openPgPool({ url: tdb.url, migrations: PG_MIGRATIONS.slice(0, 2) });
+        await old.query("INSERT INTO documents (id, text_hash, seen_at) VALUES ('d', 'h', 'now')");
+        await old.query(OLD_ANNOTATION);
+        await old.end();
+        const s = await PgAnnotationStore.open({ url: tdb.url, poolSize: 2 });
+        try {
+          expect(await pgSchemaVersion(s.pool)).toBe(PG_SCHEMA_VERSION);
+          expect(await s.get('a1')).toMatchObject({ exact: '对口支援', createdBy: 'owner', updatedBy: 'owner' });
+        } finally {
+          await s.close();
+        }
+      } finally {
+        await tdb.drop();
+      }
+    },
+  );
 });
 
 describe('npx duikou user', () => {
   it('adds (password from stdin, never argv), lists, changes the password of and removes an account', async () => {
     const data = mkdtempSync(join(tmpdir(), 'duikou-cli-users-'));
+    // On a lab server the command manages the accounts in PostgreSQL (a fresh database: no accounts yet).
+    const tdb = TEST_BACKEND === 'postgres' ? await createTestDatabase(process.env.DUIKOU_TEST_DATABASE_URL!) : undefined;
     try {
-      const env = { DUIKOU_DATA: data };
+      const env: Record<string, string> = { DUIKOU_DATA: data, ...(tdb && { DUIKOU_DATABASE_URL: tdb.url }) };
       const add = runCli(['user', 'add', '王芳', '--role', 'owner'], env, 'wang-fang-secret-1\n');
       expect(add.stderr).toBe('');
       expect(add.stdout).toContain('Added 王芳 (owner)');
@@ -166,15 +214,24 @@ describe('npx duikou user', () => {
       expect(runCli(['user', 'add', 'x', '--role', 'admin'], env, 'long-enough-pass\n').status).toBe(2);
       expect(runCli(['user', 'list'], env).stdout).toMatch(/^王芳\towner\t/m);
       expect(runCli(['user', 'passwd', '王芳'], env, 'wang-fang-secret-2\n').status).toBe(0);
-      const db = openDatabase(join(data, 'duikou.db'));
-      const u = new UserStore(db);
-      expect(await u.authenticate('王芳', 'wang-fang-secret-2')).not.toBeNull();
-      expect(await u.authenticate('王芳', 'wang-fang-secret-1')).toBeNull();
-      db.close();
+      if (tdb) {
+        const pool = await openPgPool({ url: tdb.url, poolSize: 1 });
+        const u = new PgAccountStore(pool);
+        expect(await u.authenticate('王芳', 'wang-fang-secret-2')).not.toBeNull();
+        expect(await u.authenticate('王芳', 'wang-fang-secret-1')).toBeNull();
+        await pool.end();
+      } else {
+        const db = openDatabase(join(data, 'duikou.db'));
+        const u = new UserStore(db);
+        expect(await u.authenticate('王芳', 'wang-fang-secret-2')).not.toBeNull();
+        expect(await u.authenticate('王芳', 'wang-fang-secret-1')).toBeNull();
+        db.close();
+      }
       expect(runCli(['user', 'remove', '王芳'], env).stdout).toContain('Removed 王芳');
       expect(runCli(['user', 'list'], env).stdout).toContain('No accounts');
     } finally {
       rmSync(data, { recursive: true, force: true });
+      await tdb?.drop();
     }
-  });
+  }, 120_000); // six command-line processes, each loading TypeScript: slower than one test's default
 });

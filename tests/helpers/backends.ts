@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedAnnotationBackend } from '../../src/backends/embedded/annotations.js';
 import { PgAnnotationStore } from '../../src/backends/postgres/annotations.js';
-import type { AnnotationBackend } from '../../src/backends/types.js';
+import { embeddedAccounts } from '../../src/backends/embedded/accounts.js';
+import { PgAccountStore, PgRoundStore } from '../../src/backends/postgres/accounts.js';
+import type { AccountBackend, AnnotationBackend, RoundBackend } from '../../src/backends/types.js';
 import pg from 'pg';
 import { PgSearchBackend } from '../../src/backends/postgres/search.js';
 import { Engine, prepareDocument } from '../../src/backends/embedded/engine.js';
@@ -17,7 +19,7 @@ import type { Glossary } from '../../src/pipeline/glossary.js';
 import { AnnotationStore } from '../../src/store/annotations.js';
 import { openDatabase } from '../../src/store/db.js';
 import { createTestDatabase } from './postgres.js';
-import { type TestServer, startServer } from './server.js';
+import { type TestDeps, type TestServer, startServer } from './server.js';
 
 /** Which backend this run of the file uses. */
 export const TEST_BACKEND: 'embedded' | 'postgres' = process.env.DUIKOU_TEST_BACKEND === 'postgres' ? 'postgres' : 'embedded';
@@ -25,10 +27,14 @@ export const TEST_BACKEND: 'embedded' | 'postgres' = process.env.DUIKOU_TEST_BAC
 /** A library on the backend under test, with what tests check beneath the API. */
 export interface TestLibrary {
   backend: AnnotationBackend;
+  /** Accounts and coding rounds in the same database (what the app serves). */
+  accounts: { users: AccountBackend; rounds: RoundBackend };
   /** The SQLite store, in the embedded run (the app then serves accounts as it does in use). */
   store?: AnnotationStore;
   /** Run one SQL statement valid in both SQLite and PostgreSQL (for rows an older duikou wrote). */
   exec(sql: string): Promise<void>;
+  /** The rows of one query valid in both SQLite and PostgreSQL. */
+  query<T>(sql: string): Promise<T[]>;
   /** Rows in a table. */
   count(table: 'annotations' | 'tags' | 'annotation_tags' | 'documents'): Promise<number>;
   /** `DUIKOU_DATA` for the CLI in embedded mode; extra settings (`DUIKOU_DATABASE_URL`) for PostgreSQL. */
@@ -46,6 +52,8 @@ export async function openTestLibrary(): Promise<TestLibrary> {
     const store = await PgAnnotationStore.open({ url: tdb.url, poolSize: 4 });
     return {
       backend: store,
+      accounts: { users: new PgAccountStore(store.pool), rounds: new PgRoundStore(store.pool) },
+      query: async <T>(sql: string) => (await store.pool.query(sql)).rows as T[],
       exec: async (sql) => void (await store.pool.query(sql)),
       count: async (t) => (await store.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0]!.n,
       cliEnv: { DUIKOU_DATA: join(dir, 'data'), DUIKOU_DATABASE_URL: tdb.url },
@@ -60,6 +68,8 @@ export async function openTestLibrary(): Promise<TestLibrary> {
   return {
     backend: new EmbeddedAnnotationBackend(store),
     store,
+    accounts: embeddedAccounts(store.db),
+    query: async <T>(sql: string) => store.db.prepare(sql).all() as T[],
     exec: async (sql) => void store.db.prepare(sql).run(),
     count: async (t) => (store.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n,
     cliEnv: { DUIKOU_DATA: join(dir, 'data') },
@@ -70,10 +80,20 @@ export async function openTestLibrary(): Promise<TestLibrary> {
   };
 }
 
-/** The app over `engine` with its annotations in a fresh library on the backend under test. */
-export async function startServerOnTestBackend(engine: Engine): Promise<TestServer & { library: TestLibrary }> {
+/**
+ * The app over `engine` with its annotations, accounts and rounds in a fresh
+ * library on the backend under test; `extra` deps (such as `access`) as given.
+ */
+export async function startServerOnTestBackend(
+  engine: Engine,
+  extra: Partial<TestDeps> = {},
+): Promise<TestServer & { library: TestLibrary }> {
   const library = await openTestLibrary();
-  const server = await startServer(library.store ? { engine, store: library.store } : { engine, annotations: library.backend });
+  const server = await startServer(
+    library.store
+      ? { ...extra, engine, store: library.store }
+      : { ...extra, engine, annotations: library.backend, accounts: library.accounts },
+  );
   return {
     ...server,
     library,

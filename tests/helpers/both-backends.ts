@@ -9,4 +9,6 @@ export const BOTH_BACKENDS = [
   'tests/api.test.ts',
   'tests/ranking.test.ts',
   'tests/documents-api.test.ts',
+  'tests/accounts.test.ts',
+  'tests/team.test.ts',
 ];
