@@ -28,17 +28,28 @@ describe.skipIf(!pgServer)('the web app on PostgreSQL', () => {
   let tdb: TestDatabase;
   const running: Instance[] = [];
 
-  /** Start an instance on the shared database and corpus folder, with its own data folder. */
-  async function instance(name: string): Promise<Instance> {
+  /**
+   * Start an instance on the shared database and corpus folder, with its own
+   * data folder. With a `DUIKOU_TOKEN` in `extra`, requests carry it (as the
+   * owner's scripts do) unless they carry a session cookie.
+   */
+  async function instance(name: string, extra: Record<string, string> = {}): Promise<Instance> {
     const p = await startServerProcess({
       DUIKOU_DATABASE_URL: tdb.url,
       DUIKOU_CORPUS: corpus,
       DUIKOU_DATA: join(root, `data-${name}`),
       DUIKOU_DATABASE_POOL_SIZE: '4',
+      ...extra,
     });
+    const authorized = (init?: RequestInit): RequestInit | undefined => {
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      if (!extra.DUIKOU_TOKEN || headers.cookie !== undefined) return init;
+      return { ...init, headers: { ...headers, authorization: `Bearer ${extra.DUIKOU_TOKEN}` } };
+    };
     // A GET is retried once when the server closed an idle keep-alive connection just as it was reused
     // (a race of Node's keep-alive timeout after a long pause in the test, not a server failure).
-    const send = async (path: string, init?: RequestInit): Promise<Response> => {
+    const send = async (path: string, given?: RequestInit): Promise<Response> => {
+      const init = authorized(given);
       try {
         return await fetch(`${p.url}${path}`, init);
       } catch (err) {
@@ -141,10 +152,12 @@ describe.skipIf(!pgServer)('the web app on PostgreSQL', () => {
     expect(cliExport.stdout).toContain('𠀀 outside the BMP');
 
     // What the lab server does not serve yet: a 501 that names it, never a crash.
-    for (const path of ['/api/concordance?q=x', '/concordance?q=x', '/api/rounds', '/rounds']) {
+    for (const path of ['/api/concordance?q=x', '/concordance?q=x']) {
       const r = await a.get(path);
       expect(r.status, path).toBe(501);
     }
+    // Accounts and coding rounds are served (the next test uses them across instances).
+    for (const path of ['/api/rounds', '/rounds', '/api/users']) expect((await a.get(path)).status, path).toBe(200);
     const body = (await (await a.get('/api/concordance?q=x')).json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('embedded_only');
     expect(body.error.message).toMatch(/lab server/);
@@ -237,6 +250,102 @@ describe.skipIf(!pgServer)('the web app on PostgreSQL', () => {
     expect(found.hits[0]!.docId).toBe('new-paper');
     // The annotations survived the handover untouched.
     expect((await b.json<{ note: string; status: string }>(`/api/annotations/${created.id}`)).status).toBe('anchored');
+  }, 240_000);
+
+  it('shares accounts, sessions and coding rounds between two instances: blind coding, closing, agreement and merging', async () => {
+    await freshLibrary();
+    const lab = { DUIKOU_AUTH: 'token', DUIKOU_TOKEN: 'lab-token-for-the-owner-scripts-0123' };
+    const a = await instance('a', lab);
+    await papers(a, 5);
+    const b = await instance('b', lab);
+    await papers(b, 5, 10_000);
+    const port = (i: Instance) => new URL(i.url).port;
+    const post = (body: unknown, cookie?: string): RequestInit => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(cookie && { cookie }) },
+      body: JSON.stringify(body),
+    });
+    const as = (cookie: string): RequestInit => ({ headers: { cookie } });
+
+    // Accounts added through a (with the owner's token) exist on b at once.
+    const PW = { wang: 'wang-owner-password', li: 'li-coder-password', zhang: 'zhang-coder-password' };
+    await a.json('/api/users', post({ name: 'wang', role: 'owner', password: PW.wang }));
+    await a.json('/api/users', post({ name: 'li', role: 'coder', password: PW.li }));
+    await a.json('/api/users', post({ name: 'zhang', role: 'coder', password: PW.zhang }));
+    const onB = await b.json<{ users: { name: string; role: string }[] }>('/api/users');
+    expect(onB.users.map((u) => `${u.name}:${u.role}`)).toEqual(['li:coder', 'wang:owner', 'zhang:coder']);
+
+    // A session started on one instance signs in on the other (the cookie is named per port; its value is the session).
+    const signIn = async (i: Instance, name: keyof typeof PW) => {
+      const r = await fetch(`${i.url}/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ name, password: PW[name] }),
+        redirect: 'manual',
+      });
+      expect(r.status, `${name} signs in`).toBe(303);
+      return (r.headers.get('set-cookie') ?? '').split(';')[0]!.split('=')[1]!;
+    };
+    const cookieFor = (i: Instance, session: string) => `duikou_session_${port(i)}=${session}`;
+    const wang = await signIn(b, 'wang');
+    const li = await signIn(a, 'li');
+    const zhang = await signIn(b, 'zhang');
+    expect((await a.get('/api/documents')).status).toBe(200); // the token still works for scripts
+    const unsigned = await fetch(`${a.url}/api/documents`);
+    expect(unsigned.status).toBe(401);
+
+    // A round opened through a is listed by b.
+    const docs = await a.json<{ documents: { id: string }[] }>('/api/documents', as(cookieFor(a, wang)));
+    const docId = docs.documents[0]!.id;
+    const round = await a.json<{ id: number; status: string }>(
+      '/api/rounds',
+      post({ name: '第一轮 on the lab', docIds: [docId], coders: ['li', 'zhang'] }, cookieFor(a, wang)),
+    );
+    expect(round.status).toBe('open');
+    const listed = await b.json<{ rounds: { id: number; name: string; coders: string[] }[] }>('/api/rounds', as(cookieFor(b, li)));
+    expect(listed.rounds).toEqual([expect.objectContaining({ id: round.id, name: '第一轮 on the lab', coders: ['li', 'zhang'] })]);
+
+    // Blind: zhang codes through b; li, on a, does not see it; the owner does.
+    const text = (await a.json<{ text: string }>(`/api/documents/${docId}`)).text;
+    const start = text.search(/\S/);
+    const span = { docId, start, end: start + 4, exact: text.slice(start, start + 4) };
+    const z = await b.json<{ id: string }>(
+      '/api/annotations',
+      post({ ...span, tags: ['援藏'], note: 'zhang-secret' }, cookieFor(b, zhang)),
+    );
+    const l = await a.json<{ id: string }>('/api/annotations', post({ ...span, tags: ['援藏'] }, cookieFor(a, li)));
+    const idsFor = async (i: Instance, session: string) =>
+      (await i.json<{ annotations: { id: string }[] }>(`/api/annotations?docId=${docId}`, as(cookieFor(i, session)))).annotations.map(
+        (x) => x.id,
+      );
+    expect(await idsFor(a, li)).toEqual([l.id]);
+    expect((await a.get(`/api/annotations/${z.id}`)).status).toBe(200); // the owner's token sees it
+    expect((await fetch(`${a.url}/api/annotations/${z.id}`, as(cookieFor(a, li)))).status).toBe(404);
+    expect(new Set(await idsFor(b, wang))).toEqual(new Set([l.id, z.id]));
+    expect((await fetch(`${b.url}/api/rounds/${round.id}/agreement`, as(cookieFor(b, li)))).status).toBe(403);
+
+    // The owner closes it through b: on a, li now sees both, and the agreement is read.
+    await b.json(`/api/rounds/${round.id}/close`, post({}, cookieFor(b, wang)));
+    expect(new Set(await idsFor(a, li))).toEqual(new Set([l.id, z.id]));
+    const table = await a.json<{ coders: string[]; rows: { tag: string | null; percent: number }[] }>(
+      `/api/rounds/${round.id}/agreement?unit=characters`,
+      as(cookieFor(a, li)),
+    );
+    expect(table.coders).toEqual(['li', 'zhang']);
+    expect(table.rows.find((r) => r.tag === '援藏')?.percent).toBe(1);
+
+    // The owner merges both coders' annotations into the group's version.
+    const merged = await a.json<{ createdBy: string; note: string; mergedFrom: { coder: string }[] }>(
+      '/api/annotations/merge',
+      post({ ids: [z.id, l.id] }, cookieFor(a, wang)),
+    );
+    expect(merged.createdBy).toBe('wang');
+    expect(merged.note).toBe('zhang: zhang-secret');
+    expect(merged.mergedFrom.map((m) => m.coder).sort()).toEqual(['li', 'zhang']);
+    expect((await b.get(`/rounds/${round.id}/compare?doc=${encodeURIComponent(docId)}`)).status).toBe(200);
+
+    // Signing out on one instance ends the session on both.
+    await fetch(`${a.url}/logout`, { method: 'POST', headers: { cookie: cookieFor(a, li) }, redirect: 'manual' });
+    expect((await fetch(`${b.url}/api/documents`, as(cookieFor(b, li)))).status).toBe(401);
   }, 240_000);
 
   it('refuses to start, with one clear line, when the database cannot be reached', async () => {
