@@ -78,7 +78,13 @@ describe.skipIf(!pgServer)('the lab server when the database goes away', () => {
       log: () => undefined,
       indexerPollMs: 200,
     });
-    app = await startServer({ engine: lab.engine, search: lab.search, annotations: lab.annotations, status: lab.status });
+    app = await startServer({
+      engine: lab.engine,
+      search: lab.search,
+      annotations: lab.annotations,
+      accounts: lab.accounts, // as served: the sign-in gate asks the database too
+      status: lab.status,
+    });
     for (const until = Date.now() + 60_000; lab.engine.documents().length < 5 && Date.now() < until;) {
       await new Promise((r) => setTimeout(r, 100));
     }
