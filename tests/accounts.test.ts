@@ -148,6 +148,18 @@ describe('with accounts', () => {
     await expect(users.add('x', 'coder', 'short')).rejects.toMatchObject({ code: 'bad_password' });
   });
 
+  it('of two instances or requests adding one name at once, exactly one succeeds', async () => {
+    const both = await Promise.allSettled([
+      users.add('Gao', 'coder', 'gao-password-0001'),
+      users.add('gao', 'reader', 'gao-password-0002'),
+    ]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'user_exists', status: 409 });
+    expect((await users.list()).filter((u) => u.name.toLowerCase() === 'gao')).toHaveLength(1);
+    await users.remove('gao');
+  });
+
   it('limits failed sign-ins per account (acct:) without touching other accounts, and a success is not counted', async () => {
     // Successes never count.
     for (let i = 0; i < ACCOUNT_FAILURE_LIMIT + 2; i++) expect((await signIn('zhang', 'zhang-password-1234')).status).toBe(303);

@@ -328,3 +328,19 @@ describe('a blind round', () => {
     expect(compare).toMatch(/<ul class="group"[\s\S]*from li \+ zhang/);
   });
 });
+
+describe('rounds closed twice at once', () => {
+  it('closes once: the other owner is told it is closed, and a round that does not exist is a 404', async () => {
+    const r = await json('wang', 'POST', '/api/rounds', { name: 'quick', docIds: ['p2'], coders: ['li', 'zhang'] });
+    expect(r.status).toBe(201);
+    const [x, y] = await Promise.all([
+      json('wang', 'POST', `/api/rounds/${r.body.id}/close`),
+      json('wang', 'POST', `/api/rounds/${r.body.id}/close`),
+    ]);
+    expect([x.status, y.status].sort()).toEqual([200, 409]);
+    expect([x, y].find((o) => o.status === 409)!.body.error.code).toBe('round_closed');
+    expect((await json('li', 'GET', '/api/rounds')).body.rounds.find((o: { id: number }) => o.id === r.body.id).status).toBe('closed');
+    for (const id of ['999999', '99999999999', 'x'])
+      expect((await call('wang', 'GET', `/api/rounds/${id}/agreement`)).status, id).toBe(404);
+  });
+});
