@@ -1,9 +1,10 @@
 /**
- * The two sides of duikou's storage, as interfaces with an embedded
+ * The two sides of duikou's storage (search; annotations with the accounts
+ * and coding rounds beside them), as interfaces with an embedded
  * implementation (FlexSearch-style in-memory index + SQLite, the default) and
  * a PostgreSQL one (the lab-server mode, chosen by `DUIKOU_DATABASE_URL`).
  *
- * Both interfaces are asynchronous: PostgreSQL answers over a socket, and the
+ * Every interface is asynchronous: PostgreSQL answers over a socket, and the
  * embedded implementations simply return settled promises around today's
  * synchronous code, so callers written against the interface work with both.
  */
