@@ -137,7 +137,8 @@ function strFromZip(buf: Buffer, name: string): string {
   return Buffer.from(f).toString('utf8');
 }
 
-describe('JSON backup round trip', () => {
+// Command-line processes each load TypeScript: slower than one test's default on a loaded machine.
+describe('JSON backup round trip', { timeout: 120_000 }, () => {
   it('restores every annotation and tag exactly into an empty database, and twice adds nothing', async () => {
     await library.backend.updateTag('援藏', { colour: '#c62828', description: 'aid to Tibet 援藏' });
     const { buf } = await download('format=json');
@@ -169,7 +170,7 @@ describe('JSON backup round trip', () => {
   });
 });
 
-describe('duikou export', () => {
+describe('duikou export', { timeout: 120_000 }, () => {
   it('writes Markdown for a tag to standard output', () => {
     const r = runCli(['export', '--format', 'md', '--tag', '援藏'], { ...library.cliEnv, DUIKOU_CORPUS: CORPUS });
     expect(r.status).toBe(0);
