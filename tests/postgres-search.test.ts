@@ -4,6 +4,7 @@
  * filters, return the same passages (as sets, over every page), the same
  * totals and modes, and the same order, scores and match offsets on the page.
  */
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgSearchBackend, PG_INDEX_FORMAT, lexeme, passageTsvector } from '../src/backends/postgres/search.js';
 import { Engine, MAX_LIMIT, type SearchOptions, type SearchResult, prepareDocument } from '../src/backends/embedded/engine.js';
+import { EmbeddedSearchBackend } from '../src/backends/embedded/search.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { loadCorpus } from '../src/pipeline/load.js';
 import { parseQuery } from '../src/pipeline/query.js';
@@ -167,6 +169,31 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     expect(mine.groups?.map((g) => [g.docId, g.total, g.more, g.hits.map((h) => h.start)])).toEqual(
       theirs.groups?.map((g) => [g.docId, g.total, g.more, g.hits.map((h) => h.start)]),
     );
+  });
+
+  it('counts terms in the whole corpus as the embedded index does, even where a passage outgrows a tsvector’s position lists', async () => {
+    const base = (await loadCorpus(dir))[0]!;
+    // 300 of one word (more than the 256 positions a lexeme keeps), and words past position 16383 (where positions stop).
+    const text = `${'support '.repeat(300)}\n\n${Array.from({ length: 17_000 }, (_, i) => (i % 2 ? 'pairing' : 'cadre')).join(' ')} xinjiang xinjiang xinjiang`;
+    const long = { ...base, id: 'long-paper', title: 'A long paper', text, hash: createHash('sha256').update(text).digest('hex') };
+    const prep = prepareDocument(long);
+    engine.addPrepared(prep);
+    await backend.indexDocument(prep);
+    try {
+      const sample = [
+        ...new Set(engine.documents().flatMap((d) => d.passages.slice(0, 40).flatMap((p) => engine.tokens(p.id).map((t) => t.term)))),
+      ];
+      const terms = [...sample, 'support', 'pairing', 'cadr', 'cadre', 'xinjiang', '对口支援', 'zzzqqq', 'a|b'];
+      const mine = await backend.corpusCounts(terms);
+      const theirs = await new EmbeddedSearchBackend(engine).corpusCounts(terms);
+      expect(mine.tokens).toBe(theirs.tokens);
+      expect(Object.fromEntries(mine.frequencies)).toEqual(Object.fromEntries(theirs.frequencies));
+      expect(theirs.frequencies.get('xinjiang')).toBeGreaterThanOrEqual(3);
+      expect(theirs.frequencies.get('support')).toBeGreaterThanOrEqual(300);
+    } finally {
+      engine.removeDocument(long.id);
+      await backend.removeDocument(long.id);
+    }
   });
 
   it('removes a document, refuses an unknown doc:, and re-indexes from scratch when the format changes', async () => {

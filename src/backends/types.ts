@@ -10,8 +10,10 @@
  */
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument } from '../core/types.js';
-import type { PreparedDocument, SearchOptions, SearchResult } from './embedded/engine.js';
+import type { Lang } from '../core/types.js';
+import type { PassageMatches, PreparedDocument, SearchOptions, SearchResult } from './embedded/engine.js';
 import type { ParsedQuery } from '../pipeline/query.js';
+import type { RankOptions } from '../pipeline/rank.js';
 import type {
   Annotation,
   AnnotationFilter,
@@ -129,6 +131,32 @@ export interface SearchBackend {
    * @param query - the query as typed, echoed in the result
    */
   search(query: string, parsed: ParsedQuery, opts?: SearchOptions): Promise<SearchResult>;
+  /**
+   * Every match of a parsed query, not a page of it: each matching passage
+   * (documents in id order, passages in text order) with its matched ranges,
+   * found by the same ranking and verification as {@link search} but always
+   * strictly (an occurrence is the whole query). The concordance,
+   * collocates, dispersion and the reader's marks are built on this.
+   * @throws UserInputError for an unknown `doc:`
+   */
+  allMatches(parsed: ParsedQuery, opts?: AllMatchesOptions): Promise<PassageMatches[]>;
+  /**
+   * How often each of `terms` (single analysed terms) occurs in the whole
+   * corpus, and how many tokens (word positions) the corpus has: the
+   * corpus side of a collocate's 2×2 table.
+   */
+  corpusCounts(terms: readonly string[]): Promise<CorpusCounts>;
+}
+
+/** Options of {@link SearchBackend.allMatches}: a search's, without paging or match mode. */
+export type AllMatchesOptions = Omit<RankOptions, 'match'> & { lang?: Lang; docs?: string[] };
+
+/** What {@link SearchBackend.corpusCounts} answers. */
+export interface CorpusCounts {
+  /** Tokens in the corpus (mean passage length × passages, as BM25 sees it). */
+  tokens: number;
+  /** Each asked term's occurrences in the corpus (0 when absent). */
+  frequencies: Map<string, number>;
 }
 
 /**

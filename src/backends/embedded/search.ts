@@ -4,7 +4,7 @@
  */
 import type { Engine, PreparedDocument, SearchOptions } from './engine.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
-import type { SearchBackend } from '../types.js';
+import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';
 
 /** {@link SearchBackend} over an {@link Engine}. */
 export class EmbeddedSearchBackend implements SearchBackend {
@@ -20,5 +20,18 @@ export class EmbeddedSearchBackend implements SearchBackend {
   }
   async search(query: string, parsed: ParsedQuery, opts: SearchOptions = {}) {
     return this.engine.searchParsed(query, parsed, opts);
+  }
+  async allMatches(parsed: ParsedQuery, opts: AllMatchesOptions = {}) {
+    return this.engine.allMatchesParsed(parsed, opts);
+  }
+  async corpusCounts(terms: readonly string[]): Promise<CorpusCounts> {
+    const { index } = this.engine;
+    const frequencies = new Map<string, number>();
+    for (const t of terms) {
+      let n = 0;
+      for (const id of index.lookup(t)) n += index.frequency(id, t);
+      frequencies.set(t, n);
+    }
+    return { tokens: Math.round(index.averageLength * index.size), frequencies };
   }
 }

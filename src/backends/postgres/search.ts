@@ -35,16 +35,24 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { UserInputError } from '../../core/errors.js';
-import type { CorpusDocument, Passage, Span } from '../../core/types.js';
-import { type PreparedDocument, type SearchOptions, type SearchResult, MAX_LIMIT, analyzePassage, pageOfHits } from '../embedded/engine.js';
+import type { CorpusDocument, Lang, Passage, Span } from '../../core/types.js';
+import {
+  type PassageMatches,
+  type PreparedDocument,
+  type SearchOptions,
+  type SearchResult,
+  MAX_LIMIT,
+  analyzePassage,
+  pageOfHits,
+} from '../embedded/engine.js';
 import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
-import { type SearchSource, rank } from '../../pipeline/rank.js';
-import type { SearchBackend } from '../types.js';
+import { type RankOptions, type SearchSource, rank } from '../../pipeline/rank.js';
+import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
 
 /** What decides the stored index's content: the embedded index's format version and this layout. */
@@ -285,6 +293,92 @@ export class PgSearchBackend implements SearchBackend {
   }
 
   async search(query: string, parsed: ParsedQuery, opts: SearchOptions = {}): Promise<SearchResult> {
+    await this.applyFilters(parsed, opts);
+    const limit = opts.limit ?? 20;
+    const offset = opts.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      throw new UserInputError('bad_limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+    }
+    if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
+
+    const { view, ranked } = await this.rankAll(parsed, opts);
+    const { hits, matches, mode, strictTotal } = ranked;
+    const perDocument: Record<string, number> = {};
+    for (const h of hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+    const page = hits.slice(offset, offset + limit);
+    return pageOfHits(
+      { query, parsed, opts, offset, limit, total: hits.length, perDocument, mode, strictTotal, ranked: hits, page, matches },
+      (id) => view.doc(id),
+    );
+  }
+
+  async allMatches(parsed: ParsedQuery, opts: AllMatchesOptions = {}): Promise<PassageMatches[]> {
+    await this.applyFilters(parsed, opts);
+    const { hits, matches } = (await this.rankAll(parsed, { ...opts, match: 'strict' })).ranked;
+    // The embedded engine's order: documents by id (as Engine.documents sorts them), passages by place.
+    return hits
+      .map((h) => h.passage)
+      .sort((a, b) => a.docId.localeCompare(b.docId) || a.start - b.start)
+      .map((passage) => ({ passage, matches: matches(passage) }));
+  }
+
+  /**
+   * Term frequencies from the stored tsvectors: each lexeme's positions are
+   * its occurrences in the passage. Where a list may have been cut short
+   * (256 positions per lexeme, positions beyond 16383 folded into one), the
+   * passage is analysed again here and counted as the embedded index counts.
+   */
+  async corpusCounts(terms: readonly string[]): Promise<CorpusCounts> {
+    const size = (
+      await this.pool.query<{ n: number; w: string | null }>('SELECT count(*)::int AS n, sum(words)::text AS w FROM search_passages')
+    ).rows[0];
+    const n = size?.n ?? 0;
+    const tokens = Math.round((n === 0 ? 1 : Math.max(1, Number(size?.w ?? 0) / n)) * n);
+    const frequencies = new Map<string, number>(terms.map((t) => [t, 0]));
+    const byLexeme = new Map<string, string[]>();
+    for (const t of new Set(terms)) {
+      if (t === '' || isBiword(t)) continue;
+      const l = lexeme(t);
+      byLexeme.set(l, [...(byLexeme.get(l) ?? []), t]);
+    }
+    if (byLexeme.size === 0) return { tokens, frequencies };
+    const lexemes = [...byLexeme.keys()];
+    const r = await this.pool.query<{ lexeme: string; n: string; capped: number[] | null }>(
+      `SELECT u.lexeme,
+              coalesce(sum(coalesce(array_length(u.positions, 1), 0))
+                FILTER (WHERE coalesce(array_length(u.positions, 1), 0) < ${MAX_POSITIONS} AND NOT ${MAX_POSITION} = ANY(u.positions)), 0)::text AS n,
+              array_agg(p.id) FILTER (WHERE array_length(u.positions, 1) >= ${MAX_POSITIONS} OR ${MAX_POSITION} = ANY(u.positions)) AS capped
+       FROM search_passages p, unnest(p.tsv) u
+       WHERE p.tsv @@ $1::tsquery AND u.lexeme = ANY($2::text[])
+       GROUP BY u.lexeme`,
+      [lexemes.map(quoteLexeme).join(' | '), lexemes],
+    );
+    // Passage id → the terms it was left out of the SQL sums for.
+    const capped = new Map<number, string[]>();
+    for (const row of r.rows) {
+      const ts = byLexeme.get(row.lexeme) ?? [];
+      for (const t of ts) frequencies.set(t, Number(row.n));
+      for (const id of row.capped ?? []) capped.set(id, [...(capped.get(id) ?? []), ...ts]);
+    }
+    if (capped.size > 0) {
+      const rows = (
+        await this.pool.query<PassageRow & { text: string }>(
+          `SELECT p.id, p.doc_id, p.passage, d.text FROM search_passages p JOIN search_documents d ON d.id = p.doc_id WHERE p.id = ANY($1::int[])`,
+          [[...capped.keys()]],
+        )
+      ).rows;
+      for (const row of rows) {
+        const short = new Set(capped.get(row.id));
+        for (const t of analyzePassage(row.text, row.passage)) {
+          if (short.has(t.term)) frequencies.set(t.term, (frequencies.get(t.term) ?? 0) + 1);
+        }
+      }
+    }
+    return { tokens, frequencies };
+  }
+
+  /** Add the options' language and documents to the query's filters, and check the documents exist. */
+  private async applyFilters(parsed: ParsedQuery, opts: { lang?: Lang; docs?: string[] }): Promise<void> {
     if (opts.lang) parsed.filters.lang = opts.lang;
     if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
     if (parsed.filters.docs.length) {
@@ -296,13 +390,10 @@ export class PgSearchBackend implements SearchBackend {
       const missing = parsed.filters.docs.find((d) => !known.has(d));
       if (missing !== undefined) throw new UserInputError('unknown_document', `No document "${missing}" (未找到该文献)`, 404);
     }
-    const limit = opts.limit ?? 20;
-    const offset = opts.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new UserInputError('bad_limit', `limit must be a whole number from 1 to ${MAX_LIMIT}`);
-    }
-    if (!Number.isInteger(offset) || offset < 0) throw new UserInputError('bad_offset', 'offset must be a whole number ≥ 0');
+  }
 
+  /** Rank every candidate, fetching what the ranking asks for round by round until nothing is missing. */
+  private async rankAll(parsed: ParsedQuery, opts: RankOptions): Promise<{ view: QueryView; ranked: ReturnType<typeof rank> }> {
     const view = await QueryView.create(this.pool, this.glossary, parsed, this.statsCache, this.textCache);
     let ranked = rank(parsed, view, opts);
     for (let round = 1; view.missingSomething(); round++) {
@@ -310,14 +401,7 @@ export class PgSearchBackend implements SearchBackend {
       await view.fetchMissing();
       ranked = rank(parsed, view, opts);
     }
-    const { hits, matches, mode, strictTotal } = ranked;
-    const perDocument: Record<string, number> = {};
-    for (const h of hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
-    const page = hits.slice(offset, offset + limit);
-    return pageOfHits(
-      { query, parsed, opts, offset, limit, total: hits.length, perDocument, mode, strictTotal, ranked: hits, page, matches },
-      (id) => view.doc(id),
-    );
+    return { view, ranked };
   }
 }
 
