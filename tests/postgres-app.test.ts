@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
+import { parseQuery } from '../src/pipeline/query.js';
 import { type ServerProcess, runCli, startServerProcess, stopProcess } from './helpers/process.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
 
@@ -151,18 +152,20 @@ describe.skipIf(!pgServer)('the web app on PostgreSQL', () => {
     expect(cliExport.status, cliExport.stderr).toBe(0);
     expect(cliExport.stdout).toContain('𠀀 outside the BMP');
 
-    // What the lab server does not serve yet: a 501 that names it, never a crash.
-    for (const path of ['/api/concordance?q=x', '/concordance?q=x']) {
-      const r = await a.get(path);
-      expect(r.status, path).toBe(501);
-    }
+    // The analysis views count what the embedded engine counts over the same folder.
+    const concordance = await a.json<{ total: number }>(`/api/concordance?q=${encodeURIComponent(PHRASE)}&expand=0`);
+    const occurrences = engine.allMatchesParsed(parseQuery(PHRASE), { expand: false }).reduce((n, m) => n + m.matches.length, 0);
+    expect(concordance.total).toBe(occurrences);
+    expect((await a.json<{ total: number }>(`/api/dispersion?q=${encodeURIComponent(PHRASE)}&expand=0`)).total).toBe(occurrences);
+
     // Accounts and coding rounds are served (the next test uses them across instances).
     for (const path of ['/api/rounds', '/rounds', '/api/users']) expect((await a.get(path)).status, path).toBe(200);
-    const body = (await (await a.get('/api/concordance?q=x')).json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('embedded_only');
-    expect(body.error.message).toMatch(/lab server/);
+    // What the lab server does not serve yet: a 501 that names it, never a crash.
     const upload = await fetch(`${a.url}/api/documents`, { method: 'POST' });
     expect(upload.status).toBe(501);
+    const body = (await upload.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('embedded_only');
+    expect(body.error.message).toMatch(/lab server/);
 
     // Every page and read-only API answers: served (2xx), or a 501 naming what is missing; never a 500.
     const q = encodeURIComponent(PHRASE);
@@ -177,9 +180,12 @@ describe.skipIf(!pgServer)('the web app on PostgreSQL', () => {
       '/annotations',
       `/annotations?tag=${encodeURIComponent('援藏')}`,
       '/tags',
+      `/concordance?q=${q}`,
       `/collocates?q=${q}`,
       `/dispersion?q=${q}`,
       '/cooccurrence',
+      `/api/collocates?q=${q}`,
+      '/api/cooccurrence?format=csv',
       '/rounds',
       '/api/status',
       '/api/documents',

@@ -6,21 +6,26 @@
  * code co-occurrence table over the annotations (`/cooccurrence`,
  * `GET /api/cooccurrence`, CSV).
  *
- * Occurrences are the engine's verified matches (`Engine.allMatchesParsed`),
- * with the query's `tag:`/`note:` filters applied as search applies them, so
- * the concordance, the plots and the reader all count the same matches.
+ * Occurrences are the search backend's verified matches
+ * (`SearchBackend.allMatches`: the embedded engine's, or the lab server's
+ * PostgreSQL index with match offsets computed here in Node by the same
+ * code), with the query's `tag:`/`note:` filters applied as search applies
+ * them, so the concordance, the plots and the reader all count the same
+ * matches on either backend. Texts and tokens come from the instance's
+ * engine, which holds every paper in both modes.
  */
 import { type Request, type Response, Router } from 'express';
 import { stringify } from 'csv-stringify/sync';
-import { annotationRestrict } from '../services/annotated-search.js';
+import { annotationRestrictVia } from '../services/annotated-search.js';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, Lang } from '../core/types.js';
 import type { Engine, PassageMatches } from '../backends/embedded/engine.js';
+import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import { contentDisposition, exportFileName, formatNarrative, sortForReferences } from '../export/index.js';
-import { collocates } from '../pipeline/collocates.js';
+import { collocateTerms, countWindows, scoreCollocates } from '../pipeline/collocates.js';
 import { CONCORDANCE_SORTS, type ConcordanceLine, type ConcordanceSort, compareWords, concordance } from '../pipeline/concordance.js';
 import { parseQuery } from '../pipeline/query.js';
-import type { AnnotationStore } from '../store/annotations.js';
+import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
 import { type CooccurrenceUnit, cooccurrence, passagesIn } from '../store/cooccurrence.js';
 import { PALETTE, annotationsUrl } from './annotation-pages.js';
 import type { AppDeps } from './app.js';
@@ -89,12 +94,23 @@ export function analysisUrl(path: string, p: Partial<AnalysisParams>): string {
   return qs ? `${path}?${qs}` : path;
 }
 
+/**
+ * What the analysis views read: the instance's papers (texts, tokens,
+ * metadata), the search backend that finds the matches, and the
+ * annotations (for `tag:`/`note:` and the co-occurrence table), if any.
+ */
+export interface AnalysisCorpus {
+  engine: Engine;
+  search: SearchBackend;
+  annotations?: AnnotationBackend;
+}
+
 /** Every match of the request's query (empty for an empty query). */
-export function matchesOf(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams): PassageMatches[] {
+export async function matchesOf(c: AnalysisCorpus, p: AnalysisParams): Promise<PassageMatches[]> {
   if (p.q.trim() === '') return [];
   const parsed = parseQuery(p.q);
-  const restrict = store ? annotationRestrict(store, parsed, undefined, p.viewer) : undefined;
-  return engine.allMatchesParsed(parsed, {
+  const restrict = c.annotations ? await annotationRestrictVia(c.annotations, parsed, undefined, p.viewer) : undefined;
+  return c.search.allMatches(parsed, {
     expand: p.expand,
     ...(p.lang ? { lang: p.lang } : {}),
     ...(p.doc ? { docs: [p.doc] } : {}),
@@ -149,7 +165,8 @@ const engineIds = new WeakMap<Engine, number>();
 let nextEngineId = 1;
 
 /** All concordance lines of a request, sorted (cached while the corpus is unchanged). */
-export function concordanceLines(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams): ConcordanceLine[] {
+export async function concordanceLines(c: AnalysisCorpus, p: AnalysisParams): Promise<ConcordanceLine[]> {
+  const { engine } = c;
   // tag:/note: filters depend on the annotations, which change without the corpus: never cached.
   const parsed = parseQuery(p.q);
   const cacheable = parsed.filters.tags.length + parsed.filters.notes.length === 0;
@@ -161,7 +178,7 @@ export function concordanceLines(engine: Engine, store: AnnotationStore | undefi
     recent.set(key, hit);
     return hit;
   }
-  const lines = computeLines(engine, store, p);
+  const lines = await computeLines(c, p);
   if (cacheable) {
     recent.set(key, lines);
     if (recent.size > RECENT_SIZE) recent.delete(recent.keys().next().value!);
@@ -169,39 +186,32 @@ export function concordanceLines(engine: Engine, store: AnnotationStore | undefi
   return lines;
 }
 
-function computeLines(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams): ConcordanceLine[] {
-  return concordance(
+async function computeLines(c: AnalysisCorpus, p: AnalysisParams): Promise<ConcordanceLine[]> {
+  const { engine } = c;
+  return concordance({ documentText: (id) => engine.document(id)?.text ?? '', tokens: (id) => engine.tokens(id) }, await matchesOf(c, p), {
+    sort: p.sort,
+    width: p.width,
+    paperOrder: paperOrder(engine),
+  });
+}
+
+/** Collocates of a request's query: the windows counted here, the corpus frequencies from the search backend's index. */
+export async function collocatesOf(c: AnalysisCorpus, p: AnalysisParams) {
+  const { engine } = c;
+  const windows = countWindows(
     { documentText: (id) => engine.document(id)?.text ?? '', tokens: (id) => engine.tokens(id) },
-    matchesOf(engine, store, p),
-    { sort: p.sort, width: p.width, paperOrder: paperOrder(engine) },
-  );
-}
-
-/** How often a term occurs in the corpus, from the index's per-passage frequencies. */
-function corpusFrequency(engine: Engine, term: string): number {
-  let n = 0;
-  for (const id of engine.index.lookup(term)) n += engine.index.frequency(id, term);
-  return n;
-}
-
-/** Collocates of a request's query. */
-export function collocatesOf(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams) {
-  return collocates(
-    {
-      documentText: (id) => engine.document(id)?.text ?? '',
-      tokens: (id) => engine.tokens(id),
-      corpusFrequency: (t) => corpusFrequency(engine, t),
-      corpusSize: () => Math.round(engine.index.averageLength * engine.index.size),
-    },
-    matchesOf(engine, store, p),
+    await matchesOf(c, p),
     { window: p.window, minFrequency: p.min },
   );
+  const corpus = await c.search.corpusCounts(collocateTerms(windows));
+  return scoreCollocates(windows, { frequency: (t) => corpus.frequencies.get(t) ?? 0, size: corpus.tokens });
 }
 
 /** The dispersion of a request's query: a row per paper (every paper, in reference order), counts per year. */
-export function dispersionOf(engine: Engine, store: AnnotationStore | undefined, p: AnalysisParams) {
+export async function dispersionOf(c: AnalysisCorpus, p: AnalysisParams) {
+  const { engine } = c;
   const offsets = new Map<string, number[]>();
-  for (const m of matchesOf(engine, store, p)) {
+  for (const m of await matchesOf(c, p)) {
     const list = offsets.get(m.passage.docId) ?? [];
     list.push(...m.matches.map((s) => s.start));
     offsets.set(m.passage.docId, list);
@@ -272,15 +282,14 @@ function requireQuery(p: AnalysisParams): void {
 }
 
 /** The co-occurrence table with links to each cell's quotes. */
-export function cooccurrenceOf(engine: Engine, store: AnnotationStore, unit: CooccurrenceUnit, viewer?: string) {
+export async function cooccurrenceOf(engine: Engine, store: AnnotationBackend, unit: CooccurrenceUnit, viewer?: string) {
   // Tags on at least one annotation (a parent made only by a `/` name has none of its own),
   // Chinese ones by pinyin, Latin ones alphabetically: as a researcher looks them up.
-  const tags = store
-    .listTags(viewer)
+  const tags = (await store.listTags(viewer))
     .filter((t) => t.count > 0)
     .map((t) => t.name)
     .sort(compareWords);
-  const table = cooccurrence(store.list({ orphaned: false, viewer }), tags, unit, passagesIn(engine));
+  const table = cooccurrence(await store.list({ orphaned: false, viewer }), tags, unit, passagesIn(engine));
   return {
     unit,
     tags: table.tags,
@@ -299,16 +308,26 @@ function unitParam(query: Query): CooccurrenceUnit {
   return u;
 }
 
+/** The analysis views' corpus in an app: its engine, search backend and annotation backend. */
+function corpusOf(deps: AppDeps): AnalysisCorpus {
+  return {
+    engine: deps.engine,
+    search: deps.search ?? new EmbeddedSearchBackend(deps.engine),
+    ...(deps.annotations ? { annotations: deps.annotations } : {}),
+  };
+}
+
 /** The API routes: `/concordance`, `/collocates`, `/dispersion`, `/cooccurrence`. */
 export function analysisApiRouter(deps: AppDeps): Router {
-  const { engine, store } = deps;
+  const { engine, annotations: store } = deps;
+  const c = corpusOf(deps);
   const r = Router();
-  r.get('/concordance', (req: Request, res: Response) => {
+  r.get('/concordance', async (req: Request, res: Response) => {
     const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
     requireQuery(p);
     const format = str(req.query as Query, 'format') || 'json';
     if (format !== 'json' && format !== 'csv') throw new UserInputError('bad_parameter', '"format" must be json or csv');
-    const lines = concordanceLines(engine, store, p);
+    const lines = await concordanceLines(c, p);
     if (format === 'csv') return sendCsv(res, concordanceCsv(engine, lines, p, tr(res)), 'concordance', p.q);
     res.json({
       query: p.q,
@@ -323,15 +342,15 @@ export function analysisApiRouter(deps: AppDeps): Router {
       }),
     });
   });
-  r.get('/collocates', (req, res) => {
+  r.get('/collocates', async (req, res) => {
     const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
     requireQuery(p);
-    res.json({ query: p.q, ...collocatesOf(engine, store, p) });
+    res.json({ query: p.q, ...(await collocatesOf(c, p)) });
   });
-  r.get('/dispersion', (req, res) => {
+  r.get('/dispersion', async (req, res) => {
     const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
     requireQuery(p);
-    const d = dispersionOf(engine, store, p);
+    const d = await dispersionOf(c, p);
     const format = str(req.query as Query, 'format') || 'json';
     if (format === 'svg') {
       // The plot as a file for a paper or slides: the same drawing the page shows.
@@ -349,8 +368,8 @@ export function analysisApiRouter(deps: AppDeps): Router {
     });
   });
   if (store) {
-    r.get('/cooccurrence', (req, res) => {
-      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
+    r.get('/cooccurrence', async (req, res) => {
+      const c = await cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
       const format = str(req.query as Query, 'format') || 'json';
       if (format === 'csv') {
         const csv = stringify([[tr(res)('csv.tag'), ...c.tags], ...c.tags.map((t, i) => [t, ...c.counts[i]!])], {
@@ -369,7 +388,8 @@ export function analysisApiRouter(deps: AppDeps): Router {
 
 /** The pages: `/concordance`, `/collocates`, `/dispersion`, `/cooccurrence`. */
 export function analysisPagesRouter(deps: AppDeps): Router {
-  const { engine, store } = deps;
+  const { engine, annotations: store } = deps;
+  const c = corpusOf(deps);
   const r = Router();
   const base = (req: Request, res: Response, tab: 'concordance' | 'collocates' | 'dispersion') => {
     const p = { ...analysisParams(req.query as Query), viewer: viewerOf(res).name };
@@ -390,10 +410,10 @@ export function analysisPagesRouter(deps: AppDeps): Router {
     };
   };
 
-  r.get('/concordance', (req, res) => {
+  r.get('/concordance', async (req, res) => {
     const b = base(req, res, 'concordance');
     const { p } = b;
-    const lines = p.q.trim() ? concordanceLines(engine, store, p) : [];
+    const lines = p.q.trim() ? await concordanceLines(c, p) : [];
     const page = lines.slice(p.offset, p.offset + p.limit).map((l) => lineView(engine, l, p));
     const to = p.offset + page.length;
     res.render('analysis', {
@@ -417,15 +437,15 @@ export function analysisPagesRouter(deps: AppDeps): Router {
     });
   });
 
-  r.get('/collocates', (req, res) => {
+  r.get('/collocates', async (req, res) => {
     const b = base(req, res, 'collocates');
-    res.render('analysis', { ...b, collocates: b.p.q.trim() ? collocatesOf(engine, store, b.p) : null });
+    res.render('analysis', { ...b, collocates: b.p.q.trim() ? await collocatesOf(c, b.p) : null });
   });
 
-  r.get('/dispersion', (req, res) => {
+  r.get('/dispersion', async (req, res) => {
     const b = base(req, res, 'dispersion');
     if (!b.p.q.trim()) return res.render('analysis', { ...b, dispersion: null });
-    const d = dispersionOf(engine, store, b.p);
+    const d = await dispersionOf(c, b.p);
     res.render('analysis', {
       ...b,
       dispersion: {
@@ -438,8 +458,8 @@ export function analysisPagesRouter(deps: AppDeps): Router {
   });
 
   if (store) {
-    r.get('/cooccurrence', (req, res) => {
-      const c = cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
+    r.get('/cooccurrence', async (req, res) => {
+      const c = await cooccurrenceOf(engine, store, unitParam(req.query as Query), viewerOf(res).name);
       res.render('cooccurrence', {
         title: `${tr(res)('title.cooc')} · duikou`,
         active: 'tags',

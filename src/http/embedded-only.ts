@@ -12,13 +12,6 @@ import { UserInputError } from '../core/errors.js';
 /** Each feature and the routes it has. */
 const FEATURES: { feature: string; routes: { method: 'all' | 'post' | 'patch' | 'delete'; path: string }[] }[] = [
   {
-    feature: 'The concordance, collocates, dispersion and co-occurrence views',
-    routes: ['/concordance', '/collocates', '/dispersion', '/cooccurrence'].flatMap((p) => [
-      { method: 'all' as const, path: p },
-      { method: 'all' as const, path: `/api${p}` },
-    ]),
-  },
-  {
     feature: 'Adding, editing and removing papers from the app (put them in the indexing instance’s corpus folder instead)',
     routes: [
       { method: 'post', path: '/api/documents' },

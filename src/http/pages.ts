@@ -20,7 +20,6 @@ import { type PageMap, pageLabel, pageMapOf, passagePages } from '../pipeline/pa
 import { passagesAt, pieceJoins, quoteSpans } from '../pipeline/quote.js';
 import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './app.js';
-import { allMatchesVia } from '../backends/all-matches.js';
 import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
@@ -618,11 +617,8 @@ async function documentPage(engine: Engine, backend: SearchBackend, req: Request
     const restrict = store ? await annotationRestrictVia(store, parsed, undefined, viewer.name) : undefined;
     const all: MatchSpan[] = [];
     const matchOpts = { docs: [id], expand, ...(language ? { lang: language } : {}), ...(restrict ? { restrict } : {}) };
-    // The lab server's papers are indexed in the database, not here: its matches come through the search backend.
-    const found =
-      backend.kind === 'postgres'
-        ? await allMatchesVia(backend, q, parsed, matchOpts, (pid) => engine.passage(pid))
-        : engine.allMatchesParsed(parsed, matchOpts);
+    // Through the search backend: the lab server's papers are indexed in the database, not here.
+    const found = await backend.allMatches(parsed, matchOpts);
     for (const m of found) {
       marksByPassage.set(m.passage.id, [...(marksByPassage.get(m.passage.id) ?? []), ...m.matches]);
       all.push(...m.matches);

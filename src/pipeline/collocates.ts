@@ -19,10 +19,14 @@ import type { MatchSpan, Span } from '../core/types.js';
 import type { AnalyzedToken } from './analyze.js';
 import type { MatchedPassage } from './concordance.js';
 
-/** What collocation counting reads from the corpus. */
-export interface CollocateSource {
+/** What counting the words in the windows reads: the matches' texts and tokens. */
+export interface WindowSource {
   documentText(docId: string): string;
   tokens(passageId: number): AnalyzedToken[];
+}
+
+/** What collocation counting reads from the corpus. */
+export interface CollocateSource extends WindowSource {
   /** How often a term occurs in the whole corpus. */
   corpusFrequency(term: string): number;
   /** How many tokens (word positions) the corpus has. */
@@ -94,15 +98,32 @@ export function logLikelihood(o11: number, r1: number, c1: number, n: number): n
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.end;
 
+/** The words in the windows around a query's matches, before the corpus is consulted. */
+export interface WindowCounts {
+  window: number;
+  minFrequency: number;
+  occurrences: number;
+  windowTokens: number;
+  counts: Map<string, { n: number; left: number; right: number; forms: Map<string, number> }>;
+}
+
 /**
  * The collocates of a query's matches.
  * @param matched - matching passages with their matches
  */
 export function collocates(src: CollocateSource, matched: readonly MatchedPassage[], opts: CollocateOptions = {}): CollocateResult {
+  return scoreCollocates(countWindows(src, matched, opts), { frequency: (t) => src.corpusFrequency(t), size: src.corpusSize() });
+}
+
+/**
+ * Count the words around each match (the first half of {@link collocates}),
+ * so a backend can be asked for the corpus counts of {@link collocateTerms} in one go.
+ */
+export function countWindows(src: WindowSource, matched: readonly MatchedPassage[], opts: CollocateOptions = {}): WindowCounts {
   const window = Math.max(1, Math.floor(opts.window ?? 5));
   const minFrequency = Math.max(1, Math.floor(opts.minFrequency ?? 3));
   const skip = opts.skipStopWords ?? true;
-  const counts = new Map<string, { n: number; left: number; right: number; forms: Map<string, number> }>();
+  const counts: WindowCounts['counts'] = new Map();
   let windowTokens = 0;
   let occurrences = 0;
 
@@ -136,14 +157,27 @@ export function collocates(src: CollocateSource, matched: readonly MatchedPassag
       }
     }
   }
+  return { window, minFrequency, occurrences, windowTokens, counts };
+}
 
-  const n = Math.max(1, src.corpusSize());
+/** The terms whose corpus frequency {@link scoreCollocates} will read: those seen often enough in the windows. */
+export function collocateTerms(w: WindowCounts): string[] {
+  return [...w.counts].filter(([, c]) => c.n >= w.minFrequency).map(([t]) => t);
+}
+
+/**
+ * Score the counted words against the corpus (the second half of {@link collocates}).
+ * @param corpus - each term's corpus frequency, and the corpus size in tokens
+ */
+export function scoreCollocates(w: WindowCounts, corpus: { frequency(term: string): number; size: number }): CollocateResult {
+  const { window, minFrequency, occurrences, windowTokens, counts } = w;
+  const n = Math.max(1, corpus.size);
   const out: Collocate[] = [];
   for (const [term, c] of counts) {
     if (c.n < minFrequency) continue;
     // The corpus count can be below the window count only if the index and
     // the tokens disagree; never let that make the table impossible.
-    const c1 = Math.max(c.n, src.corpusFrequency(term));
+    const c1 = Math.max(c.n, corpus.frequency(term));
     const e11 = (windowTokens * c1) / n;
     if (c.n <= e11) continue;
     const word = [...c.forms].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];

@@ -115,7 +115,52 @@ export async function startSearchServerOnTestBackend(engine: Engine, glossary: G
   const url = process.env.DUIKOU_TEST_DATABASE_URL;
   if (!url) throw new Error('DUIKOU_TEST_BACKEND=postgres needs DUIKOU_TEST_DATABASE_URL (see scripts/pg-test-server.sh)');
   const tdb = await createTestDatabase(url);
-  const pool = new pg.Pool({ connectionString: tdb.url, max: 4 });
+  const { search, shown, close } = await pgIndexOf(tdb.url, engine, glossary);
+  const server = await startServer({ engine: shown, search });
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      await close();
+      await tdb.drop();
+    },
+  };
+}
+
+/**
+ * As {@link startSearchServerOnTestBackend}, with the annotations in a fresh
+ * library on the same backend: the whole app as an embedded instance or a
+ * lab-server instance serves it.
+ */
+export async function startAppOnTestBackend(engine: Engine, glossary: Glossary): Promise<TestServer & { library: TestLibrary }> {
+  const library = await openTestLibrary();
+  if (TEST_BACKEND !== 'postgres') {
+    const server = await startServer({ engine, ...(library.store ? { store: library.store } : { annotations: library.backend }) });
+    return {
+      ...server,
+      library,
+      close: async () => {
+        await server.close();
+        await library.close();
+      },
+    };
+  }
+  const { search, shown, close } = await pgIndexOf(library.cliEnv.DUIKOU_DATABASE_URL!, engine, glossary);
+  const server = await startServer({ engine: shown, search, annotations: library.backend });
+  return {
+    ...server,
+    library,
+    close: async () => {
+      await server.close();
+      await close();
+      await library.close();
+    },
+  };
+}
+
+/** `engine`'s papers indexed in the PostgreSQL database at `dbUrl`, and an engine showing them as a lab instance does. */
+async function pgIndexOf(dbUrl: string, engine: Engine, glossary: Glossary) {
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
   const search = await PgSearchBackend.open(pool, glossary);
   for (const d of engine.documents()) {
     const { passages: _passages, ...loaded } = d;
@@ -123,13 +168,5 @@ export async function startSearchServerOnTestBackend(engine: Engine, glossary: G
   }
   const shown = new Engine(glossary);
   for (const d of await search.loadDocuments()) shown.showDocument(d);
-  const server = await startServer({ engine: shown, search });
-  return {
-    ...server,
-    close: async () => {
-      await server.close();
-      await pool.end();
-      await tdb.drop();
-    },
-  };
+  return { search, shown, close: () => pool.end() };
 }

@@ -11,4 +11,5 @@ export const BOTH_BACKENDS = [
   'tests/documents-api.test.ts',
   'tests/accounts.test.ts',
   'tests/team.test.ts',
+  'tests/analysis-backends.test.ts',
 ];
