@@ -28,7 +28,11 @@ import {
 } from '../http/documents-api.js';
 import { loadLibraryGlossary, resolveLibrary } from '../library/library.js';
 import { openPersistentCorpus, syncCorpus } from '../backends/embedded/persist.js';
-import { copyLibrary } from '../backends/migrate.js';
+import { copyWholeLibrary } from '../backends/migrate.js';
+import { type PaperShelf, folderShelf, pgShelf } from '../backends/papers.js';
+import { PgSearchBackend } from '../backends/postgres/search.js';
+import type { AnnotationBackend } from '../backends/types.js';
+import { emptyGlossary } from '../pipeline/glossary.js';
 import { openAnnotationBackend, openPgSearch } from '../backends/open.js';
 import { parseQuery } from '../pipeline/query.js';
 import { pgBackup } from '../backends/postgres/backup.js';
@@ -184,22 +188,44 @@ program
 program
   .command('migrate')
   .description(
-    "copy this library's annotations and tags into an empty PostgreSQL database (--to postgres://…) or data folder (--to FOLDER), checked by counts and the W3C export's checksum",
+    'copy this library — papers with their metadata, annotations and tags — into an empty PostgreSQL database (--to postgres://…) or data folder (--to FOLDER), checked by counts and checksums of the papers and of the W3C export',
   )
-  .requiredOption('--to <target>', 'postgres://user:password@host/database, or a folder for an embedded library')
+  .requiredOption('--to <target>', 'postgres://user:password@host/database, or a folder for an embedded library (its DUIKOU_DATA)')
   .action(async (o: { to: string }) => {
-    const from = await openAnnotationBackend();
-    const toPg = /^postgres(ql)?:\/\//.test(o.to);
-    const to = toPg
-      ? await PgAnnotationStore.open({ ...pgOptionsFromSettings({ ...process.env, DUIKOU_DATABASE_URL: o.to }), url: o.to })
-      : await openAnnotationBackend({ DUIKOU_DATA: o.to });
+    const closers: Array<() => Promise<void>> = [];
     try {
-      const d = await copyLibrary(from, to);
+      // The source: this library as the settings name it (PostgreSQL with DUIKOU_DATABASE_URL, else the folders).
+      const fromAnnotations = await openAnnotationBackend();
+      closers.push(() => fromAnnotations.close());
+      const lab = await openPgSearch(() => emptyGlossary());
+      if (lab) closers.push(() => lab.close());
+      const sourceUrl = pgOptionsFromSettings()?.url;
+      const fromPapers = lab && sourceUrl ? pgShelf(lab.search, redactUrl(sourceUrl)) : folderShelf(resolveLibrary());
+
+      const toPg = /^postgres(ql)?:\/\//.test(o.to);
+      let to: { annotations: AnnotationBackend; papers: PaperShelf };
+      if (toPg) {
+        const store = await PgAnnotationStore.open({ ...pgOptionsFromSettings({ ...process.env, DUIKOU_DATABASE_URL: o.to }), url: o.to });
+        closers.unshift(() => store.close());
+        // Papers are indexed, not searched, here: the glossary (query-time expansion) plays no part.
+        to = { annotations: store, papers: pgShelf(await PgSearchBackend.open(store.pool, emptyGlossary()), redactUrl(o.to)) };
+      } else {
+        const store = await openAnnotationBackend({ DUIKOU_DATA: o.to });
+        closers.unshift(() => store.close());
+        to = { annotations: store, papers: folderShelf(resolveLibrary({ DUIKOU_DATA: o.to })) };
+      }
+      const d = await copyWholeLibrary({ annotations: fromAnnotations, papers: fromPapers }, to);
       console.log(
-        `Copied ${d.annotations} annotations and ${d.tags} tags to ${toPg ? redactUrl(o.to) : o.to} (W3C export sha256 ${d.sha256}, same as the source)`,
+        `Copied ${d.papers} papers, ${d.annotations} annotations and ${d.tags} tags to ${toPg ? redactUrl(o.to) : o.to} ` +
+          `(papers sha256 ${d.papersSha256}, W3C export sha256 ${d.sha256}, both the same as the source's)`,
+      );
+      console.log(
+        toPg
+          ? 'Lab-server instances on this database serve these papers now. Its indexing instance makes the index match its DUIKOU_CORPUS folder: give it a copy of this library’s papers, or an empty folder to keep them as copied.'
+          : `Serve it with DUIKOU_DATA=${o.to} (papers in ${join(o.to, 'library')}); glossary files are not copied.`,
       );
     } finally {
-      await Promise.all([from.close(), to.close()]);
+      for (const close of closers) await close().catch(() => undefined);
     }
   });
 
