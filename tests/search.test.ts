@@ -1,25 +1,51 @@
+/**
+ * Search behaviour on the sample papers and small made-up ones, on the
+ * backend under test (run on both: see both-backends.ts): the embedded
+ * engine, or the same papers indexed in PostgreSQL. Texts and offsets are
+ * read from the engine the papers were loaded into; passage ids are each
+ * backend's own, so hits are matched to passages by place.
+ */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
 import type { LoadedDocument } from '../src/core/types.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
-import { Engine, type SearchResult } from '../src/backends/embedded/engine.js';
+import { Engine, type SearchOptions, type SearchResult } from '../src/backends/embedded/engine.js';
 import { analyze } from '../src/pipeline/analyze.js';
-import { createGlossary } from '../src/pipeline/glossary.js';
+import { type Glossary, createGlossary, emptyGlossary, loadGlossary } from '../src/pipeline/glossary.js';
+import { TEST_BACKEND, type TestSearch, searchOnTestBackend } from './helpers/backends.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const CORPUS = SAMPLE;
 let engine: Engine;
+let backend: TestSearch;
 
 beforeAll(async () => {
   engine = await openCorpus(CORPUS);
+  backend = await searchOnTestBackend(engine, loadGlossary(CORPUS));
 });
+afterAll(async () => backend?.close());
+
+/** Search the sample papers on the backend under test. */
+const search = (q: string, opts: SearchOptions = {}): Promise<SearchResult> => backend.search(q, opts);
+
+/** Search a few made-up papers on the backend under test. */
+async function searchIn(docs: LoadedDocument[], q: string, opts: SearchOptions = {}, glossary: Glossary = emptyGlossary()) {
+  const e = new Engine(glossary);
+  for (const d of docs) e.addDocument(d);
+  const b = await searchOnTestBackend(e, glossary);
+  try {
+    return { r: await b.search(q, opts), e };
+  } finally {
+    await b.close();
+  }
+}
 
 /** The analysed terms of a stretch of a document. */
 const termsOf = (s: string) => new Set(analyze(s, 'index').map((t) => t.term));
 
 /** Every hit of a search, all pages. */
-const all = (q: string, opts: Parameters<Engine['search']>[1] = {}): SearchResult => engine.search(q, { limit: 200, ...opts });
+const all = (q: string, opts: SearchOptions = {}): Promise<SearchResult> => search(q, { limit: 200, ...opts });
 
 function doc(id: string, text: string): LoadedDocument {
   return { id, text, hash: id, file: `${id}.txt`, title: id, authors: [], year: null, venue: null, lang: 'zh' };
@@ -37,8 +63,8 @@ describe('matches are exact document offsets', () => {
     '"path dependence"',
     '林芝',
     'Nyingchi',
-  ])('every match of %s lies in its hit and its surface form is what matched', (q) => {
-    const r = all(q);
+  ])('every match of %s lies in its hit and its surface form is what matched', async (q) => {
+    const r = await all(q);
     expect(r.total).toBeGreaterThan(0);
     const queryTerms = termsOf(q.replace(/"|OR/g, ' '));
     for (const h of r.hits) {
@@ -62,12 +88,12 @@ describe('matches are exact document offsets', () => {
 });
 
 describe('query operators', () => {
-  it('ANDs terms: 对口支援 西藏 hits contain both', () => {
+  it('ANDs terms: 对口支援 西藏 hits contain both', async () => {
     // Strict matching; with fewer than 10 such passages the default adds the closest ones after them.
-    const r = all('对口支援 西藏', { expand: false, match: 'strict' });
+    const r = await all('对口支援 西藏', { expand: false, match: 'strict' });
     expect(r.total).toBeGreaterThan(0);
     expect(r.mode).toBe('strict');
-    const auto = all('对口支援 西藏', { expand: false });
+    const auto = await all('对口支援 西藏', { expand: false });
     expect(auto.strictTotal).toBe(r.total);
     expect(new Set(auto.hits.slice(0, r.total).map((h) => h.passageId))).toEqual(new Set(r.hits.map((h) => h.passageId)));
     for (const h of r.hits) {
@@ -76,102 +102,103 @@ describe('query operators', () => {
     }
   });
 
-  it('a quoted phrase needs adjacent words: "key node" finds "Key Nodes", not key … node apart', () => {
-    const r = all('"key node"');
+  it('a quoted phrase needs adjacent words: "key node" finds "Key Nodes", not key … node apart', async () => {
+    const r = await all('"key node"');
     const surfaces = r.hits.flatMap((h) => h.matches.map((m) => engine.requireDocument(h.docId).text.slice(m.start, m.end)));
     expect(surfaces).toContain('Key Nodes');
     for (const s of surfaces) expect(s.toLowerCase()).toMatch(/^key\W+nodes?$/);
   });
 
-  it('a Chinese run is a contiguous phrase: 对口支援 never matches 对口 and 支援 apart', () => {
-    const e = new Engine();
-    e.addDocument(doc('apart', '他们对口的支援工作。\n\n对口，支援。'));
-    e.addDocument(doc('together', '对口支援是一种机制。'));
-    const r = e.search('对口支援');
+  it('a Chinese run is a contiguous phrase: 对口支援 never matches 对口 and 支援 apart', async () => {
+    const { r, e } = await searchIn(
+      [doc('apart', '他们对口的支援工作。\n\n对口，支援。'), doc('together', '对口支援是一种机制。')],
+      '对口支援',
+    );
     expect(r.hits.map((h) => h.docId)).toEqual(['together']);
     const t = e.requireDocument('together').text;
     expect(r.hits[0]!.matches).toEqual([{ start: t.indexOf('对口支援'), end: t.indexOf('对口支援') + 4 }]);
   });
 
-  it('OR: 援藏 OR 援疆 hits contain one of them', () => {
-    const r = all('援藏 OR 援疆', { expand: false });
+  it('OR: 援藏 OR 援疆 hits contain one of them', async () => {
+    const r = await all('援藏 OR 援疆', { expand: false });
     expect(r.total).toBeGreaterThan(1);
     // A Chinese run is found wherever it stands (援藏 inside 对口援藏 too).
     for (const h of r.hits) expect(h.text.includes('援藏') || h.text.includes('援疆')).toBe(true);
   });
 
-  it('-term excludes: counterpart support -Tibet', () => {
-    const without = all('counterpart support -Tibet', { expand: false });
-    const withT = all('counterpart support', { expand: false });
+  it('-term excludes: counterpart support -Tibet', async () => {
+    const without = await all('counterpart support -Tibet', { expand: false });
+    const withT = await all('counterpart support', { expand: false });
     expect(without.total).toBeGreaterThan(0);
     expect(without.total).toBeLessThan(withT.total);
     for (const h of without.hits) expect(termsOf(h.text).has('tibet')).toBe(false);
   });
 
-  it('lang: and doc: filter', () => {
-    const zh = all('lang:zh 对口支援');
+  it('lang: and doc: filter', async () => {
+    const zh = await all('lang:zh 对口支援');
     expect(zh.total).toBeGreaterThan(0);
     expect(zh.hits.every((h) => h.lang === 'zh')).toBe(true);
-    const one = all('doc:wang-counterpart-support-policy "path dependence"');
+    const one = await all('doc:wang-counterpart-support-policy "path dependence"');
     expect(one.total).toBeGreaterThan(0);
     expect(one.hits.every((h) => h.docId === 'wang-counterpart-support-policy')).toBe(true);
-    expect(() => engine.search('doc:no-such-paper 对口支援')).toThrow(UserInputError);
+    await expect(search('doc:no-such-paper 对口支援')).rejects.toThrow(UserInputError);
   });
 
-  it('normalises before matching: traditional, full-width and case', () => {
-    const ids = (q: string) => all(q).hits.map((h) => h.passageId);
-    expect(ids('對口支援')).toEqual(ids('对口支援'));
-    expect(ids('ＷＥＮＣＨＵＡＮ')).toEqual(ids('wenchuan'));
-    expect(all('Wenchuan').total).toBeGreaterThan(0);
+  it('normalises before matching: traditional, full-width and case', async () => {
+    const ids = async (q: string) => (await all(q)).hits.map((h) => h.passageId);
+    expect(await ids('對口支援')).toEqual(await ids('对口支援'));
+    expect(await ids('ＷＥＮＣＨＵＡＮ')).toEqual(await ids('wenchuan'));
+    expect((await all('Wenchuan')).total).toBeGreaterThan(0);
   });
 
-  it('numbers and years are terms', () => {
+  it('numbers and years are terms', async () => {
     for (const year of ['1979', '2008']) {
-      const r = all(year);
+      const r = await all(year);
       expect(r.total).toBeGreaterThan(0);
       for (const h of r.hits) expect(h.matches.some((m) => h.text.includes(year) && m.end - m.start === 4)).toBe(true);
     }
   });
 
-  it('a hyphenated compound is found by its parts and by the whole, with or without the hyphen', () => {
+  it('a hyphenated compound is found by its parts and by the whole, with or without the hyphen', async () => {
+    const docs = [
+      { ...doc('hyphen', 'Villages are self-governing units.'), lang: 'en' as const },
+      { ...doc('space', 'Villages are self governing units.'), lang: 'en' as const },
+      { ...doc('joined', 'Villages are selfgoverning units.'), lang: 'en' as const },
+    ];
     const e = new Engine();
-    e.addDocument({ ...doc('hyphen', 'Villages are self-governing units.'), lang: 'en' });
-    e.addDocument({ ...doc('space', 'Villages are self governing units.'), lang: 'en' });
-    e.addDocument({ ...doc('joined', 'Villages are selfgoverning units.'), lang: 'en' });
-    const ids = (q: string) =>
-      e
-        .search(q, { limit: 10 })
-        .hits.map((h) => h.docId)
-        .sort();
-    expect(ids('self-governing')).toEqual(['hyphen', 'joined', 'space']);
-    expect(ids('selfgoverning')).toEqual(['hyphen', 'joined']);
-    expect(ids('"self governing"')).toEqual(['hyphen', 'space']);
-    expect(ids('self governing')).toEqual(['hyphen', 'space']);
-    expect(ids('governing')).toEqual(['hyphen', 'space']);
+    for (const d of docs) e.addDocument(d);
+    const b = await searchOnTestBackend(e, emptyGlossary());
+    const ids = async (q: string) => (await b.search(q, { limit: 10 })).hits.map((h) => h.docId).sort();
+    expect(await ids('self-governing')).toEqual(['hyphen', 'joined', 'space']);
+    expect(await ids('selfgoverning')).toEqual(['hyphen', 'joined']);
+    expect(await ids('"self governing"')).toEqual(['hyphen', 'space']);
+    expect(await ids('self governing')).toEqual(['hyphen', 'space']);
+    expect(await ids('governing')).toEqual(['hyphen', 'space']);
     // The mark covers the compound as written.
-    const h = e.search('selfgoverning').hits.find((x) => x.docId === 'hyphen')!;
+    const h = (await b.search('selfgoverning')).hits.find((x) => x.docId === 'hyphen')!;
+    await b.close();
     const text = e.requireDocument('hyphen').text;
     expect(h.matches.map((m) => text.slice(m.start, m.end))).toEqual(['self-governing']);
   });
 
-  it('Chinese inside an English paper is searchable: 林芝地区 in zhou', () => {
-    const r = all('林芝地区', { expand: false });
+  it('Chinese inside an English paper is searchable: 林芝地区 in zhou', async () => {
+    const r = await all('林芝地区', { expand: false });
     expect(r.hits.map((h) => h.docId)).toContain('zhou-partner-assistance-overview');
   });
 });
 
 describe('cross-lingual expansion', () => {
-  it('对口支援 also finds English passages on counterpart support, saying through which term', () => {
-    const r = all('对口支援');
+  it('对口支援 also finds English passages on counterpart support, saying through which term', async () => {
+    const r = await all('对口支援');
     const english = r.hits.filter((h) => h.lang === 'en');
     expect(english.length).toBeGreaterThan(0);
     const vias = new Set(english.flatMap((h) => h.matches.map((m) => m.via)));
     expect(vias.has('counterpart support')).toBe(true);
   });
 
-  it('expand=0 turns it off', () => {
-    const on = all('对口支援');
-    const off = all('对口支援', { expand: false });
+  it('expand=0 turns it off', async () => {
+    const on = await all('对口支援');
+    const off = await all('对口支援', { expand: false });
     expect(off.total).toBeLessThan(on.total);
     expect(off.hits.every((h) => h.matches.every((m) => m.via === undefined))).toBe(true);
   });
@@ -183,27 +210,23 @@ describe('cross-lingual expansion', () => {
     ['對口援疆', 'zheng-wu-task-oriented-network', 'partner assistances toward Xinjiang province'],
     ['输血', 'wang-counterpart-support-policy', 'change from "blood'],
     ['东北', 'wang-counterpart-support-policy', 'old industrial bases in the Northeast'],
-  ])('%s reaches the English rendering in %s ("%s")', (q, docId, quote) => {
+  ])('%s reaches the English rendering in %s ("%s")', async (q, docId, quote) => {
     const d = engine.requireDocument(docId);
-    const r = all(q, { docs: [docId] });
-    const hit = r.hits.find((h) => {
-      const p = d.passages.find((x) => x.id === h.passageId)!;
-      return d.text.slice(p.start, p.end).replace(/\s+/g, ' ').includes(quote);
-    });
+    const r = await all(q, { docs: [docId] });
+    const hit = r.hits.find((h) => d.text.slice(h.start, h.end).replace(/\s+/g, ' ').includes(quote));
     expect(hit, `${q} → ${quote}`).toBeDefined();
     expect(hit!.matches.some((m) => m.via !== undefined)).toBe(true);
   });
 
-  it('English finds Chinese: Wenchuan earthquake → 汶川地震', () => {
-    const e = new Engine(createGlossary([{ zh: '汶川地震', en: 'Wenchuan earthquake', source: 'curated' }]));
-    e.addDocument(doc('zh', '汶川地震后的对口支援。'));
-    const r = e.search('"Wenchuan earthquake"');
+  it('English finds Chinese: Wenchuan earthquake → 汶川地震', async () => {
+    const glossary = createGlossary([{ zh: '汶川地震', en: 'Wenchuan earthquake', source: 'curated' }]);
+    const { r } = await searchIn([doc('zh', '汶川地震后的对口支援。')], '"Wenchuan earthquake"', {}, glossary);
     expect(r.hits[0]?.matches[0]?.via).toBe('汶川地震');
   });
 });
 
 describe('phrases through the biword index', () => {
-  it('every pair of adjacent words in a paper, typed as a phrase, finds its passage', () => {
+  it('every pair of adjacent words in a paper, typed as a phrase, finds its passage', async () => {
     // Every 7th adjacent pair of the English and the Chinese paper, typed the way a reader would copy it.
     for (const docId of ['wang-counterpart-support-policy', 'wang-duikou-zhiyuan-mechanism']) {
       const d = engine.requireDocument(docId);
@@ -216,9 +239,9 @@ describe('phrases through the biword index', () => {
           const piece = d.text.slice(p.pieces[0]!.start, p.pieces[0]!.end);
           const typed = piece.slice(a.start, b.end);
           if (/["“”「」]/.test(typed) || typed.includes('\n')) continue;
-          const r = engine.search(`"${typed}"`, { limit: 200, expand: false, docs: [docId] });
+          const r = await search(`"${typed}"`, { limit: 200, expand: false, docs: [docId] });
           expect(
-            r.hits.some((h) => h.passageId === p.id),
+            r.hits.some((h) => h.start === p.start),
             `"${typed}" in ${docId}`,
           ).toBe(true);
           checked++;
@@ -230,8 +253,8 @@ describe('phrases through the biword index', () => {
 });
 
 describe('page breaks', () => {
-  it('a phrase across a page break is found: "counterpart support has played"', () => {
-    const r = all('"counterpart support has played"', { expand: false });
+  it('a phrase across a page break is found: "counterpart support has played"', async () => {
+    const r = await all('"counterpart support has played"', { expand: false });
     // The hit is the paragraph that runs over the page break ("…characteristics, counterpart" | "support has played…").
     const h = r.hits.find((x) => x.text.includes('characteristics, counterpart\n'))!;
     expect(h).toBeDefined();
@@ -249,21 +272,21 @@ describe('bad input never breaks search', () => {
     ['control characters', 'key\u0000\u0007node'],
     ['a lone surrogate', 'key \ud800 node'],
     ['emoji', '😀 对口支援'],
-  ])('%s gives results or a UserInputError', (_n, q) => {
+  ])('%s gives results or a UserInputError', async (_n, q) => {
     try {
-      engine.search(q);
+      await search(q);
     } catch (err) {
       expect(err).toBeInstanceOf(UserInputError);
     }
   });
 
-  it('3,000 characters is a clear UserInputError', () => {
-    expect(() => engine.search('对'.repeat(3000))).toThrow(UserInputError);
+  it('3,000 characters is a clear UserInputError', async () => {
+    await expect(search('对'.repeat(3000))).rejects.toThrow(UserInputError);
   });
 
-  it('any string gives results or a UserInputError (fast-check)', () => {
-    fc.assert(
-      fc.property(
+  it('any string gives results or a UserInputError (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.oneof(
           fc.string({ unit: 'binary', maxLength: 80 }),
           fc.string({
@@ -271,16 +294,17 @@ describe('bad input never breaks search', () => {
             maxLength: 30,
           }),
         ),
-        (q) => {
+        async (q) => {
           try {
-            const r = engine.search(q, { limit: 5 });
+            const r = await search(q, { limit: 5 });
             for (const h of r.hits) for (const m of h.matches) expect(m.start >= h.start && m.end <= h.end).toBe(true);
           } catch (err) {
             if (!(err instanceof UserInputError)) throw err;
           }
         },
       ),
-      { numRuns: 300 },
+      // Each query is a few round trips to PostgreSQL there.
+      { numRuns: TEST_BACKEND === 'postgres' ? 100 : 300 },
     );
   });
 });

@@ -14,7 +14,8 @@ import { PgAccountStore, PgRoundStore } from '../../src/backends/postgres/accoun
 import type { AccountBackend, AnnotationBackend, RoundBackend } from '../../src/backends/types.js';
 import pg from 'pg';
 import { PgSearchBackend } from '../../src/backends/postgres/search.js';
-import { Engine, prepareDocument } from '../../src/backends/embedded/engine.js';
+import { Engine, type SearchOptions, type SearchResult, prepareDocument } from '../../src/backends/embedded/engine.js';
+import { parseQuery } from '../../src/pipeline/query.js';
 import type { Glossary } from '../../src/pipeline/glossary.js';
 import { AnnotationStore } from '../../src/store/annotations.js';
 import { openDatabase } from '../../src/store/db.js';
@@ -169,4 +170,33 @@ async function pgIndexOf(dbUrl: string, engine: Engine, glossary: Glossary) {
   const shown = new Engine(glossary);
   for (const d of await search.loadDocuments()) shown.showDocument(d);
   return { search, shown, close: () => pool.end() };
+}
+
+/** Searching a set of papers on the backend under test, as the search tests call it. */
+export interface TestSearch {
+  /** Search with the query language (parsed here, as the HTTP layer does). */
+  search(q: string, opts?: SearchOptions): Promise<SearchResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * `engine`'s papers searched on the backend under test: the engine itself
+ * (embedded), or a PostgreSQL index of the same papers in a fresh database.
+ * Passage ids are the backend's own; offsets and texts are the same.
+ */
+export async function searchOnTestBackend(engine: Engine, glossary: Glossary): Promise<TestSearch> {
+  if (TEST_BACKEND !== 'postgres') {
+    return { search: async (q, opts) => engine.search(q, opts), close: async () => undefined };
+  }
+  const url = process.env.DUIKOU_TEST_DATABASE_URL;
+  if (!url) throw new Error('DUIKOU_TEST_BACKEND=postgres needs DUIKOU_TEST_DATABASE_URL (see scripts/pg-test-server.sh)');
+  const tdb = await createTestDatabase(url);
+  const { search, close } = await pgIndexOf(tdb.url, engine, glossary);
+  return {
+    search: async (q, opts) => search.search(q, parseQuery(q), opts),
+    close: async () => {
+      await close();
+      await tdb.drop();
+    },
+  };
 }

@@ -12,4 +12,5 @@ export const BOTH_BACKENDS = [
   'tests/accounts.test.ts',
   'tests/team.test.ts',
   'tests/analysis-backends.test.ts',
+  'tests/search.test.ts',
 ];
