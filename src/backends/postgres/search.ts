@@ -329,9 +329,9 @@ export class PgSearchBackend implements SearchBackend {
    * passage is analysed again here and counted as the embedded index counts.
    */
   async corpusCounts(terms: readonly string[]): Promise<CorpusCounts> {
-    const size = (
-      await this.pool.query<{ n: number; w: string | null }>('SELECT count(*)::int AS n, sum(words)::text AS w FROM search_passages')
-    ).rows[0];
+    // The same totals the ranking's BM25 reads (kept by every write).
+    const size = (await this.pool.query<{ n: number; w: string | null }>('SELECT passages::int AS n, words::text AS w FROM search_totals'))
+      .rows[0];
     const n = size?.n ?? 0;
     const tokens = Math.round((n === 0 ? 1 : Math.max(1, Number(size?.w ?? 0) / n)) * n);
     const frequencies = new Map<string, number>(terms.map((t) => [t, 0]));
