@@ -1,10 +1,10 @@
 /** Moving a library from SQLite to PostgreSQL and back, checked by counts and the W3C export's checksum. */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedAnnotationBackend } from '../src/backends/embedded/annotations.js';
-import { copyLibrary, libraryDigest } from '../src/backends/migrate.js';
+import { copyLibrary, copyWholeLibrary, libraryDigest, papersDigest } from '../src/backends/migrate.js';
 import { PgAnnotationStore } from '../src/backends/postgres/annotations.js';
 import { textHash } from '../src/store/anchor.js';
 import { AnnotationStore } from '../src/store/annotations.js';
@@ -12,11 +12,11 @@ import { openDatabase } from '../src/store/db.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
 import { type ServerProcess, runCli, startServerProcess, stopProcess } from './helpers/process.js';
 import { copySample } from './helpers/sample.js';
-import { copyWholeLibrary, papersDigest } from '../src/backends/migrate.js';
 import { folderShelf, pgShelf } from '../src/backends/papers.js';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
 import { loadLibrary, resolveLibrary } from '../src/library/library.js';
 import { emptyGlossary } from '../src/pipeline/glossary.js';
+import { prepareDocument } from '../src/backends/embedded/engine.js';
 
 const server = testDatabaseUrl();
 const TEXT = '对口支援 counterpart support 𠀀 援藏干部. Path dependence, 路径依赖.';
@@ -205,6 +205,27 @@ describe.skipIf(!server)('migrating a whole library: papers, metadata, annotatio
     ).rejects.toMatchObject({ code: 'target_not_empty' });
     expect(await other.list()).toEqual([]);
     await Promise.all([src.close(), back.close(), other.close(), pool.close()]);
+  });
+
+  it('takes the papers away again when the copy fails its check, leaving the target empty', async () => {
+    // A text a folder cannot keep as it is: a .txt loses its leading byte-order mark when read.
+    const text = '\uFEFF对口支援 𠀀 counterpart support';
+    const store = await PgAnnotationStore.open({ url: tdb.url });
+    const pgSearch = await PgSearchBackend.open(store.pool, emptyGlossary());
+    const meta = { title: 'BOM', authors: [], year: null, venue: null, lang: 'zh' as const, file: 'bom.txt' };
+    await pgSearch.indexDocument(prepareDocument({ id: 'bom', text, hash: textHash(text), ...meta }));
+    await pgSearch.indexDocument(
+      prepareDocument({ id: 'plain', text: '对口支援', hash: textHash('对口支援'), ...meta, file: 'plain.txt' }),
+    );
+    const back = embedded(join(root, 'b'));
+    const into = folderShelf(resolveLibrary({ DUIKOU_DATA: join(root, 'b') }));
+    await expect(
+      copyWholeLibrary({ annotations: store, papers: pgShelf(pgSearch, 'db') }, { annotations: back, papers: into }),
+    ).rejects.toThrow(/papers copied differ/);
+    expect(readdirSync(join(root, 'b', 'library'))).toEqual([]);
+    expect(await into.isEmpty()).toBe(true);
+    expect(existsSync(join(root, 'b', 'library', 'bom.txt'))).toBe(false);
+    await Promise.all([store.close(), back.close()]);
   });
 
   it('npx duikou migrate: a lab server on the database serves the papers, and an embedded duikou on the folder copied back does too', async () => {
