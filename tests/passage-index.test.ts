@@ -37,28 +37,37 @@ function add(ix: PassageIndex, added: Added, id: number, terms: Map<string, numb
 describe('PassageIndex', () => {
   const vocabulary = ['a', 'b', 'c', 'd', 'a|b', 'b~c', 'support', '对口支援'];
 
-  it('answers frequencies, slots and lists as added, through removals and re-adds', () => {
+  it('answers frequencies, slots and lists as added, through removals, re-adds, restarts from a snapshot and compaction', () => {
     const op = fc.oneof(
       fc.record({
         add: fc.integer({ min: 1, max: 30 }),
         terms: fc.dictionary(fc.constantFrom(...vocabulary), fc.integer({ min: 1, max: 70 }), { minKeys: 1 }),
       }),
       fc.record({ remove: fc.integer({ min: 1, max: 30 }) }),
+      // Read back from a snapshot as after a restart, or removed passages' postings dropped.
+      fc.constant('restart' as const),
+      fc.constant('compact' as const),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
-        const ix = new PassageIndex();
         const added: Added = new Map();
+        let ix = new PassageIndex();
         for (const o of ops) {
-          if ('add' in o) add(ix, added, o.add, new Map(Object.entries(o.terms)));
+          if (o === 'restart') ix = PassageIndex.fromSnapshot(ix.snapshot());
+          else if (o === 'compact') ix.compactPostings();
+          else if ('add' in o) add(ix, added, o.add, new Map(Object.entries(o.terms)));
           else {
             ix.remove(o.remove);
             added.delete(o.remove);
           }
         }
         expectAgrees(ix, added, vocabulary);
+        // Compaction changes no answer, and leaves nothing stale.
+        ix.compactPostings();
+        expect(ix.stalePostings).toBe(0);
+        expectAgrees(ix, added, vocabulary);
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 

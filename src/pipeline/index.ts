@@ -12,7 +12,7 @@
 import { Index } from 'flexsearch';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
-export const INDEX_FORMAT_VERSION = 7;
+export const INDEX_FORMAT_VERSION = 8;
 
 /**
  * FlexSearch resolution slots: a passage is listed in the slot of the term's
@@ -27,6 +27,50 @@ const SLOTS = 32;
 const CHUNK = 1 << 20;
 
 const EMPTY_IDS = new Int32Array(0);
+
+/** {@link PassageIndex} flags by passage id: listed in FlexSearch, stale there, stale in the persisted postings. */
+const IN_FX = 1;
+const STALE_FX = 2;
+const STALE_BASE = 4;
+
+/**
+ * Posting lists read back from a snapshot: per term (numbered by `terms`),
+ * `ids[start[t] .. start[t + 1]]` with each one's slot, slot by slot.
+ */
+interface BasePostings {
+  terms: Map<string, number>;
+  start: Int32Array;
+  ids: Int32Array;
+  slots: Uint8Array;
+  /** Above every passage id in these lists. */
+  limit: number;
+}
+
+/**
+ * A {@link PassageIndex} as strings and typed arrays, to persist and read
+ * back without adding passages again: posting lists (by term, in
+ * `postingTerms` order), lengths, and the packed frequencies.
+ */
+export interface IndexSnapshot {
+  count: number;
+  totalLength: number;
+  /** Single terms in the order of their numbers in the packed frequencies, one a line. */
+  termIds: string;
+  /** Han bigrams ever indexed, one a line. */
+  bigrams: string;
+  /** Terms with a posting list, one a line. */
+  postingTerms: string;
+  /** Per posting term, where its list starts in `ids` (one more entry: the end). */
+  start: Int32Array;
+  ids: Int32Array;
+  /** Each posting's frequency slot. */
+  slots: Uint8Array;
+  /** By passage id: word positions (-1: none), and where its triples are in `triples` and how many. */
+  lengths: Int32Array;
+  freqOff: Int32Array;
+  freqLen: Int32Array;
+  triples: Uint32Array;
+}
 
 const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
 
@@ -87,6 +131,21 @@ export class PassageIndex {
   /** Every bigram ever indexed, and the same by each of its characters, for single-character lookups. */
   private readonly bigramsSeen = new Set<string>();
   private readonly bigramsByChar = new Map<string, string[]>();
+  /**
+   * The postings of a persisted index, read back as written (see
+   * {@link snapshot}); FlexSearch then holds only what was added since.
+   */
+  private base: BasePostings | null = null;
+  /**
+   * Per passage id, bit flags: {@link IN_FX} listed in FlexSearch,
+   * {@link STALE_BASE} its postings in {@link base} no longer count,
+   * {@link STALE_FX} its FlexSearch postings no longer count (removed, not yet
+   * spliced out: see {@link compactPostings}).
+   */
+  private flags = new Uint8Array(1024);
+  /** Ids whose FlexSearch postings await removal, and the number of ids stale in the base. */
+  private readonly pendingFx = new Set<number>();
+  private staleBase = 0;
 
   /**
    * Index a passage under its terms.
@@ -111,6 +170,8 @@ export class PassageIndex {
     }
     this.slotNow = new Map();
     for (const [i, t] of terms.entries()) if (!isBiword(t)) this.slotNow.set(t, Math.min(counts?.[i] ?? 1, SLOTS - 1));
+    // Re-added while its old postings still wait for removal: remove them now, before listing the new ones.
+    if (this.pendingFx.has(id)) this.spliceOut(id);
     this.fx.add(id, [...listed].join(' '));
     if (id >= this.lengths.length) {
       const size = Math.max(id + 1, this.lengths.length * 2);
@@ -123,7 +184,11 @@ export class PassageIndex {
       this.freqChunk = grow(this.freqChunk, 0);
       this.freqOff = grow(this.freqOff, 0);
       this.freqLen = grow(this.freqLen, 0);
+      const flags = new Uint8Array(size);
+      flags.set(this.flags);
+      this.flags = flags;
     }
+    this.flags[id] = this.flags[id]! | IN_FX;
     this.lengths[id] = length;
     this.count++;
     this.totalLength += length;
@@ -209,7 +274,18 @@ export class PassageIndex {
   remove(id: number): void {
     if (!this.has(id)) return;
     const len = this.lengths[id]!;
-    this.fx.remove(id);
+    // Marked, not spliced out of every posting list it is in (that costs an indexOf and a splice
+    // per term): reads skip it, and compactPostings removes it later.
+    let f = this.flags[id]!;
+    if (f & IN_FX) {
+      f |= STALE_FX;
+      this.pendingFx.add(id);
+    }
+    if (this.base && id < this.base.limit && !(f & STALE_BASE)) {
+      f |= STALE_BASE;
+      this.staleBase++;
+    }
+    this.flags[id] = f;
     this.lengths[id] = -1;
     this.count--;
     const dead = this.freqLen[id]!;
@@ -218,6 +294,152 @@ export class PassageIndex {
     this.deadTriples += dead;
     if (this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples) this.compact();
     this.totalLength -= len;
+  }
+
+  /** Remove a marked passage's postings from FlexSearch for good. */
+  private spliceOut(id: number): void {
+    this.fx.remove(id);
+    this.flags[id] = this.flags[id]! & ~(IN_FX | STALE_FX);
+    this.pendingFx.delete(id);
+  }
+
+  /** Removed passages whose postings are still listed (see {@link compactPostings}). */
+  get stalePostings(): number {
+    return this.pendingFx.size + this.staleBase;
+  }
+
+  /**
+   * Drop removed passages' postings, until `deadline` (a `performance.now()`
+   * time) when given: those in FlexSearch one passage at a time, then — once
+   * stale ones are a tenth of them or more — the persisted postings in one
+   * pass. Answers do not change; lists only get shorter.
+   * @returns whether nothing is left to drop
+   */
+  compactPostings(deadline = Infinity): boolean {
+    for (const id of this.pendingFx) {
+      if (performance.now() >= deadline) return false;
+      this.spliceOut(id);
+    }
+    const base = this.base;
+    if (base && this.staleBase > 0 && (deadline === Infinity || this.staleBase * 10 >= this.count)) {
+      const keep = new Int32Array(base.ids.length);
+      const slots = new Uint8Array(base.ids.length);
+      const start = new Int32Array(base.start.length);
+      let n = 0;
+      for (let t = 0; t + 1 < base.start.length; t++) {
+        start[t] = n;
+        for (let i = base.start[t]!; i < base.start[t + 1]!; i++) {
+          const id = base.ids[i]!;
+          if (this.flags[id]! & STALE_BASE) continue;
+          keep[n] = id;
+          slots[n++] = base.slots[i]!;
+        }
+      }
+      start[base.start.length - 1] = n;
+      for (let id = 0; id < Math.min(base.limit, this.flags.length); id++) this.flags[id] = this.flags[id]! & ~STALE_BASE;
+      this.base = { ...base, start, ids: keep.slice(0, n), slots: slots.slice(0, n) };
+      this.staleBase = 0;
+    }
+    return this.pendingFx.size === 0;
+  }
+
+  /**
+   * Everything the index holds, as a few strings and typed arrays to write
+   * as they are: {@link fromSnapshot} reads it back without adding a single
+   * passage again. Removed passages are left out.
+   */
+  snapshot(): IndexSnapshot {
+    const postingTerms = [...new Set([...(this.base?.terms.keys() ?? []), ...this.fxMap().keys()])];
+    const lists = postingTerms.map((t) => this.live(t));
+    const kept = postingTerms.filter((_, i) => lists[i] !== undefined);
+    const start = new Int32Array(kept.length + 1);
+    let total = 0;
+    for (const l of lists) if (l) total += l.ids.length;
+    const ids = new Int32Array(total);
+    const slots = new Uint8Array(total);
+    let n = 0;
+    let k = 0;
+    for (const l of lists) {
+      if (!l) continue;
+      start[k++] = n;
+      ids.set(l.ids, n);
+      slots.set(l.slots, n);
+      n += l.ids.length;
+    }
+    start[k] = n;
+    // The live passages' triples, one after another.
+    let triplesLen = 0;
+    for (let id = 0; id < this.freqLen.length; id++) triplesLen += this.freqLen[id]! * 3;
+    const triples = new Uint32Array(triplesLen);
+    const freqOff = new Int32Array(this.lengths.length);
+    let at = 0;
+    for (let id = 0; id < this.freqLen.length; id++) {
+      const len = this.freqLen[id]!;
+      if (len === 0) continue;
+      const from = this.chunks[this.freqChunk[id]!]!;
+      const off = this.freqOff[id]!;
+      triples.set(from.subarray(off, off + len * 3), at);
+      freqOff[id] = at;
+      at += len * 3;
+    }
+    return {
+      count: this.count,
+      totalLength: this.totalLength,
+      termIds: [...this.termIds.keys()].join('\n'),
+      bigrams: [...this.bigramsSeen].join('\n'),
+      postingTerms: kept.join('\n'),
+      start,
+      ids,
+      slots,
+      lengths: this.lengths.slice(),
+      freqOff,
+      freqLen: this.freqLen.slice(),
+      triples,
+    };
+  }
+
+  /** An index as it was when {@link snapshot} was taken. */
+  static fromSnapshot(snap: IndexSnapshot): PassageIndex {
+    const ix = new PassageIndex();
+    const terms = new Map<string, number>();
+    if (snap.postingTerms !== '') snap.postingTerms.split('\n').forEach((t, i) => terms.set(t, i));
+    let limit = 0;
+    for (let id = snap.lengths.length - 1; id >= 0; id--) {
+      if (snap.lengths[id]! >= 0) {
+        limit = id + 1;
+        break;
+      }
+    }
+    for (let i = 0; i < snap.ids.length; i++) if (snap.ids[i]! >= limit) limit = snap.ids[i]! + 1;
+    ix.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit };
+    const size = Math.max(1024, snap.lengths.length);
+    ix.lengths = new Int32Array(size).fill(-1);
+    ix.lengths.set(snap.lengths);
+    ix.freqChunk = new Int32Array(size);
+    ix.freqOff = new Int32Array(size);
+    ix.freqOff.set(snap.freqOff);
+    ix.freqLen = new Int32Array(size);
+    ix.freqLen.set(snap.freqLen);
+    ix.flags = new Uint8Array(size);
+    ix.count = snap.count;
+    ix.totalLength = snap.totalLength;
+    if (snap.triples.length > 0) {
+      ix.chunks.push(snap.triples);
+      ix.chunkUsed = snap.triples.length;
+    }
+    ix.liveTriples = snap.triples.length / 3;
+    if (snap.termIds !== '') snap.termIds.split('\n').forEach((t, i) => ix.termIds.set(t, i));
+    if (snap.bigrams !== '') {
+      for (const b of snap.bigrams.split('\n')) {
+        ix.bigramsSeen.add(b);
+        for (const c of new Set(b)) {
+          const list = ix.bigramsByChar.get(c);
+          if (list) list.push(b);
+          else ix.bigramsByChar.set(c, [b]);
+        }
+      }
+    }
+    return ix;
   }
 
   /** Whether passage `id` is indexed. */
@@ -235,24 +457,58 @@ export class PassageIndex {
 
   /** {@link lookup}, as the typed array it is. */
   private postings(term: string): Int32Array {
-    const slots = this.slots(term);
-    if (!slots) return EMPTY_IDS;
-    let n = 0;
-    for (const s of slots) if (s) n += s.length;
-    const out = new Int32Array(n);
-    n = 0;
-    for (const s of slots) {
-      if (!s) continue;
-      out.set(s, n);
-      n += s.length;
-    }
-    return out;
+    return this.live(term)?.ids ?? EMPTY_IDS;
   }
 
   /** FlexSearch's slots of a single term (see {@link SLOTS}), or undefined. */
-  private slots(term: string): Array<number[] | undefined> | undefined {
+  private fxSlots(term: string): Array<number[] | undefined> | undefined {
+    return this.fxMap().get(term);
+  }
+
+  /** FlexSearch's own map from term to slots (not in its typings). */
+  private fxMap(): Map<string, Array<number[] | undefined>> {
+    return (this.fx as unknown as { map: Map<string, Array<number[] | undefined>> }).map;
+  }
+
+  /**
+   * The live postings of a single term with each one's slot, slot by slot
+   * (in each slot the persisted ones first: they have the lower ids), or
+   * undefined for a term with none.
+   */
+  private live(term: string): { ids: Int32Array; slots: Uint8Array } | undefined {
     if (term === '' || term.includes(' ') || isBiword(term)) return undefined;
-    return (this.fx as unknown as { map: Map<string, Array<number[] | undefined>> }).map.get(term);
+    const fx = this.fxSlots(term);
+    const base = this.base;
+    const t = base?.terms.get(term);
+    if (!fx && t === undefined) return undefined;
+    const flags = this.flags;
+    const skipFx = this.pendingFx.size > 0;
+    const skipBase = this.staleBase > 0;
+    let b = t === undefined ? 0 : base!.start[t]!;
+    const bEnd = t === undefined ? 0 : base!.start[t + 1]!;
+    let n = bEnd - b;
+    if (fx) for (const s of fx) if (s) n += s.length;
+    const ids = new Int32Array(n);
+    const slots = new Uint8Array(n);
+    n = 0;
+    for (let s = 0; s < SLOTS; s++) {
+      for (; b < bEnd && base!.slots[b] === s; b++) {
+        const id = base!.ids[b]!;
+        if (skipBase && flags[id]! & STALE_BASE) continue;
+        ids[n] = id;
+        slots[n++] = s;
+      }
+      const list = fx?.[s];
+      if (!list) continue;
+      for (let i = 0; i < list.length; i++) {
+        const id = list[i]!;
+        if (skipFx && flags[id]! & STALE_FX) continue;
+        ids[n] = id;
+        slots[n++] = s;
+      }
+    }
+    if (n === 0) return undefined;
+    return { ids: ids.subarray(0, n), slots: slots.subarray(0, n) };
   }
 
   /**
@@ -262,12 +518,13 @@ export class PassageIndex {
    */
   termFrequencies(term: string): Uint16Array {
     const tf = new Uint16Array(this.lengths.length);
-    const slots = this.slots(term) ?? [];
-    for (let s = 1; s < slots.length; s++) {
-      const list = slots[s];
-      if (!list) continue;
-      if (s < SLOTS - 1) for (const id of list) tf[id] = s;
-      else for (const id of list) tf[id] = Math.min(0xffff, this.frequency(id, term));
+    const l = this.live(term);
+    if (!l) return tf;
+    const { ids, slots } = l;
+    for (let i = 0; i < ids.length; i++) {
+      const s = slots[i]!;
+      if (s === 0) continue;
+      tf[ids[i]!] = s < SLOTS - 1 ? s : Math.min(0xffff, this.frequency(ids[i]!, term));
     }
     return tf;
   }
