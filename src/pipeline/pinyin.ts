@@ -125,6 +125,11 @@ export class PinyinLexicon {
   private longest = 0;
   private scheduled = false;
 
+  /** Every term noted so far (to persist; {@link addTerms} of them rebuilds the lexicon). */
+  noted(): string[] {
+    return [...this.seen];
+  }
+
   /** Note a passage's terms (only all-Han terms of two characters or more are kept). */
   addTerms(terms: readonly string[]): void {
     for (const t of terms) {

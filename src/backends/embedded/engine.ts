@@ -7,7 +7,7 @@ import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, 
 import { UserInputError } from '../../core/errors.js';
 import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
-import { PassageIndex } from '../../pipeline/index.js';
+import { type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import { PinyinLexicon, readPinyin } from '../../pipeline/pinyin.js';
 import { parseQuery, type ParsedQuery } from '../../pipeline/query.js';
@@ -128,29 +128,92 @@ export interface PreparedDocument {
    * positions, its distinct Han bigrams (the recall layer), and whether
    * normalisation leaves its Han runs as they are (absent when not known).
    */
-  passages: Array<{ passage: SegmentedPassage; terms: string[]; counts: number[]; words: number; bigrams: string[]; stable?: boolean }>;
+  passages: PreparedPassage[];
+}
+
+/** One passage of a {@link PreparedDocument}. */
+export interface PreparedPassage {
+  passage: SegmentedPassage;
+  terms: string[];
+  counts: number[];
+  words: number;
+  bigrams: string[];
+  stable?: boolean;
+  /**
+   * Not analysed: the document already holds a passage of the same text
+   * (see {@link prepareUpdate}), whose index entry is kept; `terms`,
+   * `counts` and `bigrams` are then empty.
+   */
+  unanalysed?: true;
 }
 
 /** Segment a document and analyse every passage (pure; no engine state). */
 export function prepareDocument(doc: LoadedDocument): PreparedDocument {
+  return { doc, passages: segment(doc.id, doc.text, doc.lang).map((passage) => analyzeSegmented(doc.text, passage)) };
+}
+
+/** A segmented passage's terms, frequencies, length and Han bigrams. */
+function analyzeSegmented(text: string, passage: SegmentedPassage): PreparedPassage {
+  const han = hanLayer(joinPieces(text, passage.pieces).text);
+  const toks = analyzePassage(text, passage);
+  const freq = new Map<string, number>();
+  for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
+  for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
+  return {
+    passage,
+    terms: [...freq.keys()],
+    counts: [...freq.values()],
+    words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
+    bigrams: han.bigrams,
+    stable: han.stable,
+  };
+}
+
+/**
+ * What decides a passage's index entry: its own text (and its language, for
+ * the pinyin lexicon). Two passages with the same key index the same.
+ */
+function passageKey(text: string, p: Pick<Passage, 'pieces' | 'lang'>): string {
+  return `${p.lang}\u0000${joinPieces(text, p.pieces).text}`;
+}
+
+/**
+ * Segment a new version of a document, analysing only the passages whose
+ * text `old` (the version indexed now) does not hold: an edit to one
+ * paragraph analyses that paragraph, not the paper.
+ */
+export function prepareUpdate(doc: LoadedDocument, old: CorpusDocument | undefined): PreparedDocument {
+  const have = new Map<string, number>();
+  for (const p of old?.passages ?? []) {
+    const k = passageKey(old!.text, p);
+    have.set(k, (have.get(k) ?? 0) + 1);
+  }
   return {
     doc,
-    passages: segment(doc.id, doc.text, doc.lang).map((passage) => {
-      const han = hanLayer(joinPieces(doc.text, passage.pieces).text);
-      const toks = analyzePassage(doc.text, passage);
-      const freq = new Map<string, number>();
-      for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
-      for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
-      return {
-        passage,
-        terms: [...freq.keys()],
-        counts: [...freq.values()],
-        words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
-        bigrams: han.bigrams,
-        stable: han.stable,
-      };
+    passages: segment(doc.id, doc.text, doc.lang).map((passage): PreparedPassage => {
+      const k = passageKey(doc.text, passage);
+      const n = have.get(k) ?? 0;
+      if (n === 0) return analyzeSegmented(doc.text, passage);
+      have.set(k, n - 1);
+      return { passage, terms: [], counts: [], words: 0, bigrams: [], unanalysed: true };
     }),
   };
+}
+
+/**
+ * An engine's state as {@link Engine.restore} takes it back: the index as
+ * written, each document's passages with their ids, and what was learnt of
+ * the passages on the way.
+ */
+export interface EngineState {
+  index: IndexSnapshot;
+  /** Passages by document id, with their ids. */
+  passages: Map<string, Passage[]>;
+  nextId: number;
+  /** See `hanStable` in {@link Engine}. */
+  hanStable: Uint8Array;
+  /** The pinyin lexicon's terms. */
+  pinyinTerms: string[];
 }
 
 /** Analyse a passage's own text (its pieces joined), with tokens in document offsets. */
@@ -165,7 +228,8 @@ export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): Analyz
 
 /** The corpus, its passages and index, ready to search. */
 export class Engine implements TopSource {
-  readonly index = new PassageIndex();
+  /** Replaced only by {@link restore}. */
+  index = new PassageIndex();
   private readonly docs = new Map<string, CorpusDocument>();
   /** Passages by id (an array: ids are small and dense, and ranking reads one per candidate). */
   private readonly byId: Array<Passage | undefined> = [];
@@ -251,12 +315,44 @@ export class Engine implements TopSource {
     return step.value;
   }
 
+  /**
+   * Replace a document by a new version of it, re-indexing only what changed:
+   * the paper is segmented again, but a passage whose text the indexed
+   * version already holds keeps its id and index entry, and only the others
+   * are analysed and indexed (the replaced ones are marked removed and their
+   * postings dropped later, in the background).
+   */
+  updateDocument(doc: LoadedDocument): CorpusDocument {
+    return this.addPrepared(prepareUpdate(doc, this.docs.get(doc.id)));
+  }
+
   /** Adding a document, one passage per step; each step yields the document's passages. */
   private *adding(prep: PreparedDocument): Generator<Passage[], CorpusDocument> {
     const { doc } = prep;
-    this.removeDocument(doc.id);
+    const old = this.docs.get(doc.id);
+    // The indexed version's passages by their text: a passage of the same text keeps its entry.
+    const reusable = new Map<string, number[]>();
+    for (const p of old?.passages ?? []) {
+      if (!this.index.has(p.id)) continue;
+      const k = passageKey(old!.text, p);
+      const list = reusable.get(k);
+      if (list) list.push(p.id);
+      else reusable.set(k, [p.id]);
+    }
+    const kept = new Set<number>();
+    const ids = prep.passages.map((p) => {
+      const id = reusable.get(passageKey(doc.text, p.passage))?.shift();
+      if (id === undefined) return this.nextId++;
+      kept.add(id);
+      return id;
+    });
+    if (old) {
+      this.docs.delete(doc.id);
+      this.titleCache.delete(doc.id);
+      for (const p of old.passages) if (!kept.has(p.id)) this.dropPassage(p.id);
+    }
     this.changes++;
-    const passages: Passage[] = prep.passages.map((p) => ({ ...p.passage, id: this.nextId++ }));
+    const passages: Passage[] = prep.passages.map((p, i) => ({ ...p.passage, id: ids[i]! }));
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
     let code = this.docCode.get(doc.id);
@@ -267,13 +363,92 @@ export class Engine implements TopSource {
     for (const [i, p] of passages.entries()) {
       this.byId[p.id] = p;
       this.setCodes(p.id, KINDS.indexOf(p.kind), code, p.lang === 'zh' ? 1 : 0);
-      const { terms, counts, words, bigrams, stable } = prep.passages[i]!;
+      if (kept.has(p.id)) {
+        // Same text, perhaps another place in the paper: what is cached in document offsets is not.
+        this.tokenCache.delete(p.id);
+        this.citationCache.delete(p.id);
+        continue;
+      }
+      const prepared = prep.passages[i]!;
+      const { terms, counts, words, bigrams, stable } = prepared.unanalysed ? analyzeSegmented(doc.text, prepared.passage) : prepared;
       this.index.add(p.id, terms, counts, words, bigrams);
       if (p.lang === 'zh') this.pinyin.addTerms(terms);
       if (stable !== undefined) this.setStable(p.id, stable);
       yield passages;
     }
+    this.compactLater();
     return full;
+  }
+
+  /** Take one passage out of the index and the per-passage tables. */
+  private dropPassage(id: number): void {
+    this.index.remove(id);
+    this.byId[id] = undefined;
+    this.setCodes(id, 255, -1, 255);
+    this.tokenCache.delete(id);
+    this.citationCache.delete(id);
+  }
+
+  /** Whether removed passages' postings are being dropped in the background. */
+  private compacting = false;
+
+  /**
+   * Drop removed passages' postings (see PassageIndex.compactPostings) a few
+   * milliseconds at a time, between other work, so a removal costs no
+   * splicing while the researcher waits.
+   */
+  private compactLater(): void {
+    if (this.compacting || this.index.stalePostings === 0) return;
+    this.compacting = true;
+    const step = (): void => {
+      if (this.index.compactPostings(performance.now() + 8)) {
+        this.compacting = false;
+        return;
+      }
+      setTimeout(step, 1).unref();
+    };
+    setTimeout(step, 1).unref();
+  }
+
+  /**
+   * The engine's state, to persist: {@link restore} reads it back in a new
+   * process without segmenting, analysing or indexing a passage again.
+   */
+  state(): EngineState {
+    const passages = new Map<string, Passage[]>();
+    for (const d of this.docs.values()) passages.set(d.id, d.passages);
+    return {
+      index: this.index.snapshot(),
+      passages,
+      nextId: this.nextId,
+      hanStable: this.hanStable.slice(0, this.nextId),
+      pinyinTerms: this.pinyin.noted(),
+    };
+  }
+
+  /**
+   * Take over a persisted {@link state}, on an engine holding no document:
+   * `docs` are the documents it was taken with (their text and metadata).
+   */
+  restore(state: EngineState, docs: readonly LoadedDocument[]): void {
+    if (this.docs.size > 0) throw new Error('restore needs an empty engine');
+    this.index = PassageIndex.fromSnapshot(state.index);
+    this.nextId = Math.max(this.nextId, state.nextId);
+    this.hanStable = new Uint8Array(Math.max(1024, state.hanStable.length));
+    this.hanStable.set(state.hanStable);
+    for (const doc of docs) {
+      const passages = state.passages.get(doc.id);
+      if (!passages) throw new Error(`no passages for ${doc.id} in the persisted state`);
+      this.docs.set(doc.id, { ...doc, passages });
+      const code = this.docIds.push(doc.id) - 1;
+      this.docCode.set(doc.id, code);
+      for (const p of passages) {
+        this.byId[p.id] = p;
+        this.setCodes(p.id, KINDS.indexOf(p.kind), code, p.lang === 'zh' ? 1 : 0);
+      }
+    }
+    this.pinyin.addTerms(state.pinyinTerms);
+    this.changes++;
   }
 
   /**
@@ -295,14 +470,10 @@ export class Engine implements TopSource {
     const old = this.docs.get(id);
     if (!old) return;
     this.changes++;
-    for (const p of old.passages) {
-      this.index.remove(p.id);
-      this.byId[p.id] = undefined;
-      this.setCodes(p.id, 255, -1, 255);
-      this.tokenCache.delete(p.id);
-    }
+    for (const p of old.passages) this.dropPassage(p.id);
     this.docs.delete(id);
     this.titleCache.delete(id);
+    this.compactLater();
   }
 
   /**
