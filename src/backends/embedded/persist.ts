@@ -24,6 +24,7 @@ import { INDEX_FORMAT_VERSION } from '../../pipeline/index.js';
 import { detectMetadata, removeStaleUploads } from '../../pipeline/load.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
+import { STATE_SCHEMA, readState, writeState } from './state-store.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -48,6 +49,8 @@ export interface SyncStats {
   /** Papers read, segmented and analysed. */
   indexed: number;
   removed: number;
+  /** Whether the engine was read back from the persisted state (nothing added passage by passage). */
+  restored: boolean;
   /** Files that could not be read, with the reason. */
   errors: { file: string; message: string }[];
   ms: number;
@@ -75,6 +78,7 @@ const SCHEMA = `
     terms TEXT NOT NULL, counts TEXT NOT NULL, words INTEGER NOT NULL, bigrams TEXT NOT NULL,
     PRIMARY KEY (doc_id, ordinal)
   ) STRICT, WITHOUT ROWID;
+  ${STATE_SCHEMA}
 `;
 
 /** The version key of the persisted index: the format, and the dictionary the analyzer segments with. */
@@ -101,7 +105,7 @@ function openIndexFile(file: string): DB {
       if (stored?.value !== key) {
         // Stale or new: everything in here is derived from the corpus, so start over
         // with the current schema.
-        db.exec('DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS documents;');
+        db.exec('DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS documents; DROP TABLE IF EXISTS state;');
         db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key);
       }
       db.exec(SCHEMA);
@@ -234,7 +238,7 @@ function applyOverrides(meta: DocumentMeta, overrides: MetadataOverrides): Docum
 
 /** A stored paper as the engine takes it, without segmenting or analysing anything. */
 function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): PreparedDocument {
-  const meta = applyOverrides(detectMetadata(row.id, row.text), overrides);
+  const meta = applyOverrides(detectedMetadata(row.id, row.text, row.hash), overrides);
   const doc: LoadedDocument = { ...meta, text: row.text, hash: row.hash, file: row.file };
   if (row.pages) doc.pages = JSON.parse(row.pages) as LoadedDocument['pages'];
   const rows = db.prepare('SELECT * FROM passages WHERE doc_id = ? ORDER BY ordinal').all(row.id) as PassageRow[];
@@ -311,16 +315,43 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
   db.prepare('UPDATE documents SET size = ?, mtime_ms = ? WHERE id = ?').run(size, mtimeMs, doc.id);
 }
 
+/**
+ * Take over the persisted engine state (see state-store.ts) when the engine
+ * is empty and the state was taken with exactly the papers the index holds:
+ * a restart then adds no passage again. The papers' metadata is the one
+ * detected when they were indexed, with today's overrides.
+ * @returns whether the state was taken over
+ */
+function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boolean {
+  if (engine.documents().length > 0) return false;
+  const complete = db.prepare('SELECT id, hash, size FROM documents').all() as { id: string; hash: string; size: number }[];
+  // A paper cut short by a crash (its stamp not yet written) has no place in a state.
+  if (complete.some((r) => r.size < 0)) return false;
+  const found = readState(db, new Map(complete.map((r) => [r.id, r.hash])));
+  if (!found) return false;
+  const docs: LoadedDocument[] = [];
+  for (const row of db.prepare('SELECT id, file, hash, text, pages FROM documents').all() as DocRow[]) {
+    const detectedMeta = found.meta[row.id];
+    if (!detectedMeta) return false;
+    remember(row.id, row.hash, detectedMeta);
+    const doc: LoadedDocument = { ...applyOverrides(detectedMeta, overrides), text: row.text, hash: row.hash, file: row.file };
+    if (row.pages) doc.pages = JSON.parse(row.pages) as LoadedDocument['pages'];
+    docs.push(doc);
+  }
+  engine.restore(found.state, docs);
+  return true;
+}
+
 /** Detected metadata by document and text hash: a later sync need not segment an unchanged paper again. */
 const detected = new Map<string, DocumentMeta>();
 function detectedMetadata(id: string, text: string, hash: string): DocumentMeta {
-  const key = `${id}\u0000${hash}`;
-  let meta = detected.get(key);
-  if (!meta) {
-    if (detected.size >= 100_000) detected.clear();
-    meta = detectMetadata(id, text);
-    detected.set(key, meta);
-  }
+  return detected.get(`${id}\u0000${hash}`) ?? remember(id, hash, detectMetadata(id, text));
+}
+
+/** Keep what was detected in a paper (see {@link detectedMetadata}). */
+function remember(id: string, hash: string, meta: DocumentMeta): DocumentMeta {
+  if (detected.size >= 100_000) detected.clear();
+  detected.set(`${id}\u0000${hash}`, meta);
   return meta;
 }
 
@@ -359,9 +390,15 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
     reused: 0,
     indexed: 0,
     removed: 0,
+    restored: false,
     errors: listed.map(({ file, message }) => ({ file, message })),
     ms: 0,
   };
+  // The persisted state first: the papers unchanged since are then already in the engine.
+  const restored = restoreState(engine, db, overrides);
+  stats.restored = restored;
+  /** Whether the engine's papers changed during this sync, so the persisted state must be written again. */
+  let changed = !restored && engine.documents().length === 0;
   const stored = new Map((db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all() as DocRow[]).map((r) => [r.file, r]));
   const getText = db.prepare('SELECT text, pages FROM documents WHERE id = ?');
 
@@ -397,6 +434,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
       } else if (p.unchanged && p.row) {
         const row = { ...p.row, ...(getText.get(p.row.id) as { text: string; pages: string | null }) };
         engine.addPrepared(fromStore(db, row, overrides));
+        changed = true;
         seen.add(p.row.id);
         stats.reused++;
       } else if (refusedBefore(p.dir, p.file, p.st)) {
@@ -406,18 +444,27 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
         // Converted, segmented and analysed in the contained worker: a hostile file fails there, by name.
         const prep = await containedImporter().load(p.dir, p.file, overrides);
         const { doc } = prep;
+        // Without an override, the importer's metadata is the detected one: no need to segment again to persist it.
+        if (!overrideFor(overrides, doc.id)) {
+          const { id, title, authors, year, venue, lang } = doc;
+          remember(id, doc.hash, { id, title, authors, year, venue, lang });
+        }
         if (p.row && p.row.hash === doc.hash && p.row.id === doc.id) {
           // Touched but not changed (copied, re-saved): only the file's stamp moves.
           db.prepare('UPDATE documents SET size = ?, mtime_ms = ? WHERE id = ?').run(p.st?.size ?? 0, p.st?.mtimeMs ?? 0, doc.id);
-          await engine.addPreparedGradually(
-            fromStore(db, { ...p.row, text: doc.text, pages: doc.pages ? JSON.stringify(doc.pages) : null }, overrides),
-            breathe,
-          );
+          if (inEngine?.hash !== doc.hash) {
+            await engine.addPreparedGradually(
+              fromStore(db, { ...p.row, text: doc.text, pages: doc.pages ? JSON.stringify(doc.pages) : null }, overrides),
+              breathe,
+            );
+            changed = true;
+          } else engine.setMetadata(applyOverrides(detectedMetadata(doc.id, doc.text, doc.hash), overrides));
           stats.reused++;
         } else {
           await save(db, prep, p.st?.size ?? 0, p.st?.mtimeMs ?? 0, breathe);
           // A slice at a time: a large paper must not hold up the requests being answered meanwhile.
           await engine.addPreparedGradually(prep, breathe);
+          changed = true;
           stats.indexed++;
         }
         seen.add(doc.id);
@@ -444,12 +491,17 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
     if (!seen.has(row.id)) {
       db.prepare('DELETE FROM documents WHERE id = ?').run(row.id);
       engine.removeDocument(row.id);
+      changed = true;
       stats.removed++;
     }
   }
   for (const d of engine.documents()) {
-    if (!seen.has(d.id)) engine.removeDocument(d.id);
+    if (!seen.has(d.id)) {
+      engine.removeDocument(d.id);
+      changed = true;
+    }
   }
+  if (changed) writeState(db, engine, detectedMetadata);
   stats.ms = Date.now() - started;
   return stats;
 }

@@ -1,0 +1,206 @@
+/**
+ * The engine read back from the persisted index, and the engine after a
+ * partial update, against an engine built from scratch on the same papers:
+ * the golden set's queries and random ones must get exactly the same answers
+ * (passages, order, scores, matches, totals).
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoadedDocument } from '../src/core/types.js';
+import { openCorpus } from '../src/backends/embedded/corpus.js';
+import { Engine, type SearchOptions, type SearchResult } from '../src/backends/embedded/engine.js';
+import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
+import { loadGlossary } from '../src/pipeline/glossary.js';
+import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';
+
+/** The ranking golden set's queries with their options (tests/ranking.test.ts), and a few more forms. */
+const GOLDEN: Array<[string, SearchOptions]> = [
+  ['"key node"', { limit: 3 }],
+  ['path dependence', { limit: 5 }],
+  ['对口支援 脱贫攻坚', { limit: 3 }],
+  ['village-resident cadres', { limit: 8 }],
+  ['林芝', { limit: 5 }],
+  ['对口支援', { limit: 20 }],
+  ['对口支援', { limit: 200, match: 'strict' }],
+  ['习近平', { limit: 50 }],
+  ['汶川地震', { limit: 20 }],
+  ['counterpart support', { limit: 200 }],
+  ['counterpart support', { limit: 3 }],
+  ['partner assistance', { limit: 3 }],
+  ['对口支援', { group: 'paper', limit: 5 }],
+  ['support -Tibet', { limit: 20 }],
+  ['援藏 OR 援疆', { limit: 20 }],
+  ['lang:zh 机制', { limit: 20 }],
+  ['why does counterpart support work?', { limit: 20 }],
+];
+
+/** Everything an answer says, without passage ids (each engine numbers passages its own way). */
+function answer(engine: Engine, q: string, opts: SearchOptions): unknown {
+  let r: SearchResult;
+  try {
+    r = engine.search(q, opts);
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  const hit = (h: SearchResult['hits'][number]) => [h.docId, h.start, h.end, h.kind, h.lang, h.section, h.score, h.matches, h.text];
+  return {
+    total: r.total,
+    strictTotal: r.strictTotal,
+    mode: r.mode,
+    perDocument: r.perDocument,
+    hits: r.hits.map(hit),
+    groups: r.groups?.map((g) => [g.docId, g.total, g.more, g.hits.map(hit)]),
+  };
+}
+
+function expectSameAnswers(mine: Engine, fresh: Engine, queries: ReadonlyArray<[string, SearchOptions]>): void {
+  for (const [q, opts] of queries) expect(answer(mine, q, opts), `${q} ${JSON.stringify(opts)}`).toEqual(answer(fresh, q, opts));
+}
+
+/** Words and Han strings of the sample, to make random queries from. */
+const WORDS = [
+  ...new Set(
+    SAMPLE_IDS.flatMap((id) => {
+      const text = readFileSync(join(SAMPLE, `${id}.txt`), 'utf8');
+      const latin = text.match(/[A-Za-z]{3,}/g) ?? [];
+      const han = (text.match(/\p{Script=Han}{2,}/gu) ?? []).map((run) => run.slice(0, 2 + (run.length % 3)));
+      return [...latin.filter((_, i) => i % 7 === 0), ...han.filter((_, i) => i % 3 === 0)];
+    }),
+  ),
+];
+
+/** A random query in the query language: words, phrases, OR, exclusions, a language filter. */
+const arbQuery = fc
+  .tuple(
+    fc.array(fc.tuple(fc.constantFrom(...WORDS), fc.constantFrom('', '', '', '-', 'OR ', '"')), { minLength: 1, maxLength: 3 }),
+    fc.constantFrom('', '', 'lang:zh ', 'lang:en '),
+    fc.constantFrom<SearchOptions>({ limit: 10 }, { limit: 50, offset: 5 }, { limit: 10, expand: false }, { limit: 5, group: 'paper' }),
+  )
+  .map(([parts, filter, opts]): [string, SearchOptions] => [
+    filter + parts.map(([w, op]) => (op === '"' ? `"${w} ${w}"` : op + w)).join(' '),
+    opts,
+  ]);
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'duikou-state-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('restart from the persisted index', () => {
+  let fresh: Engine;
+  let restored: Engine;
+  let corpus: string;
+  let data: string;
+  beforeAll(async () => {
+    corpus = tempDir();
+    cpSync(SAMPLE, corpus, { recursive: true });
+    data = tempDir();
+    const first = await openPersistentCorpus(corpus, data);
+    expect(first.stats.restored).toBe(false);
+    first.db.close();
+    const second = await openPersistentCorpus(corpus, data);
+    second.db.close();
+    // Read back, not added again: nothing indexed, the state taken over.
+    expect(second.stats).toMatchObject({ restored: true, indexed: 0, reused: SAMPLE_IDS.length });
+    restored = second.engine;
+    fresh = await openCorpus(corpus);
+  });
+
+  it('answers the golden set exactly as an engine built from scratch', () => {
+    expectSameAnswers(restored, fresh, GOLDEN);
+  });
+
+  it('answers random queries exactly as an engine built from scratch', () => {
+    fc.assert(
+      fc.property(arbQuery, (q) => expectSameAnswers(restored, fresh, [q])),
+      { numRuns: 150 },
+    );
+  });
+
+  it('after a paper changes, answers as an engine built from scratch on the changed papers, again after a restart', async () => {
+    const file = join(corpus, `${SAMPLE_IDS[1]}.txt`);
+    const text = readFileSync(file, 'utf8');
+    const at = text.indexOf('\n\n', text.length >> 1);
+    writeFileSync(
+      file,
+      `${text.slice(0, at)}\n\nA new paragraph on counterpart support 对口支援 and 𠀀𠀁 beyond the BMP.${text.slice(at)}`,
+    );
+    const { db, engine, stats } = await openPersistentCorpus(corpus, data, { engine: restored });
+    expect(stats).toMatchObject({ indexed: 1 });
+    const changed = await openCorpus(corpus);
+    expectSameAnswers(engine, changed, [...GOLDEN, ['𠀀𠀁', { limit: 5 }], ['new paragraph', { limit: 5 }]]);
+    engine.index.compactPostings();
+    expectSameAnswers(engine, changed, GOLDEN);
+    db.close();
+    const again = await openPersistentCorpus(corpus, data);
+    again.db.close();
+    expect(again.stats.restored).toBe(true);
+    expectSameAnswers(again.engine, changed, [...GOLDEN, ['𠀀𠀁', { limit: 5 }]]);
+  });
+});
+
+describe('one-document update', () => {
+  let docs: Map<string, LoadedDocument>;
+  let engine: Engine;
+  const glossary = loadGlossary(SAMPLE);
+  beforeAll(async () => {
+    const built = await openCorpus(SAMPLE);
+    docs = new Map(
+      built.documents().map((d) => {
+        const { passages: _passages, ...loaded } = d;
+        return [d.id, loaded];
+      }),
+    );
+    engine = new Engine(glossary);
+    for (const d of docs.values()) engine.addDocument(d);
+  });
+
+  /** An edit at a place in the text given as a fraction of its length. */
+  const arbEdit = fc.record({
+    at: fc.double({ min: 0, max: 1, noNaN: true }),
+    cut: fc.integer({ min: 0, max: 400 }),
+    insert: fc.array(
+      fc.constantFrom('对口支援', 'counterpart support', '𠀀', '😀', '援藏', ' ', '\n\n', '# Heading', 'Tibet', '。', 'the'),
+      {
+        maxLength: 12,
+      },
+    ),
+  });
+
+  it('answers exactly as an engine built from scratch on the changed papers, over random edits', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SAMPLE_IDS), fc.array(arbEdit, { minLength: 1, maxLength: 4 }), fc.boolean(), (id, edits, compact) => {
+        const doc = docs.get(id)!;
+        let text = doc.text;
+        for (const e of edits) {
+          // Never split a surrogate pair: offsets are UTF-16 code units, edits are of whole characters.
+          let at = Math.floor(e.at * text.length);
+          if (at > 0 && /[\uDC00-\uDFFF]/.test(text[at] ?? '')) at--;
+          let end = Math.min(text.length, at + e.cut);
+          if (end < text.length && /[\uDC00-\uDFFF]/.test(text[end] ?? '')) end++;
+          text = text.slice(0, at) + e.insert.join('') + text.slice(end);
+        }
+        const changed = { ...doc, text };
+        docs.set(id, changed);
+        engine.updateDocument(changed);
+        if (compact) engine.index.compactPostings();
+        const scratch = new Engine(glossary);
+        for (const d of docs.values()) scratch.addDocument(d);
+        const inserted = edits
+          .flatMap((e) => e.insert.filter((s) => s.trim() !== ''))
+          .map((s): [string, SearchOptions] => [s, { limit: 20 }]);
+        expectSameAnswers(engine, scratch, [...GOLDEN, ...inserted]);
+      }),
+      { numRuns: 12 },
+    );
+  });
+});
