@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express';
-import { Engine, prepareDocument } from '../src/backends/embedded/engine.js';
+import { Engine, prepareUpdate } from '../src/backends/embedded/engine.js';
 import { createApp } from '../src/http/app.js';
 import { WorkerPool, prepareInWorkers, workerScript } from '../src/workers/prepare.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
@@ -379,15 +379,15 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
         })
       : null;
 
-  // Update one document (after the queries, as it renumbers the document's passages):
-  // change a paragraph and re-add it (prepare + index on this thread).
+  // Update one document (after the queries, as it renumbers the document's passages): change a
+  // paragraph and replace the paper (segment it, analyse and index its changed passages, on this thread).
   const victim = engine.document(manifest.files[Math.floor(manifest.files.length / 2)]!.replace(/\.txt$/, ''))!;
   const updates: number[] = [];
   const prepShare: number[] = [];
   for (let k = 0; k < 5; k++) {
     const text = victim.text.replace(/\n\n/, `\n\nAn inserted sentence number ${k} about counterpart support.\n\n`);
     const u = performance.now();
-    const prep = prepareDocument({ ...victim, text });
+    const prep = prepareUpdate({ ...victim, text }, engine.document(victim.id));
     const mid = performance.now();
     engine.addPrepared(prep);
     updates.push(performance.now() - u);
