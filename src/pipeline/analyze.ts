@@ -64,6 +64,15 @@ function jieba(): typeof nodejieba {
 }
 
 /**
+ * Load jieba's dictionaries now rather than at the first Chinese text (a
+ * restart loads them while the index is read, so the first Chinese query
+ * does not wait for them).
+ */
+export function preloadJieba(): void {
+  jieba();
+}
+
+/**
  * The pieces of normalised text the analyzer looks at: a Han run (with the
  * punctuation inside it, which jieba handles) or a word of letters and digits
  * of any other script — so digits and Latin letters never swallow Han.

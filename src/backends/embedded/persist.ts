@@ -18,13 +18,14 @@ import type { DocumentMeta, Lang, LoadedDocument, PassageKind, Span } from '../.
 import { containedImporter } from '../../workers/contained.js';
 import { UserInputError } from '../../core/errors.js';
 import { Engine, type PreparedDocument } from './engine.js';
-import { USER_DICT_PATH } from '../../pipeline/analyze.js';
+import { USER_DICT_PATH, preloadJieba } from '../../pipeline/analyze.js';
 import { type Library, asLibrary, listPapers, loadLibraryGlossary, readLibraryOverrides } from '../../library/library.js';
 import { INDEX_FORMAT_VERSION } from '../../pipeline/index.js';
 import { detectMetadata, removeStaleUploads } from '../../pipeline/load.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
-import { STATE_SCHEMA, readState, writeState } from './state-store.js';
+import { type RawState, STATE_SCHEMA, decodeState, readStateRows, stateHasChinese, writeState } from './state-store.js';
+import { workerMessages, workerScript } from '../../workers/prepare.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -322,15 +323,20 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
  * detected when they were indexed, with today's overrides.
  * @returns whether the state was taken over
  */
-function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boolean {
+async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<boolean> {
   if (engine.documents().length > 0) return false;
-  const complete = db.prepare('SELECT id, hash, size FROM documents').all() as { id: string; hash: string; size: number }[];
-  // A paper cut short by a crash (its stamp not yet written) has no place in a state.
-  if (complete.some((r) => r.size < 0)) return false;
-  const found = readState(db, new Map(complete.map((r) => [r.id, r.hash])));
-  if (!found) return false;
+  const zh = stateHasChinese(db);
+  if (zh === null) return false;
+  // Read in a worker thread while this one loads jieba (it cannot load anywhere else: the
+  // query path segments here), so neither waits for the other.
+  const reading = readInWorker(db);
+  if (zh) preloadJieba();
+  const read = await reading;
+  const raw = read === undefined ? readStateRows(db) : read;
+  if (!raw) return false;
+  const found = decodeState(raw);
   const docs: LoadedDocument[] = [];
-  for (const row of db.prepare('SELECT id, file, hash, text, pages FROM documents').all() as DocRow[]) {
+  for (const row of raw.papers) {
     const detectedMeta = found.meta[row.id];
     if (!detectedMeta) return false;
     remember(row.id, row.hash, detectedMeta);
@@ -340,6 +346,24 @@ function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boo
   }
   engine.restore(found.state, docs);
   return true;
+}
+
+/**
+ * {@link readStateRows} in a worker thread; undefined when the worker
+ * cannot run (the caller then reads on its own thread).
+ */
+async function readInWorker(db: DB): Promise<RawState | null | undefined> {
+  if (db.memory) return undefined;
+  try {
+    for await (const raw of workerMessages<RawState | null>(workerScript('../../workers/state-reader', import.meta.url), {
+      workerData: { file: db.name },
+    })) {
+      return raw;
+    }
+  } catch {
+    // Fall back to reading here.
+  }
+  return undefined;
 }
 
 /** Detected metadata by document and text hash: a later sync need not segment an unchanged paper again. */
@@ -395,7 +419,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
     ms: 0,
   };
   // The persisted state first: the papers unchanged since are then already in the engine.
-  const restored = restoreState(engine, db, overrides);
+  const restored = await restoreState(engine, db, overrides);
   stats.restored = restored;
   /** Whether the engine's papers changed during this sync, so the persisted state must be written again. */
   let changed = !restored && engine.documents().length === 0;

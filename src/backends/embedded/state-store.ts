@@ -26,8 +26,30 @@ interface StateHead {
   count: number;
   totalLength: number;
   nextId: number;
+  /** Whether any passage is Chinese (a restart then loads jieba while the state is read). */
+  zh: boolean;
   /** The papers it was taken with: id → text hash. */
   docs: Record<string, string>;
+}
+
+/** A paper as the documents table holds it. */
+export interface StoredPaper {
+  id: string;
+  file: string;
+  hash: string;
+  text: string;
+  pages: string | null;
+}
+
+/**
+ * The state's rows and the papers' texts as read from the database, before
+ * decoding: what a worker thread reads and posts back (the buffers transferred).
+ */
+export interface RawState {
+  head: StateHead;
+  blobs: Record<string, Uint8Array>;
+  texts: Record<string, string>;
+  papers: StoredPaper[];
 }
 
 /** A passage without its document id, as a row of numbers and strings. */
@@ -49,7 +71,10 @@ const TEXTS = ['termIds', 'bigrams', 'postingTerms'] as const;
 const asBuffer = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 /** The bytes of a blob as a typed array, copied only when not aligned for it. */
-function view<T>(buf: Buffer, Kind: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }): T {
+function view<T>(
+  buf: Uint8Array,
+  Kind: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
+): T {
   const n = buf.byteLength / Kind.BYTES_PER_ELEMENT;
   if (buf.byteOffset % Kind.BYTES_PER_ELEMENT === 0) return new Kind(buf.buffer as ArrayBuffer, buf.byteOffset, n);
   const copy = new Uint8Array(buf.byteLength);
@@ -69,6 +94,7 @@ export function writeState(db: DB, engine: Engine, metaOf: (id: string, text: st
     count: state.index.count,
     totalLength: state.index.totalLength,
     nextId: state.nextId,
+    zh: [...state.passages.values()].some((list) => list.some((p) => p.lang === 'zh')),
     docs: Object.fromEntries(docs.map((d) => [d.id, d.hash])),
   };
   const passages: Record<string, PassageRow[]> = {};
@@ -99,33 +125,64 @@ export function writeState(db: DB, engine: Engine, metaOf: (id: string, text: st
   })();
 }
 
-/** Forget the state (the papers changed under it). */
-export function dropState(db: DB): void {
-  db.exec('DELETE FROM state');
+/** The state's head, or null when there is none or it cannot be used on this machine. */
+function headOf(db: DB): StateHead | null {
+  const row = db.prepare("SELECT data FROM state WHERE name = 'head'").get() as { data: string } | undefined;
+  if (!row) return null;
+  const head = JSON.parse(row.data) as StateHead;
+  return head.endianness === endianness() ? head : null;
+}
+
+/** Whether a usable state says the papers hold Chinese (null: no usable state). */
+export function stateHasChinese(db: DB): boolean | null {
+  return headOf(db)?.zh ?? null;
 }
 
 /**
- * The persisted state, when it was taken with exactly these papers (id →
- * text hash); otherwise null.
+ * The persisted state's rows and the papers, when the state was taken with
+ * exactly the papers the database holds now (all of them complete); otherwise null.
  */
-export function readState(db: DB, papers: ReadonlyMap<string, string>): { state: EngineState; meta: Record<string, DocumentMeta> } | null {
-  const headRow = db.prepare("SELECT data FROM state WHERE name = 'head'").get() as { data: string } | undefined;
-  if (!headRow) return null;
-  const head = JSON.parse(headRow.data) as StateHead;
-  if (head.endianness !== endianness()) return null;
+export function readStateRows(db: DB): RawState | null {
+  const head = headOf(db);
+  if (!head) return null;
+  const papers = db.prepare('SELECT id, file, hash, size, text, pages FROM documents').all() as (StoredPaper & { size: number })[];
+  // A paper cut short by a crash (its stamp not yet written) has no place in a state.
+  if (papers.some((r) => r.size < 0)) return null;
   const ids = Object.keys(head.docs);
-  if (ids.length !== papers.size || ids.some((id) => papers.get(id) !== head.docs[id])) return null;
-  const rows = new Map(
-    (db.prepare('SELECT name, data FROM state').all() as { name: string; data: Buffer | string }[]).map((r) => [r.name, r.data]),
-  );
-  const blob = (k: string): Buffer => {
-    const b = rows.get(k);
-    if (!Buffer.isBuffer(b)) throw new Error(`the persisted state lacks ${k}`);
+  if (ids.length !== papers.length || papers.some((r) => head.docs[r.id] !== r.hash)) return null;
+  const blobs: Record<string, Uint8Array> = {};
+  const texts: Record<string, string> = {};
+  for (const { name, data } of db.prepare("SELECT name, data FROM state WHERE name != 'head'").all() as {
+    name: string;
+    data: Buffer | string;
+  }[]) {
+    if (typeof data === 'string') texts[name] = data;
+    else blobs[name] = data;
+  }
+  return { head, blobs, texts, papers: papers.map(({ size: _size, ...p }) => p) };
+}
+
+/** The buffers of a {@link RawState} that can be handed to another thread without copying. */
+export function transferable(raw: RawState): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const b of Object.values(raw.blobs)) {
+    // Only a buffer of its own: a small one may share Node's pool with others.
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) out.add(b.buffer as ArrayBuffer);
+  }
+  return [...out];
+}
+
+/** The engine state and detected metadata of a {@link RawState}. */
+export function decodeState(raw: RawState): { state: EngineState; meta: Record<string, DocumentMeta> } {
+  const { head, blobs, texts } = raw;
+  const blob = (k: string): Uint8Array => {
+    const b = blobs[k];
+    if (!b) throw new Error(`the persisted state lacks ${k}`);
     return b;
   };
   const text = (k: string): string => {
-    const t = rows.get(k);
-    if (typeof t !== 'string') throw new Error(`the persisted state lacks ${k}`);
+    const t = texts[k];
+    if (t === undefined) throw new Error(`the persisted state lacks ${k}`);
     return t;
   };
   const index: IndexSnapshot = {
