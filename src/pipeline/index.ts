@@ -349,24 +349,24 @@ export class PassageIndex {
    * passage again. Removed passages are left out.
    */
   snapshot(): IndexSnapshot {
-    const postingTerms = [...new Set([...(this.base?.terms.keys() ?? []), ...this.fxMap().keys()])];
-    const lists = postingTerms.map((t) => this.live(t));
-    const kept = postingTerms.filter((_, i) => lists[i] !== undefined);
-    const start = new Int32Array(kept.length + 1);
-    let total = 0;
-    for (const l of lists) if (l) total += l.ids.length;
-    const ids = new Int32Array(total);
-    const slots = new Uint8Array(total);
+    const candidates = [...new Set([...(this.base?.terms.keys() ?? []), ...this.fxMap().keys()])];
+    let room = 0;
+    for (const t of candidates) room += this.listedCount(t);
+    let ids = new Int32Array(room);
+    let slots = new Uint8Array(room);
+    const start = new Int32Array(candidates.length + 1);
+    const kept: string[] = [];
     let n = 0;
-    let k = 0;
-    for (const l of lists) {
-      if (!l) continue;
-      start[k++] = n;
-      ids.set(l.ids, n);
-      slots.set(l.slots, n);
-      n += l.ids.length;
+    for (const t of candidates) {
+      const end = this.writeLive(t, ids, slots, n);
+      if (end === n) continue;
+      start[kept.length] = n;
+      kept.push(t);
+      n = end;
     }
-    start[k] = n;
+    start[kept.length] = n;
+    ids = ids.slice(0, n);
+    slots = slots.slice(0, n);
     // The live passages' triples, one after another.
     let triplesLen = 0;
     for (let id = 0; id < this.freqLen.length; id++) triplesLen += this.freqLen[id]! * 3;
@@ -388,7 +388,7 @@ export class PassageIndex {
       termIds: [...this.termIds.keys()].join('\n'),
       bigrams: [...this.bigramsSeen].join('\n'),
       postingTerms: kept.join('\n'),
-      start,
+      start: start.slice(0, kept.length + 1),
       ids,
       slots,
       lengths: this.lengths.slice(),
@@ -476,21 +476,42 @@ export class PassageIndex {
    * undefined for a term with none.
    */
   private live(term: string): { ids: Int32Array; slots: Uint8Array } | undefined {
-    if (term === '' || term.includes(' ') || isBiword(term)) return undefined;
+    const n = this.listedCount(term);
+    if (n === 0) return undefined;
+    const ids = new Int32Array(n);
+    const slots = new Uint8Array(n);
+    const end = this.writeLive(term, ids, slots, 0);
+    if (end === 0) return undefined;
+    return { ids: ids.subarray(0, end), slots: slots.subarray(0, end) };
+  }
+
+  /** How many postings a single term has listed, stale ones included (0 for none). */
+  private listedCount(term: string): number {
+    if (term === '' || term.includes(' ') || isBiword(term)) return 0;
+    let n = 0;
+    const t = this.base?.terms.get(term);
+    if (t !== undefined) n += this.base!.start[t + 1]! - this.base!.start[t]!;
+    const fx = this.fxSlots(term);
+    if (fx) for (const s of fx) if (s) n += s.length;
+    return n;
+  }
+
+  /**
+   * Write the live postings of a single term, with their slots, into `ids`
+   * and `slots` from `at`, slot by slot (in each slot the persisted ones
+   * first: they have the lower ids).
+   * @returns where the next term's postings go
+   */
+  private writeLive(term: string, ids: Int32Array, slots: Uint8Array, at: number): number {
     const fx = this.fxSlots(term);
     const base = this.base;
     const t = base?.terms.get(term);
-    if (!fx && t === undefined) return undefined;
     const flags = this.flags;
     const skipFx = this.pendingFx.size > 0;
     const skipBase = this.staleBase > 0;
     let b = t === undefined ? 0 : base!.start[t]!;
     const bEnd = t === undefined ? 0 : base!.start[t + 1]!;
-    let n = bEnd - b;
-    if (fx) for (const s of fx) if (s) n += s.length;
-    const ids = new Int32Array(n);
-    const slots = new Uint8Array(n);
-    n = 0;
+    let n = at;
     for (let s = 0; s < SLOTS; s++) {
       for (; b < bEnd && base!.slots[b] === s; b++) {
         const id = base!.ids[b]!;
@@ -507,8 +528,7 @@ export class PassageIndex {
         slots[n++] = s;
       }
     }
-    if (n === 0) return undefined;
-    return { ids: ids.subarray(0, n), slots: slots.subarray(0, n) };
+    return n;
   }
 
   /**
