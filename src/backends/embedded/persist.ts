@@ -24,8 +24,7 @@ import { INDEX_FORMAT_VERSION } from '../../pipeline/index.js';
 import { detectMetadata, removeStaleUploads } from '../../pipeline/load.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
-import { type RawState, STATE_SCHEMA, decodeState, readStateRows, stateHasChinese, writeState } from './state-store.js';
-import { workerMessages, workerScript } from '../../workers/prepare.js';
+import { STATE_SCHEMA, decodeState, readStateRows, writeState } from './state-store.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -323,16 +322,9 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
  * detected when they were indexed, with today's overrides.
  * @returns whether the state was taken over
  */
-async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<boolean> {
+function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boolean {
   if (engine.documents().length > 0) return false;
-  const zh = stateHasChinese(db);
-  if (zh === null) return false;
-  // Read in a worker thread while this one loads jieba (it cannot load anywhere else: the
-  // query path segments here), so neither waits for the other.
-  const reading = readInWorker(db);
-  if (zh) preloadJieba();
-  const read = await reading;
-  const raw = read === undefined ? readStateRows(db) : read;
+  const raw = readStateRows(db);
   if (!raw) return false;
   const found = decodeState(raw);
   const docs: LoadedDocument[] = [];
@@ -345,25 +337,10 @@ async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides
     docs.push(doc);
   }
   engine.restore(found.state, docs);
+  // jieba's dictionary (1–3 s) only once the papers are searchable, in a later turn of the event
+  // loop: English queries waiting meanwhile are answered first, and the first Chinese query need not load it.
+  if (raw.head.zh) setImmediate(preloadJieba);
   return true;
-}
-
-/**
- * {@link readStateRows} in a worker thread; undefined when the worker
- * cannot run (the caller then reads on its own thread).
- */
-async function readInWorker(db: DB): Promise<RawState | null | undefined> {
-  if (db.memory) return undefined;
-  try {
-    for await (const raw of workerMessages<RawState | null>(workerScript('../../workers/state-reader', import.meta.url), {
-      workerData: { file: db.name },
-    })) {
-      return raw;
-    }
-  } catch {
-    // Fall back to reading here.
-  }
-  return undefined;
 }
 
 /** Detected metadata by document and text hash: a later sync need not segment an unchanged paper again. */
@@ -419,7 +396,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
     ms: 0,
   };
   // The persisted state first: the papers unchanged since are then already in the engine.
-  const restored = await restoreState(engine, db, overrides);
+  const restored = restoreState(engine, db, overrides);
   stats.restored = restored;
   /** Whether the engine's papers changed during this sync, so the persisted state must be written again. */
   let changed = !restored && engine.documents().length === 0;

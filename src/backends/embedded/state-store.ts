@@ -26,7 +26,7 @@ interface StateHead {
   count: number;
   totalLength: number;
   nextId: number;
-  /** Whether any passage is Chinese (a restart then loads jieba while the state is read). */
+  /** Whether any passage is Chinese (a restart then loads jieba at once). */
   zh: boolean;
   /** The papers it was taken with: id → text hash. */
   docs: Record<string, string>;
@@ -41,10 +41,7 @@ export interface StoredPaper {
   pages: string | null;
 }
 
-/**
- * The state's rows and the papers' texts as read from the database, before
- * decoding: what a worker thread reads and posts back (the buffers transferred).
- */
+/** The state's rows and the papers' texts as read from the database, before decoding. */
 export interface RawState {
   head: StateHead;
   blobs: Record<string, Uint8Array>;
@@ -133,11 +130,6 @@ function headOf(db: DB): StateHead | null {
   return head.endianness === endianness() ? head : null;
 }
 
-/** Whether a usable state says the papers hold Chinese (null: no usable state). */
-export function stateHasChinese(db: DB): boolean | null {
-  return headOf(db)?.zh ?? null;
-}
-
 /**
  * The persisted state's rows and the papers, when the state was taken with
  * exactly the papers the database holds now (all of them complete); otherwise null.
@@ -160,16 +152,6 @@ export function readStateRows(db: DB): RawState | null {
     else blobs[name] = data;
   }
   return { head, blobs, texts, papers: papers.map(({ size: _size, ...p }) => p) };
-}
-
-/** The buffers of a {@link RawState} that can be handed to another thread without copying. */
-export function transferable(raw: RawState): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const b of Object.values(raw.blobs)) {
-    // Only a buffer of its own: a small one may share Node's pool with others.
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) out.add(b.buffer as ArrayBuffer);
-  }
-  return [...out];
 }
 
 /** The engine state and detected metadata of a {@link RawState}. */
