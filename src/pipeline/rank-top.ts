@@ -21,7 +21,14 @@
  *    and then, outside strict mode, the summary boost to the first
  *    `BONUS_TOP` hits of that order, as `boostSummaries` in rank.ts does.
  *
- * Best match (a thin strict result, or a question) is the full ranking's.
+ * Best match (a thin strict result, or a question: see best-match.ts) takes
+ * the same three steps over its own candidates (any word or group of the
+ * loosened query): {@link bestBound} settles most candidates from the tables
+ * and bounds each one's {@link bestScore} — how much of the query it may hold
+ * (the rarity of every word it may hold), plus the most its BM25 fraction can
+ * be — and candidates are scored exactly in descending order of that bound
+ * until no later one can enter the first k. A question of common words
+ * scores a few dozen passages instead of every passage holding any word.
  */
 import type { Lang, MatchSpan, Passage, PassageKind } from '../core/types.js';
 import type { Variant } from './compile.js';
@@ -32,6 +39,7 @@ import {
   BONUS_ALL_BELOW,
   BONUS_TOP,
   type CompiledItem,
+  type CompiledLoose,
   type Context,
   EXPANSION_WEIGHT,
   K1,
@@ -44,14 +52,17 @@ import {
   type SearchSource,
   TITLE_BOOST,
   type TitleMemo,
+  bestCandidates,
+  bestScore,
+  compileLoose,
   compileQuery,
   idf,
   isOptional,
   itemSpans,
   lengthNorm,
   mergeSpans,
+  looseItems,
   priorBound,
-  rank,
   strictCandidates,
   strictScore,
   summaryPassage,
@@ -234,7 +245,8 @@ function strictBound(
  * scoring only the candidates that can still reach the first `k`.
  */
 export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: number): TopResult {
-  const { pool, clauses, ctx } = compileQuery(q, src, opts);
+  const cq = compileQuery(q, src, opts);
+  const { pool, clauses, ctx } = cq;
   const titles: TitleMemo = new Map();
   const titleOf = (docId: string): boolean => {
     const known = titles.get(docId);
@@ -290,12 +302,14 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     n++;
   }
 
-  if ((opts.match ?? 'auto') !== 'strict' && (n < BEST_MATCH_BELOW || readsAsQuestion(q))) {
-    // Best match may take over: the full ranking decides, as for every caller.
-    const full = rank(q, src, opts);
-    const counts: Record<string, number> = {};
-    for (const h of full.hits) counts[h.passage.docId] = (counts[h.passage.docId] ?? 0) + 1;
-    return { ...full, hits: full.hits.slice(0, k), total: full.hits.length, perDocument: counts };
+  // Outside strict mode the full ranking boosts summaries among its first hits, unless it tried best match.
+  let summaries = (opts.match ?? 'auto') !== 'strict';
+  if (summaries && (n < BEST_MATCH_BELOW || readsAsQuestion(q))) {
+    const loose = compileLoose(q, cq);
+    const best = loose === null ? null : bestTop(loose, ctx, src, k, accept, facts);
+    // Every strict hit holds the words too, so no best hit means the strict result stands (unboosted).
+    if (best !== null) return { ...best, strictTotal: n };
+    summaries = false;
   }
 
   const score = (i: number): number => {
@@ -306,10 +320,9 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     return bounds[i]!;
   };
   const keyOf = (i: number): number => src.orderKey(ids[i]!);
-  // Outside strict mode the full ranking then boosts the summaries among its first BONUS_TOP hits
-  // (`boostSummaries`): that needs the ranking's first max(k, BONUS_TOP) hits, or, without the
-  // phrase bonus, those that the boost could lift into the first k.
-  const summaries = (opts.match ?? 'auto') !== 'strict';
+  // Then the summary boost among the first BONUS_TOP hits (`boostSummaries`): that needs the
+  // ranking's first max(k, BONUS_TOP) hits, or, without the phrase bonus, those that the boost could
+  // lift into the first k.
   const upTo = summaries ? Math.max(k, BONUS_TOP) : k;
   let top: { index: number[]; score: number[] };
   if (clauses.length <= 1) {
@@ -355,6 +368,171 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
   const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
   return { hits, total: n, perDocument, matches, mode: 'strict', strictTotal: n };
+}
+
+/**
+ * Best match's first `k` hits and the counts of all of them, or null when it
+ * finds nothing (see {@link rankTop}).
+ */
+function bestTop(
+  loose: CompiledLoose,
+  ctx: Context,
+  src: TopSource,
+  k: number,
+  accept: ((id: number) => boolean) | null,
+  facts: (ci: CompiledItem) => ItemFacts,
+): Omit<TopResult, 'strictTotal'> | null {
+  const lf: LooseFacts = {
+    required: loose.required.map((c) => c.map(facts)),
+    words: loose.words.map(facts),
+    groups: loose.groups.map((g) => ({ item: facts(g.ci), covers: g.covers })),
+    rarity: loose.rarity,
+    shares: new Float64Array(loose.words.length),
+  };
+  const excluded = ctx.excluded.map(facts);
+  const cands = bestCandidates(loose, ctx);
+  const ids = new Int32Array(cands.size);
+  const bounds = new Float64Array(ids.length);
+  const exact = new Uint8Array(ids.length);
+  const perDocument: Record<string, number> = {};
+  let n = 0;
+  for (const id of cands) {
+    if (accept !== null && !accept(id)) continue;
+    let bound = bestBound(id, lf, excluded, ctx, src);
+    if (bound === NO_HIT) continue;
+    let isExact = 0;
+    if (bound === Infinity) {
+      const s = bestScore(id, loose, ctx);
+      if (s === null) continue;
+      bound = s.score;
+      isExact = 1;
+    }
+    ids[n] = id;
+    bounds[n] = bound;
+    exact[n] = isExact;
+    const doc = src.docOf(id);
+    perDocument[doc] = (perDocument[doc] ?? 0) + 1;
+    n++;
+  }
+  if (n === 0) return null;
+  const score = (i: number): number => {
+    if (exact[i] === 0) {
+      bounds[i] = bestScore(ids[i]!, loose, ctx)?.score ?? -Infinity;
+      exact[i] = 1;
+    }
+    return bounds[i]!;
+  };
+  const first = firstByScore(bounds, n, k, score, (i) => src.orderKey(ids[i]!), 1);
+  const hits = first.map((i) => ({ passage: src.passage(ids[i]!)!, score: bounds[i]! }));
+  const items = looseItems(loose);
+  const matches = (p: Passage): MatchSpan[] => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, ctx.pool)));
+  return { hits, total: n, perDocument, matches, mode: 'best' };
+}
+
+/** What {@link bestBound} knows of a best-match query. */
+interface LooseFacts {
+  required: ItemFacts[][];
+  words: ItemFacts[];
+  groups: Array<{ item: ItemFacts; covers: number[] }>;
+  rarity: number[];
+  /** Scratch: each word's share bound for the candidate at hand. */
+  shares: Float64Array;
+}
+
+/**
+ * What the tables say of an item in a passage: an upper bound of its BM25
+ * weight (0 when it is certainly absent), whether it is certainly there
+ * (`sure`), or -1 when they cannot tell.
+ */
+function itemBound(item: ItemFacts, id: number, norm: number, out: { sure: boolean; pending: boolean }): number {
+  let tf = 0;
+  for (const f of item.variants) {
+    if (!f.set.has(id)) continue;
+    const b = variantBound(f, id);
+    if (b < 0) return -1;
+    if (b > 0) {
+      if (f.check === undefined) out.sure = true;
+      else out.pending = true;
+    }
+    tf += b * f.via * f.share;
+  }
+  return tf > 0 ? (item.idf * (tf * (K1 + 1))) / (tf + norm) : 0;
+}
+
+/** Whether a phrase variant of the items that the tables could not settle holds in the passage. */
+const passesCheck = (items: ItemFacts[], id: number): boolean =>
+  items.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id) && f.check(id)));
+
+/**
+ * Of one best-match candidate: an upper bound of its {@link bestScore} when
+ * the tables show it is a hit; {@link NO_HIT} when they show it is not;
+ * Infinity when they cannot tell (score it exactly). The score is the
+ * required clauses' count, plus the rarity of the words held, plus
+ * weight / (weight + 1) for its BM25 weight: bounded by the rarity of every
+ * word the passage may hold (its own or through a group) and the fraction of
+ * the weight's bound (each word's share at most the larger of its own weight
+ * and a group's weight over its words).
+ */
+function bestBound(id: number, lf: LooseFacts, excluded: ItemFacts[], ctx: Context, src: TopSource): number {
+  const norm = lengthNorm(id, ctx);
+  const state = { sure: false, pending: false };
+  let weight = 0;
+  for (const clause of lf.required) {
+    state.sure = false;
+    state.pending = false;
+    for (const item of clause) {
+      const w = itemBound(item, id, norm, state);
+      if (w < 0) return Infinity;
+      weight += w;
+    }
+    if (!state.sure && !(state.pending && passesCheck(clause, id))) return NO_HIT;
+  }
+  // A passage holding the required clauses scores above 0; without any, it needs a word or a group.
+  state.sure = lf.required.length > 0;
+  state.pending = false;
+  const shares = lf.shares;
+  for (let i = 0; i < lf.words.length; i++) {
+    const w = itemBound(lf.words[i]!, id, norm, state);
+    if (w < 0) return Infinity;
+    shares[i] = w;
+  }
+  for (const g of lf.groups) {
+    const w = itemBound(g.item, id, norm, state);
+    if (w < 0) return Infinity;
+    if (w === 0) continue;
+    const each = w / g.covers.length;
+    for (const i of g.covers) if (each > shares[i]!) shares[i] = each;
+  }
+  if (
+    !state.sure &&
+    !(
+      state.pending &&
+      (passesCheck(lf.words, id) ||
+        passesCheck(
+          lf.groups.map((g) => g.item),
+          id,
+        ))
+    )
+  )
+    return NO_HIT;
+  let coverage = 0;
+  for (let i = 0; i < shares.length; i++) {
+    if (shares[i]! === 0) continue;
+    weight += shares[i]!;
+    coverage += lf.rarity[i]!;
+  }
+  for (const item of excluded) {
+    for (const f of item.variants) {
+      if (!f.set.has(id)) continue;
+      const b = variantBound(f, id);
+      if (b < 0) return Infinity;
+      if (b > 0 && (f.check === undefined || f.check(id))) return NO_HIT;
+    }
+  }
+  const kind = src.kindOf(id);
+  if (kind === undefined) return Infinity;
+  weight *= priorBound(kind, id, src);
+  return (lf.required.length + coverage + weight / (weight + 1)) * SLACK;
 }
 
 /**

@@ -553,55 +553,101 @@ function clausesScore(clauses: CompiledItem[][], p: Passage, ctx: Context, norm:
  * never outranks one holding more of the query's weight, and a translated
  * pair counts as both its words.
  */
-function bestHits(required: CompiledItem[][], words: CompiledItem[], groups: CompiledGroup[], ctx: Context): RankedHit[] {
-  const ids =
-    required.length > 0
-      ? required.map((c) => union(c, ctx.pool)).sort((a, b) => a.size - b.size)[0]!
-      : union([...words, ...groups.map((g) => g.ci)], ctx.pool);
-  // Each word counts toward "how much of the query" by its rarity: its idf over the mean idf of
-  // the query's words, so the shares still add up to the number of words. Holding the rare,
-  // specific words of a question (`selected`, `evaluated`) says more than holding its common ones
-  // (`village`, `support`), which most passages of a paper on the topic hold anyway.
-  const idfs = words.map((ci) => idf(ci.df, ctx.n));
-  const meanIdf = idfs.reduce((s, w) => s + w, 0) / Math.max(1, idfs.length);
-  const rarity = idfs.map((w) => (meanIdf > 0 ? w / meanIdf : 1));
+function bestHits(loose: CompiledLoose, ctx: Context): RankedHit[] {
   const hits: RankedHit[] = [];
-  for (const id of ids) {
-    const p = ctx.src.passage(id);
-    if (!p || !ctx.accept(p)) continue;
-    const norm = lengthNorm(id, ctx);
-    const requiredScore = clausesScore(required, p, ctx, norm);
-    if (requiredScore === null) continue;
-    let score = requiredScore;
-    // Each word's share of the score: its own weight, or its share of a group's when that is more
-    // (a group is another way to hold its words, through their translation, not a bonus on top).
-    const share = words.map((ci) => itemScore(ci, p, ctx, norm));
-    const held = new Set<number>(share.flatMap((w, i) => (w > 0 ? [i] : [])));
-    for (const g of groups) {
-      const w = itemScore(g.ci, p, ctx, norm);
-      if (w <= g.covers.reduce((sum, i) => sum + share[i]!, 0)) continue;
-      for (const i of g.covers) {
-        share[i] = w / g.covers.length;
-        held.add(i);
-      }
-    }
-    score += share.reduce((sum, w) => sum + w, 0);
-    if (score === 0) continue;
-    if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) continue;
-    // How much of the query the passage holds comes first, BM25 (with the kind prior) second: the
-    // whole part of the score counts the parts held, the fraction orders passages that hold as many.
-    const weight = score * priorOf(p, ctx.src);
-    let coverage = 0;
-    for (const i of held) coverage += rarity[i]!;
-    hits.push({ passage: p, score: required.length + coverage + weight / (weight + 1) });
+  for (const id of bestCandidates(loose, ctx)) {
+    const s = bestScore(id, loose, ctx);
+    if (s !== null) hits.push({ passage: s.p, score: s.score });
   }
   return hits.sort(order);
 }
 
+/** The passages best match looks at: the smallest required clause's candidates, or those of any word or group. */
+export function bestCandidates(loose: CompiledLoose, ctx: Context): IdSet {
+  const { required, words, groups } = loose;
+  return required.length > 0
+    ? required.map((c) => union(c, ctx.pool)).sort((a, b) => a.size - b.size)[0]!
+    : union([...words, ...groups.map((g) => g.ci)], ctx.pool);
+}
+
+/**
+ * A passage's best-match score, or null when it is not a best-match hit: the
+ * one definition for the full ranking and the top-k path alike. The top-k
+ * path bounds it from above without reading the passage (`bestBound` in
+ * rank-top.ts): a factor added here must be bounded there too, and
+ * tests/rank-top.test.ts compares the two paths on random queries.
+ */
+export function bestScore(id: number, loose: CompiledLoose, ctx: Context): { p: Passage; score: number } | null {
+  const { required, words, groups, rarity } = loose;
+  const p = ctx.src.passage(id);
+  if (!p || !ctx.accept(p)) return null;
+  const norm = lengthNorm(id, ctx);
+  const requiredScore = clausesScore(required, p, ctx, norm);
+  if (requiredScore === null) return null;
+  let score = requiredScore;
+  // Each word's share of the score: its own weight, or its share of a group's when that is more
+  // (a group is another way to hold its words, through their translation, not a bonus on top).
+  const share = words.map((ci) => itemScore(ci, p, ctx, norm));
+  const held = new Set<number>(share.flatMap((w, i) => (w > 0 ? [i] : [])));
+  for (const g of groups) {
+    const w = itemScore(g.ci, p, ctx, norm);
+    if (w <= g.covers.reduce((sum, i) => sum + share[i]!, 0)) continue;
+    for (const i of g.covers) {
+      share[i] = w / g.covers.length;
+      held.add(i);
+    }
+  }
+  score += share.reduce((sum, w) => sum + w, 0);
+  if (score === 0) return null;
+  if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) return null;
+  // How much of the query the passage holds comes first, BM25 (with the kind prior) second: the
+  // whole part of the score counts the parts held, the fraction orders passages that hold as many.
+  const weight = score * priorOf(p, ctx.src);
+  let coverage = 0;
+  for (const i of held) coverage += rarity[i]!;
+  return { p, score: required.length + coverage + weight / (weight + 1) };
+}
+
 /** A word group of a best-match query, compiled. */
-interface CompiledGroup {
+export interface CompiledGroup {
   ci: CompiledItem;
   covers: number[];
+}
+
+/** Every item of a best-match query, for its match spans. */
+export const looseItems = (l: CompiledLoose): CompiledItem[] => [...l.required.flat(), ...l.words, ...l.groups.map((g) => g.ci)];
+
+/** A best-match query compiled (see `loosen` in best-match.ts). */
+export interface CompiledLoose {
+  /** Clauses that must still hold. */
+  required: CompiledItem[][];
+  /** The optional words, in `loosen`'s order (groups refer to them by index). */
+  words: CompiledItem[];
+  groups: CompiledGroup[];
+  /**
+   * Each word's count toward "how much of the query": its idf over the mean
+   * idf of the query's words, so the shares still add up to the number of
+   * words. Holding the rare, specific words of a question (`selected`,
+   * `evaluated`) says more than holding its common ones (`village`,
+   * `support`), which most passages of a paper on the topic hold anyway.
+   */
+  rarity: number[];
+}
+
+/** The best-match form of a compiled query, or null when loosening would change nothing. */
+export function compileLoose(q: ParsedQuery, cq: CompiledQuery): CompiledLoose | null {
+  const { expand, ctx } = cq;
+  const src = ctx.src;
+  const loose = loosen(q, expand ? glossarySpans(q.clauses, (text) => src.expansions(text)) : []);
+  if (loose === null) return null;
+  const required = loose.required.map((c) => compileAll(c, ctx, expand)).filter((c) => c.length > 0);
+  // Words keep their places (groups refer to them by index); a word with no analysed term scores 0.
+  const words = loose.words.map((w) => compileAll([w], { ...ctx, derive: true }, expand)[0] ?? { item: w, variants: [], df: 0 });
+  const groups = loose.groups.flatMap((g) => compileAll([g.item], ctx, expand).map((ci) => ({ ci, covers: g.covers })));
+  const idfs = words.map((ci) => idf(ci.df, ctx.n));
+  const meanIdf = idfs.reduce((s, w) => s + w, 0) / Math.max(1, idfs.length);
+  const rarity = idfs.map((w) => (meanIdf > 0 ? w / meanIdf : 1));
+  return { required, words, groups, rarity };
 }
 
 /** A query compiled for ranking: its clauses, and what scoring them needs. */
@@ -656,17 +702,12 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
     return result;
   }
 
-  const loose = loosen(q, expand ? glossarySpans(q.clauses, (text) => src.expansions(text)) : []);
+  const loose = compileLoose(q, { expand, pool, clauses, ctx });
   if (loose === null) return result;
-  const required = loose.required.map((c) => compileAll(c, ctx, expand)).filter((c) => c.length > 0);
-  // Words keep their places (groups refer to them by index); a word with no analysed term scores 0.
-  const words = loose.words.map((w) => compileAll([w], { ...ctx, derive: true }, expand)[0] ?? { item: w, variants: [], df: 0 });
-  const groups = loose.groups.flatMap((g) => compileAll([g.item], ctx, expand).map((ci) => ({ ci, covers: g.covers })));
-  const best = bestHits(required, words, groups, ctx);
+  const best = bestHits(loose, ctx);
   // Every strict hit holds the words too, so an empty best match means nothing matched at all.
   if (best.length === 0) return result;
-  const all = [...required.flat(), ...words, ...groups.map((g) => g.ci)];
-  return { hits: best, matches: spans(all), mode: 'best', strictTotal: strict.length };
+  return { hits: best, matches: spans(looseItems(loose)), mode: 'best', strictTotal: strict.length };
 }
 
 /**
