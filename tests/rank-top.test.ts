@@ -12,7 +12,7 @@ import type { LoadedDocument, Passage } from '../src/core/types.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import type { Engine } from '../src/backends/embedded/engine.js';
 import { parseQuery } from '../src/pipeline/query.js';
-import { type RankOptions, rank, summaryPassage } from '../src/pipeline/rank.js';
+import { type RankOptions, type RankResult, rank, summaryPassage } from '../src/pipeline/rank.js';
 import { rankTop } from '../src/pipeline/rank-top.js';
 import { type Bonus, topEntries } from '../src/pipeline/top.js';
 import { SAMPLE, SAMPLE_IDS, sampleText } from './helpers/sample.js';
@@ -117,7 +117,7 @@ const query = fc
   );
 
 /** rankTop's page against the full ranking's slice: ids and scores bit for bit, and the counts. */
-function expectSame(q: string, opts: RankOptions, offset: number, limit: number): void {
+function expectSame(q: string, opts: RankOptions, offset: number, limit: number): RankResult['mode'] {
   const full = rank(parseQuery(q), engine, opts);
   const top = rankTop(parseQuery(q), engine, opts, offset + limit);
   const want = full.hits.slice(0, offset + limit);
@@ -139,6 +139,7 @@ function expectSame(q: string, opts: RankOptions, offset: number, limit: number)
     q,
   ).toEqual(full.hits.slice(offset, offset + limit).map((h) => [h.passage.id, Math.round(h.score * 1000) / 1000]));
   expect(page.total, q).toBe(full.hits.length);
+  return full.mode;
 }
 
 describe('rankTop gives exactly the full ranking', () => {
@@ -158,6 +159,45 @@ describe('rankTop gives exactly the full ranking', () => {
       { numRuns: 300 },
     );
   });
+
+  it('on random questions and thin queries, which best match ranks', () => {
+    // Bare words (stop and question words among them, or a question mark) and rare pairs: strict
+    // matching is thin or the query reads as a question, so most of these are ranked by best match.
+    const question = ['how', 'what', 'why', 'does', '如何', '为什么', '哪些'];
+    const bare = fc.oneof({ weight: 5, arbitrary: word() }, { weight: 1, arbitrary: fc.constantFrom(...stop) });
+    const loose = fc
+      .record({
+        lead: fc.option(fc.constantFrom(...question), { nil: undefined }),
+        words: fc.array(bare, { minLength: 2, maxLength: 6 }),
+        mark: fc.boolean(),
+        strict: fc.option(
+          fc.oneof(
+            fc.tuple(word(), word()).map(([a, b]) => `"${a} ${b}"`),
+            word().map((w) => `-${w}`),
+          ),
+          {
+            nil: undefined,
+          },
+        ),
+        lang: fc.option(fc.constantFrom('zh', 'en'), { nil: undefined }),
+      })
+      .map(({ lead, words, mark, strict, lang }) =>
+        [lang ? `lang:${lang}` : '', lead ?? '', ...words.slice(0, -1), `${words[words.length - 1]!}${mark ? '?' : ''}`, strict ?? '']
+          .filter(Boolean)
+          .join(' '),
+      );
+    let best = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(loose, fc.boolean(), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 40 }), (q, expand, offset, limit) => {
+        runs++;
+        if (expectSame(q, { expand, match: 'auto' }, offset, limit) === 'best') best++;
+      }),
+      { numRuns: 80 },
+    );
+    // The comparisons above must be of best match, or they prove nothing of it.
+    expect(best).toBeGreaterThan(runs / 2);
+  }, 120_000);
 
   it.each([
     'support',
