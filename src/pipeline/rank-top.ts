@@ -41,6 +41,7 @@ import {
   type CompiledItem,
   type CompiledLoose,
   type Context,
+  BAG_WEIGHT,
   EXPANSION_WEIGHT,
   K1,
   MID_WORD_WEIGHT,
@@ -68,6 +69,7 @@ import {
   summaryPassage,
   titleMentions,
   wholeQueryAdjacent,
+  wordTf,
 } from './rank.js';
 import { readsAsQuestion } from './best-match.js';
 import { type Bonus, topEntries } from './top.js';
@@ -113,15 +115,25 @@ interface VariantFacts {
   tables: Uint16Array[];
   /** The check a candidate of a phrase still needs (see `IdSet.check`). */
   check: ((id: number) => boolean) | undefined;
-  /** How the frequency is known: exactly (one word), bounded by its rarest word (two words), or not at all. */
-  shape: 'word' | 'pair' | 'run-word' | 'run-pair' | 'unknown';
+  /**
+   * How the frequency is known: exactly (one word), bounded by its rarest word (two words, or a
+   * translation's bag of words), or not at all.
+   */
+  shape: 'word' | 'pair' | 'run-word' | 'run-pair' | 'bag' | 'unknown';
   chars: number;
 }
 
 /** The fields a variant may have for the cheap pass to understand it; any other kind is scored exactly. */
 const KNOWN = new Set(['terms', 'tokens', 'loose', 'via', 'run', 'chars', 'share']);
 
-function factsOf(v: Variant, set: IdSet, tableOf: (term: string) => Uint16Array): VariantFacts {
+function factsOf(v: Variant, set: IdSet, tableOf: (term: string) => Uint16Array, src: SearchSource): VariantFacts {
+  if (v.bag === true && Object.keys(v).every((k) => KNOWN.has(k) || k === 'bag' || k === 'phrase')) {
+    // A translation's words anywhere in the passage (outside strict mode): as often as its rarest
+    // word, unless the translation stands there as a phrase (then 0), which only the check can tell.
+    const via = (v.via ? EXPANSION_WEIGHT : 1) * BAG_WEIGHT;
+    const check = (id: number): boolean => wordTf(v, id, src) > 0;
+    return { set, check, via, share: v.share ?? 1, tables: v.terms.map(tableOf), shape: 'bag', chars: 0 };
+  }
   const known = Object.keys(v).every((k) => KNOWN.has(k));
   const n = v.terms.length;
   let shape: VariantFacts['shape'] = 'unknown';
@@ -168,9 +180,23 @@ function variantBound(f: VariantFacts, id: number): number {
       const tf = Math.max(Math.min(tableTf(f.tables[0]!, id), tableTf(f.tables[1]!, id)), MID_WORD_WEIGHT);
       return tf === Infinity ? -1 : tf;
     }
+    case 'bag': {
+      let tf = Infinity;
+      for (const t of f.tables) tf = Math.min(tf, tableTf(t, id));
+      return tf === Infinity ? -1 : tf;
+    }
     default:
       return -1;
   }
+}
+
+/**
+ * Whether a candidate of the variant certainly holds it when {@link variantBound}
+ * cannot bound its frequency: a word listed 0xffff times or more, or a
+ * single Chinese character (its candidates hold a bigram with it).
+ */
+function presentUnbounded(f: VariantFacts, id: number): boolean {
+  return f.shape === 'word' || (f.shape === 'run-word' && (f.chars === 1 || f.tables[0]![id] === 0xffff));
 }
 
 /** A clause's items' facts, and whether a hit may lack it (see `isOptional` in rank.ts). */
@@ -262,7 +288,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     return t;
   };
   const facts = (ci: CompiledItem): ItemFacts => ({
-    variants: ci.variants.map((v) => factsOf(v, pool.get(v)!, tableOf)),
+    variants: ci.variants.map((v) => factsOf(v, pool.get(v)!, tableOf, src)),
     idf: idf(ci.df, ctx.n),
   });
   const clauseFacts = clauses.map((c): ClauseFacts => Object.assign(c.map(facts), { optional: isOptional(c) }));
@@ -446,16 +472,24 @@ interface LooseFacts {
  */
 function itemBound(item: ItemFacts, id: number, norm: number, out: { sure: boolean; pending: boolean }): number {
   let tf = 0;
+  let unbounded = false;
   for (const f of item.variants) {
     if (!f.set.has(id)) continue;
     const b = variantBound(f, id);
-    if (b < 0) return -1;
+    if (b < 0) {
+      if (!presentUnbounded(f, id)) return -1;
+      // There, but how often only the passage can tell: held for certain, weight unbounded.
+      out.sure = true;
+      unbounded = true;
+      continue;
+    }
     if (b > 0) {
       if (f.check === undefined) out.sure = true;
       else out.pending = true;
     }
     tf += b * f.via * f.share;
   }
+  if (unbounded) return Infinity;
   return tf > 0 ? (item.idf * (tf * (K1 + 1))) / (tf + norm) : 0;
 }
 
@@ -471,7 +505,7 @@ const passesCheck = (items: ItemFacts[], id: number): boolean =>
  * weight / (weight + 1) for its BM25 weight: bounded by the rarity of every
  * word the passage may hold (its own or through a group) and the fraction of
  * the weight's bound (each word's share at most the larger of its own weight
- * and a group's weight over its words).
+ * and a group's weight over its words), or 1 when a word's weight has no bound.
  */
 function bestBound(id: number, lf: LooseFacts, excluded: ItemFacts[], ctx: Context, src: TopSource): number {
   const norm = lengthNorm(id, ctx);
@@ -532,7 +566,7 @@ function bestBound(id: number, lf: LooseFacts, excluded: ItemFacts[], ctx: Conte
   const kind = src.kindOf(id);
   if (kind === undefined) return Infinity;
   weight *= priorBound(kind, id, src);
-  return (lf.required.length + coverage + weight / (weight + 1)) * SLACK;
+  return (lf.required.length + coverage + (weight === Infinity ? 1 : weight / (weight + 1))) * SLACK;
 }
 
 /**

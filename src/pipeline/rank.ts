@@ -239,7 +239,7 @@ const bagTf = (v: Variant, id: number, src: SearchSource): number => Math.min(..
  * the passage; a longer phrase is verified on the passage's tokens, once its
  * biwords are all there.
  */
-function wordTf(v: Variant, id: number, src: SearchSource, set?: IdSet): number {
+export function wordTf(v: Variant, id: number, src: SearchSource, set?: IdSet): number {
   if (v.bag) return v.phrase && wordTf(v.phrase, id, src) > 0 ? 0 : bagTf(v, id, src);
   const tf = set?.frequencies?.[id];
   if (tf !== undefined && tf < 0xffff) return tf;
