@@ -145,15 +145,18 @@ export function createGlossary(entries: readonly GlossaryEntry[]): Glossary {
     return out;
   };
 
+  // Every entry's sides normalised once: a query looks up each run of its words, and each lookup
+  // without an entry of its own scans them all (normalising them per lookup cost more than ranking).
+  const sides = frozen.map((e) => ({ zh: normalizeGlossaryTerm(e.zh), en: normalizeGlossaryTerm(e.en) }));
   const narrowerOf = (key: string): GlossaryTranslation[] => {
     const han = HAN.test(key);
     if (han ? Array.from(key).length < 2 : !key.includes(' ')) return [];
     const out = new Map<string, GlossaryTranslation>();
-    for (const entry of frozen) {
-      const side = normalizeGlossaryTerm(han ? entry.zh : entry.en);
+    for (const [i, entry] of frozen.entries()) {
+      const side = han ? sides[i]!.zh : sides[i]!.en;
       if (side === key || !(han ? side.includes(key) : ` ${side} `.includes(` ${key} `))) continue;
       const t: GlossaryTranslation = han ? { term: entry.en, lang: 'en', entry } : { term: entry.zh, lang: 'zh', entry };
-      const k = normalizeGlossaryTerm(t.term);
+      const k = han ? sides[i]!.en : sides[i]!.zh;
       if (!out.has(k)) out.set(k, { ...t, narrower: true });
     }
     return out.size <= MAX_NARROWER ? [...out.values()] : [];
