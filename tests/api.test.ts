@@ -27,6 +27,8 @@ describe('GET /api/search', () => {
     expect(status).toBe(200);
     expect(body.query).toBe('对口支援');
     expect(body.total).toBeGreaterThan(5);
+    // Far below the exact-count cap: the total is exact.
+    expect(body.totalRelation).toBe('eq');
     expect(body.hits).toHaveLength(5);
     const doc = engine.requireDocument(body.hits[0].docId);
     for (const h of body.hits) {

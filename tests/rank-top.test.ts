@@ -265,6 +265,44 @@ describe('rankTop gives exactly the full ranking', () => {
   });
 });
 
+describe('totals above the exact-count cap', () => {
+  it('are "at least N", lower bounds of the exact counts, with the same page of hits', () => {
+    // The cap is never below 2,001 (the phrase bonus depends on the exact count up to there), so the
+    // queries with more hits than that, whose phrases have candidates still to check, go past it.
+    let gte = 0;
+    for (const q of ['support OR "对口支援 机制"', 'support OR "治理 机制"', 'support OR 对口支援', '对口支援'])
+      for (const expand of [true, false]) {
+        const opts = { expand, match: 'strict', exactTotalUpTo: 0 } as const;
+        const full = rank(parseQuery(q), engine, opts);
+        const top = rankTop(parseQuery(q), engine, opts, 40);
+        expect(
+          top.hits.map((h) => [h.passage.id, h.score]),
+          q,
+        ).toEqual(full.hits.slice(0, 40).map((h) => [h.passage.id, h.score]));
+        const perDocument: Record<string, number> = {};
+        for (const h of full.hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+        if (top.totalRelation === 'eq') {
+          expect(top.total, q).toBe(full.hits.length);
+          expect(top.perDocument, q).toEqual(perDocument);
+          continue;
+        }
+        gte++;
+        expect(top.total, q).toBeGreaterThan(2000);
+        expect(top.total, q).toBeLessThan(full.hits.length);
+        for (const [doc, count] of Object.entries(top.perDocument)) expect(count, `${q} ${doc}`).toBeLessThanOrEqual(perDocument[doc]!);
+        // The engine says so to the API and the page.
+        const page = engine.search(q, opts);
+        expect(page.totalRelation).toBe('gte');
+        expect(page.total).toBe(top.total);
+      }
+    expect(gte).toBeGreaterThan(0);
+    // Under the default cap the same queries count exactly.
+    const exact = engine.search('counterpart support', { expand: true, match: 'strict' });
+    expect(exact.totalRelation).toBe('eq');
+    expect(exact.total).toBe(rank(parseQuery('counterpart support'), engine, { expand: true, match: 'strict' }).hits.length);
+  });
+});
+
 describe('topEntries', () => {
   /** The full ranking's way: sort by score, apply the bonus to all (or the first `top`), sort those again. */
   function reference(score: number[], key: number[], holds: boolean[], bonus: Omit<Bonus, 'holds'> | undefined): number[] {

@@ -79,6 +79,8 @@ export function apiRouter(deps: AppDeps): Router {
     res.json({
       query: result.query,
       total: result.total,
+      // 'gte' above the engine's exact-count cap: `total` and `perDocument` are then lower bounds.
+      totalRelation: result.totalRelation,
       mode: result.mode,
       strictTotal: result.strictTotal,
       ...(result.notice === undefined ? {} : { notice: result.notice }),

@@ -512,6 +512,8 @@ async function searchPage(engine: Engine, search: SearchBackend, req: Request) {
     title: `${p.q} · duikou`,
     result: {
       total: result.total,
+      // 'gte': more passages match than were counted exactly (the top-k engine's cap): "at least N".
+      totalRelation: result.totalRelation,
       from,
       to,
       hits,

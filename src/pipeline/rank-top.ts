@@ -93,14 +93,31 @@ export interface TopSource extends SearchSource {
 export interface TopResult {
   /** The first `k` hits of {@link rank}'s ranking, in its order, with its scores. */
   hits: RankedHit[];
-  /** How many passages match (as many as {@link rank} returns). */
+  /**
+   * How many passages match (as many as {@link rank} returns), or with
+   * `totalRelation` 'gte', at least this many (see {@link EXACT_TOTAL_UP_TO}).
+   */
   total: number;
+  /** 'eq': `total` and `perDocument` are exact; 'gte': they count the hits known without verifying phrases, a lower bound. */
+  totalRelation: 'eq' | 'gte';
   /** Hits per document over all hits (keys in no particular order). */
   perDocument: Record<string, number>;
   matches(p: Passage): MatchSpan[];
   mode: MatchMode;
   strictTotal: number;
 }
+
+/**
+ * Above this many hits, a strict query's total is reported as "at least N"
+ * (as Elasticsearch's `track_total_hits` does), where N counts the hits the
+ * tables settle: the candidates that hold a phrase's words but still need
+ * its adjacency checked on the stored biword frequencies are then checked
+ * only when ranking reaches them. Counting them exactly was most of the time
+ * of an expanded query (对口支援 with its English translations as phrases) for
+ * a number no researcher reads past "thousands"; below the cap, where it is
+ * cheap, every total is exact.
+ */
+export const EXACT_TOTAL_UP_TO = 10_000;
 
 /** Room for the rounding of the bound's arithmetic, so a bound is never below the score it bounds. */
 const SLACK = 1 + 1e-9;
@@ -223,6 +240,7 @@ function strictBound(
   ctx: Context,
   src: TopSource,
   titleOf: (docId: string) => boolean,
+  defer?: { pending: boolean },
 ): number {
   const norm = lengthNorm(id, ctx);
   let score = 0;
@@ -245,8 +263,14 @@ function strictBound(
       }
       if (tf > 0) clauseScore += (item.idf * (tf * (K1 + 1))) / (tf + norm);
     }
-    // Phrases still to be checked make the clause certain only if one passes (checked only when needed).
-    if (!sure && !unsure) sure = clause.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id) && f.check(id)));
+    // Phrases still to be checked make the clause certain only if one passes (checked only when
+    // needed, and left to the ranking when the caller defers it: a hit, if a check passes).
+    const checks = (item: ItemFacts): boolean =>
+      item.variants.some((f) => f.check !== undefined && f.set.has(id) && (defer !== undefined || f.check(id)));
+    if (!sure && !unsure) {
+      sure = clause.some(checks);
+      if (sure && defer !== undefined) defer.pending = true;
+    }
     // A clause a hit may lack (a stop word) only adds its bound where it may be there.
     if (!sure && !unsure && clause.optional !== true) return NO_HIT;
     score += clauseScore;
@@ -303,9 +327,14 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   const perDocument: Record<string, number> = {};
   let n = 0;
   const accept = typedAccept(q, opts, src);
+  // Candidates that are hits only if a phrase check passes (see EXACT_TOTAL_UP_TO): checked after the pass if the total is small.
+  const defer = { pending: false };
+  let pending = new Int32Array(0);
+  let pendingN = 0;
   for (const id of cands) {
     if (accept !== null && !accept(id)) continue;
-    let bound = clauses.length === 0 ? Infinity : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOf);
+    defer.pending = false;
+    let bound = clauses.length === 0 ? Infinity : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOf, defer);
     if (bound === NO_HIT) continue;
     let isExact = 0;
     if (bound === Infinity) {
@@ -313,6 +342,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
       if (s === null) continue;
       bound = s.score;
       isExact = 1;
+      defer.pending = false;
     }
     if (n === ids.length) {
       // Only a filter-only query over a growing corpus can outgrow the first guess.
@@ -323,9 +353,42 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     ids[n] = id;
     bounds[n] = bound;
     exact[n] = isExact;
-    const doc = src.docOf(id);
-    perDocument[doc] = (perDocument[doc] ?? 0) + 1;
+    if (defer.pending) {
+      if (pendingN === pending.length) pending = grow(pending, new Int32Array(pendingN * 2 + 16));
+      pending[pendingN++] = n;
+    } else {
+      const doc = src.docOf(id);
+      perDocument[doc] = (perDocument[doc] ?? 0) + 1;
+    }
     n++;
+  }
+  // Never below BONUS_ALL_BELOW: whether every hit is checked for the phrase bonus depends on the exact count up to there.
+  const cap = Math.max(opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO, BONUS_ALL_BELOW + 1);
+  let totalRelation: TopResult['totalRelation'] = 'eq';
+  let total = n;
+  if (pendingN > 0 && n - pendingN >= cap) {
+    // Enough certain hits: the rest stay candidates, verified by strictScore if ranking reaches them.
+    totalRelation = 'gte';
+    total = n - pendingN;
+  } else if (pendingN > 0) {
+    // Few enough to count exactly: check the pending candidates now, and drop those that fail.
+    let kept = 0;
+    let next = 0;
+    for (let i = 0; i < n; i++) {
+      const isPending = next < pendingN && pending[next] === i;
+      if (isPending) {
+        next++;
+        if (strictBound(ids[i]!, clauseFacts, excludedFacts, ctx, src, titleOf) === NO_HIT) continue;
+        const doc = src.docOf(ids[i]!);
+        perDocument[doc] = (perDocument[doc] ?? 0) + 1;
+      }
+      ids[kept] = ids[i]!;
+      bounds[kept] = bounds[i]!;
+      exact[kept] = exact[i]!;
+      kept++;
+    }
+    n = kept;
+    total = n;
   }
 
   // Outside strict mode the full ranking boosts summaries among its first hits, unless it tried best match.
@@ -334,7 +397,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     const loose = compileLoose(q, cq);
     const best = loose === null ? null : bestTop(loose, ctx, src, k, accept, facts);
     // Every strict hit holds the words too, so no best hit means the strict result stands (unboosted).
-    if (best !== null) return { ...best, strictTotal: n };
+    if (best !== null) return { ...best, strictTotal: n, totalRelation: 'eq' };
     summaries = false;
   }
 
@@ -393,7 +456,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   }
   const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
   const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
-  return { hits, total: n, perDocument, matches, mode: 'strict', strictTotal: n };
+  return { hits, total, totalRelation, perDocument, matches, mode: 'strict', strictTotal: total };
 }
 
 /**
@@ -407,7 +470,7 @@ function bestTop(
   k: number,
   accept: ((id: number) => boolean) | null,
   facts: (ci: CompiledItem) => ItemFacts,
-): Omit<TopResult, 'strictTotal'> | null {
+): Omit<TopResult, 'strictTotal' | 'totalRelation'> | null {
   const lf: LooseFacts = {
     required: loose.required.map((c) => c.map(facts)),
     words: loose.words.map(facts),

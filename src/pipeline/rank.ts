@@ -51,6 +51,11 @@ export interface RankOptions {
    * every word in every hit, always (what the benchmark's baselines compute).
    */
   match?: 'auto' | 'strict';
+  /**
+   * The top-k path's cap on exact totals (default `EXACT_TOTAL_UP_TO` in
+   * rank-top.ts): above it, a total may be reported as "at least N".
+   */
+  exactTotalUpTo?: number;
 }
 
 /** A passage that matched, with its score. */

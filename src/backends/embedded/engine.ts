@@ -45,6 +45,12 @@ export interface SearchResult {
   /** Parsed form of the query, for the UI (filters, terms). */
   parsed: ParsedQuery;
   total: number;
+  /**
+   * `eq`: `total` and `perDocument` are exact. `gte`: more passages match
+   * than the engine counts exactly (`EXACT_TOTAL_UP_TO` in rank-top.ts), and
+   * both are lower bounds ("at least N").
+   */
+  totalRelation: 'eq' | 'gte';
   hits: SearchHit[];
   /** Hit counts per document over all results (not just this page). */
   perDocument: Record<string, number>;
@@ -658,6 +664,7 @@ export class Engine implements TopSource {
     // paper orders papers by their best hit and counts each paper's hits, so it ranks them all.
     let page: RankedHit[];
     let total: number;
+    let totalRelation: 'eq' | 'gte' = 'eq';
     let perDocument: Record<string, number>;
     let ranked: RankedHit[] = [];
     let matches: (p: Passage) => MatchSpan[];
@@ -671,11 +678,12 @@ export class Engine implements TopSource {
       page = [];
     } else {
       const top = rankTop(this.withPinyin(parsed), this, opts, offset + limit);
-      ({ total, perDocument, matches, mode, strictTotal } = top);
+      ({ total, totalRelation, perDocument, matches, mode, strictTotal } = top);
       page = top.hits.slice(offset, offset + limit);
     }
-    return pageOfHits({ query, parsed, opts, offset, limit, total, perDocument, mode, strictTotal, ranked, page, matches }, (id) =>
-      this.docs.get(id)!,
+    return pageOfHits(
+      { query, parsed, opts, offset, limit, total, totalRelation, perDocument, mode, strictTotal, ranked, page, matches },
+      (id) => this.docs.get(id)!,
     );
   }
 
@@ -722,6 +730,8 @@ export interface RankedPage {
   offset: number;
   limit: number;
   total: number;
+  /** Whether `total` and `perDocument` are exact (default) or lower bounds. */
+  totalRelation?: 'eq' | 'gte';
   perDocument: Record<string, number>;
   mode: MatchMode;
   strictTotal: number;
@@ -757,7 +767,8 @@ export function pageOfHits(r: RankedPage, docOf: (docId: string) => { title: str
       matches: matches(p),
     };
   };
-  const result: SearchResult = { query, parsed, total, hits: [], perDocument, mode, strictTotal };
+  const totalRelation = r.totalRelation ?? 'eq';
+  const result: SearchResult = { query, parsed, total, totalRelation, hits: [], perDocument, mode, strictTotal };
   if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
   if (opts.group === 'paper') {
     const perPaper = opts.perPaper ?? PER_PAPER;
