@@ -265,11 +265,10 @@ function strictBound(
     }
     // Phrases still to be checked make the clause certain only if one passes (checked only when
     // needed, and left to the ranking when the caller defers it: a hit, if a check passes).
-    const checks = (item: ItemFacts): boolean =>
-      item.variants.some((f) => f.check !== undefined && f.set.has(id) && (defer !== undefined || f.check(id)));
     if (!sure && !unsure) {
-      sure = clause.some(checks);
-      if (sure && defer !== undefined) defer.pending = true;
+      if (defer === undefined)
+        sure = clause.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id) && f.check(id)));
+      else if (clause.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id)))) sure = defer.pending = true;
     }
     // A clause a hit may lack (a stop word) only adds its bound where it may be there.
     if (!sure && !unsure && clause.optional !== true) return NO_HIT;
@@ -327,14 +326,19 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   const perDocument: Record<string, number> = {};
   let n = 0;
   const accept = typedAccept(q, opts, src);
-  // Candidates that are hits only if a phrase check passes (see EXACT_TOTAL_UP_TO): checked after the pass if the total is small.
+  // Once the cap's worth of hits is counted, candidates that are hits only if a phrase check passes
+  // are left to the ranking to check (see EXACT_TOTAL_UP_TO), and the total is a lower bound.
+  // Never below BONUS_ALL_BELOW: whether every hit is checked for the phrase bonus depends on the exact count up to there.
+  const cap = Math.max(opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO, BONUS_ALL_BELOW + 1);
   const defer = { pending: false };
-  let pending = new Int32Array(0);
   let pendingN = 0;
   for (const id of cands) {
     if (accept !== null && !accept(id)) continue;
     defer.pending = false;
-    let bound = clauses.length === 0 ? Infinity : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOf, defer);
+    let bound =
+      clauses.length === 0
+        ? Infinity
+        : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOf, n - pendingN >= cap ? defer : undefined);
     if (bound === NO_HIT) continue;
     let isExact = 0;
     if (bound === Infinity) {
@@ -354,42 +358,15 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     bounds[n] = bound;
     exact[n] = isExact;
     if (defer.pending) {
-      if (pendingN === pending.length) pending = grow(pending, new Int32Array(pendingN * 2 + 16));
-      pending[pendingN++] = n;
+      pendingN++;
     } else {
       const doc = src.docOf(id);
       perDocument[doc] = (perDocument[doc] ?? 0) + 1;
     }
     n++;
   }
-  // Never below BONUS_ALL_BELOW: whether every hit is checked for the phrase bonus depends on the exact count up to there.
-  const cap = Math.max(opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO, BONUS_ALL_BELOW + 1);
-  let totalRelation: TopResult['totalRelation'] = 'eq';
-  let total = n;
-  if (pendingN > 0 && n - pendingN >= cap) {
-    // Enough certain hits: the rest stay candidates, verified by strictScore if ranking reaches them.
-    totalRelation = 'gte';
-    total = n - pendingN;
-  } else if (pendingN > 0) {
-    // Few enough to count exactly: check the pending candidates now, and drop those that fail.
-    let kept = 0;
-    let next = 0;
-    for (let i = 0; i < n; i++) {
-      const isPending = next < pendingN && pending[next] === i;
-      if (isPending) {
-        next++;
-        if (strictBound(ids[i]!, clauseFacts, excludedFacts, ctx, src, titleOf) === NO_HIT) continue;
-        const doc = src.docOf(ids[i]!);
-        perDocument[doc] = (perDocument[doc] ?? 0) + 1;
-      }
-      ids[kept] = ids[i]!;
-      bounds[kept] = bounds[i]!;
-      exact[kept] = exact[i]!;
-      kept++;
-    }
-    n = kept;
-    total = n;
-  }
+  const total = n - pendingN;
+  const totalRelation: TopResult['totalRelation'] = pendingN > 0 ? 'gte' : 'eq';
 
   // Outside strict mode the full ranking boosts summaries among its first hits, unless it tried best match.
   let summaries = (opts.match ?? 'auto') !== 'strict';
