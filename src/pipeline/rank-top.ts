@@ -140,8 +140,8 @@ interface VariantFacts {
   chars: number;
 }
 
-/** The fields a variant may have for the cheap pass to understand it; any other kind is scored exactly. */
-const KNOWN = new Set(['terms', 'tokens', 'loose', 'via', 'run', 'chars', 'share']);
+/** The fields a variant may have for the cheap pass to understand it (a derived form only weighs its share); any other kind is scored exactly. */
+const KNOWN = new Set(['terms', 'tokens', 'loose', 'via', 'run', 'chars', 'share', 'derived']);
 
 function factsOf(v: Variant, set: IdSet, tableOf: (term: string) => Uint16Array, src: SearchSource): VariantFacts {
   if (v.bag === true && Object.keys(v).every((k) => KNOWN.has(k) || k === 'bag' || k === 'phrase')) {
