@@ -392,7 +392,6 @@ function compileAll(
       if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
       ctx.pool.set(v, set);
     }
-    // A derived form (competition for compete) does not make the typed word commoner.
     // A derived form (competition for compete) does not make the typed word commoner,
     // unless the word itself is nowhere (then the form is all there is to weigh).
     const sets = (vs: Variant[]) => vs.map((v) => ctx.pool.get(v) ?? EMPTY);
