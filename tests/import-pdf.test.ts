@@ -24,19 +24,19 @@ describe('a two-column English PDF', () => {
     expect(doc.text).toContain('\n## 3. Conclusion\n');
   });
 
-  it('drops the running header and the page numbers', () => {
+  it('drops the running header and the page numbers', async () => {
     expect(doc.text).not.toContain('Journal of Pairing');
     expect(doc.text.split('\n').filter((l) => /^\s*\d+\s*$/.test(l))).toEqual([]);
-    expect(matchedText(doc, 'journal')).toEqual([]);
+    expect(await matchedText(doc, 'journal')).toEqual([]);
   });
 
-  it('makes the word hyphenated across a line end whole, and search finds it at its offsets', () => {
+  it('makes the word hyphenated across a line end whole, and search finds it at its offsets', async () => {
     expect(doc.text).toContain('economic development of the receiving');
     expect(doc.text).not.toContain('devel-');
-    expect(matchedText(doc, 'development').map((s) => s.toLowerCase())).toContain('development');
+    expect((await matchedText(doc, 'development')).map((s) => s.toLowerCase())).toContain('development');
   });
 
-  it('reads the left column before the right one, each column line after line', () => {
+  it('reads the left column before the right one, each column line after line', async () => {
     const left = doc.text.indexOf('Alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar');
     const left2 = doc.text.indexOf('Pairing programmes shaped');
     const right = doc.text.indexOf(
@@ -46,14 +46,14 @@ describe('a two-column English PDF', () => {
     expect(left2).toBeGreaterThan(left);
     expect(right).toBeGreaterThan(left2);
     // Phrases that run across the column's line ends are found as phrases.
-    expect(matchedText(doc, '"yankee zulu opens"').length).toBeGreaterThan(0);
+    expect((await matchedText(doc, '"yankee zulu opens"')).length).toBeGreaterThan(0);
     // The last page has too little text to show its columns alone; the other pages' gutter applies.
     expect(doc.text).toContain('\nCounterpart support remains a distinctive instrument of Chinese governance today.\n');
   });
 
-  it('keeps a paragraph running from the left column into the right one as one paragraph', () => {
+  it('keeps a paragraph running from the left column into the right one as one paragraph', async () => {
     expect(doc.text).toContain('the money that the counterpart cities raised paid for schools');
-    const hits = matchedText(doc, '"counterpart cities"').map((s) => s.toLowerCase());
+    const hits = (await matchedText(doc, '"counterpart cities"')).map((s) => s.toLowerCase());
     expect(hits.some((h) => h.startsWith('counterpart') && h.endsWith('cities'))).toBe(true);
   });
 
@@ -104,10 +104,10 @@ describe('a Chinese PDF', () => {
     expect(doc.text).not.toMatch(/\p{Script=Han}\n\p{Script=Han}/u);
   });
 
-  it('is found by search at the right offsets, across the line break and the spaced glyphs', () => {
-    expect(matchedText(doc, '对口支援').filter((s) => s === '对口支援').length).toBeGreaterThanOrEqual(2);
-    expect(matchedText(doc, '恢复重建')).toContain('恢复重建');
-    expect(matchedText(doc, '竣工')).toEqual(['竣工']);
+  it('is found by search at the right offsets, across the line break and the spaced glyphs', async () => {
+    expect((await matchedText(doc, '对口支援')).filter((s) => s === '对口支援').length).toBeGreaterThanOrEqual(2);
+    expect(await matchedText(doc, '恢复重建')).toContain('恢复重建');
+    expect(await matchedText(doc, '竣工')).toEqual(['竣工']);
   });
 
   it('drops the running header and page numbers', () => {

@@ -75,10 +75,10 @@ describe('text encodings', () => {
     expect(doc.text.charCodeAt(0)).not.toBe(0xfeff);
     expect(doc.text).not.toContain('\r');
     expect(doc.pages).toBeUndefined();
-    const found = matchedText(doc, '对口支援');
+    const found = await matchedText(doc, '对口支援');
     expect(found.length).toBeGreaterThanOrEqual(2);
     for (const s of found) expect(s).toBe('对口支援');
-    expect(matchedText(doc, '改革开放')).toEqual(['改革开放']);
+    expect(await matchedText(doc, '改革开放')).toEqual(['改革开放']);
   });
 
   it('keeps UTF-16 text with characters outside the BMP at the right offsets', async () => {
@@ -86,7 +86,7 @@ describe('text encodings', () => {
     writeFileSync(join(dir, 'astral.txt'), utf16le(text));
     const doc = await loadDocument(dir, 'astral.txt', {});
     expect(doc.text).toBe(text);
-    expect(matchedText(doc, '对口支援')).toEqual(['对口支援']);
+    expect(await matchedText(doc, '对口支援')).toEqual(['对口支援']);
   });
 
   it('refuses a binary file named .txt, naming it', async () => {

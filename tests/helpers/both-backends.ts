@@ -13,4 +13,7 @@ export const BOTH_BACKENDS = [
   'tests/team.test.ts',
   'tests/analysis-backends.test.ts',
   'tests/search.test.ts',
+  'tests/import-text.test.ts',
+  'tests/import-pdf.test.ts',
+  'tests/import-docx-html.test.ts',
 ];
