@@ -102,3 +102,36 @@ describe.skipIf(!pgServer)('the PostgreSQL search between changes', () => {
     }
   });
 });
+
+describe.skipIf(!pgServer)('queries typed in pinyin on a lab server instance', () => {
+  it('reads them as the terms of a paper another instance indexed after it started', async () => {
+    const tdb = await createTestDatabase(pgServer as string);
+    const root = mkdtempSync(join(tmpdir(), 'duikou-pglab-'));
+    mkdirSync(join(root, 'empty'));
+    const pool = new pg.Pool({ connectionString: tdb.url, max: 2 });
+    const lab = await openLabServer({
+      pg: { url: tdb.url, poolSize: 3 },
+      library: asLibrary(join(root, 'empty')),
+      dataDir: join(root, 'data'),
+      log: () => undefined,
+      indexerPollMs: 100,
+    });
+    try {
+      const text = '援藏干部谈对口支援。\n\n别的事情。';
+      const q = 'duikou zhiyuan';
+      const find = async () => (await lab.search.search(q, parseQuery(q), {})).hits.map((h) => h.text);
+      expect(await find()).toEqual([]);
+      // Another instance indexes the paper; this one hears of it (NOTIFY) and learns its terms.
+      const elsewhere = await PgSearchBackend.open(pool, emptyGlossary());
+      await elsewhere.indexDocument(
+        prepareDocument({ id: 'p', text, hash: 'p', file: 'p.txt', title: 'P', authors: [], year: null, venue: null, lang: 'zh' }),
+      );
+      await expect.poll(find, { timeout: 5000, interval: 50 }).toEqual(['援藏干部谈对口支援。']);
+    } finally {
+      await lab.close();
+      await pool.end();
+      await tdb.drop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -51,6 +51,9 @@ const MORE: [string, SearchOptions][] = [
   ['对口支援', { lang: 'en' }],
   ['zzzqqq-nothing', {}],
   ['1979', {}],
+  ['duikou zhiyuan', {}],
+  ['duikouzhiyuan -yuanjiang', {}],
+  ['linzhi', {}],
 ];
 
 describe('the golden set compared here', () => {
@@ -85,6 +88,8 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
   let pool: pg.Pool;
   let engine: Engine;
   let backend: PgSearchBackend;
+  /** Another instance on the same database, opened before the papers were indexed. */
+  let other: PgSearchBackend;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'duikou-pgsearch-'));
@@ -95,6 +100,7 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     engine = new Engine(glossary);
     backend = await PgSearchBackend.open(pool, glossary);
     expect(backend.needsReindex).toBe(false);
+    other = await PgSearchBackend.open(pool, glossary);
     for (const doc of await loadCorpus(dir)) {
       const prep = prepareDocument(doc);
       engine.addPrepared(prep);
@@ -161,6 +167,23 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     expect(mine.hits.map((h) => [h.docId, h.start, h.score, h.matches])).toEqual(
       theirs.hits.map((h) => [h.docId, h.start, h.score, h.matches]),
     );
+  });
+
+  it('reads pinyin as the terms of papers another instance indexed once told of them (as a NOTIFY tells the lab server)', async () => {
+    const q = 'duikouzhiyuan';
+    const theirs = engine.search(q, { limit: 20 });
+    expect(theirs.total).toBeGreaterThan(0);
+    // Opened on an empty index: it knows no Chinese terms yet, and reads the letters as letters.
+    expect((await other.search(q, parseQuery(q), { limit: 20 })).total).toBe(0);
+    await other.learnTerms(engine.documents().map((d) => d.id));
+    const mine = await other.search(q, parseQuery(q), { limit: 20 });
+    expect(mine.total).toBe(theirs.total);
+    expect(mine.hits.map((h) => [h.docId, h.start, h.score, h.matches])).toEqual(
+      theirs.hits.map((h) => [h.docId, h.start, h.score, h.matches]),
+    );
+    // An instance opened now finds them in the stored index at once.
+    const fresh = await PgSearchBackend.open(pool, loadGlossary(dir));
+    expect((await fresh.search(q, parseQuery(q), { limit: 20 })).total).toBe(theirs.total);
   });
 
   it('groups by paper like the embedded engine', async () => {

@@ -187,6 +187,37 @@ describe('query operators', () => {
   });
 });
 
+describe('queries typed in pinyin', () => {
+  /** Each hit as its place in its paper (passage ids are each backend's own). */
+  const places = (r: SearchResult) => new Set(r.hits.map((h) => `${h.docId}@${h.start}`));
+
+  it.each(['duikou zhiyuan', 'duikouzhiyuan', "Dui'kou zhi-yuan"])(
+    '%s finds the passages 对口支援 finds, with the characters matched',
+    async (q) => {
+      const chars = await all('对口支援', { expand: false, match: 'strict' });
+      const typed = await all(q, { expand: false, match: 'strict' });
+      expect(chars.total).toBeGreaterThan(0);
+      expect(typed.total).toBe(chars.total);
+      expect(places(typed)).toEqual(places(chars));
+      for (const h of typed.hits) {
+        const text = engine.requireDocument(h.docId).text;
+        expect(h.matches.map((m) => text.slice(m.start, m.end))).toContain('对口支援');
+      }
+    },
+  );
+
+  it('reads pinyin only as terms the papers hold, and leaves English words as typed', async () => {
+    // 支援 alone, and no reading for letters no term sounds like.
+    expect(places(await all('zhiyuan', { expand: false, match: 'strict' }))).toEqual(
+      places(await all('支援', { expand: false, match: 'strict' })),
+    );
+    expect((await all('zzzqqq', { expand: false })).total).toBe(0);
+    const english = await all('support', { expand: false, match: 'strict' });
+    expect(english.total).toBeGreaterThan(0);
+    for (const h of english.hits) expect(h.text.toLowerCase()).toContain('support');
+  });
+});
+
 describe('cross-lingual expansion', () => {
   it('对口支援 also finds English passages on counterpart support, saying through which term', async () => {
     const r = await all('对口支援');

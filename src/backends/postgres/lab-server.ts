@@ -95,6 +95,8 @@ export async function openLabServer(opts: LabServerOptions): Promise<LabServer> 
         const found = new Set(docs.map((d) => d.id));
         for (const d of docs) engine.showDocument(d);
         for (const id of ids ?? engine.documents().map((d) => d.id)) if (!found.has(id)) engine.removeDocument(id);
+        // Their Chinese terms, for queries typed in pinyin (this instance did not index them).
+        await search.learnTerms(ids);
       })
       .catch((err: Error) => log(`duikou: could not reload papers from the database (${err.message})`));
   };

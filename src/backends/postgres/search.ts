@@ -28,6 +28,13 @@
  * the boolean logic and phrase checks run in Node over the per-term
  * candidates.
  *
+ * Words typed in pinyin are read as the index's Chinese terms (readPinyin
+ * over a PinyinLexicon, as the embedded engine does): the lexicon is filled
+ * from the stored tsvectors at open, from the papers this instance indexes,
+ * and from those another instance announces ({@link PgSearchBackend.learnTerms});
+ * whether a term still occurs is asked of the index and kept until the next
+ * write (`search_totals.generation`).
+ *
  * The index records {@link PG_INDEX_FORMAT}; when it differs (the analyzer
  * or the index layout changed) the stored passages are dropped and
  * {@link PgSearchBackend.needsReindex} tells the caller to index again.
@@ -49,6 +56,7 @@ import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../p
 import type { Glossary } from '../../pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
+import { PinyinLexicon, pinyinLetters, readPinyin } from '../../pipeline/pinyin.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
 import { type RankOptions, type SearchSource, rank } from '../../pipeline/rank.js';
@@ -56,7 +64,7 @@ import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
 
 /** What decides the stored index's content: the embedded index's format version and this layout. */
-export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-3`;
+export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-4`;
 
 /** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
 const MAX_LEXEME_BYTES = 2000;
@@ -67,6 +75,8 @@ const MAX_POSITIONS = 256;
 const TEXT_CACHE_CHARS = 100_000_000;
 /** Analysed passages kept between queries (as the embedded engine's token cache). */
 const STATS_CACHE_SIZE = 20_000;
+/** Terms whose presence in the index is kept between queries (dropped all at once beyond this, and at every write). */
+const OCCURRENCE_CACHE_SIZE = 100_000;
 
 /** A passage's analysis: its tokens, its length in word positions, and its term and biword frequencies. */
 interface PassageStats {
@@ -111,7 +121,7 @@ async function removeRows(c: pg.PoolClient, docId: string): Promise<boolean> {
     [docId],
   );
   const { n, w } = gone.rows[0] ?? { n: 0, w: '0' };
-  if (n > 0) await c.query('UPDATE search_totals SET passages = passages - $1, words = words - $2', [n, w]);
+  if (n > 0) await c.query('UPDATE search_totals SET passages = passages - $1, words = words - $2, generation = generation + 1', [n, w]);
   return ((await c.query('DELETE FROM search_documents WHERE id = $1', [docId])).rowCount ?? 0) > 0;
 }
 
@@ -141,6 +151,17 @@ export class PgSearchBackend implements SearchBackend {
   private readonly statsCache = new Map<number, PassageStats>();
   /** Documents' texts by id, with the hash they were fetched at: fetched again only when the text changed. */
   private readonly textCache = new TextCache();
+  /**
+   * The index's Chinese terms by their pinyin, for queries typed in pinyin
+   * (as the embedded engine's). Terms of removed papers stay; a reading is
+   * kept only when its terms still occur (see {@link withPinyin}).
+   */
+  private readonly pinyin = new PinyinLexicon();
+  /** Filled from the stored index at open; a query typed in pinyin waits for it. */
+  private lexiconLoaded: Promise<void> = Promise.resolve();
+  /** Whether a term occurs in the index, as last asked, valid at {@link occurrenceAt}. */
+  private readonly occurrence = new Map<string, boolean>();
+  private occurrenceAt = '';
 
   private constructor(
     readonly pool: pg.Pool,
@@ -148,6 +169,20 @@ export class PgSearchBackend implements SearchBackend {
     /** True when the stored index was made by another analyzer and was dropped: index the corpus again. */
     readonly needsReindex: boolean,
   ) {}
+
+  /**
+   * Note the Chinese terms of stored papers in the pinyin lexicon: those of
+   * `docIds`, or of every paper. An instance calls it for papers another
+   * instance indexed (announced by NOTIFY); its own are noted as it indexes them.
+   */
+  async learnTerms(docIds: readonly string[] | null = null): Promise<void> {
+    // ts_stat lists each lexeme of the matching passages once: the terms and Han bigrams indexed.
+    const inner = docIds
+      ? `SELECT tsv FROM search_passages WHERE lang = 'zh' AND doc_id = ANY(%L::text[])`
+      : `SELECT tsv FROM search_passages WHERE lang = 'zh'`;
+    const r = await this.pool.query<{ word: string }>(`SELECT word FROM ts_stat(format($1, $2::text[]))`, [inner, docIds ?? []]);
+    this.pinyin.addTerms(r.rows.map((x) => x.word));
+  }
 
   /** Create the index tables if needed, and drop an index of another format. */
   static async open(pool: pg.Pool, glossary: Glossary): Promise<PgSearchBackend> {
@@ -182,10 +217,13 @@ export class PgSearchBackend implements SearchBackend {
           CREATE INDEX search_passages_han ON search_passages USING gin (han);
           -- The corpus size BM25 needs on every query, kept by each write in its
           -- transaction: counting it would read every passage row each time.
+          -- generation: bumped by every write, so what an instance keeps between queries
+          -- (which terms occur) is known to be current by reading this one row.
           CREATE TABLE search_totals (
-            one      boolean PRIMARY KEY DEFAULT true CHECK (one),
-            passages bigint NOT NULL,
-            words    bigint NOT NULL
+            one        boolean PRIMARY KEY DEFAULT true CHECK (one),
+            passages   bigint NOT NULL,
+            words      bigint NOT NULL,
+            generation bigint NOT NULL DEFAULT 0
           );
           INSERT INTO search_totals (passages, words) VALUES (0, 0);
         `);
@@ -200,7 +238,11 @@ export class PgSearchBackend implements SearchBackend {
     } finally {
       c.release();
     }
-    return new PgSearchBackend(pool, glossary, reindex);
+    const backend = new PgSearchBackend(pool, glossary, reindex);
+    backend.lexiconLoaded = backend.learnTerms();
+    // A failure here shows at the first query typed in pinyin, not as an unhandled rejection.
+    backend.lexiconLoaded.catch(() => undefined);
+    return backend;
   }
 
   /** Replace the glossary used for cross-lingual expansion. */
@@ -213,6 +255,7 @@ export class PgSearchBackend implements SearchBackend {
     const { text, ...rest } = doc;
     const rows = prep.passages.map((p) => {
       const toks = analyzePassage(text, p.passage);
+      if (p.passage.lang === 'zh') this.pinyin.addTerms(p.terms);
       return { passage: p.passage, words: p.words, tsv: passageTsvector(toks, p.bigrams), han: [...new Set(p.bigrams.join(''))] };
     });
     const c = await this.pool.connect();
@@ -235,7 +278,10 @@ export class PgSearchBackend implements SearchBackend {
           ],
         )
       ).rows.map((r) => r.id);
-      await c.query('UPDATE search_totals SET passages = passages + $1, words = words + $2', [rows.length, sum(rows.map((r) => r.words))]);
+      await c.query('UPDATE search_totals SET passages = passages + $1, words = words + $2, generation = generation + 1', [
+        rows.length,
+        sum(rows.map((r) => r.words)),
+      ]);
       await notify(c, { what: 'documents', docId: doc.id });
       await c.query('COMMIT');
       // RETURNING follows the insertion order, which follows ORDER BY n.
@@ -394,14 +440,79 @@ export class PgSearchBackend implements SearchBackend {
 
   /** Rank every candidate, fetching what the ranking asks for round by round until nothing is missing. */
   private async rankAll(parsed: ParsedQuery, opts: RankOptions): Promise<{ view: QueryView; ranked: ReturnType<typeof rank> }> {
-    const view = await QueryView.create(this.pool, this.glossary, parsed, this.statsCache, this.textCache);
-    let ranked = rank(parsed, view, opts);
+    const totals = (
+      await this.pool.query<{ n: number; w: string | null; g: string }>(
+        'SELECT passages::int AS n, words::text AS w, generation::text AS g FROM search_totals',
+      )
+    ).rows[0];
+    const generation = totals?.g ?? '';
+    if (generation !== this.occurrenceAt) {
+      this.occurrence.clear();
+      this.occurrenceAt = generation;
+    }
+    const query = await this.withPinyin(parsed, generation);
+    const view = new QueryView(this.pool, this.glossary, query, this.statsCache, this.textCache, totals?.n ?? 0, Number(totals?.w ?? 0));
+    let ranked = rank(query, view, opts);
     for (let round = 1; view.missingSomething(); round++) {
       if (round >= MAX_ROUNDS) throw new Error(`search: still missing data after ${MAX_ROUNDS} rounds`);
       await view.fetchMissing();
-      ranked = rank(parsed, view, opts);
+      ranked = rank(query, view, opts);
     }
     return { view, ranked };
+  }
+
+  /**
+   * The query with words typed in pinyin also searched as the index's Chinese
+   * terms that sound so, as the embedded engine reads it. Whether a term
+   * occurs is asked of the index for the terms the reading needs (one
+   * statement a round, rarely more than one round) and kept until the next
+   * write (`generation`).
+   */
+  private async withPinyin(parsed: ParsedQuery, generation: string): Promise<ParsedQuery> {
+    const typed = [...parsed.clauses.flat(), ...parsed.exclude].some((item) =>
+      item.text.split(/\s+/).some((w) => pinyinLetters(w) !== null),
+    );
+    if (!typed) return parsed;
+    // Readings are made from the lexicon: it must hold every stored paper's terms first.
+    await this.lexiconLoaded;
+    const answers = new Map<string, boolean>();
+    for (let round = 0; ; round++) {
+      const unknown = new Set<string>();
+      const occurs = (term: string): boolean => {
+        const o = answers.get(term) ?? this.occurrence.get(term);
+        if (o === undefined) unknown.add(term);
+        return o ?? false;
+      };
+      const read = readPinyin(parsed, {
+        read: (letters) => this.pinyin.read(letters, occurs),
+        known: (word) => analyze(word, 'query').some((t) => occurs(t.term)),
+      });
+      if (unknown.size === 0) return read;
+      if (round >= MAX_ROUNDS) throw new Error(`search: pinyin reading still asking after ${MAX_ROUNDS} rounds`);
+      for (const [t, o] of await this.learnOccurrence([...unknown], generation)) answers.set(t, o);
+    }
+  }
+
+  /** Ask the index which of `terms` occur (in any passage, as the embedded index's `lookup`). */
+  private async learnOccurrence(terms: string[], generation: string): Promise<Map<string, boolean>> {
+    const asked = terms.filter((t) => t !== '' && !isBiword(t) && !t.includes(' '));
+    const found = new Set(
+      asked.length === 0
+        ? []
+        : (
+            await this.pool.query<{ t: string }>(
+              `SELECT x.t FROM unnest($1::text[], $2::text[]) AS x(t, q) WHERE EXISTS (SELECT 1 FROM search_passages WHERE tsv @@ x.q::tsquery)`,
+              [asked, asked.map((t) => quoteLexeme(lexeme(t)))],
+            )
+          ).rows.map((r) => r.t),
+    );
+    const answers = new Map(terms.map((t) => [t, found.has(t)]));
+    // Another query may have seen a newer generation meanwhile: keep the answers only for the one they were asked at.
+    if (generation === this.occurrenceAt) {
+      if (this.occurrence.size + terms.length > OCCURRENCE_CACHE_SIZE) this.occurrence.clear();
+      for (const [t, o] of answers) this.occurrence.set(t, o);
+    }
+    return answers;
   }
 }
 
@@ -451,7 +562,7 @@ class QueryView implements SearchSource {
   private allLoaded = false;
   private wantAll = false;
 
-  private constructor(
+  constructor(
     private readonly pool: pg.Pool,
     private readonly glossary: Glossary,
     private readonly parsed: ParsedQuery,
@@ -478,17 +589,6 @@ class QueryView implements SearchSource {
       averageLength: size === 0 ? 1 : Math.max(1, totalWords / size),
     };
     this.index = index as PassageIndex;
-  }
-
-  static async create(
-    pool: pg.Pool,
-    glossary: Glossary,
-    parsed: ParsedQuery,
-    stats: Map<number, PassageStats>,
-    texts: TextCache,
-  ): Promise<QueryView> {
-    const r = await pool.query<{ n: number; w: string | null }>('SELECT passages::int AS n, words::text AS w FROM search_totals');
-    return new QueryView(pool, glossary, parsed, stats, texts, r.rows[0]?.n ?? 0, Number(r.rows[0]?.w ?? 0));
   }
 
   missingSomething(): boolean {
