@@ -6,7 +6,7 @@
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { TEST_BACKEND, type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
+import { type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
 import type { TestServer } from './helpers/server.js';
 
 const TOKEN = 'team-token-for-scripts-0123456789';
@@ -52,16 +52,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-/**
- * The analysis views (concordance with tag: filters, co-occurrence) read the
- * embedded store's annotations; with annotations in PostgreSQL they do not
- * apply them yet, so their part of the blind-round check runs on SQLite only.
- */
-const ANALYSIS_ON_THIS_BACKEND = TEST_BACKEND === 'embedded';
-if (!ANALYSIS_ON_THIS_BACKEND) {
-  console.log('skipped on PostgreSQL: the analysis views’ part of the blind-round check (they read only embedded annotations yet)');
-}
 
 type Who = 'wang' | 'li' | 'zhang' | 'chen' | null;
 
@@ -252,7 +242,7 @@ describe('a blind round', () => {
       expect(leaks(all), format).toBe(false);
     }
     // The analysis views: a tag: filter and the co-occurrence table count only li's.
-    if (ANALYSIS_ON_THIS_BACKEND) await analysisViewsHide();
+    await analysisViewsHide();
     // Fetching, editing or deleting it by id: as if it did not exist.
     expect((await call('li', 'GET', `/api/annotations/${zhangId}`)).status).toBe(404);
     expect((await call('li', 'PATCH', `/api/annotations/${zhangId}`, { note: 'x' })).status).toBe(404);
