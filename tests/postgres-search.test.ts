@@ -226,6 +226,9 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     await backend.indexDocument(prepareDocument((await loadCorpus(dir)).find((d) => d.id === id)!));
     expect(await totals()).toEqual(before);
     // Other instances hear that the document went.
+    // Another instance has 林芝's hits from before (kept between its queries): it must see the removal too.
+    const earlier = await other.search('林芝', parseQuery('林芝'), {});
+    expect(earlier.perDocument[id]).toBeGreaterThan(0);
     const listener = await pool.connect();
     const heard: string[] = [];
     listener.on('notification', (m) => heard.push(m.payload ?? ''));
@@ -242,6 +245,9 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     const mine = await backend.search('林芝', parseQuery('林芝'), {});
     expect(mine.total).toBe(engine.search('林芝').total);
     expect(mine.perDocument[id]).toBeUndefined();
+    const theirs = await other.search('林芝', parseQuery('林芝'), {});
+    expect(theirs.total).toBe(mine.total);
+    expect(theirs.perDocument[id]).toBeUndefined();
     await expect(backend.search(`doc:${id} x`, parseQuery(`doc:${id} x`), {})).rejects.toMatchObject({
       code: 'unknown_document',
       status: 404,

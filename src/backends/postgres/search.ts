@@ -20,10 +20,14 @@
  * (the others are never fetched), so its scores, and the order, may differ
  * from the embedded engine's; the passages and totals do not.
  *
- * Cost: a candidate passage is analysed again (for frequencies, lengths and
- * match offsets) the first time a process sees it and then kept, like the
- * embedded engine's token cache; a document's text is fetched once and
- * kept (up to {@link TEXT_CACHE_CHARS}) until its hash changes. The full
+ * Cost: a candidate passage is analysed again (for frequencies and match
+ * offsets) the first time a process sees it and then kept, like the
+ * embedded engine's token cache; its length is the one stored at indexing.
+ * A document's text is fetched once and kept (up to {@link TEXT_CACHE_CHARS})
+ * until its hash changes. Posting lists, passages and titles read by a query
+ * are kept for the next ones while the index does not change: every write
+ * bumps `search_totals.generation`, which each query reads first, so a query
+ * whose lists are all kept costs that one statement. The full
  * query is not yet translated into a single tsquery (`&`, `|`, `!`, `<->`):
  * the boolean logic and phrase checks run in Node over the per-term
  * candidates.
@@ -75,6 +79,10 @@ const MAX_POSITIONS = 256;
 const TEXT_CACHE_CHARS = 100_000_000;
 /** Analysed passages kept between queries (as the embedded engine's token cache). */
 const STATS_CACHE_SIZE = 20_000;
+/** Passage ids of posting lists kept between queries, all lists together (about 8 bytes each). */
+const POSTINGS_CACHE_IDS = 4_000_000;
+/** Passages (their place, kind and pieces) kept between queries. */
+const PASSAGE_CACHE_SIZE = 100_000;
 /** Terms whose presence in the index is kept between queries (dropped all at once beyond this, and at every write). */
 const OCCURRENCE_CACHE_SIZE = 100_000;
 
@@ -151,6 +159,8 @@ export class PgSearchBackend implements SearchBackend {
   private readonly statsCache = new Map<number, PassageStats>();
   /** Documents' texts by id, with the hash they were fetched at: fetched again only when the text changed. */
   private readonly textCache = new TextCache();
+  /** Posting lists, titles and passages read by earlier queries (see {@link IndexCache}). */
+  private readonly indexCache = new IndexCache();
   /**
    * The index's Chinese terms by their pinyin, for queries typed in pinyin
    * (as the embedded engine's). Terms of removed papers stay; a reading is
@@ -442,7 +452,8 @@ export class PgSearchBackend implements SearchBackend {
   private async rankAll(parsed: ParsedQuery, opts: RankOptions): Promise<{ view: QueryView; ranked: ReturnType<typeof rank> }> {
     const totals = (
       await this.pool.query<{ n: number; w: string | null; g: string }>(
-        'SELECT passages::int AS n, words::text AS w, generation::text AS g FROM search_totals',
+        // The table's oid with the counter: an index dropped and built again starts a new series.
+        `SELECT passages::int AS n, words::text AS w, generation::text || '@' || 'search_totals'::regclass::oid::text AS g FROM search_totals`,
       )
     ).rows[0];
     const generation = totals?.g ?? '';
@@ -450,8 +461,10 @@ export class PgSearchBackend implements SearchBackend {
       this.occurrence.clear();
       this.occurrenceAt = generation;
     }
+    this.indexCache.at(generation);
     const query = await this.withPinyin(parsed, generation);
-    const view = new QueryView(this.pool, this.glossary, query, this.statsCache, this.textCache, totals?.n ?? 0, Number(totals?.w ?? 0));
+    const caches = { stats: this.statsCache, texts: this.textCache, index: this.indexCache, generation };
+    const view = new QueryView(this.pool, this.glossary, query, caches, totals?.n ?? 0, Number(totals?.w ?? 0));
     let ranked = rank(query, view, opts);
     for (let round = 1; view.missingSomething(); round++) {
       if (round >= MAX_ROUNDS) throw new Error(`search: still missing data after ${MAX_ROUNDS} rounds`);
@@ -516,6 +529,74 @@ export class PgSearchBackend implements SearchBackend {
   }
 }
 
+/**
+ * What queries read from the index and the next query may read again,
+ * valid for one index generation (`search_totals.generation`, bumped by
+ * every write, read by each query in the statement it needs anyway): posting
+ * lists and documents' titles and hashes. Passages are kept across
+ * generations: a passage id is never reused, and a paper indexed again gets
+ * new ones.
+ */
+class IndexCache {
+  private generation = '';
+  private readonly postings = new Map<string, number[]>();
+  private postingIds = 0;
+  private readonly docs = new Map<string, { title: string; hash: string }>();
+  private readonly passages = new Map<number, { passage: Passage; words: number }>();
+
+  /** Start a query at `generation`: what was kept for another one is dropped. */
+  at(generation: string): void {
+    if (generation === this.generation) return;
+    this.generation = generation;
+    this.postings.clear();
+    this.postingIds = 0;
+    this.docs.clear();
+  }
+
+  /** Whether answers read at `generation` may still be kept. */
+  current(generation: string): boolean {
+    return generation === this.generation;
+  }
+
+  posting(term: string): number[] | undefined {
+    return this.postings.get(term);
+  }
+
+  setPosting(generation: string, term: string, ids: number[]): void {
+    if (!this.current(generation)) return;
+    if (this.postingIds + ids.length > POSTINGS_CACHE_IDS) {
+      this.postings.clear();
+      this.postingIds = 0;
+    }
+    this.postings.set(term, ids);
+    this.postingIds += ids.length;
+  }
+
+  doc(id: string): { title: string; hash: string } | undefined {
+    return this.docs.get(id);
+  }
+
+  setDoc(generation: string, id: string, d: { title: string; hash: string }): void {
+    if (this.current(generation)) this.docs.set(id, d);
+  }
+
+  passage(id: number): { passage: Passage; words: number } | undefined {
+    return this.passages.get(id);
+  }
+
+  setPassage(id: number, e: { passage: Passage; words: number }): void {
+    if (this.passages.size >= PASSAGE_CACHE_SIZE) {
+      // The oldest tenth goes at once, so filling a full cache does not drop one entry per passage.
+      let n = PASSAGE_CACHE_SIZE / 10;
+      for (const k of this.passages.keys()) {
+        if (n-- <= 0) break;
+        this.passages.delete(k);
+      }
+    }
+    this.passages.set(id, e);
+  }
+}
+
 /** Texts kept between queries, at most {@link TEXT_CACHE_CHARS} UTF-16 units, the least recently used dropped first. */
 class TextCache {
   private readonly map = new Map<string, { hash: string; text: string }>();
@@ -562,15 +643,25 @@ class QueryView implements SearchSource {
   private allLoaded = false;
   private wantAll = false;
 
+  private readonly stats: Map<number, PassageStats>;
+  private readonly texts: TextCache;
+  private readonly cache: IndexCache;
+  private readonly generation: string;
+  /** Each loaded passage's length in word positions (as stored at indexing). */
+  private readonly words = new Map<number, number>();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly glossary: Glossary,
     private readonly parsed: ParsedQuery,
-    private readonly stats: Map<number, PassageStats>,
-    private readonly texts: TextCache,
+    caches: { stats: Map<number, PassageStats>; texts: TextCache; index: IndexCache; generation: string },
     size: number,
     totalWords: number,
   ) {
+    this.stats = caches.stats;
+    this.texts = caches.texts;
+    this.cache = caches.index;
+    this.generation = caches.generation;
     // The subset of PassageIndex that ranking reads, answered from this view.
     const index: Pick<PassageIndex, 'lookup' | 'lookupAll' | 'lookupChar' | 'frequency' | 'lengthOf' | 'size' | 'averageLength'> = {
       lookup: (term) => this.lookup(term),
@@ -584,7 +675,7 @@ class QueryView implements SearchSource {
       },
       lookupChar: (c) => this.lookup(`\u0000char:${c}`),
       frequency: (id, term) => this.stat(id)?.freq.get(term) ?? 0,
-      lengthOf: (id) => this.stat(id)?.length ?? 0,
+      lengthOf: (id) => this.words.get(id) ?? 0,
       size,
       averageLength: size === 0 ? 1 : Math.max(1, totalWords / size),
     };
@@ -611,10 +702,9 @@ class QueryView implements SearchSource {
           : await this.pool.query<{ id: number }>('SELECT id FROM search_passages WHERE tsv @@ $1::tsquery ORDER BY id', [
               quoteLexeme(lexeme(t)),
             ]);
-        this.postings.set(
-          t,
-          r.rows.map((x) => x.id),
-        );
+        const ids = r.rows.map((x) => x.id);
+        this.postings.set(t, ids);
+        this.cache.setPosting(this.generation, t, ids);
       }),
     );
     // Every candidate of a term is a passage ranking will look at.
@@ -629,8 +719,45 @@ class QueryView implements SearchSource {
     }
   }
 
+  /** Whether a passage passes the query's `lang:`/`doc:`/`kind:` filters. */
+  private passes(p: Passage): boolean {
+    const { lang, docs, kinds } = this.parsed.filters;
+    return (!lang || p.lang === lang) && (docs.length === 0 || docs.includes(p.docId)) && (!kinds?.length || kinds.includes(p.kind));
+  }
+
+  /** Whether a document's title and text are at hand (here, or kept at this generation), without asking the database. */
+  private docReady(docId: string): boolean {
+    if (this.docs.has(docId)) return true;
+    const d = this.cache.doc(docId);
+    const text = d && this.texts.get(docId, d.hash);
+    if (!d || text === undefined) return false;
+    this.docs.set(docId, { title: d.title, text });
+    return true;
+  }
+
+  /** Take the passages of `ids` that earlier queries kept (with their documents); the ids still to fetch. */
+  private adopt(ids: Iterable<number>): number[] {
+    const missing: number[] = [];
+    for (const id of ids) {
+      if (this.checked.has(id)) continue;
+      const e = this.cache.passage(id);
+      if (!e || !this.docReady(e.passage.docId)) {
+        missing.push(id);
+        continue;
+      }
+      this.checked.add(id);
+      if (this.passes(e.passage)) {
+        this.loaded.set(id, e.passage);
+        this.words.set(id, e.words);
+      }
+    }
+    return missing;
+  }
+
   /** Load passages (these ids, or all) that pass the query's filters, with their documents. */
-  private async loadPassages(ids: number[] | null): Promise<void> {
+  private async loadPassages(wanted: number[] | null): Promise<void> {
+    const ids = wanted && this.adopt(wanted);
+    if (ids?.length === 0) return;
     const { lang, docs, kinds } = this.parsed.filters;
     const where: string[] = [];
     const params: unknown[] = [];
@@ -638,24 +765,33 @@ class QueryView implements SearchSource {
       params.push(v);
       where.push(sql.replace('?', `$${params.length}`));
     };
+    // By id, every one is fetched (and kept for later queries) and the filters applied here.
     if (ids) add('id = ANY(?::int[])', ids);
-    if (lang) add('lang = ?', lang);
-    if (docs.length) add('doc_id = ANY(?::text[])', docs);
-    if (kinds?.length) add('kind = ANY(?::text[])', kinds);
+    else {
+      if (lang) add('lang = ?', lang);
+      if (docs.length) add('doc_id = ANY(?::text[])', docs);
+      if (kinds?.length) add('kind = ANY(?::text[])', kinds);
+    }
     const rows = (
-      await this.pool.query<PassageRow>(
-        `SELECT id, doc_id, passage FROM search_passages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY doc_id COLLATE "C", id`,
+      await this.pool.query<PassageRow & { words: number }>(
+        `SELECT id, doc_id, words, passage FROM search_passages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY doc_id COLLATE "C", id`,
         params,
       )
     ).rows;
     for (const id of ids ?? []) this.checked.add(id);
+    const passing: PassageRow[] = [];
     for (const r of rows) {
+      const passage = { ...r.passage, id: r.id };
+      this.cache.setPassage(r.id, { passage, words: r.words });
       this.checked.add(r.id);
-      this.loaded.set(r.id, { ...r.passage, id: r.id });
+      if (!this.passes(passage)) continue;
+      passing.push(r);
+      this.loaded.set(r.id, passage);
+      this.words.set(r.id, r.words);
     }
-    const needDocs = [...new Set(rows.map((r) => r.doc_id))].filter((d) => !this.docs.has(d));
+    const needDocs = [...new Set(passing.map((r) => r.doc_id))].filter((d) => !this.docReady(d));
     if (needDocs.length) {
-      // Titles and hashes every time (metadata may change); a text only when its hash is not the one kept.
+      // Titles and hashes at each generation (metadata may change); a text only when its hash is not the one kept.
       const d = await this.pool.query<{ id: string; title: string; hash: string }>(
         `SELECT id, doc->>'title' AS title, doc->>'hash' AS hash FROM search_documents WHERE id = ANY($1::text[])`,
         [needDocs],
@@ -669,6 +805,7 @@ class QueryView implements SearchSource {
         for (const x of t.rows) this.texts.set(x.id, x.hash, x.text);
       }
       for (const x of d.rows) {
+        this.cache.setDoc(this.generation, x.id, { title: x.title, hash: x.hash });
         const text = this.texts.get(x.id, x.hash);
         if (text !== undefined) this.docs.set(x.id, { title: x.title, text });
       }
@@ -685,6 +822,13 @@ class QueryView implements SearchSource {
     if (term === '' || (!term.startsWith('\u0000char:') && (term.includes(' ') || isBiword(term)))) return [];
     const list = this.postings.get(term);
     if (list) return list;
+    const kept = this.cache.posting(term);
+    if (kept) {
+      this.postings.set(term, kept);
+      // Its candidates are passages ranking will look at, as for a list fetched now.
+      for (const id of this.adopt(kept)) this.wantedPassages.add(id);
+      return kept;
+    }
     this.wantedTerms.add(term);
     return [];
   }
