@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgSearchBackend, PG_INDEX_FORMAT, lexeme, passageTsvector } from '../src/backends/postgres/search.js';
+import { PgSearchBackend, PG_INDEX_FORMAT, lexeme, passageTsvector, positionsCountTerms } from '../src/backends/postgres/search.js';
 import { Engine, MAX_LIMIT, type SearchOptions, type SearchResult, prepareDocument } from '../src/backends/embedded/engine.js';
 import { EmbeddedSearchBackend } from '../src/backends/embedded/search.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
@@ -79,6 +79,17 @@ describe('the tsvector of a passage', () => {
     const long = 'x'.repeat(3000);
     expect(lexeme(long)).toMatch(/^#[0-9a-f]{64}$/);
     expect(lexeme('对口支援')).toBe('对口支援');
+  });
+
+  it('says when its positions count each term’s occurrences, and when a passage must be analysed again for them', () => {
+    const at = (term: string, position: number) => ({ term, position, start: 0, end: 1, script: 'latin' }) as never;
+    expect(positionsCountTerms([at('a', 0), at('b', 1), at('a', 2)])).toBe(true);
+    // One term twice at one position: the tsvector keeps the position once.
+    expect(positionsCountTerms([at('a', 0), at('a', 0)])).toBe(false);
+    // 256 occurrences, or a position PostgreSQL cannot hold.
+    expect(positionsCountTerms(Array.from({ length: 256 }, (_, i) => at('a', i)))).toBe(false);
+    expect(positionsCountTerms(Array.from({ length: 255 }, (_, i) => at('a', i)))).toBe(true);
+    expect(positionsCountTerms([at('a', 16_382)])).toBe(false);
   });
 });
 
@@ -213,6 +224,13 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
       expect(Object.fromEntries(mine.frequencies)).toEqual(Object.fromEntries(theirs.frequencies));
       expect(theirs.frequencies.get('xinjiang')).toBeGreaterThanOrEqual(3);
       expect(theirs.frequencies.get('support')).toBeGreaterThanOrEqual(300);
+      // Ranking reads the same frequencies, from the positions or (past their limits) from the passage itself.
+      for (const q of ['doc:long-paper support', 'doc:long-paper xinjiang', 'doc:long-paper cadre']) {
+        const a = await backend.search(q, parseQuery(q), { limit: 5 });
+        const b = engine.search(q, { limit: 5 });
+        expect(a.total).toBe(b.total);
+        expect(a.hits.map((h) => [h.docId, h.start, h.score])).toEqual(b.hits.map((h) => [h.docId, h.start, h.score]));
+      }
     } finally {
       engine.removeDocument(long.id);
       await backend.removeDocument(long.id);

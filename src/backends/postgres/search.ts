@@ -20,9 +20,13 @@
  * (the others are never fetched), so its scores, and the order, may differ
  * from the embedded engine's; the passages and totals do not.
  *
- * Cost: a candidate passage is analysed again (for frequencies and match
- * offsets) the first time a process sees it and then kept, like the
- * embedded engine's token cache; its length is the one stored at indexing.
+ * Cost: a single term's frequency in each candidate comes with its posting
+ * list, counted from the stored positions in the same statement, and a
+ * passage's length is the one stored at indexing; a passage is analysed
+ * again only for what positions do not give (biwords of phrases, the tokens
+ * of the page's hits for match offsets, a passage whose positions do not
+ * count its terms: see {@link positionsCountTerms}), and kept, like the
+ * embedded engine's token cache.
  * A document's text is fetched once and kept (up to {@link TEXT_CACHE_CHARS})
  * until its hash changes. Posting lists, passages and titles read by a query
  * are kept for the next ones while the index does not change: every write
@@ -86,6 +90,16 @@ const PASSAGE_CACHE_SIZE = 100_000;
 /** Terms whose presence in the index is kept between queries (dropped all at once beyond this, and at every write). */
 const OCCURRENCE_CACHE_SIZE = 100_000;
 
+/**
+ * A term's posting list: passage ids, ascending, and for each the term's
+ * frequency read from the stored positions (-1 where they do not give it);
+ * no frequencies for a character's list.
+ */
+interface Posting {
+  ids: number[];
+  tf: Int32Array | null;
+}
+
 /** A passage's analysis: its tokens, its length in word positions, and its term and biword frequencies. */
 interface PassageStats {
   length: number;
@@ -119,6 +133,25 @@ export function passageTsvector(toks: readonly AnalyzedToken[], bigrams: readonl
     positions.set(l, list);
   }
   return [...positions].map(([l, ps]) => (ps.length ? `${quoteLexeme(l)}:${ps.join(',')}` : quoteLexeme(l))).join(' ');
+}
+
+/**
+ * Whether a passage's tsvector gives each of its terms' frequencies exactly:
+ * its positions are one per occurrence unless a term occurs twice at one
+ * position (a sub-word the same as another), 256 times or more, or past
+ * position 16383. Where not, frequencies come from analysing it again.
+ */
+export function positionsCountTerms(toks: readonly AnalyzedToken[]): boolean {
+  const last = new Map<string, number>();
+  const count = new Map<string, number>();
+  for (const t of toks) {
+    if (t.position + 1 >= MAX_POSITION || last.get(t.term) === t.position) return false;
+    last.set(t.term, t.position);
+    const n = (count.get(t.term) ?? 0) + 1;
+    if (n >= MAX_POSITIONS) return false;
+    count.set(t.term, n);
+  }
+  return true;
 }
 
 /** Delete a document and its passages, taking them off `search_totals`; true when it was there. */
@@ -220,6 +253,7 @@ export class PgSearchBackend implements SearchBackend {
             words   integer NOT NULL,
             passage jsonb NOT NULL,
             tsv     tsvector NOT NULL,
+            tf_exact boolean NOT NULL, -- its positions count its terms' occurrences (positionsCountTerms)
             han     text[] NOT NULL  -- the Han characters of its bigrams, for single-character lookups
           );
           CREATE INDEX search_passages_tsv ON search_passages USING gin (tsv);
@@ -266,7 +300,13 @@ export class PgSearchBackend implements SearchBackend {
     const rows = prep.passages.map((p) => {
       const toks = analyzePassage(text, p.passage);
       if (p.passage.lang === 'zh') this.pinyin.addTerms(p.terms);
-      return { passage: p.passage, words: p.words, tsv: passageTsvector(toks, p.bigrams), han: [...new Set(p.bigrams.join(''))] };
+      return {
+        passage: p.passage,
+        words: p.words,
+        tsv: passageTsvector(toks, p.bigrams),
+        exact: positionsCountTerms(toks),
+        han: [...new Set(p.bigrams.join(''))],
+      };
     });
     const c = await this.pool.connect();
     try {
@@ -275,9 +315,9 @@ export class PgSearchBackend implements SearchBackend {
       await c.query('INSERT INTO search_documents (id, doc, text) VALUES ($1, $2, $3)', [doc.id, JSON.stringify(rest), text]);
       const ids = (
         await c.query<{ id: number }>(
-          `INSERT INTO search_passages (doc_id, kind, lang, words, passage, tsv, han)
-           SELECT $1, p->>'kind', p->>'lang', w, p, t::tsvector, ARRAY(SELECT jsonb_array_elements_text(h))
-           FROM unnest($2::jsonb[], $3::int[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS x(p, w, t, h, n) ORDER BY n
+          `INSERT INTO search_passages (doc_id, kind, lang, words, passage, tsv, tf_exact, han)
+           SELECT $1, p->>'kind', p->>'lang', w, p, t::tsvector, e, ARRAY(SELECT jsonb_array_elements_text(h))
+           FROM unnest($2::jsonb[], $3::int[], $4::text[], $5::jsonb[], $6::boolean[]) WITH ORDINALITY AS x(p, w, t, h, e, n) ORDER BY n
            RETURNING id`,
           [
             doc.id,
@@ -285,6 +325,7 @@ export class PgSearchBackend implements SearchBackend {
             rows.map((r) => r.words),
             rows.map((r) => r.tsv),
             rows.map((r) => JSON.stringify(r.han)),
+            rows.map((r) => r.exact),
           ],
         )
       ).rows.map((r) => r.id);
@@ -539,7 +580,7 @@ export class PgSearchBackend implements SearchBackend {
  */
 class IndexCache {
   private generation = '';
-  private readonly postings = new Map<string, number[]>();
+  private readonly postings = new Map<string, Posting>();
   private postingIds = 0;
   private readonly docs = new Map<string, { title: string; hash: string }>();
   private readonly passages = new Map<number, { passage: Passage; words: number }>();
@@ -558,18 +599,18 @@ class IndexCache {
     return generation === this.generation;
   }
 
-  posting(term: string): number[] | undefined {
+  posting(term: string): Posting | undefined {
     return this.postings.get(term);
   }
 
-  setPosting(generation: string, term: string, ids: number[]): void {
+  setPosting(generation: string, term: string, posting: Posting): void {
     if (!this.current(generation)) return;
-    if (this.postingIds + ids.length > POSTINGS_CACHE_IDS) {
+    if (this.postingIds + posting.ids.length > POSTINGS_CACHE_IDS) {
       this.postings.clear();
       this.postingIds = 0;
     }
-    this.postings.set(term, ids);
-    this.postingIds += ids.length;
+    this.postings.set(term, posting);
+    this.postingIds += posting.ids.length;
   }
 
   doc(id: string): { title: string; hash: string } | undefined {
@@ -632,7 +673,10 @@ class TextCache {
  */
 class QueryView implements SearchSource {
   readonly index: PassageIndex;
-  private readonly postings = new Map<string, number[]>();
+  private readonly postings = new Map<string, Posting>();
+  /** Posting lists read only for their frequencies (a Chinese run's own word): their passages are not candidates. */
+  private readonly counted = new Map<string, Posting>();
+  private readonly wantedCounts = new Set<string>();
   private readonly wantedTerms = new Set<string>();
   /** Passages fetched (those that pass the filters); `checked` also holds those that did not. */
   private readonly loaded = new Map<number, Passage>();
@@ -674,7 +718,7 @@ class QueryView implements SearchSource {
         });
       },
       lookupChar: (c) => this.lookup(`\u0000char:${c}`),
-      frequency: (id, term) => this.stat(id)?.freq.get(term) ?? 0,
+      frequency: (id, term) => this.storedFrequency(id, term) ?? this.stat(id)?.freq.get(term) ?? 0,
       lengthOf: (id) => this.words.get(id) ?? 0,
       size,
       averageLength: size === 0 ? 1 : Math.max(1, totalWords / size),
@@ -683,32 +727,30 @@ class QueryView implements SearchSource {
   }
 
   missingSomething(): boolean {
-    return this.wantedTerms.size > 0 || this.wantedPassages.size > 0 || (this.wantAll && !this.allLoaded);
+    return this.wantedTerms.size > 0 || this.wantedCounts.size > 0 || this.wantedPassages.size > 0 || (this.wantAll && !this.allLoaded);
   }
 
   /** Fetch the posting lists and passages the last round asked for. */
   async fetchMissing(): Promise<void> {
     const terms = [...this.wantedTerms];
     this.wantedTerms.clear();
-    await Promise.all(
-      terms.map(async (t) => {
-        const char = t.startsWith('\u0000char:') ? t.slice('\u0000char:'.length) : null;
-        // A character: the passages listing it as a word, or holding a bigram with it (as the embedded lookupChar).
-        const r = char
-          ? await this.pool.query<{ id: number }>(
-              'SELECT id FROM search_passages WHERE tsv @@ $1::tsquery OR han @> ARRAY[$2] ORDER BY id',
-              [quoteLexeme(lexeme(char)), char],
-            )
-          : await this.pool.query<{ id: number }>('SELECT id FROM search_passages WHERE tsv @@ $1::tsquery ORDER BY id', [
-              quoteLexeme(lexeme(t)),
-            ]);
-        const ids = r.rows.map((x) => x.id);
-        this.postings.set(t, ids);
-        this.cache.setPosting(this.generation, t, ids);
+    const counts = [...this.wantedCounts].filter((t) => !terms.includes(t));
+    this.wantedCounts.clear();
+    const fetchCounts = counts.map(async (t) => {
+      const posting = await this.fetchPosting(t);
+      this.counted.set(t, posting);
+      this.cache.setPosting(this.generation, t, posting);
+    });
+    await Promise.all([
+      ...fetchCounts,
+      ...terms.map(async (t) => {
+        const posting = await this.fetchPosting(t);
+        this.postings.set(t, posting);
+        this.cache.setPosting(this.generation, t, posting);
       }),
-    );
+    ]);
     // Every candidate of a term is a passage ranking will look at.
-    for (const t of terms) for (const id of this.postings.get(t) ?? []) if (!this.checked.has(id)) this.wantedPassages.add(id);
+    for (const t of terms) for (const id of this.postings.get(t)?.ids ?? []) if (!this.checked.has(id)) this.wantedPassages.add(id);
     const ids = [...this.wantedPassages];
     this.wantedPassages.clear();
     if (this.wantAll && !this.allLoaded) {
@@ -717,6 +759,26 @@ class QueryView implements SearchSource {
     } else if (ids.length > 0) {
       await this.loadPassages(ids);
     }
+  }
+
+  /** A term's posting list (a character's: `\u0000char:` and the character) with its frequencies. */
+  private async fetchPosting(t: string): Promise<Posting> {
+    const char = t.startsWith('\u0000char:') ? t.slice('\u0000char:'.length) : null;
+    // A character: the passages listing it as a word, or holding a bigram with it (as the embedded lookupChar).
+    if (char) {
+      const r = await this.pool.query<{ id: number }>(
+        'SELECT id FROM search_passages WHERE tsv @@ $1::tsquery OR han @> ARRAY[$2] ORDER BY id',
+        [quoteLexeme(lexeme(char)), char],
+      );
+      return { ids: r.rows.map((x) => x.id), tf: null };
+    }
+    // The term's positions in each passage, cut out of its tsvector (setweight marks the one lexeme, ts_filter keeps it).
+    const r = await this.pool.query<{ id: number; n: number | null }>(
+      `SELECT id, CASE WHEN tf_exact THEN coalesce((SELECT array_length(u.positions, 1) FROM unnest(ts_filter(setweight(tsv, 'A', ARRAY[$2]), '{a}')) u), 0) END AS n
+       FROM search_passages WHERE tsv @@ $1::tsquery ORDER BY id`,
+      [quoteLexeme(lexeme(t)), lexeme(t)],
+    );
+    return { ids: r.rows.map((x) => x.id), tf: Int32Array.from(r.rows, (x) => x.n ?? -1) };
   }
 
   /** Whether a passage passes the query's `lang:`/`doc:`/`kind:` filters. */
@@ -821,16 +883,51 @@ class QueryView implements SearchSource {
   private lookup(term: string): number[] {
     if (term === '' || (!term.startsWith('\u0000char:') && (term.includes(' ') || isBiword(term)))) return [];
     const list = this.postings.get(term);
-    if (list) return list;
+    if (list) return list.ids;
     const kept = this.cache.posting(term);
     if (kept) {
       this.postings.set(term, kept);
       // Its candidates are passages ranking will look at, as for a list fetched now.
-      for (const id of this.adopt(kept)) this.wantedPassages.add(id);
-      return kept;
+      for (const id of this.adopt(kept.ids)) this.wantedPassages.add(id);
+      return kept.ids;
     }
     this.wantedTerms.add(term);
     return [];
+  }
+
+  /**
+   * A single term's frequency in a loaded passage from its posting list (0
+   * when the list does not hold it), or undefined when it must be counted
+   * on the passage's tokens: a biword, a list not fetched, positions that do
+   * not count it (see positionsCountTerms).
+   */
+  private storedFrequency(id: number, term: string): number | undefined {
+    if (!this.loaded.has(id)) return undefined;
+    let p = this.postings.get(term) ?? this.counted.get(term);
+    if (!p) {
+      if (term === '' || term.includes(' ') || isBiword(term) || term.startsWith('\u0000')) return undefined;
+      p = this.cache.posting(term);
+      if (!p) {
+        // Asked for in the next round (this round's ranking is run again); no passage is analysed meanwhile.
+        this.wantedCounts.add(term);
+        return 0;
+      }
+      this.counted.set(term, p);
+    }
+    if (!p.tf) return undefined;
+    let lo = 0;
+    let hi = p.ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = p.ids[mid]!;
+      if (at === id) {
+        const n = p.tf[mid]!;
+        return n < 0 ? undefined : n;
+      }
+      if (at < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
   }
 
   /** Length and term/biword frequencies of a loaded passage, from its tokens (as indexing computes them). */
