@@ -13,7 +13,7 @@ import type { LoadedDocument } from '../src/core/types.js';
 import { emptyGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { TEST_BACKEND } from './helpers/backends.js';
-import { type TestDatabase, createTestDatabase } from './helpers/postgres.js';
+import { type TestDatabase, createTestDatabase, testPool } from './helpers/postgres.js';
 
 let lab: Promise<{ tdb: TestDatabase; pool: pg.Pool; search: PgSearchBackend }> | null = null;
 let serial = 0;
@@ -31,7 +31,7 @@ function labIndex(): Promise<{ tdb: TestDatabase; pool: pg.Pool; search: PgSearc
     const url = process.env.DUIKOU_TEST_DATABASE_URL;
     if (!url) throw new Error('DUIKOU_TEST_BACKEND=postgres needs DUIKOU_TEST_DATABASE_URL (see scripts/pg-test-server.sh)');
     const tdb = await createTestDatabase(url);
-    const pool = new pg.Pool({ connectionString: tdb.url, max: 2 });
+    const pool = testPool(tdb.url, 2);
     return { tdb, pool, search: await PgSearchBackend.open(pool, emptyGlossary()) };
   })();
   return lab;

@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IndexerLease, tryBecomeIndexer, watchForIndexerRole } from '../src/backends/postgres/indexer-lock.js';
-import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl, testPool } from './helpers/postgres.js';
 
 const server = testDatabaseUrl();
 
@@ -10,7 +10,7 @@ describe.skipIf(!server)('the indexer role', () => {
   let tdb: TestDatabase;
   const pools: pg.Pool[] = [];
   const instance = () => {
-    const p = new pg.Pool({ connectionString: tdb.url, max: 3 });
+    const p = testPool(tdb.url, 3);
     p.on('error', () => undefined); // a terminated connection is what these tests cause
     pools.push(p);
     return p;

@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
 import { prepareDocument } from '../src/backends/embedded/engine.js';
 import { type LabServer, openLabServer } from '../src/backends/postgres/lab-server.js';
 import { emptyGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { asLibrary } from '../src/library/library.js';
-import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl, testPool } from './helpers/postgres.js';
 
 const pgServer = testDatabaseUrl();
 
@@ -72,7 +71,7 @@ describe.skipIf(!pgServer)('the lab server’s indexer', () => {
 describe.skipIf(!pgServer)('the PostgreSQL search between changes', () => {
   it('answers from a paper’s new text once it is re-indexed, not from the text it kept', async () => {
     const tdb = await createTestDatabase(pgServer as string);
-    const pool = new pg.Pool({ connectionString: tdb.url, max: 2 });
+    const pool = testPool(tdb.url, 2);
     try {
       const search = await PgSearchBackend.open(pool, emptyGlossary());
       const paper = (text: string) => ({
@@ -108,7 +107,7 @@ describe.skipIf(!pgServer)('queries typed in pinyin on a lab server instance', (
     const tdb = await createTestDatabase(pgServer as string);
     const root = mkdtempSync(join(tmpdir(), 'duikou-pglab-'));
     mkdirSync(join(root, 'empty'));
-    const pool = new pg.Pool({ connectionString: tdb.url, max: 2 });
+    const pool = testPool(tdb.url, 2);
     const lab = await openLabServer({
       pg: { url: tdb.url, poolSize: 3 },
       library: asLibrary(join(root, 'empty')),

@@ -17,7 +17,7 @@ import { EmbeddedSearchBackend } from '../src/backends/embedded/search.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { loadCorpus } from '../src/pipeline/load.js';
 import { parseQuery } from '../src/pipeline/query.js';
-import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl, testPool } from './helpers/postgres.js';
 
 const server = testDatabaseUrl();
 
@@ -106,7 +106,7 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     dir = mkdtempSync(join(tmpdir(), 'duikou-pgsearch-'));
     cpSync(fileURLToPath(new URL('../corpus', import.meta.url)), dir, { recursive: true });
     tdb = await createTestDatabase(server as string);
-    pool = new pg.Pool({ connectionString: tdb.url, max: 8 });
+    pool = testPool(tdb.url, 8);
     const glossary = loadGlossary(dir);
     engine = new Engine(glossary);
     backend = await PgSearchBackend.open(pool, glossary);

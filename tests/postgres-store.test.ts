@@ -8,14 +8,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openAnnotationBackend } from '../src/backends/open.js';
 import { type ChangeNotice, PgAnnotationStore } from '../src/backends/postgres/annotations.js';
 import { pgMigrate, pgOptionsFromSettings, pgSchemaVersion } from '../src/backends/postgres/db.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../src/backends/postgres/migrations.js';
 import { textHash } from '../src/store/anchor.js';
-import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
+import { type TestDatabase, createTestDatabase, testDatabaseUrl, testPool } from './helpers/postgres.js';
 
 const TEXT = '对口支援 counterpart support 𠀀 援藏干部';
 const DOC = { text: TEXT, hash: textHash(TEXT) };
@@ -103,7 +102,7 @@ describe.skipIf(!server)('the PostgreSQL store', () => {
   });
 
   it('upgrades an older schema in place, keeping its rows, and refuses a newer one untouched', async () => {
-    const pool = new pg.Pool({ connectionString: tdb.url });
+    const pool = testPool(tdb.url);
     try {
       expect(await pgMigrate(pool, PG_MIGRATIONS.slice(0, 1))).toBe(1);
       await pool.query(`INSERT INTO documents (id, text_hash, seen_at) VALUES ('old', 'h', '2024-01-01T00:00:00.000Z')`);
@@ -125,7 +124,7 @@ describe.skipIf(!server)('the PostgreSQL store', () => {
   });
 
   it('rolls a failing migration back as a whole', async () => {
-    const pool = new pg.Pool({ connectionString: tdb.url });
+    const pool = testPool(tdb.url);
     try {
       const broken = [...PG_MIGRATIONS, { description: 'broken', up: 'CREATE TABLE half (x int); SELECT no_such_function();' }];
       await expect(pgMigrate(pool, broken)).rejects.toThrow(`migration ${PG_MIGRATIONS.length + 1} (broken) failed`);

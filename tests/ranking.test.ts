@@ -20,7 +20,7 @@ import { loadGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { isSummary } from '../src/pipeline/summary.js';
 import { TEST_BACKEND } from './helpers/backends.js';
-import { type TestDatabase, createTestDatabase } from './helpers/postgres.js';
+import { type TestDatabase, createTestDatabase, testPool } from './helpers/postgres.js';
 import { SAMPLE } from './helpers/sample.js';
 
 let engine: Engine;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   const url = process.env.DUIKOU_TEST_DATABASE_URL;
   if (!url) throw new Error('DUIKOU_TEST_BACKEND=postgres needs DUIKOU_TEST_DATABASE_URL (see scripts/pg-test-server.sh)');
   tdb = await createTestDatabase(url);
-  pool = new pg.Pool({ connectionString: tdb.url, max: 4 });
+  pool = testPool(tdb.url, 4);
   pgSearch = await PgSearchBackend.open(pool, loadGlossary(SAMPLE));
   for (const d of engine.documents()) {
     const { passages: _passages, ...loaded } = d;

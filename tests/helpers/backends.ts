@@ -12,14 +12,13 @@ import { PgAnnotationStore } from '../../src/backends/postgres/annotations.js';
 import { embeddedAccounts } from '../../src/backends/embedded/accounts.js';
 import { PgAccountStore, PgRoundStore } from '../../src/backends/postgres/accounts.js';
 import type { AccountBackend, AnnotationBackend, RoundBackend } from '../../src/backends/types.js';
-import pg from 'pg';
 import { PgSearchBackend } from '../../src/backends/postgres/search.js';
 import { Engine, type SearchOptions, type SearchResult, prepareDocument } from '../../src/backends/embedded/engine.js';
 import { parseQuery } from '../../src/pipeline/query.js';
 import type { Glossary } from '../../src/pipeline/glossary.js';
 import { AnnotationStore } from '../../src/store/annotations.js';
 import { openDatabase } from '../../src/store/db.js';
-import { createTestDatabase } from './postgres.js';
+import { createTestDatabase, testPool } from './postgres.js';
 import { type TestDeps, type TestServer, startServer } from './server.js';
 
 /** Which backend this run of the file uses. */
@@ -161,7 +160,7 @@ export async function startAppOnTestBackend(engine: Engine, glossary: Glossary):
 
 /** `engine`'s papers indexed in the PostgreSQL database at `dbUrl`, and an engine showing them as a lab instance does. */
 async function pgIndexOf(dbUrl: string, engine: Engine, glossary: Glossary) {
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
+  const pool = testPool(dbUrl, 4);
   const search = await PgSearchBackend.open(pool, glossary);
   for (const d of engine.documents()) {
     const { passages: _passages, ...loaded } = d;

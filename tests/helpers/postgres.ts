@@ -37,6 +37,7 @@ export interface TestDatabase {
 export async function createTestDatabase(serverUrl: string): Promise<TestDatabase> {
   const name = `duikou_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
+  admin.on('error', () => undefined); // its query's own error is what counts
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8'`);
@@ -50,6 +51,7 @@ export async function createTestDatabase(serverUrl: string): Promise<TestDatabas
     name,
     drop: async () => {
       const c = new pg.Client({ connectionString: serverUrl });
+      c.on('error', () => undefined); // its query's own error is what counts
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -58,4 +60,18 @@ export async function createTestDatabase(serverUrl: string): Promise<TestDatabas
       }
     },
   };
+}
+
+/**
+ * A pool on a test database. Dropping a database (`DROP … WITH (FORCE)`)
+ * terminates its connections, and a pool still closing then gets the
+ * server's "terminating connection" on an idle or checked-out client: an
+ * 'error' event nobody listens to would fail the whole run, so both are
+ * listened to here, as the app's own pool does (src/backends/postgres/db.ts).
+ */
+export function testPool(url: string, max = 4): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
 }
