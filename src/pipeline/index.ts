@@ -28,6 +28,25 @@ const CHUNK = 1 << 20;
 
 const EMPTY_IDS = new Int32Array(0);
 
+/** Terms, and passage ids, per step of {@link PassageIndex.snapshotSteps} (each step a millisecond or two). */
+const STEP_TERMS = 2048;
+const STEP_IDS = 8192;
+
+/** Strings joined by newlines, {@link STEP_TERMS} of them per step. */
+function* joinLines(items: Iterator<string>): Generator<void, string> {
+  const parts: string[] = [];
+  let batch: string[] = [];
+  for (let r = items.next(); !r.done; r = items.next()) {
+    batch.push(r.value);
+    if (batch.length < STEP_TERMS) continue;
+    parts.push(batch.join('\n'));
+    batch = [];
+    yield;
+  }
+  if (batch.length > 0 || parts.length === 0) parts.push(batch.join('\n'));
+  return parts.join('\n');
+}
+
 /** {@link PassageIndex} flags by passage id: listed in FlexSearch, stale there, stale in the persisted postings. */
 const IN_FX = 1;
 const STALE_FX = 2;
@@ -349,24 +368,49 @@ export class PassageIndex {
    * passage again. Removed passages are left out.
    */
   snapshot(): IndexSnapshot {
-    const candidates = [...new Set([...(this.base?.terms.keys() ?? []), ...this.fxMap().keys()])];
+    const steps = this.snapshotSteps();
+    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+  }
+
+  /**
+   * {@link snapshot} a few hundred terms per step, so a server can answer
+   * requests between steps (at 100 MB the whole of it takes seconds). The
+   * caller must not change the index between steps (add, remove): it
+   * abandons the snapshot instead. Dropping removed postings meanwhile
+   * ({@link compactPostings}) is fine: it changes no live posting.
+   */
+  *snapshotSteps(): Generator<void, IndexSnapshot> {
+    const fx = this.fxMap();
+    const baseTerms = this.base?.terms;
+    /** Every term with a posting list: the persisted ones, then those only in FlexSearch. */
+    const candidates = function* (): Generator<string> {
+      if (baseTerms) yield* baseTerms.keys();
+      for (const t of fx.keys()) if (!baseTerms?.has(t)) yield t;
+    };
     let room = 0;
-    for (const t of candidates) room += this.listedCount(t);
+    let k = 0;
+    for (const t of candidates()) {
+      room += this.listedCount(t);
+      if (++k % STEP_TERMS === 0) yield;
+    }
     let ids = new Int32Array(room);
     let slots = new Uint8Array(room);
-    const start = new Int32Array(candidates.length + 1);
+    const starts: number[] = [];
     const kept: string[] = [];
     let n = 0;
-    for (const t of candidates) {
+    for (const t of candidates()) {
       const end = this.writeLive(t, ids, slots, n);
-      if (end === n) continue;
-      start[kept.length] = n;
-      kept.push(t);
-      n = end;
+      if (end !== n) {
+        starts.push(n);
+        kept.push(t);
+        n = end;
+      }
+      if (++k % STEP_TERMS === 0) yield;
     }
-    start[kept.length] = n;
+    starts.push(n);
     ids = ids.slice(0, n);
     slots = slots.slice(0, n);
+    yield;
     // The live passages' triples, one after another.
     let triplesLen = 0;
     for (let id = 0; id < this.freqLen.length; id++) triplesLen += this.freqLen[id]! * 3;
@@ -381,19 +425,25 @@ export class PassageIndex {
       triples.set(from.subarray(off, off + len * 3), at);
       freqOff[id] = at;
       at += len * 3;
+      if (id % STEP_IDS === 0) yield;
     }
+    const lengths = this.lengths.slice();
+    const freqLen = this.freqLen.slice();
+    const termIds = yield* joinLines(this.termIds.keys());
+    const bigrams = yield* joinLines(this.bigramsSeen.values());
+    const postingTerms = yield* joinLines(kept.values());
     return {
       count: this.count,
       totalLength: this.totalLength,
-      termIds: [...this.termIds.keys()].join('\n'),
-      bigrams: [...this.bigramsSeen].join('\n'),
-      postingTerms: kept.join('\n'),
-      start: start.slice(0, kept.length + 1),
+      termIds,
+      bigrams,
+      postingTerms,
+      start: Int32Array.from(starts),
       ids,
       slots,
-      lengths: this.lengths.slice(),
+      lengths,
       freqOff,
-      freqLen: this.freqLen.slice(),
+      freqLen,
       triples,
     };
   }

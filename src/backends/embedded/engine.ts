@@ -268,6 +268,8 @@ export class Engine implements TopSource {
 
   /** Counts every change to the corpus (documents, metadata, glossary), so results computed from it can be cached. */
   private changes = 0;
+  /** Counts every change to what {@link state} returns (papers and passages indexed, not metadata). */
+  private stateChanges = 0;
   /** Each passage's {@link orderKey}, by id, and the generation it was computed for. */
   private orderKeys = new Float64Array(0);
   private orderKeysAt = -1;
@@ -277,6 +279,15 @@ export class Engine implements TopSource {
   /** A number that changes whenever the corpus, a paper's metadata or the glossary does. */
   get generation(): number {
     return this.changes;
+  }
+
+  /**
+   * A number that changes whenever {@link state} would return something else
+   * (a paper or passage added or removed): a state taken a step at a time is
+   * consistent only when this did not change between its first and last step.
+   */
+  get stateGeneration(): number {
+    return this.stateChanges;
   }
 
   /** Replace the glossary used for cross-lingual expansion. */
@@ -358,6 +369,7 @@ export class Engine implements TopSource {
       for (const p of old.passages) if (!kept.has(p.id)) this.dropPassage(p.id);
     }
     this.changes++;
+    this.stateChanges++;
     const passages: Passage[] = prep.passages.map((p, i) => ({ ...p.passage, id: ids[i]! }));
     const full: CorpusDocument = { ...doc, passages };
     this.docs.set(doc.id, full);
@@ -378,6 +390,7 @@ export class Engine implements TopSource {
       const prepared = prep.passages[i]!;
       const { terms, counts, words, bigrams, stable } = prepared.unanalysed ? analyzeSegmented(doc.text, prepared.passage) : prepared;
       this.index.add(p.id, terms, counts, words, bigrams);
+      this.stateChanges++;
       if (p.lang === 'zh') this.pinyin.addTerms(terms);
       if (stable !== undefined) this.setStable(p.id, stable);
       yield passages;
@@ -421,10 +434,21 @@ export class Engine implements TopSource {
    * process without segmenting, analysing or indexing a passage again.
    */
   state(): EngineState {
+    const steps = this.stateSteps();
+    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+  }
+
+  /**
+   * {@link state} a few milliseconds per step, so a server answers requests
+   * between steps. Valid only when {@link stateGeneration} did not change
+   * between the first step and the last: the caller checks, and takes it again.
+   */
+  *stateSteps(): Generator<void, EngineState> {
+    const index = yield* this.index.snapshotSteps();
     const passages = new Map<string, Passage[]>();
     for (const d of this.docs.values()) passages.set(d.id, d.passages);
     return {
-      index: this.index.snapshot(),
+      index,
       passages,
       nextId: this.nextId,
       hanStable: this.hanStable.slice(0, this.nextId),
@@ -455,6 +479,7 @@ export class Engine implements TopSource {
     }
     this.pinyin.addTerms(state.pinyinTerms);
     this.changes++;
+    this.stateChanges++;
   }
 
   /**
@@ -476,6 +501,7 @@ export class Engine implements TopSource {
     const old = this.docs.get(id);
     if (!old) return;
     this.changes++;
+    this.stateChanges++;
     for (const p of old.passages) this.dropPassage(p.id);
     this.docs.delete(id);
     this.titleCache.delete(id);
@@ -490,6 +516,7 @@ export class Engine implements TopSource {
   showDocument(doc: CorpusDocument): void {
     this.removeDocument(doc.id);
     this.changes++;
+    this.stateChanges++;
     this.docs.set(doc.id, doc);
     for (const p of doc.passages) this.byId[p.id] = p;
   }

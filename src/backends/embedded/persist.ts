@@ -24,7 +24,7 @@ import { INDEX_FORMAT_VERSION } from '../../pipeline/index.js';
 import { detectMetadata, removeStaleUploads } from '../../pipeline/load.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
-import { STATE_SCHEMA, decodeState, readStateRows, writeState } from './state-store.js';
+import { STATE_SCHEMA, decodeState, readStateRows, writeStateGradually } from './state-store.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -502,7 +502,9 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
       changed = true;
     }
   }
-  if (changed) writeState(db, engine, detectedMetadata);
+  // A step at a time (see stateWriter): at 100 MB taking and writing the state takes seconds, and a
+  // server keeps answering meanwhile; cut short, the state before stays in force.
+  if (changed) await writeStateGradually(db, engine, detectedMetadata, { pause: breathe });
   stats.ms = Date.now() - started;
   return stats;
 }
