@@ -9,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LoadedDocument } from '../src/core/types.js';
+import Database from 'better-sqlite3';
+import type { DocumentMeta, LoadedDocument } from '../src/core/types.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { Engine, type SearchOptions, type SearchResult } from '../src/backends/embedded/engine.js';
 import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
+import { stateWriter, writeStateGradually } from '../src/backends/embedded/state-store.js';
+import { detectMetadata } from '../src/pipeline/load.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';
 
@@ -203,4 +206,99 @@ describe('one-document update', () => {
       { numRuns: 10 },
     );
   }, 180_000);
+});
+
+describe('writing the state a step at a time', () => {
+  const metaOf = (id: string, text: string): DocumentMeta => detectMetadata(id, text);
+  /** The generation of the state in force (see state-store.ts). */
+  const currentGen = (db: Database.Database): number | null =>
+    db.prepare("SELECT max(gen) FROM state_part WHERE name = 'head'").pluck().get() as number | null;
+
+  let corpus: string;
+  let data: string;
+  let fresh: Engine;
+  beforeAll(async () => {
+    corpus = tempDir();
+    cpSync(SAMPLE, corpus, { recursive: true });
+    data = tempDir();
+    const first = await openPersistentCorpus(corpus, data);
+    first.db.close();
+    fresh = await openCorpus(corpus);
+  });
+
+  it('leaves the state before in force when the process ends at any step of a write, and uses a complete one that matches', async () => {
+    const { db, engine } = await openPersistentCorpus(corpus, data);
+    const before = currentGen(db);
+    expect(before).not.toBeNull();
+    // Another engine state than the papers in the index: one paper edited in memory only.
+    const id = SAMPLE_IDS[2]!;
+    const doc = engine.document(id)!;
+    const at = doc.text.indexOf('\n\n', doc.text.length >> 1);
+    const { passages: _p, ...loaded } = doc;
+    engine.updateDocument({ ...loaded, text: `${doc.text.slice(0, at)}\n\n对口支援 𠀀 edited.${doc.text.slice(at)}`, hash: 'edited' });
+    // Steps before the one that switches the new state in.
+    let steps = 0;
+    const counting = stateWriter(db, engine, metaOf);
+    while (counting.next().value !== 'switched') steps++;
+    counting.return(false);
+    db.close();
+    expect(steps).toBeGreaterThan(5);
+    // A complete state of other papers than the index's is never used.
+    const complete = await openPersistentCorpus(corpus, data);
+    expect(complete.stats.restored).toBe(false);
+    expectSameAnswers(complete.engine, fresh, GOLDEN.slice(0, 6));
+    complete.db.close();
+    // Now the index's state again, in force; then writes of the edited engine's state cut short at many steps.
+    for (const cut of [0, 1, 2, Math.floor(steps / 3), Math.floor(steps / 2), steps - 1, steps]) {
+      const again = await openPersistentCorpus(corpus, data);
+      const gen = currentGen(again.db);
+      const writer = stateWriter(again.db, engine, metaOf);
+      for (let i = 0; i < cut; i++) writer.next();
+      // The process ends here: the writer never runs again.
+      again.db.close();
+      const next = await openPersistentCorpus(corpus, data);
+      expect(next.stats.restored, `cut at step ${cut} of ${steps}`).toBe(true);
+      expect(currentGen(next.db)).toBe(gen);
+      expectSameAnswers(next.engine, fresh, GOLDEN.slice(0, 6));
+      next.db.close();
+    }
+  }, 120_000);
+
+  it('abandons a write when the engine changes meanwhile, takes the state again, and writes a burst of requests once', async () => {
+    const { db, engine } = await openPersistentCorpus(corpus, data);
+    const gen = currentGen(db)!;
+    const id = SAMPLE_IDS[0]!;
+    const { passages: _p, ...loaded } = engine.document(id)!;
+    let pauses = 0;
+    const changing = async (): Promise<void> => {
+      // Between two steps of the write, a paper changes.
+      if (pauses++ === 0) engine.updateDocument({ ...loaded, text: `${loaded.text}\n\nA new paragraph.`, hash: 'changed' });
+      await new Promise((r) => setImmediate(r));
+    };
+    // One attempt only: abandoned, nothing switched in.
+    expect(await writeStateGradually(db, engine, metaOf, { pause: changing, sliceMs: 0, attempts: 1 })).toBe(false);
+    expect(currentGen(db)).toBe(gen);
+    expect(pauses).toBeGreaterThan(1);
+    // Taken again after the change: the state written is the changed engine's.
+    pauses = 0;
+    expect(await writeStateGradually(db, engine, metaOf, { pause: changing, sliceMs: 0, attempts: 2 })).toBe(true);
+    const head = JSON.parse(db.prepare("SELECT data FROM state_part WHERE name = 'head'").pluck().get() as string) as {
+      docs: Record<string, string>;
+    };
+    expect(head.docs[id]).toBe('changed');
+    const afterChange = currentGen(db)!;
+    expect(afterChange).toBeGreaterThan(gen);
+    // A burst: one write running, three more asked for meanwhile: they wait as one, so two writes in all.
+    const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const running = writeStateGradually(db, engine, metaOf, { pause, sliceMs: 0 });
+    await pause();
+    const burst = [1, 2, 3].map(() => writeStateGradually(db, engine, metaOf, { pause, sliceMs: 0 }));
+    expect(burst[1]).toBe(burst[0]);
+    expect(burst[2]).toBe(burst[0]);
+    expect(await Promise.all([running, ...burst])).toEqual([true, true, true, true]);
+    expect(currentGen(db)).toBe(afterChange + 2);
+    // Only the state in force is left in the table.
+    expect(db.prepare('SELECT DISTINCT gen FROM state_part').pluck().all()).toEqual([afterChange + 2]);
+    db.close();
+  }, 60_000);
 });

@@ -37,7 +37,7 @@ function add(ix: PassageIndex, added: Added, id: number, terms: Map<string, numb
 describe('PassageIndex', () => {
   const vocabulary = ['a', 'b', 'c', 'd', 'a|b', 'b~c', 'support', '对口支援'];
 
-  it('answers frequencies, slots and lists as added, through removals, re-adds, restarts from a snapshot and compaction', () => {
+  it('answers frequencies, slots and lists as added, through removals, re-adds, restarts from a snapshot (taken at once or step by step) and compaction', () => {
     const op = fc.oneof(
       fc.record({
         add: fc.integer({ min: 1, max: 30 }),
@@ -47,6 +47,8 @@ describe('PassageIndex', () => {
       // Read back from a snapshot as after a restart, or removed passages' postings dropped.
       fc.constant('restart' as const),
       fc.constant('compact' as const),
+      // The snapshot taken a term at a time, removed postings dropped between its steps (as in a serving engine).
+      fc.constant('restart-stepwise' as const),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
@@ -54,7 +56,16 @@ describe('PassageIndex', () => {
         let ix = new PassageIndex();
         for (const o of ops) {
           if (o === 'restart') ix = PassageIndex.fromSnapshot(ix.snapshot());
-          else if (o === 'compact') ix.compactPostings();
+          else if (o === 'restart-stepwise') {
+            const steps = ix.snapshotSteps(1);
+            let step = steps.next();
+            for (let i = 0; !step.done; i++) {
+              if (i % 2 === 0) ix.compactPostings();
+              step = steps.next();
+            }
+            expect(step.value).toEqual(ix.snapshot());
+            ix = PassageIndex.fromSnapshot(step.value);
+          } else if (o === 'compact') ix.compactPostings();
           else if ('add' in o) add(ix, added, o.add, new Map(Object.entries(o.terms)));
           else {
             ix.remove(o.remove);

@@ -378,8 +378,9 @@ export class PassageIndex {
    * caller must not change the index between steps (add, remove): it
    * abandons the snapshot instead. Dropping removed postings meanwhile
    * ({@link compactPostings}) is fine: it changes no live posting.
+   * @param perStep - terms per step
    */
-  *snapshotSteps(): Generator<void, IndexSnapshot> {
+  *snapshotSteps(perStep = STEP_TERMS): Generator<void, IndexSnapshot> {
     const fx = this.fxMap();
     const baseTerms = this.base?.terms;
     /** Every term with a posting list: the persisted ones, then those only in FlexSearch. */
@@ -391,7 +392,7 @@ export class PassageIndex {
     let k = 0;
     for (const t of candidates()) {
       room += this.listedCount(t);
-      if (++k % STEP_TERMS === 0) yield;
+      if (++k % perStep === 0) yield;
     }
     let ids = new Int32Array(room);
     let slots = new Uint8Array(room);
@@ -405,7 +406,7 @@ export class PassageIndex {
         kept.push(t);
         n = end;
       }
-      if (++k % STEP_TERMS === 0) yield;
+      if (++k % perStep === 0) yield;
     }
     starts.push(n);
     ids = ids.slice(0, n);

@@ -31,8 +31,8 @@ export const STATE_SCHEMA = `DROP TABLE IF EXISTS state;
   ) STRICT;`;
 
 /** Bytes of a typed array, and characters of a text, per row: one row is written in a few milliseconds. */
-const PART_BYTES = 2 << 20;
-const PART_CHARS = 1 << 20;
+const PART_BYTES = 512 << 10;
+const PART_CHARS = 256 << 10;
 
 /** What the state says about itself (the `head` row). */
 interface StateHead {
@@ -124,77 +124,88 @@ export function* stateWriter(
   db: DB,
   engine: Engine,
   metaOf: (id: string, text: string, hash: string) => DocumentMeta,
-): Generator<void, boolean> {
-  // Left-overs first: a write cut short, the generation replaced by the last write.
+): Generator<void | 'switched', boolean> {
+  // Left-overs first: rows of a write cut short.
   const current = currentGen(db);
-  const leftover = db.prepare('SELECT rowid AS r FROM state_part WHERE gen != ? LIMIT 16').pluck();
-  const drop = db.prepare('DELETE FROM state_part WHERE rowid = ?');
-  for (let rows = leftover.all(current ?? -1) as number[]; rows.length > 0; rows = leftover.all(current ?? -1) as number[]) {
-    db.transaction(() => rows.forEach((r) => drop.run(r)))();
-    yield;
-  }
+  yield* dropAllBut(db, current);
   const taken = engine.stateGeneration;
   const state = yield* engine.stateSteps();
   const docs = engine.documents();
   if (engine.stateGeneration !== taken) return false;
   const gen = (current ?? 0) + 1;
   const put = db.prepare('INSERT INTO state_part (gen, name, part, data) VALUES (?, ?, ?, ?)');
-  const head: StateHead = {
-    endianness: endianness(),
-    count: state.index.count,
-    totalLength: state.index.totalLength,
-    nextId: state.nextId,
-    zh: [...state.passages.values()].some((list) => list.some((p) => p.lang === 'zh')),
-    docs: Object.fromEntries(docs.map((d) => [d.id, d.hash])),
-  };
-  const blobs: Array<[string, ArrayBufferView]> = [
-    ...TYPED.map((k): [string, ArrayBufferView] => [k, state.index[k]]),
-    ['hanStable', state.hanStable],
-  ];
-  for (const [name, array] of blobs) {
-    const bytes = asBuffer(array);
-    // At least one row, so an empty array reads back as empty rather than missing.
-    for (let at = 0, part = 0; part === 0 || at < bytes.byteLength; at += PART_BYTES, part++) {
-      put.run(gen, name, part, bytes.subarray(at, at + PART_BYTES));
-      yield;
-    }
+  // Each row commits on its own; waiting for the disk at each commit (an fsync, tens of milliseconds on a
+  // busy disk) would hold the event loop up. WAL keeps every commit atomic without it: a power cut may
+  // lose the last few, and the state before is then used — as when the process ends mid-write.
+  const sync = db.pragma('synchronous', { simple: true }) as number;
+  db.pragma('synchronous = NORMAL');
+  try {
+    yield* writeRows();
+  } finally {
+    db.pragma(`synchronous = ${sync}`);
   }
-  const texts: Array<[string, string]> = [
-    ...TEXTS.map((k): [string, string] => [k, state.index[k]]),
-    ['pinyin', state.pinyinTerms.join('\n')],
-  ];
-  for (const [name, text] of texts) {
-    for (let at = 0, part = 0; part === 0 || at < text.length; at += PART_CHARS, part++) {
-      // Never split a surrogate pair between two rows: each row is stored as UTF-8.
-      let end = Math.min(text.length, at + PART_CHARS);
-      if (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]!)) end++;
-      put.run(gen, name, part, text.slice(at, end));
-      at = end - PART_CHARS;
-      yield;
-    }
-  }
-  for (const [part, d] of docs.entries()) {
-    const rows = (state.passages.get(d.id) ?? []).map((p): PassageRow => [
-      p.id,
-      p.ordinal,
-      p.kind,
-      p.lang,
-      p.section,
-      p.start,
-      p.end,
-      p.pieces.flatMap((s) => [s.start, s.end]),
-      p.level ?? null,
-    ]);
-    const row: PaperPart = [d.id, metaOf(d.id, d.text, d.hash), rows];
-    put.run(gen, 'paper', part, JSON.stringify(row));
-    yield;
-  }
-  // The switch: the new head in, the old one out, in one small transaction.
-  db.transaction(() => {
-    db.prepare("DELETE FROM state_part WHERE name = 'head'").run();
-    put.run(gen, 'head', 0, JSON.stringify(head));
-  })();
+  yield 'switched';
+  // The state replaced, a few rows at a time (cut short, the next write drops the rest).
+  yield* dropAllBut(db, gen);
   return true;
+
+  function* writeRows(): Generator<void, void> {
+    const head: StateHead = {
+      endianness: endianness(),
+      count: state.index.count,
+      totalLength: state.index.totalLength,
+      nextId: state.nextId,
+      zh: [...state.passages.values()].some((list) => list.some((p) => p.lang === 'zh')),
+      docs: Object.fromEntries(docs.map((d) => [d.id, d.hash])),
+    };
+    const blobs: Array<[string, ArrayBufferView]> = [
+      ...TYPED.map((k): [string, ArrayBufferView] => [k, state.index[k]]),
+      ['hanStable', state.hanStable],
+    ];
+    for (const [name, array] of blobs) {
+      const bytes = asBuffer(array);
+      // At least one row, so an empty array reads back as empty rather than missing.
+      for (let at = 0, part = 0; part === 0 || at < bytes.byteLength; at += PART_BYTES, part++) {
+        put.run(gen, name, part, bytes.subarray(at, at + PART_BYTES));
+        yield;
+      }
+    }
+    const texts: Array<[string, string]> = [
+      ...TEXTS.map((k): [string, string] => [k, state.index[k]]),
+      ['pinyin', state.pinyinTerms.join('\n')],
+    ];
+    for (const [name, text] of texts) {
+      for (let at = 0, part = 0; part === 0 || at < text.length; at += PART_CHARS, part++) {
+        // Never split a surrogate pair between two rows: each row is stored as UTF-8.
+        let end = Math.min(text.length, at + PART_CHARS);
+        if (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]!)) end++;
+        put.run(gen, name, part, text.slice(at, end));
+        at = end - PART_CHARS;
+        yield;
+      }
+    }
+    for (const [part, d] of docs.entries()) {
+      const rows = (state.passages.get(d.id) ?? []).map((p): PassageRow => [
+        p.id,
+        p.ordinal,
+        p.kind,
+        p.lang,
+        p.section,
+        p.start,
+        p.end,
+        p.pieces.flatMap((s) => [s.start, s.end]),
+        p.level ?? null,
+      ]);
+      const row: PaperPart = [d.id, metaOf(d.id, d.text, d.hash), rows];
+      put.run(gen, 'paper', part, JSON.stringify(row));
+      yield;
+    }
+    // The switch: the new head in, the old one out, in one small transaction.
+    db.transaction(() => {
+      db.prepare("DELETE FROM state_part WHERE name = 'head'").run();
+      put.run(gen, 'head', 0, JSON.stringify(head));
+    })();
+  }
 }
 
 /**
@@ -236,17 +247,22 @@ async function runGradually(
   for (let attempt = 0; attempt < attempts; attempt++) {
     const steps = stateWriter(db, engine, metaOf);
     const taken = engine.stateGeneration;
+    let switched = false;
     let sliceStart = performance.now();
     for (let step = steps.next(); ; step = steps.next()) {
       if (step.done) {
         if (step.value) return true;
         break;
       }
+      if (step.value === 'switched') switched = true;
       if (performance.now() - sliceStart < sliceMs) continue;
       await pause();
       sliceStart = performance.now();
       // Changed meanwhile: what is being written is already out of date (its rows stay unused); start again.
-      if (engine.stateGeneration !== taken) break;
+      if (!switched && engine.stateGeneration !== taken) {
+        steps.return(false);
+        break;
+      }
     }
     await pause();
   }
@@ -261,6 +277,16 @@ async function runGradually(
 export function writeState(db: DB, engine: Engine, metaOf: (id: string, text: string, hash: string) => DocumentMeta): void {
   const steps = stateWriter(db, engine, metaOf);
   for (let step = steps.next(); !step.done; step = steps.next());
+}
+
+/** Delete the rows of every generation but `keep` (all of them when null), a few rows per step. */
+function* dropAllBut(db: DB, keep: number | null): Generator<void, void> {
+  const rows = db.prepare('SELECT rowid AS r FROM state_part WHERE gen != ? LIMIT 16').pluck();
+  const drop = db.prepare('DELETE FROM state_part WHERE rowid = ?');
+  for (let found = rows.all(keep ?? -1) as number[]; found.length > 0; found = rows.all(keep ?? -1) as number[]) {
+    db.transaction(() => found.forEach((r) => drop.run(r)))();
+    yield;
+  }
 }
 
 /** The generation of the current state (with a head), or null when there is none. */
