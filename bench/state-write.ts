@@ -15,19 +15,27 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openPersistentCorpus, syncCorpus } from '../src/backends/embedded/persist.js';
 import { detectMetadata } from '../src/pipeline/load.js';
-import { writeState } from '../src/backends/embedded/state-store.js';
+import { writeState, writeStateGradually } from '../src/backends/embedded/state-store.js';
 
 const [corpusDir, dataDir] = process.argv.slice(2) as [string, string];
 
 /** The longest the event loop was held up while `work` ran, by two independent measures. */
-async function longestBlock<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; histogramMaxMs: number; wallMs: number }> {
+async function longestBlock<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; ms: number; cpuMs: number; histogramMaxMs: number; wallMs: number }> {
   const h = monitorEventLoopDelay({ resolution: 5 });
   let last = performance.now();
   let longest = 0;
+  // The CPU the process used between two ticks: on a loaded machine a long gap may be time spent
+  // waiting for a core, not work (this counts every thread of the process, the collector's too).
+  let lastCpu = process.cpuUsage();
+  let busiest = 0;
   const timer = setInterval(() => {
     const now = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    busiest = Math.max(busiest, (cpu.user + cpu.system) / 1000);
+    lastCpu = process.cpuUsage();
     longest = Math.max(longest, now - last);
-    if (process.env.SWDEBUG && now - last > 50) console.error('gap', Math.round(now - last), 'ending at', Math.round(now));
     last = now;
   }, 1);
   h.enable();
@@ -37,7 +45,13 @@ async function longestBlock<T>(work: () => Promise<T>): Promise<{ value: T; ms: 
   longest = Math.max(longest, performance.now() - last);
   h.disable();
   clearInterval(timer);
-  return { value, ms: Math.round(longest), histogramMaxMs: Math.round(h.max / 1e6), wallMs: Math.round(wallMs) };
+  return {
+    value,
+    ms: Math.round(longest),
+    cpuMs: Math.round(busiest),
+    histogramMaxMs: Math.round(h.max / 1e6),
+    wallMs: Math.round(wallMs),
+  };
 }
 
 const opened = await openPersistentCorpus(corpusDir, dataDir);
@@ -63,6 +77,12 @@ await new Promise((r) => setTimeout(r, 500));
 if (process.env.SWDEBUG) console.error('sync starts at', Math.round(performance.now()));
 const update = await longestBlock(() => syncCorpus(engine, db, corpusDir));
 
+// The state's write alone, as the sync ends with it.
+await new Promise((r) => setTimeout(r, 500));
+const write = await longestBlock(() =>
+  writeStateGradually(db, engine, (id, text) => detectMetadata(id, text), { pause: () => new Promise((r) => setImmediate(r)) }),
+);
+
 process.stdout.write(
   `${JSON.stringify({
     passages,
@@ -70,9 +90,14 @@ process.stdout.write(
     before: { writeStateAtOnceMs: atOnceMs, engineStateMs: snapshotMs },
     after: {
       longestBlockMs: update.ms,
+      longestBlockCpuMs: update.cpuMs,
       histogramMaxMs: update.histogramMaxMs,
       syncWallMs: update.wallMs,
       indexed: update.value.indexed,
+      writeAloneLongestBlockMs: write.ms,
+      writeAloneLongestBlockCpuMs: write.cpuMs,
+      writeAloneWallMs: write.wallMs,
+      written: write.value,
     },
   })}\n`,
 );

@@ -28,9 +28,10 @@ const CHUNK = 1 << 20;
 
 const EMPTY_IDS = new Int32Array(0);
 
-/** Terms, and passage ids, per step of {@link PassageIndex.snapshotSteps} (each step a millisecond or two). */
-const STEP_TERMS = 2048;
-const STEP_IDS = 8192;
+/** Work per step of {@link PassageIndex.snapshotSteps}, in terms and postings or triples copied (a few milliseconds). */
+const STEP_WORK = 1 << 17;
+/** Strings per step of {@link joinLines}. */
+const STEP_TERMS = 8192;
 
 /** Strings joined by newlines, {@link STEP_TERMS} of them per step. */
 function* joinLines(items: Iterator<string>): Generator<void, string> {
@@ -378,9 +379,9 @@ export class PassageIndex {
    * caller must not change the index between steps (add, remove): it
    * abandons the snapshot instead. Dropping removed postings meanwhile
    * ({@link compactPostings}) is fine: it changes no live posting.
-   * @param perStep - terms per step
+   * @param budget - work per step, in terms and postings copied
    */
-  *snapshotSteps(perStep = STEP_TERMS): Generator<void, IndexSnapshot> {
+  *snapshotSteps(budget = STEP_WORK): Generator<void, IndexSnapshot> {
     const fx = this.fxMap();
     const baseTerms = this.base?.terms;
     /** Every term with a posting list: the persisted ones, then those only in FlexSearch. */
@@ -388,29 +389,39 @@ export class PassageIndex {
       if (baseTerms) yield* baseTerms.keys();
       for (const t of fx.keys()) if (!baseTerms?.has(t)) yield t;
     };
+    // Work is counted in terms and postings copied: a step of a few frequent terms copies as many
+    // postings as one of thousands of rare ones.
+    let work = 0;
     let room = 0;
-    let k = 0;
     for (const t of candidates()) {
       room += this.listedCount(t);
-      if (++k % perStep === 0) yield;
+      if (++work >= budget) {
+        work = 0;
+        yield;
+      }
     }
-    let ids = new Int32Array(room);
-    let slots = new Uint8Array(room);
+    const allIds = new Int32Array(room);
+    const allSlots = new Uint8Array(room);
     const starts: number[] = [];
     const kept: string[] = [];
     let n = 0;
     for (const t of candidates()) {
-      const end = this.writeLive(t, ids, slots, n);
+      const end = this.writeLive(t, allIds, allSlots, n);
+      work += 1 + end - n;
       if (end !== n) {
         starts.push(n);
         kept.push(t);
         n = end;
       }
-      if (++k % perStep === 0) yield;
+      if (work >= budget) {
+        work = 0;
+        yield;
+      }
     }
     starts.push(n);
-    ids = ids.slice(0, n);
-    slots = slots.slice(0, n);
+    // Views, not copies: at 100 MB a copy of the postings alone holds the event loop up for tens of milliseconds.
+    const ids = allIds.subarray(0, n);
+    const slots = allSlots.subarray(0, n);
     yield;
     // The live passages' triples, one after another.
     let triplesLen = 0;
@@ -426,7 +437,11 @@ export class PassageIndex {
       triples.set(from.subarray(off, off + len * 3), at);
       freqOff[id] = at;
       at += len * 3;
-      if (id % STEP_IDS === 0) yield;
+      work += 1 + len;
+      if (work >= budget) {
+        work = 0;
+        yield;
+      }
     }
     const lengths = this.lengths.slice();
     const freqLen = this.freqLen.slice();

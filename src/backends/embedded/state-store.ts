@@ -281,7 +281,7 @@ export function writeState(db: DB, engine: Engine, metaOf: (id: string, text: st
 
 /** Delete the rows of every generation but `keep` (all of them when null), a few rows per step. */
 function* dropAllBut(db: DB, keep: number | null): Generator<void, void> {
-  const rows = db.prepare('SELECT rowid AS r FROM state_part WHERE gen != ? LIMIT 16').pluck();
+  const rows = db.prepare('SELECT rowid AS r FROM state_part WHERE gen != ? LIMIT 4').pluck();
   const drop = db.prepare('DELETE FROM state_part WHERE rowid = ?');
   for (let found = rows.all(keep ?? -1) as number[]; found.length > 0; found = rows.all(keep ?? -1) as number[]) {
     db.transaction(() => found.forEach((r) => drop.run(r)))();
