@@ -31,8 +31,8 @@ export const STATE_SCHEMA = `DROP TABLE IF EXISTS state;
   ) STRICT;`;
 
 /** Bytes of a typed array, and characters of a text, per row: one row is written in a few milliseconds. */
-const PART_BYTES = 512 << 10;
-const PART_CHARS = 256 << 10;
+const PART_BYTES = 256 << 10;
+const PART_CHARS = 128 << 10;
 
 /** What the state says about itself (the `head` row). */
 interface StateHead {
