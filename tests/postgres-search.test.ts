@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgSearchBackend, PG_INDEX_FORMAT, lexeme, passageTsvector, positionsCountTerms } from '../src/backends/postgres/search.js';
 import { Engine, MAX_LIMIT, type SearchOptions, type SearchResult, prepareDocument } from '../src/backends/embedded/engine.js';
 import { EmbeddedSearchBackend } from '../src/backends/embedded/search.js';
+import { analyze, biwords } from '../src/pipeline/analyze.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { loadCorpus } from '../src/pipeline/load.js';
 import { parseQuery } from '../src/pipeline/query.js';
@@ -79,6 +80,20 @@ describe('the tsvector of a passage', () => {
     const long = 'x'.repeat(3000);
     expect(lexeme(long)).toMatch(/^#[0-9a-f]{64}$/);
     expect(lexeme('对口支援')).toBe('对口支援');
+  });
+
+  it('holds each biword with one position per occurrence, so its frequency is counted as the embedded index counts it', () => {
+    const text = '对口支援政策推动对口支援。Counterpart support: counterpart support 𠀀 works, 对口支援!';
+    const toks = analyze(text, 'index');
+    const expected = new Map<string, number>();
+    for (const t of [...toks.map((x) => x.term), ...biwords(toks)]) expected.set(t, (expected.get(t) ?? 0) + 1);
+    expect([...expected.keys()].filter((t) => t.includes('|') || t.includes('~')).length).toBeGreaterThan(3);
+    expect(positionsCountTerms(toks)).toBe(true);
+    const stored = new Map<string, number>();
+    for (const m of passageTsvector(toks).matchAll(/'((?:[^']|'')*)'(?::([\d,]+))?/g)) {
+      stored.set(m[1]!.replace(/''/g, "'"), m[2] ? m[2].split(',').length : 0);
+    }
+    expect(stored).toEqual(expected);
   });
 
   it('says when its positions count each term’s occurrences, and when a passage must be analysed again for them', () => {

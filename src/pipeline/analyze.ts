@@ -345,16 +345,23 @@ export function biword(a: string, b: string, loose = false): string {
  * each step of a longer one — be looked up instead of verified by reading
  * the passage again.
  * @param toks - a passage's tokens in text order (index mode)
+ * @param positions - when given, receives each biword's position (its first token's), in the same order
  */
-export function biwords(toks: readonly AnalyzedToken[]): string[] {
+export function biwords(toks: readonly AnalyzedToken[], positions?: number[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < toks.length; i++) {
     const a = toks[i]!;
     for (let j = i + 1; j < toks.length; j++) {
       const b = toks[j]!;
       if (b.position > a.position + 1) break;
-      if (follows(a, b)) out.push(biword(a.term, b.term));
-      if (a.script === 'han' && b.script === 'han' && follows(a, b, true)) out.push(biword(a.term, b.term, true));
+      if (follows(a, b)) {
+        out.push(biword(a.term, b.term));
+        positions?.push(a.position);
+      }
+      if (a.script === 'han' && b.script === 'han' && follows(a, b, true)) {
+        out.push(biword(a.term, b.term, true));
+        positions?.push(a.position);
+      }
     }
   }
   return out;

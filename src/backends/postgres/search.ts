@@ -1,7 +1,8 @@
 /**
  * The search index on PostgreSQL (lab-server mode).
  *
- * Passages are stored with their analysed single terms as a `tsvector` whose
+ * Passages are stored with their analysed single terms and biwords (the
+ * pairs of words that stand together) as a `tsvector` whose
  * lexemes are duikou's own terms (the same analyzer and glossary as the
  * embedded index; PostgreSQL's parsers and dictionaries are never used) and
  * whose positions are the analyzer's word positions, under a GIN index.
@@ -20,10 +21,10 @@
  * (the others are never fetched), so its scores, and the order, may differ
  * from the embedded engine's; the passages and totals do not.
  *
- * Cost: a single term's frequency in each candidate comes with its posting
- * list, counted from the stored positions in the same statement, and a
- * passage's length is the one stored at indexing; a passage is analysed
- * again only for what positions do not give (biwords of phrases, the tokens
+ * Cost: a single term's or a biword's frequency in each candidate comes with
+ * its posting list, counted from the stored positions in the same statement,
+ * and a passage's length is the one stored at indexing; a passage is analysed
+ * again only for what positions do not give (phrases of three words or more, the tokens
  * of the page's hits for match offsets, a passage whose positions do not
  * count its terms: see {@link positionsCountTerms}), and kept, like the
  * embedded engine's token cache.
@@ -72,7 +73,7 @@ import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
 
 /** What decides the stored index's content: the embedded index's format version and this layout. */
-export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-4`;
+export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-5`;
 
 /** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
 const MAX_LEXEME_BYTES = 2000;
@@ -120,15 +121,32 @@ function quoteLexeme(l: string): string {
   return `'${l.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-/** The tsvector text of a passage: each single term with its word positions (1-based). */
+/**
+ * Each occurrence of a passage's index terms with its word position: its
+ * single terms, then its biwords (at their first token's position), as the
+ * embedded index counts them.
+ */
+function termOccurrences(toks: readonly AnalyzedToken[]): Array<[term: string, position: number]> {
+  const out: Array<[string, number]> = toks.map((t) => [t.term, t.position]);
+  const at: number[] = [];
+  biwords(toks, at).forEach((b, i) => out.push([b, at[i]!]));
+  return out;
+}
+
+/**
+ * The tsvector text of a passage: each single term and biword with its word
+ * positions (1-based). Biwords are stored so that a phrase's pairs are
+ * counted from their positions, like single terms, rather than by analysing
+ * every candidate passage again.
+ */
 export function passageTsvector(toks: readonly AnalyzedToken[], bigrams: readonly string[] = []): string {
   const positions = new Map<string, number[]>();
   // Han bigrams (the recall layer) share the terms' lexemes, as in the embedded index, without positions.
   for (const b of bigrams) positions.set(lexeme(b), []);
-  for (const t of toks) {
-    const l = lexeme(t.term);
+  for (const [term, position] of termOccurrences(toks)) {
+    const l = lexeme(term);
     const list = positions.get(l) ?? [];
-    const pos = Math.min(t.position + 1, MAX_POSITION);
+    const pos = Math.min(position + 1, MAX_POSITION);
     if (list.length < MAX_POSITIONS && list.at(-1) !== pos) list.push(pos);
     positions.set(l, list);
   }
@@ -136,20 +154,22 @@ export function passageTsvector(toks: readonly AnalyzedToken[], bigrams: readonl
 }
 
 /**
- * Whether a passage's tsvector gives each of its terms' frequencies exactly:
- * its positions are one per occurrence unless a term occurs twice at one
- * position (a sub-word the same as another), 256 times or more, or past
+ * Whether a passage's tsvector gives each of its terms' and biwords'
+ * frequencies exactly: its positions are one per occurrence unless a term or
+ * biword occurs twice at one position (a sub-word the same as another, a
+ * word followed by two sub-words of one term), 256 times or more, or past
  * position 16383. Where not, frequencies come from analysing it again.
  */
 export function positionsCountTerms(toks: readonly AnalyzedToken[]): boolean {
   const last = new Map<string, number>();
   const count = new Map<string, number>();
-  for (const t of toks) {
-    if (t.position + 1 >= MAX_POSITION || last.get(t.term) === t.position) return false;
-    last.set(t.term, t.position);
-    const n = (count.get(t.term) ?? 0) + 1;
+  for (const [term, position] of termOccurrences(toks)) {
+    const prev = last.get(term);
+    if (position + 1 >= MAX_POSITION || (prev !== undefined && position <= prev)) return false;
+    last.set(term, position);
+    const n = (count.get(term) ?? 0) + 1;
     if (n >= MAX_POSITIONS) return false;
-    count.set(t.term, n);
+    count.set(term, n);
   }
   return true;
 }
@@ -223,7 +243,11 @@ export class PgSearchBackend implements SearchBackend {
     const inner = docIds
       ? `SELECT tsv FROM search_passages WHERE lang = 'zh' AND doc_id = ANY(%L::text[])`
       : `SELECT tsv FROM search_passages WHERE lang = 'zh'`;
-    const r = await this.pool.query<{ word: string }>(`SELECT word FROM ts_stat(format($1, $2::text[]))`, [inner, docIds ?? []]);
+    // Biwords (with `|` or `~`) are stored beside the terms but are no word a reading can stand for.
+    const r = await this.pool.query<{ word: string }>(
+      `SELECT word FROM ts_stat(format($1, $2::text[])) WHERE strpos(word, '|') = 0 AND strpos(word, '~') = 0`,
+      [inner, docIds ?? []],
+    );
     this.pinyin.addTerms(r.rows.map((x) => x.word));
   }
 
@@ -881,6 +905,8 @@ class QueryView implements SearchSource {
   }
 
   private lookup(term: string): number[] {
+    // Biwords list no passages, as in the embedded index (`lookup` there lists single terms only):
+    // their lists are fetched for their frequencies (see storedFrequency).
     if (term === '' || (!term.startsWith('\u0000char:') && (term.includes(' ') || isBiword(term)))) return [];
     const list = this.postings.get(term);
     if (list) return list.ids;
@@ -896,16 +922,16 @@ class QueryView implements SearchSource {
   }
 
   /**
-   * A single term's frequency in a loaded passage from its posting list (0
-   * when the list does not hold it), or undefined when it must be counted
-   * on the passage's tokens: a biword, a list not fetched, positions that do
-   * not count it (see positionsCountTerms).
+   * A single term's or biword's frequency in a loaded passage from its
+   * posting list (0 when the list does not hold it), or undefined when it
+   * must be counted on the passage's tokens: a character, a term with a
+   * space, positions that do not count it (see positionsCountTerms).
    */
   private storedFrequency(id: number, term: string): number | undefined {
     if (!this.loaded.has(id)) return undefined;
     let p = this.postings.get(term) ?? this.counted.get(term);
     if (!p) {
-      if (term === '' || term.includes(' ') || isBiword(term) || term.startsWith('\u0000')) return undefined;
+      if (term === '' || term.includes(' ') || term.startsWith('\u0000')) return undefined;
       p = this.cache.posting(term);
       if (!p) {
         // Asked for in the next round (this round's ranking is run again); no passage is analysed meanwhile.
