@@ -1,8 +1,8 @@
 /**
  * The search index on PostgreSQL (lab-server mode).
  *
- * Passages are stored with their analysed single terms and biwords (the
- * pairs of words that stand together) as a `tsvector` whose
+ * Passages are stored with their analysed single terms, and apart their
+ * biwords (the pairs of words that stand together), as `tsvector`s whose
  * lexemes are duikou's own terms (the same analyzer and glossary as the
  * embedded index; PostgreSQL's parsers and dictionaries are never used) and
  * whose positions are the analyzer's word positions, under a GIN index.
@@ -121,6 +121,9 @@ function quoteLexeme(l: string): string {
   return `'${l.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
+/** Whether an index term is a biword (see `biword` in analyze.ts). */
+const isBiword = (term: string): boolean => term.includes('|') || term.includes('~');
+
 /**
  * Each occurrence of a passage's index terms with its word position: its
  * single terms, then its biwords (at their first token's position), as the
@@ -134,16 +137,19 @@ function termOccurrences(toks: readonly AnalyzedToken[]): Array<[term: string, p
 }
 
 /**
- * The tsvector text of a passage: each single term and biword with its word
- * positions (1-based). Biwords are stored so that a phrase's pairs are
- * counted from their positions, like single terms, rather than by analysing
- * every candidate passage again.
+ * The tsvector text of a passage: each single term with its word positions
+ * (1-based); with `pairs`, each biword instead, at its first word's position.
+ * Biwords are stored (in a column of their own, so that a single term's list
+ * reads no larger tsvectors than before) so that a phrase's pairs are counted
+ * from their positions, like single terms, rather than by analysing every
+ * candidate passage again.
  */
-export function passageTsvector(toks: readonly AnalyzedToken[], bigrams: readonly string[] = []): string {
+export function passageTsvector(toks: readonly AnalyzedToken[], bigrams: readonly string[] = [], pairs = false): string {
   const positions = new Map<string, number[]>();
   // Han bigrams (the recall layer) share the terms' lexemes, as in the embedded index, without positions.
   for (const b of bigrams) positions.set(lexeme(b), []);
   for (const [term, position] of termOccurrences(toks)) {
+    if (isBiword(term) !== pairs) continue;
     const l = lexeme(term);
     const list = positions.get(l) ?? [];
     const pos = Math.min(position + 1, MAX_POSITION);
@@ -193,8 +199,6 @@ async function notify(c: pg.PoolClient, notice: ChangeNotice): Promise<void> {
   await c.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
 }
 
-const isBiword = (term: string): boolean => term.includes('|') || term.includes('~');
-
 interface PassageRow {
   id: number;
   doc_id: string;
@@ -243,11 +247,7 @@ export class PgSearchBackend implements SearchBackend {
     const inner = docIds
       ? `SELECT tsv FROM search_passages WHERE lang = 'zh' AND doc_id = ANY(%L::text[])`
       : `SELECT tsv FROM search_passages WHERE lang = 'zh'`;
-    // Biwords (with `|` or `~`) are stored beside the terms but are no word a reading can stand for.
-    const r = await this.pool.query<{ word: string }>(
-      `SELECT word FROM ts_stat(format($1, $2::text[])) WHERE strpos(word, '|') = 0 AND strpos(word, '~') = 0`,
-      [inner, docIds ?? []],
-    );
+    const r = await this.pool.query<{ word: string }>(`SELECT word FROM ts_stat(format($1, $2::text[]))`, [inner, docIds ?? []]);
     this.pinyin.addTerms(r.rows.map((x) => x.word));
   }
 
@@ -277,10 +277,12 @@ export class PgSearchBackend implements SearchBackend {
             words   integer NOT NULL,
             passage jsonb NOT NULL,
             tsv     tsvector NOT NULL,
+            pairs   tsvector NOT NULL, -- its biwords, apart: a single term's list then reads tsvectors no larger
             tf_exact boolean NOT NULL, -- its positions count its terms' occurrences (positionsCountTerms)
             han     text[] NOT NULL  -- the Han characters of its bigrams, for single-character lookups
           );
           CREATE INDEX search_passages_tsv ON search_passages USING gin (tsv);
+          CREATE INDEX search_passages_pairs ON search_passages USING gin (pairs);
           CREATE INDEX search_passages_doc ON search_passages (doc_id);
           CREATE INDEX search_passages_han ON search_passages USING gin (han);
           -- The corpus size BM25 needs on every query, kept by each write in its
@@ -328,6 +330,7 @@ export class PgSearchBackend implements SearchBackend {
         passage: p.passage,
         words: p.words,
         tsv: passageTsvector(toks, p.bigrams),
+        pairs: passageTsvector(toks, [], true),
         exact: positionsCountTerms(toks),
         han: [...new Set(p.bigrams.join(''))],
       };
@@ -339,9 +342,9 @@ export class PgSearchBackend implements SearchBackend {
       await c.query('INSERT INTO search_documents (id, doc, text) VALUES ($1, $2, $3)', [doc.id, JSON.stringify(rest), text]);
       const ids = (
         await c.query<{ id: number }>(
-          `INSERT INTO search_passages (doc_id, kind, lang, words, passage, tsv, tf_exact, han)
-           SELECT $1, p->>'kind', p->>'lang', w, p, t::tsvector, e, ARRAY(SELECT jsonb_array_elements_text(h))
-           FROM unnest($2::jsonb[], $3::int[], $4::text[], $5::jsonb[], $6::boolean[]) WITH ORDINALITY AS x(p, w, t, h, e, n) ORDER BY n
+          `INSERT INTO search_passages (doc_id, kind, lang, words, passage, tsv, pairs, tf_exact, han)
+           SELECT $1, p->>'kind', p->>'lang', w, p, t::tsvector, b::tsvector, e, ARRAY(SELECT jsonb_array_elements_text(h))
+           FROM unnest($2::jsonb[], $3::int[], $4::text[], $5::jsonb[], $6::boolean[], $7::text[]) WITH ORDINALITY AS x(p, w, t, h, e, b, n) ORDER BY n
            RETURNING id`,
           [
             doc.id,
@@ -350,6 +353,7 @@ export class PgSearchBackend implements SearchBackend {
             rows.map((r) => r.tsv),
             rows.map((r) => JSON.stringify(r.han)),
             rows.map((r) => r.exact),
+            rows.map((r) => r.pairs),
           ],
         )
       ).rows.map((r) => r.id);
@@ -797,9 +801,10 @@ class QueryView implements SearchSource {
       return { ids: r.rows.map((x) => x.id), tf: null };
     }
     // The term's positions in each passage, cut out of its tsvector (setweight marks the one lexeme, ts_filter keeps it).
+    const col = isBiword(t) ? 'pairs' : 'tsv';
     const r = await this.pool.query<{ id: number; n: number | null }>(
-      `SELECT id, CASE WHEN tf_exact THEN coalesce((SELECT array_length(u.positions, 1) FROM unnest(ts_filter(setweight(tsv, 'A', ARRAY[$2]), '{a}')) u), 0) END AS n
-       FROM search_passages WHERE tsv @@ $1::tsquery ORDER BY id`,
+      `SELECT id, CASE WHEN tf_exact THEN coalesce((SELECT array_length(u.positions, 1) FROM unnest(ts_filter(setweight(${col}, 'A', ARRAY[$2]), '{a}')) u), 0) END AS n
+       FROM search_passages WHERE ${col} @@ $1::tsquery ORDER BY id`,
       [quoteLexeme(lexeme(t)), lexeme(t)],
     );
     return { ids: r.rows.map((x) => x.id), tf: Int32Array.from(r.rows, (x) => x.n ?? -1) };
