@@ -493,41 +493,9 @@ export class AnnotationStore {
    * @throws UserInputError not_found (404), bad_merge
    */
   merge(ids: readonly string[], doc: DocText, by: string): Annotation {
-    const sources = [...new Set(ids)].map((id) => this.mustGet(id)).sort((a, b) => a.start - b.start || a.end - b.end);
-    if (sources.length === 0) throw bad('bad_merge', 'Choose the annotations to accept or merge (请选择标注)');
-    const first = sources[0]!;
-    if (sources.some((a) => a.docId !== first.docId))
-      throw bad('bad_merge', 'Only annotations in one paper can be merged (只能合并同一文献中的标注)');
-    if (sources.some((a) => a.status !== 'anchored'))
-      throw bad('bad_merge', 'Re-attach orphaned annotations before merging them (请先重新锚定)');
-    let end = first.end;
-    for (const a of sources.slice(1)) {
-      if (a.start > end) throw bad('bad_merge', 'Only overlapping annotations can be merged into one (只能合并相互重叠的标注)');
-      end = Math.max(end, a.end);
-    }
-    const notes = sources.filter((a) => a.note.trim() !== '').map((a) => (sources.length > 1 ? `${a.createdBy}: ${a.note}` : a.note));
+    const { first, end, note, tags, mergedFrom } = planMerge([...new Set(ids)].map((id) => this.mustGet(id)));
     return this.write(() => {
-      const created = this.create(
-        {
-          docId: first.docId,
-          start: first.start,
-          end,
-          note: notes.join('\n\n'),
-          colour: first.colour,
-          tags: [...new Set(sources.flatMap((a) => a.tags))],
-        },
-        doc,
-        by,
-      );
-      const mergedFrom: MergedSource[] = sources.map((a) => ({
-        id: a.id,
-        coder: a.createdBy,
-        start: a.start,
-        end: a.end,
-        exact: a.exact,
-        tags: a.tags,
-        note: a.note,
-      }));
+      const created = this.create({ docId: first.docId, start: first.start, end, note, colour: first.colour, tags }, doc, by);
       this.db.prepare('UPDATE annotations SET merged_from = ? WHERE id = ?').run(JSON.stringify(mergedFrom), created.id);
       return this.mustGet(created.id);
     });
@@ -978,6 +946,57 @@ export class AnnotationStore {
  * (src/backends/postgres/annotations.ts) so both backends accept and refuse
  * exactly the same input.
  */
+/** What merging a group of annotations makes: see {@link AnnotationStore.merge}. */
+export interface MergePlan {
+  /** The first source in document order: its paper, start and colour are the merged annotation's. */
+  first: Annotation;
+  /** The end of the union of the sources' ranges (UTF-16 code units). */
+  end: number;
+  /** The sources' notes, each named by its coder when there are two or more. */
+  note: string;
+  /** The union of the sources' tags. */
+  tags: string[];
+  /** Who made what, in document order. */
+  mergedFrom: MergedSource[];
+}
+
+/**
+ * Check a group of annotations for merging (one paper, all anchored,
+ * overlapping or touching) and work out the merged annotation; the rule both
+ * backends follow.
+ * @throws UserInputError bad_merge
+ */
+export function planMerge(group: readonly Annotation[]): MergePlan {
+  const sources = [...group].sort((a, b) => a.start - b.start || a.end - b.end);
+  if (sources.length === 0) throw bad('bad_merge', 'Choose the annotations to accept or merge (请选择标注)');
+  const first = sources[0]!;
+  if (sources.some((a) => a.docId !== first.docId))
+    throw bad('bad_merge', 'Only annotations in one paper can be merged (只能合并同一文献中的标注)');
+  if (sources.some((a) => a.status !== 'anchored'))
+    throw bad('bad_merge', 'Re-attach orphaned annotations before merging them (请先重新锚定)');
+  let end = first.end;
+  for (const a of sources.slice(1)) {
+    if (a.start > end) throw bad('bad_merge', 'Only overlapping annotations can be merged into one (只能合并相互重叠的标注)');
+    end = Math.max(end, a.end);
+  }
+  const notes = sources.filter((a) => a.note.trim() !== '').map((a) => (sources.length > 1 ? `${a.createdBy}: ${a.note}` : a.note));
+  return {
+    first,
+    end,
+    note: notes.join('\n\n'),
+    tags: [...new Set(sources.flatMap((a) => a.tags))],
+    mergedFrom: sources.map((a) => ({
+      id: a.id,
+      coder: a.createdBy,
+      start: a.start,
+      end: a.end,
+      exact: a.exact,
+      tags: a.tags,
+      note: a.note,
+    })),
+  };
+}
+
 export const rules = {
   bad,
   isoNow,

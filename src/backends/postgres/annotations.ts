@@ -21,7 +21,6 @@ import {
   DEFAULT_COLOUR,
   type DocText,
   type KnownDocument,
-  type MergedSource,
   type NewAnnotation,
   type NewTag,
   type ReanchorCounts,
@@ -32,6 +31,7 @@ import {
   annotationsFromRows,
   foldText,
   normalizeTagName,
+  planMerge,
   rules,
 } from '../../store/annotations.js';
 import { IMPLICIT_OWNER } from '../../store/users.js';
@@ -281,30 +281,10 @@ export class PgAnnotationStore implements AnnotationBackend {
         if (!a) throw notFound('annotation', sid);
         sources.push(a);
       }
-      sources.sort((a, b) => a.start - b.start || a.end - b.end);
-      const first = sources[0]!;
-      if (sources.some((a) => a.docId !== first.docId))
-        throw bad('bad_merge', 'Only annotations in one paper can be merged (只能合并同一文献中的标注)');
-      if (sources.some((a) => a.status !== 'anchored'))
-        throw bad('bad_merge', 'Re-attach orphaned annotations before merging them (请先重新锚定)');
-      let end = first.end;
-      for (const a of sources.slice(1)) {
-        if (a.start > end) throw bad('bad_merge', 'Only overlapping annotations can be merged into one (只能合并相互重叠的标注)');
-        end = Math.max(end, a.end);
-      }
+      const { first, end, note: merged, tags: mergedTags, mergedFrom } = planMerge(sources);
       const range = validateRange(doc.text, first.start, end, undefined);
-      const notes = sources.filter((a) => a.note.trim() !== '').map((a) => (sources.length > 1 ? `${a.createdBy}: ${a.note}` : a.note));
-      const note = validateNote(notes.join('\n\n'));
-      const tags = validateTags([...new Set(sources.flatMap((a) => a.tags))]);
-      const mergedFrom: MergedSource[] = sources.map((a) => ({
-        id: a.id,
-        coder: a.createdBy,
-        start: a.start,
-        end: a.end,
-        exact: a.exact,
-        tags: a.tags,
-        note: a.note,
-      }));
+      const note = validateNote(merged);
+      const tags = validateTags(mergedTags);
       const now = isoNow();
       await this.touchDocument(c, first.docId, doc.hash, now);
       await c.query(
