@@ -24,27 +24,12 @@ import {
   verifyPassword,
 } from '../../store/users.js';
 import type { AccountBackend, RoundBackend } from '../types.js';
+import { inTransaction } from './db.js';
 
 const { nameKey, validateRole, validatePassword, sha256, verifyNobody } = userRules;
 
 /** PostgreSQL's code for a unique constraint violated. */
 const UNIQUE_VIOLATION = '23505';
-
-/** Run `fn` in one transaction on one pooled connection: all or nothing. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    const result = await fn(c);
-    await c.query('COMMIT');
-    return result;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
 
 const userExists = (name: string) => new UserInputError('user_exists', `User "${name}" already exists (用户已存在)`, 409);
 const noUser = (name: string) => new UserInputError('not_found', `No user "${name}" (未找到该用户)`, 404);

@@ -36,7 +36,7 @@ import {
 } from '../../store/annotations.js';
 import { IMPLICIT_OWNER } from '../../store/users.js';
 import type { AnnotationBackend } from '../types.js';
-import { type PgOptions, openPgPool, pgSchemaVersion } from './db.js';
+import { type PgOptions, inTransaction, openPgPool, pgSchemaVersion } from './db.js';
 import { PG_SCHEMA_VERSION } from './migrations.js';
 
 const { bad, isoNow, validateColour, validateNote, validateDescription, validateDocId, validateTags, validateRange, MAX_QUERY_LENGTH } =
@@ -170,20 +170,12 @@ export class PgAnnotationStore implements AnnotationBackend {
 
   /** Run `fn` in one transaction holding the write lock; announce `notice` on commit. */
   private async write<T>(notice: ChangeNotice, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return inTransaction(this.pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
       const result = await fn(c);
       await c.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
-      await c.query('COMMIT');
       return result;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   // ---------------------------------------------------------------- annotations
