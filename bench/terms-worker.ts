@@ -10,7 +10,7 @@
  */
 import { serveWorker } from '../src/workers/prepare.js';
 import { BREAK, type TermsResult, type TermsTask } from './baselines.js';
-import { analyzePassage } from '../src/backends/embedded/engine.js';
+import { analyzePassage } from '../src/pipeline/prepare.js';
 import { normalizeText } from '../src/pipeline/normalize.js';
 import { loadDocument } from '../src/pipeline/load.js';
 import { joinPieces, segment } from '../src/pipeline/segment.js';

@@ -7,7 +7,8 @@
  */
 import pg from 'pg';
 import { afterAll } from 'vitest';
-import { Engine, prepareDocument } from '../src/backends/embedded/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { prepareDocument } from '../src/pipeline/prepare.js';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
 import type { LoadedDocument } from '../src/core/types.js';
 import { emptyGlossary } from '../src/pipeline/glossary.js';

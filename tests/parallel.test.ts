@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { prepareDocument } from '../src/backends/embedded/engine.js';
+import { prepareDocument } from '../src/pipeline/prepare.js';
 import { prepareInWorkers, workerMessages, workerScript } from '../src/workers/prepare.js';
 import { listCorpusFiles, loadCorpus, readMetadataOverrides } from '../src/pipeline/load.js';
 import { SAMPLE } from './helpers/sample.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
-import { prepareDocument } from '../src/backends/embedded/engine.js';
+import { prepareDocument } from '../src/pipeline/prepare.js';
 import { type LabServer, openLabServer } from '../src/backends/postgres/lab-server.js';
 import { emptyGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';

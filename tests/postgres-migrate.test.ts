@@ -16,7 +16,7 @@ import { folderShelf, pgShelf } from '../src/backends/papers.js';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
 import { loadLibrary, resolveLibrary } from '../src/library/library.js';
 import { emptyGlossary } from '../src/pipeline/glossary.js';
-import { prepareDocument } from '../src/backends/embedded/engine.js';
+import { prepareDocument } from '../src/pipeline/prepare.js';
 
 const server = testDatabaseUrl();
 const TEXT = '对口支援 counterpart support 𠀀 援藏干部. Path dependence, 路径依赖.';

@@ -11,7 +11,8 @@
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument } from '../core/types.js';
 import type { Lang } from '../core/types.js';
-import type { PassageMatches, PreparedDocument, SearchOptions, SearchResult } from './embedded/engine.js';
+import type { PassageMatches, SearchOptions, SearchResult } from './embedded/engine.js';
+import type { PreparedDocument } from '../pipeline/prepare.js';
 import type { ParsedQuery } from '../pipeline/query.js';
 import type { RankOptions } from '../pipeline/rank.js';
 import type {

@@ -16,7 +16,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { UserInputError } from '../core/errors.js';
-import type { PreparedDocument } from '../backends/embedded/engine.js';
+import type { PreparedDocument } from '../pipeline/prepare.js';
 import { startWorker, workerScript } from './prepare.js';
 import { type ImportLimits, type ImportResult, importLimitsFromSettings } from '../pipeline/import/index.js';
 import type { MetadataOverrides } from '../pipeline/load.js';
@@ -68,7 +68,7 @@ export class ContainedImporter {
   private running: { job: Job; timer: NodeJS.Timeout; watch: NodeJS.Timeout; parts: Array<PreparedDocument['passages']> } | null = null;
   private nextId = 0;
   private closed = false;
-  private readonly script = workerScript('../pipeline/import-worker', import.meta.url);
+  private readonly script = workerScript('./import-worker', import.meta.url);
   /** Files converted (parsed) so far; a load from a remembered conversion does not count. */
   conversions = 0;
 

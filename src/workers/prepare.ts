@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { on } from 'node:events';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { LoadedDocument } from '../core/types.js';
-import type { PreparedDocument } from '../backends/embedded/engine.js';
+import type { PreparedDocument } from '../pipeline/prepare.js';
 import type { MetadataOverrides } from '../pipeline/load.js';
 
 /** A paper file to load in the worker: `file` inside the corpus folder `dir`. */
@@ -193,7 +193,7 @@ export type PrepareTask = { doc: LoadedDocument } | { dir: string; file: string;
  */
 export async function* prepareInWorkers(inputs: Iterable<PrepareInput>, opts: PrepareOptions = {}): AsyncGenerator<PreparedDocument> {
   const threads = Math.max(1, opts.threads ?? availableParallelism());
-  const pool = new WorkerPool<PrepareTask, PreparedDocument>(workerScript('../pipeline/prepare-worker', import.meta.url), threads);
+  const pool = new WorkerPool<PrepareTask, PreparedDocument>(workerScript('./prepare-worker', import.meta.url), threads);
   const overrides = opts.overrides ?? {};
   const window: Array<Promise<PreparedDocument>> = [];
   try {

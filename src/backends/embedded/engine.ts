@@ -5,7 +5,7 @@
  */
 import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang, Span } from '../../core/types.js';
 import { UserInputError } from '../../core/errors.js';
-import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
+import { type AnalyzedToken, analyze, findRun, hanLayer } from '../../pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
 import { type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
@@ -13,7 +13,15 @@ import { PinyinLexicon, readPinyin } from '../../pipeline/pinyin.js';
 import { parseQuery, type ParsedQuery } from '../../pipeline/query.js';
 import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, rank } from '../../pipeline/rank.js';
 import { type TopSource, rankTop } from '../../pipeline/rank-top.js';
-import { joinPieces, readsAsCitation, type SegmentedPassage, segment } from '../../pipeline/segment.js';
+import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
+import {
+  type PreparedDocument,
+  analyzePassage,
+  analyzeSegmented,
+  passageKey,
+  prepareDocument,
+  prepareUpdate,
+} from '../../pipeline/prepare.js';
 
 /** A search hit as the API returns it. */
 export interface SearchHit {
@@ -124,89 +132,6 @@ export function bestMatchNotice(strictTotal: number): string {
 export const MAX_LIMIT = 200;
 
 /**
- * A document segmented and analysed, ready for {@link Engine.addPrepared}:
- * the expensive, pure part of indexing, which can run in a worker thread.
- */
-export interface PreparedDocument {
-  doc: LoadedDocument;
-  /**
-   * Per passage: its distinct terms, how often each occurs, its number of word
-   * positions, its distinct Han bigrams (the recall layer), and whether
-   * normalisation leaves its Han runs as they are (absent when not known).
-   */
-  passages: PreparedPassage[];
-}
-
-/** One passage of a {@link PreparedDocument}. */
-export interface PreparedPassage {
-  passage: SegmentedPassage;
-  terms: string[];
-  counts: number[];
-  words: number;
-  bigrams: string[];
-  stable?: boolean;
-  /**
-   * Not analysed: the document already holds a passage of the same text
-   * (see {@link prepareUpdate}), whose index entry is kept; `terms`,
-   * `counts` and `bigrams` are then empty.
-   */
-  unanalysed?: true;
-}
-
-/** Segment a document and analyse every passage (pure; no engine state). */
-export function prepareDocument(doc: LoadedDocument): PreparedDocument {
-  return { doc, passages: segment(doc.id, doc.text, doc.lang).map((passage) => analyzeSegmented(doc.text, passage)) };
-}
-
-/** A segmented passage's terms, frequencies, length and Han bigrams. */
-function analyzeSegmented(text: string, passage: SegmentedPassage): PreparedPassage {
-  const han = hanLayer(joinPieces(text, passage.pieces).text);
-  const toks = analyzePassage(text, passage);
-  const freq = new Map<string, number>();
-  for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
-  for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
-  return {
-    passage,
-    terms: [...freq.keys()],
-    counts: [...freq.values()],
-    words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
-    bigrams: han.bigrams,
-    stable: han.stable,
-  };
-}
-
-/**
- * What decides a passage's index entry: its own text (and its language, for
- * the pinyin lexicon). Two passages with the same key index the same.
- */
-function passageKey(text: string, p: Pick<Passage, 'pieces' | 'lang'>): string {
-  return `${p.lang}\u0000${joinPieces(text, p.pieces).text}`;
-}
-
-/**
- * Segment a new version of a document, analysing only the passages whose
- * text `old` (the version indexed now) does not hold: an edit to one
- * paragraph analyses that paragraph, not the paper.
- */
-export function prepareUpdate(doc: LoadedDocument, old: CorpusDocument | undefined): PreparedDocument {
-  const have = new Map<string, number>();
-  for (const p of old?.passages ?? []) {
-    const k = passageKey(old!.text, p);
-    have.set(k, (have.get(k) ?? 0) + 1);
-  }
-  return {
-    doc,
-    passages: segment(doc.id, doc.text, doc.lang).map((passage): PreparedPassage => {
-      const k = passageKey(doc.text, passage);
-      const n = have.get(k) ?? 0;
-      if (n === 0) return analyzeSegmented(doc.text, passage);
-      have.set(k, n - 1);
-      return { passage, terms: [], counts: [], words: 0, bigrams: [], unanalysed: true };
-    }),
-  };
-}
-
-/**
  * An engine's state as {@link Engine.restore} takes it back: the index as
  * written, each document's passages with their ids, and what was learnt of
  * the passages on the way.
@@ -220,16 +145,6 @@ export interface EngineState {
   hanStable: Uint8Array;
   /** The pinyin lexicon's terms. */
   pinyinTerms: string[];
-}
-
-/** Analyse a passage's own text (its pieces joined), with tokens in document offsets. */
-export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): AnalyzedToken[] {
-  const joined = joinPieces(text, p.pieces);
-  return analyze(joined.text, 'index').map((t) => ({
-    ...t,
-    start: joined.map(t.start),
-    end: joined.map(t.end - 1) + 1,
-  }));
 }
 
 /** The corpus, its passages and index, ready to search. */

@@ -52,15 +52,8 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { UserInputError } from '../../core/errors.js';
 import type { CorpusDocument, Lang, Passage, Span } from '../../core/types.js';
-import {
-  type PassageMatches,
-  type PreparedDocument,
-  type SearchOptions,
-  type SearchResult,
-  MAX_LIMIT,
-  analyzePassage,
-  pageOfHits,
-} from '../embedded/engine.js';
+import { type PassageMatches, type SearchOptions, type SearchResult, MAX_LIMIT, pageOfHits } from '../embedded/engine.js';
+import { type PreparedDocument, analyzePassage } from '../../pipeline/prepare.js';
 import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
 import { INDEX_FORMAT_VERSION, type PassageIndex } from '../../pipeline/index.js';

@@ -4,9 +4,9 @@
  * and posts the PreparedDocument back. jieba's dictionary loads on the first
  * Chinese text, once per worker.
  */
-import { prepareDocument } from '../backends/embedded/engine.js';
-import { type PrepareTask, serveWorker } from '../workers/prepare.js';
-import { loadDocument } from './load.js';
+import { prepareDocument } from '../pipeline/prepare.js';
+import { type PrepareTask, serveWorker } from './prepare.js';
+import { loadDocument } from '../pipeline/load.js';
 
 await serveWorker(async (task: PrepareTask) => {
   const doc = 'doc' in task ? task.doc : await loadDocument(task.dir, task.file, task.overrides);

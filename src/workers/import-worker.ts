@@ -1,5 +1,5 @@
 /**
- * Worker thread of the contained importer (src/contained.ts): converts a file
+ * Worker thread of the contained importer (src/workers/contained.ts): converts a file
  * into canonical text and, when asked, segments and analyses it, under the
  * limits the importer started it with. A file is anything a user dropped in
  * or uploaded, so this thread may die of it: the heap limit and a watchdog on
@@ -9,10 +9,10 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserInputError } from '../core/errors.js';
-import { prepareDocument } from '../backends/embedded/engine.js';
-import { type ContainedPart, type ContainedReply, type ContainedRequest, MEMORY_EXIT_CODE } from '../workers/contained.js';
-import { importFile, type ImportLimits } from './import/index.js';
-import { documentFromImport, readPaperBytes } from './load.js';
+import { prepareDocument } from '../pipeline/prepare.js';
+import { type ContainedPart, type ContainedReply, type ContainedRequest, MEMORY_EXIT_CODE } from './contained.js';
+import { importFile, type ImportLimits } from '../pipeline/import/index.js';
+import { documentFromImport, readPaperBytes } from '../pipeline/load.js';
 
 /** Passages per message back: a few milliseconds for the main thread to decode. */
 const PASSAGES_PER_MESSAGE = 200;

@@ -1,0 +1,104 @@
+/**
+ * Prepare stage: a loaded document segmented into passages and each passage
+ * analysed — its terms and biwords with their frequencies, its length in
+ * word positions and its Han bigrams — ready for the index. Pure and
+ * CPU-bound (no engine state), so it runs in worker threads
+ * (src/workers/prepare.ts) and in the contained importer; both backends
+ * index what it returns.
+ */
+import type { CorpusDocument, LoadedDocument, Passage } from '../core/types.js';
+import { type AnalyzedToken, analyze, biwords, hanLayer } from './analyze.js';
+import { joinPieces, type SegmentedPassage, segment } from './segment.js';
+
+/**
+ * A document segmented and analysed, ready for the index (the embedded engine's `addPrepared`, the lab server's `index`):
+ * the expensive, pure part of indexing, which can run in a worker thread.
+ */
+export interface PreparedDocument {
+  doc: LoadedDocument;
+  /**
+   * Per passage: its distinct terms, how often each occurs, its number of word
+   * positions, its distinct Han bigrams (the recall layer), and whether
+   * normalisation leaves its Han runs as they are (absent when not known).
+   */
+  passages: PreparedPassage[];
+}
+
+/** One passage of a {@link PreparedDocument}. */
+export interface PreparedPassage {
+  passage: SegmentedPassage;
+  terms: string[];
+  counts: number[];
+  words: number;
+  bigrams: string[];
+  stable?: boolean;
+  /**
+   * Not analysed: the document already holds a passage of the same text
+   * (see {@link prepareUpdate}), whose index entry is kept; `terms`,
+   * `counts` and `bigrams` are then empty.
+   */
+  unanalysed?: true;
+}
+
+/** Segment a document and analyse every passage (pure; no engine state). */
+export function prepareDocument(doc: LoadedDocument): PreparedDocument {
+  return { doc, passages: segment(doc.id, doc.text, doc.lang).map((passage) => analyzeSegmented(doc.text, passage)) };
+}
+
+/** A segmented passage's terms, frequencies, length and Han bigrams. */
+export function analyzeSegmented(text: string, passage: SegmentedPassage): PreparedPassage {
+  const han = hanLayer(joinPieces(text, passage.pieces).text);
+  const toks = analyzePassage(text, passage);
+  const freq = new Map<string, number>();
+  for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
+  for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
+  return {
+    passage,
+    terms: [...freq.keys()],
+    counts: [...freq.values()],
+    words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
+    bigrams: han.bigrams,
+    stable: han.stable,
+  };
+}
+
+/**
+ * What decides a passage's index entry: its own text (and its language, for
+ * the pinyin lexicon). Two passages with the same key index the same.
+ */
+export function passageKey(text: string, p: Pick<Passage, 'pieces' | 'lang'>): string {
+  return `${p.lang}\u0000${joinPieces(text, p.pieces).text}`;
+}
+
+/**
+ * Segment a new version of a document, analysing only the passages whose
+ * text `old` (the version indexed now) does not hold: an edit to one
+ * paragraph analyses that paragraph, not the paper.
+ */
+export function prepareUpdate(doc: LoadedDocument, old: CorpusDocument | undefined): PreparedDocument {
+  const have = new Map<string, number>();
+  for (const p of old?.passages ?? []) {
+    const k = passageKey(old!.text, p);
+    have.set(k, (have.get(k) ?? 0) + 1);
+  }
+  return {
+    doc,
+    passages: segment(doc.id, doc.text, doc.lang).map((passage): PreparedPassage => {
+      const k = passageKey(doc.text, passage);
+      const n = have.get(k) ?? 0;
+      if (n === 0) return analyzeSegmented(doc.text, passage);
+      have.set(k, n - 1);
+      return { passage, terms: [], counts: [], words: 0, bigrams: [], unanalysed: true };
+    }),
+  };
+}
+
+/** Analyse a passage's own text (its pieces joined), with tokens in document offsets. */
+export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): AnalyzedToken[] {
+  const joined = joinPieces(text, p.pieces);
+  return analyze(joined.text, 'index').map((t) => ({
+    ...t,
+    start: joined.map(t.start),
+    end: joined.map(t.end - 1) + 1,
+  }));
+}
