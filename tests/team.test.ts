@@ -107,6 +107,10 @@ describe('roles on every route', () => {
     ['PATCH', '/api/tags/码本', 'owner', { description: 'codebook' }],
     ['DELETE', '/api/tags/码本%2Funused', 'owner'],
     ['GET', '/api/users', 'owner'],
+    // Routes match whatever the letter case, and so must the roles.
+    ['GET', '/API/users', 'owner'],
+    ['GET', '/api/Users', 'owner'],
+    ['GET', '/USERS', 'owner'],
     ['POST', '/api/users', 'owner', { name: 'new-coder', role: 'coder', password: 'new-coder-password' }],
     ['PATCH', '/api/users/new-coder', 'owner', { role: 'reader' }],
     // One coder is refused (400) for the owner too, so no round on p2 is left open for the tests below.

@@ -42,7 +42,10 @@ export function atLeast(role: Role, needed: Role): boolean {
 /** The role a request needs. */
 export function requiredRole(method: string, path: string): Role {
   const m = method.toUpperCase();
-  const rule = ROUTE_RULES.find((r) => r.methods.includes(m) && r.path.test(path));
+  // Express matches routes whatever the letter case (/API/Users reaches /api/users), so the
+  // rules must too: matched case-sensitively, /API/users was open to every role.
+  const p = path.toLowerCase();
+  const rule = ROUTE_RULES.find((r) => r.methods.includes(m) && r.path.test(p));
   if (rule) return rule.role;
   return READS.includes(m) || m === 'OPTIONS' ? 'reader' : 'owner';
 }
