@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type AccessConfig, accessFromSettings, signInUrl } from './http/access.js';
 import { UserInputError } from './core/errors.js';
 import { setting } from './core/settings.js';
+import { importLimitsFromSettings } from './pipeline/import/index.js';
 import { Engine } from './backends/embedded/engine.js';
 import { createApp } from './http/app.js';
 import { isWildcard } from './http/security.js';
@@ -22,11 +23,24 @@ import { type LabServer, openLabServer } from './backends/postgres/lab-server.js
 const library = resolveLibrary();
 const dataDir = setting('DUIKOU_DATA');
 const host = setting('HOST');
-const port = Number(setting('PORT'));
 
-// Access first: a mistake in these settings stops the server before it opens anything.
+/** The PORT setting as a port number; anything else is the operator's mistake, said in one line. */
+function portFromSettings(): number {
+  const raw = setting('PORT');
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n > 65535) {
+    throw new UserInputError('bad_setting', `PORT must be a whole number from 0 to 65535, not ${JSON.stringify(raw)} (设置值无效)`);
+  }
+  return n;
+}
+
+// Settings and access first: a mistake in these stops the server before it opens anything
+// (the import limits are read again by the importer; a bad one must not wait for the first paper).
 let access: AccessConfig;
+let port: number;
 try {
+  port = portFromSettings();
+  importLimitsFromSettings();
   access = accessFromSettings();
 } catch (err) {
   // The token file lives in the data folder: a folder duikou cannot write is named, not a stack trace.
@@ -37,6 +51,15 @@ try {
   process.exit(1);
 }
 for (const w of access.warnings) console.error(`duikou: ${w}`);
+
+/**
+ * The port is taken or not ours to use: say so in one line and stop, printing
+ * nothing as if the server ran (the sign-in link would go to whoever holds the port).
+ */
+function cannotListen(err: Error): never {
+  console.error(`duikou: cannot listen on ${host}:${port}: ${err.message}`);
+  process.exit(1);
+}
 
 // The lab-server mode: annotations and the search index in PostgreSQL, shared by every instance (see lab-server.ts).
 if (setting('DUIKOU_DATABASE_URL') !== '') {
@@ -65,7 +88,8 @@ async function serveLab(): Promise<never> {
     access: access.access,
     status: lab.status,
   });
-  const server = app.listen(port, host, () => {
+  const server = app.listen(port, host, (err?: Error) => {
+    if (err) cannotListen(err);
     const addr = server.address();
     const actualPort = typeof addr === 'object' && addr ? addr.port : port;
     const shownHost = isWildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -128,7 +152,8 @@ const app = createApp({
   ...(library.sample !== null && { sampleDir: library.sample }),
   dataDir,
 });
-const server = app.listen(port, host, () => {
+const server = app.listen(port, host, (err?: Error) => {
+  if (err) cannotListen(err);
   const addr = server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   // A wildcard bind is reached on every address; the loopback one works from this machine.

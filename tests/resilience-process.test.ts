@@ -18,6 +18,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -142,6 +143,43 @@ function refusedStart(corpus: string, data: string, env: Record<string, string> 
 }
 
 describe('the server process and its data folder', () => {
+  it('stops with one line when its port is taken, printing no address and no sign-in link', async () => {
+    const { corpus, data } = workspace();
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      // With a token, a started server would print the sign-in link carrying it.
+      const r = refusedStart(corpus, data, { PORT: String(port), DUIKOU_AUTH: 'token', DUIKOU_TOKEN: 'a-token-for-the-port-test' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+      expect(r.stderr).toMatch(/EADDRINUSE/);
+      expect(r.stderr).not.toMatch(STACK);
+      expect(r.stdout).not.toContain('running at');
+      expect(r.stdout + r.stderr).not.toContain('a-token-for-the-port-test');
+    } finally {
+      await new Promise((done) => taken.close(done));
+    }
+  }, 90_000);
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DUIKOU_IMPORT_MEMORY_MB', 'abc'],
+  ])(
+    'refuses to start with %s=%s, naming the setting',
+    (name, value) => {
+      const { corpus, data } = workspace();
+      const r = refusedStart(corpus, data, { [name]: value });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(name);
+      expect(r.stderr).toContain(JSON.stringify(value));
+      expect(r.stderr).not.toMatch(STACK);
+      expect(r.stdout).not.toContain('running at');
+    },
+    90_000,
+  );
+
   it('refuses a damaged duikou.db with a message naming it and saying to restore a backup, leaving it untouched', () => {
     const { corpus, data } = workspace();
     const file = join(data, 'duikou.db');
