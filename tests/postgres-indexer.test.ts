@@ -60,4 +60,28 @@ describe.skipIf(!server)('the indexer role', () => {
     expect(back).not.toBeNull();
     await back?.release();
   });
+
+  it('gives the role back and tries again when taking it up fails, instead of ending the instance', async () => {
+    const a = instance();
+    const b = instance();
+    let tries = 0;
+    let taken: IndexerLease | null = null;
+    const stop = watchForIndexerRole(
+      a,
+      (l) => {
+        // The first time, the instance cannot take up indexing (its data folder read-only, say).
+        if (++tries === 1) throw new Error('EROFS: read-only file system');
+        taken = l;
+      },
+      50,
+    );
+    await expect.poll(() => taken, { timeout: 5000, interval: 20 }).not.toBeNull();
+    expect(tries).toBe(2);
+    // While it held the role no other instance could; now it does, so another still cannot.
+    expect(await tryBecomeIndexer(b)).toBeNull();
+    await stop();
+    const next = await tryBecomeIndexer(b);
+    expect(next).not.toBeNull();
+    await next?.release();
+  });
 });

@@ -83,8 +83,20 @@ export function watchForIndexerRole(pool: pg.Pool, onLeader: (lease: IndexerLeas
       await lease?.release();
       return;
     }
-    if (lease) onLeader(lease);
-    else timer = setTimeout(() => void attempt(), intervalMs);
+    if (lease) {
+      try {
+        onLeader(lease);
+        return;
+      } catch (err) {
+        // Taking up the role failed (the data folder full or read-only): give the role back for
+        // another instance and try again later, rather than end this one, which still serves.
+        console.error(`duikou: cannot take up indexing (${(err as Error).message}); retrying`);
+        const l = lease;
+        lease = null;
+        await l.release();
+      }
+    }
+    timer = setTimeout(() => void attempt(), intervalMs);
   };
   void attempt();
   return async () => {
