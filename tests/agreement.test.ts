@@ -1,6 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  type AgreementTable,
+  type CodedSpan,
   type Pattern,
+  type RoundPaper,
+  type Unit,
   type Value,
   agreementTable,
   cohenKappa,
@@ -129,5 +134,97 @@ describe('agreementTable', () => {
     const tag = t.rows.find((r) => r.tag === '援藏')!;
     expect(tag.units).toBe(2);
     expect(tag.percent).toBe(1);
+  });
+});
+
+describe('agreementTable against a unit-by-unit count', () => {
+  /** The definition: a unit is coded by a coder when any of its UTF-16 units lies in one of their spans with the tag. */
+  function oracle(papers: RoundPaper[], spans: CodedSpan[], coders: string[], unit: Unit): AgreementTable {
+    const tags = [...new Set(spans.flatMap((s) => s.tags))].sort((a, b) => a.localeCompare(b));
+    const byTag = new Map<string, Map<string, number>>(tags.map((t) => [t, new Map()]));
+    for (const paper of papers) {
+      const units: [number, number][] = [];
+      if (unit === 'passages') for (const p of paper.passages) units.push([p.start, p.end]);
+      else
+        for (let i = 0; i < paper.text.length; i += paper.text.codePointAt(i)! > 0xffff ? 2 : 1)
+          units.push([i, i + (paper.text.codePointAt(i)! > 0xffff ? 2 : 1)]);
+      for (const tag of tags) {
+        for (const [a, b] of units) {
+          const key = coders
+            .map((c) => {
+              for (let i = a; i < b && i < paper.text.length; i++) {
+                if (spans.some((s) => s.docId === paper.id && s.coder === c && s.tags.includes(tag) && s.start <= i && i < s.end))
+                  return '1';
+              }
+              return '0';
+            })
+            .join('');
+          const m = byTag.get(tag)!;
+          m.set(key, (m.get(key) ?? 0) + 1);
+        }
+      }
+    }
+    // The same figures from these counts, through the table's own formulas on one pattern list per tag.
+    const pooled = new Map<string, number>();
+    for (const m of byTag.values()) for (const [k, n] of m) pooled.set(k, (pooled.get(k) ?? 0) + n);
+    const rows = [...[...byTag].map(([t, m]) => [t, m] as const), [null, pooled] as const].map(([tag, m]) => {
+      const patterns: Pattern[] = [...m].map(([k, count]) => ({ values: [...k].map(Number), count }));
+      const coded: Record<string, number> = {};
+      coders.forEach((c, i) => (coded[c] = patterns.reduce((n, p) => n + (p.values[i] === 1 ? p.count : 0), 0)));
+      return {
+        tag,
+        coded,
+        units: patterns.reduce((n, p) => n + p.count, 0),
+        percent: percentAgreement(patterns),
+        kappa: coders.length === 2 ? cohenKappa(patterns) : null,
+        alpha: krippendorffAlphaNominal(patterns),
+      };
+    });
+    return { unit, coders, rows };
+  }
+
+  it('gives the same table on random papers and spans, surrogate pairs and split pairs included', () => {
+    const piece = fc.constantFrom('对口', '支援', 'aid', ' ', '𠀀', '😀', '。', 'x');
+    const paperArb = fc.array(piece, { minLength: 1, maxLength: 25 }).map((a) => a.join(''));
+    const arb = fc.tuple(fc.array(paperArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 3 })).chain(([texts, nCoders]) => {
+      const coders = ['li', 'zhang', 'wang'].slice(0, nCoders);
+      const papers: RoundPaper[] = texts.map((text, i) => {
+        const cut = Math.floor(text.length / 2);
+        return {
+          id: `p${i}`,
+          text,
+          passages: [
+            { start: 0, end: cut },
+            { start: cut, end: text.length },
+          ],
+        };
+      });
+      const spanArb = fc
+        .tuple(
+          fc.integer({ min: 0, max: texts.length - 1 }),
+          fc.constantFrom(...coders),
+          fc.nat(),
+          fc.nat(),
+          fc.subarray(['援藏', '援疆', '教育'], { minLength: 1 }),
+        )
+        .map(([d, coder, x, y, tags]): CodedSpan => {
+          const len = texts[d]!.length;
+          const a = x % (len + 1);
+          const b = y % (len + 1);
+          return { docId: `p${d}`, coder, start: Math.min(a, b), end: Math.max(a, b) + (a === b ? 1 : 0), tags };
+        });
+      return fc.tuple(
+        fc.constant(papers),
+        fc.array(spanArb, { maxLength: 12 }),
+        fc.constant(coders),
+        fc.constantFrom<Unit>('characters', 'passages'),
+      );
+    });
+    fc.assert(
+      fc.property(arb, ([papers, spans, coders, unit]) => {
+        expect(agreementTable(papers, spans, coders, unit)).toEqual(oracle(papers, spans, coders, unit));
+      }),
+      { numRuns: 400 },
+    );
   });
 });

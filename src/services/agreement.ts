@@ -149,66 +149,113 @@ export interface AgreementTable {
   rows: AgreementRow[];
 }
 
-/** The units of a paper: code point starts (characters) or passage ranges. */
-function unitsOf(paper: RoundPaper, unit: Unit): { start: number; end: number }[] {
-  if (unit === 'passages') return paper.passages.map((p) => ({ start: p.start, end: p.end }));
-  const out: { start: number; end: number }[] = [];
-  for (let i = 0; i < paper.text.length;) {
-    const cp = paper.text.codePointAt(i)!;
-    const w = cp > 0xffff ? 2 : 1;
-    out.push({ start: i, end: i + w });
-    i += w;
+/**
+ * The coverage of one tag in one paper, as stretches of text where the set of
+ * coders who coded it does not change: `starts[i]` to `starts[i + 1]` (the
+ * last to the end of the text) is coded by the coders in bit mask `masks[i]`
+ * (bit c: coder c). Found by sweeping the spans' ends in order, so a paper
+ * costs the number of its spans, not of its characters.
+ */
+function coverage(length: number, spans: readonly CodedSpan[], coders: readonly string[], tag: string) {
+  const events: { at: number; coder: number; step: number }[] = [];
+  for (const s of spans) {
+    const c = coders.indexOf(s.coder);
+    const start = Math.max(0, s.start);
+    const end = Math.min(length, s.end);
+    if (c < 0 || start >= end || !s.tags.includes(tag)) continue;
+    events.push({ at: start, coder: c, step: 1 }, { at: end, coder: c, step: -1 });
   }
-  return out;
+  events.sort((x, y) => x.at - y.at);
+  const depth = new Int32Array(coders.length);
+  const starts = [0];
+  const masks = [0];
+  let mask = 0;
+  for (let i = 0; i < events.length;) {
+    const at = events[i]!.at;
+    for (; i < events.length && events[i]!.at === at; i++) {
+      const e = events[i]!;
+      depth[e.coder]! += e.step;
+      mask = depth[e.coder]! > 0 ? mask | (1 << e.coder) : mask & ~(1 << e.coder);
+    }
+    if (at >= length) break;
+    if (starts[starts.length - 1] === at) masks[masks.length - 1] = mask;
+    else if (masks[masks.length - 1] !== mask) {
+      starts.push(at);
+      masks.push(mask);
+    }
+  }
+  return { starts, masks };
 }
+
+/** Whether a low surrogate at `i` completes a pair (so `i` does not start a character). */
+const pairLow = (text: string, i: number): boolean => {
+  const c = text.charCodeAt(i);
+  if (c < 0xdc00 || c > 0xdfff || i === 0) return false;
+  const h = text.charCodeAt(i - 1);
+  return h >= 0xd800 && h <= 0xdbff;
+};
 
 /**
  * For each tag, the count of units by the pattern of coders who coded them
- * ("1") or not ("0"), in `coders` order. Characters are counted per paper with
- * a difference array, so a long paper costs one pass per tag and coder.
+ * ("1") or not ("0"), in `coders` order. A unit is coded by a coder when any
+ * of its UTF-16 units is inside one of the coder's spans with the tag;
+ * characters are code points, so a pair of surrogates is one unit.
  */
 function patternsByTag(papers: readonly RoundPaper[], spans: readonly CodedSpan[], coders: readonly string[], unit: Unit) {
   const tags = [...new Set(spans.flatMap((s) => s.tags))].sort((a, b) => a.localeCompare(b));
   const out = new Map<string, Map<string, number>>(tags.map((t) => [t, new Map()]));
   for (const paper of papers) {
-    const units = unitsOf(paper, unit);
+    const { text } = paper;
     const mine = spans.filter((s) => s.docId === paper.id);
+    // Characters before each offset that are second halves of a pair (they start no unit).
+    let lows: Int32Array | null = null;
+    if (unit === 'characters') {
+      lows = new Int32Array(text.length + 1);
+      for (let i = 0; i < text.length; i++) lows[i + 1] = lows[i]! + (pairLow(text, i) ? 1 : 0);
+    }
     for (const tag of tags) {
-      // covered[c][i]: whether coder c coded unit i with the tag.
-      const covered = coders.map((c) => {
-        const diff = new Int32Array(paper.text.length + 1);
-        for (const s of mine) {
-          if (s.coder !== c || !s.tags.includes(tag)) continue;
-          diff[Math.max(0, s.start)]! += 1;
-          diff[Math.min(paper.text.length, s.end)]! -= 1;
-        }
-        const cover = new Uint8Array(paper.text.length);
-        let run = 0;
-        for (let i = 0; i < paper.text.length; i++) {
-          run += diff[i]!;
-          cover[i] = run > 0 ? 1 : 0;
-        }
-        return cover;
-      });
-      // The pattern as a bit mask (bit c: coder c coded the unit): no string per unit.
-      const masks = new Map<number, number>();
-      for (const u of units) {
-        let key = 0;
-        for (let c = 0; c < covered.length; c++) {
-          const cover = covered[c]!;
-          for (let i = u.start; i < u.end; i++) {
-            if (cover[i]) {
-              key |= 1 << c;
-              break;
-            }
+      const { starts, masks } = coverage(text.length, mine, coders, tag);
+      const endOf = (k: number): number => (k + 1 < starts.length ? starts[k + 1]! : text.length);
+      // The pattern as a bit mask: no string per unit.
+      const counts = new Map<number, number>();
+      const add = (key: number, n: number) => {
+        if (n !== 0) counts.set(key, (counts.get(key) ?? 0) + n);
+      };
+      if (lows) {
+        for (let k = 0; k < starts.length; k++) {
+          const a = starts[k]!;
+          const b = endOf(k);
+          if (a >= b) continue;
+          add(masks[k]!, b - a - (lows[b]! - lows[a]!));
+          // A character split by a span's end counts once, coded by the coders of either half.
+          if (b < text.length && pairLow(text, b)) {
+            add(masks[k]!, -1);
+            add(masks[k]! | masks[k + 1]!, 1);
           }
         }
-        masks.set(key, (masks.get(key) ?? 0) + 1);
+      } else {
+        for (const p of paper.passages) {
+          if (p.start >= p.end) {
+            add(0, 1); // an empty passage holds nothing to code
+            continue;
+          }
+          let key = 0;
+          // The stretches that overlap the passage: from the last one starting at or before it.
+          let lo = 0;
+          let hi = starts.length - 1;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (starts[mid]! <= p.start) lo = mid;
+            else hi = mid - 1;
+          }
+          for (let k = lo; k < starts.length && starts[k]! < p.end; k++) if (endOf(k) > p.start) key |= masks[k]!;
+          add(key, 1);
+        }
       }
-      const counts = out.get(tag)!;
-      for (const [key, n] of masks) {
+      const byPattern = out.get(tag)!;
+      for (const [key, n] of counts) {
         const pattern = coders.map((_, c) => ((key >> c) & 1 ? '1' : '0')).join('');
-        counts.set(pattern, (counts.get(pattern) ?? 0) + n);
+        byPattern.set(pattern, (byPattern.get(pattern) ?? 0) + n);
       }
     }
   }
