@@ -312,7 +312,14 @@ export async function addPapers(
         const old = clashes.get(p.name);
         // A sample paper is not moved: the new one, in the library, takes its place.
         const previous = old !== undefined && (await exists(join(lib.corpusDir, old))) ? await moveToRemoved(lib, old) : undefined;
-        await rename(p.tempPath, join(lib.corpusDir, p.name));
+        try {
+          await rename(p.tempPath, join(lib.corpusDir, p.name));
+        } catch (err) {
+          // The new version could not take its place: put the old one back, so the paper (and
+          // what is annotated on it) does not leave the library.
+          if (previous !== undefined) await move(join(lib.dataDir, previous), join(lib.corpusDir, old!));
+          throw err;
+        }
         ok.push({ name: p.name, replaced: old !== undefined, ...(previous !== undefined && { previous }) });
       }
       return { ok, errors };
