@@ -47,8 +47,20 @@ fs.createWriteStream = ((path: fs.PathLike, options?: Parameters<typeof fs.creat
     },
   });
 }) as typeof fs.createWriteStream;
+// Files written atomically (write-file-atomic: a temp file, fsync, rename) go through fs.write on
+// the same CommonJS module object: a few bytes reach the disk, then it fails as a full disk does.
+const realWrite = fs.write;
+fs.write = ((fd: number, data: unknown, ...rest: unknown[]) => {
+  const callback = rest[rest.length - 1] as (err: Error | null, written?: number) => void;
+  if (!disk.full) return (realWrite as (...a: unknown[]) => void)(fd, data, ...rest);
+  const part = typeof data === 'string' ? data.slice(0, 7) : (data as Buffer).subarray(0, 7);
+  (realWrite as (...a: unknown[]) => void)(fd, part, () =>
+    callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 })),
+  );
+}) as typeof fs.write;
 afterAll(() => {
   fs.createWriteStream = realCreateWriteStream;
+  fs.write = realWrite;
 });
 
 const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { UserInputError } from '../core/errors.js';
 import type { LoadedDocument } from '../core/types.js';
 import { LIBRARY_STATE_FILE, type Library, listPapers, loadLibrary } from '../library/library.js';
-import { writeFileAtomic } from '../library/metadata.js';
+import writeFileAtomic from 'write-file-atomic';
 import { METADATA_FILE, type MetadataOverride, metadataEntrySchema } from '../pipeline/metadata-file.js';
 import { prepareInWorkers } from '../workers/prepare.js';
 import type { PgSearchBackend } from './postgres/search.js';

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import { setting } from '../core/settings.js';
 import type { LoadedDocument } from '../core/types.js';
-import { writeFileAtomic } from './metadata.js';
+import writeFileAtomic from 'write-file-atomic';
 import { containedImporter } from '../workers/contained.js';
 import { GLOSSARY_FILE, type Glossary, createGlossary, loadGlossary, normalizeGlossaryTerm } from '../pipeline/glossary.js';
 import { type LoadError, listCorpusFiles } from '../pipeline/load.js';

@@ -9,15 +9,17 @@
  * text (jsonc-parser's edits), so the rest of the file keeps its formatting
  * byte for byte and a version-controlled file shows only the user's change.
  * New entries are written with 2-space indentation; the file ends with a
- * newline. The text goes to a temp file in the same folder, renamed over the
- * old one, so neither the loader nor the folder watcher ever sees half a
- * file. An edit that changes nothing does not write. Writes in this process
+ * newline. The text goes to a temp file in the same folder, flushed to disk
+ * and renamed over the old one (write-file-atomic), so neither the loader
+ * nor the folder watcher ever sees half a file, and a power cut does not
+ * lose the edit. An edit that changes nothing does not write. Writes in this process
  * are serialised.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+// A temp file in the same folder, fsynced, then renamed over the target: never half a file, nor one lost to a power cut.
+import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta } from '../core/types.js';
@@ -146,22 +148,6 @@ function serialise<T>(key: string, fn: () => Promise<T>): Promise<T> {
     if (queues.get(key) === tail) queues.delete(key);
   });
   return run;
-}
-
-/**
- * Write `data` to `path` atomically: a temp file in the same folder, then a
- * rename over the target (atomic on one file system).
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = join(path, '..');
-  const tmp = join(dir, `.duikou-tmp-${randomBytes(8).toString('hex')}`);
-  try {
-    await writeFile(tmp, data, { flag: 'wx' });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 /**
