@@ -4,6 +4,7 @@ import type { Engine } from '../src/backends/embedded/engine.js';
 import { type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
 import type { TestServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
+import { MAX_NOTE_LENGTH } from '../src/store/annotations.js';
 
 let engine: Engine;
 let library: TestLibrary;
@@ -99,7 +100,8 @@ describe('annotations API', () => {
     ['an empty tag', () => ({ ...range(EN, 'counterpart'), tags: ['  '] }), 400, 'bad_tag'],
     ['a 65-character tag', () => ({ ...range(EN, 'counterpart'), tags: ['援'.repeat(65)] }), 400, 'bad_tag'],
     ['a tag that is not a string', () => ({ ...range(EN, 'counterpart'), tags: [42] }), 400, 'bad_field'],
-    ['a note over 10,000 characters', () => ({ ...range(EN, 'counterpart'), note: 'n'.repeat(10_001) }), 400, 'bad_field'],
+    ['a note over 10,000 characters', () => ({ ...range(EN, 'counterpart'), note: 'n'.repeat(10_001) }), 400, 'bad_note'],
+    ['a note over twice as many UTF-16 units', () => ({ ...range(EN, 'counterpart'), note: 'n'.repeat(20_001) }), 400, 'bad_field'],
     ['a bad colour', () => ({ ...range(EN, 'counterpart'), colour: 'url(x)' }), 400, 'bad_colour'],
     ['an unknown field', () => ({ ...range(EN, 'counterpart'), owner: 'me' }), 400, 'bad_field'],
   ])('rejects %s without writing anything', async (_name, body, status, code) => {
@@ -126,6 +128,19 @@ describe('annotations API', () => {
   it('rejects a body over 1 MB with 413', async () => {
     const r = await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), note: 'x'.repeat(1_100_000) });
     expect(r.status).toBe(413);
+  });
+
+  it('counts a note in characters, outside the BMP too, the same on creating and on editing', async () => {
+    // Characters as a researcher counts them: 😀 and 𠀀 are one each, two UTF-16 units each.
+    const full = '😀𠀀'.repeat(MAX_NOTE_LENGTH / 2);
+    const created = await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), note: full });
+    expect(created.status).toBe(201);
+    expect(created.body.note).toBe(full);
+    const over = await call('PATCH', `/api/annotations/${created.body.id}`, { note: `${full}字` });
+    expect(over.status).toBe(400);
+    expect(over.body.error.code).toBe('bad_note');
+    expect((await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), note: `${full}a` })).body.error.code).toBe('bad_note');
+    expect((await call('DELETE', `/api/annotations/${created.body.id}`)).status).toBe(200);
   });
 
   it('404s an unknown annotation on PATCH and DELETE', async () => {

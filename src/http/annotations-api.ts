@@ -24,12 +24,19 @@ const offset = z.number().int().nonnegative();
 const tagName = z.string().max(200);
 const colour = z.string().max(16);
 
+/**
+ * A note: its length in characters (code points) is the store's to check, as for every other
+ * way in; here only what no note can be (twice the limit in UTF-16 units, every character a
+ * surrogate pair) is refused before it is parsed further.
+ */
+const note = z.string().max(2 * MAX_NOTE_LENGTH, `The note is longer than ${MAX_NOTE_LENGTH} characters (笔记过长)`);
+
 const newAnnotation = z.strictObject({
   docId: z.string().min(1).max(200),
   start: offset,
   end: offset,
   exact: z.string().max(200_000).optional(),
-  note: z.string().max(MAX_NOTE_LENGTH, `The note is longer than ${MAX_NOTE_LENGTH} characters (笔记过长)`).optional(),
+  note: note.optional(),
   colour: colour.optional(),
   tags: z.array(tagName).max(MAX_TAGS).optional(),
 });
@@ -38,7 +45,7 @@ const annotationPatch = z.strictObject({
   start: offset.optional(),
   end: offset.optional(),
   exact: z.string().max(200_000).optional(),
-  note: z.string().max(MAX_NOTE_LENGTH, `The note is longer than ${MAX_NOTE_LENGTH} characters (笔记过长)`).optional(),
+  note: note.optional(),
   colour: colour.optional(),
   tags: z.array(tagName).max(MAX_TAGS).optional(),
 });
