@@ -43,8 +43,8 @@ export interface Library {
 
 /** The library the settings describe (see the module comment). */
 export function resolveLibrary(env: NodeJS.ProcessEnv = process.env): Library {
-  const own = env.DUIKOU_CORPUS;
-  if (own !== undefined && own !== '') return { dir: own, sample: null };
+  const own = setting('DUIKOU_CORPUS', env);
+  if (own !== '') return { dir: own, sample: null };
   return { dir: join(setting('DUIKOU_DATA', env), 'library'), sample: SAMPLE_DIR };
 }
 
