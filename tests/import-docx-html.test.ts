@@ -1,3 +1,4 @@
+import { loadLibrary } from '../src/library/library.js';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedDocument } from '../src/core/types.js';
 import { htmlToCanonical } from '../src/pipeline/import/index.js';
-import { listCorpusFiles, loadCorpus, loadCorpusReport, loadDocument } from '../src/pipeline/load.js';
+import { listCorpusFiles, loadDocument } from '../src/pipeline/load.js';
 import { segment } from '../src/pipeline/segment.js';
 import { matchedText } from './import-helpers.js';
 
@@ -133,7 +134,7 @@ describe('an HTML page', () => {
   });
 });
 
-describe('loadCorpusReport', () => {
+describe('loading a folder of papers', () => {
   it('loads every readable file and reports each bad one by name, without stopping', async () => {
     const corpus = mkdtempSync(join(tmpdir(), 'duikou-report-'));
     try {
@@ -154,17 +155,16 @@ describe('loadCorpusReport', () => {
         'f-paper.md',
         'f-paper.txt',
       ]);
-      const report = await loadCorpusReport(corpus);
+      const report = await loadLibrary(corpus);
       expect(report.documents.map((d) => d.file)).toEqual(['a-two-column.pdf', 'b-page.html', 'f-paper.md']);
-      expect(report.errors.map((e) => [e.file, e.code])).toEqual([
+      expect(report.errors.map((e) => [e.file, e.code]).sort()).toEqual([
         ['c-scanned.pdf', 'no_text_layer'],
         ['d-corrupt.pdf', 'unreadable_file'],
         ['e-corrupt.docx', 'unreadable_file'],
         ['f-paper.txt', 'duplicate_id'],
       ]);
       for (const e of report.errors) expect(e.message).toContain(e.file);
-      // loadCorpus keeps returning documents only.
-      const docs = await loadCorpus(corpus);
+      const docs = (await loadLibrary(corpus)).documents;
       expect(docs.map((d) => d.id)).toEqual(['a-two-column', 'b-page', 'f-paper']);
       expect(docs[0]?.pages).toEqual(report.documents[0]?.pages);
     } finally {

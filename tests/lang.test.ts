@@ -36,7 +36,10 @@ describe('detectLang', () => {
 
   it('agrees with the character-by-character definition on mixed scripts, surrogates and lone halves', () => {
     const pieces = fc.constantFrom('对口', '支援', 'aid', 'Tibet', '𠀀', '𪚥', '〇', '①', ' ', '，', '\ud840', '\udc00', 'é', 'Ж', '3');
-    const text = fc.oneof(fc.array(pieces, { maxLength: 30 }).map((a) => a.join('')), fc.string({ unit: 'binary', maxLength: 60 }));
+    const text = fc.oneof(
+      fc.array(pieces, { maxLength: 30 }).map((a) => a.join('')),
+      fc.string({ unit: 'binary', maxLength: 60 }),
+    );
     fc.assert(
       fc.property(text, fc.constantFrom('zh' as const, 'en' as const), (s, fallback) => {
         expect(detectLang(s, fallback)).toBe(oracle(s, fallback));

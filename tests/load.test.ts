@@ -1,3 +1,4 @@
+import { loadLibrary } from '../src/library/library.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
 import { detectLang, isCjk } from '../src/pipeline/lang.js';
-import { decodeText, listCorpusFiles, loadCorpus, loadDocument, readMetadataOverrides } from '../src/pipeline/load.js';
+import { decodeText, listCorpusFiles, loadDocument, readMetadataOverrides } from '../src/pipeline/load.js';
 import { segment } from '../src/pipeline/segment.js';
 import { SAMPLE } from './helpers/sample.js';
 
@@ -104,7 +105,7 @@ describe('metadata', () => {
 
   it('lets an override set the year to null', async () => {
     const dir = tempCorpus({ 'p.txt': PAPER, 'duikou.metadata.json': '{"p": {"year": null}}' });
-    const [doc] = await loadCorpus(dir);
+    const [doc] = (await loadLibrary(dir)).documents;
     expect(doc?.year).toBeNull();
     expect(doc?.authors).toEqual(['Li Lei', 'Han Meimei']);
   });
@@ -118,7 +119,7 @@ describe('metadata', () => {
     ['a list instead of an object', '[]'],
   ])('rejects %s with a UserInputError naming the file', async (_what, content) => {
     const dir = tempCorpus({ 'p.txt': PAPER, 'duikou.metadata.json': content });
-    const err = await loadCorpus(dir).catch((e: unknown) => e);
+    const err = await loadLibrary(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserInputError);
     expect((err as UserInputError).code).toBe('bad_metadata');
     expect((err as Error).message).toContain('duikou.metadata.json');
@@ -131,7 +132,7 @@ describe('metadata', () => {
 
 describe('the five papers', () => {
   it('load with the metadata written in corpus/duikou.metadata.json', async () => {
-    const docs = await loadCorpus(CORPUS);
+    const docs = (await loadLibrary(CORPUS)).documents;
     expect(docs.map((d) => d.id)).toEqual([
       'li-zhong-personalized-pairing',
       'wang-counterpart-support-policy',
@@ -164,7 +165,7 @@ describe('the five papers', () => {
     for (const id of ['wang-duikou-zhiyuan-mechanism', 'zhou-partner-assistance-overview', 'li-zhong-personalized-pairing']) {
       writeFileSync(join(dir, `${id}.txt`), readFileSync(join(CORPUS, `${id}.txt`)));
     }
-    const docs = await loadCorpus(dir);
+    const docs = (await loadLibrary(dir)).documents;
     expect(docs.find((d) => d.id === 'wang-duikou-zhiyuan-mechanism')).toMatchObject({ authors: ['王禹澔'], year: 2022, lang: 'zh' });
     expect(docs.find((d) => d.id === 'zhou-partner-assistance-overview')).toMatchObject({ authors: ['ZHOU Na'], year: 2019 });
     expect(docs.find((d) => d.id === 'li-zhong-personalized-pairing')).toMatchObject({

@@ -4,17 +4,18 @@
  * whether the workers load the files or are handed the loaded documents.
  */
 
+import { loadLibrary } from '../src/library/library.js';
 import { describe, expect, it } from 'vitest';
 import { prepareDocument } from '../src/pipeline/prepare.js';
 import { prepareInWorkers, workerMessages, workerScript } from '../src/workers/prepare.js';
-import { listCorpusFiles, loadCorpus, readMetadataOverrides } from '../src/pipeline/load.js';
+import { listCorpusFiles, readMetadataOverrides } from '../src/pipeline/load.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const CORPUS = SAMPLE;
 
 describe('prepareInWorkers', () => {
   it('prepares the real corpus exactly like prepareDocument, in input order', async () => {
-    const docs = await loadCorpus(CORPUS);
+    const docs = (await loadLibrary(CORPUS)).documents;
     const expected = docs.map(prepareDocument);
 
     const fromDocs = [];

@@ -4,6 +4,7 @@
  * filters, return the same passages (as sets, over every page), the same
  * totals and modes, and the same order, scores and match offsets on the page.
  */
+import { loadLibrary } from '../src/library/library.js';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { prepareDocument } from '../src/pipeline/prepare.js';
 import { EmbeddedSearchBackend } from '../src/backends/embedded/search.js';
 import { analyze, biwords } from '../src/pipeline/analyze.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
-import { loadCorpus } from '../src/pipeline/load.js';
+
 import { parseQuery } from '../src/pipeline/query.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl, testPool } from './helpers/postgres.js';
 
@@ -130,7 +131,7 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     backend = await PgSearchBackend.open(pool, glossary);
     expect(backend.needsReindex).toBe(false);
     other = await PgSearchBackend.open(pool, glossary);
-    for (const doc of await loadCorpus(dir)) {
+    for (const doc of (await loadLibrary(dir)).documents) {
       const prep = prepareDocument(doc);
       engine.addPrepared(prep);
       await backend.indexDocument(prep);
@@ -224,7 +225,7 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
   });
 
   it('counts terms in the whole corpus as the embedded index does, even where a passage outgrows a tsvector’s position lists', async () => {
-    const base = (await loadCorpus(dir))[0]!;
+    const base = (await loadLibrary(dir)).documents[0]!;
     // 300 of one word (more than the 256 positions a lexeme keeps), and words past position 16383 (where positions stop).
     const text = `${'support '.repeat(300)}\n\n${Array.from({ length: 17_000 }, (_, i) => (i % 2 ? 'pairing' : 'cadre')).join(' ')} xinjiang xinjiang xinjiang`;
     const long = { ...base, id: 'long-paper', title: 'A long paper', text, hash: createHash('sha256').update(text).digest('hex') };
@@ -259,7 +260,7 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     const id = 'zhou-partner-assistance-overview';
     // Indexing a paper again replaces its passages in the kept corpus size, never adds them twice.
     const before = await totals();
-    await backend.indexDocument(prepareDocument((await loadCorpus(dir)).find((d) => d.id === id)!));
+    await backend.indexDocument(prepareDocument((await loadLibrary(dir)).documents.find((d) => d.id === id)!));
     expect(await totals()).toEqual(before);
     // Other instances hear that the document went.
     // Another instance has 林芝's hits from before (kept between its queries): it must see the removal too.

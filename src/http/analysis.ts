@@ -28,7 +28,7 @@ import { parseQuery } from '../pipeline/query.js';
 import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
 import { type CooccurrenceUnit, cooccurrence, passagesIn } from '../store/cooccurrence.js';
 import { PALETTE, annotationsUrl } from './annotation-pages.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 import { flag, int, lang, str } from './params.js';
 import { type DispersionRow, type YearCount, dispersionSvg, yearsSvg } from './plots.js';
 import { viewerOf } from './accounts.js';

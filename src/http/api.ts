@@ -6,7 +6,7 @@ import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import { parseQuery } from '../pipeline/query.js';
 import { MAX_LIMIT, type Engine, type SearchHit } from '../backends/embedded/engine.js';
 import { passagePages } from '../pipeline/pages.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 import { UserInputError } from '../core/errors.js';
 import { flag, int, lang, str } from './params.js';
 import { viewerOf } from './accounts.js';

@@ -6,17 +6,14 @@ import { hostname, networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
-import type { Engine } from '../backends/embedded/engine.js';
 import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import { embeddedAccounts } from '../backends/embedded/accounts.js';
-import type { AccountBackend, AnnotationBackend, RoundBackend, SearchBackend } from '../backends/types.js';
-import type { CorpusSync, IndexStatus } from '../library/watch.js';
-import type { AnnotationStore } from '../store/annotations.js';
 import { analysisApiRouter, analysisPagesRouter } from './analysis.js';
 import { annotationsRouter } from './annotations-api.js';
 import { apiRouter } from './api.js';
-import { type UploadLimits, documentsRouters } from './documents-api.js';
+import { documentsRouters } from './documents-api.js';
+import type { AppDeps } from './deps.js';
 import { databaseUnavailable, embeddedOnlyRouter } from './embedded-only.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { pagesRouter } from './pages.js';
@@ -27,45 +24,7 @@ import { roleGate } from './roles.js';
 import { usersRouter } from './users-api.js';
 import { roundsRouters } from './rounds.js';
 import { IMPLICIT_OWNER } from '../store/users.js';
-import { type Access, allowedHostsOnly, hostRules, isWildcard, sameOriginWrites, securityHeaders, tokenGate } from './security.js';
-
-/** What the app serves. */
-export interface AppDeps {
-  engine: Engine;
-  /** The annotation store; without it (and without `annotations`) the app is search-only. */
-  store?: AnnotationStore;
-  /** The search backend the routes query; the embedded `engine`'s by default. */
-  search?: SearchBackend;
-  /**
-   * The annotation backend the routes use: `store`'s by default; PostgreSQL's
-   * in the lab-server mode, where `engine` only holds the papers for lookups
-   * and `store` is absent.
-   */
-  annotations?: AnnotationBackend;
-  /**
-   * Researcher accounts and coding rounds: `store`'s database's by default;
-   * PostgreSQL's in the lab-server mode. Without them (and without `store`)
-   * the token alone signs in the one owner.
-   */
-  accounts?: { users: AccountBackend; rounds: RoundBackend };
-  /**
-   * Who may reach the app: the authentication (a token, or explicitly none),
-   * extra allowed host names, the bound address, trust proxy.
-   */
-  access: Access;
-  /** Indexing state, shown on every page and at /api/status while the corpus is being indexed. */
-  status?: IndexStatus;
-  /** Syncs the corpus folder into the engine; with `corpusDir` and `dataDir`, papers can be added, edited and removed from the app. */
-  sync?: CorpusSync;
-  /** The folder papers, metadata edits (`duikou.metadata.json`) and glossary additions are written to: the user's library. */
-  corpusDir?: string;
-  /** A read-only folder of sample papers indexed beneath `corpusDir` (never written; see `library.ts`). */
-  sampleDir?: string;
-  /** The data folder; removed papers are moved to its `removed/`. */
-  dataDir?: string;
-  /** Upload limits (default 20 files of at most 200 MB per request). */
-  upload?: UploadLimits;
-}
+import { allowedHostsOnly, hostRules, isWildcard, sameOriginWrites, securityHeaders, tokenGate } from './security.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

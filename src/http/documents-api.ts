@@ -39,10 +39,10 @@ import {
 } from '../library/metadata.js';
 import type { SyncStats } from '../backends/embedded/persist.js';
 import { IMPORT_EXTENSIONS, MAX_FILE_BYTES } from '../pipeline/import/index.js';
-import { UPLOAD_TEMP_PREFIX } from '../pipeline/load.js';
+import { UPLOAD_TEMP_PREFIX } from '../library/uploads.js';
 import type { AnnotationStore } from '../store/annotations.js';
 import { documentSummary } from './api.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps, UploadLimits } from './deps.js';
 import { storageUserError } from './errors.js';
 import type { FlashMessages } from './flash.js';
 import { flag } from './params.js';
@@ -411,14 +411,6 @@ export async function editMetadata(lib: Pick<PaperLibrary, 'corpusDir' | 'engine
 }
 
 // --- HTTP -------------------------------------------------------------------
-
-/** Upload limits (tests use small ones). */
-export interface UploadLimits {
-  /** Largest file, in bytes (default 200 MB). */
-  maxFileBytes?: number;
-  /** Most files per request (default 20). */
-  maxFiles?: number;
-}
 
 function multerError(err: unknown, limits: Required<UploadLimits>): UserInputError {
   if (err instanceof UserInputError) return err;

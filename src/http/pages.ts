@@ -19,7 +19,7 @@ import { type Segment, kwic, markSegments } from '../pipeline/highlight.js';
 import { type PageMap, pageLabel, pageMapOf, passagePages } from '../pipeline/pages.js';
 import { passagesAt, pieceJoins, quoteSpans } from '../pipeline/quote.js';
 import { documentSummary, searchParams } from './api.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import type { AnnotationBackend, SearchBackend } from '../backends/types.js';

@@ -186,40 +186,30 @@ export function loadLibraryGlossary(lib: Library): Glossary {
   return createGlossary([...base.entries, ...own.entries.filter((e) => !seen.has(key(e)))]);
 }
 
-/** How many papers are read at once (PDFs are large and slow). */
-const LOAD_CONCURRENCY = 4;
-
 /**
- * Load every paper of the library (see {@link listPapers}), collecting an
- * error per file that cannot be loaded instead of failing the whole library.
+ * Load every paper of the library (see {@link listPapers}), or of a corpus
+ * folder given by its path, collecting an error per file that cannot be
+ * loaded instead of failing the whole library. One file at a time: each goes
+ * through the contained importer, whose one worker converts one file at a time.
  * @throws UserInputError `bad_metadata` when a `duikou.metadata.json` is invalid
  */
-export async function loadLibrary(lib: Library): Promise<{ documents: LoadedDocument[]; errors: LoadError[] }> {
+export async function loadLibrary(corpus: string | Library): Promise<{ documents: LoadedDocument[]; errors: LoadError[] }> {
+  const lib = asLibrary(corpus);
   const overrides = await readLibraryOverrides(lib);
   const { papers, errors } = await listPapers(lib);
-  const results: Array<LoadedDocument | LoadError> = new Array(papers.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < papers.length) {
-      const i = next++;
-      const p = papers[i]!;
-      try {
-        // In the contained worker: a hostile file fails there, by name, and the others load.
-        results[i] = (await containedImporter().load(p.dir, p.file, overrides, false)).doc;
-      } catch (err) {
-        const e = err as Error;
-        results[i] =
-          err instanceof UserInputError
-            ? { file: p.file, message: e.message, code: err.code }
-            : { file: p.file, message: `${p.file} could not be imported: ${e?.message ?? String(err)} (导入失败)`, code: 'internal' };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, papers.length) }, worker));
   const documents: LoadedDocument[] = [];
-  for (const r of results) {
-    if ('message' in r) errors.push(r);
-    else documents.push(r);
+  for (const p of papers) {
+    try {
+      // In the contained worker: a hostile file fails there, by name, and the others load.
+      documents.push((await containedImporter().load(p.dir, p.file, overrides, false)).doc);
+    } catch (err) {
+      const e = err as Error;
+      errors.push(
+        err instanceof UserInputError
+          ? { file: p.file, message: e.message, code: err.code }
+          : { file: p.file, message: `${p.file} could not be imported: ${e?.message ?? String(err)} (导入失败)`, code: 'internal' },
+      );
+    }
   }
   return { documents, errors };
 }

@@ -1,5 +1,5 @@
 /**
- * Load stage: corpus folder → documents with canonical text and metadata.
+ * Load stage: a paper file → a document with canonical text and metadata.
  *
  * Metadata is read from the paper's own front matter where that can be done
  * safely, then overridden field by field from `duikou.metadata.json` in the
@@ -7,15 +7,14 @@
  * rely on detection alone).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { containedImporter } from '../workers/contained.js';
 import { UserInputError } from '../core/errors.js';
 import type { DocumentMeta, LoadedDocument } from '../core/types.js';
 import { IMPORT_EXTENSIONS, type ImportLimits, type ImportResult, MAX_FILE_BYTES, importFile } from './import/index.js';
 import { decodeBytes } from './import/encoding.js';
 import { detectLang } from './lang.js';
-import { type MetadataOverride, type MetadataOverrides, overrideFor, readMetadataOverrides } from './metadata-file.js';
+import { type MetadataOverride, type MetadataOverrides, overrideFor } from './metadata-file.js';
 import { joinPieces, segment } from './segment.js';
 
 // The metadata file's rules and reader live in their own module; re-exported for the loader's users.
@@ -28,9 +27,6 @@ export {
   readMetadataOverrides,
 } from './metadata-file.js';
 
-/** How many files are read and converted at once (PDFs are large and slow). */
-const LOAD_CONCURRENCY = 4;
-
 /**
  * Canonical text of a text file: decoded from UTF-8 (with or without a BOM),
  * UTF-16 LE/BE with a BOM, or GB18030/GBK (tried when the bytes are not valid
@@ -39,37 +35,6 @@ const LOAD_CONCURRENCY = 4;
  */
 export function decodeText(buf: Uint8Array): string {
   return decodeBytes(buf).text;
-}
-
-/** Prefix of the hidden temp files uploads are written to in the corpus folder before their rename. */
-export const UPLOAD_TEMP_PREFIX = '.duikou-upload-';
-
-/** Age after which an upload's temp file is taken as left behind (an upload cut off by a kill). */
-export const STALE_UPLOAD_MS = 60 * 60_000;
-
-/**
- * Removes upload temp files older than `olderThanMs` from a corpus folder:
- * a server killed during an upload leaves its temp file, which nothing else
- * would ever remove. A younger one may be an upload in progress and stays.
- * @returns the names removed
- */
-export async function removeStaleUploads(dir: string, olderThanMs = STALE_UPLOAD_MS): Promise<string[]> {
-  const removed: string[] = [];
-  const now = Date.now();
-  // A folder that cannot be read is reported by the listing that follows, not here.
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) {
-    if (!e.isFile() || !e.name.startsWith(UPLOAD_TEMP_PREFIX)) continue;
-    const path = join(dir, e.name);
-    try {
-      if (now - (await stat(path)).mtimeMs < olderThanMs) continue;
-      await rm(path, { force: true });
-      removed.push(e.name);
-    } catch {
-      // Gone already, or not ours to remove: the next sync tries again.
-    }
-  }
-  return removed;
 }
 
 /**
@@ -201,74 +166,4 @@ export interface LoadError {
   message: string;
   /** The UserInputError's code (`unreadable_file`, `no_text_layer`, `duplicate_id` …), or `internal` for a bug. */
   code: string;
-}
-
-/** What loading a corpus folder gave: the papers that loaded, and an entry per file that did not. */
-export interface CorpusReport {
-  documents: LoadedDocument[];
-  errors: LoadError[];
-}
-
-/**
- * Loads every paper of a corpus folder, in file-name order, collecting a
- * per-file error for each file that cannot be loaded instead of failing the
- * whole corpus. Two files with the same id (`paper.pdf`, `paper.docx`) keep
- * the first in file-name order; the other is reported.
- * @throws UserInputError `bad_metadata` when `duikou.metadata.json` is invalid (that concerns every paper)
- */
-export async function loadCorpusReport(dir: string): Promise<CorpusReport> {
-  const overrides = await readMetadataOverrides(dir);
-  const files = await listCorpusFiles(dir);
-  const results: Array<LoadedDocument | LoadError> = new Array(files.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const i = next++;
-      const file = files[i] as string;
-      try {
-        // In the contained worker: a hostile file fails there, by name, and the others load.
-        results[i] = (await containedImporter().load(dir, file, overrides, false)).doc;
-      } catch (err) {
-        const e = err as Error;
-        results[i] =
-          err instanceof UserInputError
-            ? { file, message: e.message, code: err.code }
-            : { file, message: `${file} could not be imported: ${e?.message ?? String(err)} (导入失败)`, code: 'internal' };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, files.length) }, worker));
-  const documents: LoadedDocument[] = [];
-  const errors: LoadError[] = [];
-  const seen = new Map<string, string>();
-  for (const r of results) {
-    if ('message' in r) {
-      errors.push(r);
-      continue;
-    }
-    const first = seen.get(r.id);
-    if (first !== undefined) {
-      errors.push({
-        file: r.file,
-        message: `${r.file} has the same id "${r.id}" as ${first}; rename one of them (文件名重复)`,
-        code: 'duplicate_id',
-      });
-      continue;
-    }
-    seen.set(r.id, r.file);
-    documents.push(r);
-  }
-  return { documents, errors };
-}
-
-/**
- * Loads every paper of a corpus folder, in file-name order. A file that cannot
- * be loaded is skipped with its error written to stderr; use
- * {@link loadCorpusReport} to get the errors.
- * @throws UserInputError `bad_metadata` when `duikou.metadata.json` is invalid
- */
-export async function loadCorpus(dir: string): Promise<LoadedDocument[]> {
-  const { documents, errors } = await loadCorpusReport(dir);
-  for (const e of errors) process.stderr.write(`duikou: skipped ${e.message}\n`);
-  return documents;
 }

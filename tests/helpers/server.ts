@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { Engine } from '../../src/backends/embedded/engine.js';
 import { AnnotationStore } from '../../src/store/annotations.js';
 import { openDatabase } from '../../src/store/db.js';
-import { type AppDeps, createApp } from '../../src/http/app.js';
+import { createApp } from '../../src/http/app.js';
+import type { AppDeps } from '../../src/http/deps.js';
 
 export interface TestServer {
   url: string;
