@@ -4,7 +4,22 @@
  * the golden set's queries and random ones must get exactly the same answers
  * (passages, order, scores, matches, totals).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  cpSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -14,7 +29,7 @@ import type { DocumentMeta, LoadedDocument } from '../src/core/types.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { Engine, type SearchOptions, type SearchResult } from '../src/backends/embedded/engine.js';
 import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
-import { stateWriter, writeStateGradually } from '../src/backends/embedded/state-store.js';
+import { stateWriter, writeState, writeStateGradually } from '../src/backends/embedded/state-store.js';
 import { detectMetadata } from '../src/pipeline/load.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';
@@ -91,6 +106,9 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** The state files beside the index database (see state-store.ts). */
+const stateFiles = (data: string): string[] => readdirSync(data).filter((f) => f.startsWith('state-'));
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'duikou-state-'));
@@ -259,6 +277,8 @@ describe('writing the state a step at a time', () => {
       const next = await openPersistentCorpus(corpus, data);
       expect(next.stats.restored, `cut at step ${cut} of ${steps}`).toBe(true);
       expect(currentGen(next.db)).toBe(gen);
+      // What the write cut short left beside the database is gone: only the state in force is kept.
+      expect(stateFiles(data)).toEqual([`state-${gen}.bin`]);
       expectSameAnswers(next.engine, fresh, GOLDEN.slice(0, 6));
       next.db.close();
     }
@@ -297,8 +317,103 @@ describe('writing the state a step at a time', () => {
     expect(burst[2]).toBe(burst[0]);
     expect(await Promise.all([running, ...burst])).toEqual([true, true, true, true]);
     expect(currentGen(db)).toBe(afterChange + 2);
-    // Only the state in force is left in the table.
+    // Only the state in force is left in the table, and beside the database.
     expect(db.prepare('SELECT DISTINCT gen FROM state_part').pluck().all()).toEqual([afterChange + 2]);
+    expect(stateFiles(data)).toEqual([`state-${afterChange + 2}.bin`]);
     db.close();
+  }, 60_000);
+});
+
+describe('the state file beside index.db', () => {
+  const metaOf = (id: string, text: string): DocumentMeta => detectMetadata(id, text);
+  let corpus: string;
+  let data: string;
+  let fresh: Engine;
+  beforeAll(async () => {
+    corpus = tempDir();
+    cpSync(SAMPLE, corpus, { recursive: true });
+    data = tempDir();
+    (await openPersistentCorpus(corpus, data)).db.close();
+    fresh = await openCorpus(corpus);
+  });
+
+  /** The one state file in force. */
+  const stateFile = (): string => {
+    const files = stateFiles(data);
+    expect(files).toHaveLength(1);
+    return join(data, files[0]!);
+  };
+
+  /** Flip one byte of a file in place. */
+  const flip = (file: string, at: number): void => {
+    const fd = openSync(file, 'r+');
+    const b = Buffer.alloc(1);
+    b[0] = (readFileSync(file)[at]! ^ 0xff) & 0xff;
+    writeSync(fd, b, 0, 1, at);
+    closeSync(fd);
+  };
+
+  const damage: Array<[string, (file: string) => void]> = [
+    ['missing', (file) => unlinkSync(file)],
+    ['truncated', (file) => truncateSync(file, statSync(file).size - 8)],
+    ['cut to its header', (file) => truncateSync(file, 64)],
+    ['longer than its head says', (file) => appendFileSync(file, Buffer.alloc(8))],
+    ['of another write (its header)', (file) => flip(file, 20)],
+    ['not a state file', (file) => flip(file, 0)],
+  ];
+
+  it.each(damage)(
+    'a state file %s is ignored, never misread: the papers are served as built from scratch and the state written again',
+    async (_how, harm) => {
+      harm(stateFile());
+      const next = await openPersistentCorpus(corpus, data);
+      expect(next.stats).toMatchObject({ restored: false, indexed: 0, reused: SAMPLE_IDS.length });
+      expectSameAnswers(next.engine, fresh, GOLDEN.slice(0, 8));
+      next.db.close();
+      stateFile();
+      const again = await openPersistentCorpus(corpus, data);
+      again.db.close();
+      expect(again.stats.restored).toBe(true);
+      expectSameAnswers(again.engine, fresh, GOLDEN.slice(0, 8));
+    },
+    60_000,
+  );
+
+  it('a state file of another generation put in place of the current one is ignored', async () => {
+    const older = stateFile();
+    const copy = join(tempDir(), 'older.bin');
+    copyFileSync(older, copy);
+    // A new generation of the same state: same size, same contents but for the header.
+    const { db, engine } = await openPersistentCorpus(corpus, data);
+    writeState(db, engine, metaOf);
+    db.close();
+    const current = stateFile();
+    expect(current).not.toBe(older);
+    expect(statSync(current).size).toBe(statSync(copy).size);
+    copyFileSync(copy, current);
+    const next = await openPersistentCorpus(corpus, data);
+    expect(next.stats.restored).toBe(false);
+    expectSameAnswers(next.engine, fresh, GOLDEN.slice(0, 8));
+    next.db.close();
+  }, 60_000);
+
+  it('an earlier layout (the state in rows of the database) is ignored, its rows deleted when the state is written again', async () => {
+    const { db } = await openPersistentCorpus(corpus, data);
+    const head = JSON.parse(db.prepare("SELECT data FROM state_part WHERE name = 'head'").pluck().get() as string) as Record<
+      string,
+      unknown
+    >;
+    const { layout: _layout, ...older } = head;
+    db.prepare("UPDATE state_part SET data = ? WHERE name = 'head'").run(JSON.stringify(older));
+    db.prepare("INSERT INTO state_part (gen, name, part, data) VALUES (1, 'triples', 0, x'00')").run();
+    db.close();
+    const next = await openPersistentCorpus(corpus, data);
+    expect(next.stats.restored).toBe(false);
+    expectSameAnswers(next.engine, fresh, GOLDEN.slice(0, 8));
+    expect(next.db.prepare('SELECT name FROM state_part').pluck().all()).toEqual(['head']);
+    next.db.close();
+    const again = await openPersistentCorpus(corpus, data);
+    expect(again.stats.restored).toBe(true);
+    again.db.close();
   }, 60_000);
 });

@@ -120,6 +120,8 @@ describe('watching the corpus folder while the server runs', () => {
       const a = store.create({ docId: zhou.id, start, end: start + quote.length, tags: ['援藏'] }, zhou);
       writeFileSync(join(corpus, 'zhou-partner-assistance-overview.txt'), `Inserted first line 插入.\n\n${zhou.text}`);
       await until(async () => (await search('插入')) === 1);
+      // Annotations move once the sync is over (after the engine's state is written), not as soon as the text is searchable.
+      await until(async () => store.get(a.id)!.start !== start);
       const moved = store.get(a.id)!;
       expect(moved.status).toBe('anchored');
       expect(engine.requireDocument(zhou.id).text.slice(moved.start, moved.end)).toBe(quote);

@@ -26,7 +26,7 @@ import { detectMetadata } from '../../pipeline/load.js';
 import { removeStaleUploads } from '../../library/uploads.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
-import { STATE_SCHEMA, decodeState, readStateRows, writeStateGradually } from './state-store.js';
+import { STATE_SCHEMA, decodeState, dropLeftoverFiles, readStateRows, writeStateGradually } from './state-store.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -326,6 +326,7 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
  */
 function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boolean {
   if (engine.documents().length > 0) return false;
+  dropLeftoverFiles(db);
   const raw = readStateRows(db);
   if (!raw) return false;
   const found = decodeState(raw);

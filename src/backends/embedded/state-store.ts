@@ -1,41 +1,65 @@
 /**
- * The engine's state in the persisted index (`index.db`, table `state`): the
- * posting lists, passage lengths and packed frequencies as the binary buffers
- * of their typed arrays, the passages of each paper as one JSON text, and the
- * metadata detected in each paper. A restart reads these back as they are
- * (see `Engine.restore`) instead of adding every passage again.
+ * The engine's state in the persisted index: the posting lists, passage
+ * lengths and packed frequencies as the bytes of their typed arrays, the
+ * passages of each paper, and the metadata detected in each paper. A restart
+ * reads these back as they are (see `Engine.restore`) instead of adding every
+ * passage again.
+ *
+ * The state is a file beside `index.db` (`state-<generation>.bin`), named by
+ * a small `head` row in the database: at 100 MB it holds about 450 MB of typed
+ * arrays, and a restart reads each array with one read into a buffer of its
+ * own — no rows, no copies — where reading them from SQLite rows and joining
+ * the parts took over a second.
  *
  * The state names the papers (by id and text hash) it was taken with; it is
  * used only when the index's list of papers is exactly that, so a state
  * behind or ahead of the papers is never misread, only ignored (and written
- * again after the sync).
+ * again after the sync). A file that is missing, shorter or longer than its
+ * head says, or written by another write (its header's token) is ignored the
+ * same way.
  */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Passage, PassageKind, Lang } from '../../core/types.js';
 import type { IndexSnapshot } from '../../pipeline/index.js';
 import type { Engine, EngineState } from './engine.js';
 
 /**
- * The table, created with the rest of the schema (see persist.ts). A state is
- * written under a new generation `gen`, in parts of a few megabytes over many
- * turns of the event loop, and its `head` row last, in one small transaction:
- * the state read is the newest generation with a head, so a write cut short
- * (the process ending, a crash) leaves the one before it in force. Rows of any
- * other generation are left-overs, deleted by the next write. (The table
- * `state` held the whole state in one transaction's rows before.)
+ * The table, created with the rest of the schema (see persist.ts). It holds
+ * the `head` row of each state written: a state is written under a new
+ * generation `gen` to its file, a few megabytes per step over many turns of
+ * the event loop, made durable (fsync) and renamed into place; its `head` row
+ * goes in last, in one small transaction: the state read is the newest
+ * generation with a head, so a write cut short (the process ending, a crash)
+ * leaves the one before it in force. Files and rows of any other generation
+ * are left-overs, deleted by the next write. (Earlier layouts kept the
+ * state's arrays in rows of this table; their heads lack `layout` 2 and are
+ * ignored, their rows deleted by the next write.)
  */
 export const STATE_SCHEMA = `DROP TABLE IF EXISTS state;
   CREATE TABLE IF NOT EXISTS state_part (
     gen INTEGER NOT NULL, name TEXT NOT NULL, part INTEGER NOT NULL, data ANY NOT NULL, PRIMARY KEY (gen, name, part)
   ) STRICT;`;
 
-/** Bytes of a typed array, and characters of a text, per row: one row is written in a few milliseconds. */
-const PART_BYTES = 256 << 10;
-const PART_CHARS = 128 << 10;
+/** The layout of the state file and head; a head of another layout is ignored (the state is then written again). */
+const STATE_LAYOUT = 2;
+/** The state file's header: magic, layout, token, size and generation (see {@link header}). */
+const HEADER_BYTES = 64;
+const MAGIC = 'DKSTATE\u0000';
+/** Bytes of a typed array, and characters of a text, written per step: a step takes a few milliseconds. */
+const STEP_BYTES = 4 << 20;
+const STEP_CHARS = 1 << 20;
+
+/** Where a part of the state is in its file: byte offset (a multiple of 8) and length. */
+type Section = [offset: number, bytes: number];
 
 /** What the state says about itself (the `head` row). */
 interface StateHead {
+  layout: number;
   /** Typed arrays are written in the machine's byte order: another order means rebuild. */
   endianness: string;
   count: number;
@@ -45,6 +69,12 @@ interface StateHead {
   zh: boolean;
   /** The papers it was taken with: id → text hash. */
   docs: Record<string, string>;
+  /** The state's file, beside the database, and its size. */
+  file: string;
+  size: number;
+  /** Random bytes (hex) also in the file's header: a file of another write is never read as this one. */
+  token: string;
+  sections: Record<string, Section>;
 }
 
 /** A paper as the documents table holds it. */
@@ -56,13 +86,14 @@ export interface StoredPaper {
   pages: string | null;
 }
 
-/** The state's rows and the papers' texts as read from the database, before decoding. */
+/** The state as read from its file and the papers from the database, before decoding. */
 export interface RawState {
   head: StateHead;
+  /** Each typed array's bytes, in a buffer of its own (so aligned for any typed array). */
   blobs: Record<string, Uint8Array>;
   texts: Record<string, string>;
-  /** Each paper's detected metadata and passages, as JSON (see {@link PaperPart}). */
-  paperRows: string[];
+  /** Each paper's detected metadata and passages, as one JSON array (of {@link PaperPart}). */
+  papersJson: string;
   papers: StoredPaper[];
 }
 
@@ -89,6 +120,7 @@ function view<T>(
   buf: Uint8Array,
   Kind: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
 ): T {
+  if (buf.byteLength % Kind.BYTES_PER_ELEMENT !== 0) throw new Error('the persisted state has an array of a broken length');
   const n = buf.byteLength / Kind.BYTES_PER_ELEMENT;
   if (buf.byteOffset % Kind.BYTES_PER_ELEMENT === 0) return new Kind(buf.buffer as ArrayBuffer, buf.byteOffset, n);
   const copy = new Uint8Array(buf.byteLength);
@@ -96,8 +128,15 @@ function view<T>(
   return new Kind(copy.buffer, 0, n);
 }
 
-/** A paper's row in the state: its detected metadata and its passages. */
+/** A paper's entry in the state: its detected metadata and its passages. */
 type PaperPart = [id: string, meta: DocumentMeta, passages: PassageRow[]];
+
+/**
+ * A step of {@link stateWriter}: nothing (the caller may pause), `switched`
+ * (the new state is the current one), or a file to make durable, which the
+ * caller does (`fsync`, off the event loop when it can) before the next step.
+ */
+export type WriteStep = void | 'switched' | { fsync: number };
 
 /** Options of {@link writeStateGradually}. */
 export interface GradualWrite {
@@ -109,82 +148,161 @@ export interface GradualWrite {
   attempts?: number;
 }
 
+/** The folder of the state files: the database's own (none for a database in memory). */
+function stateDir(db: DB): string | null {
+  return db.memory ? null : dirname(resolve(db.name));
+}
+
+const fileOf = (gen: number): string => `state-${gen}.bin`;
+
+/** Write all of `bytes` at `position`. */
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  for (let done = 0; done < bytes.byteLength;) {
+    done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+  }
+}
+
+/** Read exactly `into.byteLength` bytes at `position`; false when the file ends first. */
+function readAll(fd: number, into: Uint8Array, position: number): boolean {
+  for (let done = 0; done < into.byteLength;) {
+    const n = readSync(fd, into, done, into.byteLength - done, position + done);
+    if (n === 0) return false;
+    done += n;
+  }
+  return true;
+}
+
+/** The state file's header: what it is, and which write made it. */
+function header(token: Buffer, size: number, gen: number): Buffer {
+  const h = Buffer.alloc(HEADER_BYTES);
+  h.write(MAGIC, 0, 'latin1');
+  h.writeUInt32LE(STATE_LAYOUT, 8);
+  token.copy(h, 16);
+  h.writeDoubleLE(size, 32);
+  h.writeDoubleLE(gen, 40);
+  return h;
+}
+
+/** Delete state files (and files of writes cut short) in `dir` but `keep`. */
+function dropFilesBut(dir: string, keep: string | null): void {
+  for (const f of readdirSync(dir)) {
+    if (/^state-\d+\.bin(\.tmp)?$/.test(f) && f !== keep) rmSync(join(dir, f), { force: true });
+  }
+}
+
+/** A text's UTF-8 bytes, a part at a time (never splitting a surrogate pair). */
+function* textParts(text: string): Generator<Uint8Array, void> {
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(text.length, at + STEP_CHARS);
+    if (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]!)) end++;
+    yield Buffer.from(text.slice(at, end), 'utf8');
+    at = end;
+  }
+}
+
+/** A typed array's bytes, a part at a time (views, not copies). */
+function* arrayParts(array: ArrayBufferView): Generator<Uint8Array, void> {
+  const bytes = asBuffer(array);
+  for (let at = 0; at < bytes.byteLength; at += STEP_BYTES) yield bytes.subarray(at, at + STEP_BYTES);
+}
+
 /**
  * Write the engine's state as a new generation, then make it the current
  * one, one step at a time (each step a few milliseconds: a part of the
- * snapshot, one row); between steps the caller may let other work run.
+ * snapshot, a few megabytes of the file); between steps the caller may let
+ * other work run, and makes the files it is given durable (see {@link WriteStep}).
  * The engine must not change while its state is being taken — the steps
- * before the first row is written: the caller checks its
- * `stateGeneration` and abandons the writer otherwise. Abandoned anywhere,
- * the previous state stays the current one.
+ * before the file is written: the caller checks its `stateGeneration` and
+ * abandons the writer otherwise. Abandoned anywhere, the previous state stays
+ * the current one.
  * @param metaOf - the metadata detected in a paper (before the researcher's overrides)
- * @returns whether the state was written (false: the engine changed while it was being taken)
+ * @returns whether the state was written (false: the engine changed while it was being taken, or the database is in memory)
  */
 export function* stateWriter(
   db: DB,
   engine: Engine,
   metaOf: (id: string, text: string, hash: string) => DocumentMeta,
-): Generator<void | 'switched', boolean> {
-  // Left-overs first: rows of a write cut short.
+): Generator<WriteStep, boolean> {
+  const dir = stateDir(db);
+  if (dir === null) return false;
+  // Left-overs first: rows and files of a write cut short, rows of an earlier layout.
   const current = currentGen(db);
   yield* dropAllBut(db, current);
+  dropFilesBut(dir, current === null ? null : fileOf(current));
   const taken = engine.stateGeneration;
   const state = yield* engine.stateSteps();
   const docs = engine.documents();
   if (engine.stateGeneration !== taken) return false;
   const gen = (current ?? 0) + 1;
-  const put = db.prepare('INSERT INTO state_part (gen, name, part, data) VALUES (?, ?, ?, ?)');
-  // Each row commits on its own; waiting for the disk at each commit (an fsync, tens of milliseconds on a
-  // busy disk) would hold the event loop up. WAL keeps every commit atomic without it: a power cut may
-  // lose the last few, and the state before is then used — as when the process ends mid-write.
-  const sync = db.pragma('synchronous', { simple: true }) as number;
-  db.pragma('synchronous = NORMAL');
+  const file = fileOf(gen);
+  const tmp = join(dir, `${file}.tmp`);
+  const token = randomBytes(16);
+  const sections: Record<string, Section> = {};
+  let fd: number | null = openSync(tmp, 'w');
+  let renamed = false;
+  let size = HEADER_BYTES;
   try {
-    yield* writeRows();
-  } finally {
-    db.pragma(`synchronous = ${sync}`);
-  }
-  yield 'switched';
-  // The state replaced, a few rows at a time (cut short, the next write drops the rest).
-  yield* dropAllBut(db, gen);
-  return true;
-
-  function* writeRows(): Generator<void, void> {
+    const section = function* (name: string, parts: Iterable<Uint8Array>): Generator<void, void> {
+      // Every section starts at a multiple of 8, so it can be read into a buffer of its own for any typed array.
+      size = Math.ceil(size / 8) * 8;
+      const from = size;
+      for (const bytes of parts) {
+        writeAll(fd!, bytes, size);
+        size += bytes.byteLength;
+        yield;
+      }
+      sections[name] = [from, size - from];
+    };
+    for (const k of TYPED) yield* section(k, arrayParts(state.index[k]));
+    yield* section('hanStable', arrayParts(state.hanStable));
+    for (const k of TEXTS) yield* section(k, textParts(state.index[k]));
+    yield* section('pinyin', textParts(state.pinyinTerms.join('\n')));
+    yield* section('papers', paperParts());
+    writeAll(fd, header(token, size, gen), 0);
+    yield { fsync: fd };
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, join(dir, file));
+    renamed = true;
+    // The rename itself made durable before the head names the file.
+    const dirFd = openSync(dir, 'r');
+    try {
+      yield { fsync: dirFd };
+    } finally {
+      closeSync(dirFd);
+    }
     const head: StateHead = {
+      layout: STATE_LAYOUT,
       endianness: endianness(),
       count: state.index.count,
       totalLength: state.index.totalLength,
       nextId: state.nextId,
       zh: [...state.passages.values()].some((list) => list.some((p) => p.lang === 'zh')),
       docs: Object.fromEntries(docs.map((d) => [d.id, d.hash])),
+      file,
+      size,
+      token: token.toString('hex'),
+      sections,
     };
-    const blobs: Array<[string, ArrayBufferView]> = [
-      ...TYPED.map((k): [string, ArrayBufferView] => [k, state.index[k]]),
-      ['hanStable', state.hanStable],
-    ];
-    for (const [name, array] of blobs) {
-      const bytes = asBuffer(array);
-      // At least one row, so an empty array reads back as empty rather than missing.
-      for (let at = 0, part = 0; part === 0 || at < bytes.byteLength; at += PART_BYTES, part++) {
-        put.run(gen, name, part, bytes.subarray(at, at + PART_BYTES));
-        yield;
-      }
-    }
-    const texts: Array<[string, string]> = [
-      ...TEXTS.map((k): [string, string] => [k, state.index[k]]),
-      ['pinyin', state.pinyinTerms.join('\n')],
-    ];
-    for (const [name, text] of texts) {
-      for (let at = 0, part = 0; part === 0 || at < text.length; at += PART_CHARS, part++) {
-        // Never split a surrogate pair between two rows: each row is stored as UTF-8.
-        let end = Math.min(text.length, at + PART_CHARS);
-        if (end < text.length && /[\uDC00-\uDFFF]/.test(text[end]!)) end++;
-        put.run(gen, name, part, text.slice(at, end));
-        at = end - PART_CHARS;
-        yield;
-      }
-    }
-    for (const [part, d] of docs.entries()) {
+    // The switch: the new head in, the old one out, in one small transaction.
+    db.transaction(() => {
+      db.prepare("DELETE FROM state_part WHERE name = 'head'").run();
+      db.prepare("INSERT INTO state_part (gen, name, part, data) VALUES (?, 'head', 0, ?)").run(gen, JSON.stringify(head));
+    })();
+  } finally {
+    if (fd !== null) closeSync(fd);
+    if (!renamed) rmSync(tmp, { force: true });
+  }
+  yield 'switched';
+  // The state replaced: its file and rows go.
+  dropFilesBut(dir, file);
+  yield* dropAllBut(db, gen);
+  return true;
+
+  /** The papers' detected metadata and passages as one JSON array, about a megabyte per part. */
+  function* paperParts(): Generator<Uint8Array, void> {
+    let pending = '[';
+    for (const [i, d] of docs.entries()) {
       const rows = (state.passages.get(d.id) ?? []).map((p): PassageRow => [
         p.id,
         p.ordinal,
@@ -197,20 +315,20 @@ export function* stateWriter(
         p.level ?? null,
       ]);
       const row: PaperPart = [d.id, metaOf(d.id, d.text, d.hash), rows];
-      put.run(gen, 'paper', part, JSON.stringify(row));
-      yield;
+      pending += (i > 0 ? ',' : '') + JSON.stringify(row);
+      if (pending.length >= STEP_CHARS) {
+        yield Buffer.from(pending, 'utf8');
+        pending = '';
+      }
     }
-    // The switch: the new head in, the old one out, in one small transaction.
-    db.transaction(() => {
-      db.prepare("DELETE FROM state_part WHERE name = 'head'").run();
-      put.run(gen, 'head', 0, JSON.stringify(head));
-    })();
+    yield Buffer.from(`${pending}]`, 'utf8');
   }
 }
 
 /**
  * Write the engine's state, replacing the last one, without letting the
- * event loop wait for more than about `sliceMs` (see {@link stateWriter}).
+ * event loop wait for more than about `sliceMs` (see {@link stateWriter});
+ * files are made durable off the event loop.
  * Writes to the same database run one after the other, and a write asked for
  * while another waits to start is that one: a burst of edits writes once or twice.
  * @returns whether the state was written (false: the engine kept changing while its state was taken)
@@ -238,6 +356,8 @@ export function writeStateGradually(
 /** The write running on each database, and the one waiting to start (see {@link writeStateGradually}). */
 const writes = new WeakMap<DB, { running: Promise<boolean>; next: Promise<boolean> | null }>();
 
+const fsyncAsync = promisify(fsync);
+
 async function runGradually(
   db: DB,
   engine: Engine,
@@ -249,20 +369,27 @@ async function runGradually(
     const taken = engine.stateGeneration;
     let switched = false;
     let sliceStart = performance.now();
-    for (let step = steps.next(); ; step = steps.next()) {
-      if (step.done) {
-        if (step.value) return true;
-        break;
+    try {
+      for (let step = steps.next(); ; step = steps.next()) {
+        if (step.done) {
+          if (step.value) return true;
+          break;
+        }
+        if (step.value === 'switched') switched = true;
+        else if (step.value) {
+          // Waiting for the disk (hundreds of megabytes at 100 MB) on the thread pool, not the event loop.
+          await fsyncAsync(step.value.fsync);
+          sliceStart = performance.now();
+        }
+        if (performance.now() - sliceStart < sliceMs) continue;
+        await pause();
+        sliceStart = performance.now();
+        // Changed meanwhile: what is being written is already out of date (its file is deleted); start again.
+        if (!switched && engine.stateGeneration !== taken) break;
       }
-      if (step.value === 'switched') switched = true;
-      if (performance.now() - sliceStart < sliceMs) continue;
-      await pause();
-      sliceStart = performance.now();
-      // Changed meanwhile: what is being written is already out of date (its rows stay unused); start again.
-      if (!switched && engine.stateGeneration !== taken) {
-        steps.return(false);
-        break;
-      }
+    } finally {
+      // Abandoned or failed: the writer closes and deletes what it wrote.
+      steps.return(false);
     }
     await pause();
   }
@@ -276,12 +403,14 @@ async function runGradually(
  */
 export function writeState(db: DB, engine: Engine, metaOf: (id: string, text: string, hash: string) => DocumentMeta): void {
   const steps = stateWriter(db, engine, metaOf);
-  for (let step = steps.next(); !step.done; step = steps.next());
+  for (let step = steps.next(); !step.done; step = steps.next()) {
+    if (step.value && step.value !== 'switched') fsyncSync(step.value.fsync);
+  }
 }
 
-/** Delete the rows of every generation but `keep` (all of them when null), a few rows per step. */
+/** Delete the rows but the head of generation `keep` (all of them when null), a few rows per step. */
 function* dropAllBut(db: DB, keep: number | null): Generator<void, void> {
-  const rows = db.prepare('SELECT rowid AS r FROM state_part WHERE gen != ? LIMIT 4').pluck();
+  const rows = db.prepare("SELECT rowid AS r FROM state_part WHERE gen != ? OR name != 'head' LIMIT 4").pluck();
   const drop = db.prepare('DELETE FROM state_part WHERE rowid = ?');
   for (let found = rows.all(keep ?? -1) as number[]; found.length > 0; found = rows.all(keep ?? -1) as number[]) {
     db.transaction(() => found.forEach((r) => drop.run(r)))();
@@ -295,47 +424,82 @@ function currentGen(db: DB): number | null {
   return gen ?? null;
 }
 
-/** The current state's generation and head, or null when there is none or it cannot be used on this machine. */
+/** The current state's generation and head, or null when there is none or it cannot be used (another layout, byte order). */
 function headOf(db: DB): { gen: number; head: StateHead } | null {
   const row = db.prepare("SELECT gen, data FROM state_part WHERE name = 'head' ORDER BY gen DESC LIMIT 1").get() as
     { gen: number; data: string } | undefined;
   if (!row) return null;
   const head = JSON.parse(row.data) as StateHead;
-  return head.endianness === endianness() ? { gen: row.gen, head } : null;
+  return head.layout === STATE_LAYOUT && head.endianness === endianness() ? { gen: row.gen, head } : null;
 }
 
 /**
- * The persisted state's rows and the papers, when the state was taken with
- * exactly the papers the database holds now (all of them complete); otherwise null.
+ * The state file's parts, each read with one read into a buffer of its own,
+ * or null when the file is not the one the head names: missing, of another
+ * size, or written by another write.
+ */
+function readStateFile(
+  dir: string,
+  gen: number,
+  head: StateHead,
+): { blobs: Record<string, Uint8Array>; texts: Record<string, string> } | null {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, head.file), 'r');
+  } catch {
+    return null;
+  }
+  try {
+    if (head.file !== fileOf(gen) || fstatSync(fd).size !== head.size) return null;
+    const h = Buffer.alloc(HEADER_BYTES);
+    if (!readAll(fd, h, 0) || !h.equals(header(Buffer.from(head.token, 'hex'), head.size, gen))) return null;
+    const blobs: Record<string, Uint8Array> = {};
+    const texts: Record<string, string> = {};
+    for (const [name, [offset, bytes]] of Object.entries(head.sections)) {
+      if (offset % 8 !== 0 || offset < HEADER_BYTES || offset + bytes > head.size) return null;
+      // A buffer of its own (not from Node's pool, not zero-filled first): offset 0, aligned for any typed array.
+      const into = Buffer.allocUnsafeSlow(bytes);
+      if (!readAll(fd, into, offset)) return null;
+      if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = into;
+      else texts[name] = into.toString('utf8');
+    }
+    return { blobs, texts };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Delete left-over state files (of writes cut short, of states replaced)
+ * beside the database: all but the current state's. A start does this at
+ * once rather than leaving hundreds of megabytes until the next write.
+ */
+export function dropLeftoverFiles(db: DB): void {
+  const dir = stateDir(db);
+  if (dir === null) return;
+  const gen = currentGen(db);
+  dropFilesBut(dir, gen === null ? null : fileOf(gen));
+}
+
+/**
+ * The persisted state and the papers, when the state was taken with exactly
+ * the papers the database holds now (all of them complete) and its file is
+ * there as its head names it; otherwise null.
  */
 export function readStateRows(db: DB): RawState | null {
-  const current = headOf(db);
-  if (!current) return null;
+  const dir = stateDir(db);
+  const current = dir === null ? null : headOf(db);
+  if (!dir || !current) return null;
   const { gen, head } = current;
   const papers = db.prepare('SELECT id, file, hash, size, text, pages FROM documents').all() as (StoredPaper & { size: number })[];
   // A paper cut short by a crash (its stamp not yet written) has no place in a state.
   if (papers.some((r) => r.size < 0)) return null;
   const ids = Object.keys(head.docs);
   if (ids.length !== papers.length || papers.some((r) => head.docs[r.id] !== r.hash)) return null;
-  const blobParts = new Map<string, Buffer[]>();
-  const textParts = new Map<string, string[]>();
-  const paperRows: string[] = [];
-  for (const { name, data } of db
-    .prepare("SELECT name, data FROM state_part WHERE gen = ? AND name != 'head' ORDER BY name, part")
-    .all(gen) as {
-    name: string;
-    data: Buffer | string;
-  }[]) {
-    if (name === 'paper') paperRows.push(data as string);
-    else if (typeof data === 'string') textParts.set(name, (textParts.get(name) ?? []).concat(data));
-    else blobParts.set(name, (blobParts.get(name) ?? []).concat(data));
-  }
-  const blobs: Record<string, Uint8Array> = {};
-  const texts: Record<string, string> = {};
-  // One part is used as read; several are copied into one buffer (of their own, so aligned for any typed array).
-  for (const [name, parts] of blobParts) blobs[name] = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  for (const [name, parts] of textParts) texts[name] = parts.join('');
-  return { head, blobs, texts, paperRows, papers: papers.map(({ size: _size, ...p }) => p) };
+  const read = readStateFile(dir, gen, head);
+  if (!read) return null;
+  const { papers: papersJson = '[]', ...texts } = read.texts;
+  return { head, blobs: read.blobs, texts, papersJson, papers: papers.map(({ size: _size, ...p }) => p) };
 }
 
 /** The engine state and detected metadata of a {@link RawState}. */
@@ -367,8 +531,7 @@ export function decodeState(raw: RawState): { state: EngineState; meta: Record<s
   };
   const passages = new Map<string, Passage[]>();
   const meta: Record<string, DocumentMeta> = {};
-  for (const json of raw.paperRows) {
-    const [docId, detected, list] = JSON.parse(json) as PaperPart;
+  for (const [docId, detected, list] of JSON.parse(raw.papersJson) as PaperPart[]) {
     meta[docId] = detected;
     passages.set(
       docId,
