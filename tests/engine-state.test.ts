@@ -227,7 +227,7 @@ describe('one-document update', () => {
 });
 
 describe('writing the state a step at a time', () => {
-  const metaOf = (id: string, text: string): DocumentMeta => detectMetadata(id, text);
+  const metaOf = (id: string, _hash: string, text: () => string): DocumentMeta => detectMetadata(id, text());
   /** The generation of the state in force (see state-store.ts). */
   const currentGen = (db: Database.Database): number | null =>
     db.prepare("SELECT max(gen) FROM state_part WHERE name = 'head'").pluck().get() as number | null;
@@ -325,7 +325,7 @@ describe('writing the state a step at a time', () => {
 });
 
 describe('the state file beside index.db', () => {
-  const metaOf = (id: string, text: string): DocumentMeta => detectMetadata(id, text);
+  const metaOf = (id: string, _hash: string, text: () => string): DocumentMeta => detectMetadata(id, text());
   let corpus: string;
   let data: string;
   let fresh: Engine;

@@ -66,6 +66,11 @@ export const SETTINGS = [
   },
   { name: 'DUIKOU_IMPORT_MAX_PDF_PAGES', default: '5000', help: 'Most pages of a PDF duikou imports.' },
   {
+    name: 'DUIKOU_TEXT_CACHE_MB',
+    default: '64',
+    help: "Memory (MB) for papers' texts read back from the persisted index: a restart reads a paper's text when a hit, the reader or an export needs it and keeps the most recently used ones.",
+  },
+  {
     name: 'DUIKOU_DATABASE_URL',
     default: '',
     help: 'Lab-server mode: a postgres://user:password@host:port/database URL for a library kept in PostgreSQL (annotations, tags and the search index), shared by every app instance pointing at it; see Running a lab server. Empty: the embedded SQLite database in DUIKOU_DATA.',

@@ -32,6 +32,7 @@ import type { AppDeps } from './deps.js';
 import { flag, int, lang, str } from './params.js';
 import { type DispersionRow, type YearCount, dispersionSvg, yearsSvg } from './plots.js';
 import { viewerOf } from './accounts.js';
+import { textLength } from '../backends/embedded/texts.js';
 import { type Translator, tr } from './i18n.js';
 
 type Query = Record<string, unknown>;
@@ -221,7 +222,7 @@ export async function dispersionOf(c: AnalysisCorpus, p: AnalysisParams) {
     docId: d.id,
     label: paperLabel(d),
     url: occurrenceUrl(d.id, p),
-    length: d.text.length,
+    length: textLength(d),
     offsets: (offsets.get(d.id) ?? []).sort((a, b) => a - b),
   }));
   const byYear = new Map<number, YearCount>();

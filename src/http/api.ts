@@ -10,6 +10,7 @@ import type { AppDeps } from './deps.js';
 import { UserInputError } from '../core/errors.js';
 import { flag, int, lang, str } from './params.js';
 import { viewerOf } from './accounts.js';
+import { textLength } from '../backends/embedded/texts.js';
 
 /** `match` parameter: `strict` never falls back to best match; absent or `auto`, it does when strict matching is thin. */
 export function matchParam(query: Record<string, unknown>): 'auto' | 'strict' {
@@ -53,7 +54,7 @@ export function documentSummary(engine: Engine, id: string) {
     year: d.year,
     venue: d.venue,
     lang: d.lang,
-    chars: d.text.length,
+    chars: textLength(d),
     passages: d.passages.length,
   };
 }

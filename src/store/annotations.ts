@@ -672,8 +672,9 @@ export class AnnotationStore {
    * yet on `newHash`, and retry every orphan, in one transaction. Anchored
    * annotations get the new range, quote and context; the ones that cannot be
    * found are orphaned with their old range and quote kept.
+   * @param text - the document's text now, or what reads it (read only when an annotation needs it)
    */
-  reanchorDocument(docId: string, newText: string, newHash: string): ReanchorCounts {
+  reanchorDocument(docId: string, text: string | (() => string), newHash: string): ReanchorCounts {
     const counts: ReanchorCounts = { checked: 0, exact: 0, quote: 0, fuzzy: 0, orphaned: 0 };
     this.write(() => {
       const rows = this.db
@@ -684,6 +685,8 @@ export class AnnotationStore {
            text_hash = @hash, status = 'anchored', anchor_method = @method WHERE id = @id`,
       );
       const orphaned = this.db.prepare(`UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE id = ?`);
+      // The text only when an annotation needs it: a paper's text may be read from the index on demand.
+      const newText = rows.length === 0 ? '' : typeof text === 'string' ? text : text();
       for (const row of rows) {
         counts.checked++;
         const r = reanchor(newText, row);

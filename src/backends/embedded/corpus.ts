@@ -35,7 +35,7 @@ export async function openCorpus(dir: string | Library, onProgress?: Progress): 
 export function syncAnnotations(engine: Engine, store: AnnotationStore): Record<string, ReanchorCounts> {
   const out: Record<string, ReanchorCounts> = {};
   for (const d of engine.documents()) {
-    const counts = store.reanchorDocument(d.id, d.text, d.hash);
+    const counts = store.reanchorDocument(d.id, () => d.text, d.hash);
     if (counts.checked > 0) out[d.id] = counts;
   }
   for (const known of store.knownDocuments()) {

@@ -147,6 +147,19 @@ export interface EngineState {
   pinyinTerms: string[];
 }
 
+/**
+ * A copy of `doc` with `fields` set, keeping how it holds its text: a text
+ * read lazily from the persisted index (see texts.ts) stays lazy, where a
+ * spread would read it.
+ */
+function withFields<T extends object, F extends object>(doc: T, fields: F): T & F {
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(doc)) as T & F;
+  for (const [k, value] of Object.entries(fields)) {
+    Object.defineProperty(copy, k, { value, writable: true, enumerable: true, configurable: true });
+  }
+  return copy;
+}
+
 /** The corpus, its passages and index, ready to search. */
 export class Engine implements TopSource {
   /** Replaced only by {@link restore}. */
@@ -373,7 +386,8 @@ export class Engine implements TopSource {
 
   /**
    * Take over a persisted {@link state}, on an engine holding no document:
-   * `docs` are the documents it was taken with (their text and metadata).
+   * `docs` are the documents it was taken with (their text and metadata; a
+   * text read lazily stays so, see texts.ts).
    */
   restore(state: EngineState, docs: readonly LoadedDocument[]): void {
     if (this.docs.size > 0) throw new Error('restore needs an empty engine');
@@ -384,7 +398,7 @@ export class Engine implements TopSource {
     for (const doc of docs) {
       const passages = state.passages.get(doc.id);
       if (!passages) throw new Error(`no passages for ${doc.id} in the persisted state`);
-      this.docs.set(doc.id, { ...doc, passages });
+      this.docs.set(doc.id, withFields(doc, { passages }));
       const code = this.docIds.push(doc.id) - 1;
       this.docCode.set(doc.id, code);
       for (const p of passages) {
@@ -406,7 +420,7 @@ export class Engine implements TopSource {
     const d = this.docs.get(meta.id);
     if (!d) return false;
     this.changes++;
-    this.docs.set(meta.id, { ...d, ...meta });
+    this.docs.set(meta.id, withFields(d, meta));
     this.titleCache.delete(meta.id);
     return true;
   }

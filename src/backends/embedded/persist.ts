@@ -27,6 +27,7 @@ import { removeStaleUploads } from '../../library/uploads.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
 import { STATE_SCHEMA, decodeState, dropLeftoverFiles, readStateRows, writeStateGradually } from './state-store.js';
+import { PaperTexts, holdText } from './texts.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -240,7 +241,10 @@ function applyOverrides(meta: DocumentMeta, overrides: MetadataOverrides): Docum
 
 /** A stored paper as the engine takes it, without segmenting or analysing anything. */
 function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): PreparedDocument {
-  const meta = applyOverrides(detectedMetadata(row.id, row.text, row.hash), overrides);
+  const meta = applyOverrides(
+    detectedMetadata(row.id, row.hash, () => row.text),
+    overrides,
+  );
   const doc: LoadedDocument = { ...meta, text: row.text, hash: row.hash, file: row.file };
   if (row.pages) doc.pages = JSON.parse(row.pages) as LoadedDocument['pages'];
   const rows = db.prepare('SELECT * FROM passages WHERE doc_id = ? ORDER BY ordinal').all(row.id) as PassageRow[];
@@ -330,14 +334,16 @@ function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boo
   const raw = readStateRows(db);
   if (!raw) return false;
   const found = decodeState(raw);
+  // Texts read when something needs them (see texts.ts), not the 80 million characters of a 100 MB corpus now.
+  const texts = new PaperTexts(db);
   const docs: LoadedDocument[] = [];
   for (const row of raw.papers) {
     const detectedMeta = found.meta[row.id];
     if (!detectedMeta) return false;
     remember(row.id, row.hash, detectedMeta);
-    const doc: LoadedDocument = { ...applyOverrides(detectedMeta, overrides), text: row.text, hash: row.hash, file: row.file };
+    const doc: Omit<LoadedDocument, 'text'> = { ...applyOverrides(detectedMeta, overrides), hash: row.hash, file: row.file };
     if (row.pages) doc.pages = JSON.parse(row.pages) as LoadedDocument['pages'];
-    docs.push(doc);
+    docs.push(texts.lazy(doc, row.id, row.hash, found.lengths[row.id]));
   }
   engine.restore(found.state, docs);
   // jieba's dictionary (1–3 s) only once the papers are searchable, in a later turn of the event
@@ -348,8 +354,8 @@ function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boo
 
 /** Detected metadata by document and text hash: a later sync need not segment an unchanged paper again. */
 const detected = new Map<string, DocumentMeta>();
-function detectedMetadata(id: string, text: string, hash: string): DocumentMeta {
-  return detected.get(`${id}\u0000${hash}`) ?? remember(id, hash, detectMetadata(id, text));
+function detectedMetadata(id: string, hash: string, text: () => string): DocumentMeta {
+  return detected.get(`${id}\u0000${hash}`) ?? remember(id, hash, detectMetadata(id, text()));
 }
 
 /** Keep what was detected in a paper (see {@link detectedMetadata}). */
@@ -432,7 +438,12 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
       const inEngine = p.row ? engine.document(p.row.id) : undefined;
       if (p.unchanged && p.row && inEngine?.hash === p.row.hash) {
         // Already indexed in this process (a later sync): only metadata may have changed.
-        engine.setMetadata(applyOverrides(detectedMetadata(p.row.id, inEngine.text, inEngine.hash), overrides));
+        engine.setMetadata(
+          applyOverrides(
+            detectedMetadata(p.row.id, inEngine.hash, () => inEngine.text),
+            overrides,
+          ),
+        );
         seen.add(p.row.id);
         stats.reused++;
       } else if (p.unchanged && p.row) {
@@ -462,9 +473,17 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
               breathe,
             );
             changed = true;
-          } else engine.setMetadata(applyOverrides(detectedMetadata(doc.id, doc.text, doc.hash), overrides));
+          } else
+            engine.setMetadata(
+              applyOverrides(
+                detectedMetadata(doc.id, doc.hash, () => doc.text),
+                overrides,
+              ),
+            );
           stats.reused++;
         } else {
+          // The version served until the new one is in reads its text from the row about to be replaced: held first.
+          holdText(engine.document(doc.id));
           await save(db, prep, p.st?.size ?? 0, p.st?.mtimeMs ?? 0, breathe);
           // A slice at a time: a large paper must not hold up the requests being answered meanwhile.
           await engine.addPreparedGradually(prep, breathe);
@@ -493,6 +512,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
   }
   for (const row of stored.values()) {
     if (!seen.has(row.id)) {
+      holdText(engine.document(row.id));
       db.prepare('DELETE FROM documents WHERE id = ?').run(row.id);
       engine.removeDocument(row.id);
       changed = true;

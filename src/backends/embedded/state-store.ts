@@ -27,6 +27,7 @@ import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Passage, PassageKind, Lang } from '../../core/types.js';
 import type { IndexSnapshot } from '../../pipeline/index.js';
 import type { Engine, EngineState } from './engine.js';
+import { textLength } from './texts.js';
 
 /**
  * The table, created with the rest of the schema (see persist.ts). It holds
@@ -77,12 +78,11 @@ interface StateHead {
   sections: Record<string, Section>;
 }
 
-/** A paper as the documents table holds it. */
+/** A paper as the documents table holds it, but its text (read when needed, see texts.ts). */
 export interface StoredPaper {
   id: string;
   file: string;
   hash: string;
-  text: string;
   pages: string | null;
 }
 
@@ -128,8 +128,14 @@ function view<T>(
   return new Kind(copy.buffer, 0, n);
 }
 
-/** A paper's entry in the state: its detected metadata and its passages. */
-type PaperPart = [id: string, meta: DocumentMeta, passages: PassageRow[]];
+/** A paper's entry in the state: its detected metadata, its passages and its text's length (UTF-16 code units). */
+type PaperPart = [id: string, meta: DocumentMeta, passages: PassageRow[], length: number];
+
+/**
+ * The metadata detected in a paper (before the researcher's overrides); `text`
+ * reads the paper's text, which it need not do when that is known already.
+ */
+export type MetaOf = (id: string, hash: string, text: () => string) => DocumentMeta;
 
 /**
  * A step of {@link stateWriter}: nothing (the caller may pause), `switched`
@@ -218,11 +224,7 @@ function* arrayParts(array: ArrayBufferView): Generator<Uint8Array, void> {
  * @param metaOf - the metadata detected in a paper (before the researcher's overrides)
  * @returns whether the state was written (false: the engine changed while it was being taken, or the database is in memory)
  */
-export function* stateWriter(
-  db: DB,
-  engine: Engine,
-  metaOf: (id: string, text: string, hash: string) => DocumentMeta,
-): Generator<WriteStep, boolean> {
+export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<WriteStep, boolean> {
   const dir = stateDir(db);
   if (dir === null) return false;
   // Left-overs first: rows and files of a write cut short, rows of an earlier layout.
@@ -314,7 +316,7 @@ export function* stateWriter(
         p.pieces.flatMap((s) => [s.start, s.end]),
         p.level ?? null,
       ]);
-      const row: PaperPart = [d.id, metaOf(d.id, d.text, d.hash), rows];
+      const row: PaperPart = [d.id, metaOf(d.id, d.hash, () => d.text), rows, textLength(d)];
       pending += (i > 0 ? ',' : '') + JSON.stringify(row);
       if (pending.length >= STEP_CHARS) {
         yield Buffer.from(pending, 'utf8');
@@ -333,12 +335,7 @@ export function* stateWriter(
  * while another waits to start is that one: a burst of edits writes once or twice.
  * @returns whether the state was written (false: the engine kept changing while its state was taken)
  */
-export function writeStateGradually(
-  db: DB,
-  engine: Engine,
-  metaOf: (id: string, text: string, hash: string) => DocumentMeta,
-  opts: GradualWrite,
-): Promise<boolean> {
+export function writeStateGradually(db: DB, engine: Engine, metaOf: MetaOf, opts: GradualWrite): Promise<boolean> {
   const q = writes.get(db) ?? { running: Promise.resolve(true), next: null };
   writes.set(db, q);
   if (q.next) return q.next;
@@ -358,12 +355,7 @@ const writes = new WeakMap<DB, { running: Promise<boolean>; next: Promise<boolea
 
 const fsyncAsync = promisify(fsync);
 
-async function runGradually(
-  db: DB,
-  engine: Engine,
-  metaOf: (id: string, text: string, hash: string) => DocumentMeta,
-  { pause, sliceMs = 20, attempts = 3 }: GradualWrite,
-): Promise<boolean> {
+async function runGradually(db: DB, engine: Engine, metaOf: MetaOf, { pause, sliceMs = 20, attempts = 3 }: GradualWrite): Promise<boolean> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     const steps = stateWriter(db, engine, metaOf);
     const taken = engine.stateGeneration;
@@ -401,7 +393,7 @@ async function runGradually(
  * that serves nothing meanwhile (and tests).
  * @param metaOf - the metadata detected in a paper (before the researcher's overrides)
  */
-export function writeState(db: DB, engine: Engine, metaOf: (id: string, text: string, hash: string) => DocumentMeta): void {
+export function writeState(db: DB, engine: Engine, metaOf: MetaOf): void {
   const steps = stateWriter(db, engine, metaOf);
   for (let step = steps.next(); !step.done; step = steps.next()) {
     if (step.value && step.value !== 'switched') fsyncSync(step.value.fsync);
@@ -491,7 +483,7 @@ export function readStateRows(db: DB): RawState | null {
   const current = dir === null ? null : headOf(db);
   if (!dir || !current) return null;
   const { gen, head } = current;
-  const papers = db.prepare('SELECT id, file, hash, size, text, pages FROM documents').all() as (StoredPaper & { size: number })[];
+  const papers = db.prepare('SELECT id, file, hash, size, pages FROM documents').all() as (StoredPaper & { size: number })[];
   // A paper cut short by a crash (its stamp not yet written) has no place in a state.
   if (papers.some((r) => r.size < 0)) return null;
   const ids = Object.keys(head.docs);
@@ -503,7 +495,12 @@ export function readStateRows(db: DB): RawState | null {
 }
 
 /** The engine state and detected metadata of a {@link RawState}. */
-export function decodeState(raw: RawState): { state: EngineState; meta: Record<string, DocumentMeta> } {
+export function decodeState(raw: RawState): {
+  state: EngineState;
+  meta: Record<string, DocumentMeta>;
+  /** Each paper's text length, in UTF-16 code units. */
+  lengths: Record<string, number>;
+} {
   const { head, blobs, texts } = raw;
   const blob = (k: string): Uint8Array => {
     const b = blobs[k];
@@ -531,8 +528,10 @@ export function decodeState(raw: RawState): { state: EngineState; meta: Record<s
   };
   const passages = new Map<string, Passage[]>();
   const meta: Record<string, DocumentMeta> = {};
-  for (const [docId, detected, list] of JSON.parse(raw.papersJson) as PaperPart[]) {
+  const lengths: Record<string, number> = {};
+  for (const [docId, detected, list, length] of JSON.parse(raw.papersJson) as PaperPart[]) {
     meta[docId] = detected;
+    lengths[docId] = length;
     passages.set(
       docId,
       list.map(([id, ordinal, kind, lang, section, start, end, flat, level]) => {
@@ -554,5 +553,6 @@ export function decodeState(raw: RawState): { state: EngineState; meta: Record<s
       pinyinTerms: pinyin === '' ? [] : pinyin.split('\n'),
     },
     meta,
+    lengths,
   };
 }
