@@ -60,7 +60,7 @@ const passages = engine.documents().reduce((n, d) => n + d.passages.length, 0);
 
 // Before: the whole state taken and written in one go, as every sync that changed a paper did.
 const t0 = performance.now();
-writeState(db, engine, (id, text) => detectMetadata(id, text));
+writeState(db, engine, (id, _hash, text) => detectMetadata(id, text()));
 const atOnceMs = Math.round(performance.now() - t0);
 const t1 = performance.now();
 engine.state();
@@ -80,7 +80,7 @@ const update = await longestBlock(() => syncCorpus(engine, db, corpusDir));
 // The state's write alone, as the sync ends with it.
 await new Promise((r) => setTimeout(r, 500));
 const write = await longestBlock(() =>
-  writeStateGradually(db, engine, (id, text) => detectMetadata(id, text), { pause: () => new Promise((r) => setImmediate(r)) }),
+  writeStateGradually(db, engine, (id, _hash, text) => detectMetadata(id, text()), { pause: () => new Promise((r) => setImmediate(r)) }),
 );
 
 process.stdout.write(

@@ -318,10 +318,11 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
       ]);
       const row: PaperPart = [d.id, metaOf(d.id, d.hash, () => d.text), rows, textLength(d)];
       pending += (i > 0 ? ',' : '') + JSON.stringify(row);
+      // A step per paper (detecting a paper's metadata may take a few milliseconds), a write per megabyte.
       if (pending.length >= STEP_CHARS) {
         yield Buffer.from(pending, 'utf8');
         pending = '';
-      }
+      } else yield new Uint8Array(0);
     }
     yield Buffer.from(`${pending}]`, 'utf8');
   }
