@@ -26,7 +26,7 @@ import { detectMetadata } from '../../pipeline/load.js';
 import { removeStaleUploads } from '../../library/uploads.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
-import { STATE_SCHEMA, decodeState, dropLeftoverFiles, readStateRows, writeStateGradually } from './state-store.js';
+import { STATE_SCHEMA, dropLeftoverFiles, readState, writeStateGradually } from './state-store.js';
 import { PaperTexts, holdText } from './texts.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
@@ -328,16 +328,16 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
  * detected when they were indexed, with today's overrides.
  * @returns whether the state was taken over
  */
-function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boolean {
+async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<boolean> {
   if (engine.documents().length > 0) return false;
   dropLeftoverFiles(db);
-  const raw = readStateRows(db);
-  if (!raw) return false;
-  const found = decodeState(raw);
+  const found = await readState(db);
+  // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
+  if (!found || engine.documents().length > 0) return false;
   // Texts read when something needs them (see texts.ts), not the 80 million characters of a 100 MB corpus now.
   const texts = new PaperTexts(db);
   const docs: LoadedDocument[] = [];
-  for (const row of raw.papers) {
+  for (const row of found.papers) {
     const detectedMeta = found.meta[row.id];
     if (!detectedMeta) return false;
     remember(row.id, row.hash, detectedMeta);
@@ -348,7 +348,7 @@ function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): boo
   engine.restore(found.state, docs);
   // jieba's dictionary (1–3 s) only once the papers are searchable, in a later turn of the event
   // loop: English queries waiting meanwhile are answered first, and the first Chinese query need not load it.
-  if (raw.head.zh) setImmediate(preloadJieba);
+  if (found.zh) setImmediate(preloadJieba);
   return true;
 }
 
@@ -405,7 +405,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
     ms: 0,
   };
   // The persisted state first: the papers unchanged since are then already in the engine.
-  const restored = restoreState(engine, db, overrides);
+  const restored = await restoreState(engine, db, overrides);
   stats.restored = restored;
   /** Whether the engine's papers changed during this sync, so the persisted state must be written again. */
   let changed = !restored && engine.documents().length === 0;

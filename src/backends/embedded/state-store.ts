@@ -19,7 +19,7 @@
  * same way.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync, fsyncSync, openSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, read, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -84,17 +84,6 @@ export interface StoredPaper {
   file: string;
   hash: string;
   pages: string | null;
-}
-
-/** The state as read from its file and the papers from the database, before decoding. */
-export interface RawState {
-  head: StateHead;
-  /** Each typed array's bytes, in a buffer of its own (so aligned for any typed array). */
-  blobs: Record<string, Uint8Array>;
-  texts: Record<string, string>;
-  /** Each paper's detected metadata and passages, as one JSON array (of {@link PaperPart}). */
-  papersJson: string;
-  papers: StoredPaper[];
 }
 
 /** A passage without its document id, as a row of numbers and strings. */
@@ -427,42 +416,6 @@ function headOf(db: DB): { gen: number; head: StateHead } | null {
 }
 
 /**
- * The state file's parts, each read with one read into a buffer of its own,
- * or null when the file is not the one the head names: missing, of another
- * size, or written by another write.
- */
-function readStateFile(
-  dir: string,
-  gen: number,
-  head: StateHead,
-): { blobs: Record<string, Uint8Array>; texts: Record<string, string> } | null {
-  let fd: number;
-  try {
-    fd = openSync(join(dir, head.file), 'r');
-  } catch {
-    return null;
-  }
-  try {
-    if (head.file !== fileOf(gen) || fstatSync(fd).size !== head.size) return null;
-    const h = Buffer.alloc(HEADER_BYTES);
-    if (!readAll(fd, h, 0) || !h.equals(header(Buffer.from(head.token, 'hex'), head.size, gen))) return null;
-    const blobs: Record<string, Uint8Array> = {};
-    const texts: Record<string, string> = {};
-    for (const [name, [offset, bytes]] of Object.entries(head.sections)) {
-      if (offset % 8 !== 0 || offset < HEADER_BYTES || offset + bytes > head.size) return null;
-      // A buffer of its own (not from Node's pool, not zero-filled first): offset 0, aligned for any typed array.
-      const into = Buffer.allocUnsafeSlow(bytes);
-      if (!readAll(fd, into, offset)) return null;
-      if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = into;
-      else texts[name] = into.toString('utf8');
-    }
-    return { blobs, texts };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
  * Delete left-over state files (of writes cut short, of states replaced)
  * beside the database: all but the current state's. A start does this at
  * once rather than leaving hundreds of megabytes until the next write.
@@ -474,35 +427,118 @@ export function dropLeftoverFiles(db: DB): void {
   dropFilesBut(dir, gen === null ? null : fileOf(gen));
 }
 
+/** Read all of `into` at `position` on the thread pool; false when the file ends first. */
+async function readAllAsync(fd: number, into: Uint8Array, position: number): Promise<boolean> {
+  for (let done = 0; done < into.byteLength;) {
+    const { bytesRead } = await readAsync(fd, into, done, into.byteLength - done, position + done);
+    if (bytesRead === 0) return false;
+    done += bytesRead;
+  }
+  return true;
+}
+
+const readAsync = promisify(read);
+
+/** The arrays read on the thread pool while the papers are decoded: at 100 MB nearly all the state's bytes. */
+const LARGE = new Set(['ids', 'slots', 'triples']);
+
+/** The persisted engine state, the papers it was taken with, their detected metadata and text lengths. */
+export interface PersistedState {
+  state: EngineState;
+  /** The papers as the documents table holds them (their texts are read when needed, see texts.ts). */
+  papers: StoredPaper[];
+  meta: Record<string, DocumentMeta>;
+  /** Each paper's text length, in UTF-16 code units. */
+  lengths: Record<string, number>;
+  /** Whether any passage is Chinese (a restart then loads jieba at once). */
+  zh: boolean;
+}
+
 /**
- * The persisted state and the papers, when the state was taken with exactly
- * the papers the database holds now (all of them complete) and its file is
- * there as its head names it; otherwise null.
+ * The persisted state, when it was taken with exactly the papers the
+ * database holds now (all of them complete) and its file is the one its head
+ * names (there, of the size recorded, written by the same write); otherwise
+ * null. Each array is read with one read into a buffer of its own (aligned
+ * for any typed array); the large ones on the thread pool while the papers'
+ * passages are decoded.
  */
-export function readStateRows(db: DB): RawState | null {
+export async function readState(db: DB): Promise<PersistedState | null> {
   const dir = stateDir(db);
   const current = dir === null ? null : headOf(db);
   if (!dir || !current) return null;
   const { gen, head } = current;
-  const papers = db.prepare('SELECT id, file, hash, size, pages FROM documents').all() as (StoredPaper & { size: number })[];
+  const rows = db.prepare('SELECT id, file, hash, size, pages FROM documents').all() as (StoredPaper & { size: number })[];
   // A paper cut short by a crash (its stamp not yet written) has no place in a state.
-  if (papers.some((r) => r.size < 0)) return null;
+  if (rows.some((r) => r.size < 0)) return null;
   const ids = Object.keys(head.docs);
-  if (ids.length !== papers.length || papers.some((r) => head.docs[r.id] !== r.hash)) return null;
-  const read = readStateFile(dir, gen, head);
-  if (!read) return null;
-  const { papers: papersJson = '[]', ...texts } = read.texts;
-  return { head, blobs: read.blobs, texts, papersJson, papers: papers.map(({ size: _size, ...p }) => p) };
+  if (ids.length !== rows.length || rows.some((r) => head.docs[r.id] !== r.hash)) return null;
+  if (head.file !== fileOf(gen)) return null;
+  let fd: number;
+  try {
+    fd = openSync(join(dir, head.file), 'r');
+  } catch {
+    return null;
+  }
+  const reads: Promise<boolean>[] = [];
+  try {
+    if (fstatSync(fd).size !== head.size) return null;
+    const h = Buffer.alloc(HEADER_BYTES);
+    if (!readAll(fd, h, 0) || !h.equals(header(Buffer.from(head.token, 'hex'), head.size, gen))) return null;
+    const blobs: Record<string, Uint8Array> = {};
+    const texts: Record<string, string> = {};
+    for (const [offset, bytes] of Object.values(head.sections)) {
+      if (offset % 8 !== 0 || offset < HEADER_BYTES || offset + bytes > head.size) return null;
+    }
+    for (const [name, [offset, bytes]] of Object.entries(head.sections)) {
+      // A buffer of its own (not from Node's pool, not zero-filled first): offset 0, aligned for any typed array.
+      const into = Buffer.allocUnsafeSlow(bytes);
+      if (LARGE.has(name)) {
+        reads.push(readAllAsync(fd, into, offset));
+        blobs[name] = into;
+      } else if (!readAll(fd, into, offset)) return null;
+      else if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = into;
+      else texts[name] = into.toString('utf8');
+    }
+    const papers = decodePapers(texts.papers ?? '[]');
+    if (!(await Promise.all(reads)).every(Boolean)) return null;
+    return {
+      state: { ...decodeIndex(head, blobs, texts), passages: papers.passages },
+      papers: rows.map(({ size: _size, ...p }) => p),
+      meta: papers.meta,
+      lengths: papers.lengths,
+      zh: head.zh,
+    };
+  } finally {
+    // Never closed under a read still running (one that failed early, the others still reading).
+    await Promise.allSettled(reads);
+    closeSync(fd);
+  }
 }
 
-/** The engine state and detected metadata of a {@link RawState}. */
-export function decodeState(raw: RawState): {
-  state: EngineState;
-  meta: Record<string, DocumentMeta>;
-  /** Each paper's text length, in UTF-16 code units. */
-  lengths: Record<string, number>;
-} {
-  const { head, blobs, texts } = raw;
+/** Each paper's passages, detected metadata and text length, from the state's list of papers. */
+function decodePapers(json: string): Pick<PersistedState, 'meta' | 'lengths'> & { passages: Map<string, Passage[]> } {
+  const passages = new Map<string, Passage[]>();
+  const meta: Record<string, DocumentMeta> = {};
+  const lengths: Record<string, number> = {};
+  for (const [docId, detected, list, length] of JSON.parse(json) as PaperPart[]) {
+    meta[docId] = detected;
+    lengths[docId] = length;
+    passages.set(
+      docId,
+      list.map(([id, ordinal, kind, lang, section, start, end, flat, level]) => {
+        const pieces = [];
+        for (let i = 0; i < flat.length; i += 2) pieces.push({ start: flat[i]!, end: flat[i + 1]! });
+        const p: Passage = { docId, ordinal, kind, lang, section, start, end, pieces, id };
+        if (level !== null) p.level = level;
+        return p;
+      }),
+    );
+  }
+  return { passages, meta, lengths };
+}
+
+/** The index and what else the engine state holds but its passages, from the state's arrays and texts. */
+function decodeIndex(head: StateHead, blobs: Record<string, Uint8Array>, texts: Record<string, string>): Omit<EngineState, 'passages'> {
   const blob = (k: string): Uint8Array => {
     const b = blobs[k];
     if (!b) throw new Error(`the persisted state lacks ${k}`);
@@ -527,33 +563,11 @@ export function decodeState(raw: RawState): {
     freqLen: view(blob('freqLen'), Int32Array),
     triples: view(blob('triples'), Uint32Array),
   };
-  const passages = new Map<string, Passage[]>();
-  const meta: Record<string, DocumentMeta> = {};
-  const lengths: Record<string, number> = {};
-  for (const [docId, detected, list, length] of JSON.parse(raw.papersJson) as PaperPart[]) {
-    meta[docId] = detected;
-    lengths[docId] = length;
-    passages.set(
-      docId,
-      list.map(([id, ordinal, kind, lang, section, start, end, flat, level]) => {
-        const pieces = [];
-        for (let i = 0; i < flat.length; i += 2) pieces.push({ start: flat[i]!, end: flat[i + 1]! });
-        const p: Passage = { docId, ordinal, kind, lang, section, start, end, pieces, id };
-        if (level !== null) p.level = level;
-        return p;
-      }),
-    );
-  }
   const pinyin = text('pinyin');
   return {
-    state: {
-      index,
-      passages,
-      nextId: head.nextId,
-      hanStable: view(blob('hanStable'), Uint8Array),
-      pinyinTerms: pinyin === '' ? [] : pinyin.split('\n'),
-    },
-    meta,
-    lengths,
+    index,
+    nextId: head.nextId,
+    hanStable: view(blob('hanStable'), Uint8Array),
+    pinyinTerms: pinyin === '' ? [] : pinyin.split('\n'),
   };
 }
