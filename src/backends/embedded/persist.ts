@@ -330,7 +330,7 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
  */
 async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<boolean> {
   if (engine.documents().length > 0) return false;
-  dropLeftoverFiles(db);
+  await dropLeftoverFiles(db);
   const found = await readState(db);
   // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
   if (!found || engine.documents().length > 0) return false;

@@ -19,10 +19,11 @@
  * same way.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync, fsyncSync, openSync, read, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, read, readSync, readdirSync, renameSync, rm, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { rm as rmAsync } from 'node:fs/promises';
 import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Passage, PassageKind, Lang } from '../../core/types.js';
 import type { IndexSnapshot } from '../../pipeline/index.js';
@@ -128,10 +129,11 @@ export type MetaOf = (id: string, hash: string, text: () => string) => DocumentM
 
 /**
  * A step of {@link stateWriter}: nothing (the caller may pause), `switched`
- * (the new state is the current one), or a file to make durable, which the
- * caller does (`fsync`, off the event loop when it can) before the next step.
+ * (the new state is the current one), a file to make durable or files to
+ * delete, which the caller does (off the event loop when it can) before the
+ * next step.
  */
-export type WriteStep = void | 'switched' | { fsync: number };
+export type WriteStep = void | 'switched' | { fsync: number } | { remove: string[] };
 
 /** Options of {@link writeStateGradually}. */
 export interface GradualWrite {
@@ -178,11 +180,11 @@ function header(token: Buffer, size: number, gen: number): Buffer {
   return h;
 }
 
-/** Delete state files (and files of writes cut short) in `dir` but `keep`. */
-function dropFilesBut(dir: string, keep: string | null): void {
-  for (const f of readdirSync(dir)) {
-    if (/^state-\d+\.bin(\.tmp)?$/.test(f) && f !== keep) rmSync(join(dir, f), { force: true });
-  }
+/** State files (and files of writes cut short) in `dir` but `keep`: left-overs to delete. */
+function filesBut(dir: string, keep: string | null): string[] {
+  return readdirSync(dir)
+    .filter((f) => /^state-\d+\.bin(\.tmp)?$/.test(f) && f !== keep)
+    .map((f) => join(dir, f));
 }
 
 /** A text's UTF-8 bytes, a part at a time (never splitting a surrogate pair). */
@@ -219,7 +221,7 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
   // Left-overs first: rows and files of a write cut short, rows of an earlier layout.
   const current = currentGen(db);
   yield* dropAllBut(db, current);
-  dropFilesBut(dir, current === null ? null : fileOf(current));
+  yield { remove: filesBut(dir, current === null ? null : fileOf(current)) };
   const taken = engine.stateGeneration;
   const state = yield* engine.stateSteps();
   const docs = engine.documents();
@@ -282,11 +284,12 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
     })();
   } finally {
     if (fd !== null) closeSync(fd);
-    if (!renamed) rmSync(tmp, { force: true });
+    // Deleting hundreds of megabytes may take a while: on the thread pool (a left-over is deleted at the next start anyway).
+    if (!renamed) rm(tmp, { force: true }, () => {});
   }
   yield 'switched';
   // The state replaced: its file and rows go.
-  dropFilesBut(dir, file);
+  yield { remove: filesBut(dir, file) };
   yield* dropAllBut(db, gen);
   return true;
 
@@ -360,7 +363,7 @@ async function runGradually(db: DB, engine: Engine, metaOf: MetaOf, { pause, sli
         if (step.value === 'switched') switched = true;
         else if (step.value) {
           // Waiting for the disk (hundreds of megabytes at 100 MB) on the thread pool, not the event loop.
-          await fsyncAsync(step.value.fsync);
+          await ('fsync' in step.value ? fsyncAsync(step.value.fsync) : removeAll(step.value.remove));
           sliceStart = performance.now();
         }
         if (performance.now() - sliceStart < sliceMs) continue;
@@ -386,7 +389,9 @@ async function runGradually(db: DB, engine: Engine, metaOf: MetaOf, { pause, sli
 export function writeState(db: DB, engine: Engine, metaOf: MetaOf): void {
   const steps = stateWriter(db, engine, metaOf);
   for (let step = steps.next(); !step.done; step = steps.next()) {
-    if (step.value && step.value !== 'switched') fsyncSync(step.value.fsync);
+    if (!step.value || step.value === 'switched') continue;
+    if ('fsync' in step.value) fsyncSync(step.value.fsync);
+    else for (const f of step.value.remove) rmSync(f, { force: true });
   }
 }
 
@@ -420,12 +425,15 @@ function headOf(db: DB): { gen: number; head: StateHead } | null {
  * beside the database: all but the current state's. A start does this at
  * once rather than leaving hundreds of megabytes until the next write.
  */
-export function dropLeftoverFiles(db: DB): void {
+export async function dropLeftoverFiles(db: DB): Promise<void> {
   const dir = stateDir(db);
   if (dir === null) return;
   const gen = currentGen(db);
-  dropFilesBut(dir, gen === null ? null : fileOf(gen));
+  await removeAll(filesBut(dir, gen === null ? null : fileOf(gen)));
 }
+
+/** Delete files on the thread pool (a file of hundreds of megabytes may take a while). */
+const removeAll = (files: string[]): Promise<unknown> => Promise.all(files.map((f) => rmAsync(f, { force: true })));
 
 /** Read all of `into` at `position` on the thread pool; false when the file ends first. */
 async function readAllAsync(fd: number, into: Uint8Array, position: number): Promise<boolean> {
