@@ -28,6 +28,7 @@ import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverri
 import { estimateRemaining } from '../../library/progress.js';
 import { STATE_SCHEMA, dropLeftoverFiles, readState, writeStateGradually } from './state-store.js';
 import { PaperTexts, holdText } from './texts.js';
+import { startWorker, workerScript } from '../../workers/prepare.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
 /** Progress of a sync, for the console and the page. */
@@ -326,20 +327,22 @@ async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: numbe
  * is empty and the state was taken with exactly the papers the index holds:
  * a restart then adds no passage again. The papers' metadata is the one
  * detected when they were indexed, with today's overrides.
- * @returns whether the state was taken over
+ * @returns when the state was taken over, the check of the papers' texts (see {@link checkTexts}), else null
  */
-async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<boolean> {
-  if (engine.documents().length > 0) return false;
+async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<{ check: Promise<Error | null> } | null> {
+  if (engine.documents().length > 0) return null;
   await dropLeftoverFiles(db);
+  // On another core while the state is read here.
+  const check = checkTexts(db.name);
   const found = await readState(db);
   // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
-  if (!found || engine.documents().length > 0) return false;
+  if (!found || engine.documents().length > 0) return null;
   // Texts read when something needs them (see texts.ts), not the 80 million characters of a 100 MB corpus now.
   const texts = new PaperTexts(db);
   const docs: LoadedDocument[] = [];
   for (const row of found.papers) {
     const detectedMeta = found.meta[row.id];
-    if (!detectedMeta) return false;
+    if (!detectedMeta) return null;
     remember(row.id, row.hash, detectedMeta);
     const doc: Omit<LoadedDocument, 'text'> = { ...applyOverrides(detectedMeta, overrides), hash: row.hash, file: row.file };
     if (row.pages) doc.pages = JSON.parse(row.pages) as LoadedDocument['pages'];
@@ -349,7 +352,32 @@ async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides
   // jieba's dictionary (1–3 s) only once the papers are searchable, in a later turn of the event
   // loop: English queries waiting meanwhile are answered first, and the first Chinese query need not load it.
   if (found.zh) setImmediate(preloadJieba);
-  return true;
+  // Wrapped: an async function returning a promise would wait for it.
+  return { check };
+}
+
+/**
+ * Read every paper's text in the index once, on a worker thread: a restart
+ * reads texts only when they are needed, and damage deep in the file (which
+ * reading them all at start used to show) must still lead to a rebuild.
+ * @returns the error met (with SQLite's code), or null; null too when the check could not run
+ */
+function checkTexts(file: string): Promise<Error | null> {
+  return new Promise((resolveCheck) => {
+    let worker;
+    try {
+      worker = startWorker(workerScript('../../workers/check-texts-worker', import.meta.url), { workerData: { file } });
+    } catch {
+      resolveCheck(null);
+      return;
+    }
+    worker.once('message', (m: { code: string | undefined; message: string } | null) =>
+      resolveCheck(m && Object.assign(new Error(m.message), { code: m.code })),
+    );
+    // A worker that could not start or run (no memory, no thread) says nothing about the file.
+    worker.once('error', () => resolveCheck(null));
+    worker.once('exit', () => resolveCheck(null));
+  });
 }
 
 /** Detected metadata by document and text hash: a later sync need not segment an unchanged paper again. */
@@ -405,7 +433,8 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
     ms: 0,
   };
   // The persisted state first: the papers unchanged since are then already in the engine.
-  const restored = await restoreState(engine, db, overrides);
+  const taken = await restoreState(engine, db, overrides);
+  const restored = taken !== null;
   stats.restored = restored;
   /** Whether the engine's papers changed during this sync, so the persisted state must be written again. */
   let changed = !restored && engine.documents().length === 0;
@@ -525,6 +554,9 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
       changed = true;
     }
   }
+  // The papers' texts, not read at the restart, read once on another core meanwhile: a damaged index is rebuilt.
+  const damage = await taken?.check;
+  if (damage) throw damage;
   // A step at a time (see stateWriter): at 100 MB taking and writing the state takes seconds, and a
   // server keeps answering meanwhile; cut short, the state before stays in force.
   if (changed) await writeStateGradually(db, engine, detectedMetadata, { pause: breathe });
