@@ -334,7 +334,11 @@ async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides
   await dropLeftoverFiles(db);
   // On another core while the state is read here.
   const check = checkTexts(db.name);
-  const found = await readState(db);
+  // jieba's dictionary (about a second of this thread) loads while the thread pool reads the
+  // index's large arrays, rather than after them: the first Chinese query no longer waits for it.
+  const found = await readState(db, (head) => {
+    if (head.zh) preloadJieba();
+  });
   // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
   if (!found || engine.documents().length > 0) return null;
   // Texts read when something needs them (see texts.ts), not the 80 million characters of a 100 MB corpus now.
@@ -349,9 +353,6 @@ async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides
     docs.push(texts.lazy(doc, row.id, row.hash, found.lengths[row.id]));
   }
   engine.restore(found.state, docs);
-  // jieba's dictionary (1–3 s) only once the papers are searchable, in a later turn of the event
-  // loop: English queries waiting meanwhile are answered first, and the first Chinese query need not load it.
-  if (found.zh) setImmediate(preloadJieba);
   // Wrapped: an async function returning a promise would wait for it.
   return { check };
 }

@@ -469,8 +469,10 @@ export interface PersistedState {
  * null. Each array is read with one read into a buffer of its own (aligned
  * for any typed array); the large ones on the thread pool while the papers'
  * passages are decoded.
+ * @param whileReading - called once the large reads have started, with what the state holds:
+ *   work for this thread meanwhile (loading jieba's dictionary when it holds Chinese)
  */
-export async function readState(db: DB): Promise<PersistedState | null> {
+export async function readState(db: DB, whileReading?: (head: { zh: boolean }) => void): Promise<PersistedState | null> {
   const dir = stateDir(db);
   const current = dir === null ? null : headOf(db);
   if (!dir || !current) return null;
@@ -507,6 +509,8 @@ export async function readState(db: DB): Promise<PersistedState | null> {
       else if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = into;
       else texts[name] = into.toString('utf8');
     }
+    // The main thread's own work while the thread pool reads the large arrays.
+    whileReading?.(head);
     const papers = decodePapers(texts.papers ?? '[]');
     if (!(await Promise.all(reads)).every(Boolean)) return null;
     return {
