@@ -48,7 +48,6 @@
  * or the index layout changed) the stored passages are dropped and
  * {@link PgSearchBackend.needsReindex} tells the caller to index again.
  */
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { UserInputError } from '../../core/errors.js';
 import type { CorpusDocument, Lang, Passage, Span } from '../../core/types.js';
@@ -61,15 +60,17 @@ import { normalizeText } from '../../pipeline/normalize.js';
 import { PinyinLexicon, pinyinLetters, readPinyin } from '../../pipeline/pinyin.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
-import { type RankOptions, type SearchSource, rank } from '../../pipeline/rank.js';
+import { BEST_MATCH_BELOW, type RankOptions, type SearchSource, rank } from '../../pipeline/rank.js';
+import { readsAsQuestion } from '../../pipeline/best-match.js';
 import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
+import { type TsqueryPlan, filterWhere, isBiword, lexeme, planStrict, quoteLexeme } from './tsquery.js';
+
+export { lexeme };
 
 /** What decides the stored index's content: the embedded index's format version and this layout. */
 export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-5`;
 
-/** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
-const MAX_LEXEME_BYTES = 2000;
 /** tsvector positions stop at 16383 and 256 per lexeme. */
 const MAX_POSITION = 16383;
 const MAX_POSITIONS = 256;
@@ -103,19 +104,6 @@ interface PassageStats {
 
 /** Rounds of fetch-and-rank before giving up (a bug if ever reached: each round only adds). */
 const MAX_ROUNDS = 8;
-
-/** The lexeme a term is stored under. */
-export function lexeme(term: string): string {
-  return Buffer.byteLength(term) < MAX_LEXEME_BYTES ? term : `#${createHash('sha256').update(term).digest('hex')}`;
-}
-
-/** A lexeme quoted for tsvector/tsquery input (`'` doubled, `\` escaped). */
-function quoteLexeme(l: string): string {
-  return `'${l.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
-
-/** Whether an index term is a biword (see `biword` in analyze.ts). */
-const isBiword = (term: string): boolean => term.includes('|') || term.includes('~');
 
 /**
  * Each occurrence of a passage's index terms with its word position: its
@@ -198,6 +186,28 @@ interface PassageRow {
   passage: Omit<Passage, 'id'>;
 }
 
+/** A strict candidate as fetched: its row, and the counts of the asked lexemes in `tsv` and `pairs` (null: none there). */
+interface CandidateRow extends PassageRow {
+  words: number;
+  tf_exact: boolean;
+  tf: Record<string, number> | null;
+  pf: Record<string, number> | null;
+}
+
+/** Whether an ascending list of ids holds `id`. */
+function holds(ids: readonly number[], id: number): boolean {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = ids[mid]!;
+    if (at === id) return true;
+    if (at < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
 /** {@link SearchBackend} on PostgreSQL. Open with {@link PgSearchBackend.open}. */
 export class PgSearchBackend implements SearchBackend {
   readonly kind = 'postgres' as const;
@@ -222,6 +232,12 @@ export class PgSearchBackend implements SearchBackend {
   /** Whether a term occurs in the index, as last asked, valid at {@link occurrenceAt}. */
   private readonly occurrence = new Map<string, boolean>();
   private occurrenceAt = '';
+  /**
+   * How many queries were answered from their whole tsquery's candidates,
+   * and how many from a posting list per term (best match, a question, a
+   * query of filters or single characters only): for tests and the benchmark.
+   */
+  readonly queryPaths = { tsquery: 0, postings: 0 };
 
   private constructor(
     readonly pool: pg.Pool,
@@ -526,7 +542,23 @@ export class PgSearchBackend implements SearchBackend {
     this.indexCache.at(generation);
     const query = await this.withPinyin(parsed, generation);
     const caches = { stats: this.statsCache, texts: this.textCache, index: this.indexCache, generation };
-    const view = new QueryView(this.pool, this.glossary, query, caches, totals?.n ?? 0, Number(totals?.w ?? 0));
+    const newView = () => new QueryView(this.pool, this.glossary, query, caches, totals?.n ?? 0, Number(totals?.w ?? 0));
+    // Strict matching on the whole query's tsquery: its candidates only, in one statement.
+    const strict = opts.match === 'strict';
+    const plan = strict || !readsAsQuestion(query) ? planStrict(query, (text) => expansionsOf(this.glossary, text), opts) : null;
+    if (plan) {
+      const view = newView();
+      await view.prefetchStrict(plan);
+      const ranked = rank(query, view, opts);
+      // Best match (strict too thin) needs every passage holding any word: it runs as below.
+      const final = strict || (ranked.mode === 'strict' && ranked.strictTotal >= BEST_MATCH_BELOW);
+      if (final && !view.missingSomething()) {
+        this.queryPaths.tsquery++;
+        return { view, ranked };
+      }
+    }
+    this.queryPaths.postings++;
+    const view = newView();
     let ranked = rank(query, view, opts);
     for (let round = 1; view.missingSomething(); round++) {
       if (round >= MAX_ROUNDS) throw new Error(`search: still missing data after ${MAX_ROUNDS} rounds`);
@@ -605,14 +637,22 @@ class IndexCache {
   private postingIds = 0;
   private readonly docs = new Map<string, { title: string; hash: string }>();
   private readonly passages = new Map<number, { passage: Passage; words: number }>();
+  /** Posting lists as ids only (plan mode), under the same budget as {@link postings}. */
+  private readonly idLists = new Map<string, number[]>();
+  /** Strict candidates by their statement's parameters (plan mode), at most {@link POSTINGS_CACHE_IDS} rows in all. */
+  private readonly candidateRows = new Map<string, CandidateRow[]>();
+  private candidateCount = 0;
 
   /** Start a query at `generation`: what was kept for another one is dropped. */
   at(generation: string): void {
     if (generation === this.generation) return;
     this.generation = generation;
     this.postings.clear();
+    this.idLists.clear();
     this.postingIds = 0;
     this.docs.clear();
+    this.candidateRows.clear();
+    this.candidateCount = 0;
   }
 
   /** Whether answers read at `generation` may still be kept. */
@@ -628,10 +668,41 @@ class IndexCache {
     if (!this.current(generation)) return;
     if (this.postingIds + posting.ids.length > POSTINGS_CACHE_IDS) {
       this.postings.clear();
+      this.idLists.clear();
       this.postingIds = 0;
     }
     this.postings.set(term, posting);
     this.postingIds += posting.ids.length;
+  }
+
+  /** A term's passage ids: from a posting list kept with its frequencies, or one kept as ids only. */
+  idList(term: string): number[] | undefined {
+    return this.postings.get(term)?.ids ?? this.idLists.get(term);
+  }
+
+  setIdList(generation: string, term: string, ids: number[]): void {
+    if (!this.current(generation)) return;
+    if (this.postingIds + ids.length > POSTINGS_CACHE_IDS) {
+      this.postings.clear();
+      this.idLists.clear();
+      this.postingIds = 0;
+    }
+    this.idLists.set(term, ids);
+    this.postingIds += ids.length;
+  }
+
+  candidates(key: string): CandidateRow[] | undefined {
+    return this.candidateRows.get(key);
+  }
+
+  setCandidates(generation: string, key: string, rows: CandidateRow[]): void {
+    if (!this.current(generation)) return;
+    if (this.candidateCount + rows.length > POSTINGS_CACHE_IDS / 8) {
+      this.candidateRows.clear();
+      this.candidateCount = 0;
+    }
+    this.candidateRows.set(key, rows);
+    this.candidateCount += rows.length;
   }
 
   doc(id: string): { title: string; hash: string } | undefined {
@@ -715,6 +786,21 @@ class QueryView implements SearchSource {
   /** Each loaded passage's length in word positions (as stored at indexing). */
   private readonly words = new Map<number, number>();
 
+  /**
+   * Set when the query runs on its strict candidates only (see {@link prefetchStrict}):
+   * the passages matching its tsquery are all that is loaded, and ranking is
+   * answered from them and from the posting lists' ids, never fetching more.
+   */
+  private plan: TsqueryPlan | null = null;
+  /** Plan mode: each candidate's term (`t` + lexeme) and biword (`p` + lexeme) counts, or null where positions do not count them. */
+  private readonly candidateTf = new Map<number, Map<string, number> | null>();
+  /** Plan mode: the terms and biwords whose counts {@link candidateTf} holds. */
+  private readonly planCounted = new Set<string>();
+  /** Plan mode: posting lists (ids only) of the terms, characters and biwords ranking reads. */
+  private readonly idLists = new Map<string, number[]>();
+  /** Plan mode: ranking asked for something the plan did not fetch (the caller then ranks as before). */
+  private planMiss = false;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly glossary: Glossary,
@@ -748,7 +834,118 @@ class QueryView implements SearchSource {
   }
 
   missingSomething(): boolean {
-    return this.wantedTerms.size > 0 || this.wantedCounts.size > 0 || this.wantedPassages.size > 0 || (this.wantAll && !this.allLoaded);
+    return (
+      this.planMiss ||
+      this.wantedTerms.size > 0 ||
+      this.wantedCounts.size > 0 ||
+      this.wantedPassages.size > 0 ||
+      (this.wantAll && !this.allLoaded)
+    );
+  }
+
+  /**
+   * Fetch, for strict matching on the plan's tsquery, the candidate passages
+   * (those matching it and the filters, with the counts of the plan's terms
+   * and biwords from their positions, and their lengths) in one statement,
+   * and beside it the posting lists (ids only) that give the corpus-wide
+   * document frequencies BM25 reads, as the embedded engine counts them.
+   */
+  async prefetchStrict(plan: TsqueryPlan): Promise<void> {
+    const counted = plan.counted;
+    this.plan = plan;
+    const lists = [
+      ...plan.terms.map((t) => ({ key: t, q: quoteLexeme(lexeme(t)), char: null, pair: false })),
+      ...plan.chars.map((c) => ({ key: `\u0000char:${c}`, q: quoteLexeme(lexeme(c)), char: c, pair: false })),
+      ...plan.pairs.map((b) => ({ key: b, q: quoteLexeme(lexeme(b)), char: null, pair: true })),
+    ];
+    const missing = lists.filter((l) => {
+      const kept = this.cache.idList(l.key);
+      if (kept) this.idLists.set(l.key, kept);
+      return !kept;
+    });
+    for (const t of [...counted, ...plan.pairs]) this.planCounted.add(t);
+    const fetchLists = async (): Promise<void> => {
+      if (missing.length === 0) return;
+      const part = (pred: string, ls: typeof missing, from: number) =>
+        `SELECT x.k, ARRAY(SELECT id FROM search_passages WHERE ${pred} ORDER BY id) AS ids FROM unnest($${from}::text[], $${from + 1}::text[], $${from + 2}::text[]) AS x(k, q, c)`;
+      const terms = missing.filter((l) => !l.pair && l.char === null);
+      const chars = missing.filter((l) => l.char !== null);
+      const pairs = missing.filter((l) => l.pair);
+      const args = (ls: typeof missing) => [ls.map((l) => l.key), ls.map((l) => l.q), ls.map((l) => l.char ?? '')];
+      const r = await this.pool.query<{ k: string; ids: number[] }>(
+        [
+          part('tsv @@ x.q::tsquery', terms, 1),
+          // A character: the passages listing it as a word, or holding a pair with it (as the embedded lookupChar).
+          part('(tsv @@ x.q::tsquery OR han @> ARRAY[x.c])', chars, 4),
+          part('pairs @@ x.q::tsquery', pairs, 7),
+        ].join(' UNION ALL '),
+        [...args(terms), ...args(chars), ...args(pairs)],
+      );
+      for (const row of r.rows) {
+        this.idLists.set(row.k, row.ids);
+        this.cache.setIdList(this.generation, row.k, row.ids);
+      }
+    };
+    await Promise.all([fetchLists(), this.fetchCandidates(plan)]);
+  }
+
+  /** The strict candidates of a plan, with what ranking reads of them (kept for the next query at this generation). */
+  private async fetchCandidates(plan: TsqueryPlan): Promise<void> {
+    const counted = plan.counted;
+    const termLexemes = [...new Set(counted.filter((t) => !isBiword(t)).map(lexeme))];
+    const pairLexemes = [...new Set(plan.pairs.map(lexeme))];
+    const filters = filterWhere(this.parsed.filters, plan.loose ? 5 : 4);
+    const match = plan.loose ? '(tsv @@ $1::tsquery OR (NOT tf_exact AND tsv @@ $4::tsquery))' : 'tsv @@ $1::tsquery';
+    const params = [plan.tsquery, termLexemes, pairLexemes, ...(plan.loose ? [plan.loose] : []), ...filters.params];
+    const key = JSON.stringify(params);
+    let rows = this.cache.candidates(key);
+    if (!rows) {
+      // Each candidate's counts of the asked lexemes are its positions in that lexeme (as fetchPosting reads them).
+      const r = await this.pool.query<CandidateRow>(
+        `SELECT id, doc_id, words, passage, tf_exact,
+                (SELECT jsonb_object_agg(u.lexeme, coalesce(array_length(u.positions, 1), 0)) FROM unnest(tsv) u WHERE u.lexeme = ANY($2::text[])) AS tf,
+                (SELECT jsonb_object_agg(u.lexeme, coalesce(array_length(u.positions, 1), 0)) FROM unnest(pairs) u WHERE u.lexeme = ANY($3::text[])) AS pf
+         FROM search_passages WHERE ${[match, ...filters.sql].join(' AND ')} ORDER BY id`,
+        params,
+      );
+      rows = r.rows;
+      this.cache.setCandidates(this.generation, key, rows);
+    }
+    for (const row of rows) {
+      const passage = { ...row.passage, id: row.id };
+      this.checked.add(row.id);
+      this.loaded.set(row.id, passage);
+      this.words.set(row.id, row.words);
+      if (!row.tf_exact) {
+        this.candidateTf.set(row.id, null);
+        continue;
+      }
+      const tf = new Map<string, number>();
+      for (const [l, n] of Object.entries(row.tf ?? {})) tf.set(`t${l}`, n);
+      for (const [l, n] of Object.entries(row.pf ?? {})) tf.set(`p${l}`, n);
+      this.candidateTf.set(row.id, tf);
+    }
+    await this.loadDocs([...new Set(rows.map((r) => r.doc_id))]);
+  }
+
+  /** Plan mode: a term's or biword's frequency in a passage (see {@link storedFrequency}). */
+  private planFrequency(id: number, term: string): number | undefined {
+    if (this.loaded.has(id)) {
+      const tf = this.candidateTf.get(id);
+      if (!tf || term === '' || term.includes(' ') || term.startsWith('\u0000')) return undefined;
+      if (!this.planCounted.has(term)) {
+        this.planMiss = true;
+        return 0;
+      }
+      return tf.get(`${isBiword(term) ? 'p' : 't'}${lexeme(term)}`) ?? 0;
+    }
+    // Not a candidate: only whether it holds the term is asked (a phrase's document frequency), from the lists.
+    const ids = this.idLists.get(term);
+    if (!ids) {
+      this.planMiss = true;
+      return 0;
+    }
+    return holds(ids, id) ? 1 : 0;
   }
 
   /** Fetch the posting lists and passages the last round asked for. */
@@ -873,7 +1070,12 @@ class QueryView implements SearchSource {
       this.loaded.set(r.id, passage);
       this.words.set(r.id, r.words);
     }
-    const needDocs = [...new Set(passing.map((r) => r.doc_id))].filter((d) => !this.docReady(d));
+    await this.loadDocs([...new Set(passing.map((r) => r.doc_id))]);
+  }
+
+  /** Titles and texts of these documents (those not at hand), as kept or from the database. */
+  private async loadDocs(docIds: string[]): Promise<void> {
+    const needDocs = docIds.filter((d) => !this.docReady(d));
     if (needDocs.length) {
       // Titles and hashes at each generation (metadata may change); a text only when its hash is not the one kept.
       const d = await this.pool.query<{ id: string; title: string; hash: string }>(
@@ -906,6 +1108,11 @@ class QueryView implements SearchSource {
     // Biwords list no passages, as in the embedded index (`lookup` there lists single terms only):
     // their lists are fetched for their frequencies (see storedFrequency).
     if (term === '' || (!term.startsWith('\u0000char:') && (term.includes(' ') || isBiword(term)))) return [];
+    if (this.plan) {
+      const ids = this.idLists.get(term);
+      if (!ids) this.planMiss = true;
+      return ids ?? [];
+    }
     const list = this.postings.get(term);
     if (list) return list.ids;
     const kept = this.cache.posting(term);
@@ -926,6 +1133,7 @@ class QueryView implements SearchSource {
    * space, positions that do not count it (see positionsCountTerms).
    */
   private storedFrequency(id: number, term: string): number | undefined {
+    if (this.plan) return this.planFrequency(id, term);
     if (!this.loaded.has(id)) return undefined;
     let p = this.postings.get(term) ?? this.counted.get(term);
     if (!p) {
@@ -976,11 +1184,16 @@ class QueryView implements SearchSource {
 
   passage(id: number): Passage | undefined {
     const p = this.loaded.get(id);
-    if (!p && !this.checked.has(id)) this.wantedPassages.add(id);
+    // In plan mode a passage not loaded is no strict candidate: the tsquery holds every strict hit.
+    if (!p && !this.checked.has(id) && !this.plan) this.wantedPassages.add(id);
     return p;
   }
 
   *passages(): Iterable<Passage> {
+    if (this.plan) {
+      this.planMiss = true;
+      return;
+    }
     if (!this.allLoaded) {
       this.wantAll = true;
       return;
@@ -1018,6 +1231,11 @@ class QueryView implements SearchSource {
   }
 
   expansions(text: string): { text: string; via: string }[] {
-    return this.glossary.translationsOf(normalizeText(text)).map((t) => ({ text: t.term, via: t.term }));
+    return expansionsOf(this.glossary, text);
   }
+}
+
+/** Cross-lingual equivalents of a term as typed, as the embedded engine gives them (see `SearchSource.expansions`). */
+function expansionsOf(glossary: Glossary, text: string): { text: string; via: string }[] {
+  return glossary.translationsOf(normalizeText(text)).map((t) => ({ text: t.term, via: t.term }));
 }
