@@ -866,24 +866,27 @@ class QueryView implements SearchSource {
     for (const t of [...counted, ...plan.pairs]) this.planCounted.add(t);
     const fetchLists = async (): Promise<void> => {
       if (missing.length === 0) return;
-      const part = (pred: string, ls: typeof missing, from: number) =>
-        `SELECT x.k, ARRAY(SELECT id FROM search_passages WHERE ${pred} ORDER BY id) AS ids FROM unnest($${from}::text[], $${from + 1}::text[], $${from + 2}::text[]) AS x(k, q, c)`;
       const terms = missing.filter((l) => !l.pair && l.char === null);
       const chars = missing.filter((l) => l.char !== null);
       const pairs = missing.filter((l) => l.pair);
-      const args = (ls: typeof missing) => [ls.map((l) => l.key), ls.map((l) => l.q), ls.map((l) => l.char ?? '')];
-      const r = await this.pool.query<{ k: string; ids: number[] }>(
+      const groups = [terms, chars, pairs];
+      // Each list comes back by its group and place (a character's key holds a NUL, which text parameters cannot).
+      const part = (pred: string, g: number) =>
+        `SELECT ${g} AS g, x.n, ARRAY(SELECT id FROM search_passages WHERE ${pred} ORDER BY id) AS ids
+         FROM unnest($${2 * g + 1}::text[], $${2 * g + 2}::text[]) WITH ORDINALITY AS x(q, c, n)`;
+      const r = await this.pool.query<{ g: number; n: string; ids: number[] }>(
         [
-          part('tsv @@ x.q::tsquery', terms, 1),
+          part('tsv @@ x.q::tsquery', 0),
           // A character: the passages listing it as a word, or holding a pair with it (as the embedded lookupChar).
-          part('(tsv @@ x.q::tsquery OR han @> ARRAY[x.c])', chars, 4),
-          part('pairs @@ x.q::tsquery', pairs, 7),
+          part('(tsv @@ x.q::tsquery OR han @> ARRAY[x.c])', 1),
+          part('pairs @@ x.q::tsquery', 2),
         ].join(' UNION ALL '),
-        [...args(terms), ...args(chars), ...args(pairs)],
+        groups.flatMap((ls) => [ls.map((l) => l.q), ls.map((l) => l.char ?? '')]),
       );
       for (const row of r.rows) {
-        this.idLists.set(row.k, row.ids);
-        this.cache.setIdList(this.generation, row.k, row.ids);
+        const key = groups[row.g]![Number(row.n) - 1]!.key;
+        this.idLists.set(key, row.ids);
+        this.cache.setIdList(this.generation, key, row.ids);
       }
     };
     await Promise.all([fetchLists(), this.fetchCandidates(plan)]);
@@ -1134,7 +1137,18 @@ class QueryView implements SearchSource {
    */
   private storedFrequency(id: number, term: string): number | undefined {
     if (this.plan) return this.planFrequency(id, term);
-    if (!this.loaded.has(id)) return undefined;
+    if (!this.loaded.has(id)) {
+      // Not a candidate (outside the filters): only whether it holds a biword is asked, for a
+      // phrase's document frequency, counted over the whole corpus as the embedded index counts it.
+      if (!isBiword(term)) return undefined;
+      const list = this.postings.get(term) ?? this.counted.get(term) ?? this.cache.posting(term);
+      if (!list) {
+        this.wantedCounts.add(term);
+        return 0;
+      }
+      this.counted.set(term, list);
+      return holds(list.ids, id) ? 1 : 0;
+    }
     let p = this.postings.get(term) ?? this.counted.get(term);
     if (!p) {
       if (term === '' || term.includes(' ') || term.startsWith('\u0000')) return undefined;
