@@ -7,35 +7,51 @@
  * embedded index; PostgreSQL's parsers and dictionaries are never used) and
  * whose positions are the analyzer's word positions, under a GIN index.
  *
- * A query runs in rounds: the very `rank()` of the embedded engine runs over
- * a per-query view of the corpus that holds only what PostgreSQL returned —
- * the posting list of each term it asked for (`tsv @@ 'term'::tsquery`,
- * answered by the GIN index) and the candidate passages that pass the
- * `lang:`/`doc:`/`kind:` filters (a WHERE clause). Whatever it asked for and
- * did not have is fetched and the ranking re-run, until nothing is missing
- * (two or three rounds). Scores are duikou's BM25 with its priors, computed
- * in Node on the candidates, so both backends return the same passages, the
- * same totals and the same order; match offsets come from the same code.
- * One known difference: with `lang:`/`doc:`/`kind:` filters, a phrase's
- * document frequency is counted over the passages that pass the filters
- * (the others are never fetched), so its scores, and the order, may differ
- * from the embedded engine's; the passages and totals do not.
+ * Strict matching (every word; the default mode when enough passages hold
+ * them all) runs on the whole query as one tsquery (tsquery.ts): the query
+ * is compiled as ranking compiles it — glossary translations, hyphenated
+ * compounds, multi-word glossary entries, optional stop words — and each
+ * item becomes its lexemes (a Chinese run its character pairs, a phrase its
+ * words joined by `<->`), alternatives joined by `|`, clauses by `&`, an
+ * excluded word `!word`, with `lang:`/`doc:`/`kind:` as a parameterised
+ * WHERE clause. One statement returns the passages matching it and the
+ * filters, with each query term's and biword's frequency counted from the
+ * stored positions and each passage's stored length; beside it, one
+ * statement reads the query terms' posting lists as passage ids only (for a
+ * phrase, its biwords'), which give BM25 the corpus-wide document
+ * frequencies the embedded engine counts (a per-lexeme table could not give
+ * a Chinese run's or a phrase's). The very `rank()` of the embedded engine
+ * then runs over a per-query view holding just that: a passage outside the
+ * candidates is no strict hit, since the tsquery is a superset of the strict
+ * hits — where it cannot say something exactly (a single Chinese character,
+ * an exclusion that needs the text, positions past a tsvector's limits,
+ * `tf_exact` false, read through the same query with `&` for `<->`) it is
+ * left wider, and Node checks every candidate exactly. Scores are duikou's
+ * BM25 with its priors, computed in Node, so both backends return the same
+ * passages, totals, order and scores; match offsets come from the same code.
  *
- * Cost: a single term's or a biword's frequency in each candidate comes with
- * its posting list, counted from the stored positions in the same statement,
- * and a passage's length is the one stored at indexing; a passage is analysed
- * again only for what positions do not give (phrases of three words or more, the tokens
- * of the page's hits for match offsets, a passage whose positions do not
- * count its terms: see {@link positionsCountTerms}), and kept, like the
- * embedded engine's token cache.
- * A document's text is fetched once and kept (up to {@link TEXT_CACHE_CHARS})
- * until its hash changes. Posting lists, passages and titles read by a query
- * are kept for the next ones while the index does not change: every write
- * bumps `search_totals.generation`, which each query reads first, so a query
- * whose lists are all kept costs that one statement. The full
- * query is not yet translated into a single tsquery (`&`, `|`, `!`, `<->`):
- * the boolean logic and phrase checks run in Node over the per-term
- * candidates.
+ * Best match (when strict matching is thin, or the query reads as a
+ * question) ranks every passage holding any word: the tsquery `a | b | c`
+ * would fetch the same passages, so it keeps the path per term. A query runs
+ * in rounds there: `rank()` runs over a view holding the posting list of
+ * each term it asked for (`tsv @@ 'term'::tsquery`, with frequencies) and
+ * the candidate passages that pass the filters; whatever it asked for and
+ * did not have is fetched and the ranking re-run, until nothing is missing
+ * (two or three rounds). So does a query of filters or single characters
+ * only (its tsquery would not narrow anything), and, as a safety net, a
+ * strict query whose ranking asked for something its plan did not fetch
+ * ({@link PgSearchBackend.queryPaths} counts both paths).
+ *
+ * Cost: a passage is analysed again only for what positions do not give
+ * (phrases of three words or more, the tokens of the page's hits for match
+ * offsets, a passage whose positions do not count its terms: see
+ * {@link positionsCountTerms}), and kept, like the embedded engine's token
+ * cache. A document's text is fetched once and kept (up to
+ * {@link TEXT_CACHE_CHARS}) until its hash changes. Posting lists, strict
+ * candidates, passages and titles read by a query are kept for the next
+ * ones while the index does not change: every write bumps
+ * `search_totals.generation`, which each query reads first, so a query
+ * whose lists and candidates are all kept costs that one statement.
  *
  * Words typed in pinyin are read as the index's Chinese terms (readPinyin
  * over a PinyinLexicon, as the embedded engine does): the lexicon is filled
