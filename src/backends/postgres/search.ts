@@ -210,18 +210,34 @@ interface CandidateRow extends PassageRow {
   pf: Record<string, number> | null;
 }
 
-/** Whether an ascending list of ids holds `id`. */
-function holds(ids: readonly number[], id: number): boolean {
+/** Where an ascending list of ids holds `id`, or -1. */
+function indexOf(ids: readonly number[], id: number): number {
   let lo = 0;
   let hi = ids.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     const at = ids[mid]!;
-    if (at === id) return true;
+    if (at === id) return mid;
     if (at < id) lo = mid + 1;
     else hi = mid - 1;
   }
-  return false;
+  return -1;
+}
+
+/** Whether an ascending list of ids holds `id`. */
+const holds = (ids: readonly number[], id: number): boolean => indexOf(ids, id) >= 0;
+
+/**
+ * A plan's strict candidates as ranking reads them (kept between queries):
+ * ids ascending, with each one's passage and length, and per term or biword
+ * its count in each (aligned with the ids; -1 where positions do not count it).
+ */
+interface Candidates {
+  ids: number[];
+  passages: Passage[];
+  words: number[];
+  docIds: string[];
+  counts: Map<string, Int32Array>;
 }
 
 /** {@link SearchBackend} on PostgreSQL. Open with {@link PgSearchBackend.open}. */
@@ -655,8 +671,8 @@ class IndexCache {
   private readonly passages = new Map<number, { passage: Passage; words: number }>();
   /** Posting lists as ids only (plan mode), under the same budget as {@link postings}. */
   private readonly idLists = new Map<string, number[]>();
-  /** Strict candidates by their statement's parameters (plan mode), at most {@link POSTINGS_CACHE_IDS} rows in all. */
-  private readonly candidateRows = new Map<string, CandidateRow[]>();
+  /** Strict candidates by their statement's parameters (plan mode), at most an eighth of {@link POSTINGS_CACHE_IDS} in all. */
+  private readonly candidateRows = new Map<string, Candidates>();
   private candidateCount = 0;
 
   /** Start a query at `generation`: what was kept for another one is dropped. */
@@ -707,18 +723,18 @@ class IndexCache {
     this.postingIds += ids.length;
   }
 
-  candidates(key: string): CandidateRow[] | undefined {
+  candidates(key: string): Candidates | undefined {
     return this.candidateRows.get(key);
   }
 
-  setCandidates(generation: string, key: string, rows: CandidateRow[]): void {
+  setCandidates(generation: string, key: string, found: Candidates): void {
     if (!this.current(generation)) return;
-    if (this.candidateCount + rows.length > POSTINGS_CACHE_IDS / 8) {
+    if (this.candidateCount + found.ids.length > POSTINGS_CACHE_IDS / 8) {
       this.candidateRows.clear();
       this.candidateCount = 0;
     }
-    this.candidateRows.set(key, rows);
-    this.candidateCount += rows.length;
+    this.candidateRows.set(key, found);
+    this.candidateCount += found.ids.length;
   }
 
   doc(id: string): { title: string; hash: string } | undefined {
@@ -808,10 +824,8 @@ class QueryView implements SearchSource {
    * answered from them and from the posting lists' ids, never fetching more.
    */
   private plan: TsqueryPlan | null = null;
-  /** Plan mode: each candidate's term (`t` + lexeme) and biword (`p` + lexeme) counts, or null where positions do not count them. */
-  private readonly candidateTf = new Map<number, Map<string, number> | null>();
-  /** Plan mode: the terms and biwords whose counts {@link candidateTf} holds. */
-  private readonly planCounted = new Set<string>();
+  /** Plan mode: the strict candidates, with the counts of the plan's terms and biwords. */
+  private candidates: Candidates | null = null;
   /** Plan mode: posting lists (ids only) of the terms, characters and biwords ranking reads. */
   private readonly idLists = new Map<string, number[]>();
   /** Plan mode: ranking asked for something the plan did not fetch (the caller then ranks as before). */
@@ -867,19 +881,21 @@ class QueryView implements SearchSource {
    * document frequencies BM25 reads, as the embedded engine counts them.
    */
   async prefetchStrict(plan: TsqueryPlan): Promise<void> {
-    const counted = plan.counted;
     this.plan = plan;
     const lists = [
       ...plan.terms.map((t) => ({ key: t, q: quoteLexeme(lexeme(t)), char: null, pair: false })),
       ...plan.chars.map((c) => ({ key: `\u0000char:${c}`, q: quoteLexeme(lexeme(c)), char: c, pair: false })),
       ...plan.pairs.map((b) => ({ key: b, q: quoteLexeme(lexeme(b)), char: null, pair: true })),
     ];
+    // A query of one word without filters: its candidates are its posting list, read once.
+    const { lang, docs, kinds } = this.parsed.filters;
+    const unfiltered = !lang && docs.length === 0 && !kinds?.length;
+    const whole = unfiltered ? lists.find((l) => !l.pair && l.char === null && l.q === plan.tsquery) : undefined;
     const missing = lists.filter((l) => {
       const kept = this.cache.idList(l.key);
       if (kept) this.idLists.set(l.key, kept);
-      return !kept;
+      return !kept && l !== whole;
     });
-    for (const t of [...counted, ...plan.pairs]) this.planCounted.add(t);
     const fetchLists = async (): Promise<void> => {
       if (missing.length === 0) return;
       const terms = missing.filter((l) => !l.pair && l.char === null);
@@ -906,57 +922,75 @@ class QueryView implements SearchSource {
       }
     };
     await Promise.all([fetchLists(), this.fetchCandidates(plan)]);
+    if (whole && !this.idLists.has(whole.key)) {
+      const ids = this.candidates!.ids;
+      this.idLists.set(whole.key, ids);
+      this.cache.setIdList(this.generation, whole.key, ids);
+    }
   }
 
   /** The strict candidates of a plan, with what ranking reads of them (kept for the next query at this generation). */
   private async fetchCandidates(plan: TsqueryPlan): Promise<void> {
-    const counted = plan.counted;
-    const termLexemes = [...new Set(counted.filter((t) => !isBiword(t)).map(lexeme))];
+    const terms = [...new Set([...plan.counted, ...plan.pairs])];
+    const termLexemes = [...new Set(terms.filter((t) => !isBiword(t)).map(lexeme))];
     const pairLexemes = [...new Set(plan.pairs.map(lexeme))];
     const filters = filterWhere(this.parsed.filters, plan.loose ? 5 : 4);
     const match = plan.loose ? '(tsv @@ $1::tsquery OR (NOT tf_exact AND tsv @@ $4::tsquery))' : 'tsv @@ $1::tsquery';
     const params = [plan.tsquery, termLexemes, pairLexemes, ...(plan.loose ? [plan.loose] : []), ...filters.params];
     const key = JSON.stringify(params);
-    let rows = this.cache.candidates(key);
-    if (!rows) {
-      // Each candidate's counts of the asked lexemes are its positions in that lexeme (as fetchPosting reads them).
+    let found = this.cache.candidates(key);
+    if (!found) {
+      // Each candidate's count of an asked lexeme is its number of positions, cut out of the tsvector
+      // (setweight marks the asked lexemes, ts_filter keeps them: no passage's whole tsvector is unnested).
       const r = await this.pool.query<CandidateRow>(
         `SELECT id, doc_id, words, passage, tf_exact,
-                (SELECT jsonb_object_agg(u.lexeme, coalesce(array_length(u.positions, 1), 0)) FROM unnest(tsv) u WHERE u.lexeme = ANY($2::text[])) AS tf,
-                (SELECT jsonb_object_agg(u.lexeme, coalesce(array_length(u.positions, 1), 0)) FROM unnest(pairs) u WHERE u.lexeme = ANY($3::text[])) AS pf
+                (SELECT jsonb_object_agg(u.lexeme, array_length(u.positions, 1)) FROM unnest(ts_filter(setweight(tsv, 'A', $2::text[]), '{a}')) u) AS tf,
+                (SELECT jsonb_object_agg(u.lexeme, array_length(u.positions, 1)) FROM unnest(ts_filter(setweight(pairs, 'A', $3::text[]), '{a}')) u) AS pf
          FROM search_passages WHERE ${[match, ...filters.sql].join(' AND ')} ORDER BY id`,
         params,
       );
-      rows = r.rows;
-      this.cache.setCandidates(this.generation, key, rows);
-    }
-    for (const row of rows) {
-      const passage = { ...row.passage, id: row.id };
-      this.checked.add(row.id);
-      this.loaded.set(row.id, passage);
-      this.words.set(row.id, row.words);
-      if (!row.tf_exact) {
-        this.candidateTf.set(row.id, null);
-        continue;
+      const rows = r.rows;
+      // Counts by term, aligned with the ids (-1 where the positions do not count the terms): read per candidate and term.
+      const counts = new Map<string, Int32Array>();
+      for (const t of terms) {
+        const l = lexeme(t);
+        const pair = isBiword(t);
+        counts.set(
+          t,
+          Int32Array.from(rows, (row) => (row.tf_exact ? ((pair ? row.pf : row.tf)?.[l] ?? 0) : -1)),
+        );
       }
-      const tf = new Map<string, number>();
-      for (const [l, n] of Object.entries(row.tf ?? {})) tf.set(`t${l}`, n);
-      for (const [l, n] of Object.entries(row.pf ?? {})) tf.set(`p${l}`, n);
-      this.candidateTf.set(row.id, tf);
+      found = {
+        ids: rows.map((row) => row.id),
+        passages: rows.map((row) => ({ ...row.passage, id: row.id })),
+        words: rows.map((row) => row.words),
+        docIds: [...new Set(rows.map((row) => row.doc_id))],
+        counts,
+      };
+      this.cache.setCandidates(this.generation, key, found);
     }
-    await this.loadDocs([...new Set(rows.map((r) => r.doc_id))]);
+    this.candidates = found;
+    for (const [i, id] of found.ids.entries()) {
+      this.checked.add(id);
+      this.loaded.set(id, found.passages[i]!);
+      this.words.set(id, found.words[i]!);
+    }
+    await this.loadDocs(found.docIds);
   }
 
   /** Plan mode: a term's or biword's frequency in a passage (see {@link storedFrequency}). */
   private planFrequency(id: number, term: string): number | undefined {
-    if (this.loaded.has(id)) {
-      const tf = this.candidateTf.get(id);
-      if (!tf || term === '' || term.includes(' ') || term.startsWith('\u0000')) return undefined;
-      if (!this.planCounted.has(term)) {
+    const c = this.candidates;
+    const at = c ? indexOf(c.ids, id) : -1;
+    if (at >= 0) {
+      const counts = c!.counts.get(term);
+      if (!counts) {
+        if (term === '' || term.includes(' ') || term.startsWith('\u0000')) return undefined;
         this.planMiss = true;
         return 0;
       }
-      return tf.get(`${isBiword(term) ? 'p' : 't'}${lexeme(term)}`) ?? 0;
+      const n = counts[at]!;
+      return n < 0 ? undefined : n;
     }
     // Not a candidate: only whether it holds the term is asked (a phrase's document frequency), from the lists.
     const ids = this.idLists.get(term);
