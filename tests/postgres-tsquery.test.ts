@@ -15,11 +15,11 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
+import { loadLibrary } from '../src/library/library.js';
 import { planStrict } from '../src/backends/postgres/tsquery.js';
 import { Engine, MAX_LIMIT, type SearchOptions, type SearchResult } from '../src/backends/embedded/engine.js';
 import { prepareDocument } from '../src/pipeline/prepare.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
-import { loadCorpus } from '../src/pipeline/load.js';
 import { normalizeText } from '../src/pipeline/normalize.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl, testPool } from './helpers/postgres.js';
@@ -49,7 +49,7 @@ describe.skipIf(!server)('the lab server’s tsquery search against the embedded
     glossary = loadGlossary(dir);
     engine = new Engine(glossary);
     backend = await PgSearchBackend.open(pool, glossary);
-    for (const doc of await loadCorpus(dir)) {
+    for (const doc of (await loadLibrary(dir)).documents) {
       const prep = prepareDocument(doc);
       engine.addPrepared(prep);
       await backend.indexDocument(prep);
