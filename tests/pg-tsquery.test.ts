@@ -103,5 +103,12 @@ describe('a query as one tsquery', () => {
       params: ['en', ['a', "b'"], ['heading', 'table']],
     });
     expect(filterWhere(parseQuery('counterpart').filters)).toEqual({ sql: [], params: [] });
+    // tag:/note: reach the database as the papers holding the annotations they ask for.
+    expect(filterWhere(parseQuery('lang:zh 对口支援 tag:援藏').filters, 2, ['p1', 'p2'])).toEqual({
+      sql: ['lang = $2', 'doc_id = ANY($3::text[])'],
+      params: ['zh', ['p1', 'p2']],
+    });
+    // No paper holds such an annotation: nothing can match, and the clause says so.
+    expect(filterWhere(parseQuery('tag:none').filters, 1, [])).toEqual({ sql: ['doc_id = ANY($1::text[])'], params: [[]] });
   });
 });

@@ -150,7 +150,7 @@ export interface SearchBackend {
 }
 
 /** Options of {@link SearchBackend.allMatches}: a search's, without paging or match mode. */
-export type AllMatchesOptions = Omit<RankOptions, 'match'> & { lang?: Lang; docs?: string[] };
+export type AllMatchesOptions = Omit<RankOptions, 'match'> & { lang?: Lang; docs?: string[]; within?: readonly string[] };
 
 /** What {@link SearchBackend.corpusCounts} answers. */
 export interface CorpusCounts {

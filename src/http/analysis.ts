@@ -110,12 +110,12 @@ export interface AnalysisCorpus {
 export async function matchesOf(c: AnalysisCorpus, p: AnalysisParams): Promise<PassageMatches[]> {
   if (p.q.trim() === '') return [];
   const parsed = parseQuery(p.q);
-  const restrict = c.annotations ? await annotationRestrictVia(c.annotations, parsed, undefined, p.viewer) : undefined;
+  const filter = c.annotations ? await annotationRestrictVia(c.annotations, parsed, undefined, p.viewer) : {};
   return c.search.allMatches(parsed, {
     expand: p.expand,
     ...(p.lang ? { lang: p.lang } : {}),
     ...(p.doc ? { docs: [p.doc] } : {}),
-    ...(restrict ? { restrict } : {}),
+    ...filter,
   });
 }
 

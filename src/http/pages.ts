@@ -616,9 +616,9 @@ async function documentPage(engine: Engine, backend: SearchBackend, req: Request
     const parsed = parseQuery(q);
     const language = lang(query);
     const expand = flag(query, 'expand', true);
-    const restrict = store ? await annotationRestrictVia(store, parsed, undefined, viewer.name) : undefined;
+    const filter = store ? await annotationRestrictVia(store, parsed, undefined, viewer.name) : {};
     const all: MatchSpan[] = [];
-    const matchOpts = { docs: [id], expand, ...(language ? { lang: language } : {}), ...(restrict ? { restrict } : {}) };
+    const matchOpts = { docs: [id], expand, ...(language ? { lang: language } : {}), ...filter };
     // Through the search backend: the lab server's papers are indexed in the database, not here.
     const found = await backend.allMatches(parsed, matchOpts);
     for (const m of found) {

@@ -8,7 +8,7 @@ import type { Passage, Span } from '../core/types.js';
 import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
 import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from '../backends/embedded/engine.js';
 import { type ParsedQuery, parseQuery } from '../pipeline/query.js';
-import { type Annotation, type AnnotationStore, foldText } from '../store/annotations.js';
+import { type Annotation, foldText } from '../store/annotations.js';
 
 /** An annotation as a search hit mentions it. */
 export interface HitAnnotation extends Span {
@@ -42,44 +42,37 @@ function byDoc(list: Annotation[]): Map<string, Annotation[]> {
   return m;
 }
 
+/** A query's annotation filters: the passage test (with `restrict`), and the papers that can pass it. */
+export interface AnnotationFilter {
+  restrict?: (p: Passage) => boolean;
+  /** Only with a `tag:`/`note:` filter: the papers holding annotations for every one of them. */
+  within?: string[];
+}
+
 /** The passage test of annotation groups (each must hold through an overlapping annotation), with `restrict`. */
-function restrictTo(
-  groups: Map<string, Annotation[]>[],
-  restrict: ((p: Passage) => boolean) | undefined,
-): ((p: Passage) => boolean) | undefined {
-  if (groups.length === 0) return restrict;
-  return (p: Passage): boolean =>
-    groups.every((g) => (g.get(p.docId) ?? []).some((a) => p.pieces.some((piece) => overlaps(piece, a)))) &&
-    (restrict === undefined || restrict(p));
+function restrictTo(groups: Map<string, Annotation[]>[], restrict: ((p: Passage) => boolean) | undefined): AnnotationFilter {
+  if (groups.length === 0) return restrict ? { restrict } : {};
+  const within = [...groups[0]!.keys()].filter((d) => groups.every((g) => g.has(d))).sort();
+  return {
+    restrict: (p: Passage): boolean =>
+      groups.every((g) => (g.get(p.docId) ?? []).some((a) => p.pieces.some((piece) => overlaps(piece, a)))) &&
+      (restrict === undefined || restrict(p)),
+    within,
+  };
 }
 
 /**
  * The passage test for a query's `tag:`/`note:` filters (every one must hold,
- * each through some annotation overlapping the passage), combined with
- * `restrict`; `restrict` itself when the query has neither.
+ * each through some annotation the viewer may see overlapping the passage),
+ * combined with `restrict`, and the papers that can pass it; `restrict`
+ * itself when the query has neither.
  */
-export function annotationRestrict(
-  store: AnnotationStore,
-  parsed: ParsedQuery,
-  restrict?: (p: Passage) => boolean,
-  viewer?: string,
-): ((p: Passage) => boolean) | undefined {
-  const groups: Map<string, Annotation[]>[] = [];
-  for (const tag of parsed.filters.tags) groups.push(byDoc(store.list({ tag, viewer })));
-  for (const words of parsed.filters.notes) {
-    const needle = foldText(words);
-    groups.push(byDoc(store.list({ q: words, viewer }).filter((a) => foldText(a.note).includes(needle))));
-  }
-  return restrictTo(groups, restrict);
-}
-
-/** {@link annotationRestrict} through an annotation backend (either mode). */
 export async function annotationRestrictVia(
   store: AnnotationBackend,
   parsed: ParsedQuery,
   restrict?: (p: Passage) => boolean,
   viewer?: string,
-): Promise<((p: Passage) => boolean) | undefined> {
+): Promise<AnnotationFilter> {
   const groups: Map<string, Annotation[]>[] = [];
   for (const tag of parsed.filters.tags) groups.push(byDoc(await store.list({ tag, viewer })));
   for (const words of parsed.filters.notes) {
@@ -101,8 +94,8 @@ export async function searchWithAnnotations(
   viewer?: string,
 ): Promise<AnnotatedResult> {
   const parsed = parseQuery(query);
-  const restrict = await annotationRestrictVia(store, parsed, opts.restrict, viewer);
-  const result = await search.search(query, parsed, { ...opts, restrict });
+  const filter = await annotationRestrictVia(store, parsed, opts.restrict, viewer);
+  const result = await search.search(query, parsed, { ...opts, ...filter });
 
   const docsOnPage = [...new Set(result.hits.map((h) => h.docId))];
   const onPage = new Map<string, Annotation[]>();

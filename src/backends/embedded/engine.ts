@@ -99,6 +99,13 @@ export interface SearchOptions extends RankOptions {
   group?: 'none' | 'paper';
   /** Hits shown per paper when grouping (default 3). */
   perPaper?: number;
+  /**
+   * Only passages of these papers can pass `restrict`: the papers holding the
+   * annotations a `tag:` or `note:` filter asks for. A hint, not a filter of
+   * its own: a backend may fetch only these papers' candidates (the lab
+   * server's WHERE clause); `restrict` still decides each passage.
+   */
+  within?: readonly string[];
 }
 
 /** Every passage kind, numbered for the engine's typed per-passage arrays. */

@@ -559,7 +559,10 @@ export class PgSearchBackend implements SearchBackend {
   }
 
   /** Rank every candidate, fetching what the ranking asks for round by round until nothing is missing. */
-  private async rankAll(parsed: ParsedQuery, opts: RankOptions): Promise<{ view: QueryView; ranked: ReturnType<typeof rank> }> {
+  private async rankAll(
+    parsed: ParsedQuery,
+    opts: RankOptions & { within?: readonly string[] },
+  ): Promise<{ view: QueryView; ranked: ReturnType<typeof rank> }> {
     const totals = (
       await this.pool.query<{ n: number; w: string | null; g: string }>(
         // The table's oid with the counter: an index dropped and built again starts a new series.
@@ -574,7 +577,7 @@ export class PgSearchBackend implements SearchBackend {
     this.indexCache.at(generation);
     const query = await this.withPinyin(parsed, generation);
     const caches = { stats: this.statsCache, texts: this.textCache, index: this.indexCache, generation };
-    const newView = () => new QueryView(this.pool, this.glossary, query, caches, totals?.n ?? 0, Number(totals?.w ?? 0));
+    const newView = () => new QueryView(this.pool, this.glossary, query, caches, totals?.n ?? 0, Number(totals?.w ?? 0), opts.within);
     // Strict matching on the whole query's tsquery: its candidates only, in one statement.
     const strict = opts.match === 'strict';
     const plan = strict || !readsAsQuestion(query) ? planStrict(query, (text) => expansionsOf(this.glossary, text), opts) : null;
@@ -838,6 +841,8 @@ class QueryView implements SearchSource {
     caches: { stats: Map<number, PassageStats>; texts: TextCache; index: IndexCache; generation: string },
     size: number,
     totalWords: number,
+    /** See {@link SearchOptions.within}: the papers a `tag:`/`note:` filter leaves, as a WHERE clause. */
+    private readonly within?: readonly string[],
   ) {
     this.stats = caches.stats;
     this.texts = caches.texts;
@@ -934,7 +939,7 @@ class QueryView implements SearchSource {
     const terms = [...new Set([...plan.counted, ...plan.pairs])];
     const termLexemes = [...new Set(terms.filter((t) => !isBiword(t)).map(lexeme))];
     const pairLexemes = [...new Set(plan.pairs.map(lexeme))];
-    const filters = filterWhere(this.parsed.filters, plan.loose ? 5 : 4);
+    const filters = filterWhere(this.parsed.filters, plan.loose ? 5 : 4, this.within);
     const match = plan.loose ? '(tsv @@ $1::tsquery OR (NOT tf_exact AND tsv @@ $4::tsquery))' : 'tsv @@ $1::tsquery';
     const params = [plan.tsquery, termLexemes, pairLexemes, ...(plan.loose ? [plan.loose] : []), ...filters.params];
     const key = JSON.stringify(params);
@@ -1105,6 +1110,7 @@ class QueryView implements SearchSource {
       if (lang) add('lang = ?', lang);
       if (docs.length) add('doc_id = ANY(?::text[])', docs);
       if (kinds?.length) add('kind = ANY(?::text[])', kinds);
+      if (this.within) add('doc_id = ANY(?::text[])', this.within);
     }
     const rows = (
       await this.pool.query<PassageRow & { words: number }>(

@@ -256,10 +256,12 @@ export function planStrict(
 
 /**
  * The `lang:`/`doc:`/`kind:` filters as SQL conditions on `search_passages`,
- * with parameters numbered from `from` (`$from`, …). `tag:` and `note:` are
- * the annotation layer's, applied by the caller's `restrict`.
+ * with parameters numbered from `from` (`$from`, …), and `tag:`/`note:` as
+ * the papers holding the annotations they ask for (`within`, found by the
+ * annotation layer for the reader, whose blind rounds hide other coders'
+ * annotations): the overlap with a passage is checked by the caller's `restrict`.
  */
-export function filterWhere(filters: QueryFilters, from = 1): { sql: string[]; params: unknown[] } {
+export function filterWhere(filters: QueryFilters, from = 1, within?: readonly string[]): { sql: string[]; params: unknown[] } {
   const sql: string[] = [];
   const params: unknown[] = [];
   const add = (cond: string, v: unknown): void => {
@@ -269,5 +271,6 @@ export function filterWhere(filters: QueryFilters, from = 1): { sql: string[]; p
   if (filters.lang) add('lang = ?', filters.lang);
   if (filters.docs.length) add('doc_id = ANY(?::text[])', filters.docs);
   if (filters.kinds?.length) add('kind = ANY(?::text[])', filters.kinds);
+  if (within) add('doc_id = ANY(?::text[])', within);
   return { sql, params };
 }
