@@ -17,7 +17,8 @@ import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/library/watch.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
-const disk = vi.hoisted(() => ({ full: false }));
+// `atomic`: also fail fs.write itself (see below), which the upload test's own stream uses underneath.
+const disk = vi.hoisted(() => ({ full: false, atomic: false }));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
@@ -52,7 +53,7 @@ fs.createWriteStream = ((path: fs.PathLike, options?: Parameters<typeof fs.creat
 const realWrite = fs.write;
 fs.write = ((fd: number, data: unknown, ...rest: unknown[]) => {
   const callback = rest[rest.length - 1] as (err: Error | null, written?: number) => void;
-  if (!disk.full) return (realWrite as (...a: unknown[]) => void)(fd, data, ...rest);
+  if (!disk.full || !disk.atomic) return (realWrite as (...a: unknown[]) => void)(fd, data, ...rest);
   const part = typeof data === 'string' ? data.slice(0, 7) : (data as Buffer).subarray(0, 7);
   (realWrite as (...a: unknown[]) => void)(fd, part, () =>
     callback(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 })),
@@ -72,6 +73,7 @@ let server: TestServer | undefined;
 let cleanup: (() => void) | undefined;
 afterEach(async () => {
   disk.full = false;
+  disk.atomic = false;
   await server?.close();
   server = undefined;
   cleanup?.();
@@ -102,6 +104,7 @@ describe('a full disk', () => {
     const before = readFileSync(metaFile, 'utf8');
     const files = readdirSync(corpus).sort();
     disk.full = true;
+    disk.atomic = true;
     const res = await fetch(`${url}/api/documents/${ID}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
