@@ -4,11 +4,11 @@
  * that variant?" once per candidate and variant — tens of thousands of times
  * for a frequent term with its glossary translations — and a bit test costs a
  * fraction of a hash-set lookup, while a bitmap of every passage id costs one
- * bit per passage. The bitmap is Lemire's TypedFastBitSet.
+ * bit per passage. Written out rather than taken from TypedFastBitSet: with
+ * it in place, measured on the benchmark's queries at 10 MB, frequent terms,
+ * phrases and OR queries were 1.3–2× slower (`support` 1.34 vs 0.98 ms,
+ * `"key node"` 0.73 vs 0.35 ms, `援藏 OR 援疆` 0.53 vs 0.29 ms).
  */
-import { TypedFastBitSet } from 'typedfastbitset';
-
-/** Passage ids: ascending, with a bitmap for membership (see the module's comment). */
 export class IdSet implements Iterable<number> {
   /** The ids, ascending. */
   readonly ids: Int32Array;
@@ -25,9 +25,9 @@ export class IdSet implements Iterable<number> {
    */
   check?: (id: number) => boolean;
   private checked?: IdSet;
-  private readonly bits: TypedFastBitSet;
+  private readonly bits: Uint32Array;
 
-  private constructor(ids: Int32Array, bits: TypedFastBitSet) {
+  private constructor(ids: Int32Array, bits: Uint32Array) {
     this.ids = ids;
     this.bits = bits;
   }
@@ -36,10 +36,17 @@ export class IdSet implements Iterable<number> {
   static of(list: ArrayLike<number>): IdSet {
     let max = -1;
     for (let i = 0; i < list.length; i++) if (list[i]! > max) max = list[i]!;
-    // Sized for the largest id at once, so adding never grows it.
-    const bits = TypedFastBitSet.fromWords(new Uint32Array((max >> 5) + 1));
+    const bits = new Uint32Array((max >> 5) + 1);
     let n = 0;
-    for (let i = 0; i < list.length; i++) n += bits.checkedAdd(list[i]!);
+    for (let i = 0; i < list.length; i++) {
+      const id = list[i]!;
+      const w = id >> 5;
+      const b = 1 << (id & 31);
+      if ((bits[w]! & b) === 0) {
+        bits[w] = bits[w]! | b;
+        n++;
+      }
+    }
     return new IdSet(idsOf(bits, n), bits);
   }
 
@@ -47,10 +54,12 @@ export class IdSet implements Iterable<number> {
   static union(sets: readonly IdSet[]): IdSet {
     if (sets.length === 1) return sets[0]!;
     let words = 0;
-    for (const s of sets) words = Math.max(words, s.bits.words.length);
-    const bits = TypedFastBitSet.fromWords(new Uint32Array(words));
-    for (const s of sets) bits.union(s.bits);
-    return new IdSet(idsOf(bits, bits.size()), bits);
+    for (const s of sets) words = Math.max(words, s.bits.length);
+    const bits = new Uint32Array(words);
+    for (const s of sets) for (let w = 0; w < s.bits.length; w++) bits[w] = bits[w]! | s.bits[w]!;
+    let n = 0;
+    for (let w = 0; w < words; w++) n += popcount(bits[w]!);
+    return new IdSet(idsOf(bits, n), bits);
   }
 
   /** The ids of this set that `keep` accepts. */
@@ -67,7 +76,8 @@ export class IdSet implements Iterable<number> {
   }
 
   has(id: number): boolean {
-    return this.bits.has(id);
+    const w = id >> 5;
+    return w < this.bits.length && (this.bits[w]! & (1 << (id & 31))) !== 0;
   }
 
   get size(): number {
@@ -79,12 +89,23 @@ export class IdSet implements Iterable<number> {
   }
 }
 
-/** The set bits' positions, ascending (`n` of them). */
-function idsOf(bits: TypedFastBitSet, n: number): Int32Array {
+/** The set bits' positions, ascending. */
+function idsOf(bits: Uint32Array, n: number): Int32Array {
   const ids = new Int32Array(n);
   let k = 0;
-  bits.forEach((id) => {
-    ids[k++] = id;
-  });
+  for (let w = 0; w < bits.length; w++) {
+    let x = bits[w]!;
+    while (x !== 0) {
+      const low = x & -x;
+      ids[k++] = (w << 5) | (31 - Math.clz32(low));
+      x ^= low;
+    }
+  }
   return ids;
+}
+
+function popcount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
