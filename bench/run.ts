@@ -457,7 +457,7 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     const tick = (ok: boolean | null): string => (ok === null ? '–' : ok ? '✓' : '✗');
     const ratio = (a: number, b: number): string => (a > 0 ? `${round(b / a, 1)}×` : '–');
     L.push(`## ${s.mb} MB — ${s.docs} papers, ${s.passages} passages, ${s.vocabulary} made-up words per script`, '');
-    // The issue's targets: one column for 100 MB, another from 1,000 MB up; smaller sizes show the 100 MB ones unjudged.
+    // The targets: one column for 100 MB, another from 1,000 MB up; smaller sizes show the 100 MB ones unjudged.
     const gb = s.mb >= 1000;
     const T = gb
       ? { label: '1 GB', build: '≤ 5 min', buildOk: s.build.s <= 300, heap: 'peak RSS ≤ 6 GB', heapOk: s.memory.peakRss <= 6 * 1024 * MB }

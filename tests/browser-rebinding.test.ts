@@ -18,6 +18,7 @@ import { CHROMIUM, CHROMIUM_ARGS, browserSkipReason } from './helpers/browser.js
 import { type TestServer, startServer } from './helpers/server.js';
 
 const skip = browserSkipReason();
+if (skip) console.warn(`Skipping the browser tests: ${skip}`);
 const TEXT = '对口支援 counterpart support 𠀀援藏';
 
 let dir: string;

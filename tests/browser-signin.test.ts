@@ -14,6 +14,7 @@ import { type TestBrowser, browserSkipReason, launchBrowser, watchProblems } fro
 import { ROOT, type ServerProcess, startServerProcess, stopProcess } from './helpers/process.js';
 
 const skip = browserSkipReason();
+if (skip) console.warn(`Skipping the browser tests: ${skip}`);
 const PAPER = 'zhou-partner-assistance-overview';
 
 let dir: string;

@@ -19,6 +19,7 @@ import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const skip = browserSkipReason();
+if (skip) console.warn(`Skipping the browser tests: ${skip}`);
 const CORPUS = SAMPLE;
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>';
 

@@ -260,7 +260,7 @@ describe('the jieba user dictionary', () => {
     '精准脱贫',
     '共同富裕',
   ];
-  /** Key terms the Chinese paper does not use (they come from the English papers and the brief). */
+  /** Key terms the Chinese paper does not use (they come from the English papers and the curated pairs). */
   const ABSENT_TERMS: Array<[term: string, sentence: string]> = [
     ['林芝地区', '福建省对口支援林芝地区二十多年。'],
     ['历史制度主义', '本文从历史制度主义的视角分析对口支援政策变迁。'],

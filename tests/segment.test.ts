@@ -303,7 +303,7 @@ describe('joinPieces', () => {
   it('keeps a hyphen that is not a word break', () => {
     const text = 'state-\n\nOwned';
     const j = joinPieces(text, [
-      { start: 0, end: 6 - 0 },
+      { start: 0, end: at(text, '\n') },
       { start: at(text, 'Owned'), end: text.length },
     ]);
     expect(j.text).toBe('state- Owned');

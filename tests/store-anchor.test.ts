@@ -126,10 +126,13 @@ describe('re-anchoring edge cases', () => {
 
   it('handles a quote at the very start and end of the text', () => {
     const text = 'abc def ghi';
-    const s1 = { start: 0, end: 3, ...makeQuote(text, 0, 3) };
-    expect(reanchor(`xx ${text}`, s1)).toMatchObject({ method: 'quote', start: 3, end: 6 });
-    const s2 = { start: 8, end: 11, ...makeQuote(text, 8, 11) };
-    expect(reanchor(`xx ${text}`, s2)).toMatchObject({ method: 'quote', start: 11, end: 14 });
+    const moved = `xx ${text}`;
+    const first = { start: text.indexOf('abc'), end: text.indexOf('abc') + 3 };
+    const s1 = { ...first, ...makeQuote(text, first.start, first.end) };
+    expect(reanchor(moved, s1)).toMatchObject({ method: 'quote', start: moved.indexOf('abc'), end: moved.indexOf('abc') + 3 });
+    const last = { start: text.indexOf('ghi'), end: text.length };
+    const s2 = { ...last, ...makeQuote(text, last.start, last.end) };
+    expect(reanchor(moved, s2)).toMatchObject({ method: 'quote', start: moved.indexOf('ghi'), end: moved.length });
   });
 });
 

@@ -314,8 +314,17 @@ describe.each(BACKENDS)('the annotation store on $name', (backend) => {
         ['start > end', () => store.create({ ...base, start: base.end, end: base.start }, EN), 'bad_range'],
         ['negative start', () => store.create({ ...base, start: -1 }, EN), 'bad_range'],
         ['end past the text', () => store.create({ ...base, end: EN.text.length + 1 }, EN), 'bad_range'],
-        ['start splits a surrogate pair', () => store.create({ docId: 'a', start: 3, end: 5, tags: [] }, astral), 'bad_range'],
-        ['end splits a surrogate pair', () => store.create({ docId: 'a', start: 0, end: 3, tags: [] }, astral), 'bad_range'],
+        // The low half of 𠀀: one past where the character starts.
+        [
+          'start splits a surrogate pair',
+          () => store.create({ docId: 'a', start: astral.text.indexOf('𠀀') + 1, end: astral.text.indexOf('cd'), tags: [] }, astral),
+          'bad_range',
+        ],
+        [
+          'end splits a surrogate pair',
+          () => store.create({ docId: 'a', start: 0, end: astral.text.indexOf('𠀀') + 1, tags: [] }, astral),
+          'bad_range',
+        ],
         ['exact mismatch', () => store.create({ ...base, exact: 'something else' }, EN), 'quote_mismatch', 409],
         ['empty tag', () => store.create({ ...base, tags: ['ok', '   '] }, EN), 'bad_tag'],
         ['65-char tag', () => store.create({ ...base, tags: ['援'.repeat(65)] }, EN), 'bad_tag'],
