@@ -11,6 +11,7 @@ import {
   cohenKappa,
   krippendorffAlphaNominal,
   percentAgreement,
+  tableOfPatterns,
 } from '../src/services/agreement.js';
 
 /** Coders × units (rows are coders) → one pattern per unit. */
@@ -164,23 +165,8 @@ describe('agreementTable against a unit-by-unit count', () => {
         }
       }
     }
-    // The same figures from these counts, through the table's own formulas on one pattern list per tag.
-    const pooled = new Map<string, number>();
-    for (const m of byTag.values()) for (const [k, n] of m) pooled.set(k, (pooled.get(k) ?? 0) + n);
-    const rows = [...[...byTag].map(([t, m]) => [t, m] as const), [null, pooled] as const].map(([tag, m]) => {
-      const patterns: Pattern[] = [...m].map(([k, count]) => ({ values: [...k].map(Number), count }));
-      const coded: Record<string, number> = {};
-      coders.forEach((c, i) => (coded[c] = patterns.reduce((n, p) => n + (p.values[i] === 1 ? p.count : 0), 0)));
-      return {
-        tag,
-        coded,
-        units: patterns.reduce((n, p) => n + p.count, 0),
-        percent: percentAgreement(patterns),
-        kappa: coders.length === 2 ? cohenKappa(patterns) : null,
-        alpha: krippendorffAlphaNominal(patterns),
-      };
-    });
-    return { unit, coders, rows };
+    // The figures from these counts through the table's own formulas: what is checked here is the counting.
+    return tableOfPatterns(byTag, coders, unit);
   }
 
   it('gives the same table on random papers and spans, surrogate pairs and split pairs included', () => {

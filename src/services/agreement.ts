@@ -283,7 +283,15 @@ export function agreementTable(
   coders: readonly string[],
   unit: Unit,
 ): AgreementTable {
-  const byTag = patternsByTag(papers, spans, coders, unit);
+  return tableOfPatterns(patternsByTag(papers, spans, coders, unit), coders, unit);
+}
+
+/**
+ * The agreement table from the units counted per tag by the pattern of coders
+ * who coded them ("1") or not ("0", in `coders` order): a row per tag, in the
+ * map's order, and the overall row pooled over tags.
+ */
+export function tableOfPatterns(byTag: ReadonlyMap<string, Map<string, number>>, coders: readonly string[], unit: Unit): AgreementTable {
   const pooled = new Map<string, number>();
   for (const counts of byTag.values()) for (const [k, n] of counts) pooled.set(k, (pooled.get(k) ?? 0) + n);
   return {
