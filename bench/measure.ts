@@ -4,6 +4,7 @@
  * against an app served on an ephemeral port. One definition, so the
  * embedded, FTS5, brute-force and PostgreSQL columns compare like with like.
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import type express from 'express';
@@ -66,17 +67,39 @@ export async function httpLoad(
   return { p50: q(0.5), p95: q(0.95), p99: q(0.99), requests: lat.length, errors };
 }
 
-/** Serve `app` on an ephemeral loopback port. */
+/**
+ * Serve `app` on an ephemeral loopback port. `close()` waits for the answers still
+ * being computed when the load ended (autocannon stops with requests in flight):
+ * dropping their sockets does not stop their handlers, which would then run into
+ * a store or database pool the caller closes next.
+ */
 export async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1');
+  let inFlight = 0;
+  const server = createServer((req, res) => {
+    inFlight++;
+    const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
+    let ended = false;
+    // Patched rather than listened for: 'finish' never fires once the client has gone.
+    res.end = ((...args: unknown[]) => {
+      if (!ended) {
+        ended = true;
+        inFlight--;
+      }
+      return end(...args);
+    }) as typeof res.end;
+    app(req, res);
+  });
+  server.listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      for (let waited = 0; inFlight > 0 && waited < 30_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

@@ -185,6 +185,13 @@ export async function benchPostgres(input: PgBenchInput): Promise<Record<string,
     };
   } finally {
     await pool.end();
+    // pool.end() resolves before its clients' sessions have closed: forcing the drop at once
+    // kills them mid-goodbye, an error on a pool no one listens to any more. Let them leave first.
+    for (let i = 0; i < 100; i++) {
+      const left = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (Number(left.rows[0]?.n ?? 0) === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
