@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { PDFDocument } from 'pdf-lib';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ContainedImporter, containedImporter } from '../src/workers/contained.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ContainedImporter, containedImporter, importBug } from '../src/workers/contained.js';
 import { UserInputError } from '../src/core/errors.js';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { prepareDocument } from '../src/pipeline/prepare.js';
@@ -85,6 +85,22 @@ describe('PDFs are capped in pages and in text items per page', () => {
 });
 
 describe('the contained importer', () => {
+  it('tells the researcher a bug inside the importer failed their file, and logs the stack for whoever fixes it', () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'text')");
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const err = importBug('论文 𠀀.docx', { message: bug.message, stack: bug.stack });
+      expect(err).toBeInstanceOf(UserInputError);
+      expect(err.code).toBe('import_failed');
+      expect(err.message).toContain('论文 𠀀.docx could not be imported');
+      expect(err.message).not.toContain(' at '); // no stack for the researcher
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(String(log.mock.calls[0]![0])).toContain(bug.stack!);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it('ends a file that runs out of time, names it, and imports the next file in a new worker', async () => {
     const dir = join(root, 'timeout');
     mkdirSync(dir);

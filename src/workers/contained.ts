@@ -46,7 +46,7 @@ export interface ContainedRequest {
 /** The worker's answer: a result, or a UserInputError's parts (`internal` for a bug). */
 export type ContainedReply =
   | { id: number; ok: true; output: ImportResult | PreparedDocument }
-  | { id: number; ok: false; error: { code: string; message: string; status: number } };
+  | { id: number; ok: false; error: { code: string; message: string; status: number; stack?: string } };
 
 interface Job {
   id: number;
@@ -56,6 +56,16 @@ interface Job {
 }
 
 const fileOf = (t: ContainedTask): string => t.file;
+
+/**
+ * A failure inside the importer that is not the file's fault (parsers turn a damaged
+ * file into a `UserInputError` of their own): the researcher is told the file could not
+ * be imported, and the log keeps the worker's stack, which is what finding the bug needs.
+ */
+export function importBug(file: string, error: { message: string; stack?: string }): UserInputError {
+  console.error(`duikou: importing ${file} failed inside the importer: ${error.stack ?? error.message}`);
+  return new UserInputError('import_failed', `${file} could not be imported: ${error.message} (导入失败)`, 422);
+}
 
 /**
  * Runs import tasks one at a time in a worker thread under {@link ImportLimits}.
@@ -127,11 +137,8 @@ export class ContainedImporter {
       this.finish();
       if (msg.ok && 'passages' in msg.output) r.job.resolve({ ...msg.output, passages: r.parts.flat() });
       else if (msg.ok) r.job.resolve(msg.output);
-      else if (msg.error.code === 'internal') {
-        r.job.reject(
-          new UserInputError('import_failed', `${fileOf(r.job.task)} could not be imported: ${msg.error.message} (导入失败)`, 422),
-        );
-      } else r.job.reject(new UserInputError(msg.error.code, msg.error.message, msg.error.status));
+      else if (msg.error.code === 'internal') r.job.reject(importBug(fileOf(r.job.task), msg.error));
+      else r.job.reject(new UserInputError(msg.error.code, msg.error.message, msg.error.status));
     });
     w.on('error', (err: Error & { code?: string }) => {
       this.fail(w, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : err.message);

@@ -51,7 +51,16 @@ port.on('message', async (msg: ContainedRequest | 'next') => {
     reply =
       err instanceof UserInputError
         ? { id, ok: false, error: { code: err.code, message: err.message, status: err.status } }
-        : { id, ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err), status: 500 } };
+        : {
+            id,
+            ok: false,
+            error: {
+              code: 'internal',
+              message: err instanceof Error ? err.message : String(err),
+              status: 500,
+              ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+            },
+          };
   }
   port.postMessage(reply);
 });
