@@ -11,7 +11,8 @@ import { joinPieces } from '../src/pipeline/segment.js';
 
 const Judgment = z.strictObject({
   doc: z.string().min(1),
-  grade: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  /** 0 records a pooled passage read and found not relevant, so it is not offered for judging again. */
+  grade: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]),
   quote: z.string().min(4),
   /** Judged when pooling the top 10 of duikou and FTS5, after the first judgments. */
   pooled: z.boolean().optional(),
@@ -30,7 +31,7 @@ const RelevanceSet = z.strictObject({ about: z.string(), queries: z.array(Query)
 /** One judged query as written in the set. */
 export type JudgedQuery = z.infer<typeof Query>;
 
-/** A judged query with its quotes resolved: passage id → grade (1–3). */
+/** A judged query with its quotes resolved: passage id → grade (0–3; 0 = read and not relevant). */
 export interface ResolvedQuery extends JudgedQuery {
   grades: Map<number, number>;
 }

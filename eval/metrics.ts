@@ -1,5 +1,6 @@
 /**
- * Ranking measures over graded judgments (grades 0–3; unjudged = 0).
+ * Ranking measures over graded judgments (grades 0–3; unjudged = 0, as is a
+ * passage judged 0).
  *
  * - nDCG@k: gain 2^grade − 1, discount log2(rank + 1), divided by the DCG of
  *   the judged passages in the best possible order.
@@ -31,17 +32,19 @@ function dcg(grades: readonly number[], k: number): number {
 /**
  * Score a ranked list of passage ids against a query's judgments.
  * @param ranked - passage ids, best first
- * @param grades - judged passage id → grade (1–3); must not be empty
+ * @param grades - judged passage id → grade (0–3; a 0 was read and found not
+ *   relevant, and scores as an unjudged passage does); at least one must be ≥ 1
  */
 export function score(ranked: readonly number[], grades: ReadonlyMap<number, number>): Scores {
   const got = ranked.map((id) => grades.get(id) ?? 0);
   const ideal = [...grades.values()].sort((a, b) => b - a);
   const first = got.findIndex((g) => g >= RELEVANT);
   const top50 = new Set(ranked.slice(0, 50));
+  const judged = [...grades].filter(([, g]) => g >= 1).map(([id]) => id);
   return {
     ndcg10: dcg(got, 10) / dcg(ideal, 10),
     p5: got.slice(0, 5).filter((g) => g >= RELEVANT).length / 5,
-    recall50: [...grades.keys()].filter((id) => top50.has(id)).length / grades.size,
+    recall50: judged.filter((id) => top50.has(id)).length / judged.length,
     mrr: first < 0 ? 0 : 1 / (first + 1),
   };
 }

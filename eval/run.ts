@@ -3,7 +3,12 @@
  * through SQLite FTS5 (trigram, bm25) over the same passages, and prints
  * nDCG@10, P@5, recall@50 and MRR per query and their means.
  *
- * Usage: npm run eval [-- --set eval/relevance.json] [--corpus corpus] [--json out.json]
+ * Usage: npm run eval [-- --set eval/relevance.json] [--corpus corpus] [--json out.json] [--unjudged]
+ *
+ * `--unjudged` prints, instead of the figures, every passage in the pool of a
+ * query (the union of both systems' top 10, as in TREC pooling) that the set
+ * does not grade yet, with its rank in each system and its own text, to be read
+ * and graded (0 included) before the figures are trusted.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { Fts5Baseline } from './fts5.js';
-import { loadRelevanceSet, resolveJudgments } from './judgments.js';
+import { loadRelevanceSet, passageText, resolveJudgments } from './judgments.js';
 import { mean, RELEVANT, score, type Scores } from './metrics.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -20,6 +25,7 @@ const { values: args } = parseArgs({
     set: { type: 'string', default: here('./relevance.json') },
     corpus: { type: 'string', default: here('../corpus') },
     json: { type: 'string' },
+    unjudged: { type: 'boolean', default: false },
   },
 });
 
@@ -27,8 +33,11 @@ const engine = await openCorpus(args.corpus!);
 const docs = engine.documents();
 const queries = resolveJudgments(loadRelevanceSet(args.set!), docs);
 const fts = new Fts5Baseline(docs);
+const byId = new Map(docs.flatMap((doc) => doc.passages.map((passage) => [passage.id, { doc, passage }] as const)));
 
 const DEPTH = 50;
+/** How deep each system's list is pooled for judging. */
+const POOL = 10;
 const fmt = (n: number): string => n.toFixed(3);
 const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
@@ -46,7 +55,19 @@ for (const q of queries) {
   const ours = result.hits.map((h) => h.passageId);
   const theirs = fts.search(q.query, DEPTH);
   const mode = result.mode;
-  const judged = q.grades.size > 0;
+  if (args.unjudged) {
+    const pool = [...new Set([...ours.slice(0, POOL), ...theirs.slice(0, POOL)])].filter((id) => !q.grades.has(id));
+    if (pool.length > 0) console.log(`\n## ${q.id}: ${q.query} (${pool.length} unjudged)`);
+    for (const id of pool) {
+      const { doc, passage } = byId.get(id)!;
+      const rank = (list: number[]): string => (list.indexOf(id) < 0 ? '–' : String(list.indexOf(id) + 1));
+      console.log(
+        `\n- ${doc.id}#${passage.ordinal} ${passage.kind} (duikou ${rank(ours)}, FTS5 ${rank(theirs)})\n  ${passageText(doc, passage)}`,
+      );
+    }
+  }
+  // A query whose passages were all judged 0 has, like one with no judgments, nothing relevant to score.
+  const judged = [...q.grades.values()].some((g) => g >= 1);
   lines.push({
     id: q.id,
     query: q.query,
@@ -57,6 +78,7 @@ for (const q of queries) {
   });
 }
 fts.close();
+if (args.unjudged) process.exit(0);
 
 const scored = lines.filter((l) => l.duikou !== null);
 const ours = mean(scored.map((l) => l.duikou!));
