@@ -150,6 +150,22 @@ describe('question words and translations worded differently', () => {
     expect(search('援藏', { match: 'strict' }).hits.some((h) => h.text.includes('It has aided Nyingchi'))).toBe(false);
   });
 
+  it('a translation worded apart counts beside the same translation as a phrase: "Wenchuan great earthquake" and "Wenchuan earthquake"', () => {
+    const r = search('汶川地震');
+    const at = (needle: string) => r.hits.findIndex((h) => h.text.includes(needle));
+    // The fourth phase holds the phrase once and "Wenchuan great earthquake" once; the providers' competition
+    // holds the phrase once and nothing more, in a shorter paragraph. Counting the words apart only where the
+    // phrase stands nowhere ranked the fourth phase below it.
+    const both = at('The fourth phase (2008-present), after 5.12 Wenchuan great earthquake');
+    const once = at('Secondly, there are more competitions than cooperation among assistance providers');
+    expect(both).toBeGreaterThanOrEqual(0);
+    expect(once).toBeGreaterThanOrEqual(0);
+    expect(both).toBeLessThan(once);
+    // Strict mode (the benchmark's) matches translations as phrases only, so the count is the phrase's.
+    const strict = search('汶川地震', { match: 'strict' });
+    expect(strict.hits.some((h) => h.text.includes('The fourth phase (2008-present)'))).toBe(true);
+  });
+
   it('a question holding a multi-word glossary entry reaches its translation in best match', () => {
     const r = search('what happened to the aid to Tibet');
     expect(r.mode).toBe('best');

@@ -56,7 +56,12 @@ export interface Variant {
    * (`Fujian … has aided Nyingchi … Tibet`); weighs less than the phrase.
    */
   bag?: boolean;
-  /** For a bag: the translation as a phrase; where the phrase stands, the bag adds nothing. */
+  /**
+   * For a bag: the translation as a phrase. The bag counts only the times its
+   * words stand together beyond the phrase's own occurrences, so a passage
+   * that also words it apart once ("Wenchuan great earthquake" beside one
+   * "Wenchuan earthquake") gains that, and the phrase is never counted twice.
+   */
   phrase?: Variant;
   /** Share of the item's weight (below 1 for a multi-word glossary entry spread over its words, or a derived form). */
   share?: number;

@@ -245,7 +245,8 @@ const bagTf = (v: Variant, id: number, src: SearchSource): number => Math.min(..
  * biwords are all there.
  */
 export function wordTf(v: Variant, id: number, src: SearchSource, set?: IdSet): number {
-  if (v.bag) return v.phrase && wordTf(v.phrase, id, src) > 0 ? 0 : bagTf(v, id, src);
+  // A bag's words stand at least as often as its phrase does; the bag counts the rest (see `Variant.phrase`).
+  if (v.bag) return Math.max(0, bagTf(v, id, src) - (v.phrase ? wordTf(v.phrase, id, src) : 0));
   const tf = set?.frequencies?.[id];
   if (tf !== undefined && tf < 0xffff) return tf;
   const keys = keyTerms(v);
