@@ -7,6 +7,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
 import { PaperTexts, holdText, textCacheChars, textLength } from '../src/backends/embedded/texts.js';
@@ -127,6 +128,30 @@ describe("papers' texts read when used", () => {
       db.close();
     }
   }, 60_000);
+
+  it('drops the least recently used text first', () => {
+    const db = new Database(join(tempDir(), 'index.db'));
+    try {
+      db.exec('CREATE TABLE documents (id TEXT, hash TEXT, text TEXT)');
+      const texts = { a: '对口支援 A 𠀀'.repeat(10), b: 'counterpart B'.repeat(10), c: '援疆 C 😀'.repeat(10) };
+      for (const [id, text] of Object.entries(texts)) db.prepare('INSERT INTO documents VALUES (?, ?, ?)').run(id, `hash-${id}`, text);
+      // Room for two of the three texts.
+      const cache = new PaperTexts(db, texts.a.length + texts.b.length + 1);
+      const read = (id: keyof typeof texts): string => cache.text(id, `hash-${id}`);
+      expect(read('a')).toBe(texts.a);
+      expect(read('b')).toBe(texts.b);
+      expect(read('a')).toBe(texts.a); // a used again: b is now the least recently used
+      expect(read('c')).toBe(texts.c);
+      expect(cache.cachedChars).toBe(texts.a.length + texts.c.length);
+      // What is kept is answered without the database; what was dropped is read from it again.
+      db.prepare('DELETE FROM documents').run();
+      expect(read('a')).toBe(texts.a);
+      expect(read('c')).toBe(texts.c);
+      expect(() => read('b')).toThrow(/no longer in the index/);
+    } finally {
+      db.close();
+    }
+  });
 
   it('reads the bound from DUIKOU_TEXT_CACHE_MB', () => {
     expect(textCacheChars({})).toBe(64 * 2 ** 19);

@@ -12,6 +12,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as DB, Statement } from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { setting } from '../../core/settings.js';
 
 /** A document's length in UTF-16 code units, known without reading its text (see {@link textLength}). */
@@ -26,9 +27,14 @@ export function textCacheChars(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Texts of the papers of one index database, read on demand, the most recently used kept. */
 export class PaperTexts {
-  /** By id and hash, least recently used first. */
-  private readonly cache = new Map<string, string>();
-  private chars = 0;
+  /** By id and hash, bounded by characters. */
+  private readonly cache: LRUCache<string, string>;
+  /**
+   * The text last read, kept even when it is larger than the whole bound (the
+   * cache refuses such an entry): a hit reads its paper's text many times in a
+   * row, and each of those must not go back to the database.
+   */
+  private last: { key: string; text: string } | null = null;
   private statement: Statement | null = null;
   /** A read-only connection of its own, once the caller's is closed (a test, a shutdown) while papers are still read. */
   private own: DB | null = null;
@@ -39,12 +45,16 @@ export class PaperTexts {
    */
   constructor(
     private readonly db: DB,
-    private readonly maxChars = textCacheChars(),
-  ) {}
+    maxChars = textCacheChars(),
+  ) {
+    // lru-cache wants positive sizes; an empty text counts as one character, a bound of 0 as 1.
+    this.cache = new LRUCache({ maxSize: Math.max(1, maxChars), sizeCalculation: (text) => Math.max(1, text.length) });
+  }
 
   /** Characters of the texts kept now. */
   get cachedChars(): number {
-    return this.chars;
+    const last = this.last;
+    return this.cache.calculatedSize + (last && !this.cache.has(last.key) ? last.text.length : 0);
   }
 
   /**
@@ -53,21 +63,14 @@ export class PaperTexts {
    */
   text(id: string, hash: string): string {
     const key = `${id}\u0000${hash}`;
-    const hit = this.cache.get(key);
-    if (hit !== undefined) {
-      this.cache.delete(key);
-      this.cache.set(key, hit);
-      return hit;
+    if (this.last?.key === key) return this.last.text;
+    let text = this.cache.get(key);
+    if (text === undefined) {
+      text = this.read().get(id, hash) as string | undefined;
+      if (text === undefined) throw new Error(`the text of ${id} (${hash.slice(0, 12)}) is no longer in the index`);
+      this.cache.set(key, text);
     }
-    const text = this.read().get(id, hash) as string | undefined;
-    if (text === undefined) throw new Error(`the text of ${id} (${hash.slice(0, 12)}) is no longer in the index`);
-    this.cache.set(key, text);
-    this.chars += text.length;
-    for (const [k, t] of this.cache) {
-      if (this.chars <= this.maxChars || k === key) break;
-      this.cache.delete(k);
-      this.chars -= t.length;
-    }
+    this.last = { key, text };
     return text;
   }
 
