@@ -65,6 +65,7 @@
  * {@link PgSearchBackend.needsReindex} tells the caller to index again.
  */
 import type pg from 'pg';
+import { LRUCache } from 'lru-cache';
 import { UserInputError } from '../../core/errors.js';
 import type { CorpusDocument, Lang, Passage, Span } from '../../core/types.js';
 import { type PassageMatches, type SearchOptions, type SearchResult, MAX_LIMIT, pageOfHits } from '../embedded/engine.js';
@@ -765,31 +766,34 @@ class IndexCache {
   }
 }
 
-/** Texts kept between queries, at most {@link TEXT_CACHE_CHARS} UTF-16 units, the least recently used dropped first. */
-class TextCache {
-  private readonly map = new Map<string, { hash: string; text: string }>();
-  private chars = 0;
+/**
+ * Texts kept between queries, at most {@link TEXT_CACHE_CHARS} UTF-16 units,
+ * the least recently used dropped first (a text larger than the whole bound
+ * is not kept).
+ */
+export class TextCache {
+  private readonly map: LRUCache<string, { hash: string; text: string }>;
+
+  /** @param maxChars - UTF-16 units kept at most */
+  constructor(maxChars = TEXT_CACHE_CHARS) {
+    // lru-cache wants positive sizes: an empty text counts as one unit.
+    this.map = new LRUCache({ maxSize: maxChars, sizeCalculation: (e) => Math.max(1, e.text.length) });
+  }
+
+  /** UTF-16 units of the texts kept now. */
+  get chars(): number {
+    return this.map.calculatedSize;
+  }
 
   /** The text of `id` if it is kept at `hash`. */
   get(id: string, hash: string): string | undefined {
     const e = this.map.get(id);
-    if (!e || e.hash !== hash) return undefined;
-    this.map.delete(id);
-    this.map.set(id, e); // most recently used last
-    return e.text;
+    return e?.hash === hash ? e.text : undefined;
   }
 
+  /** Keep `text` as `id`'s text at `hash` (replacing another version's). */
   set(id: string, hash: string, text: string): void {
-    const old = this.map.get(id);
-    if (old) this.chars -= old.text.length;
-    this.map.delete(id);
     this.map.set(id, { hash, text });
-    this.chars += text.length;
-    for (const [k, v] of this.map) {
-      if (this.chars <= TEXT_CACHE_CHARS || k === id) break;
-      this.map.delete(k);
-      this.chars -= v.text.length;
-    }
   }
 }
 
