@@ -13,6 +13,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en, zh } from '../src/http/messages.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
+import { EmbeddedSearchBackend } from '../src/backends/embedded/search.js';
+import { analysisParams, concordanceLines } from '../src/http/analysis.js';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { logLikelihood } from '../src/pipeline/collocates.js';
 import { compareWords, sequenceSortKey } from '../src/pipeline/concordance.js';
@@ -431,5 +433,41 @@ describe('a concordance after the corpus changes', () => {
     expect(await total()).toBe(3);
     engine.removeDocument('a');
     expect(await total()).toBe(1);
+  });
+});
+
+describe('concordances kept between requests', () => {
+  it('sorts a request once while the corpus is unchanged, keeps the 8 most recently used, never one with a tag filter', async () => {
+    const engine = new Engine();
+    const text = 'Counterpart support 对口支援 𠀀, and counterpart support again 😀.';
+    engine.addDocument({ id: 'k', text, hash: 'k', file: 'k.txt', title: 'k', authors: [], year: null, venue: null, lang: 'en' });
+    const c = { engine, search: new EmbeddedSearchBackend(engine) };
+    const lines = (q: string, width: number) => concordanceLines(c, analysisParams({ q, width: String(width) }));
+    const first = await lines('counterpart', 40);
+    expect(first.map((l) => text.slice(l.start, l.end))).toEqual(['Counterpart', 'counterpart']);
+    expect(await lines('counterpart', 40)).toBe(first);
+    // Seven others fill the eight places; using the first again makes width 1 the least recently used.
+    const others = new Map<number, unknown>();
+    for (let w = 1; w <= 7; w++) others.set(w, await lines('counterpart', w));
+    expect(await lines('counterpart', 40)).toBe(first);
+    await lines('counterpart', 8);
+    expect(await lines('counterpart', 40)).toBe(first);
+    expect(await lines('counterpart', 2)).toBe(others.get(2));
+    expect(await lines('counterpart', 1)).not.toBe(others.get(1));
+    // A tag: filter depends on annotations, which change without the corpus.
+    expect(await lines('counterpart tag:x', 40)).not.toBe(await lines('counterpart tag:x', 40));
+    // A change to the corpus is a new generation: computed again.
+    engine.addDocument({
+      id: 'l',
+      text: 'A third counterpart.',
+      hash: 'l',
+      file: 'l.txt',
+      title: 'l',
+      authors: [],
+      year: null,
+      venue: null,
+      lang: 'en',
+    });
+    expect(await lines('counterpart', 40)).toHaveLength(3);
   });
 });

@@ -16,6 +16,7 @@
  */
 import { type Request, type Response, Router } from 'express';
 import { stringify } from 'csv-stringify/sync';
+import { LRUCache } from 'lru-cache';
 import { annotationRestrictVia } from '../services/annotated-search.js';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, Lang } from '../core/types.js';
@@ -159,8 +160,7 @@ function paperOrder(engine: Engine): string[] {
 }
 
 /** Recent concordances, so paging through thousands of lines sorts them once. */
-const recent = new Map<string, ConcordanceLine[]>();
-const RECENT_SIZE = 8;
+const recent = new LRUCache<string, ConcordanceLine[]>({ max: 8 });
 /** Each engine gets its own number, so two servers in one process never share entries. */
 const engineIds = new WeakMap<Engine, number>();
 let nextEngineId = 1;
@@ -174,16 +174,9 @@ export async function concordanceLines(c: AnalysisCorpus, p: AnalysisParams): Pr
   if (!engineIds.has(engine)) engineIds.set(engine, nextEngineId++);
   const key = JSON.stringify([engineIds.get(engine), engine.generation, p.q, p.lang, p.doc, p.expand, p.sort, p.width]);
   const hit = cacheable ? recent.get(key) : undefined;
-  if (hit) {
-    recent.delete(key);
-    recent.set(key, hit);
-    return hit;
-  }
+  if (hit) return hit;
   const lines = await computeLines(c, p);
-  if (cacheable) {
-    recent.set(key, lines);
-    if (recent.size > RECENT_SIZE) recent.delete(recent.keys().next().value!);
-  }
+  if (cacheable) recent.set(key, lines);
   return lines;
 }
 
