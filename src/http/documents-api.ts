@@ -26,6 +26,7 @@ import { basename, extname, join } from 'node:path';
 import express, { type Request, type Response, Router } from 'express';
 import multer from 'multer';
 import { UserInputError } from '../core/errors.js';
+import { withKeyLock } from '../core/keyed-lock.js';
 import type { DocumentMeta } from '../core/types.js';
 import { containedImporter } from '../workers/contained.js';
 import type { Engine } from '../backends/embedded/engine.js';
@@ -167,18 +168,6 @@ export interface PaperError {
   message: string;
 }
 
-/** Serialise changes to one corpus folder in this process. */
-const locks = new Map<string, Promise<unknown>>();
-function exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const run = (locks.get(key) ?? Promise.resolve()).then(fn);
-  const tail = run.catch(() => undefined);
-  locks.set(key, tail);
-  void tail.then(() => {
-    if (locks.get(key) === tail) locks.delete(key);
-  });
-  return run;
-}
-
 /** A temp path in the corpus folder for a paper on its way in (hidden, so never read as a paper). */
 export function tempPaperPath(corpusDir: string): string {
   return join(corpusDir, `${UPLOAD_TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
@@ -269,7 +258,8 @@ export async function addPapers(
       byId.set(clashKey(idOfFile(p.name)), p.name);
     }
 
-    const placed = await exclusive(lib.corpusDir, async () => {
+    // One change to a corpus folder at a time in this process: each checks the folder, then moves files into or out of it.
+    const placed = await withKeyLock(lib.corpusDir, async () => {
       const clashes = await findClashes(
         libraryOfPapers(lib),
         incoming.map((p) => p.name),
@@ -367,7 +357,7 @@ export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotatio
   const doc = lib.engine().requireDocument(id);
   const library = libraryOfPapers(lib);
   let hidden = false;
-  const movedTo = await exclusive(lib.corpusDir, async () => {
+  const movedTo = await withKeyLock(lib.corpusDir, async () => {
     const own = (await listPapers({ dir: library.dir, sample: null })).papers.some((p) => p.id === id);
     // A sample paper of this id would show again once the library's own is gone.
     if (library.sample !== null && (await listPapers({ dir: library.sample, sample: null })).papers.some((p) => p.id === id)) {

@@ -22,6 +22,7 @@ import { isDeepStrictEqual } from 'node:util';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
+import { withKeyLock } from '../core/keyed-lock.js';
 import type { DocumentMeta } from '../core/types.js';
 import {
   METADATA_FILE,
@@ -137,19 +138,6 @@ export function applyMetadataPatch(meta: DocumentMeta, patch: MetadataPatch): Do
   return next;
 }
 
-/** Writes in progress, per metadata file, so two edits never interleave their read and write. */
-const queues = new Map<string, Promise<unknown>>();
-
-function serialise<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const run = (queues.get(key) ?? Promise.resolve()).then(fn);
-  const tail = run.catch(() => undefined);
-  queues.set(key, tail);
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key);
-  });
-  return run;
-}
-
 /**
  * Merge an edit of one document into the corpus folder's `duikou.metadata.json`.
  * Other entries and the order of keys are kept; new fields follow the existing ones.
@@ -158,7 +146,8 @@ function serialise<T>(key: string, fn: () => Promise<T>): Promise<T> {
  */
 export function writeMetadataOverride(corpusDir: string, id: string, patch: MetadataPatch): Promise<MetadataOverride> {
   const path = join(corpusDir, METADATA_FILE);
-  return serialise(path, async () => {
+  // One edit of a metadata file at a time, so two edits never interleave their read and write.
+  return withKeyLock(path, async () => {
     let raw: string | null;
     try {
       raw = await readFile(path, 'utf8');
