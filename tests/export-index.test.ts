@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exportFileName, exportFormats, isExportFormat, rfc5987 } from '../src/export/index.js';
+import { parse as parseContentDisposition } from 'content-disposition';
+import { contentDisposition as disposition, exportFileName, exportFormats, isExportFormat } from '../src/export/index.js';
 
 const date = new Date('2026-11-22T10:00:00Z');
 
@@ -49,9 +50,19 @@ describe('exportFileName', () => {
   });
 
   it('builds a Content-Disposition header whose filename* decodes back to the full name', () => {
-    const { contentDisposition, fileName } = exportFileName({ format: 'markdown', date, filter: { tag: "援藏/教育 (it's)" } });
-    expect(contentDisposition).toMatch(/^attachment; filename="[A-Za-z0-9._-]+"; filename\*=UTF-8''[A-Za-z0-9%!#$&+.^_`|~-]+$/);
+    const { contentDisposition, fileName, asciiFileName } = exportFileName({
+      format: 'markdown',
+      date,
+      filter: { tag: "援藏/教育 (it's) 𠀀" },
+    });
+    expect(contentDisposition).toMatch(/^attachment; filename="?[A-Za-z0-9._-]+"?; filename\*=UTF-8''[A-Za-z0-9%!#$&+.^_`|~-]+$/);
     expect(decodeURIComponent(contentDisposition.split("filename*=UTF-8''")[1]!)).toBe(fileName);
-    expect(rfc5987("a b'(c)*")).toBe('a%20b%27%28c%29%2A');
+    // Read back as a client does: the full name where filename* is understood, the ASCII one otherwise.
+    expect(parseContentDisposition(contentDisposition)).toMatchObject({ type: 'attachment', parameters: { filename: fileName } });
+    expect(parseContentDisposition(contentDisposition, { extended: false }).parameters.filename).toBe(asciiFileName);
+    // Quotes, parentheses, asterisks and spaces are percent-encoded; a fallback is never more than ASCII letters, digits and ._-
+    const quoted = disposition(`a b'(c)*"d".csv`, 'a "b" c.csv');
+    expect(quoted).toBe(`attachment; filename=a__b__c.csv; filename*=UTF-8''a%20b%27%28c%29%2A%22d%22.csv`);
+    expect(parseContentDisposition(quoted).parameters.filename).toBe(`a b'(c)*"d".csv`);
   });
 });

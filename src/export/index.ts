@@ -4,6 +4,7 @@
  * Every format module is re-exported here, so HTTP and CLI code can import
  * from `src/export/index.js` alone.
  */
+import { create as createContentDisposition } from 'content-disposition';
 import { DOCX_CONTENT_TYPE } from './docx.js';
 import { QDPX_CONTENT_TYPE } from './refiqda.js';
 import { WEB_ANNOTATION_CONTENT_TYPE } from './webannotation.js';
@@ -71,7 +72,7 @@ export interface ExportFileName {
   fileName: string;
   /** Letters, digits, `.`, `_`, `-` only, for old clients: `duikou-quotes-2026-11-22-tag.md`. */
   asciiFileName: string;
-  /** `attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded full name>` (RFC 6266 / RFC 5987). */
+  /** `attachment; filename=<ascii>; filename*=UTF-8''<percent-encoded full name>` (RFC 6266 / RFC 8187), see {@link contentDisposition}. */
   contentDisposition: string;
 }
 
@@ -104,15 +105,14 @@ function isoDate(date: Date, timeZone?: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
 }
 
-/** RFC 5987 `value-chars`: percent-encode everything but `attr-char`. */
-export function rfc5987(value: string): string {
-  return encodeURIComponent(value).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** A `Content-Disposition: attachment` value carrying both names. */
+/**
+ * A `Content-Disposition: attachment` value carrying both names (RFC 6266,
+ * written by the content-disposition package express uses): `filename` the
+ * ASCII name, and `filename*` the full name percent-encoded (RFC 8187) when
+ * it differs.
+ */
 export function contentDisposition(fileName: string, asciiFileName: string): string {
-  const fallback = asciiFileName.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${rfc5987(fileName)}`;
+  return createContentDisposition(fileName, { fallback: asciiFileName.replace(/[^A-Za-z0-9._-]/g, '_') });
 }
 
 /**
