@@ -12,6 +12,7 @@ import { copySample } from './helpers/sample.js';
 import { type TestServer, startServer, startServerWithStore } from './helpers/server.js';
 import { CATALOGUES, errorText, localMessage, translator } from '../src/http/i18n.js';
 import { en, zh } from '../src/http/messages.js';
+import { escapeHtml } from '../src/http/pages.js';
 import { PASSAGE_KINDS } from '../src/pipeline/query.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -83,6 +84,11 @@ describe('the translator', () => {
     expect(t.n('cards.count', 1)).toBe('1 annotation');
     expect(t.n('cards.count', 2)).toBe('2 annotations');
     expect(t.html('search.none', { q: '<b>x</b>', ql: 'en' })).toBe('No passages match <q lang="en">&lt;b&gt;x&lt;/b&gt;</q>.');
+    // Quotes too, so a parameter is safe inside an attribute value; other text, Chinese and beyond the BMP, as it is.
+    const q = `"援藏" & 'x' <𠀀>`;
+    const escaped = '&quot;援藏&quot; &amp; &#39;x&#39; &lt;𠀀&gt;';
+    expect(t.html('search.none', { q, ql: 'en' })).toBe(`No passages match <q lang="en">${escaped}</q>.`);
+    expect(escapeHtml(q)).toBe(escaped);
     expect(translator('zh').n('cards.count', 1)).toBe('1 条标注');
     expect(() => t('no.such.key' as never)).toThrow(/no\.such\.key/);
     expect(CATALOGUES.zh['nav.search']).toBe('检索');

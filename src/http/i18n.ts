@@ -6,6 +6,7 @@
  * keep their own language: views mark them with their own `lang`.
  */
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
+import escapeHtml from 'escape-html';
 import { type MessageKey, type Messages, en, zh } from './messages.js';
 
 /** An interface language. */
@@ -22,9 +23,6 @@ export const htmlLangOf = (l: UiLang): string => (l === 'zh' ? 'zh-Hans' : 'en')
 
 /** Parameters filled into a message's `{name}` placeholders. */
 export type Params = Readonly<Record<string, string | number>>;
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 /** Look a key up; an unknown key is a bug (a typo in a view), so it throws rather than showing the key. */
 function lookup(lang: UiLang, key: string): string {

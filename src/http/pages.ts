@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Router, type Request, type RequestHandler } from 'express';
+import escapeHtmlChars from 'escape-html';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, MatchSpan, PageRange, Passage, Span } from '../core/types.js';
 import type { Engine, SearchHit, SearchResult } from '../backends/embedded/engine.js';
@@ -35,12 +36,8 @@ import { BEST_MATCH_BELOW } from '../pipeline/rank.js';
 
 // --- escaping helpers: the only places HTML is put together -----------------
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escape text for HTML content and (double- or single-quoted) attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
+/** Escape text for HTML content and (double- or single-quoted) attribute values: `&<>"'` (escape-html, as express does). */
+export const escapeHtml: (s: string) => string = escapeHtmlChars;
 
 type Attrs = Record<string, string | number | undefined | null | false>;
 
