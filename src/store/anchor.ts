@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import search from 'approx-string-match';
+import { distance as levenshtein } from 'fastest-levenshtein';
 import type { TextQuote } from '../core/types.js';
 
 /** UTF-16 code units of context kept on each side of a quote. */
@@ -91,28 +92,6 @@ export function makeQuote(text: string, start: number, end: number): TextQuote {
   return { exact: text.slice(start, end), prefix: text.slice(pStart, start), suffix: text.slice(end, sEnd) };
 }
 
-/** Levenshtein distance (UTF-16 units); strings here are short (≤ 32 units of context). */
-function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  if (a.length === 0) return b.length;
-  if (b.length === 0) return a.length;
-  let prev = new Array<number>(b.length + 1);
-  let cur = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    const ca = a.charCodeAt(i - 1);
-    for (let j = 1; j <= b.length; j++) {
-      const sub = (prev[j - 1] as number) + (ca === b.charCodeAt(j - 1) ? 0 : 1);
-      const del = (prev[j] as number) + 1;
-      const ins = (cur[j - 1] as number) + 1;
-      cur[j] = Math.min(sub, del, ins);
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[b.length] as number;
-}
-
 /** How far the text around `[start, end)` is from the stored prefix/suffix. */
 interface ContextFit {
   /** Edit distance of prefix + suffix (0 = both identical). */
@@ -124,8 +103,9 @@ interface ContextFit {
 function contextFit(text: string, start: number, end: number, prefix: string, suffix: string): ContextFit {
   const before = text.slice(Math.max(0, start - prefix.length), start);
   const after = text.slice(end, end + suffix.length);
-  const pd = editDistance(prefix, before);
-  const sd = editDistance(suffix, after);
+  // Levenshtein distances in UTF-16 units (fastest-levenshtein compares char codes).
+  const pd = levenshtein(prefix, before);
+  const sd = levenshtein(suffix, after);
   const ps = prefix.length === 0 ? 1 : Math.max(0, 1 - pd / prefix.length);
   const ss = suffix.length === 0 ? 1 : Math.max(0, 1 - sd / suffix.length);
   return { distance: pd + sd, similarity: (ps + ss) / 2 };
