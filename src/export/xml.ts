@@ -1,6 +1,15 @@
 /**
- * XML escaping for the REFI-QDA writer. No XML builder is installed, so these
- * two small functions are the whole of it (tested in tests/export-refiqda.test.ts).
+ * XML escaping for the REFI-QDA writer, which writes project.qde as text
+ * (tested in tests/export-refiqda.test.ts).
+ *
+ * Why not an XML builder: xmlbuilder2 (4.0.3, checked) writes a tab, line
+ * feed or carriage return in an attribute value as it is, which every XML
+ * reader turns into a space (attribute-value normalisation), and a carriage
+ * return in text as it is, which readers turn into a line feed; so a project
+ * name, a code's name or a note would not read back as written (the escaping
+ * table in the test fails). Its streaming writer (createCB) does the same,
+ * neither offers a way to write those as character references, and escaping
+ * them first is not possible (the builder would escape the `&`).
  *
  * Characters XML 1.0 cannot carry at all (C0 controls other than tab, LF, CR;
  * U+FFFE/U+FFFF; lone surrogates) are replaced with U+FFFD: a form feed from a

@@ -11,6 +11,26 @@
  * idle. Conversions of a file about to be added (the upload's check) are
  * remembered by the file's identity, so the same file is not parsed a second
  * time when the corpus sync indexes it.
+ *
+ * Why this is not a piscina pool (read against piscina 5.3.2): piscina does
+ * give a heap limit (resourceLimits), replacement of a dead worker, idle
+ * workers unref'd and killing a running task through an AbortSignal, but
+ * what makes the rest of this class would stay hand-written beside it:
+ * - a prepared paper comes back in parts, each sent only when this thread
+ *   asks for it, so decoding a large paper never stalls the event loop;
+ *   piscina answers a task with one message (parts would need a port of our
+ *   own sent with the task, with this same protocol on it);
+ * - the worker's own watchdog on array buffers (which the heap limit does not
+ *   count; pdfjs inflates streams into them) ends it with
+ *   {@link MEMORY_EXIT_CODE}; piscina turns any exit into an Error whose only
+ *   trace of the code is its message text (`worker exited with code: 75`), so
+ *   "too large" would be told from a crash by matching that text;
+ * - the whole-process RSS backstop and the time limit stay timers here either way;
+ * - piscina starts its own worker script, which then imports ours, so the
+ *   TypeScript sources (tests, `npm run dev`) could not use the tsx boot of
+ *   {@link startWorker} and would need a loader in `execArgv` instead.
+ * One worker at a time is all it runs, so a pool library would add a
+ * dependency without removing the parts that carry the containment.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
