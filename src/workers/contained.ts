@@ -35,6 +35,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { LRUCache } from 'lru-cache';
 import { UserInputError } from '../core/errors.js';
 import type { PreparedDocument } from '../pipeline/prepare.js';
 import { startWorker, workerScript } from './prepare.js';
@@ -248,10 +249,8 @@ export class ContainedImporter {
 
 // --- conversions remembered between an upload's check and the sync ----------
 
-/** Remembered conversions by file identity; small, and each is taken once. */
-const remembered = new Map<string, { result: ImportResult; at: number }>();
-const REMEMBER_MAX = 64;
-const REMEMBER_MS = 10 * 60_000;
+/** Remembered conversions by file identity; small, each taken once, none kept past ten minutes. */
+const remembered = new LRUCache<string, ImportResult>({ max: 64, ttl: 10 * 60_000 });
 
 async function identity(path: string): Promise<string | null> {
   try {
@@ -264,18 +263,16 @@ async function identity(path: string): Promise<string | null> {
 
 async function remember(path: string, result: ImportResult): Promise<void> {
   const key = await identity(path);
-  if (key === null) return;
-  const now = Date.now();
-  for (const [k, v] of remembered) if (now - v.at > REMEMBER_MS || remembered.size >= REMEMBER_MAX) remembered.delete(k);
-  remembered.set(key, { result, at: now });
+  if (key !== null) remembered.set(key, result);
 }
 
 async function takeRemembered(path: string): Promise<ImportResult | undefined> {
   if (remembered.size === 0) return undefined;
   const key = await identity(path);
-  const hit = key === null ? undefined : remembered.get(key);
-  if (key !== null) remembered.delete(key);
-  return hit?.result;
+  if (key === null) return undefined;
+  const hit = remembered.get(key);
+  remembered.delete(key);
+  return hit;
 }
 
 // --- the process's importer ---------------------------------------------------
