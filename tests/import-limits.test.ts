@@ -85,6 +85,26 @@ describe('PDFs are capped in pages and in text items per page', () => {
 });
 
 describe('the contained importer', () => {
+  it('brings the stack of a bug inside the worker back to the log, and goes on with the next file', async () => {
+    const importer = new ContainedImporter(DEFAULT_IMPORT_LIMITS);
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      // Overrides that are not an object: reading them throws a plain TypeError inside the worker, a bug and not the file's fault.
+      const dir = mkdtempSync(join(root, 'bug-'));
+      writeFileSync(join(dir, 'bug.txt'), '对口支援 𠀀 text that is fine');
+      const err = await refusal(importer.load(dir, 'bug.txt', null as unknown as Record<string, never>, false));
+      expect(err.code).toBe('import_failed');
+      expect(err.message).toContain('bug.txt could not be imported');
+      const logged = log.mock.calls.map((c) => String(c[0])).find((m) => m.includes('bug.txt'));
+      expect(logged).toMatch(/TypeError[^\n]*\n\s+at /); // the worker's stack, not only its message
+      writeFileSync(join(dir, 'next.txt'), '对口支援 after a bug');
+      expect((await importer.load(dir, 'next.txt', {}, false)).doc.text).toContain('对口支援');
+    } finally {
+      log.mockRestore();
+      await importer.close();
+    }
+  });
+
   it('tells the researcher a bug inside the importer failed their file, and logs the stack for whoever fixes it', () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'text')");
     const log = vi.spyOn(console, 'error').mockImplementation(() => {});

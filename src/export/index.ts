@@ -72,7 +72,7 @@ export interface ExportFileName {
   fileName: string;
   /** Letters, digits, `.`, `_`, `-` only, for old clients: `duikou-quotes-2026-11-22-tag.md`. */
   asciiFileName: string;
-  /** `attachment; filename=<ascii>; filename*=UTF-8''<percent-encoded full name>` (RFC 6266 / RFC 8187), see {@link contentDisposition}. */
+  /** `attachment; filename=<ascii>; filename*=UTF-8''<percent-encoded full name>` (RFC 6266 / RFC 8187; `filename*` only when the full name is not plain ASCII), see {@link contentDisposition}. */
   contentDisposition: string;
 }
 
