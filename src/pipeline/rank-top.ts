@@ -85,6 +85,13 @@ export interface TopSource extends SearchSource {
   kindOf(id: number): PassageKind | undefined;
   /** The passage's document id ('' when unknown), without reading the passage. */
   docOf(id: number): string;
+  /**
+   * The passage's document as a small number (-1 when unknown), for counting
+   * hits per paper in a typed array instead of by id string for every hit.
+   */
+  docIndex(id: number): number;
+  /** The document id of a {@link docIndex} number ('' when unknown). */
+  docAt(index: number): string;
   /** The passage's language (undefined when unknown), without reading the passage. */
   langOf(id: number): Lang | undefined;
 }
@@ -118,6 +125,43 @@ export interface TopResult {
  * cheap, every total is exact.
  */
 export const EXACT_TOTAL_UP_TO = 10_000;
+
+/**
+ * Hits per paper, counted by document number in a typed array: one
+ * increment per hit, where a record keyed by the paper's id string cost a
+ * property lookup by string for each of tens of thousands of hits.
+ */
+class PaperCounts {
+  private counts = new Int32Array(256);
+  /** Hits of passages with no known paper (counted under '', as `docOf` names them). */
+  private unknown = 0;
+
+  add(index: number): void {
+    if (index < 0) {
+      this.unknown++;
+      return;
+    }
+    if (index >= this.counts.length) {
+      const grown = new Int32Array(Math.max(index + 1, this.counts.length * 2));
+      grown.set(this.counts);
+      this.counts = grown;
+    }
+    this.counts[index]!++;
+  }
+
+  /** The counts by document id. */
+  record(src: TopSource): Record<string, number> {
+    const out: Record<string, number> = {};
+    const counts = this.counts;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] === 0) continue;
+      const doc = src.docAt(i);
+      out[doc] = (out[doc] ?? 0) + counts[i]!;
+    }
+    if (this.unknown > 0) out[''] = (out[''] ?? 0) + this.unknown;
+    return out;
+  }
+}
 
 /** Room for the rounding of the bound's arithmetic, so a bound is never below the score it bounds. */
 const SLACK = 1 + 1e-9;
@@ -239,7 +283,7 @@ function strictBound(
   excluded: ItemFacts[],
   ctx: Context,
   src: TopSource,
-  titleOf: (docId: string) => boolean,
+  titleOf: (id: number) => boolean,
   defer?: { pending: boolean },
 ): number {
   const norm = lengthNorm(id, ctx);
@@ -285,7 +329,7 @@ function strictBound(
   const kind = src.kindOf(id);
   if (unsure || kind === undefined) return Infinity;
   score *= priorBound(kind, id, src);
-  if (clauses.length > 0 && titleOf(src.docOf(id))) score *= TITLE_BOOST;
+  if (clauses.length > 0 && titleOf(id)) score *= TITLE_BOOST;
   return score * SLACK;
 }
 
@@ -304,7 +348,20 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     titles.set(docId, t);
     return t;
   };
+  // The same per passage, by its paper's number (0: not known yet, 1: no, 2: yes), without a lookup by id string.
+  let titleCodes = new Uint8Array(256);
+  const titleOfPassage = (id: number): boolean => {
+    const d = src.docIndex(id);
+    if (d < 0) return titleOf(src.docOf(id));
+    if (d >= titleCodes.length) titleCodes = grow(titleCodes, new Uint8Array(Math.max(d + 1, titleCodes.length * 2)));
+    let c = titleCodes[d]!;
+    if (c === 0) titleCodes[d] = c = titleOf(src.docAt(d)) ? 2 : 1;
+    return c === 2;
+  };
+  // A one-word variant's candidate set already holds its word's frequency table (see `candidates` in
+  // rank.ts): the same table the bounds read, so it is not built a second time from the posting list.
   const tableCache = new Map<string, Uint16Array>();
+  for (const [v, set] of pool) if (v.terms.length === 1 && set.frequencies !== undefined) tableCache.set(v.terms[0]!, set.frequencies);
   const tableOf = (term: string): Uint16Array => {
     let t = tableCache.get(term);
     if (!t) tableCache.set(term, (t = src.index.termFrequencies(term)));
@@ -323,7 +380,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   let bounds = new Float64Array(ids.length);
   /** 1 where the bound is the exact score. */
   let exact = new Uint8Array(ids.length);
-  const perDocument: Record<string, number> = {};
+  const papers = new PaperCounts();
   let n = 0;
   const accept = typedAccept(q, opts, src);
   // Once the cap's worth of hits is counted, candidates that are hits only if a phrase check passes
@@ -338,7 +395,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     let bound =
       clauses.length === 0
         ? Infinity
-        : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOf, n - pendingN >= cap ? defer : undefined);
+        : strictBound(id, clauseFacts, excludedFacts, ctx, src, titleOfPassage, n - pendingN >= cap ? defer : undefined);
     if (bound === NO_HIT) continue;
     let isExact = 0;
     if (bound === Infinity) {
@@ -357,15 +414,12 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     ids[n] = id;
     bounds[n] = bound;
     exact[n] = isExact;
-    if (defer.pending) {
-      pendingN++;
-    } else {
-      const doc = src.docOf(id);
-      perDocument[doc] = (perDocument[doc] ?? 0) + 1;
-    }
+    if (defer.pending) pendingN++;
+    else papers.add(src.docIndex(id));
     n++;
   }
   const total = n - pendingN;
+  const perDocument = papers.record(src);
   const totalRelation: TopResult['totalRelation'] = pendingN > 0 ? 'gte' : 'eq';
 
   // Outside strict mode the full ranking boosts summaries among its first hits, unless it tried best match.
@@ -460,7 +514,7 @@ function bestTop(
   const ids = new Int32Array(cands.size);
   const bounds = new Float64Array(ids.length);
   const exact = new Uint8Array(ids.length);
-  const perDocument: Record<string, number> = {};
+  const papers = new PaperCounts();
   let n = 0;
   for (const id of cands) {
     if (accept !== null && !accept(id)) continue;
@@ -476,11 +530,11 @@ function bestTop(
     ids[n] = id;
     bounds[n] = bound;
     exact[n] = isExact;
-    const doc = src.docOf(id);
-    perDocument[doc] = (perDocument[doc] ?? 0) + 1;
+    papers.add(src.docIndex(id));
     n++;
   }
   if (n === 0) return null;
+  const perDocument = papers.record(src);
   const score = (i: number): number => {
     if (exact[i] === 0) {
       bounds[i] = bestScore(ids[i]!, loose, ctx)?.score ?? -Infinity;

@@ -530,6 +530,14 @@ export class Engine implements TopSource {
     return this.docIds[this.docCodes[id] ?? -1] ?? '';
   }
 
+  docIndex(id: number): number {
+    return this.docCodes[id] ?? -1;
+  }
+
+  docAt(index: number): string {
+    return this.docIds[index] ?? '';
+  }
+
   orderKey(id: number): number {
     if (this.orderKeysAt !== this.changes) {
       // Documents by id as the ranking compares them (localeCompare; ids it finds equal share a rank), then start.
