@@ -17,13 +17,7 @@ export class IdSet implements Iterable<number> {
    * each passage, by id (0xffff: that many or more, ask the index).
    */
   frequencies?: Uint16Array;
-  /**
-   * Set when the members are candidates still to be checked (a phrase's
-   * passages holding all its words, not yet known to hold its biwords): the
-   * check, per id. Scoring checks the members it looks at; the exact count is
-   * {@link verified}'s size.
-   */
-  check?: (id: number) => boolean;
+  private remembered?: (id: number) => boolean;
   private checked?: IdSet;
   private readonly bits: Uint32Array;
 
@@ -50,6 +44,37 @@ export class IdSet implements Iterable<number> {
     return new IdSet(idsOf(bits, n), bits);
   }
 
+  /**
+   * Set when the members are candidates still to be checked (a phrase's
+   * passages holding all its words, not yet known to hold its biwords): the
+   * check, per id. Scoring checks the members it looks at; the exact count is
+   * {@link verified}'s size. Each id is checked once: the answer is kept (a
+   * set lives for one query, over an index that does not change meanwhile),
+   * since a candidate may be asked again — by the counting pass, then by an
+   * exclusion, or through a second variant with the same words
+   * (`pairing assistance` and `paired assistance` share one set).
+   */
+  get check(): ((id: number) => boolean) | undefined {
+    return this.remembered;
+  }
+
+  set check(test: ((id: number) => boolean) | undefined) {
+    this.checked = undefined;
+    if (test === undefined) {
+      this.remembered = undefined;
+      return;
+    }
+    /** By id: 0 not checked yet, 1 fails, 2 passes. */
+    let answers: Uint8Array | undefined;
+    this.remembered = (id) => {
+      answers ??= new Uint8Array(this.bits.length * 32);
+      let a = answers[id];
+      if (a === undefined) return test(id);
+      if (a === 0) answers[id] = a = test(id) ? 2 : 1;
+      return a === 2;
+    };
+  }
+
   /** The ids in any of the sets. */
   static union(sets: readonly IdSet[]): IdSet {
     if (sets.length === 1) return sets[0]!;
@@ -71,8 +96,9 @@ export class IdSet implements Iterable<number> {
 
   /** The members that pass {@link check} (this set when there is none), computed once. */
   verified(): IdSet {
-    if (!this.check) return this;
-    return (this.checked ??= this.filter(this.check));
+    const check = this.check;
+    if (!check) return this;
+    return (this.checked ??= this.filter(check));
   }
 
   has(id: number): boolean {

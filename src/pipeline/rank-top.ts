@@ -163,6 +163,24 @@ class PaperCounts {
   }
 }
 
+/**
+ * A yes/no answer per paper, asked per passage: computed once per paper from
+ * its id, then read by the passage's paper number from a typed array, so a
+ * candidate pass of tens of thousands of passages looks nothing up by id string.
+ */
+function perPaper(src: TopSource, answer: (docId: string) => boolean): (id: number) => boolean {
+  /** By paper number: 0 not asked yet, 1 no, 2 yes. */
+  let known = new Uint8Array(256);
+  return (id) => {
+    const d = src.docIndex(id);
+    if (d < 0) return answer(src.docOf(id));
+    if (d >= known.length) known = grow(known, new Uint8Array(Math.max(d + 1, known.length * 2)));
+    let c = known[d]!;
+    if (c === 0) known[d] = c = answer(src.docAt(d)) ? 2 : 1;
+    return c === 2;
+  };
+}
+
 /** Room for the rounding of the bound's arithmetic, so a bound is never below the score it bounds. */
 const SLACK = 1 + 1e-9;
 
@@ -348,16 +366,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     titles.set(docId, t);
     return t;
   };
-  // The same per passage, by its paper's number (0: not known yet, 1: no, 2: yes), without a lookup by id string.
-  let titleCodes = new Uint8Array(256);
-  const titleOfPassage = (id: number): boolean => {
-    const d = src.docIndex(id);
-    if (d < 0) return titleOf(src.docOf(id));
-    if (d >= titleCodes.length) titleCodes = grow(titleCodes, new Uint8Array(Math.max(d + 1, titleCodes.length * 2)));
-    let c = titleCodes[d]!;
-    if (c === 0) titleCodes[d] = c = titleOf(src.docAt(d)) ? 2 : 1;
-    return c === 2;
-  };
+  const titleOfPassage = perPaper(src, titleOf);
   // A one-word variant's candidate set already holds its word's frequency table (see `candidates` in
   // rank.ts): the same table the bounds read, so it is not built a second time from the posting list.
   const tableCache = new Map<string, Uint16Array>();
@@ -674,9 +683,10 @@ function typedAccept(q: ParsedQuery, opts: RankOptions, src: TopSource): ((id: n
   const docSet = new Set(docs);
   const kindSet = new Set(kinds ?? []);
   if (lang === undefined && docSet.size === 0 && kindSet.size === 0 && restrict === undefined) return null;
+  const inDocs = perPaper(src, (doc) => docSet.has(doc));
   return (id) =>
     (lang === undefined || src.langOf(id) === lang) &&
-    (docSet.size === 0 || docSet.has(src.docOf(id))) &&
+    (docSet.size === 0 || inDocs(id)) &&
     (kindSet.size === 0 || kindSet.has(src.kindOf(id)!)) &&
     (restrict === undefined || restrict(src.passage(id)!));
 }
