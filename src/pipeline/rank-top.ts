@@ -72,6 +72,7 @@ import {
   wordTf,
 } from './rank.js';
 import { readsAsQuestion } from './best-match.js';
+import { biword } from './analyze.js';
 import { type Bonus, topEntries } from './top.js';
 
 /** What the top-k ranking needs beyond a {@link SearchSource}: per-passage facts from typed arrays. */
@@ -449,6 +450,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     return bounds[i]!;
   };
   const keyOf = (i: number): number => src.orderKey(ids[i]!);
+  const wholePhrase = wholeQueryHolds(clauses, src);
   // Then the summary boost among the first BONUS_TOP hits (`boostSummaries`): that needs the
   // ranking's first max(k, BONUS_TOP) hits, or, without the phrase bonus, those that the boost could
   // lift into the first k.
@@ -464,7 +466,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     const pre = Float64Array.from(first, (i) => bounds[i]!);
     const keys = Float64Array.from(first, keyOf);
     const bonus: Bonus = {
-      holds: (j) => wholeQueryAdjacent(clauses, src.tokens(ids[first[j]!]!)),
+      holds: (j) => wholePhrase(ids[first[j]!]!),
       factor: PHRASE_BONUS,
       allBelow: 0,
       top: BONUS_TOP,
@@ -477,7 +479,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     const keys = new Float64Array(n);
     for (let i = 0; i < n; i++) keys[i] = keyOf(i);
     top = topEntries(bounds, keys, n, upTo, {
-      holds: (i) => wholeQueryAdjacent(clauses, src.tokens(ids[i]!)),
+      holds: (i) => wholePhrase(ids[i]!),
       factor: PHRASE_BONUS,
       allBelow: BONUS_ALL_BELOW,
       top: BONUS_TOP,
@@ -670,6 +672,33 @@ function bestBound(id: number, lf: LooseFacts, excluded: ItemFacts[], ctx: Conte
   if (kind === undefined) return Infinity;
   weight *= priorBound(kind, id, src);
   return (lf.required.length + coverage + (weight === Infinity ? 1 : weight / (weight + 1))) * SLACK;
+}
+
+/**
+ * Whether a passage holds the whole query as one phrase (`wholeQueryAdjacent`
+ * in rank.ts, the whole-query phrase bonus), asked of the index before the
+ * passage is read: each pair of neighbouring words must be one of the
+ * passage's biwords, which for two words is the whole answer (the biwords
+ * encode the same adjacency rule). Only a longer query whose biwords are all
+ * there reads the passage's tokens. Reading tokens for the first
+ * {@link BONUS_TOP} hits of every query of two or more words meant analysing
+ * up to 200 passages per query once they had left the token cache.
+ */
+function wholeQueryHolds(clauses: CompiledItem[][], src: TopSource): (id: number) => boolean {
+  // The phrase wholeQueryAdjacent looks for: each clause's one item, as typed (its first variant, no translation).
+  const own = clauses.every((c) => c.length === 1) ? clauses.map((c) => c[0]!.variants[0]!).filter((v) => v.via === undefined) : [];
+  if (own.length !== clauses.length || own.length < 2) return () => false;
+  const tokens = own.flatMap((v) => v.tokens);
+  // Between clauses the words may stand apart by punctuation (loose); within a clause as the clause's variant says.
+  const loose = own.flatMap((v, i) => (i === 0 ? v.loose : [true, ...v.loose]));
+  // A loose pair is indexed apart only between two Chinese words; any other pair follows the strict rule (see `biwords`).
+  const keys = loose.map((l, i) =>
+    biword(tokens[i]!.term, tokens[i + 1]!.term, l && tokens[i]!.script === 'han' && tokens[i + 1]!.script === 'han'),
+  );
+  return (id) => {
+    for (const k of keys) if (src.index.frequency(id, k) === 0) return false;
+    return keys.length === 1 || wholeQueryAdjacent(clauses, src.tokens(id));
+  };
 }
 
 /**
