@@ -211,8 +211,22 @@ function factsOf(v: Variant, set: IdSet, tableOf: (term: string) => Uint16Array,
     // A translation's words anywhere in the passage (outside strict mode): as often as its rarest
     // word, unless the translation stands there as a phrase (then 0), which only the check can tell.
     const via = (v.via ? EXPANSION_WEIGHT : 1) * BAG_WEIGHT;
-    const check = (id: number): boolean => wordTf(v, id, src) > 0;
-    return { set, check, via, share: v.share ?? 1, tables: v.terms.map(tableOf), shape: 'bag', chars: 0 };
+    const tables = v.terms.map(tableOf);
+    const phrase = v.phrase;
+    // wordTf(v) > 0 (its rarest word stands more often than the phrase), with the words read from
+    // their tables rather than looked up in the passage one by one for every candidate.
+    const check = (id: number): boolean => {
+      let least = Infinity;
+      for (const t of tables) {
+        const tf = t[id]!;
+        if (tf === 0) return false;
+        if (tf < least) least = tf;
+      }
+      // 0xffff: that many or more, which only the passage can tell.
+      if (least === 0xffff) return wordTf(v, id, src) > 0;
+      return phrase === undefined || wordTf(phrase, id, src) < least;
+    };
+    return { set, check, via, share: v.share ?? 1, tables, shape: 'bag', chars: 0 };
   }
   const known = Object.keys(v).every((k) => KNOWN.has(k));
   const n = v.terms.length;
