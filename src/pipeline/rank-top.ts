@@ -343,9 +343,8 @@ function strictBound(
     // Phrases still to be checked make the clause certain only if one passes (checked only when
     // needed, and left to the ranking when the caller defers it: a hit, if a check passes).
     if (!sure && !unsure) {
-      if (defer === undefined)
-        sure = clause.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id) && f.check(id)));
-      else if (clause.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id)))) sure = defer.pending = true;
+      if (defer === undefined) sure = passesCheck(clause, id);
+      else if (awaitsCheck(clause, id)) sure = defer.pending = true;
     }
     // A clause a hit may lack (a stop word) only adds its bound where it may be there.
     if (!sure && !unsure && clause.optional !== true) return NO_HIT;
@@ -612,9 +611,20 @@ function itemBound(item: ItemFacts, id: number, norm: number, out: { sure: boole
   return tf > 0 ? (item.idf * (tf * (K1 + 1))) / (tf + norm) : 0;
 }
 
-/** Whether a phrase variant of the items that the tables could not settle holds in the passage. */
-const passesCheck = (items: ItemFacts[], id: number): boolean =>
-  items.some((item) => item.variants.some((f) => f.check !== undefined && f.set.has(id) && f.check(id)));
+/**
+ * Whether a phrase variant of the items that the tables could not settle holds in the passage.
+ * (Loops rather than nested `some` callbacks: the counting pass asks this of tens of thousands of candidates.)
+ */
+function passesCheck(items: ItemFacts[], id: number): boolean {
+  for (const item of items) for (const f of item.variants) if (f.check !== undefined && f.set.has(id) && f.check(id)) return true;
+  return false;
+}
+
+/** Whether the passage is a candidate of a phrase variant of the items, still to be checked. */
+function awaitsCheck(items: ItemFacts[], id: number): boolean {
+  for (const item of items) for (const f of item.variants) if (f.check !== undefined && f.set.has(id)) return true;
+  return false;
+}
 
 /**
  * Of one best-match candidate: an upper bound of its {@link bestScore} when
