@@ -34,6 +34,21 @@ function add(ix: PassageIndex, added: Added, id: number, terms: Map<string, numb
   added.set(id, terms);
 }
 
+/** Settle `ix` on its own snapshot: every list in the same order, every frequency and the snapshot itself unchanged. */
+function settle(ix: PassageIndex, vocabulary: readonly string[]): void {
+  const before = ix.snapshot();
+  const lists = vocabulary.map((t) => [...ix.lookup(t)]);
+  const tfs = vocabulary.map((t) => ix.termFrequencies(t));
+  const steps = ix.settleSteps(before);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  step.value?.();
+  expect(ix.unsettledTerms).toBe(0);
+  expect(vocabulary.map((t) => [...ix.lookup(t)])).toEqual(lists);
+  expect(vocabulary.map((t) => ix.termFrequencies(t))).toEqual(tfs);
+  expect(ix.snapshot()).toEqual(before);
+}
+
 describe('PassageIndex', () => {
   const vocabulary = ['a', 'b', 'c', 'd', 'a|b', 'b~c', 'support', '对口支援'];
 
@@ -49,6 +64,8 @@ describe('PassageIndex', () => {
       fc.constant('compact' as const),
       // The snapshot taken a term at a time, removed postings dropped between its steps (as in a serving engine).
       fc.constant('restart-stepwise' as const),
+      // Its own snapshot taken as its postings (once persisted, see PassageIndex.settleSteps).
+      fc.constant('settle' as const),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
@@ -65,7 +82,8 @@ describe('PassageIndex', () => {
             }
             expect(step.value).toEqual(ix.snapshot());
             ix = PassageIndex.fromSnapshot(step.value);
-          } else if (o === 'compact') ix.compactPostings();
+          } else if (o === 'settle') settle(ix, vocabulary);
+          else if (o === 'compact') ix.compactPostings();
           else if ('add' in o) add(ix, added, o.add, new Map(Object.entries(o.terms)));
           else {
             ix.remove(o.remove);

@@ -119,13 +119,8 @@ const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
 export class PassageIndex {
   /** The slot of each word of the passage being added (see {@link SLOTS}); FlexSearch asks for it per term. */
   private slotNow = new Map<string, number>();
-  private readonly fx = new Index({
-    tokenize: 'strict',
-    encode: splitTerms,
-    resolution: SLOTS,
-    fastupdate: true,
-    score: (_content, term) => this.slotNow.get(term) ?? 0,
-  });
+  /** Postings added since the index was built or last {@link settle}d; replaced by an empty one when it is. */
+  private fx = this.newFx();
   /** Token count of each indexed passage, by passage id (-1: not indexed). */
   private lengths = new Int32Array(1024).fill(-1);
   /** Number of indexed passages. */
@@ -168,6 +163,17 @@ export class PassageIndex {
   /** Ids whose FlexSearch postings await removal, and the number of ids stale in the base. */
   private readonly pendingFx = new Set<number>();
   private staleBase = 0;
+
+  /** An empty FlexSearch index that lists each passage in the slot {@link slotNow} gives its term. */
+  private newFx(): Index {
+    return new Index({
+      tokenize: 'strict',
+      encode: splitTerms,
+      resolution: SLOTS,
+      fastupdate: true,
+      score: (_content, term) => this.slotNow.get(term) ?? 0,
+    });
+  }
 
   /**
    * Index a passage under its terms.
@@ -509,6 +515,58 @@ export class PassageIndex {
       }
     }
     return ix;
+  }
+
+  /**
+   * Take `snap` — a {@link snapshot} of this index, taken when it held
+   * exactly what it holds now — as this index's postings, in place of
+   * FlexSearch's lists: the same postings in the same order, as typed arrays
+   * outside the JS heap instead of an array per term and slot and an array of
+   * lists per passage (about half the heap of a freshly built index). What an
+   * index read back with {@link fromSnapshot} holds; answers do not change.
+   *
+   * The term table is built a few thousand terms per step; the index itself
+   * changes only in the last one, which `commit` does: the caller calls it
+   * only if the index did not change since the snapshot (add, remove).
+   */
+  *settleSteps(snap: IndexSnapshot): Generator<void, (() => void) | null> {
+    if (snap.ids.length === 0 && this.base === null && this.fxMap().size === 0) return null;
+    const terms = new Map<string, number>();
+    if (snap.postingTerms !== '') {
+      let t = 0;
+      for (let at = 0; at <= snap.postingTerms.length;) {
+        const nl = snap.postingTerms.indexOf('\n', at);
+        const end = nl < 0 ? snap.postingTerms.length : nl;
+        terms.set(snap.postingTerms.slice(at, end), t++);
+        at = end + 1;
+        if ((t & (STEP_TERMS - 1)) === 0) yield;
+      }
+    }
+    let limit = 0;
+    for (let i = 0; i < snap.ids.length; i++) if (snap.ids[i]! >= limit) limit = snap.ids[i]! + 1;
+    yield;
+    return () => {
+      for (let id = limit; id < this.lengths.length; id++) if (this.lengths[id]! >= 0) limit = id + 1;
+      this.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit };
+      this.fx = this.newFx();
+      this.slotNow = new Map();
+      this.pendingFx.clear();
+      this.staleBase = 0;
+      this.keyCache.clear();
+      this.flags.fill(0);
+      // The live triples, one after another, in place of chunks holding removed passages' triples too.
+      this.chunks.splice(0);
+      if (snap.triples.length > 0) this.chunks.push(snap.triples);
+      this.chunkUsed = snap.triples.length;
+      this.freqChunk.fill(0);
+      this.freqOff.set(snap.freqOff);
+      this.deadTriples = 0;
+    };
+  }
+
+  /** Terms with postings in FlexSearch: added since the index was built or last settled (see {@link settleSteps}). */
+  get unsettledTerms(): number {
+    return this.fxMap().size;
   }
 
   /** Whether passage `id` is indexed. */

@@ -392,6 +392,23 @@ export class Engine implements TopSource {
   }
 
   /**
+   * Once `state` — taken by {@link stateSteps} at {@link stateGeneration}
+   * `takenAt` — is persisted, hold the index as an engine read back from it
+   * would ({@link PassageIndex.settleSteps}): its postings in the state's
+   * typed arrays, FlexSearch's lists of the build dropped. A few milliseconds
+   * per step; nothing changes when the engine did since (it is then settled
+   * by the next state written).
+   * @returns whether the index was settled
+   */
+  *settleSteps(state: EngineState, takenAt: number): Generator<void, boolean> {
+    if (this.stateChanges !== takenAt) return false;
+    const commit = yield* this.index.settleSteps(state.index);
+    if (!commit || this.stateChanges !== takenAt) return false;
+    commit();
+    return true;
+  }
+
+  /**
    * Take over a persisted {@link state}, on an engine holding no document:
    * `docs` are the documents it was taken with (their text and metadata; a
    * text read lazily stays so, see texts.ts).

@@ -26,8 +26,8 @@ import { detectMetadata } from '../../pipeline/load.js';
 import { removeStaleUploads } from '../../library/uploads.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
-import { STATE_SCHEMA, dropLeftoverFiles, readState, writeStateGradually } from './state-store.js';
-import { PaperTexts, holdText } from './texts.js';
+import { STATE_SCHEMA, dropLeftoverFiles, readState, textsOf, writeStateGradually } from './state-store.js';
+import { holdText } from './texts.js';
 import { startWorker, workerScript } from '../../workers/prepare.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 
@@ -342,7 +342,7 @@ async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides
   // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
   if (!found || engine.documents().length > 0) return null;
   // Texts read when something needs them (see texts.ts), not the 80 million characters of a 100 MB corpus now.
-  const texts = new PaperTexts(db);
+  const texts = textsOf(db);
   const docs: LoadedDocument[] = [];
   for (const row of found.papers) {
     const detectedMeta = found.meta[row.id];
