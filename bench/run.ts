@@ -22,6 +22,8 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express';
 import { Engine } from '../src/backends/embedded/engine.js';
+import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { writeState } from '../src/backends/embedded/state-store.js';
 import { prepareUpdate } from '../src/pipeline/prepare.js';
 import { createApp } from '../src/http/app.js';
 import { WorkerPool, prepareInWorkers, workerScript } from '../src/workers/prepare.js';
@@ -196,6 +198,31 @@ function coldStart(corpusDir: string, dataDir: string, query: string, corpusByte
       },
     );
   });
+}
+
+/**
+ * Persist a built engine as a first start does: the papers' texts in a new
+ * index.db, the engine's state beside it (writeState, which then holds the
+ * index as a restart reads it and the texts in index.db; see
+ * `Engine.settleSteps`). The build itself ran through the worker pool,
+ * which persists nothing.
+ * @returns the milliseconds it took
+ */
+function persistBuilt(engine: Engine, dir: string): number {
+  const t = performance.now();
+  mkdirSync(dir, { recursive: true });
+  const db = openIndexDatabase(join(dir, 'index.db'));
+  const insert = db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, ?, 0, ?, ?, ?)');
+  db.transaction(() => {
+    for (const d of engine.documents()) {
+      insert.run(d.id, d.file, d.text.length, d.hash, d.text, d.pages ? JSON.stringify(d.pages) : null);
+    }
+  })();
+  writeState(db, engine, (id) => {
+    const { title, authors, year, venue, lang } = engine.requireDocument(id);
+    return { id, title, authors, year, venue, lang };
+  });
+  return performance.now() - t;
 }
 
 // --- one size ---
@@ -389,20 +416,36 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   // Update one document (after the queries, as it renumbers the document's passages): change a
   // paragraph and replace the paper (segment it, analyse and index its changed passages, on this thread).
   const victim = engine.document(manifest.files[Math.floor(manifest.files.length / 2)]!.replace(/\.txt$/, ''))!;
-  const updates: number[] = [];
-  const prepShare: number[] = [];
-  for (let k = 0; k < 5; k++) {
-    const text = victim.text.replace(/\n\n/, `\n\nAn inserted sentence number ${k} about counterpart support.\n\n`);
-    const u = performance.now();
-    const prep = prepareUpdate({ ...victim, text }, engine.document(victim.id));
-    const mid = performance.now();
-    engine.addPrepared(prep);
-    updates.push(performance.now() - u);
-    prepShare.push(mid - u);
-  }
-  engine.addDocument(victim);
-  const updateMs = round(median(updates), 1);
-  log(`update one doc (${round(victim.text.length / 1024)} K chars): ${updateMs} ms median (prepare ${round(median(prepShare), 1)} ms)`);
+  const { text: victimText, ...victimMeta } = victim;
+  const updateOnce = (): { updateMs: number; prepareMs: number } => {
+    const updates: number[] = [];
+    const prepShare: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const text = victimText.replace(/\n\n/, `\n\nAn inserted sentence number ${k} about counterpart support.\n\n`);
+      const u = performance.now();
+      const prep = prepareUpdate({ ...victimMeta, text }, engine.document(victim.id));
+      const mid = performance.now();
+      engine.addPrepared(prep);
+      updates.push(performance.now() - u);
+      prepShare.push(mid - u);
+    }
+    engine.addDocument({ ...victimMeta, text: victimText });
+    return { updateMs: round(median(updates), 1), prepareMs: round(median(prepShare), 1) };
+  };
+  const inMemoryUpdate = updateOnce();
+  log(
+    `update one doc (${round(victimText.length / 1024)} K chars), index in memory only: ${inMemoryUpdate.updateMs} ms median (prepare ${inMemoryUpdate.prepareMs} ms)`,
+  );
+
+  // The update again, on the engine as a server holds it once the index it built is persisted (its
+  // state written to index.db and the file beside it, texts read from index.db when used).
+  const persistDir = join(CACHE, `built-${mb}MB`);
+  rmSync(persistDir, { recursive: true, force: true });
+  const persistMs = persistBuilt(engine, persistDir);
+  log(`index persisted in ${round(persistMs / 1000, 1)} s`);
+  const { updateMs, prepareMs: updatePrepareMs } = updateOnce();
+  log(`update one doc, index persisted: ${updateMs} ms median (prepare ${updatePrepareMs} ms)`);
+  rmSync(persistDir, { recursive: true, force: true });
 
   return {
     mb,
@@ -421,11 +464,18 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
       peakHeap: peak.heap,
       heapAfterBuild: heapAfter,
       heapBytesPerTextByte: round(heapAfter / manifest.bytes, 2),
+      // The heap of the engine a first start builds and persists (the cold-start process's first run, see coldstart.mjs).
+      ...(persistBuild?.heapAfterOpen !== undefined && {
+        heapPersisted: Number(persistBuild.heapAfterOpen),
+        heapPersistedPerTextByte: round(Number(persistBuild.heapAfterOpen) / manifest.bytes, 2),
+      }),
+      persistS: round(persistMs / 1000, 2),
     },
     indexBytes,
     coldStart: { ...cold, persistBuild },
     updateMs,
-    updatePrepareMs: round(median(prepShare), 1),
+    updatePrepareMs,
+    inMemoryUpdate,
     query: inproc,
     http,
     baselines: {
@@ -495,14 +545,27 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
       T.build,
       T.buildOk,
     );
+    // Runs before the persisted figure was measured have only the in-memory one: that one is then judged.
+    const persisted = s.memory.heapPersisted !== undefined;
+    if (persisted) {
+      row(
+        'Heap after build, index persisted (bytes / text byte)',
+        `${round(s.memory.heapPersisted / MB, 1)} MB (${s.memory.heapPersistedPerTextByte})`,
+        '',
+        '',
+        '',
+        gb ? '' : T.heap,
+        gb ? null : s.memory.heapPersistedPerTextByte <= 2,
+      );
+    }
     row(
-      'Heap after build (bytes / text byte)',
+      `Heap after build${persisted ? ', in memory only' : ''} (bytes / text byte)`,
       `${round(s.memory.heapAfterBuild / MB, 1)} MB (${s.memory.heapBytesPerTextByte})`,
       '',
       '',
       '',
-      gb ? '' : T.heap,
-      gb ? null : T.heapOk,
+      gb || persisted ? '' : T.heap,
+      gb || persisted ? null : T.heapOk,
     );
     row(
       'Peak RSS / heap during build (MB)',
@@ -525,14 +588,36 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
     const c = s.coldStart;
     row(
       `Cold start to first answer (ms)${c.mode === 'persist' ? '' : ' — FALLBACK: openCorpus, no persisted index'}`,
-      round(Number(c.ms), 0),
+      // With the heap the restarted engine holds, measured as the heap after build (see coldstart.mjs).
+      c.heapAfterOpen === undefined
+        ? round(Number(c.ms), 0)
+        : `${round(Number(c.ms), 0)} (heap ${round(Number(c.heapAfterOpen) / s.bytes, 2)} B/B)`,
       '',
       '',
       '',
       `≤ ${coldMs}`,
       Number(c.ms) <= coldMs,
     );
-    row('Update one document (ms)', `${s.updateMs} (prepare ${s.updatePrepareMs})`, '', '', '', `≤ ${updateMs}`, s.updateMs <= updateMs);
+    row(
+      `Update one document${persisted ? ', index persisted' : ''} (ms)`,
+      `${s.updateMs} (prepare ${s.updatePrepareMs})`,
+      '',
+      '',
+      '',
+      `≤ ${updateMs}`,
+      s.updateMs <= updateMs,
+    );
+    if (s.inMemoryUpdate) {
+      row(
+        'Update one document, in memory only (ms)',
+        `${s.inMemoryUpdate.updateMs} (prepare ${s.inMemoryUpdate.prepareMs})`,
+        '',
+        '',
+        '',
+        '',
+        null,
+      );
+    }
     for (const p of ['p50', 'p95', 'p99'] as const) {
       const target = p === 'p50' ? `≤ ${p50Ms}` : p === 'p95' ? `≤ ${p95Ms}, and ≥ ${belowFts5}× below FTS5` : '';
       const ok = p === 'p50' ? q.duikou.p50 <= p50Ms : p === 'p95' ? q.duikou.p95 <= p95Ms && q.fts5.p95 >= belowFts5 * q.duikou.p95 : null;
