@@ -22,6 +22,12 @@ export interface PreparedDocument {
    * normalisation leaves its Han runs as they are (absent when not known).
    */
   passages: PreparedPassage[];
+  /**
+   * The version of the document {@link prepareUpdate} compared with (the
+   * one indexed then): while it is still the one indexed, each unanalysed
+   * passage's {@link PreparedPassage.reuses} names the entry it keeps.
+   */
+  against?: CorpusDocument;
 }
 
 /** One passage of a {@link PreparedDocument}. */
@@ -38,6 +44,8 @@ export interface PreparedPassage {
    * `counts` and `bigrams` are then empty.
    */
   unanalysed?: true;
+  /** With `unanalysed`: the id of the passage of {@link PreparedDocument.against} with the same text. */
+  reuses?: number;
 }
 
 /** Segment a document and analyse every passage (pure; no engine state). */
@@ -67,7 +75,9 @@ export function analyzeSegmented(text: string, passage: SegmentedPassage): Prepa
  * the pinyin lexicon). Two passages with the same key index the same.
  */
 export function passageKey(text: string, p: Pick<Passage, 'pieces' | 'lang'>): string {
-  return `${p.lang}\u0000${joinPieces(text, p.pieces).text}`;
+  // Most passages are one piece: their text is a slice, without joinPieces' map of every offset.
+  const one = p.pieces.length === 1 ? p.pieces[0]! : null;
+  return `${p.lang}\u0000${one ? text.slice(one.start, one.end) : joinPieces(text, p.pieces).text}`;
 }
 
 /**
@@ -76,20 +86,25 @@ export function passageKey(text: string, p: Pick<Passage, 'pieces' | 'lang'>): s
  * paragraph analyses that paragraph, not the paper.
  */
 export function prepareUpdate(doc: LoadedDocument, old: CorpusDocument | undefined): PreparedDocument {
-  const have = new Map<string, number>();
-  for (const p of old?.passages ?? []) {
-    const k = passageKey(old!.text, p);
-    have.set(k, (have.get(k) ?? 0) + 1);
+  // The old version's passages by their key, in order: each new passage of the same text takes the first left.
+  const have = new Map<string, number[]>();
+  if (old) {
+    const oldText = old.text;
+    for (const p of old.passages) {
+      const k = passageKey(oldText, p);
+      const ids = have.get(k);
+      if (ids) ids.push(p.id);
+      else have.set(k, [p.id]);
+    }
   }
   return {
     doc,
     passages: segment(doc.id, doc.text, doc.lang).map((passage): PreparedPassage => {
-      const k = passageKey(doc.text, passage);
-      const n = have.get(k) ?? 0;
-      if (n === 0) return analyzeSegmented(doc.text, passage);
-      have.set(k, n - 1);
-      return { passage, terms: [], counts: [], words: 0, bigrams: [], unanalysed: true };
+      const reuses = have.get(passageKey(doc.text, passage))?.shift();
+      if (reuses === undefined) return analyzeSegmented(doc.text, passage);
+      return { passage, terms: [], counts: [], words: 0, bigrams: [], unanalysed: true, reuses };
     }),
+    ...(old && { against: old }),
   };
 }
 

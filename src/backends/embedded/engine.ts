@@ -304,22 +304,32 @@ export class Engine implements TopSource {
   private *adding(prep: PreparedDocument): Generator<Passage[], CorpusDocument> {
     const { doc } = prep;
     const old = this.docs.get(doc.id);
-    // The indexed version's passages by their text: a passage of the same text keeps its entry.
-    const reusable = new Map<string, number[]>();
-    for (const p of old?.passages ?? []) {
-      if (!this.index.has(p.id)) continue;
-      const k = passageKey(old!.text, p);
-      const list = reusable.get(k);
-      if (list) list.push(p.id);
-      else reusable.set(k, [p.id]);
-    }
     const kept = new Set<number>();
-    const ids = prep.passages.map((p) => {
-      const id = reusable.get(passageKey(doc.text, p.passage))?.shift();
-      if (id === undefined) return this.nextId++;
-      kept.add(id);
-      return id;
-    });
+    let ids: number[];
+    if (old && prep.against === old) {
+      // Prepared against the version indexed now: the passages of the same text are known already.
+      ids = prep.passages.map(({ reuses: id }) => {
+        if (id === undefined || !this.index.has(id) || kept.has(id)) return this.nextId++;
+        kept.add(id);
+        return id;
+      });
+    } else {
+      // The indexed version's passages by their text: a passage of the same text keeps its entry.
+      const reusable = new Map<string, number[]>();
+      for (const p of old?.passages ?? []) {
+        if (!this.index.has(p.id)) continue;
+        const k = passageKey(old!.text, p);
+        const list = reusable.get(k);
+        if (list) list.push(p.id);
+        else reusable.set(k, [p.id]);
+      }
+      ids = prep.passages.map((p) => {
+        const id = reusable.get(passageKey(doc.text, p.passage))?.shift();
+        if (id === undefined) return this.nextId++;
+        kept.add(id);
+        return id;
+      });
+    }
     if (old) {
       this.docs.delete(doc.id);
       this.titleCache.delete(doc.id);
