@@ -286,7 +286,12 @@ function classify(text: string, blocks: Block[]): Unit[] {
       push('rule', [whole]);
       continue;
     }
-    if (single && (PAGE_NUMBER.test(s) || running.has(lineKey(s)) || (titleKey !== null && s.length <= 200 && lineKey(s) === titleKey))) {
+    // The key (a normalisation of the whole line) only when a running line or the title could match it.
+    const key = single && (running.size > 0 || (titleKey !== null && s.length <= 200)) ? lineKey(s) : null;
+    if (
+      single &&
+      (PAGE_NUMBER.test(s) || (key !== null && running.has(key)) || (titleKey !== null && s.length <= 200 && key === titleKey))
+    ) {
       push('running', [whole]);
       continue;
     }
