@@ -542,11 +542,11 @@ export class PassageIndex {
         if ((t & (STEP_TERMS - 1)) === 0) yield;
       }
     }
-    let limit = 0;
-    for (let i = 0; i < snap.ids.length; i++) if (snap.ids[i]! >= limit) limit = snap.ids[i]! + 1;
     yield;
     return () => {
-      for (let id = limit; id < this.lengths.length; id++) if (this.lengths[id]! >= 0) limit = id + 1;
+      // Above every id listed: the snapshot lists live passages only.
+      let limit = 0;
+      for (let id = 0; id < this.lengths.length; id++) if (this.lengths[id]! >= 0) limit = id + 1;
       this.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit };
       this.fx = this.newFx();
       this.slotNow = new Map();
