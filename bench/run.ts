@@ -445,6 +445,12 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   log(`index persisted in ${round(persistMs / 1000, 1)} s`);
   // Writing the state leaves hundreds of megabytes of garbage at 100 MB: collected now, not inside the timed update.
   gc();
+  // The queries again on the engine as a server holds it from then on: postings in the state's typed
+  // arrays, texts read from index.db through a bounded cache (the run above timed the built engine,
+  // every text in memory).
+  const latPersisted = queries.map((bq) => timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' })).samples);
+  const queryPersisted = percentiles(latPersisted);
+  log(`in-process p50/p95/p99, index persisted: duikou ${JSON.stringify(queryPersisted)}`);
   const { updateMs, prepareMs: updatePrepareMs } = updateOnce();
   log(`update one doc, index persisted: ${updateMs} ms median (prepare ${updatePrepareMs} ms)`);
   rmSync(persistDir, { recursive: true, force: true });
@@ -479,6 +485,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
     updatePrepareMs,
     inMemoryUpdate,
     query: inproc,
+    queryPersisted,
     http,
     baselines: {
       fts5: { buildS: round(base.ftsBuildMs / 1000, 2), indexBytes: ftsBytes },
@@ -624,6 +631,23 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
       const target = p === 'p50' ? `≤ ${p50Ms}` : p === 'p95' ? `≤ ${p95Ms}, and ≥ ${belowFts5}× below FTS5` : '';
       const ok = p === 'p50' ? q.duikou.p50 <= p50Ms : p === 'p95' ? q.duikou.p95 <= p95Ms && q.fts5.p95 >= belowFts5 * q.duikou.p95 : null;
       row(`Query top-20 ${p} in-process (ms)`, q.duikou[p], q.fts5[p], q.brute[p], ratio(q.duikou[p], q.fts5[p]), target, ok);
+    }
+    // Runs before this row was measured have only the built engine's figures.
+    const qp = s.queryPersisted as Record<'p50' | 'p95' | 'p99', number> | undefined;
+    if (qp) {
+      for (const p of ['p50', 'p95', 'p99'] as const) {
+        const target = p === 'p50' ? `≤ ${p50Ms}` : p === 'p95' ? `≤ ${p95Ms}, and ≥ ${belowFts5}× below FTS5` : '';
+        const ok = p === 'p50' ? qp.p50 <= p50Ms : p === 'p95' ? qp.p95 <= p95Ms && q.fts5.p95 >= belowFts5 * qp.p95 : null;
+        row(
+          `Query top-20 ${p} in-process, index persisted as a server holds it (ms)`,
+          qp[p],
+          q.fts5[p],
+          q.brute[p],
+          ratio(qp[p], q.fts5[p]),
+          target,
+          ok,
+        );
+      }
     }
     for (const c of ['c1', 'c16'] as const) {
       for (const p of ['p50', 'p95', 'p99'] as const) {
