@@ -209,7 +209,8 @@ const KNOWN = new Set(['terms', 'tokens', 'loose', 'via', 'run', 'chars', 'share
 function factsOf(v: Variant, set: IdSet, tableOf: (term: string) => Uint16Array, src: SearchSource): VariantFacts {
   if (v.bag === true && Object.keys(v).every((k) => KNOWN.has(k) || k === 'bag' || k === 'phrase')) {
     // A translation's words anywhere in the passage (outside strict mode): as often as its rarest
-    // word, unless the translation stands there as a phrase (then 0), which only the check can tell.
+    // word stands beyond the translation's phrase (see wordTf), which only the check can tell; the
+    // rarest word's count bounds it from above.
     const via = (v.via ? EXPANSION_WEIGHT : 1) * BAG_WEIGHT;
     const tables = v.terms.map(tableOf);
     const phrase = v.phrase;
