@@ -11,7 +11,8 @@
  */
 import pg from 'pg';
 import { PgSearchBackend } from '../src/backends/postgres/search.js';
-import { MAX_LIMIT, Engine } from '../src/backends/embedded/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { MAX_LIMIT } from '../src/backends/search-contract.js';
 import { createApp } from '../src/http/app.js';
 import { prepareInWorkers } from '../src/workers/prepare.js';
 import type { Glossary } from '../src/pipeline/glossary.js';

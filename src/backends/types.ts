@@ -9,9 +9,9 @@
  * synchronous code, so callers written against the interface work with both.
  */
 import { UserInputError } from '../core/errors.js';
-import type { CorpusDocument } from '../core/types.js';
-import type { Lang } from '../core/types.js';
-import type { PassageMatches, SearchOptions, SearchResult } from './embedded/engine.js';
+import type { CorpusDocument, Lang, Passage } from '../core/types.js';
+import type { AnalyzedToken } from '../pipeline/analyze.js';
+import type { PassageMatches, SearchOptions, SearchResult } from './search-contract.js';
 import type { PreparedDocument } from '../pipeline/prepare.js';
 import type { ParsedQuery } from '../pipeline/query.js';
 import type { RankOptions } from '../pipeline/rank.js';
@@ -111,6 +111,30 @@ export interface RoundBackend {
   get(id: number): Promise<Round | null>;
   /** @throws UserInputError not_found (404) */
   mustGet(id: number): Promise<Round>;
+}
+
+/**
+ * The papers an app instance serves, as its pages, exports and analysis
+ * views read them: metadata, text and passages by id, without searching.
+ * The embedded engine holds them in both modes (on a lab server it shows
+ * the papers PostgreSQL indexes), so routers and services that only read
+ * papers depend on this rather than on the engine.
+ */
+export interface PaperCatalog {
+  /** A number that changes whenever the papers, their metadata or the glossary do (for caches). */
+  readonly generation: number;
+  /** Every paper, in the catalogue's order. */
+  documents(): CorpusDocument[];
+  /** The paper of this id, if any. */
+  document(id: string): CorpusDocument | undefined;
+  /** @throws UserInputError not_found for an unknown id */
+  requireDocument(id: string): CorpusDocument;
+  /** The passage of this id, if any. */
+  passage(id: number): Passage | undefined;
+  /** A paper's title ('' if unknown). */
+  title(docId: string): string;
+  /** A passage's analysed tokens (empty for an unknown id). */
+  tokens(id: number): AnalyzedToken[];
 }
 
 /**

@@ -12,7 +12,7 @@ import pc from 'picocolors';
 import { UserInputError } from '../core/errors.js';
 import { SETTINGS, setting } from '../core/settings.js';
 import { openCorpus } from '../backends/embedded/corpus.js';
-import type { SearchHit } from '../backends/embedded/engine.js';
+import type { SearchHit } from '../backends/search-contract.js';
 import { markSegments } from '../pipeline/highlight.js';
 import { FORMAT_NAMES, buildExport } from '../services/export-service.js';
 import { parseWebAnnotationBackup } from '../export/index.js';

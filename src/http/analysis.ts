@@ -20,13 +20,13 @@ import { LRUCache } from 'lru-cache';
 import { annotationRestrictVia } from '../services/annotated-search.js';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, Lang } from '../core/types.js';
-import type { Engine, PassageMatches } from '../backends/embedded/engine.js';
+import type { PassageMatches } from '../backends/search-contract.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import { contentDisposition, exportFileName, formatNarrative, sortForReferences } from '../export/index.js';
 import { collocateTerms, countWindows, scoreCollocates } from '../pipeline/collocates.js';
 import { CONCORDANCE_SORTS, type ConcordanceLine, type ConcordanceSort, compareWords, concordance } from '../pipeline/concordance.js';
 import { parseQuery } from '../pipeline/query.js';
-import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
+import type { AnnotationBackend, SearchBackend, PaperCatalog } from '../backends/types.js';
 import { type CooccurrenceUnit, cooccurrence, passagesIn } from '../store/cooccurrence.js';
 import { PALETTE, annotationsUrl } from './annotation-pages.js';
 import type { AppDeps } from './deps.js';
@@ -102,7 +102,7 @@ export function analysisUrl(path: string, p: Partial<AnalysisParams>): string {
  * annotations (for `tag:`/`note:` and the co-occurrence table), if any.
  */
 export interface AnalysisCorpus {
-  engine: Engine;
+  engine: PaperCatalog;
   search: SearchBackend;
   annotations?: AnnotationBackend;
 }
@@ -137,7 +137,7 @@ export function occurrenceUrl(docId: string, p: Pick<AnalysisParams, 'q' | 'lang
 }
 
 /** A concordance line as the API and the page show it. */
-export function lineView(engine: Engine, line: ConcordanceLine, p: AnalysisParams) {
+export function lineView(engine: PaperCatalog, line: ConcordanceLine, p: AnalysisParams) {
   const d = engine.requireDocument(line.docId);
   return {
     ...line,
@@ -155,14 +155,14 @@ export function lineView(engine: Engine, line: ConcordanceLine, p: AnalysisParam
 }
 
 /** Papers in reference-list order (author, year, title), for `sort=doc`. */
-function paperOrder(engine: Engine): string[] {
+function paperOrder(engine: PaperCatalog): string[] {
   return sortForReferences(engine.documents()).map((d) => d.id);
 }
 
 /** Recent concordances, so paging through thousands of lines sorts them once. */
 const recent = new LRUCache<string, ConcordanceLine[]>({ max: 8 });
 /** Each engine gets its own number, so two servers in one process never share entries. */
-const engineIds = new WeakMap<Engine, number>();
+const engineIds = new WeakMap<PaperCatalog, number>();
 let nextEngineId = 1;
 
 /** All concordance lines of a request, sorted (cached while the corpus is unchanged). */
@@ -240,7 +240,7 @@ export async function dispersionOf(c: AnalysisCorpus, p: AnalysisParams) {
  * The CSV of a concordance (UTF-8 with BOM, formulas escaped, as the annotation
  * export), its column headings in the interface language `t` speaks.
  */
-export function concordanceCsv(engine: Engine, lines: ConcordanceLine[], p: AnalysisParams, t: Translator): string {
+export function concordanceCsv(engine: PaperCatalog, lines: ConcordanceLine[], p: AnalysisParams, t: Translator): string {
   const header = [
     t('csv.paper'),
     t('csv.docId'),
@@ -276,7 +276,7 @@ function requireQuery(p: AnalysisParams): void {
 }
 
 /** The co-occurrence table with links to each cell's quotes. */
-export async function cooccurrenceOf(engine: Engine, store: AnnotationBackend, unit: CooccurrenceUnit, viewer?: string) {
+export async function cooccurrenceOf(engine: PaperCatalog, store: AnnotationBackend, unit: CooccurrenceUnit, viewer?: string) {
   // Tags on at least one annotation (a parent made only by a `/` name has none of its own),
   // Chinese ones by pinyin, Latin ones alphabetically: as a researcher looks them up.
   const tags = (await store.listTags(viewer))

@@ -11,10 +11,9 @@
  */
 import express, { type Request, type Response, Router } from 'express';
 import { UserInputError } from '../core/errors.js';
-import type { Engine } from '../backends/embedded/engine.js';
 import { formatPages } from '../export/citation.js';
 import { compareWords, matchesTyped, pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
-import type { AnnotationBackend } from '../backends/types.js';
+import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
 import type { Annotation, Tag } from '../store/annotations.js';
 import { mayChange, withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../store/cooccurrence.js';
@@ -54,7 +53,7 @@ export function colourClass(colour: string | null): string {
 }
 
 /** One quote card; `canEdit` when the viewer may change it (their own, or the owner any). */
-function card(engine: Engine, a: Annotation, canEdit: boolean) {
+function card(engine: PaperCatalog, a: Annotation, canEdit: boolean) {
   const s = withSection(engine, a);
   const doc = engine.document(a.docId);
   return {
@@ -133,7 +132,7 @@ function countsIn(list: readonly Annotation[]): Map<string, number> {
   return counts;
 }
 
-async function annotationsPage(engine: Engine, store: AnnotationBackend, req: Request, res: Response) {
+async function annotationsPage(engine: PaperCatalog, store: AnnotationBackend, req: Request, res: Response) {
   const viewer = viewerOf(res).name;
   const may = (a: Annotation) => {
     try {
@@ -321,7 +320,7 @@ export function nestedName(parent: string, label: string): string {
 }
 
 /** `/annotations` and `/tags`, with the forms that change them. */
-export function annotationPagesRouter(engine: Engine, store: AnnotationBackend): Router {
+export function annotationPagesRouter(engine: PaperCatalog, store: AnnotationBackend): Router {
   const r = Router();
   const form = express.urlencoded({ extended: false, limit: '64kb' });
 

@@ -7,10 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { type Response, Router } from 'express';
 import { z } from 'zod';
 import { UserInputError } from '../core/errors.js';
-import type { Engine } from '../backends/embedded/engine.js';
 import type { PageRange } from '../core/types.js';
 import { buildExport, placeAnnotation } from '../services/export-service.js';
-import type { AnnotationBackend } from '../backends/types.js';
+import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
 import { type Annotation, MAX_NOTE_LENGTH } from '../store/annotations.js';
 import { pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
 import { flag, str } from './params.js';
@@ -80,7 +79,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 /** The text a new or moved annotation is checked against: the document as it is now. */
-function docText(engine: Engine, docId: string): { text: string; hash: string } {
+function docText(engine: PaperCatalog, docId: string): { text: string; hash: string } {
   const d = engine.document(docId);
   if (!d) throw new UserInputError('unknown_document', `No document "${docId}" (未找到该文献)`);
   return { text: d.text, hash: d.hash };
@@ -97,7 +96,7 @@ export type PlacedAnnotation = Annotation & {
 };
 
 /** An annotation with where it sits in the paper (section, pages) and its whole quote, for lists and cards. */
-export function withSection(engine: Engine, a: Annotation): PlacedAnnotation {
+export function withSection(engine: PaperCatalog, a: Annotation): PlacedAnnotation {
   const d = engine.document(a.docId);
   const placed = placeAnnotation(engine, a);
   return { ...a, section: placed.section ?? null, title: d?.title ?? a.docId, page: placed.page ?? null, quote: placed.quote ?? a.exact };
@@ -122,7 +121,7 @@ export function mayChange(res: Response, a: Annotation): void {
 }
 
 /** The `/api/annotations` and `/api/tags` routes. */
-export function annotationsRouter(engine: Engine, store: AnnotationBackend): Router {
+export function annotationsRouter(engine: PaperCatalog, store: AnnotationBackend): Router {
   const r = Router();
 
   r.post('/annotations', async (req, res) => {

@@ -4,7 +4,8 @@ import { searchWithAnnotations } from '../services/annotated-search.js';
 import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
 import { parseQuery } from '../pipeline/query.js';
-import { MAX_LIMIT, type Engine, type SearchHit } from '../backends/embedded/engine.js';
+import { MAX_LIMIT, type SearchHit } from '../backends/search-contract.js';
+import type { PaperCatalog } from '../backends/types.js';
 import { passagePages } from '../pipeline/pages.js';
 import type { AppDeps } from './deps.js';
 import { UserInputError } from '../core/errors.js';
@@ -45,7 +46,7 @@ export function searchParams(query: Record<string, unknown>) {
 }
 
 /** Summary of a document for listings. */
-export function documentSummary(engine: Engine, id: string) {
+export function documentSummary(engine: PaperCatalog, id: string) {
   const d = engine.requireDocument(id);
   return {
     id: d.id,

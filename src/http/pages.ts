@@ -15,7 +15,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import escapeHtmlChars from 'escape-html';
 import { UserInputError } from '../core/errors.js';
 import type { CorpusDocument, MatchSpan, PageRange, Passage, Span } from '../core/types.js';
-import type { Engine, SearchHit, SearchResult } from '../backends/embedded/engine.js';
+import type { SearchHit, SearchResult } from '../backends/search-contract.js';
 import { type Segment, kwic, markSegments } from '../pipeline/highlight.js';
 import { type PageMap, pageLabel, pageMapOf, passagePages } from '../pipeline/pages.js';
 import { passagesAt, pieceJoins, quoteSpans } from '../pipeline/quote.js';
@@ -23,7 +23,7 @@ import { documentSummary, searchParams } from './api.js';
 import type { AppDeps } from './deps.js';
 import { EmbeddedAnnotationBackend } from '../backends/embedded/annotations.js';
 import { EmbeddedSearchBackend } from '../backends/embedded/search.js';
-import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
+import type { AnnotationBackend, SearchBackend, PaperCatalog } from '../backends/types.js';
 import { PALETTE, annotationPagesRouter, colourClass } from './annotation-pages.js';
 import { flag, lang, str } from './params.js';
 import { parseQuery } from '../pipeline/query.js';
@@ -438,7 +438,7 @@ function pageText(r: PageRange | null): string | null {
   return r.first === r.last ? `p. ${r.first}` : `pp. ${pageLabel(r)}`;
 }
 
-function hitView(engine: Engine, h: SearchHit, q: string) {
+function hitView(engine: PaperCatalog, h: SearchHit, q: string) {
   const doc = engine.requireDocument(h.docId);
   const passage = engine.passage(h.passageId);
   const pieces = passage?.pieces ?? [{ start: h.start, end: h.end }];
@@ -467,11 +467,11 @@ function analysisLinks(s: SearchState) {
   return { concordanceUrl: `/concordance?${qs}`, collocatesUrl: `/collocates?${qs}`, dispersionUrl: `/dispersion?${qs}` };
 }
 
-function documentsView(engine: Engine) {
+function documentsView(engine: PaperCatalog) {
   return engine.documents().map((d) => ({ ...documentSummary(engine, d.id), url: `/documents/${encodeURIComponent(d.id)}` }));
 }
 
-async function searchPage(engine: Engine, search: SearchBackend, req: Request) {
+async function searchPage(engine: PaperCatalog, search: SearchBackend, req: Request) {
   const query = formQuery(req.query as Query);
   const p = searchParams(query);
   const view = viewParam(query);
@@ -544,7 +544,7 @@ async function searchPage(engine: Engine, search: SearchBackend, req: Request) {
  * `-`, an unknown language or paper): the search box keeps what was typed,
  * with the message beside it, so the user corrects the query in place.
  */
-function searchErrorPage(engine: Engine, req: Request, err: UserInputError) {
+function searchErrorPage(engine: PaperCatalog, req: Request, err: UserInputError) {
   const q = formQuery(req.query as Query);
   const text = (k: string): string => (typeof q[k] === 'string' ? (q[k] as string) : '');
   const lang = text('lang');
@@ -600,7 +600,14 @@ async function annotateState(store: AnnotationBackend, docId: string, query: Que
   return { docId, palette: PALETTE, reattach: a ? { id: a.id, exact: a.exact } : null };
 }
 
-async function documentPage(engine: Engine, backend: SearchBackend, req: Request, id: string, viewer: Viewer, store?: AnnotationBackend) {
+async function documentPage(
+  engine: PaperCatalog,
+  backend: SearchBackend,
+  req: Request,
+  id: string,
+  viewer: Viewer,
+  store?: AnnotationBackend,
+) {
   const doc = engine.requireDocument(id);
   const query = req.query as Query;
   const q = str(query, 'q');

@@ -14,8 +14,7 @@ import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 import { type AgreementTable, type CodedSpan, type Unit, agreementTable } from '../services/agreement.js';
 import { UserInputError } from '../core/errors.js';
-import type { Engine } from '../backends/embedded/engine.js';
-import type { AccountBackend, AnnotationBackend, RoundBackend } from '../backends/types.js';
+import type { AccountBackend, AnnotationBackend, RoundBackend, PaperCatalog } from '../backends/types.js';
 import type { Round } from '../store/rounds.js';
 import type { Viewer } from '../store/users.js';
 import { viewerOf } from './accounts.js';
@@ -63,7 +62,7 @@ async function roundSpans(store: AnnotationBackend, round: Round): Promise<Coded
   return spans;
 }
 
-async function roundTable(engine: Engine, store: AnnotationBackend, round: Round, unit: Unit): Promise<AgreementTable> {
+async function roundTable(engine: PaperCatalog, store: AnnotationBackend, round: Round, unit: Unit): Promise<AgreementTable> {
   const papers = round.docIds.flatMap((id) => {
     const d = engine.document(id);
     return d ? [{ id, text: d.text, passages: d.passages }] : [];
@@ -133,7 +132,7 @@ export function disagreements(
 
 /** The rounds API and pages. */
 export function roundsRouters(
-  engine: Engine,
+  engine: PaperCatalog,
   store: AnnotationBackend,
   rounds: RoundBackend,
   users: AccountBackend,

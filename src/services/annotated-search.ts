@@ -6,7 +6,7 @@
  */
 import type { Passage, Span } from '../core/types.js';
 import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
-import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from '../backends/embedded/engine.js';
+import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from '../backends/search-contract.js';
 import { type ParsedQuery, parseQuery } from '../pipeline/query.js';
 import { type Annotation, foldText } from '../store/annotations.js';
 

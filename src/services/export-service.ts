@@ -6,9 +6,8 @@
  */
 import { Readable } from 'node:stream';
 import { UserInputError } from '../core/errors.js';
-import type { Engine } from '../backends/embedded/engine.js';
 import { asAnnotationBackend } from '../backends/embedded/annotations.js';
-import type { AnnotationBackend } from '../backends/types.js';
+import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
 import {
   type CitationStyleOption,
   type ExportAnnotation,
@@ -95,7 +94,7 @@ function parseLang(s: string | undefined): ExportLang | undefined {
  * page-break join. An orphan's offsets no longer point at its quote: it gets
  * no page and keeps its quote as saved.
  */
-export function placeAnnotation(engine: Engine, a: Annotation): Pick<ExportAnnotation, 'section' | 'page' | 'quote'> {
+export function placeAnnotation(engine: PaperCatalog, a: Annotation): Pick<ExportAnnotation, 'section' | 'page' | 'quote'> {
   const doc = engine.document(a.docId);
   const section = doc ? (passagesAt(doc.passages, a.start, a.start + 1)[0]?.section ?? null) : null;
   if (!doc || a.status === 'orphaned' || a.end > doc.text.length) return { section, page: null };
@@ -104,7 +103,7 @@ export function placeAnnotation(engine: Engine, a: Annotation): Pick<ExportAnnot
 }
 
 /** Metadata (and text, for REFI-QDA sources) of every paper, for citations. */
-function documents(engine: Engine): Map<string, ExportDocument> {
+function documents(engine: PaperCatalog): Map<string, ExportDocument> {
   return new Map(
     engine
       .documents()
@@ -128,7 +127,7 @@ function tagSubtree(tag: string, tags: readonly { name: string }[]): string[] {
  * @throws UserInputError for an unknown format, style or grouping
  */
 export async function buildExport(
-  engine: Engine,
+  engine: PaperCatalog,
   storeOrBackend: AnnotationStore | AnnotationBackend,
   req: ExportRequest,
 ): Promise<ExportResult> {

@@ -11,7 +11,7 @@ import { type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import { PinyinLexicon, readPinyin } from '../../pipeline/pinyin.js';
 import { parseQuery, type ParsedQuery } from '../../pipeline/query.js';
-import { BEST_MATCH_BELOW, type MatchMode, type RankOptions, type RankedHit, rank } from '../../pipeline/rank.js';
+import { type MatchMode, type RankOptions, type RankedHit, rank } from '../../pipeline/rank.js';
 import { type TopSource, rankTop } from '../../pipeline/rank-top.js';
 import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
 import {
@@ -22,91 +22,8 @@ import {
   prepareDocument,
   prepareUpdate,
 } from '../../pipeline/prepare.js';
-
-/** A search hit as the API returns it. */
-export interface SearchHit {
-  docId: string;
-  title: string;
-  passageId: number;
-  kind: PassageKind;
-  lang: Lang;
-  section: string | null;
-  /** Passage range in document offsets (UTF-16 code units). */
-  start: number;
-  end: number;
-  /** The document text from `start` to `end`. */
-  text: string;
-  score: number;
-  /** Matched ranges in document offsets, inside `[start, end)`. */
-  matches: MatchSpan[];
-}
-
-/** A matching passage with every range that matched in it (document offsets). */
-export interface PassageMatches {
-  passage: Passage;
-  matches: MatchSpan[];
-}
-
-/** A page of search results. */
-export interface SearchResult {
-  query: string;
-  /** Parsed form of the query, for the UI (filters, terms). */
-  parsed: ParsedQuery;
-  total: number;
-  /**
-   * `eq`: `total` and `perDocument` are exact. `gte`: more passages match
-   * than the engine counts exactly (`EXACT_TOTAL_UP_TO` in rank-top.ts), and
-   * both are lower bounds ("at least N").
-   */
-  totalRelation: 'eq' | 'gte';
-  hits: SearchHit[];
-  /** Hit counts per document over all results (not just this page). */
-  perDocument: Record<string, number>;
-  /**
-   * `strict`: every hit holds every word of the query. `best`: no (or few)
-   * passages do, or the query reads as a question, so hits are ranked by how
-   * much of the query they hold; {@link SearchResult.notice} says so.
-   */
-  mode: MatchMode;
-  /** Passages holding every word of the query, whatever the mode. */
-  strictTotal: number;
-  /** What to say above the results in best-match mode (bilingual), else absent. */
-  notice?: string;
-  /** With `group: 'paper'`: the page's papers, each with its best hits. */
-  groups?: PaperGroup[];
-}
-
-/** The best hits of one paper, for results grouped by paper. */
-export interface PaperGroup {
-  docId: string;
-  title: string;
-  /** Hits in this paper over all results. */
-  total: number;
-  /** The paper's best hits, best first (at most {@link SearchOptions.perPaper}). */
-  hits: SearchHit[];
-  /** Hits of this paper not shown in the group ("N more in this paper"). */
-  more: number;
-}
-
-/** Options of {@link Engine.search}. */
-export interface SearchOptions extends RankOptions {
-  lang?: Lang;
-  docs?: string[];
-  /** Hits per page, or papers per page with `group: 'paper'`. */
-  limit?: number;
-  offset?: number;
-  /** `paper`: group hits by paper, papers ordered by their best hit; `hits` is then the groups' hits in that order. */
-  group?: 'none' | 'paper';
-  /** Hits shown per paper when grouping (default 3). */
-  perPaper?: number;
-  /**
-   * Only passages of these papers can pass `restrict`: the papers holding the
-   * annotations a `tag:` or `note:` filter asks for. A hint, not a filter of
-   * its own: a backend may fetch only these papers' candidates (the lab
-   * server's WHERE clause); `restrict` still decides each passage.
-   */
-  within?: readonly string[];
-}
+import { MAX_LIMIT, type PassageMatches, type SearchOptions, type SearchResult, pageOfHits } from '../search-contract.js';
+import type { PaperCatalog } from '../types.js';
 
 /** Every passage kind, numbered for the engine's typed per-passage arrays. */
 const KINDS = Object.keys({
@@ -119,24 +36,6 @@ const KINDS = Object.keys({
   'front-matter': 0,
   reference: 0,
 } satisfies Record<PassageKind, 0>) as PassageKind[];
-
-/** Hits shown per paper when grouping by paper, unless asked otherwise. */
-export const PER_PAPER = 3;
-
-/**
- * What the results say when they are a best match: that no (or only a few)
- * passages hold every word, and that these are the closest.
- */
-export function bestMatchNotice(strictTotal: number): string {
-  if (strictTotal === 0) return 'No passage has every word; showing the closest 最接近的结果';
-  if (strictTotal < BEST_MATCH_BELOW) {
-    return `Only ${strictTotal} passage${strictTotal === 1 ? ' has' : 's have'} every word; showing the closest 最接近的结果`;
-  }
-  return 'Ranked by how much of the query each passage holds; showing the closest 最接近的结果';
-}
-
-/** Largest page a search returns. */
-export const MAX_LIMIT = 200;
 
 /**
  * An engine's state as {@link Engine.restore} takes it back: the index as
@@ -190,7 +89,7 @@ function compactPassage(p: Omit<Passage, 'id'>, id: number, section: string | nu
 }
 
 /** The corpus, its passages and index, ready to search. */
-export class Engine implements TopSource {
+export class Engine implements TopSource, PaperCatalog {
   /** Replaced only by {@link restore}. */
   index = new PassageIndex();
   private readonly docs = new Map<string, CorpusDocument>();
@@ -745,78 +644,4 @@ export class Engine implements TopSource {
     if (opts.docs?.length) parsed.filters.docs = [...new Set([...parsed.filters.docs, ...opts.docs])];
     for (const d of parsed.filters.docs) this.requireDocument(d);
   }
-}
-
-/** What {@link pageOfHits} needs: the ranking's outcome and the page asked for. */
-export interface RankedPage {
-  query: string;
-  parsed: ParsedQuery;
-  opts: SearchOptions;
-  offset: number;
-  limit: number;
-  total: number;
-  /** Whether `total` and `perDocument` are exact (default) or lower bounds. */
-  totalRelation?: 'eq' | 'gte';
-  perDocument: Record<string, number>;
-  mode: MatchMode;
-  strictTotal: number;
-  /** Every hit, best first: read only when grouping by paper. */
-  ranked: readonly RankedHit[];
-  /** The hits of the page (offset .. offset + limit), when not grouping. */
-  page: readonly RankedHit[];
-  matches: (p: Passage) => MatchSpan[];
-}
-
-/**
- * The search result of a ranking, as every backend answers it: hits with
- * their text and matches, or (`group=paper`) papers in the order of their best
- * hit with their first hits. One definition, so the backends cannot drift.
- * @throws UserInputError for a bad `perPaper`
- */
-export function pageOfHits(r: RankedPage, docOf: (docId: string) => { title: string; text: string }): SearchResult {
-  const { query, parsed, opts, offset, limit, total, perDocument, mode, strictTotal, matches } = r;
-  const toHit = (h: RankedHit): SearchHit => {
-    const doc = docOf(h.passage.docId);
-    const p = h.passage;
-    return {
-      docId: p.docId,
-      title: doc.title,
-      passageId: p.id,
-      kind: p.kind,
-      lang: p.lang,
-      section: p.section,
-      start: p.start,
-      end: p.end,
-      text: doc.text.slice(p.start, p.end),
-      score: Math.round(h.score * 1000) / 1000,
-      matches: matches(p),
-    };
-  };
-  const totalRelation = r.totalRelation ?? 'eq';
-  const result: SearchResult = { query, parsed, total, totalRelation, hits: [], perDocument, mode, strictTotal };
-  if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
-  if (opts.group === 'paper') {
-    const perPaper = opts.perPaper ?? PER_PAPER;
-    if (!Number.isInteger(perPaper) || perPaper < 1 || perPaper > MAX_LIMIT) {
-      throw new UserInputError('bad_limit', `perPaper must be a whole number from 1 to ${MAX_LIMIT}`);
-    }
-    // Papers in the order of their best hit; ranked is best first, so first seen is best.
-    const byPaper = new Map<string, RankedHit[]>();
-    for (const h of r.ranked) {
-      const list = byPaper.get(h.passage.docId);
-      if (list) list.push(h);
-      else byPaper.set(h.passage.docId, [h]);
-    }
-    result.groups = [...byPaper.entries()].slice(offset, offset + limit).map(([docId, list]) => ({
-      docId,
-      title: docOf(docId).title,
-      total: list.length,
-      hits: list.slice(0, perPaper).map(toHit),
-      more: Math.max(0, list.length - perPaper),
-    }));
-    result.hits = result.groups.flatMap((g) => g.hits);
-  } else {
-    result.hits = r.page.map(toHit);
-  }
-  return result;
 }

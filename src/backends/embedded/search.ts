@@ -2,7 +2,8 @@
  * The embedded search backend: today's in-memory {@link Engine} behind the
  * asynchronous {@link SearchBackend} interface, unchanged in behaviour.
  */
-import type { Engine, SearchOptions } from './engine.js';
+import type { Engine } from './engine.js';
+import type { SearchOptions } from '../search-contract.js';
 import type { PreparedDocument } from '../../pipeline/prepare.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';

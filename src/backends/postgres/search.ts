@@ -68,7 +68,7 @@ import type pg from 'pg';
 import { LRUCache } from 'lru-cache';
 import { UserInputError } from '../../core/errors.js';
 import type { CorpusDocument, Lang, Passage, Span } from '../../core/types.js';
-import { type PassageMatches, type SearchOptions, type SearchResult, MAX_LIMIT, pageOfHits } from '../embedded/engine.js';
+import { type PassageMatches, type SearchOptions, type SearchResult, MAX_LIMIT, pageOfHits } from '../search-contract.js';
 import { type PreparedDocument, analyzePassage } from '../../pipeline/prepare.js';
 import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
