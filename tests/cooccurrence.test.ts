@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { en, zh } from '../src/http/messages.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import type { Engine } from '../src/backends/embedded/engine.js';
-import { cooccurrenceTable, cooccurringAnnotations, passageCooccurrenceTable, passagesIn } from '../src/store/cooccurrence.js';
+import { cooccurrenceTable, cooccurringAnnotations, passageCooccurrenceTable, passagesIn } from '../src/services/cooccurrence.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
 
 const ZH = 'wang-duikou-zhiyuan-mechanism';

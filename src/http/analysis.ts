@@ -27,7 +27,7 @@ import { collocateTerms, countWindows, scoreCollocates } from '../pipeline/collo
 import { CONCORDANCE_SORTS, type ConcordanceLine, type ConcordanceSort, compareWords, concordance } from '../pipeline/concordance.js';
 import { parseQuery } from '../pipeline/query.js';
 import type { AnnotationBackend, SearchBackend, PaperCatalog } from '../backends/types.js';
-import { type CooccurrenceUnit, cooccurrence, passagesIn } from '../store/cooccurrence.js';
+import { type CooccurrenceUnit, cooccurrence, passagesIn } from '../services/cooccurrence.js';
 import { PALETTE, annotationsUrl } from './annotation-pages.js';
 import type { AppDeps } from './deps.js';
 import { flag, int, lang, str } from './params.js';

@@ -16,7 +16,7 @@ import { compareWords, matchesTyped, pinyinKeys, sortTagNames } from '../pipelin
 import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
 import type { Annotation, Tag } from '../store/annotations.js';
 import { mayChange, withSection } from './annotations-api.js';
-import { cooccurringIn, passagesIn } from '../store/cooccurrence.js';
+import { cooccurringIn, passagesIn } from '../services/cooccurrence.js';
 import { str } from './params.js';
 import { viewerOf } from './accounts.js';
 import { tr } from './i18n.js';
