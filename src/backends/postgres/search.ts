@@ -81,6 +81,7 @@ import { BEST_MATCH_BELOW, type RankOptions, type SearchSource, rank } from '../
 import { readsAsQuestion } from '../../pipeline/best-match.js';
 import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';
 import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
+import { inTransaction } from './db.js';
 import { type TsqueryPlan, filterWhere, isBiword, lexeme, planStrict, quoteLexeme } from './tsquery.js';
 
 export { lexeme };
@@ -295,15 +296,13 @@ export class PgSearchBackend implements SearchBackend {
 
   /** Create the index tables if needed, and drop an index of another format. */
   static async open(pool: pg.Pool, glossary: Glossary): Promise<PgSearchBackend> {
-    const c = await pool.connect();
-    let reindex = false;
-    try {
-      await c.query('BEGIN');
+    const reindex = await inTransaction(pool, async (c) => {
+      let otherFormat = false;
       await c.query('SELECT pg_advisory_xact_lock($1)', [0x64_75_69_78]); // 'duix'
       await c.query(`CREATE TABLE IF NOT EXISTS search_meta (key text PRIMARY KEY, value text NOT NULL)`);
       const format = (await c.query<{ value: string }>(`SELECT value FROM search_meta WHERE key = 'format'`)).rows[0]?.value;
       if (format !== PG_INDEX_FORMAT) {
-        reindex = format !== undefined;
+        otherFormat = format !== undefined;
         await c.query('DROP TABLE IF EXISTS search_passages, search_documents, search_totals');
         await c.query(`
           CREATE TABLE search_documents (
@@ -343,13 +342,8 @@ export class PgSearchBackend implements SearchBackend {
           PG_INDEX_FORMAT,
         ]);
       }
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+      return otherFormat;
+    });
     const backend = new PgSearchBackend(pool, glossary, reindex);
     backend.lexiconLoaded = backend.learnTerms();
     // A failure here shows at the first query typed in pinyin, not as an unhandled rejection.
@@ -377,9 +371,7 @@ export class PgSearchBackend implements SearchBackend {
         han: [...new Set(p.bigrams.join(''))],
       };
     });
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    const ids = await inTransaction(this.pool, async (c) => {
       await removeRows(c, doc.id);
       await c.query('INSERT INTO search_documents (id, doc, text) VALUES ($1, $2, $3)', [doc.id, JSON.stringify(rest), text]);
       const ids = (
@@ -404,30 +396,17 @@ export class PgSearchBackend implements SearchBackend {
         sum(rows.map((r) => r.words)),
       ]);
       await notify(c, { what: 'documents', docId: doc.id });
-      await c.query('COMMIT');
-      // RETURNING follows the insertion order, which follows ORDER BY n.
-      const sorted = [...ids].sort((a, b) => a - b);
-      return { ...doc, passages: prep.passages.map((p, i) => ({ ...p.passage, id: sorted[i]! })) };
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+      return ids;
+    });
+    // RETURNING follows the insertion order, which follows ORDER BY n.
+    const sorted = [...ids].sort((a, b) => a - b);
+    return { ...doc, passages: prep.passages.map((p, i) => ({ ...p.passage, id: sorted[i]! })) };
   }
 
   async removeDocument(id: string): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.pool, async (c) => {
       if (await removeRows(c, id)) await notify(c, { what: 'documents', docId: id });
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /**
