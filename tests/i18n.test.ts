@@ -12,7 +12,7 @@ import { copySample } from './helpers/sample.js';
 import { type TestServer, startServer, startServerWithStore } from './helpers/server.js';
 import { CATALOGUES, errorText, localMessage, translator } from '../src/http/i18n.js';
 import { en, zh } from '../src/http/messages.js';
-import { escapeHtml } from '../src/http/pages.js';
+import { escapeHtml } from '../src/http/passage-html.js';
 import { PASSAGE_KINDS } from '../src/pipeline/query.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -9,7 +9,7 @@ import { EXPORT_LABELS, defaultExportLang, parseExportLang } from '../src/export
 import { formFeedPages, pageMapOf, pageOfOffset, pageRange, pagesOf, passagePages } from '../src/pipeline/pages.js';
 import { passagesAt, pieceJoins, quoteSpans, wholeQuote } from '../src/pipeline/quote.js';
 import { segment } from '../src/pipeline/segment.js';
-import { passageHtml } from '../src/http/pages.js';
+import { passageHtml } from '../src/http/passage-html.js';
 
 describe('form-feed pages', () => {
   const text = '# 标题 Title\n\n第一页的段落，对口支援。\n\f\nPage two 𠀀 starts here.\n\f第三页：援藏 and more.\n';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import type { CorpusDocument, Span } from '../src/core/types.js';
 import type { Engine } from '../src/backends/embedded/engine.js';
-import { parseTable } from '../src/http/pages.js';
+import { parseTable } from '../src/http/passage-html.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 

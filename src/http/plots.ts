@@ -13,7 +13,7 @@
  * classes override (for dark mode); a downloaded SVG file, outside the page,
  * keeps the attributes' light-mode colours.
  */
-import { escapeHtml } from './pages.js';
+import { escapeHtml } from './passage-html.js';
 
 /** One paper's row in the dispersion plot. */
 export interface DispersionRow {

@@ -20,7 +20,7 @@ import type { Viewer } from '../store/users.js';
 import { viewerOf } from './accounts.js';
 import { parseBody } from './annotations-api.js';
 import type { FlashMessages } from './flash.js';
-import { type AnnotationMark, documentBodyHtml, type DocMark } from './pages.js';
+import { type AnnotationMark, documentBodyHtml, type DocMark } from './passage-html.js';
 import { str } from './params.js';
 import { tr } from './i18n.js';
 
