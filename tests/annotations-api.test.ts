@@ -4,7 +4,7 @@ import type { Engine } from '../src/backends/embedded/engine.js';
 import { type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
 import type { TestServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
-import { MAX_NOTE_LENGTH } from '../src/store/annotations.js';
+import { MAX_NOTE_LENGTH } from '../src/store/annotation-rules.js';
 
 let engine: Engine;
 let library: TestLibrary;

@@ -28,7 +28,7 @@ import type {
   RestorableTag,
   Tag,
   TagPatch,
-} from '../store/annotations.js';
+} from '../store/annotation-types.js';
 import type { NewRound, Round } from '../store/rounds.js';
 import type { User } from '../store/users.js';
 

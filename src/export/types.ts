@@ -8,7 +8,7 @@
  * text, as everywhere in duikou (see `src/core/types.ts`).
  */
 import type { DocumentMeta, PageRange } from '../core/types.js';
-import type { Annotation } from '../store/annotations.js';
+import type { Annotation } from '../store/annotation-types.js';
 
 /**
  * One annotation (highlight + tags + note) as the exporters see it: the

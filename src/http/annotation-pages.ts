@@ -14,7 +14,7 @@ import { UserInputError } from '../core/errors.js';
 import { formatPages } from '../export/citation.js';
 import { compareWords, matchesTyped, pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
 import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
-import type { Annotation, Tag } from '../store/annotations.js';
+import type { Annotation, Tag } from '../store/annotation-types.js';
 import { mayChange, withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../services/cooccurrence.js';
 import { str } from './params.js';

@@ -8,7 +8,8 @@ import type { Passage, Span } from '../core/types.js';
 import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
 import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from '../backends/search-contract.js';
 import { type ParsedQuery, parseQuery } from '../pipeline/query.js';
-import { type Annotation, foldText } from '../store/annotations.js';
+import type { Annotation } from '../store/annotation-types.js';
+import { foldText } from '../store/annotation-rules.js';
 
 /** An annotation as a search hit mentions it. */
 export interface HitAnnotation extends Span {

@@ -18,7 +18,7 @@
  * the annotations tagged A or B in those passages.
  */
 import type { Passage } from '../core/types.js';
-import type { Annotation } from '../store/annotations.js';
+import type { Annotation } from '../store/annotation-types.js';
 
 /** The table: tags in order, and a count for each pair. */
 export interface CooccurrenceTable {

@@ -27,7 +27,9 @@ import {
 } from '../export/index.js';
 import { passagesAt, quoteOf } from '../pipeline/quote.js';
 import { pagesOf } from '../pipeline/pages.js';
-import { type Annotation, type AnnotationStore, normalizeTagName } from '../store/annotations.js';
+import type { AnnotationStore } from '../store/annotations.js';
+import type { Annotation } from '../store/annotation-types.js';
+import { normalizeTagName } from '../store/annotation-rules.js';
 
 /** The names a user types for each format (`format=md`), mapped to the format. */
 export const FORMAT_NAMES: Readonly<Record<string, ExportFormat>> = {

@@ -12,203 +12,41 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UserInputError, notFound } from '../core/errors.js';
-import { type AnchorMethod, type AnchorStatus, makeQuote, reanchor, splitsSurrogatePair } from './anchor.js';
+import { makeQuote, reanchor } from './anchor.js';
 import { type Database, schemaVersion } from './db.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { IMPLICIT_OWNER } from './users.js';
-
-/**
- * A stored annotation. `start`/`end` are **UTF-16 code-unit offsets into the
- * document's canonical text** (the text whose SHA-256 is `textHash`), so
- * `text.slice(start, end) === exact`. While `status` is `'orphaned'` they are
- * the offsets in the last text the annotation was anchored on.
- */
-export interface Annotation {
-  /** UUID. */
-  id: string;
-  docId: string;
-  /** First UTF-16 code unit of the annotated range (inclusive). */
-  start: number;
-  /** One past the last UTF-16 code unit (exclusive). */
-  end: number;
-  /** The quoted text, `text.slice(start, end)`. */
-  exact: string;
-  /** Up to 32 UTF-16 code units before the quote (never half a surrogate pair). */
-  prefix: string;
-  /** Up to 32 UTF-16 code units after the quote. */
-  suffix: string;
-  note: string;
-  /** CSS hex colour, `#rgb` or `#rrggbb`, lowercase. */
-  colour: string;
-  /** Tag names, sorted case-insensitively. */
-  tags: string[];
-  /** ISO 8601 timestamps; `updatedAt` moves only on the researcher's edits, not on re-anchoring. */
-  createdAt: string;
-  updatedAt: string;
-  /** SHA-256 (hex) of the document text the annotation was created or last anchored on. */
-  textHash: string;
-  status: AnchorStatus;
-  /** How it was last anchored: 'created' (by the researcher), 'exact'/'quote'/'fuzzy' (re-anchored), 'orphaned'. */
-  anchorMethod: AnchorMethod;
-  /** The coder who made it (a user name; `owner` before accounts existed). */
-  createdBy: string;
-  /** The coder who last edited it. */
-  updatedBy: string;
-  /** For the group's version after discussion: the coders' annotations it was accepted or merged from (empty otherwise). */
-  mergedFrom: MergedSource[];
-}
-
-/** One coder's annotation as the group's version records it. */
-export interface MergedSource {
-  id: string;
-  coder: string;
-  start: number;
-  end: number;
-  exact: string;
-  tags: string[];
-  note: string;
-}
-
-/** A document's canonical text and its SHA-256, as the corpus loader provides them. */
-export interface DocText {
-  text: string;
-  hash: string;
-}
-
-/** Input of {@link AnnotationStore.create}. Offsets are UTF-16 code units. */
-export interface NewAnnotation {
-  docId: string;
-  start: number;
-  end: number;
-  /** The quote the client saw; if given it must equal `text.slice(start, end)` (else 409). */
-  exact?: string;
-  note?: string;
-  colour?: string;
-  tags?: string[];
-}
-
-/** Changes for {@link AnnotationStore.update}; absent fields are left alone. */
-export interface AnnotationPatch {
-  note?: string;
-  colour?: string;
-  /** Replaces the whole tag set. */
-  tags?: string[];
-  start?: number;
-  end?: number;
-  exact?: string;
-}
-
-/** Filter of {@link AnnotationStore.list}; all given criteria must hold. */
-export interface AnnotationFilter {
-  docId?: string;
-  /** The tag or any of its descendants (`援藏` matches `援藏/教育`). An unknown tag matches nothing. */
-  tag?: string;
-  /** Case-insensitive substring of the quote or the note. */
-  q?: string;
-  /** true: only orphaned; false: only anchored; absent: both. */
-  orphaned?: boolean;
-  /** Who is looking: in the papers of an open round they code, they see only their own annotations. */
-  viewer?: string;
-}
-
-/** A tag with how much it is used. */
-export interface Tag {
-  id: number;
-  name: string;
-  colour: string | null;
-  description: string;
-  /** Annotations carrying this very tag. */
-  count: number;
-  /** Distinct annotations carrying this tag or any descendant. */
-  totalCount: number;
-}
-
-export interface NewTag {
-  name: string;
-  colour?: string | null;
-  description?: string;
-}
-
-/** Changes for {@link AnnotationStore.updateTag}: either edits (rename, colour, description) or a merge. */
-export interface TagPatch {
-  /** Rename; descendants follow (`援藏/教育` → `<new>/教育`). */
-  name?: string;
-  colour?: string | null;
-  description?: string;
-  /** Move every annotation (and descendant tag) to this existing tag, then delete this one. */
-  mergeInto?: string;
-}
-
-/** What {@link AnnotationStore.reanchorDocument} did, by method. */
-export interface ReanchorCounts {
-  /** Annotations looked at (those not yet on the new hash, and every orphan). */
-  checked: number;
-  exact: number;
-  quote: number;
-  fuzzy: number;
-  orphaned: number;
-}
-
-/** A document the store has seen. */
-export interface KnownDocument {
-  id: string;
-  textHash: string;
-  seenAt: string;
-  removedAt: string | null;
-}
-
-/** An annotation as a backup carries it, for {@link AnnotationStore.restore}. */
-export type RestorableAnnotation = Omit<Annotation, 'tags' | 'createdBy' | 'updatedBy' | 'mergedFrom'> & {
-  mergedFrom?: readonly MergedSource[];
-  tags: readonly string[];
-  /** Absent in backups made before accounts: the implicit owner. */
-  createdBy?: string;
-  updatedBy?: string;
-};
-
-/** A tag definition as a backup carries it. */
-export interface RestorableTag {
-  name: string;
-  colour: string | null;
-  description: string;
-}
-
-export const DEFAULT_COLOUR = '#ffd54f';
-export const MAX_TAG_LENGTH = 64;
-export const MAX_NOTE_LENGTH = 10_000;
-export const MAX_DESCRIPTION_LENGTH = 2_000;
-const MAX_QUERY_LENGTH = 1_000;
-const MAX_DOC_ID_LENGTH = 512;
-
-const COLOUR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
-const CONTROL_RE = /[\p{Cc}\u2028\u2029]/u;
-/** A level made only of white space and invisible format characters (zero-width space, joiners, marks). */
-const INVISIBLE_ONLY_RE = /^[\s\p{Cf}]+$/u;
-const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/**
- * An annotations row as both stores read it: `merged_from` is JSON text in
- * SQLite and already parsed (jsonb) in PostgreSQL.
- */
-export interface AnnotationRow {
-  id: string;
-  doc_id: string;
-  start: number;
-  end: number;
-  exact: string;
-  prefix: string;
-  suffix: string;
-  note: string;
-  colour: string;
-  created_at: string;
-  updated_at: string;
-  text_hash: string;
-  status: AnchorStatus;
-  anchor_method: AnchorMethod;
-  created_by: string;
-  updated_by: string;
-  merged_from: string | MergedSource[];
-}
+import {
+  DEFAULT_COLOUR,
+  MAX_QUERY_LENGTH,
+  type AnnotationRow,
+  annotationsFromRows,
+  bad,
+  foldText,
+  isoNow,
+  normalizeTagName,
+  planMerge,
+  validateColour,
+  validateDescription,
+  validateDocId,
+  validateNote,
+  validateRange,
+  validateTags,
+} from './annotation-rules.js';
+import type {
+  Annotation,
+  AnnotationFilter,
+  AnnotationPatch,
+  DocText,
+  KnownDocument,
+  NewAnnotation,
+  NewTag,
+  ReanchorCounts,
+  RestorableAnnotation,
+  RestorableTag,
+  Tag,
+  TagPatch,
+} from './annotation-types.js';
 
 interface TagRow {
   id: number;
@@ -216,150 +54,6 @@ interface TagRow {
   name_key: string;
   colour: string | null;
   description: string;
-}
-
-/** Case- and width-insensitive form used for tag identity and text search. */
-export function foldText(s: string): string {
-  return s.normalize('NFKC').toLowerCase();
-}
-
-/** Code points in `s` (what a researcher calls characters). */
-function charCount(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
-function bad(code: string, message: string): UserInputError {
-  return new UserInputError(code, message, 400);
-}
-
-/**
- * A tag name as stored, and its key: segments between `/` (a full-width `／`
- * counts as `/`) trimmed; non-empty; at most 64 characters; no control
- * characters. The key is NFKC + lowercase, so `China`, `china` and `ｃｈｉｎａ`
- * are the same tag.
- *
- * A new name (`existing` unset) is also refused when a level is `.` or `..`
- * (also as `．．` or `‥`, which fold to them): the Tags page manages a tag at
- * `/api/tags/<name>`, and every URL parser resolves such a path segment away,
- * so the tag could be made but never renamed or deleted. Likewise a level that
- * folds to something holding `/` (`℅` is `c/o`) would put the key at another
- * depth than the name, and a level of only invisible characters shows as
- * nothing. Lookups of existing tags (`existing: true`) skip these checks, so a
- * tag stored by an older duikou can still be found, renamed and deleted.
- */
-export function normalizeTagName(raw: unknown, options: { existing?: boolean } = {}): { name: string; key: string; segments: string[] } {
-  if (typeof raw !== 'string') throw bad('bad_tag', 'A tag must be a string (标签必须是文本)');
-  const segments = raw
-    .replace(/／/g, '/')
-    .split('/')
-    .map((s) => s.trim());
-  const name = segments.join('/');
-  if (name === '') throw bad('bad_tag', 'A tag cannot be empty (标签不能为空)');
-  if (segments.some((s) => s === '')) {
-    throw bad('bad_tag', `Tag "${name}" has an empty level; write levels as 援藏/教育 (标签层级不能为空)`);
-  }
-  if (charCount(name) > MAX_TAG_LENGTH) {
-    throw bad('bad_tag', `Tag "${name.slice(0, 20)}…" is longer than ${MAX_TAG_LENGTH} characters (标签过长)`);
-  }
-  if (CONTROL_RE.test(name) || LONE_SURROGATE_RE.test(name)) {
-    throw bad('bad_tag', 'A tag cannot contain control characters (标签含有控制字符)');
-  }
-  const keySegments = segments.map((s) => foldText(s).trim());
-  if (!options.existing) {
-    for (const [i, k] of keySegments.entries()) {
-      const level = segments[i] as string;
-      if (k === '.' || k === '..') {
-        throw bad('bad_tag', `Tag "${name}" has a level "${level}"; "." and ".." cannot be tag levels (标签层级不能为 . 或 ..)`);
-      }
-      if (k.includes('/')) {
-        throw bad(
-          'bad_tag',
-          `Tag "${name}": the level "${level}" reads as "${k}", which holds "/"; write levels as 援藏/教育 (标签层级含有斜杠)`,
-        );
-      }
-      if (INVISIBLE_ONLY_RE.test(k)) {
-        throw bad('bad_tag', `Tag "${name}" has a level with nothing visible in it (标签层级不能为空)`);
-      }
-    }
-  }
-  return { name, key: keySegments.join('/'), segments };
-}
-
-function validateColour(raw: unknown, what = 'colour'): string {
-  if (typeof raw !== 'string' || !COLOUR_RE.test(raw)) {
-    throw bad('bad_colour', `The ${what} must be a CSS hex colour such as #ffd54f or #fc0 (颜色格式错误)`);
-  }
-  return raw.toLowerCase();
-}
-
-function validateNote(raw: unknown): string {
-  if (typeof raw !== 'string') throw bad('bad_note', 'The note must be text (备注必须是文本)');
-  if (charCount(raw) > MAX_NOTE_LENGTH) {
-    throw bad('bad_note', `The note is longer than ${MAX_NOTE_LENGTH} characters (备注过长)`);
-  }
-  if (LONE_SURROGATE_RE.test(raw)) throw bad('bad_note', 'The note contains an invalid character (备注含有无效字符)');
-  return raw;
-}
-
-function validateDescription(raw: unknown): string {
-  if (typeof raw !== 'string' || charCount(raw) > MAX_DESCRIPTION_LENGTH || LONE_SURROGATE_RE.test(raw)) {
-    throw bad('bad_description', `A tag description must be text of at most ${MAX_DESCRIPTION_LENGTH} characters (描述无效)`);
-  }
-  return raw;
-}
-
-function validateDocId(raw: unknown): string {
-  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_DOC_ID_LENGTH || CONTROL_RE.test(raw)) {
-    throw bad('bad_doc_id', 'The document id is missing or invalid (文档编号无效)');
-  }
-  return raw;
-}
-
-/** Tags of one annotation: validated, deduplicated ignoring case (first spelling wins). */
-function validateTags(raw: unknown): { name: string; key: string; segments: string[] }[] {
-  if (!Array.isArray(raw)) throw bad('bad_tag', 'Tags must be a list of names (标签必须是列表)');
-  const seen = new Map<string, { name: string; key: string; segments: string[] }>();
-  for (const t of raw) {
-    const n = normalizeTagName(t);
-    if (!seen.has(n.key)) seen.set(n.key, n);
-  }
-  return [...seen.values()];
-}
-
-/** Check `[start, end)` against the text and the optional client quote; returns the quote with context. */
-function validateRange(text: string, start: unknown, end: unknown, exact: unknown) {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
-    throw bad('bad_range', 'start and end must be whole numbers (起止位置必须是整数)');
-  }
-  const s = start as number;
-  const e = end as number;
-  if (s < 0 || e > text.length || s >= e) {
-    throw bad('bad_range', `The range ${s}–${e} is not a non-empty range inside the document (0–${text.length}) (范围无效)`);
-  }
-  if (splitsSurrogatePair(text, s) || splitsSurrogatePair(text, e)) {
-    throw bad('bad_range', 'The range cuts a character in half (范围切断了一个字符)');
-  }
-  const quote = makeQuote(text, s, e);
-  if (exact !== undefined) {
-    if (typeof exact !== 'string') throw bad('bad_quote', 'exact must be text (引文必须是文本)');
-    if (exact !== quote.exact) {
-      throw new UserInputError(
-        'quote_mismatch',
-        'The selected text no longer matches the document; reload it and select again (所选文本与文档不一致)',
-        409,
-      );
-    }
-  }
-  return { start: s, end: e, ...quote };
-}
-
-function isoNow(after?: string): string {
-  const now = new Date();
-  // Keep updated_at strictly increasing even for two edits within a millisecond.
-  if (after !== undefined && now.toISOString() <= after) return new Date(Date.parse(after) + 1).toISOString();
-  return now.toISOString();
 }
 
 /** SQL condition: tag `t` is the tag with key `@tagKey` or one of its descendants. */
@@ -942,105 +636,4 @@ export class AnnotationStore {
   deleteByDocument(docId: string): number {
     return this.write(() => this.db.prepare('DELETE FROM annotations WHERE doc_id = ?').run(docId).changes);
   }
-}
-
-/**
- * The validation and quoting rules, shared with the PostgreSQL store
- * (src/backends/postgres/annotations.ts) so both backends accept and refuse
- * exactly the same input.
- */
-/** What merging a group of annotations makes: see {@link AnnotationStore.merge}. */
-export interface MergePlan {
-  /** The first source in document order: its paper, start and colour are the merged annotation's. */
-  first: Annotation;
-  /** The end of the union of the sources' ranges (UTF-16 code units). */
-  end: number;
-  /** The sources' notes, each named by its coder when there are two or more. */
-  note: string;
-  /** The union of the sources' tags. */
-  tags: string[];
-  /** Who made what, in document order. */
-  mergedFrom: MergedSource[];
-}
-
-/**
- * Check a group of annotations for merging (one paper, all anchored,
- * overlapping or touching) and work out the merged annotation; the rule both
- * backends follow.
- * @throws UserInputError bad_merge
- */
-export function planMerge(group: readonly Annotation[]): MergePlan {
-  const sources = [...group].sort((a, b) => a.start - b.start || a.end - b.end);
-  if (sources.length === 0) throw bad('bad_merge', 'Choose the annotations to accept or merge (请选择标注)');
-  const first = sources[0]!;
-  if (sources.some((a) => a.docId !== first.docId))
-    throw bad('bad_merge', 'Only annotations in one paper can be merged (只能合并同一文献中的标注)');
-  if (sources.some((a) => a.status !== 'anchored'))
-    throw bad('bad_merge', 'Re-attach orphaned annotations before merging them (请先重新锚定)');
-  let end = first.end;
-  for (const a of sources.slice(1)) {
-    if (a.start > end) throw bad('bad_merge', 'Only overlapping annotations can be merged into one (只能合并相互重叠的标注)');
-    end = Math.max(end, a.end);
-  }
-  const notes = sources.filter((a) => a.note.trim() !== '').map((a) => (sources.length > 1 ? `${a.createdBy}: ${a.note}` : a.note));
-  return {
-    first,
-    end,
-    note: notes.join('\n\n'),
-    tags: [...new Set(sources.flatMap((a) => a.tags))],
-    mergedFrom: sources.map((a) => ({
-      id: a.id,
-      coder: a.createdBy,
-      start: a.start,
-      end: a.end,
-      exact: a.exact,
-      tags: a.tags,
-      note: a.note,
-    })),
-  };
-}
-
-export const rules = {
-  bad,
-  isoNow,
-  validateColour,
-  validateNote,
-  validateDescription,
-  validateDocId,
-  validateTags,
-  validateRange,
-  MAX_QUERY_LENGTH,
-};
-
-/**
- * Rows and their tag links (in tag order) → annotations; the one mapping both
- * stores use.
- */
-export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string; name: string }[]): Annotation[] {
-  const byId = new Map<string, string[]>();
-  for (const l of links) {
-    const list = byId.get(l.aid);
-    if (list) list.push(l.name);
-    else byId.set(l.aid, [l.name]);
-  }
-  return rows.map((r) => ({
-    id: r.id,
-    docId: r.doc_id,
-    start: r.start,
-    end: r.end,
-    exact: r.exact,
-    prefix: r.prefix,
-    suffix: r.suffix,
-    note: r.note,
-    colour: r.colour,
-    tags: byId.get(r.id) ?? [],
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    textHash: r.text_hash,
-    status: r.status,
-    anchorMethod: r.anchor_method,
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    mergedFrom: typeof r.merged_from === 'string' ? (JSON.parse(r.merged_from) as MergedSource[]) : r.merged_from,
-  }));
 }

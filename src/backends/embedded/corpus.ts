@@ -2,7 +2,7 @@
  * Opening a corpus folder: load every paper and the glossary, and index them.
  */
 import { Engine } from './engine.js';
-import type { ReanchorCounts } from '../../store/annotations.js';
+import type { ReanchorCounts } from '../../store/annotation-types.js';
 import type { AnnotationStore } from '../../store/annotations.js';
 import { type Library, asLibrary, loadLibrary, loadLibraryGlossary } from '../../library/library.js';
 

@@ -13,27 +13,29 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { UserInputError, notFound } from '../../core/errors.js';
 import { makeQuote, reanchor } from '../../store/anchor.js';
+import type {
+  Annotation,
+  AnnotationFilter,
+  AnnotationPatch,
+  DocText,
+  KnownDocument,
+  NewAnnotation,
+  NewTag,
+  ReanchorCounts,
+  RestorableAnnotation,
+  RestorableTag,
+  Tag,
+  TagPatch,
+} from '../../store/annotation-types.js';
 import {
-  type Annotation,
   type AnnotationRow,
-  type AnnotationFilter,
-  type AnnotationPatch,
   DEFAULT_COLOUR,
-  type DocText,
-  type KnownDocument,
-  type NewAnnotation,
-  type NewTag,
-  type ReanchorCounts,
-  type RestorableAnnotation,
-  type RestorableTag,
-  type Tag,
-  type TagPatch,
   annotationsFromRows,
   foldText,
   normalizeTagName,
   planMerge,
   rules,
-} from '../../store/annotations.js';
+} from '../../store/annotation-rules.js';
 import { IMPLICIT_OWNER } from '../../store/users.js';
 import type { AnnotationBackend } from '../types.js';
 import { type PgOptions, inTransaction, openPgPool, pgSchemaVersion } from './db.js';
