@@ -1,11 +1,11 @@
 /**
  * The lab server's cache of papers' texts between queries (TextCache in
- * src/backends/postgres/search.ts), without a database: a text is answered
+ * src/backends/postgres/search-cache.ts), without a database: a text is answered
  * only at the hash it was kept at, the bound holds, and the least recently
  * used text goes first.
  */
 import { describe, expect, it } from 'vitest';
-import { TextCache } from '../src/backends/postgres/search.js';
+import { TextCache } from '../src/backends/postgres/search-cache.js';
 
 const texts = { a: '对口支援 A 𠀀'.repeat(10), b: 'counterpart support B'.repeat(10), c: '援疆 C 😀'.repeat(10) };
 
