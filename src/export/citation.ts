@@ -34,9 +34,11 @@ import { CJK } from '../pipeline/lang.js';
 import { pageLabel } from '../pipeline/pages.js';
 import type { ExportDocument } from './types.js';
 
+/** A citation style: APA 7 (English papers) or GB/T 7714-2015 (Chinese papers). */
 export type CitationStyle = 'apa' | 'gbt7714';
 /** A style, or `auto`: each paper in the style of its own language. */
 export type CitationStyleOption = CitationStyle | 'auto';
+/** Every style a user can choose, `auto` first (the default). */
 export const CITATION_STYLES: readonly CitationStyleOption[] = ['auto', 'apa', 'gbt7714'];
 
 /** What a citation needs of a document. */

@@ -25,8 +25,10 @@ import { xmlSafe } from './xml.js';
 import { workerMessages, workerScript } from '../workers/prepare.js';
 import { zipStream } from './zip.js';
 
+/** `Content-Type` of a Word document. */
 export const DOCX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
+/** How the Word export arranges and cites the quotes. */
 export interface DocxOptions {
   /** Group quotes under their tags (default) or under their paper. */
   groupBy?: 'tag' | 'paper';

@@ -18,8 +18,10 @@ export * from './refiqda.js';
 export type * from './types.js';
 export * from './webannotation.js';
 
+/** The formats quotes can be exported in. */
 export type ExportFormat = 'markdown' | 'csv' | 'webannotation' | 'docx' | 'refiqda';
 
+/** How a format's file is served: its content type, extension, name and menu label. */
 export interface ExportFormatInfo {
   /** `Content-Type` of the download. */
   contentType: string;
@@ -45,6 +47,7 @@ export const exportFormats: Readonly<Record<ExportFormat, ExportFormatInfo>> = {
   refiqda: { contentType: QDPX_CONTENT_TYPE, extension: 'qdpx', stem: 'project', label: 'REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder)' },
 };
 
+/** Whether `value` names an export format (a request's `format` parameter, checked). */
 export function isExportFormat(value: unknown): value is ExportFormat {
   return typeof value === 'string' && Object.hasOwn(exportFormats, value);
 }
@@ -58,6 +61,7 @@ export interface ExportFilter {
   query?: string | null;
 }
 
+/** What an export's file name is made from: the format, the date and the filter. */
 export interface ExportFileNameOptions {
   format: ExportFormat;
   /** Date in the name (default: now). */
@@ -67,6 +71,7 @@ export interface ExportFileNameOptions {
   filter?: ExportFilter;
 }
 
+/** An export's file name, in full and for old clients, and the `Content-Disposition` naming it. */
 export interface ExportFileName {
   /** The full name, Chinese kept: `duikou-quotes-2026-11-22-tag-援藏.md`. */
   fileName: string;

@@ -31,6 +31,7 @@ import { buildTagTree, DocumentIndex, groupByPaper, quoteOrder, type TagNode } f
 import { type ExportLabels, type ExportLang, defaultExportLang, exportLabels } from './labels.js';
 import { type ExportAnnotation, type ExportInput, readerQuote } from './types.js';
 
+/** How the Markdown export arranges and cites the quotes. */
 export interface MarkdownOptions {
   /** Group quotes under their tags (default) or under their paper. */
   groupBy?: 'tag' | 'paper';

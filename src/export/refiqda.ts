@@ -35,7 +35,9 @@ import { type ExportLang, defaultExportLang, exportLabels } from './labels.js';
 import { type ExportAnnotation, type ExportDocument, type ExportInput, type ExportTag, readerQuote } from './types.js';
 import { xmlAttr, xmlText } from './xml.js';
 
+/** XML namespace of a REFI-QDA project file (`project.qde`). */
 export const QDE_NAMESPACE = 'urn:QDA-XML:project:1.0';
+/** `Content-Type` of a REFI-QDA project (`.qdpx`, a zip archive). */
 export const QDPX_CONTENT_TYPE = 'application/zip';
 
 /** Namespace of duikou's name-based GUIDs (a fixed random UUID). */
@@ -89,6 +91,7 @@ export function toCodePointOffset(text: string, utf16Offset: number): number {
   return codePointConverter(text)(utf16Offset);
 }
 
+/** What a REFI-QDA project is named, attributed to and dated, and how its sources are cited. */
 export interface RefiQdaOptions {
   /** Project name (required by the schema). */
   projectName?: string;

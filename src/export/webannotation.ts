@@ -54,11 +54,16 @@ import { UserInputError } from '../core/errors.js';
 import type { ExportAnnotation, ExportTag } from './types.js';
 import { IMPLICIT_OWNER } from '../store/users.js';
 
+/** The W3C Web Annotation JSON-LD context. */
 export const ANNO_CONTEXT = 'http://www.w3.org/ns/anno.jsonld';
+/** Namespace of duikou's own properties (colour, status, coders) in a backup. */
 export const DUIKOU_NS = 'urn:duikou:ns:';
+/** IRI prefix of a paper (its id percent-encoded after it). */
 export const DUIKOU_DOC_PREFIX = 'urn:duikou:doc:';
 const DUIKOU_ANNOTATION_PREFIX = 'urn:duikou:annotation:';
+/** What a backup file says it is (its `format` field). */
 export const BACKUP_FORMAT = 'duikou-backup';
+/** The version of the backup layout this code writes. */
 export const BACKUP_VERSION = 1;
 /** IANA media type of Web Annotation JSON-LD (Web Annotation Protocol §4). */
 export const WEB_ANNOTATION_CONTENT_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"';
@@ -124,6 +129,7 @@ export interface WebAnnotationCollection {
   first?: { type: 'AnnotationPage'; startIndex: 0; items: WebAnnotation[] };
 }
 
+/** The id and label of an exported annotation collection. */
 export interface WebAnnotationOptions {
   /** Collection id (an IRI); a fresh `urn:uuid:` by default. */
   id?: string;
@@ -131,10 +137,12 @@ export interface WebAnnotationOptions {
   label?: string;
 }
 
+/** An annotation's IRI: `urn:uuid:` for a UUID, else duikou's prefix with the id percent-encoded. */
 export function annotationIri(id: string): string {
   return UUID.test(id) ? `urn:uuid:${id}` : `${DUIKOU_ANNOTATION_PREFIX}${encodeURIComponent(id)}`;
 }
 
+/** A paper's IRI: {@link DUIKOU_DOC_PREFIX} with its id percent-encoded. */
 export function documentIri(docId: string): string {
   return `${DUIKOU_DOC_PREFIX}${encodeURIComponent(docId)}`;
 }

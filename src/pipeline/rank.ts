@@ -74,6 +74,7 @@ export interface CompiledItem {
 
 // BM25 parameters: the common defaults. Passages are short (a paragraph), so
 // length normalisation matters less than in whole-document ranking.
+/** BM25's term-frequency saturation: how fast repeating a term stops adding to the score. */
 export const K1 = 1.2;
 const B = 0.75;
 /**
@@ -297,6 +298,10 @@ export function itemSpans(ci: CompiledItem, p: Passage, src: SearchSource, pool:
   return spans;
 }
 
+/**
+ * BM25's inverse document frequency of a term in `df` of `n` passages,
+ * floored at a small positive value so a term in most passages still counts a little.
+ */
 export function idf(df: number, n: number): number {
   // BM25's idf, floored at a small positive value so a term in most passages still counts a little.
   return Math.max(0.01, Math.log(1 + (n - df + 0.5) / (df + 0.5)));
@@ -344,6 +349,7 @@ export const BEST_MATCH_BELOW = 10;
  * every candidate of a small result and for the best ones of a large result.
  */
 export const BONUS_ALL_BELOW = 2_000;
+/** Above {@link BONUS_ALL_BELOW} candidates, how many of the best are checked for the phrase bonus. */
 export const BONUS_TOP = 200;
 
 /** What scoring one query needs, shared by the strict and the best-match pass. */

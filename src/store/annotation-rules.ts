@@ -8,10 +8,15 @@ import { UserInputError } from '../core/errors.js';
 import { type AnchorMethod, type AnchorStatus, makeQuote, splitsSurrogatePair } from './anchor.js';
 import type { Annotation, MergedSource } from './annotation-types.js';
 
+/** Highlight colour of an annotation made without one. */
 export const DEFAULT_COLOUR = '#ffd54f';
+/** Longest tag name, in characters (code points), levels and `/` included. */
 export const MAX_TAG_LENGTH = 64;
+/** Longest note, in characters (code points). */
 export const MAX_NOTE_LENGTH = 10_000;
+/** Longest tag description, in characters (code points). */
 export const MAX_DESCRIPTION_LENGTH = 2_000;
+/** Longest text filter of a listing (`q`), in UTF-16 code units. */
 export const MAX_QUERY_LENGTH = 1_000;
 const MAX_DOC_ID_LENGTH = 512;
 
@@ -57,6 +62,7 @@ function charCount(s: string): number {
   return n;
 }
 
+/** A 400 for input the store refuses, with its code and (bilingual) message. */
 export function bad(code: string, message: string): UserInputError {
   return new UserInputError(code, message, 400);
 }
@@ -114,6 +120,11 @@ export function normalizeTagName(raw: unknown, options: { existing?: boolean } =
   return { name, key: keySegments.join('/'), segments };
 }
 
+/**
+ * A CSS hex colour, lowercased.
+ * @param what - how the message names the field (`colour`, `tag colour`)
+ * @throws UserInputError bad_colour
+ */
 export function validateColour(raw: unknown, what = 'colour'): string {
   if (typeof raw !== 'string' || !COLOUR_RE.test(raw)) {
     throw bad('bad_colour', `The ${what} must be a CSS hex colour such as #ffd54f or #fc0 (颜色格式错误)`);
@@ -121,6 +132,10 @@ export function validateColour(raw: unknown, what = 'colour'): string {
   return raw.toLowerCase();
 }
 
+/**
+ * A note: text of at most {@link MAX_NOTE_LENGTH} characters, without a lone surrogate.
+ * @throws UserInputError bad_note
+ */
 export function validateNote(raw: unknown): string {
   if (typeof raw !== 'string') throw bad('bad_note', 'The note must be text (备注必须是文本)');
   if (charCount(raw) > MAX_NOTE_LENGTH) {
@@ -130,6 +145,10 @@ export function validateNote(raw: unknown): string {
   return raw;
 }
 
+/**
+ * A tag description: text of at most {@link MAX_DESCRIPTION_LENGTH} characters, without a lone surrogate.
+ * @throws UserInputError bad_description
+ */
 export function validateDescription(raw: unknown): string {
   if (typeof raw !== 'string' || charCount(raw) > MAX_DESCRIPTION_LENGTH || LONE_SURROGATE_RE.test(raw)) {
     throw bad('bad_description', `A tag description must be text of at most ${MAX_DESCRIPTION_LENGTH} characters (描述无效)`);
@@ -137,6 +156,10 @@ export function validateDescription(raw: unknown): string {
   return raw;
 }
 
+/**
+ * A document id: non-empty, at most 512 UTF-16 code units, no control characters.
+ * @throws UserInputError bad_doc_id
+ */
 export function validateDocId(raw: unknown): string {
   if (typeof raw !== 'string' || raw === '' || raw.length > MAX_DOC_ID_LENGTH || CONTROL_RE.test(raw)) {
     throw bad('bad_doc_id', 'The document id is missing or invalid (文档编号无效)');
@@ -182,6 +205,7 @@ export function validateRange(text: string, start: unknown, end: unknown, exact:
   return { start: s, end: e, ...quote };
 }
 
+/** Now as an ISO 8601 timestamp, later than `after` when given (so `updatedAt` always moves forward). */
 export function isoNow(after?: string): string {
   const now = new Date();
   // Keep updated_at strictly increasing even for two edits within a millisecond.
@@ -240,6 +264,7 @@ export function planMerge(group: readonly Annotation[]): MergePlan {
   };
 }
 
+/** The validation helpers by name, as the PostgreSQL store uses them. */
 export const rules = {
   bad,
   isoNow,

@@ -111,6 +111,7 @@ export interface Tag {
   totalCount: number;
 }
 
+/** Input of {@link AnnotationStore.createTag}. */
 export interface NewTag {
   name: string;
   colour?: string | null;
