@@ -117,6 +117,22 @@ function tempDir(): string {
   return d;
 }
 
+/**
+ * A copy of the sample papers in a temp folder, indexed once into a data
+ * folder of its own (index.db and its state written), and an engine built
+ * from scratch on the same papers to compare against.
+ */
+async function persistedSample(): Promise<{ corpus: string; data: string; fresh: Engine }> {
+  const corpus = tempDir();
+  cpSync(SAMPLE, corpus, { recursive: true });
+  const data = tempDir();
+  (await openPersistentCorpus(corpus, data)).db.close();
+  return { corpus, data, fresh: await openCorpus(corpus) };
+}
+
+/** Papers' metadata as the library reads it, for writing a state. */
+const metaOf = (id: string, _hash: string, text: () => string): DocumentMeta => detectMetadata(id, text());
+
 describe('restart from the persisted index', () => {
   let fresh: Engine;
   let restored: Engine;
@@ -242,7 +258,6 @@ describe('one-document update', () => {
 });
 
 describe('writing the state a step at a time', () => {
-  const metaOf = (id: string, _hash: string, text: () => string): DocumentMeta => detectMetadata(id, text());
   /** The generation of the state in force (see state-store.ts). */
   const currentGen = (db: Database.Database): number | null =>
     db.prepare("SELECT max(gen) FROM state_part WHERE name = 'head'").pluck().get() as number | null;
@@ -251,12 +266,7 @@ describe('writing the state a step at a time', () => {
   let data: string;
   let fresh: Engine;
   beforeAll(async () => {
-    corpus = tempDir();
-    cpSync(SAMPLE, corpus, { recursive: true });
-    data = tempDir();
-    const first = await openPersistentCorpus(corpus, data);
-    first.db.close();
-    fresh = await openCorpus(corpus);
+    ({ corpus, data, fresh } = await persistedSample());
   });
 
   it('leaves the state before in force when the process ends at any step of a write, and uses a complete one that matches', async () => {
@@ -340,16 +350,11 @@ describe('writing the state a step at a time', () => {
 });
 
 describe('the state file beside index.db', () => {
-  const metaOf = (id: string, _hash: string, text: () => string): DocumentMeta => detectMetadata(id, text());
   let corpus: string;
   let data: string;
   let fresh: Engine;
   beforeAll(async () => {
-    corpus = tempDir();
-    cpSync(SAMPLE, corpus, { recursive: true });
-    data = tempDir();
-    (await openPersistentCorpus(corpus, data)).db.close();
-    fresh = await openCorpus(corpus);
+    ({ corpus, data, fresh } = await persistedSample());
   });
 
   /** The one state file in force. */
