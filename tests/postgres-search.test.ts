@@ -218,6 +218,21 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     expect((await fresh.search(q, parseQuery(q), { limit: 20 })).total).toBe(theirs.total);
   });
 
+  it('answers from papers whose texts do not fit the text cache: those fetched for a query are used, not read back from the cache', async () => {
+    // A cache smaller than any paper keeps none of them: every text this query needs comes from its own fetch.
+    const tiny = await PgSearchBackend.open(pool, loadGlossary(dir), { textCacheChars: 8 });
+    const papers = new Set<string>();
+    for (const q of ['对口支援', 'counterpart support']) {
+      const mine = await tiny.search(q, parseQuery(q), { limit: 20 });
+      const theirs = engine.search(q, { limit: 20 });
+      for (const h of mine.hits) papers.add(h.docId);
+      expect(mine.hits.map((h) => [h.docId, h.start, h.score, h.matches])).toEqual(
+        theirs.hits.map((h) => [h.docId, h.start, h.score, h.matches]),
+      );
+    }
+    expect(papers.size).toBeGreaterThan(1);
+  });
+
   it('groups by paper like the embedded engine', async () => {
     const mine = await backend.search('对口支援', parseQuery('对口支援'), { group: 'paper', limit: 3 });
     const theirs = engine.search('对口支援', { group: 'paper', limit: 3 });

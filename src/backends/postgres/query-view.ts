@@ -397,16 +397,23 @@ export class QueryView implements SearchSource {
         [needDocs],
       );
       const stale = d.rows.filter((x) => this.texts.get(x.id, x.hash) === undefined).map((x) => x.id);
+      // The texts fetched now are used from here, not read back from the bounded cache: a batch larger
+      // than the cache (or one paper larger than it) would otherwise evict what this query needs.
+      const fetched = new Map<string, { hash: string; text: string }>();
       if (stale.length) {
         const t = await this.pool.query<{ id: string; hash: string; text: string }>(
           `SELECT id, doc->>'hash' AS hash, text FROM search_documents WHERE id = ANY($1::text[])`,
           [stale],
         );
-        for (const x of t.rows) this.texts.set(x.id, x.hash, x.text);
+        for (const x of t.rows) {
+          fetched.set(x.id, x);
+          this.texts.set(x.id, x.hash, x.text);
+        }
       }
       for (const x of d.rows) {
         this.cache.setDoc(this.generation, x.id, { title: x.title, hash: x.hash });
-        const text = this.texts.get(x.id, x.hash);
+        const f = fetched.get(x.id);
+        const text = f?.hash === x.hash ? f.text : this.texts.get(x.id, x.hash);
         if (text !== undefined) this.docs.set(x.id, { title: x.title, text });
       }
     }

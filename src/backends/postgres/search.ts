@@ -124,7 +124,7 @@ export class PgSearchBackend implements SearchBackend {
    */
   private readonly statsCache = new Map<number, PassageStats>();
   /** Documents' texts by id, with the hash they were fetched at: fetched again only when the text changed. */
-  private readonly textCache = new TextCache();
+  private readonly textCache: TextCache;
   /** Posting lists, titles and passages read by earlier queries (see {@link IndexCache}). */
   private readonly indexCache = new IndexCache();
   /**
@@ -150,7 +150,10 @@ export class PgSearchBackend implements SearchBackend {
     private glossary: Glossary,
     /** True when the stored index was made by another analyzer and was dropped: index the corpus again. */
     readonly needsReindex: boolean,
-  ) {}
+    textCacheChars?: number,
+  ) {
+    this.textCache = new TextCache(textCacheChars);
+  }
 
   /**
    * Note the Chinese terms of stored papers in the pinyin lexicon: those of
@@ -166,8 +169,11 @@ export class PgSearchBackend implements SearchBackend {
     this.pinyin.addTerms(r.rows.map((x) => x.word));
   }
 
-  /** Create the index tables if needed, and drop an index of another format. */
-  static async open(pool: pg.Pool, glossary: Glossary): Promise<PgSearchBackend> {
+  /**
+   * Create the index tables if needed, and drop an index of another format.
+   * @param opts.textCacheChars - UTF-16 units of papers' texts kept between queries (default: the cache's own bound)
+   */
+  static async open(pool: pg.Pool, glossary: Glossary, opts: { textCacheChars?: number } = {}): Promise<PgSearchBackend> {
     const reindex = await inTransaction(pool, async (c) => {
       let otherFormat = false;
       await c.query('SELECT pg_advisory_xact_lock($1)', [0x64_75_69_78]); // 'duix'
@@ -216,7 +222,7 @@ export class PgSearchBackend implements SearchBackend {
       }
       return otherFormat;
     });
-    const backend = new PgSearchBackend(pool, glossary, reindex);
+    const backend = new PgSearchBackend(pool, glossary, reindex, opts.textCacheChars);
     backend.lexiconLoaded = backend.learnTerms();
     // A failure here shows at the first query typed in pinyin, not as an unhandled rejection.
     backend.lexiconLoaded.catch(() => undefined);
