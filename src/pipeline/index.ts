@@ -10,6 +10,7 @@
  * index: it maps terms to ids and nothing else.
  */
 import { Index } from 'flexsearch';
+import { runSteps } from '../core/steps.js';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
 export const INDEX_FORMAT_VERSION = 8;
@@ -48,6 +49,34 @@ function* joinLines(items: Iterator<string>): Generator<void, string> {
   }
   if (batch.length > 0 || parts.length === 0) parts.push(batch.join('\n'));
   return parts.join('\n');
+}
+
+/** The term table of a snapshot (its terms joined by newlines → each term's row), {@link STEP_TERMS} terms per step. */
+function* termTableSteps(lines: string): Generator<void, Map<string, number>> {
+  const terms = new Map<string, number>();
+  if (lines === '') return terms;
+  let t = 0;
+  for (let at = 0; at <= lines.length;) {
+    const nl = lines.indexOf('\n', at);
+    const end = nl < 0 ? lines.length : nl;
+    terms.set(lines.slice(at, end), t++);
+    at = end + 1;
+    if ((t & (STEP_TERMS - 1)) === 0) yield;
+  }
+  return terms;
+}
+
+/** One above every passage id indexed (`lengths[id] >= 0`) or listed in `ids`. */
+function idLimit(lengths: Int32Array, ids: Int32Array): number {
+  let limit = 0;
+  for (let id = lengths.length - 1; id >= 0; id--) {
+    if (lengths[id]! >= 0) {
+      limit = id + 1;
+      break;
+    }
+  }
+  for (let i = 0; i < ids.length; i++) if (ids[i]! >= limit) limit = ids[i]! + 1;
+  return limit;
 }
 
 /** {@link PassageIndex} flags by passage id: listed in FlexSearch, stale there, stale in the persisted postings. */
@@ -377,8 +406,7 @@ export class PassageIndex {
    * passage again. Removed passages are left out.
    */
   snapshot(): IndexSnapshot {
-    const steps = this.snapshotSteps();
-    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+    return runSteps(this.snapshotSteps());
   }
 
   /**
@@ -476,17 +504,8 @@ export class PassageIndex {
   /** An index as it was when {@link snapshot} was taken. */
   static fromSnapshot(snap: IndexSnapshot): PassageIndex {
     const ix = new PassageIndex();
-    const terms = new Map<string, number>();
-    if (snap.postingTerms !== '') snap.postingTerms.split('\n').forEach((t, i) => terms.set(t, i));
-    let limit = 0;
-    for (let id = snap.lengths.length - 1; id >= 0; id--) {
-      if (snap.lengths[id]! >= 0) {
-        limit = id + 1;
-        break;
-      }
-    }
-    for (let i = 0; i < snap.ids.length; i++) if (snap.ids[i]! >= limit) limit = snap.ids[i]! + 1;
-    ix.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit };
+    const terms = runSteps(termTableSteps(snap.postingTerms));
+    ix.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit: idLimit(snap.lengths, snap.ids) };
     const size = Math.max(1024, snap.lengths.length);
     ix.lengths = new Int32Array(size).fill(-1);
     ix.lengths.set(snap.lengths);
@@ -531,23 +550,10 @@ export class PassageIndex {
    */
   *settleSteps(snap: IndexSnapshot): Generator<void, (() => void) | null> {
     if (snap.ids.length === 0 && this.base === null && this.fxMap().size === 0) return null;
-    const terms = new Map<string, number>();
-    if (snap.postingTerms !== '') {
-      let t = 0;
-      for (let at = 0; at <= snap.postingTerms.length;) {
-        const nl = snap.postingTerms.indexOf('\n', at);
-        const end = nl < 0 ? snap.postingTerms.length : nl;
-        terms.set(snap.postingTerms.slice(at, end), t++);
-        at = end + 1;
-        if ((t & (STEP_TERMS - 1)) === 0) yield;
-      }
-    }
+    const terms = yield* termTableSteps(snap.postingTerms);
     yield;
     return () => {
-      // Above every id listed: the snapshot lists live passages only.
-      let limit = 0;
-      for (let id = 0; id < this.lengths.length; id++) if (this.lengths[id]! >= 0) limit = id + 1;
-      this.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit };
+      this.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit: idLimit(this.lengths, snap.ids) };
       this.fx = this.newFx();
       this.slotNow = new Map();
       this.pendingFx.clear();

@@ -5,6 +5,7 @@
  */
 import type { CorpusDocument, DocumentMeta, LoadedDocument, MatchSpan, Passage, PassageKind, Lang, Span } from '../../core/types.js';
 import { UserInputError } from '../../core/errors.js';
+import { runSteps } from '../../core/steps.js';
 import { type AnalyzedToken, analyze, findRun, hanLayer } from '../../pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
 import { type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
@@ -162,8 +163,7 @@ export class Engine implements TopSource, PaperCatalog {
    * (possibly in a worker thread): only ids are assigned and the index updated.
    */
   addPrepared(prep: PreparedDocument): CorpusDocument {
-    const steps = this.adding(prep);
-    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+    return runSteps(this.adding(prep));
   }
 
   /**
@@ -305,8 +305,7 @@ export class Engine implements TopSource, PaperCatalog {
    * process without segmenting, analysing or indexing a passage again.
    */
   state(): EngineState {
-    const steps = this.stateSteps();
-    for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+    return runSteps(this.stateSteps());
   }
 
   /**
