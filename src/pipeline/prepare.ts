@@ -75,9 +75,7 @@ export function analyzeSegmented(text: string, passage: SegmentedPassage): Prepa
  * the pinyin lexicon). Two passages with the same key index the same.
  */
 export function passageKey(text: string, p: Pick<Passage, 'pieces' | 'lang'>): string {
-  // Most passages are one piece: their text is a slice, without joinPieces' map of every offset.
-  const one = p.pieces.length === 1 ? p.pieces[0]! : null;
-  return `${p.lang}\u0000${one ? text.slice(one.start, one.end) : joinPieces(text, p.pieces).text}`;
+  return `${p.lang}\u0000${joinPieces(text, p.pieces).text}`;
 }
 
 /**

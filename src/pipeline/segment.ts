@@ -487,6 +487,11 @@ export function readsAsCitation(footnote: string): boolean {
  * Every character taken from the document maps back to itself.
  */
 export function joinPieces(text: string, pieces: Span[]): JoinedText {
+  // Most passages are one piece: their text is a slice, without a table of every offset.
+  if (pieces.length === 1) {
+    const { start, end } = pieces[0]!;
+    return { text: text.slice(start, end), map: (i: number) => (i >= 0 && i < end - start ? start + i : end) };
+  }
   const parts: string[] = [];
   const offsets: number[] = [];
   for (let k = 0; k < pieces.length; k++) {

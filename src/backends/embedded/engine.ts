@@ -522,15 +522,11 @@ export class Engine implements TopSource, PaperCatalog {
     const p = this.byId[id];
     if (!p) return [];
     const text = this.docs.get(p.docId)!.text;
-    // Most passages are one piece: search the document's text in place, without joining.
-    const one = p.pieces.length === 1 ? p.pieces[0]! : null;
-    const joined = one ? null : joinPieces(text, p.pieces);
-    const own = one ? text.slice(one.start, one.end) : joined!.text;
+    const joined = joinPieces(text, p.pieces);
+    const own = joined.text;
     if ((this.hanStable[id] ?? 0) === 0) this.setStable(id, hanLayer(own).stable);
     const found = findRun(own, run, this.hanStable[id] === 1);
-    return one
-      ? found.map((r) => ({ start: r.start + one.start, end: r.end + one.start }))
-      : found.map((r) => ({ start: joined!.map(r.start), end: joined!.map(r.end - 1) + 1 }));
+    return found.map((r) => ({ start: joined.map(r.start), end: joined.map(r.end - 1) + 1 }));
   }
 
   private setStable(id: number, stable: boolean): void {

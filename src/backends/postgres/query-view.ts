@@ -538,13 +538,10 @@ export class QueryView implements SearchSource {
     const p = this.loaded.get(id);
     if (!p) return [];
     const text = this.doc(p.docId).text;
-    const one = p.pieces.length === 1 ? p.pieces[0]! : null;
-    const joined = one ? null : joinPieces(text, p.pieces);
-    const own = one ? text.slice(one.start, one.end) : joined!.text;
+    const joined = joinPieces(text, p.pieces);
+    const own = joined.text;
     const found = findRun(own, run, hanLayer(own).stable);
-    return one
-      ? found.map((r) => ({ start: r.start + one.start, end: r.end + one.start }))
-      : found.map((r) => ({ start: joined!.map(r.start), end: joined!.map(r.end - 1) + 1 }));
+    return found.map((r) => ({ start: joined.map(r.start), end: joined.map(r.end - 1) + 1 }));
   }
 
   /** As the embedded engine's `citesOnly`: a footnote that only cites a source. */
