@@ -100,19 +100,108 @@ describe('PassageIndex', () => {
     );
   });
 
-  it('keeps every live passage intact when the room of removed ones is reclaimed', () => {
+  it('compacts a step at a time, each step within its budget of work, to what one pass leaves, while passages come and go between steps', () => {
+    const op = fc.oneof(
+      fc.record({
+        add: fc.integer({ min: 1, max: 30 }),
+        terms: fc.dictionary(fc.constantFrom(...vocabulary), fc.integer({ min: 1, max: 70 }), { minKeys: 1 }),
+      }),
+      fc.record({ remove: fc.integer({ min: 1, max: 30 }) }),
+      fc.constant('settle' as const),
+    );
+    const terms = fc.dictionary(fc.constantFrom(...vocabulary), fc.integer({ min: 1, max: 70 }), { minKeys: 1 });
+    fc.assert(
+      fc.property(
+        // Passages 1…n first, then anything.
+        fc.array(terms, { minLength: 10, maxLength: 30 }),
+        fc.array(op, { maxLength: 20 }),
+        fc.uniqueArray(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.oneof(op, fc.constant('step' as const)), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        (first, before, stale, during, budget) => {
+          const added: Added = new Map();
+          // `one` compacts in one pass, `steps` a step at a time; every change reaches both.
+          const one = new PassageIndex();
+          const steps = new PassageIndex();
+          const apply = (o: (typeof before)[number]): void => {
+            for (const ix of [one, steps]) {
+              if (o === 'settle') settle(ix, vocabulary);
+              else if ('add' in o) add(ix, added, o.add, new Map(Object.entries(o.terms)));
+              else ix.remove(o.remove);
+            }
+            if (o !== 'settle' && !('add' in o)) added.delete(o.remove);
+          };
+          first.forEach((t, i) => apply({ add: i + 1, terms: t }));
+          before.forEach(apply);
+          // Persisted postings (as after a restart or a write of the state), some of them stale, others in FlexSearch.
+          apply('settle');
+          for (const id of stale) apply({ remove: id });
+          one.compactPostings();
+          const compaction = steps.compactSteps(budget, true);
+          const step = (): boolean => {
+            const s = compaction.next();
+            if (s.done) return false;
+            // Within the budget, or a single item (one passage's postings or triples) costing more alone.
+            expect(s.value.work <= budget || s.value.items === 1, JSON.stringify(s.value)).toBe(true);
+            return true;
+          };
+          for (const o of during) {
+            if (o !== 'step') apply(o);
+            // Every answer as added, between any two steps.
+            else if (step()) expectAgrees(steps, added, vocabulary);
+          }
+          while (step());
+          expectAgrees(steps, added, vocabulary);
+          // Both compacted to the end: the same postings held, none stale, the same snapshot.
+          one.compactPostings();
+          steps.compactPostings();
+          expect(steps.stalePostings).toBe(0);
+          expect(steps.heldRoom.postings).toBe(one.heldRoom.postings);
+          expect(steps.snapshot()).toEqual(one.snapshot());
+          expectAgrees(steps, added, vocabulary);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('reclaims the room of removed passages a few passages per step, every live passage intact between steps', () => {
     const ix = new PassageIndex();
     const added: Added = new Map();
     const words = Array.from({ length: 1500 }, (_, i) => `w${i}`);
     const terms = (id: number): Map<string, number> => new Map(words.map((w, i) => [w, 1 + ((id * 7 + i) % 40)]));
-    // About 1.5 million numbers of triples, then most of them removed: more dead room than live data.
+    const check = (): void => {
+      expectAgrees(ix, added, ['w0', 'w1', 'w777', 'w1499']);
+      for (const [id, t] of added) for (const w of ['w3', 'w900']) expect(ix.frequency(id, w)).toBe(t.get(w));
+    };
+    // About 1.5 million numbers of triples (two chunks), then most of them removed: more dead room than live data.
     for (let id = 1; id <= 340; id++) add(ix, added, id, terms(id));
     for (let id = 1; id <= 300; id++) {
       ix.remove(id);
       added.delete(id);
     }
-    for (let id = 341; id <= 350; id++) add(ix, added, id, terms(id));
-    expectAgrees(ix, added, ['w0', 'w1', 'w777', 'w1499']);
-    for (const [id, t] of added) for (const w of ['w3', 'w900']) expect(ix.frequency(id, w)).toBe(t.get(w));
+    // Removing does not copy the live triples at once (at 100 MB that held the event loop up for 300 ms).
+    const held = ix.heldRoom.tripleBytes;
+    expect(ix.compactionDue()).toBe(true);
+    // A passage holds 1,500 triples: three of them fit a step.
+    const budget = 5000;
+    const compaction = ix.compactSteps(budget);
+    let steps = 0;
+    for (let s = compaction.next(); !s.done; s = compaction.next()) {
+      expect(s.value.work <= budget || s.value.items === 1).toBe(true);
+      steps++;
+      // Passages come and go between steps.
+      if (steps === 20) add(ix, added, 341 + (steps % 10), terms(steps));
+      if (steps === 40) {
+        ix.remove(330);
+        added.delete(330);
+      }
+      if (steps === 30 || steps === 60) check();
+    }
+    // 340 passages, 1,501 units of work each with its triples: at least a step per three of them.
+    expect(steps).toBeGreaterThanOrEqual(100);
+    for (let id = 342; id <= 350; id++) add(ix, added, id, terms(id));
+    check();
+    expect(ix.heldRoom.tripleBytes).toBeLessThan(held);
   });
 });

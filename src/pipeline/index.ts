@@ -33,6 +33,11 @@ const EMPTY_IDS = new Int32Array(0);
 const STEP_WORK = 1 << 16;
 /** What a term costs, in postings copied: its lookups in two maps (measured at 100 MB: 131,072 terms took 100+ ms). */
 const TERM_WORK = 16;
+/** Work per step of {@link PassageIndex.compactSteps}, in postings or triples looked at or copied (about a millisecond at 100 MB). */
+const COMPACT_WORK = 1 << 17;
+/** Stands in for a chunk of triples dropped by a compaction, so the numbers of the chunks after it stay valid. */
+const NO_TRIPLES = new Uint32Array(0);
+
 /** Strings per step of {@link joinLines}. */
 const STEP_TERMS = 8192;
 
@@ -77,6 +82,12 @@ function idLimit(lengths: Int32Array, ids: Int32Array): number {
   }
   for (let i = 0; i < ids.length; i++) if (ids[i]! >= limit) limit = ids[i]! + 1;
   return limit;
+}
+
+/** One step of {@link PassageIndex.compactSteps}: the work done in it, and in how many items (passages or postings). */
+export interface CompactStep {
+  work: number;
+  items: number;
 }
 
 /** {@link PassageIndex} flags by passage id: listed in FlexSearch, stale there, stale in the persisted postings. */
@@ -169,9 +180,15 @@ export class PassageIndex {
   private freqChunk = new Int32Array(1024);
   private freqOff = new Int32Array(1024);
   private freqLen = new Int32Array(1024);
-  /** Triples of removed passages still taking room in the chunks. */
+  /** Triples of removed passages still taking room in the chunks (those below {@link firstKeptChunk} not counted). */
   private deadTriples = 0;
   private liveTriples = 0;
+  /**
+   * Chunks below this one are being emptied by a compaction (see
+   * {@link compactTriplesSteps}), or already are: their removed triples
+   * are not dead room any more.
+   */
+  private firstKeptChunk = 0;
   /** The keys of the terms ranking asked for last (a query asks for the same few for every candidate). */
   private readonly keyCache = new Map<string, [number, number] | undefined>();
   /** Every bigram ever indexed, and the same by each of its characters, for single-character lookups. */
@@ -192,6 +209,8 @@ export class PassageIndex {
   /** Ids whose FlexSearch postings await removal, and the number of ids stale in the base. */
   private readonly pendingFx = new Set<number>();
   private staleBase = 0;
+  /** The compaction under way (see {@link compactPostings}), or null. */
+  private compaction: Generator<CompactStep, void> | null = null;
 
   /** An empty FlexSearch index that lists each passage in the slot {@link slotNow} gives its term. */
   private newFx(): Index {
@@ -281,23 +300,45 @@ export class PassageIndex {
 
   /**
    * Copy the live passages' triples into fresh chunks, dropping the room of
-   * removed ones: once that room is more than the live data (replacing
-   * papers one by one, a long-running server would otherwise grow without end).
+   * removed ones (replacing papers one by one, a long-running server would
+   * otherwise grow without end), a few passages per step: each passage is
+   * moved whole in one step, so reads between steps find it in its old place
+   * or its new one. Passages added meanwhile go into the fresh chunks already.
    */
-  private compact(): void {
-    const old = this.chunks.splice(0);
+  private *compactTriplesSteps(budget: number): Generator<CompactStep, void> {
+    // The rest of the last chunk is left unused: from here on every triple written goes into fresh chunks.
+    const first = this.chunks.length;
+    const fresh = new Uint32Array(CHUNK);
+    this.chunks.push(fresh);
     this.chunkUsed = 0;
+    this.firstKeptChunk = first;
+    this.deadTriples = 0;
+    let work = 0;
+    let items = 0;
+    // The per-passage arrays are read afresh after every pause: adding a passage may replace them by larger ones.
     for (let id = 0; id < this.freqLen.length; id++) {
-      const len = this.freqLen[id]!;
-      if (len === 0) continue;
-      const from = old[this.freqChunk[id]!]!;
+      let len = this.freqLen[id]!;
+      if (work > 0 && work + 1 + len > budget) {
+        yield { work, items };
+        work = 0;
+        items = 0;
+        // Settled meanwhile: its chunks replaced every one of these.
+        if (this.chunks[first] !== fresh) return;
+        len = this.freqLen[id]!;
+      }
+      work += 1 + len;
+      items++;
+      if (len === 0 || this.freqChunk[id]! >= first) continue;
+      const from = this.chunks[this.freqChunk[id]!]!;
       const start = this.freqOff[id]!;
       const at = this.room(len * 3);
       this.chunks[this.chunks.length - 1]!.set(from.subarray(start, start + len * 3), at);
       this.freqChunk[id] = this.chunks.length - 1;
       this.freqOff[id] = at;
     }
-    this.deadTriples = 0;
+    // Nothing points below `first` now; their numbers stay, so no passage's chunk number changes.
+    for (let c = 0; c < first; c++) this.chunks[c] = NO_TRIPLES;
+    if (work > 0) yield { work, items };
   }
 
   /**
@@ -348,8 +389,8 @@ export class PassageIndex {
     const dead = this.freqLen[id]!;
     this.freqLen[id] = 0;
     this.liveTriples -= dead;
-    this.deadTriples += dead;
-    if (this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples) this.compact();
+    // Room in a chunk a compaction is emptying goes with the chunk. Reclaimed later, a step at a time (see compactPostings).
+    if (this.freqChunk[id]! >= this.firstKeptChunk) this.deadTriples += dead;
     this.totalLength -= len;
   }
 
@@ -366,38 +407,138 @@ export class PassageIndex {
   }
 
   /**
-   * Drop removed passages' postings, until `deadline` (a `performance.now()`
-   * time) when given: those in FlexSearch one passage at a time, then — once
-   * stale ones are a tenth of them or more — the persisted postings in one
-   * pass. Answers do not change; lists only get shorter.
-   * @returns whether nothing is left to drop
+   * Whether a compaction is due: removed passages' postings in FlexSearch,
+   * persisted postings of which stale ones are a tenth or more (any, with
+   * `all`), or more room of removed passages' triples than live ones.
+   */
+  compactionDue(all = false): boolean {
+    return (
+      this.pendingFx.size > 0 ||
+      (this.base !== null && this.staleBase > 0 && (all || this.staleBase * 10 >= this.count)) ||
+      (this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples)
+    );
+  }
+
+  /**
+   * Drop removed passages' postings and reclaim their room, until `deadline`
+   * (a `performance.now()` time) when given, resuming where the last call
+   * stopped (see {@link compactSteps}; at 100 MB the persisted postings alone
+   * take hundreds of milliseconds). Without a deadline, everything removed is
+   * dropped now. Answers do not change; lists only get shorter.
+   * @returns whether nothing is left to do (with a deadline: nothing due yet, see {@link compactionDue})
    */
   compactPostings(deadline = Infinity): boolean {
-    for (const id of this.pendingFx) {
-      if (performance.now() >= deadline) return false;
-      this.spliceOut(id);
+    const all = deadline === Infinity;
+    for (;;) {
+      if (!this.compaction) {
+        if (!this.compactionDue(all)) return true;
+        this.compaction = this.compactSteps(COMPACT_WORK, all);
+      }
+      for (let step = this.compaction.next(); !step.done; step = this.compaction.next()) {
+        if (performance.now() >= deadline) return false;
+      }
+      this.compaction = null;
     }
-    const base = this.base;
-    if (base && this.staleBase > 0 && (deadline === Infinity || this.staleBase * 10 >= this.count)) {
-      const keep = new Int32Array(base.ids.length);
-      const slots = new Uint8Array(base.ids.length);
-      const start = new Int32Array(base.start.length);
-      let n = 0;
-      for (let t = 0; t + 1 < base.start.length; t++) {
-        start[t] = n;
-        for (let i = base.start[t]!; i < base.start[t + 1]!; i++) {
-          const id = base.ids[i]!;
-          if (this.flags[id]! & STALE_BASE) continue;
-          keep[n] = id;
+  }
+
+  /**
+   * Compaction as steps of about `budget` work each (postings or triples
+   * looked at or copied): each yields the work it did, at most `budget`
+   * unless the step is a single item (one passage's FlexSearch postings or
+   * triples) costing more on its own. Between steps the index may be read,
+   * added to, removed from, snapshotted and settled (settling abandons the
+   * compaction: it replaces what is being compacted); what a step changes,
+   * it changes whole, so every read answers as without compaction.
+   *
+   * In turn: removed passages' FlexSearch postings, a passage at a time; then
+   * the persisted postings of passages stale when it starts, once stale ones
+   * are a tenth of them (any, with `all`), filtered into new arrays taken in
+   * place of the old ones in the last step; then, once removed passages'
+   * triples outweigh the live ones, the live triples into fresh chunks.
+   * One compaction at a time: {@link compactPostings} runs its own, so a
+   * caller driving these steps does not call it meanwhile.
+   */
+  *compactSteps(budget = COMPACT_WORK, all = false): Generator<CompactStep, void> {
+    let work = 0;
+    let items = 0;
+    for (const id of this.pendingFx) {
+      const cost = this.fxCost(id);
+      if (work > 0 && work + cost > budget) {
+        yield { work, items };
+        work = 0;
+        items = 0;
+      }
+      // Re-added meanwhile (add splices it out first), or no longer pending.
+      if (!this.pendingFx.has(id)) continue;
+      this.spliceOut(id);
+      work += cost;
+      items++;
+    }
+    if (work > 0) yield { work, items };
+    if (this.base && this.staleBase > 0 && (all || this.staleBase * 10 >= this.count)) yield* this.dropStaleBaseSteps(budget);
+    if (this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples) yield* this.compactTriplesSteps(budget);
+  }
+
+  /** What splicing passage `id` out of FlexSearch costs: an `indexOf` in each list it is in. */
+  private fxCost(id: number): number {
+    const refs = (this.fx as unknown as { reg: Map<number, Array<readonly number[]>> }).reg.get(id);
+    let cost = 1;
+    if (refs) for (const list of refs) cost += 1 + list.length;
+    return cost;
+  }
+
+  /**
+   * The persisted postings without those of the passages stale in them when
+   * this starts, a posting at a time: ids stale meanwhile stay listed (and
+   * flagged) for the next compaction.
+   */
+  private *dropStaleBaseSteps(budget: number): Generator<CompactStep, void> {
+    const base = this.base!;
+    let work = 0;
+    const tick = (): boolean => ++work >= budget;
+    const step = (): CompactStep => {
+      const s = { work, items: work };
+      work = 0;
+      return s;
+    };
+    const limit = Math.min(base.limit, this.flags.length);
+    const drop = new Uint8Array(limit);
+    const dropped: number[] = [];
+    for (let id = 0; id < limit; id++) {
+      if (this.flags[id]! & STALE_BASE) {
+        drop[id] = 1;
+        dropped.push(id);
+      }
+      if (tick()) yield step();
+    }
+    // Counted first, so the new arrays are allocated at their size (a copy at the end would block).
+    let n = 0;
+    for (let i = 0; i < base.ids.length; i++) {
+      if (drop[base.ids[i]!] === 0) n++;
+      if (tick()) yield step();
+    }
+    const ids = new Int32Array(n);
+    const slots = new Uint8Array(n);
+    const start = new Int32Array(base.start.length);
+    n = 0;
+    for (let t = 0; t + 1 < base.start.length; t++) {
+      start[t] = n;
+      for (let i = base.start[t]!; i < base.start[t + 1]!; i++) {
+        const id = base.ids[i]!;
+        if (drop[id] === 0) {
+          ids[n] = id;
           slots[n++] = base.slots[i]!;
         }
+        if (tick()) yield step();
       }
-      start[base.start.length - 1] = n;
-      for (let id = 0; id < Math.min(base.limit, this.flags.length); id++) this.flags[id] = this.flags[id]! & ~STALE_BASE;
-      this.base = { ...base, start, ids: keep.slice(0, n), slots: slots.slice(0, n) };
-      this.staleBase = 0;
     }
-    return this.pendingFx.size === 0;
+    start[base.start.length - 1] = n;
+    // Replaced meanwhile (settled on a new snapshot): this is out of date. Otherwise the switch, in one step.
+    if (this.base !== base) return;
+    this.base = { ...base, start, ids, slots };
+    for (const id of dropped) this.flags[id] = this.flags[id]! & ~STALE_BASE;
+    this.staleBase -= dropped.length;
+    if (work > 0) yield step();
   }
 
   /**
@@ -567,7 +708,23 @@ export class PassageIndex {
       this.freqChunk.fill(0);
       this.freqOff.set(snap.freqOff);
       this.deadTriples = 0;
+      this.firstKeptChunk = 0;
+      // What a compaction under way works on is gone: nothing is left to compact.
+      this.compaction = null;
     };
+  }
+
+  /**
+   * Room the index holds for postings and triples, removed passages' included
+   * until a compaction drops them: postings listed (persisted and in
+   * FlexSearch), and the bytes of the chunks of triples.
+   */
+  get heldRoom(): { postings: number; tripleBytes: number } {
+    let postings = this.base?.ids.length ?? 0;
+    for (const slots of this.fxMap().values()) for (const list of slots) postings += list?.length ?? 0;
+    let tripleBytes = 0;
+    for (const c of this.chunks) tripleBytes += c.byteLength;
+    return { postings, tripleBytes };
   }
 
   /** Terms with postings in FlexSearch: added since the index was built or last settled (see {@link settleSteps}). */

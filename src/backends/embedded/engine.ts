@@ -288,7 +288,7 @@ export class Engine implements TopSource, PaperCatalog {
    * splicing while the researcher waits.
    */
   private compactLater(): void {
-    if (this.compacting || this.index.stalePostings === 0) return;
+    if (this.compacting || !this.index.compactionDue()) return;
     this.compacting = true;
     const step = (): void => {
       if (this.index.compactPostings(performance.now() + 8)) {
