@@ -20,6 +20,7 @@ function expectAgrees(ix: PassageIndex, added: Added, vocabulary: readonly strin
       [...ix.lookup(t)].sort((a, b) => a - b),
       t,
     ).toEqual(want.sort((a, b) => a - b));
+    expect(ix.occurs(t), t).toBe(want.length > 0);
     const tf = ix.termFrequencies(t);
     for (const id of want) {
       const n = added.get(id)!.get(t)!;

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
+import { Engine } from '../src/backends/embedded/engine.js';
 import { PinyinLexicon, compareWords, matchesTyped, pinyinKeys, pinyinLetters, readPinyin } from '../src/pipeline/pinyin.js';
 import { type ParsedQuery, parseQuery } from '../src/pipeline/query.js';
 import { joinPieces } from '../src/pipeline/segment.js';
@@ -126,6 +127,40 @@ describe('pinyin queries over the sample papers', () => {
     // the result echoes the query as typed
     expect(all.parsed.clauses.flat().map((i) => i.text)).toEqual(['duikou', 'zhiyuan']);
   }, 120_000);
+});
+
+describe('pinyin queries as papers come and go', () => {
+  it('reads a word as pinyin only when no paper holds it as typed, and only as terms a paper still holds', () => {
+    const engine = new Engine();
+    const doc = (id: string, text: string, lang: 'en' | 'zh') => ({
+      id,
+      text,
+      hash: id,
+      file: `${id}.txt`,
+      title: id,
+      authors: [],
+      year: null,
+      venue: null,
+      lang,
+    });
+    engine.addDocument(doc('en', 'Women teachers went to Tibet under counterpart support.', 'en'));
+    engine.addDocument(doc('zh', '我们支援西藏的学校。', 'zh'));
+    engine.addDocument(doc('zy', '志愿服务在援藏工作中。', 'zh'));
+    const papers = (q: string) => Object.keys(engine.search(q, { limit: 5 }).perDocument).sort();
+    // An English paper holds `women`: searched as typed only.
+    expect(papers('women')).toEqual(['en']);
+    // 支援 and 志愿 both held: `zhiyuan` reads as either.
+    expect(papers('zhiyuan')).toEqual(['zh', 'zy']);
+    engine.removeDocument('en');
+    // Removed, not yet compacted: its postings are still listed, but no longer count.
+    expect(engine.index.stalePostings).toBeGreaterThan(0);
+    expect(papers('women')).toEqual(['zh']);
+    engine.updateDocument(doc('zy', '服务在援藏工作中。', 'zh'));
+    expect(papers('zhiyuan')).toEqual(['zh']);
+    engine.index.compactPostings();
+    expect(papers('women')).toEqual(['zh']);
+    expect(papers('zhiyuan')).toEqual(['zh']);
+  });
 });
 
 describe('finding tags by pinyin', () => {

@@ -745,6 +745,29 @@ export class PassageIndex {
     return this.postings(term);
   }
 
+  /**
+   * Whether any indexed passage is listed under the (single) term or bigram:
+   * {@link lookup} has ids, without copying them (a common word's list holds
+   * a good part of the corpus). Stops at the first live posting.
+   */
+  occurs(term: string): boolean {
+    if (term === '' || term.includes(' ') || isBiword(term)) return false;
+    const base = this.base;
+    const t = base?.terms.get(term);
+    if (t !== undefined) {
+      const end = base!.start[t + 1]!;
+      for (let i = base!.start[t]!; i < end; i++) if (this.staleBase === 0 || !(this.flags[base!.ids[i]!]! & STALE_BASE)) return true;
+    }
+    const fx = this.fxSlots(term);
+    if (fx) {
+      for (const list of fx) {
+        if (!list) continue;
+        for (let i = 0; i < list.length; i++) if (this.pendingFx.size === 0 || !(this.flags[list[i]!]! & STALE_FX)) return true;
+      }
+    }
+    return false;
+  }
+
   /** {@link lookup}, as the typed array it is. */
   private postings(term: string): Int32Array {
     return this.live(term)?.ids ?? EMPTY_IDS;

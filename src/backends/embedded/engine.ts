@@ -626,7 +626,7 @@ export class Engine implements TopSource, PaperCatalog {
 
   /** The query with words typed in pinyin also searched as the corpus's Chinese terms that sound so. */
   private withPinyin(parsed: ParsedQuery): ParsedQuery {
-    const occurs = (term: string) => this.index.lookup(term).length > 0;
+    const occurs = (term: string) => this.index.occurs(term);
     return readPinyin(parsed, {
       read: (letters) => this.pinyin.read(letters, occurs),
       known: (word) => analyze(word, 'query').some((t) => occurs(t.term)),
