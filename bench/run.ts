@@ -22,7 +22,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import express from 'express';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase, saveDocumentRow } from '../src/backends/embedded/persist.js';
 import { writeState } from '../src/backends/embedded/state-store.js';
 import { prepareUpdate } from '../src/pipeline/prepare.js';
 import { createApp } from '../src/http/app.js';
@@ -212,11 +212,10 @@ function persistBuilt(engine: Engine, dir: string): number {
   const t = performance.now();
   mkdirSync(dir, { recursive: true });
   const db = openIndexDatabase(join(dir, 'index.db'));
-  const insert = db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, ?, 0, ?, ?, ?)');
+  // The papers' rows as the server writes them (see persist.ts), stamped with the text's length and no time: only
+  // this engine reads them (its texts, once settled), never a sync against the corpus folder.
   db.transaction(() => {
-    for (const d of engine.documents()) {
-      insert.run(d.id, d.file, d.text.length, d.hash, d.text, d.pages ? JSON.stringify(d.pages) : null);
-    }
+    for (const d of engine.documents()) saveDocumentRow(db, d, d.text.length, 0);
   })();
   writeState(db, engine, (id) => {
     const { title, authors, year, venue, lang } = engine.requireDocument(id);

@@ -271,6 +271,31 @@ function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): PreparedD
   };
 }
 
+/**
+ * Write a paper's row in the index — its text, pages and file stamp —
+ * replacing the row of the same id (and, through the foreign key, its
+ * passages). Callers wrap it in a transaction with whatever goes with it.
+ * @param size - the file's size, -1 while its passages are still being written (see {@link save})
+ * @param mtimeMs - the file's modification time, -1 likewise
+ */
+export function saveDocumentRow(
+  db: DB,
+  doc: Pick<LoadedDocument, 'id' | 'file' | 'hash' | 'text' | 'pages'>,
+  size: number,
+  mtimeMs: number,
+): void {
+  db.prepare('DELETE FROM documents WHERE id = ?').run(doc.id);
+  db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    doc.id,
+    doc.file,
+    size,
+    mtimeMs,
+    doc.hash,
+    doc.text,
+    doc.pages ? JSON.stringify(doc.pages) : null,
+  );
+}
+
 /** Passages written per transaction by {@link save}. */
 const SAVE_BATCH = 200;
 
@@ -282,16 +307,7 @@ const SAVE_BATCH = 200;
  */
 async function save(db: DB, prep: PreparedDocument, size: number, mtimeMs: number, pause: () => Promise<void>): Promise<void> {
   const { doc } = prep;
-  db.transaction(() => {
-    db.prepare('DELETE FROM documents WHERE id = ?').run(doc.id);
-    db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, -1, -1, ?, ?, ?)').run(
-      doc.id,
-      doc.file,
-      doc.hash,
-      doc.text,
-      doc.pages ? JSON.stringify(doc.pages) : null,
-    );
-  })();
+  db.transaction(() => saveDocumentRow(db, doc, -1, -1))();
   const ins = db.prepare(
     `INSERT INTO passages (doc_id, ordinal, kind, lang, section, start, "end", pieces, level, terms, counts, words, bigrams)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
