@@ -13,7 +13,7 @@ import { openCorpus } from '../src/backends/embedded/corpus.js';
 import type { Engine } from '../src/backends/embedded/engine.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type RankOptions, type RankResult, rank, summaryPassage } from '../src/pipeline/rank.js';
-import { rankTop } from '../src/pipeline/rank-top.js';
+import { lastTopPass, rankTop } from '../src/pipeline/rank-top.js';
 import { type Bonus, topEntries } from '../src/pipeline/top.js';
 import { SAMPLE, SAMPLE_IDS, sampleText } from './helpers/sample.js';
 
@@ -262,6 +262,68 @@ describe('rankTop gives exactly the full ranking', () => {
         [0, 200],
       ] as const)
         expectSame(q, { expand: true, match: 'strict' }, offset, limit);
+  });
+});
+
+describe('the plain-word passes and filters first', () => {
+  const pages = [
+    [0, 1],
+    [0, 20],
+    [15, 20],
+    [190, 200],
+  ] as const;
+  /** rankTop's step 1 for a query (after comparing it with the full ranking at every page). */
+  function passOf(q: string, opts: RankOptions): typeof lastTopPass {
+    for (const [offset, limit] of pages) expectSame(q, opts, offset, limit);
+    rankTop(parseQuery(q), engine, opts, 20);
+    return { ...lastTopPass };
+  }
+
+  it('rank a frequent word impact first: its hits counted, few of them bounded, the answer the full ranking', () => {
+    let pruned = 0;
+    for (const q of ['support', '治理', '对口支援', 'policy', 'lang:zh 机制', 'kind:paragraph development', '援藏'])
+      for (const match of ['strict', 'auto'] as const) {
+        const t = passOf(q, { expand: false, match });
+        expect(t.pass, q).toBe('one-word');
+        expect(t.kept, q).toBeLessThanOrEqual(t.hits);
+        if (t.hits > 1000 && t.kept < t.hits / 4) pruned++;
+      }
+    // The comparisons above must include words whose ranking left most hits out, or they prove nothing of the cut.
+    expect(pruned).toBeGreaterThanOrEqual(4);
+  });
+
+  it('rank plain words (OR, AND, NOT, a word and its translation) from the frequency tables alone', () => {
+    let pruned = 0;
+    for (const [q, expand] of [
+      ['援藏 OR 援疆', false],
+      ['support OR policy', false],
+      ['counterpart support', false],
+      ['counterpart support', true],
+      ['counterpart support -Tibet', false],
+      ['support development -对口支援', false],
+      ['lang:en support policy', false],
+    ] as const)
+      for (const match of ['strict', 'auto'] as const) {
+        const t = passOf(q, { expand, match });
+        expect(t.pass, q).toBe('plain');
+        if (t.hits > 2000 && t.kept < t.hits / 4) pruned++;
+      }
+    expect(pruned).toBeGreaterThanOrEqual(2);
+  });
+
+  it("look only at the named papers' passages for doc:", () => {
+    for (const q of [
+      'doc:gen-03 support',
+      'doc:gen-03 doc:gen-04 对口支援',
+      'doc:gen-04 "counterpart support"',
+      'doc:gen-03 kind:heading',
+      'doc:gen-03 support -policy',
+    ])
+      for (const expand of [true, false]) {
+        const t = passOf(q, { expand, match: 'strict' });
+        const own = (q.match(/doc:(\S+)/g) ?? []).reduce((n, d) => n + engine.document(d.slice(4))!.passages.length, 0);
+        expect(t.looked, q).toBeLessThanOrEqual(own);
+      }
   });
 });
 

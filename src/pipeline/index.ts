@@ -857,16 +857,26 @@ export class PassageIndex {
    * {@link frequency} answers for one passage, for all of them at once.
    */
   termFrequencies(term: string): Uint16Array {
+    return this.termPostings(term).frequencies;
+  }
+
+  /**
+   * A single term's posting list ({@link lookup}) and its frequency table
+   * ({@link termFrequencies}) from one copy of the list: a query's one-word
+   * variant needs both, and copying a frequent word's list twice was a
+   * tenth of its query.
+   */
+  termPostings(term: string): { ids: Int32Array; frequencies: Uint16Array } {
     const tf = new Uint16Array(this.lengths.length);
     const l = this.live(term);
-    if (!l) return tf;
+    if (!l) return { ids: EMPTY_IDS, frequencies: tf };
     const { ids, slots } = l;
     for (let i = 0; i < ids.length; i++) {
       const s = slots[i]!;
       if (s === 0) continue;
       tf[ids[i]!] = s < SLOTS - 1 ? s : Math.min(0xffff, this.frequency(ids[i]!, term));
     }
-    return tf;
+    return { ids, frequencies: tf };
   }
 
   /** Ids of the passages listed under every one of `terms` (single terms or bigrams; none for an empty list). */

@@ -44,6 +44,7 @@ import {
   BAG_WEIGHT,
   EXPANSION_WEIGHT,
   K1,
+  KIND_PRIOR,
   MID_WORD_WEIGHT,
   type MatchMode,
   PHRASE_BONUS,
@@ -60,6 +61,7 @@ import {
   idf,
   isOptional,
   itemSpans,
+  leastLengthNorm,
   lengthNorm,
   mergeSpans,
   looseItems,
@@ -95,6 +97,8 @@ export interface TopSource extends SearchSource {
   docAt(index: number): string;
   /** The passage's language (undefined when unknown), without reading the passage. */
   langOf(id: number): Lang | undefined;
+  /** The ids of a document's passages (none for an unknown document), for a `doc:` filter to start from. */
+  passageIdsOf(docId: string): ArrayLike<number>;
 }
 
 /** The first hits of a query, with the counts of all of them. */
@@ -367,6 +371,13 @@ function strictBound(
 }
 
 /**
+ * How the last {@link rankTop} call went, for tests and profiles: which
+ * step 1 it took, how many candidates it looked at, and how many of its hits
+ * it kept for ranking (the rest could not reach the first k).
+ */
+export const lastTopPass = { pass: 'general' as 'general' | 'plain' | 'one-word', looked: 0, hits: 0, kept: 0 };
+
+/**
  * The first `k` hits of {@link rank}'s ranking, and the counts of all hits,
  * scoring only the candidates that can still reach the first `k`.
  */
@@ -399,14 +410,31 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   const excludedFacts = ctx.excluded.map(facts);
 
   // 1. Every candidate: settled by the tables (a bound) or scored exactly (its score).
-  const cands = strictCandidates(clauses, ctx);
-  let ids = new Int32Array(cands instanceof IdSet ? cands.size : src.index.size);
+  const cands = docFirst(q, strictCandidates(clauses, ctx), src);
+  let ids = new Int32Array(cands instanceof IdSet ? cands.size : cands instanceof Int32Array ? cands.length : src.index.size);
   let bounds = new Float64Array(ids.length);
   /** 1 where the bound is the exact score. */
   let exact = new Uint8Array(ids.length);
   const papers = new PaperCounts();
   let n = 0;
   const accept = typedAccept(q, opts, src);
+  // Outside strict mode the full ranking boosts summaries among its first hits, unless it tried best match.
+  let summaries = (opts.match ?? 'auto') !== 'strict';
+  const plain = plainQuery(clauseFacts, excludedFacts);
+  if (plain !== null && cands instanceof Int32Array) {
+    const r = plainPass(cands, plain, accept, {
+      clauses,
+      ctx,
+      src,
+      titles,
+      want: clauses.length <= 1 ? k : Math.max(k, BONUS_TOP),
+      reach: clauses.length <= 1 && summaries ? SUMMARY_BOOST : 1,
+      mayPrune: (hits) => clauses.length <= 1 || hits > BONUS_ALL_BELOW,
+      titleOf: titleOfPassage,
+    });
+    Object.assign(lastTopPass, { pass: r.pass, looked: cands.length, hits: r.hits, kept: r.n });
+    return finish(r.ids, r.bounds, r.exact, r.n, r.hits, 0, r.papers);
+  }
   // Once the cap's worth of hits is counted, candidates that are hits only if a phrase check passes
   // are left to the ranking to check (see EXACT_TOTAL_UP_TO), and the total is a lower bound.
   // Never below BONUS_ALL_BELOW: whether every hit is checked for the phrase bonus depends on the exact count up to there.
@@ -442,77 +470,463 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     else papers.add(src.docIndex(id));
     n++;
   }
-  const total = n - pendingN;
-  const perDocument = papers.record(src);
-  const totalRelation: TopResult['totalRelation'] = pendingN > 0 ? 'gte' : 'eq';
+  Object.assign(lastTopPass, { pass: 'general', looked: cands instanceof Int32Array ? cands.length : n, hits: n, kept: n });
+  return finish(ids, bounds, exact, n, n, pendingN, papers);
 
-  // Outside strict mode the full ranking boosts summaries among its first hits, unless it tried best match.
-  let summaries = (opts.match ?? 'auto') !== 'strict';
-  if (summaries && (n < BEST_MATCH_BELOW || readsAsQuestion(q))) {
-    const loose = compileLoose(q, cq);
-    const best = loose === null ? null : bestTop(loose, ctx, src, k, accept, facts);
-    // Every strict hit holds the words too, so no best hit means the strict result stands (unboosted).
-    if (best !== null) return { ...best, strictTotal: n, totalRelation: 'eq' };
-    summaries = false;
+  /**
+   * Steps 2 and 3 over the `n` entries kept of step 1, where `hits` counts every hit and pending
+   * candidate (entries left out are hits that cannot reach the first k, counted in `papers`).
+   */
+  function finish(
+    ids: Int32Array,
+    bounds: Float64Array,
+    exact: Uint8Array,
+    n: number,
+    hits: number,
+    pendingN: number,
+    papers: PaperCounts,
+  ): TopResult {
+    const total = hits - pendingN;
+    const perDocument = papers.record(src);
+    const totalRelation: TopResult['totalRelation'] = pendingN > 0 ? 'gte' : 'eq';
+
+    if (summaries && (hits < BEST_MATCH_BELOW || readsAsQuestion(q))) {
+      const loose = compileLoose(q, cq);
+      const best = loose === null ? null : bestTop(loose, ctx, src, k, accept, facts);
+      // Every strict hit holds the words too, so no best hit means the strict result stands (unboosted).
+      if (best !== null) return { ...best, strictTotal: hits, totalRelation: 'eq' };
+      summaries = false;
+    }
+
+    const score = (i: number): number => {
+      if (exact[i] === 0) {
+        bounds[i] = strictScore(ids[i]!, clauses, ctx, titles)?.score ?? -Infinity;
+        exact[i] = 1;
+      }
+      return bounds[i]!;
+    };
+    const keyOf = (i: number): number => src.orderKey(ids[i]!);
+    const wholePhrase = wholeQueryHolds(clauses, src);
+    // Then the summary boost among the first BONUS_TOP hits (`boostSummaries`): that needs the
+    // ranking's first max(k, BONUS_TOP) hits, or, without the phrase bonus, those that the boost could
+    // lift into the first k.
+    const upTo = summaries ? Math.max(k, BONUS_TOP) : k;
+    let top: { index: number[]; score: number[] };
+    if (clauses.length <= 1) {
+      // No phrase bonus: the ranking is the score order.
+      const first = firstByScore(bounds, n, k, score, keyOf, summaries ? SUMMARY_BOOST : 1, BONUS_TOP);
+      top = { index: first, score: first.map((i) => bounds[i]!) };
+    } else if (hits > BONUS_ALL_BELOW) {
+      // The first max(k, checked) by score before the bonus, exactly, then the bonus as the full ranking applies it.
+      const first = firstByScore(bounds, n, Math.max(k, BONUS_TOP), score, keyOf, 1);
+      const pre = Float64Array.from(first, (i) => bounds[i]!);
+      const keys = Float64Array.from(first, keyOf);
+      const bonus: Bonus = {
+        holds: (j) => wholePhrase(ids[first[j]!]!),
+        factor: PHRASE_BONUS,
+        allBelow: 0,
+        top: BONUS_TOP,
+      };
+      const picked = topEntries(pre, keys, first.length, upTo, bonus);
+      top = { index: picked.index.map((j) => first[j]!), score: picked.score };
+    } else {
+      // A small result checks every hit for the bonus: score them all, then take the first k.
+      for (let i = 0; i < n; i++) score(i);
+      const keys = new Float64Array(n);
+      for (let i = 0; i < n; i++) keys[i] = keyOf(i);
+      top = topEntries(bounds, keys, n, upTo, {
+        holds: (i) => wholePhrase(ids[i]!),
+        factor: PHRASE_BONUS,
+        allBelow: BONUS_ALL_BELOW,
+        top: BONUS_TOP,
+      });
+    }
+    if (summaries) {
+      // `top` is the ranking's beginning, in its order: boost the summaries among its first BONUS_TOP.
+      const at = top.index;
+      const picked = topEntries(Float64Array.from(top.score), Float64Array.from(at, keyOf), at.length, k, {
+        holds: (j) => summaryPassage(src.passage(ids[at[j]!]!)!, src),
+        factor: SUMMARY_BOOST,
+        allBelow: 0,
+        top: BONUS_TOP,
+      });
+      top = { index: picked.index.map((j) => at[j]!), score: picked.score };
+    }
+    const page = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
+    const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
+    return { hits: page, total, totalRelation, perDocument, matches, mode: 'strict', strictTotal: total };
   }
+}
 
-  const score = (i: number): number => {
+/**
+ * The candidates to look at: with a `doc:` filter, only the named papers'
+ * passages among them (ascending), rather than every candidate checked
+ * against the filter one by one (`doc:… support` looked at all 48k passages
+ * holding `support` at 100 MB to keep 49); otherwise the candidates' ids.
+ */
+function docFirst(q: ParsedQuery, cands: Iterable<number>, src: TopSource): Int32Array | Iterable<number> {
+  const docs = q.filters.docs;
+  if (docs.length === 0) return cands instanceof IdSet ? cands.ids : cands;
+  const out: number[] = [];
+  for (const doc of new Set(docs)) {
+    const own = src.passageIdsOf(doc);
+    for (let i = 0; i < own.length; i++) if (!(cands instanceof IdSet) || cands.has(own[i]!)) out.push(own[i]!);
+  }
+  return Int32Array.from(out).sort();
+}
+
+/**
+ * A variant {@link plainPass} reads: its word's frequency table, the weight
+ * of an occurrence, and what a candidate listed with frequency 0 holds
+ * (`zero`: 0 nothing, 1 one mid-word occurrence of a two-character run, 2
+ * unknown: a longer run, to be found in the text).
+ */
+interface PlainVariant {
+  table: Uint16Array;
+  w: number;
+  set: IdSet;
+  run: boolean;
+  zero: 0 | 1 | 2;
+}
+
+/** A query {@link plainPass} can settle: every variant one word (or a Chinese run of one word), nothing to check. */
+interface PlainQuery {
+  clauses: Array<Array<{ idf: number; variants: PlainVariant[] }>>;
+  excluded: PlainVariant[];
+}
+
+/** The query as {@link plainPass} reads it, or null when a variant needs more than a frequency table (a phrase, a bag, a grep form, an optional clause). */
+function plainQuery(clauses: ClauseFacts[], excluded: ItemFacts[]): PlainQuery | null {
+  if (clauses.length === 0 || clauses.some((c) => c.optional === true)) return null;
+  const variant = (f: VariantFacts): PlainVariant | null => {
+    if ((f.shape !== 'word' && f.shape !== 'run-word') || f.check !== undefined || f.tables.length !== 1) return null;
+    const run = f.shape === 'run-word';
+    return { table: f.tables[0]!, w: f.via * f.share, set: f.set, run, zero: !run ? 0 : f.chars === 2 ? 1 : 2 };
+  };
+  const out: PlainQuery = { clauses: [], excluded: [] };
+  for (const clause of clauses) {
+    const items: PlainQuery['clauses'][number] = [];
+    for (const item of clause) {
+      const variants: PlainVariant[] = [];
+      for (const f of item.variants) {
+        const v = variant(f);
+        if (v === null) return null;
+        variants.push(v);
+      }
+      items.push({ idf: item.idf, variants });
+    }
+    out.clauses.push(items);
+  }
+  for (const item of excluded) {
+    for (const f of item.variants) {
+      const v = variant(f);
+      if (v === null) return null;
+      out.excluded.push(v);
+    }
+  }
+  return out;
+}
+
+/** Step 1's entries to rank (`n` of them), and the count of every hit. */
+interface PlainResult {
+  pass: 'plain' | 'one-word';
+  ids: Int32Array;
+  bounds: Float64Array;
+  exact: Uint8Array;
+  n: number;
+  hits: number;
+  papers: PaperCounts;
+}
+
+/** What {@link plainPass} needs of the query besides its tables. */
+interface PlainPassOptions {
+  clauses: CompiledItem[][];
+  ctx: Context;
+  src: TopSource;
+  titles: TitleMemo;
+  /** How many of the first hits the ranking then needs by score ({@link firstByScore}'s `want`). */
+  want: number;
+  /** The most a boost after scoring may lift a score by ({@link firstByScore}'s `reach`). */
+  reach: number;
+  /** Whether, with this many hits, entries that cannot reach the first `want` may be left out. */
+  mayPrune: (hits: number) => boolean;
+  /** Whether the passage's paper's title holds the query (the title boost). */
+  titleOf: (id: number) => boolean;
+}
+
+/**
+ * Step 1 for a query of plain words ({@link plainQuery}): every candidate is
+ * settled from the frequency tables alone — hit or not, counted per paper,
+ * and bounded as {@link strictBound} bounds it — in one loop over typed
+ * arrays, without strictBound's general cases. Candidates the tables cannot
+ * settle (a longer Chinese run found only inside longer words) are scored
+ * exactly, as in {@link rankTop}.
+ *
+ * Then the `want` entries of highest bound are scored exactly: the want-th
+ * best of those scores is at most the ranking's want-th best, so every
+ * entry whose bound (times `reach`) is below it cannot enter the first
+ * `want` and is left out — counted, but never put in the ranking's heap. A
+ * frequent word's expansion keeps a few hundred of its tens of thousands of
+ * hits. A query of one word takes {@link oneWordPass} instead.
+ */
+function plainPass(
+  cands: Int32Array,
+  pq: PlainQuery,
+  accept: ((id: number) => boolean) | null,
+  o: PlainPassOptions,
+): PlainResult {
+  const { ctx, src } = o;
+  const only =
+    pq.clauses.length === 1 && pq.clauses[0]!.length === 1 && pq.clauses[0]![0]!.variants.length === 1 ? pq.clauses[0]![0]! : null;
+  if (only !== null && pq.excluded.length === 0) return oneWordPass(cands, only.variants[0]!, only.idf, accept, o);
+  const ids = new Int32Array(cands.length);
+  const bounds = new Float64Array(cands.length);
+  const exact = new Uint8Array(cands.length);
+  const papers = new PaperCounts();
+  const clauses = pq.clauses;
+  const excluded = pq.excluded;
+  let n = 0;
+  for (let c = 0; c < cands.length; c++) {
+    const id = cands[c]!;
+    if (accept !== null && !accept(id)) continue;
+    const norm = lengthNorm(id, ctx);
+    let score = 0;
+    let unknown = false;
+    let hit = true;
+    for (let i = 0; i < clauses.length && hit; i++) {
+      const items = clauses[i]!;
+      let clauseScore = 0;
+      let sure = false;
+      for (let j = 0; j < items.length; j++) {
+        const item = items[j]!;
+        let tf = 0;
+        for (let u = 0; u < item.variants.length; u++) {
+          const v = item.variants[u]!;
+          let t = v.table[id]!;
+          if (t === 0 ? v.zero === 0 || !v.set.has(id) : v.run && !v.set.has(id)) continue;
+          if (t === 0xffff || (t === 0 && v.zero === 2)) {
+            unknown = true;
+            continue;
+          }
+          if (t === 0) t = MID_WORD_WEIGHT;
+          sure = true;
+          tf += t * v.w;
+        }
+        if (tf > 0) clauseScore += (item.idf * (tf * (K1 + 1))) / (tf + norm);
+      }
+      if (!sure && !unknown) hit = false;
+      score += clauseScore;
+    }
+    if (!hit) continue;
+    for (let u = 0; u < excluded.length; u++) {
+      const v = excluded[u]!;
+      const t = v.table[id]!;
+      if (t === 0 ? v.zero === 0 || !v.set.has(id) : v.run && !v.set.has(id)) continue;
+      if (t === 0xffff || (t === 0 && v.zero === 2)) unknown = true;
+      else {
+        hit = false;
+        break;
+      }
+    }
+    if (!hit) continue;
+    let isExact = 0;
+    const kind = src.kindOf(id);
+    if (unknown || kind === undefined) {
+      const s = strictScore(id, o.clauses, ctx, o.titles);
+      if (s === null) continue;
+      score = s.score;
+      isExact = 1;
+    } else {
+      // As strictBound bounds it.
+      score *= priorBound(kind, id, src);
+      if (o.titleOf(id)) score *= TITLE_BOOST;
+      score *= SLACK;
+    }
+    ids[n] = id;
+    bounds[n] = score;
+    exact[n] = isExact;
+    papers.add(src.docIndex(id));
+    n++;
+  }
+  const hits = n;
+  const want = o.want;
+  if (n <= want || !o.mayPrune(n)) return { pass: 'plain', ids, bounds, exact, n, hits, papers };
+  // The `want` entries of highest bound, scored exactly: the want-th best score among them is a floor of the ranking's.
+  const floorScore = wantth(ids, bounds, exact, n, want, o);
+  let kept = 0;
+  const reach = o.reach;
+  for (let i = 0; i < n; i++) {
+    if (exact[i] === 0 && bounds[i]! * reach < floorScore) continue;
+    ids[kept] = ids[i]!;
+    bounds[kept] = bounds[i]!;
+    exact[kept] = exact[i]!;
+    kept++;
+  }
+  return { pass: 'plain', ids, bounds, exact, n: kept, hits, papers };
+}
+
+/** The largest kind prior: a bound of any passage's. */
+const MOST_PRIOR = Math.max(...Object.values(KIND_PRIOR));
+
+/** {@link oneWordPass}'s groups of hits by frequency: 1…31 as such, 32 for more, 0 for a mid-word occurrence. */
+const GROUPS = 33;
+
+/**
+ * {@link plainPass} for a query of one word (or one Chinese run), taken
+ * impact first. Every candidate is only counted (hit or not, per paper) and
+ * put in the group of its frequency in one cheap pass; then groups are
+ * bounded and kept from the most frequent down, and once the want-th best
+ * exact score so far is above what any passage of the next group can score
+ * (its frequency at the shortest length, the largest prior and the title
+ * boost), no later group is looked at again. A frequent word's tens of
+ * thousands of hits mostly stand once or twice in a passage and are never
+ * bounded one by one.
+ */
+function oneWordPass(
+  cands: Int32Array,
+  v: PlainVariant,
+  idf: number,
+  accept: ((id: number) => boolean) | null,
+  o: PlainPassOptions,
+): PlainResult {
+  const { ctx, src } = o;
+  const papers = new PaperCounts();
+  const table = v.table;
+  const set = v.set;
+  // Counted hits by group, then (once the groups' starts are known) their ids in group order.
+  const group = new Uint8Array(cands.length);
+  const hitIds = new Int32Array(cands.length);
+  const sizes = new Int32Array(GROUPS);
+  let h = 0;
+  // Hits the tables cannot settle, scored exactly now (as rankTop does).
+  const exactIds: number[] = [];
+  const exactScores: number[] = [];
+  for (let c = 0; c < cands.length; c++) {
+    const id = cands[c]!;
+    if (accept !== null && !accept(id)) continue;
+    const t = table[id]!;
+    let g: number;
+    if (t === 0) {
+      if (v.zero === 0 || !set.has(id)) continue;
+      g = v.zero === 1 ? 0 : -1;
+    } else {
+      if (v.run && !set.has(id)) continue;
+      g = t === 0xffff ? -1 : t < GROUPS - 1 ? t : GROUPS - 1;
+    }
+    if (g < 0 || src.kindOf(id) === undefined) {
+      const s = strictScore(id, o.clauses, ctx, o.titles);
+      if (s === null) continue;
+      exactIds.push(id);
+      exactScores.push(s.score);
+    } else {
+      hitIds[h] = id;
+      group[h++] = g;
+      sizes[g]!++;
+    }
+    papers.add(src.docIndex(id));
+  }
+  const hits = h + exactIds.length;
+  // Hits in descending group order (a counting sort).
+  const starts = new Int32Array(GROUPS + 1);
+  for (let g = GROUPS - 1; g >= 0; g--) starts[g] = starts[g + 1]! + sizes[g]!;
+  // starts[g] is now where group g ends (counting from the most frequent); make it where it begins.
+  for (let g = 0; g < GROUPS; g++) starts[g] = starts[g]! - sizes[g]!;
+  const byGroup = new Int32Array(h);
+  const fill = starts.slice();
+  for (let i = 0; i < h; i++) byGroup[fill[group[i]!]!++] = hitIds[i]!;
+
+  const ids = new Int32Array(hits);
+  const bounds = new Float64Array(hits);
+  const exact = new Uint8Array(hits);
+  let n = 0;
+  for (let i = 0; i < exactIds.length; i++) {
+    ids[n] = exactIds[i]!;
+    bounds[n] = exactScores[i]!;
+    exact[n++] = 1;
+  }
+  const prune = o.mayPrune(hits);
+  const reach = o.reach;
+  const want = o.want;
+  const least = leastLengthNorm();
+  /** The want-th best exact score known (-Infinity until want are known). */
+  let floorScore = -Infinity;
+  const w = v.w;
+  for (let g = GROUPS - 1; g >= 0; g--) {
+    if (sizes[g] === 0) continue;
+    if (prune && floorScore > -Infinity) {
+      // The most a passage of this group can score (the open-ended group: BM25's limit).
+      const tf = g === 0 ? MID_WORD_WEIGHT * w : g === GROUPS - 1 ? Infinity : g * w;
+      const most = (tf === Infinity ? idf * (K1 + 1) : (idf * (tf * (K1 + 1))) / (tf + least)) * MOST_PRIOR * TITLE_BOOST * SLACK * SLACK;
+      if (most * reach < floorScore) break;
+    }
+    for (let i = starts[g]!, end = starts[g]! + sizes[g]!; i < end; i++) {
+      const id = byGroup[i]!;
+      const t = g === 0 ? MID_WORD_WEIGHT : table[id]!;
+      const tf = t * w;
+      const norm = lengthNorm(id, ctx);
+      // As strictBound bounds it.
+      let score = (idf * (tf * (K1 + 1))) / (tf + norm);
+      score *= priorBound(src.kindOf(id)!, id, src);
+      if (o.titleOf(id)) score *= TITLE_BOOST;
+      score *= SLACK;
+      if (prune && score * reach < floorScore) continue;
+      ids[n] = id;
+      bounds[n] = score;
+      exact[n++] = 0;
+    }
+    if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
+  }
+  return { pass: 'one-word', ids, bounds, exact, n, hits, papers };
+}
+
+/**
+ * The want-th best exact score among the `want` entries of highest bound
+ * (scoring those not yet scored): at most the ranking's want-th best score.
+ * -Infinity when fewer than `want` of them are hits.
+ */
+function wantth(ids: Int32Array, bounds: Float64Array, exact: Uint8Array, n: number, want: number, o: PlainPassOptions): number {
+  const best = highest(bounds, n, want);
+  const scores = new Float64Array(best.length);
+  let m = 0;
+  for (const i of best) {
     if (exact[i] === 0) {
-      bounds[i] = strictScore(ids[i]!, clauses, ctx, titles)?.score ?? -Infinity;
+      bounds[i] = strictScore(ids[i]!, o.clauses, o.ctx, o.titles)?.score ?? -Infinity;
       exact[i] = 1;
     }
-    return bounds[i]!;
-  };
-  const keyOf = (i: number): number => src.orderKey(ids[i]!);
-  const wholePhrase = wholeQueryHolds(clauses, src);
-  // Then the summary boost among the first BONUS_TOP hits (`boostSummaries`): that needs the
-  // ranking's first max(k, BONUS_TOP) hits, or, without the phrase bonus, those that the boost could
-  // lift into the first k.
-  const upTo = summaries ? Math.max(k, BONUS_TOP) : k;
-  let top: { index: number[]; score: number[] };
-  if (clauses.length <= 1) {
-    // No phrase bonus: the ranking is the score order.
-    const first = firstByScore(bounds, n, k, score, keyOf, summaries ? SUMMARY_BOOST : 1, BONUS_TOP);
-    top = { index: first, score: first.map((i) => bounds[i]!) };
-  } else if (n > BONUS_ALL_BELOW) {
-    // The first max(k, checked) by score before the bonus, exactly, then the bonus as the full ranking applies it.
-    const first = firstByScore(bounds, n, Math.max(k, BONUS_TOP), score, keyOf, 1);
-    const pre = Float64Array.from(first, (i) => bounds[i]!);
-    const keys = Float64Array.from(first, keyOf);
-    const bonus: Bonus = {
-      holds: (j) => wholePhrase(ids[first[j]!]!),
-      factor: PHRASE_BONUS,
-      allBelow: 0,
-      top: BONUS_TOP,
-    };
-    const picked = topEntries(pre, keys, first.length, upTo, bonus);
-    top = { index: picked.index.map((j) => first[j]!), score: picked.score };
-  } else {
-    // A small result checks every hit for the bonus: score them all, then take the first k.
-    for (let i = 0; i < n; i++) score(i);
-    const keys = new Float64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = keyOf(i);
-    top = topEntries(bounds, keys, n, upTo, {
-      holds: (i) => wholePhrase(ids[i]!),
-      factor: PHRASE_BONUS,
-      allBelow: BONUS_ALL_BELOW,
-      top: BONUS_TOP,
-    });
+    if (bounds[i]! !== -Infinity) scores[m++] = bounds[i]!;
   }
-  if (summaries) {
-    // `top` is the ranking's beginning, in its order: boost the summaries among its first BONUS_TOP.
-    const at = top.index;
-    const picked = topEntries(Float64Array.from(top.score), Float64Array.from(at, keyOf), at.length, k, {
-      holds: (j) => summaryPassage(src.passage(ids[at[j]!]!)!, src),
-      factor: SUMMARY_BOOST,
-      allBelow: 0,
-      top: BONUS_TOP,
-    });
-    top = { index: picked.index.map((j) => at[j]!), score: picked.score };
+  return m < want ? -Infinity : scores.subarray(0, m).sort()[m - want]!;
+}
+
+/** The indices of the `want` largest of `values[0..n)` (ties in any order). */
+function highest(values: Float64Array, n: number, want: number): number[] {
+  // A min-heap of `want` indices by value: most entries are below its root and cost one comparison.
+  const heap = new Int32Array(want);
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (size < want) {
+      let at = size++;
+      while (at > 0 && values[heap[(at - 1) >> 1]!]! > v) {
+        heap[at] = heap[(at - 1) >> 1]!;
+        at = (at - 1) >> 1;
+      }
+      heap[at] = i;
+      continue;
+    }
+    if (!(v > values[heap[0]!]!)) continue;
+    let at = 0;
+    for (;;) {
+      const l = 2 * at + 1;
+      if (l >= size) break;
+      const c = l + 1 < size && values[heap[l + 1]!]! < values[heap[l]!]! ? l + 1 : l;
+      if (!(values[heap[c]!]! < v)) break;
+      heap[at] = heap[c]!;
+      at = c;
+    }
+    heap[at] = i;
   }
-  const hits = top.index.map((i, j) => ({ passage: src.passage(ids[i]!)!, score: top.score[j]! }));
-  const matches = (p: Passage): MatchSpan[] => mergeSpans(clauses.flat().flatMap((ci) => itemSpans(ci, p, src, pool)));
-  return { hits, total, totalRelation, perDocument, matches, mode: 'strict', strictTotal: total };
+  return Array.from(heap.subarray(0, size));
 }
 
 /**

@@ -171,9 +171,22 @@ const biwordsOf = new WeakMap<Variant, string[]>();
  */
 function candidates(v: Variant, index: PassageIndex): IdSet {
   let set: IdSet;
-  if (v.run !== undefined) {
-    const grams = runBigrams(v.run);
-    set = IdSet.of(grams.length === 0 ? index.lookupChar(v.run) : index.lookupAll(grams));
+  // A one-word variant's candidates and frequencies come from one copy of its posting list (for a
+  // two-character run, its one bigram is the word: the same list).
+  const word = v.terms.length === 1 && !v.bag && v.grep === undefined ? v.terms[0]! : undefined;
+  const grams = v.run === undefined ? undefined : runBigrams(v.run);
+  if (
+    word !== undefined &&
+    (grams === undefined || (grams.length === 1 && grams[0] === word)) &&
+    typeof index.termPostings === 'function'
+  ) {
+    const { ids, frequencies } = index.termPostings(word);
+    set = IdSet.of(ids);
+    set.frequencies = frequencies;
+    return set;
+  }
+  if (grams !== undefined) {
+    set = IdSet.of(grams.length === 0 ? index.lookupChar(v.run!) : index.lookupAll(grams));
   } else if (v.grep !== undefined) {
     return IdSet.of(grepCandidates(v, index));
   } else if (v.bag) {
@@ -448,6 +461,12 @@ const MIN_LENGTH_SHARE = 0.5;
 /** BM25's length normalisation for a passage. */
 export const lengthNorm = (id: number, ctx: Context): number =>
   K1 * (1 - B + (B * Math.max(ctx.src.index.lengthOf(id), MIN_LENGTH_SHARE * ctx.avg)) / ctx.avg);
+
+/**
+ * At most every passage's {@link lengthNorm} (the floor's, less a margin for
+ * the rounding of its arithmetic): what bounds a score from a frequency alone.
+ */
+export const leastLengthNorm = (): number => K1 * (1 - B + B * MIN_LENGTH_SHARE) * (1 - 1e-9);
 
 const order = (x: RankedHit, y: RankedHit): number =>
   y.score - x.score || x.passage.docId.localeCompare(y.passage.docId) || x.passage.start - y.passage.start;

@@ -509,6 +509,10 @@ export class Engine implements TopSource, PaperCatalog {
     return this.orderKeys[id] ?? 0;
   }
 
+  passageIdsOf(docId: string): number[] {
+    return this.docs.get(docId)?.passages.map((p) => p.id) ?? [];
+  }
+
   citesOnly(id: number): boolean {
     const p = this.byId[id];
     if (!p || p.kind !== 'footnote') return false;
