@@ -294,7 +294,7 @@ describe('the plain-word passes and filters first', () => {
 
   it('rank plain words (OR, AND, NOT, a word and its translation) from the frequency tables alone', () => {
     let pruned = 0;
-    for (const [q, expand] of [
+    for (const [q, expand, only] of [
       ['援藏 OR 援疆', false],
       ['support OR policy', false],
       ['counterpart support', false],
@@ -302,8 +302,12 @@ describe('the plain-word passes and filters first', () => {
       ['counterpart support -Tibet', false],
       ['support development -对口支援', false],
       ['lang:en support policy', false],
+      ['"counterpart support" OR 援藏', false],
+      // Outside strict mode its translations' bags of words take the general step 1.
+      ['对口支援', true, 'strict'],
+      ['"key node" support', false],
     ] as const)
-      for (const match of ['strict', 'auto'] as const) {
+      for (const match of [only ?? 'strict', only ?? 'auto'] as const) {
         const t = passOf(q, { expand, match });
         expect(t.pass, q).toBe('plain');
         if (t.hits > 2000 && t.kept < t.hits / 4) pruned++;
@@ -332,9 +336,16 @@ describe('totals above the exact-count cap', () => {
     // The cap is never below 2,001 (the phrase bonus depends on the exact count up to there), so the
     // queries with more hits than that, whose phrases have candidates still to check, go past it.
     let gte = 0;
+    let plainGte = 0;
+    let generalGte = 0;
     for (const q of ['support OR "对口支援 机制"', 'support OR "治理 机制"', 'support OR 对口支援', '对口支援'])
-      for (const expand of [true, false]) {
-        const opts = { expand, match: 'strict', exactTotalUpTo: 0 } as const;
+      for (const [expand, match] of [
+        [true, 'strict'],
+        [false, 'strict'],
+        // Outside strict mode a translation's bag of words takes the general step 1.
+        [true, 'auto'],
+      ] as const) {
+        const opts = { expand, match, exactTotalUpTo: 0 } as const;
         const full = rank(parseQuery(q), engine, opts);
         const top = rankTop(parseQuery(q), engine, opts, 40);
         expect(
@@ -349,6 +360,8 @@ describe('totals above the exact-count cap', () => {
           continue;
         }
         gte++;
+        if (lastTopPass.pass === 'plain') plainGte++;
+        if (lastTopPass.pass === 'general') generalGte++;
         expect(top.total, q).toBeGreaterThan(2000);
         expect(top.total, q).toBeLessThanOrEqual(full.hits.length);
         for (const [doc, count] of Object.entries(top.perDocument)) expect(count, `${q} ${doc}`).toBeLessThanOrEqual(perDocument[doc]!);
@@ -358,6 +371,9 @@ describe('totals above the exact-count cap', () => {
         expect(page.total).toBe(top.total);
       }
     expect(gte).toBeGreaterThan(0);
+    // Both step 1s leave checks past the cap to the ranking.
+    expect(plainGte).toBeGreaterThan(0);
+    expect(generalGte).toBeGreaterThan(0);
     // Under the default cap the same queries count exactly.
     const exact = engine.search('counterpart support', { expand: true, match: 'strict' });
     expect(exact.totalRelation).toBe('eq');

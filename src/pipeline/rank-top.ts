@@ -420,6 +420,10 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   const accept = typedAccept(q, opts, src);
   // Outside strict mode the full ranking boosts summaries among its first hits, unless it tried best match.
   let summaries = (opts.match ?? 'auto') !== 'strict';
+  // Once the cap's worth of hits is counted, candidates that are hits only if a phrase check passes
+  // are left to the ranking to check (see EXACT_TOTAL_UP_TO), and the total is a lower bound.
+  // Never below BONUS_ALL_BELOW: whether every hit is checked for the phrase bonus depends on the exact count up to there.
+  const cap = Math.max(opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO, BONUS_ALL_BELOW + 1);
   const plain = plainQuery(clauseFacts, excludedFacts);
   if (plain !== null && cands instanceof Int32Array) {
     const r = plainPass(cands, plain, accept, {
@@ -431,14 +435,11 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
       reach: clauses.length <= 1 && summaries ? SUMMARY_BOOST : 1,
       mayPrune: (hits) => clauses.length <= 1 || hits > BONUS_ALL_BELOW,
       titleOf: titleOfPassage,
+      cap,
     });
     Object.assign(lastTopPass, { pass: r.pass, looked: cands.length, hits: r.hits, kept: r.n });
-    return finish(r.ids, r.bounds, r.exact, r.n, r.hits, 0, r.papers);
+    return finish(r.ids, r.bounds, r.exact, r.n, r.hits, r.pendingN, r.papers);
   }
-  // Once the cap's worth of hits is counted, candidates that are hits only if a phrase check passes
-  // are left to the ranking to check (see EXACT_TOTAL_UP_TO), and the total is a lower bound.
-  // Never below BONUS_ALL_BELOW: whether every hit is checked for the phrase bonus depends on the exact count up to there.
-  const cap = Math.max(opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO, BONUS_ALL_BELOW + 1);
   const defer = { pending: false };
   let pendingN = 0;
   for (const id of cands) {
@@ -575,47 +576,76 @@ function docFirst(q: ParsedQuery, cands: Iterable<number>, src: TopSource): Int3
   return Int32Array.from(out).sort();
 }
 
+/** {@link PlainVariant}'s kinds: the shapes of {@link VariantFacts} the plain pass reads. */
+const WORD = 0;
+const RUN_WORD = 1;
+const PAIR = 2;
+const RUN_PAIR = 3;
+
 /**
- * A variant {@link plainPass} reads: its word's frequency table, the weight
- * of an occurrence, and what a candidate listed with frequency 0 holds
- * (`zero`: 0 nothing, 1 one mid-word occurrence of a two-character run, 2
- * unknown: a longer run, to be found in the text).
+ * A variant {@link plainPass} reads: its words' frequency tables, the weight
+ * of an occurrence, what a candidate listed with frequency 0 holds (`zero`:
+ * 0 nothing, 1 one mid-word occurrence of a two-character run, 2 unknown: a
+ * longer run, to be found in the text), and a phrase's check.
  */
 interface PlainVariant {
+  kind: typeof WORD | typeof RUN_WORD | typeof PAIR | typeof RUN_PAIR;
   table: Uint16Array;
+  /** The second word's table (a pair), else the first's. */
+  table2: Uint16Array;
   w: number;
   set: IdSet;
   run: boolean;
   zero: 0 | 1 | 2;
+  check: ((id: number) => boolean) | undefined;
 }
 
-/** A query {@link plainPass} can settle: every variant one word (or a Chinese run of one word), nothing to check. */
+/** A query {@link plainPass} can settle: every variant one or two words (or a Chinese run of them). */
 interface PlainQuery {
-  clauses: Array<Array<{ idf: number; variants: PlainVariant[] }>>;
+  clauses: Array<{ items: Array<{ idf: number; variants: PlainVariant[] }>; checks: PlainVariant[] }>;
   excluded: PlainVariant[];
 }
 
-/** The query as {@link plainPass} reads it, or null when a variant needs more than a frequency table (a phrase, a bag, a grep form, an optional clause). */
+/**
+ * The query as {@link plainPass} reads it, or null when a variant needs more
+ * than frequency tables (a longer phrase, a bag, a grep form) or a clause is
+ * optional.
+ */
 function plainQuery(clauses: ClauseFacts[], excluded: ItemFacts[]): PlainQuery | null {
   if (clauses.length === 0 || clauses.some((c) => c.optional === true)) return null;
   const variant = (f: VariantFacts): PlainVariant | null => {
-    if ((f.shape !== 'word' && f.shape !== 'run-word') || f.check !== undefined || f.tables.length !== 1) return null;
-    const run = f.shape === 'run-word';
-    return { table: f.tables[0]!, w: f.via * f.share, set: f.set, run, zero: !run ? 0 : f.chars === 2 ? 1 : 2 };
+    const kind =
+      f.shape === 'word' ? WORD : f.shape === 'run-word' ? RUN_WORD : f.shape === 'pair' ? PAIR : f.shape === 'run-pair' ? RUN_PAIR : -1;
+    if (kind < 0 || f.tables.length !== (kind === PAIR || kind === RUN_PAIR ? 2 : 1)) return null;
+    // Only a phrase of two words is checked (its biword); the one-word shapes are exact as listed.
+    if (f.check !== undefined && kind !== PAIR) return null;
+    const run = kind === RUN_WORD || kind === RUN_PAIR;
+    return {
+      kind: kind as PlainVariant['kind'],
+      table: f.tables[0]!,
+      table2: f.tables[f.tables.length - 1]!,
+      w: f.via * f.share,
+      set: f.set,
+      run,
+      zero: !run ? 0 : f.chars === 2 ? 1 : 2,
+      check: f.check,
+    };
   };
   const out: PlainQuery = { clauses: [], excluded: [] };
   for (const clause of clauses) {
-    const items: PlainQuery['clauses'][number] = [];
+    const items: PlainQuery['clauses'][number]['items'] = [];
+    const checks: PlainVariant[] = [];
     for (const item of clause) {
       const variants: PlainVariant[] = [];
       for (const f of item.variants) {
         const v = variant(f);
         if (v === null) return null;
         variants.push(v);
+        if (v.check !== undefined) checks.push(v);
       }
       items.push({ idf: item.idf, variants });
     }
-    out.clauses.push(items);
+    out.clauses.push({ items, checks });
   }
   for (const item of excluded) {
     for (const f of item.variants) {
@@ -627,6 +657,44 @@ function plainQuery(clauses: ClauseFacts[], excluded: ItemFacts[]): PlainQuery |
   return out;
 }
 
+/** A table's frequency, Infinity for "0xffff or more". */
+const tfOf = (t: Uint16Array, id: number): number => {
+  const x = t[id]!;
+  return x === 0xffff ? Infinity : x;
+};
+
+/**
+ * {@link variantBound} of a plain variant, membership included: 0 when the
+ * candidate does not hold it, -1 when the tables cannot tell.
+ */
+function plainBound(v: PlainVariant, id: number): number {
+  switch (v.kind) {
+    case WORD: {
+      // The table is the word's posting list: listed (and so in the set) where above 0.
+      const t = v.table[id]!;
+      return t === 0xffff ? -1 : t;
+    }
+    case RUN_WORD: {
+      if (!v.set.has(id)) return 0;
+      const t = v.table[id]!;
+      if (t === 0xffff) return -1;
+      if (t > 0) return t;
+      return v.zero === 1 ? MID_WORD_WEIGHT : -1;
+    }
+    case PAIR: {
+      if (!v.set.has(id)) return 0;
+      const t = Math.min(tfOf(v.table, id), tfOf(v.table2, id));
+      return t === Infinity ? -1 : t;
+    }
+    default: {
+      if (!v.set.has(id)) return 0;
+      if (v.zero !== 1) return -1;
+      const t = Math.max(Math.min(tfOf(v.table, id), tfOf(v.table2, id)), MID_WORD_WEIGHT);
+      return t === Infinity ? -1 : t;
+    }
+  }
+}
+
 /** Step 1's entries to rank (`n` of them), and the count of every hit. */
 interface PlainResult {
   pass: 'plain' | 'one-word';
@@ -634,7 +702,9 @@ interface PlainResult {
   bounds: Float64Array;
   exact: Uint8Array;
   n: number;
+  /** Every hit, and the candidates that are hits if a phrase check passes (`pendingN` of them, not counted per paper). */
   hits: number;
+  pendingN: number;
   papers: PaperCounts;
 }
 
@@ -652,6 +722,8 @@ interface PlainPassOptions {
   mayPrune: (hits: number) => boolean;
   /** Whether the passage's paper's title holds the query (the title boost). */
   titleOf: (id: number) => boolean;
+  /** Hits counted exactly before phrase checks are left to the ranking (see {@link EXACT_TOTAL_UP_TO}). */
+  cap: number;
 }
 
 /**
@@ -669,32 +741,33 @@ interface PlainPassOptions {
  * frequent word's expansion keeps a few hundred of its tens of thousands of
  * hits. A query of one word takes {@link oneWordPass} instead.
  */
-function plainPass(
-  cands: Int32Array,
-  pq: PlainQuery,
-  accept: ((id: number) => boolean) | null,
-  o: PlainPassOptions,
-): PlainResult {
+function plainPass(cands: Int32Array, pq: PlainQuery, accept: ((id: number) => boolean) | null, o: PlainPassOptions): PlainResult {
   const { ctx, src } = o;
-  const only =
-    pq.clauses.length === 1 && pq.clauses[0]!.length === 1 && pq.clauses[0]![0]!.variants.length === 1 ? pq.clauses[0]![0]! : null;
-  if (only !== null && pq.excluded.length === 0) return oneWordPass(cands, only.variants[0]!, only.idf, accept, o);
+  const first = pq.clauses[0]!.items;
+  const only = pq.clauses.length === 1 && first.length === 1 && first[0]!.variants.length === 1 ? first[0]! : null;
+  if (only !== null && only.variants[0]!.kind <= RUN_WORD && pq.excluded.length === 0)
+    return oneWordPass(cands, only.variants[0]!, only.idf, accept, o);
   const ids = new Int32Array(cands.length);
   const bounds = new Float64Array(cands.length);
   const exact = new Uint8Array(cands.length);
   const papers = new PaperCounts();
   const clauses = pq.clauses;
   const excluded = pq.excluded;
+  const cap = o.cap;
   let n = 0;
+  let pendingN = 0;
   for (let c = 0; c < cands.length; c++) {
     const id = cands[c]!;
     if (accept !== null && !accept(id)) continue;
+    // Past the cap, a hit that only a phrase check can confirm is left to the ranking (see EXACT_TOTAL_UP_TO).
+    const deferring = n - pendingN >= cap;
+    let pending = false;
     const norm = lengthNorm(id, ctx);
     let score = 0;
     let unknown = false;
     let hit = true;
     for (let i = 0; i < clauses.length && hit; i++) {
-      const items = clauses[i]!;
+      const { items, checks } = clauses[i]!;
       let clauseScore = 0;
       let sure = false;
       for (let j = 0; j < items.length; j++) {
@@ -702,28 +775,34 @@ function plainPass(
         let tf = 0;
         for (let u = 0; u < item.variants.length; u++) {
           const v = item.variants[u]!;
-          let t = v.table[id]!;
-          if (t === 0 ? v.zero === 0 || !v.set.has(id) : v.run && !v.set.has(id)) continue;
-          if (t === 0xffff || (t === 0 && v.zero === 2)) {
+          const b = plainBound(v, id);
+          if (b < 0) {
             unknown = true;
             continue;
           }
-          if (t === 0) t = MID_WORD_WEIGHT;
-          sure = true;
-          tf += t * v.w;
+          if (b > 0 && v.check === undefined) sure = true;
+          tf += b * v.w;
         }
         if (tf > 0) clauseScore += (item.idf * (tf * (K1 + 1))) / (tf + norm);
       }
-      if (!sure && !unknown) hit = false;
+      if (!sure && !unknown) {
+        // As strictBound: a phrase to check makes the clause certain only if it passes (or, deferred, if it may).
+        for (let u = 0; u < checks.length && !sure; u++) {
+          const v = checks[u]!;
+          if (!v.set.has(id)) continue;
+          if (deferring) sure = pending = true;
+          else sure = v.check!(id);
+        }
+        if (!sure) hit = false;
+      }
       score += clauseScore;
     }
     if (!hit) continue;
     for (let u = 0; u < excluded.length; u++) {
       const v = excluded[u]!;
-      const t = v.table[id]!;
-      if (t === 0 ? v.zero === 0 || !v.set.has(id) : v.run && !v.set.has(id)) continue;
-      if (t === 0xffff || (t === 0 && v.zero === 2)) unknown = true;
-      else {
+      const b = plainBound(v, id);
+      if (b < 0) unknown = true;
+      else if (b > 0 && (v.check === undefined || v.check(id))) {
         hit = false;
         break;
       }
@@ -736,6 +815,7 @@ function plainPass(
       if (s === null) continue;
       score = s.score;
       isExact = 1;
+      pending = false;
     } else {
       // As strictBound bounds it.
       score *= priorBound(kind, id, src);
@@ -745,12 +825,13 @@ function plainPass(
     ids[n] = id;
     bounds[n] = score;
     exact[n] = isExact;
-    papers.add(src.docIndex(id));
+    if (pending) pendingN++;
+    else papers.add(src.docIndex(id));
     n++;
   }
   const hits = n;
   const want = o.want;
-  if (n <= want || !o.mayPrune(n)) return { pass: 'plain', ids, bounds, exact, n, hits, papers };
+  if (n <= want || !o.mayPrune(n)) return { pass: 'plain', ids, bounds, exact, n, hits, pendingN, papers };
   // The `want` entries of highest bound, scored exactly: the want-th best score among them is a floor of the ranking's.
   const floorScore = wantth(ids, bounds, exact, n, want, o);
   let kept = 0;
@@ -762,7 +843,7 @@ function plainPass(
     exact[kept] = exact[i]!;
     kept++;
   }
-  return { pass: 'plain', ids, bounds, exact, n: kept, hits, papers };
+  return { pass: 'plain', ids, bounds, exact, n: kept, hits, pendingN, papers };
 }
 
 /** The largest kind prior: a bound of any passage's. */
@@ -876,7 +957,7 @@ function oneWordPass(
     }
     if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
   }
-  return { pass: 'one-word', ids, bounds, exact, n, hits, papers };
+  return { pass: 'one-word', ids, bounds, exact, n, hits, pendingN: 0, papers };
 }
 
 /**
