@@ -291,6 +291,49 @@ describe('joinPieces', () => {
     expect(j.map(j.text.length)).toBe(text.length);
   });
 
+  it("maps every index of random pieces as the table of each character's offset did", () => {
+    // The oracle: a table of every character's document offset, built as joinPieces built it before
+    // it kept one entry per stretch. What stands between two pieces (a dropped hyphen, nothing, a
+    // space) is read from the length of those two pieces joined.
+    const tableOf = (text: string, pieces: Span[]): number[] => {
+      const table: number[] = [];
+      for (const [k, p] of pieces.entries()) {
+        const next = pieces[k + 1];
+        const len = (q: Span): number => q.end - q.start;
+        const between = next ? joinPieces(text, [p, next]).text.length - len(p) - len(next) : 0;
+        for (let i = p.start; i < p.end + Math.min(0, between); i++) table.push(i);
+        if (between === 1) table.push(p.end);
+      }
+      return table;
+    };
+    const alphabet = ['a', 'b', 'Z', '-', ' ', '中', '国', '𠀀', '“', '\n'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.nat(), { minLength: 2, maxLength: 10 }),
+        (chars, cuts) => {
+          const text = chars.join('');
+          // Ascending, non-overlapping, non-empty pieces, cut between characters (never inside a surrogate pair).
+          const at = [0];
+          for (const c of chars) at.push(at[at.length - 1]! + c.length);
+          const bounds = [...new Set(cuts.map((c) => at[c % at.length]!))].sort((x, y) => x - y);
+          const pieces: Span[] = [];
+          for (let k = 0; k + 1 < bounds.length; k += 2) pieces.push({ start: bounds[k]!, end: bounds[k + 1]! });
+          fc.pre(pieces.length > 0);
+          const j = joinPieces(text, pieces);
+          const table = tableOf(text, pieces);
+          expect(table, JSON.stringify([text, pieces, j.text])).toHaveLength(j.text.length);
+          const tail = pieces[pieces.length - 1]!.end;
+          for (let i = -1; i <= j.text.length + 1; i++)
+            expect(j.map(i), `${JSON.stringify([text, pieces])} at ${i}`).toBe(table[i] ?? tail);
+          // Every character taken from the document maps back to itself.
+          for (let i = 0; i < j.text.length; i++) if (!pieces.some((p) => p.end === table[i])) expect(text[table[i]!]).toBe(j.text[i]);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('puts a space after an English curly quote', () => {
     const text = 'he said “yes”\n\nand left';
     const j = joinPieces(text, [

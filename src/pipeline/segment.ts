@@ -493,7 +493,14 @@ export function joinPieces(text: string, pieces: Span[]): JoinedText {
     return { text: text.slice(start, end), map: (i: number) => (i >= 0 && i < end - start ? start + i : end) };
   }
   const parts: string[] = [];
-  const offsets: number[] = [];
+  // Per stretch of the joined text (a piece's characters, or an inserted space): where it begins
+  // there and in the document. A table of every character's offset cost a push per character for
+  // each passage read, where a query's Chinese-run checks read thousands.
+  const at: number[] = [];
+  const from: number[] = [];
+  /** 1 where the stretch is an inserted space (every index of it maps to `from`). */
+  const spaces: number[] = [];
+  let length = 0;
   for (let k = 0; k < pieces.length; k++) {
     const p = pieces[k] as Span;
     let end = p.end;
@@ -506,12 +513,32 @@ export function joinPieces(text: string, pieces: Span[]): JoinedText {
       else space = !(isCjkSide(last) || isCjkSide(first));
     }
     parts.push(text.slice(p.start, end));
-    for (let i = p.start; i < end; i++) offsets.push(i);
+    if (end > p.start) {
+      at.push(length);
+      from.push(p.start);
+      spaces.push(0);
+      length += end - p.start;
+    }
     if (space) {
       parts.push(' ');
-      offsets.push(p.end);
+      at.push(length);
+      from.push(p.end);
+      spaces.push(1);
+      length++;
     }
   }
   const tail = pieces[pieces.length - 1]?.end ?? 0;
-  return { text: parts.join(''), map: (i: number) => offsets[i] ?? tail };
+  const map = (i: number): number => {
+    if (!(i >= 0 && i < length) || !Number.isInteger(i)) return tail;
+    // The last stretch beginning at or before i.
+    let lo = 0;
+    let hi = at.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (at[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return spaces[lo] === 1 ? from[lo]! : from[lo]! + (i - at[lo]!);
+  };
+  return { text: parts.join(''), map };
 }
