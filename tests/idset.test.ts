@@ -24,6 +24,19 @@ describe('IdSet', () => {
     );
   });
 
+  it('intersects lists (any order, duplicates, none) like Sets', () => {
+    fc.assert(
+      fc.property(fc.array(ids, { maxLength: 4 }), fc.integer({ min: 0, max: 5100 }), (lists, probe) => {
+        const set = IdSet.intersection(lists.map((l) => Int32Array.from(l)));
+        const want =
+          lists.length === 0 ? [] : [...new Set(lists[0])].filter((id) => lists.every((l) => l.includes(id))).sort((x, y) => x - y);
+        expect([...set]).toEqual(want);
+        expect(set.size).toBe(want.length);
+        expect(set.has(probe)).toBe(want.includes(probe));
+      }),
+    );
+  });
+
   it('answers the check as the check does, asking it once per id however often it is asked', () => {
     fc.assert(
       fc.property(ids, fc.integer({ min: 2, max: 7 }), fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 600 }), (a, m, asks) => {

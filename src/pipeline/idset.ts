@@ -87,6 +87,33 @@ export class IdSet implements Iterable<number> {
     return new IdSet(idsOf(bits, n), bits);
   }
 
+  /**
+   * The ids listed in every one of `lists` (any order each; none for no
+   * list): a bitmap of the shortest, narrowed by each longer one in turn.
+   */
+  static intersection(lists: readonly ArrayLike<number>[]): IdSet {
+    if (lists.length === 0) return IdSet.of([]);
+    const sorted = [...lists].sort((a, b) => a.length - b.length);
+    let set = IdSet.of(sorted[0]!);
+    for (let k = 1; k < sorted.length && set.size > 0; k++) {
+      const list = sorted[k]!;
+      const bits = new Uint32Array(set.bits.length);
+      let n = 0;
+      for (let i = 0; i < list.length; i++) {
+        const id = list[i]!;
+        if (!set.has(id)) continue;
+        const w = id >> 5;
+        const b = 1 << (id & 31);
+        if ((bits[w]! & b) === 0) {
+          bits[w] = bits[w]! | b;
+          n++;
+        }
+      }
+      set = new IdSet(idsOf(bits, n), bits);
+    }
+    return set;
+  }
+
   /** The ids of this set that `keep` accepts. */
   filter(keep: (id: number) => boolean): IdSet {
     const kept: number[] = [];

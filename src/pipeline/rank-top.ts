@@ -69,6 +69,8 @@ import {
   strictCandidates,
   strictScore,
   summaryPassage,
+  termMemo,
+  termPostings,
   titleMentions,
   wholeQueryAdjacent,
   wordTf,
@@ -397,9 +399,10 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   // rank.ts): the same table the bounds read, so it is not built a second time from the posting list.
   const tableCache = new Map<string, Uint16Array>();
   for (const [v, set] of pool) if (v.terms.length === 1 && set.frequencies !== undefined) tableCache.set(v.terms[0]!, set.frequencies);
+  const memo = termMemo(pool);
   const tableOf = (term: string): Uint16Array => {
     let t = tableCache.get(term);
-    if (!t) tableCache.set(term, (t = src.index.termFrequencies(term)));
+    if (!t) tableCache.set(term, (t = termPostings(memo, src.index, term).frequencies));
     return t;
   };
   const facts = (ci: CompiledItem): ItemFacts => ({

@@ -169,30 +169,30 @@ const biwordsOf = new WeakMap<Variant, string[]>();
  * the passages holding all its bigrams (exact for two characters), a
  * superset of its word-path candidates.
  */
-function candidates(v: Variant, index: PassageIndex): IdSet {
+function candidates(v: Variant, index: PassageIndex, memo: TermMemo): IdSet {
   let set: IdSet;
   // A one-word variant's candidates and frequencies come from one copy of its posting list (for a
   // two-character run, its one bigram is the word: the same list).
   const word = v.terms.length === 1 && !v.bag && v.grep === undefined ? v.terms[0]! : undefined;
   const grams = v.run === undefined ? undefined : runBigrams(v.run);
-  if (
-    word !== undefined &&
-    (grams === undefined || (grams.length === 1 && grams[0] === word)) &&
-    typeof index.termPostings === 'function'
-  ) {
-    const { ids, frequencies } = index.termPostings(word);
+  const memoized = typeof index.termPostings === 'function';
+  if (word !== undefined && (grams === undefined || (grams.length === 1 && grams[0] === word)) && memoized) {
+    const { ids, frequencies } = termPostings(memo, index, word);
     set = IdSet.of(ids);
     set.frequencies = frequencies;
     return set;
   }
+  // Several words: their lists intersected, each list copied from the index once per query.
+  const allOf = (terms: string[]): IdSet =>
+    memoized ? IdSet.intersection(terms.map((t) => termPostings(memo, index, t).ids)) : IdSet.of(index.lookupAll(terms));
   if (grams !== undefined) {
     set = IdSet.of(grams.length === 0 ? index.lookupChar(v.run!) : index.lookupAll(grams));
   } else if (v.grep !== undefined) {
     return IdSet.of(grepCandidates(v, index));
   } else if (v.bag) {
-    return IdSet.of(index.lookupAll(v.terms));
+    return allOf(v.terms);
   } else {
-    set = IdSet.of(index.lookupAll(v.terms));
+    set = allOf(v.terms);
     if (v.terms.length > 1) {
       // Checked where it matters, not here: scoring reads the biwords' frequencies anyway, and
       // the document frequency needs the exact count only when it could be the item's largest.
@@ -202,8 +202,34 @@ function candidates(v: Variant, index: PassageIndex): IdSet {
     }
   }
   // A one-word variant's frequencies come from the word's posting list, for every candidate at once.
-  if (v.terms.length === 1 && typeof index.termFrequencies === 'function') set.frequencies = index.termFrequencies(v.terms[0]!);
+  if (v.terms.length === 1 && memoized) set.frequencies = termPostings(memo, index, v.terms[0]!).frequencies;
+  else if (v.terms.length === 1 && typeof index.termFrequencies === 'function') set.frequencies = index.termFrequencies(v.terms[0]!);
   return set;
+}
+
+/** A query's single terms' posting lists and frequency tables (see {@link termPostings}), by term. */
+export type TermMemo = Map<string, { ids: Int32Array; frequencies: Uint16Array }>;
+
+/**
+ * A single term's posting list and frequency table, copied from the index
+ * once per query: a glossary expansion names the same words in several
+ * translations (`counterpart assistance`, `pairing assistance`), and the
+ * top-k path reads the tables of the words it intersected.
+ */
+export function termPostings(memo: TermMemo, index: PassageIndex, term: string): { ids: Int32Array; frequencies: Uint16Array } {
+  let t = memo.get(term);
+  if (!t) memo.set(term, (t = index.termPostings(term)));
+  return t;
+}
+
+/** Each query's {@link TermMemo}, by its pool. */
+const termMemos = new WeakMap<Map<Variant, IdSet>, TermMemo>();
+
+/** The query's {@link TermMemo} (keyed by its pool). */
+export function termMemo(pool: Map<Variant, IdSet>): TermMemo {
+  let memo = termMemos.get(pool);
+  if (!memo) termMemos.set(pool, (memo = new Map()));
+  return memo;
 }
 
 /** Every place the variant's tokens stand in the passage, as [first, last] token pairs. */
@@ -409,7 +435,7 @@ function compileAll(
       if (ctx.pool.has(v)) continue;
       const key = `${v.run ?? v.grep ?? ''}\u0000${v.terms.join(' ')}\u0000${v.loose.join()}\u0000${v.bag ? 'bag' : ''}`;
       let set = cache.get(key);
-      if (!set) cache.set(key, (set = candidates(v, ctx.src.index)));
+      if (!set) cache.set(key, (set = candidates(v, ctx.src.index, termMemo(ctx.pool))));
       ctx.pool.set(v, set);
     }
     // A derived form (competition for compete) does not make the typed word commoner,
