@@ -294,7 +294,7 @@ describe('the plain-word passes and filters first', () => {
 
   it('rank plain words (OR, AND, NOT, a word and its translation) from the frequency tables alone', () => {
     let pruned = 0;
-    for (const [q, expand, only] of [
+    for (const [q, expand] of [
       ['援藏 OR 援疆', false],
       ['support OR policy', false],
       ['counterpart support', false],
@@ -303,16 +303,32 @@ describe('the plain-word passes and filters first', () => {
       ['support development -对口支援', false],
       ['lang:en support policy', false],
       ['"counterpart support" OR 援藏', false],
-      // Outside strict mode its translations' bags of words take the general step 1.
-      ['对口支援', true, 'strict'],
       ['"key node" support', false],
     ] as const)
-      for (const match of [only ?? 'strict', only ?? 'auto'] as const) {
+      for (const match of ['strict', 'auto'] as const) {
         const t = passOf(q, { expand, match });
         expect(t.pass, q).toBe('plain');
         if (t.hits > 2000 && t.kept < t.hits / 4) pruned++;
       }
     expect(pruned).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rank one item of several variants (a word and its translations, a phrase) impact first', () => {
+    let pruned = 0;
+    for (const [q, expand] of [
+      ['对口支援', true],
+      ['"counterpart support"', false],
+      ['"counterpart support"', true],
+      ['lang:en 对口支援', true],
+      ['对口支援 -policy', true],
+      ['"key node"', false],
+    ] as const) {
+      // Strict: outside it a translation's bag of words takes the general step 1.
+      const t = passOf(q, { expand, match: 'strict' });
+      expect(t.pass, q).toBe('item');
+      if (t.hits > 1000 && t.kept < t.hits / 4) pruned++;
+    }
+    expect(pruned).toBeGreaterThanOrEqual(3);
   });
 
   it("look only at the named papers' passages for doc:", () => {
@@ -337,6 +353,7 @@ describe('totals above the exact-count cap', () => {
     // queries with more hits than that, whose phrases have candidates still to check, go past it.
     let gte = 0;
     let plainGte = 0;
+    let itemGte = 0;
     let generalGte = 0;
     for (const q of ['support OR "对口支援 机制"', 'support OR "治理 机制"', 'support OR 对口支援', '对口支援'])
       for (const [expand, match] of [
@@ -361,6 +378,7 @@ describe('totals above the exact-count cap', () => {
         }
         gte++;
         if (lastTopPass.pass === 'plain') plainGte++;
+        if (lastTopPass.pass === 'item') itemGte++;
         if (lastTopPass.pass === 'general') generalGte++;
         expect(top.total, q).toBeGreaterThan(2000);
         expect(top.total, q).toBeLessThanOrEqual(full.hits.length);
@@ -373,6 +391,7 @@ describe('totals above the exact-count cap', () => {
     expect(gte).toBeGreaterThan(0);
     // Both step 1s leave checks past the cap to the ranking.
     expect(plainGte).toBeGreaterThan(0);
+    expect(itemGte).toBeGreaterThan(0);
     expect(generalGte).toBeGreaterThan(0);
     // Under the default cap the same queries count exactly.
     const exact = engine.search('counterpart support', { expand: true, match: 'strict' });

@@ -94,24 +94,30 @@ export class IdSet implements Iterable<number> {
   static intersection(lists: readonly ArrayLike<number>[]): IdSet {
     if (lists.length === 0) return IdSet.of([]);
     const sorted = [...lists].sort((a, b) => a.length - b.length);
-    let set = IdSet.of(sorted[0]!);
-    for (let k = 1; k < sorted.length && set.size > 0; k++) {
+    if (sorted.length === 1) return IdSet.of(sorted[0]!);
+    // Only bitmaps until the end: the ids are listed once, of the intersection.
+    const first = sorted[0]!;
+    let max = -1;
+    for (let i = 0; i < first.length; i++) if (first[i]! > max) max = first[i]!;
+    let bits = new Uint32Array((max >> 5) + 1);
+    for (let i = 0; i < first.length; i++) bits[first[i]! >> 5] = bits[first[i]! >> 5]! | (1 << (first[i]! & 31));
+    let n = 0;
+    for (let k = 1; k < sorted.length; k++) {
       const list = sorted[k]!;
-      const bits = new Uint32Array(set.bits.length);
-      let n = 0;
+      const kept = new Uint32Array(bits.length);
+      n = 0;
       for (let i = 0; i < list.length; i++) {
         const id = list[i]!;
-        if (!set.has(id)) continue;
         const w = id >> 5;
         const b = 1 << (id & 31);
-        if ((bits[w]! & b) === 0) {
-          bits[w] = bits[w]! | b;
-          n++;
-        }
+        if (w >= bits.length || (bits[w]! & b) === 0 || (kept[w]! & b) !== 0) continue;
+        kept[w] = kept[w]! | b;
+        n++;
       }
-      set = new IdSet(idsOf(bits, n), bits);
+      bits = kept;
+      if (n === 0) break;
     }
-    return set;
+    return new IdSet(idsOf(bits, n), bits);
   }
 
   /** The ids of this set that `keep` accepts. */
