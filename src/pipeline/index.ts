@@ -798,6 +798,16 @@ export class PassageIndex {
   private live(term: string): { ids: Int32Array; slots: Uint8Array } | undefined {
     const n = this.listedCount(term);
     if (n === 0) return undefined;
+    // A term listed only in the persisted postings, none of them stale (the usual case after a
+    // restart): its list as it stands there, without a copy. Callers only read lists.
+    const base = this.base;
+    const t = base?.terms.get(term);
+    if (t !== undefined && this.staleBase === 0 && n === base!.start[t + 1]! - base!.start[t]!) {
+      return {
+        ids: base!.ids.subarray(base!.start[t]!, base!.start[t + 1]!),
+        slots: base!.slots.subarray(base!.start[t]!, base!.start[t + 1]!),
+      };
+    }
     const ids = new Int32Array(n);
     const slots = new Uint8Array(n);
     const end = this.writeLive(term, ids, slots, 0);
