@@ -21,6 +21,15 @@
  *    and then, outside strict mode, the summary boost to the first
  *    `BONUS_TOP` hits of that order, as `boostSummaries` in rank.ts does.
  *
+ * A query of plain words — every variant one or two words, or a Chinese run
+ * of them, as most queries are — takes step 1 from the frequency tables
+ * alone ({@link plainPass}), keeping only the hits that can still reach the
+ * first k: one word, or one item of several variants, impact first (hits
+ * counted and grouped by frequency, groups bounded from the most frequent
+ * down until the k-th best exact score beats the next group's bound:
+ * {@link oneWordPass}, {@link itemPass}). A `doc:` filter starts from the
+ * named papers' passages.
+ *
  * Best match (a thin strict result, or a question: see best-match.ts) takes
  * the same three steps over its own candidates (any word or group of the
  * loosened query): {@link bestBound} settles most candidates from the tables
