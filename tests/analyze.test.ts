@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyze, findRun, follows, hanBigrams, hanRun, latinTerm } from '../src/pipeline/analyze.js';
+import nodejieba from 'nodejieba';
 import { normalize, toSource } from '../src/pipeline/normalize.js';
 import { sampleText } from './helpers/sample.js';
 
@@ -207,6 +208,45 @@ describe('properties', () => {
         const index = new Set(analyze(s, 'index').map((t) => t.term));
         for (const t of analyze(s, 'query')) expect(index.has(t.term)).toBe(true);
       }),
+    );
+  });
+});
+
+describe('one jieba call per text', () => {
+  // Each Han run of a text (Han characters with the punctuation and spaces between them) cut on its own,
+  // the way the analyzer cut them before it joined a text's runs into one call.
+  const HAN_RUNS = /\p{Script=Han}(?:[\p{Script=Han}\p{P}\p{Zs}]*\p{Script=Han})?/gu;
+  const perRun = (text: string): string[] =>
+    [...text.matchAll(HAN_RUNS)].flatMap((m) => nodejieba.cut(m[0], true).filter((w) => /\p{Script=Han}/u.test(w)));
+
+  it('cuts every Han run as a call of its own would, in text order and at the same offsets', () => {
+    analyze('对口'); // jieba's dictionaries loaded, as the analyzer loads them
+    const piece = fc.constantFrom(
+      '对口支援',
+      '新疆维吾尔自治区',
+      '习近平总书记强调',
+      '援藏干部',
+      '𠀀𪚥字',
+      '，',
+      '。',
+      '、',
+      ' ',
+      'GDP',
+      '2008',
+      'Counterpart Support',
+      '年',
+      '我们在北京大学',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }).map((p) => p.join('')),
+        (text) => {
+          const toks = analyze(text).filter((t) => t.script === 'han');
+          expect(toks.map((t) => t.term)).toEqual(perRun(text));
+          for (const t of toks) expect(text.slice(t.start, t.end)).toBe(t.term);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

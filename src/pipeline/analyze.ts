@@ -29,6 +29,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import nodejieba from 'nodejieba';
+import { LRUCache } from 'lru-cache';
 import { stemmer } from 'stemmer';
 import type { Token } from '../core/types.js';
 import { type Normalized, normalize } from './normalize.js';
@@ -154,8 +155,29 @@ export function americanSpelling(word: string): string {
   return word;
 }
 
+/** A Latin or numeric word's term (see {@link latinTerm}). */
+export interface LatinTerm {
+  readonly term: string;
+  readonly script: TokenScript;
+}
+
+/**
+ * Words already made terms (`false`: nothing is left of the word): a paper
+ * repeats its words, and respelling and stemming each occurrence again was a
+ * fifth of the analysis.
+ */
+const latinTerms = new LRUCache<string, LatinTerm | false>({ max: 1 << 16 });
+
 /** The term of one Latin or numeric word, or null when nothing is left of it. */
-export function latinTerm(word: string): { term: string; script: TokenScript } | null {
+export function latinTerm(word: string): LatinTerm | null {
+  const known = latinTerms.get(word);
+  if (known !== undefined) return known === false ? null : known;
+  const made = makeLatinTerm(word);
+  latinTerms.set(word, made === null ? false : Object.freeze(made));
+  return made;
+}
+
+function makeLatinTerm(word: string): LatinTerm | null {
   if (DIGITS.test(word)) return { term: word.replace(THOUSANDS, ''), script: 'number' };
   let w = word.toLowerCase();
   if (/[^\x00-\x7f]/.test(w)) w = w.normalize('NFD').replace(MARKS, '');
@@ -166,6 +188,24 @@ export function latinTerm(word: string): { term: string; script: TokenScript } |
 }
 
 /**
+ * Between two Han runs cut in one call: one of jieba's separators (cppjieba's
+ * PreFilter cuts the text at each, and segments every piece apart), which a
+ * Han run never holds. It comes back as a word of its own.
+ */
+const RUN_SEPARATOR = '\n';
+
+/**
+ * jieba's words of every Han run of a text, each run's words followed by
+ * {@link RUN_SEPARATOR}: one call into jieba per text instead of one per
+ * run (a paragraph mixing scripts has dozens of runs, and each call costs a
+ * crossing into C++ and a conversion of its text both ways).
+ */
+function cutRuns(runs: string[]): string[] {
+  if (runs.length === 0) return [];
+  return jieba().cut(runs.length === 1 ? runs[0]! : runs.join(RUN_SEPARATOR), true);
+}
+
+/**
  * Analyse a text into terms with their offsets.
  *
  * @param text - any string; offsets of the result are UTF-16 code units of it
@@ -173,7 +213,20 @@ export function latinTerm(word: string): { term: string; script: TokenScript } |
  * @returns tokens in text order; positions count words, a compound's joined form shares its first part's
  */
 export function analyze(text: string, mode: AnalyzeMode = 'index'): AnalyzedToken[] {
-  const { norm, text: read } = analysisText(text);
+  return analyzeRead(analysisText(text), mode);
+}
+
+/**
+ * A passage's tokens (index mode) and its recall layer ({@link hanLayer}),
+ * normalising the text once for both.
+ */
+export function analyzeWithLayer(text: string): { tokens: AnalyzedToken[]; bigrams: string[]; stable: boolean } {
+  const read = analysisText(text);
+  return { tokens: analyzeRead(read, 'index'), ...layerOf(text, read.text) };
+}
+
+/** {@link analyze} on the text as the analyzer reads it. */
+function analyzeRead({ norm, text: read }: { norm: Normalized; text: string }, mode: AnalyzeMode): AnalyzedToken[] {
   const out: AnalyzedToken[] = [];
   let position = 0;
   const push = (term: string, script: TokenScript, from: number, to: number, sub = false, at = position): void => {
@@ -184,12 +237,17 @@ export function analyze(text: string, mode: AnalyzeMode = 'index'): AnalyzedToke
   /** The previous Latin word (offsets in the normalised text), for hyphenated compounds. */
   let prev: { from: number; to: number; word: string; position: number; index: number } | null = null;
 
-  for (const m of read.matchAll(CHUNK)) {
+  const chunks = [...read.matchAll(CHUNK)];
+  const words = cutRuns(chunks.flatMap((m) => (m[1] === undefined ? [] : [m[1]])));
+  let w = 0;
+  for (const m of chunks) {
     const at = m.index;
     if (m[1] !== undefined) {
       prev = null;
       let offset = at;
-      for (const word of jieba().cut(m[1], true)) {
+      const end = at + m[1].length;
+      while (offset < end && w < words.length) {
+        const word = words[w++]!;
         const from = offset;
         offset += word.length;
         if (!HAN.test(word)) continue;
@@ -198,7 +256,8 @@ export function analyze(text: string, mode: AnalyzeMode = 'index'): AnalyzedToke
       }
       // jieba returns the input in pieces; if it ever did not, offsets would be
       // wrong, so that is a bug worth failing loudly on.
-      if (offset !== at + m[1].length) throw new Error(`jieba lost text in ${JSON.stringify(m[1])}`);
+      if (offset !== end || (w < words.length && words[w++] !== RUN_SEPARATOR))
+        throw new Error(`jieba lost text in ${JSON.stringify(m[1])}`);
     } else if (m[2] !== undefined) {
       const t = latinTerm(m[2]);
       if (!t) {
@@ -278,7 +337,11 @@ export function runBigrams(run: string): string[] {
  * the text itself.
  */
 export function hanLayer(text: string): { bigrams: string[]; stable: boolean } {
-  const read = analysisText(text).text;
+  return layerOf(text, analysisText(text).text);
+}
+
+/** {@link hanLayer} of `text`, read by the analyzer as `read`. */
+function layerOf(text: string, read: string): { bigrams: string[]; stable: boolean } {
   const out = new Set<string>();
   const runs: string[] = [];
   for (const m of read.matchAll(HAN_RUN)) {

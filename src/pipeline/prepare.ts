@@ -7,7 +7,7 @@
  * index what it returns.
  */
 import type { CorpusDocument, LoadedDocument, Passage } from '../core/types.js';
-import { type AnalyzedToken, analyze, biwords, hanLayer } from './analyze.js';
+import { type AnalyzedToken, analyze, analyzeWithLayer, biwords } from './analyze.js';
 import { joinPieces, type SegmentedPassage, segment } from './segment.js';
 
 /**
@@ -55,8 +55,9 @@ export function prepareDocument(doc: LoadedDocument): PreparedDocument {
 
 /** A segmented passage's terms, frequencies, length and Han bigrams. */
 export function analyzeSegmented(text: string, passage: SegmentedPassage): PreparedPassage {
-  const han = hanLayer(joinPieces(text, passage.pieces).text);
-  const toks = analyzePassage(text, passage);
+  const joined = joinPieces(text, passage.pieces);
+  const han = analyzeWithLayer(joined.text);
+  const toks = inDocument(joined, han.tokens);
   const freq = new Map<string, number>();
   for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
   for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
@@ -109,9 +110,10 @@ export function prepareUpdate(doc: LoadedDocument, old: CorpusDocument | undefin
 /** Analyse a passage's own text (its pieces joined), with tokens in document offsets. */
 export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): AnalyzedToken[] {
   const joined = joinPieces(text, p.pieces);
-  return analyze(joined.text, 'index').map((t) => ({
-    ...t,
-    start: joined.map(t.start),
-    end: joined.map(t.end - 1) + 1,
-  }));
+  return inDocument(joined, analyze(joined.text, 'index'));
+}
+
+/** Tokens of a passage's joined text, in document offsets. */
+function inDocument(joined: ReturnType<typeof joinPieces>, toks: AnalyzedToken[]): AnalyzedToken[] {
+  return toks.map((t) => ({ ...t, start: joined.map(t.start), end: joined.map(t.end - 1) + 1 }));
 }
