@@ -16,7 +16,9 @@ const CORPUS = SAMPLE;
 describe('prepareInWorkers', () => {
   it('prepares the real corpus exactly like prepareDocument, in input order', async () => {
     const docs = (await loadLibrary(CORPUS)).documents;
-    const expected = docs.map(prepareDocument);
+    // Packed (biwords as hashed triples, moved from the workers in one buffer per document) by default.
+    const expected = docs.map((d) => prepareDocument(d, { packed: true }));
+    expect(expected.some((p) => p.passages.some((x) => (x.biwords?.length ?? 0) > 0))).toBe(true);
 
     const fromDocs = [];
     for await (const p of prepareInWorkers(docs, { threads: 2 })) fromDocs.push(p);
@@ -25,8 +27,8 @@ describe('prepareInWorkers', () => {
     const overrides = await readMetadataOverrides(CORPUS);
     const files = (await listCorpusFiles(CORPUS)).map((file) => ({ dir: CORPUS, file }));
     const fromFiles = [];
-    for await (const p of prepareInWorkers(files, { threads: 2, overrides })) fromFiles.push(p);
-    expect(fromFiles).toEqual(expected);
+    for await (const p of prepareInWorkers(files, { threads: 2, overrides, packed: false })) fromFiles.push(p);
+    expect(fromFiles).toEqual(docs.map((d) => prepareDocument(d)));
   });
 
   it('reports a worker failure as an error of the iteration', async () => {

@@ -11,6 +11,7 @@
  */
 import { Index } from 'flexsearch';
 import { runSteps } from '../core/steps.js';
+import { biwordKey, isBiword, packTerms } from './term-keys.js';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
 export const INDEX_FORMAT_VERSION = 8;
@@ -28,6 +29,9 @@ const SLOTS = 32;
 const CHUNK = 1 << 20;
 
 const EMPTY_IDS = new Int32Array(0);
+
+/** Above any passage's number of distinct terms: a term's number and its place in the passage share one sort key. */
+const ORDER_SPAN = 2 ** 22;
 
 /** Work per step of {@link PassageIndex.snapshotSteps}, in terms and postings or triples copied (a few milliseconds). */
 const STEP_WORK = 1 << 16;
@@ -158,7 +162,14 @@ const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
  */
 export class PassageIndex {
   /** The slot of each word of the passage being added (see {@link SLOTS}); FlexSearch asks for it per term. */
-  private slotNow = new Map<string, number>();
+  private slotNow: Map<string, number> | null = null;
+  /**
+   * The passage being added, when its distinct words lead its FlexSearch text
+   * (the usual case, see {@link add}): word `i`'s slot is read from
+   * `slotCounts[i]` by its place, without a map of its words.
+   */
+  private slotWords = 0;
+  private slotCounts: readonly number[] | undefined = undefined;
   /** Postings added since the index was built or last {@link settle}d; replaced by an empty one when it is. */
   private fx = this.newFx();
   /** Token count of each indexed passage, by passage id (-1: not indexed). */
@@ -226,21 +237,34 @@ export class PassageIndex {
       encode: splitTerms,
       resolution: SLOTS,
       fastupdate: true,
-      score: (_content, term) => this.slotNow.get(term) ?? 0,
+      score: (_content, term, i) =>
+        this.slotNow ? (this.slotNow.get(term) ?? 0) : i < this.slotWords ? Math.min(this.slotCounts?.[i] ?? 1, SLOTS - 1) : 0,
     });
   }
 
   /**
    * Index a passage under its terms.
    * @param id - the passage's numeric id
-   * @param terms - the passage's distinct analysed terms and biwords
+   * @param terms - the passage's distinct analysed terms and biwords (its single terms only, when `biwords` is given)
    * @param counts - how often each occurs (same order as `terms`; 1 each when omitted)
    * @param length - number of word positions in the passage, for length normalisation
    * @param bigrams - the passage's distinct Han bigrams (looked up, never counted)
+   * @param biwords - the passage's biwords already hashed and sorted (see term-keys.ts `packTerms`)
    */
-  add(id: number, terms: readonly string[], counts: readonly number[] | undefined, length: number, bigrams: readonly string[] = []): void {
+  add(
+    id: number,
+    terms: readonly string[],
+    counts: readonly number[] | undefined,
+    length: number,
+    bigrams: readonly string[] = [],
+    biwords?: Uint32Array,
+  ): void {
+    // Biwords as sorted, hashed triples: packed here unless the analysis (a worker thread) already did.
+    if (biwords === undefined) ({ terms, counts, biwords } = packTerms(terms, counts));
+    if (terms.length >= ORDER_SPAN) throw new Error(`a passage of ${terms.length} distinct terms`);
     if (this.has(id)) this.remove(id);
-    const listed = new Set(terms.filter((t) => !isBiword(t)));
+    const listed = new Set(terms);
+    const listedWords = listed.size;
     for (const b of bigrams) {
       listed.add(b);
       if (this.bigramsSeen.has(b)) continue;
@@ -251,11 +275,19 @@ export class PassageIndex {
         else this.bigramsByChar.set(c, [b]);
       }
     }
-    this.slotNow = new Map();
-    for (const [i, t] of terms.entries()) if (!isBiword(t)) this.slotNow.set(t, Math.min(counts?.[i] ?? 1, SLOTS - 1));
+    // FlexSearch hands the score function each word's place in the text: the words first, distinct and
+    // without spaces, are at their own place. Otherwise (never from the analyzer) by a map of the words.
+    this.slotWords = terms.length;
+    this.slotCounts = counts;
+    this.slotNow = null;
+    if (listedWords !== terms.length || terms.some((t) => t.includes(' '))) {
+      this.slotNow = new Map();
+      for (let i = 0; i < terms.length; i++) this.slotNow.set(terms[i]!, Math.min(counts?.[i] ?? 1, SLOTS - 1));
+    }
     // Re-added while its old postings still wait for removal: remove them now, before listing the new ones.
     if (this.pendingFx.has(id)) this.spliceOut(id);
     this.fx.add(id, [...listed].join(' '));
+    this.slotCounts = undefined;
     if (id >= this.lengths.length) {
       const size = Math.max(id + 1, this.lengths.length * 2);
       const grow = (a: Int32Array, fill: number) => {
@@ -275,22 +307,39 @@ export class PassageIndex {
     this.lengths[id] = length;
     this.count++;
     this.totalLength += length;
-    const triples: Array<[number, number, number]> = terms.map((t, i) => {
-      const [k1, k2] = this.key(t, true)!;
-      return [k1, k2, counts?.[i] ?? 1];
-    });
-    triples.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    const at = this.room(triples.length * 3);
+    // Single terms first, by number (a biword's first key is above every term number), each number's
+    // entries in the order given; then the biwords, sorted already.
+    const n = terms.length;
+    const order = new Float64Array(n);
+    for (let i = 0; i < n; i++) order[i] = this.termId(terms[i]!) * ORDER_SPAN + i;
+    order.sort();
+    const size = n + biwords.length / 3;
+    const at = this.room(size * 3);
     const packed = this.chunks[this.chunks.length - 1]!;
-    triples.forEach(([k1, k2, c], i) => {
-      packed[at + 3 * i] = k1;
-      packed[at + 3 * i + 1] = k2;
-      packed[at + 3 * i + 2] = c;
-    });
+    for (let j = 0; j < n; j++) {
+      const key = order[j]!;
+      const i = key % ORDER_SPAN;
+      packed[at + 3 * j] = (key - i) / ORDER_SPAN;
+      packed[at + 3 * j + 1] = 0;
+      packed[at + 3 * j + 2] = counts?.[i] ?? 1;
+    }
+    packed.set(biwords, at + 3 * n);
     this.freqChunk[id] = this.chunks.length - 1;
     this.freqOff[id] = at;
-    this.freqLen[id] = triples.length;
-    this.liveTriples += triples.length;
+    this.freqLen[id] = size;
+    this.liveTriples += size;
+  }
+
+  /** A single term's number, numbering it when it is new. */
+  private termId(term: string): number {
+    let n = this.termIds.get(term);
+    if (n === undefined) {
+      n = this.termIds.size;
+      this.termIds.set(term, n);
+      // A term that was unknown when a query asked for it is known now.
+      this.keyCache.delete(term);
+    }
+    return n;
   }
 
   /** Where `size` more numbers fit in the last chunk (a new chunk when they do not). */
@@ -353,17 +402,10 @@ export class PassageIndex {
    * two independent 31-bit hashes with the top bit set, so the two kinds never
    * meet and a chance collision needs both hashes to agree (about 1 in 2^62).
    */
-  private key(term: string, create = false): [number, number] | undefined {
-    if (isBiword(term)) return [(fnv1a(term, 0x811c9dc5) | 0x80000000) >>> 0, fnv1a(term, 0x01000193) >>> 0];
-    let n = this.termIds.get(term);
-    if (n === undefined) {
-      if (!create) return undefined;
-      n = this.termIds.size;
-      this.termIds.set(term, n);
-      // A term that was unknown when a query asked for it is known now.
-      this.keyCache.delete(term);
-    }
-    return [n, 0];
+  private key(term: string): [number, number] | undefined {
+    if (isBiword(term)) return biwordKey(term);
+    const n = this.termIds.get(term);
+    return n === undefined ? undefined : [n, 0];
   }
 
   /** {@link key} for a lookup, remembered: ranking asks for the same few terms once per candidate. */
@@ -703,7 +745,7 @@ export class PassageIndex {
     return () => {
       this.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit: idLimit(this.lengths, snap.ids) };
       this.fx = this.newFx();
-      this.slotNow = new Map();
+      this.slotNow = null;
       this.pendingFx.clear();
       this.staleBase = 0;
       this.keyCache.clear();
@@ -971,19 +1013,4 @@ function intersect(a: Int32Array, b: Int32Array): Int32Array {
     if (w < bits.length && (bits[w]! & (1 << (id & 31))) !== 0) out[n++] = id;
   }
   return out.subarray(0, n);
-}
-
-/** Whether an index term is a biword (see `biword` in analyze.ts). */
-function isBiword(term: string): boolean {
-  return term.includes('|') || term.includes('~');
-}
-
-/** 32-bit FNV-1a over UTF-16 code units, from the given offset basis (31 bits kept). */
-function fnv1a(s: string, basis: number): number {
-  let h = basis >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h & 0x7fffffff;
 }

@@ -9,6 +9,7 @@
 import type { CorpusDocument, LoadedDocument, Passage } from '../core/types.js';
 import { type AnalyzedToken, analyze, analyzeWithLayer, biwords } from './analyze.js';
 import { joinPieces, type SegmentedPassage, segment } from './segment.js';
+import { packTerms } from './term-keys.js';
 
 /**
  * A document segmented and analysed, ready for the index (the embedded engine's `addPrepared`, the lab server's `index`):
@@ -37,6 +38,14 @@ export interface PreparedPassage {
   counts: number[];
   words: number;
   bigrams: string[];
+  /**
+   * The biwords hashed and sorted as the index stores them (see
+   * term-keys.ts, {@link PrepareFormOptions.packed}): `terms` and `counts`
+   * then hold the single terms only. Numbers cross from a worker thread to
+   * the main thread without a string each, and the main thread neither
+   * hashes nor sorts them.
+   */
+  biwords?: Uint32Array;
   stable?: boolean;
   /**
    * Not analysed: the document already holds a passage of the same text
@@ -48,27 +57,57 @@ export interface PreparedPassage {
   reuses?: number;
 }
 
+/** How {@link prepareDocument} hands the passages' terms over. */
+export interface PrepareFormOptions {
+  /**
+   * Biwords as hashed, sorted triples ({@link PreparedPassage.biwords}), all
+   * of a document's in one buffer, instead of strings among the terms: the
+   * form the embedded engine indexes fastest. The persisted passages
+   * (persist.ts) store the strings, and so take the default.
+   */
+  packed?: boolean;
+}
+
 /** Segment a document and analyse every passage (pure; no engine state). */
-export function prepareDocument(doc: LoadedDocument): PreparedDocument {
-  return { doc, passages: segment(doc.id, doc.text, doc.lang).map((passage) => analyzeSegmented(doc.text, passage)) };
+export function prepareDocument(doc: LoadedDocument, opts: PrepareFormOptions = {}): PreparedDocument {
+  const passages = segment(doc.id, doc.text, doc.lang).map((passage) => analyzeSegmented(doc.text, passage, opts));
+  if (opts.packed) {
+    // One buffer for the document (one transfer from a worker thread), each passage a view into it.
+    const all = new Uint32Array(passages.reduce((n, p) => n + p.biwords!.length, 0));
+    let at = 0;
+    for (const p of passages) {
+      all.set(p.biwords!, at);
+      p.biwords = all.subarray(at, at + p.biwords!.length);
+      at += p.biwords.length;
+    }
+  }
+  return { doc, passages };
 }
 
 /** A segmented passage's terms, frequencies, length and Han bigrams. */
-export function analyzeSegmented(text: string, passage: SegmentedPassage): PreparedPassage {
+export function analyzeSegmented(text: string, passage: SegmentedPassage, opts: PrepareFormOptions = {}): PreparedPassage {
   const joined = joinPieces(text, passage.pieces);
   const han = analyzeWithLayer(joined.text);
   const toks = inDocument(joined, han.tokens);
   const freq = new Map<string, number>();
   for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
+  const words = toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1;
+  if (opts.packed) {
+    const pairs = new Map<string, number>();
+    for (const b of biwords(toks)) pairs.set(b, (pairs.get(b) ?? 0) + 1);
+    const packed = packTerms([...pairs.keys()], [...pairs.values()]);
+    return {
+      passage,
+      terms: [...freq.keys()],
+      counts: [...freq.values()],
+      words,
+      bigrams: han.bigrams,
+      biwords: packed.biwords,
+      stable: han.stable,
+    };
+  }
   for (const b of biwords(toks)) freq.set(b, (freq.get(b) ?? 0) + 1);
-  return {
-    passage,
-    terms: [...freq.keys()],
-    counts: [...freq.values()],
-    words: toks.length === 0 ? 0 : toks[toks.length - 1]!.position + 1,
-    bigrams: han.bigrams,
-    stable: han.stable,
-  };
+  return { passage, terms: [...freq.keys()], counts: [...freq.values()], words, bigrams: han.bigrams, stable: han.stable };
 }
 
 /**

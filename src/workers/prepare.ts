@@ -34,6 +34,12 @@ export interface PrepareOptions {
   threads?: number;
   /** `duikou.metadata.json` overrides applied when files are loaded in the workers. */
   overrides?: MetadataOverrides;
+  /**
+   * Biwords as hashed triples (see PrepareFormOptions.packed; default true):
+   * both backends index that form. Off only for a caller that needs the
+   * biword strings themselves.
+   */
+  packed?: boolean;
 }
 
 /**
@@ -165,24 +171,31 @@ export class WorkerPool<I, O> {
 /**
  * Serve a pool's tasks in a worker thread: call this from the worker script.
  * @param handle - turns a task's input into its output (may be async)
+ * @param transfer - the buffers of an output to move to the main thread instead of copying them
  */
-export async function serveWorker<I, O>(handle: (input: I) => O | Promise<O>): Promise<void> {
+export async function serveWorker<I, O>(
+  handle: (input: I) => O | Promise<O>,
+  transfer: (output: O) => ArrayBuffer[] = () => [],
+): Promise<void> {
   const { parentPort } = await import('node:worker_threads');
   if (!parentPort) throw new Error('serveWorker must run in a worker thread');
   const port = parentPort;
   port.on('message', async (msg: Request<I>) => {
     let reply: Reply<O>;
+    let moved: ArrayBuffer[] = [];
     try {
-      reply = { id: msg.id, ok: true, output: await handle(msg.input) };
+      const output = await handle(msg.input);
+      reply = { id: msg.id, ok: true, output };
+      moved = transfer(output);
     } catch (err) {
       reply = { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
     }
-    port.postMessage(reply);
+    port.postMessage(reply, moved);
   });
 }
 
 /** A task for the prepare worker. */
-export type PrepareTask = { doc: LoadedDocument } | { dir: string; file: string; overrides: MetadataOverrides };
+export type PrepareTask = ({ doc: LoadedDocument } | { dir: string; file: string; overrides: MetadataOverrides }) & { packed?: boolean };
 
 /**
  * Prepare documents (or load and prepare files) in worker threads.
@@ -195,6 +208,7 @@ export async function* prepareInWorkers(inputs: Iterable<PrepareInput>, opts: Pr
   const threads = Math.max(1, opts.threads ?? availableParallelism());
   const pool = new WorkerPool<PrepareTask, PreparedDocument>(workerScript('./prepare-worker', import.meta.url), threads);
   const overrides = opts.overrides ?? {};
+  const packed = opts.packed ?? true;
   const window: Array<Promise<PreparedDocument>> = [];
   try {
     const it = inputs[Symbol.iterator]();
@@ -203,7 +217,7 @@ export async function* prepareInWorkers(inputs: Iterable<PrepareInput>, opts: Pr
         const next = it.next();
         if (next.done) return;
         const x = next.value;
-        const task: PrepareTask = 'text' in x ? { doc: x } : { dir: x.dir, file: x.file, overrides };
+        const task: PrepareTask = 'text' in x ? { doc: x, packed } : { dir: x.dir, file: x.file, overrides, packed };
         const p = pool.run(task);
         p.catch(() => {}); // awaited below in order; avoid an unhandled rejection meanwhile
         window.push(p);

@@ -161,7 +161,7 @@ export class Engine implements TopSource, PaperCatalog {
 
   /** Add or replace a document: segment, analyse and index its passages. */
   addDocument(doc: LoadedDocument): CorpusDocument {
-    return this.addPrepared(prepareDocument(doc));
+    return this.addPrepared(prepareDocument(doc, { packed: true }));
   }
 
   /**
@@ -265,8 +265,10 @@ export class Engine implements TopSource, PaperCatalog {
         continue;
       }
       const prepared = prep.passages[i]!;
-      const { terms, counts, words, bigrams, stable } = prepared.unanalysed ? analyzeSegmented(doc.text, prepared.passage) : prepared;
-      this.index.add(p.id, terms, counts, words, bigrams);
+      const { terms, counts, words, bigrams, biwords, stable } = prepared.unanalysed
+        ? analyzeSegmented(doc.text, prepared.passage)
+        : prepared;
+      this.index.add(p.id, terms, counts, words, bigrams, biwords);
       this.stateChanges++;
       if (p.lang === 'zh') this.pinyin.addTerms(terms);
       if (stable !== undefined) this.setStable(p.id, stable);
