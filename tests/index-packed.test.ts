@@ -12,7 +12,7 @@ import { Engine } from '../src/backends/embedded/engine.js';
 import { loadLibrary } from '../src/library/library.js';
 import { type IndexSnapshot, PassageIndex } from '../src/pipeline/index.js';
 import { prepareDocument } from '../src/pipeline/prepare.js';
-import { packTerms } from '../src/pipeline/term-keys.js';
+import { biwordKey, packTerms, sortedBiwords } from '../src/pipeline/term-keys.js';
 import { SAMPLE } from './helpers/sample.js';
 
 /** FNV-1a over UTF-16 code units, 31 bits: the biword hash, written out again for the oracle. */
@@ -98,5 +98,34 @@ describe('biwords packed in the workers', () => {
         return prepareDocument(doc).passages.map((p, j) => ({ id: ids[j]!, terms: p.terms, counts: p.counts }));
       }),
     );
+  });
+});
+
+describe('sortedBiwords', () => {
+  it('orders biwords whose first hashes agree by the second, then as given', () => {
+    // Two biwords with the same first hash (31 bits): found among a few hundred thousand.
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const t = `w${i}|v`;
+      const k1 = biwordKey(t)[0];
+      const other = seen.get(k1);
+      if (other !== undefined) pair = [other, t];
+      else seen.set(k1, t);
+    }
+    const [a, b] = pair;
+    expect(biwordKey(a)[0]).toBe(biwordKey(b)[0]);
+    const ids = new Map<string, number>();
+    for (const terms of [
+      [a, b],
+      [b, a],
+      ['x|y', b, 'z~q', a, 'x|z'],
+    ]) {
+      const counts = terms.map((_, i) => i + 1);
+      expect([...packTerms(terms, counts).biwords]).toEqual(oracleTriples(terms, counts, ids));
+      const out = new Uint32Array(terms.length * 3);
+      sortedBiwords(terms, counts, out);
+      expect([...out]).toEqual(oracleTriples(terms, counts, ids));
+    }
   });
 });

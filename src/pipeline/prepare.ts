@@ -9,7 +9,7 @@
 import type { CorpusDocument, LoadedDocument, Passage } from '../core/types.js';
 import { type AnalyzedToken, analyze, analyzeWithLayer, biwords } from './analyze.js';
 import { joinPieces, type SegmentedPassage, segment } from './segment.js';
-import { packTerms } from './term-keys.js';
+import { sortedBiwords } from './term-keys.js';
 
 /**
  * A document segmented and analysed, ready for the index (the embedded engine's `addPrepared`, the lab server's `index`):
@@ -95,14 +95,15 @@ export function analyzeSegmented(text: string, passage: SegmentedPassage, opts: 
   if (opts.packed) {
     const pairs = new Map<string, number>();
     for (const b of biwords(toks)) pairs.set(b, (pairs.get(b) ?? 0) + 1);
-    const packed = packTerms([...pairs.keys()], [...pairs.values()]);
+    const packed = new Uint32Array(pairs.size * 3);
+    sortedBiwords([...pairs.keys()], [...pairs.values()], packed);
     return {
       passage,
       terms: [...freq.keys()],
       counts: [...freq.values()],
       words,
       bigrams: han.bigrams,
-      biwords: packed.biwords,
+      biwords: packed,
       stable: han.stable,
     };
   }

@@ -43,6 +43,9 @@ export interface PackedTerms {
   biwords: Uint32Array;
 }
 
+/** Above any passage's number of biwords: a key's first hash and the biword's place share one sort key. */
+const PLACES = 2 ** 22;
+
 /**
  * Split analysed terms into single terms and hashed, sorted biword triples
  * (see {@link PackedTerms}).
@@ -52,28 +55,64 @@ export interface PackedTerms {
 export function packTerms(terms: readonly string[], counts: readonly number[] | undefined, into?: Uint32Array): PackedTerms {
   const singles: string[] = [];
   const singleCounts: number[] = [];
-  const keys: number[] = [];
+  const pairs: string[] = [];
+  const pairCounts: number[] = [];
   for (let i = 0; i < terms.length; i++) {
     const t = terms[i]!;
-    const c = counts?.[i] ?? 1;
     if (isBiword(t)) {
-      const [k1, k2] = biwordKey(t);
-      keys.push(k1, k2, c);
+      pairs.push(t);
+      pairCounts.push(counts?.[i] ?? 1);
     } else {
       singles.push(t);
-      singleCounts.push(c);
+      singleCounts.push(counts?.[i] ?? 1);
     }
   }
-  const n = keys.length / 3;
-  // Sort the triples' positions by key (stable: Array.prototype.sort is), then lay them out in that order.
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => keys[3 * a]! - keys[3 * b]! || keys[3 * a + 1]! - keys[3 * b + 1]!);
-  const out = into ?? new Uint32Array(n * 3);
-  for (let j = 0; j < n; j++) {
-    const i = order[j]!;
-    out[3 * j] = keys[3 * i]!;
-    out[3 * j + 1] = keys[3 * i + 1]!;
-    out[3 * j + 2] = keys[3 * i + 2]!;
+  const biwords = into ? into.subarray(0, pairs.length * 3) : new Uint32Array(pairs.length * 3);
+  sortedBiwords(pairs, pairCounts, biwords);
+  return { terms: singles, counts: singleCounts, biwords };
+}
+
+/**
+ * Write biwords' `[key1, key2, count]` triples into `out`, sorted by key,
+ * biwords of equal keys in the order given. The sort is a typed array's on
+ * numbers (a key's first hash, 31 bits once its top bit is set aside, and
+ * the biword's place, 22 bits, make one exact 53-bit number); only biwords
+ * whose first hashes agree (rare) are then ordered by their second.
+ */
+export function sortedBiwords(pairs: readonly string[], counts: readonly number[], out: Uint32Array): void {
+  const n = pairs.length;
+  if (n >= PLACES) throw new Error(`a passage of ${n} distinct biwords`);
+  const k1 = new Uint32Array(n);
+  const k2 = new Uint32Array(n);
+  const order = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    // biwordKey's two hashes, in one pass over the text.
+    const t = pairs[i]!;
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193;
+    for (let c = 0; c < t.length; c++) {
+      const u = t.charCodeAt(c);
+      h1 = Math.imul((h1 ^ u) >>> 0, 0x01000193) >>> 0;
+      h2 = Math.imul((h2 ^ u) >>> 0, 0x01000193) >>> 0;
+    }
+    k1[i] = ((h1 & 0x7fffffff) | 0x80000000) >>> 0;
+    k2[i] = h2 & 0x7fffffff;
+    order[i] = (h1 & 0x7fffffff) * PLACES + i;
   }
-  return { terms: singles, counts: singleCounts, biwords: into ? out.subarray(0, n * 3) : out };
+  order.sort();
+  const places = new Int32Array(n);
+  for (let j = 0; j < n; j++) places[j] = order[j]! % PLACES;
+  for (let j = 0; j < n;) {
+    // A run of equal first hashes: by the second, then by place.
+    let end = j + 1;
+    while (end < n && k1[places[end]!] === k1[places[j]!]) end++;
+    if (end - j > 1) places.subarray(j, end).sort((x, y) => k2[x]! - k2[y]! || x - y);
+    j = end;
+  }
+  for (let j = 0; j < n; j++) {
+    const i = places[j]!;
+    out[3 * j] = k1[i]!;
+    out[3 * j + 1] = k2[i]!;
+    out[3 * j + 2] = counts[i]!;
+  }
 }
