@@ -9,8 +9,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedDocument, Passage } from '../src/core/types.js';
+import { UserInputError } from '../src/core/errors.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
-import type { Engine } from '../src/backends/embedded/engine.js';
+import { Engine } from '../src/backends/embedded/engine.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type RankOptions, type RankResult, rank, summaryPassage } from '../src/pipeline/rank.js';
 import { lastTopPass, rankTop } from '../src/pipeline/rank-top.js';
@@ -117,9 +118,9 @@ const query = fc
   );
 
 /** rankTop's page against the full ranking's slice: ids and scores bit for bit, and the counts. */
-function expectSame(q: string, opts: RankOptions, offset: number, limit: number): RankResult['mode'] {
-  const full = rank(parseQuery(q), engine, opts);
-  const top = rankTop(parseQuery(q), engine, opts, offset + limit);
+function expectSame(q: string, opts: RankOptions, offset: number, limit: number, on: Engine = engine): RankResult['mode'] {
+  const full = rank(parseQuery(q), on, opts);
+  const top = rankTop(parseQuery(q), on, opts, offset + limit);
   const want = full.hits.slice(0, offset + limit);
   expect(
     top.hits.map((h) => [h.passage.id, h.score]),
@@ -132,8 +133,12 @@ function expectSame(q: string, opts: RankOptions, offset: number, limit: number)
   for (const h of full.hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
   expect(top.perDocument, q).toEqual(perDocument);
   for (const h of top.hits.slice(offset, offset + 3)) expect(top.matches(h.passage), q).toEqual(full.matches(h.passage));
-  // And through the engine, as the API pages it.
-  const page = engine.search(q, { ...opts, offset, limit });
+  // And through the engine, as the API pages it (which refuses a paper it does not hold).
+  if ((q.match(/doc:\S+/g) ?? []).some((d) => on.document(d.slice(4)) === undefined)) {
+    expect(() => on.search(q, { ...opts, offset, limit }), q).toThrow(UserInputError);
+    return full.mode;
+  }
+  const page = on.search(q, { ...opts, offset, limit });
   expect(
     page.hits.map((h) => [h.passageId, h.score]),
     q,
@@ -440,5 +445,36 @@ describe('topEntries', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('a question with more strict hits than the cap', () => {
+  it('reports the exact strict count beside its best-match answer', () => {
+    // Past the cap a phrase's candidates are left unchecked; a question's answer is best match's,
+    // and its strictTotal must still be the strict count, so candidates failing the check must not count.
+    const e = new Engine();
+    const para = (i: number, adjacent: boolean): string =>
+      adjacent ? `Paragraph ${i}: the alpha beta method is used here.` : `Paragraph ${i}: alpha is used with beta here.`;
+    // The adjacent ones first (lower ids), so the cap is reached before the candidates that fail the check.
+    for (let d = 0; d < 30; d++) {
+      const text = Array.from({ length: 90 }, (_, i) => para(i, d < 24)).join('\n\n');
+      const id = `p-${String(d).padStart(2, '0')}`;
+      e.addDocument({ id, text, hash: id, file: `${id}.txt`, title: `Paper ${d}`, authors: [], year: null, venue: null, lang: 'en' });
+    }
+    let best = 0;
+    for (const q of ['how is the "alpha beta" used?', 'why is "alpha beta" used', '"alpha beta" used?'])
+      for (const exactTotalUpTo of [0, undefined]) {
+        const opts: RankOptions = { match: 'auto', ...(exactTotalUpTo !== undefined && { exactTotalUpTo }) };
+        const full = rank(parseQuery(q), e, opts);
+        expect(full.strictTotal, q).toBeGreaterThan(2001);
+        expect(full.strictTotal, q).toBeLessThan(30 * 90);
+        if (full.mode === 'best') best++;
+        for (const [offset, limit] of [
+          [0, 20],
+          [100, 50],
+        ] as const)
+          expectSame(q, opts, offset, limit, e);
+      }
+    expect(best).toBeGreaterThan(0);
   });
 });

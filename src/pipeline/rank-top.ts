@@ -435,7 +435,9 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   // Once the cap's worth of hits is counted, candidates that are hits only if a phrase check passes
   // are left to the ranking to check (see EXACT_TOTAL_UP_TO), and the total is a lower bound.
   // Never below BONUS_ALL_BELOW: whether every hit is checked for the phrase bonus depends on the exact count up to there.
-  const cap = Math.max(opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO, BONUS_ALL_BELOW + 1);
+  // Nor for a question, which best match ranks: its answer reports the strict count as `strictTotal`,
+  // exact, with no relation to say otherwise.
+  const cap = summaries && readsAsQuestion(q) ? Infinity : Math.max(opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO, BONUS_ALL_BELOW + 1);
   const plain = plainQuery(clauseFacts, excludedFacts);
   if (plain !== null && cands instanceof Int32Array) {
     const r = plainPass(cands, plain, accept, {
