@@ -12,6 +12,7 @@ import type { LoadedDocument, Passage } from '../src/core/types.js';
 import { UserInputError } from '../src/core/errors.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { Engine } from '../src/backends/embedded/engine.js';
+import { asLibrary, loadLibraryGlossary } from '../src/library/library.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type RankOptions, type RankResult, rank, summaryPassage } from '../src/pipeline/rank.js';
 import { lastTopPass, rankTop } from '../src/pipeline/rank-top.js';
@@ -350,6 +351,118 @@ describe('the plain-word passes and filters first', () => {
         expect(t.looked, q).toBeLessThanOrEqual(own);
       }
   });
+});
+
+describe('after removals and updates, before compaction', () => {
+  /**
+   * An engine read back from the persisted state (posting lists as views of its arrays), with a
+   * paper removed, then changed: a paper added (its postings only in the live lists) and updated, and
+   * two of the persisted ones updated (some of their passages replaced), so reads must skip passages marked removed in the persisted
+   * arrays and in the live lists alike, none of them compacted yet.
+   */
+  function change(restored: Engine): void {
+    const base = engine.document('gen-07')!;
+    const paras = base.text.split('\n\n');
+    // Text outside the BMP and mixed scripts, with words the queries ask for.
+    const astral = '𠀀𠀁 support 对口支援 𝐀𝐁 counterpart support 援藏';
+    const fresh: LoadedDocument = {
+      ...base,
+      id: 'gen-new',
+      hash: 'gen-new',
+      file: 'gen-new.txt',
+      text: [`# New paper ${astral}`, ...paras.slice(5, 40), astral].join('\n\n'),
+    };
+    restored.addDocument(fresh);
+    restored.updateDocument({ ...fresh, hash: 'gen-new-2', text: [...paras.slice(20, 30), astral, ...paras.slice(50, 60)].join('\n\n') });
+    restored.updateDocument({
+      ...base,
+      hash: 'gen-07-2',
+      text: [paras[0]!, ...paras.slice(1, 30).reverse(), `${astral} ${paras[31]!}`, ...paras.slice(45)].join('\n\n'),
+    });
+    restored.updateDocument({ ...engine.document('gen-08')!, hash: 'gen-08-2', text: paras.slice(0, 3).join('\n\n') });
+  }
+
+  /** Random queries over the changed papers: a removed paper, an updated one, one that never was, one kept, in doc: filters. */
+  const words = fc.oneof(fc.constantFrom(...frequent), fc.constantFrom('𠀀𠀁', '𝐀𝐁', 'support'));
+  const changedQuery = fc
+    .record({
+      clauses: fc.array(
+        fc.oneof({ weight: 3, arbitrary: words }, { weight: 1, arbitrary: fc.tuple(words, words).map(([a, b]) => `"${a} ${b}"`) }),
+        { minLength: 0, maxLength: 2 },
+      ),
+      exclude: fc.option(words, { nil: undefined }),
+      doc: fc.option(fc.constantFrom('gen-05', 'gen-07', 'gen-new', 'gen-08', 'nowhere', 'gen-03'), { nil: undefined }),
+      lang: fc.option(fc.constantFrom('zh', 'en'), { nil: undefined }),
+      kind: fc.option(fc.constantFrom('heading', 'paragraph'), { nil: undefined }),
+    })
+    .map(({ clauses, exclude, doc, lang, kind }) =>
+      [doc ? `doc:${doc}` : '', lang ? `lang:${lang}` : '', kind ? `kind:${kind}` : '', ...clauses, exclude ? `-${exclude}` : '']
+        .filter(Boolean)
+        .join(' '),
+    )
+    // Exclusions alone are no query.
+    .filter((s) => s.split(' ').some((t) => t !== '' && !t.startsWith('-')));
+
+  /**
+   * rankTop against the full ranking on `on`, at every pass, and `on`'s answers against an engine
+   * built from scratch on the same papers (passages by paper and offset: the ids differ), so a
+   * removed passage that both rankings read alike is caught too.
+   */
+  function checkChanged(on: Engine, scratch: Engine, runs: number): void {
+    const passes = new Set<string>();
+    const key = (e: Engine, q: string, opts: RankOptions) => {
+      const r = rank(parseQuery(q), e, opts);
+      return { total: r.hits.length, mode: r.mode, hits: r.hits.slice(0, 40).map((h) => [h.passage.docId, h.passage.start, h.score]) };
+    };
+    fc.assert(
+      fc.property(
+        changedQuery,
+        fc.boolean(),
+        fc.constantFrom<RankOptions['match']>('strict', 'auto'),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.constantFrom(undefined, 0),
+        (q, expand, match, offset, limit, cap) => {
+          const opts: RankOptions = { expand, match, ...(cap !== undefined && { exactTotalUpTo: cap }) };
+          expectSame(q, opts, offset, limit, on);
+          passes.add(lastTopPass.pass);
+          expect(key(on, q, opts), q).toEqual(key(scratch, q, opts));
+        },
+      ),
+      { numRuns: runs },
+    );
+    const fixed = ['doc:gen-05 support', 'doc:gen-05', 'doc:nowhere 对口支援', 'doc:gen-07 doc:gen-05 support', '𠀀𠀁', '"𝐀𝐁 counterpart"'];
+    for (const q of [...fixed, 'support', 'kind:paragraph 对口支援', 'support OR policy -援藏', '"counterpart support"'])
+      for (const expand of [true, false])
+        for (const match of ['strict', 'auto'] as const) {
+          expectSame(q, { expand, match }, 0, 20, on);
+          passes.add(lastTopPass.pass);
+        }
+    for (const pass of ['one-word', 'plain', 'item', 'general']) expect(passes, pass).toContain(pass);
+  }
+
+  it('read the persisted postings as views, and skip removed and replaced passages before and after compaction', async () => {
+    const restored = new Engine(loadLibraryGlossary(asLibrary(SAMPLE)));
+    restored.restore(engine.state(), engine.documents());
+    // Unchanged: every list a view of the persisted arrays.
+    checkChanged(restored, engine, 60);
+    // A paper removed, nothing added: its passages only marked in the persisted postings.
+    restored.removeDocument('gen-05');
+    const without = new Engine(loadLibraryGlossary(asLibrary(SAMPLE)));
+    for (const d of restored.documents()) without.addDocument(d);
+    checkChanged(restored, without, 100);
+    change(restored);
+    expect(restored.document('gen-05')).toBeUndefined();
+    const scratch = new Engine(loadLibraryGlossary(asLibrary(SAMPLE)));
+    for (const d of restored.documents()) scratch.addDocument(d);
+    // Before compaction (nothing awaited since the changes): removed passages only marked.
+    checkChanged(restored, scratch, 200);
+    expect(rankTop(parseQuery('doc:gen-05 support'), restored, {}, 20).total).toBe(0);
+    expect(rankTop(parseQuery('𠀀𠀁'), restored, {}, 20).total).toBeGreaterThan(0);
+    // After the background compaction has dropped them.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    checkChanged(restored, scratch, 60);
+  }, 180_000);
 });
 
 describe('totals above the exact-count cap', () => {
