@@ -518,6 +518,42 @@ describe('totals above the exact-count cap', () => {
   });
 });
 
+describe('a word standing 0xffff times or more in a passage', () => {
+  it('is ranked as the full ranking ranks it, in every pass', () => {
+    // The frequency tables hold 0xffff for "that many or more", which no bound can use.
+    const e = new Engine();
+    const huge = `${'support policy '.repeat(0x10000)}counterpart support.`;
+    const paras = ['Counterpart support and policy.', 'Support, support and policy support.', 'Policy of 对口支援 support.', huge];
+    for (let d = 0; d < 6; d++) {
+      const text = paras.map((p, i) => (d === 2 || i < 3 ? `${p} ${'policy support '.repeat(d + i)}` : `Paper ${d} support.`)).join('\n\n');
+      const id = `w-${d}`;
+      e.addDocument({ id, text, hash: id, file: `${id}.txt`, title: `Paper ${d}`, authors: [], year: null, venue: null, lang: 'en' });
+    }
+    expect(e.index.frequency(e.passageIdsOf('w-2')[3]!, 'support')).toBeGreaterThanOrEqual(0xffff);
+    const passes = new Set<string>();
+    for (const q of [
+      'support',
+      'policy',
+      '"support policy"',
+      '"counterpart support"',
+      'support policy',
+      'support OR counterpart',
+      'support -对口支援',
+      'why is support used?',
+    ])
+      for (const match of ['strict', 'auto'] as const)
+        for (const [offset, limit] of [
+          [0, 1],
+          [0, 3],
+          [2, 20],
+        ] as const) {
+          expectSame(q, { expand: false, match }, offset, limit, e);
+          passes.add(lastTopPass.pass);
+        }
+    expect([...passes].sort()).toEqual(['general', 'item', 'one-word', 'plain']);
+  }, 60_000);
+});
+
 describe('topEntries', () => {
   /** The full ranking's way: sort by score, apply the bonus to all (or the first `top`), sort those again. */
   function reference(score: number[], key: number[], holds: boolean[], bonus: Omit<Bonus, 'holds'> | undefined): number[] {
