@@ -1,0 +1,305 @@
+/**
+ * Step 1 of the top-k ranking impact first, for one word or one item of
+ * several variants: hits counted and grouped by frequency, groups bounded
+ * from the most frequent down until the want-th best exact score beats what
+ * the next group can score.
+ */
+import { K1, KIND_PRIOR, MID_WORD_WEIGHT, TITLE_BOOST, leastLengthNorm, lengthNorm, priorBound, strictScore } from './rank.js';
+import { PaperCounts, SLACK } from './rank-top-facts.js';
+import { type PlainVariant, type PlainQuery, plainBound, type PlainResult, type PlainPassOptions, wantth } from './rank-top-plain.js';
+
+/** The largest kind prior: a bound of any passage's. */
+const MOST_PRIOR = Math.max(...Object.values(KIND_PRIOR));
+
+/** {@link oneWordPass}'s groups of hits by frequency: 1…31 as such, 32 for more, 0 for a mid-word occurrence. */
+const GROUPS = 33;
+
+/**
+ * {@link plainPass} for a query of one word (or one Chinese run), taken
+ * impact first. Every candidate is only counted (hit or not, per paper) and
+ * put in the group of its frequency in one cheap pass; then groups are
+ * bounded and kept from the most frequent down, and once the want-th best
+ * exact score so far is above what any passage of the next group can score
+ * (its frequency at the shortest length, the largest prior and the title
+ * boost), no later group is looked at again. A frequent word's tens of
+ * thousands of hits mostly stand once or twice in a passage and are never
+ * bounded one by one.
+ */
+export function oneWordPass(
+  cands: Int32Array,
+  v: PlainVariant,
+  idf: number,
+  accept: ((id: number) => boolean) | null,
+  o: PlainPassOptions,
+): PlainResult {
+  const { ctx, src } = o;
+  const papers = new PaperCounts();
+  const table = v.table;
+  const set = v.set;
+  // Counted hits by group, then (once the groups' starts are known) their ids in group order.
+  const group = new Uint8Array(cands.length);
+  const hitIds = new Int32Array(cands.length);
+  const sizes = new Int32Array(GROUPS);
+  let h = 0;
+  // Hits the tables cannot settle, scored exactly now (as rankTop does).
+  const exactIds: number[] = [];
+  const exactScores: number[] = [];
+  for (let c = 0; c < cands.length; c++) {
+    const id = cands[c]!;
+    if (accept !== null && !accept(id)) continue;
+    const t = table[id]!;
+    let g: number;
+    if (t === 0) {
+      if (v.zero === 0 || !set.has(id)) continue;
+      g = v.zero === 1 ? 0 : -1;
+    } else {
+      if (v.run && !set.has(id)) continue;
+      g = t === 0xffff ? -1 : t < GROUPS - 1 ? t : GROUPS - 1;
+    }
+    if (g < 0 || src.kindOf(id) === undefined) {
+      const s = strictScore(id, o.clauses, ctx, o.titles);
+      if (s === null) continue;
+      exactIds.push(id);
+      exactScores.push(s.score);
+    } else {
+      hitIds[h] = id;
+      group[h++] = g;
+      sizes[g]!++;
+    }
+    papers.add(src.docIndex(id));
+  }
+  const hits = h + exactIds.length;
+  // Hits in descending group order (a counting sort).
+  const starts = new Int32Array(GROUPS + 1);
+  for (let g = GROUPS - 1; g >= 0; g--) starts[g] = starts[g + 1]! + sizes[g]!;
+  // starts[g] is now where group g ends (counting from the most frequent); make it where it begins.
+  for (let g = 0; g < GROUPS; g++) starts[g] = starts[g]! - sizes[g]!;
+  const byGroup = new Int32Array(h);
+  const fill = starts.slice();
+  for (let i = 0; i < h; i++) byGroup[fill[group[i]!]!++] = hitIds[i]!;
+
+  const ids = new Int32Array(hits);
+  const bounds = new Float64Array(hits);
+  const exact = new Uint8Array(hits);
+  let n = 0;
+  for (let i = 0; i < exactIds.length; i++) {
+    ids[n] = exactIds[i]!;
+    bounds[n] = exactScores[i]!;
+    exact[n++] = 1;
+  }
+  const prune = o.mayPrune(hits);
+  const reach = o.reach;
+  const want = o.want;
+  const least = leastLengthNorm();
+  /** The want-th best exact score known (-Infinity until want are known). */
+  let floorScore = -Infinity;
+  const w = v.w;
+  for (let g = GROUPS - 1; g >= 0; g--) {
+    if (sizes[g] === 0) continue;
+    if (prune && floorScore > -Infinity) {
+      // The most a passage of this group can score (the open-ended group: BM25's limit).
+      const tf = g === 0 ? MID_WORD_WEIGHT * w : g === GROUPS - 1 ? Infinity : g * w;
+      const most = (tf === Infinity ? idf * (K1 + 1) : (idf * (tf * (K1 + 1))) / (tf + least)) * MOST_PRIOR * TITLE_BOOST * SLACK * SLACK;
+      if (most * reach < floorScore) break;
+    }
+    for (let i = starts[g]!, end = starts[g]! + sizes[g]!; i < end; i++) {
+      const id = byGroup[i]!;
+      const t = g === 0 ? MID_WORD_WEIGHT : table[id]!;
+      const tf = t * w;
+      const norm = lengthNorm(id, ctx);
+      // As strictBound bounds it.
+      let score = (idf * (tf * (K1 + 1))) / (tf + norm);
+      score *= priorBound(src.kindOf(id)!, id, src);
+      if (o.titleOf(id)) score *= TITLE_BOOST;
+      score *= SLACK;
+      if (prune && score * reach < floorScore) continue;
+      ids[n] = id;
+      bounds[n] = score;
+      exact[n++] = 0;
+    }
+    if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
+  }
+  return { pass: 'one-word', ids, bounds, exact, n, hits, pendingN: 0, papers };
+}
+
+/** {@link itemPass}'s flags per candidate: a variant settles it, cannot be read from the tables, or is a phrase still to check. */
+const SURE = 1;
+
+const UNKNOWN = 2;
+
+const CHECK = 4;
+
+/** {@link itemPass}'s groups of hits by their item's frequency bound, in quarters (the last open-ended). */
+const ITEM_GROUPS = 256;
+
+/** Scratch by passage id for {@link itemPass}, kept between queries and cleared after each. */
+let itemTf = new Float64Array(0);
+
+let itemFlags = new Uint8Array(0);
+
+/**
+ * {@link plainPass} for a query of one item with several variants (a word
+ * and its translations, a phrase): each variant's frequency is added into
+ * a scratch array by passage id, list by list, rather than each candidate
+ * asking every variant's set; then, as {@link oneWordPass} does, every
+ * candidate is only counted and grouped by its item's frequency, and groups
+ * are bounded from the most frequent down until the want-th best exact
+ * score beats what the next group can score. Phrase checks and their
+ * deferral past the cap are as in {@link plainPass}, in the same order.
+ */
+export function itemPass(cands: Int32Array, pq: PlainQuery, accept: ((id: number) => boolean) | null, o: PlainPassOptions): PlainResult {
+  const { items, checks } = pq.clauses[0]!;
+  const item = items[0]!;
+  const excluded = pq.excluded;
+  let limit = 0;
+  for (const v of item.variants) if (v.set.size > 0) limit = Math.max(limit, v.set.ids[v.set.size - 1]! + 1);
+  if (itemTf.length < limit) {
+    itemTf = new Float64Array(limit);
+    itemFlags = new Uint8Array(limit);
+  }
+  const tfs = itemTf;
+  const flags = itemFlags;
+  try {
+    for (const v of item.variants) {
+      const ids = v.set.ids;
+      const check = v.check === undefined ? 0 : CHECK;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        // plainBound, for a member.
+        const b = plainBound(v, id);
+        if (b < 0) {
+          flags[id] = flags[id]! | UNKNOWN | check;
+          continue;
+        }
+        flags[id] = flags[id]! | (b > 0 && check === 0 ? SURE : 0) | check;
+        tfs[id] = tfs[id]! + b * v.w;
+      }
+    }
+    return itemGroups(cands, tfs, flags, item.idf, checks, excluded, accept, o);
+  } finally {
+    for (const v of item.variants) {
+      const ids = v.set.ids;
+      for (let i = 0; i < ids.length; i++) {
+        tfs[ids[i]!] = 0;
+        flags[ids[i]!] = 0;
+      }
+    }
+  }
+}
+
+/** {@link itemPass}'s counting and grouping, over the item's frequencies and flags by passage id. */
+function itemGroups(
+  cands: Int32Array,
+  tfs: Float64Array,
+  flags: Uint8Array,
+  idf: number,
+  checks: PlainVariant[],
+  excluded: PlainVariant[],
+  accept: ((id: number) => boolean) | null,
+  o: PlainPassOptions,
+): PlainResult {
+  const { ctx, src } = o;
+  const papers = new PaperCounts();
+  const group = new Uint8Array(cands.length);
+  const hitIds = new Int32Array(cands.length);
+  const sizes = new Int32Array(ITEM_GROUPS);
+  let h = 0;
+  const exactIds: number[] = [];
+  const exactScores: number[] = [];
+  /** Hits and pending candidates so far (as plainPass counts its entries), and the pending ones. */
+  let count = 0;
+  let pendingN = 0;
+  for (let c = 0; c < cands.length; c++) {
+    const id = cands[c]!;
+    if (accept !== null && !accept(id)) continue;
+    const deferring = count - pendingN >= o.cap;
+    const f = flags[id]!;
+    let unknown = (f & UNKNOWN) !== 0;
+    let pending = false;
+    if ((f & SURE) === 0 && !unknown) {
+      let sure = false;
+      if ((f & CHECK) !== 0) {
+        for (let u = 0; u < checks.length && !sure; u++) {
+          const v = checks[u]!;
+          if (!v.set.has(id)) continue;
+          if (deferring) sure = pending = true;
+          else sure = v.check!(id);
+        }
+      }
+      if (!sure) continue;
+    }
+    let hit = true;
+    for (let u = 0; u < excluded.length; u++) {
+      const v = excluded[u]!;
+      const b = plainBound(v, id);
+      if (b < 0) unknown = true;
+      else if (b > 0 && (v.check === undefined || v.check(id))) {
+        hit = false;
+        break;
+      }
+    }
+    if (!hit) continue;
+    if (unknown || src.kindOf(id) === undefined) {
+      const s = strictScore(id, o.clauses, ctx, o.titles);
+      if (s === null) continue;
+      exactIds.push(id);
+      exactScores.push(s.score);
+      pending = false;
+    } else {
+      const g = Math.min(Math.floor(tfs[id]! * 4), ITEM_GROUPS - 1);
+      hitIds[h] = id;
+      group[h++] = g;
+      sizes[g]!++;
+    }
+    count++;
+    if (pending) pendingN++;
+    else papers.add(src.docIndex(id));
+  }
+  // Hits in descending group order (a counting sort), as in oneWordPass.
+  const starts = new Int32Array(ITEM_GROUPS + 1);
+  for (let g = ITEM_GROUPS - 1; g >= 0; g--) starts[g] = starts[g + 1]! + sizes[g]!;
+  for (let g = 0; g < ITEM_GROUPS; g++) starts[g] = starts[g]! - sizes[g]!;
+  const byGroup = new Int32Array(h);
+  const fill = starts.slice();
+  for (let i = 0; i < h; i++) byGroup[fill[group[i]!]!++] = hitIds[i]!;
+
+  const ids = new Int32Array(count);
+  const bounds = new Float64Array(count);
+  const exact = new Uint8Array(count);
+  let n = 0;
+  for (let i = 0; i < exactIds.length; i++) {
+    ids[n] = exactIds[i]!;
+    bounds[n] = exactScores[i]!;
+    exact[n++] = 1;
+  }
+  const prune = o.mayPrune(count);
+  const reach = o.reach;
+  const want = o.want;
+  const least = leastLengthNorm();
+  let floorScore = -Infinity;
+  for (let g = ITEM_GROUPS - 1; g >= 0; g--) {
+    if (sizes[g] === 0) continue;
+    if (prune && floorScore > -Infinity) {
+      // The most a passage of this group can score: its frequency below (g + 1) / 4 (the last group: BM25's limit).
+      const tf = g === ITEM_GROUPS - 1 ? Infinity : (g + 1) / 4;
+      const most = (tf === Infinity ? idf * (K1 + 1) : (idf * (tf * (K1 + 1))) / (tf + least)) * MOST_PRIOR * TITLE_BOOST * SLACK * SLACK;
+      if (most * reach < floorScore) break;
+    }
+    for (let i = starts[g]!, end = starts[g]! + sizes[g]!; i < end; i++) {
+      const id = byGroup[i]!;
+      const tf = tfs[id]!;
+      const norm = lengthNorm(id, ctx);
+      // As strictBound bounds it.
+      let score = tf > 0 ? (idf * (tf * (K1 + 1))) / (tf + norm) : 0;
+      score *= priorBound(src.kindOf(id)!, id, src);
+      if (o.titleOf(id)) score *= TITLE_BOOST;
+      score *= SLACK;
+      if (prune && score * reach < floorScore) continue;
+      ids[n] = id;
+      bounds[n] = score;
+      exact[n++] = 0;
+    }
+    if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
+  }
+  return { pass: 'item', ids, bounds, exact, n, hits: count, pendingN, papers };
+}
