@@ -518,6 +518,54 @@ describe('totals above the exact-count cap', () => {
   });
 });
 
+describe('an item whose settled hits alone reach the cap', () => {
+  it('checks none of its phrases while counting, and pages as the full ranking does', () => {
+    // 对口支援 cut as a word in more passages than the cap, and its English translations as phrases
+    // (some standing together, some apart) in passages between them: those are left to the ranking.
+    const e = new Engine(loadLibraryGlossary(asLibrary(SAMPLE)));
+    // Each paragraph its own (a line repeated through a paper reads as a running head).
+    const zh = (d: number, i: number): string => `对口支援第${d}篇第${i}段${'促进发展。'.repeat(1 + (i % 4))}`;
+    for (let d = 0; d < 10; d++) {
+      const paras: string[] = [];
+      for (let i = 0; i < 220; i++) {
+        paras.push(zh(d, i));
+        if (i % 20 === d)
+          paras.push(i % 40 === d ? `Counterpart support policy ${i}, counterpart support.` : `Support ${i} from the counterpart.`);
+      }
+      const id = `cap-${d}`;
+      e.addDocument({
+        id,
+        text: paras.join('\n\n'),
+        hash: id,
+        file: `${id}.txt`,
+        title: `Paper ${d}`,
+        authors: [],
+        year: null,
+        venue: null,
+        lang: 'zh',
+      });
+    }
+    const opts = { expand: true, match: 'strict', exactTotalUpTo: 0 } as const;
+    const full = rank(parseQuery('对口支援'), e, opts);
+    for (const k of [1, 20, 60]) {
+      const top = rankTop(parseQuery('对口支援'), e, opts, k);
+      expect(lastTopPass.pass).toBe('item');
+      expect(lastTopPass.checked).toBe(0);
+      expect(top.hits.map((h) => [h.passage.id, h.score])).toEqual(full.hits.slice(0, k).map((h) => [h.passage.id, h.score]));
+      expect(top.totalRelation).toBe('gte');
+      expect(top.total).toBeGreaterThanOrEqual(2001);
+      expect(top.total).toBeLessThanOrEqual(full.hits.length);
+    }
+    // The English passages that hold the phrase are hits, ranked when reached.
+    expect(full.hits.some((h) => e.langOf(h.passage.id) === 'en')).toBe(true);
+    // Under the cap's default every phrase is checked while counting, and the total is exact.
+    const exact = rankTop(parseQuery('对口支援'), e, { expand: true, match: 'strict' }, 20);
+    expect(lastTopPass.checked).toBeGreaterThan(0);
+    expect(exact.totalRelation).toBe('eq');
+    expect(exact.total).toBe(full.hits.length);
+  });
+});
+
 describe('a word standing 0xffff times or more in a passage', () => {
   it('is ranked as the full ranking ranks it, in every pass', () => {
     // The frequency tables hold 0xffff for "that many or more", which no bound can use.

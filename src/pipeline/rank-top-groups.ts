@@ -209,10 +209,14 @@ function itemGroups(
   /** Hits and pending candidates so far (as plainPass counts its entries), and the pending ones. */
   let count = 0;
   let pendingN = 0;
+  // Hits the tables alone settle may already make the cap: then every phrase check is left to the
+  // ranking from the first candidate on, rather than made for the candidates before the cap is reached.
+  const checkNone = excluded.length === 0 && settledReach(cands, flags, accept, o);
+  let checked = 0;
   for (let c = 0; c < cands.length; c++) {
     const id = cands[c]!;
     if (accept !== null && !accept(id)) continue;
-    const deferring = count - pendingN >= o.cap;
+    const deferring = checkNone || count - pendingN >= o.cap;
     const f = flags[id]!;
     let unknown = (f & UNKNOWN) !== 0;
     let pending = false;
@@ -223,7 +227,10 @@ function itemGroups(
           const v = checks[u]!;
           if (!v.set.has(id)) continue;
           if (deferring) sure = pending = true;
-          else sure = v.check!(id);
+          else {
+            sure = v.check!(id);
+            checked++;
+          }
         }
       }
       if (!sure) continue;
@@ -301,5 +308,24 @@ function itemGroups(
     }
     if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
   }
-  return { pass: 'item', ids, bounds, exact, n, hits: count, pendingN, papers };
+  return { pass: 'item', ids, bounds, exact, n, hits: count, pendingN, papers, checked };
+}
+
+/**
+ * Whether at least the cap's worth of candidates are hits by the tables
+ * alone (a variant other than a phrase to check settles them, the passage's
+ * kind known, the filters passed), looking only as far as it takes to find
+ * that many.
+ */
+function settledReach(cands: Int32Array, flags: Uint8Array, accept: ((id: number) => boolean) | null, o: PlainPassOptions): boolean {
+  const cap = o.cap;
+  if (!(cap < cands.length)) return false;
+  let settled = 0;
+  for (let c = 0; c < cands.length; c++) {
+    const id = cands[c]!;
+    if ((flags[id]! & (SURE | UNKNOWN)) !== SURE || o.src.kindOf(id) === undefined) continue;
+    if (accept !== null && !accept(id)) continue;
+    if (++settled >= cap) return true;
+  }
+  return false;
 }

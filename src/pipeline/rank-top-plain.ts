@@ -152,6 +152,8 @@ export interface PlainResult {
   hits: number;
   pendingN: number;
   papers: PaperCounts;
+  /** How many phrase checks the counting made (left out where not counted). */
+  checked?: number;
 }
 
 /** What {@link plainPass} needs of the query besides its tables. */

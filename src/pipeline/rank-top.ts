@@ -175,10 +175,11 @@ function strictBound(
 
 /**
  * How the last {@link rankTop} call went, for tests and profiles: which
- * step 1 it took, how many candidates it looked at, and how many of its hits
- * it kept for ranking (the rest could not reach the first k).
+ * step 1 it took, how many candidates it looked at, how many of its hits it
+ * kept for ranking (the rest could not reach the first k), and how many
+ * phrase checks its counting made (-1: not counted).
  */
-export const lastTopPass = { pass: 'general' as 'general' | 'plain' | 'one-word' | 'item', looked: 0, hits: 0, kept: 0 };
+export const lastTopPass = { pass: 'general' as 'general' | 'plain' | 'one-word' | 'item', looked: 0, hits: 0, kept: 0, checked: -1 };
 
 /**
  * The first `k` hits of {@link rank}'s ranking, and the counts of all hits,
@@ -243,7 +244,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
       titleOf: titleOfPassage,
       cap,
     });
-    Object.assign(lastTopPass, { pass: r.pass, looked: cands.length, hits: r.hits, kept: r.n });
+    Object.assign(lastTopPass, { pass: r.pass, looked: cands.length, hits: r.hits, kept: r.n, checked: r.checked ?? -1 });
     return finish(r.ids, r.bounds, r.exact, r.n, r.hits, r.pendingN, r.papers);
   }
   const defer = { pending: false };
@@ -277,7 +278,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     else papers.add(src.docIndex(id));
     n++;
   }
-  Object.assign(lastTopPass, { pass: 'general', looked: cands instanceof Int32Array ? cands.length : n, hits: n, kept: n });
+  Object.assign(lastTopPass, { pass: 'general', looked: cands instanceof Int32Array ? cands.length : n, hits: n, kept: n, checked: -1 });
   return finish(ids, bounds, exact, n, n, pendingN, papers);
 
   /**
