@@ -6,7 +6,17 @@
  */
 import { K1, KIND_PRIOR, MID_WORD_WEIGHT, TITLE_BOOST, leastLengthNorm, lengthNorm, priorBound, strictScore } from './rank.js';
 import { PaperCounts, SLACK } from './rank-top-facts.js';
-import { type PlainVariant, type PlainQuery, plainBound, type PlainResult, type PlainPassOptions, wantth } from './rank-top-plain.js';
+import {
+  EXCLUDED,
+  UNSURE,
+  exclusion,
+  type PlainVariant,
+  type PlainQuery,
+  plainBound,
+  type PlainResult,
+  type PlainPassOptions,
+  wantth,
+} from './rank-top-plain.js';
 
 /** The largest kind prior: a bound of any passage's. */
 const MOST_PRIOR = Math.max(...Object.values(KIND_PRIOR));
@@ -69,56 +79,17 @@ export function oneWordPass(
     papers.add(src.docIndex(id));
   }
   const hits = h + exactIds.length;
-  // Hits in descending group order (a counting sort).
-  const starts = new Int32Array(GROUPS + 1);
-  for (let g = GROUPS - 1; g >= 0; g--) starts[g] = starts[g + 1]! + sizes[g]!;
-  // starts[g] is now where group g ends (counting from the most frequent); make it where it begins.
-  for (let g = 0; g < GROUPS; g++) starts[g] = starts[g]! - sizes[g]!;
-  const byGroup = new Int32Array(h);
-  const fill = starts.slice();
-  for (let i = 0; i < h; i++) byGroup[fill[group[i]!]!++] = hitIds[i]!;
-
-  const ids = new Int32Array(hits);
-  const bounds = new Float64Array(hits);
-  const exact = new Uint8Array(hits);
-  let n = 0;
-  for (let i = 0; i < exactIds.length; i++) {
-    ids[n] = exactIds[i]!;
-    bounds[n] = exactScores[i]!;
-    exact[n++] = 1;
-  }
-  const prune = o.mayPrune(hits);
-  const reach = o.reach;
-  const want = o.want;
-  const least = leastLengthNorm();
-  /** The want-th best exact score known (-Infinity until want are known). */
-  let floorScore = -Infinity;
   const w = v.w;
-  for (let g = GROUPS - 1; g >= 0; g--) {
-    if (sizes[g] === 0) continue;
-    if (prune && floorScore > -Infinity) {
-      // The most a passage of this group can score (the open-ended group: BM25's limit).
-      const tf = g === 0 ? MID_WORD_WEIGHT * w : g === GROUPS - 1 ? Infinity : g * w;
-      const most = (tf === Infinity ? idf * (K1 + 1) : (idf * (tf * (K1 + 1))) / (tf + least)) * MOST_PRIOR * TITLE_BOOST * SLACK * SLACK;
-      if (most * reach < floorScore) break;
-    }
-    for (let i = starts[g]!, end = starts[g]! + sizes[g]!; i < end; i++) {
-      const id = byGroup[i]!;
-      const t = g === 0 ? MID_WORD_WEIGHT : table[id]!;
-      const tf = t * w;
-      const norm = lengthNorm(id, ctx);
-      // As strictBound bounds it.
-      let score = (idf * (tf * (K1 + 1))) / (tf + norm);
-      score *= priorBound(src.kindOf(id)!, id, src);
-      if (o.titleOf(id)) score *= TITLE_BOOST;
-      score *= SLACK;
-      if (prune && score * reach < floorScore) continue;
-      ids[n] = id;
-      bounds[n] = score;
-      exact[n++] = 0;
-    }
-    if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
-  }
+  const { ids, bounds, exact, n } = rankGroups(
+    { hitIds, group, sizes, h, exactIds, exactScores },
+    hits,
+    GROUPS,
+    idf,
+    // A group's most: its frequency (the mid-word group a mid-word occurrence; the last open-ended).
+    (g) => (g === 0 ? MID_WORD_WEIGHT * w : g === GROUPS - 1 ? Infinity : g * w),
+    (id, g) => (g === 0 ? MID_WORD_WEIGHT : table[id]!) * w,
+    o,
+  );
   return { pass: 'one-word', ids, bounds, exact, n, hits, pendingN: 0, papers };
 }
 
@@ -235,17 +206,9 @@ function itemGroups(
       }
       if (!sure) continue;
     }
-    let hit = true;
-    for (let u = 0; u < excluded.length; u++) {
-      const v = excluded[u]!;
-      const b = plainBound(v, id);
-      if (b < 0) unknown = true;
-      else if (b > 0 && (v.check === undefined || v.check(id))) {
-        hit = false;
-        break;
-      }
-    }
-    if (!hit) continue;
+    const ex = exclusion(excluded, id);
+    if (ex === EXCLUDED) continue;
+    if (ex === UNSURE) unknown = true;
     if (unknown || src.kindOf(id) === undefined) {
       const s = strictScore(id, o.clauses, ctx, o.titles);
       if (s === null) continue;
@@ -262,52 +225,16 @@ function itemGroups(
     if (pending) pendingN++;
     else papers.add(src.docIndex(id));
   }
-  // Hits in descending group order (a counting sort), as in oneWordPass.
-  const starts = new Int32Array(ITEM_GROUPS + 1);
-  for (let g = ITEM_GROUPS - 1; g >= 0; g--) starts[g] = starts[g + 1]! + sizes[g]!;
-  for (let g = 0; g < ITEM_GROUPS; g++) starts[g] = starts[g]! - sizes[g]!;
-  const byGroup = new Int32Array(h);
-  const fill = starts.slice();
-  for (let i = 0; i < h; i++) byGroup[fill[group[i]!]!++] = hitIds[i]!;
-
-  const ids = new Int32Array(count);
-  const bounds = new Float64Array(count);
-  const exact = new Uint8Array(count);
-  let n = 0;
-  for (let i = 0; i < exactIds.length; i++) {
-    ids[n] = exactIds[i]!;
-    bounds[n] = exactScores[i]!;
-    exact[n++] = 1;
-  }
-  const prune = o.mayPrune(count);
-  const reach = o.reach;
-  const want = o.want;
-  const least = leastLengthNorm();
-  let floorScore = -Infinity;
-  for (let g = ITEM_GROUPS - 1; g >= 0; g--) {
-    if (sizes[g] === 0) continue;
-    if (prune && floorScore > -Infinity) {
-      // The most a passage of this group can score: its frequency below (g + 1) / 4 (the last group: BM25's limit).
-      const tf = g === ITEM_GROUPS - 1 ? Infinity : (g + 1) / 4;
-      const most = (tf === Infinity ? idf * (K1 + 1) : (idf * (tf * (K1 + 1))) / (tf + least)) * MOST_PRIOR * TITLE_BOOST * SLACK * SLACK;
-      if (most * reach < floorScore) break;
-    }
-    for (let i = starts[g]!, end = starts[g]! + sizes[g]!; i < end; i++) {
-      const id = byGroup[i]!;
-      const tf = tfs[id]!;
-      const norm = lengthNorm(id, ctx);
-      // As strictBound bounds it.
-      let score = tf > 0 ? (idf * (tf * (K1 + 1))) / (tf + norm) : 0;
-      score *= priorBound(src.kindOf(id)!, id, src);
-      if (o.titleOf(id)) score *= TITLE_BOOST;
-      score *= SLACK;
-      if (prune && score * reach < floorScore) continue;
-      ids[n] = id;
-      bounds[n] = score;
-      exact[n++] = 0;
-    }
-    if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
-  }
+  const { ids, bounds, exact, n } = rankGroups(
+    { hitIds, group, sizes, h, exactIds, exactScores },
+    count,
+    ITEM_GROUPS,
+    idf,
+    // A group's most: its frequency below (g + 1) / 4 (the last group open-ended).
+    (g) => (g === ITEM_GROUPS - 1 ? Infinity : (g + 1) / 4),
+    (id) => tfs[id]!,
+    o,
+  );
   return { pass: 'item', ids, bounds, exact, n, hits: count, pendingN, papers, checked };
 }
 
@@ -328,4 +255,87 @@ function settledReach(cands: Int32Array, flags: Uint8Array, accept: ((id: number
     if (++settled >= cap) return true;
   }
   return false;
+}
+
+/** Hits counted into groups by frequency, and those scored exactly instead. */
+interface Grouped {
+  /** Hit ids in counting order, and each one's group. */
+  hitIds: Int32Array;
+  group: Uint8Array;
+  /** How many hits each group holds. */
+  sizes: Int32Array;
+  /** How many of `hitIds` are used. */
+  h: number;
+  exactIds: number[];
+  exactScores: number[];
+}
+
+/**
+ * The shared second half of {@link oneWordPass} and {@link itemPass}: the
+ * exactly scored hits first, then the grouped hits bounded group by group
+ * from the most frequent down (as strictBound bounds them), until the
+ * want-th best exact score beats the most the next group can score (its
+ * frequency `groupTf` at the shortest length, the largest prior and the
+ * title boost).
+ */
+function rankGroups(
+  gr: Grouped,
+  size: number,
+  groups: number,
+  idf: number,
+  groupTf: (g: number) => number,
+  hitTf: (id: number, g: number) => number,
+  o: PlainPassOptions,
+): { ids: Int32Array; bounds: Float64Array; exact: Uint8Array; n: number } {
+  const { ctx, src } = o;
+  const { hitIds, group, sizes, h, exactIds, exactScores } = gr;
+  // Hits in descending group order (a counting sort).
+  const starts = new Int32Array(groups + 1);
+  for (let g = groups - 1; g >= 0; g--) starts[g] = starts[g + 1]! + sizes[g]!;
+  // starts[g] is now where group g ends (counting from the most frequent); make it where it begins.
+  for (let g = 0; g < groups; g++) starts[g] = starts[g]! - sizes[g]!;
+  const byGroup = new Int32Array(h);
+  const fill = starts.slice();
+  for (let i = 0; i < h; i++) byGroup[fill[group[i]!]!++] = hitIds[i]!;
+
+  const ids = new Int32Array(size);
+  const bounds = new Float64Array(size);
+  const exact = new Uint8Array(size);
+  let n = 0;
+  for (let i = 0; i < exactIds.length; i++) {
+    ids[n] = exactIds[i]!;
+    bounds[n] = exactScores[i]!;
+    exact[n++] = 1;
+  }
+  const prune = o.mayPrune(size);
+  const reach = o.reach;
+  const want = o.want;
+  const least = leastLengthNorm();
+  /** The want-th best exact score known (-Infinity until want are known). */
+  let floorScore = -Infinity;
+  for (let g = groups - 1; g >= 0; g--) {
+    if (sizes[g] === 0) continue;
+    if (prune && floorScore > -Infinity) {
+      // The most a passage of this group can score (the open-ended group: BM25's limit).
+      const tf = groupTf(g);
+      const most = (tf === Infinity ? idf * (K1 + 1) : (idf * (tf * (K1 + 1))) / (tf + least)) * MOST_PRIOR * TITLE_BOOST * SLACK * SLACK;
+      if (most * reach < floorScore) break;
+    }
+    for (let i = starts[g]!, end = starts[g]! + sizes[g]!; i < end; i++) {
+      const id = byGroup[i]!;
+      const tf = hitTf(id, g);
+      const norm = lengthNorm(id, ctx);
+      // As strictBound bounds it.
+      let score = tf > 0 ? (idf * (tf * (K1 + 1))) / (tf + norm) : 0;
+      score *= priorBound(src.kindOf(id)!, id, src);
+      if (o.titleOf(id)) score *= TITLE_BOOST;
+      score *= SLACK;
+      if (prune && score * reach < floorScore) continue;
+      ids[n] = id;
+      bounds[n] = score;
+      exact[n++] = 0;
+    }
+    if (prune && n >= want) floorScore = wantth(ids, bounds, exact, n, want, o);
+  }
+  return { ids, bounds, exact, n };
 }

@@ -243,16 +243,9 @@ export function plainPass(cands: Int32Array, pq: PlainQuery, accept: ((id: numbe
       score += clauseScore;
     }
     if (!hit) continue;
-    for (let u = 0; u < excluded.length; u++) {
-      const v = excluded[u]!;
-      const b = plainBound(v, id);
-      if (b < 0) unknown = true;
-      else if (b > 0 && (v.check === undefined || v.check(id))) {
-        hit = false;
-        break;
-      }
-    }
-    if (!hit) continue;
+    const ex = exclusion(excluded, id);
+    if (ex === EXCLUDED) continue;
+    if (ex === UNSURE) unknown = true;
     let isExact = 0;
     const kind = src.kindOf(id);
     if (unknown || kind === undefined) {
@@ -289,6 +282,27 @@ export function plainPass(cands: Int32Array, pq: PlainQuery, accept: ((id: numbe
     kept++;
   }
   return { pass: 'plain', ids, bounds, exact, n: kept, hits, pendingN, papers };
+}
+
+/** {@link exclusion}: a variant of an excluded item certainly stands in the passage. */
+export const EXCLUDED = 2;
+
+/** {@link exclusion}: the tables cannot tell for some excluded variant (score the passage exactly). */
+export const UNSURE = 1;
+
+/**
+ * What the tables say of a candidate and the query's exclusions:
+ * {@link EXCLUDED}, {@link UNSURE}, or 0 when no excluded variant stands in it.
+ */
+export function exclusion(excluded: PlainVariant[], id: number): number {
+  let unsure = 0;
+  for (let u = 0; u < excluded.length; u++) {
+    const v = excluded[u]!;
+    const b = plainBound(v, id);
+    if (b < 0) unsure = UNSURE;
+    else if (b > 0 && (v.check === undefined || v.check(id))) return EXCLUDED;
+  }
+  return unsure;
 }
 
 /**
