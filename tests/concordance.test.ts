@@ -20,6 +20,7 @@ import { logLikelihood } from '../src/pipeline/collocates.js';
 import { compareWords, sequenceSortKey } from '../src/pipeline/concordance.js';
 import { joinPieces } from '../src/pipeline/segment.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 const dirs: string[] = [];
 const servers: TestServer[] = [];
@@ -357,17 +358,7 @@ describe('analysis under random input', () => {
   let url = '';
   beforeAll(async () => {
     const engine = new Engine();
-    engine.addDocument({
-      id: 'mixed',
-      text: TEXT,
-      hash: 'h',
-      file: 'mixed.txt',
-      title: 'Mixed 混合',
-      authors: [],
-      year: null,
-      venue: null,
-      lang: 'zh',
-    });
+    engine.addDocument(paper('mixed', TEXT, 'zh', { hash: 'h', title: 'Mixed 混合' }));
     const server = await startServer({ engine });
     servers.push(server);
     url = server.url;
@@ -412,17 +403,7 @@ describe('analysis under random input', () => {
 describe('a concordance after the corpus changes', () => {
   it('counts the new text, not a remembered answer', async () => {
     const engine = new Engine();
-    const doc = (id: string, text: string) => ({
-      id,
-      text,
-      hash: id,
-      file: `${id}.txt`,
-      title: id,
-      authors: [],
-      year: null,
-      venue: null,
-      lang: 'en' as const,
-    });
+    const doc = (id: string, text: string) => paper(id, text, 'en');
     engine.addDocument(doc('a', 'Counterpart support, and counterpart support again.'));
     const server = await startServer({ engine });
     servers.push(server);
@@ -440,7 +421,7 @@ describe('concordances kept between requests', () => {
   it('sorts a request once while the corpus is unchanged, keeps the 8 most recently used, never one with a tag filter', async () => {
     const engine = new Engine();
     const text = 'Counterpart support 对口支援 𠀀, and counterpart support again 😀.';
-    engine.addDocument({ id: 'k', text, hash: 'k', file: 'k.txt', title: 'k', authors: [], year: null, venue: null, lang: 'en' });
+    engine.addDocument(paper('k', text, 'en'));
     const c = { engine, search: new EmbeddedSearchBackend(engine) };
     const lines = (q: string, width: number) => concordanceLines(c, analysisParams({ q, width: String(width) }));
     const first = await lines('counterpart', 40);
@@ -457,17 +438,7 @@ describe('concordances kept between requests', () => {
     // A tag: filter depends on annotations, which change without the corpus.
     expect(await lines('counterpart tag:x', 40)).not.toBe(await lines('counterpart tag:x', 40));
     // A change to the corpus is a new generation: computed again.
-    engine.addDocument({
-      id: 'l',
-      text: 'A third counterpart.',
-      hash: 'l',
-      file: 'l.txt',
-      title: 'l',
-      authors: [],
-      year: null,
-      venue: null,
-      lang: 'en',
-    });
+    engine.addDocument(paper('l', 'A third counterpart.', 'en'));
     expect(await lines('counterpart', 40)).toHaveLength(3);
   });
 });

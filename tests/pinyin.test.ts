@@ -13,6 +13,7 @@ import { PinyinLexicon, compareWords, matchesTyped, pinyinKeys, pinyinLetters, r
 import { type ParsedQuery, parseQuery } from '../src/pipeline/query.js';
 import { joinPieces } from '../src/pipeline/segment.js';
 import { SAMPLE } from './helpers/sample.js';
+import { paper } from './helpers/paper.js';
 
 const lexicon = new PinyinLexicon();
 lexicon.addTerms(['对口支援', '对口', '支援', '志愿', '援藏', '援疆', '西藏', '我们', '对口|支援', '2008年', '援', 'policy', '邓小平']);
@@ -132,20 +133,9 @@ describe('pinyin queries over the sample papers', () => {
 describe('pinyin queries as papers come and go', () => {
   it('reads a word as pinyin only when no paper holds it as typed, and only as terms a paper still holds', () => {
     const engine = new Engine();
-    const doc = (id: string, text: string, lang: 'en' | 'zh') => ({
-      id,
-      text,
-      hash: id,
-      file: `${id}.txt`,
-      title: id,
-      authors: [],
-      year: null,
-      venue: null,
-      lang,
-    });
-    engine.addDocument(doc('en', 'Women teachers went to Tibet under counterpart support.', 'en'));
-    engine.addDocument(doc('zh', '我们支援西藏的学校。', 'zh'));
-    engine.addDocument(doc('zy', '志愿服务在援藏工作中。', 'zh'));
+    engine.addDocument(paper('en', 'Women teachers went to Tibet under counterpart support.', 'en'));
+    engine.addDocument(paper('zh', '我们支援西藏的学校。', 'zh'));
+    engine.addDocument(paper('zy', '志愿服务在援藏工作中。', 'zh'));
     const papers = (q: string) => Object.keys(engine.search(q, { limit: 5 }).perDocument).sort();
     // An English paper holds `women`: searched as typed only.
     expect(papers('women')).toEqual(['en']);
@@ -155,7 +145,7 @@ describe('pinyin queries as papers come and go', () => {
     // Removed, not yet compacted: its postings are still listed, but no longer count.
     expect(engine.index.stalePostings).toBeGreaterThan(0);
     expect(papers('women')).toEqual(['zh']);
-    engine.updateDocument(doc('zy', '服务在援藏工作中。', 'zh'));
+    engine.updateDocument(paper('zy', '服务在援藏工作中。', 'zh'));
     expect(papers('zhiyuan')).toEqual(['zh']);
     engine.index.compactPostings();
     expect(papers('women')).toEqual(['zh']);

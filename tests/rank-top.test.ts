@@ -18,6 +18,7 @@ import { type RankOptions, type RankResult, rank, summaryPassage } from '../src/
 import { lastTopPass, rankTop } from '../src/pipeline/rank-top.js';
 import { type Bonus, topEntries } from '../src/pipeline/top.js';
 import { SAMPLE, SAMPLE_IDS, sampleText } from './helpers/sample.js';
+import { paper } from './helpers/paper.js';
 
 let engine: Engine;
 /** Words and Chinese strings to build queries from: taken from the texts, so most queries find something. */
@@ -533,17 +534,7 @@ describe('an item whose settled hits alone reach the cap', () => {
           paras.push(i % 40 === d ? `Counterpart support policy ${i}, counterpart support.` : `Support ${i} from the counterpart.`);
       }
       const id = `cap-${d}`;
-      e.addDocument({
-        id,
-        text: paras.join('\n\n'),
-        hash: id,
-        file: `${id}.txt`,
-        title: `Paper ${d}`,
-        authors: [],
-        year: null,
-        venue: null,
-        lang: 'zh',
-      });
+      e.addDocument(paper(id, paras.join('\n\n'), 'zh', { title: `Paper ${d}` }));
     }
     const opts = { expand: true, match: 'strict', exactTotalUpTo: 0 } as const;
     const full = rank(parseQuery('对口支援'), e, opts);
@@ -576,7 +567,7 @@ describe('a word standing 0xffff times or more in a passage', () => {
     for (let d = 0; d < 6; d++) {
       const text = paras.map((p, i) => (d === 2 || i < 3 ? `${p} ${'policy support '.repeat(d + i)}` : `Paper ${d} support.`)).join('\n\n');
       const id = `w-${d}`;
-      e.addDocument({ id, text, hash: id, file: `${id}.txt`, title: `Paper ${d}`, authors: [], year: null, venue: null, lang: 'en' });
+      e.addDocument(paper(id, text, 'en', { title: `Paper ${d}` }));
     }
     expect(e.index.frequency(e.passageIdsOf('w-2')[3]!, 'support')).toBeGreaterThanOrEqual(0xffff);
     const passes = new Set<string>();
@@ -663,7 +654,7 @@ describe('a question with more strict hits than the cap', () => {
     for (let d = 0; d < 30; d++) {
       const text = Array.from({ length: 90 }, (_, i) => para(i, d < 24)).join('\n\n');
       const id = `p-${String(d).padStart(2, '0')}`;
-      e.addDocument({ id, text, hash: id, file: `${id}.txt`, title: `Paper ${d}`, authors: [], year: null, venue: null, lang: 'en' });
+      e.addDocument(paper(id, text, 'en', { title: `Paper ${d}` }));
     }
     let best = 0;
     for (const q of ['how is the "alpha beta" used?', 'why is "alpha beta" used', '"alpha beta" used?'])
