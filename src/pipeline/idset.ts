@@ -120,6 +120,15 @@ export class IdSet implements Iterable<number> {
     return new IdSet(idsOf(bits, n), bits);
   }
 
+  /**
+   * A set of the same members (sharing its arrays) with no check of its own:
+   * a translation's phrase and its bag of words hold the same words, and only
+   * the phrase's candidates are checked for its biwords.
+   */
+  members(): IdSet {
+    return new IdSet(this.ids, this.bits);
+  }
+
   /** The ids of this set that `keep` accepts. */
   filter(keep: (id: number) => boolean): IdSet {
     const kept: number[] = [];

@@ -182,9 +182,8 @@ function candidates(v: Variant, index: PassageIndex, memo: TermMemo): IdSet {
     set.frequencies = frequencies;
     return set;
   }
-  // Several words: their lists intersected, each list copied from the index once per query.
-  const allOf = (terms: string[]): IdSet =>
-    memoized ? IdSet.intersection(terms.map((t) => termPostings(memo, index, t).ids)) : IdSet.of(index.lookupAll(terms));
+  // Several words: their lists intersected once per query (see allOf), each list copied from the index once.
+  const allOf = (terms: string[]): IdSet => (memoized ? intersectionOf(memo, index, terms) : IdSet.of(index.lookupAll(terms)));
   if (grams !== undefined) {
     set = IdSet.of(grams.length === 0 ? index.lookupChar(v.run!) : index.lookupAll(grams));
   } else if (v.grep !== undefined) {
@@ -220,6 +219,25 @@ export function termPostings(memo: TermMemo, index: PassageIndex, term: string):
   let t = memo.get(term);
   if (!t) memo.set(term, (t = index.termPostings(term)));
   return t;
+}
+
+/** Each query's intersections of several words' posting lists, by the words (see {@link intersectionOf}). */
+const intersections = new WeakMap<TermMemo, Map<string, IdSet>>();
+
+/**
+ * The passages holding every one of the words, intersected once per query:
+ * an expanded query's translations stand as a phrase and, outside strict
+ * mode, as a bag of the same words, and two glossary entries may stem to the
+ * same words (`pairing assistance`, `paired assistance`). Each caller gets
+ * its own set over the shared members, since a phrase sets its check on it.
+ */
+function intersectionOf(memo: TermMemo, index: PassageIndex, terms: string[]): IdSet {
+  let known = intersections.get(memo);
+  if (!known) intersections.set(memo, (known = new Map()));
+  const key = terms.join('\u0000');
+  let set = known.get(key);
+  if (!set) known.set(key, (set = IdSet.intersection(terms.map((t) => termPostings(memo, index, t).ids))));
+  return set.members();
 }
 
 /** Each query's {@link TermMemo}, by its pool. */
