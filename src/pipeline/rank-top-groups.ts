@@ -13,6 +13,8 @@ import {
   type PlainVariant,
   type PlainQuery,
   plainBound,
+  PAIR,
+  BAG,
   type PlainResult,
   type PlainPassOptions,
   wantth,
@@ -131,9 +133,8 @@ export function itemPass(cands: Int32Array, pq: PlainQuery, accept: ((id: number
   const tfs = itemTf;
   const flags = itemFlags;
   try {
-    for (const v of item.variants) {
+    for (const { v, w, check } of readOnce(item.variants)) {
       const ids = v.set.ids;
-      const check = v.check === undefined ? 0 : CHECK;
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
         // plainBound, for a member.
@@ -143,7 +144,7 @@ export function itemPass(cands: Int32Array, pq: PlainQuery, accept: ((id: number
           continue;
         }
         flags[id] = flags[id]! | (b > 0 && check === 0 ? SURE : 0) | check;
-        tfs[id] = tfs[id]! + b * v.w;
+        tfs[id] = tfs[id]! + b * w;
       }
     }
     return itemGroups(cands, tfs, flags, item.idf, checks, excluded, accept, o);
@@ -156,6 +157,34 @@ export function itemPass(cands: Int32Array, pq: PlainQuery, accept: ((id: number
       }
     }
   }
+}
+
+/**
+ * An item's variants as {@link itemPass} reads them: variants with the same
+ * candidates and the same bound (a translation's phrase and its bag of words,
+ * both at most as often as the rarer word; two glossary entries that stem to
+ * the same words, `pairing assistance` and `paired assistance`) read once,
+ * their weights summed. The sum is rounded otherwise than the ranking's
+ * variant-by-variant sum, which the bound's slack covers.
+ */
+function readOnce(variants: PlainVariant[]): Array<{ v: PlainVariant; w: number; check: number }> {
+  const out: Array<{ v: PlainVariant; w: number; check: number }> = [];
+  const twoWords = (v: PlainVariant): boolean => (v.kind === PAIR || v.kind === BAG) && v.tables.length === 2;
+  for (const v of variants) {
+    const check = v.check === undefined ? 0 : CHECK;
+    const same = out.find(
+      (o) =>
+        o.check === check &&
+        o.v.set.ids === v.set.ids &&
+        (o.v.kind === v.kind || (twoWords(o.v) && twoWords(v))) &&
+        o.v.tables.length === v.tables.length &&
+        o.v.tables.every((t, i) => t === v.tables[i]) &&
+        o.v.zero === v.zero,
+    );
+    if (same !== undefined) same.w += v.w;
+    else out.push({ v, w: v.w, check });
+  }
+  return out;
 }
 
 /** {@link itemPass}'s counting and grouping, over the item's frequencies and flags by passage id. */

@@ -24,9 +24,12 @@ const WORD = 0;
 
 export const RUN_WORD = 1;
 
-const PAIR = 2;
+export const PAIR = 2;
 
 const RUN_PAIR = 3;
+
+/** A translation's bag of words (outside strict mode): as often as its rarest word at most, confirmed by its check. */
+export const BAG = 4;
 
 /**
  * A variant {@link plainPass} reads: its words' frequency tables, the weight
@@ -35,10 +38,12 @@ const RUN_PAIR = 3;
  * longer run, to be found in the text), and a phrase's check.
  */
 export interface PlainVariant {
-  kind: typeof WORD | typeof RUN_WORD | typeof PAIR | typeof RUN_PAIR;
+  kind: typeof WORD | typeof RUN_WORD | typeof PAIR | typeof RUN_PAIR | typeof BAG;
   table: Uint16Array;
   /** The second word's table (a pair), else the first's. */
   table2: Uint16Array;
+  /** Every word's table (a bag may have more than two words). */
+  tables: Uint16Array[];
   w: number;
   set: IdSet;
   run: boolean;
@@ -46,7 +51,7 @@ export interface PlainVariant {
   check: ((id: number) => boolean) | undefined;
 }
 
-/** A query {@link plainPass} can settle: every variant one or two words (or a Chinese run of them). */
+/** A query {@link plainPass} can settle: every variant one or two words (or a Chinese run of them), or a translation's bag of words. */
 export interface PlainQuery {
   clauses: Array<{ items: Array<{ idf: number; variants: PlainVariant[] }>; checks: PlainVariant[] }>;
   excluded: PlainVariant[];
@@ -54,22 +59,34 @@ export interface PlainQuery {
 
 /**
  * The query as {@link plainPass} reads it, or null when a variant needs more
- * than frequency tables (a longer phrase, a bag, a grep form) or a clause is
- * optional.
+ * than frequency tables (a longer phrase, a grep form) or a clause is
+ * optional. A bag is bounded by its rarest word's table and confirmed by its
+ * check, as a two-word phrase is by its biword.
  */
 export function plainQuery(clauses: ClauseFacts[], excluded: ItemFacts[]): PlainQuery | null {
   if (clauses.length === 0 || clauses.some((c) => c.optional === true)) return null;
   const variant = (f: VariantFacts): PlainVariant | null => {
     const kind =
-      f.shape === 'word' ? WORD : f.shape === 'run-word' ? RUN_WORD : f.shape === 'pair' ? PAIR : f.shape === 'run-pair' ? RUN_PAIR : -1;
-    if (kind < 0 || f.tables.length !== (kind === PAIR || kind === RUN_PAIR ? 2 : 1)) return null;
-    // Only a phrase of two words is checked (its biword); the one-word shapes are exact as listed.
-    if (f.check !== undefined && kind !== PAIR) return null;
+      f.shape === 'word'
+        ? WORD
+        : f.shape === 'run-word'
+          ? RUN_WORD
+          : f.shape === 'pair'
+            ? PAIR
+            : f.shape === 'run-pair'
+              ? RUN_PAIR
+              : f.shape === 'bag'
+                ? BAG
+                : -1;
+    if (kind < 0 || (kind === BAG ? f.tables.length === 0 : f.tables.length !== (kind === PAIR || kind === RUN_PAIR ? 2 : 1))) return null;
+    // Only a phrase of two words (its biword) and a bag are checked; the one-word shapes are exact as listed.
+    if (f.check !== undefined && kind !== PAIR && kind !== BAG) return null;
     const run = kind === RUN_WORD || kind === RUN_PAIR;
     return {
       kind: kind as PlainVariant['kind'],
       table: f.tables[0]!,
       table2: f.tables[f.tables.length - 1]!,
+      tables: f.tables,
       w: f.via * f.share,
       set: f.set,
       run,
@@ -130,6 +147,14 @@ export function plainBound(v: PlainVariant, id: number): number {
     case PAIR: {
       if (!v.set.has(id)) return 0;
       const t = Math.min(tfOf(v.table, id), tfOf(v.table2, id));
+      return t === Infinity ? -1 : t;
+    }
+    case BAG: {
+      // As variantBound's bag: its rarest word's frequency.
+      if (!v.set.has(id)) return 0;
+      const tables = v.tables;
+      let t = Infinity;
+      for (let i = 0; i < tables.length; i++) t = Math.min(t, tfOf(tables[i]!, id));
       return t === Infinity ? -1 : t;
     }
     default: {
