@@ -16,6 +16,7 @@ import { asLibrary, loadLibraryGlossary } from '../src/library/library.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type RankOptions, type RankResult, rank, summaryPassage } from '../src/pipeline/rank.js';
 import { lastTopPass, rankTop } from '../src/pipeline/rank-top.js';
+import { lastBestPass } from '../src/pipeline/rank-top-best.js';
 import { type Bonus, topEntries } from '../src/pipeline/top.js';
 import { SAMPLE, SAMPLE_IDS, sampleText } from './helpers/sample.js';
 import { paper } from './helpers/paper.js';
@@ -196,15 +197,43 @@ describe('rankTop gives exactly the full ranking', () => {
       );
     let best = 0;
     let runs = 0;
+    let tiered = 0;
     fc.assert(
       fc.property(loose, fc.boolean(), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 40 }), (q, expand, offset, limit) => {
         runs++;
         if (expectSame(q, { expand, match: 'auto' }, offset, limit) === 'best') best++;
+        rankTop(parseQuery(q), engine, { expand, match: 'auto' }, offset + limit);
+        if (lastBestPass.tiers > 0) tiered++;
       }),
       { numRuns: 80 },
     );
-    // The comparisons above must be of best match, or they prove nothing of it.
+    // The comparisons above must be of best match, by coverage tiers too, or they prove nothing of it.
     expect(best).toBeGreaterThan(runs / 3);
+    expect(tiered).toBeGreaterThan(runs / 10);
+  }, 120_000);
+
+  it("rank a question by coverage tiers, leaving out the tiers of common words alone, with the full ranking's answer", () => {
+    // Questions of the papers' own words: most candidates hold only their common words, and the
+    // passages holding the rare ones fill the first k before those tiers are reached.
+    let pruned = 0;
+    for (const q of [
+      'how are village cadres selected and evaluated',
+      'what has counterpart support achieved in poverty reduction',
+      '对口支援如何促进受援地区的经济发展',
+      'why do provinces give aid to Tibet?',
+      'role of the central government in pairing assistance',
+    ])
+      for (const expand of [true, false])
+        for (const [offset, limit] of [
+          [0, 20],
+          [30, 20],
+        ] as const) {
+          expect(expectSame(q, { expand, match: 'auto' }, offset, limit), q).toBe('best');
+          const top = rankTop(parseQuery(q), engine, { expand, match: 'auto' }, offset + limit);
+          expect(lastBestPass.tiers, q).toBeGreaterThan(0);
+          if (lastBestPass.bounded < top.total / 2) pruned++;
+        }
+    expect(pruned).toBeGreaterThanOrEqual(5);
   }, 120_000);
 
   it.each([

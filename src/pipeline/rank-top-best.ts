@@ -25,10 +25,12 @@ import {
   variantBound,
   presentUnbounded,
   type ItemFacts,
+  type VariantFacts,
   NO_HIT,
   passesCheck,
 } from './rank-top-facts.js';
-import { firstByScore } from './rank-top-order.js';
+import { firstByScore, highest } from './rank-top-order.js';
+import type { IdSet } from './idset.js';
 
 /**
  * Best match's first `k` hits and the counts of all of them, or null when it
@@ -51,42 +53,211 @@ export function bestTop(
   };
   const excluded = ctx.excluded.map(facts);
   const cands = bestCandidates(loose, ctx);
-  const ids = new Int32Array(cands.size);
-  const bounds = new Float64Array(ids.length);
-  const exact = new Uint8Array(ids.length);
+  const e: Entries = { ids: new Int32Array(cands.size), bounds: new Float64Array(cands.size), exact: new Uint8Array(cands.size), n: 0 };
   const papers = new PaperCounts();
-  let n = 0;
-  for (const id of cands) {
-    if (accept !== null && !accept(id)) continue;
+  const score = (i: number): number => {
+    if (e.exact[i] === 0) {
+      e.bounds[i] = bestScore(e.ids[i]!, loose, ctx)?.score ?? -Infinity;
+      e.exact[i] = 1;
+    }
+    return e.bounds[i]!;
+  };
+  /** Bound one candidate ({@link bestBound}) into the entries; whether it is a hit. */
+  const take = (id: number): boolean => {
     let bound = bestBound(id, lf, excluded, ctx, src);
-    if (bound === NO_HIT) continue;
+    if (bound === NO_HIT) return false;
     let isExact = 0;
     if (bound === Infinity) {
       const s = bestScore(id, loose, ctx);
-      if (s === null) continue;
+      if (s === null) return false;
       bound = s.score;
       isExact = 1;
     }
-    ids[n] = id;
-    bounds[n] = bound;
-    exact[n] = isExact;
-    papers.add(src.docIndex(id));
-    n++;
-  }
-  if (n === 0) return null;
-  const perDocument = papers.record(src);
-  const score = (i: number): number => {
-    if (exact[i] === 0) {
-      bounds[i] = bestScore(ids[i]!, loose, ctx)?.score ?? -Infinity;
-      exact[i] = 1;
-    }
-    return bounds[i]!;
+    e.ids[e.n] = id;
+    e.bounds[e.n] = bound;
+    e.exact[e.n++] = isExact;
+    return true;
   };
+  let total = 0;
+  if (lf.required.length === 0 && excluded.length === 0 && lf.words.length <= MAX_TIER_WORDS)
+    total = tieredPass(cands, lf, k, accept, src, take, score, papers, e);
+  else {
+    for (const id of cands.ids) {
+      if ((accept === null || accept(id)) && take(id)) {
+        papers.add(src.docIndex(id));
+        total++;
+      }
+    }
+    lastBestPass.tiers = -1;
+    lastBestPass.bounded = e.n;
+  }
+  const { ids, bounds, n } = e;
+  if (total === 0) return null;
+  const perDocument = papers.record(src);
   const first = firstByScore(bounds, n, k, score, (i) => src.orderKey(ids[i]!), 1);
   const hits = first.map((i) => ({ passage: src.passage(ids[i]!)!, score: bounds[i]! }));
   const items = looseItems(loose);
   const matches = (p: Passage): MatchSpan[] => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, ctx.pool)));
-  return { hits, total: n, perDocument, matches, mode: 'best' };
+  return { hits, total, perDocument, matches, mode: 'best' };
+}
+
+/** Entries of the best-match ranking: passage ids, each one's bound (its exact score once `exact`), `n` used. */
+interface Entries {
+  ids: Int32Array;
+  bounds: Float64Array;
+  exact: Uint8Array;
+  n: number;
+}
+
+/** Most words a best-match query may have for {@link tieredPass} (one bit each in a 32-bit mask). */
+const MAX_TIER_WORDS = 31;
+
+/** Scratch by passage id for {@link tieredPass}, kept between queries and cleared after each. */
+let mayHold = new Uint32Array(0);
+
+let surelyHolds = new Uint32Array(0);
+
+/**
+ * How the last best-match ranking went, for tests: how many coverage tiers
+ * its candidates fell in (-1: not tiered), how many it bounded one by one.
+ */
+export const lastBestPass = { tiers: -1, bounded: 0 };
+
+/**
+ * Best match's step 1 by coverage tiers, for a query of optional words only
+ * (no required clause, no exclusion), as questions are. A best-match score is
+ * the share of the query a passage holds (the rarity of its words) plus a
+ * fraction below 1, so a passage holding only common words (`village`,
+ * `support`) cannot outrank one holding rarer words unless its rarity sum is
+ * within 1 of it. Each candidate's possible words are marked as a bitmask by
+ * reading each word's candidate lists once (not asking every variant of
+ * every word for every candidate); a candidate one of whose words certainly
+ * stands (a listed word, frequency above 0) is counted as a hit (total and
+ * per paper) from the mask alone, and put in the tier of its mask's rarity.
+ * Tiers are then bounded from the richest down, candidate by candidate
+ * ({@link bestBound}), until the want-th best exact score is above what the
+ * next tier can score (its rarity plus 1): no passage of a poorer tier can
+ * enter. The other candidates (a phrase, a Chinese run to check) are bounded
+ * one by one as before.
+ */
+function tieredPass(
+  cands: IdSet,
+  lf: LooseFacts,
+  k: number,
+  accept: ((id: number) => boolean) | null,
+  src: TopSource,
+  take: (id: number) => boolean,
+  score: (i: number) => number,
+  papers: PaperCounts,
+  e: Entries,
+): number {
+  const limit = cands.size === 0 ? 0 : cands.ids[cands.size - 1]! + 1;
+  if (mayHold.length < limit) {
+    mayHold = new Uint32Array(limit);
+    surelyHolds = new Uint32Array(limit);
+  }
+  const may = mayHold;
+  const sure = surelyHolds;
+  const marked: VariantFacts[] = [];
+  const mark = (f: VariantFacts, bits: number): void => {
+    marked.push(f);
+    const ids = f.set.ids;
+    // A listed word (not a phrase to check) with a frequency above 0 certainly stands, and so does a
+    // Chinese run of one or two characters among its candidates (a mid-word occurrence at least):
+    // its share is above 0. A longer run listed 0 times may stand only across words: bounded as before.
+    const table = (f.shape === 'word' || f.shape === 'run-word') && f.check === undefined ? f.tables[0]! : null;
+    const anyCandidate = f.shape === 'run-word' && f.chars <= 2;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      may[id] = may[id]! | bits;
+      if (table !== null && (anyCandidate || table[id] !== 0)) sure[id] = sure[id]! | bits;
+    }
+  };
+  try {
+    for (let i = 0; i < lf.words.length; i++) for (const f of lf.words[i]!.variants) mark(f, 1 << i);
+    for (const g of lf.groups) {
+      let bits = 0;
+      for (const i of g.covers) bits |= 1 << i;
+      for (const f of g.item.variants) mark(f, bits);
+    }
+    // Sure hits by tier (one per mask, ordered by the mask's rarity), the rest bounded now.
+    const tierOf = new Map<number, number>();
+    const tierCover: number[] = [];
+    const hitIds = new Int32Array(cands.size);
+    const hitTier = new Int32Array(cands.size);
+    let h = 0;
+    let total = 0;
+    const ids = cands.ids;
+    for (let c = 0; c < ids.length; c++) {
+      const id = ids[c]!;
+      if (accept !== null && !accept(id)) continue;
+      if (sure[id] === 0 || src.kindOf(id) === undefined) {
+        if (take(id)) {
+          papers.add(src.docIndex(id));
+          total++;
+        }
+        continue;
+      }
+      const m = may[id]!;
+      let t = tierOf.get(m);
+      if (t === undefined) {
+        tierOf.set(m, (t = tierCover.length));
+        let cover = 0;
+        for (let i = 0; i < lf.rarity.length; i++) if ((m & (1 << i)) !== 0) cover += lf.rarity[i]!;
+        tierCover.push(cover);
+      }
+      hitIds[h] = id;
+      hitTier[h++] = t;
+      papers.add(src.docIndex(id));
+    }
+    // The tiers' hits in descending order of rarity (a counting sort by tier, tiers ordered).
+    const order = tierCover.map((_, t) => t).sort((a, b) => tierCover[b]! - tierCover[a]!);
+    const rankOf = new Int32Array(order.length);
+    order.forEach((t, r) => (rankOf[t] = r));
+    const starts = new Int32Array(order.length + 1);
+    for (let i = 0; i < h; i++) starts[rankOf[hitTier[i]!]! + 1]!++;
+    for (let r = 0; r < order.length; r++) starts[r + 1] = starts[r + 1]! + starts[r]!;
+    const byTier = new Int32Array(h);
+    const fill = starts.slice();
+    for (let i = 0; i < h; i++) byTier[fill[rankOf[hitTier[i]!]!]!++] = hitIds[i]!;
+    let floorScore = -Infinity;
+    let tiers = 0;
+    for (let r = 0; r < order.length; r++) {
+      // The most a passage of this tier can score: its rarity, plus a fraction below 1.
+      if ((tierCover[order[r]!]! + 1) * SLACK < floorScore) break;
+      tiers++;
+      // Already counted: certainly hits.
+      for (let i = starts[r]!; i < starts[r + 1]!; i++) take(byTier[i]!);
+      if (e.n >= k) floorScore = kthExact(e, k, score);
+    }
+    // Every hit is counted; the entries of tiers left out could not reach the first k.
+    lastBestPass.tiers = tiers;
+    lastBestPass.bounded = e.n;
+    return total + h;
+  } finally {
+    for (const f of marked) {
+      const ids = f.set.ids;
+      for (let i = 0; i < ids.length; i++) {
+        may[ids[i]!] = 0;
+        sure[ids[i]!] = 0;
+      }
+    }
+  }
+}
+
+/**
+ * The k-th best exact score among the `k` entries of highest bound (scoring
+ * those not yet scored): at most the ranking's k-th best score, so an entry
+ * bounded below it cannot enter the first k.
+ */
+function kthExact(e: Entries, k: number, score: (i: number) => number): number {
+  const best = highest(e.bounds, e.n, k);
+  const scores: number[] = [];
+  for (const i of best) {
+    const s = score(i);
+    if (s !== -Infinity) scores.push(s);
+  }
+  return scores.length < k ? -Infinity : scores.sort((a, b) => b - a)[k - 1]!;
 }
 
 /** What {@link bestBound} knows of a best-match query. */
