@@ -17,6 +17,7 @@ import { TEST_BACKEND, type TestLibrary, startServerOnTestBackend } from './help
 import { createTestDatabase } from './helpers/postgres.js';
 import { runCli } from './helpers/process.js';
 import type { TestServer } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 const TOKEN = 'correct-horse-battery-staple-9f3a';
 const TEXT = '对口支援 counterpart support 𠀀援藏';
@@ -31,7 +32,7 @@ let server: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'duikou-accounts-'));
   engine = new Engine();
-  engine.addDocument({ id: 'd', text: TEXT, hash: 'h', file: 'd.txt', title: 'd', authors: [], year: null, venue: null, lang: 'zh' });
+  engine.addDocument(paper('d', TEXT, 'zh', { hash: 'h' }));
   const started = await startServerOnTestBackend(engine, { access: { auth: { token: TOKEN } } });
   server = started;
   library = started.library;

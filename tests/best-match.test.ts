@@ -15,6 +15,7 @@ import { analyze } from '../src/pipeline/analyze.js';
 import { isStopWord, loosen, readsAsQuestion } from '../src/pipeline/best-match.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 let engine: Engine;
 let server: TestServer;
@@ -77,7 +78,7 @@ describe('best match when strict matching is thin', () => {
     const paras = Array.from({ length: 12 }, (_, i) => `Village road number ${i + 1} was paved with county funds.`);
     const text = [...paras, 'The county evaluated its officials every year.', 'Nothing here.'].join('\n\n');
     const e = new Engine();
-    e.addDocument({ id: 'd', text, hash: 'd', file: 'd.txt', title: 'd', authors: [], year: null, venue: null, lang: 'en' });
+    e.addDocument(paper('d', text, 'en'));
     const r = e.search('village road evaluated', { limit: 20 });
     expect(r.mode).toBe('best');
     expect(r.total).toBe(13);

@@ -16,6 +16,7 @@ import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CHROMIUM, CHROMIUM_ARGS, browserSkipReason } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 const skip = browserSkipReason();
 if (skip) console.warn(`Skipping the browser tests: ${skip}`);
@@ -30,7 +31,7 @@ beforeAll(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'duikou-rebind-'));
   const engine = new Engine();
-  engine.addDocument({ id: 'd', text: TEXT, hash: 'h', file: 'd.txt', title: 'd', authors: [], year: null, venue: null, lang: 'zh' });
+  engine.addDocument(paper('d', TEXT, 'zh', { hash: 'h' }));
   store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
   const at = TEXT.indexOf('援藏');
   store.create({ docId: 'd', start: at, end: at + 2, note: 'secret-note-42', tags: ['援藏'] }, engine.requireDocument('d'));

@@ -16,6 +16,7 @@ import { openDatabase } from '../src/store/db.js';
 import { UserStore } from '../src/store/users.js';
 import { type PageProblems, type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 const PARAGRAPH = '对口支援是中国特色国家治理的重要方式。Counterpart support pairs richer provinces with poorer regions 𠀀援藏。';
 const LI_QUOTE = '对口支援是中国特色国家治理的重要方式';
@@ -79,17 +80,7 @@ describe.skipIf(skip !== null)('coding as a team in the browser', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'duikou-browser-team-'));
     const engine = new Engine();
-    engine.addDocument({
-      id: 'p1',
-      text: PARAGRAPH,
-      hash: 'h1',
-      file: 'p1.txt',
-      title: '对口支援 paper',
-      authors: ['王'],
-      year: 2022,
-      venue: null,
-      lang: 'zh',
-    });
+    engine.addDocument(paper('p1', PARAGRAPH, 'zh', { hash: 'h1', title: '对口支援 paper', authors: ['王'], year: 2022 }));
     store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
     const users = new UserStore(store.db);
     await users.add('wang', 'owner', PW.wang);

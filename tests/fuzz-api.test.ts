@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { type TestServerWithStore, startServerWithStore } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 /** A document mixing scripts, with text outside the BMP. */
 const TEXT = '对口支援 𠀀 counterpart support 😀 援藏/教育 — Key Nodes (林芝地区) 1979';
@@ -15,17 +16,7 @@ let server: TestServerWithStore;
 
 beforeAll(async () => {
   const engine = new Engine();
-  engine.addDocument({
-    id: 'mixed',
-    text: TEXT,
-    hash: 'h1',
-    file: 'mixed.txt',
-    title: 'Mixed 混合',
-    authors: [],
-    year: null,
-    venue: null,
-    lang: 'zh',
-  });
+  engine.addDocument(paper('mixed', TEXT, 'zh', { hash: 'h1', title: 'Mixed 混合' }));
   server = await startServerWithStore(engine);
 });
 afterAll(() => server.close());

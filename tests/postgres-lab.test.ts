@@ -16,6 +16,7 @@ import { emptyGlossary } from '../src/pipeline/glossary.js';
 import { parseQuery } from '../src/pipeline/query.js';
 import { asLibrary } from '../src/library/library.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl, testPool } from './helpers/postgres.js';
+import { paper } from './helpers/paper.js';
 
 const pgServer = testDatabaseUrl();
 
@@ -74,23 +75,13 @@ describe.skipIf(!pgServer)('the PostgreSQL search between changes', () => {
     const pool = testPool(tdb.url, 2);
     try {
       const search = await PgSearchBackend.open(pool, emptyGlossary());
-      const paper = (text: string) => ({
-        id: 'p',
-        text,
-        hash: text,
-        file: 'p.txt',
-        title: 'P',
-        authors: [],
-        year: null,
-        venue: null,
-        lang: 'zh' as const,
-      });
+      const paperOf = (text: string) => paper('p', text, 'zh', { hash: text, title: 'P' });
       const find = async (q: string) => (await search.search(q, parseQuery(q), {})).hits;
-      await search.indexDocument(prepareDocument(paper('第一段讲对口支援。\n\n第二段讲别的事情。')));
+      await search.indexDocument(prepareDocument(paperOf('第一段讲对口支援。\n\n第二段讲别的事情。')));
       expect((await find('对口支援')).map((h) => h.text)).toEqual(['第一段讲对口支援。']);
       // The same paper with 𝌆 and a new paragraph before: every offset moves.
       const text = '𝌆 新加的一段。\n\n第一段讲对口支援。\n\n第二段讲别的事情。';
-      await search.indexDocument(prepareDocument(paper(text)));
+      await search.indexDocument(prepareDocument(paperOf(text)));
       const hits = await find('对口支援');
       expect(hits.map((h) => h.text)).toEqual(['第一段讲对口支援。']);
       expect(hits[0]!.start).toBe(text.indexOf('第一段'));
@@ -122,9 +113,7 @@ describe.skipIf(!pgServer)('queries typed in pinyin on a lab server instance', (
       expect(await find()).toEqual([]);
       // Another instance indexes the paper; this one hears of it (NOTIFY) and learns its terms.
       const elsewhere = await PgSearchBackend.open(pool, emptyGlossary());
-      await elsewhere.indexDocument(
-        prepareDocument({ id: 'p', text, hash: 'p', file: 'p.txt', title: 'P', authors: [], year: null, venue: null, lang: 'zh' }),
-      );
+      await elsewhere.indexDocument(prepareDocument(paper('p', text, 'zh', { title: 'P' })));
       await expect.poll(find, { timeout: 5000, interval: 50 }).toEqual(['援藏干部谈对口支援。']);
     } finally {
       await lab.close();

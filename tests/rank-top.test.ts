@@ -71,18 +71,13 @@ beforeAll(async () => {
       parts.push(`${p} ${pick(mention)}`);
     }
     const text = parts.join('\n\n');
-    const doc: LoadedDocument = {
-      id: `gen-${String(d).padStart(2, '0')}`,
-      text,
-      hash: `gen-${d}`,
-      file: `gen-${d}.txt`,
-      title: d % 3 === 0 ? 'Counterpart support 对口支援 in practice' : `Generated ${d}`,
-      authors: [],
-      year: null,
-      venue: null,
-      lang: d % 2 === 0 ? 'zh' : 'en',
-    };
-    engine.addDocument(doc);
+    engine.addDocument(
+      paper(`gen-${String(d).padStart(2, '0')}`, text, d % 2 === 0 ? 'zh' : 'en', {
+        hash: `gen-${d}`,
+        file: `gen-${d}.txt`,
+        title: d % 3 === 0 ? 'Counterpart support 对口支援 in practice' : `Generated ${d}`,
+      }),
+    );
   }
   const all = SAMPLE_IDS.map(sampleText).join('\n');
   latin = [...new Set(all.match(/[A-Za-z]{3,}/g) ?? [])];

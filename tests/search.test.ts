@@ -16,6 +16,7 @@ import { analyze } from '../src/pipeline/analyze.js';
 import { type Glossary, createGlossary, emptyGlossary, loadGlossary } from '../src/pipeline/glossary.js';
 import { TEST_BACKEND, type TestSearch, searchOnTestBackend } from './helpers/backends.js';
 import { SAMPLE } from './helpers/sample.js';
+import { paper } from './helpers/paper.js';
 
 const CORPUS = SAMPLE;
 let engine: Engine;
@@ -48,9 +49,7 @@ const termsOf = (s: string) => new Set(analyze(s, 'index').map((t) => t.term));
 /** Every hit of a search, all pages. */
 const all = (q: string, opts: SearchOptions = {}): Promise<SearchResult> => search(q, { limit: 200, ...opts });
 
-function doc(id: string, text: string): LoadedDocument {
-  return { id, text, hash: id, file: `${id}.txt`, title: id, authors: [], year: null, venue: null, lang: 'zh' };
-}
+const doc = (id: string, text: string): LoadedDocument => paper(id, text, 'zh');
 
 describe('matches are exact document offsets', () => {
   it.each([

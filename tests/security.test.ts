@@ -11,6 +11,7 @@ import { openDatabase } from '../src/store/db.js';
 import { FAILURE_LIMIT, hostAllowed, hostRules, isLoopback, parseHostPort, tokenMatches } from '../src/http/security.js';
 import { ROOT, startServerProcess, stopProcess } from './helpers/process.js';
 import { type TestDeps, type TestServer, startServer } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 const TOKEN = 'correct-horse-battery-staple-9f3a';
 const TEXT = '对口支援 counterpart support 𠀀援藏';
@@ -27,17 +28,7 @@ const withToken = (extra: Partial<TestDeps> = {}): Promise<TestServer> =>
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'duikou-sec-'));
   engine = new Engine();
-  engine.addDocument({
-    id: 'd',
-    text: TEXT,
-    hash: 'h',
-    file: 'd.txt',
-    title: 'd',
-    authors: [],
-    year: null,
-    venue: null,
-    lang: 'zh',
-  });
+  engine.addDocument(paper('d', TEXT, 'zh', { hash: 'h' }));
   store = new AnnotationStore(openDatabase(join(dir, 'duikou.db')));
   store.create(
     { docId: 'd', start: TEXT.indexOf('援藏'), end: TEXT.indexOf('援藏') + 2, note: 'secret-note-42', tags: ['援藏'] },

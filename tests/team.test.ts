@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { type TestLibrary, startServerOnTestBackend } from './helpers/backends.js';
 import type { TestServer } from './helpers/server.js';
+import { paper } from './helpers/paper.js';
 
 const TOKEN = 'team-token-for-scripts-0123456789';
 const P1 = '对口支援是国家治理的重要方式。Counterpart support pairs provinces 𠀀援藏。\n\n第二段：援疆与教育。';
@@ -23,9 +24,7 @@ let library: TestLibrary;
 let server: TestServer;
 const cookie: Record<string, string> = {};
 
-function doc(id: string, text: string) {
-  return { id, text, hash: `h-${id}`, file: `${id}.txt`, title: `Paper ${id}`, authors: [], year: 2020, venue: null, lang: 'zh' as const };
-}
+const doc = (id: string, text: string) => paper(id, text, 'zh', { hash: `h-${id}`, title: `Paper ${id}`, year: 2020 });
 
 beforeAll(async () => {
   const engine = new Engine();
