@@ -88,45 +88,51 @@ export class IdSet implements Iterable<number> {
   }
 
   /**
-   * The ids listed in every one of `lists` (any order each; none for no
-   * list): a bitmap of the shortest, narrowed by each longer one in turn.
-   */
-  static intersection(lists: readonly ArrayLike<number>[]): IdSet {
-    if (lists.length === 0) return IdSet.of([]);
-    const sorted = [...lists].sort((a, b) => a.length - b.length);
-    if (sorted.length === 1) return IdSet.of(sorted[0]!);
-    // Only bitmaps until the end: the ids are listed once, of the intersection.
-    const first = sorted[0]!;
-    let max = -1;
-    for (let i = 0; i < first.length; i++) if (first[i]! > max) max = first[i]!;
-    let bits = new Uint32Array((max >> 5) + 1);
-    for (let i = 0; i < first.length; i++) bits[first[i]! >> 5] = bits[first[i]! >> 5]! | (1 << (first[i]! & 31));
-    let n = 0;
-    for (let k = 1; k < sorted.length; k++) {
-      const list = sorted[k]!;
-      const kept = new Uint32Array(bits.length);
-      n = 0;
-      for (let i = 0; i < list.length; i++) {
-        const id = list[i]!;
-        const w = id >> 5;
-        const b = 1 << (id & 31);
-        if (w >= bits.length || (bits[w]! & b) === 0 || (kept[w]! & b) !== 0) continue;
-        kept[w] = kept[w]! | b;
-        n++;
-      }
-      bits = kept;
-      if (n === 0) break;
-    }
-    return new IdSet(idsOf(bits, n), bits);
-  }
-
-  /**
    * A set of the same members (sharing its arrays) with no check of its own:
    * a translation's phrase and its bag of words hold the same words, and only
    * the phrase's candidates are checked for its biwords.
    */
   members(): IdSet {
     return new IdSet(this.ids, this.bits);
+  }
+
+  /**
+   * A bitmap of the ids (any order, duplicates allowed), one bit per id: what
+   * {@link allOf} intersects. A query's word in several phrases (`assist` in
+   * three translations of 对口支援) is marked once.
+   */
+  static bitsOf(list: ArrayLike<number>): Uint32Array {
+    let max = -1;
+    for (let i = 0; i < list.length; i++) if (list[i]! > max) max = list[i]!;
+    const bits = new Uint32Array((max >> 5) + 1);
+    for (let i = 0; i < list.length; i++) bits[list[i]! >> 5] = bits[list[i]! >> 5]! | (1 << (list[i]! & 31));
+    return bits;
+  }
+
+  /**
+   * The ids set in every one of the bitmaps ({@link bitsOf}), a word of 32
+   * ids at a time: cheaper than marking each list's ids again for every
+   * pair of words a query's phrases intersect. A single bitmap is kept as
+   * the set's own, not copied (bitmaps are never changed once made).
+   */
+  static allOf(maps: readonly Uint32Array[]): IdSet {
+    if (maps.length === 0) return IdSet.of([]);
+    let words = Infinity;
+    for (const m of maps) words = Math.min(words, m.length);
+    let bits: Uint32Array;
+    if (maps.length === 1) bits = maps[0]!;
+    else {
+      bits = new Uint32Array(words);
+      const first = maps[0]!;
+      for (let w = 0; w < words; w++) bits[w] = first[w]!;
+      for (let k = 1; k < maps.length; k++) {
+        const m = maps[k]!;
+        for (let w = 0; w < words; w++) bits[w] = bits[w]! & m[w]!;
+      }
+    }
+    let n = 0;
+    for (let w = 0; w < bits.length; w++) if (bits[w] !== 0) n += popcount(bits[w]!);
+    return new IdSet(idsOf(bits, n), bits);
   }
 
   /** The ids of this set that `keep` accepts. */

@@ -236,8 +236,25 @@ function intersectionOf(memo: TermMemo, index: PassageIndex, terms: string[]): I
   if (!known) intersections.set(memo, (known = new Map()));
   const key = terms.join('\u0000');
   let set = known.get(key);
-  if (!set) known.set(key, (set = IdSet.intersection(terms.map((t) => termPostings(memo, index, t).ids))));
+  if (!set) known.set(key, (set = IdSet.allOf(terms.map((t) => termBits(memo, index, t)))));
   return set.members();
+}
+
+/** Each query's bitmaps of single terms' posting lists, by term (see {@link termBits}). */
+const bitmaps = new WeakMap<TermMemo, Map<string, Uint32Array>>();
+
+/**
+ * A single term's posting list as a bitmap, made once per query: the
+ * translations of an expanded query share their words (`counterpart`,
+ * `assist`, `pair` each stand in two or three), and two bitmaps intersect a
+ * word of 32 passages at a time.
+ */
+function termBits(memo: TermMemo, index: PassageIndex, term: string): Uint32Array {
+  let known = bitmaps.get(memo);
+  if (!known) bitmaps.set(memo, (known = new Map()));
+  let bits = known.get(term);
+  if (!bits) known.set(term, (bits = IdSet.bitsOf(termPostings(memo, index, term).ids)));
+  return bits;
 }
 
 /** Each query's {@link TermMemo}, by its pool. */
