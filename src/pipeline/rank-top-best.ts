@@ -117,6 +117,19 @@ let mayHold = new Uint32Array(0);
 
 let surelyHolds = new Uint32Array(0);
 
+let opaqueTo = new Uint8Array(0);
+
+/** How {@link tieredPass} reads a variant's candidates from the tables (see `mark` there). */
+const WORD = 0;
+
+const SHORT_RUN = 1;
+
+const RUN = 2;
+
+const CHECKED = 3;
+
+const OPAQUE = 4;
+
 /**
  * How the last best-match ranking went, for tests: how many coverage tiers
  * its candidates fell in (-1: not tiered), how many it bounded one by one.
@@ -137,8 +150,10 @@ export const lastBestPass = { tiers: -1, bounded: 0 };
  * Tiers are then bounded from the richest down, candidate by candidate
  * ({@link bestBound}), until the want-th best exact score is above what the
  * next tier can score (its rarity plus 1): no passage of a poorer tier can
- * enter. The other candidates (a phrase, a Chinese run to check) are bounded
- * one by one as before.
+ * enter. A candidate held only through a two-word phrase or a translation's
+ * bag of words is a hit if its check passes, and tiered alike; those only
+ * the passage can settle (a longer Chinese run the tables list 0 times,
+ * found across jieba's words) are bounded one by one as before.
  */
 function tieredPass(
   cands: IdSet,
@@ -155,22 +170,39 @@ function tieredPass(
   if (mayHold.length < limit) {
     mayHold = new Uint32Array(limit);
     surelyHolds = new Uint32Array(limit);
+    opaqueTo = new Uint8Array(limit);
   }
   const may = mayHold;
   const sure = surelyHolds;
+  const opaque = opaqueTo;
   const marked: VariantFacts[] = [];
+  /** Variants whose candidates hold them only if their check passes: a two-word phrase (its biword), a bag of words. */
+  const checked: VariantFacts[] = [];
   const mark = (f: VariantFacts, bits: number): void => {
     marked.push(f);
     const ids = f.set.ids;
-    // A listed word (not a phrase to check) with a frequency above 0 certainly stands, and so does a
-    // Chinese run of one or two characters among its candidates (a mid-word occurrence at least):
-    // its share is above 0. A longer run listed 0 times may stand only across words: bounded as before.
-    const table = (f.shape === 'word' || f.shape === 'run-word') && f.check === undefined ? f.tables[0]! : null;
-    const anyCandidate = f.shape === 'run-word' && f.chars <= 2;
+    const table = f.tables[0];
+    // How the tables answer "does the candidate hold it?" (see variantBound): a listed word with a
+    // frequency above 0 does (its share is above 0; listed 0 times, only as a bigram, it does not),
+    // and so does a Chinese run of one or two characters among its candidates (a mid-word occurrence
+    // at least) or a longer run listed as a word; a phrase or bag only if its check passes; a longer
+    // run listed 0 times, or any other variant, only the passage can tell.
+    const how =
+      f.check === undefined && f.shape === 'word'
+        ? WORD
+        : f.check === undefined && f.shape === 'run-word'
+          ? f.chars <= 2
+            ? SHORT_RUN
+            : RUN
+          : f.check !== undefined && (f.shape === 'pair' || f.shape === 'bag')
+            ? CHECKED
+            : OPAQUE;
+    if (how === CHECKED) checked.push(f);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       may[id] = may[id]! | bits;
-      if (table !== null && (anyCandidate || table[id] !== 0)) sure[id] = sure[id]! | bits;
+      if (how === SHORT_RUN || ((how === WORD || how === RUN) && table![id] !== 0)) sure[id] = sure[id]! | bits;
+      else if (how === OPAQUE || how === RUN) opaque[id] = 1;
     }
   };
   try {
@@ -180,7 +212,7 @@ function tieredPass(
       for (const i of g.covers) bits |= 1 << i;
       for (const f of g.item.variants) mark(f, bits);
     }
-    // Sure hits by tier (one per mask, ordered by the mask's rarity), the rest bounded now.
+    // Hits by tier (one per mask, ordered by the mask's rarity); candidates the tables cannot settle bounded now.
     const tierOf = new Map<number, number>();
     const tierCover: number[] = [];
     const hitIds = new Int32Array(cands.size);
@@ -192,11 +224,20 @@ function tieredPass(
       const id = ids[c]!;
       if (accept !== null && !accept(id)) continue;
       if (sure[id] === 0 || src.kindOf(id) === undefined) {
-        if (take(id)) {
-          papers.add(src.docIndex(id));
-          total++;
+        if (opaque[id] !== 0 || src.kindOf(id) === undefined) {
+          if (take(id)) {
+            papers.add(src.docIndex(id));
+            total++;
+          }
+          continue;
         }
-        continue;
+        // Held only through phrases and bags: a hit if one of them passes its check.
+        let held = false;
+        for (let u = 0; u < checked.length && !held; u++) {
+          const f = checked[u]!;
+          held = f.set.has(id) && f.check!(id);
+        }
+        if (!held) continue;
       }
       const m = may[id]!;
       let t = tierOf.get(m);
@@ -240,6 +281,7 @@ function tieredPass(
       for (let i = 0; i < ids.length; i++) {
         may[ids[i]!] = 0;
         sure[ids[i]!] = 0;
+        opaque[ids[i]!] = 0;
       }
     }
   }
