@@ -552,6 +552,51 @@ describe('totals above the exact-count cap', () => {
 });
 
 describe('an item whose settled hits alone reach the cap', () => {
+  it('in best match, leave candidates only their text can settle to their tier: "at least N", the same page', () => {
+    // Chinese questions whose longer words jieba cut otherwise in some passages (found there only by
+    // reading the text): past the cap those are read only if the ranking reaches their tier.
+    let gte = 0;
+    for (const q of [
+      '对口支援如何促进受援地区的经济发展',
+      '为什么对口支援需要中央政府',
+      '对口支援 援藏 干部 如何 选派',
+      'how does 对口支援 work?',
+    ])
+      for (const expand of [true, false])
+        for (const [offset, limit] of [
+          [0, 20],
+          [20, 20],
+        ] as const) {
+          const opts = { expand, match: 'auto', exactTotalUpTo: 0 } as const;
+          const full = rank(parseQuery(q), engine, opts);
+          const top = rankTop(parseQuery(q), engine, opts, offset + limit);
+          expect(top.mode, q).toBe('best');
+          expect(
+            top.hits.slice(offset).map((h) => [h.passage.id, h.score]),
+            q,
+          ).toEqual(full.hits.slice(offset, offset + limit).map((h) => [h.passage.id, h.score]));
+          const perDocument: Record<string, number> = {};
+          for (const h of full.hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+          if (top.totalRelation === 'eq') {
+            expect(top.total, q).toBe(full.hits.length);
+            expect(top.perDocument, q).toEqual(perDocument);
+            continue;
+          }
+          gte++;
+          expect(top.total, q).toBeLessThan(full.hits.length);
+          for (const [doc, count] of Object.entries(top.perDocument)) expect(count, `${q} ${doc}`).toBeLessThanOrEqual(perDocument[doc]!);
+          const page = engine.search(q, { ...opts, offset, limit });
+          expect(page.totalRelation, q).toBe('gte');
+          expect(page.total, q).toBe(top.total);
+        }
+    expect(gte).toBeGreaterThan(0);
+    // Under the default cap, counted exactly.
+    const q = '对口支援如何促进受援地区的经济发展';
+    const exact = rankTop(parseQuery(q), engine, { expand: true, match: 'auto' }, 20);
+    expect(exact.totalRelation).toBe('eq');
+    expect(exact.total).toBe(rank(parseQuery(q), engine, { expand: true, match: 'auto' }).hits.length);
+  });
+
   it('checks none of its phrases while counting, and pages as the full ranking does', () => {
     // 对口支援 cut as a word in more passages than the cap, and its English translations as phrases
     // (some standing together, some apart) in passages between them: those are left to the ranking.

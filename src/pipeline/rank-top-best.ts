@@ -35,6 +35,9 @@ import type { IdSet } from './idset.js';
 /**
  * Best match's first `k` hits and the counts of all of them, or null when it
  * finds nothing (see `rankTop` in rank-top.ts).
+ * @param cap - hits counted before a candidate only its text can settle is left to its coverage tier
+ *   (read only if the ranking reaches that tier; the total is then "at least", as strict totals past
+ *   `EXACT_TOTAL_UP_TO` are)
  */
 export function bestTop(
   loose: CompiledLoose,
@@ -43,7 +46,8 @@ export function bestTop(
   k: number,
   accept: ((id: number) => boolean) | null,
   facts: (ci: CompiledItem) => ItemFacts,
-): Omit<TopResult, 'strictTotal' | 'totalRelation'> | null {
+  cap = Infinity,
+): Omit<TopResult, 'strictTotal'> | null {
   const lf: LooseFacts = {
     required: loose.required.map((c) => c.map(facts)),
     words: loose.words.map(facts),
@@ -79,8 +83,9 @@ export function bestTop(
     return true;
   };
   let total = 0;
+  let pending = 0;
   if (lf.required.length === 0 && excluded.length === 0 && lf.words.length <= MAX_TIER_WORDS)
-    total = tieredPass(cands, lf, k, accept, src, take, score, papers, e);
+    ({ total, pending } = tieredPass(cands, lf, k, accept, src, take, score, papers, e, cap));
   else {
     for (const id of cands.ids) {
       if ((accept === null || accept(id)) && take(id)) {
@@ -92,13 +97,13 @@ export function bestTop(
     lastBestPass.bounded = e.n;
   }
   const { ids, bounds, n } = e;
-  if (total === 0) return null;
+  if (total === 0 && pending === 0) return null;
   const perDocument = papers.record(src);
   const first = firstByScore(bounds, n, k, score, (i) => src.orderKey(ids[i]!), 1);
   const hits = first.map((i) => ({ passage: src.passage(ids[i]!)!, score: bounds[i]! }));
   const items = looseItems(loose);
   const matches = (p: Passage): MatchSpan[] => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, ctx.pool)));
-  return { hits, total, perDocument, matches, mode: 'best' };
+  return { hits, total, totalRelation: pending > 0 ? 'gte' : 'eq', perDocument, matches, mode: 'best' };
 }
 
 /** Entries of the best-match ranking: passage ids, each one's bound (its exact score once `exact`), `n` used. */
@@ -165,7 +170,8 @@ function tieredPass(
   score: (i: number) => number,
   papers: PaperCounts,
   e: Entries,
-): number {
+  cap: number,
+): { total: number; pending: number } {
   const limit = cands.size === 0 ? 0 : cands.ids[cands.size - 1]! + 1;
   if (mayHold.length < limit) {
     mayHold = new Uint32Array(limit);
@@ -217,19 +223,28 @@ function tieredPass(
     const tierCover: number[] = [];
     const hitIds = new Int32Array(cands.size);
     const hitTier = new Int32Array(cands.size);
+    const hitPending = new Uint8Array(cands.size);
     let h = 0;
     let total = 0;
+    /** Candidates left pending (in `hitIds`, not counted). */
+    let pendingN = 0;
     const ids = cands.ids;
     for (let c = 0; c < ids.length; c++) {
       const id = ids[c]!;
       if (accept !== null && !accept(id)) continue;
+      let pending = false;
       if (sure[id] === 0 || src.kindOf(id) === undefined) {
         if (opaque[id] !== 0 || src.kindOf(id) === undefined) {
-          if (take(id)) {
-            papers.add(src.docIndex(id));
-            total++;
+          // Past the cap, a candidate only its text can settle is left to its tier (see EXACT_TOTAL_UP_TO
+          // in rank-top.ts): read only if the tier is reached, and the total is then "at least".
+          if (total + h - pendingN >= cap && src.kindOf(id) !== undefined) pending = true;
+          else {
+            if (take(id)) {
+              papers.add(src.docIndex(id));
+              total++;
+            }
+            continue;
           }
-          continue;
         }
         // Held only through phrases and bags: a hit if one of them passes its check.
         let held = false;
@@ -237,7 +252,7 @@ function tieredPass(
           const f = checked[u]!;
           held = f.set.has(id) && f.check!(id);
         }
-        if (!held) continue;
+        if (!pending && !held) continue;
       }
       const m = may[id]!;
       let t = tierOf.get(m);
@@ -248,9 +263,12 @@ function tieredPass(
         tierCover.push(cover);
       }
       hitIds[h] = id;
+      hitPending[h] = pending ? 1 : 0;
       hitTier[h++] = t;
-      papers.add(src.docIndex(id));
+      if (pending) pendingN++;
+      else papers.add(src.docIndex(id));
     }
+    const pendingAll = pendingN;
     // The tiers' hits in descending order of rarity (a counting sort by tier, tiers ordered).
     const order = tierCover.map((_, t) => t).sort((a, b) => tierCover[b]! - tierCover[a]!);
     const rankOf = new Int32Array(order.length);
@@ -259,22 +277,37 @@ function tieredPass(
     for (let i = 0; i < h; i++) starts[rankOf[hitTier[i]!]! + 1]!++;
     for (let r = 0; r < order.length; r++) starts[r + 1] = starts[r + 1]! + starts[r]!;
     const byTier = new Int32Array(h);
+    const pendingByTier = new Uint8Array(h);
     const fill = starts.slice();
-    for (let i = 0; i < h; i++) byTier[fill[rankOf[hitTier[i]!]!]!++] = hitIds[i]!;
+    for (let i = 0; i < h; i++) {
+      const at = fill[rankOf[hitTier[i]!]!]!++;
+      byTier[at] = hitIds[i]!;
+      pendingByTier[at] = hitPending[i]!;
+    }
     let floorScore = -Infinity;
     let tiers = 0;
     for (let r = 0; r < order.length; r++) {
       // The most a passage of this tier can score: its rarity, plus a fraction below 1.
       if ((tierCover[order[r]!]! + 1) * SLACK < floorScore) break;
       tiers++;
-      // Already counted: certainly hits.
-      for (let i = starts[r]!; i < starts[r + 1]!; i++) take(byTier[i]!);
+      // Already counted, certainly hits; or pending, counted now if they are.
+      for (let i = starts[r]!; i < starts[r + 1]!; i++) {
+        const id = byTier[i]!;
+        if (pendingByTier[i] === 0) take(id);
+        else {
+          pendingN--;
+          if (take(id)) {
+            papers.add(src.docIndex(id));
+            total++;
+          }
+        }
+      }
       if (e.n >= k) floorScore = kthExact(e, k, score);
     }
-    // Every hit is counted; the entries of tiers left out could not reach the first k.
+    // Every hit is counted but the pending ones left; the entries of tiers left out could not reach the first k.
     lastBestPass.tiers = tiers;
     lastBestPass.bounded = e.n;
-    return total + h;
+    return { total: total + h - pendingAll, pending: pendingN };
   } finally {
     for (const f of marked) {
       const ids = f.set.ids;

@@ -300,9 +300,11 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
 
     if (summaries && (hits < BEST_MATCH_BELOW || readsAsQuestion(q))) {
       const loose = compileLoose(q, cq);
-      const best = loose === null ? null : bestTop(loose, ctx, src, k, accept, facts);
+      // Its own total past the cap may be "at least N" too: candidates only their text can settle are
+      // read only if their coverage tier is reached (see `tieredPass` in rank-top-best.ts).
+      const best = loose === null ? null : bestTop(loose, ctx, src, k, accept, facts, opts.exactTotalUpTo ?? EXACT_TOTAL_UP_TO);
       // Every strict hit holds the words too, so no best hit means the strict result stands (unboosted).
-      if (best !== null) return { ...best, strictTotal: hits, totalRelation: 'eq' };
+      if (best !== null) return { ...best, strictTotal: hits };
       summaries = false;
     }
 
