@@ -8,42 +8,62 @@
  * Latin too), so it is handed terms the analyzer already made, joined by
  * spaces, and an encoder that only splits them again. Text stays out of the
  * index: it maps terms to ids and nothing else.
+ *
+ * {@link PassageIndex} is built up by concern (see index-state.ts): its
+ * state, and the read side (index-read.ts); this module adds and removes
+ * passages, compacts, and writes and reads the persisted form.
  */
-import { Index } from 'flexsearch';
 import { runSteps } from '../core/steps.js';
-import { biwordKey, isBiword, packTerms } from './term-keys.js';
+import { packTerms } from './term-keys.js';
+import { CHUNK, type CompactStep, IN_FX, SLOTS, STALE_BASE, STALE_FX } from './index-state.js';
+import { IndexReader } from './index-read.js';
+
+export type { CompactStep } from './index-state.js';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
 export const INDEX_FORMAT_VERSION = 8;
 
-/**
- * FlexSearch resolution slots: a passage is listed in the slot of the term's
- * frequency in it (1…30; 31 for 31 or more, the exact count then read from
- * the passage's frequencies), or in slot 0 when it holds the string only as a
- * Han bigram, not as a word. So a term's posting list carries each passage's
- * frequency, read in list order instead of one binary search per passage.
- */
-const SLOTS = 32;
-
-/** Numbers per chunk of packed frequencies (4 MB). */
-const CHUNK = 1 << 20;
-
-const EMPTY_IDS = new Int32Array(0);
-
 /** Above any passage's number of distinct terms: a term's number and its place in the passage share one sort key. */
 const ORDER_SPAN = 2 ** 22;
 
-/** Work per step of {@link PassageIndex.snapshotSteps}, in terms and postings or triples copied (a few milliseconds). */
-const STEP_WORK = 1 << 16;
-/** What a term costs, in postings copied: its lookups in two maps (measured at 100 MB: 131,072 terms took 100+ ms). */
-const TERM_WORK = 16;
 /** Work per step of {@link PassageIndex.compactSteps}, in postings or triples looked at or copied (about a millisecond at 100 MB). */
 const COMPACT_WORK = 1 << 17;
 /** Stands in for a chunk of triples dropped by a compaction, so the numbers of the chunks after it stay valid. */
 const NO_TRIPLES = new Uint32Array(0);
 
+/** Work per step of {@link PassageIndex.snapshotSteps}, in terms and postings or triples copied (a few milliseconds). */
+const STEP_WORK = 1 << 16;
+/** What a term costs, in postings copied: its lookups in two maps (measured at 100 MB: 131,072 terms took 100+ ms). */
+const TERM_WORK = 16;
+
 /** Strings per step of {@link joinLines}. */
 const STEP_TERMS = 8192;
+
+/**
+ * A {@link PassageIndex} as strings and typed arrays, to persist and read
+ * back without adding passages again: posting lists (by term, in
+ * `postingTerms` order), lengths, and the packed frequencies.
+ */
+export interface IndexSnapshot {
+  count: number;
+  totalLength: number;
+  /** Single terms in the order of their numbers in the packed frequencies, one a line. */
+  termIds: string;
+  /** Han bigrams ever indexed, one a line. */
+  bigrams: string;
+  /** Terms with a posting list, one a line. */
+  postingTerms: string;
+  /** Per posting term, where its list starts in `ids` (one more entry: the end). */
+  start: Int32Array;
+  ids: Int32Array;
+  /** Each posting's frequency slot. */
+  slots: Uint8Array;
+  /** By passage id: word positions (-1: none), and where its triples are in `triples` and how many. */
+  lengths: Int32Array;
+  freqOff: Int32Array;
+  freqLen: Int32Array;
+  triples: Uint32Array;
+}
 
 /** Strings joined by newlines, {@link STEP_TERMS} of them per step. */
 function* joinLines(items: Iterator<string>): Generator<void, string> {
@@ -88,58 +108,6 @@ function idLimit(lengths: Int32Array, ids: Int32Array): number {
   return limit;
 }
 
-/** One step of {@link PassageIndex.compactSteps}: the work done in it, and in how many items (passages or postings). */
-export interface CompactStep {
-  work: number;
-  items: number;
-}
-
-/** {@link PassageIndex} flags by passage id: listed in FlexSearch, stale there, stale in the persisted postings. */
-const IN_FX = 1;
-const STALE_FX = 2;
-const STALE_BASE = 4;
-
-/**
- * Posting lists read back from a snapshot: per term (numbered by `terms`),
- * `ids[start[t] .. start[t + 1]]` with each one's slot, slot by slot.
- */
-interface BasePostings {
-  terms: Map<string, number>;
-  start: Int32Array;
-  ids: Int32Array;
-  slots: Uint8Array;
-  /** Above every passage id in these lists. */
-  limit: number;
-}
-
-/**
- * A {@link PassageIndex} as strings and typed arrays, to persist and read
- * back without adding passages again: posting lists (by term, in
- * `postingTerms` order), lengths, and the packed frequencies.
- */
-export interface IndexSnapshot {
-  count: number;
-  totalLength: number;
-  /** Single terms in the order of their numbers in the packed frequencies, one a line. */
-  termIds: string;
-  /** Han bigrams ever indexed, one a line. */
-  bigrams: string;
-  /** Terms with a posting list, one a line. */
-  postingTerms: string;
-  /** Per posting term, where its list starts in `ids` (one more entry: the end). */
-  start: Int32Array;
-  ids: Int32Array;
-  /** Each posting's frequency slot. */
-  slots: Uint8Array;
-  /** By passage id: word positions (-1: none), and where its triples are in `triples` and how many. */
-  lengths: Int32Array;
-  freqOff: Int32Array;
-  freqLen: Int32Array;
-  triples: Uint32Array;
-}
-
-const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
-
 /**
  * Terms → passage ids, with the statistics ranking needs: each passage's
  * length, and how often each of its terms — and each of its biwords (two
@@ -160,86 +128,12 @@ const splitTerms = (s: string): string[] => (s === '' ? [] : s.split(' '));
  * run is found by intersecting its bigrams' lists and, where the words do not
  * already show it, verified on the passage's normalised text.
  */
-export class PassageIndex {
-  /** The slot of each word of the passage being added (see {@link SLOTS}); FlexSearch asks for it per term. */
-  private slotNow: Map<string, number> | null = null;
-  /**
-   * The passage being added, when its distinct words lead its FlexSearch text
-   * (the usual case, see {@link add}): word `i`'s slot is read from
-   * `slotCounts[i]` by its place, without a map of its words.
-   */
-  private slotWords = 0;
-  private slotCounts: readonly number[] | undefined = undefined;
-  /** Postings added since the index was built or last {@link settle}d; replaced by an empty one when it is. */
-  private fx = this.newFx();
-  /** Token count of each indexed passage, by passage id (-1: not indexed). */
-  private lengths = new Int32Array(1024).fill(-1);
-  /** Number of indexed passages. */
-  private count = 0;
-  private totalLength = 0;
-  /** Every single term seen, numbered (below 2^31). */
-  private readonly termIds = new Map<string, number>();
-  /**
-   * Per passage: [key1, key2, count, …] triples sorted by (key1, key2), packed
-   * one passage after another in large chunks (a typed array per passage
-   * costs an object and a buffer each, and every frequency lookup then chased
-   * two pointers to reach its data). By passage id: the chunk, the offset in
-   * it, and the number of triples (0: none).
-   */
-  private readonly chunks: Uint32Array[] = [];
-  private chunkUsed = 0;
-  private freqChunk = new Int32Array(1024);
-  private freqOff = new Int32Array(1024);
-  private freqLen = new Int32Array(1024);
-  /** Triples of removed passages still taking room in the chunks (those below {@link firstKeptChunk} not counted). */
-  private deadTriples = 0;
-  private liveTriples = 0;
-  /**
-   * Chunks below this one are being emptied by a compaction (see
-   * {@link compactTriplesSteps}), or already are: their removed triples
-   * are not dead room any more.
-   */
-  private firstKeptChunk = 0;
-  /**
-   * The keys of the terms ranking asked for last (a query asks for the same
-   * few for every candidate). A Map emptied when full rather than lru-cache:
-   * it answers about 59 lookups a µs against lru-cache's 44 (with a marker
-   * for unknown terms, which lru-cache cannot hold as undefined), on the
-   * path every candidate's frequencies take, and a query never needs
-   * thousands of terms.
-   */
-  private readonly keyCache = new Map<string, [number, number] | undefined>();
-  /** Every bigram ever indexed, and the same by each of its characters, for single-character lookups. */
-  private readonly bigramsSeen = new Set<string>();
-  private readonly bigramsByChar = new Map<string, string[]>();
-  /**
-   * The postings of a persisted index, read back as written (see
-   * {@link snapshot}); FlexSearch then holds only what was added since.
-   */
-  private base: BasePostings | null = null;
-  /**
-   * Per passage id, bit flags: {@link IN_FX} listed in FlexSearch,
-   * {@link STALE_BASE} its postings in {@link base} no longer count,
-   * {@link STALE_FX} its FlexSearch postings no longer count (removed, not yet
-   * spliced out: see {@link compactPostings}).
-   */
-  private flags = new Uint8Array(1024);
-  /** Ids whose FlexSearch postings await removal, and the number of ids stale in the base. */
-  private readonly pendingFx = new Set<number>();
-  private staleBase = 0;
-  /** The compaction under way (see {@link compactPostings}), or null. */
-  private compaction: Generator<CompactStep, void> | null = null;
-
-  /** An empty FlexSearch index that lists each passage in the slot {@link slotNow} gives its term. */
-  private newFx(): Index {
-    return new Index({
-      tokenize: 'strict',
-      encode: splitTerms,
-      resolution: SLOTS,
-      fastupdate: true,
-      score: (_content, term, i) =>
-        this.slotNow ? (this.slotNow.get(term) ?? 0) : i < this.slotWords ? Math.min(this.slotCounts?.[i] ?? 1, SLOTS - 1) : 0,
-    });
+export class PassageIndex extends IndexReader {
+  /** An index as it was when {@link snapshot} was taken. */
+  static fromSnapshot(snap: IndexSnapshot): PassageIndex {
+    const ix = new PassageIndex();
+    ix.readSnapshot(snap);
+    return ix;
   }
 
   /**
@@ -342,81 +236,6 @@ export class PassageIndex {
     return n;
   }
 
-  /** Where `size` more numbers fit in the last chunk (a new chunk when they do not). */
-  private room(size: number): number {
-    const last = this.chunks[this.chunks.length - 1];
-    if (!last || this.chunkUsed + size > last.length) {
-      this.chunks.push(new Uint32Array(Math.max(CHUNK, size)));
-      this.chunkUsed = 0;
-    }
-    const at = this.chunkUsed;
-    this.chunkUsed += size;
-    return at;
-  }
-
-  /**
-   * Copy the live passages' triples into fresh chunks, dropping the room of
-   * removed ones (replacing papers one by one, a long-running server would
-   * otherwise grow without end), a few passages per step: each passage is
-   * moved whole in one step, so reads between steps find it in its old place
-   * or its new one. Passages added meanwhile go into the fresh chunks already.
-   */
-  private *compactTriplesSteps(budget: number): Generator<CompactStep, void> {
-    // The rest of the last chunk is left unused: from here on every triple written goes into fresh chunks.
-    const first = this.chunks.length;
-    const fresh = new Uint32Array(CHUNK);
-    this.chunks.push(fresh);
-    this.chunkUsed = 0;
-    this.firstKeptChunk = first;
-    this.deadTriples = 0;
-    let work = 0;
-    let items = 0;
-    // The per-passage arrays are read afresh after every pause: adding a passage may replace them by larger ones.
-    for (let id = 0; id < this.freqLen.length; id++) {
-      let len = this.freqLen[id]!;
-      if (work > 0 && work + 1 + len > budget) {
-        yield { work, items };
-        work = 0;
-        items = 0;
-        // Settled meanwhile: its chunks replaced every one of these.
-        if (this.chunks[first] !== fresh) return;
-        len = this.freqLen[id]!;
-      }
-      work += 1 + len;
-      items++;
-      if (len === 0 || this.freqChunk[id]! >= first) continue;
-      const from = this.chunks[this.freqChunk[id]!]!;
-      const start = this.freqOff[id]!;
-      const at = this.room(len * 3);
-      this.chunks[this.chunks.length - 1]!.set(from.subarray(start, start + len * 3), at);
-      this.freqChunk[id] = this.chunks.length - 1;
-      this.freqOff[id] = at;
-    }
-    // Nothing points below `first` now; their numbers stay, so no passage's chunk number changes.
-    for (let c = 0; c < first; c++) this.chunks[c] = NO_TRIPLES;
-    if (work > 0) yield { work, items };
-  }
-
-  /**
-   * The packed key of a term: a single term's number (and 0), or a biword's
-   * two independent 31-bit hashes with the top bit set, so the two kinds never
-   * meet and a chance collision needs both hashes to agree (about 1 in 2^62).
-   */
-  private key(term: string): [number, number] | undefined {
-    if (isBiword(term)) return biwordKey(term);
-    const n = this.termIds.get(term);
-    return n === undefined ? undefined : [n, 0];
-  }
-
-  /** {@link key} for a lookup, remembered: ranking asks for the same few terms once per candidate. */
-  private lookupKey(term: string): [number, number] | undefined {
-    if (this.keyCache.has(term)) return this.keyCache.get(term);
-    if (this.keyCache.size >= 4096) this.keyCache.clear();
-    const k = this.key(term);
-    this.keyCache.set(term, k);
-    return k;
-  }
-
   /** Drop a passage from the index; unknown ids are ignored. */
   remove(id: number): void {
     if (!this.has(id)) return;
@@ -441,13 +260,6 @@ export class PassageIndex {
     // Room in a chunk a compaction is emptying goes with the chunk. Reclaimed later, a step at a time (see compactPostings).
     if (this.freqChunk[id]! >= this.firstKeptChunk) this.deadTriples += dead;
     this.totalLength -= len;
-  }
-
-  /** Remove a marked passage's postings from FlexSearch for good. */
-  private spliceOut(id: number): void {
-    this.fx.remove(id);
-    this.flags[id] = this.flags[id]! & ~(IN_FX | STALE_FX);
-    this.pendingFx.delete(id);
   }
 
   /** Removed passages whose postings are still listed (see {@link compactPostings}). */
@@ -591,9 +403,51 @@ export class PassageIndex {
   }
 
   /**
+   * Copy the live passages' triples into fresh chunks, dropping the room of
+   * removed ones, a few passages per step: each passage is moved whole in
+   * one step, so reads between steps find it in its old place or its new
+   * one. Passages added meanwhile go into the fresh chunks already.
+   */
+  private *compactTriplesSteps(budget: number): Generator<CompactStep, void> {
+    // The rest of the last chunk is left unused: from here on every triple written goes into fresh chunks.
+    const first = this.chunks.length;
+    const fresh = new Uint32Array(CHUNK);
+    this.chunks.push(fresh);
+    this.chunkUsed = 0;
+    this.firstKeptChunk = first;
+    this.deadTriples = 0;
+    let work = 0;
+    let items = 0;
+    // The per-passage arrays are read afresh after every pause: adding a passage may replace them by larger ones.
+    for (let id = 0; id < this.freqLen.length; id++) {
+      let len = this.freqLen[id]!;
+      if (work > 0 && work + 1 + len > budget) {
+        yield { work, items };
+        work = 0;
+        items = 0;
+        // Settled meanwhile: its chunks replaced every one of these.
+        if (this.chunks[first] !== fresh) return;
+        len = this.freqLen[id]!;
+      }
+      work += 1 + len;
+      items++;
+      if (len === 0 || this.freqChunk[id]! >= first) continue;
+      const from = this.chunks[this.freqChunk[id]!]!;
+      const start = this.freqOff[id]!;
+      const at = this.room(len * 3);
+      this.chunks[this.chunks.length - 1]!.set(from.subarray(start, start + len * 3), at);
+      this.freqChunk[id] = this.chunks.length - 1;
+      this.freqOff[id] = at;
+    }
+    // Nothing points below `first` now; their numbers stay, so no passage's chunk number changes.
+    for (let c = 0; c < first; c++) this.chunks[c] = NO_TRIPLES;
+    if (work > 0) yield { work, items };
+  }
+
+  /**
    * Everything the index holds, as a few strings and typed arrays to write
-   * as they are: {@link fromSnapshot} reads it back without adding a single
-   * passage again. Removed passages are left out.
+   * as they are: {@link fromSnapshot} reads it back without adding a
+   * single passage again. Removed passages are left out.
    */
   snapshot(): IndexSnapshot {
     return runSteps(this.snapshotSteps());
@@ -691,39 +545,40 @@ export class PassageIndex {
     };
   }
 
-  /** An index as it was when {@link snapshot} was taken. */
-  static fromSnapshot(snap: IndexSnapshot): PassageIndex {
-    const ix = new PassageIndex();
+  /**
+   * Fill a new, empty index with what it held when {@link snapshot} was
+   * taken (PassageIndex.fromSnapshot makes the index and calls this).
+   */
+  private readSnapshot(snap: IndexSnapshot): void {
     const terms = runSteps(termTableSteps(snap.postingTerms));
-    ix.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit: idLimit(snap.lengths, snap.ids) };
+    this.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit: idLimit(snap.lengths, snap.ids) };
     const size = Math.max(1024, snap.lengths.length);
-    ix.lengths = new Int32Array(size).fill(-1);
-    ix.lengths.set(snap.lengths);
-    ix.freqChunk = new Int32Array(size);
-    ix.freqOff = new Int32Array(size);
-    ix.freqOff.set(snap.freqOff);
-    ix.freqLen = new Int32Array(size);
-    ix.freqLen.set(snap.freqLen);
-    ix.flags = new Uint8Array(size);
-    ix.count = snap.count;
-    ix.totalLength = snap.totalLength;
+    this.lengths = new Int32Array(size).fill(-1);
+    this.lengths.set(snap.lengths);
+    this.freqChunk = new Int32Array(size);
+    this.freqOff = new Int32Array(size);
+    this.freqOff.set(snap.freqOff);
+    this.freqLen = new Int32Array(size);
+    this.freqLen.set(snap.freqLen);
+    this.flags = new Uint8Array(size);
+    this.count = snap.count;
+    this.totalLength = snap.totalLength;
     if (snap.triples.length > 0) {
-      ix.chunks.push(snap.triples);
-      ix.chunkUsed = snap.triples.length;
+      this.chunks.push(snap.triples);
+      this.chunkUsed = snap.triples.length;
     }
-    ix.liveTriples = snap.triples.length / 3;
-    if (snap.termIds !== '') snap.termIds.split('\n').forEach((t, i) => ix.termIds.set(t, i));
+    this.liveTriples = snap.triples.length / 3;
+    if (snap.termIds !== '') snap.termIds.split('\n').forEach((t, i) => this.termIds.set(t, i));
     if (snap.bigrams !== '') {
       for (const b of snap.bigrams.split('\n')) {
-        ix.bigramsSeen.add(b);
+        this.bigramsSeen.add(b);
         for (const c of new Set(b)) {
-          const list = ix.bigramsByChar.get(c);
+          const list = this.bigramsByChar.get(c);
           if (list) list.push(b);
-          else ix.bigramsByChar.set(c, [b]);
+          else this.bigramsByChar.set(c, [b]);
         }
       }
     }
-    return ix;
   }
 
   /**
@@ -780,237 +635,4 @@ export class PassageIndex {
   get unsettledTerms(): number {
     return this.fxMap().size;
   }
-
-  /** Whether passage `id` is indexed. */
-  has(id: number): boolean {
-    return (this.lengths[id] ?? -1) >= 0;
-  }
-
-  /**
-   * Ids of every passage that contains the (single) term, ascending within
-   * each frequency slot but not across them (callers that need order sort).
-   */
-  lookup(term: string): Int32Array | number[] {
-    return this.postings(term);
-  }
-
-  /**
-   * Whether any indexed passage is listed under the (single) term or bigram:
-   * {@link lookup} has ids, without copying them (a common word's list holds
-   * a good part of the corpus). Stops at the first live posting.
-   */
-  occurs(term: string): boolean {
-    if (term === '' || term.includes(' ') || isBiword(term)) return false;
-    const base = this.base;
-    const t = base?.terms.get(term);
-    if (t !== undefined) {
-      const end = base!.start[t + 1]!;
-      for (let i = base!.start[t]!; i < end; i++) if (this.staleBase === 0 || !(this.flags[base!.ids[i]!]! & STALE_BASE)) return true;
-    }
-    const fx = this.fxSlots(term);
-    if (fx) {
-      for (const list of fx) {
-        if (!list) continue;
-        for (let i = 0; i < list.length; i++) if (this.pendingFx.size === 0 || !(this.flags[list[i]!]! & STALE_FX)) return true;
-      }
-    }
-    return false;
-  }
-
-  /** {@link lookup}, as the typed array it is. */
-  private postings(term: string): Int32Array {
-    return this.live(term)?.ids ?? EMPTY_IDS;
-  }
-
-  /** FlexSearch's slots of a single term (see {@link SLOTS}), or undefined. */
-  private fxSlots(term: string): Array<number[] | undefined> | undefined {
-    return this.fxMap().get(term);
-  }
-
-  /** FlexSearch's own map from term to slots (not in its typings). */
-  private fxMap(): Map<string, Array<number[] | undefined>> {
-    return (this.fx as unknown as { map: Map<string, Array<number[] | undefined>> }).map;
-  }
-
-  /**
-   * The live postings of a single term with each one's slot, slot by slot
-   * (in each slot the persisted ones first: they have the lower ids), or
-   * undefined for a term with none.
-   */
-  private live(term: string): { ids: Int32Array; slots: Uint8Array } | undefined {
-    const n = this.listedCount(term);
-    if (n === 0) return undefined;
-    // A term listed only in the persisted postings, none of them stale (the usual case after a
-    // restart): its list as it stands there, without a copy. Callers only read lists.
-    const base = this.base;
-    const t = base?.terms.get(term);
-    if (t !== undefined && this.staleBase === 0 && n === base!.start[t + 1]! - base!.start[t]!) {
-      return {
-        ids: base!.ids.subarray(base!.start[t]!, base!.start[t + 1]!),
-        slots: base!.slots.subarray(base!.start[t]!, base!.start[t + 1]!),
-      };
-    }
-    const ids = new Int32Array(n);
-    const slots = new Uint8Array(n);
-    const end = this.writeLive(term, ids, slots, 0);
-    if (end === 0) return undefined;
-    return { ids: ids.subarray(0, end), slots: slots.subarray(0, end) };
-  }
-
-  /** How many postings a single term has listed, stale ones included (0 for none). */
-  private listedCount(term: string): number {
-    if (term === '' || term.includes(' ') || isBiword(term)) return 0;
-    let n = 0;
-    const t = this.base?.terms.get(term);
-    if (t !== undefined) n += this.base!.start[t + 1]! - this.base!.start[t]!;
-    const fx = this.fxSlots(term);
-    if (fx) for (const s of fx) if (s) n += s.length;
-    return n;
-  }
-
-  /**
-   * Write the live postings of a single term, with their slots, into `ids`
-   * and `slots` from `at`, slot by slot (in each slot the persisted ones
-   * first: they have the lower ids).
-   * @returns where the next term's postings go
-   */
-  private writeLive(term: string, ids: Int32Array, slots: Uint8Array, at: number): number {
-    const fx = this.fxSlots(term);
-    const base = this.base;
-    const t = base?.terms.get(term);
-    const flags = this.flags;
-    const skipFx = this.pendingFx.size > 0;
-    const skipBase = this.staleBase > 0;
-    let b = t === undefined ? 0 : base!.start[t]!;
-    const bEnd = t === undefined ? 0 : base!.start[t + 1]!;
-    let n = at;
-    for (let s = 0; s < SLOTS; s++) {
-      for (; b < bEnd && base!.slots[b] === s; b++) {
-        const id = base!.ids[b]!;
-        if (skipBase && flags[id]! & STALE_BASE) continue;
-        ids[n] = id;
-        slots[n++] = s;
-      }
-      const list = fx?.[s];
-      if (!list) continue;
-      for (let i = 0; i < list.length; i++) {
-        const id = list[i]!;
-        if (skipFx && flags[id]! & STALE_FX) continue;
-        ids[n] = id;
-        slots[n++] = s;
-      }
-    }
-    return n;
-  }
-
-  /**
-   * How often the (single) term occurs as a word in each passage, by passage
-   * id (0 where it does not), read from its posting list's slots: what
-   * {@link frequency} answers for one passage, for all of them at once.
-   */
-  termFrequencies(term: string): Uint16Array {
-    return this.termPostings(term).frequencies;
-  }
-
-  /**
-   * A single term's posting list ({@link lookup}) and its frequency table
-   * ({@link termFrequencies}) from one copy of the list: a query's one-word
-   * variant needs both, and copying a frequent word's list twice was a
-   * tenth of its query.
-   */
-  termPostings(term: string): { ids: Int32Array; frequencies: Uint16Array } {
-    const tf = new Uint16Array(this.lengths.length);
-    const l = this.live(term);
-    if (!l) return { ids: EMPTY_IDS, frequencies: tf };
-    const { ids, slots } = l;
-    for (let i = 0; i < ids.length; i++) {
-      const s = slots[i]!;
-      if (s === 0) continue;
-      tf[ids[i]!] = s < SLOTS - 1 ? s : Math.min(0xffff, this.frequency(ids[i]!, term));
-    }
-    return { ids, frequencies: tf };
-  }
-
-  /** Ids of the passages listed under every one of `terms` (single terms or bigrams; none for an empty list). */
-  lookupAll(terms: readonly string[]): ArrayLike<number> & Iterable<number> {
-    const lists = [...new Set(terms)].map((t) => this.postings(t)).sort((a, b) => a.length - b.length);
-    let out = lists[0];
-    if (!out) return [];
-    for (const list of lists.slice(1)) {
-      if (out.length === 0) break;
-      out = intersect(out, list);
-    }
-    return out;
-  }
-
-  /**
-   * Ids of every passage holding the Han character `c` anywhere: the passages
-   * listed under `c` as a word (a character standing alone), or under any
-   * bigram containing it.
-   */
-  lookupChar(c: string): number[] {
-    const out = new Set(this.lookup(c));
-    for (const b of this.bigramsByChar.get(c) ?? []) for (const id of this.lookup(b)) out.add(id);
-    return [...out];
-  }
-
-  /** How often `term` (a single term or a biword) occurs in passage `id` (0 when it does not). */
-  frequency(id: number, term: string): number {
-    const k = this.lookupKey(term);
-    const len = this.freqLen[id] ?? 0;
-    if (!k || len === 0) return 0;
-    const packed = this.chunks[this.freqChunk[id]!]!;
-    const base = this.freqOff[id]!;
-    const k1 = k[0];
-    const k2 = k[1];
-    let lo = 0;
-    let hi = len - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const a = packed[base + 3 * mid]!;
-      const b = packed[base + 3 * mid + 1]!;
-      if (a === k1 && b === k2) return packed[base + 3 * mid + 2]!;
-      if (a < k1 || (a === k1 && b < k2)) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return 0;
-  }
-
-  /** Number of indexed passages. */
-  get size(): number {
-    return this.count;
-  }
-
-  /** Mean passage length in word positions (1 for an empty index, so divisions stay finite). */
-  get averageLength(): number {
-    return this.count === 0 ? 1 : Math.max(1, this.totalLength / this.count);
-  }
-
-  /** Word positions of one passage (0 when not indexed). */
-  lengthOf(id: number): number {
-    return Math.max(0, this.lengths[id] ?? 0);
-  }
-}
-
-/**
- * The ids in both lists (in `b`'s order): a bitmap of the smaller list, then
- * one pass over the other. Lists come slot by slot, so they are not in id
- * order, and sorting them cost more than this.
- */
-function intersect(a: Int32Array, b: Int32Array): Int32Array {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) if (a[i]! > max) max = a[i]!;
-  const bits = new Uint32Array((max >> 5) + 1);
-  for (let i = 0; i < a.length; i++) {
-    const w = a[i]! >> 5;
-    bits[w] = bits[w]! | (1 << (a[i]! & 31));
-  }
-  const out = new Int32Array(Math.min(a.length, b.length));
-  let n = 0;
-  for (let j = 0; j < b.length; j++) {
-    const id = b[j]!;
-    const w = id >> 5;
-    if (w < bits.length && (bits[w]! & (1 << (id & 31))) !== 0) out[n++] = id;
-  }
-  return out.subarray(0, n);
 }
