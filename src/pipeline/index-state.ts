@@ -6,8 +6,9 @@
  *
  * - index-state.ts: the fields, and FlexSearch and chunk bookkeeping;
  * - index-read.ts: lookups, frequencies, posting lists (the query path);
+ * - index-compact.ts: dropping removed passages' postings and triples;
  * - index.ts: {@link PassageIndex} itself: adding and removing passages,
- *   compaction, the persisted form.
+ *   the persisted form.
  *
  * A chain rather than free functions over a shared state object: the fields
  * stay `protected` (no caller outside the chain sees them), and the query
