@@ -7,8 +7,8 @@
  * - index-state.ts: the fields, and FlexSearch and chunk bookkeeping;
  * - index-read.ts: lookups, frequencies, posting lists (the query path);
  * - index-compact.ts: dropping removed passages' postings and triples;
- * - index.ts: {@link PassageIndex} itself: adding and removing passages,
- *   the persisted form.
+ * - index-snapshot.ts: the persisted form, written and read back;
+ * - index.ts: {@link PassageIndex} itself, adding and removing passages.
  *
  * A chain rather than free functions over a shared state object: the fields
  * stay `protected` (no caller outside the chain sees them), and the query
