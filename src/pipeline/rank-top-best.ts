@@ -48,10 +48,12 @@ export function bestTop(
   facts: (ci: CompiledItem) => ItemFacts,
   cap = Infinity,
 ): Omit<TopResult, 'strictTotal'> | null {
+  const groups = loose.groups.map((g) => ({ item: facts(g.ci), covers: g.covers, bits: g.covers.reduce((b, i) => b | (1 << i), 0) }));
   const lf: LooseFacts = {
     required: loose.required.map((c) => c.map(facts)),
     words: loose.words.map(facts),
-    groups: loose.groups.map((g) => ({ item: facts(g.ci), covers: g.covers })),
+    groups,
+    groupItems: groups.map((g) => g.item),
     rarity: loose.rarity,
     shares: new Float64Array(loose.words.length),
   };
@@ -67,8 +69,8 @@ export function bestTop(
     return e.bounds[i]!;
   };
   /** Bound one candidate ({@link bestBound}) into the entries; whether it is a hit. */
-  const take = (id: number): boolean => {
-    let bound = bestBound(id, lf, excluded, ctx, src);
+  const take = (id: number, mask = -1): boolean => {
+    let bound = bestBound(id, lf, excluded, ctx, src, mask);
     if (bound === NO_HIT) return false;
     let isExact = 0;
     if (bound === Infinity) {
@@ -166,7 +168,7 @@ function tieredPass(
   k: number,
   accept: ((id: number) => boolean) | null,
   src: TopSource,
-  take: (id: number) => boolean,
+  take: (id: number, mask?: number) => boolean,
   score: (i: number) => number,
   papers: PaperCounts,
   e: Entries,
@@ -228,6 +230,8 @@ function tieredPass(
     let total = 0;
     /** Candidates left pending (in `hitIds`, not counted). */
     let pendingN = 0;
+    let lastMask = -1;
+    let lastTier = 0;
     const ids = cands.ids;
     for (let c = 0; c < ids.length; c++) {
       const id = ids[c]!;
@@ -255,13 +259,16 @@ function tieredPass(
         if (!pending && !held) continue;
       }
       const m = may[id]!;
-      let t = tierOf.get(m);
+      // Neighbouring passages mostly hold the same words: the last mask's tier first.
+      let t = m === lastMask ? lastTier : tierOf.get(m);
       if (t === undefined) {
         tierOf.set(m, (t = tierCover.length));
         let cover = 0;
         for (let i = 0; i < lf.rarity.length; i++) if ((m & (1 << i)) !== 0) cover += lf.rarity[i]!;
         tierCover.push(cover);
       }
+      lastMask = m;
+      lastTier = t;
       hitIds[h] = id;
       hitPending[h] = pending ? 1 : 0;
       hitTier[h++] = t;
@@ -293,10 +300,10 @@ function tieredPass(
       // Already counted, certainly hits; or pending, counted now if they are.
       for (let i = starts[r]!; i < starts[r + 1]!; i++) {
         const id = byTier[i]!;
-        if (pendingByTier[i] === 0) take(id);
+        if (pendingByTier[i] === 0) take(id, may[id]);
         else {
           pendingN--;
-          if (take(id)) {
+          if (take(id, may[id])) {
             papers.add(src.docIndex(id));
             total++;
           }
@@ -339,7 +346,10 @@ function kthExact(e: Entries, k: number, score: (i: number) => number): number {
 interface LooseFacts {
   required: ItemFacts[][];
   words: ItemFacts[];
-  groups: Array<{ item: ItemFacts; covers: number[] }>;
+  /** Word groups, with the mask of the words each covers (see `tieredPass`). */
+  groups: Array<{ item: ItemFacts; covers: number[]; bits: number }>;
+  /** The groups' items (for their checks). */
+  groupItems: ItemFacts[];
   rarity: number[];
   /** Scratch: each word's share bound for the candidate at hand. */
   shares: Float64Array;
@@ -383,7 +393,7 @@ function itemBound(item: ItemFacts, id: number, norm: number, out: { sure: boole
  * the weight's bound (each word's share at most the larger of its own weight
  * and a group's weight over its words), or 1 when a word's weight has no bound.
  */
-function bestBound(id: number, lf: LooseFacts, excluded: ItemFacts[], ctx: Context, src: TopSource): number {
+function bestBound(id: number, lf: LooseFacts, excluded: ItemFacts[], ctx: Context, src: TopSource, mask = -1): number {
   const norm = lengthNorm(id, ctx);
   const state = { sure: false, pending: false };
   let weight = 0;
@@ -402,29 +412,24 @@ function bestBound(id: number, lf: LooseFacts, excluded: ItemFacts[], ctx: Conte
   state.pending = false;
   const shares = lf.shares;
   for (let i = 0; i < lf.words.length; i++) {
+    // A word outside the candidate's mask has no variant holding it (see tieredPass): its share is 0.
+    if ((mask & (1 << i)) === 0) {
+      shares[i] = 0;
+      continue;
+    }
     const w = itemBound(lf.words[i]!, id, norm, state);
     if (w < 0) return Infinity;
     shares[i] = w;
   }
   for (const g of lf.groups) {
+    if ((g.bits & mask) !== g.bits) continue;
     const w = itemBound(g.item, id, norm, state);
     if (w < 0) return Infinity;
     if (w === 0) continue;
     const each = w / g.covers.length;
     for (const i of g.covers) if (each > shares[i]!) shares[i] = each;
   }
-  if (
-    !state.sure &&
-    !(
-      state.pending &&
-      (passesCheck(lf.words, id) ||
-        passesCheck(
-          lf.groups.map((g) => g.item),
-          id,
-        ))
-    )
-  )
-    return NO_HIT;
+  if (!state.sure && !(state.pending && (passesCheck(lf.words, id) || passesCheck(lf.groupItems, id)))) return NO_HIT;
   let coverage = 0;
   for (let i = 0; i < shares.length; i++) {
     if (shares[i]! === 0) continue;
