@@ -4,19 +4,8 @@
  * exactly in descending order of their bound until no later one can enter.
  */
 import type { MatchSpan, Passage } from '../core/types.js';
-import {
-  type CompiledItem,
-  type CompiledLoose,
-  type Context,
-  K1,
-  bestCandidates,
-  bestScore,
-  itemSpans,
-  lengthNorm,
-  mergeSpans,
-  looseItems,
-  priorBound,
-} from './rank.js';
+import type { CompiledItem, CompiledLoose, Context } from './rank-types.js';
+import { K1, bestCandidates, bestScore, itemSpans, lengthNorm, mergeSpans, looseItems, priorBound } from './rank.js';
 import {
   type TopSource,
   type TopResult,

@@ -48,15 +48,13 @@
 import type { MatchSpan, Passage } from '../core/types.js';
 import { IdSet } from './idset.js';
 import type { ParsedQuery } from './query.js';
+import type { CompiledItem, Context, RankOptions } from './rank-types.js';
 import {
   BEST_MATCH_BELOW,
   BONUS_ALL_BELOW,
   BONUS_TOP,
-  type CompiledItem,
-  type Context,
   K1,
   PHRASE_BONUS,
-  type RankOptions,
   SUMMARY_BOOST,
   TITLE_BOOST,
   type TitleMemo,

@@ -19,58 +19,9 @@ import { isStopWord, loosen, readsAsQuestion } from './best-match.js';
 import type { ParsedQuery, QueryItem } from './query.js';
 import { isSummary } from './summary.js';
 import { IdSet } from './idset.js';
+import type { SearchSource, RankOptions, RankedHit, CompiledItem, MatchMode, Context, CompiledLoose } from './rank-types.js';
 
-/** What the ranking stage needs from the corpus. */
-export interface SearchSource {
-  index: PassageIndex;
-  /** A passage by id. */
-  passage(id: number): Passage | undefined;
-  /** Every passage, in document order. */
-  passages(): Iterable<Passage>;
-  /** The passage's analysed tokens (index mode), offsets in document coordinates. */
-  tokens(id: number): AnalyzedToken[];
-  /** Analysed tokens (index mode) of a document's title, for title boosts. */
-  titleTokens(docId: string): AnalyzedToken[];
-  /** Cross-lingual equivalents of a term or phrase as typed: text to search and the glossary term shown as `via`. */
-  expansions(text: string): { text: string; via: string }[];
-  /** Where a (normalised) Chinese run stands in the passage's normalised text, in document offsets. */
-  runs(id: number, run: string): Span[];
-  /** Whether the passage is a footnote that only cites a source (see `readsAsCitation` in segment.ts). */
-  citesOnly(id: number): boolean;
-}
-
-/** Options of one search. */
-export interface RankOptions {
-  /** Use the glossary to add the other language's terms (default true). */
-  expand?: boolean;
-  /** Only passages for which this returns true (the annotation layer's tag:/note: filters). */
-  restrict?: (p: Passage) => boolean;
-  /**
-   * `auto` (default): strict, unless strict matching is thin or the query
-   * reads as a question, then best match (see `best-match.ts`). `strict`:
-   * every word in every hit, always (what the benchmark's baselines compute).
-   */
-  match?: 'auto' | 'strict';
-  /**
-   * The top-k path's cap on exact totals (default `EXACT_TOTAL_UP_TO` in
-   * rank-top.ts): above it, a total may be reported as "at least N".
-   */
-  exactTotalUpTo?: number;
-}
-
-/** A passage that matched, with its score. */
-export interface RankedHit {
-  passage: Passage;
-  score: number;
-}
-
-/** A query item after analysis. */
-export interface CompiledItem {
-  item: QueryItem;
-  variants: Variant[];
-  /** Passages the item's variants may match (unverified); the item's document frequency for BM25. */
-  df: number;
-}
+export type { MatchMode, RankOptions, RankedHit, SearchSource } from './rank-types.js';
 
 // BM25 parameters: the common defaults. Passages are short (a paragraph), so
 // length normalisation matters less than in whole-document ranking.
@@ -396,9 +347,6 @@ export function mergeSpans(spans: MatchSpan[]): MatchSpan[] {
   return out;
 }
 
-/** How the hits were matched. */
-export type MatchMode = 'strict' | 'best';
-
 /** The ranked passages of a query, with a way to get the marks of any of them. */
 export interface RankResult {
   /** Every matching passage, best first (ties in document order). */
@@ -425,20 +373,6 @@ export const BEST_MATCH_BELOW = 10;
 export const BONUS_ALL_BELOW = 2_000;
 /** Above {@link BONUS_ALL_BELOW} candidates, how many of the best are checked for the phrase bonus. */
 export const BONUS_TOP = 200;
-
-/** What scoring one query needs, shared by the strict and the best-match pass. */
-export interface Context {
-  src: SearchSource;
-  pool: Map<Variant, IdSet>;
-  accept: (p: Passage) => boolean;
-  excluded: CompiledItem[];
-  n: number;
-  avg: number;
-  /** Add the bag-of-words variants of multi-word translations (not in strict mode: the baselines have none). */
-  bags?: boolean;
-  /** Add a word's derived forms (best match's optional words only; see `derivedForms` in compile.ts). */
-  derive?: boolean;
-}
 
 /** Extra translations of a clause's word from a multi-word glossary entry (see `glossaryGroups` in compile.ts). */
 type GroupExpansions = { text: string; via: string; share: number }[];
@@ -699,31 +633,8 @@ export function bestScore(id: number, loose: CompiledLoose, ctx: Context): { p: 
   return { p, score: required.length + coverage + weight / (weight + 1) };
 }
 
-/** A word group of a best-match query, compiled. */
-export interface CompiledGroup {
-  ci: CompiledItem;
-  covers: number[];
-}
-
 /** Every item of a best-match query, for its match spans. */
 export const looseItems = (l: CompiledLoose): CompiledItem[] => [...l.required.flat(), ...l.words, ...l.groups.map((g) => g.ci)];
-
-/** A best-match query compiled (see `loosen` in best-match.ts). */
-export interface CompiledLoose {
-  /** Clauses that must still hold. */
-  required: CompiledItem[][];
-  /** The optional words, in `loosen`'s order (groups refer to them by index). */
-  words: CompiledItem[];
-  groups: CompiledGroup[];
-  /**
-   * Each word's count toward "how much of the query": its idf over the mean
-   * idf of the query's words, so the shares still add up to the number of
-   * words. Holding the rare, specific words of a question (`selected`,
-   * `evaluated`) says more than holding its common ones (`village`,
-   * `support`), which most passages of a paper on the topic hold anyway.
-   */
-  rarity: number[];
-}
 
 /** The best-match form of a compiled query, or null when loosening would change nothing. */
 export function compileLoose(q: ParsedQuery, cq: CompiledQuery): CompiledLoose | null {

@@ -38,7 +38,8 @@ import { hanParts, runBigrams } from '../../pipeline/analyze.js';
 import type { Variant } from '../../pipeline/compile.js';
 import type { PassageIndex } from '../../pipeline/index.js';
 import type { ParsedQuery, QueryFilters } from '../../pipeline/query.js';
-import { type CompiledItem, type RankOptions, type SearchSource, compileQuery, isOptional } from '../../pipeline/rank.js';
+import type { CompiledItem, RankOptions, SearchSource } from '../../pipeline/rank-types.js';
+import { compileQuery, isOptional } from '../../pipeline/rank.js';
 
 /** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
 const MAX_LEXEME_BYTES = 2000;
