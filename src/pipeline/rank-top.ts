@@ -49,6 +49,7 @@ import type { MatchSpan, Passage } from '../core/types.js';
 import { IdSet } from './idset.js';
 import type { ParsedQuery } from './query.js';
 import type { CompiledItem, Context, RankOptions } from './rank-types.js';
+import { itemSpans, mergeSpans, titleMentions, wholeQueryAdjacent } from './rank-spans.js';
 import {
   BEST_MATCH_BELOW,
   BONUS_ALL_BELOW,
@@ -62,17 +63,13 @@ import {
   compileQuery,
   idf,
   isOptional,
-  itemSpans,
   lengthNorm,
-  mergeSpans,
   priorBound,
   strictCandidates,
   strictScore,
   summaryPassage,
   termMemo,
   termPostings,
-  titleMentions,
-  wholeQueryAdjacent,
 } from './rank.js';
 import { readsAsQuestion } from './best-match.js';
 import { biword } from './analyze.js';
