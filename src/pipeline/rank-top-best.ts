@@ -6,7 +6,8 @@
 import type { MatchSpan, Passage } from '../core/types.js';
 import type { CompiledItem, CompiledLoose, Context } from './rank-types.js';
 import { itemSpans, mergeSpans } from './rank-spans.js';
-import { K1, bestCandidates, bestScore, lengthNorm, looseItems, priorBound } from './rank.js';
+import { K1, bestCandidates, bestScore, lengthNorm, priorBound } from './rank-score.js';
+import { looseItems } from './rank.js';
 import {
   type TopSource,
   type TopResult,

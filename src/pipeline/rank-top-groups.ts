@@ -4,7 +4,7 @@
  * from the most frequent down until the want-th best exact score beats what
  * the next group can score.
  */
-import { K1, KIND_PRIOR, MID_WORD_WEIGHT, TITLE_BOOST, leastLengthNorm, lengthNorm, priorBound, strictScore } from './rank.js';
+import { K1, KIND_PRIOR, MID_WORD_WEIGHT, TITLE_BOOST, leastLengthNorm, lengthNorm, priorBound, strictScore } from './rank-score.js';
 import { PaperCounts, SLACK } from './rank-top-facts.js';
 import {
   EXCLUDED,

@@ -6,7 +6,7 @@
  */
 import { IdSet } from './idset.js';
 import type { CompiledItem, Context } from './rank-types.js';
-import { K1, MID_WORD_WEIGHT, TITLE_BOOST, type TitleMemo, lengthNorm, priorBound, strictScore } from './rank.js';
+import { K1, MID_WORD_WEIGHT, TITLE_BOOST, type TitleMemo, lengthNorm, priorBound, strictScore } from './rank-score.js';
 import { type TopSource, PaperCounts, SLACK, type VariantFacts, type ClauseFacts, type ItemFacts } from './rank-top-facts.js';
 import { highest } from './rank-top-order.js';
 

@@ -51,22 +51,24 @@ import type { ParsedQuery } from './query.js';
 import type { CompiledItem, Context, RankOptions } from './rank-types.js';
 import { itemSpans, mergeSpans, titleMentions, wholeQueryAdjacent } from './rank-spans.js';
 import {
-  BEST_MATCH_BELOW,
-  BONUS_ALL_BELOW,
-  BONUS_TOP,
   K1,
   PHRASE_BONUS,
   SUMMARY_BOOST,
   TITLE_BOOST,
   type TitleMemo,
-  compileLoose,
-  compileQuery,
   idf,
   isOptional,
   lengthNorm,
   priorBound,
   strictCandidates,
   strictScore,
+} from './rank-score.js';
+import {
+  BEST_MATCH_BELOW,
+  BONUS_ALL_BELOW,
+  BONUS_TOP,
+  compileLoose,
+  compileQuery,
   summaryPassage,
   termMemo,
   termPostings,

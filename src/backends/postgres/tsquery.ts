@@ -39,7 +39,8 @@ import type { Variant } from '../../pipeline/compile.js';
 import type { PassageIndex } from '../../pipeline/index.js';
 import type { ParsedQuery, QueryFilters } from '../../pipeline/query.js';
 import type { CompiledItem, RankOptions, SearchSource } from '../../pipeline/rank-types.js';
-import { compileQuery, isOptional } from '../../pipeline/rank.js';
+import { isOptional } from '../../pipeline/rank-score.js';
+import { compileQuery } from '../../pipeline/rank.js';
 
 /** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
 const MAX_LEXEME_BYTES = 2000;
