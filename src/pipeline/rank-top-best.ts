@@ -5,9 +5,9 @@
  */
 import type { MatchSpan, Passage } from '../core/types.js';
 import type { CompiledItem, CompiledLoose, Context } from './rank-types.js';
-import { itemSpans, mergeSpans } from './rank-spans.js';
 import { K1, bestCandidates, bestScore, lengthNorm, priorBound } from './rank-score.js';
-import { looseItems } from './rank.js';
+import { itemSpans, mergeSpans } from './rank-spans.js';
+import { looseItems } from './rank-compile.js';
 import {
   type TopSource,
   type TopResult,

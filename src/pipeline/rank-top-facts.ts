@@ -10,8 +10,8 @@ import type { Lang, MatchSpan, Passage, PassageKind } from '../core/types.js';
 import type { Variant } from './compile.js';
 import { IdSet } from './idset.js';
 import type { MatchMode, RankedHit, SearchSource } from './rank-types.js';
-import { wordTf } from './rank-spans.js';
 import { BAG_WEIGHT, EXPANSION_WEIGHT, MID_WORD_WEIGHT } from './rank-score.js';
+import { wordTf } from './rank-spans.js';
 
 /** What the top-k ranking needs beyond a {@link SearchSource}: per-passage facts from typed arrays. */
 export interface TopSource extends SearchSource {

@@ -49,7 +49,6 @@ import type { MatchSpan, Passage } from '../core/types.js';
 import { IdSet } from './idset.js';
 import type { ParsedQuery } from './query.js';
 import type { CompiledItem, Context, RankOptions } from './rank-types.js';
-import { itemSpans, mergeSpans, titleMentions, wholeQueryAdjacent } from './rank-spans.js';
 import {
   K1,
   PHRASE_BONUS,
@@ -63,16 +62,9 @@ import {
   strictCandidates,
   strictScore,
 } from './rank-score.js';
-import {
-  BEST_MATCH_BELOW,
-  BONUS_ALL_BELOW,
-  BONUS_TOP,
-  compileLoose,
-  compileQuery,
-  summaryPassage,
-  termMemo,
-  termPostings,
-} from './rank.js';
+import { itemSpans, mergeSpans, titleMentions, wholeQueryAdjacent } from './rank-spans.js';
+import { compileLoose, compileQuery, termMemo, termPostings } from './rank-compile.js';
+import { BEST_MATCH_BELOW, BONUS_ALL_BELOW, BONUS_TOP, summaryPassage } from './rank.js';
 import { readsAsQuestion } from './best-match.js';
 import { biword } from './analyze.js';
 import { type Bonus, topEntries } from './top.js';

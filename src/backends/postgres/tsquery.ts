@@ -40,7 +40,7 @@ import type { PassageIndex } from '../../pipeline/index.js';
 import type { ParsedQuery, QueryFilters } from '../../pipeline/query.js';
 import type { CompiledItem, RankOptions, SearchSource } from '../../pipeline/rank-types.js';
 import { isOptional } from '../../pipeline/rank-score.js';
-import { compileQuery } from '../../pipeline/rank.js';
+import { compileQuery } from '../../pipeline/rank-compile.js';
 
 /** PostgreSQL refuses lexemes of 2 KB or more; longer terms are stored (and looked up) as a hash. */
 const MAX_LEXEME_BYTES = 2000;
