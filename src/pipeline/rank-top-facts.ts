@@ -222,7 +222,7 @@ export function presentUnbounded(f: VariantFacts, id: number): boolean {
   return f.shape === 'word' || (f.shape === 'run-word' && (f.chars === 1 || f.tables[0]![id] === 0xffff));
 }
 
-/** A clause's items' facts, and whether a hit may lack it (see `isOptional` in rank.ts). */
+/** A clause's items' facts, and whether a hit may lack it (see `isOptional` in rank-score.ts). */
 export type ClauseFacts = ItemFacts[] & { optional?: boolean };
 
 /** An item's variants' facts, and its idf. */

@@ -33,7 +33,7 @@
  * Best match (a thin strict result, or a question: see best-match.ts) takes
  * the same three steps over its own candidates (any word or group of the
  * loosened query): `bestBound` (rank-top-best.ts) settles most candidates from the tables
- * and bounds each one's `bestScore` (rank.ts) — how much of the query it may hold
+ * and bounds each one's `bestScore` (rank-score.ts) — how much of the query it may hold
  * (the rarity of every word it may hold), plus the most its BM25 fraction can
  * be — and candidates are scored exactly in descending order of that bound
  * until no later one can enter the first k. A question of common words
@@ -187,7 +187,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
   };
   const titleOfPassage = perPaper(src, titleOf);
   // A one-word variant's candidate set already holds its word's frequency table (see `candidates` in
-  // rank.ts): the same table the bounds read, so it is not built a second time from the posting list.
+  // rank-compile.ts): the same table the bounds read, so it is not built a second time from the posting list.
   const tableCache = new Map<string, Uint16Array>();
   for (const [v, set] of pool) if (v.terms.length === 1 && set.frequencies !== undefined) tableCache.set(v.terms[0]!, set.frequencies);
   const memo = termMemo(pool);
@@ -391,7 +391,7 @@ function docFirst(q: ParsedQuery, cands: Iterable<number>, src: TopSource): Int3
 
 /**
  * Whether a passage holds the whole query as one phrase (`wholeQueryAdjacent`
- * in rank.ts, the whole-query phrase bonus), asked of the index before the
+ * in rank-spans.ts, the whole-query phrase bonus), asked of the index before the
  * passage is read: each pair of neighbouring words must be one of the
  * passage's biwords, which for two words is the whole answer (the biwords
  * encode the same adjacency rule). Only a longer query whose biwords are all

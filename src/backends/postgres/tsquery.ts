@@ -5,7 +5,7 @@
  * matching in one statement, instead of a posting list per term.
  *
  * The query is compiled exactly as the ranking stage compiles it
- * (`compileQuery` in rank.ts: glossary expansions, hyphenated compounds,
+ * (`compileQuery` in rank-compile.ts: glossary expansions, hyphenated compounds,
  * multi-word glossary entries, the bag-of-words of translations, stop words
  * that are optional), and each variant becomes the condition for its
  * candidates there:
@@ -112,7 +112,7 @@ function or(parts: Cond[]): Cond {
   return kept.length === 1 ? kept[0]! : { op: 'or', parts: kept };
 }
 
-/** The condition for a variant's candidates (see `candidates` in rank.ts), never narrower. */
+/** The condition for a variant's candidates (see `candidates` in rank-compile.ts), never narrower. */
 function variantCond(v: Variant): Cond {
   if (v.run !== undefined) {
     const grams = runBigrams(v.run);
@@ -142,7 +142,7 @@ function variantCond(v: Variant): Cond {
  * The lexeme whose presence means the variant matches, for an exclusion: a
  * word of no Han character (a Han word's lexeme may be a character pair of
  * the recall layer), or a Chinese run of two characters (its pair's list is
- * exact, see `itemTf` in rank.ts); null when only Node can tell.
+ * exact, see `itemTf` in rank-score.ts); null when only Node can tell.
  */
 function exactLexeme(v: Variant): string | null {
   if (v.grep !== undefined || v.bag || v.terms.length !== 1) return null;
@@ -208,7 +208,7 @@ export function clausesTsquery(
   return { tsquery: whole(true), loose: hasPhrase(positive) ? whole(false) : null };
 }
 
-/** The biwords of a phrase variant's word pairs (see `keyTerms` in rank.ts). */
+/** The biwords of a phrase variant's word pairs (see `keyTerms` in rank-spans.ts). */
 function variantPairs(v: Variant): string[] {
   if (v.bag || v.terms.length < 2) return [];
   return v.terms.slice(1).map((t, i) => `${v.terms[i]}${v.loose[i] ? '~' : '|'}${t}`);
