@@ -151,7 +151,9 @@ export const lastBestPass = { tiers: -1, bounded: 0 };
  * enter. A candidate held only through a two-word phrase or a translation's
  * bag of words is a hit if its check passes, and tiered alike; those only
  * the passage can settle (a longer Chinese run the tables list 0 times,
- * found across jieba's words) are bounded one by one as before.
+ * found across jieba's words) are bounded one by one up to the `cap`'s worth
+ * of hits, and past it tiered as pending: read only if their tier is
+ * reached, left out of the total otherwise (then "at least N").
  */
 function tieredPass(
   cands: IdSet,
