@@ -20,7 +20,7 @@ import {
   NO_HIT,
   passesCheck,
 } from './rank-top-facts.js';
-import { firstByScore, highest } from './rank-top-order.js';
+import { firstByScore, wantthScore } from './rank-top-order.js';
 import type { IdSet } from './idset.js';
 
 /**
@@ -302,7 +302,7 @@ function tieredPass(
           }
         }
       }
-      if (e.n >= k) floorScore = kthExact(e, k, score);
+      if (e.n >= k) floorScore = wantthScore(e.bounds, e.n, k, score);
     }
     // Every hit is counted but the pending ones left; the entries of tiers left out could not reach the first k.
     lastBestPass.tiers = tiers;
@@ -318,21 +318,6 @@ function tieredPass(
       }
     }
   }
-}
-
-/**
- * The k-th best exact score among the `k` entries of highest bound (scoring
- * those not yet scored): at most the ranking's k-th best score, so an entry
- * bounded below it cannot enter the first k.
- */
-function kthExact(e: Entries, k: number, score: (i: number) => number): number {
-  const best = highest(e.bounds, e.n, k);
-  const scores: number[] = [];
-  for (const i of best) {
-    const s = score(i);
-    if (s !== -Infinity) scores.push(s);
-  }
-  return scores.length < k ? -Infinity : scores.sort((a, b) => b - a)[k - 1]!;
 }
 
 /** What {@link bestBound} knows of a best-match query. */

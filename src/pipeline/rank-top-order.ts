@@ -156,3 +156,21 @@ export function highest(values: Float64Array, n: number, want: number): number[]
   }
   return Array.from(heap.subarray(0, size));
 }
+
+/**
+ * The want-th best exact score among the `want` entries of highest bound
+ * (`score` gives an entry's exact score, -Infinity for no hit, and is
+ * expected to remember it): at most the ranking's want-th best score, so an
+ * entry bounded below it cannot enter the first `want`. -Infinity when
+ * fewer than `want` of them are hits.
+ */
+export function wantthScore(bounds: Float64Array, n: number, want: number, score: (i: number) => number): number {
+  const best = highest(bounds, n, want);
+  const scores = new Float64Array(best.length);
+  let m = 0;
+  for (const i of best) {
+    const s = score(i);
+    if (s !== -Infinity) scores[m++] = s;
+  }
+  return m < want ? -Infinity : scores.subarray(0, m).sort()[m - want]!;
+}

@@ -8,7 +8,7 @@ import { IdSet } from './idset.js';
 import type { CompiledItem, Context } from './rank-types.js';
 import { K1, MID_WORD_WEIGHT, TITLE_BOOST, type TitleMemo, lengthNorm, priorBound, strictScore } from './rank-score.js';
 import { type TopSource, PaperCounts, SLACK, type VariantFacts, type ClauseFacts, type ItemFacts } from './rank-top-facts.js';
-import { highest } from './rank-top-order.js';
+import { wantthScore } from './rank-top-order.js';
 
 /** {@link PlainVariant}'s kinds: the shapes of {@link VariantFacts} the plain pass reads. */
 const WORD = 0;
@@ -321,21 +321,13 @@ export function exclusion(excluded: PlainVariant[], id: number): number {
   return unsure;
 }
 
-/**
- * The want-th best exact score among the `want` entries of highest bound
- * (scoring those not yet scored): at most the ranking's want-th best score.
- * -Infinity when fewer than `want` of them are hits.
- */
+/** {@link wantthScore} over a pass's entries, scoring those not yet scored with `strictScore`. */
 export function wantth(ids: Int32Array, bounds: Float64Array, exact: Uint8Array, n: number, want: number, o: PlainPassOptions): number {
-  const best = highest(bounds, n, want);
-  const scores = new Float64Array(best.length);
-  let m = 0;
-  for (const i of best) {
+  return wantthScore(bounds, n, want, (i) => {
     if (exact[i] === 0) {
       bounds[i] = strictScore(ids[i]!, o.clauses, o.ctx, o.titles)?.score ?? -Infinity;
       exact[i] = 1;
     }
-    if (bounds[i]! !== -Infinity) scores[m++] = bounds[i]!;
-  }
-  return m < want ? -Infinity : scores.subarray(0, m).sort()[m - want]!;
+    return bounds[i]!;
+  });
 }
