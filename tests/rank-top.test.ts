@@ -491,6 +491,39 @@ describe('after removals and updates, before compaction', () => {
   }, 180_000);
 });
 
+/**
+ * rankTop with a cap on exact counting against the full ranking: the same page of hits, and a total
+ * and per-paper counts that are exact ('eq') or lower bounds ('gte', which the engine then tells the
+ * API and the page).
+ */
+function expectCapped(
+  q: string,
+  opts: RankOptions,
+  offset: number,
+  limit: number,
+): { relation: 'eq' | 'gte'; total: number; full: number; mode: RankResult['mode'] } {
+  const full = rank(parseQuery(q), engine, opts);
+  const top = rankTop(parseQuery(q), engine, opts, offset + limit);
+  expect(
+    top.hits.slice(offset).map((h) => [h.passage.id, h.score]),
+    q,
+  ).toEqual(full.hits.slice(offset, offset + limit).map((h) => [h.passage.id, h.score]));
+  const perDocument: Record<string, number> = {};
+  for (const h of full.hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
+  const result = { relation: top.totalRelation, total: top.total, full: full.hits.length, mode: top.mode };
+  if (top.totalRelation === 'eq') {
+    expect(top.total, q).toBe(full.hits.length);
+    expect(top.perDocument, q).toEqual(perDocument);
+    return result;
+  }
+  expect(top.total, q).toBeLessThanOrEqual(full.hits.length);
+  for (const [doc, count] of Object.entries(top.perDocument)) expect(count, `${q} ${doc}`).toBeLessThanOrEqual(perDocument[doc]!);
+  const page = engine.search(q, { ...opts, offset, limit });
+  expect(page.totalRelation, q).toBe('gte');
+  expect(page.total, q).toBe(top.total);
+  return result;
+}
+
 describe('totals above the exact-count cap', () => {
   it('are "at least N", lower bounds of the exact counts, with the same page of hits', () => {
     // The cap is never below 2,001 (the phrase bonus depends on the exact count up to there), so the
@@ -513,31 +546,13 @@ describe('totals above the exact-count cap', () => {
         [false, 'strict'],
         [true, 'auto'],
       ] as const) {
-        const opts = { expand, match, exactTotalUpTo: 0 } as const;
-        const full = rank(parseQuery(q), engine, opts);
-        const top = rankTop(parseQuery(q), engine, opts, 40);
-        expect(
-          top.hits.map((h) => [h.passage.id, h.score]),
-          q,
-        ).toEqual(full.hits.slice(0, 40).map((h) => [h.passage.id, h.score]));
-        const perDocument: Record<string, number> = {};
-        for (const h of full.hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
-        if (top.totalRelation === 'eq') {
-          expect(top.total, q).toBe(full.hits.length);
-          expect(top.perDocument, q).toEqual(perDocument);
-          continue;
-        }
+        const capped = expectCapped(q, { expand, match, exactTotalUpTo: 0 }, 0, 40);
+        if (capped.relation === 'eq') continue;
         gte++;
         if (lastTopPass.pass === 'plain') plainGte++;
         if (lastTopPass.pass === 'item') itemGte++;
         if (lastTopPass.pass === 'general') generalGte++;
-        expect(top.total, q).toBeGreaterThan(2000);
-        expect(top.total, q).toBeLessThanOrEqual(full.hits.length);
-        for (const [doc, count] of Object.entries(top.perDocument)) expect(count, `${q} ${doc}`).toBeLessThanOrEqual(perDocument[doc]!);
-        // The engine says so to the API and the page.
-        const page = engine.search(q, opts);
-        expect(page.totalRelation).toBe('gte');
-        expect(page.total).toBe(top.total);
+        expect(capped.total, q).toBeGreaterThan(2000);
       }
     expect(gte).toBeGreaterThan(0);
     // Both step 1s leave checks past the cap to the ranking.
@@ -549,9 +564,7 @@ describe('totals above the exact-count cap', () => {
     expect(exact.totalRelation).toBe('eq');
     expect(exact.total).toBe(rank(parseQuery('counterpart support'), engine, { expand: true, match: 'strict' }).hits.length);
   });
-});
 
-describe('an item whose settled hits alone reach the cap', () => {
   it('in best match, leave candidates only their text can settle to their tier: "at least N", the same page', () => {
     // Chinese questions whose longer words jieba cut otherwise in some passages (found there only by
     // reading the text): past the cap those are read only if the ranking reaches their tier.
@@ -567,27 +580,11 @@ describe('an item whose settled hits alone reach the cap', () => {
           [0, 20],
           [20, 20],
         ] as const) {
-          const opts = { expand, match: 'auto', exactTotalUpTo: 0 } as const;
-          const full = rank(parseQuery(q), engine, opts);
-          const top = rankTop(parseQuery(q), engine, opts, offset + limit);
-          expect(top.mode, q).toBe('best');
-          expect(
-            top.hits.slice(offset).map((h) => [h.passage.id, h.score]),
-            q,
-          ).toEqual(full.hits.slice(offset, offset + limit).map((h) => [h.passage.id, h.score]));
-          const perDocument: Record<string, number> = {};
-          for (const h of full.hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
-          if (top.totalRelation === 'eq') {
-            expect(top.total, q).toBe(full.hits.length);
-            expect(top.perDocument, q).toEqual(perDocument);
-            continue;
-          }
+          const capped = expectCapped(q, { expand, match: 'auto', exactTotalUpTo: 0 }, offset, limit);
+          expect(capped.mode, q).toBe('best');
+          if (capped.relation === 'eq') continue;
           gte++;
-          expect(top.total, q).toBeLessThan(full.hits.length);
-          for (const [doc, count] of Object.entries(top.perDocument)) expect(count, `${q} ${doc}`).toBeLessThanOrEqual(perDocument[doc]!);
-          const page = engine.search(q, { ...opts, offset, limit });
-          expect(page.totalRelation, q).toBe('gte');
-          expect(page.total, q).toBe(top.total);
+          expect(capped.total, q).toBeLessThan(capped.full);
         }
     expect(gte).toBeGreaterThan(0);
     // Under the default cap, counted exactly.
@@ -596,7 +593,9 @@ describe('an item whose settled hits alone reach the cap', () => {
     expect(exact.totalRelation).toBe('eq');
     expect(exact.total).toBe(rank(parseQuery(q), engine, { expand: true, match: 'auto' }).hits.length);
   });
+});
 
+describe('an item whose settled hits alone reach the cap', () => {
   it('checks none of its phrases while counting, and pages as the full ranking does', () => {
     // 对口支援 cut as a word in more passages than the cap, and its English translations as phrases
     // (some standing together, some apart) in passages between them: those are left to the ranking.
