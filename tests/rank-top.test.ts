@@ -203,8 +203,10 @@ describe('rankTop gives exactly the full ranking', () => {
       { numRuns: 80 },
     );
     // The comparisons above must be of best match, by coverage tiers too, or they prove nothing of it.
-    expect(best).toBeGreaterThan(runs / 3);
-    expect(tiered).toBeGreaterThan(runs / 10);
+    // About half the runs are best match and a fifth tiered; these floors fail by chance about once
+    // in 100,000 runs (binomial tails), where a tenth of the runs failed one in six.
+    expect(best).toBeGreaterThan(runs / 4);
+    expect(tiered).toBeGreaterThanOrEqual(3);
   }, 120_000);
 
   it("rank a question by coverage tiers, leaving out the tiers of common words alone, with the full ranking's answer", () => {
