@@ -3,11 +3,22 @@
  * percentiles over the query mix, and the HTTP load (autocannon on loopback)
  * against an app served on an ephemeral port. One definition, so the
  * embedded, FTS5, brute-force and PostgreSQL columns compare like with like.
+ * Also the in-process tools: a forced garbage collection, timed runs of one
+ * query, memory sampling and CPU profiles.
  */
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import autocannon from 'autocannon';
 import type express from 'express';
+import { ROOT } from './corpus.js';
+
+// Node hands gc() only to contexts made after the flag is set: set it, then take gc from a new context.
+setFlagsFromString('--expose-gc');
+/** A full garbage collection, so heap figures count what is held, not what is waiting to be collected. */
+export const gc = runInNewContext('gc') as () => void;
 
 /** `x` rounded to `d` decimals. */
 export const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -102,4 +113,88 @@ export async function serve(app: express.Express): Promise<{ url: string; close(
       await closed;
     },
   };
+}
+
+/** Peak RSS (whole process, workers included) and main-thread heap, sampled every 20 ms until `stop()`. */
+export function memorySampler(): { stop(): { rss: number; heap: number } } {
+  let rss = 0;
+  let heap = 0;
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    rss = Math.max(rss, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  };
+  sample();
+  const t = setInterval(sample, 20);
+  return {
+    stop() {
+      clearInterval(t);
+      sample();
+      return { rss, heap };
+    },
+  };
+}
+
+/** The median of `xs` (the upper one of an even count; 0 for none). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+/** Time `fn` up to `reps` times (after one warm-up) or until `budgetMs` is spent. */
+export function timeQuery(fn: () => unknown, reps: number, budgetMs: number): { samples: number[]; firstMs: number } {
+  let t = performance.now();
+  fn();
+  const firstMs = performance.now() - t;
+  // A query slower than the whole budget on its first run counts that run as its only sample.
+  if (firstMs > budgetMs) return { samples: [firstMs], firstMs };
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < reps && (samples.length === 0 || performance.now() - start < budgetMs)) {
+    t = performance.now();
+    fn();
+    samples.push(performance.now() - t);
+  }
+  return { samples, firstMs };
+}
+
+/** One function's share of a CPU profile: `name file:line`, its self time and its percentage of all self time. */
+export interface ProfileEntry {
+  fn: string;
+  selfMs: number;
+  pct: number;
+}
+
+/** Self time by function (the top 10) over a CPU profile of `fn` repeated for ~1.5 s. */
+export async function profile(fn: () => unknown): Promise<ProfileEntry[]> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  const start = performance.now();
+  do fn();
+  while (performance.now() - start < 1500);
+  const { profile: prof } = await session.post('Profiler.stop');
+  session.disconnect();
+  const self = new Map<number, number>();
+  const samples = prof.samples ?? [];
+  const deltas = prof.timeDeltas ?? [];
+  samples.forEach((id, k) => self.set(id, (self.get(id) ?? 0) + (deltas[k] ?? 0)));
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const node of prof.nodes) {
+    // node's inspector starting and stopping the profiler (called from post@node:inspector), not query work.
+    if (node.callFrame.functionName === 'dispatch' && node.callFrame.url === '') continue;
+    const us = self.get(node.id) ?? 0;
+    total += us;
+    const cf = node.callFrame;
+    const file = cf.url.replace(/^file:\/\//, '').replace(ROOT, '');
+    const key = `${cf.functionName || '(anonymous)'} ${file ? `${file}:${cf.lineNumber + 1}` : ''}`.trim();
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  }
+  return [...byFn.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([f, us]) => ({ fn: f, selfMs: round(us / 1000, 1), pct: round((100 * us) / Math.max(1, total), 1) }));
 }

@@ -16,10 +16,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
-import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapStatistics } from 'node:v8';
 import express from 'express';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { openIndexDatabase, saveDocumentRow } from '../src/backends/embedded/persist.js';
@@ -32,7 +30,7 @@ import { parseQuery } from '../src/pipeline/query.js';
 import { rank } from '../src/pipeline/rank.js';
 import { type BaselineQuery, Baselines, compileQuery, type TermsResult, type TermsTask } from './baselines.js';
 import { CACHE, ROOT, ensureCorpus } from './corpus.js';
-import { httpLoad, percentiles, round, serve } from './measure.js';
+import { gc, httpLoad, median, memorySampler, percentiles, profile, round, serve, timeQuery } from './measure.js';
 import { type BenchQuery, queryMix } from './queries.js';
 import { benchDatabaseUrl, benchPostgres, postgresMarkdown } from './postgres.js';
 
@@ -71,89 +69,10 @@ if (Math.max(...SIZES) >= 300 && getHeapStatistics().heap_size_limit / 1024 / 10
 /** The same heap limit for the cold-start process as for this one. */
 const HEAP_FLAG = `--max-old-space-size=${Math.floor(getHeapStatistics().heap_size_limit / 1024 / 1024)}`;
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
 const MB = 1024 * 1024;
 const log = (...a: unknown[]): void => console.log(...a);
 
 // --- measurement helpers ---
-
-/** Peak RSS (whole process, workers included) and main-thread heap, sampled every 20 ms. */
-function memorySampler(): { stop(): { rss: number; heap: number } } {
-  let rss = 0;
-  let heap = 0;
-  const sample = (): void => {
-    const m = process.memoryUsage();
-    rss = Math.max(rss, m.rss);
-    heap = Math.max(heap, m.heapUsed);
-  };
-  sample();
-  const t = setInterval(sample, 20);
-  return {
-    stop() {
-      clearInterval(t);
-      sample();
-      return { rss, heap };
-    },
-  };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
-
-/** Time `fn` up to REPS times (after one warm-up) or until the per-query budget is spent. */
-function timeQuery(fn: () => unknown): { samples: number[]; firstMs: number } {
-  let t = performance.now();
-  fn();
-  const firstMs = performance.now() - t;
-  // A query slower than the whole budget on its first run counts that run as its only sample.
-  if (firstMs > QUERY_BUDGET_MS) return { samples: [firstMs], firstMs };
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < REPS && (samples.length === 0 || performance.now() - start < QUERY_BUDGET_MS)) {
-    t = performance.now();
-    fn();
-    samples.push(performance.now() - t);
-  }
-  return { samples, firstMs };
-}
-
-/** Self time by function over a CPU profile of `fn` repeated for ~1.5 s. */
-async function profile(fn: () => unknown): Promise<Array<{ fn: string; selfMs: number; pct: number }>> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-  const start = performance.now();
-  do fn();
-  while (performance.now() - start < 1500);
-  const { profile: prof } = await session.post('Profiler.stop');
-  session.disconnect();
-  const self = new Map<number, number>();
-  const samples = prof.samples ?? [];
-  const deltas = prof.timeDeltas ?? [];
-  samples.forEach((id, k) => self.set(id, (self.get(id) ?? 0) + (deltas[k] ?? 0)));
-  const byFn = new Map<string, number>();
-  let total = 0;
-  for (const node of prof.nodes) {
-    // node's inspector starting and stopping the profiler (called from post@node:inspector), not query work.
-    if (node.callFrame.functionName === 'dispatch' && node.callFrame.url === '') continue;
-    const us = self.get(node.id) ?? 0;
-    total += us;
-    const cf = node.callFrame;
-    const file = cf.url.replace(/^file:\/\//, '').replace(ROOT, '');
-    const key = `${cf.functionName || '(anonymous)'} ${file ? `${file}:${cf.lineNumber + 1}` : ''}`.trim();
-    byFn.set(key, (byFn.get(key) ?? 0) + us);
-  }
-  return [...byFn.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 10)
-    .map(([f, us]) => ({ fn: f, selfMs: round(us / 1000, 1), pct: round((100 * us) / Math.max(1, total), 1) }));
-}
 
 function dirBytes(dir: string): number {
   let n = 0;
@@ -330,9 +249,9 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
       };
       note = `only duikou: ${only(dk, fs).map(show).join(' | ') || '-'}; only FTS5: ${only(fs, dk).map(show).join(' | ') || '-'}; only brute: ${only(br, dk).map(show).join(' | ') || '-'}`;
     }
-    const d = timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' }));
-    const f = timeQuery(() => base.ftsSearch(cq));
-    const b = timeQuery(() => base.bruteSearch(cq).top);
+    const d = timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' }), REPS, QUERY_BUDGET_MS);
+    const f = timeQuery(() => base.ftsSearch(cq), REPS, QUERY_BUDGET_MS);
+    const b = timeQuery(() => base.bruteSearch(cq).top, REPS, QUERY_BUDGET_MS);
     lat.duikou.push(d.samples);
     lat.fts5.push(f.samples);
     lat.brute.push(b.samples);
@@ -447,7 +366,9 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   // The queries again on the engine as a server holds it from then on: postings in the state's typed
   // arrays, texts read from index.db through a bounded cache (the run above timed the built engine,
   // every text in memory).
-  const latPersisted = queries.map((bq) => timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' })).samples);
+  const latPersisted = queries.map(
+    (bq) => timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' }), REPS, QUERY_BUDGET_MS).samples,
+  );
   const queryPersisted = percentiles(latPersisted);
   log(`in-process p50/p95/p99, index persisted: duikou ${JSON.stringify(queryPersisted)}`);
   const { updateMs, prepareMs: updatePrepareMs } = updateOnce();
