@@ -14,9 +14,8 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, platform, release, totalmem, type as osType } from 'node:os';
+import { cpus, platform, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import express from 'express';
 import { Engine } from '../src/backends/embedded/engine.js';
@@ -32,40 +31,18 @@ import { type BaselineQuery, Baselines, compileQuery, type TermsResult, type Ter
 import { CACHE, ROOT, ensureCorpus } from './corpus.js';
 import { gc, httpLoad, median, memorySampler, percentiles, profile, round, serve, timeQuery } from './measure.js';
 import { type BenchQuery, queryMix } from './queries.js';
-import { benchDatabaseUrl, benchPostgres, postgresMarkdown } from './postgres.js';
+import { parseBenchOptions, restartWithBigHeapIfNeeded } from './options.js';
+import { benchPostgres, postgresMarkdown } from './postgres.js';
 
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '1,10,100' },
-    queries: { type: 'string', default: '20' },
-    'query-seconds': { type: 'string', default: '2' },
-    'http-seconds': { type: 'string', default: '4' },
-    threads: { type: 'string', default: String(availableParallelism()) },
-    out: { type: 'string', default: 'latest' },
-    render: { type: 'string' },
-    backend: { type: 'string', default: 'embedded' },
-  },
-});
-// `--backend postgres` adds the lab server's column (bench/postgres.ts); fail now, not after the first size, without a server.
-if (values.backend !== 'embedded' && values.backend !== 'postgres') throw new Error('--backend must be embedded or postgres');
-if (values.backend === 'postgres') benchDatabaseUrl();
-const SIZES = values.sizes.split(',').map(Number);
-const REPS = Number(values.queries);
-const QUERY_BUDGET_MS = Number(values['query-seconds']) * 1000;
-const HTTP_SECONDS = Number(values['http-seconds']);
-const THREADS = Number(values.threads);
+const opts = parseBenchOptions();
+const SIZES = opts.sizes;
+const REPS = opts.reps;
+const QUERY_BUDGET_MS = opts.queryBudgetMs;
+const HTTP_SECONDS = opts.httpSeconds;
+const THREADS = opts.threads;
 const RESULTS = join(ROOT, 'bench', 'results');
-const OUT = values.out;
-
-/** Heap limit for big corpora (MB): 60% of the machine's memory. */
-const BIG_HEAP_MB = Math.floor((totalmem() / 1024 / 1024) * 0.6);
-if (Math.max(...SIZES) >= 300 && getHeapStatistics().heap_size_limit / 1024 / 1024 < BIG_HEAP_MB * 0.9) {
-  console.log(`restarting with --max-old-space-size=${BIG_HEAP_MB} for the ${Math.max(...SIZES)} MB corpus`);
-  const child = spawnSync(process.execPath, [`--max-old-space-size=${BIG_HEAP_MB}`, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-  });
-  process.exit(child.status ?? 1);
-}
+const OUT = opts.out;
+restartWithBigHeapIfNeeded(SIZES);
 /** The same heap limit for the cold-start process as for this one. */
 const HEAP_FLAG = `--max-old-space-size=${Math.floor(getHeapStatistics().heap_size_limit / 1024 / 1024)}`;
 
@@ -316,7 +293,7 @@ async function benchSize(mb: number): Promise<Record<string, unknown>> {
   }
   base.close();
   const postgres =
-    values.backend === 'postgres'
+    opts.backend === 'postgres'
       ? await benchPostgres({
           mb,
           files,
@@ -627,14 +604,14 @@ function markdown(machine: Record<string, unknown>, sizes: Size[]): string {
   return `${L.join('\n')}\n`;
 }
 
-if (values.render) {
+if (opts.render) {
   // Re-render NAME.md from NAME.json (after the tables' layout changes), without running anything.
-  const saved = JSON.parse(readFileSync(join(RESULTS, `${values.render}.json`), 'utf8')) as {
+  const saved = JSON.parse(readFileSync(join(RESULTS, `${opts.render}.json`), 'utf8')) as {
     machine: Record<string, unknown>;
     sizes: Size[];
   };
-  writeFileSync(join(RESULTS, `${values.render}.md`), markdown(saved.machine, saved.sizes));
-  log(`wrote bench/results/${values.render}.md`);
+  writeFileSync(join(RESULTS, `${opts.render}.md`), markdown(saved.machine, saved.sizes));
+  log(`wrote bench/results/${opts.render}.md`);
   process.exit(0);
 }
 
@@ -644,7 +621,7 @@ const machine = {
   memoryGB: round(totalmem() / 1024 ** 3, 1),
   os: `${osType()} ${release()} (${platform()})`,
   node: process.version,
-  command: `npm run bench -- --sizes ${SIZES.join(',')} --queries ${REPS}${OUT === 'latest' ? '' : ` --out ${OUT}`}${values.backend === 'postgres' ? ' --backend postgres' : ''}`,
+  command: `npm run bench -- --sizes ${SIZES.join(',')} --queries ${REPS}${OUT === 'latest' ? '' : ` --out ${OUT}`}${opts.backend === 'postgres' ? ' --backend postgres' : ''}`,
   date: new Date().toISOString(),
 };
 const results: Size[] = [];
