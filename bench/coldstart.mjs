@@ -4,7 +4,7 @@
  * the data folder holds one, or building and persisting it when not.
  * Prints one JSON line.
  *
- * It runs the built JavaScript in dist/ (bench/run.ts builds it first when the
+ * It runs the built JavaScript in dist/ (the benchmark builds it first when the
  * sources changed), as `npm start` does: what a researcher waits for at a
  * restart, without the TypeScript loader that development runs through.
  *
@@ -21,7 +21,7 @@ gc();
 const heapBefore = process.memoryUsage().heapUsed;
 const { engine, stats } = await openPersistentCorpus(corpusDir, dataDir);
 const ready = performance.now();
-// The heap the engine holds once open (built and persisted, or read back), measured as bench/run.ts
+// The heap the engine holds once open (built and persisted, or read back), measured as bench/duikou.ts
 // measures a build's: after a forced collection, minus the heap before; before the first query, whose
 // caches (texts read, tokens) are not the index. The collection's pause is left out of the time to the answer.
 gc();

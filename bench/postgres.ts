@@ -202,7 +202,7 @@ export async function benchPostgres(input: PgBenchInput): Promise<Record<string,
 export function postgresMarkdown(size: Record<string, unknown>): string[] {
   // biome-ignore lint/suspicious/noExplicitAny: the report reads back the JSON shape benchPostgres built
   const p = size.postgres as any;
-  // biome-ignore lint/suspicious/noExplicitAny: as above, the embedded column's shape from run.ts
+  // biome-ignore lint/suspicious/noExplicitAny: as above, the embedded column's shape from size.ts
   const s = size as any;
   if (!p) return [];
   const L: string[] = [];
