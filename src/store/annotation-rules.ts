@@ -2,11 +2,20 @@
  * The validation and quoting rules, shared with the PostgreSQL store
  * (src/backends/postgres/annotations.ts) so both backends accept and refuse
  * exactly the same input: tag names and their keys, colours, notes, ranges
- * and quotes, merging a group of annotations, and rows → annotations.
+ * and quotes, whole inputs (a new annotation, a patch, a backup, a listing's
+ * text filter) and merging a group of annotations.
  */
 import { UserInputError } from '../core/errors.js';
-import { type AnchorMethod, type AnchorStatus, makeQuote, splitsSurrogatePair } from './anchor.js';
-import type { Annotation, MergedSource } from './annotation-types.js';
+import { makeQuote, splitsSurrogatePair } from './anchor.js';
+import type {
+  Annotation,
+  AnnotationPatch,
+  DocText,
+  MergedSource,
+  NewAnnotation,
+  RestorableAnnotation,
+  RestorableTag,
+} from './annotation-types.js';
 
 /** Highlight colour of an annotation made without one. */
 export const DEFAULT_COLOUR = '#ffd54f';
@@ -25,30 +34,6 @@ const CONTROL_RE = /[\p{Cc}\u2028\u2029]/u;
 /** A level made only of white space and invisible format characters (zero-width space, joiners, marks). */
 const INVISIBLE_ONLY_RE = /^[\s\p{Cf}]+$/u;
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/**
- * An annotations row as both stores read it: `merged_from` is JSON text in
- * SQLite and already parsed (jsonb) in PostgreSQL.
- */
-export interface AnnotationRow {
-  id: string;
-  doc_id: string;
-  start: number;
-  end: number;
-  exact: string;
-  prefix: string;
-  suffix: string;
-  note: string;
-  colour: string;
-  created_at: string;
-  updated_at: string;
-  text_hash: string;
-  status: AnchorStatus;
-  anchor_method: AnchorMethod;
-  created_by: string;
-  updated_by: string;
-  merged_from: string | MergedSource[];
-}
 
 /** Case- and width-insensitive form used for tag identity and text search. */
 export function foldText(s: string): string {
@@ -167,10 +152,13 @@ export function validateDocId(raw: unknown): string {
   return raw;
 }
 
+/** A tag name checked by {@link normalizeTagName}: as stored, its key, and its levels. */
+export type ParsedTag = ReturnType<typeof normalizeTagName>;
+
 /** Tags of one annotation: validated, deduplicated ignoring case (first spelling wins). */
-export function validateTags(raw: unknown): { name: string; key: string; segments: string[] }[] {
+export function validateTags(raw: unknown): ParsedTag[] {
   if (!Array.isArray(raw)) throw bad('bad_tag', 'Tags must be a list of names (标签必须是列表)');
-  const seen = new Map<string, { name: string; key: string; segments: string[] }>();
+  const seen = new Map<string, ParsedTag>();
   for (const t of raw) {
     const n = normalizeTagName(t);
     if (!seen.has(n.key)) seen.set(n.key, n);
@@ -178,8 +166,11 @@ export function validateTags(raw: unknown): { name: string; key: string; segment
   return [...seen.values()];
 }
 
+/** A range checked by {@link validateRange}, with its quote and context. */
+export type QuotedRange = { start: number; end: number } & ReturnType<typeof makeQuote>;
+
 /** Check `[start, end)` against the text and the optional client quote; returns the quote with context. */
-export function validateRange(text: string, start: unknown, end: unknown, exact: unknown) {
+export function validateRange(text: string, start: unknown, end: unknown, exact: unknown): QuotedRange {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) {
     throw bad('bad_range', 'start and end must be whole numbers (起止位置必须是整数)');
   }
@@ -264,48 +255,99 @@ export function planMerge(group: readonly Annotation[]): MergePlan {
   };
 }
 
-/** The validation helpers by name, as the PostgreSQL store uses them. */
-export const rules = {
-  bad,
-  isoNow,
-  validateColour,
-  validateNote,
-  validateDescription,
-  validateDocId,
-  validateTags,
-  validateRange,
-  MAX_QUERY_LENGTH,
-};
+/** A new annotation's fields, checked against the document's current text: what `create` stores. */
+export interface ParsedAnnotation {
+  docId: string;
+  range: QuotedRange;
+  note: string;
+  colour: string;
+  tags: ParsedTag[];
+}
 
 /**
- * Rows and their tag links (in tag order) → annotations; the one mapping both
- * stores use.
+ * Check a new annotation (the `create` of both stores) before anything is written.
+ * @throws UserInputError bad_input | bad_doc_id | bad_range | quote_mismatch (409) | bad_note | bad_colour | bad_tag
  */
-export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string; name: string }[]): Annotation[] {
-  const byId = new Map<string, string[]>();
-  for (const l of links) {
-    const list = byId.get(l.aid);
-    if (list) list.push(l.name);
-    else byId.set(l.aid, [l.name]);
+export function parseNewAnnotation(input: NewAnnotation, doc: DocText): ParsedAnnotation {
+  if (typeof input !== 'object' || input === null) throw bad('bad_input', 'Missing annotation (缺少标注)');
+  const docId = validateDocId(input.docId);
+  const range = validateRange(doc.text, input.start, input.end, input.exact);
+  const note = input.note === undefined ? '' : validateNote(input.note);
+  const colour = input.colour === undefined ? DEFAULT_COLOUR : validateColour(input.colour);
+  const tags = validateTags(input.tags ?? []);
+  return { docId, range, note, colour, tags };
+}
+
+/** The checked fields of a patch; absent ones are left alone. */
+export interface ParsedPatch {
+  note?: string;
+  colour?: string;
+  tags?: ParsedTag[];
+  range?: QuotedRange;
+}
+
+/**
+ * Check a patch of `current` (the `update` of both stores). A new range (any
+ * of start/end/exact) is checked like a new annotation's, against `doc`.
+ * @param store - the calling store's name, for the error a caller's bug raises
+ * @returns the checked changes, or null when the patch changes nothing
+ * @throws UserInputError bad_input and the errors of {@link parseNewAnnotation}
+ * @throws Error when the range changes and `doc` is missing (a bug in the caller)
+ */
+export function parseAnnotationPatch(
+  current: Annotation,
+  patch: AnnotationPatch,
+  doc: DocText | undefined,
+  store: string,
+): ParsedPatch | null {
+  if (typeof patch !== 'object' || patch === null) throw bad('bad_input', 'Missing changes (缺少修改内容)');
+  const note = patch.note === undefined ? undefined : validateNote(patch.note);
+  const colour = patch.colour === undefined ? undefined : validateColour(patch.colour);
+  const tags = patch.tags === undefined ? undefined : validateTags(patch.tags);
+  let range: QuotedRange | undefined;
+  if (patch.start !== undefined || patch.end !== undefined || patch.exact !== undefined) {
+    if (!doc) throw new Error(`${store}.update: changing the range needs the document text`);
+    range = validateRange(doc.text, patch.start ?? current.start, patch.end ?? current.end, patch.exact);
   }
-  return rows.map((r) => ({
-    id: r.id,
-    docId: r.doc_id,
-    start: r.start,
-    end: r.end,
-    exact: r.exact,
-    prefix: r.prefix,
-    suffix: r.suffix,
-    note: r.note,
-    colour: r.colour,
-    tags: byId.get(r.id) ?? [],
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    textHash: r.text_hash,
-    status: r.status,
-    anchorMethod: r.anchor_method,
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    mergedFrom: typeof r.merged_from === 'string' ? (JSON.parse(r.merged_from) as MergedSource[]) : r.merged_from,
+  if (note === undefined && colour === undefined && tags === undefined && range === undefined) return null;
+  return { note, colour, tags, range };
+}
+
+/**
+ * A listing's text filter, folded for matching; '' when absent or blank.
+ * @throws UserInputError bad_query
+ */
+export function parseListQuery(q: unknown): string {
+  if (q === undefined) return '';
+  if (typeof q !== 'string' || q.length > MAX_QUERY_LENGTH) {
+    throw bad('bad_query', `The search text must be at most ${MAX_QUERY_LENGTH} characters (搜索文本过长)`);
+  }
+  return foldText(q.trim());
+}
+
+/**
+ * Check a whole backup before restoring any of it (all or nothing): tag
+ * definitions, and annotations with their range, paper, note, colour and tags.
+ * @throws UserInputError bad_tag | bad_colour | bad_description | bad_range | bad_doc_id | bad_note
+ */
+export function parseBackup(backup: { annotations: readonly RestorableAnnotation[]; tags: readonly RestorableTag[] }) {
+  const tags = backup.tags.map((t) => ({
+    ...normalizeTagName(t.name),
+    colour: t.colour === null ? null : validateColour(t.colour, 'tag colour'),
+    description: validateDescription(t.description),
   }));
+  const annotations = backup.annotations.map((a) => {
+    // A backup's offsets are taken as stored (the paper may have changed since); only their shape is checked.
+    if (!(Number.isInteger(a.start) && Number.isInteger(a.end) && a.start >= 0 && a.end > a.start && a.exact !== '')) {
+      throw bad('bad_range', `Annotation ${a.id}: start/end must be whole numbers with 0 ≤ start < end and a quote (范围无效)`);
+    }
+    return {
+      ...a,
+      docId: validateDocId(a.docId),
+      note: validateNote(a.note),
+      colour: validateColour(a.colour),
+      tagNames: validateTags(a.tags),
+    };
+  });
+  return { tags, annotations };
 }

@@ -112,6 +112,15 @@ export function describeStorageFailure(file: string, failure: StorageFailure, er
 }
 
 /**
+ * Run `fn` in an IMMEDIATE transaction (all or nothing). It takes the write
+ * lock up front, so a second connection waits for `busy_timeout` instead of
+ * failing with SQLITE_BUSY when it upgrades a read to a write.
+ */
+export function writeImmediately<T>(db: Database, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+/**
  * Open (creating it and its folder if needed) the database at `file` and
  * migrate it to the latest schema. Pass `':memory:'` for a throwaway database.
  * The database is checked (`PRAGMA quick_check`, a few milliseconds for a

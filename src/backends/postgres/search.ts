@@ -77,7 +77,7 @@ import type { ParsedQuery } from '../../pipeline/query.js';
 import { BEST_MATCH_BELOW, type RankOptions, rank } from '../../pipeline/rank.js';
 import { readsAsQuestion } from '../../pipeline/best-match.js';
 import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';
-import { CHANGES_CHANNEL, type ChangeNotice } from './annotations.js';
+import { CHANGES_CHANNEL, type ChangeNotice } from './change-feed.js';
 import { inTransaction } from './db.js';
 import { IndexCache, type PassageStats, TextCache } from './search-cache.js';
 import { MAX_POSITION, MAX_POSITIONS, passageTsvector, positionsCountTerms } from './tsvector.js';

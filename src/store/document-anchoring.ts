@@ -1,0 +1,88 @@
+/**
+ * The papers the SQLite annotation store has seen, and keeping annotations on
+ * them when their text changes or they leave the corpus: re-anchoring
+ * (planned by annotation-rows.ts, shared with the PostgreSQL store),
+ * orphaning and deleting. {@link AnnotationStore} exposes it.
+ */
+import { isoNow } from './annotation-rules.js';
+import { type AnnotationRow, type DocumentRow, knownDocumentFromRow, planReanchor } from './annotation-rows.js';
+import type { KnownDocument, ReanchorCounts } from './annotation-types.js';
+import { type Database, writeImmediately } from './db.js';
+
+/** Record that the store has seen the paper with this text (inside a transaction); a paper that came back is no longer removed. */
+export function touchDocument(db: Database, docId: string, hash: string, now: string): void {
+  db.prepare(
+    `INSERT INTO documents (id, text_hash, seen_at) VALUES (?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET text_hash = excluded.text_hash, seen_at = excluded.seen_at, removed_at = NULL`,
+  ).run(docId, hash, now);
+}
+
+/** Documents the store has seen (to find those whose text changed since). */
+export function knownDocuments(db: Database): KnownDocument[] {
+  return (db.prepare('SELECT id, text_hash, seen_at, removed_at FROM documents ORDER BY id').all() as DocumentRow[]).map(
+    knownDocumentFromRow,
+  );
+}
+
+/**
+ * The document's text changed (or came back): re-anchor every annotation not
+ * yet on `newHash`, and retry every orphan, in one transaction. Anchored
+ * annotations get the new range, quote and context; the ones that cannot be
+ * found are orphaned with their old range and quote kept.
+ * @param text - the document's text now, or what reads it (read only when an annotation needs it)
+ */
+export function reanchorDocument(db: Database, docId: string, text: string | (() => string), newHash: string): ReanchorCounts {
+  return writeImmediately(db, () => {
+    const rows = db
+      .prepare(`SELECT * FROM annotations WHERE doc_id = ? AND (text_hash <> ? OR status = 'orphaned')`)
+      .all(docId, newHash) as AnnotationRow[];
+    const anchored = db.prepare(
+      `UPDATE annotations SET start = @start, "end" = @end, exact = @exact, prefix = @prefix, suffix = @suffix,
+         text_hash = @hash, status = 'anchored', anchor_method = @method WHERE id = @id`,
+    );
+    const orphaned = db.prepare(`UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE id = ?`);
+    // The text only when an annotation needs it: a paper's text may be read from the index on demand.
+    const newText = rows.length === 0 ? '' : typeof text === 'string' ? text : text();
+    const { counts, changes } = planReanchor(newText, rows);
+    for (const c of changes) {
+      if (c.status === 'anchored') {
+        anchored.run({
+          id: c.id,
+          start: c.start,
+          end: c.end,
+          exact: c.exact,
+          prefix: c.prefix,
+          suffix: c.suffix,
+          hash: newHash,
+          method: c.method,
+        });
+      } else {
+        orphaned.run(c.id);
+      }
+    }
+    const known = db.prepare('SELECT 1 FROM documents WHERE id = ?').get(docId);
+    if (known) touchDocument(db, docId, newHash, isoNow());
+    return counts;
+  });
+}
+
+/**
+ * The document is gone from the corpus: orphan all its annotations (kept,
+ * with their quotes, to be re-anchored if it comes back).
+ * @returns how many annotations were orphaned
+ */
+export function orphanDocument(db: Database, docId: string): number {
+  return writeImmediately(db, () => {
+    db.prepare('UPDATE documents SET removed_at = ? WHERE id = ?').run(isoNow(), docId);
+    return db.prepare(`UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE doc_id = ?`).run(docId).changes;
+  });
+}
+
+/**
+ * Delete every annotation of a document (the researcher confirmed it when
+ * removing the paper from the corpus). Tags stay.
+ * @returns how many annotations were deleted
+ */
+export function deleteByDocument(db: Database, docId: string): number {
+  return writeImmediately(db, () => db.prepare('DELETE FROM annotations WHERE doc_id = ?').run(docId).changes);
+}
