@@ -16,6 +16,7 @@ import type {
   RestorableAnnotation,
   RestorableTag,
 } from './annotation-types.js';
+import { IMPLICIT_OWNER } from './users.js';
 
 /** Highlight colour of an annotation made without one. */
 export const DEFAULT_COLOUR = '#ffd54f';
@@ -327,7 +328,8 @@ export function parseListQuery(q: unknown): string {
 
 /**
  * Check a whole backup before restoring any of it (all or nothing): tag
- * definitions, and annotations with their range, paper, note, colour and tags.
+ * definitions, and annotations with their range, paper, note, colour and tags
+ * (and their coders, the implicit owner when the backup names none).
  * @throws UserInputError bad_tag | bad_colour | bad_description | bad_range | bad_doc_id | bad_note
  */
 export function parseBackup(backup: { annotations: readonly RestorableAnnotation[]; tags: readonly RestorableTag[] }) {
@@ -347,6 +349,10 @@ export function parseBackup(backup: { annotations: readonly RestorableAnnotation
       note: validateNote(a.note),
       colour: validateColour(a.colour),
       tagNames: validateTags(a.tags),
+      // Backups made before accounts name no coder: those annotations were the implicit owner's.
+      createdBy: a.createdBy ?? IMPLICIT_OWNER,
+      updatedBy: a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
+      mergedFrom: a.mergedFrom ?? [],
     };
   });
   return { tags, annotations };

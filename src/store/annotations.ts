@@ -256,9 +256,9 @@ export class AnnotationStore {
           textHash: a.textHash,
           status: a.status,
           anchorMethod: a.anchorMethod,
-          createdBy: a.createdBy ?? IMPLICIT_OWNER,
-          updatedBy: a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
-          mergedFrom: JSON.stringify(a.mergedFrom ?? []),
+          createdBy: a.createdBy,
+          updatedBy: a.updatedBy,
+          mergedFrom: JSON.stringify(a.mergedFrom),
         });
         vocabulary.setTags(this.db, a.id, a.tagNames);
         added++;

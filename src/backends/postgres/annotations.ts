@@ -293,9 +293,9 @@ export class PgAnnotationStore implements AnnotationBackend {
             a.textHash,
             a.status,
             a.anchorMethod,
-            a.createdBy ?? IMPLICIT_OWNER,
-            a.updatedBy ?? a.createdBy ?? IMPLICIT_OWNER,
-            JSON.stringify(a.mergedFrom ?? []),
+            a.createdBy,
+            a.updatedBy,
+            JSON.stringify(a.mergedFrom),
           ],
         );
         await vocabulary.setTags(c, a.id, a.tagNames);
