@@ -22,12 +22,17 @@ export interface ChangeNotice {
 /** Advisory-lock key serialising writes (any number; only duikou uses it). */
 const WRITE_LOCK = 0x64_75_69_77; // 'duiw'
 
+/** Announce a change to the other instances, inside the writing transaction (delivered when it commits). */
+export async function announce(c: pg.PoolClient, notice: ChangeNotice): Promise<void> {
+  await c.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
+}
+
 /** Run `fn` in one transaction holding the write lock; announce `notice` on commit. */
 export async function writeAndAnnounce<T>(pool: pg.Pool, notice: ChangeNotice, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   return inTransaction(pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
     const result = await fn(c);
-    await c.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
+    await announce(c, notice);
     return result;
   });
 }

@@ -77,7 +77,7 @@ import type { ParsedQuery } from '../../pipeline/query.js';
 import { BEST_MATCH_BELOW, type RankOptions, rank } from '../../pipeline/rank.js';
 import { readsAsQuestion } from '../../pipeline/best-match.js';
 import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';
-import { CHANGES_CHANNEL, type ChangeNotice } from './change-feed.js';
+import { announce } from './change-feed.js';
 import { inTransaction } from './db.js';
 import { IndexCache, type PassageStats, TextCache } from './search-cache.js';
 import { MAX_POSITION, MAX_POSITIONS, passageTsvector, positionsCountTerms } from './tsvector.js';
@@ -108,11 +108,6 @@ async function removeRows(c: pg.PoolClient, docId: string): Promise<boolean> {
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
-
-/** Announce a change to the other instances (delivered when the transaction commits). */
-async function notify(c: pg.PoolClient, notice: ChangeNotice): Promise<void> {
-  await c.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
-}
 
 /** {@link SearchBackend} on PostgreSQL. Open with {@link PgSearchBackend.open}. */
 export class PgSearchBackend implements SearchBackend {
@@ -273,7 +268,7 @@ export class PgSearchBackend implements SearchBackend {
         rows.length,
         sum(rows.map((r) => r.words)),
       ]);
-      await notify(c, { what: 'documents', docId: doc.id });
+      await announce(c, { what: 'documents', docId: doc.id });
       return ids;
     });
     // RETURNING follows the insertion order, which follows ORDER BY n.
@@ -283,7 +278,7 @@ export class PgSearchBackend implements SearchBackend {
 
   async removeDocument(id: string): Promise<void> {
     await inTransaction(this.pool, async (c) => {
-      if (await removeRows(c, id)) await notify(c, { what: 'documents', docId: id });
+      if (await removeRows(c, id)) await announce(c, { what: 'documents', docId: id });
     });
   }
 
