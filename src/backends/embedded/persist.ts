@@ -26,8 +26,10 @@ import { detectMetadata } from '../../pipeline/load.js';
 import { removeStaleUploads } from '../../library/uploads.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
-import { STATE_SCHEMA, dropLeftoverFiles, readState, textsOf, writeStateGradually } from './state-store.js';
-import { holdText } from './texts.js';
+import { STATE_SCHEMA } from './state-format.js';
+import { readState } from './state-read.js';
+import { dropLeftoverFiles, writeStateGradually } from './state-store.js';
+import { holdText, textsOf } from './texts.js';
 import { startWorker, workerScript } from '../../workers/prepare.js';
 import { DataFileError, describeStorageFailure, storageFailure } from '../../store/db.js';
 

@@ -17,109 +17,41 @@
  * again after the sync). A file that is missing, shorter or longer than its
  * head says, or written by another write (its header's token) is ignored the
  * same way.
+ *
+ * This module writes the state; its layout is in state-format.ts, and
+ * reading it back in state-read.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync, fsyncSync, openSync, read, readSync, readdirSync, renameSync, rm, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, openSync, renameSync, rm, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { rm as rmAsync } from 'node:fs/promises';
 import type { Database as DB } from 'better-sqlite3';
-import type { CorpusDocument, DocumentMeta, Passage, PassageKind, Lang } from '../../core/types.js';
-import type { IndexSnapshot } from '../../pipeline/index.js';
-import type { Engine, EngineState } from './engine.js';
-import { PaperTexts, textLength } from './texts.js';
+import type { CorpusDocument, DocumentMeta } from '../../core/types.js';
+import type { Engine } from './engine.js';
+import {
+  HEADER_BYTES,
+  type PaperPart,
+  type PassageRow,
+  STATE_LAYOUT,
+  type Section,
+  type StateHead,
+  TEXTS,
+  TYPED,
+  currentGen,
+  fileOf,
+  filesBut,
+  header,
+  stateDir,
+} from './state-format.js';
+import { textLength, textsOf } from './texts.js';
 
-/**
- * The table, created with the rest of the schema (see persist.ts). It holds
- * the `head` row of each state written: a state is written under a new
- * generation `gen` to its file, a few megabytes per step over many turns of
- * the event loop, made durable (fsync) and renamed into place; its `head` row
- * goes in last, in one small transaction: the state read is the newest
- * generation with a head, so a write cut short (the process ending, a crash)
- * leaves the one before it in force. Files and rows of any other generation
- * are left-overs, deleted by the next write. (Earlier layouts kept the
- * state's arrays in rows of this table; their heads lack `layout` 2 and are
- * ignored, their rows deleted by the next write.)
- */
-export const STATE_SCHEMA = `DROP TABLE IF EXISTS state;
-  CREATE TABLE IF NOT EXISTS state_part (
-    gen INTEGER NOT NULL, name TEXT NOT NULL, part INTEGER NOT NULL, data ANY NOT NULL, PRIMARY KEY (gen, name, part)
-  ) STRICT;`;
-
-/** The layout of the state file and head; a head of another layout is ignored (the state is then written again). */
-const STATE_LAYOUT = 2;
-/** The state file's header: magic, layout, token, size and generation (see {@link header}). */
-const HEADER_BYTES = 64;
-const MAGIC = 'DKSTATE\u0000';
 /** Bytes of a typed array, and characters of a text, written per step: a step takes a few milliseconds. */
 const STEP_BYTES = 4 << 20;
 const STEP_CHARS = 1 << 20;
 
-/** Where a part of the state is in its file: byte offset (a multiple of 8) and length. */
-type Section = [offset: number, bytes: number];
-
-/** What the state says about itself (the `head` row). */
-interface StateHead {
-  layout: number;
-  /** Typed arrays are written in the machine's byte order: another order means rebuild. */
-  endianness: string;
-  count: number;
-  totalLength: number;
-  nextId: number;
-  /** Whether any passage is Chinese (a restart then loads jieba at once). */
-  zh: boolean;
-  /** The papers it was taken with: id → text hash. */
-  docs: Record<string, string>;
-  /** The state's file, beside the database, and its size. */
-  file: string;
-  size: number;
-  /** Random bytes (hex) also in the file's header: a file of another write is never read as this one. */
-  token: string;
-  sections: Record<string, Section>;
-}
-
-/** A paper as the documents table holds it, but its text (read when needed, see texts.ts). */
-export interface StoredPaper {
-  id: string;
-  file: string;
-  hash: string;
-  pages: string | null;
-}
-
-/** A passage without its document id, as a row of numbers and strings. */
-type PassageRow = [
-  id: number,
-  ordinal: number,
-  kind: PassageKind,
-  lang: Lang,
-  section: string | null,
-  start: number,
-  end: number,
-  pieces: number[],
-  level: number | null,
-];
-
-const TYPED = ['start', 'ids', 'slots', 'lengths', 'freqOff', 'freqLen', 'triples'] as const;
-const TEXTS = ['termIds', 'bigrams', 'postingTerms'] as const;
-
 const asBuffer = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
-/** The bytes of a blob as a typed array, copied only when not aligned for it. */
-function view<T>(
-  buf: Uint8Array,
-  Kind: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
-): T {
-  if (buf.byteLength % Kind.BYTES_PER_ELEMENT !== 0) throw new Error('the persisted state has an array of a broken length');
-  const n = buf.byteLength / Kind.BYTES_PER_ELEMENT;
-  if (buf.byteOffset % Kind.BYTES_PER_ELEMENT === 0) return new Kind(buf.buffer as ArrayBuffer, buf.byteOffset, n);
-  const copy = new Uint8Array(buf.byteLength);
-  copy.set(buf);
-  return new Kind(copy.buffer, 0, n);
-}
-
-/** A paper's entry in the state: its detected metadata, its passages and its text's length (UTF-16 code units). */
-type PaperPart = [id: string, meta: DocumentMeta, passages: PassageRow[], length: number];
 
 /**
  * The metadata detected in a paper (before the researcher's overrides); `text`
@@ -145,46 +77,11 @@ export interface GradualWrite {
   attempts?: number;
 }
 
-/** The folder of the state files: the database's own (none for a database in memory). */
-function stateDir(db: DB): string | null {
-  return db.memory ? null : dirname(resolve(db.name));
-}
-
-const fileOf = (gen: number): string => `state-${gen}.bin`;
-
 /** Write all of `bytes` at `position`. */
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   for (let done = 0; done < bytes.byteLength;) {
     done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
   }
-}
-
-/** Read exactly `into.byteLength` bytes at `position`; false when the file ends first. */
-function readAll(fd: number, into: Uint8Array, position: number): boolean {
-  for (let done = 0; done < into.byteLength;) {
-    const n = readSync(fd, into, done, into.byteLength - done, position + done);
-    if (n === 0) return false;
-    done += n;
-  }
-  return true;
-}
-
-/** The state file's header: what it is, and which write made it. */
-function header(token: Buffer, size: number, gen: number): Buffer {
-  const h = Buffer.alloc(HEADER_BYTES);
-  h.write(MAGIC, 0, 'latin1');
-  h.writeUInt32LE(STATE_LAYOUT, 8);
-  token.copy(h, 16);
-  h.writeDoubleLE(size, 32);
-  h.writeDoubleLE(gen, 40);
-  return h;
-}
-
-/** State files (and files of writes cut short) in `dir` but `keep`: left-overs to delete. */
-function filesBut(dir: string, keep: string | null): string[] {
-  return readdirSync(dir)
-    .filter((f) => /^state-\d+\.bin(\.tmp)?$/.test(f) && f !== keep)
-    .map((f) => join(dir, f));
 }
 
 /** A text's UTF-8 bytes, a part at a time (never splitting a surrogate pair). */
@@ -324,19 +221,6 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
   }
 }
 
-/** The texts of each index database's papers, read when used (one cache per database). */
-const paperTexts = new WeakMap<DB, PaperTexts>();
-
-/** The {@link PaperTexts} of an index database's papers. */
-export function textsOf(db: DB): PaperTexts {
-  let texts = paperTexts.get(db);
-  if (!texts) {
-    texts = new PaperTexts(db);
-    paperTexts.set(db, texts);
-  }
-  return texts;
-}
-
 /**
  * Let the engine's papers among `docs` whose text the index database holds
  * (same id and hash) read it from there when used, instead of keeping it in
@@ -441,21 +325,6 @@ function* dropAllBut(db: DB, keep: number | null): Generator<void, void> {
   }
 }
 
-/** The generation of the current state (with a head), or null when there is none. */
-function currentGen(db: DB): number | null {
-  const gen = db.prepare("SELECT max(gen) FROM state_part WHERE name = 'head'").pluck().get() as number | null;
-  return gen ?? null;
-}
-
-/** The current state's generation and head, or null when there is none or it cannot be used (another layout, byte order). */
-function headOf(db: DB): { gen: number; head: StateHead } | null {
-  const row = db.prepare("SELECT gen, data FROM state_part WHERE name = 'head' ORDER BY gen DESC LIMIT 1").get() as
-    { gen: number; data: string } | undefined;
-  if (!row) return null;
-  const head = JSON.parse(row.data) as StateHead;
-  return head.layout === STATE_LAYOUT && head.endianness === endianness() ? { gen: row.gen, head } : null;
-}
-
 /**
  * Delete left-over state files (of writes cut short, of states replaced)
  * beside the database: all but the current state's. A start does this at
@@ -470,152 +339,3 @@ export async function dropLeftoverFiles(db: DB): Promise<void> {
 
 /** Delete files on the thread pool (a file of hundreds of megabytes may take a while). */
 const removeAll = (files: string[]): Promise<unknown> => Promise.all(files.map((f) => rmAsync(f, { force: true })));
-
-/** Read all of `into` at `position` on the thread pool; false when the file ends first. */
-async function readAllAsync(fd: number, into: Uint8Array, position: number): Promise<boolean> {
-  for (let done = 0; done < into.byteLength;) {
-    const { bytesRead } = await readAsync(fd, into, done, into.byteLength - done, position + done);
-    if (bytesRead === 0) return false;
-    done += bytesRead;
-  }
-  return true;
-}
-
-const readAsync = promisify(read);
-
-/** The arrays read on the thread pool while the papers are decoded: at 100 MB nearly all the state's bytes. */
-const LARGE = new Set(['ids', 'slots', 'triples']);
-
-/** The persisted engine state, the papers it was taken with, their detected metadata and text lengths. */
-export interface PersistedState {
-  state: EngineState;
-  /** The papers as the documents table holds them (their texts are read when needed, see texts.ts). */
-  papers: StoredPaper[];
-  meta: Record<string, DocumentMeta>;
-  /** Each paper's text length, in UTF-16 code units. */
-  lengths: Record<string, number>;
-  /** Whether any passage is Chinese (a restart then loads jieba at once). */
-  zh: boolean;
-}
-
-/**
- * The persisted state, when it was taken with exactly the papers the
- * database holds now (all of them complete) and its file is the one its head
- * names (there, of the size recorded, written by the same write); otherwise
- * null. Each array is read with one read into a buffer of its own (aligned
- * for any typed array); the large ones on the thread pool while the papers'
- * passages are decoded.
- * @param whileReading - called once the large reads have started, with what the state holds:
- *   work for this thread meanwhile (loading jieba's dictionary when it holds Chinese)
- */
-export async function readState(db: DB, whileReading?: (head: { zh: boolean }) => void): Promise<PersistedState | null> {
-  const dir = stateDir(db);
-  const current = dir === null ? null : headOf(db);
-  if (!dir || !current) return null;
-  const { gen, head } = current;
-  const rows = db.prepare('SELECT id, file, hash, size, pages FROM documents').all() as (StoredPaper & { size: number })[];
-  // A paper cut short by a crash (its stamp not yet written) has no place in a state.
-  if (rows.some((r) => r.size < 0)) return null;
-  const ids = Object.keys(head.docs);
-  if (ids.length !== rows.length || rows.some((r) => head.docs[r.id] !== r.hash)) return null;
-  if (head.file !== fileOf(gen)) return null;
-  let fd: number;
-  try {
-    fd = openSync(join(dir, head.file), 'r');
-  } catch {
-    return null;
-  }
-  const reads: Promise<boolean>[] = [];
-  try {
-    if (fstatSync(fd).size !== head.size) return null;
-    const h = Buffer.alloc(HEADER_BYTES);
-    if (!readAll(fd, h, 0) || !h.equals(header(Buffer.from(head.token, 'hex'), head.size, gen))) return null;
-    const blobs: Record<string, Uint8Array> = {};
-    const texts: Record<string, string> = {};
-    for (const [offset, bytes] of Object.values(head.sections)) {
-      if (offset % 8 !== 0 || offset < HEADER_BYTES || offset + bytes > head.size) return null;
-    }
-    for (const [name, [offset, bytes]] of Object.entries(head.sections)) {
-      // A buffer of its own (not from Node's pool, not zero-filled first): offset 0, aligned for any typed array.
-      const into = Buffer.allocUnsafeSlow(bytes);
-      if (LARGE.has(name)) {
-        reads.push(readAllAsync(fd, into, offset));
-        blobs[name] = into;
-      } else if (!readAll(fd, into, offset)) return null;
-      else if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = into;
-      else texts[name] = into.toString('utf8');
-    }
-    // The main thread's own work while the thread pool reads the large arrays.
-    whileReading?.(head);
-    const papers = decodePapers(texts.papers ?? '[]');
-    if (!(await Promise.all(reads)).every(Boolean)) return null;
-    return {
-      state: { ...decodeIndex(head, blobs, texts), passages: papers.passages },
-      papers: rows.map(({ size: _size, ...p }) => p),
-      meta: papers.meta,
-      lengths: papers.lengths,
-      zh: head.zh,
-    };
-  } finally {
-    // Never closed under a read still running (one that failed early, the others still reading).
-    await Promise.allSettled(reads);
-    closeSync(fd);
-  }
-}
-
-/** Each paper's passages, detected metadata and text length, from the state's list of papers. */
-function decodePapers(json: string): Pick<PersistedState, 'meta' | 'lengths'> & { passages: Map<string, Passage[]> } {
-  const passages = new Map<string, Passage[]>();
-  const meta: Record<string, DocumentMeta> = {};
-  const lengths: Record<string, number> = {};
-  for (const [docId, detected, list, length] of JSON.parse(json) as PaperPart[]) {
-    meta[docId] = detected;
-    lengths[docId] = length;
-    passages.set(
-      docId,
-      list.map(([id, ordinal, kind, lang, section, start, end, flat, level]) => {
-        const pieces = [];
-        for (let i = 0; i < flat.length; i += 2) pieces.push({ start: flat[i]!, end: flat[i + 1]! });
-        const p: Passage = { docId, ordinal, kind, lang, section, start, end, pieces, id };
-        if (level !== null) p.level = level;
-        return p;
-      }),
-    );
-  }
-  return { passages, meta, lengths };
-}
-
-/** The index and what else the engine state holds but its passages, from the state's arrays and texts. */
-function decodeIndex(head: StateHead, blobs: Record<string, Uint8Array>, texts: Record<string, string>): Omit<EngineState, 'passages'> {
-  const blob = (k: string): Uint8Array => {
-    const b = blobs[k];
-    if (!b) throw new Error(`the persisted state lacks ${k}`);
-    return b;
-  };
-  const text = (k: string): string => {
-    const t = texts[k];
-    if (t === undefined) throw new Error(`the persisted state lacks ${k}`);
-    return t;
-  };
-  const index: IndexSnapshot = {
-    count: head.count,
-    totalLength: head.totalLength,
-    termIds: text('termIds'),
-    bigrams: text('bigrams'),
-    postingTerms: text('postingTerms'),
-    start: view(blob('start'), Int32Array),
-    ids: view(blob('ids'), Int32Array),
-    slots: view(blob('slots'), Uint8Array),
-    lengths: view(blob('lengths'), Int32Array),
-    freqOff: view(blob('freqOff'), Int32Array),
-    freqLen: view(blob('freqLen'), Int32Array),
-    triples: view(blob('triples'), Uint32Array),
-  };
-  const pinyin = text('pinyin');
-  return {
-    index,
-    nextId: head.nextId,
-    hanStable: view(blob('hanStable'), Uint8Array),
-    pinyinTerms: pinyin === '' ? [] : pinyin.split('\n'),
-  };
-}

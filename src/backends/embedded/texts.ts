@@ -115,3 +115,16 @@ export function holdText(doc: { text: string } | undefined): void {
 export function textLength(doc: { text: string }): number {
   return (doc as { [LENGTH]?: number })[LENGTH] ?? doc.text.length;
 }
+
+/** The texts of each index database's papers, read when used (one cache per database). */
+const paperTexts = new WeakMap<DB, PaperTexts>();
+
+/** The {@link PaperTexts} of an index database's papers. */
+export function textsOf(db: DB): PaperTexts {
+  let texts = paperTexts.get(db);
+  if (!texts) {
+    texts = new PaperTexts(db);
+    paperTexts.set(db, texts);
+  }
+  return texts;
+}
