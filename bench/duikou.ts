@@ -9,7 +9,8 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { openIndexDatabase, saveDocumentRow } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
+import { saveDocumentRow } from '../src/backends/embedded/paper-rows.js';
 import { writeState } from '../src/backends/embedded/state-store.js';
 import type { CorpusDocument } from '../src/core/types.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
@@ -118,7 +119,7 @@ export function persistBuilt(engine: Engine, dir: string): number {
   const t = performance.now();
   mkdirSync(dir, { recursive: true });
   const db = openIndexDatabase(join(dir, 'index.db'));
-  // The papers' rows as the server writes them (see persist.ts), stamped with the text's length and no time: only
+  // The papers' rows as the server writes them (see paper-rows.ts), stamped with the text's length and no time: only
   // this engine reads them (its texts, once settled), never a sync against the corpus folder.
   db.transaction(() => {
     for (const d of engine.documents()) saveDocumentRow(db, d, d.text.length, 0);

@@ -13,7 +13,7 @@ import type { Database as DB } from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/library/watch.js';

@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { sanitizePaperName } from '../src/http/documents-api.js';
 import { importFile } from '../src/pipeline/import/index.js';
-import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/library/watch.js';

@@ -17,7 +17,7 @@ import { Engine } from '../src/backends/embedded/engine.js';
 import { prepareDocument } from '../src/pipeline/prepare.js';
 import { documentFromImport } from '../src/pipeline/load.js';
 import { DEFAULT_IMPORT_LIMITS, importFile } from '../src/pipeline/import/index.js';
-import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/library/watch.js';

@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { containedImporter } from '../src/workers/contained.js';
 import { Engine } from '../src/backends/embedded/engine.js';
 import type { Library } from '../src/library/library.js';
-import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { GLOSSARY_FILE } from '../src/pipeline/glossary.js';
 import { METADATA_FILE } from '../src/pipeline/metadata-file.js';
 import { AnnotationStore } from '../src/store/annotations.js';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { openIndexDatabase, openPersistentCorpus } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
+import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/library/watch.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { overrideFor, readMetadataOverrides } from '../src/pipeline/metadata-file.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { DataFileError, openDatabase } from '../src/store/db.js';

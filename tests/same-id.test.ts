@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Document, Packer, Paragraph } from 'docx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
-import { openIndexDatabase } from '../src/backends/embedded/persist.js';
+import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { CorpusSync } from '../src/library/watch.js';
 import { startServerProcess, stopProcess } from './helpers/process.js';
 import { type TestServer, startServer } from './helpers/server.js';

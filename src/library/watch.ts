@@ -22,17 +22,9 @@ import { FileProblemError } from '../core/errors.js';
 import { syncAnnotations } from '../backends/embedded/corpus.js';
 import type { Engine } from '../backends/embedded/engine.js';
 import { type Library, asLibrary, libraryFolders, loadLibraryGlossary, readLibraryOverrides } from './library.js';
-import {
-  type SyncProgress,
-  type SyncStats,
-  isIndexDamage,
-  lastGoodOverrides,
-  loadFromIndex,
-  moveIndexAside,
-  openIndexDatabase,
-  saveGoodOverrides,
-  syncCorpus,
-} from '../backends/embedded/persist.js';
+import { type SyncProgress, type SyncStats, syncCorpus } from '../backends/embedded/persist.js';
+import { isIndexDamage, lastGoodOverrides, moveIndexAside, openIndexDatabase, saveGoodOverrides } from '../backends/embedded/index-db.js';
+import { loadFromIndex } from '../backends/embedded/paper-rows.js';
 import { GLOSSARY_FILE } from '../pipeline/glossary.js';
 import { type MetadataOverrides, noOverrides } from '../pipeline/metadata-file.js';
 import type { AnnotationStore } from '../store/annotations.js';

@@ -63,7 +63,7 @@ export interface PrepareFormOptions {
    * Biwords as hashed, sorted triples ({@link PreparedPassage.biwords}), all
    * of a document's in one buffer, instead of strings among the terms: the
    * form the embedded engine indexes fastest. The persisted passages
-   * (persist.ts) store the strings, and so take the default.
+   * (paper-rows.ts) store the strings, and so take the default.
    */
   packed?: boolean;
 }

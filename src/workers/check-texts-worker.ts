@@ -1,5 +1,5 @@
 /**
- * Worker thread of `checkTexts` (src/backends/embedded/persist.ts): reads every
+ * Worker thread of `checkTexts` (src/backends/embedded/persist-restore.ts): reads every
  * paper's text in the index database once, as SQLite stores it, and posts
  * back null or the error met (its code and message). A restart reads texts
  * only when they are needed, so damage deep in `index.db` is found here, on

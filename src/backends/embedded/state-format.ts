@@ -11,7 +11,7 @@ import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, PassageKind, Lang } from '../../core/types.js';
 
 /**
- * The table, created with the rest of the schema (see persist.ts). It holds
+ * The table, created with the rest of the schema (see index-db.ts). It holds
  * the `head` row of each state written: a state is written under a new
  * generation `gen` to its file, a few megabytes per step over many turns of
  * the event loop, made durable (fsync) and renamed into place; its `head` row

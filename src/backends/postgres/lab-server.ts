@@ -23,7 +23,7 @@ import type { CorpusDocument } from '../../core/types.js';
 import { Engine } from '../embedded/engine.js';
 import { prepareInWorkers } from '../../workers/prepare.js';
 import { type Library, loadLibraryGlossary } from '../../library/library.js';
-import { openIndexDatabase } from '../embedded/persist.js';
+import { openIndexDatabase } from '../embedded/index-db.js';
 import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
 import { CorpusSync, type CorpusWatcher, type IndexStatus } from '../../library/watch.js';
 
