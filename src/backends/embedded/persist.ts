@@ -13,7 +13,7 @@
  * the database is in index-db.ts, a paper's rows in paper-rows.ts, and
  * taking over the persisted state at a restart in persist-restore.ts.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database as DB } from 'better-sqlite3';
 import { containedImporter } from '../../workers/contained.js';
@@ -248,7 +248,6 @@ export async function openPersistentCorpus(
   dataDir: string,
   opts: OpenOptions = {},
 ): Promise<{ engine: Engine; db: DB; stats: SyncStats }> {
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(dataDir, { recursive: true });
   const db = openIndexDatabase(join(dataDir, 'index.db'));
   const engine = opts.engine ?? new Engine();
