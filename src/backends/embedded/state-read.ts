@@ -1,9 +1,11 @@
 /**
  * Reading the persisted engine state back (see state-store.ts): only when it
  * was taken with exactly the papers the index holds and its file is the one
- * its head names, each array with one read into a buffer of its own, the
- * large ones on the thread pool while the papers' passages are decoded.
+ * its head names, each array read into a buffer of its own (a gigabyte at a
+ * time), the large ones on the thread pool while the papers' passages are
+ * decoded.
  */
+import { constants } from 'node:buffer';
 import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,37 +23,52 @@ export interface StoredPaper {
   pages: string | null;
 }
 
-/** The bytes of a blob as a typed array, copied only when not aligned for it. */
-function view<T>(
-  buf: Uint8Array,
-  Kind: { new (b: ArrayBuffer, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
-): T {
+/** A section's bytes as a typed array over them (each section has a buffer of its own, at offset 0: aligned). */
+function view<T>(buf: ArrayBuffer, Kind: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T {
   if (buf.byteLength % Kind.BYTES_PER_ELEMENT !== 0) throw new Error('the persisted state has an array of a broken length');
-  const n = buf.byteLength / Kind.BYTES_PER_ELEMENT;
-  if (buf.byteOffset % Kind.BYTES_PER_ELEMENT === 0) return new Kind(buf.buffer as ArrayBuffer, buf.byteOffset, n);
-  const copy = new Uint8Array(buf.byteLength);
-  copy.set(buf);
-  return new Kind(copy.buffer, 0, n);
+  return new Kind(buf, 0, buf.byteLength / Kind.BYTES_PER_ELEMENT);
 }
 
-/** Read exactly `into.byteLength` bytes at `position`; false when the file ends first. */
-function readAll(fd: number, into: Uint8Array, position: number): boolean {
-  for (let done = 0; done < into.byteLength;) {
-    const n = readSync(fd, into, done, into.byteLength - done, position + done);
-    if (n === 0) return false;
+/**
+ * Most bytes one read asks for. Node takes a read's length as a 32-bit
+ * integer (`length |= 0`), so a longer one wraps negative and throws, and no
+ * byte view may pass 4 GiB on Node 20: a gigabyte of papers persists ~3.4 GB
+ * of postings in one array, which could not be read back at a restart until
+ * reads were split. Each read fills a view of at most this many bytes.
+ */
+export const MOST_PER_READ = 2 ** 30;
+
+/**
+ * A buffer of `bytes` of its own (offset 0, aligned for any typed array):
+ * not from Node's pool and not zero-filled first where a Buffer can hold
+ * it, an ArrayBuffer past that.
+ */
+function bufferOf(bytes: number): ArrayBuffer {
+  return bytes <= constants.MAX_LENGTH ? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer) : new ArrayBuffer(bytes);
+}
+
+/** Read a section of `bytes` at `position`, `most` at a time; null when the file ends first. */
+export function readSection(fd: number, bytes: number, position: number, most = MOST_PER_READ): ArrayBuffer | null {
+  const into = bufferOf(bytes);
+  for (let done = 0; done < bytes;) {
+    const part = new Uint8Array(into, done, Math.min(most, bytes - done));
+    const n = readSync(fd, part, 0, part.byteLength, position + done);
+    if (n === 0) return null;
     done += n;
   }
-  return true;
+  return into;
 }
 
-/** Read all of `into` at `position` on the thread pool; false when the file ends first. */
-async function readAllAsync(fd: number, into: Uint8Array, position: number): Promise<boolean> {
-  for (let done = 0; done < into.byteLength;) {
-    const { bytesRead } = await readAsync(fd, into, done, into.byteLength - done, position + done);
-    if (bytesRead === 0) return false;
+/** {@link readSection} on the thread pool. */
+export async function readSectionAsync(fd: number, bytes: number, position: number, most = MOST_PER_READ): Promise<ArrayBuffer | null> {
+  const into = bufferOf(bytes);
+  for (let done = 0; done < bytes;) {
+    const part = new Uint8Array(into, done, Math.min(most, bytes - done));
+    const { bytesRead } = await readAsync(fd, part, 0, part.byteLength, position + done);
+    if (bytesRead === 0) return null;
     done += bytesRead;
   }
-  return true;
+  return into;
 }
 
 const readAsync = promisify(read);
@@ -75,8 +92,8 @@ export interface PersistedState {
  * The persisted state, when it was taken with exactly the papers the
  * database holds now (all of them complete) and its file is the one its head
  * names (there, of the size recorded, written by the same write); otherwise
- * null. Each array is read with one read into a buffer of its own (aligned
- * for any typed array); the large ones on the thread pool while the papers'
+ * null. Each array is read into a buffer of its own (aligned for any typed
+ * array); the large ones on the thread pool while the papers'
  * passages are decoded.
  * @param whileReading - called once the large reads have started, with what the state holds:
  *   work for this thread meanwhile (loading jieba's dictionary when it holds Chinese)
@@ -101,22 +118,28 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
   const reads: Promise<boolean>[] = [];
   try {
     if (fstatSync(fd).size !== head.size) return null;
-    const h = Buffer.alloc(HEADER_BYTES);
-    if (!readAll(fd, h, 0) || !h.equals(header(Buffer.from(head.token, 'hex'), head.size, gen))) return null;
-    const blobs: Record<string, Uint8Array> = {};
+    const first = readSection(fd, HEADER_BYTES, 0);
+    if (first === null || !Buffer.from(first).equals(header(Buffer.from(head.token, 'hex'), head.size, gen))) return null;
+    const blobs: Record<string, ArrayBuffer> = {};
     const texts: Record<string, string> = {};
     for (const [offset, bytes] of Object.values(head.sections)) {
       if (offset % 8 !== 0 || offset < HEADER_BYTES || offset + bytes > head.size) return null;
     }
     for (const [name, [offset, bytes]] of Object.entries(head.sections)) {
-      // A buffer of its own (not from Node's pool, not zero-filled first): offset 0, aligned for any typed array.
-      const into = Buffer.allocUnsafeSlow(bytes);
       if (LARGE.has(name)) {
-        reads.push(readAllAsync(fd, into, offset));
-        blobs[name] = into;
-      } else if (!readAll(fd, into, offset)) return null;
-      else if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = into;
-      else texts[name] = into.toString('utf8');
+        reads.push(
+          readSectionAsync(fd, bytes, offset).then((b) => {
+            if (b === null) return false;
+            blobs[name] = b;
+            return true;
+          }),
+        );
+        continue;
+      }
+      const b = readSection(fd, bytes, offset);
+      if (b === null) return null;
+      if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = b;
+      else texts[name] = Buffer.from(b).toString('utf8');
     }
     // The main thread's own work while the thread pool reads the large arrays.
     whileReading?.(head);
@@ -159,8 +182,8 @@ function decodePapers(json: string): Pick<PersistedState, 'meta' | 'lengths'> & 
 }
 
 /** The index and what else the engine state holds but its passages, from the state's arrays and texts. */
-function decodeIndex(head: StateHead, blobs: Record<string, Uint8Array>, texts: Record<string, string>): Omit<EngineState, 'passages'> {
-  const blob = (k: string): Uint8Array => {
+function decodeIndex(head: StateHead, blobs: Record<string, ArrayBuffer>, texts: Record<string, string>): Omit<EngineState, 'passages'> {
+  const blob = (k: string): ArrayBuffer => {
     const b = blobs[k];
     if (!b) throw new Error(`the persisted state lacks ${k}`);
     return b;

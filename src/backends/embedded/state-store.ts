@@ -51,8 +51,6 @@ import { textLength, textsOf } from './texts.js';
 const STEP_BYTES = 4 << 20;
 const STEP_CHARS = 1 << 20;
 
-const asBuffer = (a: ArrayBufferView): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
 /**
  * The metadata detected in a paper (before the researcher's overrides); `text`
  * reads the paper's text, which it need not do when that is known already.
@@ -94,10 +92,15 @@ function* textParts(text: string): Generator<Uint8Array, void> {
   }
 }
 
-/** A typed array's bytes, a part at a time (views, not copies). */
+/**
+ * A typed array's bytes, a part at a time (views, not copies), each made
+ * from the array's buffer: a byte view of the whole array cannot exist past
+ * 4 GiB on Node 20, and the postings of a few gigabytes of papers pass that.
+ */
 function* arrayParts(array: ArrayBufferView): Generator<Uint8Array, void> {
-  const bytes = asBuffer(array);
-  for (let at = 0; at < bytes.byteLength; at += STEP_BYTES) yield bytes.subarray(at, at + STEP_BYTES);
+  for (let at = 0; at < array.byteLength; at += STEP_BYTES) {
+    yield new Uint8Array(array.buffer, array.byteOffset + at, Math.min(STEP_BYTES, array.byteLength - at));
+  }
 }
 
 /**

@@ -1,0 +1,65 @@
+/**
+ * Reading a section of the persisted state in parts. Node takes one read's
+ * length as a 32-bit integer, so the 3.4 GB postings array of a gigabyte of
+ * papers could not be read back whole; each read now asks for at most
+ * MOST_PER_READ bytes. Writing gigabytes here would be slow, so the parts are
+ * made small instead: what is read must be the file's bytes at the position
+ * asked, whatever the part size, and a file that ends first gives null.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MOST_PER_READ, readSection, readSectionAsync } from '../src/backends/embedded/state-read.js';
+
+let dir: string;
+let fd: number;
+/** 1,000 bytes that differ from their neighbours, so a part read at the wrong place shows. */
+const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'duikou-state-read-'));
+  const file = join(dir, 'state.bin');
+  writeFileSync(file, bytes);
+  fd = openSync(file, 'r');
+});
+
+afterAll(() => {
+  closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('readSection', () => {
+  it('asks each read for at most a gigabyte, below the 2 GiB a read can take', () => {
+    expect(MOST_PER_READ).toBeLessThan(2 ** 31);
+  });
+
+  it('reads the bytes at the position asked, in parts of any size, on either thread', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: 0, max: bytes.length })
+          .chain((position) =>
+            fc.tuple(fc.constant(position), fc.integer({ min: 0, max: bytes.length - position }), fc.integer({ min: 1, max: 64 })),
+          ),
+        async ([position, length, most]) => {
+          const want = bytes.subarray(position, position + length);
+          const sync = readSection(fd, length, position, most);
+          const async = await readSectionAsync(fd, length, position, most);
+          expect(sync && new Uint8Array(sync)).toEqual(want);
+          expect(async && new Uint8Array(async)).toEqual(want);
+          // A buffer of its own, at offset 0, so any typed array can view it.
+          expect(sync!.byteLength).toBe(length);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives null when the file ends before the section does', async () => {
+    expect(readSection(fd, 20, bytes.length - 10, 3)).toBeNull();
+    expect(await readSectionAsync(fd, 20, bytes.length - 10, 3)).toBeNull();
+    expect(readSection(fd, 1, bytes.length)).toBeNull();
+  });
+});
