@@ -513,6 +513,10 @@ describe('concurrent writers', () => {
         const start = (i * 37 + ${worker}) % (doc.text.length - 40);
         store.create({ docId: ${JSON.stringify(EN_ID)}, start, end: start + 20, note: 'child ${worker} #' + i,
           tags: ['concurrent', 'worker/${worker}', 'shared/' + (i % 5)] }, doc);
+        // Spread the writes over time as a researcher's are, so they interleave with the other
+        // connections' however the machine schedules the processes (in a burst they could all
+        // land while the test's own loop waits for a core, and nothing would be concurrent).
+        await new Promise((r) => setTimeout(r, 1));
       }
       store.db.close();
     `;
