@@ -10,7 +10,17 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
-import { PaperTexts, holdText, textCacheChars, textLength } from '../src/backends/embedded/texts.js';
+import {
+  PaperTexts,
+  TEXT_PART,
+  holdText,
+  textCacheChars,
+  textLength,
+  cutText,
+  textsOf,
+  writeText,
+} from '../src/backends/embedded/texts.js';
+import fc from 'fast-check';
 import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';
 
 const dirs: string[] = [];
@@ -34,6 +44,14 @@ async function restartedCorpus() {
   const restarted = await openPersistentCorpus(corpus, data);
   expect(restarted.stats.restored).toBe(true);
   return { corpus, data, ...restarted };
+}
+
+/** The two tables {@link PaperTexts} reads, as the index has them (index-db.ts). */
+function partsTables(db: Database.Database): void {
+  db.pragma('foreign_keys = ON');
+  db.exec(`CREATE TABLE documents (id TEXT PRIMARY KEY, hash TEXT);
+    CREATE TABLE text_parts (doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+      part INTEGER NOT NULL, start INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (doc_id, part))`);
 }
 
 const isLazy = (doc: object): boolean => Object.getOwnPropertyDescriptor(doc, 'text')?.get !== undefined;
@@ -132,9 +150,12 @@ describe("papers' texts read when used", () => {
   it('drops the least recently used text first', () => {
     const db = new Database(join(tempDir(), 'index.db'));
     try {
-      db.exec('CREATE TABLE documents (id TEXT, hash TEXT, text TEXT)');
+      partsTables(db);
       const texts = { a: '对口支援 A 𠀀'.repeat(10), b: 'counterpart B'.repeat(10), c: '援疆 C 😀'.repeat(10) };
-      for (const [id, text] of Object.entries(texts)) db.prepare('INSERT INTO documents VALUES (?, ?, ?)').run(id, `hash-${id}`, text);
+      for (const [id, text] of Object.entries(texts)) {
+        db.prepare('INSERT INTO documents VALUES (?, ?)').run(id, `hash-${id}`);
+        writeText(db, id, text);
+      }
       // Room for two of the three texts.
       const cache = new PaperTexts(db, texts.a.length + texts.b.length + 1);
       const read = (id: keyof typeof texts): string => cache.text(id, `hash-${id}`);
@@ -144,6 +165,7 @@ describe("papers' texts read when used", () => {
       expect(read('c')).toBe(texts.c);
       expect(cache.cachedChars).toBe(texts.a.length + texts.c.length);
       // What is kept is answered without the database; what was dropped is read from it again.
+      db.prepare('DELETE FROM text_parts').run();
       db.prepare('DELETE FROM documents').run();
       expect(read('a')).toBe(texts.a);
       expect(read('c')).toBe(texts.c);
@@ -158,4 +180,98 @@ describe("papers' texts read when used", () => {
     expect(textCacheChars({ DUIKOU_TEXT_CACHE_MB: '1' })).toBe(2 ** 19);
     expect(() => textCacheChars({ DUIKOU_TEXT_CACHE_MB: 'lots' })).toThrow(/DUIKOU_TEXT_CACHE_MB/);
   });
+});
+
+describe('texts stored in parts', () => {
+  /** Texts mixing Han, Latin, astral characters and line breaks, where surrogate pairs fall on part boundaries. */
+  const mixed = fc
+    .array(fc.constantFrom('对', '口', '支援', 'a', 'key node', ' ', '\n', '𠀀', '😀', '，', '2008年'), { maxLength: 400 })
+    .map((xs) => xs.join(''));
+
+  it('cuts a text into numbered parts that join back to it, none splitting a surrogate pair, each offset in part ⌊x / size⌋ or the next', () => {
+    fc.assert(
+      fc.property(mixed, fc.integer({ min: 2, max: 40 }), (text, size) => {
+        const parts = cutText(text, size);
+        expect(parts.map((p) => p.text).join('')).toBe(text);
+        let at = 0;
+        parts.forEach((p, k) => {
+          expect(p.part).toBe(k);
+          expect(p.start).toBe(at);
+          expect([k * size, k * size - 1]).toContain(p.start);
+          expect(p.text.length).toBeGreaterThan(0);
+          expect(/[\uD800-\uDFFF]/u.test(p.text)).toBe(false);
+          at += p.text.length;
+        });
+        for (let x = 0; x < text.length; x++) {
+          const k = parts.findIndex((p) => x >= p.start && x < p.start + p.text.length);
+          expect([Math.floor(x / size), Math.floor(x / size) + 1]).toContain(k);
+        }
+      }),
+    );
+  });
+
+  it('reads any stretch of a stored text from its parts, as the whole text has it', () => {
+    const db = new Database(join(tempDir(), 'index.db'));
+    try {
+      partsTables(db);
+      // Long enough for several parts; astral characters put surrogate pairs on some boundaries.
+      const text = '对口支援 key node 𠀀😀，'.repeat(300) + '援疆'.repeat(400);
+      // Parts 1 and 2 start one code unit early, where a surrogate pair straddles k · TEXT_PART.
+      expect(text.codePointAt(TEXT_PART - 1)! > 0xffff && text.codePointAt(2 * TEXT_PART - 1)! > 0xffff).toBe(true);
+      db.prepare('INSERT INTO documents VALUES (?, ?)').run('zh', 'h1');
+      writeText(db, 'zh', text);
+      const texts = new PaperTexts(db, 1);
+      const at = (i: number): number => Math.min(i, text.length);
+      // The first, the last, across part boundaries, and random ranges, each read straight from the parts.
+      const ranges: [number, number][] = [
+        [0, 1],
+        [text.length - 1, text.length],
+        [TEXT_PART - 3, TEXT_PART + 3],
+        // Ending with a pair whose high half is the last unit before TEXT_PART: it lies in part 1.
+        [TEXT_PART - 5, TEXT_PART],
+        [2 * TEXT_PART - 1, 2 * TEXT_PART + 1],
+        [text.indexOf('援疆'), text.indexOf('援疆') + 2],
+      ];
+      for (const [start, length] of fc.sample(fc.tuple(fc.nat(text.length), fc.nat(3 * TEXT_PART)), 200)) {
+        ranges.push([start, at(start + length)]);
+      }
+      for (const [start, end] of ranges) {
+        const w = new PaperTexts(db, 1).window('zh', 'h1', start, end);
+        expect(w.text.slice(start - w.offset, end - w.offset)).toBe(text.slice(start, end));
+        // At most the parts the range lies in: never the whole text.
+        expect(w.text.length).toBeLessThanOrEqual(end - start + 2 * TEXT_PART + 2);
+      }
+      // Of a text kept whole, the whole text; of another version, an error.
+      expect(texts.text('zh', 'h1')).toBe(text);
+      expect(texts.window('zh', 'h1', 5, 9)).toEqual({ text, offset: 0 });
+      expect(() => new PaperTexts(db, 1).window('zh', 'h0', 5, 9)).toThrow(/no longer in the index/);
+      expect(() => new PaperTexts(db, 1).window('zh', 'h1', text.length, text.length + 5)).toThrow(/holds no characters/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a restarted corpus answers a Chinese query, its checks and its page, without reading a whole text', async () => {
+    const { engine, db } = await restartedCorpus();
+    try {
+      const texts = textsOf(db);
+      expect(texts.wholeReads).toBe(0);
+      // 支援 inside longer words is checked in each passage's text; the page shows hits' texts and matches.
+      for (const q of ['对口支援', '支援', '援', '𠀀𠀁', 'counterpart support']) {
+        const result = engine.search(q, { limit: 20 });
+        expect(result.hits.length).toBeGreaterThan(0);
+        for (const hit of result.hits) {
+          expect(hit.text.length).toBe(hit.end - hit.start);
+        }
+      }
+      expect(texts.wholeReads).toBe(0);
+      expect(texts.cachedChars).toBeGreaterThan(0);
+      for (const id of SAMPLE_IDS) expect(isLazy(engine.requireDocument(id))).toBe(true);
+      // And every hit's text is its paper's, read whole now.
+      const hit = engine.search('援', { limit: 1 }).hits[0]!;
+      expect(hit.text).toBe(engine.requireDocument(hit.docId).text.slice(hit.start, hit.end));
+    } finally {
+      db.close();
+    }
+  }, 60_000);
 });

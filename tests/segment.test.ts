@@ -328,6 +328,12 @@ describe('joinPieces', () => {
             expect(j.map(i), `${JSON.stringify([text, pieces])} at ${i}`).toBe(table[i] ?? tail);
           // Every character taken from the document maps back to itself.
           for (let i = 0; i < j.text.length; i++) if (!pieces.some((p) => p.end === table[i])) expect(text[table[i]!]).toBe(j.text[i]);
+          // Read from a stretch of the text that holds the pieces (as a persisted paper's passage is): the same text and offsets.
+          const from = pieces[0]!.start - (cuts[0]! % (pieces[0]!.start + 1));
+          const to = tail + (cuts[1]! % (text.length - tail + 1));
+          const w = joinPieces({ text: text.slice(from, to), offset: from }, pieces);
+          expect(w.text).toBe(j.text);
+          for (let i = -1; i <= j.text.length + 1; i++) expect(w.map(i)).toBe(j.map(i));
         },
       ),
       { numRuns: 1000 },

@@ -137,23 +137,23 @@ export interface RankedPage {
  * The search result of a ranking, as every backend answers it: hits with
  * their text and matches, or (`group=paper`) papers in the order of their best
  * hit with their first hits. One definition, so the backends cannot drift.
+ * @param textOf - a passage's text, `[start, end)` of its paper's
  * @throws UserInputError for a bad `perPaper`
  */
-export function pageOfHits(r: RankedPage, docOf: (docId: string) => { title: string; text: string }): SearchResult {
+export function pageOfHits(r: RankedPage, titleOf: (docId: string) => string, textOf: (p: Passage) => string): SearchResult {
   const { query, parsed, opts, offset, limit, total, perDocument, mode, strictTotal, matches } = r;
   const toHit = (h: RankedHit): SearchHit => {
-    const doc = docOf(h.passage.docId);
     const p = h.passage;
     return {
       docId: p.docId,
-      title: doc.title,
+      title: titleOf(p.docId),
       passageId: p.id,
       kind: p.kind,
       lang: p.lang,
       section: p.section,
       start: p.start,
       end: p.end,
-      text: doc.text.slice(p.start, p.end),
+      text: textOf(p),
       score: Math.round(h.score * 1000) / 1000,
       matches: matches(p),
     };
@@ -175,7 +175,7 @@ export function pageOfHits(r: RankedPage, docOf: (docId: string) => { title: str
     }
     result.groups = [...byPaper.entries()].slice(offset, offset + limit).map(([docId, list]) => ({
       docId,
-      title: docOf(docId).title,
+      title: titleOf(docId),
       total: list.length,
       hits: list.slice(0, perPaper).map(toHit),
       more: Math.max(0, list.length - perPaper),

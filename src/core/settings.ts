@@ -68,7 +68,7 @@ export const SETTINGS = [
   {
     name: 'DUIKOU_TEXT_CACHE_MB',
     default: '64',
-    help: "Memory (MB) for papers' texts read back from the persisted index: a restart reads a paper's text when a hit, the reader or an export needs it and keeps the most recently used ones.",
+    help: "Memory (MB) for papers' texts read back from the persisted index: a restart reads a paper's text when the reader or an export needs it, only the parts a passage lies in when a search checks or shows that passage, and keeps the most recently used.",
   },
   {
     name: 'DUIKOU_DATABASE_URL',

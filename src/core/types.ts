@@ -21,6 +21,17 @@ export interface Span {
 }
 
 /**
+ * A stretch of a document's canonical text: `text` is the document's text
+ * from offset `offset` on, so the document's `[start, end)` is
+ * `text.slice(start - offset, end - offset)` (for the range the stretch was read for).
+ */
+export interface TextWindow {
+  text: string;
+  /** The document offset of `text`'s first code unit. */
+  offset: Offset;
+}
+
+/**
  * The pages a range of a document stands on, numbered from 1: `first` is the
  * page of its first character, `last` of its last (equal for one page).
  */

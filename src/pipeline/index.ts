@@ -22,7 +22,7 @@ export type { CompactStep } from './index-state.js';
 export type { IndexSnapshot } from './index-snapshot.js';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
-export const INDEX_FORMAT_VERSION = 8;
+export const INDEX_FORMAT_VERSION = 9;
 
 /** Above any passage's number of distinct terms: a term's number and its place in the passage share one sort key. */
 const ORDER_SPAN = 2 ** 22;

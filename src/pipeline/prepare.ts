@@ -6,7 +6,7 @@
  * (src/workers/prepare.ts) and in the contained importer; both backends
  * index what it returns.
  */
-import type { CorpusDocument, LoadedDocument, Passage } from '../core/types.js';
+import type { CorpusDocument, LoadedDocument, Passage, TextWindow } from '../core/types.js';
 import { type AnalyzedToken, analyze, analyzeWithLayer, biwords } from './analyze.js';
 import { joinPieces, type SegmentedPassage, segment } from './segment.js';
 import { sortedBiwords } from './term-keys.js';
@@ -147,8 +147,11 @@ export function prepareUpdate(doc: LoadedDocument, old: CorpusDocument | undefin
   };
 }
 
-/** Analyse a passage's own text (its pieces joined), with tokens in document offsets. */
-export function analyzePassage(text: string, p: Pick<Passage, 'pieces'>): AnalyzedToken[] {
+/**
+ * Analyse a passage's own text (its pieces joined), with tokens in document
+ * offsets; `text` is the document's text or a stretch of it holding the passage.
+ */
+export function analyzePassage(text: string | TextWindow, p: Pick<Passage, 'pieces'>): AnalyzedToken[] {
   const joined = joinPieces(text, p.pieces);
   return inDocument(joined, analyze(joined.text, 'index'));
 }

@@ -11,7 +11,7 @@
  * `pieces` leave them out. Everything works on line and block boundaries with
  * start-anchored patterns, so the stage is linear in the length of the text.
  */
-import type { Lang, Passage, PassageKind, Span } from '../core/types.js';
+import type { Lang, Passage, PassageKind, Span, TextWindow } from '../core/types.js';
 import { CJK, detectLang } from './lang.js';
 
 /** A passage before the corpus builder gives it its global numeric id. */
@@ -485,12 +485,16 @@ export function readsAsCitation(footnote: string): boolean {
  * pieces where either side is CJK, one space between Latin pieces, and a
  * line-end hyphen dropped when it splits a lowercase word (`devel-` | `opment`).
  * Every character taken from the document maps back to itself.
+ * @param source - the document's text, or a stretch of it that holds the pieces (see {@link TextWindow})
  */
-export function joinPieces(text: string, pieces: Span[]): JoinedText {
+export function joinPieces(source: string | TextWindow, pieces: Span[]): JoinedText {
+  const text = typeof source === 'string' ? source : source.text;
+  /** Where `text` starts in the document: pieces are in document offsets, `text` is read at `offset − o`. */
+  const o = typeof source === 'string' ? 0 : source.offset;
   // Most passages are one piece: their text is a slice, without a table of every offset.
   if (pieces.length === 1) {
     const { start, end } = pieces[0]!;
-    return { text: text.slice(start, end), map: (i: number) => (i >= 0 && i < end - start ? start + i : end) };
+    return { text: text.slice(start - o, end - o), map: (i: number) => (i >= 0 && i < end - start ? start + i : end) };
   }
   const parts: string[] = [];
   // Per stretch of the joined text (a piece's characters, or an inserted space): where it begins
@@ -507,12 +511,12 @@ export function joinPieces(text: string, pieces: Span[]): JoinedText {
     const next = pieces[k + 1];
     let space = false;
     if (next) {
-      const last = lastChar(text.slice(Math.max(p.start, end - 2), end));
-      const first = String.fromCodePoint(text.codePointAt(next.start) ?? 32);
-      if (last === '-' && end - 2 >= p.start && isLower(text.charAt(end - 2)) && isLower(first)) end--;
+      const last = lastChar(text.slice(Math.max(p.start, end - 2) - o, end - o));
+      const first = String.fromCodePoint(text.codePointAt(next.start - o) ?? 32);
+      if (last === '-' && end - 2 >= p.start && isLower(text.charAt(end - 2 - o)) && isLower(first)) end--;
       else space = !(isCjkSide(last) || isCjkSide(first));
     }
-    parts.push(text.slice(p.start, end));
+    parts.push(text.slice(p.start - o, end - o));
     if (end > p.start) {
       at.push(length);
       from.push(p.start);

@@ -14,7 +14,7 @@ try {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     // length() of a text reads all of it (every overflow page), without making a string of it.
-    db.prepare('SELECT sum(length(text)) FROM documents').pluck().get();
+    db.prepare('SELECT sum(length(text)) FROM text_parts').pluck().get();
   } finally {
     db.close();
   }

@@ -10,7 +10,7 @@
  * query path calls them on the engine itself with nothing in between.
  */
 import { LRUCache } from 'lru-cache';
-import type { CorpusDocument, Passage, PassageKind, Lang, Span } from '../../core/types.js';
+import type { CorpusDocument, Passage, PassageKind, Lang, Span, TextWindow } from '../../core/types.js';
 import { UserInputError } from '../../core/errors.js';
 import { type AnalyzedToken, analyze, findRun, hanLayer } from '../../pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
@@ -18,6 +18,7 @@ import { PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import { PinyinLexicon } from '../../pipeline/pinyin.js';
 import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
+import { textWindow } from './texts.js';
 import { analyzePassage } from '../../pipeline/prepare.js';
 
 /** Every passage kind, numbered for the engine's typed per-passage arrays. */
@@ -144,7 +145,7 @@ export abstract class EngineTables {
     if (!toks) {
       const p = this.byId[id];
       if (!p) return [];
-      toks = analyzePassage(this.docs.get(p.docId)!.text, p);
+      toks = analyzePassage(this.stretch(p), p);
       this.tokenCache.set(id, toks);
     }
     return toks;
@@ -216,7 +217,7 @@ export abstract class EngineTables {
     if (!p || p.kind !== 'footnote') return false;
     let v = this.citationCache.get(id);
     if (v === undefined) {
-      v = readsAsCitation(joinPieces(this.docs.get(p.docId)!.text, p.pieces).text);
+      v = readsAsCitation(joinPieces(this.stretch(p), p.pieces).text);
       this.citationCache.set(id, v);
     }
     return v;
@@ -225,12 +226,19 @@ export abstract class EngineTables {
   runs(id: number, run: string): Span[] {
     const p = this.byId[id];
     if (!p) return [];
-    const text = this.docs.get(p.docId)!.text;
-    const joined = joinPieces(text, p.pieces);
+    const joined = joinPieces(this.stretch(p), p.pieces);
     const own = joined.text;
     if ((this.hanStable[id] ?? 0) === 0) this.setStable(id, hanLayer(own).stable);
     const found = findRun(own, run, this.hanStable[id] === 1);
     return found.map((r) => ({ start: joined.map(r.start), end: joined.map(r.end - 1) + 1 }));
+  }
+
+  /**
+   * The text passage `p` is in, or (a paper read lazily from the persisted
+   * index, not kept in memory) only the stretch of it the passage covers.
+   */
+  private stretch(p: Passage): TextWindow {
+    return textWindow(this.docs.get(p.docId)!, p.start, p.end);
   }
 
   /** Note whether passage `id`'s Han runs survive normalisation (see {@link hanStable}), growing the array when needed. */

@@ -19,6 +19,7 @@ import { type TopSource, rankTop } from '../../pipeline/rank-top.js';
 import { MAX_LIMIT, type PassageMatches, type SearchOptions, type SearchResult, pageOfHits } from '../search-contract.js';
 import type { PaperCatalog } from '../types.js';
 import { EngineSnapshots } from './engine-state.js';
+import { sliceText } from './texts.js';
 
 export type { EngineState } from './engine-state.js';
 
@@ -69,7 +70,8 @@ export class Engine extends EngineSnapshots implements TopSource, PaperCatalog {
     }
     return pageOfHits(
       { query, parsed, opts, offset, limit, total, totalRelation, perDocument, mode, strictTotal, ranked, page, matches },
-      (id) => this.docs.get(id)!,
+      (id) => this.docs.get(id)!.title,
+      (p) => sliceText(this.docs.get(p.docId)!, p.start, p.end),
     );
   }
 

@@ -19,7 +19,13 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, file TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
-    hash TEXT NOT NULL, text TEXT NOT NULL, pages TEXT
+    hash TEXT NOT NULL, pages TEXT
+  ) STRICT;
+  -- A paper's text in parts of about TEXT_PART UTF-16 code units (texts.ts), so a passage's stretch reads without the rest.
+  CREATE TABLE IF NOT EXISTS text_parts (
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    part INTEGER NOT NULL, start INTEGER NOT NULL, text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, part)
   ) STRICT;
   CREATE TABLE IF NOT EXISTS passages (
     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
@@ -56,7 +62,9 @@ function openIndexFile(file: string): DB {
       if (stored?.value !== key) {
         // Stale or new: everything in here is derived from the corpus, so start over
         // with the current schema.
-        db.exec('DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS documents; DROP TABLE IF EXISTS state;');
+        db.exec(
+          'DROP TABLE IF EXISTS passages; DROP TABLE IF EXISTS text_parts; DROP TABLE IF EXISTS documents; DROP TABLE IF EXISTS state;',
+        );
         db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key);
       }
       db.exec(SCHEMA);

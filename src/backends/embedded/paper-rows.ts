@@ -11,8 +11,9 @@ import type { Engine } from './engine.js';
 import { type PreparedDocument } from '../../pipeline/prepare.js';
 import { detectMetadata } from '../../pipeline/load.js';
 import { type MetadataOverrides, overrideFor } from '../../pipeline/metadata-file.js';
+import { readText, writeText } from './texts.js';
 
-/** A row of the `documents` table. */
+/** A row of the `documents` table, with the paper's text read from its parts. */
 export interface DocRow {
   id: string;
   file: string;
@@ -84,9 +85,9 @@ export function fromStore(db: DB, row: DocRow, overrides: MetadataOverrides): Pr
  */
 export function loadFromIndex(engine: Engine, db: DB, overrides: MetadataOverrides): number {
   let n = 0;
-  for (const row of db.prepare('SELECT * FROM documents ORDER BY file').all() as DocRow[]) {
+  for (const row of db.prepare('SELECT * FROM documents ORDER BY file').all() as Omit<DocRow, 'text'>[]) {
     if (engine.document(row.id)) continue;
-    engine.addPrepared(fromStore(db, row, overrides));
+    engine.addPrepared(fromStore(db, { ...row, text: readText(db, row.id) }, overrides));
     n++;
   }
   return n;
@@ -106,15 +107,15 @@ export function saveDocumentRow(
   mtimeMs: number,
 ): void {
   db.prepare('DELETE FROM documents WHERE id = ?').run(doc.id);
-  db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, text, pages) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+  db.prepare('INSERT INTO documents (id, file, size, mtime_ms, hash, pages) VALUES (?, ?, ?, ?, ?, ?)').run(
     doc.id,
     doc.file,
     size,
     mtimeMs,
     doc.hash,
-    doc.text,
     doc.pages ? JSON.stringify(doc.pages) : null,
   );
+  writeText(db, doc.id, doc.text);
 }
 
 /** Passages written per transaction by {@link save}. */

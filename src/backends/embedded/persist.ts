@@ -24,7 +24,7 @@ import { removeStaleUploads } from '../../library/uploads.js';
 import { type MetadataOverrides, overrideFor } from '../../pipeline/metadata-file.js';
 import { estimateRemaining } from '../../library/progress.js';
 import { writeStateGradually } from './state-store.js';
-import { holdText } from './texts.js';
+import { holdText, readText } from './texts.js';
 import { storageFailure } from '../../store/db.js';
 import { openIndexDatabase } from './index-db.js';
 import { type DocRow, applyOverrides, detectedMetadata, fromStore, remember, save } from './paper-rows.js';
@@ -114,7 +114,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
   /** Whether the engine's papers changed during this sync, so the persisted state must be written again. */
   let changed = !restored && engine.documents().length === 0;
   const stored = new Map((db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all() as DocRow[]).map((r) => [r.file, r]));
-  const getText = db.prepare('SELECT text, pages FROM documents WHERE id = ?');
+  const getPages = db.prepare('SELECT pages FROM documents WHERE id = ?').pluck();
 
   const plan = files.map(({ dir, file }) => {
     let st: { size: number; mtimeMs: number } | null;
@@ -151,7 +151,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
         seen.add(p.row.id);
         stats.reused++;
       } else if (p.unchanged && p.row) {
-        const row = { ...p.row, ...(getText.get(p.row.id) as { text: string; pages: string | null }) };
+        const row = { ...p.row, text: readText(db, p.row.id), pages: getPages.get(p.row.id) as string | null };
         engine.addPrepared(fromStore(db, row, overrides));
         changed = true;
         seen.add(p.row.id);

@@ -327,7 +327,8 @@ export class PgSearchBackend implements SearchBackend {
     const page = hits.slice(offset, offset + limit);
     return pageOfHits(
       { query, parsed, opts, offset, limit, total: hits.length, perDocument, mode, strictTotal, ranked: hits, page, matches },
-      (id) => view.doc(id),
+      (id) => view.doc(id).title,
+      (p) => view.doc(p.docId).text.slice(p.start, p.end),
     );
   }
 
