@@ -11,12 +11,14 @@
  * pseudo-word number i is the same word at every size.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Bump when the generator's output changes, so cached corpora are rebuilt — also when
- * the glossary's Chinese terms change, since the generator salts the text with them.
+ * Bump when the generator's output changes, so cached corpora are rebuilt. Its
+ * inputs (the real papers and the glossary, whose Chinese terms salt the text)
+ * are checked by {@link inputsHash}.
  */
 const GENERATOR_VERSION = 4;
 
@@ -38,6 +40,8 @@ export function prng(seed: number): () => number {
 /** What the generator wrote, for the query mix. */
 export interface CorpusManifest {
   version: number;
+  /** {@link inputsHash} of what it was generated from. */
+  inputs: string;
   mb: number;
   bytes: number;
   files: string[];
@@ -138,6 +142,21 @@ function zipf(n: number, rand: () => number): () => number {
 type Kind = 'en' | 'zh' | 'en-zh';
 
 /**
+ * SHA-256 of the generator's inputs, the real papers and the glossary: a
+ * corpus cached from other inputs is generated again (a glossary grown since
+ * once left a machine measuring a corpus another machine no longer generated).
+ */
+export function inputsHash(): string {
+  const dir = join(ROOT, 'corpus');
+  const hash = createHash('sha256');
+  for (const f of readdirSync(dir).sort()) {
+    if (!f.endsWith('.txt') && f !== 'duikou.glossary.tsv') continue;
+    hash.update(`${f}\n`).update(readFileSync(join(dir, f)));
+  }
+  return hash.digest('hex');
+}
+
+/**
  * The corpus of `mb` megabytes of UTF-8 text in `bench/.cache/<mb>MB/`,
  * generated unless a complete copy of this generator version is there.
  */
@@ -146,7 +165,7 @@ export function ensureCorpus(mb: number): { dir: string; manifest: CorpusManifes
   const manifestPath = join(dir, 'manifest.json');
   if (existsSync(manifestPath)) {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as CorpusManifest;
-    if (m.version === GENERATOR_VERSION) return { dir, manifest: m };
+    if (m.version === GENERATOR_VERSION && m.inputs === inputsHash()) return { dir, manifest: m };
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -210,6 +229,7 @@ export function ensureCorpus(mb: number): { dir: string; manifest: CorpusManifes
   }
   const manifest: CorpusManifest = {
     version: GENERATOR_VERSION,
+    inputs: inputsHash(),
     mb,
     bytes,
     files,
