@@ -4,8 +4,8 @@
  * start: at 100 MB reading every text took about half a second of a restart
  * and held 80 million characters that most sessions never look at.
  *
- * A text is stored in parts of at most {@link TEXT_PART} UTF-16 code units
- * (`text_parts`), so a passage's stretch is read without its whole paper: a
+ * A text is stored in numbered parts of about {@link TEXT_PART} UTF-16 code
+ * units (`text_parts`), so a passage's stretch is read without its whole paper: a
  * query verifies Chinese runs in thousands of candidate passages, and at 1 GB
  * reading their papers' whole texts (0.7 ms each, more papers than any cache
  * keeps) was 2.5 of the 2.8 s of `脱贫攻坚`.
