@@ -32,6 +32,8 @@ export interface QueryRow {
   p50: { duikou: number; fts5: number; brute: number };
   firstMs: number;
   samples: number;
+  /** duikou's median and first run on the engine as a server holds it (its index persisted), when the size timed it. */
+  persisted?: { p50: number; firstMs: number };
 }
 
 /**

@@ -208,13 +208,17 @@ export function markdown(machine: Machine, sizes: Size[]): string {
         'which costs more than the strict answer; FTS5 and the brute-force scan still match strictly there.',
       '',
     );
+    // Runs before the persisted engine's per-query figures were kept render without those columns.
+    const perQueryPersisted = (s.queries as QueryRow[]).every((r) => r.persisted);
     L.push(
-      '| Query | hits duikou / FTS5 / brute | same | p50 duikou | p50 FTS5 | p50 brute | first run duikou |',
-      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+      '| Query | hits duikou / FTS5 / brute | same | p50 duikou | p50 FTS5 | p50 brute | first run duikou |' +
+        (perQueryPersisted ? ' p50 / first run duikou, index persisted |' : ''),
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |' + (perQueryPersisted ? ' ---: |' : ''),
     );
     for (const r of s.queries as QueryRow[]) {
       L.push(
-        `| ${r.name} \`${r.q.replace(/\|/g, '\\|')}\`${r.expand ? ' (expand)' : ''} | ${r.hits.duikou} / ${r.hits.fts5} / ${r.hits.brute} | ${r.equal ? '✓' : '✗'} | ${r.p50.duikou} | ${r.p50.fts5} | ${r.p50.brute} | ${r.firstMs} |`,
+        `| ${r.name} \`${r.q.replace(/\|/g, '\\|')}\`${r.expand ? ' (expand)' : ''} | ${r.hits.duikou} / ${r.hits.fts5} / ${r.hits.brute} | ${r.equal ? '✓' : '✗'} | ${r.p50.duikou} | ${r.p50.fts5} | ${r.p50.brute} | ${r.firstMs} |` +
+          (perQueryPersisted && r.persisted ? ` ${r.persisted.p50} / ${r.persisted.firstMs} |` : ''),
       );
     }
     const diffs = (s.queries as QueryRow[]).filter((r) => r.note);

@@ -11,7 +11,7 @@ import { loadGlossary } from '../src/pipeline/glossary.js';
 import { compareHttp, compareQueries, buildBaselines } from './compare.js';
 import { CACHE, ensureCorpus } from './corpus.js';
 import { buildEngine, coldStart, dirBytes, persistBuilt, profileSlowest, timeUpdate } from './duikou.js';
-import { gc, percentiles, round, timeQuery } from './measure.js';
+import { gc, median, percentiles, round, timeQuery } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { benchPostgres } from './postgres.js';
 import { queryMix } from './queries.js';
@@ -107,10 +107,16 @@ export async function benchSize(mb: number, opts: BenchOptions): Promise<Record<
   // The queries again on the engine as a server holds it from then on: postings in the state's typed
   // arrays, texts read from index.db through a bounded cache (the run above timed the built engine,
   // every text in memory).
-  const latPersisted = queries.map(
-    (bq) => timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' }), reps, queryBudgetMs).samples,
+  const timedPersisted = queries.map((bq) =>
+    timeQuery(() => engine.search(bq.q, { expand: bq.expand, limit: 20, match: 'strict' }), reps, queryBudgetMs),
   );
-  const queryPersisted = percentiles(latPersisted);
+  // Each query's own figures too: the percentiles alone cannot say which query a slow sample was.
+  rows.forEach((row, i) => {
+    const t = timedPersisted[i]!;
+    if (row.name !== queries[i]!.name) throw new Error(`query rows out of order: ${row.name} against ${queries[i]!.name}`);
+    row.persisted = { p50: round(median(t.samples), 3), firstMs: round(t.firstMs, 1) };
+  });
+  const queryPersisted = percentiles(timedPersisted.map((t) => t.samples));
   log(`in-process p50/p95/p99, index persisted: duikou ${JSON.stringify(queryPersisted)}`);
   const { updateMs, prepareMs: updatePrepareMs } = timeUpdate(engine, victimMeta, victimText);
   log(`update one doc, index persisted: ${updateMs} ms median (prepare ${updatePrepareMs} ms)`);
