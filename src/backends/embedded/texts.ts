@@ -11,8 +11,8 @@
  * keeps) was 2.5 of the 2.8 s of `脱贫攻坚`.
  *
  * A paper taken over from the persisted state has a `text` that reads its
- * row (by id *and* text hash, so a paper changed since is never misread) and
- * keeps the most recently used texts in a bounded cache. Everything else sees
+ * parts (by id *and* text hash, so a paper changed since is never misread) and
+ * keeps the most recently used texts and parts in a bounded cache. Everything else sees
  * a plain `text` property; a paper added or changed in this process has its
  * text as a plain value, as before.
  */
@@ -183,8 +183,13 @@ export class PaperTexts {
     // Part k of this text is kept under slot · 2^21 + k (2^21 parts: 2 billion code units).
     const base = slot * 2 ** 21;
     const parts: (TextPart | undefined)[] = [];
-    for (let k = first; k <= last; k++) parts.push(this.cache.get(base + k) as TextPart | undefined);
-    if (parts.includes(undefined)) {
+    let missing = false;
+    for (let k = first; k <= last; k++) {
+      const part = this.cache.get(base + k) as TextPart | undefined;
+      missing ||= part === undefined;
+      parts.push(part);
+    }
+    if (missing) {
       for (const p of this.read().parts.all(id, hash, first, last) as TextPart[]) {
         parts[p.part - first] = p;
         this.cache.set(base + p.part, p);
