@@ -126,10 +126,13 @@ export function markdown(machine: Machine, sizes: Size[]): string {
     const c = s.coldStart;
     row(
       `Cold start to first answer (ms)${c.mode === 'persist' ? '' : ' — FALLBACK: openCorpus, no persisted index'}`,
-      // With the heap the restarted engine holds, measured as the heap after build (see coldstart.mjs).
+      // With the heap the restarted engine holds, measured as the heap after build, and when the sync that
+      // goes on after the first answer ended (see coldstart.mjs; older results have neither or only the heap).
       c.heapAfterOpen === undefined
         ? round(Number(c.ms), 0)
-        : `${round(Number(c.ms), 0)} (heap ${round(Number(c.heapAfterOpen) / s.bytes, 2)} B/B)`,
+        : `${round(Number(c.ms), 0)} (heap ${round(Number(c.heapAfterOpen) / s.bytes, 2)} B/B${
+            c.syncMs === undefined ? '' : `; sync done at ${round(Number(c.syncMs), 0)}`
+          })`,
       '',
       '',
       '',

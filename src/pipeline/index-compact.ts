@@ -36,7 +36,8 @@ export abstract class CompactingIndex extends IndexReader {
     return (
       this.pendingFx.size > 0 ||
       (this.base !== null && this.staleBase > 0 && (all || this.staleBase * 10 >= this.count)) ||
-      (this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples)
+      // Not while triples are still on disk: moving them needs them all in memory (see DeferredTriples).
+      (this.deferred === null && this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples)
     );
   }
 
@@ -97,7 +98,8 @@ export abstract class CompactingIndex extends IndexReader {
     }
     if (work > 0) yield { work, items };
     if (this.base && this.staleBase > 0 && (all || this.staleBase * 10 >= this.count)) yield* this.dropStaleBaseSteps(budget);
-    if (this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples) yield* this.compactTriplesSteps(budget);
+    if (this.deferred === null && this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples)
+      yield* this.compactTriplesSteps(budget);
   }
 
   /** What splicing passage `id` out of FlexSearch costs: an `indexOf` in each list it is in. */

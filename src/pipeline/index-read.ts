@@ -7,7 +7,7 @@
  * cannot be handed out as it is.
  */
 import { biwordKey, isBiword } from './term-keys.js';
-import { IndexState, SLOTS, STALE_BASE, STALE_FX } from './index-state.js';
+import { IndexState, PENDING, SLOTS, STALE_BASE, STALE_FX } from './index-state.js';
 
 const EMPTY_IDS = new Int32Array(0);
 
@@ -185,8 +185,12 @@ export abstract class IndexReader extends IndexState {
     const k = this.lookupKey(term);
     const len = this.freqLen[id] ?? 0;
     if (!k || len === 0) return 0;
-    const packed = this.chunks[this.freqChunk[id]!]!;
-    const base = this.freqOff[id]!;
+    let packed = this.chunks[this.freqChunk[id]!]!;
+    let base = this.freqOff[id]!;
+    if (packed === PENDING) {
+      packed = this.deferredTriplesOf(id, base, len);
+      base = 0;
+    }
     const k1 = k[0];
     const k2 = k[1];
     let lo = 0;
@@ -200,6 +204,20 @@ export abstract class IndexReader extends IndexState {
       else hi = mid - 1;
     }
     return 0;
+  }
+
+  /**
+   * Passage `id`'s `len` triples from the file while they are not in memory
+   * (see `deferred` in index-state.ts): ranking asks for a few terms of the same
+   * passage in a row, so the last passage read is kept.
+   */
+  private deferredTriplesOf(id: number, off: number, len: number): Uint32Array {
+    if (this.deferredId !== id) {
+      if (this.deferredScratch.length < len * 3) this.deferredScratch = new Uint32Array(Math.max(len * 3, 2 * this.deferredScratch.length));
+      this.deferred!.readInto(this.deferredScratch, off, len * 3);
+      this.deferredId = id;
+    }
+    return this.deferredScratch;
   }
 
   /**

@@ -10,6 +10,7 @@
  */
 import { runSteps } from '../core/steps.js';
 import { CompactingIndex } from './index-compact.js';
+import { type DeferredTriples, PENDING } from './index-state.js';
 
 /** Work per step of {@link SnapshotIndex.snapshotSteps}, in terms and postings or triples copied (a few milliseconds). */
 const STEP_WORK = 1 << 16;
@@ -154,7 +155,8 @@ export abstract class SnapshotIndex extends CompactingIndex {
     const ids = allIds.subarray(0, n);
     const slots = allSlots.subarray(0, n);
     yield;
-    // The live passages' triples, one after another.
+    // The live passages' triples, one after another: all of them in memory first.
+    this.settleDeferred();
     let triplesLen = 0;
     for (let id = 0; id < this.freqLen.length; id++) triplesLen += this.freqLen[id]! * 3;
     const triples = new Uint32Array(triplesLen);
@@ -199,7 +201,7 @@ export abstract class SnapshotIndex extends CompactingIndex {
    * Fill a new, empty index with what it held when {@link snapshot} was
    * taken (PassageIndex.fromSnapshot makes the index and calls this).
    */
-  protected readSnapshot(snap: IndexSnapshot): void {
+  protected readSnapshot(snap: IndexSnapshot, deferred?: DeferredTriples): void {
     const terms = runSteps(termTableSteps(snap.postingTerms));
     this.base = { terms, start: snap.start, ids: snap.ids, slots: snap.slots, limit: idLimit(snap.lengths, snap.ids) };
     const size = Math.max(1024, snap.lengths.length);
@@ -213,11 +215,14 @@ export abstract class SnapshotIndex extends CompactingIndex {
     this.flags = new Uint8Array(size);
     this.count = snap.count;
     this.totalLength = snap.totalLength;
-    if (snap.triples.length > 0) {
-      this.chunks.push(snap.triples);
-      this.chunkUsed = snap.triples.length;
+    // Triples still on disk (see DeferredTriples) stand in the first chunk as PENDING until they are read.
+    const triples = deferred ?? snap.triples;
+    if (triples.length > 0) {
+      this.chunks.push(deferred ? PENDING : snap.triples);
+      this.chunkUsed = triples.length;
+      if (deferred) this.deferred = deferred;
     }
-    this.liveTriples = snap.triples.length / 3;
+    this.liveTriples = triples.length / 3;
     if (snap.termIds !== '') snap.termIds.split('\n').forEach((t, i) => this.termIds.set(t, i));
     if (snap.bigrams !== '') {
       for (const b of snap.bigrams.split('\n')) {
@@ -255,8 +260,11 @@ export abstract class SnapshotIndex extends CompactingIndex {
       this.staleBase = 0;
       this.keyCache.clear();
       this.flags.fill(0);
-      // The live triples, one after another, in place of chunks holding removed passages' triples too.
+      // The live triples, one after another, in place of chunks holding removed passages' triples too
+      // (and of triples still on disk: the snapshot read them).
       this.chunks.splice(0);
+      this.deferred = null;
+      this.deferredId = -1;
       if (snap.triples.length > 0) this.chunks.push(snap.triples);
       this.chunkUsed = snap.triples.length;
       this.freqChunk.fill(0);

@@ -29,6 +29,12 @@ export const SLOTS = 32;
 /** Numbers per chunk of packed frequencies (4 MB). */
 export const CHUNK = 1 << 20;
 
+/**
+ * The chunk standing for triples still on disk (see {@link DeferredTriples}):
+ * empty, so new triples never go into it, and told apart by identity.
+ */
+export const PENDING = new Uint32Array(0);
+
 /** {@link IndexState.flags} by passage id: listed in FlexSearch, stale there, stale in the persisted postings. */
 export const IN_FX = 1;
 export const STALE_FX = 2;
@@ -45,6 +51,25 @@ export interface BasePostings {
   slots: Uint8Array;
   /** Above every passage id in these lists. */
   limit: number;
+}
+
+/**
+ * The packed frequencies (triples) of an index read back from its persisted
+ * form, still on disk: at a gigabyte of papers they are 3.4 GB, and reading
+ * them before the first answer doubled a restart. Until they are in memory
+ * the index reads one passage's triples at a time from the file.
+ */
+export interface DeferredTriples {
+  /** Numbers in the whole array. */
+  readonly length: number;
+  /** Copy numbers `from` … `from + n` of the array into `into` (from its start), now: a small read of the file. */
+  readInto(into: Uint32Array, from: number, n: number): void;
+  /** The whole array, now: blocks for as long as reading it takes (for a process that serves nothing meanwhile). */
+  readAll(): Uint32Array;
+  /** The whole array, read off the main thread; the same promise at every call. */
+  load(): Promise<Uint32Array>;
+  /** Let go of the file without reading the array (it is not going to be used). */
+  discard(): void;
 }
 
 /** One step of PassageIndex.compactSteps: the work done in it, and in how many items (passages or postings). */
@@ -91,6 +116,15 @@ export abstract class IndexState {
   protected freqChunk = new Int32Array(1024);
   protected freqOff = new Int32Array(1024);
   protected freqLen = new Int32Array(1024);
+  /**
+   * Triples still on disk (see {@link DeferredTriples}): the chunk
+   * {@link PENDING} stands for them until they are read; null once they are
+   * (or when the index was not read back).
+   */
+  protected deferred: DeferredTriples | null = null;
+  /** One passage's triples read from {@link deferred}, and whose they are (-1: none). */
+  protected deferredScratch = new Uint32Array(0);
+  protected deferredId = -1;
   /** Triples of removed passages still taking room in the chunks (those below {@link firstKeptChunk} not counted). */
   protected deadTriples = 0;
   protected liveTriples = 0;
@@ -162,6 +196,26 @@ export abstract class IndexState {
     const at = this.chunkUsed;
     this.chunkUsed += size;
     return at;
+  }
+
+  /**
+   * The deferred triples in memory now, read at once if their read off the
+   * main thread has not ended: before anything copies triples (a snapshot, a
+   * compaction), which needs all of them.
+   */
+  protected settleDeferred(): void {
+    if (this.deferred) this.installDeferred(this.deferred, this.deferred.readAll());
+  }
+
+  /** Put the triples read from `from` in place of the {@link PENDING} chunk, unless they were replaced meanwhile. */
+  protected installDeferred(from: DeferredTriples, triples: Uint32Array): void {
+    if (this.deferred !== from) return;
+    if (triples.length !== from.length) throw new Error('the persisted triples were read short');
+    const c = this.chunks.indexOf(PENDING);
+    if (c >= 0) this.chunks[c] = triples;
+    this.deferred = null;
+    this.deferredId = -1;
+    this.deferredScratch = new Uint32Array(0);
   }
 
   /** Remove a marked passage's postings from FlexSearch for good. */

@@ -15,10 +15,10 @@
  * adds and removes passages, and is the one callers import.
  */
 import { packTerms } from './term-keys.js';
-import { IN_FX, SLOTS, STALE_BASE, STALE_FX } from './index-state.js';
+import { type DeferredTriples, IN_FX, SLOTS, STALE_BASE, STALE_FX } from './index-state.js';
 import { type IndexSnapshot, SnapshotIndex } from './index-snapshot.js';
 
-export type { CompactStep } from './index-state.js';
+export type { CompactStep, DeferredTriples } from './index-state.js';
 export type { IndexSnapshot } from './index-snapshot.js';
 
 /** Version of everything that decides what the index holds; a persisted index of another version is rebuilt. */
@@ -48,11 +48,31 @@ const ORDER_SPAN = 2 ** 22;
  * already show it, verified on the passage's normalised text.
  */
 export class PassageIndex extends SnapshotIndex {
-  /** An index as it was when {@link snapshot} was taken. */
-  static fromSnapshot(snap: IndexSnapshot): PassageIndex {
+  /**
+   * An index as it was when {@link snapshot} was taken.
+   * @param deferred - its triples still on disk (`snap.triples` is then not read): the index
+   *   reads a passage's triples from there until {@link loadDeferred} has them all in memory
+   */
+  static fromSnapshot(snap: IndexSnapshot, deferred?: DeferredTriples): PassageIndex {
     const ix = new PassageIndex();
-    ix.readSnapshot(snap);
+    ix.readSnapshot(snap, deferred);
     return ix;
+  }
+
+  /** Whether triples are still on disk (see {@link fromSnapshot}), read a passage at a time. */
+  get triplesOnDisk(): boolean {
+    return this.deferred !== null;
+  }
+
+  /**
+   * Read the triples still on disk (see {@link fromSnapshot}) into memory
+   * off the main thread; resolves at once when there are none. Answers are
+   * the same before and after.
+   */
+  async loadDeferred(): Promise<void> {
+    const from = this.deferred;
+    if (!from) return;
+    this.installDeferred(from, await from.load());
   }
 
   /**
@@ -191,6 +211,7 @@ export class PassageIndex extends SnapshotIndex {
     for (const slots of this.fxMap().values()) for (const list of slots) postings += list?.length ?? 0;
     let tripleBytes = 0;
     for (const c of this.chunks) tripleBytes += c.byteLength;
+    if (this.deferred) tripleBytes += this.deferred.length * 4;
     return { postings, tripleBytes };
   }
 

@@ -3,7 +3,7 @@
  * paper's text in the index database once, as SQLite stores it, and posts
  * back null or the error met (its code and message). A restart reads texts
  * only when they are needed, so damage deep in `index.db` is found here, on
- * another core while the engine's state is read, instead of by a search.
+ * another core once the engine answers, instead of by a search.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';

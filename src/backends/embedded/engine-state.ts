@@ -7,7 +7,7 @@
  */
 import type { LoadedDocument, Passage } from '../../core/types.js';
 import { runSteps } from '../../core/steps.js';
-import { type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
+import { type DeferredTriples, type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
 import { KINDS, withFields } from './engine-tables.js';
 import { EngineBuilder } from './engine-build.js';
 
@@ -25,6 +25,8 @@ export interface EngineState {
   hanStable: Uint8Array;
   /** The pinyin lexicon's terms. */
   pinyinTerms: string[];
+  /** The index's triples when they are still on disk (`index.triples` is then empty): see {@link Engine.loadDeferred}. */
+  deferredTriples?: DeferredTriples;
 }
 
 /**
@@ -77,13 +79,21 @@ export abstract class EngineSnapshots extends EngineBuilder {
   }
 
   /**
+   * Read what a {@link restore} left on disk into memory, off the main
+   * thread (see PassageIndex.loadDeferred); answers are the same before and after.
+   */
+  loadDeferred(): Promise<void> {
+    return this.index.loadDeferred();
+  }
+
+  /**
    * Take over a persisted {@link state}, on an engine holding no document:
    * `docs` are the documents it was taken with (their text and metadata; a
    * text read lazily stays so, see texts.ts).
    */
   restore(state: EngineState, docs: readonly LoadedDocument[]): void {
     if (this.docs.size > 0) throw new Error('restore needs an empty engine');
-    this.index = PassageIndex.fromSnapshot(state.index);
+    this.index = PassageIndex.fromSnapshot(state.index, state.deferredTriples);
     this.nextId = Math.max(this.nextId, state.nextId);
     this.hanStable = new Uint8Array(Math.max(1024, state.hanStable.length));
     this.hanStable.set(state.hanStable);

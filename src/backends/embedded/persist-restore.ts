@@ -1,8 +1,9 @@
 /**
  * A restart on the persisted index: taking over the engine state written
- * last (see state-store.ts) instead of adding every passage again, and
- * reading every paper's text once on a worker thread meanwhile, so damage
- * deep in the file still leads to a rebuild.
+ * last (see state-store.ts) instead of adding every passage again; then,
+ * while the engine answers, reading what it left on disk into memory and
+ * every paper's text once on a worker thread, so damage deep in the file
+ * still leads to a rebuild.
  */
 import type { Database as DB } from 'better-sqlite3';
 import type { LoadedDocument } from '../../core/types.js';
@@ -20,32 +21,45 @@ import { startWorker, workerScript } from '../../workers/prepare.js';
  * is empty and the state was taken with exactly the papers the index holds:
  * a restart then adds no passage again. The papers' metadata is the one
  * detected when they were indexed, with today's overrides.
- * @returns when the state was taken over, the check of the papers' texts (see {@link checkTexts}), else null
+ * @returns when the state was taken over, the check of the papers' texts (see {@link checkTexts}, after
+ *   the triples left on disk are read; a failure to read them is its error), else null
  */
 export async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<{ check: Promise<Error | null> } | null> {
   if (engine.documents().length > 0) return null;
   await dropLeftoverFiles(db);
-  // On another core while the state is read here.
-  const check = checkTexts(db.name);
   // jieba's dictionary (about a second of this thread) loads while the thread pool reads the
   // index's large arrays, rather than after them: the first Chinese query no longer waits for it.
   const found = await readState(db, (head) => {
     if (head.zh) preloadJieba();
   });
+  if (!found) return null;
   // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
-  if (!found || engine.documents().length > 0) return null;
+  if (engine.documents().length > 0) {
+    found.state.deferredTriples?.discard();
+    return null;
+  }
   // Texts read when something needs them (see texts.ts), not the 80 million characters of a 100 MB corpus now.
   const texts = textsOf(db);
   const docs: LoadedDocument[] = [];
   for (const row of found.papers) {
     const detectedMeta = found.meta[row.id];
-    if (!detectedMeta) return null;
+    if (!detectedMeta) {
+      found.state.deferredTriples?.discard();
+      return null;
+    }
     remember(row.id, row.hash, detectedMeta);
     const doc: Omit<LoadedDocument, 'text'> = { ...applyOverrides(detectedMeta, overrides), hash: row.hash, file: row.file };
     if (row.pages) doc.pages = JSON.parse(row.pages) as LoadedDocument['pages'];
     docs.push(texts.lazy(doc, row.id, row.hash, found.lengths[row.id]));
   }
   engine.restore(found.state, docs);
+  // The engine answers now. What the restart left on disk is read after this, on the thread pool and
+  // then another core, rather than alongside the reads the first answer waits for: at a gigabyte of
+  // papers, 3.4 GB of triples and the texts' check read meanwhile made a restart take twice as long.
+  const check = engine.loadDeferred().then(
+    () => checkTexts(db.name),
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
   // Wrapped: an async function returning a promise would wait for it.
   return { check };
 }

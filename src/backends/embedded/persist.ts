@@ -66,6 +66,12 @@ export interface OpenOptions {
   engine?: Engine;
   /** The metadata overrides to apply, instead of reading `duikou.metadata.json` (the caller read it, or kept the last good one). */
   overrides?: MetadataOverrides;
+  /**
+   * Called when the engine has taken over the persisted index, and answers
+   * as it will once the sync ends (its papers unchanged): the sync goes on
+   * meanwhile, reading what was left on disk and checking the stored texts.
+   */
+  onRestored?: () => void;
 }
 
 /**
@@ -111,6 +117,7 @@ export async function syncCorpus(engine: Engine, db: DB, corpus: string | Librar
   const taken = await restoreState(engine, db, overrides);
   const restored = taken !== null;
   stats.restored = restored;
+  if (restored) opts.onRestored?.();
   /** Whether the engine's papers changed during this sync, so the persisted state must be written again. */
   let changed = !restored && engine.documents().length === 0;
   const stored = new Map((db.prepare('SELECT id, file, size, mtime_ms, hash FROM documents').all() as DocRow[]).map((r) => [r.file, r]));

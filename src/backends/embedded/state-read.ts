@@ -3,7 +3,7 @@
  * was taken with exactly the papers the index holds and its file is the one
  * its head names, each array read into a buffer of its own (a gigabyte at a
  * time), the large ones on the thread pool while the papers' passages are
- * decoded.
+ * decoded, and the triples left in the file until the engine answers.
  */
 import { constants } from 'node:buffer';
 import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Passage } from '../../core/types.js';
-import type { IndexSnapshot } from '../../pipeline/index.js';
+import type { DeferredTriples, IndexSnapshot } from '../../pipeline/index.js';
 import type { EngineState } from './engine.js';
 import { HEADER_BYTES, type PaperPart, type StateHead, TYPED, fileOf, header, headOf, stateDir } from './state-format.js';
 
@@ -73,8 +73,54 @@ export async function readSectionAsync(fd: number, bytes: number, position: numb
 
 const readAsync = promisify(read);
 
-/** The arrays read on the thread pool while the papers are decoded: at 100 MB nearly all the state's bytes. */
-const LARGE = new Set(['ids', 'slots', 'triples']);
+/** The arrays read on the thread pool while the papers are decoded. */
+const LARGE = new Set(['ids', 'slots']);
+
+/**
+ * The state's triples, left in its file (see {@link DeferredTriples}): at a
+ * gigabyte of papers they are 3.4 GB of its 4.4, and reading them before the
+ * first answer doubled a restart. A passage's triples are read from the
+ * file, until {@link DeferredTriples.load} has read them all on the thread
+ * pool; the file stays open until then (a state written since deletes it,
+ * and an open file is still read).
+ */
+function deferredTriples(path: string, offset: number, bytes: number): DeferredTriples {
+  if (bytes % Uint32Array.BYTES_PER_ELEMENT !== 0) throw new Error('the persisted state has an array of a broken length');
+  // Opened now, not at the first read: a rebuild after damage found later deletes the file.
+  const fd = openSync(path, 'r');
+  let loading: Promise<Uint32Array> | null = null;
+  let open = true;
+  const close = (): void => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  const whole = (b: ArrayBuffer | null): Uint32Array => {
+    if (b === null) throw new Error('the persisted state file ended before its triples');
+    return view(b, Uint32Array);
+  };
+  return {
+    length: bytes / Uint32Array.BYTES_PER_ELEMENT,
+    readInto(into, from, n) {
+      const b = new Uint8Array(into.buffer, into.byteOffset, n * Uint32Array.BYTES_PER_ELEMENT);
+      for (let done = 0; done < b.byteLength;) {
+        const got = readSync(fd, b, done, b.byteLength - done, offset + from * Uint32Array.BYTES_PER_ELEMENT + done);
+        if (got === 0) throw new Error('the persisted state file ended before its triples');
+        done += got;
+      }
+    },
+    readAll: () => whole(readSection(fd, bytes, offset)),
+    load: () =>
+      (loading ??= readSectionAsync(fd, bytes, offset).then((b) => {
+        const triples = whole(b);
+        // Read whole: the index no longer reads the file.
+        close();
+        return triples;
+      })),
+    discard: () => {
+      if (!loading) close();
+    },
+  };
+}
 
 /** The persisted engine state, the papers it was taken with, their detected metadata and text lengths. */
 export interface PersistedState {
@@ -126,6 +172,7 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
       if (offset % 8 !== 0 || offset < HEADER_BYTES || offset + bytes > head.size) return null;
     }
     for (const [name, [offset, bytes]] of Object.entries(head.sections)) {
+      if (name === 'triples') continue;
       if (LARGE.has(name)) {
         reads.push(
           readSectionAsync(fd, bytes, offset).then((b) => {
@@ -145,8 +192,11 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
     whileReading?.(head);
     const papers = decodePapers(texts.papers ?? '[]');
     if (!(await Promise.all(reads)).every(Boolean)) return null;
+    const [tripleOffset, tripleBytes] = head.sections.triples ?? [0, 0];
+    const state: EngineState = { ...decodeIndex(head, blobs, texts), passages: papers.passages };
+    if (tripleBytes > 0) state.deferredTriples = deferredTriples(join(dir, head.file), tripleOffset, tripleBytes);
     return {
-      state: { ...decodeIndex(head, blobs, texts), passages: papers.passages },
+      state,
       papers: rows.map(({ size: _size, ...p }) => p),
       meta: papers.meta,
       lengths: papers.lengths,
@@ -205,7 +255,8 @@ function decodeIndex(head: StateHead, blobs: Record<string, ArrayBuffer>, texts:
     lengths: view(blob('lengths'), Int32Array),
     freqOff: view(blob('freqOff'), Int32Array),
     freqLen: view(blob('freqLen'), Int32Array),
-    triples: view(blob('triples'), Uint32Array),
+    // Left in the file (see deferredTriples).
+    triples: new Uint32Array(0),
   };
   const pinyin = text('pinyin');
   return {

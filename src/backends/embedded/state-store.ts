@@ -9,7 +9,8 @@
  * a small `head` row in the database: at 100 MB it holds about 450 MB of typed
  * arrays, and a restart reads each array with one read into a buffer of its
  * own — no rows, no copies — where reading them from SQLite rows and joining
- * the parts took over a second.
+ * the parts took over a second (the largest, the triples, once it answers:
+ * see state-read.ts).
  *
  * The state names the papers (by id and text hash) it was taken with; it is
  * used only when the index's list of papers is exactly that, so a state
@@ -272,6 +273,8 @@ const writes = new WeakMap<DB, { running: Promise<boolean>; next: Promise<boolea
 const fsyncAsync = promisify(fsync);
 
 async function runGradually(db: DB, engine: Engine, metaOf: MetaOf, { pause, sliceMs = 20, attempts = 3 }: GradualWrite): Promise<boolean> {
+  // Triples a restart left on disk are read off the event loop first: the snapshot needs them all.
+  await engine.loadDeferred();
   for (let attempt = 0; attempt < attempts; attempt++) {
     const steps = stateWriter(db, engine, metaOf);
     const taken = engine.stateGeneration;
