@@ -57,6 +57,11 @@ const term = fc.oneof(
   fc.tuple(fc.constantFrom(...WORDS), fc.constantFrom('|', '~'), fc.constantFrom(...WORDS)).map(([a, s, b]) => `${a}${s}${b}`),
 );
 const passages = fc.array(fc.dictionary(term, fc.integer({ min: 1, max: 40 }), { minKeys: 1 }), { minLength: 1, maxLength: 10 });
+// Han bigrams (looked up, never counted), astral ones among them: their tables are read back lazily too.
+const BIGRAMS = ['对口', '口支', '支援', '援疆', '𠀀𪚥', '𪚥字'];
+const bigramLists = fc.array(fc.uniqueArray(fc.constantFrom(...BIGRAMS)), { minLength: 12, maxLength: 12 });
+const CHARS = ['对', '口', '支', '援', '疆', '𠀀', '𪚥', '字'];
+const byChar = (ix: PassageIndex): number[][] => CHARS.map((c) => ix.lookupChar(c).sort((a, b) => a - b));
 const ALL = [...WORDS, ...WORDS.flatMap((a) => WORDS.flatMap((b) => [`${a}|${b}`, `${a}~${b}`])), 'absent'];
 
 /** Every term's frequency in every passage id up to `n`, as a list to compare. */
@@ -70,9 +75,11 @@ describe('triples left on disk at a restart', () => {
         passages,
         fc.nat(),
         fc.dictionary(term, fc.integer({ min: 1, max: 40 }), { minKeys: 1 }),
-        async (list, drop, extra) => {
+        bigramLists,
+        fc.nat({ max: 3 }),
+        async (list, drop, extra, bigrams, steps) => {
           const built = new PassageIndex();
-          list.forEach((p, i) => built.add(i + 1, Object.keys(p), Object.values(p), 5));
+          list.forEach((p, i) => built.add(i + 1, Object.keys(p), Object.values(p), 5, bigrams[i]));
           const snap = built.snapshot();
           const disk = fakeDisk(snap.triples);
           const restored = PassageIndex.fromSnapshot({ ...snap, triples: new Uint32Array(0) }, disk.deferred);
@@ -81,12 +88,17 @@ describe('triples left on disk at a restart', () => {
           // Each passage's triples were read from the file, none of them whole.
           expect(disk.counts.parts).toBeGreaterThan(0);
           expect(disk.counts.whole).toBe(0);
-          // Changed while they are on disk: one passage removed, one added (into memory).
+          // The bigrams' tables part read (a step at a time, as a server reads them between requests), or not at all.
+          const reading = restored.bigramSteps(1);
+          for (let i = 0; i < steps; i++) reading.next();
+          // Changed while they are on disk: one passage removed, one added (into memory) with bigrams.
           const gone = (drop % list.length) + 1;
           for (const ix of [built, restored]) {
             ix.remove(gone);
-            ix.add(list.length + 1, Object.keys(extra), Object.values(extra), 3);
+            ix.add(list.length + 1, Object.keys(extra), Object.values(extra), 3, bigrams[11]);
           }
+          for (const _ of reading);
+          expect(byChar(restored)).toEqual(byChar(built));
           expect(frequencies(restored, list.length + 1)).toEqual(frequencies(built, list.length + 1));
           const loading = restored.loadDeferred();
           expect(restored.triplesOnDisk).toBe(true);

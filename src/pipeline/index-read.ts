@@ -175,6 +175,7 @@ export abstract class IndexReader extends IndexState {
    * bigram containing it.
    */
   lookupChar(c: string): number[] {
+    this.readBigrams();
     const out = new Set(this.lookup(c));
     for (const b of this.bigramsByChar.get(c) ?? []) for (const id of this.lookup(b)) out.add(id);
     return [...out];

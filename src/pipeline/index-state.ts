@@ -29,6 +29,9 @@ export const SLOTS = 32;
 /** Numbers per chunk of packed frequencies (4 MB). */
 export const CHUNK = 1 << 20;
 
+/** Bigrams added to the tables per step of IndexState.bigramSteps (a few milliseconds). */
+const BIGRAMS_PER_STEP = 8192;
+
 /**
  * The chunk standing for triples still on disk (see {@link DeferredTriples}):
  * empty, so new triples never go into it, and told apart by identity.
@@ -147,6 +150,13 @@ export abstract class IndexState {
   protected readonly bigramsSeen = new Set<string>();
   protected readonly bigramsByChar = new Map<string, string[]>();
   /**
+   * Bigrams of a snapshot read back but not yet in {@link bigramsSeen} and
+   * {@link bigramsByChar} (one a line, those before {@link bigramsAt} added):
+   * null once they all are (see {@link bigramSteps}).
+   */
+  protected unreadBigrams: string | null = null;
+  protected bigramsAt = 0;
+  /**
    * The postings of a persisted index, read back as written (see
    * PassageIndex.snapshot); FlexSearch then holds only what was added since.
    */
@@ -216,6 +226,40 @@ export abstract class IndexState {
     this.deferred = null;
     this.deferredId = -1;
     this.deferredScratch = new Uint32Array(0);
+  }
+
+  /**
+   * Add the {@link unreadBigrams} to the bigrams' tables, a few thousand per
+   * step, in the order they were written (so a snapshot writes them back in
+   * it); whatever needs the tables first reads the rest at once (see {@link readBigrams}).
+   * @param perStep - bigrams added per step
+   */
+  *bigramSteps(perStep = BIGRAMS_PER_STEP): Generator<void, void> {
+    for (let n = 1; this.unreadBigrams !== null; n++) {
+      const text = this.unreadBigrams;
+      const nl = text.indexOf('\n', this.bigramsAt);
+      const end = nl < 0 ? text.length : nl;
+      this.noteBigram(text.slice(this.bigramsAt, end));
+      this.bigramsAt = end + 1;
+      if (nl < 0) this.unreadBigrams = null;
+      else if (n % perStep === 0) yield;
+    }
+  }
+
+  /** All of {@link unreadBigrams} in the bigrams' tables, now. */
+  protected readBigrams(): void {
+    if (this.unreadBigrams !== null) for (const _ of this.bigramSteps());
+  }
+
+  /** A bigram in the tables, unless it is there already. */
+  protected noteBigram(b: string): void {
+    if (this.bigramsSeen.has(b)) return;
+    this.bigramsSeen.add(b);
+    for (const c of new Set(b)) {
+      const list = this.bigramsByChar.get(c);
+      if (list) list.push(b);
+      else this.bigramsByChar.set(c, [b]);
+    }
   }
 
   /** Remove a marked passage's postings from FlexSearch for good. */

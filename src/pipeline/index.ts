@@ -98,15 +98,10 @@ export class PassageIndex extends SnapshotIndex {
     if (this.has(id)) this.remove(id);
     const listed = new Set(terms);
     const listedWords = listed.size;
+    if (bigrams.length > 0) this.readBigrams();
     for (const b of bigrams) {
       listed.add(b);
-      if (this.bigramsSeen.has(b)) continue;
-      this.bigramsSeen.add(b);
-      for (const c of new Set(b)) {
-        const list = this.bigramsByChar.get(c);
-        if (list) list.push(b);
-        else this.bigramsByChar.set(c, [b]);
-      }
+      this.noteBigram(b);
     }
     // FlexSearch hands the score function each word's place in the text: the words first, distinct and
     // without spaces, are at their own place. Otherwise (never from the analyzer) by a map of the words.

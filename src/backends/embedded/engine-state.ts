@@ -5,6 +5,7 @@
  * process without segmenting, analysing or indexing a passage again. A
  * module of the engine's chain (see engine-tables.ts).
  */
+import { setImmediate } from 'node:timers/promises';
 import type { LoadedDocument, Passage } from '../../core/types.js';
 import { runSteps } from '../../core/steps.js';
 import { type DeferredTriples, type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
@@ -79,11 +80,15 @@ export abstract class EngineSnapshots extends EngineBuilder {
   }
 
   /**
-   * Read what a {@link restore} left on disk into memory, off the main
-   * thread (see PassageIndex.loadDeferred); answers are the same before and after.
+   * Read what a {@link restore} left for later: the triples on disk into
+   * memory off the main thread (see PassageIndex.loadDeferred), and the
+   * bigrams' tables a step at a time; answers are the same before and after.
    */
-  loadDeferred(): Promise<void> {
-    return this.index.loadDeferred();
+  async loadDeferred(): Promise<void> {
+    const triples = this.index.loadDeferred();
+    // Meanwhile the bigrams' tables, a few milliseconds per turn of the event loop.
+    for (const _ of this.index.bigramSteps()) await setImmediate();
+    await triples;
   }
 
   /**
