@@ -10,7 +10,7 @@
  */
 import { runSteps } from '../core/steps.js';
 import { CompactingIndex } from './index-compact.js';
-import { type BasePostings, type DeferredTriples, PENDING } from './index-state.js';
+import { type DeferredTriples, PENDING } from './index-state.js';
 
 /** Work per step of {@link SnapshotIndex.snapshotSteps}, in terms and postings or triples copied (a few milliseconds). */
 const STEP_WORK = 1 << 16;
@@ -76,33 +76,48 @@ function* termTableSteps(lines: string): Generator<void, Map<string, number>> {
   return terms;
 }
 
-/** One above every passage id indexed (`lengths[id] >= 0`) or listed in `ids`. */
-function idLimit(lengths: Int32Array, ids: Int32Array): number {
-  let limit = 0;
-  for (let id = lengths.length - 1; id >= 0; id--) {
-    if (lengths[id]! >= 0) {
-      limit = id + 1;
-      break;
+/**
+ * One above every passage id indexed (`lengths[id] >= 0`) or listed in `ids`,
+ * found a part of `ids` at a time ({@link step}) or at once ({@link value}).
+ */
+class IdLimit {
+  private at = 0;
+  private limit = 0;
+  constructor(
+    private readonly lengths: Int32Array,
+    private readonly ids: Int32Array,
+  ) {
+    for (let id = lengths.length - 1; id >= 0; id--) {
+      if (lengths[id]! >= 0) {
+        this.limit = id + 1;
+        break;
+      }
     }
   }
-  for (let i = 0; i < ids.length; i++) if (ids[i]! >= limit) limit = ids[i]! + 1;
-  return limit;
+
+  /** Look at `n` more ids; returns whether all have been. */
+  step(n: number): boolean {
+    const ids = this.ids;
+    const end = Math.min(ids.length, this.at + n);
+    let limit = this.limit;
+    for (let i = this.at; i < end; i++) if (ids[i]! >= limit) limit = ids[i]! + 1;
+    this.limit = limit;
+    this.at = end;
+    return end === ids.length;
+  }
+
+  /** The limit, the ids not yet looked at looked at now. */
+  get value(): number {
+    this.step(Infinity);
+    return this.limit;
+  }
 }
 
-/**
- * Postings read back, their {@link BasePostings.limit} found the first time
- * it is asked for (a removal, a compaction), not at the restart: at a
- * gigabyte of papers it reads 157 million ids.
- */
-function lazyLimit(postings: Omit<BasePostings, 'limit'>, lengths: Int32Array): BasePostings {
-  let limit: number | undefined;
-  return {
-    ...postings,
-    get limit() {
-      return (limit ??= idLimit(lengths, postings.ids));
-    },
-  };
-}
+/** One above every passage id indexed (`lengths[id] >= 0`) or listed in `ids`. */
+const idLimit = (lengths: Int32Array, ids: Int32Array): number => new IdLimit(lengths, ids).value;
+
+/** Ids looked at per step of SnapshotIndex.laterSteps' limit (a few milliseconds). */
+const LIMIT_IDS_PER_STEP = 1 << 22;
 
 /**
  * Snapshots of a {@link PassageIndex}, taken and read back; exported only
@@ -219,7 +234,19 @@ export abstract class SnapshotIndex extends CompactingIndex {
    */
   protected readSnapshot(snap: IndexSnapshot, deferred?: DeferredTriples): void {
     const terms = runSteps(termTableSteps(snap.postingTerms));
-    this.base = lazyLimit({ terms, start: snap.start, ids: snap.ids, slots: snap.slots }, snap.lengths);
+    // The postings' id limit is found later (see laterSteps), or by the first removal: at a gigabyte of
+    // papers it reads 157 million ids.
+    const limit = new IdLimit(snap.lengths, snap.ids);
+    this.unreadLimit = limit;
+    this.base = {
+      terms,
+      start: snap.start,
+      ids: snap.ids,
+      slots: snap.slots,
+      get limit() {
+        return limit.value;
+      },
+    };
     const size = Math.max(1024, snap.lengths.length);
     this.lengths = new Int32Array(size).fill(-1);
     this.lengths.set(snap.lengths);
@@ -244,6 +271,18 @@ export abstract class SnapshotIndex extends CompactingIndex {
     // the postings, and at a gigabyte of papers building the tables took a tenth of a restart.
     this.unreadBigrams = snap.bigrams === '' ? null : snap.bigrams;
     this.bigramsAt = 0;
+  }
+
+  /**
+   * What reading a snapshot back left for later (see {@link readSnapshot}),
+   * a few milliseconds per step: the bigrams' tables, and the persisted
+   * postings' id limit. Whatever needs either first finds it at once.
+   */
+  *laterSteps(): Generator<void, void> {
+    yield* this.bigramSteps();
+    const limit = this.unreadLimit;
+    if (limit) while (!limit.step(LIMIT_IDS_PER_STEP)) yield;
+    this.unreadLimit = null;
   }
 
   /**

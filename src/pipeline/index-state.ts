@@ -156,6 +156,8 @@ export abstract class IndexState {
    */
   protected unreadBigrams: string | null = null;
   protected bigramsAt = 0;
+  /** The persisted postings' id limit while it is still being found (see SnapshotIndex.laterSteps). */
+  protected unreadLimit: { step(n: number): boolean } | null = null;
   /**
    * The postings of a persisted index, read back as written (see
    * PassageIndex.snapshot); FlexSearch then holds only what was added since.

@@ -82,12 +82,12 @@ export abstract class EngineSnapshots extends EngineBuilder {
   /**
    * Read what a {@link restore} left for later: the triples on disk into
    * memory off the main thread (see PassageIndex.loadDeferred), and the
-   * bigrams' tables a step at a time; answers are the same before and after.
+   * rest a step at a time (PassageIndex.laterSteps); answers are the same before and after.
    */
   async loadDeferred(): Promise<void> {
     const triples = this.index.loadDeferred();
-    // Meanwhile the bigrams' tables, a few milliseconds per turn of the event loop.
-    for (const _ of this.index.bigramSteps()) await setImmediate();
+    // Meanwhile what else was left for later, a few milliseconds per turn of the event loop.
+    for (const _ of this.index.laterSteps()) await setImmediate();
     await triples;
   }
 
