@@ -18,7 +18,6 @@ export class IdSet implements Iterable<number> {
    */
   frequencies?: Uint16Array;
   private remembered?: (id: number) => boolean;
-  private checked?: IdSet;
   private readonly bits: Uint32Array;
 
   private constructor(ids: Int32Array, bits: Uint32Array) {
@@ -47,8 +46,8 @@ export class IdSet implements Iterable<number> {
   /**
    * Set when the members are candidates still to be checked (a phrase's
    * passages holding all its words, not yet known to hold its biwords): the
-   * check, per id. Scoring checks the members it looks at; the exact count is
-   * {@link verified}'s size. Each id is checked once: the answer is kept (a
+   * check, per id. Scoring checks the members it looks at, and only those.
+   * Each id is checked once: the answer is kept (a
    * set lives for one query, over an index that does not change meanwhile),
    * since a candidate may be asked again — by the counting pass, then by an
    * exclusion, or through a second variant with the same words
@@ -59,7 +58,6 @@ export class IdSet implements Iterable<number> {
   }
 
   set check(test: ((id: number) => boolean) | undefined) {
-    this.checked = undefined;
     if (test === undefined) {
       this.remembered = undefined;
       return;
@@ -133,20 +131,6 @@ export class IdSet implements Iterable<number> {
     let n = 0;
     for (let w = 0; w < bits.length; w++) if (bits[w] !== 0) n += popcount(bits[w]!);
     return new IdSet(idsOf(bits, n), bits);
-  }
-
-  /** The ids of this set that `keep` accepts. */
-  filter(keep: (id: number) => boolean): IdSet {
-    const kept: number[] = [];
-    for (const id of this.ids) if (keep(id)) kept.push(id);
-    return IdSet.of(kept);
-  }
-
-  /** The members that pass {@link check} (this set when there is none), computed once. */
-  verified(): IdSet {
-    const check = this.check;
-    if (!check) return this;
-    return (this.checked ??= this.filter(check));
   }
 
   has(id: number): boolean {
