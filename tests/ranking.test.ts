@@ -117,7 +117,18 @@ describe('ranking golden set', () => {
       'wang-counterpart-support-policy: 3.2.1. Path Dependency',
       // 5. A reference whose title has "Path Dependence": a cited title, below the paragraphs (prior 0.3).
       'wang-counterpart-support-policy: [11] Zhang, Sun. Historical Institutional',
+      // 6–8. The rest of the section "3.2.1. Path Dependency", whose heading names both words: its
+      //      paragraphs on the coordination and learning effects discuss path dependence without
+      //      naming it. They count as holding the heading's words (a score of 2, nothing for weight),
+      //      below every passage holding both itself, in document order.
+      'wang-counterpart-support-policy: The first is that the development process',
+      'wang-counterpart-support-policy: The process of development of the counter',
+      'wang-counterpart-support-policy: Finally, the process of development of th',
     ]);
+    // 9. Then the passages holding one of the words ("depends on the promotion system").
+    const ninth = (await search('path dependence', { limit: 9 })).hits[8]!;
+    expect(ninth.score).toBeLessThan(2);
+    expect(ninth.section).not.toBe('3.2.1. Path Dependency');
   });
 
   it('对口支援 脱贫攻坚', async () => {

@@ -14,6 +14,8 @@ import { Engine } from '../src/backends/embedded/engine.js';
 import type { SearchOptions, SearchResult } from '../src/backends/search-contract.js';
 import { analyze } from '../src/pipeline/analyze.js';
 import { type Glossary, createGlossary, emptyGlossary, loadGlossary } from '../src/pipeline/glossary.js';
+import { parseQuery } from '../src/pipeline/query.js';
+import { rank } from '../src/pipeline/rank.js';
 import { TEST_BACKEND, type TestSearch, searchOnTestBackend } from './helpers/backends.js';
 import { SAMPLE } from './helpers/sample.js';
 import { paper } from './helpers/paper.js';
@@ -337,5 +339,83 @@ describe('bad input never breaks search', () => {
       // Each query is a few round trips to PostgreSQL there.
       { numRuns: TEST_BACKEND === 'postgres' ? 100 : 300 },
     );
+  });
+});
+
+describe('best match: a passage under a heading that names the whole query', () => {
+  // The section's first two paragraphs discuss path dependence without naming it; the third names "path" only.
+  const text = [
+    '# Institutions over time',
+    '## Path Dependence',
+    'Early choices constrain later ones through coordination effects.',
+    'The learning effect makes agencies repeat what worked before.',
+    'A path once taken is hard to leave.',
+    '## Other Matters',
+    'Path dependence is named here in full.',
+    'Dependence on transfers grew over the decade.',
+    'A path through the hills.',
+  ].join('\n\n');
+  const papers = [paper('inst', text, 'en')];
+  const starts = (r: SearchResult) => r.hits.map((h) => h.text.split(' ').slice(0, 2).join(' '));
+
+  it('ranks the section after the passages holding the whole query, before those holding part of it', async () => {
+    const { r } = await searchIn(papers, 'path dependence', { limit: 20 });
+    expect(r.mode).toBe('best');
+    // Both words stand in the heading and in one paragraph of their own.
+    expect(r.strictTotal).toBe(2);
+    const got = starts(r);
+    // 1–2. The passages holding both words in their own text (the paragraph above the heading: kind prior).
+    expect(got.slice(0, 2)).toEqual(['Path dependence', 'Path Dependence']);
+    // 3–5. The section's passages, in document order, scoring the heading's share of the query (both
+    //      words: 2) and nothing for weight; "A path once taken" holds one word itself, which scores less.
+    expect(got.slice(2, 5)).toEqual(['Early choices', 'The learning', 'A path']);
+    expect(r.hits.slice(2, 5).map((h) => h.score)).toEqual([2, 2, 2]);
+    // 6–7. Passages holding one word, outside the section.
+    expect(new Set(got.slice(5))).toEqual(new Set(['Dependence on', 'A path']));
+    // Counted: the two passages only their section makes hits are in the total.
+    expect(r.total).toBe(7);
+    // Nothing of the query stands in them, so nothing is marked.
+    expect(r.hits[2]!.matches).toEqual([]);
+  });
+
+  it("gives the full ranking's page at every size (the top-k path merges the section into its first k)", async () => {
+    const e = new Engine();
+    e.addDocument(papers[0]!);
+    // Every hit scored and sorted, as the lab server ranks.
+    const full = rank(parseQuery('path dependence'), e).hits.map((h) => [h.passage.start, h.score]);
+    expect(full).toHaveLength(7);
+    for (let limit = 1; limit <= 7; limit++) {
+      for (const offset of [0, 1, 3]) {
+        const { r } = await searchIn(papers, 'path dependence', { limit, offset });
+        const page = r.hits.map((h) => [h.start, h.score]);
+        expect(page, `limit ${limit} offset ${offset}`).toEqual(
+          full.slice(offset, offset + limit).map(([at, sc]) => [at, Math.round(sc! * 1000) / 1000]),
+        );
+        expect(r.total).toBe(full.length);
+      }
+    }
+  });
+
+  it('keeps quotes, exclusions and filters: the section adds nothing they rule out', async () => {
+    // Quoted, the phrase must stand in every hit.
+    const quoted = (await searchIn(papers, '"path dependence"', { limit: 20 })).r;
+    expect(starts(quoted).sort()).toEqual(['Path Dependence', 'Path dependence']);
+    // An excluded word still excludes a section's passage.
+    const excluded = starts((await searchIn(papers, 'path dependence -coordination', { limit: 20 })).r);
+    expect(excluded).not.toContain('Early choices');
+    expect(excluded).toContain('The learning');
+    // The heading must pass the filters too: with kind:paragraph it is no hit, and gives nothing.
+    const paragraphs = starts((await searchIn(papers, 'path dependence kind:paragraph', { limit: 20 })).r);
+    expect(paragraphs).not.toContain('Early choices');
+  });
+
+  it('needs the heading to name the whole query, and stays out of strict matching', async () => {
+    // The heading holds "path" but not "hills".
+    const partial = (await searchIn(papers, 'path hills', { limit: 20 })).r;
+    expect(partial.mode).toBe('best');
+    expect(starts(partial)).not.toContain('Early choices');
+    // Strictly, every hit holds every word in its own text.
+    const strict = (await searchIn(papers, 'path dependence', { limit: 20, match: 'strict' })).r;
+    expect(starts(strict).sort()).toEqual(['Path Dependence', 'Path dependence']);
   });
 });

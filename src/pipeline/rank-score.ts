@@ -247,7 +247,7 @@ export function bestCandidates(loose: CompiledLoose, ctx: Context): IdSet {
  * rank-top.ts): a factor added here must be bounded there too, and
  * tests/rank-top.test.ts compares the two paths on random queries.
  */
-export function bestScore(id: number, loose: CompiledLoose, ctx: Context): { p: Passage; score: number } | null {
+export function bestScore(id: number, loose: CompiledLoose, ctx: Context): { p: Passage; score: number; coverage: number } | null {
   const { required, words, groups, rarity } = loose;
   const p = ctx.src.passage(id);
   if (!p || !ctx.accept(p)) return null;
@@ -269,11 +269,14 @@ export function bestScore(id: number, loose: CompiledLoose, ctx: Context): { p: 
   }
   score += share.reduce((sum, w) => sum + w, 0);
   if (score === 0) return null;
-  if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) return null;
+  if (excludes(p, ctx)) return null;
   // How much of the query the passage holds comes first, BM25 (with the kind prior) second: the
   // whole part of the score counts the parts held, the fraction orders passages that hold as many.
   const weight = score * priorOf(p, ctx.src);
   let coverage = 0;
   for (const i of held) coverage += rarity[i]!;
-  return { p, score: required.length + coverage + weight / (weight + 1) };
+  return { p, score: required.length + coverage + weight / (weight + 1), coverage };
 }
+
+/** Whether the passage holds a word the query excludes (`-word`). */
+export const excludes = (p: Passage, ctx: Context): boolean => ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0);

@@ -6,6 +6,7 @@
 import type { MatchSpan, Passage } from '../core/types.js';
 import type { CompiledItem, CompiledLoose, Context } from './rank-types.js';
 import { K1, bestCandidates, bestScore, lengthNorm, priorBound } from './rank-score.js';
+import { sectionScores, withSections } from './rank-sections.js';
 import { itemSpans, mergeSpans } from './rank-spans.js';
 import { looseItems } from './rank-compile.js';
 import {
@@ -91,9 +92,20 @@ export function bestTop(
   }
   const { ids, bounds, n } = e;
   if (total === 0 && pending === 0) return null;
-  const perDocument = papers.record(src);
   const first = firstByScore(bounds, n, k, score, (i) => src.orderKey(ids[i]!), 1);
-  const hits = first.map((i) => ({ passage: src.passage(ids[i]!)!, score: bounds[i]! }));
+  // The first k by their own text, then section evidence (rank-sections.ts): a section's passage
+  // ranking past them by its own score can only rise by it, and it is scored again here.
+  const sections = withSections(
+    first.map((i) => ({ passage: src.passage(ids[i]!)!, score: bounds[i]! })),
+    sectionScores(loose, ctx, cands.ids, (id) => src.kindOf(id)),
+    (id) => bestScore(id, loose, ctx),
+    (id) => src.passage(id),
+    (a, b) => b.score - a.score || src.orderKey(a.passage.id) - src.orderKey(b.passage.id),
+  );
+  const hits = sections.hits.slice(0, k);
+  for (const p of sections.added) papers.add(src.docIndex(p.id));
+  total += sections.added.length;
+  const perDocument = papers.record(src);
   const items = looseItems(loose);
   const matches = (p: Passage): MatchSpan[] => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, ctx.pool)));
   return { hits, total, totalRelation: pending > 0 ? 'gte' : 'eq', perDocument, matches, mode: 'best' };

@@ -29,6 +29,13 @@ export interface SearchSource {
   runs(id: number, run: string): Span[];
   /** Whether the passage is a footnote that only cites a source (see `readsAsCitation` in segment.ts). */
   citesOnly(id: number): boolean;
+  /**
+   * The ids of the passages of the section a heading opens (those of its
+   * paper under that heading, not headings themselves), or none when `id` is
+   * no heading; none too while a backend still fetches them (it ranks again
+   * once it has them, as for any passage it lacks).
+   */
+  sectionPassages(id: number): readonly number[];
 }
 
 /** Options of one search. */

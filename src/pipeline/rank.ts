@@ -24,6 +24,7 @@ import type { CompiledItem, CompiledLoose, Context, MatchMode, RankOptions, Rank
 import { compileLoose, compileQuery, looseItems } from './rank-compile.js';
 import { PHRASE_BONUS, SUMMARY_BOOST, type TitleMemo, bestCandidates, bestScore, strictCandidates, strictScore } from './rank-score.js';
 import { itemSpans, mergeSpans, wholeQueryAdjacent } from './rank-spans.js';
+import { sectionScores, withSections } from './rank-sections.js';
 
 export type { MatchMode, RankOptions, RankedHit, SearchSource } from './rank-types.js';
 
@@ -88,15 +89,25 @@ function strictHits(clauses: CompiledItem[][], ctx: Context): RankedHit[] {
  * idf), so passages with every word come first, a passage missing a common
  * word ranks above one missing a rare one, a passage that repeats one word
  * never outranks one holding more of the query's weight, and a translated
- * pair counts as both its words.
+ * pair counts as both its words. A passage under a heading naming the whole
+ * query counts as holding it (see rank-sections.ts).
  */
 function bestHits(loose: CompiledLoose, ctx: Context): RankedHit[] {
   const hits: RankedHit[] = [];
-  for (const id of bestCandidates(loose, ctx)) {
+  const candidates = bestCandidates(loose, ctx);
+  for (const id of candidates) {
     const s = bestScore(id, loose, ctx);
     if (s !== null) hits.push({ passage: s.p, score: s.score });
   }
-  return hits.sort(order);
+  // Every hit is here, so a passage not among them is no hit by its own text.
+  const sections = sectionScores(loose, ctx, candidates);
+  return withSections(
+    hits,
+    sections,
+    () => null,
+    (id) => ctx.src.passage(id),
+    order,
+  ).hits;
 }
 
 /**

@@ -140,6 +140,16 @@ export abstract class EngineTables {
     for (const d of this.documents()) yield* d.passages;
   }
 
+  sectionPassages(id: number): readonly number[] {
+    const h = this.byId[id];
+    if (h === undefined || h.kind !== 'heading' || h.section === null) return [];
+    const doc = this.docs.get(h.docId);
+    if (doc === undefined) return [];
+    const out: number[] = [];
+    for (const p of doc.passages) if (p.section === h.section && p.kind !== 'heading' && p.kind !== 'title') out.push(p.id);
+    return out;
+  }
+
   tokens(id: number): AnalyzedToken[] {
     let toks = this.tokenCache.get(id);
     if (!toks) {

@@ -64,6 +64,9 @@ export class QueryView implements SearchSource {
   private readonly loaded = new Map<number, Passage>();
   private readonly checked = new Set<number>();
   private readonly wantedPassages = new Set<number>();
+  /** The passages of each heading's section (see `sectionPassages`), and the headings whose are still to fetch. */
+  private readonly sections = new Map<number, number[]>();
+  private readonly wantedSections = new Set<number>();
   private readonly docs = new Map<string, { title: string; text: string }>();
 
   private allLoaded = false;
@@ -129,6 +132,7 @@ export class QueryView implements SearchSource {
       this.wantedTerms.size > 0 ||
       this.wantedCounts.size > 0 ||
       this.wantedPassages.size > 0 ||
+      this.wantedSections.size > 0 ||
       (this.wantAll && !this.allLoaded)
     );
   }
@@ -282,6 +286,7 @@ export class QueryView implements SearchSource {
     ]);
     // Every candidate of a term is a passage ranking will look at.
     for (const t of terms) for (const id of this.postings.get(t)?.ids ?? []) if (!this.checked.has(id)) this.wantedPassages.add(id);
+    await this.fetchSections();
     const ids = [...this.wantedPassages];
     this.wantedPassages.clear();
     if (this.wantAll && !this.allLoaded) {
@@ -289,6 +294,27 @@ export class QueryView implements SearchSource {
       this.allLoaded = true;
     } else if (ids.length > 0) {
       await this.loadPassages(ids);
+    }
+  }
+
+  /** The passages of the sections asked for (one statement), to be loaded with the other passages wanted. */
+  private async fetchSections(): Promise<void> {
+    const headings = [...this.wantedSections].flatMap((id) => {
+      const h = this.loaded.get(id);
+      return h && h.section !== null ? [{ id, doc: h.docId, section: h.section }] : [];
+    });
+    this.wantedSections.clear();
+    if (headings.length === 0) return;
+    const r = await this.pool.query<{ h: number; id: number }>(
+      `SELECT x.h, p.id FROM unnest($1::int[], $2::text[], $3::text[]) AS x(h, doc, section)
+       JOIN search_passages p ON p.doc_id = x.doc AND p.passage->>'section' = x.section AND p.kind NOT IN ('heading', 'title')
+       ORDER BY x.h, p.id`,
+      [headings.map((h) => h.id), headings.map((h) => h.doc), headings.map((h) => h.section)],
+    );
+    for (const h of headings) this.sections.set(h.id, []);
+    for (const row of r.rows) {
+      this.sections.get(row.h)!.push(row.id);
+      if (!this.checked.has(row.id)) this.wantedPassages.add(row.id);
     }
   }
 
@@ -519,6 +545,20 @@ export class QueryView implements SearchSource {
     // In plan mode a passage not loaded is no strict candidate: the tsquery holds every strict hit.
     if (!p && !this.checked.has(id) && !this.plan) this.wantedPassages.add(id);
     return p;
+  }
+
+  /** As the embedded engine's `sectionPassages`: fetched in the next round the first time a heading's are asked for. */
+  sectionPassages(id: number): readonly number[] {
+    const h = this.loaded.get(id);
+    if (!h || h.kind !== 'heading' || h.section === null) return [];
+    if (this.plan) {
+      this.planMiss = true;
+      return [];
+    }
+    const known = this.sections.get(id);
+    if (known) return known;
+    this.wantedSections.add(id);
+    return [];
   }
 
   *passages(): Iterable<Passage> {

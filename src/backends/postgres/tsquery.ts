@@ -245,6 +245,7 @@ export function planStrict(
     expansions,
     runs: () => [],
     citesOnly: () => false,
+    sectionPassages: () => [],
   };
   const { clauses, ctx } = compileQuery(q, src, { expand: opts.expand ?? true, match: opts.match ?? 'auto' });
   const t = clausesTsquery(clauses, ctx.excluded);
