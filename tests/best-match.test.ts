@@ -338,4 +338,21 @@ describe('results grouped by paper', () => {
     ).text();
     expect(zh).toContain('没有段落包含全部检索词；显示最接近的结果</p>');
   });
+
+  it('the search page says which hits are there by their section heading', async () => {
+    const page = await (await fetch(`${server.url}/search?q=${encodeURIComponent('path dependence')}&limit=20`)).text();
+    const hits = page.split('<li class="hit">').slice(1);
+    const bySection = hits.filter((h) => h.includes('class="badge by-section"'));
+    // The two paragraphs of "3.2.1. Path Dependency" that hold neither word (a third holds one, marked).
+    expect(bySection).toHaveLength(2);
+    for (const h of bySection) expect(h).toContain('§ 3.2.1. Path Dependency');
+    expect(bySection.some((h) => h.includes('affected by coordination effects'))).toBe(true);
+    // A hit holding the words is marked, and has no such badge.
+    const first = hits[0]!;
+    expect(first).toContain('<mark');
+    expect(first).not.toContain('by-section');
+    // Not in strict results, whose hits always hold every word.
+    const strict = await (await fetch(`${server.url}/search?q=${encodeURIComponent('kind:heading')}`)).text();
+    expect(strict).not.toContain('by-section');
+  });
 });

@@ -77,7 +77,12 @@ function pageText(r: PageRange | null): string | null {
   return r.first === r.last ? `p. ${r.first}` : `pp. ${pageLabel(r)}`;
 }
 
-function hitView(engine: PaperCatalog, h: SearchHit, q: string) {
+/**
+ * A hit as the results page shows it. In best match, a hit with nothing
+ * marked is there because its section's heading holds the query (see
+ * rank-sections.ts): the page says so beside the section.
+ */
+function hitView(engine: PaperCatalog, h: SearchHit, q: string, mode: SearchResult['mode']) {
   const doc = engine.requireDocument(h.docId);
   const passage = engine.passage(h.passageId);
   const pieces = passage?.pieces ?? [{ start: h.start, end: h.end }];
@@ -87,6 +92,7 @@ function hitView(engine: PaperCatalog, h: SearchHit, q: string) {
     url: passageUrl(h.docId, h.passageId, q),
     htmlLang: htmlLang(h.lang),
     via,
+    bySection: mode === 'best' && h.matches.length === 0 && h.section !== null,
     page: passage ? pageText(passagePages(doc, passage)) : null,
     html: piecesHtml(doc.text, { pieces }, h.matches),
     rows: h.matches.map((m) => {
@@ -128,7 +134,7 @@ export async function searchPage(engine: PaperCatalog, search: SearchBackend, re
   if (p.q.trim() === '') return { ...base, title: 'duikou', result: null };
 
   const result: SearchResult = await search.search(p.q, parseQuery(p.q), p);
-  const hits = result.hits.map((h) => hitView(engine, h, p.q));
+  const hits = result.hits.map((h) => hitView(engine, h, p.q, result.mode));
   const perDocument = Object.entries(result.perDocument)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([id, count]) => ({
@@ -140,7 +146,7 @@ export async function searchPage(engine: PaperCatalog, search: SearchBackend, re
     }));
   const groups = result.groups?.map((g) => ({
     ...g,
-    hits: g.hits.map((h) => hitView(engine, h, p.q)),
+    hits: g.hits.map((h) => hitView(engine, h, p.q, result.mode)),
     // "N more in this paper": the same search, in that paper only.
     moreUrl: g.more > 0 ? searchUrl({ ...state, doc: g.docId, offset: 0, group: undefined }) : null,
   }));
