@@ -156,6 +156,9 @@ export const leastLengthNorm = (): number => K1 * (1 - B + B * MIN_LENGTH_SHARE)
 /** Per query: whether each document's title matches every clause (one check per document, not per passage). */
 export type TitleMemo = Map<string, boolean>;
 
+/** Whether the passage holds a word the query excludes (`-word`). */
+export const excludes = (p: Passage, ctx: Context): boolean => ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0);
+
 /**
  * A passage's strict score before the whole-query phrase bonus, or null when
  * it is not a strict hit: the sum of the clauses' BM25 weights, times the
@@ -172,7 +175,7 @@ export function strictScore(id: number, clauses: CompiledItem[][], ctx: Context,
   const required = clausesScore(clauses, p, ctx, norm);
   if (required === null) return null;
   let score = required;
-  if (ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0)) return null;
+  if (excludes(p, ctx)) return null;
   score *= priorOf(p, ctx.src);
   if (clauses.length > 0) {
     let title = titles.get(p.docId);
@@ -277,6 +280,3 @@ export function bestScore(id: number, loose: CompiledLoose, ctx: Context): { p: 
   for (const i of held) coverage += rarity[i]!;
   return { p, score: required.length + coverage + weight / (weight + 1), coverage };
 }
-
-/** Whether the passage holds a word the query excludes (`-word`). */
-export const excludes = (p: Passage, ctx: Context): boolean => ctx.excluded.some((ci) => itemTf(ci, p, ctx.src, ctx.pool) > 0);

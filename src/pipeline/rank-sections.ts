@@ -65,20 +65,21 @@ export function sectionScores(
  * Best-match hits with the section scores merged in: a passage's score is the
  * larger of its own and its section's; passages only their section makes hits
  * are added. `hits` must hold every hit that can rank above the last one kept
- * (all of them, or the first `k` of the ranking).
+ * (all of them, or the first `k` of the ranking); without section scores it
+ * is sorted in place and returned, not copied (the full ranking's every hit).
  * @param own - a passage's own best-match score, or null when its own text
  *   makes it no hit (asked only of passages not in `hits`)
  * @returns the merged hits, best first (ties broken by `order`), and how many
  *   passages only their section made hits
  */
 export function withSections(
-  hits: readonly RankedHit[],
+  hits: RankedHit[],
   sections: ReadonlyMap<number, number>,
   own: (id: number) => { p: Passage; score: number } | null,
   passage: (id: number) => Passage | undefined,
   order: (a: RankedHit, b: RankedHit) => number,
 ): { hits: RankedHit[]; added: Passage[] } {
-  if (sections.size === 0) return { hits: [...hits].sort(order), added: [] };
+  if (sections.size === 0) return { hits: hits.sort(order), added: [] };
   const shown = new Set(hits.map((h) => h.passage.id));
   const merged = hits.map((h) => {
     const inherited = sections.get(h.passage.id);
