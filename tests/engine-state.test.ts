@@ -159,6 +159,19 @@ describe('restart from the persisted index', () => {
     expectSameAnswers(restored, fresh, GOLDEN);
   });
 
+  it('reads back every passage as built: its id, place, kind, language, section, level and pieces', () => {
+    const all = (e: Engine) => e.documents().flatMap((d) => d.passages);
+    const read = all(restored);
+    expect(read).toEqual(all(built));
+    // The sample has what each field may hold: headings with a level, passages before the first heading
+    // (no section), Chinese and English, passages of several pieces (a paragraph around a page break).
+    expect(read.some((p) => p.level !== undefined)).toBe(true);
+    expect(read.some((p) => p.section === null)).toBe(true);
+    expect(new Set(read.map((p) => p.lang)).size).toBe(2);
+    expect(read.some((p) => p.pieces.length > 1)).toBe(true);
+    for (const p of read) expect(restored.passage(p.id)).toBe(p);
+  });
+
   it('the engine that built and persisted the index holds it as a restart does, and answers as one built from scratch', () => {
     // Postings in the persisted state's typed arrays, texts read from the index when used.
     expect(built.index.unsettledTerms).toBe(0);

@@ -13,7 +13,7 @@ import type { Database as DB } from 'better-sqlite3';
 import type { DocumentMeta, Passage } from '../../core/types.js';
 import type { DeferredTriples, IndexSnapshot } from '../../pipeline/index.js';
 import type { EngineState } from './engine.js';
-import { HEADER_BYTES, type PaperPart, type StateHead, TYPED, fileOf, header, headOf, stateDir } from './state-format.js';
+import { HEADER_BYTES, type PaperPart, type StateHead, TYPED, decodePassages, fileOf, header, headOf, stateDir } from './state-format.js';
 
 /** A paper as the documents table holds it, but its text (read when needed, see texts.ts). */
 export interface StoredPaper {
@@ -185,12 +185,12 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
       }
       const b = readSection(fd, bytes, offset);
       if (b === null) return null;
-      if ((TYPED as readonly string[]).includes(name) || name === 'hanStable') blobs[name] = b;
+      if ((TYPED as readonly string[]).includes(name) || name === 'hanStable' || name === 'passages') blobs[name] = b;
       else texts[name] = Buffer.from(b).toString('utf8');
     }
     // The main thread's own work while the thread pool reads the large arrays.
     whileReading?.(head);
-    const papers = decodePapers(texts.papers ?? '[]');
+    const papers = decodePapers(texts.papers ?? '[]', blobs.passages, texts.sectionNames ?? '[]');
     if (!(await Promise.all(reads)).every(Boolean)) return null;
     const [tripleOffset, tripleBytes] = head.sections.triples ?? [0, 0];
     const state: EngineState = { ...decodeIndex(head, blobs, texts), passages: papers.passages };
@@ -209,25 +209,26 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
   }
 }
 
-/** Each paper's passages, detected metadata and text length, from the state's list of papers. */
-function decodePapers(json: string): Pick<PersistedState, 'meta' | 'lengths'> & { passages: Map<string, Passage[]> } {
+/** Each paper's passages, detected metadata and text length, from the state's list of papers and its passages. */
+function decodePapers(
+  json: string,
+  passageRows: ArrayBuffer | undefined,
+  sectionNames: string,
+): Pick<PersistedState, 'meta' | 'lengths'> & { passages: Map<string, Passage[]> } {
+  const rows = view(passageRows ?? new ArrayBuffer(0), Int32Array);
+  const names = JSON.parse(sectionNames) as string[];
   const passages = new Map<string, Passage[]>();
   const meta: Record<string, DocumentMeta> = {};
   const lengths: Record<string, number> = {};
-  for (const [docId, detected, list, length] of JSON.parse(json) as PaperPart[]) {
+  let at = 0;
+  for (const [docId, detected, count, length] of JSON.parse(json) as PaperPart[]) {
     meta[docId] = detected;
     lengths[docId] = length;
-    passages.set(
-      docId,
-      list.map(([id, ordinal, kind, lang, section, start, end, flat, level]) => {
-        const pieces = [];
-        for (let i = 0; i < flat.length; i += 2) pieces.push({ start: flat[i]!, end: flat[i + 1]! });
-        const p: Passage = { docId, ordinal, kind, lang, section, start, end, pieces, id };
-        if (level !== null) p.level = level;
-        return p;
-      }),
-    );
+    const read = decodePassages(rows, at, count, docId, names);
+    passages.set(docId, read.passages);
+    at = read.next;
   }
+  if (at !== rows.length) throw new Error('the persisted state has passages of no paper');
   return { passages, meta, lengths };
 }
 

@@ -34,13 +34,13 @@ import type { Engine } from './engine.js';
 import {
   HEADER_BYTES,
   type PaperPart,
-  type PassageRow,
   STATE_LAYOUT,
   type Section,
   type StateHead,
   TEXTS,
   TYPED,
   currentGen,
+  encodePassages,
   fileOf,
   filesBut,
   header,
@@ -151,6 +151,9 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
     yield* section('hanStable', arrayParts(state.hanStable));
     for (const k of TEXTS) yield* section(k, textParts(state.index[k]));
     yield* section('pinyin', textParts(state.pinyinTerms.join('\n')));
+    const names = new Map<string, number>();
+    yield* section('passages', passageParts(names));
+    yield* section('sectionNames', textParts(JSON.stringify([...names.keys()])));
     yield* section('papers', paperParts());
     writeAll(fd, header(token, size, gen), 0);
     yield { fsync: fd };
@@ -198,22 +201,29 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
   if (yield* engine.settleSteps(state, taken)) readTextsFromIndex(db, docs, engine);
   return true;
 
-  /** The papers' detected metadata and passages as one JSON array, about a megabyte per part. */
+  /** Every paper's passages (see encodePassages), in the order of {@link docs}, a megabyte or so per part. */
+  function* passageParts(names: Map<string, number>): Generator<Uint8Array, void> {
+    const nameOf = (section: string): number => {
+      let n = names.get(section);
+      if (n === undefined) names.set(section, (n = names.size));
+      return n;
+    };
+    let pending: number[] = [];
+    for (const d of docs) {
+      encodePassages(state.passages.get(d.id) ?? [], nameOf, pending);
+      if (pending.length * Int32Array.BYTES_PER_ELEMENT >= STEP_BYTES / 4) {
+        yield new Uint8Array(Int32Array.from(pending).buffer);
+        pending = [];
+      }
+    }
+    yield new Uint8Array(Int32Array.from(pending).buffer);
+  }
+
+  /** The papers' detected metadata, passage counts and text lengths as one JSON array, about a megabyte per part. */
   function* paperParts(): Generator<Uint8Array, void> {
     let pending = '[';
     for (const [i, d] of docs.entries()) {
-      const rows = (state.passages.get(d.id) ?? []).map((p): PassageRow => [
-        p.id,
-        p.ordinal,
-        p.kind,
-        p.lang,
-        p.section,
-        p.start,
-        p.end,
-        p.pieces.flatMap((s) => [s.start, s.end]),
-        p.level ?? null,
-      ]);
-      const row: PaperPart = [d.id, metaOf(d.id, d.hash, () => d.text), rows, textLength(d)];
+      const row: PaperPart = [d.id, metaOf(d.id, d.hash, () => d.text), state.passages.get(d.id)?.length ?? 0, textLength(d)];
       pending += (i > 0 ? ',' : '') + JSON.stringify(row);
       // A step per paper (detecting a paper's metadata may take a few milliseconds), a write per megabyte.
       if (pending.length >= STEP_CHARS) {
