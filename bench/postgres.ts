@@ -207,7 +207,7 @@ export function postgresMarkdown(size: Record<string, unknown>): string[] {
   if (!p) return [];
   const L: string[] = [];
   L.push(`### PostgreSQL (lab server, ${p.server}) beside the embedded engine`, '');
-  L.push('| | embedded (in memory) | PostgreSQL (GIN) |', '| --- | --- | --- |');
+  L.push('| | embedded (built in memory; HTTP from the index persisted) | PostgreSQL (GIN) |', '| --- | --- | --- |');
   L.push(`| build | ${s.build.s} s | ${p.build.s} s |`);
   L.push(
     `| size | ${round(s.memory.heapAfterBuild / MB)} MB heap${s.indexBytes ? `, ${round(s.indexBytes / MB)} MB index.db` : ''} | ${round(p.bytes.total / MB)} MB on disk (GIN ${round(p.bytes.gin / MB)} MB) |`,

@@ -207,8 +207,9 @@ export function markdown(machine: Machine, sizes: Size[]): string {
     L.push(
       '',
       'In-process, every engine matches strictly (every word in the passage). Over HTTP, duikou answers `/api/search` as a ' +
-        'researcher gets it: when fewer than 10 passages hold every word, it ranks the closest ones instead (best match), ' +
-        'which costs more than the strict answer; FTS5 and the brute-force scan still match strictly there.',
+        'researcher gets it, from the index persisted as a server holds it: when fewer than 10 passages hold every word, it ' +
+        'ranks the closest ones instead (best match), which costs more than the strict answer; FTS5 and the brute-force ' +
+        'scan still match strictly there.',
       '',
     );
     // Runs before the persisted engine's per-query figures were kept render without those columns.
