@@ -377,6 +377,19 @@ describe('the state file beside index.db', () => {
     return join(data, files[0]!);
   };
 
+  /** Where the current state's section `name` starts in its file (from its head in the index). */
+  const sectionAt = (name: string): number => {
+    const db = new Database(join(data, 'index.db'), { readonly: true });
+    try {
+      const head = JSON.parse(db.prepare("SELECT data FROM state_part WHERE name = 'head'").pluck().get() as string) as {
+        sections: Record<string, [number, number]>;
+      };
+      return head.sections[name]![0];
+    } finally {
+      db.close();
+    }
+  };
+
   /** Flip one byte of a file in place. */
   const flip = (file: string, at: number): void => {
     const fd = openSync(file, 'r+');
@@ -393,6 +406,9 @@ describe('the state file beside index.db', () => {
     ['longer than its head says', (file) => appendFileSync(file, Buffer.alloc(8))],
     ['of another write (its header)', (file) => flip(file, 20)],
     ['not a state file', (file) => flip(file, 0)],
+    // Damaged within, its size and header intact: decoding fails, and the start goes on without it.
+    ['with a passage of no kind', (file) => flip(file, sectionAt('passages') + 2 * Int32Array.BYTES_PER_ELEMENT)],
+    ['with its list of papers broken', (file) => flip(file, sectionAt('papers'))],
   ];
 
   it.each(damage)(

@@ -190,10 +190,12 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
     }
     // The main thread's own work while the thread pool reads the large arrays.
     whileReading?.(head);
-    const papers = decodePapers(texts.papers ?? '[]', blobs.passages, texts.sectionNames ?? '[]');
-    if (!(await Promise.all(reads)).every(Boolean)) return null;
+    const papers = undecodable(() => decodePapers(texts.papers ?? '[]', blobs.passages, texts.sectionNames ?? '[]'));
+    if (!(await Promise.all(reads)).every(Boolean) || papers === null) return null;
+    const index = undecodable(() => decodeIndex(head, blobs, texts));
+    if (index === null) return null;
     const [tripleOffset, tripleBytes] = head.sections.triples ?? [0, 0];
-    const state: EngineState = { ...decodeIndex(head, blobs, texts), passages: papers.passages };
+    const state: EngineState = { ...index, passages: papers.passages };
     if (tripleBytes > 0) state.deferredTriples = deferredTriples(join(dir, head.file), tripleOffset, tripleBytes);
     return {
       state,
@@ -206,6 +208,20 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
     // Never closed under a read still running (one that failed early, the others still reading).
     await Promise.allSettled(reads);
     closeSync(fd);
+  }
+}
+
+/**
+ * What `decode` returns, or null when it throws: a state file of the right
+ * size and write whose sections do not decode (damaged on disk) is not used,
+ * as one of the wrong size is not (the papers are then added again from their
+ * stored passages), rather than stopping the start.
+ */
+function undecodable<T>(decode: () => T): T | null {
+  try {
+    return decode();
+  } catch {
+    return null;
   }
 }
 
