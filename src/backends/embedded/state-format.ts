@@ -89,9 +89,9 @@ export function encodePassages(list: readonly Passage[], nameOf: (section: strin
 
 /**
  * A paper's `n` passages from the `passages` section (see
- * {@link encodePassages}) starting at number `at`, and where the next
- * paper's start; an Error when the section does not hold them (a state
- * that is not read then, never misread).
+ * {@link encodePassages}) starting at number `at`, and the number where the
+ * next paper's passages start; an Error when the section does not hold them
+ * (the state is then not read, never misread).
  */
 export function decodePassages(
   rows: Int32Array,
