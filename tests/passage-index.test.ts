@@ -101,6 +101,30 @@ describe('PassageIndex', () => {
     );
   });
 
+  it('keeps the postings of a passage added again while the compaction drops its old ones, and can remove it again', () => {
+    const ix = new PassageIndex();
+    const added: Added = new Map();
+    const words = (o: Record<string, number>): Map<string, number> => new Map(Object.entries(o));
+    for (let id = 1; id <= 5; id++) add(ix, added, id, words({ a: 1, b: 2 }));
+    settle(ix, vocabulary);
+    // Passage 6 in FlexSearch, removed: the compaction's pass over FlexSearch's lists is to drop it.
+    add(ix, added, 6, words({ a: 1, c: 1 }));
+    ix.remove(6);
+    added.delete(6);
+    const compaction = ix.compactSteps(1, true);
+    expect(compaction.next().done).toBe(false);
+    // Added again between two steps, with other words: the rest of the pass must leave these alone.
+    add(ix, added, 6, words({ a: 3, d: 1 }));
+    for (let s = compaction.next(); !s.done; s = compaction.next());
+    expectAgrees(ix, added, ['a', 'b', 'c', 'd']);
+    ix.remove(6);
+    added.delete(6);
+    expectAgrees(ix, added, ['a', 'b', 'c', 'd']);
+    ix.compactPostings();
+    expect(ix.stalePostings).toBe(0);
+    expectAgrees(ix, added, ['a', 'b', 'c', 'd']);
+  });
+
   it('compacts a step at a time, each step within its budget of work, to what one pass leaves, while passages come and go between steps', () => {
     const op = fc.oneof(
       fc.record({
@@ -111,15 +135,21 @@ describe('PassageIndex', () => {
       fc.constant('settle' as const),
     );
     const terms = fc.dictionary(fc.constantFrom(...vocabulary), fc.integer({ min: 1, max: 70 }), { minKeys: 1 });
+    // Adds and removals only: after the settle, these stay in FlexSearch (removed ones awaiting the compaction there).
+    const change = fc.oneof(
+      fc.record({ add: fc.integer({ min: 1, max: 30 }), terms }),
+      fc.record({ remove: fc.integer({ min: 1, max: 30 }) }),
+    );
     fc.assert(
       fc.property(
         // Passages 1…n first, then anything.
         fc.array(terms, { minLength: 10, maxLength: 30 }),
         fc.array(op, { maxLength: 20 }),
+        fc.array(change, { maxLength: 20 }),
         fc.uniqueArray(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.oneof(op, fc.constant('step' as const)), { maxLength: 40 }),
         fc.integer({ min: 1, max: 40 }),
-        (first, before, stale, during, budget) => {
+        (first, before, fresh, stale, during, budget) => {
           const added: Added = new Map();
           // `one` compacts in one pass, `steps` a step at a time; every change reaches both.
           const one = new PassageIndex();
@@ -134,15 +164,17 @@ describe('PassageIndex', () => {
           };
           first.forEach((t, i) => apply({ add: i + 1, terms: t }));
           before.forEach(apply);
-          // Persisted postings (as after a restart or a write of the state), some of them stale, others in FlexSearch.
+          // Persisted postings (as after a restart or a write of the state), some of them stale, others in FlexSearch
+          // (some of those removed: a passage removed there and added again during the compaction keeps its new postings).
           apply('settle');
+          fresh.forEach(apply);
           for (const id of stale) apply({ remove: id });
           one.compactPostings();
           const compaction = steps.compactSteps(budget, true);
           const step = (): boolean => {
             const s = compaction.next();
             if (s.done) return false;
-            // Within the budget, or a single item (one passage's postings or triples) costing more alone.
+            // Within the budget, or a single item (one term's FlexSearch lists, one passage's triples) costing more alone.
             expect(s.value.work <= budget || s.value.items === 1, JSON.stringify(s.value)).toBe(true);
             return true;
           };
@@ -160,6 +192,10 @@ describe('PassageIndex', () => {
           expect(steps.heldRoom.postings).toBe(one.heldRoom.postings);
           expect(steps.snapshot()).toEqual(one.snapshot());
           expectAgrees(steps, added, vocabulary);
+          // And every passage can still be removed: none is left listed, whatever the compaction did to its marks.
+          for (const id of [...added.keys()]) apply({ remove: id });
+          expectAgrees(steps, added, vocabulary);
+          expectAgrees(one, added, vocabulary);
         },
       ),
       { numRuns: 60 },

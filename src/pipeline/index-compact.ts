@@ -8,7 +8,7 @@
  * packed frequencies (replacing papers one by one, a long-running server
  * would otherwise grow without end).
  */
-import { CHUNK, type CompactStep, STALE_BASE } from './index-state.js';
+import { CHUNK, type CompactStep, IN_FX, STALE_BASE, STALE_FX } from './index-state.js';
 import { IndexReader } from './index-read.js';
 
 /** Work per step of {@link CompactingIndex.compactSteps}, in postings or triples looked at or copied (about a millisecond at 100 MB). */
@@ -66,13 +66,13 @@ export abstract class CompactingIndex extends IndexReader {
   /**
    * Compaction as steps of about `budget` work each (postings or triples
    * looked at or copied): each yields the work it did, at most `budget`
-   * unless the step is a single item (one passage's FlexSearch postings or
-   * triples) costing more on its own. Between steps the index may be read,
+   * unless the step is a single item (one term's FlexSearch lists, one
+   * passage's triples) costing more on its own. Between steps the index may be read,
    * added to, removed from, snapshotted and settled (settling abandons the
    * compaction: it replaces what is being compacted); what a step changes,
    * it changes whole, so every read answers as without compaction.
    *
-   * In turn: removed passages' FlexSearch postings, a passage at a time; then
+   * In turn: removed passages' FlexSearch postings, in one pass over its lists; then
    * the persisted postings of passages stale when it starts, once stale ones
    * are a tenth of them (any, with `all`), filtered into new arrays taken in
    * place of the old ones in the last step; then, once removed passages'
@@ -81,33 +81,79 @@ export abstract class CompactingIndex extends IndexReader {
    * caller driving these steps does not call it meanwhile.
    */
   *compactSteps(budget = COMPACT_WORK, all = false): Generator<CompactStep, void> {
-    let work = 0;
-    let items = 0;
-    for (const id of this.pendingFx) {
-      const cost = this.fxCost(id);
-      if (work > 0 && work + cost > budget) {
-        yield { work, items };
-        work = 0;
-        items = 0;
-      }
-      // Re-added meanwhile (add splices it out first), or no longer pending.
-      if (!this.pendingFx.has(id)) continue;
-      this.spliceOut(id);
-      work += cost;
-      items++;
-    }
-    if (work > 0) yield { work, items };
+    if (this.pendingFx.size > 0) yield* this.dropStaleFxSteps(budget);
     if (this.base && this.staleBase > 0 && (all || this.staleBase * 10 >= this.count)) yield* this.dropStaleBaseSteps(budget);
     if (this.deferred === null && this.deadTriples * 3 > CHUNK && this.deadTriples > this.liveTriples)
       yield* this.compactTriplesSteps(budget);
   }
 
-  /** What splicing passage `id` out of FlexSearch costs: an `indexOf` in each list it is in. */
-  private fxCost(id: number): number {
-    const refs = (this.fx as unknown as { reg: Map<number, Array<readonly number[]>> }).reg.get(id);
-    let cost = 1;
-    if (refs) for (const list of refs) cost += 1 + list.length;
-    return cost;
+  /**
+   * FlexSearch's lists without the passages removed when this starts, a
+   * term or a few per step (FlexSearch keeps no record of where a passage is
+   * listed: see IndexState.newFx). A list is filtered in place within one
+   * step, so a read between steps finds it whole or without them; either
+   * way the reads skip those passages, which stay marked until the last step.
+   * A passage removed meanwhile stays listed (and marked) for the next
+   * compaction; one added again meanwhile is spliced out at once by `add`,
+   * which takes it out of this compaction's set.
+   */
+  private *dropStaleFxSteps(budget: number): Generator<CompactStep, void> {
+    const fx = this.fx;
+    const gone = new Set(this.pendingFx);
+    this.fxDropping = gone;
+    let work = 0;
+    let items = 0;
+    try {
+      const map = this.fxMap();
+      for (const [term, slots] of map) {
+        let cost = 1;
+        for (let s = 0; s < slots.length; s++) cost += slots[s]?.length ?? 0;
+        if (work > 0 && work + cost > budget) {
+          yield { work, items };
+          work = 0;
+          items = 0;
+          // Settled meanwhile: FlexSearch was replaced, and with it everything this was dropping.
+          if (this.fx !== fx) return;
+        }
+        // Read afresh after every pause: adding a passage may replace the flags by a larger array.
+        const flags = this.flags;
+        let left = 0;
+        for (let s = 0; s < slots.length; s++) {
+          const list = slots[s];
+          if (!list) continue;
+          let kept = 0;
+          for (let i = 0; i < list.length; i++) {
+            const id = list[i]!;
+            if ((flags[id]! & STALE_FX) !== 0 && gone.has(id)) continue;
+            list[kept++] = id;
+          }
+          list.length = kept;
+          left += kept;
+        }
+        // A term no passage holds any more goes, as FlexSearch's own removal drops it.
+        if (left === 0) map.delete(term);
+        work += cost;
+        items++;
+      }
+      // Listed nowhere now: no longer marked, nor known to FlexSearch.
+      const registry = (fx as unknown as { reg: Set<number> }).reg;
+      for (const id of gone) {
+        if (work >= budget) {
+          yield { work, items };
+          work = 0;
+          items = 0;
+          if (this.fx !== fx) return;
+        }
+        this.flags[id] = this.flags[id]! & ~(IN_FX | STALE_FX);
+        this.pendingFx.delete(id);
+        registry.delete(id);
+        work++;
+        items++;
+      }
+      if (work > 0) yield { work, items };
+    } finally {
+      if (this.fxDropping === gone) this.fxDropping = null;
+    }
   }
 
   /**
