@@ -190,6 +190,20 @@ describe('the concordance of the real corpus', () => {
     expect(body.total).toBe(0);
   });
 
+  it.each([
+    ['a space', ' '],
+    ['an ideographic space', '\u3000'],
+    ['a no-break space', '\u00a0'],
+    ['a byte-order mark', '\ufeff'],
+    ['a line separator', '\u2028'],
+  ])('shows the empty state, not an error, for a query of only %s', async (_n, q) => {
+    for (const path of ['concordance', 'collocates', 'dispersion']) {
+      const { status, body } = await get(`/${path}?q=${encodeURIComponent(q)}`);
+      expect(status, path).toBe(200);
+      expect(body, path).toContain('class="empty"');
+    }
+  });
+
   it('refuses bad parameters with a clear 400', async () => {
     for (const bad of ['q=x&sort=middle', 'q=x&width=0', 'q=x&limit=5000', 'q=x&format=xml', 'q=', 'q=lang:xx']) {
       const { status, body } = await get(`/api/concordance?${bad}`);
@@ -392,6 +406,11 @@ describe('analysis under random input', () => {
           for (const path of ['collocates', 'dispersion']) {
             const r = await fetch(`${url}/api/${path}?${qs({ q, window, min: 1 })}`);
             expect(r.status, path).toBeLessThan(500);
+          }
+          // The pages too, which render what the API answers.
+          for (const path of ['concordance', 'collocates', 'dispersion']) {
+            const r = await fetch(`${url}/${path}?${qs({ q })}`);
+            expect(r.status, `/${path}`).toBeLessThan(500);
           }
         },
       ),

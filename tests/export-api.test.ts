@@ -120,6 +120,10 @@ describe('GET /api/export', () => {
 
   it.each([
     ['an unknown format', 'format=pdf'],
+    // Names every object inherits: not formats either.
+    ['a format named constructor', 'format=constructor'],
+    ['a format named __proto__', 'format=__proto__'],
+    ['a format named toString', 'format=toString'],
     ['an unknown style', 'format=md&style=mla'],
     ['an unknown document', 'format=md&docId=nope'],
   ])('answers %s with a 4xx JSON error', async (_n, q) => {

@@ -134,7 +134,8 @@ export async function buildExport(
   req: ExportRequest,
 ): Promise<ExportResult> {
   const store = asAnnotationBackend(storeOrBackend);
-  const format = FORMAT_NAMES[req.format];
+  // Own names only: `constructor` or `toString` is no format, though the object literal inherits them.
+  const format = Object.hasOwn(FORMAT_NAMES, req.format) ? FORMAT_NAMES[req.format] : undefined;
   if (!format) throw new UserInputError('bad_parameter', `"format" must be one of ${Object.keys(FORMAT_NAMES).join(', ')}`);
   const style = parseStyle(req.style);
   const groupBy = parseGroupBy(req.groupBy);
