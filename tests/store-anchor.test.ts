@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_LENGTH, type Selector, makeQuote, reanchor, splitsSurrogatePair, textHash } from '../src/store/anchor.js';
+import { planReanchor } from '../src/store/annotation-rows.js';
+import { planReanchorOffThread } from '../src/workers/reanchor.js';
 import { SAMPLE } from './helpers/sample.js';
 
 const CORPUS = SAMPLE;
@@ -224,5 +226,43 @@ describe('re-anchoring properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('planning a re-anchoring beside the thread that answers requests', () => {
+  /** Turns of the event loop (timers fired) while `work` is awaited. */
+  async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
+    let turns = 0;
+    let timer = setTimeout(function tick() {
+      turns++;
+      timer = setTimeout(tick, 1);
+    }, 1);
+    try {
+      return { value: await work(), turns };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // A long annotation (six thousand characters from the 1956 sentence on) with a word changed inside it.
+  const start = ZH.indexOf(ZH_QUOTE);
+  const sel = { id: 'long', ...selectorOf(ZH, ZH.slice(start, start + 6000)) };
+  const edited = ZH.slice(0, start) + ZH_QUOTE.replace('社会生产力', '社会生产力量') + ZH.slice(start + ZH_QUOTE.length);
+
+  it('plans an annotation that needs the approximate search in a worker, the event loop turning meanwhile, as this thread would', async () => {
+    const { value: plan, turns } = await turnsDuring(() => planReanchorOffThread(edited, [sel]));
+    expect(turns).toBeGreaterThan(0);
+    expect(plan).toEqual(planReanchor(edited, [sel]));
+    expect(plan.changes[0]).toMatchObject({ status: 'anchored', method: 'fuzzy' });
+    const c = plan.changes[0] as { start: number; end: number; exact: string };
+    expect(edited.slice(c.start, c.end)).toBe(c.exact);
+    expect(c.exact).toContain('社会生产力量');
+  });
+
+  it('plans on this thread, starting no worker, when every quote still stands', async () => {
+    const moved = '新增一段。\n\n' + ZH;
+    const { value: plan, turns } = await turnsDuring(() => planReanchorOffThread(moved, [sel]));
+    expect(turns).toBe(0);
+    expect(plan.changes[0]).toMatchObject({ status: 'anchored', method: 'quote', start: sel.start + '新增一段。\n\n'.length });
   });
 });

@@ -478,6 +478,26 @@ describe.each(BACKENDS)('the annotation store on $name', (backend) => {
       expect(await store.get(gone.id)).toMatchObject({ status: 'anchored', anchorMethod: 'exact', start: gone.start });
     });
 
+    it('leaves an annotation whose range the researcher set while its re-anchoring was planned as they set it', async () => {
+      const a = await store.create({ docId: ZH_ID, ...range(ZH, ZH_QUOTE), tags: [], note: '起点' }, ZH);
+      const b = await store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: [] }, EN);
+      // An edit inside the quote: re-anchoring it needs the approximate search, planned in a worker.
+      const v2text = ZH.text.replace('社会生产力', '社会生产力量');
+      const v2 = { text: v2text, hash: textHash(v2text) };
+      const pending = store.reanchorDocument(ZH_ID, v2.text, v2.hash);
+      // Meanwhile the researcher puts it on another sentence of the new text.
+      const other = '1979年7月，中央批转了乌兰夫在全国边防工作会议上的报告';
+      const mine = await store.update(a.id, { ...range(v2, other), exact: other }, v2);
+      expect(await pending).toEqual({ checked: 0, exact: 0, quote: 0, fuzzy: 0, orphaned: 0 });
+      expect(await store.get(a.id)).toEqual(mine);
+      // The same while the other paper's annotation is orphaned: its note or tags may change, its orphaning stands.
+      const gone = EN.text.replace(EN_QUOTE, '');
+      const orphaning = store.reanchorDocument(EN_ID, gone, textHash(gone));
+      await store.update(b.id, { note: 'written meanwhile' }, { text: gone, hash: textHash(gone) });
+      expect(await orphaning).toMatchObject({ checked: 1, orphaned: 1 });
+      expect(await store.get(b.id)).toMatchObject({ status: 'orphaned', note: 'written meanwhile', exact: EN_QUOTE });
+    });
+
     it('orphanDocument keeps every annotation, and they come back with the document', async () => {
       const a = await store.create({ docId: EN_ID, ...range(EN, EN_QUOTE), tags: ['x'], note: 'keep me' }, EN);
       expect(await store.orphanDocument(EN_ID)).toBe(1);

@@ -242,7 +242,7 @@ export class CorpusSync {
       }
       if (this.store) {
         annotating = true;
-        syncAnnotations(this.engine, this.store);
+        await syncAnnotations(this.engine, this.store);
       }
       this.status.last = stats;
       return stats;

@@ -196,30 +196,9 @@ function fuzzyCandidates(text: string, sel: Selector): Candidate[] {
  * 4. otherwise 'orphaned', keeping the old range and quote.
  */
 export function reanchor(newText: string, sel: Selector): AnchorResult {
-  const { exact, prefix, suffix } = sel;
-  const orphan: AnchorResult = { status: 'orphaned', method: 'orphaned', start: sel.start, end: sel.end, exact };
-  if (exact.length === 0) return orphan;
-
-  // 1. Unchanged where it was.
-  const holds = newText.slice(sel.start, sel.end) === exact;
-  if (holds && contextFit(newText, sel.start, sel.end, prefix, suffix).distance === 0) {
-    return { status: 'anchored', method: 'exact', start: sel.start, end: sel.end, exact };
-  }
-
-  // 2. The exact quote elsewhere, chosen by context then nearness.
-  let best: Candidate | null = null;
-  for (const s of occurrences(newText, exact)) {
-    const e = s + exact.length;
-    const c: Candidate = { start: s, end: e, errors: 0, fit: contextFit(newText, s, e, prefix, suffix) };
-    if (
-      best === null ||
-      c.fit.distance < best.fit.distance ||
-      (c.fit.distance === best.fit.distance && Math.abs(s - sel.start) < Math.abs(best.start - sel.start))
-    ) {
-      best = c;
-    }
-  }
-  if (best && best.fit.similarity >= WEAK_CONTEXT) return quoteResult(newText, best, sel);
+  const { result, best } = quoteSteps(newText, sel);
+  if (result !== null) return result;
+  const { exact } = sel;
 
   // 3. Approximate match.
   const fuzzy = fuzzyCandidates(newText, sel).filter((c) => acceptable(c, exact.length));
@@ -250,7 +229,55 @@ export function reanchor(newText: string, sel: Selector): AnchorResult {
   }
 
   // 4. Gone.
-  return orphan;
+  return orphaned(sel);
+}
+
+/** The result for an annotation that cannot be found: its old range and quote kept. */
+function orphaned(sel: Selector): AnchorResult {
+  return { status: 'orphaned', method: 'orphaned', start: sel.start, end: sel.end, exact: sel.exact };
+}
+
+/**
+ * Steps 1 and 2 of {@link reanchor}, which only look for the quote as it
+ * stands: their result when they settle the annotation (found with its
+ * context, or an empty quote), else null with the best exact occurrence found
+ * (of weak context), if any, for step 3 to weigh.
+ */
+function quoteSteps(newText: string, sel: Selector): { result: AnchorResult | null; best: Candidate | null } {
+  const { exact, prefix, suffix } = sel;
+  if (exact.length === 0) return { result: orphaned(sel), best: null };
+
+  // 1. Unchanged where it was.
+  const holds = newText.slice(sel.start, sel.end) === exact;
+  if (holds && contextFit(newText, sel.start, sel.end, prefix, suffix).distance === 0) {
+    return { result: { status: 'anchored', method: 'exact', start: sel.start, end: sel.end, exact }, best: null };
+  }
+
+  // 2. The exact quote elsewhere, chosen by context then nearness.
+  let best: Candidate | null = null;
+  for (const s of occurrences(newText, exact)) {
+    const e = s + exact.length;
+    const c: Candidate = { start: s, end: e, errors: 0, fit: contextFit(newText, s, e, prefix, suffix) };
+    if (
+      best === null ||
+      c.fit.distance < best.fit.distance ||
+      (c.fit.distance === best.fit.distance && Math.abs(s - sel.start) < Math.abs(best.start - sel.start))
+    ) {
+      best = c;
+    }
+  }
+  if (best && best.fit.similarity >= WEAK_CONTEXT) return { result: quoteResult(newText, best, sel), best };
+  return { result: null, best };
+}
+
+/**
+ * Whether {@link reanchor} has to search the new text approximately for the
+ * annotation (its quote does not stand as it was, nor elsewhere with its
+ * context): the one costly step, in proportion to the quote's length times
+ * the text's (seconds for a quote of tens of thousands of characters).
+ */
+export function needsApproximateSearch(newText: string, sel: Selector): boolean {
+  return quoteSteps(newText, sel).result === null;
 }
 
 function quoteResult(text: string, c: Candidate, sel: Selector): AnchorResult {

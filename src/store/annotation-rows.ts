@@ -5,7 +5,7 @@
  * condition, and the plan of a re-anchoring pass. Kept in one place so the
  * two backends cannot drift apart in what they return.
  */
-import { type AnchorMethod, type AnchorStatus, makeQuote, reanchor } from './anchor.js';
+import { type AnchorMethod, type AnchorStatus, type Selector, makeQuote, reanchor } from './anchor.js';
 import type { Annotation, KnownDocument, MergedSource, ReanchorCounts } from './annotation-types.js';
 
 /**
@@ -97,12 +97,21 @@ export type ReanchorChange =
   | { id: string; status: 'anchored'; start: number; end: number; exact: string; prefix: string; suffix: string; method: AnchorMethod }
   | { id: string; status: 'orphaned' };
 
+/** What re-anchoring reads of an annotation: its id and where it was. */
+export type ReanchorSelector = Selector & { id: string };
+
+/** The changes to write for a document's annotations, and the counts by method. */
+export interface ReanchorPlan {
+  counts: ReanchorCounts;
+  changes: ReanchorChange[];
+}
+
 /**
  * Re-anchor `rows` on a document's new text: what to write for each, and the
  * counts by method. Orphans keep their old range and quote (only the status
  * is written), so they can be re-anchored if the passage comes back.
  */
-export function planReanchor(newText: string, rows: readonly AnnotationRow[]): { counts: ReanchorCounts; changes: ReanchorChange[] } {
+export function planReanchor(newText: string, rows: readonly ReanchorSelector[]): ReanchorPlan {
   const counts: ReanchorCounts = { checked: 0, exact: 0, quote: 0, fuzzy: 0, orphaned: 0 };
   const changes: ReanchorChange[] = [];
   for (const row of rows) {
@@ -116,4 +125,14 @@ export function planReanchor(newText: string, rows: readonly AnnotationRow[]): {
     }
   }
   return { counts, changes };
+}
+
+/**
+ * Take a change out of a plan's counts: the store did not write it, as the
+ * annotation changed or went while the plan was made (it is then the
+ * researcher's version that stands).
+ */
+export function uncount(counts: ReanchorCounts, c: ReanchorChange): void {
+  counts.checked--;
+  counts[c.status === 'anchored' ? (c.method as Exclude<AnchorMethod, 'created'>) : 'orphaned']--;
 }

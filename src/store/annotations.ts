@@ -276,12 +276,12 @@ export class AnnotationStore {
 
   /**
    * The document's text changed (or came back): re-anchor every annotation not
-   * yet on `newHash`, and retry every orphan, in one transaction. Anchored
-   * annotations get the new range, quote and context; the ones that cannot be
-   * found are orphaned with their old range and quote kept.
+   * yet on `newHash`, and retry every orphan (see document-anchoring.ts).
+   * Anchored annotations get the new range, quote and context; the ones that
+   * cannot be found are orphaned with their old range and quote kept.
    * @param text - the document's text now, or what reads it (read only when an annotation needs it)
    */
-  reanchorDocument(docId: string, text: string | (() => string), newHash: string): ReanchorCounts {
+  reanchorDocument(docId: string, text: string | (() => string), newHash: string): Promise<ReanchorCounts> {
     return documents.reanchorDocument(this.db, docId, text, newHash);
   }
 

@@ -32,10 +32,10 @@ export async function openCorpus(dir: string | Library, onProgress?: Progress): 
  * document has gone from the corpus folder.
  * @returns the re-anchoring counts per document that needed any
  */
-export function syncAnnotations(engine: Engine, store: AnnotationStore): Record<string, ReanchorCounts> {
+export async function syncAnnotations(engine: Engine, store: AnnotationStore): Promise<Record<string, ReanchorCounts>> {
   const out: Record<string, ReanchorCounts> = {};
   for (const d of engine.documents()) {
-    const counts = store.reanchorDocument(d.id, () => d.text, d.hash);
+    const counts = await store.reanchorDocument(d.id, () => d.text, d.hash);
     if (counts.checked > 0) out[d.id] = counts;
   }
   for (const known of store.knownDocuments()) {

@@ -7,7 +7,8 @@
  */
 import type pg from 'pg';
 import { isoNow } from '../../store/annotation-rules.js';
-import { type AnnotationRow, type DocumentRow, knownDocumentFromRow, planReanchor } from '../../store/annotation-rows.js';
+import { type AnnotationRow, type DocumentRow, knownDocumentFromRow, uncount } from '../../store/annotation-rows.js';
+import { planReanchorOffThread } from '../../workers/reanchor.js';
 import type { KnownDocument, ReanchorCounts } from '../../store/annotation-types.js';
 import { writeAndAnnounce } from './change-feed.js';
 
@@ -26,26 +27,36 @@ export async function knownDocuments(pool: pg.Pool): Promise<KnownDocument[]> {
   return r.rows.map(knownDocumentFromRow);
 }
 
-/** Re-anchor the document's annotations not yet on `newHash`, and retry its orphans, in one transaction. */
+/**
+ * Re-anchor the document's annotations not yet on `newHash`, and retry its
+ * orphans: planned outside the transaction (in a worker when the approximate
+ * search is needed: see reanchor.ts) and written in one, each change only over
+ * the row as it was read, as the embedded store does.
+ */
 export async function reanchorDocument(pool: pg.Pool, docId: string, newText: string, newHash: string): Promise<ReanchorCounts> {
+  const rows = (
+    await pool.query<AnnotationRow>(`SELECT * FROM annotations WHERE doc_id = $1 AND (text_hash <> $2 OR status = 'orphaned')`, [
+      docId,
+      newHash,
+    ])
+  ).rows;
+  const { counts, changes } = await planReanchorOffThread(newText, rows);
+  const before = new Map(rows.map((r) => [r.id, r]));
   return writeAndAnnounce(pool, { what: 'annotations', docId }, async (c) => {
-    const rows = (
-      await c.query<AnnotationRow>(`SELECT * FROM annotations WHERE doc_id = $1 AND (text_hash <> $2 OR status = 'orphaned')`, [
-        docId,
-        newHash,
-      ])
-    ).rows;
-    const { counts, changes } = planReanchor(newText, rows);
-    for (const r of changes) {
-      if (r.status === 'anchored') {
-        await c.query(
-          `UPDATE annotations SET start = $2, "end" = $3, exact = $4, prefix = $5, suffix = $6,
-             text_hash = $7, status = 'anchored', anchor_method = $8 WHERE id = $1`,
-          [r.id, r.start, r.end, r.exact, r.prefix, r.suffix, newHash, r.method],
-        );
-      } else {
-        await c.query(`UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE id = $1`, [r.id]);
-      }
+    // A range or a status written since is newer than this plan.
+    const unchanged = `id = $1 AND start = $2 AND "end" = $3 AND exact = $4 AND text_hash = $5 AND status = $6`;
+    for (const ch of changes) {
+      const r = before.get(ch.id)!;
+      const was = [ch.id, r.start, r.end, r.exact, r.text_hash, r.status];
+      const written =
+        ch.status === 'anchored'
+          ? await c.query(
+              `UPDATE annotations SET start = $7, "end" = $8, exact = $9, prefix = $10, suffix = $11,
+                 text_hash = $12, status = 'anchored', anchor_method = $13 WHERE ${unchanged}`,
+              [...was, ch.start, ch.end, ch.exact, ch.prefix, ch.suffix, newHash, ch.method],
+            )
+          : await c.query(`UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE ${unchanged}`, was);
+      if (written.rowCount === 0) uncount(counts, ch);
     }
     if ((await c.query('SELECT 1 FROM documents WHERE id = $1', [docId])).rowCount) await touchDocument(c, docId, newHash, isoNow());
     return counts;
