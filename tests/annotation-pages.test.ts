@@ -317,6 +317,24 @@ describe('coding on the cards without JavaScript', () => {
     expect(after.html).toContain(`value="卡片/新, 第二"`);
   });
 
+  it('keeps tags whose names hold a comma or 、 when the card is saved as shown, with only its note changed', async () => {
+    const a = create('commas', ZH, '对口支援', undefined, { tags: ['教育、医疗', 'Health, education', '援藏'] });
+    const back = `/annotations?docId=${ZH}`;
+    const { html } = await page(back);
+    // What the card's tag field holds, as the browser would send it back.
+    const card = html.slice(html.indexOf(`id="card-${a.id}"`));
+    const shown = /name="tags" value="([^"]*)"/.exec(card)![1]!.replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    const r = await post(`/annotations/${a.id}`, { tags: shown, note: '只改笔记', back });
+    expect(r.status).toBe(303);
+    expect(store.get(a.id)).toMatchObject({ tags: [...a.tags], note: '只改笔记' });
+    // A tag typed after them is added; the known names still stay whole.
+    await post(`/annotations/${a.id}`, { tags: `${shown}, 干部`, note: '只改笔记', back });
+    expect(new Set(store.get(a.id)!.tags)).toEqual(new Set([...a.tags, '干部']));
+    // Gone again, with the tags it brought: the views below count the cards and tags made above.
+    store.delete(a.id);
+    for (const tag of ['教育、医疗', 'Health, education']) store.deleteTag(tag);
+  });
+
   it('shows a refusal on the page, keeping the card as it was', async () => {
     const a = made.card!;
     const r = await post(`/annotations/${a.id}`, { tags: 'x', note: 'n', colour: 'not-a-colour', back: '/annotations' });

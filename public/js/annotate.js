@@ -167,7 +167,7 @@ function init() {
     const v = tagsInput.value;
     const cut = Math.max(...[',', '，', '、', ';', '；'].map((c) => v.lastIndexOf(c)));
     const prefix = cut < 0 ? '' : `${v.slice(0, cut + 1)} `;
-    const chosen = new Set(parseTags(prefix).map((t) => t.toLowerCase()));
+    const chosen = new Set(parseTags(prefix, tagNames).map((t) => t.toLowerCase()));
     const options = tagNames.filter((n) => !chosen.has(n.toLowerCase())).slice(0, 100);
     taglist.replaceChildren(
       ...options.map((n) => {
@@ -348,7 +348,9 @@ function init() {
     if (!mode || busy) return;
     const m = mode;
     const colour = chosenColour();
-    const fields = { tags: parseTags(tagsInput.value), note: note.value, ...(colour ? { colour } : {}) };
+    // The vocabulary's names and the annotation's own stay whole when they hold a comma or 、.
+    const own = m.kind === 'edit' ? (annotations.get(m.id)?.tags ?? []) : [];
+    const fields = { tags: parseTags(tagsInput.value, [...tagNames, ...own]), note: note.value, ...(colour ? { colour } : {}) };
     busy = true;
     save.disabled = true;
     showError('');

@@ -2,7 +2,7 @@
 // delete done in place through the JSON API (without JavaScript the same
 // forms post to the server and the page comes back). After a change the tag
 // tree beside the cards is read again, so its counts stay true.
-import { ApiError, api, applyColours, parseTags, tagFinder } from './duikou.js';
+import { ApiError, api, applyColours, knownTags, parseTags, tagFinder } from './duikou.js';
 
 applyColours(document);
 const side = document.querySelector('nav.tagside');
@@ -86,7 +86,7 @@ for (const card of document.querySelectorAll('li.card')) {
       say('');
       try {
         const a = await api('PATCH', `/api/annotations/${encodeURIComponent(id)}`, {
-          tags: parseTags(String(data.get('tags') ?? '')),
+          tags: parseTags(String(data.get('tags') ?? ''), knownTags(card)),
           note: String(data.get('note') ?? ''),
           ...(colour ? { colour } : {}),
         });

@@ -72,20 +72,57 @@ export function applyColours(root) {
 }
 
 /**
- * Split what was typed in a tag field into tag names (commas, full-width commas or 、 separate).
+ * Split what was typed in a tag field into tag names (commas, full-width
+ * commas, 、 or semicolons separate). A known name holding a separator itself
+ * (a code imported as "Health, education", a tag named 教育、医疗) is kept whole
+ * where the field holds it as one item, as the server's `splitTagList`
+ * (src/store/annotation-rules.ts) does, so saving a card keeps its tags.
  * @param {string} value
+ * @param {readonly string[]} [known] names to keep whole: the annotation's tags, the vocabulary
  * @returns {string[]}
  */
-export function parseTags(value) {
+export function parseTags(value, known = []) {
+  const sep = /([,，、;；])/;
+  const whole = new Set(known.filter((n) => sep.test(n)).map((n) => n.trim()));
+  const parts = value.split(sep);
   const out = [];
   const seen = new Set();
-  for (const raw of value.split(/[,，、;；]/)) {
-    const t = raw.trim();
-    if (t === '' || seen.has(t.toLowerCase())) continue;
+  const push = (/** @type {string} */ t) => {
+    if (t === '' || seen.has(t.toLowerCase())) return;
     seen.add(t.toLowerCase());
     out.push(t);
+  };
+  for (let i = 0; i < parts.length; i += 2) {
+    let taken = -1;
+    let joined = parts[i];
+    for (let j = i + 2; j < parts.length && whole.size > 0; j += 2) {
+      joined += parts[j - 1] + parts[j];
+      if (whole.has(joined.trim())) taken = j;
+    }
+    if (taken < 0) push(parts[i].trim());
+    else {
+      push(
+        parts
+          .slice(i, taken + 1)
+          .join('')
+          .trim(),
+      );
+      i = taken;
+    }
   }
   return out;
+}
+
+/**
+ * The tag names a page knows: its list of tags for the tag fields (`datalist`
+ * options) and the chips of `within` (an annotation card), for {@link parseTags}.
+ * @param {ParentNode} [within]
+ * @returns {string[]}
+ */
+export function knownTags(within) {
+  const names = [...document.querySelectorAll('datalist option')].map((o) => /** @type {HTMLOptionElement} */ (o).value);
+  if (within) for (const chip of within.querySelectorAll('.chip')) names.push(chip.textContent ?? '');
+  return names;
 }
 
 /**

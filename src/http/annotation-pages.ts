@@ -15,6 +15,7 @@ import { formatPages } from '../export/citation.js';
 import { compareWords, matchesTyped, pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
 import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
 import type { Annotation, Tag } from '../store/annotation-types.js';
+import { splitTagList } from '../store/annotation-rules.js';
 import { mayChange, withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../services/cooccurrence.js';
 import { str } from './params.js';
@@ -357,10 +358,9 @@ export function annotationPagesRouter(engine: PaperCatalog, store: AnnotationBac
   r.post('/annotations/:id', form, async (req, res) => {
     await orRefuse(req, res, 'annotations', async () => {
       const a = await annotationOf(req, res);
-      const tags = field(req.body, 'tags')
-        .split(/[,，、;；]/)
-        .map((t) => t.trim())
-        .filter((t) => t !== '');
+      // Its own tags and the vocabulary's stay whole when their names hold a comma or 、.
+      const known = [...a.tags, ...(await store.listTags(viewerOf(res).name)).map((t) => t.name)];
+      const tags = splitTagList(field(req.body, 'tags'), known);
       const colour = field(req.body, 'colour');
       await store.update(a.id, { tags, note: field(req.body, 'note'), ...(colour ? { colour } : {}) }, undefined, viewerOf(res).name);
       return `${backOf(req)}#card-${a.id}`;

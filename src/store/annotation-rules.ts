@@ -106,6 +106,52 @@ export function normalizeTagName(raw: unknown, options: { existing?: boolean } =
   return { name, key: keySegments.join('/'), segments };
 }
 
+/** What separates tag names typed in one field: commas (full-width too), 、 and semicolons. */
+const TAG_SEPARATORS = /([,，、;；])/;
+
+/**
+ * Tag names typed in one field (an annotation card's), split at
+ * {@link TAG_SEPARATORS}. A known name that holds a separator itself (a code
+ * imported from a QDA project as "Health, education", a tag made on the Tags
+ * page as 教育、医疗) is kept whole where the field holds it as one item, so a
+ * card saved with only its note changed keeps its tags. Empty items and
+ * repeats (ignoring case) are dropped. `parseTags` in public/js/duikou.js is
+ * the same rule for the page's own forms.
+ * @param known - names to keep whole: the annotation's tags, the tag vocabulary
+ */
+export function splitTagList(text: string, known: readonly string[] = []): string[] {
+  const whole = new Set(known.filter((n) => TAG_SEPARATORS.test(n)).map((n) => n.trim()));
+  const parts = text.split(TAG_SEPARATORS);
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const push = (t: string): void => {
+    if (t === '' || seen.has(t.toLowerCase())) return;
+    seen.add(t.toLowerCase());
+    out.push(t);
+  };
+  // parts: item, separator, item, separator, …, item.
+  for (let i = 0; i < parts.length; i += 2) {
+    let taken = -1;
+    let joined = parts[i]!;
+    // The longest run of items (with the separators between them) that is a known name.
+    for (let j = i + 2; j < parts.length && whole.size > 0; j += 2) {
+      joined += parts[j - 1]! + parts[j]!;
+      if (whole.has(joined.trim())) taken = j;
+    }
+    if (taken < 0) push(parts[i]!.trim());
+    else {
+      push(
+        parts
+          .slice(i, taken + 1)
+          .join('')
+          .trim(),
+      );
+      i = taken;
+    }
+  }
+  return out;
+}
+
 /**
  * A CSS hex colour, lowercased.
  * @param what - how the message names the field (`colour`, `tag colour`)
