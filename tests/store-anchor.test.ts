@@ -229,6 +229,22 @@ describe('re-anchoring properties', () => {
   });
 });
 
+describe('a quote edited where it stood, with an exact copy of it a sentence away', () => {
+  // Two sentences worded alike about two provinces; the researcher coded the one on Tibet.
+  const v1 = '援藏与援疆\n\nSecond: the policy works well in Tibet region.\n\nFirst: the policy works well in Xinjiang.\n';
+  const quote = 'the policy works well';
+  const sel = selectorOf(v1, quote);
+  it.each([
+    ['English, a word inflected', v1.replace('the policy works well in Tibet', 'the policies work well in Tibet')],
+    ['with a Chinese gloss added', v1.replace('the policy works well in Tibet', 'the policy (政策) works well in Tibet')],
+  ])('stays on the sentence it coded (%s), not on the copy', (_n, v2) => {
+    const r = reanchor(v2, sel);
+    expect(r).toMatchObject({ status: 'anchored', method: 'fuzzy' });
+    expect(v2.slice(r.end, r.end + ' in Tibet'.length)).toBe(' in Tibet');
+    expect(r.exact).toBe(v2.slice(r.start, r.end));
+  });
+});
+
 describe('planning a re-anchoring beside the thread that answers requests', () => {
   /** Turns of the event loop (timers fired) while `work` is awaited. */
   async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {

@@ -153,10 +153,10 @@ function acceptable(c: Candidate, quoteLength: number): boolean {
 }
 
 /**
- * Approximate occurrences of the quote: the best ones in the whole text and
- * the best ones in a window around the old position (approx-string-match only
- * reports the lowest error count it finds, so a far-away slightly better match
- * would otherwise hide the local one).
+ * Approximate occurrences of the quote: the best ones in the whole text, the
+ * best ones in a window around the old position, and the best ones where it
+ * stood (approx-string-match only reports the lowest error count it finds, so
+ * a slightly better match elsewhere would otherwise hide the local one).
  */
 function fuzzyCandidates(text: string, sel: Selector): Candidate[] {
   const q = sel.exact;
@@ -179,6 +179,13 @@ function fuzzyCandidates(text: string, sel: Selector): Candidate[] {
   const winStart = Math.max(0, sel.start - margin);
   const winEnd = Math.min(text.length, sel.end + margin);
   if (winStart > 0 || winEnd < text.length) add(winStart, search(text.slice(winStart, winEnd), q, maxErrors));
+  // And where it stood, only as far as its edits and its context reach: an exact copy of the quote a sentence
+  // away (the same wording about another province) would otherwise hide the quote edited in place, which only
+  // the context can tell apart.
+  const reach = maxErrors + CONTEXT_LENGTH;
+  const nearStart = Math.max(0, sel.start - reach);
+  const nearEnd = Math.min(text.length, sel.end + reach);
+  if (nearStart > winStart || nearEnd < winEnd) add(nearStart, search(text.slice(nearStart, nearEnd), q, maxErrors));
   return out;
 }
 
