@@ -244,6 +244,12 @@ describe('token access', () => {
   it('answers the API 401 and pages with a redirect to the login page without the token', async () => {
     const api = await fetch(`${locked.url}/api/documents`);
     expect(api.status).toBe(401);
+    // The API in any letter case (Express routes it so) answers as the API: JSON, not a redirect to a page.
+    for (const path of ['/API/documents', '/Api/search?q=x']) {
+      const r = await fetch(`${locked.url}${path}`, { redirect: 'manual' });
+      expect(r.status, path).toBe(401);
+      expect(((await r.json()) as { error: { code: string } }).error.code, path).toBe('unauthorized');
+    }
     const page = await fetch(`${locked.url}/documents`, { redirect: 'manual' });
     expect(page.status).toBe(303);
     expect(page.headers.get('location')).toBe('/login?next=%2Fdocuments');

@@ -138,7 +138,8 @@ describe('roles on every route', () => {
   it.each(ROUTES)('%s %s needs %s', async (method, p, least, body) => {
     const path = typeof p === 'function' ? p() : p;
     const out = await call(null, method, path, body);
-    if (path.startsWith('/api/')) expect(out.status).toBe(401);
+    // The API in any letter case answers as the API (Express routes /API/users to /api/users).
+    if (path.toLowerCase().startsWith('/api/')) expect(out.status).toBe(401);
     else {
       expect(out.status).toBe(303);
       expect(out.headers.get('location')).toMatch(/^\/login\?next=/);
@@ -256,6 +257,12 @@ describe('a blind round', () => {
     // The agreement and the comparison wait for the owner to close the round.
     expect((await call('li', 'GET', `/api/rounds/${round}/agreement`)).status).toBe(403);
     expect((await call('li', 'GET', `/rounds/${round}/compare`)).status).toBe(403);
+    // A round is named by its number as written: `abc` or `1e3` names none (not NaN, not round 1000).
+    for (const id of ['abc', '1e3', '0', '-1', `${round}.0`]) {
+      const r = await json('wang', 'GET', `/api/rounds/${id}/agreement`);
+      expect(r.status, id).toBe(404);
+      expect(r.body.error.message, id).toContain(`"${id}"`);
+    }
   });
 
   it('is not hiding what it should not: li’s own, zhang’s outside the round, and all of it for the owner', async () => {

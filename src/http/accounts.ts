@@ -16,6 +16,7 @@
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { UserInputError } from '../core/errors.js';
+import { isApiPath } from './errors.js';
 import type { AccountBackend } from '../backends/types.js';
 import { IMPLICIT_OWNER, type User, type Viewer } from '../store/users.js';
 import { type Auth, safeNext, tokenGate, tokenMatches } from './security.js';
@@ -132,7 +133,7 @@ export function accountGate(auth: Auth, users: AccountBackend): Router {
       res.locals.signedIn = true;
       return next();
     }
-    if (req.path === '/api' || req.path.startsWith('/api/')) {
+    if (isApiPath(req.path)) {
       return next(new UserInputError('unauthorized', 'Sign in first (请先登录)', 401));
     }
     res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);

@@ -57,8 +57,14 @@ function classify(err: unknown): UserInputError | null {
   return null;
 }
 
-function wantsJson(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/');
+/**
+ * Whether a request's path is the JSON API's, `/api` or under it, in any
+ * letter case: Express routes paths case-insensitively, so `/API/search`
+ * reaches the API and must be refused or answered as the API is.
+ */
+export function isApiPath(path: string): boolean {
+  const p = path.toLowerCase();
+  return p === '/api' || p.startsWith('/api/');
 }
 
 /** Express error handler: the last middleware of the app. */
@@ -80,7 +86,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   else if (storageFailure(err) !== null)
     console.error(`duikou: ${req.method} ${req.path} failed: ${(err as Error).message} (${user.code})`);
   res.status(status);
-  if (wantsJson(req.path)) {
+  if (isApiPath(req.path)) {
     res.json({ error: { code, message } });
   } else {
     // The language switch goes back home from an error page: the address is not repeated into the page.

@@ -154,7 +154,12 @@ export function roundsRouters(
     }
     return rounds.create({ name: b.name, docIds: b.docIds, coders }, viewer.name);
   };
-  const roundOf = (req: Request) => rounds.mustGet(Number(req.params.id));
+  // A round's number as the path writes it: digits only (`1e3` or `abc` names no round, not round 1000 or NaN).
+  const roundOf = (req: Request) => {
+    const raw = String(req.params.id);
+    if (!/^[1-9][0-9]{0,9}$/.test(raw)) throw new UserInputError('not_found', `No coding round "${raw}" (未找到该编码轮次)`, 404);
+    return rounds.mustGet(Number(raw));
+  };
 
   api.get('/rounds', async (_req, res) => {
     res.json({ rounds: await rounds.list() });

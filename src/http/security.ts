@@ -22,6 +22,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { UserInputError } from '../core/errors.js';
+import { isApiPath } from './errors.js';
 
 /** How requests are authenticated: not at all, or with one shared secret. */
 export type Auth = 'none' | { token: string };
@@ -291,7 +292,7 @@ export function tokenGate(token: string): Router {
     const given = presentedToken(req);
     if (tokenMatches(given, token)) return next();
     const refuse = () => {
-      if (req.path === '/api' || req.path.startsWith('/api/')) {
+      if (isApiPath(req.path)) {
         return next(new UserInputError('unauthorized', 'A valid token is required (需要有效的访问令牌)', 401));
       }
       res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
