@@ -182,10 +182,10 @@ export abstract class IndexState {
    * An empty FlexSearch index that lists each passage in the slot {@link slotNow} gives its term.
    *
    * Without FlexSearch's `fastupdate` registry (by passage, every list it is in): it held a reference
-   * per posting, a fifth of the heap of an index built in memory (266 → 206 MB for 36 MB of papers),
-   * and building it was a fifth of indexing on the main thread. Removal does not need it: a removed
-   * passage is only marked, and a compaction drops the marked ones from FlexSearch's lists in one pass
-   * over them (see CompactingIndex.compactSteps).
+   * per posting, a quarter of the heap of an index built in memory (at 100 MB of papers 632 → 473 MB
+   * after the build; indexing took as long either way). Removal does not need it: a removed passage
+   * is only marked, and a compaction drops the marked ones from FlexSearch's lists in one pass over
+   * them (see CompactingIndex.compactSteps).
    */
   protected newFx(): Index {
     return new Index({
