@@ -6,17 +6,19 @@
  * the status bar with its file, line and column, and the last good index keeps
  * answering. Document ids such as `__proto__` are ordinary ids.
  */
+import { EventEmitter } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FSWatcher } from 'chokidar';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { overrideFor, readMetadataOverrides } from '../src/pipeline/metadata-file.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { DataFileError, openDatabase } from '../src/store/db.js';
-import { CorpusSync, type CorpusWatcher, type SyncProblem } from '../src/library/watch.js';
+import { CorpusSync, CorpusWatcher, type SyncProblem } from '../src/library/watch.js';
 import { type TestServer, startServer } from './helpers/server.js';
 
 const CORPUS = fileURLToPath(new URL('../corpus', import.meta.url));
@@ -211,6 +213,28 @@ describe('the corpus folder moved away', () => {
     writeFileSync(join(corpus, 'new-paper.txt'), 'A New Paper\n\nThe xylophonic counterpart mechanism.\n');
     await until(async () => (await hits(r, 'xylophonic')).length === 1, 'a paper dropped into the returned folder', 20_000);
   }, 60_000);
+
+  it('a folder that comes back is synced again once its new watcher has scanned it', async () => {
+    // A file that appears during the new watcher's first scan sends no event (it counts as already
+    // there), so the sync at the folder's return may miss it; the sync after the scan must not.
+    const dir = join(root, `w${++n}-returning`);
+    const inner: EventEmitter[] = [];
+    const start = () => {
+      const w = Object.assign(new EventEmitter(), { close: async () => undefined });
+      inner.push(w);
+      return w as unknown as FSWatcher;
+    };
+    const watcher = new CorpusWatcher(dir, start);
+    let back = 0;
+    watcher.waitForFolder(() => back++);
+    mkdirSync(dir, { recursive: true });
+    await until(async () => back === 1, 'the folder to be noticed', 10_000);
+    expect(inner).toHaveLength(2);
+    expect(back).toBe(1);
+    inner[1]!.emit('ready');
+    expect(back).toBe(2);
+    await watcher.close();
+  });
 
   it('deleted while running, then at start: the papers indexed before are served from index.db', async () => {
     const { corpus, data } = workspace();

@@ -87,7 +87,11 @@ export class CorpusWatcher extends EventEmitter {
     w.on('error', (err) => this.emit('watch-error', err));
   }
 
-  /** Stop watching until the folder exists again, then watch it anew and call `onBack`. */
+  /**
+   * Stop watching until the folder exists again, then watch it anew and call `onBack`: at once, and again
+   * when the new watcher is ready. A file that appears while the watcher makes its first scan of the
+   * folder counts as already there and sends no event (`ignoreInitial`); the second call finds it.
+   */
   waitForFolder(onBack: () => void): void {
     if (this.poll || this.closed) return;
     void this.inner?.close();
@@ -98,6 +102,7 @@ export class CorpusWatcher extends EventEmitter {
       this.poll = undefined;
       if (this.closed) return;
       this.attach();
+      this.inner?.once('ready', onBack);
       onBack();
     }, MISSING_POLL_MS);
     this.poll.unref();
