@@ -7,6 +7,7 @@ import { Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow, 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedDocument } from '../src/core/types.js';
 import { htmlToCanonical } from '../src/pipeline/import/index.js';
+import { MAX_HTML_DEPTH } from '../src/pipeline/import/html.js';
 import { listCorpusFiles, loadDocument } from '../src/pipeline/load.js';
 import { segment } from '../src/pipeline/segment.js';
 import { matchedText } from './import-helpers.js';
@@ -131,6 +132,29 @@ describe('an HTML page', () => {
     ]);
     writeFileSync(join(dir, 'gbk.htm'), gbk);
     return loadDocument(dir, 'gbk.htm', {}).then((d) => expect(d.text).toBe('# 对口\n'));
+  });
+
+  // Nested far past what any page needs: read flat beyond MAX_HTML_DEPTH, as browsers do, with all its text in order.
+  it.each([
+    ['divisions', '<div>', '</div>', 20_000],
+    ['inline spans and bold', '<span><b>', '</b></span>', 20_000],
+    ['list items', '<ul><li>', '</li></ul>', 5_000],
+    ['table cells', '<table><tr><td>', '</td></tr></table>', 5_000],
+    ['just past the limit', '<div>', '</div>', MAX_HTML_DEPTH + 1],
+  ])('a page of %s nested deeply is read, not refused', (_what, open, close, depth) => {
+    const deep = '对口支援 deep down 𠀀 here';
+    const html = `<h1>Deep page</h1><p>before</p>${open.repeat(depth)}${deep}${close.repeat(depth)}<p>after</p>`;
+    const text = htmlToCanonical(html);
+    expect(text.startsWith('# Deep page\n')).toBe(true);
+    const at = [text.indexOf('before'), text.indexOf(deep), text.indexOf('after')];
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it('keeps the structure of elements nested up to the limit', () => {
+    const depth = MAX_HTML_DEPTH - 10;
+    const html = `${'<div>'.repeat(depth)}<h2>Deep heading</h2><ul><li>one</li><li>two</li></ul>${'</div>'.repeat(depth)}`;
+    expect(htmlToCanonical(html)).toBe('## Deep heading\n\n- one\n- two\n');
   });
 });
 

@@ -225,11 +225,49 @@ export function htmlMetaEncoding(encoding: string): string {
 }
 
 /**
+ * How deep elements may nest before the rest is read flat. Browsers do the same:
+ * Chromium's parser stops nesting at 512 open elements and adds the deeper ones
+ * as siblings. A real page nests a few dozen deep; a page nested thousands deep
+ * (generated, or hostile) would otherwise exhaust the walker's stack.
+ */
+export const MAX_HTML_DEPTH = 512;
+
+/**
+ * Flattens everything under the elements at {@link MAX_HTML_DEPTH}: their
+ * descendants become their children in document order, emptied of their own,
+ * so all the text is still read, in order, without deeper recursion. Iterative,
+ * since it is what protects the recursive walks from deep trees.
+ */
+function flattenDeepElements(roots: ChildNode[]): void {
+  const stack: Array<[ChildNode, number]> = roots.map((n) => [n, 1]);
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (!isElement(node)) continue;
+    if (depth < MAX_HTML_DEPTH) {
+      for (const c of node.children) stack.push([c, depth + 1]);
+      continue;
+    }
+    const flat: ChildNode[] = [];
+    const pending: ChildNode[] = [...node.children].reverse();
+    while (pending.length > 0) {
+      const n = pending.pop()!;
+      flat.push(n);
+      if (isElement(n)) {
+        for (let i = n.children.length - 1; i >= 0; i--) pending.push(n.children[i]!);
+        n.children = [];
+      }
+    }
+    node.children = flat;
+  }
+}
+
+/**
  * Converts an HTML string to canonical text. Without an `<h1>` in the body the
  * page's `<title>` becomes the first heading, so the paper gets its title.
  */
 export function htmlToCanonical(html: string): string {
   const dom = parseDocument(html, { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true });
+  flattenDeepElements(dom.children);
   const w = new CanonicalWriter();
   const all: Element[] = [];
   const collect = (n: ChildNode): void => {
