@@ -121,6 +121,19 @@ describe('the contained importer', () => {
     }
   });
 
+  it("says a file nested too deeply for a parser's stack is nested too deeply, not what V8 calls it", () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const deep = new RangeError('Maximum call stack size exceeded');
+      const err = importBug('论文 𠀀.docx', { message: deep.message, stack: deep.stack });
+      expect(err.code).toBe('import_failed');
+      expect(err.message).toContain('论文 𠀀.docx could not be imported: its structure is nested too deeply');
+      expect(err.message).not.toContain('call stack');
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   it('ends a file that runs out of time, names it, and imports the next file in a new worker', async () => {
     const dir = join(root, 'timeout');
     mkdirSync(dir);

@@ -85,7 +85,11 @@ const fileOf = (t: ContainedTask): string => t.file;
  */
 export function importBug(file: string, error: { message: string; stack?: string }): UserInputError {
   console.error(`duikou: importing ${file} failed inside the importer: ${error.stack ?? error.message}`);
-  return new UserInputError('import_failed', `${file} could not be imported: ${error.message} (导入失败)`, 422);
+  // A parser that recursed too deep says so in V8's words; the researcher is told what it means for the file.
+  const why = /Maximum call stack size exceeded/.test(error.message)
+    ? 'its structure is nested too deeply to be read (a generated or damaged file?); saving it again as PDF or plain text may help'
+    : error.message;
+  return new UserInputError('import_failed', `${file} could not be imported: ${why} (导入失败)`, 422);
 }
 
 /**
