@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CONTEXT_LENGTH, type Selector, makeQuote, reanchor, splitsSurrogatePair, textHash } from '../src/store/anchor.js';
 import { planReanchor } from '../src/store/annotation-rows.js';
 import { planReanchorOffThread } from '../src/workers/reanchor.js';
@@ -273,6 +273,27 @@ describe('planning a re-anchoring beside the thread that answers requests', () =
     const c = plan.changes[0] as { start: number; end: number; exact: string };
     expect(edited.slice(c.start, c.end)).toBe(c.exact);
     expect(c.exact).toContain('社会生产力量');
+  });
+
+  // Past its limits the worker is stopped: what it did not place is placed without the approximate search.
+  it.each([
+    ['time', { timeoutMs: 1, memoryMb: 512 }, /took longer than 0.001 s/],
+    ['memory', { timeoutMs: 60_000, memoryMb: 2 }, /needed more than 2 MB/],
+  ])('stops a worker that runs out of %s, keeps the quotes that still stand and orphans the edited one', async (_what, limits, why) => {
+    const still = ZH.slice(ZH.indexOf('对口支援'), ZH.indexOf('对口支援') + 12);
+    const standing = { id: 'standing', ...selectorOf(ZH, still) };
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const plan = await planReanchorOffThread(edited, [sel, standing], '论文 𠀀', limits);
+      expect(plan.changes).toEqual([{ id: 'long', status: 'orphaned' }, planReanchor(edited, [standing]).changes[0]]);
+      expect(plan.changes[1]).toMatchObject({ status: 'anchored', method: 'exact' });
+      expect(plan.counts).toEqual({ checked: 2, exact: 1, quote: 0, fuzzy: 0, orphaned: 1 });
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(String(log.mock.calls[0]![0])).toMatch(why);
+      expect(String(log.mock.calls[0]![0])).toContain('论文 𠀀');
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it('plans on this thread, starting no worker, when every quote still stands', async () => {

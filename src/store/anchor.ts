@@ -278,6 +278,16 @@ function quoteSteps(newText: string, sel: Selector): { result: AnchorResult | nu
 }
 
 /**
+ * {@link reanchor} without its approximate search: the quote where it was or
+ * elsewhere (with the best context, however weak), else orphaned. For the
+ * annotations a re-anchoring that ran out of time or memory did not place.
+ */
+export function reanchorWithoutSearch(newText: string, sel: Selector): AnchorResult {
+  const { result, best } = quoteSteps(newText, sel);
+  return result ?? (best ? quoteResult(newText, best, sel) : orphaned(sel));
+}
+
+/**
  * Whether {@link reanchor} has to search the new text approximately for the
  * annotation (its quote does not stand as it was, nor elsewhere with its
  * context): the one costly step, in proportion to the quote's length times

@@ -5,7 +5,7 @@
  * condition, and the plan of a re-anchoring pass. Kept in one place so the
  * two backends cannot drift apart in what they return.
  */
-import { type AnchorMethod, type AnchorStatus, type Selector, makeQuote, reanchor } from './anchor.js';
+import { type AnchorMethod, type AnchorResult, type AnchorStatus, type Selector, makeQuote, reanchor } from './anchor.js';
 import type { Annotation, KnownDocument, MergedSource, ReanchorCounts } from './annotation-types.js';
 
 /**
@@ -111,20 +111,27 @@ export interface ReanchorPlan {
  * counts by method. Orphans keep their old range and quote (only the status
  * is written), so they can be re-anchored if the passage comes back.
  */
-export function planReanchor(newText: string, rows: readonly ReanchorSelector[]): ReanchorPlan {
+export function planReanchor(
+  newText: string,
+  rows: readonly ReanchorSelector[],
+  place: (text: string, sel: Selector) => AnchorResult = reanchor,
+): ReanchorPlan {
   const counts: ReanchorCounts = { checked: 0, exact: 0, quote: 0, fuzzy: 0, orphaned: 0 };
-  const changes: ReanchorChange[] = [];
-  for (const row of rows) {
-    counts.checked++;
-    const r = reanchor(newText, row);
-    counts[r.method]++;
-    if (r.status === 'anchored') {
-      changes.push({ id: row.id, status: 'anchored', start: r.start, end: r.end, ...makeQuote(newText, r.start, r.end), method: r.method });
-    } else {
-      changes.push({ id: row.id, status: 'orphaned' });
-    }
-  }
+  const changes = rows.map((row) => reanchorChange(newText, row, place(newText, row)));
+  for (const c of changes) count(counts, c);
   return { counts, changes };
+}
+
+/** What to write for one annotation, from where re-anchoring placed it on `newText`. */
+export function reanchorChange(newText: string, row: ReanchorSelector, r: AnchorResult): ReanchorChange {
+  if (r.status !== 'anchored') return { id: row.id, status: 'orphaned' };
+  return { id: row.id, status: 'anchored', start: r.start, end: r.end, ...makeQuote(newText, r.start, r.end), method: r.method };
+}
+
+/** Count a change of a plan by its method. */
+export function count(counts: ReanchorCounts, c: ReanchorChange): void {
+  counts.checked++;
+  counts[c.status === 'anchored' ? (c.method as Exclude<AnchorMethod, 'created'>) : 'orphaned']++;
 }
 
 /**

@@ -46,7 +46,7 @@ export async function reanchorDocument(
     .all(docId, newHash) as AnnotationRow[];
   // The text only when an annotation needs it: a paper's text may be read from the index on demand.
   const newText = rows.length === 0 ? '' : typeof text === 'string' ? text : text();
-  const { counts, changes } = await planReanchorOffThread(newText, rows);
+  const { counts, changes } = await planReanchorOffThread(newText, rows, docId);
   const before = new Map(rows.map((r) => [r.id, r]));
   return writeImmediately(db, () => {
     // Only over the row as it was read: a range or a status written since is newer than this plan.

@@ -40,7 +40,7 @@ export async function reanchorDocument(pool: pg.Pool, docId: string, newText: st
       newHash,
     ])
   ).rows;
-  const { counts, changes } = await planReanchorOffThread(newText, rows);
+  const { counts, changes } = await planReanchorOffThread(newText, rows, docId);
   const before = new Map(rows.map((r) => [r.id, r]));
   return writeAndAnnounce(pool, { what: 'annotations', docId }, async (c) => {
     // A range or a status written since is newer than this plan.
