@@ -251,6 +251,33 @@ describe('texts stored in parts', () => {
     }
   });
 
+  it("remembers the part numbers of a bounded number of texts, and never reads one text's parts as another's", () => {
+    const db = new Database(':memory:');
+    try {
+      partsTables(db);
+      const texts: Record<string, string> = {
+        a: '对口支援 𠀀 first paper. '.repeat(200),
+        b: 'Second paper, key node 😀. '.repeat(200),
+        c: '第三篇 援疆 third. '.repeat(200),
+      };
+      for (const [id, text] of Object.entries(texts)) {
+        db.prepare('INSERT INTO documents VALUES (?, ?)').run(id, `h-${id}`);
+        writeText(db, id, text);
+      }
+      // Room for every part, but part numbers of one text at a time: each read forgets the text before.
+      const cache = new PaperTexts(db, 1_000_000, 1);
+      for (const id of ['a', 'b', 'a', 'c', 'b', 'a']) {
+        const text = texts[id]!;
+        const start = text.indexOf(' ', TEXT_PART + 7);
+        const end = start + 40;
+        const w = cache.window(id, `h-${id}`, start, end);
+        expect(w.text.slice(start - w.offset, end - w.offset)).toBe(text.slice(start, end));
+      }
+    } finally {
+      db.close();
+    }
+  });
+
   it('a restarted corpus answers a Chinese query, its checks and its page, without reading a whole text', async () => {
     const { engine, db } = await restartedCorpus();
     try {

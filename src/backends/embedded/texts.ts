@@ -69,16 +69,32 @@ export function cutText(text: string, size = TEXT_PART): TextPart[] {
   return parts;
 }
 
+/** The statements of {@link writeText} and {@link readText}, prepared once per connection (they run once per paper). */
+const partStatements = new WeakMap<DB, { remove: Statement; insert: Statement; read: Statement }>();
+
+function partStatementsOf(db: DB): { remove: Statement; insert: Statement; read: Statement } {
+  let s = partStatements.get(db);
+  if (!s) {
+    s = {
+      remove: db.prepare('DELETE FROM text_parts WHERE doc_id = ?'),
+      insert: db.prepare('INSERT INTO text_parts (doc_id, part, start, text) VALUES (?, ?, ?, ?)'),
+      read: db.prepare('SELECT text FROM text_parts WHERE doc_id = ? ORDER BY part').pluck(),
+    };
+    partStatements.set(db, s);
+  }
+  return s;
+}
+
 /** Store `text` as paper `id`'s parts, replacing any it had (the caller's transaction). */
 export function writeText(db: DB, id: string, text: string): void {
-  db.prepare('DELETE FROM text_parts WHERE doc_id = ?').run(id);
-  const ins = db.prepare('INSERT INTO text_parts (doc_id, part, start, text) VALUES (?, ?, ?, ?)');
-  for (const p of cutText(text)) ins.run(id, p.part, p.start, p.text);
+  const { remove, insert } = partStatementsOf(db);
+  remove.run(id);
+  for (const p of cutText(text)) insert.run(id, p.part, p.start, p.text);
 }
 
 /** Paper `id`'s whole stored text ('' when it has none), whatever its version. */
 export function readText(db: DB, id: string): string {
-  return (db.prepare('SELECT text FROM text_parts WHERE doc_id = ? ORDER BY part').pluck().all(id) as string[]).join('');
+  return (partStatementsOf(db).read.all(id) as string[]).join('');
 }
 
 /** The number of characters (UTF-16 code units) {@link PaperTexts} keeps by default: `DUIKOU_TEXT_CACHE_MB` at 2 bytes each. */
@@ -100,8 +116,15 @@ export class PaperTexts {
    * query reads thousands of parts and a key built of strings is hashed anew each time.
    */
   private readonly cache: LRUCache<string | number, string | TextPart>;
-  /** A number per text (id and hash) whose parts were asked for, for the parts' keys. */
+  /**
+   * A number per text (id and hash) whose parts were asked for, for the parts' keys. Every
+   * edit of a paper makes a new text, so the map is emptied when it reaches its bound (a
+   * plain Map: it is read for every passage a query checks). A number is never given twice,
+   * so the parts kept under a forgotten number can only age out of the cache, never be read
+   * as another text's.
+   */
   private readonly slots = new Map<string, number>();
+  private nextSlot = 0;
   /**
    * The text last read, kept even when it is larger than the whole bound (the
    * cache refuses such an entry): a hit reads its paper's text many times in a
@@ -120,6 +143,8 @@ export class PaperTexts {
   constructor(
     private readonly db: DB,
     maxChars = textCacheChars(),
+    /** Texts whose part numbers are remembered at most (a 1 GB corpus has about 8,300 papers). */
+    private readonly maxSlots = 100_000,
   ) {
     // lru-cache wants positive sizes; an empty text counts as one character, a bound of 0 as 1.
     this.cache = new LRUCache({
@@ -179,8 +204,11 @@ export class PaperTexts {
     const first = Math.floor(start / TEXT_PART);
     const last = Math.floor(end / TEXT_PART);
     let slot = this.slots.get(key);
-    if (slot === undefined) this.slots.set(key, (slot = this.slots.size));
-    // Part k of this text is kept under slot · 2^21 + k (2^21 parts: 2 billion code units).
+    if (slot === undefined) {
+      if (this.slots.size >= this.maxSlots) this.slots.clear();
+      this.slots.set(key, (slot = this.nextSlot++));
+    }
+    // Part k of this text is kept under slot · 2^21 + k (2^21 parts: 2 billion code units; exact up to 2^32 slots).
     const base = slot * 2 ** 21;
     const parts: (TextPart | undefined)[] = [];
     let missing = false;
