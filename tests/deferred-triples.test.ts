@@ -6,11 +6,10 @@
  * written again must be the same before, during and after that read, and
  * the read must really be deferred: the index below counts its file reads.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
@@ -18,16 +17,9 @@ import { restoreState } from '../src/backends/embedded/persist-restore.js';
 import { asLibrary, loadLibraryGlossary } from '../src/library/library.js';
 import { type DeferredTriples, PassageIndex } from '../src/pipeline/index.js';
 import { SAMPLE } from './helpers/sample.js';
+import { tempDirs } from './helpers/temp.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'duikou-triples-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('triples');
 
 /** Triples "on disk" that count their reads, and whose read off the main thread ends when the test says. */
 function fakeDisk(triples: Uint32Array) {

@@ -8,22 +8,19 @@ import {
   appendFileSync,
   copyFileSync,
   cpSync,
-  mkdtempSync,
   openSync,
   closeSync,
   readFileSync,
   readdirSync,
-  rmSync,
   statSync,
   truncateSync,
   unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import type { DocumentMeta, LoadedDocument } from '../src/core/types.js';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
@@ -34,6 +31,7 @@ import { stateWriter, writeState, writeStateGradually } from '../src/backends/em
 import { detectMetadata } from '../src/pipeline/load.js';
 import { loadGlossary } from '../src/pipeline/glossary.js';
 import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';
+import { tempDirs } from './helpers/temp.js';
 
 /** The ranking golden set's queries with their options (tests/ranking.test.ts), and a few more forms. */
 const GOLDEN: Array<[string, SearchOptions]> = [
@@ -103,19 +101,10 @@ const arbQuery = fc
     opts,
   ]);
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('state');
 
 /** The state files beside the index database (see state-store.ts). */
 const stateFiles = (data: string): string[] => readdirSync(data).filter((f) => f.startsWith('state-'));
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'duikou-state-'));
-  dirs.push(d);
-  return d;
-}
 
 /**
  * A copy of the sample papers in a temp folder, indexed once into a data

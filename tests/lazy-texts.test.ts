@@ -4,11 +4,10 @@
  * paper's offsets are in, also after the paper changes or is removed, and the
  * cache of texts must stay within its bound.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
 import {
   PaperTexts,
@@ -22,16 +21,9 @@ import {
 } from '../src/backends/embedded/texts.js';
 import fc from 'fast-check';
 import { SAMPLE, SAMPLE_IDS } from './helpers/sample.js';
+import { tempDirs } from './helpers/temp.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'duikou-texts-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('texts');
 
 /** A copy of the sample with one paper holding text outside the BMP, its persisted index built once. */
 async function restartedCorpus() {
