@@ -5,12 +5,13 @@
  * pointed duikou at it, or a test that wrote into it, would make another
  * test's results depend on what happened before. Each test file that imports
  * this gets its own copy of exactly the shipped files, made once, removed
- * when the test process exits.
+ * after that file's tests.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 /** The repository's sample folder; only this module reads it. */
 const SHIPPED = fileURLToPath(new URL('../../corpus', import.meta.url));
@@ -28,7 +29,9 @@ export const SAMPLE_IDS = [
 export const SAMPLE_FILES: readonly string[] = [...SAMPLE_IDS.map((id) => `${id}.txt`), 'duikou.glossary.tsv', 'duikou.metadata.json'];
 
 const root = mkdtempSync(join(tmpdir(), 'duikou-sample-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+// After the importing file's tests (each test file imports its own copy of this module); a process
+// 'exit' handler did not run in vitest's test processes and left a copy in the temp folder per file.
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 let copies = 0;
 
 /**
