@@ -13,7 +13,7 @@ import { type TestServer, startServer, startServerWithStore } from './helpers/se
 import { CATALOGUES, errorText, localMessage, translator } from '../src/http/i18n.js';
 import { en, zh } from '../src/http/messages.js';
 import { escapeHtml } from '../src/http/passage-html.js';
-import { PASSAGE_KINDS } from '../src/pipeline/query.js';
+import { PASSAGE_KINDS } from '../src/core/types.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const placeholders = (m: string) => [...m.matchAll(/\{(\w+)\}/g)].map((x) => x[1]).sort();

@@ -1,15 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UserInputError } from '../src/core/errors.js';
-import {
-  formatQuery,
-  MAX_QUERY_ITEMS,
-  MAX_QUERY_LENGTH,
-  PASSAGE_KINDS,
-  type ParsedQuery,
-  parseQuery,
-  type QueryItem,
-} from '../src/pipeline/query.js';
+import { PASSAGE_KINDS } from '../src/core/types.js';
+import { formatQuery, MAX_QUERY_ITEMS, MAX_QUERY_LENGTH, type ParsedQuery, parseQuery, type QueryItem } from '../src/pipeline/query.js';
 
 const t = (text: string): QueryItem => ({ kind: 'term', text });
 const p = (text: string): QueryItem => ({ kind: 'phrase', text });

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOST_PER_READ, readSection, readSectionAsync } from '../src/backends/embedded/state-read.js';
+import { decodePassages, encodePassages } from '../src/backends/embedded/state-format.js';
+import { PASSAGE_KINDS, type Passage } from '../src/core/types.js';
 
 let dir: string;
 let fd: number;
@@ -61,5 +63,32 @@ describe('readSection', () => {
     expect(readSection(fd, 20, bytes.length - 10, 3)).toBeNull();
     expect(await readSectionAsync(fd, 20, bytes.length - 10, 3)).toBeNull();
     expect(readSection(fd, 1, bytes.length)).toBeNull();
+  });
+});
+
+describe("the state's passage rows", () => {
+  it('hold every kind in both languages, and number the kinds as state files written before do', () => {
+    // A persisted numbering: reordering it would misread every state file on disk, so it is only appended to.
+    expect(PASSAGE_KINDS).toEqual(['paragraph', 'list-item', 'table', 'footnote', 'heading', 'title', 'front-matter', 'reference']);
+    const passages: Passage[] = PASSAGE_KINDS.flatMap((kind, i) =>
+      (['en', 'zh'] as const).map((lang, j) => ({
+        docId: 'p',
+        ordinal: 2 * i + j,
+        kind,
+        lang,
+        section: kind === 'heading' ? null : '二、𠀀 Section',
+        start: 10 * (2 * i + j),
+        end: 10 * (2 * i + j) + 8,
+        pieces: [{ start: 10 * (2 * i + j), end: 10 * (2 * i + j) + 8 }],
+        id: 100 + 2 * i + j,
+        ...(kind === 'heading' && { level: 2 }),
+      })),
+    );
+    const names: string[] = [];
+    const rows: number[] = [];
+    encodePassages(passages, (s) => (names.includes(s) ? names.indexOf(s) : names.push(s) - 1), rows);
+    const { passages: back, next } = decodePassages(Int32Array.from(rows), 0, passages.length, 'p', names);
+    expect(next).toBe(rows.length);
+    expect(back).toEqual(passages);
   });
 });

@@ -47,6 +47,23 @@ export type Lang = 'zh' | 'en';
 export type PassageKind = 'title' | 'front-matter' | 'heading' | 'paragraph' | 'list-item' | 'table' | 'reference' | 'footnote';
 
 /**
+ * Every passage kind, numbered by its place: the one numbering of the engine's
+ * per-passage arrays and of the persisted state, whose files hold these numbers,
+ * so a kind is only ever appended. The object below fails to compile when a
+ * kind is missing.
+ */
+export const PASSAGE_KINDS = Object.keys({
+  paragraph: 0,
+  'list-item': 0,
+  table: 0,
+  footnote: 0,
+  heading: 0,
+  title: 0,
+  'front-matter': 0,
+  reference: 0,
+} satisfies Record<PassageKind, 0>) as readonly PassageKind[];
+
+/**
  * A passage: the unit of a search hit and of the rendered document.
  *
  * It covers `[start, end)` of its document. A paragraph that a page break cut

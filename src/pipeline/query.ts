@@ -28,7 +28,7 @@
  */
 
 import { UserInputError } from '../core/errors.js';
-import type { Lang, PassageKind } from '../core/types.js';
+import { type Lang, PASSAGE_KINDS, type PassageKind } from '../core/types.js';
 
 /** Longest accepted query, in UTF-16 code units. */
 export const MAX_QUERY_LENGTH = 1000;
@@ -67,18 +67,6 @@ const FILTER_KEYS = ['lang', 'doc', 'tag', 'note', 'kind'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
 const LANGS: readonly Lang[] = ['zh', 'en'];
-
-/** Passage kinds `kind:` accepts, as in {@link PassageKind}. */
-export const PASSAGE_KINDS: readonly PassageKind[] = [
-  'paragraph',
-  'list-item',
-  'table',
-  'footnote',
-  'heading',
-  'title',
-  'front-matter',
-  'reference',
-];
 
 /**
  * Quote openers and the characters that close them. `“` also closes on a

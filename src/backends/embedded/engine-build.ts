@@ -5,11 +5,11 @@
  * changing its metadata, removing it, and dropping removed passages' postings
  * in the background. A module of the engine's chain (see engine-tables.ts).
  */
-import type { CorpusDocument, DocumentMeta, LoadedDocument, Passage } from '../../core/types.js';
+import { type CorpusDocument, type DocumentMeta, type LoadedDocument, PASSAGE_KINDS, type Passage } from '../../core/types.js';
 import { runSteps } from '../../core/steps.js';
 import { type PreparedDocument, analyzeSegmented, passageKey, prepareDocument, prepareUpdate } from '../../pipeline/prepare.js';
 import type { Glossary } from '../../pipeline/glossary.js';
-import { EngineTables, KINDS, withFields } from './engine-tables.js';
+import { EngineTables, withFields } from './engine-tables.js';
 
 /**
  * A passage with id `id`, built with the same properties in the same order
@@ -146,7 +146,7 @@ export abstract class EngineBuilder extends EngineTables {
     }
     for (const [i, p] of passages.entries()) {
       this.byId[p.id] = p;
-      this.setCodes(p.id, KINDS.indexOf(p.kind), code, p.lang === 'zh' ? 1 : 0);
+      this.setCodes(p.id, PASSAGE_KINDS.indexOf(p.kind), code, p.lang === 'zh' ? 1 : 0);
       if (kept.has(p.id)) {
         // Same text, perhaps another place in the paper: what is cached in document offsets is not.
         this.tokenCache.delete(p.id);

@@ -6,10 +6,10 @@
  * module of the engine's chain (see engine-tables.ts).
  */
 import { setImmediate } from 'node:timers/promises';
-import type { LoadedDocument, Passage } from '../../core/types.js';
+import { type LoadedDocument, PASSAGE_KINDS, type Passage } from '../../core/types.js';
 import { runSteps } from '../../core/steps.js';
 import { type DeferredTriples, type IndexSnapshot, PassageIndex } from '../../pipeline/index.js';
-import { KINDS, withFields } from './engine-tables.js';
+import { withFields } from './engine-tables.js';
 import { EngineBuilder } from './engine-build.js';
 
 /**
@@ -110,7 +110,7 @@ export abstract class EngineSnapshots extends EngineBuilder {
       this.docCode.set(doc.id, code);
       for (const p of passages) {
         this.byId[p.id] = p;
-        this.setCodes(p.id, KINDS.indexOf(p.kind), code, p.lang === 'zh' ? 1 : 0);
+        this.setCodes(p.id, PASSAGE_KINDS.indexOf(p.kind), code, p.lang === 'zh' ? 1 : 0);
       }
     }
     this.pinyin.addTerms(state.pinyinTerms);

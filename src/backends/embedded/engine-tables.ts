@@ -10,7 +10,15 @@
  * query path calls them on the engine itself with nothing in between.
  */
 import { LRUCache } from 'lru-cache';
-import type { CorpusDocument, Passage, PassageKind, Lang, Span, TextWindow } from '../../core/types.js';
+import {
+  type CorpusDocument,
+  PASSAGE_KINDS,
+  type Passage,
+  type PassageKind,
+  type Lang,
+  type Span,
+  type TextWindow,
+} from '../../core/types.js';
 import { UserInputError } from '../../core/errors.js';
 import { type AnalyzedToken, analyze, findRun, hanLayer } from '../../pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
@@ -20,18 +28,6 @@ import { PinyinLexicon } from '../../pipeline/pinyin.js';
 import { joinPieces, readsAsCitation } from '../../pipeline/segment.js';
 import { textWindow } from './texts.js';
 import { analyzePassage } from '../../pipeline/prepare.js';
-
-/** Every passage kind, numbered for the engine's typed per-passage arrays. */
-export const KINDS = Object.keys({
-  paragraph: 0,
-  'list-item': 0,
-  table: 0,
-  footnote: 0,
-  heading: 0,
-  title: 0,
-  'front-matter': 0,
-  reference: 0,
-} satisfies Record<PassageKind, 0>) as PassageKind[];
 
 /**
  * A copy of `doc` with `fields` set, keeping how it holds its text: a text
@@ -58,7 +54,7 @@ export abstract class EngineTables {
   /** Passages by id (an array: ids are small and dense, and ranking reads one per candidate). */
   protected readonly byId: Array<Passage | undefined> = [];
   /**
-   * Per passage id, its kind (index into {@link KINDS}, 255: none), its
+   * Per passage id, its kind (index into {@link PASSAGE_KINDS}, 255: none), its
    * document (index into {@link docIds}) and its language: what the top-k ranking reads for
    * every candidate, in typed arrays rather than from the passage objects.
    */
@@ -186,7 +182,7 @@ export abstract class EngineTables {
   }
 
   kindOf(id: number): PassageKind | undefined {
-    return KINDS[this.kindCodes[id] ?? 255];
+    return PASSAGE_KINDS[this.kindCodes[id] ?? 255];
   }
 
   docOf(id: number): string {

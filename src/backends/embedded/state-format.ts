@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Database as DB } from 'better-sqlite3';
-import type { DocumentMeta, Lang, Passage, PassageKind, Span } from '../../core/types.js';
+import { type DocumentMeta, type Lang, PASSAGE_KINDS, type Passage, type Span } from '../../core/types.js';
 
 /**
  * The table, created with the rest of the schema (see index-db.ts). It holds
@@ -57,10 +57,9 @@ export interface StateHead {
 }
 
 /**
- * Passage kinds and languages as the state numbers them: a persisted
- * numbering, so a kind is only ever appended.
+ * Languages as the state numbers them (passage kinds: {@link PASSAGE_KINDS}):
+ * a persisted numbering, so a language is only ever appended.
  */
-const KIND_CODES: readonly PassageKind[] = ['paragraph', 'list-item', 'table', 'footnote', 'heading', 'title', 'front-matter', 'reference'];
 const LANG_CODES: readonly Lang[] = ['en', 'zh'];
 
 /** Numbers a passage takes in the `passages` section before its pieces. */
@@ -78,7 +77,7 @@ const FIXED = 7;
  */
 export function encodePassages(list: readonly Passage[], nameOf: (section: string) => number, out: number[]): void {
   for (const p of list) {
-    const kind = KIND_CODES.indexOf(p.kind);
+    const kind = PASSAGE_KINDS.indexOf(p.kind);
     const lang = LANG_CODES.indexOf(p.lang);
     if (kind < 0 || lang < 0) throw new Error(`passage ${p.id} has a kind or language the state cannot hold`);
     out.push(p.id, p.ordinal, kind | (lang << 8) | (((p.level ?? -1) + 1) << 16), p.section === null ? -1 : nameOf(p.section));
@@ -104,7 +103,7 @@ export function decodePassages(
   for (let i = 0; i < n; i++) {
     if (at + FIXED > rows.length) throw new Error('the persisted state ends within its passages');
     const codes = rows[at + 2]!;
-    const kind = KIND_CODES[codes & 0xff];
+    const kind = PASSAGE_KINDS[codes & 0xff];
     const lang = LANG_CODES[(codes >> 8) & 0xff];
     const level = (codes >> 16) - 1;
     const sectionNo = rows[at + 3]!;
