@@ -148,6 +148,33 @@ describe('restart from the persisted index', () => {
     expectSameAnswers(restored, fresh, GOLDEN);
   });
 
+  it('analyses the titles after the restart, a slice per turn of the event loop, as a query would', async () => {
+    const cache = (e: Engine): Map<string, unknown> => (e as unknown as { titleCache: Map<string, unknown> }).titleCache;
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const second = await openPersistentCorpus(corpus, data);
+    second.db.close();
+    const { engine } = second;
+    await turn();
+    expect([...cache(engine).keys()].sort()).toEqual([...SAMPLE_IDS].sort());
+    for (const id of SAMPLE_IDS) expect(cache(engine).get(id)).toEqual(fresh.titleTokens(id));
+    // Two titles per turn: the rest wait for the next turns.
+    cache(engine).clear();
+    const warming = engine.warmTitles(2);
+    expect(cache(engine).size).toBe(2);
+    await turn();
+    expect(cache(engine).size).toBe(4);
+    await warming;
+    expect(cache(engine).size).toBe(SAMPLE_IDS.length);
+    // Metadata set again as every sync sets it: kept while the title stands, analysed anew when it changes.
+    const meta = engine.requireDocument(SAMPLE_IDS[0]);
+    const { id, title, authors, year, venue, lang } = meta;
+    const before = engine.titleTokens(id);
+    engine.setMetadata({ id, title, authors, year, venue, lang });
+    expect(cache(engine).get(id)).toBe(before);
+    engine.setMetadata({ id, title: '新的标题 𠀀 New title', authors, year, venue, lang });
+    expect(engine.titleTokens(id).map((t) => t.term)).toContain('标题');
+  });
+
   it('reads back every passage as built: its id, place, kind, language, section, level and pieces', () => {
     const all = (e: Engine) => e.documents().flatMap((d) => d.passages);
     const read = all(restored);

@@ -204,7 +204,8 @@ export abstract class EngineBuilder extends EngineTables {
     if (!d) return false;
     this.changes++;
     this.docs.set(meta.id, withFields(d, meta));
-    this.titleCache.delete(meta.id);
+    // Every sync sets every paper's metadata again: a title analysed stays so unless it changed.
+    if (meta.title !== d.title) this.titleCache.delete(meta.id);
     return true;
   }
 

@@ -262,6 +262,21 @@ export abstract class EngineTables {
     return this.docs.get(docId)?.title ?? '';
   }
 
+  /**
+   * Analyse every paper's title now, a slice of them per turn of the event loop, for a restart
+   * to call: a query weighs its hits by their papers' titles, and at a gigabyte analysing the
+   * 8,300 titles at the first query held that query for 0.2 s.
+   * @param slice - titles analysed per turn
+   */
+  async warmTitles(slice = 100): Promise<void> {
+    const ids = [...this.docs.keys()];
+    for (let i = 0; i < ids.length; i += slice) {
+      // A paper removed meanwhile is skipped: its entry would never be dropped.
+      for (const id of ids.slice(i, i + slice)) if (this.docs.has(id)) this.titleTokens(id);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   titleTokens(docId: string): AnalyzedToken[] {
     let toks = this.titleCache.get(docId);
     if (!toks) {

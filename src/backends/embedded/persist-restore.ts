@@ -53,6 +53,8 @@ export async function restoreState(engine: Engine, db: DB, overrides: MetadataOv
     docs.push(texts.lazy(doc, row.id, row.hash, found.lengths[row.id]));
   }
   engine.restore(found.state, docs);
+  // Titles analysed while the first requests are answered (a failure here only leaves them to the first query).
+  void engine.warmTitles().catch(() => undefined);
   // The engine answers now. What the restart left on disk is read after this, on the thread pool and
   // then another core, rather than alongside the reads the first answer waits for: at a gigabyte of
   // papers, 3.4 GB of triples and the texts' check read meanwhile made a restart take twice as long.
