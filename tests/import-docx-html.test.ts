@@ -151,6 +151,18 @@ describe('an HTML page', () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
   });
 
+  // Text a browser shows though it stands where the markup has no place for it: kept, in order.
+  it.each([
+    ['text straight in a list', '<ul>loose 对口支援𠀀<li>item</li></ul>', '- loose 对口支援𠀀\n- item\n'],
+    ['text after the items', '<ol><li>item</li>trailing 汶川</ol>', '- item\n- trailing 汶川\n'],
+    ['text in a table outside the rows', '<table>援藏 before rows<tr><td>a</td><td>b</td></tr></table>', '援藏 before rows\n\n| a | b |\n'],
+    ['a paragraph in a table', '<table><tr><td>a</td></tr><p>Between 𠀀</p><tr><td>b</td></tr></table>', '| a |\n\nBetween 𠀀\n\n| b |\n'],
+    ['text in a row outside the cells', '<table><tr>Fujian<td>Nyingchi</td></tr></table>', '| Fujian | Nyingchi |\n'],
+    ['column definitions and empty cells', '<table><colgroup><col></colgroup><tr><td></td><td>x</td></tr></table>', '|  | x |\n'],
+  ])('keeps %s', (_what, html, text) => {
+    expect(htmlToCanonical(html)).toBe(text);
+  });
+
   it('keeps the structure of elements nested up to the limit', () => {
     const depth = MAX_HTML_DEPTH - 10;
     const html = `${'<div>'.repeat(depth)}<h2>Deep heading</h2><ul><li>one</li><li>two</li></ul>${'</div>'.repeat(depth)}`;

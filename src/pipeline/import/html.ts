@@ -66,6 +66,8 @@ const BLOCK = new Set([
 ]);
 
 const HEADING = /^h([1-6])$/;
+/** Column definitions inside a table: no text of their own. */
+const TABLE_COLUMNS = new Set(['colgroup', 'col']);
 
 function isElement(n: ChildNode): n is Element {
   return n.type === 'tag' || n.type === 'script' || n.type === 'style';
@@ -87,10 +89,6 @@ function textOf(n: ChildNode, skipNested: boolean): string {
   if (skipNested && (n.name === 'ul' || n.name === 'ol' || n.name === 'table')) return '';
   const inner = n.children.map((c) => textOf(c, skipNested)).join('');
   return BLOCK.has(n.name) || HEADING.test(n.name) || n.name === 'li' || n.name === 'td' || n.name === 'th' ? ` ${inner} ` : inner;
-}
-
-function childElements(el: Element): Element[] {
-  return el.children.filter(isElement);
 }
 
 /** Writes the DOM under `root` as canonical text. */
@@ -144,6 +142,8 @@ class HtmlWalker {
 
   private list(el: Element, depth: number): void {
     for (const c of el.children) {
+      // Text written straight into the list (no <li>) is shown by browsers: an item of its own.
+      if (c.type === 'text') this.w.listItem(c.data, depth);
       if (!isElement(c) || dropped(c)) continue;
       if (c.name === 'li') this.listItem(c, depth);
       else if (c.name === 'ul' || c.name === 'ol') this.list(c, depth + 1);
@@ -167,22 +167,31 @@ class HtmlWalker {
 
   private table(el: Element): void {
     const rows = (n: Element): void => {
-      for (const c of childElements(n)) {
-        if (dropped(c)) continue;
-        if (c.name === 'tr')
-          this.w.tableRow(
-            childElements(c)
-              .filter((td) => td.name === 'td' || td.name === 'th')
-              .map((td) => textOf(td, false)),
-          );
-        else if (c.name === 'thead' || c.name === 'tbody' || c.name === 'tfoot') rows(c);
-        else if (c.name === 'caption') {
+      for (const c of n.children) {
+        if (c.type !== 'text' && (!isElement(c) || dropped(c))) continue;
+        if (isElement(c) && c.name === 'tr') this.w.tableRow(this.cells(c));
+        else if (isElement(c) && (c.name === 'thead' || c.name === 'tbody' || c.name === 'tfoot')) rows(c);
+        else if (!isElement(c) || !TABLE_COLUMNS.has(c.name)) {
+          // A caption, or text and elements outside any row (browsers show them above the
+          // table): a paragraph between rows rather than lost.
+          const text = textOf(c, false);
+          if (!text.trim()) continue;
           this.w.endGroup();
-          this.w.paragraph(textOf(c, false));
+          this.w.paragraph(text);
         }
       }
     };
     rows(el);
+  }
+
+  /** A row's cells; text or elements outside a cell are shown by browsers, so they make a cell too. */
+  private cells(tr: Element): string[] {
+    return tr.children
+      .map((c) => textOf(c, false))
+      .filter((text, i) => {
+        const c = tr.children[i]!;
+        return (isElement(c) && (c.name === 'td' || c.name === 'th')) || text.trim() !== '';
+      });
   }
 }
 
