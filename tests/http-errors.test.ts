@@ -33,6 +33,10 @@ beforeAll(async () => {
     const [code, message] = failing[req.params.kind]!;
     throw Object.assign(new Error(message), { code });
   });
+  // A page whose error page cannot be drawn (this app has no views): the failure of a bug.
+  app.get('/page', () => {
+    throw new UserInputError('bad_parameter', 'No such view here (无此页面)');
+  });
   app.use(errorHandler);
   server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -41,6 +45,14 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 describe('errorHandler', () => {
+  it('answers in plain words when the error page itself fails, never with the stack or the install path', async () => {
+    const res = await fetch(`${url}/page`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toBe('400 No such view here (无此页面)');
+  });
+
   it('answers a user mistake under /api with its code and message', async () => {
     const res = await fetch(`${url}/api/bad`);
     expect(res.status).toBe(400);

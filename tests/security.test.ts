@@ -131,6 +131,19 @@ describe('DNS rebinding: only allowed host names are served', () => {
     }
   });
 
+  // What a refused request gets is duikou's own page: no stack, no install path (a rebinding page can read it).
+  it.each([
+    ['a forged Host', '/', { host: 'evil.example' }, 'GET', 421],
+    ['a missing static file', '/static/nosuch.js', {}, 'GET', 404],
+    ['a cross-site write', '/annotations/x', { origin: 'http://evil.example' }, 'POST', 403],
+  ])('answers %s with a page of its own, no stack or path', async (_what, path, headers, method, status) => {
+    const r = await raw(open.url, { method, path, headers: { host: new URL(open.url).host, ...headers } });
+    expect(r.status).toBe(status);
+    expect(r.headers['content-type']).toMatch(/^text\/html/);
+    expect(r.text).toContain('duikou');
+    for (const leak of [ROOT, 'node_modules', 'Error:', '    at ']) expect(r.text).not.toContain(leak);
+  });
+
   it('serves 127.0.0.1, localhost and [::1] on its own port, and no other port or look-alike', async () => {
     const port = portOf(open.url);
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {

@@ -43,13 +43,14 @@ export function createApp(given: AppDeps): Express {
   if (access.trustProxy !== undefined) app.set('trust proxy', access.trustProxy);
   const hosts = hostRules(access.allowedHosts, access.bindHost, access.bindHost && isWildcard(access.bindHost) ? machineNames() : []);
   app.use(securityHeaders());
-  // Before anything else: a request for another host name (DNS rebinding) gets nothing.
+  // The interface language first: every answer after it, a refusal included, is a page in the
+  // reader's language (before sign-in, so the login page speaks it and can switch it).
+  app.use(cookieParser());
+  app.use(uiLanguage());
+  // Before anything that serves: a request for another host name (DNS rebinding) gets nothing.
   app.use(allowedHostsOnly(hosts));
   app.use('/static', express.static(`${ROOT}public`, { fallthrough: false, index: false, maxAge: '1h' }));
-  app.use(cookieParser());
   app.use(sameOriginWrites(hosts));
-  // Before sign-in, so the login page speaks the reader's language and can switch it.
-  app.use(uiLanguage());
   app.use(languageRouter());
   // With a store, accounts (and, until one exists, the token or nothing for the one owner); without, the token only.
   const accounts = deps.accounts ?? (deps.store ? embeddedAccounts(deps.store.db) : undefined);

@@ -91,7 +91,19 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   } else {
     // The language switch goes back home from an error page: the address is not repeated into the page.
     res.locals.currentUrl = '/';
-    res.render('error', { status, code, message, title: `${status}` });
+    // The error page itself failing (a bug) leaves a plain answer, never Express's own page with
+    // the stack and the install's paths in it.
+    const plain = (renderErr: unknown): void => {
+      console.error(renderErr);
+      res.type('text/plain').send(`${status} ${message}`);
+    };
+    try {
+      res.render('error', { status, code, message, title: `${status}` }, (renderErr: Error | null, html?: string) =>
+        renderErr ? plain(renderErr) : res.send(html),
+      );
+    } catch (renderErr) {
+      plain(renderErr);
+    }
   }
 };
 
