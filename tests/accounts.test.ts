@@ -8,7 +8,7 @@ import { PgAnnotationStore } from '../src/backends/postgres/annotations.js';
 import { openPgPool, pgSchemaVersion } from '../src/backends/postgres/db.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../src/backends/postgres/migrations.js';
 import type { AccountBackend } from '../src/backends/types.js';
-import { ACCOUNT_FAILURE_LIMIT } from '../src/http/accounts.js';
+import { ACCOUNT_FAILURE_LIMIT, ADDRESS_FAILURE_LIMIT } from '../src/http/accounts.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase, schemaVersion } from '../src/store/db.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
@@ -171,6 +171,38 @@ describe('with accounts', () => {
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(300);
     expect((await signIn('zhang', 'zhang-password-1234')).status).toBe(303);
+  });
+});
+
+describe('wrong tokens from scripts once accounts exist', () => {
+  let own: TestServer & { library: TestLibrary };
+  beforeAll(async () => {
+    own = await startServerOnTestBackend(engine, { access: { auth: { token: TOKEN } } });
+    await own.library.accounts.users.add('Qian', 'coder', 'qian-password-2468');
+  });
+  afterAll(() => own.close());
+
+  it('are counted with the address’s failed sign-ins; past the limit refused, while the right token and sessions still work', async () => {
+    const api = (headers: Record<string, string>) => fetch(`${own.url}/api/documents`, { headers });
+    const session = cookieOf(
+      await fetch(`${own.url}/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ name: 'qian', password: 'qian-password-2468', next: '/' }),
+        redirect: 'manual',
+      }),
+    );
+    for (let i = 0; i < ADDRESS_FAILURE_LIMIT; i++) {
+      const r = await api({ authorization: `Bearer wrong-guess-${i}` });
+      expect(r.status).toBe(401);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    }
+    const limited = await api({ authorization: 'Bearer wrong-guess-again' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    // A wrong token with a valid session is still a guess: it is not let through by the cookie.
+    expect((await api({ authorization: 'Bearer wrong-guess-last', cookie: session })).status).toBe(429);
+    expect((await api({ authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    expect((await api({ cookie: session })).status).toBe(200);
   });
 });
 

@@ -8,7 +8,8 @@
  * role checks (roles.ts) and the blind rounds read it.
  *
  * Sign-in attempts are limited per account (`acct:`) and per address
- * (`addr:`), counting only failures (a successful sign-in is not counted).
+ * (`addr:`), counting only failures (a successful sign-in is not counted); a
+ * wrong `Bearer` token counts as a failed sign-in from its address.
  * Past the limit every attempt, right or wrong, waits until the window ends:
  * a few minutes, so a guesser gets few tries and the researcher is not kept
  * out for long.
@@ -113,7 +114,8 @@ export function accountGate(auth: Auth, users: AccountBackend): Router {
 
   r.use(async (req, res, next) => {
     const bearer = req.get('authorization');
-    if (auth !== 'none' && bearer !== undefined && /^bearer /i.test(bearer) && tokenMatches(bearer.slice(7).trim(), auth.token)) {
+    const scripted = auth !== 'none' && bearer !== undefined && /^bearer /i.test(bearer);
+    if (scripted && tokenMatches(bearer.slice(7).trim(), auth.token)) {
       res.locals.viewer = OWNER;
       return next();
     }
@@ -125,6 +127,12 @@ export function accountGate(auth: Auth, users: AccountBackend): Router {
         next();
       };
       return token ? token(req, res, asOwner) : asOwner();
+    }
+    if (scripted) {
+      // A wrong token is a guess at the owner's key: counted with the address's failed sign-ins, so
+      // a script cannot try thousands (it used to fall through to the session check, uncounted).
+      const wrong = new UserInputError('unauthorized', 'A valid token is required (需要有效的访问令牌)', 401);
+      return perAddress(req, res, (err?: unknown) => next(err ?? wrong));
     }
     const id = (req.cookies as Record<string, unknown> | undefined)?.[sessionCookieName(req)];
     const user = typeof id === 'string' ? await users.sessionUser(id) : null;
