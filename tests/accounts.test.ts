@@ -149,6 +149,28 @@ describe('with accounts', () => {
     await expect(users.add('x', 'coder', 'short')).rejects.toMatchObject({ code: 'bad_password' });
   });
 
+  it('keeps the implicit owner’s name for the annotations made with the token: no account may take it', async () => {
+    const start = TEXT.indexOf('援藏');
+    const made = await fetch(`${server.url}/api/annotations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ docId: 'd', start, end: start + '援藏'.length, note: 'the owner’s note' }),
+    });
+    expect(made.status).toBe(201);
+    expect(((await made.json()) as { createdBy: string }).createdBy).toBe('owner');
+    for (const name of ['owner', ' Owner ', 'OWNER', 'ｏｗｎｅｒ']) {
+      await expect(users.add(name, 'coder', 'owner-password-1357'), name).rejects.toMatchObject({ code: 'bad_user', status: 400 });
+    }
+    const api = await fetch(`${server.url}/api/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'owner', role: 'coder', password: 'owner-password-1357' }),
+    });
+    expect(api.status).toBe(400);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('bad_user');
+    expect((await users.list()).some((u) => u.name.toLowerCase() === 'owner')).toBe(false);
+  });
+
   it('of two instances or requests adding one name at once, exactly one succeeds', async () => {
     const both = await Promise.allSettled([
       users.add('Gao', 'coder', 'gao-password-0001'),

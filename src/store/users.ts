@@ -92,6 +92,14 @@ export function validateUserName(raw: unknown): string {
       `A user name must be 1–${MAX_NAME_LENGTH} characters without control characters or slashes (用户名无效)`,
     );
   }
+  // The implicit owner's annotations (made with the token, or before accounts) are attributed to
+  // this name: an account of that name would be taken for their author and could change them.
+  if (nameKey(name) === nameKey(IMPLICIT_OWNER)) {
+    throw new UserInputError(
+      'bad_user',
+      `"${IMPLICIT_OWNER}" names the annotations made with the access token or before accounts; choose another name (此用户名已保留)`,
+    );
+  }
   return name;
 }
 
