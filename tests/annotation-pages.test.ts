@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import type { Engine } from '../src/backends/embedded/engine.js';
-import { CARD_SORTS, nestedName, resolveTag, sortCards, tagTree } from '../src/http/annotation-pages.js';
+import { CARDS_PER_PAGE, CARD_SORTS, nestedName, resolveTag, sortCards, tagTree } from '../src/http/annotation-pages.js';
 import { sortTagNames } from '../src/pipeline/pinyin.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import type { Annotation } from '../src/store/annotation-types.js';
@@ -448,6 +448,75 @@ describe('sorting and the tag tree beside the cards', () => {
     const { html } = await page('/annotations?tag=gb');
     expect(anchored(html)).toEqual([made.over!.id]);
     expect(html).toContain('<span class="chip" lang="zh-Hans">干部</span> <small lang="en">(gb)</small>');
+  });
+});
+
+describe('many cards, a page at a time', () => {
+  let many: AnnotationStore;
+  let manyServer: TestServer;
+  const cardIds = (html: string) => [...html.matchAll(/<li class="card" id="card-([^"]+)"/g)].map((m) => m[1]!);
+  const get = async (path: string) => {
+    const r = await fetch(manyServer.url + path);
+    return { status: r.status, html: await r.text() };
+  };
+  const links = (html: string) => ({
+    prev: /<a rel="prev" href="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&') ?? null,
+    next: /<a rel="next" href="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&') ?? null,
+  });
+  // Two and a half pages tagged 援藏, a few untagged ones the filter leaves out, and a long note on each.
+  const TAGGED = CARDS_PER_PAGE * 2 + CARDS_PER_PAGE / 2;
+  beforeAll(async () => {
+    many = new AnnotationStore(openDatabase(join(dir, 'many.db')));
+    const zh = engine.requireDocument(ZH);
+    const en = engine.requireDocument(EN);
+    for (let i = 0; i < TAGGED + 7; i++) {
+      const d = i % 2 ? zh : en;
+      const start = (i * 37) % (d.text.length - 20);
+      many.create({ docId: d.id, start, end: start + 10, tags: i < TAGGED ? ['援藏'] : [], note: `𠀀 note ${i} `.repeat(50) }, d);
+    }
+    manyServer = await startServer({ engine, store: many });
+  }, 120_000);
+  afterAll(async () => {
+    await manyServer?.close();
+    many?.db.close();
+  });
+
+  it('shows the cards of a filter in pages, each in the order of the whole list, with links that keep the filter and sort', async () => {
+    const tag = encodeURIComponent('援藏');
+    const all = sortCards(
+      many.list({ tag: '援藏', orphaned: false }).map((a) => ({
+        ...a,
+        title: engine.requireDocument(a.docId).title,
+        position: a.start / engine.requireDocument(a.docId).text.length,
+        tags: a.tags.map((name) => ({ name })),
+      })),
+      'date',
+    ).map((a) => a.id);
+    expect(all).toHaveLength(TAGGED);
+    const seen: string[] = [];
+    let next: string | null = `/annotations?tag=${tag}&sort=date`;
+    for (let pageNo = 0; next; pageNo++) {
+      const { status, html } = await get(next);
+      expect(status).toBe(200);
+      expect(html).toContain(`<span id="anchored-n">${TAGGED}</span>`);
+      const ids = cardIds(html);
+      expect(ids.length).toBe(Math.min(CARDS_PER_PAGE, TAGGED - pageNo * CARDS_PER_PAGE));
+      seen.push(...ids);
+      const l = links(html);
+      expect(l.prev === null).toBe(pageNo === 0);
+      for (const url of [l.prev, l.next].filter((u) => u !== null)) {
+        expect(new URL(url, manyServer.url).searchParams.get('tag')).toBe('援藏');
+        expect(new URL(url, manyServer.url).searchParams.get('sort')).toBe('date');
+      }
+      next = l.next;
+    }
+    expect(seen).toEqual(all);
+    // Past the end (its last card deleted meanwhile): the last page.
+    const last = await get(`/annotations?tag=${tag}&sort=date&offset=${TAGGED + 500}`);
+    expect(cardIds(last.html)).toEqual(all.slice(CARDS_PER_PAGE * 2));
+    expect(links(last.html).prev).toBe(`/annotations?tag=${tag}&sort=date&offset=${CARDS_PER_PAGE}`);
+    expect((await get('/annotations?offset=-1')).status).toBe(400);
+    expect((await get('/annotations?offset=ten')).status).toBe(400);
   });
 });
 

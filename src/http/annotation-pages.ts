@@ -18,7 +18,7 @@ import type { Annotation, Tag } from '../store/annotation-types.js';
 import { splitTagList } from '../store/annotation-rules.js';
 import { mayChange, withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../services/cooccurrence.js';
-import { str } from './params.js';
+import { int, str } from './params.js';
 import { viewerOf } from './accounts.js';
 import { tr } from './i18n.js';
 
@@ -88,6 +88,74 @@ function card(engine: PaperCatalog, a: Annotation, canEdit: boolean) {
 }
 
 type Card = ReturnType<typeof card>;
+
+/**
+ * Cards on one page of `/annotations`: a team's thousands of annotations, notes and all, made
+ * one page of many megabytes that held the server for seconds while it was drawn.
+ */
+export const CARDS_PER_PAGE = 100;
+
+/** What {@link sortCards} orders by, taken from an annotation without drawing its card. */
+function sortKey(engine: PaperCatalog, a: Annotation) {
+  const doc = engine.document(a.docId);
+  const position = doc && doc.text.length > 0 ? a.start / doc.text.length : 0;
+  return {
+    a,
+    id: a.id,
+    docId: a.docId,
+    title: doc?.title ?? a.docId,
+    start: a.start,
+    position,
+    createdAt: a.createdAt,
+    tags: a.tags.map((name) => ({ name })),
+  };
+}
+
+/** One page of a list of cards, and the addresses of the pages before and after it. */
+interface CardPage {
+  cards: Card[];
+  total: number;
+  from: number;
+  to: number;
+  prevUrl: string | null;
+  nextUrl: string | null;
+}
+
+/**
+ * The cards of `list` in `sort` order from `offset` on, drawn only for that page.
+ * @param param - the address's parameter that holds this list's offset
+ */
+function cardPage(
+  engine: PaperCatalog,
+  list: readonly Annotation[],
+  sort: CardSort,
+  req: Request,
+  param: string,
+  may: (a: Annotation) => boolean,
+): CardPage {
+  const sorted = sortCards(
+    list.map((a) => sortKey(engine, a)),
+    sort,
+  );
+  // Past the end (the last card of the last page deleted, say): the last page.
+  const asked = int(req.query as Query, param, 0, 0, Number.MAX_SAFE_INTEGER);
+  const offset = asked < sorted.length ? asked : Math.floor(Math.max(0, sorted.length - 1) / CARDS_PER_PAGE) * CARDS_PER_PAGE;
+  const cards = sorted.slice(offset, offset + CARDS_PER_PAGE).map((k) => card(engine, k.a, may(k.a)));
+  const at = (n: number) => {
+    const u = new URL(req.originalUrl, 'http://duikou');
+    if (n > 0) u.searchParams.set(param, String(n));
+    else u.searchParams.delete(param);
+    return `${u.pathname}${u.search}`;
+  };
+  return {
+    cards,
+    total: sorted.length,
+    from: offset + 1,
+    to: offset + cards.length,
+    prevUrl: offset > 0 ? at(Math.max(0, offset - CARDS_PER_PAGE)) : null,
+    nextUrl: offset + CARDS_PER_PAGE < sorted.length ? at(offset + CARDS_PER_PAGE) : null,
+  };
+}
 
 /** Cards in one of the {@link CARD_SORTS} orders (the store lists them by paper id, then start). */
 export function sortCards<
@@ -169,14 +237,8 @@ async function annotationsPage(engine: PaperCatalog, store: AnnotationBackend, r
       ids.has(a.id),
     );
   }
-  const anchored = sortCards(
-    live.map((a) => card(engine, a, may(a))),
-    sort,
-  );
-  const orphaned = sortCards(
-    (await store.list({ ...f, orphaned: true, viewer })).map((a) => card(engine, a, may(a))),
-    sort,
-  );
+  const anchored = cardPage(engine, live, sort, req, 'offset', may);
+  const orphaned = cardPage(engine, await store.list({ ...f, orphaned: true, viewer }), sort, req, 'orphans', may);
   const filtered = !!(f.tag || f.docId || f.q);
   // The tree's counts are of the cards the paper and text filters leave, whatever tag is picked.
   const counts = countsIn(await store.list({ viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) }));
