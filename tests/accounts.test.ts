@@ -171,6 +171,30 @@ describe('with accounts', () => {
     expect((await users.list()).some((u) => u.name.toLowerCase() === 'owner')).toBe(false);
   });
 
+  it('does not sign in a non-owner account named owner made before the name was reserved, nor keep its sessions', async () => {
+    const hash = await hashPassword('legacy-password-1357');
+    await library.exec(
+      `INSERT INTO users (name, name_key, role, password_hash, created_at) VALUES ('Owner', 'owner', 'coder', '${hash}', '2024-01-01T00:00:00.000Z')`,
+    );
+    try {
+      const legacy = (await users.find('Owner'))!;
+      const session = await users.startSession(legacy.id);
+      const login = await signIn('Owner', 'legacy-password-1357');
+      expect(login.status).toBe(403);
+      expect(login.headers.get('set-cookie')).toBeNull();
+      const api = await fetch(`${server.url}/api/annotations`, {
+        headers: { cookie: `duikou_session_${new URL(server.url).port}=${session.id}` },
+      });
+      expect(api.status).toBe(403);
+      expect(((await api.json()) as { error: { code: string } }).error.code).toBe('reserved_name');
+      // As an owner it passes: an owner may change every annotation anyway.
+      await users.setRole('Owner', 'owner');
+      expect((await signIn('Owner', 'legacy-password-1357')).status).toBe(303);
+    } finally {
+      await users.remove('Owner');
+    }
+  });
+
   it('of two instances or requests adding one name at once, exactly one succeeds', async () => {
     const both = await Promise.allSettled([
       users.add('Gao', 'coder', 'gao-password-0001'),

@@ -19,7 +19,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { UserInputError } from '../core/errors.js';
 import { isApiPath } from './errors.js';
 import type { AccountBackend } from '../backends/types.js';
-import { IMPLICIT_OWNER, type User, type Viewer } from '../store/users.js';
+import { IMPLICIT_OWNER, isImplicitOwnersName, type User, type Viewer } from '../store/users.js';
 import { type Auth, safeNext, tokenGate, tokenMatches } from './security.js';
 
 /** Failed sign-ins to one account within {@link SIGNIN_WINDOW_MS} before the account's sign-in waits. */
@@ -44,6 +44,19 @@ export function viewerOf(res: Response): Viewer {
 }
 
 const OWNER: Viewer = { name: IMPLICIT_OWNER, role: 'owner' };
+
+/**
+ * An account named as the implicit owner (made before such names were refused) and not an owner:
+ * it would pass for the author of the token's annotations. It cannot sign in until renamed.
+ */
+function reservedName(user: User): UserInputError | null {
+  if (user.role === 'owner' || !isImplicitOwnersName(user.name)) return null;
+  return new UserInputError(
+    'reserved_name',
+    `The account "${user.name}" has the name reserved for the annotations made with the access token; the owner must add it again under another name (此用户名已保留，请改名)`,
+    403,
+  );
+}
 
 const tooMany = (what: string) => () =>
   new UserInputError(
@@ -100,6 +113,8 @@ export function accountGate(auth: Auth, users: AccountBackend): Router {
     const password = typeof body.password === 'string' ? body.password : '';
     const user: User | null = name && password ? await users.authenticate(name, password) : null;
     if (!user) return loginPage(res, 401, body.next, true);
+    const reserved = reservedName(user);
+    if (reserved) throw reserved;
     const s = await users.startSession(user.id);
     res.cookie(sessionCookieName(req), s.id, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/', expires: s.expires });
     res.redirect(303, safeNext(body.next));
@@ -137,6 +152,8 @@ export function accountGate(auth: Auth, users: AccountBackend): Router {
     const id = (req.cookies as Record<string, unknown> | undefined)?.[sessionCookieName(req)];
     const user = typeof id === 'string' ? await users.sessionUser(id) : null;
     if (user) {
+      const reserved = reservedName(user);
+      if (reserved) return next(reserved);
       res.locals.viewer = { name: user.name, role: user.role } satisfies Viewer;
       res.locals.signedIn = true;
       return next();

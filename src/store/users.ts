@@ -82,7 +82,16 @@ async function verifyNobody(password: string): Promise<void> {
   await verifyPassword(password, await dummyHash);
 }
 
-/** A user name: 1–64 characters, no spaces at the ends, no control characters, no `/`. */
+/**
+ * Whether a name is the implicit owner's, in any letter case or width: the annotations made with
+ * the token, or before accounts, are attributed to it, and an account of that name would be taken
+ * for their author and could change them.
+ */
+export function isImplicitOwnersName(name: string): boolean {
+  return nameKey(name.trim()) === nameKey(IMPLICIT_OWNER);
+}
+
+/** A user name: 1–64 characters, no spaces at the ends, no control characters, no `/`, not {@link IMPLICIT_OWNER}. */
 export function validateUserName(raw: unknown): string {
   if (typeof raw !== 'string') throw new UserInputError('bad_user', 'A user name must be text (用户名必须是文本)');
   const name = raw.trim();
@@ -92,9 +101,7 @@ export function validateUserName(raw: unknown): string {
       `A user name must be 1–${MAX_NAME_LENGTH} characters without control characters or slashes (用户名无效)`,
     );
   }
-  // The implicit owner's annotations (made with the token, or before accounts) are attributed to
-  // this name: an account of that name would be taken for their author and could change them.
-  if (nameKey(name) === nameKey(IMPLICIT_OWNER)) {
+  if (isImplicitOwnersName(name)) {
     throw new UserInputError(
       'bad_user',
       `"${IMPLICIT_OWNER}" names the annotations made with the access token or before accounts; choose another name (此用户名已保留)`,
