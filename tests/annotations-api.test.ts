@@ -101,6 +101,7 @@ describe('annotations API', () => {
     ['a 65-character tag', () => ({ ...range(EN, 'counterpart'), tags: ['援'.repeat(65)] }), 400, 'bad_tag'],
     ['a tag that is not a string', () => ({ ...range(EN, 'counterpart'), tags: [42] }), 400, 'bad_field'],
     ['a note over 10,000 characters', () => ({ ...range(EN, 'counterpart'), note: 'n'.repeat(10_001) }), 400, 'bad_note'],
+    ['a note with a NUL character', () => ({ ...range(EN, 'counterpart'), note: 'before\u0000after 𠀀' }), 400, 'bad_note'],
     ['a note over twice as many UTF-16 units', () => ({ ...range(EN, 'counterpart'), note: 'n'.repeat(20_001) }), 400, 'bad_field'],
     ['a bad colour', () => ({ ...range(EN, 'counterpart'), colour: 'url(x)' }), 400, 'bad_colour'],
     ['an unknown field', () => ({ ...range(EN, 'counterpart'), owner: 'me' }), 400, 'bad_field'],
@@ -141,6 +142,29 @@ describe('annotations API', () => {
     expect(over.body.error.code).toBe('bad_note');
     expect((await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), note: `${full}a` })).body.error.code).toBe('bad_note');
     expect((await call('DELETE', `/api/annotations/${created.body.id}`)).status).toBe(200);
+  });
+
+  // PostgreSQL refuses a NUL in any text it is sent: a 400 there (where the embedded store finds nothing), never a 500.
+  it('answers ids, filters and fields holding a NUL character as a mistake, on both backends', async () => {
+    const before = await count();
+    const tagged = await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), tags: ['nul-test'] });
+    expect(tagged.status).toBe(201);
+    for (const [method, path, body] of [
+      ['GET', '/api/annotations/a%00b', undefined],
+      ['PATCH', '/api/annotations/a%00b', { note: 'x' }],
+      ['DELETE', '/api/annotations/a%00b', undefined],
+      ['GET', '/api/annotations?docId=a%00b', undefined],
+      ['GET', '/api/annotations?tag=a%00b', undefined],
+      ['GET', `/api/search?q=${encodeURIComponent('对口支援')}&doc=%00`, undefined],
+      ['PATCH', `/api/tags/${encodeURIComponent('nul-test')}`, { description: 'a\u0000b' }],
+      ['POST', '/api/annotations/merge', { ids: ['a\u0000b', tagged.body.id] }],
+    ] as const) {
+      const r = await call(method, path, body);
+      expect([200, 400, 404], `${method} ${path}`).toContain(r.status);
+      if (r.status !== 200) expect(r.body.error.code, `${method} ${path}`).not.toBe('internal_error');
+    }
+    expect((await call('DELETE', `/api/annotations/${tagged.body.id}`)).status).toBe(200);
+    expect(await count()).toBe(before);
   });
 
   it('404s an unknown annotation on PATCH and DELETE', async () => {

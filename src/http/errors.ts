@@ -7,6 +7,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { UserInputError } from '../core/errors.js';
 import { storageFailure } from '../store/db.js';
+import { pgUserError } from '../backends/postgres/db.js';
 
 interface HttpishError {
   status?: number;
@@ -46,6 +47,9 @@ function classify(err: unknown): UserInputError | null {
   if (err instanceof UserInputError) return err;
   const storage = storageUserError(err);
   if (storage) return storage;
+  // A value PostgreSQL refuses (a NUL character), wherever it came from: the request's mistake.
+  const refused = pgUserError(err);
+  if (refused) return refused;
   const e = err as HttpishError;
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

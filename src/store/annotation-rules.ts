@@ -165,7 +165,7 @@ export function validateColour(raw: unknown, what = 'colour'): string {
 }
 
 /**
- * A note: text of at most {@link MAX_NOTE_LENGTH} characters, without a lone surrogate.
+ * A note: text of at most {@link MAX_NOTE_LENGTH} characters, without a lone surrogate or a NUL.
  * @throws UserInputError bad_note
  */
 export function validateNote(raw: unknown): string {
@@ -173,7 +173,8 @@ export function validateNote(raw: unknown): string {
   if (charCount(raw) > MAX_NOTE_LENGTH) {
     throw bad('bad_note', `The note is longer than ${MAX_NOTE_LENGTH} characters (备注过长)`);
   }
-  if (LONE_SURROGATE_RE.test(raw)) throw bad('bad_note', 'The note contains an invalid character (备注含有无效字符)');
+  // A NUL character, which no note needs, cannot be stored by the lab server's PostgreSQL: refused on both.
+  if (LONE_SURROGATE_RE.test(raw) || raw.includes('\0')) throw bad('bad_note', 'The note contains an invalid character (备注含有无效字符)');
   return raw;
 }
 

@@ -4,6 +4,7 @@
  * in place and never wiped; a schema written by a newer duikou is refused.
  */
 import pg from 'pg';
+import { UserInputError } from '../../core/errors.js';
 import { setting } from '../../core/settings.js';
 import { PG_MIGRATIONS, type PgMigration } from './migrations.js';
 
@@ -141,6 +142,20 @@ export function pgOptionsFromSettings(env: NodeJS.ProcessEnv = process.env): PgO
     return n;
   };
   return { url, poolSize: whole('DUIKOU_DATABASE_POOL_SIZE', 1), statementTimeoutMs: whole('DUIKOU_STATEMENT_TIMEOUT_MS', 0) };
+}
+
+/**
+ * The database's refusals that are the request's doing, as user errors: PostgreSQL stores no NUL
+ * character (U+0000) in text and refuses any statement carrying one (SQLSTATE 22021), where the
+ * embedded store takes it; null for any other error.
+ */
+export function pgUserError(err: unknown): UserInputError | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== '22021') return null;
+  return new UserInputError(
+    'bad_text',
+    'The text holds a NUL character (U+0000), which the lab server cannot store or look up (文本含有无法保存的字符)',
+  );
 }
 
 /** Socket-level failures: the server is down, restarting or unreachable. */
