@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPgPool } from '../src/backends/postgres/db.js';
+import { QUERY_TIMEOUT_MARGIN_MS, inTransaction, isDatabaseUnavailable, openPgPool } from '../src/backends/postgres/db.js';
 import { type LabServer, openLabServer } from '../src/backends/postgres/lab-server.js';
 import { asLibrary } from '../src/library/library.js';
 import { type TestDatabase, createTestDatabase, testDatabaseUrl } from './helpers/postgres.js';
@@ -23,6 +23,8 @@ const pgServer = testDatabaseUrl();
 class Proxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private frozen = false;
+  private readonly pairs = new Set<[Socket, Socket]>();
   port = 0;
   constructor(private readonly target: { host: string; port: number }) {}
 
@@ -35,7 +37,10 @@ class Proxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      client.on('close', () => this.pairs.delete(pair));
+      if (!this.frozen) client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -45,6 +50,20 @@ class Proxy {
     this.server = server;
   }
 
+  /** Stop passing bytes either way, keeping every connection open: a server that stopped answering. */
+  freeze(): void {
+    this.frozen = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+    }
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const [client, upstream] of this.pairs) client.pipe(upstream).pipe(client);
+  }
+
   async down(): Promise<void> {
     const s = this.server;
     this.server = null;
@@ -52,6 +71,42 @@ class Proxy {
     await new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
   }
 }
+
+describe.skipIf(!pgServer)('a database that stops answering without closing the connection', () => {
+  it('fails a query, and a transaction, past the statement timeout and a margin, and the pool serves again when it answers', async () => {
+    const tdb = await createTestDatabase(pgServer as string);
+    const target = new URL(tdb.url);
+    const proxy = new Proxy({ host: target.hostname, port: Number(target.port) });
+    await proxy.up();
+    const via = new URL(tdb.url);
+    via.port = String(proxy.port);
+    const pool = await openPgPool({ url: via.toString(), poolSize: 2, statementTimeoutMs: 300 });
+    try {
+      expect((await pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+      // Both connections open and idle, so the transaction below meets an open one, not a new connect.
+      await Promise.all([pool.query('SELECT pg_sleep(0.05)'), pool.query('SELECT pg_sleep(0.05)')]);
+      expect(pool.idleCount).toBe(2);
+      proxy.freeze();
+      for (const run of [() => pool.query('SELECT 2'), () => inTransaction(pool, (c) => c.query('SELECT 3'))]) {
+        const t = Date.now();
+        const err = await run().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(isDatabaseUnavailable(err), String(err)).toBe(true);
+        // One timeout, not a second one for the ROLLBACK of a transaction.
+        expect(Date.now() - t).toBeLessThan(300 + QUERY_TIMEOUT_MARGIN_MS + 2_000);
+      }
+      proxy.thaw();
+      expect((await pool.query('SELECT 4 AS four')).rows[0].four).toBe(4);
+    } finally {
+      proxy.thaw();
+      await pool.end();
+      await proxy.down();
+      await tdb.drop();
+    }
+  }, 60_000);
+});
 
 describe.skipIf(!pgServer)('the lab server when the database goes away', () => {
   let tdb: TestDatabase;

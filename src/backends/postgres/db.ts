@@ -38,10 +38,17 @@ export function redactUrl(url: string): string {
  * @throws Error naming the (password-less) URL when the server cannot be reached
  */
 export async function openPgPool(options: PgOptions): Promise<pg.Pool> {
+  const statementTimeout = options.statementTimeoutMs ?? 30_000;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    statement_timeout: statementTimeout,
+    // PostgreSQL cancels a slow statement itself; a server that stopped answering (frozen, or cut
+    // off without the connection closing) cannot, and a request on that connection waited forever.
+    // Past the statement timeout and a margin the client gives up and the connection is dropped.
+    ...(statementTimeout > 0 ? { query_timeout: statementTimeout + QUERY_TIMEOUT_MARGIN_MS } : {}),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: 10_000,
     application_name: 'duikou',
   });
@@ -144,6 +151,9 @@ export function pgOptionsFromSettings(env: NodeJS.ProcessEnv = process.env): PgO
   return { url, poolSize: whole('DUIKOU_DATABASE_POOL_SIZE', 1), statementTimeoutMs: whole('DUIKOU_STATEMENT_TIMEOUT_MS', 0) };
 }
 
+/** How long past the statement timeout a query may wait for an answer before the server counts as away. */
+export const QUERY_TIMEOUT_MARGIN_MS = 5_000;
+
 /**
  * The database's refusals that are the request's doing, as user errors: PostgreSQL stores no NUL
  * character (U+0000) in text and refuses any statement carrying one (SQLSTATE 22021), where the
@@ -174,7 +184,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
   const message = typeof e.message === 'string' ? e.message : '';
   if (
-    /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end/i.test(
+    /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end/i.test(
       message,
     )
   ) {
@@ -186,15 +196,19 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** Run `fn` in one transaction on one pooled connection: all or nothing. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
+  let broken: Error | undefined;
   try {
     await c.query('BEGIN');
     const result = await fn(c);
     await c.query('COMMIT');
     return result;
   } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
+    // A server that stopped answering gets no ROLLBACK (it would wait as long again): the
+    // connection is dropped instead, which ends the transaction on the server.
+    if (isDatabaseUnavailable(err)) broken = err instanceof Error ? err : new Error(String(err));
+    else await c.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    c.release();
+    c.release(broken);
   }
 }
