@@ -451,6 +451,26 @@ describe('sorting and the tag tree beside the cards', () => {
   });
 });
 
+describe('tag: and note: on the search page', () => {
+  const pageHits = (html: string) => [...html.matchAll(/<li class="hit">[\s\S]*?#p-(\d+)"/g)].map((m) => Number(m[1]));
+  // The query, the annotations whose passages may be hits (援藏 includes its children), and those that must be.
+  it.each([
+    ['tag:援藏 对口支援', ['def', 'span'], ['def']],
+    ['note:定义', ['def'], ['def']],
+    ['tag:干部', ['over'], ['over']],
+    ['note:ZZZ-no-such-note 对口支援', [], []],
+  ])('%s shows the passages the API finds: those of the annotations it names', async (q, may, must) => {
+    const html = (await page(`/search?q=${encodeURIComponent(q)}`)).html;
+    const api = (await (await fetch(`${server.url}/api/search?q=${encodeURIComponent(q)}&limit=200`)).json()) as {
+      hits: { passageId: number; start: number; end: number; docId: string }[];
+    };
+    expect(pageHits(html)).toEqual(api.hits.slice(0, 20).map((h) => h.passageId));
+    const holds = (h: (typeof api.hits)[number], a: Annotation) => a.docId === h.docId && a.start < h.end && h.start < a.end;
+    for (const h of api.hits) expect(may.some((k) => holds(h, made[k]!))).toBe(true);
+    for (const k of must) expect(api.hits.some((h) => holds(h, made[k]!))).toBe(true);
+  });
+});
+
 describe('many cards, a page at a time', () => {
   let many: AnnotationStore;
   let manyServer: TestServer;

@@ -40,7 +40,7 @@ export function pagesRouter(deps: AppDeps): Router {
   const search: RequestHandler = async (req, res) => {
     let page;
     try {
-      page = await searchPage(engine, searchBackend, req);
+      page = await searchPage(engine, searchBackend, req, annotations && { store: annotations, viewer: viewerOf(res).name });
     } catch (err) {
       if (!(err instanceof UserInputError)) throw err;
       res.status(err.status).render('search', searchErrorPage(engine, req, err));

@@ -9,7 +9,8 @@ import type { SearchHit, SearchResult } from '../backends/search-contract.js';
 import { kwic } from '../pipeline/highlight.js';
 import { pageLabel, passagePages } from '../pipeline/pages.js';
 import { documentSummary, searchParams } from './api.js';
-import type { SearchBackend, PaperCatalog } from '../backends/types.js';
+import type { AnnotationBackend, SearchBackend, PaperCatalog } from '../backends/types.js';
+import { searchWithAnnotations } from '../services/annotated-search.js';
 import { str } from './params.js';
 import { parseQuery } from '../pipeline/query.js';
 import { BEST_MATCH_BELOW } from '../pipeline/rank.js';
@@ -122,7 +123,12 @@ export function documentsView(engine: PaperCatalog) {
  * page of results when a query was typed.
  * @throws UserInputError for a query, paper or paging the search rejects
  */
-export async function searchPage(engine: PaperCatalog, search: SearchBackend, req: Request) {
+export async function searchPage(
+  engine: PaperCatalog,
+  search: SearchBackend,
+  req: Request,
+  annotations?: { store: AnnotationBackend; viewer: string },
+) {
   const query = formQuery(req.query as Query);
   const p = searchParams(query);
   const view = viewParam(query);
@@ -133,7 +139,10 @@ export async function searchPage(engine: PaperCatalog, search: SearchBackend, re
   const base = { state, documents, active: 'search', htmlLang: 'en' };
   if (p.q.trim() === '') return { ...base, title: 'duikou', result: null };
 
-  const result: SearchResult = await search.search(p.q, parseQuery(p.q), p);
+  // With annotations, `tag:` and `note:` restrict the hits to the viewer's annotated passages, as in the API.
+  const result: SearchResult = annotations
+    ? await searchWithAnnotations(search, annotations.store, p.q, p, annotations.viewer)
+    : await search.search(p.q, parseQuery(p.q), p);
   const hits = result.hits.map((h) => hitView(engine, h, p.q, result.mode));
   const perDocument = Object.entries(result.perDocument)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
