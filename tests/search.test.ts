@@ -419,3 +419,36 @@ describe('best match: a passage under a heading that names the whole query', () 
     expect(starts(strict).sort()).toEqual(['Path Dependence', 'Path dependence']);
   });
 });
+
+describe('long queries on a backend that has answered nothing yet', () => {
+  it('a 40-word phrase, a phrase with words left out and a long Chinese passage answer as the embedded engine does', async () => {
+    const fresh = await searchOnTestBackend(engine, loadGlossary(CORPUS));
+    try {
+      const words = (lang: 'en' | 'zh') =>
+        engine
+          .documents()
+          .filter((d) => d.lang === lang)
+          .flatMap((d) => d.passages.filter((p) => p.kind === 'paragraph').map((p) => d.text.slice(p.start, p.end)));
+      const en = words('en').find((t) => t.split(/\s+/).length > 60)!;
+      const phrase = en.split(/\s+/).slice(0, 40);
+      const zh = words('zh').find((t) => t.length > 300)!;
+      const queries = [
+        `"${phrase.join(' ')}"`,
+        // Every fourth word left out: a phrase no passage holds.
+        `"${phrase.filter((_, i) => i % 4 !== 3).join(' ')}"`,
+        zh.slice(0, 300),
+        `"${zh.slice(0, 120)}"`,
+      ];
+      for (const q of queries) {
+        expect(q.length).toBeLessThan(1000);
+        const want = engine.search(q, { limit: 20 });
+        const got = await fresh.search(q, { limit: 20 });
+        const at = (r: SearchResult) => r.hits.map((h) => `${h.docId}@${h.start}-${h.end}`);
+        expect(got.total, q).toBe(want.total);
+        expect(at(got), q).toEqual(at(want));
+      }
+    } finally {
+      await fresh.close();
+    }
+  }, 120_000);
+});

@@ -92,8 +92,18 @@ export const PG_INDEX_FORMAT = `duikou-index-${INDEX_FORMAT_VERSION}/pg-5`;
 /** Terms whose presence in the index is kept between queries (dropped all at once beyond this, and at every write). */
 const OCCURRENCE_CACHE_SIZE = 100_000;
 
-/** Rounds of fetch-and-rank before giving up (a bug if ever reached: each round only adds). */
+/**
+ * Rounds of fetch-and-rank before giving up, besides one a character of the query (a bug if ever
+ * reached: each round only adds). A phrase is checked a word at a time, each word's postings
+ * fetched once the candidates of the words before it are known, so a long one takes a round a
+ * word: a 40-word phrase 38, a 300-character Chinese passage 64 (a fixed 8 failed them).
+ */
 const MAX_ROUNDS = 8;
+
+/** The rounds a query may take: {@link MAX_ROUNDS} and one a character of its words. */
+function roundsFor(parsed: ParsedQuery): number {
+  return MAX_ROUNDS + [...parsed.clauses.flat(), ...parsed.exclude].reduce((n, item) => n + item.text.length, 0);
+}
 
 /** Delete a document and its passages, taking them off `search_totals`; true when it was there. */
 async function removeRows(c: pg.PoolClient, docId: string): Promise<boolean> {
@@ -449,8 +459,9 @@ export class PgSearchBackend implements SearchBackend {
     this.queryPaths.postings++;
     const view = newView();
     let ranked = rank(query, view, opts);
+    const rounds = roundsFor(query);
     for (let round = 1; view.missingSomething(); round++) {
-      if (round >= MAX_ROUNDS) throw new Error(`search: still missing data after ${MAX_ROUNDS} rounds`);
+      if (round >= rounds) throw new Error(`search: still missing data after ${rounds} rounds`);
       await view.fetchMissing();
       ranked = rank(query, view, opts);
     }
@@ -484,7 +495,7 @@ export class PgSearchBackend implements SearchBackend {
         known: (word) => analyze(word, 'query').some((t) => occurs(t.term)),
       });
       if (unknown.size === 0) return read;
-      if (round >= MAX_ROUNDS) throw new Error(`search: pinyin reading still asking after ${MAX_ROUNDS} rounds`);
+      if (round >= roundsFor(parsed)) throw new Error(`search: pinyin reading still asking after ${round} rounds`);
       for (const [t, o] of await this.learnOccurrence([...unknown], generation)) answers.set(t, o);
     }
   }
