@@ -151,6 +151,12 @@ describe('GET / and /search', () => {
     const second = await page(search({ q, limit: '5', offset: '5' }));
     expect(second.html).toContain('rel="prev"');
     expect(second.html).toContain('<ol class="hits" start="6">');
+    expect(second.html).toMatch(new RegExp(`<span>6–10 / ${engine.search(q, { limit: 5 }).total}</span>`));
+    // The concordance pages its lines with the same links.
+    const lines = await page(`/concordance?q=${encodeURIComponent(q)}&limit=5&offset=5`);
+    expect(lines.html).toContain('rel="prev"');
+    expect(lines.html).toContain('rel="next"');
+    expect(lines.html).toMatch(/<span>6–10 \/ \d+<\/span>/);
   });
 
   it('renders a KWIC table with one row per match, keyword in its own column', async () => {
