@@ -54,6 +54,10 @@ export function colourClass(colour: string | null): string {
 }
 
 /** One quote card; `canEdit` when the viewer may change it (their own, or the owner any). */
+/** How far into its paper an annotation starts, from 0 to 1 (the `position` sort). */
+const positionIn = (doc: { text: string } | undefined, a: Annotation): number =>
+  doc && doc.text.length > 0 ? a.start / doc.text.length : 0;
+
 function card(engine: PaperCatalog, a: Annotation, canEdit: boolean) {
   const s = withSection(engine, a);
   const doc = engine.document(a.docId);
@@ -65,7 +69,7 @@ function card(engine: PaperCatalog, a: Annotation, canEdit: boolean) {
     tagsText: a.tags.join(', '),
     createdAt: a.createdAt,
     start: a.start,
-    position: doc && doc.text.length > 0 ? a.start / doc.text.length : 0,
+    position: positionIn(doc, a),
     quote: s.quote,
     title: s.title,
     section: s.section,
@@ -98,14 +102,13 @@ export const CARDS_PER_PAGE = 100;
 /** What {@link sortCards} orders by, taken from an annotation without drawing its card. */
 function sortKey(engine: PaperCatalog, a: Annotation) {
   const doc = engine.document(a.docId);
-  const position = doc && doc.text.length > 0 ? a.start / doc.text.length : 0;
   return {
     a,
     id: a.id,
     docId: a.docId,
     title: doc?.title ?? a.docId,
     start: a.start,
-    position,
+    position: positionIn(doc, a),
     createdAt: a.createdAt,
     tags: a.tags.map((name) => ({ name })),
   };
