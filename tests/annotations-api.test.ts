@@ -163,6 +163,11 @@ describe('annotations API', () => {
       expect([200, 400, 404], `${method} ${path}`).toContain(r.status);
       if (r.status !== 200) expect(r.body.error.code, `${method} ${path}`).not.toBe('internal_error');
     }
+    // Where the embedded store could keep the NUL, it is refused as the lab server must: one answer on both.
+    const description = await call('PATCH', `/api/tags/${encodeURIComponent('nul-test')}`, { description: 'a\u0000b' });
+    expect([description.status, description.body.error?.code]).toEqual([400, 'bad_description']);
+    const created = await call('POST', '/api/tags', { name: 'nul-new', description: 'a\u0000b' });
+    expect([created.status, created.body.error?.code]).toEqual([400, 'bad_description']);
     expect((await call('DELETE', `/api/annotations/${tagged.body.id}`)).status).toBe(200);
     expect(await count()).toBe(before);
   });

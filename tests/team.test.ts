@@ -329,6 +329,20 @@ describe('a blind round', () => {
   });
 });
 
+describe('round names', () => {
+  // A NUL cannot be stored by the lab server's PostgreSQL: refused as a mistake on both backends, before anything is written.
+  it.each([
+    ['a NUL', 'round\u00001'],
+    ['a line feed', 'round\n1'],
+    ['an escape', 'round\u001b[31m'],
+  ])('refuses a name holding %s', async (_what, name) => {
+    const before = (await json('wang', 'GET', '/api/rounds')).body.rounds.length;
+    const r = await json('wang', 'POST', '/api/rounds', { name, docIds: ['p2'], coders: ['li', 'zhang'] });
+    expect([r.status, r.body.error.code]).toEqual([400, 'bad_round']);
+    expect((await json('wang', 'GET', '/api/rounds')).body.rounds.length).toBe(before);
+  });
+});
+
 describe('rounds closed twice at once', () => {
   it('closes once: the other owner is told it is closed, and a round that does not exist is a 404', async () => {
     const r = await json('wang', 'POST', '/api/rounds', { name: 'quick', docIds: ['p2'], coders: ['li', 'zhang'] });

@@ -179,11 +179,12 @@ export function validateNote(raw: unknown): string {
 }
 
 /**
- * A tag description: text of at most {@link MAX_DESCRIPTION_LENGTH} characters, without a lone surrogate.
+ * A tag description: text of at most {@link MAX_DESCRIPTION_LENGTH} characters, without a lone surrogate
+ * or a NUL (which the lab server's PostgreSQL cannot store: refused on both, as in a note).
  * @throws UserInputError bad_description
  */
 export function validateDescription(raw: unknown): string {
-  if (typeof raw !== 'string' || charCount(raw) > MAX_DESCRIPTION_LENGTH || LONE_SURROGATE_RE.test(raw)) {
+  if (typeof raw !== 'string' || charCount(raw) > MAX_DESCRIPTION_LENGTH || LONE_SURROGATE_RE.test(raw) || raw.includes('\0')) {
     throw bad('bad_description', `A tag description must be text of at most ${MAX_DESCRIPTION_LENGTH} characters (描述无效)`);
   }
   return raw;

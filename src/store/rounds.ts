@@ -47,6 +47,9 @@ const bad = (message: string) => new UserInputError('bad_round', message, 400);
 export function validateNewRound(input: NewRound): NewRound {
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (name === '' || name.length > 200) throw bad('A round needs a name of at most 200 characters (轮次需要名称)');
+  // A control character (a NUL, which the lab server's PostgreSQL cannot store, among them) has no place in a
+  // name shown in lists and exports: refused on both backends alike.
+  if (/\p{Cc}/u.test(name)) throw bad('A round name cannot hold control characters (轮次名称含有无效字符)');
   const docIds = [...new Set(input.docIds)];
   const coders = [...new Set(input.coders)];
   if (docIds.length === 0) throw bad('Choose at least one paper for the round (请至少选择一篇文献)');
