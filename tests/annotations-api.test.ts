@@ -172,6 +172,75 @@ describe('annotations API', () => {
     expect(await count()).toBe(before);
   });
 
+  // A page at a time, so thousands of long notes are never read and sent at once; the pages together are the list.
+  it('answers the list a page at a time, in its order, on both backends', async () => {
+    const text = engine.requireDocument(EN).text;
+    // Seven annotations on the first words of seven sentences; two carry the tag, three the note's word.
+    const sentences = text.split('. ').slice(1, 8);
+    const ids: string[] = [];
+    for (const [i, sentence] of sentences.entries()) {
+      const word = sentence.trim().split(' ')[0]!;
+      const start = text.indexOf(sentence) + sentence.indexOf(word);
+      const r = await call('POST', '/api/annotations', {
+        docId: EN,
+        start,
+        end: start + word.length,
+        tags: i % 3 === 0 ? ['paging'] : [],
+        note: i % 2 === 0 ? `PaGing note ${i}` : '',
+      });
+      expect(r.status).toBe(201);
+      ids.push(r.body.id);
+    }
+    for (const filter of [`docId=${EN}`, 'tag=paging', 'q=PAGING', `docId=${EN}&q=paging`]) {
+      const whole = await call('GET', `/api/annotations?${filter}&limit=500`);
+      expect(whole.status).toBe(200);
+      const pages: string[] = [];
+      let next: number | null = 0;
+      let turns = 0;
+      while (next !== null) {
+        const page = await call('GET', `/api/annotations?${filter}&limit=2&offset=${next}`);
+        expect(page.body, filter).toMatchObject({ total: whole.body.total, offset: next, limit: 2 });
+        expect(page.body.annotations.length).toBeLessThanOrEqual(2);
+        pages.push(...page.body.annotations.map((a: { id: string }) => a.id));
+        next = page.body.next;
+        expect(++turns).toBeLessThan(20);
+      }
+      expect(pages, filter).toEqual(whole.body.annotations.map((a: { id: string }) => a.id));
+      expect(whole.body.total).toBe(whole.body.annotations.length);
+      expect(whole.body.next).toBeNull();
+    }
+    expect((await call('GET', '/api/annotations?tag=paging&limit=500')).body.total).toBe(3);
+    expect((await call('GET', '/api/annotations?q=paging')).body.total).toBe(4);
+    // Past the end: an empty page, the total still counted.
+    const past = await call('GET', `/api/annotations?docId=${EN}&offset=500`);
+    expect(past.body.annotations).toEqual([]);
+    expect(past.body.next).toBeNull();
+    expect(past.body.total).toBeGreaterThanOrEqual(7);
+    for (const bad of ['limit=0', 'limit=501', 'offset=-1', 'limit=ten']) {
+      const r = await call('GET', `/api/annotations?${bad}`);
+      expect([r.status, r.body.error.code], bad).toEqual([400, 'bad_parameter']);
+    }
+    for (const id of ids) expect((await call('DELETE', `/api/annotations/${id}`)).status).toBe(200);
+  });
+
+  it('answers 100 annotations when no limit is asked for, and says where the next page starts', async () => {
+    const text = engine.requireDocument(ZH).text;
+    const at = text.indexOf('对口支援');
+    const before = (await call('GET', '/api/annotations?limit=500')).body.total as number;
+    const made: string[] = [];
+    for (let i = 0; made.length + before < 101; i++) {
+      const r = await call('POST', '/api/annotations', { docId: ZH, start: at, end: at + 4, note: `n${i}` });
+      expect(r.status).toBe(201);
+      made.push(r.body.id);
+    }
+    const first = await call('GET', '/api/annotations');
+    expect(first.body).toMatchObject({ total: before + made.length, offset: 0, limit: 100, next: 100 });
+    expect(first.body.annotations).toHaveLength(100);
+    const rest = await call('GET', '/api/annotations?offset=100');
+    expect(rest.body.annotations).toHaveLength(before + made.length - 100);
+    for (const id of made) expect((await call('DELETE', `/api/annotations/${id}`)).status).toBe(200);
+  });
+
   it('404s an unknown annotation on PATCH and DELETE', async () => {
     expect((await call('PATCH', '/api/annotations/nope', { note: 'x' })).status).toBe(404);
     expect((await call('DELETE', '/api/annotations/nope')).status).toBe(404);

@@ -262,4 +262,21 @@ describe.skipIf(skip !== null)('annotating in the browser', () => {
     await card.waitFor({ state: 'detached' });
     expect(store.get(a.id)).toBeNull();
   }, 60_000);
+
+  // The page reads a paper's annotations from the API a page at a time: the last of more than a page is editable too.
+  it('edits the last of 1,001 annotations on one paper', async () => {
+    const doc = engine.requireDocument(EN);
+    const words = [...doc.text.matchAll(/\b[A-Za-z]{5,}\b/g)].slice(0, 1001);
+    expect(words).toHaveLength(1001);
+    const made = store.db.transaction(() =>
+      words.map((w, i) => store.create({ docId: EN, start: w.index!, end: w.index! + w[0].length, note: `word ${i + 1}` }, doc).id),
+    )();
+    const last = made[made.length - 1]!;
+    await page.goto(`${server.url}/documents/${EN}`);
+    await page.locator(`#a-${last}`).click();
+    await page.locator('#ann-pop').waitFor({ state: 'visible' });
+    expect(await page.locator('#ann-note').inputValue()).toBe('word 1001');
+    await page.keyboard.press('Escape');
+    store.db.transaction(() => made.forEach((id) => store.delete(id)))();
+  }, 60_000);
 });

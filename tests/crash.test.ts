@@ -58,8 +58,14 @@ describe('crash safety', () => {
     // Restart: the server opens the database (recovering the WAL) and serves every acknowledged write.
     const again = await startServer();
     try {
-      const res = await fetch(`${again.url}/api/annotations?docId=zhou-partner-assistance-overview`);
-      const ids = new Set(((await res.json()) as { annotations: { id: string }[] }).annotations.map((a) => a.id));
+      // Every page of the paper's annotations, as the document page reads them.
+      const ids = new Set<string>();
+      for (let next: number | null = 0; next !== null;) {
+        const res = await fetch(`${again.url}/api/annotations?docId=zhou-partner-assistance-overview&limit=500&offset=${next}`);
+        const page = (await res.json()) as { annotations: { id: string }[]; next: number | null };
+        for (const a of page.annotations) ids.add(a.id);
+        next = page.next;
+      }
       const missing = acknowledged.filter((id) => !ids.has(id));
       expect(missing).toEqual([]);
     } finally {

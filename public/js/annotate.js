@@ -145,12 +145,23 @@ function init() {
   let busy = false;
   let lastColour = '';
 
+  /** Every annotation of this paper, page by page (the API answers at most 500 at a time). */
+  async function allAnnotations() {
+    /** @type {import('./duikou.js').Annotation[]} */
+    const all = [];
+    /** @type {number | null} */
+    let next = 0;
+    while (next !== null) {
+      const page = await api('GET', `/api/annotations?docId=${encodeURIComponent(docId)}&limit=500&offset=${next}`);
+      all.push(...page.annotations);
+      next = page.next;
+    }
+    return { annotations: all };
+  }
+
   async function loadData() {
     try {
-      const [a, t] = await Promise.all([
-        concordance ? { annotations: [] } : api('GET', `/api/annotations?docId=${encodeURIComponent(docId)}`),
-        api('GET', '/api/tags'),
-      ]);
+      const [a, t] = await Promise.all([concordance ? { annotations: [] } : allAnnotations(), api('GET', '/api/tags')]);
       annotations = new Map(a.annotations.map((/** @type {import('./duikou.js').Annotation} */ x) => [x.id, x]));
       tagNames = t.tags.map((/** @type {import('./duikou.js').Tag} */ x) => x.name);
       tagKeys = t.tags.map((/** @type {import('./duikou.js').Tag} */ x) => ({

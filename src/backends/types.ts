@@ -21,6 +21,7 @@ import type {
   AnnotationPatch,
   DocText,
   KnownDocument,
+  ListPage,
   NewAnnotation,
   NewTag,
   ReanchorCounts,
@@ -51,6 +52,8 @@ export interface AnnotationBackend {
   merge(ids: readonly string[], doc: DocText, by: string): Promise<Annotation>;
   delete(id: string): Promise<Annotation>;
   list(filter?: AnnotationFilter): Promise<Annotation[]>;
+  /** One page of {@link list}'s answer, and how many match in all. */
+  listPage(filter: AnnotationFilter, page: ListPage): Promise<{ total: number; annotations: Annotation[] }>;
   restore(backup: {
     annotations: readonly RestorableAnnotation[];
     tags: readonly RestorableTag[];

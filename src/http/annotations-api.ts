@@ -13,8 +13,15 @@ import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
 import type { Annotation } from '../store/annotation-types.js';
 import { MAX_NOTE_LENGTH } from '../store/annotation-rules.js';
 import { pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
-import { flag, str } from './params.js';
+import { flag, int, str } from './params.js';
 import { viewerOf } from './accounts.js';
+
+/**
+ * Annotations per answer of `GET /api/annotations` unless `limit` asks otherwise, and the most it may ask:
+ * thousands of long notes read, serialised and sent at once held the server for over a second.
+ */
+export const DEFAULT_ANNOTATIONS_LIMIT = 100;
+export const MAX_ANNOTATIONS_LIMIT = 500;
 
 /** Longest tag description and the most tags on one annotation accepted from a client. */
 const MAX_DESCRIPTION = 2_000;
@@ -148,8 +155,11 @@ export function annotationsRouter(engine: PaperCatalog, store: AnnotationBackend
     const docId = str(req.query, 'docId') || undefined;
     const tag = str(req.query, 'tag') || undefined;
     const q = str(req.query, 'q') || undefined;
-    const list = await store.list({ docId, tag, q, orphaned, viewer });
-    res.json({ total: list.length, annotations: list.map((a) => withSection(engine, a)) });
+    const offset = int(req.query, 'offset', 0, 0, 10_000_000);
+    const limit = int(req.query, 'limit', DEFAULT_ANNOTATIONS_LIMIT, 1, MAX_ANNOTATIONS_LIMIT);
+    const page = await store.listPage({ docId, tag, q, orphaned, viewer }, { offset, limit });
+    const next = offset + page.annotations.length < page.total ? offset + page.annotations.length : null;
+    res.json({ total: page.total, offset, limit, next, annotations: page.annotations.map((a) => withSection(engine, a)) });
   });
 
   r.get('/annotations/:id', async (req, res) => {

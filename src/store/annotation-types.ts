@@ -99,6 +99,12 @@ export interface AnnotationFilter {
   viewer?: string;
 }
 
+/** A page of a list: skip `offset` entries of its order, then take at most `limit`. */
+export interface ListPage {
+  offset: number;
+  limit: number;
+}
+
 /** A tag with how much it is used. */
 export interface Tag {
   id: number;

@@ -35,6 +35,7 @@ import type {
   AnnotationPatch,
   DocText,
   KnownDocument,
+  ListPage,
   NewAnnotation,
   NewTag,
   ReanchorCounts,
@@ -45,6 +46,9 @@ import type {
 } from './annotation-types.js';
 import * as documents from './document-anchoring.js';
 import * as vocabulary from './tag-vocabulary.js';
+
+/** The order of every list of annotations: by document, then start, then creation (the id settles ties). */
+const LIST_ORDER = 'ORDER BY a.doc_id, a.start, a.created_at, a.id';
 
 /** Annotations, tags and re-anchoring over one better-sqlite3 connection (see `openDatabase`). */
 export class AnnotationStore {
@@ -167,6 +171,25 @@ export class AnnotationStore {
 
   /** Annotations matching `filter`, ordered by document, then start, then creation. */
   list(filter: AnnotationFilter = {}): Annotation[] {
+    const { where, params } = this.whereOf(filter);
+    return this.withTags(this.db.prepare(`SELECT a.* FROM annotations a ${where} ${LIST_ORDER}`).all(params) as AnnotationRow[]);
+  }
+
+  /**
+   * One page of {@link list}'s answer, and how many annotations match in all: only the page is read,
+   * so a client paging through thousands of long notes never has them all read and sent at once.
+   */
+  listPage(filter: AnnotationFilter, page: ListPage): { total: number; annotations: Annotation[] } {
+    const { where, params } = this.whereOf(filter);
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM annotations a ${where}`).get(params) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT a.* FROM annotations a ${where} ${LIST_ORDER} LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit: page.limit, offset: page.offset }) as AnnotationRow[];
+    return { total, annotations: this.withTags(rows) };
+  }
+
+  /** The WHERE clause (empty when nothing is filtered) and its parameters for `filter`. */
+  private whereOf(filter: AnnotationFilter): { where: string; params: Record<string, unknown> } {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (filter.docId !== undefined) {
@@ -192,9 +215,7 @@ export class AnnotationStore {
       where.push('(instr(duikou_fold(a.exact), @q) > 0 OR instr(duikou_fold(a.note), @q) > 0)');
       params.q = q;
     }
-    const sql = `SELECT a.* FROM annotations a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                 ORDER BY a.doc_id, a.start, a.created_at, a.id`;
-    return this.withTags(this.db.prepare(sql).all(params) as AnnotationRow[]);
+    return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
   }
 
   /** Rows → annotations, fetching all their tags in one query. */

@@ -33,6 +33,9 @@ export class EmbeddedAnnotationBackend implements AnnotationBackend {
   async list(...a: Parameters<Store['list']>) {
     return this.store.list(...a);
   }
+  async listPage(...a: Parameters<Store['listPage']>) {
+    return this.store.listPage(...a);
+  }
   async restore(...a: Parameters<Store['restore']>) {
     return this.store.restore(...a);
   }

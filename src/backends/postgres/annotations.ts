@@ -17,6 +17,7 @@ import { notFound } from '../../core/errors.js';
 import type {
   Annotation,
   AnnotationFilter,
+  ListPage,
   AnnotationPatch,
   DocText,
   KnownDocument,
@@ -50,6 +51,12 @@ import { type PgOptions, openPgPool, pgSchemaVersion } from './db.js';
 import * as documents from './document-anchoring.js';
 import { PG_SCHEMA_VERSION } from './migrations.js';
 import * as vocabulary from './tag-vocabulary.js';
+
+/**
+ * The order of every list of annotations, the embedded store's: by document, then start, then creation
+ * (the id settles ties), compared byte by byte as SQLite does, whatever the database's locale.
+ */
+const LIST_ORDER = 'ORDER BY a.doc_id COLLATE "C", a.start, a.created_at COLLATE "C", a.id COLLATE "C"';
 
 /** {@link AnnotationBackend} on PostgreSQL. Open with {@link PgAnnotationStore.open}. */
 export class PgAnnotationStore implements AnnotationBackend {
@@ -211,6 +218,37 @@ export class PgAnnotationStore implements AnnotationBackend {
   }
 
   async list(filter: AnnotationFilter = {}): Promise<Annotation[]> {
+    return this.withTags(this.pool, await this.matchingRows(filter));
+  }
+
+  async listPage(filter: AnnotationFilter, page: ListPage): Promise<{ total: number; annotations: Annotation[] }> {
+    const { where, params, q } = this.whereOf(filter);
+    if (q !== '') {
+      // The text filter folds in Node (see matchingRows): the rows are filtered here, and only the page gets its tags.
+      const rows = await this.matchingRows(filter);
+      return { total: rows.length, annotations: await this.withTags(this.pool, rows.slice(page.offset, page.offset + page.limit)) };
+    }
+    const total = Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM annotations a ${where}`, params)).rows[0]!.n);
+    const rows = (
+      await this.pool.query<AnnotationRow>(
+        `SELECT a.* FROM annotations a ${where} ${LIST_ORDER} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, page.limit, page.offset],
+      )
+    ).rows;
+    return { total, annotations: await this.withTags(this.pool, rows) };
+  }
+
+  /** The rows matching `filter`, in the list order. */
+  private async matchingRows(filter: AnnotationFilter): Promise<AnnotationRow[]> {
+    const { where, params, q } = this.whereOf(filter);
+    const rows = (await this.pool.query<AnnotationRow>(`SELECT a.* FROM annotations a ${where} ${LIST_ORDER}`, params)).rows;
+    // Folded substring match in Node: the very foldText the embedded store uses
+    // (NFKC + toLowerCase), whatever the database's locale.
+    return q === '' ? rows : rows.filter((r) => foldText(r.exact).includes(q) || foldText(r.note).includes(q));
+  }
+
+  /** The WHERE clause for `filter` but its text (`q`, folded and returned for Node to match), and its parameters. */
+  private whereOf(filter: AnnotationFilter): { where: string; params: unknown[]; q: string } {
     const where: string[] = [];
     const params: unknown[] = [];
     let tagKey: string | undefined;
@@ -234,13 +272,7 @@ export class PgAnnotationStore implements AnnotationBackend {
       params.push(filter.viewer);
       where.push(visibleSql('a.id', `$${params.length}`));
     }
-    const sql = `SELECT a.* FROM annotations a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                 ORDER BY a.doc_id COLLATE "C", a.start, a.created_at COLLATE "C", a.id COLLATE "C"`;
-    let rows = (await this.pool.query<AnnotationRow>(sql, params)).rows;
-    // Folded substring match in Node: the very foldText the embedded store uses
-    // (NFKC + toLowerCase), whatever the database's locale.
-    if (q !== '') rows = rows.filter((r) => foldText(r.exact).includes(q) || foldText(r.note).includes(q));
-    return this.withTags(this.pool, rows);
+    return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params, q };
   }
 
   /** Rows → annotations, fetching all their tags in one query. */
