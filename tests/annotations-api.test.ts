@@ -241,6 +241,22 @@ describe('annotations API', () => {
     for (const id of made) expect((await call('DELETE', `/api/annotations/${id}`)).status).toBe(200);
   });
 
+  // The embedded store once kept a NUL in notes and tag descriptions: a backup holding one restores on
+  // both backends, each NUL read as U+FFFD (as the REFI-QDA export writes it), the rest of the text kept.
+  it('restores a backup whose note and tag description hold a NUL', async () => {
+    const made = await call('POST', '/api/annotations', { ...range(EN, 'counterpart'), tags: ['nul-backup'] });
+    expect(made.status).toBe(201);
+    const { id: _id, title: _t, section: _s, page: _p, quote: _q, ...stored } = made.body;
+    const result = await library.backend.restore({
+      annotations: [{ ...stored, id: 'restored-with-nul', note: 'before\u0000after 𠀀' }],
+      tags: [{ name: 'nul-backup', colour: null, description: 'aid\u0000援藏' }],
+    });
+    expect(result).toEqual({ added: 1, skipped: 0 });
+    expect((await call('GET', '/api/annotations/restored-with-nul')).body.note).toBe('before\uFFFDafter 𠀀');
+    expect((await library.backend.getTag('nul-backup')).description).toBe('aid\uFFFD援藏');
+    for (const id of [made.body.id, 'restored-with-nul']) expect((await call('DELETE', `/api/annotations/${id}`)).status).toBe(200);
+  });
+
   it('404s an unknown annotation on PATCH and DELETE', async () => {
     expect((await call('PATCH', '/api/annotations/nope', { note: 'x' })).status).toBe(404);
     expect((await call('DELETE', '/api/annotations/nope')).status).toBe(404);

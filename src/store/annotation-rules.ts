@@ -375,6 +375,13 @@ export function parseListQuery(q: unknown): string {
 }
 
 /**
+ * A backup's text with each NUL replaced by U+FFFD, as the REFI-QDA export writes it: the embedded
+ * store once kept NULs in notes and tag descriptions, which are refused now (the lab server's
+ * PostgreSQL cannot store them), and an old backup holding one must still restore, its text kept.
+ */
+const withoutNul = (text: unknown): unknown => (typeof text === 'string' ? text.replaceAll('\0', '\uFFFD') : text);
+
+/**
  * Check a whole backup before restoring any of it (all or nothing): tag
  * definitions, and annotations with their range, paper, note, colour and tags
  * (and their coders, the implicit owner when the backup names none).
@@ -384,7 +391,7 @@ export function parseBackup(backup: { annotations: readonly RestorableAnnotation
   const tags = backup.tags.map((t) => ({
     ...normalizeTagName(t.name),
     colour: t.colour === null ? null : validateColour(t.colour, 'tag colour'),
-    description: validateDescription(t.description),
+    description: validateDescription(withoutNul(t.description)),
   }));
   const annotations = backup.annotations.map((a) => {
     // A backup's offsets are taken as stored (the paper may have changed since); only their shape is checked.
@@ -394,7 +401,7 @@ export function parseBackup(backup: { annotations: readonly RestorableAnnotation
     return {
       ...a,
       docId: validateDocId(a.docId),
-      note: validateNote(a.note),
+      note: validateNote(withoutNul(a.note)),
       colour: validateColour(a.colour),
       tagNames: validateTags(a.tags),
       // Backups made before accounts name no coder: those annotations were the implicit owner's.
