@@ -77,7 +77,8 @@ try {
               if (status === 201) writesOk++;
             },
           },
-          { method: 'GET', path: '/api/annotations?tag=load' },
+          // The whole tagged list, as before the API answered pages (100 by default).
+          { method: 'GET', path: '/api/annotations?tag=load&limit=500' },
         ],
       },
       (err, res) => (err ? reject(err) : resolve(res)),

@@ -279,4 +279,31 @@ describe.skipIf(skip !== null)('annotating in the browser', () => {
     await page.keyboard.press('Escape');
     store.db.transaction(() => made.forEach((id) => store.delete(id)))();
   }, 60_000);
+
+  // Another coder deletes an annotation while the page reads the list: the offsets move by one and
+  // the second page would skip the first annotation it should hold, unless the page reads them again.
+  it('reads the list again when an annotation is deleted between two of its pages', async () => {
+    const doc = engine.requireDocument(EN);
+    const words = [...doc.text.matchAll(/\b[A-Za-z]{5,}\b/g)].slice(0, 600);
+    const made = store.db.transaction(() =>
+      words.map((w, i) => store.create({ docId: EN, start: w.index!, end: w.index! + w[0].length, note: `word ${i + 1}` }, doc).id),
+    )();
+    let deleted = false;
+    await page.route('**/api/annotations?*', async (route) => {
+      if (!deleted && new URL(route.request().url()).searchParams.get('offset') === '500') {
+        store.delete(made[0]!);
+        deleted = true;
+      }
+      await route.continue();
+    });
+    await page.goto(`${server.url}/documents/${EN}`);
+    await expect.poll(() => deleted).toBe(true);
+    // The 501st annotation was the second page's first before the deletion moved it onto the first page.
+    await page.locator(`#a-${made[500]}`).click();
+    await page.locator('#ann-pop').waitFor({ state: 'visible' });
+    expect(await page.locator('#ann-note').inputValue()).toBe('word 501');
+    await page.keyboard.press('Escape');
+    await page.unroute('**/api/annotations?*');
+    store.db.transaction(() => made.slice(1).forEach((id) => store.delete(id)))();
+  }, 60_000);
 });

@@ -145,18 +145,33 @@ function init() {
   let busy = false;
   let lastColour = '';
 
-  /** Every annotation of this paper, page by page (the API answers at most 500 at a time). */
+  /**
+   * Every annotation of this paper, page by page (the API answers at most 500 at a time). When
+   * the count changes between pages (another coder added or deleted one), the offsets have moved
+   * and a page may have skipped one: read them again, a few times at most.
+   */
   async function allAnnotations() {
-    /** @type {import('./duikou.js').Annotation[]} */
-    const all = [];
-    /** @type {number | null} */
-    let next = 0;
-    while (next !== null) {
-      const page = await api('GET', `/api/annotations?docId=${encodeURIComponent(docId)}&limit=500&offset=${next}`);
-      all.push(...page.annotations);
-      next = page.next;
+    for (let attempt = 0; ; attempt++) {
+      /** @type {import('./duikou.js').Annotation[]} */
+      const all = [];
+      /** @type {number | null} */
+      let next = 0;
+      /** @type {number | null} */
+      let total = null;
+      let moved = false;
+      while (next !== null) {
+        const page = await api('GET', `/api/annotations?docId=${encodeURIComponent(docId)}&limit=500&offset=${next}`);
+        if (total !== null && page.total !== total) {
+          moved = true;
+          break;
+        }
+        total = page.total;
+        all.push(...page.annotations);
+        // Onwards only: an answer that does not move on ends the reading rather than repeating it.
+        next = typeof page.next === 'number' && page.next > next ? page.next : null;
+      }
+      if (!moved || attempt >= 2) return { annotations: all };
     }
-    return { annotations: all };
   }
 
   async function loadData() {

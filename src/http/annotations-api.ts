@@ -158,7 +158,9 @@ export function annotationsRouter(engine: PaperCatalog, store: AnnotationBackend
     const offset = int(req.query, 'offset', 0, 0, 10_000_000);
     const limit = int(req.query, 'limit', DEFAULT_ANNOTATIONS_LIMIT, 1, MAX_ANNOTATIONS_LIMIT);
     const page = await store.listPage({ docId, tag, q, orphaned, viewer }, { offset, limit });
-    const next = offset + page.annotations.length < page.total ? offset + page.annotations.length : null;
+    // An empty page ends the list even when the count, taken apart from it, says there is more.
+    const end = offset + page.annotations.length;
+    const next = page.annotations.length > 0 && end < page.total ? end : null;
     res.json({ total: page.total, offset, limit, next, annotations: page.annotations.map((a) => withSection(engine, a)) });
   });
 
