@@ -232,19 +232,30 @@ async function annotationsPage(engine: PaperCatalog, store: AnnotationBackend, r
   // `with=<tag>` (from the co-occurrence table): only the annotations where `tag` and that tag co-occur.
   const withTag = str(query, 'with').trim();
   const unit = str(query, 'unit') === 'passage' ? 'passage' : 'annotation';
-  let live = await store.list({ ...f, orphaned: false, viewer });
+  // One read of what the paper and text filters leave (the tree counts it, whatever tag is picked),
+  // and one more only for a picked tag: each read carries every note, so reading the same
+  // annotations four times made the page four times as slow with long notes.
+  const unfiltered = { viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) };
+  const around = await store.list(unfiltered);
+  const picked = f.tag ? await store.list({ ...unfiltered, tag: f.tag }) : around;
+  let live = picked.filter((a) => a.status === 'anchored');
   if (withTag && f.tag) {
-    const all = await store.list({ orphaned: false, viewer });
+    // Co-occurrence is counted over every anchored annotation, whichever paper or text is filtered.
+    const all = f.docId || f.q ? await store.list({ orphaned: false, viewer }) : around.filter((a) => a.status === 'anchored');
     const ids = new Set(cooccurringIn(all, unit, passagesIn(engine), f.tag, withTag).map((a) => a.id));
-    live = (await store.list({ orphaned: false, viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) })).filter((a) =>
-      ids.has(a.id),
-    );
+    live = around.filter((a) => a.status === 'anchored' && ids.has(a.id));
   }
   const anchored = cardPage(engine, live, sort, req, 'offset', may);
-  const orphaned = cardPage(engine, await store.list({ ...f, orphaned: true, viewer }), sort, req, 'orphans', may);
+  const orphaned = cardPage(
+    engine,
+    picked.filter((a) => a.status === 'orphaned'),
+    sort,
+    req,
+    'orphans',
+    may,
+  );
   const filtered = !!(f.tag || f.docId || f.q);
-  // The tree's counts are of the cards the paper and text filters leave, whatever tag is picked.
-  const counts = countsIn(await store.list({ viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) }));
+  const counts = countsIn(around);
   const tree = tagTree(allTags, (name) => annotationsUrl({ tag: name, docId: f.docId, q: f.q, sort }));
   return {
     title: `${tr(res)('title.annotations')} · duikou`,
