@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
-import { csvStream, exportRefiQda, markdownChunks } from '../src/export/index.js';
+import { csvStream, exportDocx, exportRefiQda, markdownChunks } from '../src/export/index.js';
 import { parseWebAnnotationBackup, stringifyWebAnnotations } from '../src/export/webannotation.js';
 import { annEn1, annZh1, input, tags } from './export-fixtures.js';
 
@@ -46,10 +46,24 @@ describe('each annotation’s coder in every export', () => {
     expect(records.slice(1).map((r) => r[col])).toEqual(['李伟', 'Zhang 𠀀']);
   });
 
-  it('Markdown: an attribution line per quote', () => {
-    const md = [...markdownChunks(coded)].join('');
-    expect(md).toContain('*Coded by / 编码者:* 李伟');
-    expect(md).toContain('*Coded by / 编码者:* Zhang 𠀀');
+  // One language per file, as every other label: the coder's line was written in both.
+  it.each([
+    ['en', '*Coded by:* 李伟', '*Coded by:* Zhang 𠀀', '编码者'],
+    ['zh', '*编码者：* 李伟', '*编码者：* Zhang 𠀀', 'Coded by'],
+  ] as const)("Markdown in %s: an attribution line per quote, in the labels' language", (lang, li, zhang, other) => {
+    const md = [...markdownChunks(coded, { lang })].join('');
+    expect(md).toContain(li);
+    expect(md).toContain(zhang);
+    expect(md).not.toContain(other);
+  });
+
+  it.each([
+    ['en', ' · Coded by: 李伟', '编码者'],
+    ['zh', ' · 编码者：李伟', 'Coded by'],
+  ] as const)("Word in %s: the coder after the citation, in the labels' language", async (lang, line, other) => {
+    const xml = strFromU8(unzipSync(await exportDocx(coded, { lang }))['word/document.xml']!);
+    expect(xml).toContain(line);
+    expect(xml).not.toContain(other);
   });
 
   it.skipIf(xsdMissing !== null)(

@@ -103,7 +103,7 @@ function quoteParagraphs(a: ExportAnnotation, docs: DocumentIndex, style: Citati
       children: [
         new TextRun(`— ${xmlSafe(citation)}`),
         ...tagRuns,
-        ...(a.createdBy ? [new TextRun({ text: ` · Coded by / 编码者: ${xmlSafe(a.createdBy)}`, color: '666666' })] : []),
+        ...(a.createdBy ? [new TextRun({ text: ` · ${l.codedBy}${l.colon}${xmlSafe(a.createdBy)}`, color: '666666' })] : []),
       ],
     }),
   );

@@ -22,6 +22,8 @@ export interface ExportLabels {
   note: string;
   /** Before a quote's tags. */
   tags: string;
+  /** Before the name of the coder who made a quote (Markdown and Word). */
+  codedBy: string;
   /** Heading of quotes without tags. */
   untagged: string;
   /** Marker of a quote whose passage was not found again. */
@@ -51,6 +53,7 @@ export const EXPORT_LABELS: Readonly<Record<ExportLang, ExportLabels>> = {
     noQuotes: 'No quotes',
     note: 'Note',
     tags: 'Tags',
+    codedBy: 'Coded by',
     untagged: 'Untagged',
     orphaned: 'Orphaned',
     orphanedHelp: 'this passage was not found in the current text of the paper; the quote is as it was saved.',
@@ -68,6 +71,7 @@ export const EXPORT_LABELS: Readonly<Record<ExportLang, ExportLabels>> = {
     noQuotes: '无摘录',
     note: '笔记',
     tags: '标签',
+    codedBy: '编码者',
     untagged: '未标记',
     orphaned: '未定位',
     orphanedHelp: '在文献的当前文本中未找到这段文字，引文为保存时的原文。',

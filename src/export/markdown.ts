@@ -105,7 +105,7 @@ function renderQuote(a: ExportAnnotation, docs: DocumentIndex, style: CitationSt
   const citation = formatQuoteCitation(docs.get(a.docId), a.section, style, a.page);
   const tags = a.tags.length ? ` · *${l.tags}${colon}* ${a.tags.map((t) => escapeMarkdown(t)).join('; ')}` : '';
   out.push(`— ${escapeMarkdown(citation)}${tags}`, '');
-  if (a.createdBy) out.push(`*Coded by / 编码者:* ${escapeMarkdown(a.createdBy)}`, '');
+  if (a.createdBy) out.push(`*${l.codedBy}${colon}* ${escapeMarkdown(a.createdBy)}`, '');
   return out.join('\n');
 }
 
