@@ -220,3 +220,27 @@ describe('a large export', () => {
     }
   }, 120_000);
 });
+
+describe('a paper removed from the corpus', () => {
+  // Its annotations stay, as orphans, and the README promises they still export, its own filter included.
+  it('exports its orphans when the export is filtered to it', async () => {
+    const text = 'A paper since removed from the corpus: 对口支援 𠀀 quoted here.';
+    const quote = '对口支援 𠀀 quoted';
+    const start = text.indexOf(quote);
+    const a = await library.backend.create(
+      { docId: 'removed-paper', start, end: start + quote.length, tags: ['gone'] },
+      { text, hash: 'h-removed' },
+    );
+    await library.backend.orphanDocument('removed-paper');
+    try {
+      for (const format of ['md', 'csv', 'json', 'qdpx']) {
+        const { res, buf } = await download(`format=${format}&docId=removed-paper`);
+        expect(res.status, format).toBe(200);
+        const body = format === 'qdpx' ? strFromZip(buf, 'project.qde') : buf.toString('utf8');
+        expect(body, format).toContain('对口支援 𠀀 quoted');
+      }
+    } finally {
+      await library.backend.delete(a.id);
+    }
+  });
+});

@@ -140,7 +140,11 @@ export async function buildExport(
   const style = parseStyle(req.style);
   const groupBy = parseGroupBy(req.groupBy);
   const chosenLang = parseLang(req.lang);
-  if (req.docId) engine.requireDocument(req.docId);
+  // A paper removed from the corpus keeps its annotations as orphans, and they still export: only a
+  // paper that neither the corpus nor the annotations know is unknown.
+  if (req.docId && !engine.document(req.docId) && !(await store.knownDocuments()).some((d) => d.id === req.docId)) {
+    engine.requireDocument(req.docId);
+  }
 
   const annotations: ExportAnnotation[] = (await store.list({ tag: req.tag, docId: req.docId, q: req.q, viewer: req.viewer })).map((a) => ({
     ...a,
