@@ -205,6 +205,26 @@ describe.skipIf(skip !== null).each(SCREENS)(
       await page.locator('#dq').press('n');
       expect(await page.locator('#match-current').textContent()).toBe(String(mine.length));
 
+      // Opened at a passage (a search hit's link), n goes to the passage's first match and p to the one
+      // before it, not to the top of the paper.
+      const atPassage = `${server.url}/documents/${ZH}?${new URLSearchParams({ q: Q, expand: '0' })}`;
+      const passageId = await page.evaluate(() => document.getElementById('m-6')!.closest('[id^="p-"]')!.id);
+      const inPassage = await page.evaluate(
+        (id) => [...document.getElementById(id)!.querySelectorAll('mark[id^="m-"]')].map((m) => Number(m.id.slice(2))),
+        passageId,
+      );
+      expect(inPassage.length).toBeGreaterThan(0);
+      expect(inPassage[0]).toBeGreaterThan(1);
+      await page.goto('about:blank');
+      await page.goto(`${atPassage}#${passageId}`);
+      await page.locator('body').press('n');
+      expect(await page.locator('#match-current').textContent()).toBe(String(inPassage[0]));
+      expect(await current()).toBe(mine[inPassage[0]! - 1]!.start);
+      await page.goto('about:blank');
+      await page.goto(`${atPassage}#${passageId}`);
+      await page.locator('body').press('p');
+      expect(await page.locator('#match-current').textContent()).toBe(String(inPassage[0]! - 1));
+
       // a concordance line's paper link opens the reader at that occurrence
       await page.goto(`${server.url}/concordance?${new URLSearchParams({ q: Q, sort: 'right', expand: '0', doc: ZH })}`);
       const line = page.locator('tr.conc-line').nth(4);

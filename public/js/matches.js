@@ -16,6 +16,22 @@ function init() {
   const fromHash = /^#m-(\d+)$/.exec(window.location.hash);
   /** The match shown, 1-based; 0 before the first move. */
   let at = fromHash ? Math.min(total, Math.max(1, Number(fromHash[1]))) : 0;
+  /**
+   * Opened at a passage (`#p-…`, a search hit's link): the first match in or after it, so the first
+   * Next goes on from where the reader is, and the first Previous back from there, not from the top.
+   */
+  let from = fromHash ? 0 : firstFrom(window.location.hash);
+
+  /** @param {string} hash @returns {number} the first match in or after the element named, 0 for none */
+  function firstFrom(hash) {
+    const target = hash.length > 1 ? document.getElementById(decodeURIComponent(hash.slice(1))) : null;
+    if (!target) return 0;
+    for (let n = 1; n <= total; n++) {
+      const mark = document.getElementById(`m-${n}`);
+      if (mark && (target.contains(mark) || target.compareDocumentPosition(mark) & Node.DOCUMENT_POSITION_FOLLOWING)) return n;
+    }
+    return total + 1;
+  }
 
   /** @param {number} n */
   function show(n) {
@@ -32,6 +48,13 @@ function init() {
 
   /** @param {1 | -1} step */
   function move(step) {
+    if (at === 0 && from > 0) {
+      // From the passage opened: the match in or after it, or the one before it (wrapping around).
+      const n = step > 0 ? (from > total ? 1 : from) : from === 1 ? total : from - 1;
+      from = 0;
+      show(n);
+      return;
+    }
     // Wrap around, as find-in-page does.
     show(at === 0 ? (step > 0 ? 1 : total) : ((at - 1 + step + total) % total) + 1);
   }
