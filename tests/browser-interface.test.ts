@@ -258,6 +258,14 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
       await page.locator('.langswitch button').click();
       await page.waitForURL(/\/documents$/);
       expect(await page.locator('h1').textContent()).toBe('Documents');
+      // In a paper, the switch comes back to the passage being read (the address's #…), not the top.
+      const deep = engine.requireDocument(ZH).passages.at(-5)!;
+      await page.goto(`${server.url}/documents/${ZH}#p-${deep.id}`);
+      expect(await page.locator(`#p-${deep.id}`).count()).toBe(1);
+      await page.locator('.langswitch button').click();
+      await page.waitForURL(new RegExp(`/documents/${ZH}#p-${deep.id}$`));
+      expect(await page.locator('html').getAttribute('lang')).toBe('zh-Hans');
+      expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(1000);
     } finally {
       await browser.close();
     }
