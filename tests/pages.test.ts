@@ -311,6 +311,31 @@ describe('GET /documents/:id', () => {
     }
   });
 
+  // A question found by best match opened in its paper: the words that made it a hit are marked, and
+  // the page says why, rather than "0 matches" with nothing marked.
+  it.each([
+    ['a question', 'li-zhong-personalized-pairing', 'how are village cadres selected', ['village', 'cadres']],
+    ['a word found with one nowhere', 'wang-counterpart-support-policy', 'counterpart zyxwvutsrq', ['counterpart']],
+    ['a Chinese question', 'wang-duikou-zhiyuan-mechanism', '对口支援的资金从哪里来', ['资金']],
+  ])('marks the words of %s that matches nothing as typed', async (_what, docId, q, words) => {
+    const d = engine.requireDocument(docId);
+    expect(engine.search(q, { docs: [docId], limit: 1, match: 'strict' }).total).toBe(0);
+    const { status, html } = await page(`/documents/${docId}?q=${encodeURIComponent(q)}`);
+    expect(status).toBe(200);
+    const ms = marks(html.slice(html.indexOf('<article')));
+    for (const m of ms) expect(m.text).toBe(d.text.slice(m.start, m.end));
+    const marked = new Set(ms.map((m) => m.text.toLowerCase()));
+    for (const w of words) expect(marked, w).toContain(w);
+    expect(html).toContain('class="closest"');
+    expect(html).toMatch(new RegExp(`<strong>${ms.length}</strong> match`));
+  });
+
+  it('marks nothing, and says nothing of closest words, for a single word found nowhere', async () => {
+    const { html } = await page(`/documents/wang-counterpart-support-policy?q=zyxwvutsrq`);
+    expect(html).toContain('<strong>0</strong> match');
+    expect(html).not.toContain('class="closest"');
+  });
+
   it('answers an unknown document with the 404 error page', async () => {
     const { status, html, type } = await page('/documents/no-such-paper');
     expect(status).toBe(404);

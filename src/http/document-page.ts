@@ -13,6 +13,7 @@ import type { AppDeps } from './deps.js';
 import type { AnnotationBackend, SearchBackend, PaperCatalog } from '../backends/types.js';
 import { PALETTE } from './annotation-pages.js';
 import { flag, lang, str } from './params.js';
+import { closestMatches } from '../services/closest-matches.js';
 import { parseQuery } from '../pipeline/query.js';
 import { annotationRestrictVia } from '../services/annotated-search.js';
 import type { Viewer } from '../store/users.js';
@@ -68,7 +69,7 @@ export async function documentPage(
   const query = req.query as Query;
   const q = str(query, 'q');
   const marksByPassage = new Map<number, DocMark[]>(store ? await annotationMarks(doc, store, viewer) : []);
-  let search: { q: string; total: number; concordanceUrl: string } | null = null;
+  let search: { q: string; total: number; closest: boolean; concordanceUrl: string } | null = null;
   let opts: MarkOptions = {};
   if (q.trim() !== '') {
     // Every match in the paper, found as the concordance finds them (same
@@ -80,7 +81,8 @@ export async function documentPage(
     const all: MatchSpan[] = [];
     const matchOpts = { docs: [id], expand, ...(language ? { lang: language } : {}), ...filter };
     // Through the search backend: the lab server's papers are indexed in the database, not here.
-    const found = await backend.allMatches(parsed, matchOpts);
+    // A best-match hit (a question) opened here: the words that made it a hit, when the query as typed has no match.
+    const { matches: found, closest } = await closestMatches(backend, parsed, matchOpts);
     for (const m of found) {
       marksByPassage.set(m.passage.id, [...(marksByPassage.get(m.passage.id) ?? []), ...m.matches]);
       all.push(...m.matches);
@@ -92,7 +94,7 @@ export async function documentPage(
     const u = new URLSearchParams({ q, doc: id });
     if (language) u.set('lang', language);
     if (!expand) u.set('expand', '0');
-    search = { q, total: all.length, concordanceUrl: `/concordance?${u.toString()}` };
+    search = { q, total: all.length, closest, concordanceUrl: `/concordance?${u.toString()}` };
   }
   return {
     title: `${doc.title} · duikou`,

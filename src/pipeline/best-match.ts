@@ -156,3 +156,15 @@ export function loosen(q: ParsedQuery, entries: ReadonlyArray<{ from: number; to
   if (words.length === 0 || (words.length === 1 && groups.length === 0 && !dropped)) return null;
   return { required, words, groups };
 }
+
+/**
+ * The query whose matches a reader or a concordance marks when the query as typed matches nothing
+ * there (a question, a paraphrase, found by best match): any of its best-match words, each on its
+ * own, with its quoted phrases, OR groups, exclusions and filters kept. Null when loosening would
+ * change nothing.
+ */
+export function looseMatchQuery(q: ParsedQuery): ParsedQuery | null {
+  const loose = loosen(q);
+  if (loose === null) return null;
+  return { clauses: [...loose.required, loose.words], exclude: q.exclude, filters: q.filters };
+}
