@@ -152,4 +152,25 @@ describe(`analysis views on the ${TEST_BACKEND} backend`, () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('policy 𠀀');
   });
+
+  // A question's hit opened in its paper marks the question's words, on the lab server as here.
+  it('marks the words of a question in its paper as the embedded engine does', async () => {
+    const marksOf = async (server: TestServer, docId: string, q: string) => {
+      const html = await (await fetch(`${server.url}/documents/${docId}?q=${encodeURIComponent(q)}`)).text();
+      expect(html).toContain('class="closest"');
+      // The search's marks only (they carry the match number), not the annotations' highlights.
+      return [...html.matchAll(/<mark\b[^>]*>/g)]
+        .map((m) => m[0])
+        .filter((tag) => / id="m-\d+"/.test(tag))
+        .map((tag) => `${/data-start="(\d+)"/.exec(tag)![1]}-${/data-end="(\d+)"/.exec(tag)![1]}`);
+    };
+    for (const [docId, q] of [
+      ['li-zhong-personalized-pairing', 'how are village cadres selected'],
+      ['wang-duikou-zhiyuan-mechanism', '对口支援的资金从哪里来'],
+    ] as const) {
+      const want = await marksOf(reference, docId, q);
+      expect(want.length, q).toBeGreaterThan(0);
+      expect(await marksOf(served, docId, q), q).toEqual(want);
+    }
+  });
 });
