@@ -17,7 +17,7 @@ import { openIndexDatabase } from '../src/backends/embedded/index-db.js';
 import { AnnotationStore } from '../src/store/annotations.js';
 import { openDatabase } from '../src/store/db.js';
 import { CorpusSync } from '../src/library/watch.js';
-import { type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
+import { type PageProblems, type TestBrowser, browserSkipReason, launchBrowser, pagePerTest } from './helpers/browser.js';
 import { type TestServer, startServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 
@@ -34,6 +34,7 @@ let store: AnnotationStore;
 let server: TestServer;
 let browser: TestBrowser;
 let page: Page;
+let problems: PageProblems;
 
 const EN_TEXT = 'Echidna Policy Networks\n\nThe echidna network links 对口支援 partners across provinces.\n';
 const ZH_TEXT = '# 针鼹政策网络\n\n针鼹网络连接各省的对口支援伙伴。\n';
@@ -63,8 +64,9 @@ describe.skipIf(skip !== null)('adding papers in the browser', () => {
   });
   pagePerTest(
     () => browser,
-    (p) => {
+    (p, found) => {
       page = p;
+      problems = found;
     },
   );
 
@@ -84,6 +86,25 @@ describe.skipIf(skip !== null)('adding papers in the browser', () => {
     await page.locator('#doclist a', { hasText: 'Echidna Policy Networks' }).waitFor();
     await page.locator('#doclist a', { hasText: '针鼹政策网络' }).waitFor();
     expect(readdirSync(corpus).sort()).toEqual(['echidna-networks.txt', 'wang-counterpart-support-policy.txt', '针鼹网络.md']);
+
+    // The same file again, in the Chinese interface: refused, naming the file and the way out, with no "indexing done".
+    await page.context().addCookies([{ name: 'duikou_lang', value: 'zh', url: server.url }]);
+    try {
+      await page.goto(`${server.url}/documents`);
+      await page
+        .locator('#upload-files')
+        .setInputFiles([{ name: 'echidna-networks.txt', mimeType: 'text/plain', buffer: Buffer.from(EN_TEXT) }]);
+      await page.locator('#upload-submit').click();
+      await expect.poll(() => page.locator('#upload-result').textContent()).toContain('echidna-networks.txt');
+      const refusal = (await page.locator('#upload-result').textContent())!;
+      expect(refusal).toContain('替换同名文献');
+      expect(refusal).not.toMatch(/replace=1|Tick/);
+      expect(await page.locator('#upload-indexing').isHidden()).toBe(true);
+    } finally {
+      await page.context().clearCookies({ name: 'duikou_lang' });
+    }
+    // Chromium logs the refused request (409) itself; that one is expected.
+    problems.errors = problems.errors.filter((e) => !e.includes('status of 409'));
 
     // open one and correct its title
     await page.locator('#doclist a', { hasText: 'Echidna Policy Networks' }).click();

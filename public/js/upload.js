@@ -155,6 +155,8 @@ if (form instanceof HTMLFormElement && input instanceof HTMLInputElement && list
           show(`${describe(body)} ${t('reload')}`);
         }
       } else {
+        // Refused: nothing was indexed, so no "indexing … done" beside the refusal.
+        if (indexing) indexing.hidden = true;
         const message = body?.error?.message ? localMessage(body.error.message) : t('httpError', { status: xhr.status });
         show(message, true);
       }

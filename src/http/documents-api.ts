@@ -266,9 +266,13 @@ export async function addPapers(
       );
       if (clashes.size > 0 && !replace) {
         const list = [...clashes].map(([n, e]) => (n === e ? n : `${n} (as ${e})`)).join(', ');
+        const names = [...clashes.keys()].join('、');
+        // The form's own words for the way out (the API's and the command line's after them), in both languages.
         throw new UserInputError(
           'file_exists',
-          `Already in the corpus: ${list}. Tick "replace" (replace=1, --replace) to put the new version in its place; the old one is kept in the data folder's removed/ (文献已存在)`,
+          `Already in the corpus: ${list}. Tick "Replace papers with the same name" (replace=1 in the API, --replace on the command line) ` +
+            `to put the new version in its place; the old one is kept in the data folder's removed/ ` +
+            `（文献库中已有：${names}。勾选“替换同名文献”即以新版本替换，旧文件保留在数据文件夹的 removed/ 中）`,
           409,
         );
       }
