@@ -573,6 +573,12 @@ describe('the Tags page, one form per action', () => {
     expect(parents).toContain('<option value="页面/乙" lang="zh-Hans">');
     expect(parents).not.toContain('value="页面/甲"');
     expect(parents).not.toContain('value="页面/甲/子"');
+    // A tag with children cannot be deleted, and the page says why beside the button, not only in a tooltip.
+    const del = html.slice(html.indexOf('action="/tags/delete"'), html.indexOf('</form>', html.indexOf('action="/tags/delete"')));
+    expect(del).toMatch(/<button type="submit" class="danger" disabled aria-describedby="tag-delete-why">/);
+    expect(del).toContain('<small class="why" id="tag-delete-why">Move or delete its child tags first</small>');
+    const leaf = await tagPage('页面/乙');
+    expect(leaf).not.toContain('tag-delete-why');
   });
 
   it('nests a tag under another by picking its parent, its children following', async () => {
