@@ -218,14 +218,15 @@ export class PgAnnotationStore implements AnnotationBackend {
   }
 
   async list(filter: AnnotationFilter = {}): Promise<Annotation[]> {
-    return this.withTags(this.pool, await this.matchingRows(filter));
+    return this.withTags(this.pool, await this.matchingRows(this.whereOf(filter)));
   }
 
   async listPage(filter: AnnotationFilter, page: ListPage): Promise<{ total: number; annotations: Annotation[] }> {
-    const { where, params, q } = this.whereOf(filter);
-    if (q !== '') {
+    const clause = this.whereOf(filter);
+    const { where, params } = clause;
+    if (clause.q !== '') {
       // The text filter folds in Node (see matchingRows): the rows are filtered here, and only the page gets its tags.
-      const rows = await this.matchingRows(filter);
+      const rows = await this.matchingRows(clause);
       return { total: rows.length, annotations: await this.withTags(this.pool, rows.slice(page.offset, page.offset + page.limit)) };
     }
     const total = Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM annotations a ${where}`, params)).rows[0]!.n);
@@ -238,9 +239,8 @@ export class PgAnnotationStore implements AnnotationBackend {
     return { total, annotations: await this.withTags(this.pool, rows) };
   }
 
-  /** The rows matching `filter`, in the list order. */
-  private async matchingRows(filter: AnnotationFilter): Promise<AnnotationRow[]> {
-    const { where, params, q } = this.whereOf(filter);
+  /** The rows matching a filter (its {@link whereOf}), in the list order. */
+  private async matchingRows({ where, params, q }: { where: string; params: unknown[]; q: string }): Promise<AnnotationRow[]> {
     const rows = (await this.pool.query<AnnotationRow>(`SELECT a.* FROM annotations a ${where} ${LIST_ORDER}`, params)).rows;
     // Folded substring match in Node: the very foldText the embedded store uses
     // (NFKC + toLowerCase), whatever the database's locale.
