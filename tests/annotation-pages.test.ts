@@ -61,7 +61,10 @@ beforeAll(async () => {
   // overlaps the end of 'def' and runs on
   create('over', ZH, '国家治理的重要方式和机制。在实践中', undefined, { tags: ['干部'], colour: '#90caf9' });
   // from the end of one paragraph into the next
-  create('span', EN, 'continuously improved and enriched.', 'At present, the research', { tags: ['援藏'], note: 'two paragraphs' });
+  create('span', EN, 'continuously improved and enriched.', 'At present, the research', {
+    tags: ['援藏'],
+    note: 'two paragraphs on 对口支援',
+  });
   create('xss', XSS_DOC, XSS_QUOTE, undefined, { tags: [XSS_TAG, 'path dependence'], note: XSS_NOTE });
   create('gone', EN, 'Historical institutionalism, as the main theoretical school', undefined, { tags: ['援藏/干部'], note: 'orphan' });
   store.db.prepare("UPDATE annotations SET status = 'orphaned', anchor_method = 'orphaned' WHERE id = ?").run(made.gone!.id);
@@ -175,6 +178,8 @@ describe('annotations page', () => {
     expect(html).toContain(engine.requireDocument(ZH).title);
     expect(html).toContain(`href="/annotations?tag=${encodeURIComponent('援藏/教育')}"`);
     expect(html).toContain('<p class="card-note" lang="zh-Hans">定义</p>');
+    // An English note that quotes a Chinese term is English (a screen reader reads it so).
+    expect(html).toContain('<p class="card-note" lang="en">two paragraphs on 对口支援</p>');
     expect(html).toContain(`<time datetime="${def.createdAt.slice(0, 10)}">`);
     expect(html).toContain('href="/annotations" aria-current="page"');
   });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCorpus } from '../src/backends/embedded/corpus.js';
 import { copySample } from './helpers/sample.js';
 import { type TestServer, startServer, startServerWithStore } from './helpers/server.js';
-import { CATALOGUES, errorText, localMessage, translator } from '../src/http/i18n.js';
+import { CATALOGUES, errorText, localMessage, textLang, translator } from '../src/http/i18n.js';
 import { en, zh } from '../src/http/messages.js';
 import { escapeHtml } from '../src/http/passage-html.js';
 import { PASSAGE_KINDS } from '../src/core/types.js';
@@ -116,6 +116,24 @@ describe('the translator', () => {
   ])('shows %j in one language', (message, english, chinese) => {
     expect(localMessage(message, 'en')).toBe(english);
     expect(localMessage(message, 'zh')).toBe(chinese);
+  });
+});
+
+describe('the lang of what researchers write (titles, tags, notes, queries)', () => {
+  it.each([
+    ['对口支援', 'zh-Hans'],
+    ['Counterpart support', 'en'],
+    // An English note quoting a Chinese term reads as English, a Chinese one with an English word as Chinese.
+    ['Defines 对口支援 as a governance mechanism', 'en'],
+    ['对口支援是一种治理机制（governance）', 'zh-Hans'],
+    ['GDP增长', 'zh-Hans'],
+    // Ideographs outside the BMP (extension B) count as Chinese.
+    ['𠮷野家', 'zh-Hans'],
+    ['2008', 'en'],
+    ['', 'en'],
+    [null, 'en'],
+  ] as const)('%j is %s', (text, lang) => {
+    expect(textLang(text)).toBe(lang);
   });
 });
 

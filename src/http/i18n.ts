@@ -7,6 +7,7 @@
  */
 import express, { type Request, type RequestHandler, type Response, Router } from 'express';
 import escapeHtml from 'escape-html';
+import { detectLang } from '../pipeline/lang.js';
 import { type MessageKey, type Messages, en, zh } from './messages.js';
 
 /** An interface language. */
@@ -88,8 +89,12 @@ export function tr(res: Response): Translator {
 
 const HAN = /\p{Script=Han}/u;
 
-/** The `lang` of a piece of user content (a title, a tag, a query): Chinese if it holds Han characters. */
-export const textLang = (s: string | null | undefined): string => (s && HAN.test(s) ? 'zh-Hans' : 'en');
+/**
+ * The `lang` of a piece of user content (a title, a tag, a query, a note): Chinese when it reads
+ * as Chinese by the rule papers are read by ({@link detectLang}: ideographs at least 30% of its
+ * letters), so an English note quoting 对口支援 is read aloud as English, not as Chinese.
+ */
+export const textLang = (s: string | null | undefined): string => (s && detectLang(s) === 'zh' ? 'zh-Hans' : 'en');
 
 /**
  * A message from the code (an error, a notice) in one language. Such messages
