@@ -139,7 +139,8 @@ function report(page: Page): Promise<PageReport> {
     const other = (el: Element | null): boolean => {
       const l = el?.closest('[lang]');
       if (l && l !== document.documentElement && l.getAttribute('lang') !== uiLang) return true;
-      return !!el?.closest('[translate="no"], svg, script, style, code[lang], datalist');
+      // A researcher's note is content, not a label, in whatever language it is written.
+      return !!el?.closest('[translate="no"], svg, script, style, code[lang], datalist, .card-note, textarea[name="note"]');
     };
     const labels: string[] = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -240,6 +241,29 @@ describe.skipIf(skip !== null)('one interface language, accessible, on phones to
       }
     }, 120_000);
   }
+
+  it('the annotation filters’ labels and fields line up in one row on a wide screen', async () => {
+    const browser = await launchBrowser({ width: 1280, height: 900, lang: 'en' });
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${server.url}/annotations`);
+      // Tag and Text are text fields, Paper a select: the select was shorter, so its label sat lower.
+      const boxes = await page.evaluate(() =>
+        [...document.querySelectorAll('.annfilter label')].slice(0, 3).map((l) => {
+          const field = l.querySelector('input, select')!.getBoundingClientRect();
+          return { label: l.getBoundingClientRect().top, top: field.top, bottom: field.bottom };
+        }),
+      );
+      expect(boxes).toHaveLength(3);
+      for (const b of boxes.slice(1)) {
+        expect(Math.abs(b.label - boxes[0]!.label), 'label').toBeLessThanOrEqual(1);
+        expect(Math.abs(b.top - boxes[0]!.top), 'field top').toBeLessThanOrEqual(1);
+        expect(Math.abs(b.bottom - boxes[0]!.bottom), 'field bottom').toBeLessThanOrEqual(1);
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   it('the header switches the language, and the choice is remembered over the browser’s', async () => {
     const browser = await launchBrowser({ lang: 'en' });
