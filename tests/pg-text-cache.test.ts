@@ -2,10 +2,12 @@
  * The lab server's cache of papers' texts between queries (TextCache in
  * src/backends/postgres/search-cache.ts), without a database: a text is answered
  * only at the hash it was kept at, the bound holds, and the least recently
- * used text goes first.
+ * used text goes first; and its analysed titles (IndexCache.titleTokens), which a
+ * query reads for every hit's paper.
  */
 import { describe, expect, it } from 'vitest';
-import { TextCache } from '../src/backends/postgres/search-cache.js';
+import { IndexCache, TextCache } from '../src/backends/postgres/search-cache.js';
+import { analyze } from '../src/pipeline/analyze.js';
 
 const texts = { a: '对口支援 A 𠀀'.repeat(10), b: 'counterpart support B'.repeat(10), c: '援疆 C 😀'.repeat(10) };
 
@@ -32,5 +34,23 @@ describe("the lab server's text cache", () => {
     expect(cache.get('a', 'h')).toBe(texts.a);
     expect(cache.get('c', 'h')).toBe(texts.c);
     expect(cache.chars).toBe(texts.a.length + texts.c.length);
+  });
+});
+
+describe("the lab server's analysed titles", () => {
+  it('analyses a title once, keeps it across index generations, and a changed title is analysed anew', () => {
+    const cache = new IndexCache();
+    const title = '中国特色对口支援机制: Achievements 𠀀 and Value';
+    cache.at('g1');
+    const first = cache.titleTokens(title);
+    expect(first).toEqual(analyze(title, 'index'));
+    expect(first.map((t) => t.term)).toContain('对口支援');
+    // The same array: not analysed again by the next query, nor after a write bumps the generation.
+    expect(cache.titleTokens(title)).toBe(first);
+    cache.at('g2');
+    expect(cache.titleTokens(title)).toBe(first);
+    const changed = `${title} (revised)`;
+    expect(cache.titleTokens(changed)).toEqual(analyze(changed, 'index'));
+    expect(cache.titleTokens(changed)).not.toBe(first);
   });
 });

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { Passage, Span } from '../../core/types.js';
 import { analyzePassage } from '../../pipeline/prepare.js';
-import { type AnalyzedToken, analyze, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
+import { type AnalyzedToken, biwords, findRun, hanLayer } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
 import type { PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
@@ -596,7 +596,7 @@ export class QueryView implements SearchSource {
   }
 
   titleTokens(docId: string): AnalyzedToken[] {
-    return analyze(this.docs.get(docId)?.title ?? '', 'index');
+    return this.cache.titleTokens(this.docs.get(docId)?.title ?? '');
   }
 
   expansions(text: string): { text: string; via: string }[] {
