@@ -2,8 +2,8 @@
  * The lab server's cache of papers' texts between queries (TextCache in
  * src/backends/postgres/search-cache.ts), without a database: a text is answered
  * only at the hash it was kept at, the bound holds, and the least recently
- * used text goes first; and its analysed titles (IndexCache.titleTokens), which a
- * query reads for every hit's paper.
+ * used text goes first; and its analysed titles and per-passage facts
+ * (IndexCache), which queries ask for again and again.
  */
 import { describe, expect, it } from 'vitest';
 import { IndexCache, TextCache } from '../src/backends/postgres/search-cache.js';
@@ -52,5 +52,26 @@ describe("the lab server's analysed titles", () => {
     const changed = `${title} (revised)`;
     expect(cache.titleTokens(changed)).toEqual(analyze(changed, 'index'));
     expect(cache.titleTokens(changed)).not.toBe(first);
+  });
+});
+
+describe("the lab server's per-passage facts", () => {
+  it('works out whether a passage cites only, or its Han runs are stable, once per passage id, across generations', () => {
+    const cache = new IndexCache();
+    cache.at('g1');
+    let computed = 0;
+    const answer = (v: boolean) => () => {
+      computed++;
+      return v;
+    };
+    expect(cache.citesOnly(7, answer(true))).toBe(true);
+    expect(cache.citesOnly(7, answer(false))).toBe(true);
+    expect(cache.citesOnly(8, answer(false))).toBe(false);
+    expect(cache.hanStable(7, answer(false))).toBe(false);
+    cache.at('g2');
+    // A passage id is never reused, so a write elsewhere changes nothing kept for it.
+    expect(cache.hanStable(7, answer(true))).toBe(false);
+    expect(cache.citesOnly(8, answer(true))).toBe(false);
+    expect(computed).toBe(3);
   });
 });

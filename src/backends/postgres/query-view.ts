@@ -580,7 +580,11 @@ export class QueryView implements SearchSource {
     const text = this.doc(p.docId).text;
     const joined = joinPieces(text, p.pieces);
     const own = joined.text;
-    const found = findRun(own, run, hanLayer(own).stable);
+    const found = findRun(
+      own,
+      run,
+      this.cache.hanStable(id, () => hanLayer(own).stable),
+    );
     return found.map((r) => ({ start: joined.map(r.start), end: joined.map(r.end - 1) + 1 }));
   }
 
@@ -588,7 +592,7 @@ export class QueryView implements SearchSource {
   citesOnly(id: number): boolean {
     const p = this.loaded.get(id);
     if (!p || p.kind !== 'footnote') return false;
-    return readsAsCitation(joinPieces(this.doc(p.docId).text, p.pieces).text);
+    return this.cache.citesOnly(id, () => readsAsCitation(joinPieces(this.doc(p.docId).text, p.pieces).text));
   }
 
   tokens(id: number): AnalyzedToken[] {

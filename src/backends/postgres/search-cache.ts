@@ -153,6 +153,34 @@ export class IndexCache {
 
   private readonly titles = new LRUCache<string, AnalyzedToken[]>({ max: TITLE_CACHE_SIZE });
 
+  /**
+   * Whether passage `id`'s Han runs survive normalisation (`hanLayer`'s
+   * `stable`: a Chinese run is then found in its text as typed), worked out
+   * once by `compute` and kept across generations, as a passage id is never
+   * reused: a Chinese run found inside longer words is looked for in every
+   * such candidate's text, and working this out read the whole passage each time.
+   */
+  hanStable(id: number, compute: () => boolean): boolean {
+    let v = this.stable.get(id);
+    if (v === undefined) this.stable.set(id, (v = compute()));
+    return v;
+  }
+
+  private readonly stable = new LRUCache<number, boolean>({ max: PASSAGE_CACHE_SIZE });
+
+  /**
+   * Whether footnote `id` only cites a source (`readsAsCitation`), worked out
+   * once by `compute` and kept as {@link hanStable} is: its prior is asked for
+   * by every bound and score of the footnote in every query.
+   */
+  citesOnly(id: number, compute: () => boolean): boolean {
+    let v = this.cites.get(id);
+    if (v === undefined) this.cites.set(id, (v = compute()));
+    return v;
+  }
+
+  private readonly cites = new LRUCache<number, boolean>({ max: PASSAGE_CACHE_SIZE });
+
   passage(id: number): { passage: Passage; words: number } | undefined {
     return this.passages.get(id);
   }
