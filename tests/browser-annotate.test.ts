@@ -263,8 +263,10 @@ describe.skipIf(skip !== null)('annotating in the browser', () => {
     expect(store.get(a.id)).toBeNull();
   }, 60_000);
 
-  // The page reads a paper's annotations from the API a page at a time: the last of more than a page is editable too.
-  it('edits the last of 1,001 annotations on one paper', async () => {
+  // The page reads a paper's annotations from the API a page at a time: the last of more than a page is editable too,
+  // also when it is clicked before the list has reached it (a slow connection): it is then read alone, and saving
+  // it keeps its note rather than writing the empty fields over it.
+  it('edits the last of 1,001 annotations on one paper, also before the list has reached it', async () => {
     const doc = engine.requireDocument(EN);
     const words = [...doc.text.matchAll(/\b[A-Za-z]{5,}\b/g)].slice(0, 1001);
     expect(words).toHaveLength(1001);
@@ -272,12 +274,37 @@ describe.skipIf(skip !== null)('annotating in the browser', () => {
       words.map((w, i) => store.create({ docId: EN, start: w.index!, end: w.index! + w[0].length, note: `word ${i + 1}` }, doc).id),
     )();
     const last = made[made.length - 1]!;
-    await page.goto(`${server.url}/documents/${EN}`);
-    await page.locator(`#a-${last}`).click();
-    await page.locator('#ann-pop').waitFor({ state: 'visible' });
-    expect(await page.locator('#ann-note').inputValue()).toBe('word 1001');
-    await page.keyboard.press('Escape');
-    store.db.transaction(() => made.forEach((id) => store.delete(id)))();
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      // The list's pages after the first wait until the popover has been used.
+      await page.route('**/api/annotations?*', async (route) => {
+        if (new URL(route.request().url()).searchParams.get('offset') !== '0') await held;
+        // A page held until after `unroute` was already let through by it.
+        await route.continue().catch(() => undefined);
+      });
+      await page.goto(`${server.url}/documents/${EN}`);
+      await page.locator(`#a-${last}`).click();
+      await page.locator('#ann-pop').waitFor({ state: 'visible' });
+      await expect.poll(() => page.locator('#ann-note').inputValue()).toBe('word 1001');
+      await page.locator('#ann-tags').fill('early');
+      await page.locator('#ann-save').click();
+      await expect.poll(() => store.get(last)?.tags).toEqual(['early']);
+      expect(store.get(last)!.note).toBe('word 1001');
+      release();
+      await page.unroute('**/api/annotations?*');
+      // With the whole list read, the popover shows it as saved.
+      await page.goto(`${server.url}/documents/${EN}`);
+      await page.locator(`#a-${last}`).click();
+      await page.locator('#ann-pop').waitFor({ state: 'visible' });
+      await expect.poll(() => page.locator('#ann-note').inputValue()).toBe('word 1001');
+      expect(await page.locator('#ann-tags').inputValue()).toBe('early');
+      await page.keyboard.press('Escape');
+    } finally {
+      release();
+      await page.unroute('**/api/annotations?*');
+      store.db.transaction(() => made.forEach((id) => store.delete(id)))();
+    }
   }, 60_000);
 
   // Another coder deletes an annotation while the page reads the list: the offsets move by one and

@@ -270,7 +270,11 @@ function init() {
     returnFocus = document.activeElement;
     resetConfirm();
     showError('');
-    const a = m.kind === 'edit' ? annotations.get(m.id) : reattachId ? annotations.get(reattachId) : undefined;
+    const id = m.kind === 'edit' ? m.id : m.kind === 'reattach' ? reattachId : null;
+    const a = id ? annotations.get(id) : undefined;
+    // On again if an annotation opened before was still being read (see fillWhenRead).
+    tagsInput.disabled = false;
+    note.disabled = false;
     title.textContent = m.kind === 'edit' ? t('editAnnotation') : m.kind === 'reattach' ? t('reattach') : t('annotate');
     quote.textContent = quoteText.length > 300 ? `${quoteText.slice(0, 300)}…` : quoteText;
     tagsInput.value = a ? a.tags.join(', ') : '';
@@ -284,6 +288,35 @@ function init() {
     updateSuggestions();
     place(rect);
     tagsInput.focus();
+    if (id && !a) void fillWhenRead(m, id);
+  }
+
+  /**
+   * An annotation opened before the paper's list has reached it (a paper with more than a page of
+   * them, on a slow connection): read it alone, and keep Save off until its tags and note are in the
+   * fields, so saving can never write empty ones over them.
+   * @param {NonNullable<typeof mode>} m - the popover's mode when it opened (nothing is filled once it changed)
+   * @param {string} id
+   */
+  async function fillWhenRead(m, id) {
+    const fields = [tagsInput, note, save];
+    for (const f of fields) f.disabled = true;
+    try {
+      /** @type {import('./duikou.js').Annotation} */
+      const a = await api('GET', `/api/annotations/${encodeURIComponent(id)}`);
+      if (mode !== m) return;
+      annotations.set(a.id, a);
+      tagsInput.value = a.tags.join(', ');
+      note.value = a.note;
+      setColour(a.colour);
+      for (const f of fields) f.disabled = false;
+      updateSuggestions();
+      tagsInput.focus();
+    } catch (e) {
+      if (mode !== m) return;
+      // Tags and note stay off: what they hold is not known, so nothing is saved over it.
+      showError(e instanceof ApiError ? e.message : String(e));
+    }
   }
 
   function close() {
@@ -371,7 +404,8 @@ function init() {
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    if (!mode || busy) return;
+    // Save is off while the annotation being edited is read (see fillWhenRead), whatever submits the form.
+    if (!mode || busy || save.disabled) return;
     const m = mode;
     const colour = chosenColour();
     // The vocabulary's names and the annotation's own stay whole when they hold a comma or 、.
