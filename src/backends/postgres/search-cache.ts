@@ -16,7 +16,7 @@ const POSTINGS_CACHE_IDS = 4_000_000;
 /** Passages (their place, kind and pieces) kept between queries. */
 const PASSAGE_CACHE_SIZE = 100_000;
 /** Papers' titles kept analysed between queries (a title of 15 words is about 2 KB of tokens). */
-export const TITLE_CACHE_SIZE = 20_000;
+const TITLE_CACHE_SIZE = 20_000;
 
 /**
  * A term's posting list: passage ids, ascending, and for each the term's
@@ -146,12 +146,13 @@ export class IndexCache {
    * word over 842 papers.
    */
   titleTokens(title: string): AnalyzedToken[] {
-    let toks = this.titles.get(title);
-    if (toks === undefined) this.titles.set(title, (toks = analyze(title, 'index')));
-    return toks;
+    return this.titles.memo(title);
   }
 
-  private readonly titles = new LRUCache<string, AnalyzedToken[]>({ max: TITLE_CACHE_SIZE });
+  private readonly titles = new LRUCache<string, AnalyzedToken[]>({
+    max: TITLE_CACHE_SIZE,
+    memoMethod: (title) => analyze(title, 'index'),
+  });
 
   /**
    * Whether passage `id`'s Han runs survive normalisation (`hanLayer`'s
@@ -161,12 +162,10 @@ export class IndexCache {
    * such candidate's text, and working this out read the whole passage each time.
    */
   hanStable(id: number, compute: () => boolean): boolean {
-    let v = this.stable.get(id);
-    if (v === undefined) this.stable.set(id, (v = compute()));
-    return v;
+    return this.stable.memo(id, { context: compute });
   }
 
-  private readonly stable = new LRUCache<number, boolean>({ max: PASSAGE_CACHE_SIZE });
+  private readonly stable = passageFacts();
 
   /**
    * Whether footnote `id` only cites a source (`readsAsCitation`), worked out
@@ -174,12 +173,10 @@ export class IndexCache {
    * by every bound and score of the footnote in every query.
    */
   citesOnly(id: number, compute: () => boolean): boolean {
-    let v = this.cites.get(id);
-    if (v === undefined) this.cites.set(id, (v = compute()));
-    return v;
+    return this.cites.memo(id, { context: compute });
   }
 
-  private readonly cites = new LRUCache<number, boolean>({ max: PASSAGE_CACHE_SIZE });
+  private readonly cites = passageFacts();
 
   passage(id: number): { passage: Passage; words: number } | undefined {
     return this.passages.get(id);
@@ -196,6 +193,14 @@ export class IndexCache {
     }
     this.passages.set(id, e);
   }
+}
+
+/** A yes/no fact per passage id, worked out by the function each lookup brings (its context) on a miss. */
+function passageFacts(): LRUCache<number, boolean, () => boolean> {
+  return new LRUCache<number, boolean, () => boolean>({
+    max: PASSAGE_CACHE_SIZE,
+    memoMethod: (_id, _stale, { context }) => context(),
+  });
 }
 
 /**
