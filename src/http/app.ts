@@ -38,6 +38,10 @@ export function createApp(given: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('view engine', 'ejs');
   app.set('views', `${ROOT}views`);
+  // Compile each template once per process. Express caches views only under NODE_ENV=production, which
+  // `npm start` does not set: every page read and compiled its templates again (the annotations page its
+  // card template once per card). `npm run dev` restarts when a template changes.
+  app.set('view cache', true);
   app.set('query parser', 'simple');
   const { access } = deps;
   if (access.trustProxy !== undefined) app.set('trust proxy', access.trustProxy);
