@@ -5,6 +5,7 @@ import { type TestLibrary, startServerOnTestBackend } from './helpers/backends.j
 import type { TestServer } from './helpers/server.js';
 import { SAMPLE } from './helpers/sample.js';
 import { MAX_NOTE_LENGTH } from '../src/store/annotation-rules.js';
+import type { Annotation } from '../src/store/annotation-types.js';
 
 let engine: Engine;
 let library: TestLibrary;
@@ -73,6 +74,11 @@ describe('annotations API', () => {
     expect(s.status).toBe(200);
     expect(s.body.total).toBeGreaterThan(0);
     expect(s.body.hits.every((h: any) => h.annotations.some((a: any) => a.id === id))).toBe(true);
+    // Each with its tags, colour and note, in the hits and in the hits grouped by paper.
+    const listed = { id, start: r.start, end: r.end, tags: ['援藏', '援藏/教育'], colour: '#88ccff', note: 'definition 定义' };
+    expect(s.body.hits[0].annotations.find((a: any) => a.id === id)).toEqual(listed);
+    const grouped = await call('GET', `/api/search?q=${encodeURIComponent('tag:援藏 对口支援')}&group=paper`);
+    expect(grouped.body.groups[0].hits[0].annotations.find((a: any) => a.id === id)).toEqual(listed);
     const n = await call('GET', `/api/search?q=${encodeURIComponent('note:definition')}`);
     expect(n.body.hits.map((h: any) => h.docId)).toContain(ZH);
 
@@ -221,6 +227,54 @@ describe('annotations API', () => {
       expect([r.status, r.body.error.code], bad).toEqual([400, 'bad_parameter']);
     }
     for (const id of ids) expect((await call('DELETE', `/api/annotations/${id}`)).status).toBe(200);
+  });
+
+  // What the annotations page orders and counts: every annotation's key, its note and quote read only for the page shown.
+  it('lists keys in the list order with the list fields but the quotes and notes, and reads only the annotations asked for, on both backends', async () => {
+    const text = engine.requireDocument(EN).text;
+    const words = ['support', 'policy', 'China', 'regional'];
+    const made: string[] = [];
+    for (const [i, word] of words.entries()) {
+      const start = text.indexOf(word);
+      const r = await call('POST', '/api/annotations', {
+        docId: EN,
+        start,
+        end: start + word.length,
+        tags: i % 2 === 0 ? ['keys/even'] : ['keys'],
+        note: `Keyed 𠀀 note ${i}`,
+      });
+      expect(r.status).toBe(201);
+      made.push(r.body.id);
+    }
+    const store = library.backend;
+    const fields = ['id', 'docId', 'start', 'end', 'colour', 'tags', 'createdAt', 'updatedAt', 'status', 'createdBy'] as const;
+    const keyOf = (a: Annotation) => Object.fromEntries(fields.map((f) => [f, a[f]]));
+    for (const filter of [
+      {},
+      { docId: EN },
+      { tag: 'keys' },
+      { tag: 'keys/even' },
+      { q: 'KEYED 𠀀' },
+      { orphaned: false },
+      { viewer: 'owner', tag: 'keys' },
+    ]) {
+      const keys = await store.listKeys(filter);
+      expect(keys, JSON.stringify(filter)).toEqual((await store.list(filter)).map(keyOf));
+      for (const k of keys) expect(Object.keys(k).sort()).toEqual([...fields].sort());
+    }
+    expect((await store.listKeys({ tag: 'keys' })).map((k) => k.id).sort()).toEqual([...made].sort());
+    expect((await store.listKeys({ q: 'keyed 𠀀 note 3' })).map((k) => k.id)).toEqual([made[3]]);
+    // `ids`: those annotations, in the list order, with the other criteria still applied.
+    const two = [made[2]!, made[0]!];
+    expect((await store.list({ ids: two })).map((a) => a.id)).toEqual(
+      (await store.list({ tag: 'keys' })).map((a) => a.id).filter((id) => two.includes(id)),
+    );
+    const even = await store.list({ ids: two, tag: 'keys/even' });
+    expect(even).toEqual(await store.list({ tag: 'keys/even' }));
+    expect(even.map((a) => a.note).sort()).toEqual(['Keyed 𠀀 note 0', 'Keyed 𠀀 note 2']);
+    expect(await store.list({ ids: [made[1]!], tag: 'keys/even' })).toEqual([]);
+    expect(await store.list({ ids: [] })).toEqual([]);
+    for (const id of made) expect((await call('DELETE', `/api/annotations/${id}`)).status).toBe(200);
   });
 
   it('answers 100 annotations when no limit is asked for, and says where the next page starts', async () => {

@@ -18,6 +18,7 @@ import type { RankOptions } from '../pipeline/rank.js';
 import type {
   Annotation,
   AnnotationFilter,
+  AnnotationKey,
   AnnotationPatch,
   DocText,
   KnownDocument,
@@ -52,6 +53,8 @@ export interface AnnotationBackend {
   merge(ids: readonly string[], doc: DocText, by: string): Promise<Annotation>;
   delete(id: string): Promise<Annotation>;
   list(filter?: AnnotationFilter): Promise<Annotation[]>;
+  /** {@link list}'s annotations, in its order, as keys: what ordering and counting read, without quotes and notes. */
+  listKeys(filter?: AnnotationFilter): Promise<AnnotationKey[]>;
   /** One page of {@link list}'s answer, and how many match in all. */
   listPage(filter: AnnotationFilter, page: ListPage): Promise<{ total: number; annotations: Annotation[] }>;
   restore(backup: {

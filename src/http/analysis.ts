@@ -283,7 +283,8 @@ export async function cooccurrenceOf(engine: PaperCatalog, store: AnnotationBack
     .filter((t) => t.count > 0)
     .map((t) => t.name)
     .sort(compareWords);
-  const table = cooccurrence(await store.list({ orphaned: false, viewer }), tags, unit, passagesIn(engine));
+  // Keys only: the table reads where annotations stand and their tags, never their quotes or notes.
+  const table = cooccurrence(await store.listKeys({ orphaned: false, viewer }), tags, unit, passagesIn(engine));
   return {
     unit,
     tags: table.tags,

@@ -14,7 +14,7 @@ import { UserInputError } from '../core/errors.js';
 import { formatPages } from '../export/citation.js';
 import { compareWords, matchesTyped, pinyinKeys, sortTagNames } from '../pipeline/pinyin.js';
 import type { AnnotationBackend, PaperCatalog } from '../backends/types.js';
-import type { Annotation, Tag } from '../store/annotation-types.js';
+import type { Annotation, AnnotationKey, Tag } from '../store/annotation-types.js';
 import { splitTagList } from '../store/annotation-rules.js';
 import { mayChange, withSection } from './annotations-api.js';
 import { cooccurringIn, passagesIn } from '../services/cooccurrence.js';
@@ -53,10 +53,11 @@ export function colourClass(colour: string | null): string {
   return i < 0 ? 'hl-cx' : `hl-c${i}`;
 }
 
-/** One quote card; `canEdit` when the viewer may change it (their own, or the owner any). */
 /** How far into its paper an annotation starts, from 0 to 1 (the `position` sort). */
-const positionIn = (doc: { text: string } | undefined, a: Annotation): number =>
+const positionIn = (doc: { text: string } | undefined, a: AnnotationKey): number =>
   doc && doc.text.length > 0 ? a.start / doc.text.length : 0;
+
+/** One quote card; `canEdit` when the viewer may change it (their own, or the owner any). */
 
 function card(engine: PaperCatalog, a: Annotation, canEdit: boolean) {
   const s = withSection(engine, a);
@@ -99,8 +100,8 @@ type Card = ReturnType<typeof card>;
  */
 export const CARDS_PER_PAGE = 100;
 
-/** What {@link sortCards} orders by, taken from an annotation without drawing its card. */
-function sortKey(engine: PaperCatalog, a: Annotation) {
+/** What {@link sortCards} orders by, taken from an annotation's key without drawing its card. */
+function sortKey(engine: PaperCatalog, a: AnnotationKey) {
   const doc = engine.document(a.docId);
   return {
     a,
@@ -124,18 +125,23 @@ interface CardPage {
   nextUrl: string | null;
 }
 
+/** Where a list of cards comes from: the store, the viewer, and who may change a card. */
+interface CardSource {
+  engine: PaperCatalog;
+  store: AnnotationBackend;
+  viewer: string;
+  may: (a: Annotation) => boolean;
+}
+
 /**
- * The cards of `list` in `sort` order from `offset` on, drawn only for that page.
+ * The cards of `list` in `sort` order from `offset` on. The list is of keys
+ * (place, tags, dates: what the order reads); only the page's annotations
+ * are read in full, quotes and notes, and drawn. One deleted meanwhile is
+ * left out of the page.
  * @param param - the address's parameter that holds this list's offset
  */
-function cardPage(
-  engine: PaperCatalog,
-  list: readonly Annotation[],
-  sort: CardSort,
-  req: Request,
-  param: string,
-  may: (a: Annotation) => boolean,
-): CardPage {
+async function cardPage(from: CardSource, list: readonly AnnotationKey[], sort: CardSort, req: Request, param: string): Promise<CardPage> {
+  const { engine, store, viewer, may } = from;
   const sorted = sortCards(
     list.map((a) => sortKey(engine, a)),
     sort,
@@ -143,7 +149,13 @@ function cardPage(
   // Past the end (the last card of the last page deleted, say): the last page.
   const asked = int(req.query as Query, param, 0, 0, Number.MAX_SAFE_INTEGER);
   const offset = asked < sorted.length ? asked : Math.floor(Math.max(0, sorted.length - 1) / CARDS_PER_PAGE) * CARDS_PER_PAGE;
-  const cards = sorted.slice(offset, offset + CARDS_PER_PAGE).map((k) => card(engine, k.a, may(k.a)));
+  const shown = sorted.slice(offset, offset + CARDS_PER_PAGE);
+  const full = shown.length === 0 ? [] : await store.list({ ids: shown.map((k) => k.id), viewer });
+  const byId = new Map(full.map((a) => [a.id, a]));
+  const cards = shown.flatMap((k) => {
+    const a = byId.get(k.id);
+    return a === undefined ? [] : [card(engine, a, may(a))];
+  });
   const at = (n: number) => {
     const u = new URL(req.originalUrl, 'http://duikou');
     if (n > 0) u.searchParams.set(param, String(n));
@@ -191,7 +203,7 @@ export function resolveTag(typed: string, names: readonly string[]): string {
 }
 
 /** Per tag name key: distinct annotations carrying the tag or a descendant, among `list`. */
-function countsIn(list: readonly Annotation[]): Map<string, number> {
+function countsIn(list: readonly AnnotationKey[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const a of list) {
     const keys = new Set<string>();
@@ -232,27 +244,27 @@ async function annotationsPage(engine: PaperCatalog, store: AnnotationBackend, r
   // `with=<tag>` (from the co-occurrence table): only the annotations where `tag` and that tag co-occur.
   const withTag = str(query, 'with').trim();
   const unit = str(query, 'unit') === 'passage' ? 'passage' : 'annotation';
-  // One read of what the paper and text filters leave (the tree counts it, whatever tag is picked),
-  // and one more only for a picked tag: each read carries every note, so reading the same
-  // annotations four times made the page four times as slow with long notes.
+  // Keys (place, tags, dates) of what the paper and text filters leave (the tree counts it, whatever
+  // tag is picked), and of a picked tag's: the quotes and notes of a team's thousands of annotations
+  // are megabytes, read only for the page of cards shown (cardPage).
   const unfiltered = { viewer, ...(f.docId ? { docId: f.docId } : {}), ...(f.q ? { q: f.q } : {}) };
-  const around = await store.list(unfiltered);
-  const picked = f.tag ? await store.list({ ...unfiltered, tag: f.tag }) : around;
+  const around = await store.listKeys(unfiltered);
+  const picked = f.tag ? await store.listKeys({ ...unfiltered, tag: f.tag }) : around;
   let live = picked.filter((a) => a.status === 'anchored');
   if (withTag && f.tag) {
     // Co-occurrence is counted over every anchored annotation, whichever paper or text is filtered.
-    const all = f.docId || f.q ? await store.list({ orphaned: false, viewer }) : around.filter((a) => a.status === 'anchored');
+    const all = f.docId || f.q ? await store.listKeys({ orphaned: false, viewer }) : around.filter((a) => a.status === 'anchored');
     const ids = new Set(cooccurringIn(all, unit, passagesIn(engine), f.tag, withTag).map((a) => a.id));
     live = around.filter((a) => a.status === 'anchored' && ids.has(a.id));
   }
-  const anchored = cardPage(engine, live, sort, req, 'offset', may);
-  const orphaned = cardPage(
-    engine,
+  const from: CardSource = { engine, store, viewer, may };
+  const anchored = await cardPage(from, live, sort, req, 'offset');
+  const orphaned = await cardPage(
+    from,
     picked.filter((a) => a.status === 'orphaned'),
     sort,
     req,
     'orphans',
-    may,
   );
   const filtered = !!(f.tag || f.docId || f.q);
   const counts = countsIn(around);

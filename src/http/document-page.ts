@@ -123,7 +123,7 @@ export function manageState(doc: CorpusDocument, deps: AppDeps) {
     file: doc.file,
     // A paper not in the library's own folder is one of the read-only sample papers: removing it hides it.
     sample: !!deps.sampleDir && !!deps.corpusDir && !existsSync(join(deps.corpusDir, doc.file)),
-    annotationCount: store ? store.list({ docId: doc.id }).length : 0,
+    annotationCount: store ? store.listKeys({ docId: doc.id }).length : 0,
     title: doc.title,
     authors: doc.authors.join('\n'),
     year: doc.year === null ? '' : String(doc.year),

@@ -381,7 +381,7 @@ export async function removePaper(lib: PaperLibrary, id: string, deleteAnnotatio
   let orphaned = 0;
   if (lib.store) {
     if (deleteAnnotations) deleted = lib.store.deleteByDocument(id);
-    orphaned = lib.store.list({ docId: id }).length;
+    orphaned = lib.store.listKeys({ docId: id }).length;
   }
   const what = deleted
     ? t('flash.removedDeleted', { n: deleted })

@@ -8,7 +8,7 @@ import type { Passage, Span } from '../core/types.js';
 import type { AnnotationBackend, SearchBackend } from '../backends/types.js';
 import type { PaperGroup, SearchHit, SearchOptions, SearchResult } from '../backends/search-contract.js';
 import { type ParsedQuery, parseQuery } from '../pipeline/query.js';
-import type { Annotation } from '../store/annotation-types.js';
+import type { AnnotationKey } from '../store/annotation-types.js';
 import { foldText } from '../store/annotation-rules.js';
 
 /** An annotation as a search hit mentions it. */
@@ -32,8 +32,8 @@ export interface AnnotatedResult extends Omit<SearchResult, 'hits' | 'groups'> {
 
 const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.end;
 
-function byDoc(list: Annotation[]): Map<string, Annotation[]> {
-  const m = new Map<string, Annotation[]>();
+function byDoc<A extends AnnotationKey>(list: A[]): Map<string, A[]> {
+  const m = new Map<string, A[]>();
   for (const a of list) {
     if (a.status === 'orphaned') continue;
     const arr = m.get(a.docId);
@@ -51,7 +51,7 @@ export interface AnnotationFilter {
 }
 
 /** The passage test of annotation groups (each must hold through an overlapping annotation), with `restrict`. */
-function restrictTo(groups: Map<string, Annotation[]>[], restrict: ((p: Passage) => boolean) | undefined): AnnotationFilter {
+function restrictTo(groups: Map<string, AnnotationKey[]>[], restrict: ((p: Passage) => boolean) | undefined): AnnotationFilter {
   if (groups.length === 0) return restrict ? { restrict } : {};
   const within = [...groups[0]!.keys()].filter((d) => groups.every((g) => g.has(d))).sort();
   return {
@@ -74,8 +74,9 @@ export async function annotationRestrictVia(
   restrict?: (p: Passage) => boolean,
   viewer?: string,
 ): Promise<AnnotationFilter> {
-  const groups: Map<string, Annotation[]>[] = [];
-  for (const tag of parsed.filters.tags) groups.push(byDoc(await store.list({ tag, viewer })));
+  const groups: Map<string, AnnotationKey[]>[] = [];
+  // A tag filter reads where its annotations stand, not their quotes and notes.
+  for (const tag of parsed.filters.tags) groups.push(byDoc(await store.listKeys({ tag, viewer })));
   for (const words of parsed.filters.notes) {
     const needle = foldText(words);
     groups.push(byDoc((await store.list({ q: words, viewer })).filter((a) => foldText(a.note).includes(needle))));
@@ -98,12 +99,17 @@ export async function searchWithAnnotations(
   const filter = await annotationRestrictVia(store, parsed, opts.restrict, viewer);
   const result = await search.search(query, parsed, { ...opts, ...filter });
 
-  const docsOnPage = [...new Set(result.hits.map((h) => h.docId))];
-  const onPage = new Map<string, Annotation[]>();
-  for (const d of docsOnPage) onPage.set(d, await store.list({ docId: d, orphaned: false, viewer }));
+  // The papers' annotations as keys, and in full (their notes) only those a hit on the page overlaps.
+  const pageHits = [...result.hits, ...(result.groups ?? []).flatMap((g) => g.hits)];
+  const shown: string[] = [];
+  for (const d of new Set(pageHits.map((h) => h.docId))) {
+    const hits = pageHits.filter((h) => h.docId === d);
+    for (const k of await store.listKeys({ docId: d, orphaned: false, viewer })) if (hits.some((h) => overlaps(k, h))) shown.push(k.id);
+  }
+  const byDocOnPage = byDoc(shown.length === 0 ? [] : await store.list({ ids: shown, orphaned: false, viewer }));
   const annotate = (h: SearchHit): AnnotatedHit => ({
     ...h,
-    annotations: (onPage.get(h.docId) ?? [])
+    annotations: (byDocOnPage.get(h.docId) ?? [])
       .filter((a) => overlaps(a, h))
       .map((a) => ({ id: a.id, start: a.start, end: a.end, tags: a.tags, colour: a.colour, note: a.note })),
   });

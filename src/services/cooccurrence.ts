@@ -18,7 +18,7 @@
  * the annotations tagged A or B in those passages.
  */
 import type { Passage } from '../core/types.js';
-import type { Annotation } from '../store/annotation-types.js';
+import type { AnnotationKey } from '../store/annotation-types.js';
 
 /** The table: tags in order, and a count for each pair. */
 export interface CooccurrenceTable {
@@ -27,12 +27,12 @@ export interface CooccurrenceTable {
   counts: number[][];
 }
 
-const overlaps = (a: Annotation, b: Annotation): boolean => a.docId === b.docId && a.start < b.end && b.start < a.end;
+const overlaps = (a: AnnotationKey, b: AnnotationKey): boolean => a.docId === b.docId && a.start < b.end && b.start < a.end;
 
 /** Per annotation: the tags it co-occurs with (its own and those of every overlapping annotation). */
-function neighbourTags(annotations: readonly Annotation[]): Map<Annotation, Set<string>> {
-  const out = new Map<Annotation, Set<string>>();
-  const byDoc = new Map<string, Annotation[]>();
+function neighbourTags(annotations: readonly AnnotationKey[]): Map<AnnotationKey, Set<string>> {
+  const out = new Map<AnnotationKey, Set<string>>();
+  const byDoc = new Map<string, AnnotationKey[]>();
   for (const a of annotations) {
     const list = byDoc.get(a.docId);
     if (list) list.push(a);
@@ -59,7 +59,7 @@ function neighbourTags(annotations: readonly Annotation[]): Map<Annotation, Set<
  * The annotations behind one cell: those tagged `a` that co-occur with `b`,
  * and those tagged `b` that co-occur with `a` (for `a === b`: those tagged `a`).
  */
-export function cooccurringAnnotations(annotations: readonly Annotation[], a: string, b: string): Annotation[] {
+export function cooccurringAnnotations(annotations: readonly AnnotationKey[], a: string, b: string): AnnotationKey[] {
   const live = annotations.filter((x) => x.status !== 'orphaned');
   const near = neighbourTags(live);
   return live.filter((x) => (x.tags.includes(a) && near.get(x)!.has(b)) || (x.tags.includes(b) && near.get(x)!.has(a)));
@@ -69,7 +69,7 @@ export function cooccurringAnnotations(annotations: readonly Annotation[], a: st
  * The co-occurrence table of the given annotations.
  * @param tagOrder - the tags to show, in order (default: every tag used, by name)
  */
-export function cooccurrenceTable(annotations: readonly Annotation[], tagOrder?: readonly string[]): CooccurrenceTable {
+export function cooccurrenceTable(annotations: readonly AnnotationKey[], tagOrder?: readonly string[]): CooccurrenceTable {
   const live = annotations.filter((x) => x.status !== 'orphaned');
   const tags = tagOrder ? [...tagOrder] : [...new Set(live.flatMap((x) => x.tags))].sort();
   const index = new Map(tags.map((t, i) => [t, i]));
@@ -97,11 +97,11 @@ export function cooccurrenceTable(annotations: readonly Annotation[], tagOrder?:
 }
 
 /** The passages (any stable keys) an annotation overlaps. */
-export type PassagesOf = (a: Annotation) => readonly string[];
+export type PassagesOf = (a: AnnotationKey) => readonly string[];
 
 /** Per passage: the annotations overlapping it. */
-function byPassage(annotations: readonly Annotation[], passagesOf: PassagesOf): Map<string, Annotation[]> {
-  const out = new Map<string, Annotation[]>();
+function byPassage(annotations: readonly AnnotationKey[], passagesOf: PassagesOf): Map<string, AnnotationKey[]> {
+  const out = new Map<string, AnnotationKey[]>();
   for (const a of annotations) {
     if (a.status === 'orphaned') continue;
     for (const key of passagesOf(a)) {
@@ -115,7 +115,7 @@ function byPassage(annotations: readonly Annotation[], passagesOf: PassagesOf): 
 
 /** The co-occurrence table with the passage as the unit: `counts[i][j]` passages where tags i and j are both coded. */
 export function passageCooccurrenceTable(
-  annotations: readonly Annotation[],
+  annotations: readonly AnnotationKey[],
   passagesOf: PassagesOf,
   tagOrder: readonly string[],
 ): CooccurrenceTable {
@@ -131,12 +131,12 @@ export function passageCooccurrenceTable(
 
 /** The annotations behind a passage-unit cell: those tagged `a` or `b` in passages where both are coded. */
 export function passageCooccurringAnnotations(
-  annotations: readonly Annotation[],
+  annotations: readonly AnnotationKey[],
   passagesOf: PassagesOf,
   a: string,
   b: string,
-): Annotation[] {
-  const out = new Set<Annotation>();
+): AnnotationKey[] {
+  const out = new Set<AnnotationKey>();
   for (const list of byPassage(annotations, passagesOf).values()) {
     const tags = new Set(list.flatMap((x) => x.tags));
     if (!tags.has(a) || !tags.has(b)) continue;
@@ -158,7 +158,7 @@ export function passagesIn(corpus: { document(id: string): { passages: readonly 
 
 /** The table in either unit. */
 export function cooccurrence(
-  annotations: readonly Annotation[],
+  annotations: readonly AnnotationKey[],
   tags: readonly string[],
   unit: CooccurrenceUnit,
   passagesOf: PassagesOf,
@@ -168,11 +168,11 @@ export function cooccurrence(
 
 /** The quotes behind a cell in either unit. */
 export function cooccurringIn(
-  annotations: readonly Annotation[],
+  annotations: readonly AnnotationKey[],
   unit: CooccurrenceUnit,
   passagesOf: PassagesOf,
   a: string,
   b: string,
-): Annotation[] {
+): AnnotationKey[] {
   return unit === 'passage' ? passageCooccurringAnnotations(annotations, passagesOf, a, b) : cooccurringAnnotations(annotations, a, b);
 }

@@ -6,7 +6,7 @@
  * two backends cannot drift apart in what they return.
  */
 import { type AnchorMethod, type AnchorResult, type AnchorStatus, type Selector, makeQuote, reanchor } from './anchor.js';
-import type { Annotation, KnownDocument, MergedSource, ReanchorCounts } from './annotation-types.js';
+import type { Annotation, AnnotationKey, KnownDocument, MergedSource, ReanchorCounts } from './annotation-types.js';
 
 /**
  * An annotations row as both stores read it: `merged_from` is JSON text in
@@ -32,17 +32,23 @@ export interface AnnotationRow {
   merged_from: string | MergedSource[];
 }
 
-/**
- * Rows and their tag links (in tag order) → annotations; the one mapping both
- * stores use.
- */
-export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string; name: string }[]): Annotation[] {
+/** Tag links (in tag order) by annotation id. */
+function tagsById(links: { aid: string; name: string }[]): Map<string, string[]> {
   const byId = new Map<string, string[]>();
   for (const l of links) {
     const list = byId.get(l.aid);
     if (list) list.push(l.name);
     else byId.set(l.aid, [l.name]);
   }
+  return byId;
+}
+
+/**
+ * Rows and their tag links (in tag order) → annotations; the one mapping both
+ * stores use.
+ */
+export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string; name: string }[]): Annotation[] {
+  const byId = tagsById(links);
   return rows.map((r) => ({
     id: r.id,
     docId: r.doc_id,
@@ -62,6 +68,32 @@ export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string;
     createdBy: r.created_by,
     updatedBy: r.updated_by,
     mergedFrom: typeof r.merged_from === 'string' ? (JSON.parse(r.merged_from) as MergedSource[]) : r.merged_from,
+  }));
+}
+
+/** The columns of an {@link AnnotationKey} (of the table aliased `a`), the same text in SQLite and PostgreSQL. */
+export const KEY_COLUMNS = 'a.id, a.doc_id, a.start, a."end", a.colour, a.created_at, a.updated_at, a.status, a.created_by';
+
+/** An annotations row as {@link KEY_COLUMNS} reads it. */
+export type AnnotationKeyRow = Pick<
+  AnnotationRow,
+  'id' | 'doc_id' | 'start' | 'end' | 'colour' | 'created_at' | 'updated_at' | 'status' | 'created_by'
+>;
+
+/** Key rows and their tag links (in tag order) → annotation keys; the one mapping both stores use. */
+export function keysFromRows(rows: AnnotationKeyRow[], links: { aid: string; name: string }[]): AnnotationKey[] {
+  const byId = tagsById(links);
+  return rows.map((r) => ({
+    id: r.id,
+    docId: r.doc_id,
+    start: r.start,
+    end: r.end,
+    colour: r.colour,
+    tags: byId.get(r.id) ?? [],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    status: r.status,
+    createdBy: r.created_by,
   }));
 }
 

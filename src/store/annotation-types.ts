@@ -46,6 +46,18 @@ export interface Annotation {
   mergedFrom: MergedSource[];
 }
 
+/**
+ * What sorting, counting and co-occurrence read of an annotation: where it
+ * stands, its tags, coder and dates, without its quote, context, note or
+ * merge history. A team's thousands of annotations with long notes are
+ * megabytes; a page that orders them and shows a hundred reads those hundred
+ * in full (`ids` in {@link AnnotationFilter}) and only this of the rest.
+ */
+export type AnnotationKey = Pick<
+  Annotation,
+  'id' | 'docId' | 'start' | 'end' | 'colour' | 'tags' | 'createdAt' | 'updatedAt' | 'status' | 'createdBy'
+>;
+
 /** One coder's annotation as the group's version records it. */
 export interface MergedSource {
   id: string;
@@ -97,6 +109,8 @@ export interface AnnotationFilter {
   orphaned?: boolean;
   /** Who is looking: in the papers of an open round they code, they see only their own annotations. */
   viewer?: string;
+  /** Only these annotations (the page of a list ordered from its {@link AnnotationKey}s). */
+  ids?: readonly string[];
 }
 
 /** A page of a list: skip `offset` entries of its order, then take at most `limit`. */

@@ -28,9 +28,17 @@ import {
   parseNewAnnotation,
   planMerge,
 } from './annotation-rules.js';
-import { type AnnotationRow, annotationsFromRows, visibleSql } from './annotation-rows.js';
+import {
+  type AnnotationKeyRow,
+  type AnnotationRow,
+  KEY_COLUMNS,
+  annotationsFromRows,
+  keysFromRows,
+  visibleSql,
+} from './annotation-rows.js';
 import type {
   Annotation,
+  AnnotationKey,
   AnnotationFilter,
   AnnotationPatch,
   DocText,
@@ -175,6 +183,13 @@ export class AnnotationStore {
     return this.withTags(this.db.prepare(`SELECT a.* FROM annotations a ${where} ${LIST_ORDER}`).all(params) as AnnotationRow[]);
   }
 
+  /** {@link list}'s annotations as {@link AnnotationKey}s: what ordering and counting read, without the quotes and notes. */
+  listKeys(filter: AnnotationFilter = {}): AnnotationKey[] {
+    const { where, params } = this.whereOf(filter);
+    const rows = this.db.prepare(`SELECT ${KEY_COLUMNS} FROM annotations a ${where} ${LIST_ORDER}`).all(params) as AnnotationKeyRow[];
+    return keysFromRows(rows, this.tagLinks(rows));
+  }
+
   /**
    * One page of {@link list}'s answer, and how many annotations match in all: only the page is read,
    * so a client paging through thousands of long notes never has them all read and sent at once.
@@ -209,6 +224,10 @@ export class AnnotationStore {
       where.push(visibleSql('a.id', '@viewer'));
       params.viewer = filter.viewer;
     }
+    if (filter.ids !== undefined) {
+      where.push('a.id IN (SELECT value FROM json_each(@ids))');
+      params.ids = JSON.stringify(filter.ids);
+    }
     const q = parseListQuery(filter.q);
     if (q !== '') {
       // instr on folded text: no LIKE wildcards (% _) to escape, and non-ASCII case folding.
@@ -220,14 +239,18 @@ export class AnnotationStore {
 
   /** Rows → annotations, fetching all their tags in one query. */
   private withTags(rows: AnnotationRow[]): Annotation[] {
+    return rows.length === 0 ? [] : annotationsFromRows(rows, this.tagLinks(rows));
+  }
+
+  /** The tag links of the annotations `rows` name, in tag order, in one query. */
+  private tagLinks(rows: readonly { id: string }[]): { aid: string; name: string }[] {
     if (rows.length === 0) return [];
-    const links = this.db
+    return this.db
       .prepare(
         `SELECT at.annotation_id AS aid, t.name AS name FROM annotation_tags at JOIN tags t ON t.id = at.tag_id
          WHERE at.annotation_id IN (SELECT value FROM json_each(?)) ORDER BY t.name_key`,
       )
       .all(JSON.stringify(rows.map((r) => r.id))) as { aid: string; name: string }[];
-    return annotationsFromRows(rows, links);
   }
 
   /**

@@ -33,6 +33,9 @@ export class EmbeddedAnnotationBackend implements AnnotationBackend {
   async list(...a: Parameters<Store['list']>) {
     return this.store.list(...a);
   }
+  async listKeys(...a: Parameters<Store['listKeys']>) {
+    return this.store.listKeys(...a);
+  }
   async listPage(...a: Parameters<Store['listPage']>) {
     return this.store.listPage(...a);
   }

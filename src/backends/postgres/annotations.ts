@@ -17,6 +17,7 @@ import { notFound } from '../../core/errors.js';
 import type {
   Annotation,
   AnnotationFilter,
+  AnnotationKey,
   ListPage,
   AnnotationPatch,
   DocText,
@@ -43,7 +44,14 @@ import {
   validateRange,
   validateTags,
 } from '../../store/annotation-rules.js';
-import { type AnnotationRow, annotationsFromRows, visibleSql } from '../../store/annotation-rows.js';
+import {
+  type AnnotationKeyRow,
+  type AnnotationRow,
+  KEY_COLUMNS,
+  annotationsFromRows,
+  keysFromRows,
+  visibleSql,
+} from '../../store/annotation-rows.js';
 import { IMPLICIT_OWNER } from '../../store/users.js';
 import type { AnnotationBackend } from '../types.js';
 import { type ChangeNotice, listenForChanges, writeAndAnnounce } from './change-feed.js';
@@ -221,6 +229,20 @@ export class PgAnnotationStore implements AnnotationBackend {
     return this.withTags(this.pool, await this.matchingRows(this.whereOf(filter)));
   }
 
+  async listKeys(filter: AnnotationFilter = {}): Promise<AnnotationKey[]> {
+    const { where, params, q } = this.whereOf(filter);
+    // The text filter folds in Node (see matchingRows), so with one the quote and note are read too.
+    const columns = q === '' ? KEY_COLUMNS : `${KEY_COLUMNS}, a.exact, a.note`;
+    let rows = (
+      await this.pool.query<AnnotationKeyRow & { exact?: string; note?: string }>(
+        `SELECT ${columns} FROM annotations a ${where} ${LIST_ORDER}`,
+        params,
+      )
+    ).rows;
+    if (q !== '') rows = rows.filter((r) => foldText(r.exact!).includes(q) || foldText(r.note!).includes(q));
+    return keysFromRows(rows, await this.tagLinks(this.pool, rows));
+  }
+
   async listPage(filter: AnnotationFilter, page: ListPage): Promise<{ total: number; annotations: Annotation[] }> {
     const clause = this.whereOf(filter);
     const { where, params } = clause;
@@ -272,18 +294,27 @@ export class PgAnnotationStore implements AnnotationBackend {
       params.push(filter.viewer);
       where.push(visibleSql('a.id', `$${params.length}`));
     }
+    if (filter.ids !== undefined) {
+      params.push(filter.ids);
+      where.push(`a.id = ANY($${params.length}::text[])`);
+    }
     return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params, q };
   }
 
   /** Rows → annotations, fetching all their tags in one query. */
   private async withTags(q: vocabulary.Q, rows: AnnotationRow[]): Promise<Annotation[]> {
+    return rows.length === 0 ? [] : annotationsFromRows(rows, await this.tagLinks(q, rows));
+  }
+
+  /** The tag links of the annotations `rows` name, in tag order, in one query. */
+  private async tagLinks(q: vocabulary.Q, rows: readonly { id: string }[]): Promise<{ aid: string; name: string }[]> {
     if (rows.length === 0) return [];
     const links = await q.query<{ aid: string; name: string }>(
       `SELECT at.annotation_id AS aid, t.name AS name FROM annotation_tags at JOIN tags t ON t.id = at.tag_id
        WHERE at.annotation_id = ANY($1::text[]) ORDER BY t.name_key COLLATE "C"`,
       [rows.map((r) => r.id)],
     );
-    return annotationsFromRows(rows, links.rows);
+    return links.rows;
   }
 
   async restore(backup: {
