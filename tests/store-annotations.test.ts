@@ -603,3 +603,43 @@ describe('concurrent writers', () => {
     }
   }, 60_000);
 });
+
+// In the table, the key columns stand after the note: reading them from the rows walks every long
+// note's overflow pages. Listing keys reads the index of keys (migration 6) and never the rows.
+describe('listing keys', () => {
+  it('reads the index of keys alone, under every filter but the text', () => {
+    const r = range(ZH, ZH_QUOTE);
+    store.create({ docId: ZH_ID, ...r, tags: ['援藏/教育'], note: 'n'.repeat(9000) }, ZH);
+    const statements: string[] = [];
+    const prepare = db.prepare.bind(db);
+    const spy = (sql: string) => {
+      statements.push(sql);
+      return prepare(sql);
+    };
+    (db as unknown as { prepare: typeof spy }).prepare = spy;
+    try {
+      for (const filter of [
+        {},
+        { viewer: 'owner' },
+        { tag: '援藏' },
+        { orphaned: false },
+        { docId: ZH_ID },
+        { viewer: 'someone', tag: '援藏', orphaned: false },
+      ]) {
+        statements.length = 0;
+        expect(store.listKeys(filter), JSON.stringify(filter)).toHaveLength(1);
+        const sql = statements.find((s) => s.includes('FROM annotations a'))!;
+        const params = { docId: ZH_ID, status: 'anchored', viewer: 'someone', tagKey: '援藏' };
+        const used = Object.fromEntries(Object.entries(params).filter(([k]) => sql.includes(`@${k}`)));
+        const plan = (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(used) as { detail: string }[]).map((p) => p.detail);
+        // The outer table `a` only through the covering index; never scanned nor looked up by row.
+        const outer = plan.filter((d) => /\ba\b/.test(d) && !/\b(hx|rd|r|rc|at|t)\b/.test(d));
+        expect(outer, `${JSON.stringify(filter)}: ${plan.join(' | ')}`).toEqual([
+          expect.stringContaining('USING COVERING INDEX annotations_keys'),
+        ]);
+      }
+    } finally {
+      (db as unknown as { prepare: typeof prepare }).prepare = prepare;
+    }
+  });
+});

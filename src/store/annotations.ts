@@ -186,7 +186,10 @@ export class AnnotationStore {
   /** {@link list}'s annotations as {@link AnnotationKey}s: what ordering and counting read, without the quotes and notes. */
   listKeys(filter: AnnotationFilter = {}): AnnotationKey[] {
     const { where, params } = this.whereOf(filter);
-    const rows = this.db.prepare(`SELECT ${KEY_COLUMNS} FROM annotations a ${where} ${LIST_ORDER}`).all(params) as AnnotationKeyRow[];
+    // From the index of the key columns alone (migration 6), which every filter but the text can be read
+    // from: otherwise the planner fetches rows by id or status, and each row's late columns lie past its note.
+    const from = filter.q === undefined || parseListQuery(filter.q) === '' ? 'annotations a INDEXED BY annotations_keys' : 'annotations a';
+    const rows = this.db.prepare(`SELECT ${KEY_COLUMNS} FROM ${from} ${where} ${LIST_ORDER}`).all(params) as AnnotationKeyRow[];
     return keysFromRows(rows, this.tagLinks(rows));
   }
 
