@@ -58,7 +58,6 @@ const positionIn = (doc: { text: string } | undefined, a: AnnotationKey): number
   doc && doc.text.length > 0 ? a.start / doc.text.length : 0;
 
 /** One quote card; `canEdit` when the viewer may change it (their own, or the owner any). */
-
 function card(engine: PaperCatalog, a: Annotation, canEdit: boolean) {
   const s = withSection(engine, a);
   const doc = engine.document(a.docId);
@@ -104,7 +103,6 @@ export const CARDS_PER_PAGE = 100;
 function sortKey(engine: PaperCatalog, a: AnnotationKey) {
   const doc = engine.document(a.docId);
   return {
-    a,
     id: a.id,
     docId: a.docId,
     title: doc?.title ?? a.docId,
