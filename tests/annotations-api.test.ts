@@ -247,7 +247,7 @@ describe('annotations API', () => {
       made.push(r.body.id);
     }
     const store = library.backend;
-    const fields = ['id', 'docId', 'start', 'end', 'colour', 'tags', 'createdAt', 'updatedAt', 'status', 'createdBy'] as const;
+    const fields = ['id', 'docId', 'start', 'end', 'colour', 'tags', 'createdAt', 'updatedAt', 'textHash', 'status', 'createdBy'] as const;
     const keyOf = (a: Annotation) => Object.fromEntries(fields.map((f) => [f, a[f]]));
     for (const filter of [
       {},

@@ -23,11 +23,15 @@ import { type Query, searchUrl } from './search-page.js';
 
 // --- document page ----------------------------------------------------------
 
-/** The annotations of a document drawn as highlights, by passage: those still anchored whose quote is where they say. */
+/**
+ * The annotations of a document drawn as highlights, by passage: those anchored on this very text
+ * (a changed paper's annotations are drawn again once re-anchored on it). Read as keys: a highlight
+ * needs no note, and a paper's thousand long notes are megabytes.
+ */
 async function annotationMarks(doc: CorpusDocument, store: AnnotationBackend, viewer: Viewer): Promise<Map<number, AnnotationMark[]>> {
   const out = new Map<number, AnnotationMark[]>();
-  for (const a of await store.list({ docId: doc.id, orphaned: false, viewer: viewer.name })) {
-    if (doc.text.slice(a.start, a.end) !== a.exact) continue;
+  for (const a of await store.listKeys({ docId: doc.id, orphaned: false, viewer: viewer.name })) {
+    if (a.textHash !== doc.hash) continue;
     // A quote across a page-break join is drawn over its own text only: the
     // footnote or running header in the break, shown apart, is not part of it.
     const spans = quoteSpans(passagesAt(doc.passages, a.start, a.end), a.start, a.end);

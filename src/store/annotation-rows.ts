@@ -72,12 +72,12 @@ export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string;
 }
 
 /** The columns of an {@link AnnotationKey} (of the table aliased `a`), the same text in SQLite and PostgreSQL. */
-export const KEY_COLUMNS = 'a.id, a.doc_id, a.start, a."end", a.colour, a.created_at, a.updated_at, a.status, a.created_by';
+export const KEY_COLUMNS = 'a.id, a.doc_id, a.start, a."end", a.colour, a.created_at, a.updated_at, a.text_hash, a.status, a.created_by';
 
 /** An annotations row as {@link KEY_COLUMNS} reads it. */
 export type AnnotationKeyRow = Pick<
   AnnotationRow,
-  'id' | 'doc_id' | 'start' | 'end' | 'colour' | 'created_at' | 'updated_at' | 'status' | 'created_by'
+  'id' | 'doc_id' | 'start' | 'end' | 'colour' | 'created_at' | 'updated_at' | 'text_hash' | 'status' | 'created_by'
 >;
 
 /** Key rows and their tag links (in tag order) → annotation keys; the one mapping both stores use. */
@@ -92,6 +92,7 @@ export function keysFromRows(rows: AnnotationKeyRow[], links: { aid: string; nam
     tags: byId.get(r.id) ?? [],
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    textHash: r.text_hash,
     status: r.status,
     createdBy: r.created_by,
   }));

@@ -55,7 +55,7 @@ export interface Annotation {
  */
 export type AnnotationKey = Pick<
   Annotation,
-  'id' | 'docId' | 'start' | 'end' | 'colour' | 'tags' | 'createdAt' | 'updatedAt' | 'status' | 'createdBy'
+  'id' | 'docId' | 'start' | 'end' | 'colour' | 'tags' | 'createdAt' | 'updatedAt' | 'textHash' | 'status' | 'createdBy'
 >;
 
 /** One coder's annotation as the group's version records it. */

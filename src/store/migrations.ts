@@ -136,13 +136,13 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    description: 'the keys of annotations (place, tags aside, dates, coder) in list order, read without the rows',
+    description: 'the keys of annotations (place, dates, the text they were anchored on, coder) in list order, read without the rows',
     up: `
       -- What listing keys reads (KEY_COLUMNS in annotation-rows.ts), in the list order: from this index alone.
       -- In the table these columns stand after the note, so reading them walked every long note's overflow
       -- pages (2,000 notes of 9,000 characters: 45 ms a listing, against 3 ms for the columns before the note).
       -- It begins as annotations_by_doc did, which it replaces.
-      CREATE INDEX annotations_keys ON annotations(doc_id, start, created_at, id, "end", colour, updated_at, status, created_by);
+      CREATE INDEX annotations_keys ON annotations(doc_id, start, created_at, id, "end", colour, updated_at, text_hash, status, created_by);
       DROP INDEX annotations_by_doc;
     `,
   },
