@@ -47,8 +47,9 @@ export interface Annotation {
 }
 
 /**
- * What sorting, counting and co-occurrence read of an annotation: where it
- * stands, its tags, coder and dates, without its quote, context, note or
+ * What sorting, counting, co-occurrence and highlights read of an
+ * annotation: where it stands, its colour, tags, coder and dates, and the
+ * hash of the text it is anchored on, without its quote, context, note or
  * merge history. A team's thousands of annotations with long notes are
  * megabytes; a page that orders them and shows a hundred reads those hundred
  * in full (`ids` in {@link AnnotationFilter}) and only this of the rest.
