@@ -45,27 +45,17 @@ function tagsById(links: { aid: string; name: string }[]): Map<string, string[]>
 
 /**
  * Rows and their tag links (in tag order) → annotations; the one mapping both
- * stores use.
+ * stores use: a row's key ({@link keyOfRow}) and the rest of its fields.
  */
 export function annotationsFromRows(rows: AnnotationRow[], links: { aid: string; name: string }[]): Annotation[] {
   const byId = tagsById(links);
   return rows.map((r) => ({
-    id: r.id,
-    docId: r.doc_id,
-    start: r.start,
-    end: r.end,
+    ...keyOfRow(r, byId),
     exact: r.exact,
     prefix: r.prefix,
     suffix: r.suffix,
     note: r.note,
-    colour: r.colour,
-    tags: byId.get(r.id) ?? [],
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    textHash: r.text_hash,
-    status: r.status,
     anchorMethod: r.anchor_method,
-    createdBy: r.created_by,
     updatedBy: r.updated_by,
     mergedFrom: typeof r.merged_from === 'string' ? (JSON.parse(r.merged_from) as MergedSource[]) : r.merged_from,
   }));
@@ -83,19 +73,24 @@ export type AnnotationKeyRow = Pick<
 /** Key rows and their tag links (in tag order) → annotation keys; the one mapping both stores use. */
 export function keysFromRows(rows: AnnotationKeyRow[], links: { aid: string; name: string }[]): AnnotationKey[] {
   const byId = tagsById(links);
-  return rows.map((r) => ({
+  return rows.map((r) => keyOfRow(r, byId));
+}
+
+/** One row's key, its tags from the links by annotation id. */
+function keyOfRow(r: AnnotationKeyRow, tags: Map<string, string[]>): AnnotationKey {
+  return {
     id: r.id,
     docId: r.doc_id,
     start: r.start,
     end: r.end,
     colour: r.colour,
-    tags: byId.get(r.id) ?? [],
+    tags: tags.get(r.id) ?? [],
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     textHash: r.text_hash,
     status: r.status,
     createdBy: r.created_by,
-  }));
+  };
 }
 
 /** A documents row as both stores read it. */
