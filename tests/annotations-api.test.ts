@@ -86,6 +86,17 @@ describe('annotations API', () => {
     expect((await call('GET', `/api/annotations/${id}`)).status).toBe(404);
   });
 
+  it('lists the annotations of near matches too', async () => {
+    const quote = '武汉新冠肺炎疫情防控阻击战';
+    const r = range(ZH, quote);
+    const created = await call('POST', '/api/annotations', { ...r, exact: quote, tags: ['疫情'] });
+    expect(created.status).toBe(201);
+    const s = await call('GET', `/api/search?q=${encodeURIComponent('新冠疫情')}`);
+    const near = s.body.near.find((h: any) => h.text.includes(quote));
+    expect(near.annotations.map((a: any) => a.id)).toEqual([created.body.id]);
+    expect((await call('DELETE', `/api/annotations/${created.body.id}`)).status).toBe(200);
+  });
+
   it('annotates an English sentence across a page break', async () => {
     const text = engine.requireDocument(EN).text;
     const start = text.indexOf('with Chinese characteristics, counterpart');

@@ -241,6 +241,17 @@ describe.skipIf(!server)('the PostgreSQL index on the five papers', () => {
     );
   });
 
+  it('lists the near matches of a short result as the embedded engine does', async () => {
+    for (const q of ['新冠疫情', '汶川地震', 'emotional governance']) {
+      const mine = await backend.search(q, parseQuery(q), { limit: 50 });
+      const theirs = engine.search(q, { limit: 50 });
+      expect(theirs.near?.length ?? 0).toBeGreaterThan(0);
+      expect(mine.near?.map((h) => [h.docId, h.start, h.text, h.score, h.matches])).toEqual(
+        theirs.near?.map((h) => [h.docId, h.start, h.text, h.score, h.matches]),
+      );
+    }
+  });
+
   it('counts terms in the whole corpus as the embedded index does, even where a passage outgrows a tsvector’s position lists', async () => {
     const base = (await loadLibrary(dir)).documents[0]!;
     // 300 of one word (more than the 256 positions a lexeme keeps), and words past position 16383 (where positions stop).

@@ -61,6 +61,14 @@ export interface SearchResult {
   notice?: string;
   /** With `group: 'paper'`: the page's papers, each with its best hits. */
   groups?: PaperGroup[];
+  /**
+   * Near matches: on the page where a short strict result ends (see
+   * {@link nearWanted}), up to {@link NEAR_MAX} passages that hold part of the
+   * query and are no hit — a Chinese run's words apart (汶川 … 地震), one
+   * word of several missing — best first, with what they hold marked. Never
+   * counted in `total`; absent when there are none to show.
+   */
+  near?: SearchHit[];
 }
 
 /** The best hits of one paper, for results grouped by paper. */
@@ -110,6 +118,51 @@ export function bestMatchNotice(strictTotal: number): string {
   return 'Ranked by how much of the query each passage holds; showing the closest 最接近的结果';
 }
 
+/**
+ * Below this many strict hits, the page that ends them also lists near
+ * matches. A result this short is read to its end, and what a researcher
+ * looks for next is the passages that say the same with the words apart
+ * (新冠肺炎疫情 for 新冠疫情) or without one of them; a longer result is rarely
+ * read to its end, and its near matches would only cost time.
+ */
+export const NEAR_BELOW = 50;
+
+/** What the command line prints above near matches (the pages say it in their own language). */
+export const NEAR_HEADING = 'Near matches: passages with part of the query, or its words apart 相近的结果';
+
+/** Most near matches listed. */
+export const NEAR_MAX = 20;
+
+/**
+ * Whether a search answered this way lists near matches: a strict result
+ * (best match already ranks by how much of the query a passage holds) of
+ * fewer than {@link NEAR_BELOW} passages, counted exactly, whose last hit is
+ * on this page; never when asked for strict matching only, nor for results
+ * grouped by paper.
+ */
+export function nearWanted(
+  opts: SearchOptions,
+  page: { offset: number; limit: number; total: number; totalRelation?: 'eq' | 'gte'; mode: MatchMode },
+): boolean {
+  return (
+    (opts.match ?? 'auto') === 'auto' &&
+    opts.group !== 'paper' &&
+    page.mode === 'strict' &&
+    (page.totalRelation ?? 'eq') === 'eq' &&
+    page.total < NEAR_BELOW &&
+    page.offset + page.limit >= page.total
+  );
+}
+
+/**
+ * The near matches out of a best-match ranking of {@link nearQuery}'s query
+ * (best-match.ts): its hits that are not strict hits, at most {@link NEAR_MAX}.
+ * @param strict - the ids of every strict hit
+ */
+export function nearHits(best: readonly RankedHit[], strict: ReadonlySet<number>): RankedHit[] {
+  return best.filter((h) => !strict.has(h.passage.id)).slice(0, NEAR_MAX);
+}
+
 /** Largest page a search returns. */
 export const MAX_LIMIT = 200;
 
@@ -131,6 +184,8 @@ export interface RankedPage {
   /** The hits of the page (offset .. offset + limit), when not grouping. */
   page: readonly RankedHit[];
   matches: (p: Passage) => MatchSpan[];
+  /** Near matches ({@link nearHits}) with their marks, when {@link nearWanted}. */
+  near?: { hits: readonly RankedHit[]; matches: (p: Passage) => MatchSpan[] };
 }
 
 /**
@@ -142,7 +197,7 @@ export interface RankedPage {
  */
 export function pageOfHits(r: RankedPage, titleOf: (docId: string) => string, textOf: (p: Passage) => string): SearchResult {
   const { query, parsed, opts, offset, limit, total, perDocument, mode, strictTotal, matches } = r;
-  const toHit = (h: RankedHit): SearchHit => {
+  const hitOf = (h: RankedHit, matches: (p: Passage) => MatchSpan[]): SearchHit => {
     const p = h.passage;
     return {
       docId: p.docId,
@@ -158,6 +213,7 @@ export function pageOfHits(r: RankedPage, titleOf: (docId: string) => string, te
       matches: matches(p),
     };
   };
+  const toHit = (h: RankedHit): SearchHit => hitOf(h, matches);
   const totalRelation = r.totalRelation ?? 'eq';
   const result: SearchResult = { query, parsed, total, totalRelation, hits: [], perDocument, mode, strictTotal };
   if (mode === 'best') result.notice = bestMatchNotice(strictTotal);
@@ -184,5 +240,6 @@ export function pageOfHits(r: RankedPage, titleOf: (docId: string) => string, te
   } else {
     result.hits = r.page.map(toHit);
   }
+  if (r.near && r.near.hits.length > 0) result.near = r.near.hits.map((h) => hitOf(h, r.near!.matches));
   return result;
 }

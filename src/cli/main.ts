@@ -12,7 +12,7 @@ import pc from 'picocolors';
 import { UserInputError } from '../core/errors.js';
 import { SETTINGS, setting } from '../core/settings.js';
 import { openCorpus } from '../backends/embedded/corpus.js';
-import type { SearchHit } from '../backends/search-contract.js';
+import { NEAR_HEADING, type SearchHit } from '../backends/search-contract.js';
 import { markSegments } from '../pipeline/highlight.js';
 import { FORMAT_NAMES, buildExport } from '../services/export-service.js';
 import { parseWebAnnotationBackup } from '../export/index.js';
@@ -104,14 +104,18 @@ program
       await lab?.close();
     }
     if (o.json) {
-      const { query, total, mode, strictTotal, notice, hits, perDocument } = r;
-      process.stdout.write(`${JSON.stringify({ query, total, mode, strictTotal, notice, hits, perDocument }, null, 2)}\n`);
+      const { query, total, mode, strictTotal, notice, hits, perDocument, near } = r;
+      process.stdout.write(`${JSON.stringify({ query, total, mode, strictTotal, notice, hits, perDocument, near }, null, 2)}\n`);
       return;
     }
     const colour = pc.isColorSupported && process.stdout.isTTY === true;
     console.log(`${r.total} passage${r.total === 1 ? '' : 's'} match ${JSON.stringify(r.query)}`);
     if (r.notice) console.log(r.notice);
     for (const [i, h] of r.hits.entries()) console.log(`\n${formatHit(h, o.offset + i + 1, colour)}`);
+    if (r.near) {
+      console.log(`\n${NEAR_HEADING}`);
+      for (const [i, h] of r.near.entries()) console.log(`\n${formatHit(h, i + 1, colour)}`);
+    }
   });
 
 /** The engine and the annotation backend (PostgreSQL's with DUIKOU_DATABASE_URL), as the server opens them. */

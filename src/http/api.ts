@@ -88,6 +88,8 @@ export function apiRouter(deps: AppDeps): Router {
       ...(result.notice === undefined ? {} : { notice: result.notice }),
       hits: result.hits.map(paged),
       ...(result.groups === undefined ? {} : { groups: result.groups.map((g) => ({ ...g, hits: g.hits.map(paged) })) }),
+      // Below a short strict result: passages holding part of the query (not counted in `total`).
+      ...(result.near === undefined ? {} : { near: result.near.map(paged) }),
       perDocument: result.perDocument,
     });
   });

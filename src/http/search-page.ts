@@ -180,6 +180,8 @@ export async function searchPage(
       nextUrl: to < count ? searchUrl({ ...state, offset: p.offset + p.limit }) : null,
       count,
       groups: groups ?? null,
+      // Below a short strict result (search-contract.ts nearWanted): passages holding part of the query.
+      near: result.near?.map((h) => hitView(engine, h, p.q, 'best')) ?? null,
       // Said in the interface language: which best-match case this is (search-contract.ts bestMatchNotice words it bilingually for the API).
       notice:
         result.mode !== 'best'

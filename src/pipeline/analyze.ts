@@ -320,6 +320,41 @@ export function hanParts(run: string): string[] {
   return run.match(HAN_RUN) ?? [];
 }
 
+/**
+ * The words a Chinese run is made of, when it is a compound of words of two
+ * or more characters (汶川地震 → 汶川 + 地震, 横向转移支付 → 横向 + 转移 +
+ * 支付), else null. jieba keeps such a run whole (its dictionary, or duikou's,
+ * has it), so its parts come from jieba's search mode, which also gives the
+ * dictionary words inside a word; the longest such word at each place is
+ * taken, and characters no word covers form a part of their own (新冠疫情 →
+ * 新冠 + 疫情). A part of one character (大别山 → 大别 + 山) would match
+ * almost anything, so a run with one is not split.
+ * @param run - normalised Han characters (see {@link hanRun})
+ */
+export function runWords(run: string): string[] | null {
+  const inside = jieba()
+    .cutForSearch(run, true)
+    .filter((w) => w.length < run.length && ONLY_HAN.test(w));
+  if (inside.length === 0) return null;
+  const parts: string[] = [];
+  let gap = '';
+  for (let at = 0; at < run.length;) {
+    let word = '';
+    for (const w of inside) if (w.length > word.length && run.startsWith(w, at)) word = w;
+    if (word === '') {
+      gap += run[at];
+      at++;
+      continue;
+    }
+    if (gap !== '') parts.push(gap);
+    gap = '';
+    parts.push(word);
+    at += word.length;
+  }
+  if (gap !== '') parts.push(gap);
+  return parts.length > 1 && parts.every((p) => Array.from(p).length >= 2) ? parts : null;
+}
+
 /** The pairs of adjacent characters (code points) of a Han run, each distinct pair once. */
 export function runBigrams(run: string): string[] {
   const cs = Array.from(run);

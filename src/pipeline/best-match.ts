@@ -14,7 +14,7 @@
  * scores passages by how much of the query they hold.
  */
 import { eng, zho } from 'stopword';
-import { analyze } from './analyze.js';
+import { analyze, hanRun, runWords } from './analyze.js';
 import { normalizeText } from './normalize.js';
 import type { ParsedQuery, QueryItem } from './query.js';
 
@@ -167,4 +167,25 @@ export function looseMatchQuery(q: ParsedQuery): ParsedQuery | null {
   const loose = loosen(q);
   if (loose === null) return null;
   return { clauses: [...loose.required, loose.words], exclude: q.exclude, filters: q.filters };
+}
+
+/**
+ * The query whose best match lists the near matches of a short strict result
+ * (see `NEAR_BELOW` in search-contract.ts): passages that hold part of the
+ * query, below the passages that hold all of it. A Chinese run typed whole is
+ * offered as the words it is made of ({@link runWords}), so 汶川地震 also
+ * reaches 汶川特大地震 and 横向转移支付 reaches 横向财政转移支付 — which the
+ * strict result never holds, since a run matches only where it stands
+ * contiguous. Quoted phrases, OR groups, exclusions and filters keep their
+ * strict meaning, as in best match. Null when loosening would change nothing
+ * (one word, nothing but stop words).
+ */
+export function nearQuery(q: ParsedQuery): ParsedQuery | null {
+  const clauses = q.clauses.flatMap((c): QueryItem[][] => {
+    const run = c.length === 1 && c[0]!.kind === 'term' ? hanRun(c[0]!.text) : null;
+    const words = run === null ? null : runWords(run);
+    return words === null ? [c] : words.map((text) => [{ kind: 'term', text }]);
+  });
+  const near: ParsedQuery = { clauses, exclude: q.exclude, filters: q.filters };
+  return loosen(near) === null ? null : near;
 }

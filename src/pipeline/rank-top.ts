@@ -287,7 +287,7 @@ export function rankTop(q: ParsedQuery, src: TopSource, opts: RankOptions, k: nu
     const perDocument = papers.record(src);
     const totalRelation: TopResult['totalRelation'] = pendingN > 0 ? 'gte' : 'eq';
 
-    if (summaries && (hits < BEST_MATCH_BELOW || readsAsQuestion(q))) {
+    if (summaries && (opts.match === 'best' || hits < BEST_MATCH_BELOW || readsAsQuestion(q))) {
       const loose = compileLoose(q, cq);
       // Its own total past the cap may be "at least N" too: candidates only their text can settle are
       // read only if their coverage tier is reached (see `tieredPass` in rank-top-best.ts).

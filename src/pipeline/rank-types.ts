@@ -48,8 +48,10 @@ export interface RankOptions {
    * `auto` (default): strict, unless strict matching is thin or the query
    * reads as a question, then best match (see `best-match.ts`). `strict`:
    * every word in every hit, always (what the benchmark's baselines compute).
+   * `best`: best match whatever strict matching finds (the near matches of a
+   * short strict result, see `NEAR_BELOW` in search-contract.ts).
    */
-  match?: 'auto' | 'strict';
+  match?: 'auto' | 'strict' | 'best';
   /**
    * The top-k path's cap on exact totals (default `EXACT_TOTAL_UP_TO` in
    * rank-top.ts): above it, a total may be reported as "at least N".

@@ -113,7 +113,8 @@ function bestHits(loose: CompiledLoose, ctx: Context): RankedHit[] {
 /**
  * Run a parsed query against the corpus: strictly, or by best match when
  * strict matching finds fewer than {@link BEST_MATCH_BELOW} passages or the
- * query reads as a question (see `best-match.ts`).
+ * query reads as a question (see `best-match.ts`), or always with
+ * `match: 'best'` (a short result's near matches).
  */
 export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}): RankResult {
   const { expand, pool, clauses, ctx } = compileQuery(q, src, opts);
@@ -121,7 +122,7 @@ export function rank(q: ParsedQuery, src: SearchSource, opts: RankOptions = {}):
   const spans = (items: CompiledItem[]) => (p: Passage) => mergeSpans(items.flatMap((ci) => itemSpans(ci, p, src, pool)));
   const result: RankResult = { hits: strict, matches: spans(clauses.flat()), mode: 'strict', strictTotal: strict.length };
   if ((opts.match ?? 'auto') === 'strict') return result;
-  if (strict.length >= BEST_MATCH_BELOW && !readsAsQuestion(q)) {
+  if (opts.match !== 'best' && strict.length >= BEST_MATCH_BELOW && !readsAsQuestion(q)) {
     boostSummaries(strict, src);
     return result;
   }

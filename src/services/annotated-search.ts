@@ -25,8 +25,9 @@ export interface AnnotatedHit extends SearchHit {
 }
 
 /** Search results whose hits list their annotations. */
-export interface AnnotatedResult extends Omit<SearchResult, 'hits' | 'groups'> {
+export interface AnnotatedResult extends Omit<SearchResult, 'hits' | 'groups' | 'near'> {
   hits: AnnotatedHit[];
+  near?: AnnotatedHit[];
   groups?: Array<Omit<PaperGroup, 'hits'> & { hits: AnnotatedHit[] }>;
 }
 
@@ -100,7 +101,7 @@ export async function searchWithAnnotations(
   const result = await search.search(query, parsed, { ...opts, ...filter });
 
   // The papers' annotations as keys, and in full (their notes) only those a hit on the page overlaps.
-  const pageHits = [...result.hits, ...(result.groups ?? []).flatMap((g) => g.hits)];
+  const pageHits = [...result.hits, ...(result.groups ?? []).flatMap((g) => g.hits), ...(result.near ?? [])];
   const shown: string[] = [];
   for (const d of new Set(pageHits.map((h) => h.docId))) {
     const hits = pageHits.filter((h) => h.docId === d);
@@ -113,8 +114,9 @@ export async function searchWithAnnotations(
       .filter((a) => overlaps(a, h))
       .map((a) => ({ id: a.id, start: a.start, end: a.end, tags: a.tags, colour: a.colour, note: a.note })),
   });
-  const { groups: byPaper, ...rest } = result;
+  const { groups: byPaper, near, ...rest } = result;
   const annotated: AnnotatedResult = { ...rest, hits: result.hits.map(annotate) };
+  if (near) annotated.near = near.map(annotate);
   // Grouped results hold the same hits, by paper: they list their annotations too.
   if (byPaper) annotated.groups = byPaper.map((g) => ({ ...g, hits: g.hits.map(annotate) }));
   return annotated;

@@ -14,9 +14,20 @@ import { UserInputError } from '../../core/errors.js';
 import { analyze } from '../../pipeline/analyze.js';
 import { readPinyin } from '../../pipeline/pinyin.js';
 import { parseQuery, type ParsedQuery } from '../../pipeline/query.js';
+import { nearQuery } from '../../pipeline/best-match.js';
 import { type MatchMode, type RankOptions, type RankedHit, rank } from '../../pipeline/rank.js';
 import { type TopSource, rankTop } from '../../pipeline/rank-top.js';
-import { MAX_LIMIT, type PassageMatches, type SearchOptions, type SearchResult, pageOfHits } from '../search-contract.js';
+import {
+  MAX_LIMIT,
+  NEAR_MAX,
+  type PassageMatches,
+  type RankedPage,
+  type SearchOptions,
+  type SearchResult,
+  nearHits,
+  nearWanted,
+  pageOfHits,
+} from '../search-contract.js';
 import type { PaperCatalog } from '../types.js';
 import { EngineSnapshots } from './engine-state.js';
 import { sliceText } from './texts.js';
@@ -57,6 +68,8 @@ export class Engine extends EngineSnapshots implements TopSource, PaperCatalog {
     let matches: (p: Passage) => MatchSpan[];
     let mode: MatchMode;
     let strictTotal: number;
+    /** The first offset + limit hits of the ranking. */
+    let first: readonly RankedHit[] = [];
     if (opts.group === 'paper') {
       ({ hits: ranked, matches, mode, strictTotal } = rank(this.withPinyin(parsed), this, opts));
       total = ranked.length;
@@ -66,10 +79,18 @@ export class Engine extends EngineSnapshots implements TopSource, PaperCatalog {
     } else {
       const top = rankTop(this.withPinyin(parsed), this, opts, offset + limit);
       ({ total, totalRelation, perDocument, matches, mode, strictTotal } = top);
+      first = top.hits;
       page = top.hits.slice(offset, offset + limit);
     }
+    let near: RankedPage['near'];
+    const nq = nearWanted(opts, { offset, limit, total, totalRelation, mode }) ? nearQuery(parsed) : null;
+    if (nq !== null) {
+      // The page ends the strict hits, so the ranking's first offset + limit are all of them.
+      const best = rankTop(this.withPinyin(nq), this, { ...opts, match: 'best' }, total + NEAR_MAX);
+      if (best.mode === 'best') near = { hits: nearHits(best.hits, new Set(first.map((h) => h.passage.id))), matches: best.matches };
+    }
     return pageOfHits(
-      { query, parsed, opts, offset, limit, total, totalRelation, perDocument, mode, strictTotal, ranked, page, matches },
+      { query, parsed, opts, offset, limit, total, totalRelation, perDocument, mode, strictTotal, ranked, page, matches, near },
       (id) => this.docs.get(id)!.title,
       (p) => sliceText(this.docs.get(p.docId)!, p.start, p.end),
     );

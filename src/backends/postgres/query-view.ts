@@ -445,6 +445,11 @@ export class QueryView implements SearchSource {
     }
   }
 
+  /** Whether a document's title and text are loaded (a hit's always are). */
+  hasDoc(id: string): boolean {
+    return this.docs.has(id);
+  }
+
   doc(id: string): { title: string; text: string } {
     const d = this.docs.get(id);
     if (!d) throw new Error(`search: document ${id} was not loaded`);

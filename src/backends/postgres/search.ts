@@ -67,7 +67,16 @@
 import type pg from 'pg';
 import { UserInputError } from '../../core/errors.js';
 import type { CorpusDocument, Lang, Passage } from '../../core/types.js';
-import { type PassageMatches, type SearchOptions, type SearchResult, MAX_LIMIT, pageOfHits } from '../search-contract.js';
+import {
+  type PassageMatches,
+  type RankedPage,
+  type SearchOptions,
+  type SearchResult,
+  MAX_LIMIT,
+  nearHits,
+  nearWanted,
+  pageOfHits,
+} from '../search-contract.js';
 import { type PreparedDocument, analyzePassage } from '../../pipeline/prepare.js';
 import { analyze } from '../../pipeline/analyze.js';
 import type { Glossary } from '../../pipeline/glossary.js';
@@ -75,7 +84,7 @@ import { INDEX_FORMAT_VERSION } from '../../pipeline/index.js';
 import { PinyinLexicon, pinyinLetters, readPinyin } from '../../pipeline/pinyin.js';
 import type { ParsedQuery } from '../../pipeline/query.js';
 import { BEST_MATCH_BELOW, type RankOptions, rank } from '../../pipeline/rank.js';
-import { readsAsQuestion } from '../../pipeline/best-match.js';
+import { nearQuery, readsAsQuestion } from '../../pipeline/best-match.js';
 import type { AllMatchesOptions, CorpusCounts, SearchBackend } from '../types.js';
 import { announce } from './change-feed.js';
 import { inTransaction } from './db.js';
@@ -335,10 +344,20 @@ export class PgSearchBackend implements SearchBackend {
     const perDocument: Record<string, number> = {};
     for (const h of hits) perDocument[h.passage.docId] = (perDocument[h.passage.docId] ?? 0) + 1;
     const page = hits.slice(offset, offset + limit);
+    let near: RankedPage['near'];
+    // The near matches' papers are loaded by their own ranking's view.
+    let docOf = (id: string) => view.doc(id);
+    const nq = nearWanted(opts, { offset, limit, total: hits.length, mode }) ? nearQuery(parsed) : null;
+    if (nq !== null) {
+      const loose = await this.rankAll(nq, { ...opts, match: 'best' });
+      const best = loose.ranked;
+      if (best.mode === 'best') near = { hits: nearHits(best.hits, new Set(hits.map((h) => h.passage.id))), matches: best.matches };
+      docOf = (id) => (view.hasDoc(id) ? view : loose.view).doc(id);
+    }
     return pageOfHits(
-      { query, parsed, opts, offset, limit, total: hits.length, perDocument, mode, strictTotal, ranked: hits, page, matches },
-      (id) => view.doc(id).title,
-      (p) => view.doc(p.docId).text.slice(p.start, p.end),
+      { query, parsed, opts, offset, limit, total: hits.length, perDocument, mode, strictTotal, ranked: hits, page, matches, near },
+      (id) => docOf(id).title,
+      (p) => docOf(p.docId).text.slice(p.start, p.end),
     );
   }
 
