@@ -52,7 +52,8 @@ interface Line {
 const lines: Line[] = [];
 for (const q of queries) {
   const result = engine.search(q.query, { limit: DEPTH });
-  const ours = result.hits.map((h) => h.passageId);
+  // In the order a page of 50 lists them: the hits, then (below a short strict result) the near matches.
+  const ours = [...result.hits, ...(result.near ?? [])].slice(0, DEPTH).map((h) => h.passageId);
   const theirs = fts.search(q.query, DEPTH);
   const mode = result.mode;
   if (args.unjudged) {
