@@ -29,6 +29,16 @@ describe('duikou search', () => {
     ).toBe('key nodes');
   });
 
+  it('prints the near matches of a short result under their heading, and in --json', () => {
+    const r = runCli(['search', '新冠疫情'], { DUIKOU_CORPUS: SAMPLE });
+    expect(r.status).toBe(0);
+    const [hits, near] = r.stdout.split('Near matches: passages with part of the query');
+    expect(near).toContain('武汉新冠肺炎疫情防控阻击战');
+    expect(hits).not.toContain('武汉新冠肺炎疫情防控阻击战');
+    const body = JSON.parse(runCli(['search', '新冠疫情', '--json'], { DUIKOU_CORPUS: SAMPLE }).stdout);
+    expect(body.near.some((h: { text: string }) => h.text.includes('武汉新冠肺炎疫情防控阻击战'))).toBe(true);
+  });
+
   it('a bad query is a clear message and exit code 2', () => {
     const r = runCli(['search', 'lang:xx', 'x'], { DUIKOU_CORPUS: SAMPLE });
     expect(r.status).toBe(2);

@@ -159,4 +159,32 @@ describe('near matches over HTTP', () => {
     const long = await (await fetch(`${server.url}/search?q=${encodeURIComponent('对口支援')}`)).text();
     expect(long).not.toContain('<section class="near"');
   });
+
+  it('a near match opens in its paper with the words that made it one marked', async () => {
+    const page = await (await fetch(`${server.url}/search?q=${encodeURIComponent('新冠疫情')}`)).text();
+    const near = page.split('<section class="near"')[1]!;
+    const hit = near.split('<li class="hit">').find((h) => h.includes('武汉<mark'))!;
+    const href = /<a href="([^"]+)">/.exec(hit.slice(hit.indexOf('hit-link')))![1]!.replaceAll('&amp;', '&');
+    expect(href).toContain('near=1');
+    const docId = decodeURIComponent(/\/documents\/([^?]+)/.exec(href)![1]!);
+    const text = engine.requireDocument(docId).text;
+    const at = text.indexOf('武汉新冠肺炎疫情防控阻击战') + '武汉'.length;
+    /** The search's marks (they carry the match number) as start-end, not the annotations' highlights. */
+    const marks = (html: string): string[] =>
+      [...html.matchAll(/<mark\b[^>]*>/g)]
+        .map((m) => m[0])
+        .filter((tag) => / id="m-\d+"/.test(tag))
+        .map((tag) => `${/data-start="(\d+)"/.exec(tag)![1]}-${/data-end="(\d+)"/.exec(tag)![1]}`);
+    const opened = await (await fetch(server.url + href)).text();
+    expect(opened).toContain('opened from a near match');
+    // 新冠 and 疫情 of 新冠肺炎疫情, each marked.
+    expect(marks(opened)).toEqual(
+      expect.arrayContaining([`${at}-${at + 2}`, `${text.indexOf('疫情', at)}-${text.indexOf('疫情', at) + 2}`]),
+    );
+    // Opened as a hit, the paper marks only the run where it stands: nothing in that passage.
+    const plain = await (await fetch(`${server.url}/documents/${encodeURIComponent(docId)}?q=${encodeURIComponent('新冠疫情')}`)).text();
+    expect(plain).not.toContain('opened from a near match');
+    expect(marks(plain)).not.toContain(`${at}-${at + 2}`);
+    expect(marks(plain).length).toBeGreaterThan(0);
+  });
 });

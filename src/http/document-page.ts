@@ -73,7 +73,7 @@ export async function documentPage(
   const query = req.query as Query;
   const q = str(query, 'q');
   const marksByPassage = new Map<number, DocMark[]>(store ? await annotationMarks(doc, store, viewer) : []);
-  let search: { q: string; total: number; closest: boolean; concordanceUrl: string } | null = null;
+  let search: { q: string; total: number; closest: boolean; near: boolean; concordanceUrl: string } | null = null;
   let opts: MarkOptions = {};
   if (q.trim() !== '') {
     // Every match in the paper, found as the concordance finds them (same
@@ -86,7 +86,8 @@ export async function documentPage(
     const matchOpts = { docs: [id], expand, ...(language ? { lang: language } : {}), ...filter };
     // Through the search backend: the lab server's papers are indexed in the database, not here.
     // A best-match hit (a question) opened here: the words that made it a hit, when the query as typed has no match.
-    const { matches: found, closest } = await closestMatches(backend, parsed, matchOpts);
+    // Opened from a near match (`near=1`): the words that made it one.
+    const { matches: found, closest, near } = await closestMatches(backend, parsed, matchOpts, flag(query, 'near', false));
     for (const m of found) {
       marksByPassage.set(m.passage.id, [...(marksByPassage.get(m.passage.id) ?? []), ...m.matches]);
       all.push(...m.matches);
@@ -98,7 +99,7 @@ export async function documentPage(
     const u = new URLSearchParams({ q, doc: id });
     if (language) u.set('lang', language);
     if (!expand) u.set('expand', '0');
-    search = { q, total: all.length, closest, concordanceUrl: `/concordance?${u.toString()}` };
+    search = { q, total: all.length, closest, near, concordanceUrl: `/concordance?${u.toString()}` };
   }
   return {
     title: `${doc.title} · duikou`,

@@ -67,8 +67,8 @@ export function searchUrl(s: SearchState): string {
 }
 
 /** Link to a passage in its document page, with the query so matches are marked there. */
-export function passageUrl(docId: string, passageId: number, q: string): string {
-  const qs = q ? `?${new URLSearchParams({ q }).toString()}` : '';
+export function passageUrl(docId: string, passageId: number, q: string, near = false): string {
+  const qs = q ? `?${new URLSearchParams(near ? { q, near: '1' } : { q }).toString()}` : '';
   return `/documents/${encodeURIComponent(docId)}${qs}#p-${passageId}`;
 }
 
@@ -83,14 +83,15 @@ function pageText(r: PageRange | null): string | null {
  * marked is there because its section's heading holds the query (see
  * rank-sections.ts): the page says so beside the section.
  */
-function hitView(engine: PaperCatalog, h: SearchHit, q: string, mode: SearchResult['mode']) {
+function hitView(engine: PaperCatalog, h: SearchHit, q: string, mode: SearchResult['mode'], near = false) {
   const doc = engine.requireDocument(h.docId);
   const passage = engine.passage(h.passageId);
   const pieces = passage?.pieces ?? [{ start: h.start, end: h.end }];
   const via = [...new Set(h.matches.map((m) => m.via).filter((v): v is string => !!v))];
   return {
     ...h,
-    url: passageUrl(h.docId, h.passageId, q),
+    // A near match opens with the words that made it one marked (see closestMatches).
+    url: passageUrl(h.docId, h.passageId, q, near),
     htmlLang: htmlLang(h.lang),
     via,
     bySection: mode === 'best' && h.matches.length === 0 && h.section !== null,
@@ -181,7 +182,7 @@ export async function searchPage(
       count,
       groups: groups ?? null,
       // Below a short strict result (search-contract.ts nearWanted): passages holding part of the query.
-      near: result.near?.map((h) => hitView(engine, h, p.q, 'best')) ?? null,
+      near: result.near?.map((h) => hitView(engine, h, p.q, 'best', true)) ?? null,
       // Said in the interface language: which best-match case this is (search-contract.ts bestMatchNotice words it bilingually for the API).
       notice:
         result.mode !== 'best'
