@@ -53,6 +53,10 @@ describe('the near query', () => {
     expect(q?.filters.lang).toBe('zh');
   });
 
+  it('reads a run typed with a question mark as the run', () => {
+    expect(nearQuery(parseQuery('新冠疫情？'))?.clauses).toEqual([[{ kind: 'term', text: '新冠' }], [{ kind: 'term', text: '疫情' }]]);
+  });
+
   it('is null where loosening changes nothing: one word, a quoted phrase alone', () => {
     expect(nearQuery(parseQuery('援藏'))).toBeNull();
     expect(nearQuery(parseQuery('Kunshan'))).toBeNull();

@@ -182,7 +182,8 @@ export function looseMatchQuery(q: ParsedQuery): ParsedQuery | null {
  */
 export function nearQuery(q: ParsedQuery): ParsedQuery | null {
   const clauses = q.clauses.flatMap((c): QueryItem[][] => {
-    const run = c.length === 1 && c[0]!.kind === 'term' ? hanRun(c[0]!.text) : null;
+    // A question mark typed after the run (新冠疫情?) is not part of it, as in `loosen`.
+    const run = c.length === 1 && c[0]!.kind === 'term' ? hanRun(c[0]!.text.replace(/[?？]+$/, '')) : null;
     const words = run === null ? null : runWords(run);
     return words === null ? [c] : words.map((text) => [{ kind: 'term', text }]);
   });
