@@ -154,6 +154,9 @@ describe('near matches over HTTP', () => {
     const [hits, near] = en.split('<section class="near"');
     expect(near).toBeDefined();
     expect(near).toContain('Near matches</h2>');
+    // The summary says how many are below, and links to them.
+    const n = search('新冠疫情', { limit: 20 }).near!.length;
+    expect(hits).toContain(`<a href="#near-title">${n} near match${n === 1 ? '' : 'es'} below</a>`);
     expect(near).toContain('武汉<mark');
     expect(hits).not.toContain('武汉新冠肺炎');
     const zh = await (
