@@ -4,7 +4,7 @@
  * index as a first start does, the one-document update, and CPU profiles of
  * its slowest queries. The comparison with the baselines is bench/compare.ts.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
@@ -39,12 +39,6 @@ export function dirBytes(dir: string): number {
  */
 function coldStartLimitMs(corpusBytes: number): number {
   return Math.round(Math.max(30 * 60_000, (corpusBytes / MB) * 6_000));
-}
-
-/** Build dist/ when the sources changed since its last build: the cold start runs it, as `npm start` does. */
-export function buildDist(): void {
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.js')], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('building dist/ for the cold start failed');
 }
 
 /**
