@@ -7,10 +7,9 @@
  * tsc. Run through tsx, the harness would otherwise load duikou's sources as
  * tsx transforms them on the fly: esbuild with `keepNames`, which wraps every
  * function it creates in a `__name` call, closures made per query and per
- * passage included. Measured on the 100 MB corpus's persisted index, the
- * same query answered from tsx's transform took 1.5–2× the time it took from
- * dist/ (`support` about 5.5 against 2.8 ms, the expanded `counterpart
- * support` 17 against 12), a cost no researcher pays. The cold start already
+ * passage included, a cost no researcher's server pays. At 100 MB it was
+ * about a fifth of the in-process query time and of the build (the README's
+ * Benchmarks section has the two runs side by side). The cold start already
  * ran dist/ in its own process (bench/coldstart.mjs); now every figure does.
  *
  * The redirect is a module resolution hook (bench/dist-hooks.mjs), registered
