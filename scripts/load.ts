@@ -23,8 +23,9 @@ const connections = Number(values.connections);
 const duration = Number(values.duration);
 
 const data = mkdtempSync(join(tmpdir(), 'duikou-load-'));
-// With sign-in on, as `npm start` runs it: every request carries the token.
-const { child, url, token } = await startServerProcess({ DUIKOU_CORPUS: '', DUIKOU_DATA: data, DUIKOU_AUTH: 'token' });
+// The server `npm start` runs (dist/, built first if the sources changed), with sign-in on as it
+// runs it: every request carries the token.
+const { child, url, token } = await startServerProcess({ DUIKOU_CORPUS: '', DUIKOU_DATA: data, DUIKOU_AUTH: 'token' }, { built: true });
 const authorization = `Bearer ${token}`;
 
 const queries = ['对口支援', '"key node"', 'counterpart support -Tibet', '援藏 OR 援疆', 'lang:zh 脱贫攻坚', 'Wenchuan', 'path dependence'];

@@ -1,4 +1,4 @@
-/** Run duikou's own entry points (server, CLI) from source as child processes. */
+/** Run duikou's own entry points (server, CLI) as child processes: from source, or the server from its build. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -20,10 +20,17 @@ export interface ServerProcess {
  * Start `src/server.ts` with the given settings; resolves with its URL (and
  * printed sign-in address) once it listens. Sign-in is off (DUIKOU_AUTH=none)
  * unless `env` says otherwise: tests of other things talk to it without a token.
+ * @param opts.built - run the build, `dist/server.js` (built first if the
+ *   sources changed), as `npm start` does, instead of the sources through tsx:
+ *   for figures a researcher's server would give (the load test)
  */
-export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export function startServerProcess(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ServerProcess> {
   const settings = { ...process.env, PORT: '0', HOST: '127.0.0.1', DUIKOU_TOKEN: '', DUIKOU_AUTH: 'none', ...env };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  if (opts.built) {
+    const build = spawnSync(process.execPath, ['scripts/build.js'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('building dist/ failed');
+  }
+  const child = spawn(process.execPath, opts.built ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: settings,
     stdio: ['ignore', 'pipe', 'pipe'],
