@@ -1,8 +1,9 @@
 /**
- * Load test (`npm run load`, not part of `npm test`): the real server on
- * loopback, 50 concurrent clients for 30 s, each cycling through a search, a
- * document page, an annotation write and an annotations listing. Passes when
- * no request got a 5xx and every write answered 201 is in the database.
+ * Load test (`npm run load`, not part of `npm test`): the server `npm start`
+ * runs, on loopback, once its papers are indexed; 50 concurrent clients for
+ * 30 s, each cycling through a search, a document page, an annotation write
+ * and an annotations listing. Passes when no request got a 5xx, some writes
+ * were answered 201, and every one of them is in the database.
  *
  *   npm run load -- --connections 50 --duration 30
  */
