@@ -20,17 +20,14 @@ export interface ServerProcess {
  * Start `src/server.ts` with the given settings; resolves with its URL (and
  * printed sign-in address) once it listens. Sign-in is off (DUIKOU_AUTH=none)
  * unless `env` says otherwise: tests of other things talk to it without a token.
- * @param opts.built - run the build, `dist/server.js` (built first if the
- *   sources changed), as `npm start` does, instead of the sources through tsx:
- *   for figures a researcher's server would give (the load test)
+ * @param opts.built - start it as `npm start` does (`scripts/build.js --start`:
+ *   `dist/server.js`, built first if the sources changed) instead of the
+ *   sources through tsx: for figures a researcher's server would give (the load test)
  */
 export function startServerProcess(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ServerProcess> {
   const settings = { ...process.env, PORT: '0', HOST: '127.0.0.1', DUIKOU_TOKEN: '', DUIKOU_AUTH: 'none', ...env };
-  if (opts.built) {
-    const build = spawnSync(process.execPath, ['scripts/build.js'], { cwd: ROOT, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('building dist/ failed');
-  }
-  const child = spawn(process.execPath, opts.built ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'], {
+  // `npm start` itself: scripts/build.js builds if the sources changed, then runs dist/server.js in its own process.
+  const child = spawn(process.execPath, opts.built ? ['scripts/build.js', '--start'] : ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: settings,
     stdio: ['ignore', 'pipe', 'pipe'],
