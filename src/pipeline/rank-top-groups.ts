@@ -5,7 +5,7 @@
  * the next group can score.
  */
 import { K1, KIND_PRIOR, MID_WORD_WEIGHT, TITLE_BOOST, leastLengthNorm, lengthNorm, priorBound, strictScore } from './rank-score.js';
-import { PaperCounts, SLACK } from './rank-top-facts.js';
+import { PaperCounts, SLACK, grow } from './rank-top-facts.js';
 import {
   EXCLUDED,
   UNSURE,
@@ -49,8 +49,7 @@ export function oneWordPass(
   const table = v.table;
   const set = v.set;
   // Counted hits by group, then (once the groups' starts are known) their ids in group order.
-  const group = new Uint8Array(cands.length);
-  const hitIds = new Int32Array(cands.length);
+  const { group, hitIds } = scratchFor(cands.length);
   const sizes = new Int32Array(GROUPS);
   let h = 0;
   // Hits the tables cannot settle, scored exactly now (as rankTop does).
@@ -200,8 +199,7 @@ function itemGroups(
 ): PlainResult {
   const { ctx, src } = o;
   const papers = new PaperCounts();
-  const group = new Uint8Array(cands.length);
-  const hitIds = new Int32Array(cands.length);
+  const { group, hitIds } = scratchFor(cands.length);
   const sizes = new Int32Array(ITEM_GROUPS);
   let h = 0;
   const exactIds: number[] = [];
@@ -286,6 +284,26 @@ function settledReach(cands: Int32Array, flags: Uint8Array, accept: ((id: number
   return false;
 }
 
+/** {@link rankGroups}'s first room for the entries it keeps (grown as needed, up to every hit). */
+const KEPT_FIRST = 1024;
+
+/**
+ * Scratch by hit for the counting and grouping passes: each hit's group and
+ * id in counting order, then the ids in group order. Kept between queries
+ * (a pass runs to its end before another starts) rather than allocated for
+ * every query: a frequent word's or an expansion's tens of thousands of hits
+ * made each query allocate and zero up to a megabyte, and collect it after.
+ */
+let scratch = { group: new Uint8Array(0), hitIds: new Int32Array(0), byGroup: new Int32Array(0) };
+
+function scratchFor(n: number): typeof scratch {
+  if (scratch.group.length < n) {
+    const size = Math.max(n, scratch.group.length * 2);
+    scratch = { group: new Uint8Array(size), hitIds: new Int32Array(size), byGroup: new Int32Array(size) };
+  }
+  return scratch;
+}
+
 /** Hits counted into groups by frequency, and those scored exactly instead. */
 interface Grouped {
   /** Hit ids in counting order, and each one's group. */
@@ -323,15 +341,24 @@ function rankGroups(
   for (let g = groups - 1; g >= 0; g--) starts[g] = starts[g + 1]! + sizes[g]!;
   // starts[g] is now where group g ends (counting from the most frequent); make it where it begins.
   for (let g = 0; g < groups; g++) starts[g] = starts[g]! - sizes[g]!;
-  const byGroup = new Int32Array(h);
+  const byGroup = scratchFor(h).byGroup;
   const fill = starts.slice();
   for (let i = 0; i < h; i++) byGroup[fill[group[i]!]!++] = hitIds[i]!;
 
-  const ids = new Int32Array(size);
-  const bounds = new Float64Array(size);
-  const exact = new Uint8Array(size);
+  // Sized for what is kept, not for every hit: a frequent word keeps a few hundred of tens of thousands.
+  let ids = new Int32Array(Math.min(size, KEPT_FIRST));
+  let bounds = new Float64Array(ids.length);
+  let exact = new Uint8Array(ids.length);
+  const room = (): void => {
+    if (n < ids.length) return;
+    const more = Math.min(size, ids.length * 2);
+    ids = grow(ids, new Int32Array(more));
+    bounds = grow(bounds, new Float64Array(more));
+    exact = grow(exact, new Uint8Array(more));
+  };
   let n = 0;
   for (let i = 0; i < exactIds.length; i++) {
+    room();
     ids[n] = exactIds[i]!;
     bounds[n] = exactScores[i]!;
     exact[n++] = 1;
@@ -360,6 +387,7 @@ function rankGroups(
       if (o.titleOf(id)) score *= TITLE_BOOST;
       score *= SLACK;
       if (prune && score * reach < floorScore) continue;
+      room();
       ids[n] = id;
       bounds[n] = score;
       exact[n++] = 0;
