@@ -208,9 +208,7 @@ export interface PlainPassOptions {
  */
 export function plainPass(cands: Int32Array, pq: PlainQuery, accept: ((id: number) => boolean) | null, o: PlainPassOptions): PlainResult {
   const { ctx, src } = o;
-  const ids = new Int32Array(cands.length);
-  const bounds = new Float64Array(cands.length);
-  const exact = new Uint8Array(cands.length);
+  const { ids, bounds, exact } = entriesFor(cands.length);
   const papers = new PaperCounts();
   const clauses = pq.clauses;
   const excluded = pq.excluded;
@@ -298,6 +296,23 @@ export function plainPass(cands: Int32Array, pq: PlainQuery, accept: ((id: numbe
     kept++;
   }
   return { pass: 'plain', ids, bounds, exact, n: kept, hits, pendingN, papers };
+}
+
+/**
+ * {@link plainPass}'s entries, one per hit until the floor is known: kept
+ * between queries rather than allocated for each (an expansion's tens of
+ * thousands of hits made each query allocate and zero a megabyte, and
+ * collect it after). The arrays a pass returns are these, so they hold its
+ * answer until the next plain pass: `rankTop` reads them to its end first.
+ */
+let entries = { ids: new Int32Array(0), bounds: new Float64Array(0), exact: new Uint8Array(0) };
+
+function entriesFor(n: number): typeof entries {
+  if (entries.ids.length < n) {
+    const size = Math.max(n, entries.ids.length * 2);
+    entries = { ids: new Int32Array(size), bounds: new Float64Array(size), exact: new Uint8Array(size) };
+  }
+  return entries;
 }
 
 /** {@link exclusion}: a variant of an excluded item certainly stands in the passage. */
