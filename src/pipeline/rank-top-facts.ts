@@ -249,6 +249,22 @@ export function awaitsCheck(items: ItemFacts[], id: number): boolean {
   return false;
 }
 
+/**
+ * A pass's scratch arrays, kept between queries and grown (at least doubling)
+ * when a query needs more: `get(n)` gives arrays of at least `n` entries,
+ * the same ones as the last call whenever they are long enough. A pass runs
+ * to its end before another starts, so one set serves every query.
+ * @param make - the arrays for `size` entries
+ * @param lengthOf - how many entries the arrays hold
+ */
+export function reusable<T>(make: (size: number) => T, lengthOf: (arrays: T) => number): (n: number) => T {
+  let kept = make(0);
+  return (n) => {
+    if (lengthOf(kept) < n) kept = make(Math.max(n, lengthOf(kept) * 2));
+    return kept;
+  };
+}
+
 /** `from` copied into the start of the larger `to`: a typed array grown. */
 export function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T): T {
   to.set(from);

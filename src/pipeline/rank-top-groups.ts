@@ -5,7 +5,7 @@
  * the next group can score.
  */
 import { K1, KIND_PRIOR, MID_WORD_WEIGHT, TITLE_BOOST, leastLengthNorm, lengthNorm, priorBound, strictScore } from './rank-score.js';
-import { PaperCounts, SLACK, grow } from './rank-top-facts.js';
+import { PaperCounts, SLACK, grow, reusable } from './rank-top-facts.js';
 import {
   EXCLUDED,
   UNSURE,
@@ -294,15 +294,10 @@ const KEPT_FIRST = 1024;
  * every query: a frequent word's or an expansion's tens of thousands of hits
  * made each query allocate and zero up to a megabyte, and collect it after.
  */
-let scratch = { group: new Uint8Array(0), hitIds: new Int32Array(0), byGroup: new Int32Array(0) };
-
-function scratchFor(n: number): typeof scratch {
-  if (scratch.group.length < n) {
-    const size = Math.max(n, scratch.group.length * 2);
-    scratch = { group: new Uint8Array(size), hitIds: new Int32Array(size), byGroup: new Int32Array(size) };
-  }
-  return scratch;
-}
+const scratchFor = reusable(
+  (size) => ({ group: new Uint8Array(size), hitIds: new Int32Array(size), byGroup: new Int32Array(size) }),
+  (s) => s.group.length,
+);
 
 /** Hits counted into groups by frequency, and those scored exactly instead. */
 interface Grouped {

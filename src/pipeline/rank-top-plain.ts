@@ -7,7 +7,7 @@
 import { IdSet } from './idset.js';
 import type { CompiledItem, Context } from './rank-types.js';
 import { K1, MID_WORD_WEIGHT, TITLE_BOOST, type TitleMemo, lengthNorm, priorBound, strictScore } from './rank-score.js';
-import { type TopSource, PaperCounts, SLACK, type VariantFacts, type ClauseFacts, type ItemFacts } from './rank-top-facts.js';
+import { type TopSource, PaperCounts, SLACK, type VariantFacts, type ClauseFacts, type ItemFacts, reusable } from './rank-top-facts.js';
 import { wantthScore } from './rank-top-order.js';
 
 /** {@link PlainVariant}'s kinds: the shapes of {@link VariantFacts} the plain pass reads. */
@@ -305,15 +305,10 @@ export function plainPass(cands: Int32Array, pq: PlainQuery, accept: ((id: numbe
  * collect it after). The arrays a pass returns are these, so they hold its
  * answer until the next plain pass: `rankTop` reads them to its end first.
  */
-let entries = { ids: new Int32Array(0), bounds: new Float64Array(0), exact: new Uint8Array(0) };
-
-function entriesFor(n: number): typeof entries {
-  if (entries.ids.length < n) {
-    const size = Math.max(n, entries.ids.length * 2);
-    entries = { ids: new Int32Array(size), bounds: new Float64Array(size), exact: new Uint8Array(size) };
-  }
-  return entries;
-}
+const entriesFor = reusable(
+  (size) => ({ ids: new Int32Array(size), bounds: new Float64Array(size), exact: new Uint8Array(size) }),
+  (e) => e.ids.length,
+);
 
 /** {@link exclusion}: a variant of an excluded item certainly stands in the passage. */
 export const EXCLUDED = 2;
