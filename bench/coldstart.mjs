@@ -20,10 +20,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Engine } from '../dist/backends/embedded/engine.js';
 import { openPersistentCorpus } from '../dist/backends/embedded/persist.js';
+import { segmentOnJiebaThread } from '../dist/workers/jieba-thread.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
 const [corpusDir, dataDir, query] = process.argv.slice(2);
+// As the server does (src/server.ts): Chinese text is cut on jieba's own thread.
+segmentOnJiebaThread();
 gc();
 const heapBefore = process.memoryUsage().heapUsed;
 const engine = new Engine();

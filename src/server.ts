@@ -19,6 +19,10 @@ import { DataFileError, describeStorageFailure, openDatabase, storageFailure } f
 import { CorpusSync } from './library/watch.js';
 import { pgOptionsFromSettings, redactUrl } from './backends/postgres/db.js';
 import { type LabServer, openLabServer } from './backends/postgres/lab-server.js';
+import { segmentOnJiebaThread } from './workers/jieba-thread.js';
+
+// Chinese text is cut on jieba's own thread: its dictionary's load (seconds) never blocks this one.
+segmentOnJiebaThread();
 
 // The sample papers (read only) and the user's library, or the user's own corpus folder: see library.ts.
 const library = resolveLibrary();

@@ -25,14 +25,12 @@
  * never rests on the segmentation: the search stage verifies every match on
  * the token offsets or on the normalised text.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import nodejieba from 'nodejieba';
 import { LRUCache } from 'lru-cache';
 import { stemmer } from 'stemmer';
 import type { Token } from '../core/types.js';
 import { type Normalized, normalize } from './normalize.js';
+import { type KnownCut, jieba } from './jieba.js';
 
 /** `index` adds the joined form of hyphenated compounds; `query` does not. */
 export type AnalyzeMode = 'index' | 'query';
@@ -45,46 +43,6 @@ export interface AnalyzedToken extends Token {
   script: TokenScript;
   /** True for the joined form of a hyphenated compound, at its first part's position (index mode only). */
   sub?: boolean;
-}
-
-/** duikou's domain dictionary for jieba, kept in the repository. */
-export const USER_DICT_PATH = fileURLToPath(new URL('../../resources/userdict.txt', import.meta.url));
-
-/**
- * One-line stand-ins for jieba's keyword-extraction tables. nodejieba's
- * `load` also reads its 6 MB IDF table and stop-word list for keyword
- * extraction, which duikou never uses (it only cuts); the stand-ins take
- * 10–20 % off the dictionary load that the first Chinese query after a
- * start waits for, and about 18 MB of memory.
- */
-const UNUSED_IDF_PATH = fileURLToPath(new URL('../../resources/jieba-idf.utf8', import.meta.url));
-const UNUSED_STOP_WORDS_PATH = fileURLToPath(new URL('../../resources/jieba-stop-words.utf8', import.meta.url));
-
-let jiebaReady = false;
-
-/**
- * Load jieba's dictionaries on first use only: it costs 1–2 s and ~250 MB, and
- * an English-only corpus never needs it. nodejieba can load once per process.
- */
-function jieba(): typeof nodejieba {
-  if (!jiebaReady) {
-    nodejieba.load({
-      ...(existsSync(USER_DICT_PATH) ? { userDict: USER_DICT_PATH } : {}),
-      idfDict: UNUSED_IDF_PATH,
-      stopWordDict: UNUSED_STOP_WORDS_PATH,
-    });
-    jiebaReady = true;
-  }
-  return nodejieba;
-}
-
-/**
- * Load jieba's dictionaries now rather than at the first Chinese text (a
- * restart loads them while the index is read, so the first Chinese query
- * does not wait for them).
- */
-export function preloadJieba(): void {
-  jieba();
 }
 
 /**
@@ -202,7 +160,27 @@ const RUN_SEPARATOR = '\n';
  */
 function cutRuns(runs: string[]): string[] {
   if (runs.length === 0) return [];
-  return jieba().cut(runs.length === 1 ? runs[0]! : runs.join(RUN_SEPARATOR), true);
+  return jieba().cut(jiebaInput(runs));
+}
+
+/** What {@link cutRuns} hands jieba for some Han runs. */
+const jiebaInput = (runs: string[]): string => (runs.length === 1 ? runs[0]! : runs.join(RUN_SEPARATOR));
+
+/** The Han runs of a text as the analyzer reads it, each with the punctuation inside it. */
+const hanChunks = (chunks: RegExpExecArray[] | RegExpMatchArray[]): string[] => chunks.flatMap((m) => (m[1] === undefined ? [] : [m[1]]));
+
+/**
+ * The cut {@link analyze} asks of jieba for `text` (in either mode), with
+ * jieba's answer; none when the text has no Han character. A restart is
+ * given these for every paper's title and the glossary's Chinese terms
+ * (kept with the index, see state-store.ts), so it answers a query that
+ * needs no other Chinese words before jieba's dictionary is loaded.
+ */
+export function cutsOf(text: string): KnownCut[] {
+  const runs = hanChunks([...analysisText(text).text.matchAll(CHUNK)]);
+  if (runs.length === 0) return [];
+  const input = jiebaInput(runs);
+  return [['cut', input, jieba().cut(input)]];
 }
 
 /**
@@ -238,7 +216,7 @@ function analyzeRead({ norm, text: read }: { norm: Normalized; text: string }, m
   let prev: { from: number; to: number; word: string; position: number; index: number } | null = null;
 
   const chunks = [...read.matchAll(CHUNK)];
-  const words = cutRuns(chunks.flatMap((m) => (m[1] === undefined ? [] : [m[1]])));
+  const words = cutRuns(hanChunks(chunks));
   let w = 0;
   for (const m of chunks) {
     const at = m.index;
@@ -333,7 +311,7 @@ export function hanParts(run: string): string[] {
  */
 export function runWords(run: string): string[] | null {
   const inside = jieba()
-    .cutForSearch(run, true)
+    .cutForSearch(run)
     .filter((w) => w.length < run.length && ONLY_HAN.test(w));
   if (inside.length === 0) return null;
   const parts: string[] = [];

@@ -277,6 +277,15 @@ export abstract class EngineTables {
     }
   }
 
+  /**
+   * The short texts a query analyses besides its own words: every paper's
+   * title (for the title boost) and the glossary's Chinese terms (what an
+   * English query expands to). jieba's cuts of them are kept with the index.
+   */
+  queryTexts(): string[] {
+    return [...[...this.docs.values()].map((d) => d.title), ...this.glossary.entries.map((e) => e.zh)];
+  }
+
   titleTokens(docId: string): AnalyzedToken[] {
     let toks = this.titleCache.get(docId);
     if (!toks) {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
-import { USER_DICT_PATH } from '../../pipeline/analyze.js';
+import { USER_DICT_PATH } from '../../pipeline/jieba.js';
 import { INDEX_FORMAT_VERSION } from '../../pipeline/index.js';
 import { METADATA_FILE, type MetadataOverrides, checkMetadataOverrides, noOverrides } from '../../pipeline/metadata-file.js';
 import { STATE_SCHEMA } from './state-format.js';

@@ -8,7 +8,7 @@
 import type { Database as DB } from 'better-sqlite3';
 import type { LoadedDocument } from '../../core/types.js';
 import type { Engine } from './engine.js';
-import { preloadJieba } from '../../pipeline/analyze.js';
+import { preloadJieba, rememberCuts } from '../../pipeline/jieba.js';
 import type { MetadataOverrides } from '../../pipeline/metadata-file.js';
 import { readState } from './state-read.js';
 import { dropLeftoverFiles } from './state-store.js';
@@ -27,12 +27,17 @@ import { startWorker, workerScript } from '../../workers/prepare.js';
 export async function restoreState(engine: Engine, db: DB, overrides: MetadataOverrides): Promise<{ check: Promise<Error | null> } | null> {
   if (engine.documents().length > 0) return null;
   await dropLeftoverFiles(db);
-  // jieba's dictionary (about a second of this thread) loads while the thread pool reads the
-  // index's large arrays, rather than after them: the first Chinese query no longer waits for it.
+  // jieba's dictionary (a second or more) loads while the thread pool reads the index's large arrays,
+  // rather than after them: the first Chinese query no longer waits for it. On a server it loads on
+  // jieba's own thread (see src/workers/jieba-thread.ts), so this thread goes on meanwhile.
+  let jiebaLoaded: Promise<void> = Promise.resolve();
   const found = await readState(db, (head) => {
-    if (head.zh) preloadJieba();
+    if (head.zh) jiebaLoaded = preloadJieba();
   });
   if (!found) return null;
+  // jieba's cuts of the titles and glossary terms, kept with the index: queries that need no Chinese words
+  // of their own are answered without waiting for jieba's dictionary (see src/workers/jieba-thread.ts).
+  rememberCuts(found.cuts);
   // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
   if (engine.documents().length > 0) {
     found.state.deferredTriples?.discard();
@@ -53,8 +58,9 @@ export async function restoreState(engine: Engine, db: DB, overrides: MetadataOv
     docs.push(texts.lazy(doc, row.id, row.hash, found.lengths[row.id]));
   }
   engine.restore(found.state, docs);
-  // Titles analysed while the first requests are answered (a failure here only leaves them to the first query).
-  void engine.warmTitles().catch(() => undefined);
+  // Titles analysed while the first requests are answered, once jieba can cut the Chinese ones without
+  // making this thread wait for its dictionary (a failure here only leaves them to the first query).
+  void jiebaLoaded.then(() => engine.warmTitles()).catch(() => undefined);
   // The engine answers now. What the restart left on disk is read after this, on the thread pool and
   // then another core, rather than alongside the reads the first answer waits for: at a gigabyte of
   // papers, 3.4 GB of triples and the texts' check read meanwhile made a restart take twice as long.

@@ -10,6 +10,7 @@ import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Database as DB } from 'better-sqlite3';
+import type { KnownCut } from '../../pipeline/jieba.js';
 import type { DocumentMeta, Passage } from '../../core/types.js';
 import type { DeferredTriples, IndexSnapshot } from '../../pipeline/index.js';
 import type { EngineState } from './engine.js';
@@ -132,6 +133,8 @@ export interface PersistedState {
   lengths: Record<string, number>;
   /** Whether any passage is Chinese (a restart then loads jieba at once). */
   zh: boolean;
+  /** jieba's cuts of the titles and glossary terms (see `cutParts` in state-store.ts). */
+  cuts: KnownCut[];
 }
 
 /**
@@ -203,6 +206,7 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
       meta: papers.meta,
       lengths: papers.lengths,
       zh: head.zh,
+      cuts: decodeCuts(texts.cuts),
     };
   } finally {
     // Never closed under a read still running (one that failed early, the others still reading).
@@ -210,6 +214,27 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
     closeSync(fd);
   }
 }
+
+/**
+ * jieba's cuts kept with the state (see `cutParts` in state-store.ts). None
+ * when the state has no such section (written before it was kept) or it is
+ * not what it should be: jieba is then asked, as for any other text. A cut
+ * whose words do not make up its text is never given.
+ */
+function decodeCuts(json: string | undefined): KnownCut[] {
+  if (json === undefined) return [];
+  const rows = undecodable(() => JSON.parse(json) as unknown);
+  return Array.isArray(rows) ? rows.filter(isCut) : [];
+}
+
+const isCut = (row: unknown): row is KnownCut =>
+  Array.isArray(row) &&
+  row.length === 3 &&
+  row[0] === 'cut' &&
+  typeof row[1] === 'string' &&
+  Array.isArray(row[2]) &&
+  row[2].every((w) => typeof w === 'string') &&
+  row[2].join('') === row[1];
 
 /**
  * What `decode` returns, or null when it throws: a state file of the right

@@ -31,6 +31,8 @@ import { rm as rmAsync } from 'node:fs/promises';
 import type { Database as DB } from 'better-sqlite3';
 import type { CorpusDocument, DocumentMeta } from '../../core/types.js';
 import type { Engine } from './engine.js';
+import { cutsOf } from '../../pipeline/analyze.js';
+import { type KnownCut, preloadJieba } from '../../pipeline/jieba.js';
 import {
   HEADER_BYTES,
   type PaperPart,
@@ -155,6 +157,7 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
     yield* section('passages', passageParts(names));
     yield* section('sectionNames', textParts(JSON.stringify([...names.keys()])));
     yield* section('papers', paperParts());
+    yield* section('cuts', cutParts());
     writeAll(fd, header(token, size, gen), 0);
     yield { fsync: fd };
     closeSync(fd);
@@ -200,6 +203,26 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
   // per byte of text, a restart 2.
   if (yield* engine.settleSteps(state, taken)) readTextsFromIndex(db, docs, engine);
   return true;
+
+  /**
+   * jieba's cuts of the short texts a query analyses besides its own words
+   * (see Engine.queryTexts), as one JSON array: a restart gives them without
+   * asking jieba, so it answers queries that need no Chinese words of their
+   * own while jieba's dictionary is still loading (see persist-restore.ts).
+   */
+  function* cutParts(): Generator<Uint8Array, void> {
+    const cuts = new Map<string, KnownCut>();
+    const keep = (text: string): void => {
+      for (const c of cutsOf(text)) cuts.set(c[1], c);
+    };
+    for (const text of engine.queryTexts()) {
+      keep(text);
+      yield new Uint8Array(0);
+    }
+    // The titles detected in the papers too: a restart with the researcher's titles removed shows these.
+    for (const d of docs) keep(metaOf(d.id, d.hash, () => d.text).title);
+    yield Buffer.from(JSON.stringify([...cuts.values()]), 'utf8');
+  }
 
   /** Every paper's passages (see encodePassages), in the order of {@link docs}, a megabyte or so per part. */
   function* passageParts(names: Map<string, number>): Generator<Uint8Array, void> {
@@ -282,9 +305,14 @@ const writes = new WeakMap<DB, { running: Promise<boolean>; next: Promise<boolea
 
 const fsyncAsync = promisify(fsync);
 
+const HAN = /\p{Script=Han}/u;
+
 async function runGradually(db: DB, engine: Engine, metaOf: MetaOf, { pause, sliceMs = 20, attempts = 3 }: GradualWrite): Promise<boolean> {
   // Triples a restart left on disk are read off the event loop first: the snapshot needs them all.
   await engine.loadDeferred();
+  // The state keeps jieba's cuts of titles and glossary terms (see cutParts): jieba loaded first, on its own
+  // thread where it has one, rather than while this thread waits in the middle of the write.
+  if (engine.queryTexts().some((t) => HAN.test(t))) await preloadJieba();
   for (let attempt = 0; attempt < attempts; attempt++) {
     const steps = stateWriter(db, engine, metaOf);
     const taken = engine.stateGeneration;

@@ -1,0 +1,101 @@
+/**
+ * Chinese segmentation on a thread of its own. nodejieba loads its
+ * dictionaries synchronously on the thread that calls it (1–3 s by machine)
+ * and keeps them per thread, so loaded on the server's thread the load
+ * blocked every request meanwhile — English queries, pages, annotations —
+ * and ran after the index's arrays were read instead of beside them.
+ *
+ * {@link segmentOnJiebaThread} starts jieba's thread on first need (or when
+ * a restart finds Chinese papers: {@link preloadJieba}) and routes this
+ * thread's cuts to it, synchronously (synckit: the caller waits on an atomic
+ * while the worker cuts), so the analyzer stays one synchronous function for
+ * index and query. A cut costs a crossing between threads (tens of µs), so
+ * short texts — queries, titles, glossary terms — are remembered; and cuts
+ * kept with the index ({@link rememberCuts}) are given without asking jieba,
+ * so queries that need no Chinese words of their own do not wait for it at a
+ * restart.
+ */
+import { BroadcastChannel } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { LRUCache } from 'lru-cache';
+import { createSyncFn } from 'synckit';
+import { type JiebaCut, type KnownCut, segmentElsewhere } from '../pipeline/jieba.js';
+import { JIEBA_LOADED } from './jieba-protocol.js';
+import { workerScript } from './prepare.js';
+
+/**
+ * A cut that has not come back after this long (the dictionary's load
+ * included, seconds at most) is an error, not a thread waiting for ever:
+ * jieba's thread is gone or stuck.
+ */
+const CUT_TIMEOUT_MS = 60_000;
+
+/** Texts up to this many code units have their cuts remembered: queries, titles, glossary terms. */
+const REMEMBERED_LENGTH = 64;
+
+/**
+ * Cut this thread's Chinese text on jieba's own thread from now on (see the
+ * module comment). Call it once, before any Chinese text is analysed; the
+ * thread starts on the first cut or {@link preloadJieba}.
+ * @param worker - the thread's module (tests pass one that holds the load back until they let it go)
+ */
+export function segmentOnJiebaThread(worker?: URL): void {
+  let call: ((mode: JiebaCut, text: string) => string[]) | null = null;
+  let loaded: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    if (loaded === null) {
+      // Listening before the thread starts: a channel keeps no message for a listener that comes later.
+      const listening = new BroadcastChannel(JIEBA_LOADED);
+      listeners.add(listening);
+      loaded = new Promise((resolve) => {
+        listening.onmessage = () => {
+          listening.close();
+          listeners.delete(listening);
+          resolve();
+        };
+      });
+      // The channel does not keep the process alive; the worker, once started, is synckit's to keep.
+      listening.unref();
+      // From the TypeScript sources, a plain module that registers tsx first (see jieba-worker-tsx.mjs).
+      const script = workerScript('jieba-worker', import.meta.url);
+      call = createSyncFn(fileURLToPath(worker ?? (script.ts ? new URL('jieba-worker-tsx.mjs', import.meta.url) : script.url)), {
+        timeout: CUT_TIMEOUT_MS,
+      });
+    }
+    return loaded;
+  };
+  /** Cuts kept with the index, by cut and text; and the longest such text, so longer ones skip the lookup. */
+  const known = new Map<string, readonly string[]>();
+  let knownLength = 0;
+  const remembered = new LRUCache<string, readonly string[]>({ max: 4096 });
+  const cuts =
+    (mode: JiebaCut) =>
+    (text: string): string[] => {
+      const key = `${mode}:${text}`;
+      const given = text.length <= knownLength ? known.get(key) : undefined;
+      if (given !== undefined) return given as string[];
+      if (text.length > REMEMBERED_LENGTH) {
+        start();
+        return call!(mode, text);
+      }
+      let words = remembered.get(key);
+      if (words === undefined) {
+        start();
+        remembered.set(key, (words = Object.freeze(call!(mode, text))));
+      }
+      return words as string[];
+    };
+  segmentElsewhere({
+    cuts: { cut: cuts('cut'), cutForSearch: cuts('search') },
+    start,
+    remember: (given: readonly KnownCut[]) => {
+      for (const [mode, text, words] of given) {
+        known.set(`${mode}:${text}`, Object.freeze([...words]));
+        knownLength = Math.max(knownLength, text.length);
+      }
+    },
+  });
+}
+
+/** The channels waiting to hear that jieba is loaded, held: a channel nothing refers to may be collected before its message comes. */
+const listeners = new Set<BroadcastChannel>();

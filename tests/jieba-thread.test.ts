@@ -1,0 +1,100 @@
+/**
+ * Chinese segmentation on jieba's own thread (src/workers/jieba-thread.ts), as
+ * a server runs it: a restart answers the queries that need no Chinese
+ * segmentation while jieba's dictionary is still loading, and once it is
+ * loaded every answer is the one jieba on the server's own thread gives.
+ */
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../src/backends/embedded/engine.js';
+import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
+import { analyze } from '../src/pipeline/analyze.js';
+import { jieba, localJieba, preloadJieba } from '../src/pipeline/jieba.js';
+import { segmentOnJiebaThread } from '../src/workers/jieba-thread.js';
+import { SAMPLE } from './helpers/sample.js';
+import { tempDirs } from './helpers/temp.js';
+
+const tempDir = tempDirs('jieba-thread');
+
+/** Queries whose answers hold no Chinese words (no glossary equivalent in Chinese reaches a passage): they need no segmentation. */
+const ENGLISH = ['"key node"', 'support', 'village cadres', 'network', 'governance', 'key node'];
+/** Queries that need jieba: Chinese, and English whose glossary equivalents in Chinese reach passages. */
+const CHINESE = [
+  '对口支援',
+  '援藏 OR 援疆',
+  '扶贫协作',
+  'counterpart support',
+  'partner assistance -Tibet',
+  'Wenchuan earthquake',
+  'how are village cadres selected',
+];
+
+const answer = (e: Engine, queries: string[]) =>
+  queries.map((q) => e.search(q, { limit: 50 })).map((r) => ({ total: r.total, hits: r.hits.map((h) => [h.passageId, h.score]) }));
+
+describe("jieba's own thread", () => {
+  it('a restart answers English while jieba loads, and every query as jieba on this thread does once it is loaded', async () => {
+    // Built, persisted and answered with jieba on this thread: what the restart must give.
+    const corpus = tempDir();
+    cpSync(SAMPLE, corpus, { recursive: true });
+    const data = tempDir();
+    const first = await openPersistentCorpus(corpus, data);
+    first.db.close();
+    const expected = { english: answer(first.engine, ENGLISH), chinese: answer(first.engine, CHINESE) };
+
+    // From here on this thread's Chinese text is cut on a thread that loads jieba only when let go.
+    segmentOnJiebaThread(new URL('./helpers/gated-jieba-worker.mjs', import.meta.url));
+    // A restart as a server makes it, answering as soon as the engine has taken the index over.
+    const engine = new Engine();
+    let restored!: () => void;
+    const taken = new Promise<void>((resolve) => (restored = resolve));
+    const opening = openPersistentCorpus(corpus, data, { engine, onRestored: () => restored() });
+    await Promise.race([taken, opening]);
+    let loaded = false;
+    const loading = preloadJieba().then(() => (loaded = true));
+    // Had any of these needed jieba, this thread would wait for a load that cannot start: a timeout.
+    expect(answer(engine, ENGLISH)).toEqual(expected.english);
+    // Still loading after a turn of the event loop: it never ran on this thread (where it would be done by now).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(loaded).toBe(false);
+
+    const gate = new BroadcastChannel('duikou-test:jieba-gate');
+    // Said until heard: a channel keeps no message for a listener that is not there yet.
+    const letGo = setInterval(() => gate.postMessage(true), 20);
+    await loading;
+    clearInterval(letGo);
+    gate.close();
+    expect(answer(engine, CHINESE)).toEqual(expected.chinese);
+    expect(answer(engine, ENGLISH)).toEqual(expected.english);
+    const { stats, db } = await opening;
+    db.close();
+    expect(stats.restored).toBe(true);
+  }, 120_000);
+
+  it("cuts on jieba's thread are the cuts of jieba on this thread, short (remembered) and long", () => {
+    // The previous test routed this thread's cuts to jieba's thread and let it load.
+    const there = jieba();
+    const here = localJieba();
+    expect(there).not.toBe(here);
+    const zh = readFileSync(join(SAMPLE, 'wang-duikou-zhiyuan-mechanism.txt'), 'utf8');
+    const paragraphs = zh.split(/\n+/).filter((p) => /\p{Script=Han}/u.test(p));
+    const texts = [
+      ...paragraphs,
+      ...paragraphs.map((p) => p.slice(0, 20)),
+      '对口支援',
+      '𠀀对口𠀁支援', // outside the BMP (CJK Extension B) inside a run
+      'GDP增长率与2008年汶川地震后的对口支援',
+      '东西部扶贫协作\n脱贫攻坚战',
+    ];
+    expect(texts.some((t) => t.length > 64)).toBe(true);
+    for (let round = 0; round < 2; round++) {
+      for (const t of texts) {
+        expect(there.cut(t)).toEqual(here.cut(t));
+        expect(there.cutForSearch(t)).toEqual(here.cutForSearch(t));
+      }
+    }
+    expect(analyze(zh.slice(0, 2000)).length).toBeGreaterThan(100);
+  });
+});
