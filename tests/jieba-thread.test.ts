@@ -4,6 +4,7 @@
  * segmentation while jieba's dictionary is still loading, and once it is
  * loaded every answer is the one jieba on the server's own thread gives.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
@@ -71,6 +72,24 @@ describe("jieba's own thread", () => {
     const { stats, db } = await opening;
     db.close();
     expect(stats.restored).toBe(true);
+  }, 120_000);
+
+  it('a process with nothing else to do waits for the load instead of ending with it unfinished', () => {
+    // As the benchmark's cold start or a command does: nothing but the load keeps the process alive.
+    const script = [
+      `const { segmentOnJiebaThread } = await import(${JSON.stringify(new URL('../src/workers/jieba-thread.ts', import.meta.url).href)});`,
+      `const { preloadJieba, jieba } = await import(${JSON.stringify(new URL('../src/pipeline/jieba.ts', import.meta.url).href)});`,
+      'segmentOnJiebaThread();',
+      'await preloadJieba();',
+      "console.log(jieba().cut('对口支援机制').join('/'));",
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe(localJieba().cut('对口支援机制').join('/'));
   }, 120_000);
 
   it("cuts on jieba's thread are the cuts of jieba on this thread, short (remembered) and long", () => {

@@ -45,17 +45,27 @@ export function segmentOnJiebaThread(worker?: URL): void {
   const start = (): Promise<void> => {
     if (loaded === null) {
       // Listening before the thread starts: a channel keeps no message for a listener that comes later.
+      // The channel keeps the process alive until the message comes (a command waiting for the load
+      // has nothing else that would), for at most CUT_TIMEOUT_MS.
       const listening = new BroadcastChannel(JIEBA_LOADED);
       listeners.add(listening);
-      loaded = new Promise((resolve) => {
-        listening.onmessage = () => {
+      loaded = new Promise((resolve, reject) => {
+        const done = (): void => {
+          clearTimeout(timer);
           listening.close();
           listeners.delete(listening);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`jieba's thread did not load its dictionary within ${CUT_TIMEOUT_MS / 1000} s`));
+        }, CUT_TIMEOUT_MS).unref();
+        listening.onmessage = () => {
+          done();
           resolve();
         };
       });
-      // The channel does not keep the process alive; the worker, once started, is synckit's to keep.
-      listening.unref();
+      // Whoever waits for the load hears of a failure; nobody waiting is not an unhandled rejection.
+      loaded.catch(() => undefined);
       // From the TypeScript sources, a plain module that registers tsx first (see jieba-worker-tsx.mjs).
       const script = workerScript('jieba-worker', import.meta.url);
       call = createSyncFn(fileURLToPath(worker ?? (script.ts ? new URL('jieba-worker-tsx.mjs', import.meta.url) : script.url)), {
