@@ -74,6 +74,21 @@ describe("jieba's own thread", () => {
     expect(stats.restored).toBe(true);
   }, 120_000);
 
+  it("a state keeps jieba's cuts only when its papers have Chinese: an English-only library never loads jieba for them", async () => {
+    const sections = async (files: string[]): Promise<string[]> => {
+      const corpus = tempDir();
+      for (const f of files) cpSync(join(SAMPLE, f), join(corpus, f));
+      const data = tempDir();
+      const { db } = await openPersistentCorpus(corpus, data);
+      const head = db.prepare("SELECT data FROM state_part WHERE name = 'head'").pluck().get() as string;
+      db.close();
+      return Object.keys((JSON.parse(head) as { sections: Record<string, unknown> }).sections);
+    };
+    // The glossary (Chinese terms) is there in both: only the papers' languages differ.
+    expect(await sections(['zheng-wu-task-oriented-network.txt', 'duikou.glossary.tsv'])).not.toContain('cuts');
+    expect(await sections(['wang-duikou-zhiyuan-mechanism.txt', 'duikou.glossary.tsv'])).toContain('cuts');
+  }, 60_000);
+
   it('a process with nothing else to do waits for the load instead of ending with it unfinished', () => {
     // As the benchmark's cold start or a command does: nothing but the load keeps the process alive.
     const script = [

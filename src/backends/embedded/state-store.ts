@@ -128,6 +128,7 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
   const taken = engine.stateGeneration;
   const state = yield* engine.stateSteps();
   const docs = engine.documents();
+  const zh = [...state.passages.values()].some((list) => list.some((p) => p.lang === 'zh'));
   if (engine.stateGeneration !== taken) return false;
   const gen = (current ?? 0) + 1;
   const file = fileOf(gen);
@@ -157,7 +158,8 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
     yield* section('passages', passageParts(names));
     yield* section('sectionNames', textParts(JSON.stringify([...names.keys()])));
     yield* section('papers', paperParts());
-    yield* section('cuts', cutParts());
+    // Only with Chinese papers: a restart loads jieba at once then, and an English-only library never needs it.
+    if (zh) yield* section('cuts', cutParts());
     writeAll(fd, header(token, size, gen), 0);
     yield { fsync: fd };
     closeSync(fd);
@@ -177,7 +179,7 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
       count: state.index.count,
       totalLength: state.index.totalLength,
       nextId: state.nextId,
-      zh: [...state.passages.values()].some((list) => list.some((p) => p.lang === 'zh')),
+      zh,
       docs: Object.fromEntries(docs.map((d) => [d.id, d.hash])),
       file,
       size,
@@ -305,14 +307,12 @@ const writes = new WeakMap<DB, { running: Promise<boolean>; next: Promise<boolea
 
 const fsyncAsync = promisify(fsync);
 
-const HAN = /\p{Script=Han}/u;
-
 async function runGradually(db: DB, engine: Engine, metaOf: MetaOf, { pause, sliceMs = 20, attempts = 3 }: GradualWrite): Promise<boolean> {
   // Triples a restart left on disk are read off the event loop first: the snapshot needs them all.
   await engine.loadDeferred();
-  // The state keeps jieba's cuts of titles and glossary terms (see cutParts): jieba loaded first, on its own
-  // thread where it has one, rather than while this thread waits in the middle of the write.
-  if (engine.queryTexts().some((t) => HAN.test(t))) await preloadJieba();
+  // A state with Chinese papers keeps jieba's cuts of titles and glossary terms (see cutParts): jieba loaded
+  // first, on its own thread where it has one, rather than while this thread waits in the middle of the write.
+  if (engine.documents().some((d) => d.passages.some((p) => p.lang === 'zh'))) await preloadJieba();
   for (let attempt = 0; attempt < attempts; attempt++) {
     const steps = stateWriter(db, engine, metaOf);
     const taken = engine.stateGeneration;
