@@ -251,8 +251,9 @@ export function awaitsCheck(items: ItemFacts[], id: number): boolean {
 
 /**
  * A pass's scratch arrays, kept between queries and grown (at least doubling)
- * when a query needs more: `get(n)` gives arrays of at least `n` entries,
- * the same ones as the last call whenever they are long enough. A pass runs
+ * when a query needs more: the function returned, given `n`, gives arrays
+ * of at least `n` entries, the same ones as the last call whenever they are
+ * long enough. A pass runs
  * to its end before another starts, so one set serves every query.
  * @param make - the arrays for `size` entries
  * @param lengthOf - how many entries the arrays hold
