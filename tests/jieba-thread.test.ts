@@ -11,7 +11,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/backends/embedded/engine.js';
 import { openPersistentCorpus } from '../src/backends/embedded/persist.js';
-import { analyze } from '../src/pipeline/analyze.js';
+import { analyze, cutsOf } from '../src/pipeline/analyze.js';
 import { jieba, localJieba, preloadJieba } from '../src/pipeline/jieba.js';
 import { segmentOnJiebaThread } from '../src/workers/jieba-thread.js';
 import { SAMPLE } from './helpers/sample.js';
@@ -20,7 +20,19 @@ import { tempDirs } from './helpers/temp.js';
 const tempDir = tempDirs('jieba-thread');
 
 /** Queries whose answers hold no Chinese words (no glossary equivalent in Chinese reaches a passage): they need no segmentation. */
-const ENGLISH = ['"key node"', 'support', 'village cadres', 'network', 'governance', 'key node'];
+const ENGLISH = [
+  '"key node"',
+  'support',
+  'village cadres',
+  'network',
+  'governance',
+  'key node',
+  // Their passages hold Chinese (names and titles an English paper quotes: 林芝地区, 陈瑞莲): the paper's kept cuts answer.
+  'Xinhuanet',
+  '"Politics Study"',
+  'Fujian',
+  'Chen Ruilian',
+];
 /** Queries that need jieba: Chinese, and English whose glossary equivalents in Chinese reach passages. */
 const CHINESE = [
   '对口支援',
@@ -85,7 +97,10 @@ describe("jieba's own thread", () => {
       return Object.keys((JSON.parse(head) as { sections: Record<string, unknown> }).sections);
     };
     // The glossary (Chinese terms) is there in both: only the papers' languages differ.
-    expect(await sections(['zheng-wu-task-oriented-network.txt', 'duikou.glossary.tsv'])).not.toContain('cuts');
+    const english = await sections(['zheng-wu-task-oriented-network.txt', 'duikou.glossary.tsv']);
+    expect(english).not.toContain('cuts');
+    // The cuts its Chinese names were analysed with in the workers are kept all the same: they cost no load.
+    expect(english).toContain('paperCuts');
     expect(await sections(['wang-duikou-zhiyuan-mechanism.txt', 'duikou.glossary.tsv'])).toContain('cuts');
   }, 60_000);
 
@@ -129,6 +144,34 @@ describe("jieba's own thread", () => {
         expect(there.cutForSearch(t)).toEqual(here.cutForSearch(t));
       }
     }
+    // What is kept is each run's cut, taken from one cut of all of a text's runs: jieba cuts the runs apart.
+    const multi = texts.map((t) => cutsOf(t)).filter((c) => c.length > 1);
+    expect(multi.length).toBeGreaterThan(0);
+    for (const cuts of multi) for (const [, run, words] of cuts) expect(words).toEqual(here.cut(run));
     expect(analyze(zh.slice(0, 2000)).length).toBeGreaterThan(100);
+  });
+
+  it("an English paper's kept cuts follow it: added, updated (old and new runs), removed", () => {
+    const engine = new Engine();
+    const text = readFileSync(join(SAMPLE, 'zhou-partner-assistance-overview.txt'), 'utf8');
+    const meta = {
+      id: 'zhou',
+      title: 'Partner Assistance',
+      authors: [],
+      year: null,
+      venue: null,
+      lang: 'en' as const,
+      hash: 'h1',
+      file: 'zhou.txt',
+    };
+    engine.addDocument({ ...meta, text });
+    const runs = () => (engine.keptCuts().get('zhou') ?? []).map((c) => c[1]).sort();
+    expect(runs()).toContain('林芝地区');
+    const added = `${text}\n\nA new paragraph names 福建省 and 援藏干部.\n`;
+    engine.updateDocument({ ...meta, hash: 'h2', text: added });
+    expect(runs()).toEqual(expect.arrayContaining(['林芝地区', '福建省', '援藏干部']));
+    for (const [, run, words] of engine.keptCuts().get('zhou')!) expect(words).toEqual(localJieba().cut(run));
+    engine.removeDocument('zhou');
+    expect(engine.keptCuts().has('zhou')).toBe(false);
   });
 });

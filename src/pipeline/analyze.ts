@@ -30,7 +30,7 @@ import { LRUCache } from 'lru-cache';
 import { stemmer } from 'stemmer';
 import type { Token } from '../core/types.js';
 import { type Normalized, normalize } from './normalize.js';
-import { type KnownCut, jieba } from './jieba.js';
+import { type KnownCut, RUN_SEPARATOR, jieba } from './jieba.js';
 
 /** `index` adds the joined form of hyphenated compounds; `query` does not. */
 export type AnalyzeMode = 'index' | 'query';
@@ -146,13 +146,6 @@ function makeLatinTerm(word: string): LatinTerm | null {
 }
 
 /**
- * Between two Han runs cut in one call: one of jieba's separators (cppjieba's
- * PreFilter cuts the text at each, and segments every piece apart), which a
- * Han run never holds. It comes back as a word of its own.
- */
-const RUN_SEPARATOR = '\n';
-
-/**
  * jieba's words of every Han run of a text, each run's words followed by
  * {@link RUN_SEPARATOR}: one call into jieba per text instead of one per
  * run (a paragraph mixing scripts has dozens of runs, and each call costs a
@@ -170,17 +163,32 @@ const jiebaInput = (runs: string[]): string => (runs.length === 1 ? runs[0]! : r
 const hanChunks = (chunks: RegExpExecArray[] | RegExpMatchArray[]): string[] => chunks.flatMap((m) => (m[1] === undefined ? [] : [m[1]]));
 
 /**
- * The cut {@link analyze} asks of jieba for `text` (in either mode), with
- * jieba's answer; none when the text has no Han character. A restart is
- * given these for every paper's title and the glossary's Chinese terms
- * (kept with the index, see state-store.ts), so it answers a query that
- * needs no other Chinese words before jieba's dictionary is loaded.
+ * jieba's words of each Han run of one cut of several ({@link cutRuns}):
+ * the words between separators, each run with its own, as jieba would cut
+ * the run alone (it segments the pieces between separators apart).
+ */
+function perRun(runs: string[], words: readonly string[]): KnownCut[] {
+  const out: KnownCut[] = [];
+  let w = 0;
+  for (const run of runs) {
+    const own: string[] = [];
+    while (w < words.length && words[w] !== RUN_SEPARATOR) own.push(words[w++]!);
+    w++;
+    out.push(['cut', run, own]);
+  }
+  return out;
+}
+
+/**
+ * jieba's cut of each Han run {@link analyze} reads in `text` (in either
+ * mode); none when the text has no Han character. A restart is given these
+ * for every paper's title and the glossary's Chinese terms (kept with the
+ * index, see state-store.ts), so it answers a query that needs no other
+ * Chinese words before jieba's dictionary is loaded.
  */
 export function cutsOf(text: string): KnownCut[] {
   const runs = hanChunks([...analysisText(text).text.matchAll(CHUNK)]);
-  if (runs.length === 0) return [];
-  const input = jiebaInput(runs);
-  return [['cut', input, jieba().cut(input)]];
+  return runs.length === 0 ? [] : perRun(runs, cutRuns(runs));
 }
 
 /**
@@ -197,14 +205,22 @@ export function analyze(text: string, mode: AnalyzeMode = 'index'): AnalyzedToke
 /**
  * A passage's tokens (index mode) and its recall layer ({@link hanLayer}),
  * normalising the text once for both.
+ * @param onCuts - given jieba's cut of each of the passage's Han runs (see {@link cutsOf})
  */
-export function analyzeWithLayer(text: string): { tokens: AnalyzedToken[]; bigrams: string[]; stable: boolean } {
+export function analyzeWithLayer(
+  text: string,
+  onCuts?: (cuts: KnownCut[]) => void,
+): { tokens: AnalyzedToken[]; bigrams: string[]; stable: boolean } {
   const read = analysisText(text);
-  return { tokens: analyzeRead(read, 'index'), ...layerOf(text, read.text) };
+  return { tokens: analyzeRead(read, 'index', onCuts), ...layerOf(text, read.text) };
 }
 
 /** {@link analyze} on the text as the analyzer reads it. */
-function analyzeRead({ norm, text: read }: { norm: Normalized; text: string }, mode: AnalyzeMode): AnalyzedToken[] {
+function analyzeRead(
+  { norm, text: read }: { norm: Normalized; text: string },
+  mode: AnalyzeMode,
+  onCuts?: (cuts: KnownCut[]) => void,
+): AnalyzedToken[] {
   const out: AnalyzedToken[] = [];
   let position = 0;
   const push = (term: string, script: TokenScript, from: number, to: number, sub = false, at = position): void => {
@@ -216,7 +232,9 @@ function analyzeRead({ norm, text: read }: { norm: Normalized; text: string }, m
   let prev: { from: number; to: number; word: string; position: number; index: number } | null = null;
 
   const chunks = [...read.matchAll(CHUNK)];
-  const words = cutRuns(hanChunks(chunks));
+  const runs = hanChunks(chunks);
+  const words = cutRuns(runs);
+  if (onCuts && runs.length > 0) onCuts(perRun(runs, words));
   let w = 0;
   for (const m of chunks) {
     const at = m.index;

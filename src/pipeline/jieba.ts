@@ -53,6 +53,14 @@ export function localJieba(): JiebaCuts {
   return local;
 }
 
+/**
+ * Between two Han runs cut in one call: one of jieba's separators (cppjieba's
+ * PreFilter cuts the text at each, and segments every piece apart), which a
+ * Han run never holds. It comes back as a word of its own, so the cut of runs
+ * joined by it is their cuts joined by it.
+ */
+export const RUN_SEPARATOR = '\n';
+
 /** Which of jieba's cuts: {@link JiebaCuts.cut} or {@link JiebaCuts.cutForSearch}. */
 export type JiebaCut = 'cut' | 'search';
 

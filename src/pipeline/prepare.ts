@@ -8,6 +8,7 @@
  */
 import type { CorpusDocument, LoadedDocument, Passage, TextWindow } from '../core/types.js';
 import { type AnalyzedToken, analyze, analyzeWithLayer, biwords } from './analyze.js';
+import type { KnownCut } from './jieba.js';
 import { joinPieces, type SegmentedPassage, segment } from './segment.js';
 import { sortedBiwords } from './term-keys.js';
 
@@ -29,6 +30,13 @@ export interface PreparedDocument {
    * passage's {@link PreparedPassage.reuses} names the entry it keeps.
    */
   against?: CorpusDocument;
+  /**
+   * For a paper that is not Chinese: jieba's cut of each distinct Han run of
+   * the passages analysed (the names and titles an English paper quotes in
+   * Chinese), kept with the index so that a restart answers queries over
+   * such passages before jieba's dictionary is loaded (see state-store.ts).
+   */
+  cuts?: KnownCut[];
 }
 
 /** One passage of a {@link PreparedDocument}. */
@@ -70,7 +78,8 @@ export interface PrepareFormOptions {
 
 /** Segment a document and analyse every passage (pure; no engine state). */
 export function prepareDocument(doc: LoadedDocument, opts: PrepareFormOptions = {}): PreparedDocument {
-  const passages = segment(doc.id, doc.text, doc.lang).map((passage) => analyzeSegmented(doc.text, passage, opts));
+  const cuts = cutsKept(doc);
+  const passages = segment(doc.id, doc.text, doc.lang).map((passage) => analyzeSegmented(doc.text, passage, opts, cuts?.add));
   if (opts.packed) {
     // One buffer for the document (one transfer from a worker thread), each passage a view into it.
     const all = new Uint32Array(passages.reduce((n, p) => n + p.biwords!.length, 0));
@@ -81,13 +90,34 @@ export function prepareDocument(doc: LoadedDocument, opts: PrepareFormOptions = 
       at += p.biwords.length;
     }
   }
-  return { doc, passages };
+  return { doc, passages, ...(cuts && { cuts: cuts.list() }) };
+}
+
+/**
+ * Where the cuts of a paper that is not Chinese are gathered (see
+ * {@link PreparedDocument.cuts}), each Han run once; none for a Chinese
+ * paper, whose every passage is Chinese and is read with jieba loaded.
+ */
+function cutsKept(doc: LoadedDocument): { add: (cuts: KnownCut[]) => void; list: () => KnownCut[] } | null {
+  if (doc.lang === 'zh') return null;
+  const byRun = new Map<string, KnownCut>();
+  return {
+    add: (cuts) => {
+      for (const c of cuts) byRun.set(c[1], c);
+    },
+    list: () => [...byRun.values()],
+  };
 }
 
 /** A segmented passage's terms, frequencies, length and Han bigrams. */
-export function analyzeSegmented(text: string, passage: SegmentedPassage, opts: PrepareFormOptions = {}): PreparedPassage {
+export function analyzeSegmented(
+  text: string,
+  passage: SegmentedPassage,
+  opts: PrepareFormOptions = {},
+  onCuts?: (cuts: KnownCut[]) => void,
+): PreparedPassage {
   const joined = joinPieces(text, passage.pieces);
-  const han = analyzeWithLayer(joined.text);
+  const han = analyzeWithLayer(joined.text, onCuts);
   const toks = inDocument(joined, han.tokens);
   const freq = new Map<string, number>();
   for (const t of toks) freq.set(t.term, (freq.get(t.term) ?? 0) + 1);
@@ -136,14 +166,16 @@ export function prepareUpdate(doc: LoadedDocument, old: CorpusDocument | undefin
       else have.set(k, [p.id]);
     }
   }
+  const cuts = cutsKept(doc);
   return {
     doc,
     passages: segment(doc.id, doc.text, doc.lang).map((passage): PreparedPassage => {
       const reuses = have.get(passageKey(doc.text, passage))?.shift();
-      if (reuses === undefined) return analyzeSegmented(doc.text, passage);
+      if (reuses === undefined) return analyzeSegmented(doc.text, passage, {}, cuts?.add);
       return { passage, terms: [], counts: [], words: 0, bigrams: [], unanalysed: true, reuses };
     }),
     ...(old && { against: old }),
+    ...(cuts && { cuts: cuts.list() }),
   };
 }
 

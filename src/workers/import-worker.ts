@@ -37,7 +37,8 @@ port.on('message', async (msg: ContainedRequest | 'next') => {
     } else {
       const imported = task.parsed ?? (await importFile(await readPaperBytes(join(task.dir, task.file), task.file), task.file, limits));
       const doc = documentFromImport(task.file, imported, task.overrides);
-      const passages = task.prepare ? prepareDocument(doc).passages : [];
+      const prepared = task.prepare ? prepareDocument(doc) : null;
+      const passages = prepared?.passages ?? [];
       // In parts: the main thread decodes each message at once, and must not stall on a large paper's.
       // One at a time, each after the main thread asked for it: queued messages would be decoded in one go.
       for (let i = 0; i < passages.length; i += PASSAGES_PER_MESSAGE) {
@@ -45,7 +46,7 @@ port.on('message', async (msg: ContainedRequest | 'next') => {
         port.postMessage({ id, part: passages.slice(i, i + PASSAGES_PER_MESSAGE) } satisfies ContainedPart);
         await asked;
       }
-      reply = { id, ok: true, output: { doc, passages: [] } };
+      reply = { id, ok: true, output: { doc, passages: [], ...(prepared?.cuts && { cuts: prepared.cuts }) } };
     }
   } catch (err) {
     reply =

@@ -19,7 +19,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
 import { createSyncFn } from 'synckit';
-import { type JiebaCut, type KnownCut, segmentElsewhere } from '../pipeline/jieba.js';
+import { type JiebaCut, type KnownCut, RUN_SEPARATOR, segmentElsewhere } from '../pipeline/jieba.js';
 import { JIEBA_LOADED } from './jieba-protocol.js';
 import { workerScript } from './prepare.js';
 
@@ -77,13 +77,27 @@ export function segmentOnJiebaThread(worker?: URL): void {
   /** Cuts kept with the index, by cut and text; and the longest such text, so longer ones skip the lookup. */
   const known = new Map<string, readonly string[]>();
   let knownLength = 0;
+  /** The cut of `text` from the kept cuts alone, or undefined: the whole text's, or each of its runs' (jieba cuts them apart). */
+  const fromKept = (mode: JiebaCut, text: string): string[] | undefined => {
+    if (known.size === 0) return undefined;
+    const whole = text.length <= knownLength ? known.get(`${mode}:${text}`) : undefined;
+    if (whole !== undefined || mode !== 'cut' || !text.includes(RUN_SEPARATOR)) return whole as string[] | undefined;
+    const out: string[] = [];
+    for (const [i, run] of text.split(RUN_SEPARATOR).entries()) {
+      const words = run.length <= knownLength ? known.get(`cut:${run}`) : undefined;
+      if (words === undefined) return undefined;
+      if (i > 0) out.push(RUN_SEPARATOR);
+      out.push(...words);
+    }
+    return out;
+  };
   const remembered = new LRUCache<string, readonly string[]>({ max: 4096 });
   const cuts =
     (mode: JiebaCut) =>
     (text: string): string[] => {
+      const given = fromKept(mode, text);
+      if (given !== undefined) return given;
       const key = `${mode}:${text}`;
-      const given = text.length <= knownLength ? known.get(key) : undefined;
-      if (given !== undefined) return given as string[];
       if (text.length > REMEMBERED_LENGTH) {
         start();
         return call!(mode, text);

@@ -124,6 +124,7 @@ export abstract class EngineBuilder extends EngineTables {
         return id;
       });
     }
+    this.keepPreparedCuts(prep, old);
     if (old) {
       this.docs.delete(doc.id);
       this.titleCache.delete(doc.id);
@@ -209,6 +210,25 @@ export abstract class EngineBuilder extends EngineTables {
     return true;
   }
 
+  /**
+   * Keep the cuts a paper was prepared with (see PreparedDocument.cuts). An
+   * update analyses only the passages that changed: their cuts add to those
+   * kept for the version before. A paper added again from its stored
+   * passages, unanalysed, keeps those kept for the same text.
+   */
+  private keepPreparedCuts(prep: PreparedDocument, old: CorpusDocument | undefined): void {
+    const id = prep.doc.id;
+    if (prep.cuts === undefined) {
+      if (old?.hash !== prep.doc.hash) this.paperCuts.delete(id);
+      return;
+    }
+    const before = prep.against !== undefined && prep.against === old ? (this.paperCuts.get(id) ?? []) : [];
+    const cuts = new Map(before.map((c) => [c[1], c]));
+    for (const c of prep.cuts) cuts.set(c[1], c);
+    if (cuts.size > 0) this.paperCuts.set(id, [...cuts.values()]);
+    else this.paperCuts.delete(id);
+  }
+
   /** Remove a document and its passages from the index; unknown ids are ignored. */
   removeDocument(id: string): void {
     const old = this.docs.get(id);
@@ -218,6 +238,7 @@ export abstract class EngineBuilder extends EngineTables {
     for (const p of old.passages) this.dropPassage(p.id);
     this.docs.delete(id);
     this.titleCache.delete(id);
+    this.paperCuts.delete(id);
     this.compactLater();
   }
 

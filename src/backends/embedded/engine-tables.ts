@@ -22,6 +22,7 @@ import {
 import { UserInputError } from '../../core/errors.js';
 import { type AnalyzedToken, analyze, findRun, hanLayer } from '../../pipeline/analyze.js';
 import { type Glossary, emptyGlossary } from '../../pipeline/glossary.js';
+import type { KnownCut } from '../../pipeline/jieba.js';
 import { PassageIndex } from '../../pipeline/index.js';
 import { normalizeText } from '../../pipeline/normalize.js';
 import { PinyinLexicon } from '../../pipeline/pinyin.js';
@@ -76,6 +77,8 @@ export abstract class EngineTables {
   /** Footnotes that only cite a source, by passage id (computed on first ranking). */
   protected readonly citationCache = new Map<number, boolean>();
   protected readonly titleCache = new Map<string, AnalyzedToken[]>();
+  /** jieba's cuts of the Han runs of each paper that is not Chinese (see PreparedDocument.cuts), kept with the index. */
+  protected readonly paperCuts = new Map<string, readonly KnownCut[]>();
   /**
    * Per passage id: 1 when normalisation leaves its Han runs as they are (a
    * Chinese run is then searched in the text itself), 2 when it does not, 0
@@ -284,6 +287,16 @@ export abstract class EngineTables {
    */
   queryTexts(): string[] {
     return [...[...this.docs.values()].map((d) => d.title), ...this.glossary.entries.map((e) => e.zh)];
+  }
+
+  /** jieba's cuts kept for each paper that is not Chinese (see PreparedDocument.cuts), by paper id. */
+  keptCuts(): ReadonlyMap<string, readonly KnownCut[]> {
+    return this.paperCuts;
+  }
+
+  /** Take over the cuts kept with the index for a paper the engine holds (a restart: see persist-restore.ts). */
+  keepCuts(docId: string, cuts: readonly KnownCut[]): void {
+    if (this.docs.has(docId)) this.paperCuts.set(docId, cuts);
   }
 
   titleTokens(docId: string): AnalyzedToken[] {

@@ -38,6 +38,7 @@ export async function restoreState(engine: Engine, db: DB, overrides: MetadataOv
   // jieba's cuts of the titles and glossary terms, kept with the index: queries that need no Chinese words
   // of their own are answered without waiting for jieba's dictionary (see src/workers/jieba-thread.ts).
   rememberCuts(found.cuts);
+  for (const cuts of found.paperCuts.values()) rememberCuts(cuts);
   // Papers added meanwhile (the state was read on the thread pool): the sync adds the rest.
   if (engine.documents().length > 0) {
     found.state.deferredTriples?.discard();
@@ -58,6 +59,7 @@ export async function restoreState(engine: Engine, db: DB, overrides: MetadataOv
     docs.push(texts.lazy(doc, row.id, row.hash, found.lengths[row.id]));
   }
   engine.restore(found.state, docs);
+  for (const [id, cuts] of found.paperCuts) engine.keepCuts(id, cuts);
   // Titles analysed while the first requests are answered, once jieba can cut the Chinese ones without
   // making this thread wait for its dictionary (a failure here only leaves them to the first query).
   void jiebaLoaded.then(() => engine.warmTitles()).catch(() => undefined);

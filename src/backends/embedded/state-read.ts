@@ -135,6 +135,8 @@ export interface PersistedState {
   zh: boolean;
   /** jieba's cuts of the titles and glossary terms (see `cutParts` in state-store.ts). */
   cuts: KnownCut[];
+  /** jieba's cuts of each paper that is not Chinese, by paper (see PreparedDocument.cuts). */
+  paperCuts: Map<string, KnownCut[]>;
 }
 
 /**
@@ -207,6 +209,7 @@ export async function readState(db: DB, whileReading?: (head: { zh: boolean }) =
       lengths: papers.lengths,
       zh: head.zh,
       cuts: decodeCuts(texts.cuts),
+      paperCuts: decodePaperCuts(texts.paperCuts),
     };
   } finally {
     // Never closed under a read still running (one that failed early, the others still reading).
@@ -225,6 +228,19 @@ function decodeCuts(json: string | undefined): KnownCut[] {
   if (json === undefined) return [];
   const rows = undecodable(() => JSON.parse(json) as unknown);
   return Array.isArray(rows) ? rows.filter(isCut) : [];
+}
+
+/** The papers' cuts kept with the state (see PreparedDocument.cuts); none where they are not what they should be, as {@link decodeCuts}. */
+function decodePaperCuts(json: string | undefined): Map<string, KnownCut[]> {
+  const out = new Map<string, KnownCut[]>();
+  const rows = json === undefined ? null : undecodable(() => JSON.parse(json) as unknown);
+  if (!Array.isArray(rows)) return out;
+  for (const row of rows) {
+    if (Array.isArray(row) && row.length === 2 && typeof row[0] === 'string' && Array.isArray(row[1])) {
+      out.set(row[0], (row[1] as unknown[]).filter(isCut));
+    }
+  }
+  return out;
 }
 
 const isCut = (row: unknown): row is KnownCut =>

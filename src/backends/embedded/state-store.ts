@@ -160,6 +160,13 @@ export function* stateWriter(db: DB, engine: Engine, metaOf: MetaOf): Generator<
     yield* section('papers', paperParts());
     // Only with Chinese papers: a restart loads jieba at once then, and an English-only library never needs it.
     if (zh) yield* section('cuts', cutParts());
+    // The cuts the papers that are not Chinese were analysed with: free to keep (made while preparing them).
+    const kept = engine.keptCuts();
+    const papersCuts = docs.flatMap((d) => {
+      const cuts = kept.get(d.id);
+      return cuts === undefined ? [] : [[d.id, cuts] as const];
+    });
+    if (papersCuts.length > 0) yield* section('paperCuts', textParts(JSON.stringify(papersCuts)));
     writeAll(fd, header(token, size, gen), 0);
     yield { fsync: fd };
     closeSync(fd);
